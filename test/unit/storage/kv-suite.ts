@@ -1,5 +1,5 @@
 // The compliance suite every KvStore implementation must pass (js-libp2p interface-compliance style).
-import type { TestFn } from 'ava';
+import type { SerialFn, TestFn } from 'ava';
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { Bucket, bucketKey, prefixEnd } from '../../../lib/storage/kv.js';
 
@@ -18,7 +18,7 @@ async function collect(store: KvStore, ...args: Parameters<KvStore['range']>): P
   return out;
 }
 
-export function kvComplianceSuite(test: TestFn, name: string, factory: KvFactory): void {
+export function kvComplianceSuite(test: TestFn | SerialFn, name: string, factory: KvFactory): void {
   test(`${name}: get of a missing key is null`, async (t) => {
     const kv = await factory.open();
     t.is(await kv.get(enc('missing')), null);
