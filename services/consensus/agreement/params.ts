@@ -1,0 +1,129 @@
+// Agreement parameters: committee sizes, thresholds and timeouts. Everything is injectable; two
+// presets are provided.
+//
+// Algorand figures (go-algorand config/consensus.go, protocol v8+; DESIGN.md §5): proposers 20
+// (v10), soft 2990/2267, cert 1500/1112, next 5000/3838; SmallLambda 2 s, filter timeout 4 s,
+// deadline BigLambda + SmallLambda. These sizes assume a large stake population where each vote is
+// a random sample; the thresholds (~76% of the expected committee) then give safety with high
+// probability if honest stake is above ~80%.
+//
+// A small network (a devnet of a handful of nodes, the simulator) cannot rely on sampling. The
+// small preset therefore makes every stake unit a seat (expected size = total stake, so sortition's
+// p = 1 and a voter's weight equals its stake) and uses the classic BFT quorum: more than two
+// thirds of total stake. With Byzantine stake below one third, two quorums for different values
+// would need (2T - total) > Byzantine stake of double-counted weight, which is impossible; and the
+// honest stake alone reaches T, so the protocol stays live after the network heals.
+
+import { Step } from './types.js';
+
+export interface CommitteeParams {
+  /** Expected committee weight (sortition's expected size). */
+  readonly size: number;
+  /** Weight of votes for one value that makes a quorum (>=). */
+  readonly threshold: number;
+}
+
+export interface AgreementParams {
+  /** Expected number of proposer seats per (round, period); no threshold (lowest priority wins). */
+  readonly proposerSize: number;
+  readonly soft: CommitteeParams;
+  readonly cert: CommitteeParams;
+  /** All next steps (3, 4, ...) share one committee, as in Algorand. */
+  readonly next: CommitteeParams;
+  /** Algorand's SmallLambda (ms): time to propagate a credential; the recovery step unit. */
+  readonly lambda: number;
+  /** Filter timeout in period 0 (ms): wait for the lowest-priority proposal before soft-voting. */
+  readonly filterTimeout0: number;
+  /** Filter timeout in later periods (ms). */
+  readonly filterTimeout: number;
+  /** Deadline timeout (ms after period start): when the first next vote is cast. */
+  readonly deadlineTimeout: number;
+  /**
+   * Cap on the doubling extra time of later next steps (ms). Algorand doubles without cap and
+   * relies on its fast-recovery steps; capping keeps recovery after a partition bounded.
+   */
+  readonly maxRecoveryExtra: number;
+  /** From this next step on (or period >= 3) a node rebroadcasts its freshest bundle (partitionPolicy). */
+  readonly partitionStep: Step;
+  /** Min time (ms) in a round before messages from later rounds trigger a catch-up request, and between requests. */
+  readonly catchupInterval: number;
+  /** Bound on buffered messages for the next round (they cannot be verified before its seed is known). */
+  readonly maxBufferedNextRound: number;
+  /** Highest step accepted at all (bounds memory against votes for far-future steps). */
+  readonly maxStep: Step;
+}
+
+/** Algorand's committee sizes and thresholds with its 2 s / 4 s timings (production, large stake populations). */
+export function algorandParams(overrides: Partial<AgreementParams> = {}): AgreementParams {
+  const lambda = 2000;
+  return {
+    proposerSize: 20,
+    soft: { size: 2990, threshold: 2267 },
+    cert: { size: 1500, threshold: 1112 },
+    next: { size: 5000, threshold: 3838 },
+    lambda,
+    filterTimeout0: 2 * lambda,
+    filterTimeout: 2 * lambda,
+    deadlineTimeout: 15000 + lambda,
+    maxRecoveryExtra: 64 * lambda,
+    partitionStep: Step.next + 3,
+    catchupInterval: 2 * lambda,
+    maxBufferedNextRound: 10000,
+    maxStep: 255,
+    ...overrides,
+  };
+}
+
+/**
+ * Small networks (devnet, simulator): every stake unit is a seat; quorum = more than 2/3 of
+ * `totalStake`. `lambda` defaults to 50 ms (loopback devnet: tens of ms).
+ */
+export function smallNetworkParams(totalStake: bigint, overrides: Partial<AgreementParams> = {}): AgreementParams {
+  if (totalStake <= 0n) throw new RangeError(`smallNetworkParams: totalStake must be > 0, got ${totalStake}`);
+  const total = Number(totalStake);
+  const quorum = { size: total, threshold: Math.floor((2 * total) / 3) + 1 };
+  const lambda = overrides.lambda ?? 50;
+  return {
+    proposerSize: Math.min(20, total),
+    soft: quorum,
+    cert: quorum,
+    next: quorum,
+    lambda,
+    filterTimeout0: 2 * lambda,
+    filterTimeout: 2 * lambda,
+    deadlineTimeout: 4 * lambda,
+    maxRecoveryExtra: 32 * lambda,
+    partitionStep: Step.next + 3,
+    catchupInterval: 4 * lambda,
+    maxBufferedNextRound: 5000,
+    maxStep: 255,
+    ...overrides,
+  };
+}
+
+export function committeeOf(params: AgreementParams, step: Step): CommitteeParams {
+  if (step === Step.soft) return params.soft;
+  if (step === Step.cert) return params.cert;
+  return params.next;
+}
+
+export function expectedSizeOf(params: AgreementParams, step: Step): number {
+  return step === Step.propose ? params.proposerSize : committeeOf(params, step).size;
+}
+
+/**
+ * Algorand's nextVoteRanges (agreement/types.go): next step s votes at a random time in
+ * [lower, upper); step next starts at the deadline and each later step's window doubles.
+ * Durations are from the period start.
+ */
+export function nextVoteRange(params: AgreementParams, step: Step): { lower: number; upper: number } {
+  let extra = params.lambda;
+  let lower = params.deadlineTimeout;
+  let upper = lower + extra;
+  for (let s = Step.next; s < step; s++) {
+    extra = Math.min(extra * 2, params.maxRecoveryExtra);
+    lower = upper;
+    upper = lower + extra;
+  }
+  return { lower, upper };
+}

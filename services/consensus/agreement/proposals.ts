@@ -1,0 +1,83 @@
+// Proposal bookkeeping of one round (go-algorand proposalTracker / proposalStore): per period the
+// proposal-votes ranked by priority until the filter timeout freezes the choice, and the blocks
+// (payloads) with the ledger's verdict on each.
+
+import { compareBytes, valueKey } from './codec.js';
+import type { Block, Hash, Period, Proposal, VoterId } from './types.js';
+
+export type BlockStatus = 'pending' | 'valid' | 'invalid';
+
+export interface BlockEntry {
+  readonly block: Block;
+  /** The proposal message that carried it (its "authenticator"), for rebroadcast. */
+  proposal: Proposal;
+  status: BlockStatus;
+}
+
+interface Candidate {
+  readonly priority: Uint8Array;
+  readonly key: string;
+  readonly value: Hash;
+}
+
+/** Proposal-votes of one period. */
+export class PeriodProposals {
+  /** Senders seen this period: a second proposal-vote from one sender is dropped. */
+  readonly senders = new Map<VoterId, string>();
+  /** Accepted candidates, best (lowest priority) first; bounded. */
+  private readonly candidates: Candidate[] = [];
+  frozen = false;
+
+  constructor(private readonly maxCandidates = 16) {}
+
+  /** Offer a verified proposal-vote; true if it is now the best candidate (worth relaying). */
+  offer(priority: Uint8Array, value: Hash): boolean {
+    const key = valueKey(value);
+    let i = 0;
+    while (i < this.candidates.length && compareBytes(this.candidates[i]!.priority, priority) <= 0) i++;
+    if (i >= this.maxCandidates) return false;
+    this.candidates.splice(i, 0, { priority, key, value });
+    if (this.candidates.length > this.maxCandidates) this.candidates.pop();
+    return i === 0;
+  }
+
+  /**
+   * The value to soft-vote (Algorand's frozen value mu(S, r, p)): the best candidate whose block is
+   * not known to be invalid. We skip known-invalid blocks so that an invalid proposal with the best
+   * credential costs a period only when nodes have not yet judged it.
+   */
+  best(isInvalid: (key: string) => boolean): { key: string; value: Hash } | null {
+    for (const c of this.candidates) if (!isInvalid(c.key)) return c;
+    return null;
+  }
+}
+
+/** Blocks of the current round by value key; bounded against floods of equivocating proposals. */
+export class BlockStore {
+  private readonly entries = new Map<string, BlockEntry>();
+
+  constructor(private readonly max = 64) {}
+
+  get(key: string): BlockEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Adds a block; false when already present or the store is full. */
+  add(key: string, proposal: Proposal): boolean {
+    if (this.entries.has(key) || this.entries.size >= this.max) return false;
+    this.entries.set(key, { block: proposal.block, proposal, status: 'pending' });
+    return true;
+  }
+
+  isInvalid(key: string): boolean {
+    return this.entries.get(key)?.status === 'invalid';
+  }
+
+  isValid(key: string): boolean {
+    return this.entries.get(key)?.status === 'valid';
+  }
+}
+
+export function periodKey(period: Period, step: number): string {
+  return `${period}:${step}`;
+}

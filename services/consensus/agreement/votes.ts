@@ -1,0 +1,214 @@
+// Vote counting (go-algorand voteTracker / voteTrackerPeriod / voteTrackerRound) and the checks of
+// a single vote and of a certificate.
+//
+// Equivocation (one voter, two values, same round/period/step): we follow Algorand. The voter's
+// first vote is moved out of its value's tally and its weight is then counted for EVERY value of
+// that step; any third vote is dropped. Rationale: a Byzantine voter can always show different
+// votes to different honest nodes, so the quorum arithmetic must already assume its weight counts
+// on both sides; counting it everywhere keeps honest nodes from being stalled by an equivocator
+// who splits its votes, and it never lets a quorum form without honest support (params.ts).
+
+import { valueKey, voteSigningBytes } from './codec.js';
+import { committeeOf, expectedSizeOf, type AgreementParams } from './params.js';
+import {
+  Step,
+  type AgreementCrypto,
+  type Certificate,
+  type DropReason,
+  type Hash,
+  type Period,
+  type Round,
+  type Value,
+  type Vote,
+  type VoterId,
+} from './types.js';
+
+/** A quorum observed for one value in one step. */
+export interface Threshold {
+  readonly round: Round;
+  readonly period: Period;
+  readonly step: Step;
+  readonly value: Value;
+  readonly votes: readonly Vote[];
+  readonly equivocations: readonly (readonly [Vote, Vote])[];
+}
+
+interface Tally {
+  readonly value: Value;
+  weight: number;
+  readonly votes: Map<VoterId, Vote>;
+}
+
+/** Votes of one (round, period, step). */
+export class StepTracker {
+  private readonly voters = new Map<VoterId, Vote>();
+  private readonly weights = new Map<VoterId, number>();
+  private readonly tallies = new Map<string, Tally>();
+  private readonly equivocators = new Map<VoterId, readonly [Vote, Vote]>();
+  private equivocatorWeight = 0;
+  private fired: Threshold | null = null;
+
+  constructor(private readonly threshold: number) {}
+
+  /** Cheap pre-check before any crypto: is this vote certainly useless? */
+  precheck(vote: Vote): DropReason | null {
+    const voter = vote.credential.voterId;
+    if (this.equivocators.has(voter)) return 'equivocator';
+    const old = this.voters.get(voter);
+    if (old !== undefined && valueKey(old.value) === valueKey(vote.value)) return 'duplicate';
+    return null;
+  }
+
+  /**
+   * Count a verified vote of `weight`. Returns the drop reason, or the threshold it completed (at most
+   * once per step), or null.
+   */
+  add(vote: Vote, weight: number): { drop: DropReason } | { threshold: Threshold | null; equivocation: boolean } {
+    const pre = this.precheck(vote);
+    if (pre !== null) return { drop: pre };
+    const voter = vote.credential.voterId;
+    const old = this.voters.get(voter);
+    let equivocation = false;
+    if (old === undefined) {
+      this.voters.set(voter, vote);
+      this.weights.set(voter, weight);
+      const key = valueKey(vote.value);
+      let t = this.tallies.get(key);
+      if (t === undefined) {
+        t = { value: vote.value, weight: 0, votes: new Map() };
+        this.tallies.set(key, t);
+      }
+      t.weight += weight;
+      t.votes.set(voter, vote);
+    } else {
+      // Second, different vote: the voter becomes an equivocator whose weight counts for every value.
+      equivocation = true;
+      const oldWeight = this.weights.get(voter) ?? weight;
+      const oldKey = valueKey(old.value);
+      const t = this.tallies.get(oldKey);
+      if (t !== undefined) {
+        t.weight -= oldWeight;
+        t.votes.delete(voter);
+        if (t.votes.size === 0) this.tallies.delete(oldKey);
+      }
+      this.voters.delete(voter);
+      this.equivocators.set(voter, [old, vote]);
+      this.equivocatorWeight += oldWeight;
+    }
+    if (this.fired !== null) return { threshold: null, equivocation };
+    for (const t of this.tallies.values()) {
+      if (t.weight + this.equivocatorWeight >= this.threshold) {
+        this.fired = {
+          round: vote.round,
+          period: vote.period,
+          step: vote.step,
+          value: t.value,
+          votes: [...t.votes.values()],
+          equivocations: [...this.equivocators.values()],
+        };
+        return { threshold: this.fired, equivocation };
+      }
+    }
+    return { threshold: null, equivocation };
+  }
+
+  /** The threshold this step reached, if any. */
+  reached(): Threshold | null {
+    return this.fired;
+  }
+
+  /** Every vote counted (for rebroadcast). */
+  allVotes(): Vote[] {
+    const out = [...this.voters.values()];
+    for (const [a, b] of this.equivocators.values()) out.push(a, b);
+    return out;
+  }
+}
+
+/**
+ * Freshness order of thresholds within a round (go-algorand voteTrackerRound): cert beats
+ * everything; otherwise a later period is fresher; in one period a next quorum beats a soft one and
+ * a next-bottom beats a next-value.
+ */
+export function fresherThan(a: Threshold, b: Threshold | null): boolean {
+  if (b === null) return true;
+  if (b.step === Step.cert) return false;
+  if (a.step === Step.cert) return true;
+  if (a.period !== b.period) return a.period > b.period;
+  const isNext = (t: Threshold): boolean => t.step >= Step.next;
+  if (isNext(a) !== isNext(b)) return isNext(a);
+  if (isNext(a) && isNext(b)) return a.value === null && b.value !== null;
+  return false;
+}
+
+/** Context to verify votes of one round. */
+export interface VoteContext {
+  readonly crypto: AgreementCrypto;
+  readonly params: AgreementParams;
+  /** The previous round's seed. */
+  readonly seed: Hash;
+  readonly totalStake: bigint;
+  stakeOf(voter: VoterId): bigint;
+}
+
+/** Full cryptographic check of a vote: credential (VRF + sortition weight) and signature. */
+export function verifyVote(vote: Vote, ctx: VoteContext): { ok: true; weight: number } | { ok: false; reason: DropReason } {
+  if (vote.step !== Step.propose && vote.step !== Step.soft && vote.step !== Step.cert && vote.step < Step.next) {
+    return { ok: false, reason: 'bad-step' };
+  }
+  if (vote.step === Step.propose && vote.value === null) return { ok: false, reason: 'bad-step' };
+  const cred = vote.credential;
+  const check = ctx.crypto.verifyCredential(
+    {
+      seed: ctx.seed,
+      round: vote.round,
+      period: vote.period,
+      step: vote.step,
+      expectedSize: expectedSizeOf(ctx.params, vote.step),
+      totalStake: ctx.totalStake,
+    },
+    cred,
+    ctx.stakeOf(cred.voterId),
+  );
+  if (!check.ok) return { ok: false, reason: check.reason };
+  if (check.weight !== cred.weight) return { ok: false, reason: 'weight-mismatch' };
+  const msg = voteSigningBytes(cred.voterId, vote.round, vote.period, vote.step, vote.value);
+  if (!ctx.crypto.verify(cred.voterId, msg, vote.signature)) return { ok: false, reason: 'bad-signature' };
+  return { ok: true, weight: check.weight };
+}
+
+/**
+ * Check a certificate standalone (catch-up, audits, the simulator's checker): every vote is a valid
+ * cert vote of its round and period, voters are distinct, and the weight for `value` (equivocators
+ * counting for every value) reaches the cert threshold.
+ */
+export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
+  const seen = new Set<VoterId>();
+  const key = valueKey(cert.value);
+  let weight = 0;
+  const same = (v: Vote): boolean => v.round === cert.round && v.period === cert.period && v.step === Step.cert;
+  for (const v of cert.votes) {
+    if (!same(v) || valueKey(v.value) !== key) return { ok: false, reason: 'vote for another round, period, step or value' };
+    const voter = v.credential.voterId;
+    if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
+    seen.add(voter);
+    const r = verifyVote(v, ctx);
+    if (!r.ok) return { ok: false, reason: `vote of ${voter}: ${r.reason}` };
+    weight += r.weight;
+  }
+  for (const [a, b] of cert.equivocations) {
+    const voter = a.credential.voterId;
+    if (!same(a) || !same(b) || b.credential.voterId !== voter || valueKey(a.value) === valueKey(b.value)) {
+      return { ok: false, reason: 'malformed equivocation pair' };
+    }
+    if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
+    seen.add(voter);
+    const ra = verifyVote(a, ctx);
+    const rb = verifyVote(b, ctx);
+    if (!ra.ok || !rb.ok) return { ok: false, reason: `equivocation of ${voter} does not verify` };
+    weight += ra.weight;
+  }
+  const need = committeeOf(ctx.params, Step.cert).threshold;
+  if (weight < need) return { ok: false, reason: `weight ${weight} below the cert threshold ${need}` };
+  return { ok: true };
+}
