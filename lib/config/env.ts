@@ -1,0 +1,341 @@
+// Every environment variable Wolk reads, in one registry: its name, meaning, default and parser.
+// This is the only module that reads process.env (besides OpenTelemetry's own OTEL_* handling); the
+// README's configuration table and the Kubernetes manifest checks are both derived from this list.
+
+export type ServiceName = 'gateway' | 'storer' | 'consensus' | 'rewards' | 'indexer';
+export const SERVICE_NAMES: readonly ServiceName[] = ['gateway', 'storer', 'consensus', 'rewards', 'indexer'];
+
+/** A variable whose value is missing or malformed; the message names the variable and what it expects. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export interface EnvVarSpec<T> {
+  readonly name: string;
+  readonly doc: string;
+  /** Which services read it. */
+  readonly services: readonly ServiceName[] | 'all';
+  /** Default as the user would write it; undefined means the variable is optional with no value. */
+  readonly defaultText?: string;
+  readonly parse: (raw: string, name: string) => T;
+}
+
+// ---- parsers: each throws ConfigError with what was expected and what was received ----
+
+export function parseHostPort(raw: string, name: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(name, `expected HOST:PORT (e.g. 127.0.0.1:7001, port 0 for any free port), got "${raw}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseEndpointList(raw: string, name: string): string[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const item of items) parseHostPort(item, name);
+  return items;
+}
+
+function parseInteger(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    const t = raw.trim();
+    if (!/^-?\d+$/.test(t)) throw new ConfigError(name, `expected an integer from ${min} to ${max}, got "${raw}"`);
+    const n = Number(t);
+    if (n < min || n > max) throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function parseBytes(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    const m = /^(\d+)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(raw.trim());
+    if (!m) throw new ConfigError(name, `expected a size like 4096, 64KiB, 8MiB or 1GiB, got "${raw}"`);
+    const unit = (m[2] ?? 'B').toUpperCase().replace('IB', '');
+    const mult = unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1;
+    const n = Number(m[1]) * mult;
+    if (n < min || n > max) throw new ConfigError(name, `expected a size from ${min} to ${max} bytes, got ${n}`);
+    return n;
+  };
+}
+
+function parseOneOf<T extends string>(values: readonly T[]) {
+  return (raw: string, name: string): T => {
+    const v = raw.trim().toLowerCase() as T;
+    if (!values.includes(v)) throw new ConfigError(name, `expected one of ${values.join(', ')}, got "${raw}"`);
+    return v;
+  };
+}
+
+function parseBool(raw: string, name: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+const parseString = (raw: string) => raw;
+
+function parseSrvName(raw: string, name: string): string {
+  const v = raw.trim();
+  if (!/^_[a-z0-9-]+\._(tcp|udp)\.[A-Za-z0-9.-]+$/.test(v) && !/^[A-Za-z0-9.-]+$/.test(v)) {
+    throw new ConfigError(name, `expected a DNS SRV name like _grpc._tcp.consensus.wolk.svc.cluster.local, got "${raw}"`);
+  }
+  return v;
+}
+
+function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'rados'; pool: string } {
+  const v = raw.trim();
+  if (v === '' || v === 'rocksdb') return { kind: 'rocksdb' };
+  const m = /^rados:\/\/([A-Za-z0-9._-]+)$/.exec(v);
+  if (m) return { kind: 'rados', pool: m[1]! };
+  throw new ConfigError(name, `expected "rocksdb" or "rados://POOL", got "${raw}"`);
+}
+
+// ---- the registry ----
+
+export const ENV = {
+  WOLK_LISTEN: {
+    name: 'WOLK_LISTEN',
+    doc: 'gRPC listen address HOST:PORT (port 0 picks a free port). Defaults per service: storer 7001, consensus 7002, rewards 7003, indexer 7004, gateway 7005 (its gRPC health).',
+    services: 'all',
+    defaultText: '0.0.0.0:<service port>',
+    parse: parseHostPort,
+  },
+  WOLK_HTTP_LISTEN: {
+    name: 'WOLK_HTTP_LISTEN',
+    doc: 'HTTP listen address of the gateway.',
+    services: ['gateway'],
+    defaultText: '0.0.0.0:8080',
+    parse: parseHostPort,
+  },
+  WOLK_DATA_DIR: {
+    name: 'WOLK_DATA_DIR',
+    doc: 'Directory holding all of the service\'s state (RocksDB, keys). In Kubernetes: the Ceph RBD volume.',
+    services: 'all',
+    defaultText: '.wolk/<service>',
+    parse: parseString,
+  },
+  WOLK_PEERS: {
+    name: 'WOLK_PEERS',
+    doc: 'Comma-separated HOST:PORT list of consensus peers.',
+    services: ['consensus'],
+    parse: parseEndpointList,
+  },
+  WOLK_PEERS_SRV: {
+    name: 'WOLK_PEERS_SRV',
+    doc: 'DNS SRV name whose records list the consensus peers (a Kubernetes headless Service).',
+    services: ['consensus'],
+    parse: parseSrvName,
+  },
+  WOLK_CONSENSUS: {
+    name: 'WOLK_CONSENSUS',
+    doc: 'Comma-separated HOST:PORT list of consensus nodes this service talks to.',
+    services: ['gateway', 'storer', 'rewards', 'indexer'],
+    parse: parseEndpointList,
+  },
+  WOLK_CONSENSUS_SRV: {
+    name: 'WOLK_CONSENSUS_SRV',
+    doc: 'DNS SRV name of the consensus nodes (alternative to WOLK_CONSENSUS).',
+    services: ['gateway', 'storer', 'rewards', 'indexer'],
+    parse: parseSrvName,
+  },
+  WOLK_STORERS: {
+    name: 'WOLK_STORERS',
+    doc: 'Comma-separated HOST:PORT list of storers to send store requests to (until the registry on chain lists them).',
+    services: ['gateway', 'rewards'],
+    parse: parseEndpointList,
+  },
+  WOLK_STORERS_SRV: {
+    name: 'WOLK_STORERS_SRV',
+    doc: 'DNS SRV name of the storers (alternative to WOLK_STORERS).',
+    services: ['gateway', 'rewards'],
+    parse: parseSrvName,
+  },
+  WOLK_INDEXER: {
+    name: 'WOLK_INDEXER',
+    doc: 'HOST:PORT of an indexer the gateway uses for listings and storer choice.',
+    services: ['gateway'],
+    parse: parseHostPort,
+  },
+  WOLK_REWARDS: {
+    name: 'WOLK_REWARDS',
+    doc: 'HOST:PORT of a rewards service (the gateway reports its health in /status).',
+    services: ['gateway'],
+    parse: parseHostPort,
+  },
+  WOLK_PARENT_PID: {
+    name: 'WOLK_PARENT_PID',
+    doc: 'Set by the devnet launcher: the service shuts down when this process is gone, so no orphan outlives its devnet.',
+    services: 'all',
+    parse: parseInteger(1, 2 ** 31),
+  },
+  WOLK_ADVERTISE: {
+    name: 'WOLK_ADVERTISE',
+    doc: 'HOST:PORT other nodes use to reach this one (defaults to the listen address; set it to the pod DNS name in Kubernetes).',
+    services: ['storer', 'consensus', 'gateway'],
+    parse: parseHostPort,
+  },
+  WOLK_REPLICATION: {
+    name: 'WOLK_REPLICATION',
+    doc: 'N, the number of storers that must commit to each file.',
+    services: ['gateway', 'consensus', 'storer'],
+    defaultText: '8',
+    parse: parseInteger(1, 64),
+  },
+  WOLK_CHUNK_SIZE: {
+    name: 'WOLK_CHUNK_SIZE',
+    doc: 'Chunk size in bytes for new files (4096 to 32768).',
+    services: ['gateway', 'storer'],
+    defaultText: '4096',
+    parse: parseBytes(4096, 32768),
+  },
+  WOLK_MAX_FILE_BYTES: {
+    name: 'WOLK_MAX_FILE_BYTES',
+    doc: 'Largest file accepted.',
+    services: ['gateway', 'storer'],
+    defaultText: '4GiB',
+    parse: parseBytes(1, 2 ** 50),
+  },
+  WOLK_MAX_MESSAGE_BYTES: {
+    name: 'WOLK_MAX_MESSAGE_BYTES',
+    doc: 'Largest single gRPC message sent or received.',
+    services: 'all',
+    defaultText: '8MiB',
+    parse: parseBytes(64 * 1024, 1024 ** 3),
+  },
+  WOLK_MAX_CONCURRENT_UPLOADS: {
+    name: 'WOLK_MAX_CONCURRENT_UPLOADS',
+    doc: 'Uploads (SetFile, Solicit fetches, PUTs) served at once; more are refused with RESOURCE_EXHAUSTED / 503.',
+    services: ['gateway', 'storer'],
+    defaultText: '16',
+    parse: parseInteger(1, 10000),
+  },
+  WOLK_STAKE: {
+    name: 'WOLK_STAKE',
+    doc: 'Stake units this node registers with.',
+    services: ['storer', 'consensus', 'rewards'],
+    defaultText: '1000',
+    parse: parseInteger(0, Number.MAX_SAFE_INTEGER),
+  },
+  WOLK_LAMBDA_MS: {
+    name: 'WOLK_LAMBDA_MS',
+    doc: 'Agreement timeout unit λ in milliseconds (Algorand uses 2000; a loopback devnet 20–100).',
+    services: ['consensus'],
+    defaultText: '2000',
+    parse: parseInteger(1, 600000),
+  },
+  WOLK_AUDIT_DEPTH: {
+    name: 'WOLK_AUDIT_DEPTH',
+    doc: 'Q: the rewards verifier audits the block this many rounds back.',
+    services: ['rewards', 'consensus'],
+    defaultText: '100',
+    parse: parseInteger(1, 1000000),
+  },
+  WOLK_GENESIS: {
+    name: 'WOLK_GENESIS',
+    doc: 'Path to the genesis file (initial nodes and stake) shared by every node of a network.',
+    services: 'all',
+    parse: parseString,
+  },
+  WOLK_STORE: {
+    name: 'WOLK_STORE',
+    doc: 'Storer backend: "rocksdb" (files under WOLK_DATA_DIR) or "rados://POOL" (native Ceph RADOS, with CEPH_CONF).',
+    services: ['storer'],
+    defaultText: 'rocksdb',
+    parse: parseStore,
+  },
+  CEPH_CONF: {
+    name: 'CEPH_CONF',
+    doc: 'Path to ceph.conf for the RADOS backend.',
+    services: ['storer'],
+    defaultText: '/etc/ceph/ceph.conf',
+    parse: parseString,
+  },
+  WOLK_LOG_LEVEL: {
+    name: 'WOLK_LOG_LEVEL',
+    doc: 'Log level: debug, info, warn or error. Logs are JSON lines on stderr.',
+    services: 'all',
+    defaultText: 'info',
+    parse: parseOneOf(['debug', 'info', 'warn', 'error'] as const),
+  },
+  WOLK_SHUTDOWN_GRACE_MS: {
+    name: 'WOLK_SHUTDOWN_GRACE_MS',
+    doc: 'On SIGTERM, how long in-flight calls may finish before they are cancelled.',
+    services: 'all',
+    defaultText: '10000',
+    parse: parseInteger(0, 600000),
+  },
+  WOLK_TRACE_FILE: {
+    name: 'WOLK_TRACE_FILE',
+    doc: 'Also write finished OpenTelemetry spans as JSON lines to this file (debugging and tests).',
+    services: 'all',
+    parse: parseString,
+  },
+  WOLK_FAULTS: {
+    name: 'WOLK_FAULTS',
+    doc: 'Test-only fault switches, comma-separated (e.g. drop-after-commit, corrupt-reads). Off unless set; never set in production.',
+    services: ['storer'],
+    parse: (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean),
+  },
+  OTEL_TRACES_EXPORTER: {
+    name: 'OTEL_TRACES_EXPORTER',
+    doc: 'OpenTelemetry trace exporter: none (default), otlp or console. Standard OTEL_EXPORTER_OTLP_* variables configure otlp.',
+    services: 'all',
+    defaultText: 'none',
+    parse: parseOneOf(['none', 'otlp', 'console'] as const),
+  },
+  OTEL_SERVICE_NAME: {
+    name: 'OTEL_SERVICE_NAME',
+    doc: 'Service name on traces.',
+    services: 'all',
+    defaultText: 'wolk-<service>',
+    parse: parseString,
+  },
+  WOLK_GATEWAY: {
+    name: 'WOLK_GATEWAY',
+    doc: 'CLI: gateway URL (default: the devnet gateway from .wolk/devnet/endpoints.json).',
+    services: [],
+    parse: parseString,
+  },
+  WOLK_KEY: {
+    name: 'WOLK_KEY',
+    doc: 'CLI: path of the key file made by `wolk keygen` (default ~/.wolk/key.json).',
+    services: [],
+    parse: parseString,
+  },
+} as const satisfies Record<string, EnvVarSpec<unknown>>;
+
+export type EnvName = keyof typeof ENV;
+type ParsedOf<N extends EnvName> = ReturnType<(typeof ENV)[N]['parse']>;
+
+/** The environment, passed in so tests and the devnet can build one without touching process.env. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Reads one variable: its parsed value, or undefined when unset or empty. */
+export function readEnv<N extends EnvName>(env: Environment, name: N): ParsedOf<N> | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return ENV[name].parse(raw, name) as ParsedOf<N>;
+}
+
+/** Reads one variable, falling back to a default value. */
+export function readEnvOr<N extends EnvName>(env: Environment, name: N, fallback: ParsedOf<N>): ParsedOf<N> {
+  return readEnv(env, name) ?? fallback;
+}
+
+/** The variables a service reads, for docs and manifest checks. */
+export function variablesOf(service: ServiceName): EnvVarSpec<unknown>[] {
+  return Object.values(ENV).filter((v) => v.services === 'all' || (v.services as readonly string[]).includes(service));
+}
+
+/** The process environment. The single place that touches process.env. */
+export function processEnvironment(): Environment {
+  return process.env;
+}

@@ -1,0 +1,226 @@
+// Turns async, typed handlers into grpc-js implementations (nice-grpc style): unary handlers return a
+// promise, streaming handlers take/return async iterables, every handler gets an AbortSignal that fires
+// when the client cancels or the deadline passes. Errors map to statuses in one place (errors.ts);
+// malformed request bytes become INVALID_ARGUMENT instead of grpc-js's INTERNAL; a method without a
+// handler answers UNIMPLEMENTED naming what is missing.
+import type {
+  Metadata,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedServiceImplementation,
+  sendUnaryData,
+  ServiceDefinition,
+} from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { Logger } from '../log/logger.js';
+import { isClientError, toStatus, WolkError } from './errors.js';
+
+/** The shape ts-proto generates for each method of a grpc-js service definition. */
+export interface MethodDefinition<Req, Res> {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  requestSerialize(value: Req): Buffer;
+  requestDeserialize(bytes: Buffer): Req;
+  responseSerialize(value: Res): Buffer;
+  responseDeserialize(bytes: Buffer): Res;
+}
+
+type ReqOf<M> = M extends { requestDeserialize(bytes: Buffer): infer R } ? R : never;
+type ResOf<M> = M extends { responseSerialize(value: infer R): Buffer } ? R : never;
+
+export interface CallContext {
+  /** Aborted when the client cancels, the deadline passes, or the server shuts down. */
+  readonly signal: AbortSignal;
+  readonly metadata: Metadata;
+  readonly peer: string;
+  /** Method name as in the proto, for logs. */
+  readonly method: string;
+}
+
+export type Handler<M> = M extends { requestStream: true; responseStream: true }
+  ? (requests: AsyncIterable<ReqOf<M>>, ctx: CallContext) => AsyncIterable<ResOf<M>>
+  : M extends { requestStream: true }
+    ? (requests: AsyncIterable<ReqOf<M>>, ctx: CallContext) => Promise<ResOf<M>>
+    : M extends { responseStream: true }
+      ? (request: ReqOf<M>, ctx: CallContext) => AsyncIterable<ResOf<M>>
+      : (request: ReqOf<M>, ctx: CallContext) => Promise<ResOf<M>>;
+
+/** Handlers for every method; `unimplemented` says, per missing method, what is not built yet. */
+export type ServiceHandlers<D> = { [K in keyof D]?: Handler<D[K]> };
+
+/** Marker a tolerant deserializer returns for bytes that do not parse. */
+const MALFORMED = Symbol('malformed');
+interface Malformed {
+  [MALFORMED]: string;
+}
+function isMalformed(v: unknown): v is Malformed {
+  return typeof v === 'object' && v !== null && MALFORMED in v;
+}
+
+/**
+ * A copy of the definition whose request deserializers never throw, so malformed bytes reach our
+ * middleware and get INVALID_ARGUMENT with a readable message.
+ */
+export function tolerantDefinition<D extends ServiceDefinition>(definition: D): D {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const m = method as unknown as MethodDefinition<unknown, unknown>;
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return { [MALFORMED]: (err as Error).message } satisfies Malformed;
+        }
+      },
+    };
+  }
+  return out as D;
+}
+
+function malformedError(method: string, m: Malformed): WolkError {
+  return new WolkError('INVALID_ARGUMENT', `${method}: request is not a valid protobuf message (${m[MALFORMED]})`);
+}
+
+function contextFor(
+  call: { metadata: Metadata; getPeer(): string; cancelled?: boolean; on(event: 'cancelled', fn: () => void): unknown; getDeadline?(): Date | number },
+  method: string,
+  shutdown: AbortSignal,
+): { ctx: CallContext; done: () => void } {
+  const controller = new AbortController();
+  const onShutdown = () => controller.abort(new WolkError('UNAVAILABLE', 'server is shutting down'));
+  shutdown.addEventListener('abort', onShutdown, { once: true });
+  call.on('cancelled', () => controller.abort(new WolkError('CANCELLED', 'call cancelled by the client')));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = call.getDeadline?.();
+  if (deadline !== undefined) {
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (Number.isFinite(at)) {
+      timer = setTimeout(() => controller.abort(new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, at - Date.now()));
+      timer.unref();
+    }
+  }
+  return {
+    ctx: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), method },
+    done: () => {
+      if (timer) clearTimeout(timer);
+      shutdown.removeEventListener('abort', onShutdown);
+    },
+  };
+}
+
+/** Reads a client stream as an async iterable, turning malformed messages into INVALID_ARGUMENT. */
+async function* readRequests<T>(call: ServerReadableStream<T, unknown> | ServerDuplexStream<T, unknown>, method: string): AsyncIterable<T> {
+  for await (const message of call as AsyncIterable<T | Malformed>) {
+    if (isMalformed(message)) throw malformedError(method, message);
+    yield message;
+  }
+}
+
+/** Writes with backpressure: waits for 'drain' when grpc-js's buffer is full. */
+async function writeAll<T>(call: ServerWritableStream<unknown, T> | ServerDuplexStream<unknown, T>, messages: AsyncIterable<T>, signal: AbortSignal): Promise<void> {
+  for await (const message of messages) {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled');
+    if (!call.write(message)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          call.removeListener('drain', onDrain);
+          reject(signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled'));
+        };
+        call.once('drain', onDrain);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+}
+
+export interface ImplementationOptions {
+  readonly logger: Logger;
+  /** Service name for logs, e.g. "wolk.storer.v1.StorerService". */
+  readonly serviceName: string;
+  /** For methods with no handler: what is missing (shown in the UNIMPLEMENTED message). */
+  readonly unimplemented?: Readonly<Record<string, string>>;
+  /** Aborted when the server shuts down; in-flight handlers see it through ctx.signal. */
+  readonly shutdown: AbortSignal;
+}
+
+export function toGrpcImplementation<D extends ServiceDefinition>(
+  definition: D,
+  handlers: ServiceHandlers<D>,
+  options: ImplementationOptions,
+): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  const { logger } = options;
+  for (const [name, method] of Object.entries(definition)) {
+    const m = method as unknown as MethodDefinition<unknown, unknown>;
+    const label = `${options.serviceName}/${m.path.split('/').pop() ?? name}`;
+    const handler = (handlers as Record<string, unknown>)[name] as ((...args: unknown[]) => unknown) | undefined;
+    const fail = (err: unknown) => {
+      const st = toStatus(err);
+      if (isClientError(err) || st.code === status.CANCELLED) logger.debug('call failed', { method: label, code: st.code, error: err });
+      else logger.error('call failed', { method: label, code: st.code, error: err });
+      return st;
+    };
+    const missing = () =>
+      new WolkError(
+        'UNIMPLEMENTED',
+        `${label} is not implemented yet${options.unimplemented?.[name] ? `: ${options.unimplemented[name]}` : ''}`,
+      );
+
+    if (!m.requestStream && !m.responseStream) {
+      impl[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        if (!handler) return callback(fail(missing()));
+        if (isMalformed(call.request)) return callback(fail(malformedError(label, call.request)));
+        const { ctx, done } = contextFor(call, label, options.shutdown);
+        Promise.resolve()
+          .then(() => handler(call.request, ctx))
+          .then((res) => callback(null, res), (err: unknown) => callback(fail(err)))
+          .finally(done);
+      };
+    } else if (m.requestStream && !m.responseStream) {
+      impl[name] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        if (!handler) {
+          call.resume();
+          return callback(fail(missing()));
+        }
+        const { ctx, done } = contextFor(call, label, options.shutdown);
+        Promise.resolve()
+          .then(() => handler(readRequests(call, label), ctx))
+          .then((res) => callback(null, res), (err: unknown) => callback(fail(err)))
+          .finally(done);
+      };
+    } else if (!m.requestStream && m.responseStream) {
+      impl[name] = (call: ServerWritableStream<unknown, unknown>) => {
+        if (!handler) return call.emit('error', fail(missing()));
+        if (isMalformed(call.request)) return call.emit('error', fail(malformedError(label, call.request)));
+        const { ctx, done } = contextFor(call, label, options.shutdown);
+        Promise.resolve()
+          .then(() => writeAll(call, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal))
+          .then(() => call.end(), (err: unknown) => {
+            if (!call.cancelled) call.emit('error', fail(err));
+          })
+          .finally(done);
+      };
+    } else {
+      impl[name] = (call: ServerDuplexStream<unknown, unknown>) => {
+        if (!handler) return call.emit('error', fail(missing()));
+        const { ctx, done } = contextFor(call, label, options.shutdown);
+        Promise.resolve()
+          .then(() => writeAll(call, handler(readRequests(call, label), ctx) as AsyncIterable<unknown>, ctx.signal))
+          .then(() => call.end(), (err: unknown) => {
+            if (!call.cancelled) call.emit('error', fail(err));
+          })
+          .finally(done);
+      };
+    }
+  }
+  return impl;
+}

@@ -1,0 +1,86 @@
+// Runs a service process: reads config, builds the node, handles SIGTERM/SIGINT with a graceful close,
+// and turns start-up failures (bad env value, port in use, unwritable data dir) into one line on stderr
+// and exit code 1 — no stack trace for a person to decode.
+import { ConfigError, processEnvironment, type Environment, type ServiceName } from '../config/env.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { ListenError } from '../grpc/server.js';
+import { StorageError } from '../storage/errors.js';
+import { shutdownTracing } from '../telemetry/tracing.js';
+import { readCommonOptions, type CommonOptions } from './options.js';
+import { ensureWritableDataDir } from './data-dir.js';
+
+export interface RunningNode {
+  /** Addresses to print, e.g. { grpc: '127.0.0.1:7001' }. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Graceful close: stop accepting, drain, close the database. */
+  close(): Promise<void>;
+}
+
+export interface ServiceContext {
+  readonly env: Environment;
+  readonly options: CommonOptions;
+  readonly logger: Logger;
+}
+
+export type NodeFactory = (ctx: ServiceContext) => Promise<RunningNode>;
+
+function oneLine(service: ServiceName, err: unknown): string {
+  if (err instanceof ConfigError || err instanceof ListenError || err instanceof StorageError) return `wolk-${service}: ${err.message}`;
+  return `wolk-${service}: failed to start: ${(err as Error)?.message ?? String(err)}`;
+}
+
+/** The body of every services/<name>/main.ts. */
+export async function runService(service: ServiceName, factory: NodeFactory): Promise<void> {
+  const env = processEnvironment();
+  let options: CommonOptions;
+  let logger: Logger;
+  let node: RunningNode;
+  try {
+    options = readCommonOptions(env, service);
+    ensureWritableDataDir(options.dataDir);
+    logger = createLogger({ level: options.logLevel, fields: { service: `wolk-${service}` } });
+    node = await factory({ env, options, logger });
+  } catch (err) {
+    process.stderr.write(oneLine(service, err) + '\n');
+    process.exit(1);
+  }
+  logger.info('started', { ...node.endpoints, dataDir: options.dataDir, pid: process.pid });
+
+  let closing = false;
+  const close = async (reason: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info('shutting down', { reason });
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, options.shutdownGraceMs + 5000);
+    hardStop.unref();
+    try {
+      await node.close();
+      await shutdownTracing();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error('shutdown failed', { error: err });
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void close('SIGTERM'));
+  process.on('SIGINT', () => void close('SIGINT'));
+  // A service never crashes on a request; an escaped error is a bug: log it and keep serving.
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: err }));
+  process.on('uncaughtException', (err) => logger.error('uncaught exception', { error: err }));
+
+  if (options.parentPid !== undefined) {
+    const parent = options.parentPid;
+    const timer = setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        void close(`parent ${parent} is gone`);
+      }
+    }, 1000);
+    timer.unref();
+  }
+}
