@@ -13,7 +13,7 @@ import { FileDescriptorSetSchema, FieldDescriptorProto_Label, FieldDescriptorPro
 import type { DescriptorProto } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 
-import { Block, Certificate, SmtProof, Step, Vote } from '../../../gen/wolk/common/v1/chain.js';
+import { Block, Certificate, SmtProof, Vote } from '../../../gen/wolk/common/v1/chain.js';
 import { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { SignedTransaction, Transaction, UpdateNode } from '../../../gen/wolk/common/v1/tx.js';
 import { GetBlockRequest } from '../../../gen/wolk/consensus/v1/consensus.js';
@@ -223,8 +223,7 @@ test('a block with a certificate round-trips', (t) => {
   const vote: Vote = {
     round: 42n,
     period: 0n,
-    step: Step.STEP_CERT,
-    nextIndex: 0,
+    step: 2n,
     value: bytes(32, 0xbb),
     voterId: bytes(32, 0x0c),
     credential: { vrf: { proof: bytes(80, 1), output: bytes(64, 2) }, weight: 3, publicKey: bytes(32, 4) },
@@ -239,8 +238,8 @@ test('a block with a certificate round-trips', (t) => {
       txRoot: bytes(32, 4),
       newChunksHash: bytes(32, 5),
       proposerId: bytes(32, 6),
+      originalPeriod: 0n,
       proposerCredential: vote.credential,
-      seedProof: { proof: bytes(80, 7), output: bytes(64, 8) },
       timestampMs: 1_700_000_000_000n,
     },
     txs: [setKeyTx()],
@@ -251,7 +250,13 @@ test('a block with a certificate round-trips', (t) => {
     },
   };
   t.deepEqual(Block.decode(Block.encode(block).finish()), block);
-  const cert: Certificate = { round: 42n, period: 0n, blockHash: bytes(32, 0xbb), votes: [vote, { ...vote, voterId: bytes(32, 0x0d) }] };
+  const cert: Certificate = {
+    round: 42n,
+    period: 0n,
+    blockHash: bytes(32, 0xbb),
+    votes: [vote, { ...vote, voterId: bytes(32, 0x0d) }],
+    equivocations: [{ first: { ...vote, voterId: bytes(32, 0x0e) }, second: { ...vote, voterId: bytes(32, 0x0e), value: bytes(32, 0xcc) } }],
+  };
   t.deepEqual(Certificate.decode(Certificate.encode(cert).finish()), cert);
 });
 

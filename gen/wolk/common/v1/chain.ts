@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Credential, VrfProof } from "./crypto.js";
+import { Credential } from "./crypto.js";
 import { CommittedFile, StorageCommitment } from "./storage.js";
 import { SignedTransaction } from "./tx.js";
 
@@ -14,93 +14,51 @@ export const protobufPackage = "wolk.common.v1";
 
 export const protobufFileName = "wolk/common/v1/chain.proto";
 
-/** Blocks, BA* agreement messages, certificates and state proofs (DESIGN §3, §5). */
-
-/** The steps of a BA* period (go-algorand agreement). */
-export enum Step {
-  /** STEP_UNSPECIFIED - Not set. */
-  STEP_UNSPECIFIED = 0,
-  /** STEP_PROPOSE - Proposal of a block by a selected proposer. */
-  STEP_PROPOSE = 1,
-  /** STEP_SOFT - Soft vote: filters the proposals to one value. */
-  STEP_SOFT = 2,
-  /** STEP_CERT - Certify vote: a quorum certifies (finalizes) a block. */
-  STEP_CERT = 3,
-  /** STEP_NEXT - Next vote: moves to the next period (value may be bottom); see Vote.next_index. */
-  STEP_NEXT = 4,
-  UNRECOGNIZED = -1,
-}
-
-export function stepFromJSON(object: any): Step {
-  switch (object) {
-    case 0:
-    case "STEP_UNSPECIFIED":
-      return Step.STEP_UNSPECIFIED;
-    case 1:
-    case "STEP_PROPOSE":
-      return Step.STEP_PROPOSE;
-    case 2:
-    case "STEP_SOFT":
-      return Step.STEP_SOFT;
-    case 3:
-    case "STEP_CERT":
-      return Step.STEP_CERT;
-    case 4:
-    case "STEP_NEXT":
-      return Step.STEP_NEXT;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return Step.UNRECOGNIZED;
-  }
-}
-
-export function stepToJSON(object: Step): string {
-  switch (object) {
-    case Step.STEP_UNSPECIFIED:
-      return "STEP_UNSPECIFIED";
-    case Step.STEP_PROPOSE:
-      return "STEP_PROPOSE";
-    case Step.STEP_SOFT:
-      return "STEP_SOFT";
-    case Step.STEP_CERT:
-      return "STEP_CERT";
-    case Step.STEP_NEXT:
-      return "STEP_NEXT";
-    case Step.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
+/**
+ * Blocks, BA* agreement messages, certificates and state proofs (DESIGN §3, §5).
+ *
+ * These messages mirror the agreement core's types (services/consensus/agreement/types.ts): a
+ * round decides one block; a round runs in periods; a period runs in steps numbered as in
+ * go-algorand: 0 propose, 1 soft, 2 cert, 3 and up next steps. The byte strings that votes sign
+ * and that the block hash covers are built by services/consensus/agreement/codec.ts (normative);
+ * docs/contracts.md spells out their layout.
+ */
 
 /**
- * A block header. The block hash is SHA-256("wolk/block/v1" ‖ 0x00 ‖ deterministic encoding of
- * the header); the header commits to the body through tx_root and new_chunks_hash.
+ * A block header: the fields agreement checks (1-6) and the ledger's commitments (7-10).
+ *
+ * Block hash (codec.ts blockHash) = SHA-256("wolk/agreement/block/v1" ‖ round ‖ previous_hash ‖
+ * seed ‖ proposer ‖ original_period ‖ proposer credential ‖ SHA-256(ledger part)), where the
+ * ledger part is the deterministic encoding of this header with fields 1-6 cleared (i.e. of
+ * state_root, tx_root, new_chunks_hash and timestamp_ms, which in turn commit to the body). A
+ * header alone therefore suffices to check a state proof against a certificate.
  */
 export interface BlockHeader {
   /** Round (height); the genesis block is round 0. */
   round: bigint;
-  /** 32-byte hash of the previous block's header (32 zero bytes for genesis). */
+  /** 32-byte hash of the previous block (32 zero bytes for genesis). */
   previousHash: Buffer;
-  /** 32-byte seed of this round: SHA-256(seed_proof.output); chained through the proposer's VRF. */
+  /**
+   * 32-byte seed of this round (codec.ts deriveSeed): in period 0 SHA-256("wolk/agreement/seed/v1"
+   * ‖ proposer's VRF output ‖ round), in later periods SHA-256("wolk/agreement/seed/v1" ‖ previous
+   * seed ‖ round) (round as u64 BE).
+   */
   seed: Buffer;
+  /** 32-byte Ed25519 public key of the original proposer. */
+  proposerId: Buffer;
+  /** Period in which the block was first proposed (Algorand's OriginalPeriod). */
+  originalPeriod: bigint;
+  /** The proposer's credential for (round, original_period, step 0). */
+  proposerCredential?:
+    | Credential
+    | undefined;
   /** 32-byte root of the sparse Merkle state tree after applying this block. */
   stateRoot: Buffer;
   /** 32-byte Merkle root over the ids of `Block.txs`, in block order (lib/merkle). */
   txRoot: Buffer;
   /** 32-byte hash of the block's NewChunks (see NewChunks). */
   newChunksHash: Buffer;
-  /** 32-byte Ed25519 public key of the proposer. */
-  proposerId: Buffer;
-  /** The proposer's sortition credential for (round, period of the proposal, STEP_PROPOSE). */
-  proposerCredential?:
-    | Credential
-    | undefined;
-  /** The proposer's VRF proof over alpha = previous seed (32) ‖ round (u64 BE): source of `seed`. */
-  seedProof?:
-    | VrfProof
-    | undefined;
-  /** Proposer's wall clock when proposing, milliseconds since the Unix epoch (UTC). */
+  /** Proposer's wall clock when assembling, milliseconds since the Unix epoch (UTC). */
   timestampMs: bigint;
 }
 
@@ -109,8 +67,8 @@ export interface BlockHeader {
  * block's own chunks (encoded transactions, state-tree nodes) and the files its SetKey
  * transactions introduce, each with the storers' commitments.
  *
- * new_chunks_hash = SHA-256("wolk/new-chunks/v1" ‖ 0x00 ‖ deterministic encoding of this message
- * with `chunk_commitments` cleared). Storers that keep the block's own chunks commit to it with a
+ * new_chunks_hash = SHA-256 of the deterministic encoding of this message with
+ * `chunk_commitments` cleared. Storers that keep the block's own chunks commit to it with a
  * StorageCommitment whose filehash is new_chunks_hash.
  */
 export interface NewChunks {
@@ -135,60 +93,63 @@ export interface Block {
 }
 
 /**
- * A committee member's vote (gossiped with ConsensusService.Vote).
+ * A committee member's vote (gossiped with ConsensusService.Vote). A step-0 vote is a proposal
+ * vote and travels inside a Proposal.
  *
- * signature = Ed25519(voter key, "wolk/vote/v1" ‖ 0x00 ‖ deterministic encoding of this message
- * with `signature` cleared).
+ * The signature is the voter's Ed25519 signature (lib/crypto sign, domain "wolk/vote/v1") over
+ * codec.ts voteSigningBytes: "wolk/agreement/vote/v1" ‖ voter ‖ round ‖ period ‖ step ‖ value,
+ * not over the protobuf encoding (layout in docs/contracts.md).
  */
 export interface Vote {
   /** Round voted in. */
   round: bigint;
   /** Period within the round (starts at 0). */
   period: bigint;
-  /** Step voted in. */
-  step: Step;
-  /** For STEP_NEXT: the index of the next step within the period (0, 1, 2, ...); otherwise 0. */
-  nextIndex: number;
-  /** 32-byte hash of the proposed block voted for; empty = bottom (no block; next votes only). */
+  /** Step: 0 propose, 1 soft, 2 cert, 3 + k the k-th next step (go-algorand numbering). */
+  step: bigint;
+  /** 32-byte hash of the block voted for; empty = bottom (no block; next steps only). */
   value: Buffer;
   /** 32-byte Ed25519 public key of the voter. */
   voterId: Buffer;
-  /** The voter's committee credential for (round, period, step); its weight is the vote's weight. */
+  /** The voter's sortition credential for (round, period, step); its weight is the vote's weight. */
   credential?:
     | Credential
     | undefined;
-  /** 64-byte Ed25519 signature by the voter. */
+  /** 64-byte Ed25519 signature by the voter (see message comment). */
   signature: Buffer;
 }
 
 /**
- * A block proposal (gossiped with ConsensusService.Propose). The proposal with the lowest VRF
- * priority (Algorand: lowest hash of output ‖ sub-user index) wins.
- *
- * signature = Ed25519(proposer key, "wolk/proposal/v1" ‖ 0x00 ‖ deterministic encoding of this
- * message with `signature` cleared).
+ * A block proposal as gossiped (ConsensusService.Propose): the proposal vote (step 0, value = the
+ * block hash, in the current period; its credential decides priority, lowest wins) together with
+ * the block, as one message so the block is never dropped for arriving before its vote. A
+ * reproposal in a later period carries a new proposal vote and the original block.
  */
 export interface Proposal {
-  /** The proposed block (its header carries round, proposer id and credential). */
-  block?:
-    | Block
+  /** The proposal vote (step 0). */
+  vote?:
+    | Vote
     | undefined;
-  /** Period the proposal is made in. */
-  period: bigint;
-  /**
-   * The proposer's credential for (round, period, STEP_PROPOSE); same as in the header when the
-   * block is first proposed in this period.
-   */
-  credential?:
-    | Credential
-    | undefined;
-  /** 64-byte Ed25519 signature by the proposer (block.header.proposer_id). */
-  signature: Buffer;
+  /** The proposed block. */
+  block?: Block | undefined;
 }
 
 /**
- * Proof that a block was finalized: cert votes for it whose weights sum to at least the cert
- * threshold.
+ * Two votes of one voter for different values in the same (round, period, step): an
+ * equivocation. Its weight counts toward every value (as in Algorand), so certificates carry it.
+ */
+export interface Equivocation {
+  /** The first vote. */
+  first?:
+    | Vote
+    | undefined;
+  /** The conflicting vote. */
+  second?: Vote | undefined;
+}
+
+/**
+ * Proof that a block was finalized: cert votes (step 2) for it, plus equivocating pairs, whose
+ * weights sum to at least the cert threshold.
  */
 export interface Certificate {
   /** Round of the block. */
@@ -197,8 +158,10 @@ export interface Certificate {
   period: bigint;
   /** 32-byte hash of the certified block. */
   blockHash: Buffer;
-  /** The STEP_CERT votes, each for block_hash, from distinct voters, sorted by voter_id. */
+  /** The cert votes for block_hash, from distinct voters. */
   votes: Vote[];
+  /** Equivocating cert-vote pairs counted toward the threshold. */
+  equivocations: Equivocation[];
 }
 
 /** A finalized block with its certificate. */
@@ -218,7 +181,7 @@ export interface CertifiedBlock {
 /**
  * A (non-)membership proof in the 256-level sparse Merkle state tree (lib/smt). Leaf hash =
  * SHA-256(0x00 ‖ key ‖ SHA-256(value)), node hash = SHA-256(0x01 ‖ left ‖ right); an empty subtree
- * has the default hash of its height.
+ * has the default hash of its height (lib/smt is normative for the hashing).
  */
 export interface SmtProof {
   /** 32-byte state key (see state.proto for how keys are derived). */
@@ -246,12 +209,12 @@ function createBaseBlockHeader(): BlockHeader {
     round: 0n,
     previousHash: Buffer.alloc(0),
     seed: Buffer.alloc(0),
+    proposerId: Buffer.alloc(0),
+    originalPeriod: 0n,
+    proposerCredential: undefined,
     stateRoot: Buffer.alloc(0),
     txRoot: Buffer.alloc(0),
     newChunksHash: Buffer.alloc(0),
-    proposerId: Buffer.alloc(0),
-    proposerCredential: undefined,
-    seedProof: undefined,
     timestampMs: 0n,
   };
 }
@@ -270,23 +233,26 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     if (message.seed.length !== 0) {
       writer.uint32(26).bytes(message.seed);
     }
-    if (message.stateRoot.length !== 0) {
-      writer.uint32(34).bytes(message.stateRoot);
-    }
-    if (message.txRoot.length !== 0) {
-      writer.uint32(42).bytes(message.txRoot);
-    }
-    if (message.newChunksHash.length !== 0) {
-      writer.uint32(50).bytes(message.newChunksHash);
-    }
     if (message.proposerId.length !== 0) {
-      writer.uint32(58).bytes(message.proposerId);
+      writer.uint32(34).bytes(message.proposerId);
+    }
+    if (message.originalPeriod !== 0n) {
+      if (BigInt.asUintN(64, message.originalPeriod) !== message.originalPeriod) {
+        throw new globalThis.Error("value provided for field message.originalPeriod of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.originalPeriod);
     }
     if (message.proposerCredential !== undefined) {
-      Credential.encode(message.proposerCredential, writer.uint32(66).fork()).join();
+      Credential.encode(message.proposerCredential, writer.uint32(50).fork()).join();
     }
-    if (message.seedProof !== undefined) {
-      VrfProof.encode(message.seedProof, writer.uint32(74).fork()).join();
+    if (message.stateRoot.length !== 0) {
+      writer.uint32(58).bytes(message.stateRoot);
+    }
+    if (message.txRoot.length !== 0) {
+      writer.uint32(66).bytes(message.txRoot);
+    }
+    if (message.newChunksHash.length !== 0) {
+      writer.uint32(74).bytes(message.newChunksHash);
     }
     if (message.timestampMs !== 0n) {
       if (BigInt.asUintN(64, message.timestampMs) !== message.timestampMs) {
@@ -339,15 +305,15 @@ export const BlockHeader: MessageFns<BlockHeader> = {
               break;
             }
 
-            message.stateRoot = Buffer.from(reader.bytes());
+            message.proposerId = Buffer.from(reader.bytes());
             continue;
           }
           case 5: {
-            if (tag !== 42) {
+            if (tag !== 40) {
               break;
             }
 
-            message.txRoot = Buffer.from(reader.bytes());
+            message.originalPeriod = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -355,7 +321,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
               break;
             }
 
-            message.newChunksHash = Buffer.from(reader.bytes());
+            message.proposerCredential = Credential.decode(reader, reader.uint32());
             continue;
           }
           case 7: {
@@ -363,7 +329,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
               break;
             }
 
-            message.proposerId = Buffer.from(reader.bytes());
+            message.stateRoot = Buffer.from(reader.bytes());
             continue;
           }
           case 8: {
@@ -371,7 +337,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
               break;
             }
 
-            message.proposerCredential = Credential.decode(reader, reader.uint32());
+            message.txRoot = Buffer.from(reader.bytes());
             continue;
           }
           case 9: {
@@ -379,7 +345,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
               break;
             }
 
-            message.seedProof = VrfProof.decode(reader, reader.uint32());
+            message.newChunksHash = Buffer.from(reader.bytes());
             continue;
           }
           case 10: {
@@ -411,6 +377,21 @@ export const BlockHeader: MessageFns<BlockHeader> = {
         ? Buffer.from(bytesFromBase64(object.previous_hash))
         : Buffer.alloc(0),
       seed: isSet(object.seed) ? Buffer.from(bytesFromBase64(object.seed)) : Buffer.alloc(0),
+      proposerId: isSet(object.proposerId)
+        ? Buffer.from(bytesFromBase64(object.proposerId))
+        : isSet(object.proposer_id)
+        ? Buffer.from(bytesFromBase64(object.proposer_id))
+        : Buffer.alloc(0),
+      originalPeriod: isSet(object.originalPeriod)
+        ? BigInt(object.originalPeriod)
+        : isSet(object.original_period)
+        ? BigInt(object.original_period)
+        : 0n,
+      proposerCredential: isSet(object.proposerCredential)
+        ? Credential.fromJSON(object.proposerCredential)
+        : isSet(object.proposer_credential)
+        ? Credential.fromJSON(object.proposer_credential)
+        : undefined,
       stateRoot: isSet(object.stateRoot)
         ? Buffer.from(bytesFromBase64(object.stateRoot))
         : isSet(object.state_root)
@@ -426,21 +407,6 @@ export const BlockHeader: MessageFns<BlockHeader> = {
         : isSet(object.new_chunks_hash)
         ? Buffer.from(bytesFromBase64(object.new_chunks_hash))
         : Buffer.alloc(0),
-      proposerId: isSet(object.proposerId)
-        ? Buffer.from(bytesFromBase64(object.proposerId))
-        : isSet(object.proposer_id)
-        ? Buffer.from(bytesFromBase64(object.proposer_id))
-        : Buffer.alloc(0),
-      proposerCredential: isSet(object.proposerCredential)
-        ? Credential.fromJSON(object.proposerCredential)
-        : isSet(object.proposer_credential)
-        ? Credential.fromJSON(object.proposer_credential)
-        : undefined,
-      seedProof: isSet(object.seedProof)
-        ? VrfProof.fromJSON(object.seedProof)
-        : isSet(object.seed_proof)
-        ? VrfProof.fromJSON(object.seed_proof)
-        : undefined,
       timestampMs: isSet(object.timestampMs)
         ? BigInt(object.timestampMs)
         : isSet(object.timestamp_ms)
@@ -460,6 +426,15 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     if (message.seed.length !== 0) {
       obj.seed = base64FromBytes(message.seed);
     }
+    if (message.proposerId.length !== 0) {
+      obj.proposerId = base64FromBytes(message.proposerId);
+    }
+    if (message.originalPeriod !== 0n) {
+      obj.originalPeriod = message.originalPeriod.toString();
+    }
+    if (message.proposerCredential !== undefined) {
+      obj.proposerCredential = Credential.toJSON(message.proposerCredential);
+    }
     if (message.stateRoot.length !== 0) {
       obj.stateRoot = base64FromBytes(message.stateRoot);
     }
@@ -468,15 +443,6 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     }
     if (message.newChunksHash.length !== 0) {
       obj.newChunksHash = base64FromBytes(message.newChunksHash);
-    }
-    if (message.proposerId.length !== 0) {
-      obj.proposerId = base64FromBytes(message.proposerId);
-    }
-    if (message.proposerCredential !== undefined) {
-      obj.proposerCredential = Credential.toJSON(message.proposerCredential);
-    }
-    if (message.seedProof !== undefined) {
-      obj.seedProof = VrfProof.toJSON(message.seedProof);
     }
     if (message.timestampMs !== 0n) {
       obj.timestampMs = message.timestampMs.toString();
@@ -492,16 +458,16 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
     message.previousHash = object.previousHash ?? Buffer.alloc(0);
     message.seed = object.seed ?? Buffer.alloc(0);
-    message.stateRoot = object.stateRoot ?? Buffer.alloc(0);
-    message.txRoot = object.txRoot ?? Buffer.alloc(0);
-    message.newChunksHash = object.newChunksHash ?? Buffer.alloc(0);
     message.proposerId = object.proposerId ?? Buffer.alloc(0);
+    message.originalPeriod = (object.originalPeriod !== undefined && object.originalPeriod !== null)
+      ? BigInt(object.originalPeriod)
+      : 0n;
     message.proposerCredential = (object.proposerCredential !== undefined && object.proposerCredential !== null)
       ? Credential.fromPartial(object.proposerCredential)
       : undefined;
-    message.seedProof = (object.seedProof !== undefined && object.seedProof !== null)
-      ? VrfProof.fromPartial(object.seedProof)
-      : undefined;
+    message.stateRoot = object.stateRoot ?? Buffer.alloc(0);
+    message.txRoot = object.txRoot ?? Buffer.alloc(0);
+    message.newChunksHash = object.newChunksHash ?? Buffer.alloc(0);
     message.timestampMs = (object.timestampMs !== undefined && object.timestampMs !== null)
       ? BigInt(object.timestampMs)
       : 0n;
@@ -731,8 +697,7 @@ function createBaseVote(): Vote {
   return {
     round: 0n,
     period: 0n,
-    step: 0,
-    nextIndex: 0,
+    step: 0n,
     value: Buffer.alloc(0),
     voterId: Buffer.alloc(0),
     credential: undefined,
@@ -754,23 +719,23 @@ export const Vote: MessageFns<Vote> = {
       }
       writer.uint32(16).uint64(message.period);
     }
-    if (message.step !== 0) {
-      writer.uint32(24).int32(message.step);
-    }
-    if (message.nextIndex !== 0) {
-      writer.uint32(32).uint32(message.nextIndex);
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.step);
     }
     if (message.value.length !== 0) {
-      writer.uint32(42).bytes(message.value);
+      writer.uint32(34).bytes(message.value);
     }
     if (message.voterId.length !== 0) {
-      writer.uint32(50).bytes(message.voterId);
+      writer.uint32(42).bytes(message.voterId);
     }
     if (message.credential !== undefined) {
-      Credential.encode(message.credential, writer.uint32(58).fork()).join();
+      Credential.encode(message.credential, writer.uint32(50).fork()).join();
     }
     if (message.signature.length !== 0) {
-      writer.uint32(66).bytes(message.signature);
+      writer.uint32(58).bytes(message.signature);
     }
     return writer;
   },
@@ -809,15 +774,15 @@ export const Vote: MessageFns<Vote> = {
               break;
             }
 
-            message.step = reader.int32() as any;
+            message.step = reader.uint64() as bigint;
             continue;
           }
           case 4: {
-            if (tag !== 32) {
+            if (tag !== 34) {
               break;
             }
 
-            message.nextIndex = reader.uint32();
+            message.value = Buffer.from(reader.bytes());
             continue;
           }
           case 5: {
@@ -825,7 +790,7 @@ export const Vote: MessageFns<Vote> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.voterId = Buffer.from(reader.bytes());
             continue;
           }
           case 6: {
@@ -833,19 +798,11 @@ export const Vote: MessageFns<Vote> = {
               break;
             }
 
-            message.voterId = Buffer.from(reader.bytes());
+            message.credential = Credential.decode(reader, reader.uint32());
             continue;
           }
           case 7: {
             if (tag !== 58) {
-              break;
-            }
-
-            message.credential = Credential.decode(reader, reader.uint32());
-            continue;
-          }
-          case 8: {
-            if (tag !== 66) {
               break;
             }
 
@@ -868,12 +825,7 @@ export const Vote: MessageFns<Vote> = {
     return {
       round: isSet(object.round) ? BigInt(object.round) : 0n,
       period: isSet(object.period) ? BigInt(object.period) : 0n,
-      step: isSet(object.step) ? stepFromJSON(object.step) : 0,
-      nextIndex: isSet(object.nextIndex)
-        ? globalThis.Number(object.nextIndex)
-        : isSet(object.next_index)
-        ? globalThis.Number(object.next_index)
-        : 0,
+      step: isSet(object.step) ? BigInt(object.step) : 0n,
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
       voterId: isSet(object.voterId)
         ? Buffer.from(bytesFromBase64(object.voterId))
@@ -893,11 +845,8 @@ export const Vote: MessageFns<Vote> = {
     if (message.period !== 0n) {
       obj.period = message.period.toString();
     }
-    if (message.step !== 0) {
-      obj.step = stepToJSON(message.step);
-    }
-    if (message.nextIndex !== 0) {
-      obj.nextIndex = Math.round(message.nextIndex);
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
     }
     if (message.value.length !== 0) {
       obj.value = base64FromBytes(message.value);
@@ -921,8 +870,7 @@ export const Vote: MessageFns<Vote> = {
     const message = createBaseVote();
     message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
     message.period = (object.period !== undefined && object.period !== null) ? BigInt(object.period) : 0n;
-    message.step = object.step ?? 0;
-    message.nextIndex = object.nextIndex ?? 0;
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
     message.value = object.value ?? Buffer.alloc(0);
     message.voterId = object.voterId ?? Buffer.alloc(0);
     message.credential = (object.credential !== undefined && object.credential !== null)
@@ -934,25 +882,16 @@ export const Vote: MessageFns<Vote> = {
 };
 
 function createBaseProposal(): Proposal {
-  return { block: undefined, period: 0n, credential: undefined, signature: Buffer.alloc(0) };
+  return { vote: undefined, block: undefined };
 }
 
 export const Proposal: MessageFns<Proposal> = {
   encode(message: Proposal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vote !== undefined) {
+      Vote.encode(message.vote, writer.uint32(10).fork()).join();
+    }
     if (message.block !== undefined) {
-      Block.encode(message.block, writer.uint32(10).fork()).join();
-    }
-    if (message.period !== 0n) {
-      if (BigInt.asUintN(64, message.period) !== message.period) {
-        throw new globalThis.Error("value provided for field message.period of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.period);
-    }
-    if (message.credential !== undefined) {
-      Credential.encode(message.credential, writer.uint32(26).fork()).join();
-    }
-    if (message.signature.length !== 0) {
-      writer.uint32(34).bytes(message.signature);
+      Block.encode(message.block, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -975,31 +914,15 @@ export const Proposal: MessageFns<Proposal> = {
               break;
             }
 
-            message.block = Block.decode(reader, reader.uint32());
+            message.vote = Vote.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 18) {
               break;
             }
 
-            message.period = reader.uint64() as bigint;
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.credential = Credential.decode(reader, reader.uint32());
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.signature = Buffer.from(reader.bytes());
+            message.block = Block.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1016,26 +939,18 @@ export const Proposal: MessageFns<Proposal> = {
 
   fromJSON(object: any): Proposal {
     return {
+      vote: isSet(object.vote) ? Vote.fromJSON(object.vote) : undefined,
       block: isSet(object.block) ? Block.fromJSON(object.block) : undefined,
-      period: isSet(object.period) ? BigInt(object.period) : 0n,
-      credential: isSet(object.credential) ? Credential.fromJSON(object.credential) : undefined,
-      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
   toJSON(message: Proposal): unknown {
     const obj: any = {};
+    if (message.vote !== undefined) {
+      obj.vote = Vote.toJSON(message.vote);
+    }
     if (message.block !== undefined) {
       obj.block = Block.toJSON(message.block);
-    }
-    if (message.period !== 0n) {
-      obj.period = message.period.toString();
-    }
-    if (message.credential !== undefined) {
-      obj.credential = Credential.toJSON(message.credential);
-    }
-    if (message.signature.length !== 0) {
-      obj.signature = base64FromBytes(message.signature);
     }
     return obj;
   },
@@ -1045,18 +960,101 @@ export const Proposal: MessageFns<Proposal> = {
   },
   fromPartial(object: DeepPartial<Proposal>): Proposal {
     const message = createBaseProposal();
+    message.vote = (object.vote !== undefined && object.vote !== null) ? Vote.fromPartial(object.vote) : undefined;
     message.block = (object.block !== undefined && object.block !== null) ? Block.fromPartial(object.block) : undefined;
-    message.period = (object.period !== undefined && object.period !== null) ? BigInt(object.period) : 0n;
-    message.credential = (object.credential !== undefined && object.credential !== null)
-      ? Credential.fromPartial(object.credential)
+    return message;
+  },
+};
+
+function createBaseEquivocation(): Equivocation {
+  return { first: undefined, second: undefined };
+}
+
+export const Equivocation: MessageFns<Equivocation> = {
+  encode(message: Equivocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.first !== undefined) {
+      Vote.encode(message.first, writer.uint32(10).fork()).join();
+    }
+    if (message.second !== undefined) {
+      Vote.encode(message.second, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Equivocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEquivocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.first = Vote.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.second = Vote.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Equivocation {
+    return {
+      first: isSet(object.first) ? Vote.fromJSON(object.first) : undefined,
+      second: isSet(object.second) ? Vote.fromJSON(object.second) : undefined,
+    };
+  },
+
+  toJSON(message: Equivocation): unknown {
+    const obj: any = {};
+    if (message.first !== undefined) {
+      obj.first = Vote.toJSON(message.first);
+    }
+    if (message.second !== undefined) {
+      obj.second = Vote.toJSON(message.second);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Equivocation>): Equivocation {
+    return Equivocation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Equivocation>): Equivocation {
+    const message = createBaseEquivocation();
+    message.first = (object.first !== undefined && object.first !== null) ? Vote.fromPartial(object.first) : undefined;
+    message.second = (object.second !== undefined && object.second !== null)
+      ? Vote.fromPartial(object.second)
       : undefined;
-    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseCertificate(): Certificate {
-  return { round: 0n, period: 0n, blockHash: Buffer.alloc(0), votes: [] };
+  return { round: 0n, period: 0n, blockHash: Buffer.alloc(0), votes: [], equivocations: [] };
 }
 
 export const Certificate: MessageFns<Certificate> = {
@@ -1078,6 +1076,9 @@ export const Certificate: MessageFns<Certificate> = {
     }
     for (const v of message.votes) {
       Vote.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.equivocations) {
+      Equivocation.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1127,6 +1128,14 @@ export const Certificate: MessageFns<Certificate> = {
             message.votes.push(Vote.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.equivocations.push(Equivocation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1149,6 +1158,9 @@ export const Certificate: MessageFns<Certificate> = {
         ? Buffer.from(bytesFromBase64(object.block_hash))
         : Buffer.alloc(0),
       votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => Vote.fromJSON(e)) : [],
+      equivocations: globalThis.Array.isArray(object?.equivocations)
+        ? object.equivocations.map((e: any) => Equivocation.fromJSON(e))
+        : [],
     };
   },
 
@@ -1166,6 +1178,9 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.votes?.length) {
       obj.votes = message.votes.map((e) => Vote.toJSON(e));
     }
+    if (message.equivocations?.length) {
+      obj.equivocations = message.equivocations.map((e) => Equivocation.toJSON(e));
+    }
     return obj;
   },
 
@@ -1178,6 +1193,7 @@ export const Certificate: MessageFns<Certificate> = {
     message.period = (object.period !== undefined && object.period !== null) ? BigInt(object.period) : 0n;
     message.blockHash = object.blockHash ?? Buffer.alloc(0);
     message.votes = object.votes?.map((e) => Vote.fromPartial(e)) || [];
+    message.equivocations = object.equivocations?.map((e) => Equivocation.fromPartial(e)) || [];
     return message;
   },
 };

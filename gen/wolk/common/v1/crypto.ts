@@ -13,23 +13,24 @@ export const protobufFileName = "wolk/common/v1/crypto.proto";
 
 /**
  * Cryptographic building blocks shared by every Wolk service: VRF proofs, sortition credentials
- * and Merkle proofs.
+ * and Merkle proofs. Implementations: lib/crypto (VRF, signatures, sortition), lib/merkle.
  *
  * Conventions used across all wolk.* packages:
  *   * Hashes are 32-byte SHA-256 digests, carried as raw bytes (never hex) in `bytes` fields.
- *   * Node identities are 32-byte Ed25519 public keys (RFC 8032); signatures are 64-byte Ed25519.
- *   * VRFs are RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI: 32-byte public key, 80-byte proof
- *     (Gamma 32 ‖ c 16 ‖ s 32), 64-byte output (beta = ECVRF_proof_to_hash).
+ *   * Node ids are 32-byte Ed25519 public keys (RFC 8032); signatures are 64-byte Ed25519.
+ *   * VRFs are RFC 9381 ECVRF-EDWARDS25519-SHA512-ELL2 (suite 0x04; lib/crypto/vrf.ts): 32-byte
+ *     public key, 80-byte proof (Gamma 32 ‖ c 16 ‖ s 32), 64-byte output (beta).
  *   * Integers inside hashed or signed byte strings are fixed-width big-endian.
- *   * Every signature covers SIGNING_TAG ‖ 0x00 ‖ deterministic protobuf encoding of the message
- *     with its signature field(s) cleared; the tags are listed in docs/contracts.md and on each
- *     signed message. "Deterministic encoding" means: fields in ascending field-number order,
- *     fields with default values (implicit presence) omitted, repeated scalars packed, no unknown
- *     fields, no maps (no Wolk message uses a map).
+ *   * Signatures are domain-separated (lib/crypto/sign.ts): Ed25519 over
+ *     len(domain) (1 byte) ‖ domain (ASCII) ‖ message. Unless a message says otherwise, `message` is
+ *     the deterministic protobuf encoding of the signed message with its signature field(s)
+ *     cleared. "Deterministic encoding" means: fields in ascending field-number order, fields with
+ *     default values (implicit presence) omitted, repeated scalars packed, no unknown fields, no
+ *     maps (no Wolk message uses a map). Domains are listed in docs/contracts.md.
  */
 
 /**
- * An RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI proof together with its output. The output is
+ * An RFC 9381 ECVRF-EDWARDS25519-SHA512-ELL2 proof together with its output. The output is
  * redundant (it is computed from the proof), but carrying it lets a receiver check sortition cheaply
  * before verifying; a verifier MUST recompute beta from the proof and reject on mismatch.
  */
@@ -41,15 +42,18 @@ export interface VrfProof {
 }
 
 /**
- * A sortition credential: proof that the holder of `public_key` was selected with weight `weight`
- * (Algorand's j) for some role. The VRF input (alpha) depends on the role:
- *   * storer selection: alpha = seed (32) ‖ filehash (32)                         (DESIGN §4)
- *   * committee / proposer: alpha = seed (32) ‖ round (u64 BE) ‖ period (u64 BE) ‖ step (u8,
- *     the numeric value of wolk.common.v1.Step)                                    (DESIGN §5)
- *   * rewards verifier: alpha = seed (32) ‖ round (u64 BE) ‖ "rewards" (ASCII)     (DESIGN §6)
- * The weight is the smallest j with ratio <= BinomialCDF(j; stake, p) where ratio is the first
- * 32 bytes of `vrf.output` read as a big-endian integer divided by 2^256 - 1, and
- * p = expected committee size / total stake. A verifier recomputes j and rejects a mismatch.
+ * A sortition credential: proof that the holder was selected with weight `weight` (Algorand's j,
+ * the number of selected sub-users) for some role (DESIGN §5; lib/crypto/sortition.ts).
+ * The VRF input is alpha = sortitionAlpha(domain, parts...) =
+ *   len(domain) (1 byte) ‖ domain ‖ for each part: (u32 BE length ‖ part)
+ * with, per role:
+ *   * storer selection:  domain "wolk/sortition/storer/v1",    parts seed (32), filehash (32)
+ *   * proposer:          domain "wolk/sortition/proposer/v1",  parts seed (32), round, period, step
+ *   * committee (votes): domain "wolk/sortition/committee/v1", parts seed (32), round, period, step
+ *   * rewards verifier:  domain "wolk/sortition/rewards/v1",   parts seed (32), round
+ * (round, period and step as u64 BE; seed = the previous block's seed). The weight is the smallest
+ * j with ratio <= BinomialCDF(j; stake, p), ratio = first 32 bytes of the VRF output as a big-endian
+ * integer / 2^256, p = expected size / total stake. Receivers recompute j and reject a mismatch.
  */
 export interface Credential {
   /** The VRF proof and output over the role's alpha. */
@@ -58,7 +62,10 @@ export interface Credential {
     | undefined;
   /** Sortition weight j claimed by the holder (number of selected stake units); 0 = not selected. */
   weight: number;
-  /** 32-byte RFC 9381 VRF public key of the holder (as registered in its NodeRecord). */
+  /**
+   * 32-byte RFC 9381 VRF public key of the holder; must equal the key registered in its
+   * NodeRecord (receivers look it up and reject a mismatch; empty = use the registered key).
+   */
   publicKey: Buffer;
 }
 

@@ -38,15 +38,18 @@ export interface FileInfo {
  * A storer's signed promise that it holds a replica of a file (or of a block's chunk set), and
  * the VRF proof that it was entitled to take the responsibility (DESIGN §3, §4 step 3).
  *
- * Signed by the storer: signature = Ed25519(storer key, "wolk/storage-commitment/v1" ‖ 0x00 ‖
- * deterministic encoding of this message with `signature` cleared).
+ * Signed by the storer with domain "wolk/commitment/v1" over the deterministic encoding of this
+ * message with `signature` cleared (see crypto.proto for the signing convention).
  */
 export interface StorageCommitment {
   /** 32-byte Ed25519 public key of the storer (its node id). */
   storerId: Buffer;
   /** 32-byte RFC 9381 VRF public key of the storer, as registered in its NodeRecord. */
   vrfPublicKey: Buffer;
-  /** VRF proof over alpha = seed ‖ filehash; its output decides selection. */
+  /**
+   * VRF proof over alpha = sortitionAlpha("wolk/sortition/storer/v1", seed, filehash) (crypto.proto);
+   * its output decides selection.
+   */
   vrf?:
     | VrfProof
     | undefined;
@@ -85,17 +88,18 @@ export interface CommittedFile {
 /**
  * Proof that a storer holds a chunk, answering a fresh challenge nonce (StorerService.VerifyShare).
  *
- * digest = SHA-256("wolk/share-possession/v1" ‖ 0x00 ‖ nonce ‖ storer_id ‖ chunk): only a holder
- * of the chunk bytes can compute it for a nonce it has not seen before.
- * signature = Ed25519(storer key, "wolk/share-proof/v1" ‖ 0x00 ‖ deterministic encoding of this
- * message with `signature` cleared).
+ * digest = SHA-256(len(d) ‖ d ‖ nonce (32) ‖ storer_id (32) ‖ chunk) with d = the ASCII domain
+ * "wolk/share-possession/v1" and len(d) one byte: only a holder of the chunk bytes can compute it
+ * for a nonce it has not seen before.
+ * Signed by the storer with domain "wolk/share-proof/v1" over the deterministic encoding of this
+ * message with `signature` cleared.
  */
 export interface ShareProof {
   /** 32-byte chunk id (SHA-256 of the chunk). */
   chunkId: Buffer;
   /** 32-byte Ed25519 public key of the answering storer. */
   storerId: Buffer;
-  /** The challenger's nonce, echoed (1 to 64 bytes; 32 random bytes recommended). */
+  /** The challenger's 32-byte nonce, echoed. */
   nonce: Buffer;
   /** 32-byte possession digest (see message comment). */
   digest: Buffer;
@@ -120,10 +124,11 @@ export interface FileLeafProof {
  * challenge, each with branches to replica_root and to filehash.
  *
  * The leaf indices are derived from the challenge, not chosen by the storer:
- * index_i = (first 8 bytes of SHA-256("wolk/file-challenge/v1" ‖ 0x00 ‖ challenge ‖ storer_id ‖
- * u32 BE i), read big-endian) mod leaf_count, for i = 0 .. k-1 (duplicates allowed).
- * signature = Ed25519(storer key, "wolk/file-audit/v1" ‖ 0x00 ‖ deterministic encoding of this
- * message with `signature` cleared).
+ * index_i = (first 8 bytes of SHA-256(len(d) ‖ d ‖ challenge (32) ‖ storer_id (32) ‖ u32 BE i),
+ * read big-endian) mod leaf_count, for i = 0 .. k-1 (duplicates allowed), with d = the ASCII domain
+ * "wolk/file-challenge/v1" and len(d) one byte.
+ * Signed by the storer with domain "wolk/file-proof/v1" over the deterministic encoding of this
+ * message with `signature` cleared.
  */
 export interface FileAudit {
   /** 32-byte Ed25519 public key of the answering storer. */

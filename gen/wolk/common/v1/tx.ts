@@ -17,10 +17,10 @@ export const protobufFileName = "wolk/common/v1/tx.proto";
 /**
  * Transactions (DESIGN §3, §4, §6).
  *
- * Signing: SignedTransaction.signature = Ed25519(sender key, "wolk/tx/v1" ‖ 0x00 ‖ deterministic
- * encoding of `tx`), where for a SetKey body the fields filled in by the gateway (commitments,
- * gateway_id, gateway_signature) are cleared first: the user signs its intent before storers are
- * chosen. The gateway co-signs the whole transaction afterwards (see SetKey.gateway_signature).
+ * Signing (crypto.proto convention): SignedTransaction.signature is the sender's signature with
+ * domain "wolk/tx/v1" over the deterministic encoding of `tx`, where for a SetKey body the fields
+ * filled in by the gateway (commitments, gateway_id, gateway_signature) are cleared first: the
+ * user signs its intent before storers are chosen. The gateway co-signs the whole transaction afterwards (see SetKey.gateway_signature).
  * The transaction id is SHA-256 of the deterministic encoding of the SignedTransaction.
  */
 
@@ -123,9 +123,9 @@ export interface SetKey {
   /** 32-byte Ed25519 public key of the gateway (primary node) that collected the commitments. */
   gatewayId: Buffer;
   /**
-   * 64-byte Ed25519 signature by the gateway over "wolk/setkey-gateway/v1" ‖ 0x00 ‖ deterministic
-   * encoding of the enclosing Transaction with this field cleared: binds the commitments to the
-   * user's intent, nonce and fee.
+   * 64-byte Ed25519 signature by the gateway, domain "wolk/gateway-cosign/v1", over the
+   * deterministic encoding of the enclosing Transaction with this field cleared: binds the
+   * commitments to the user's intent, nonce and fee.
    */
   gatewaySignature: Buffer;
 }

@@ -68,7 +68,7 @@ export interface GetShareResponse {
 export interface VerifyShareRequest {
   /** 32-byte chunk id challenged. */
   chunkId: Buffer;
-  /** Challenge nonce chosen by the caller (1 to 64 bytes; 32 random bytes recommended). */
+  /** 32-byte challenge nonce chosen by the caller (fresh random bytes). */
   nonce: Buffer;
 }
 
@@ -164,6 +164,16 @@ export interface SolicitRequest {
   expectedStorers: number;
   /** Total storer stake at seed_round in base units (sortition denominator). */
   totalStake: bigint;
+  /**
+   * 32-byte Ed25519 id of the requesting primary node (gateway); empty = unsigned request, which a
+   * storer may refuse (UNAUTHENTICATED).
+   */
+  requesterId: Buffer;
+  /**
+   * 64-byte Ed25519 signature by requester_id, domain "wolk/store-request/v1", over the
+   * deterministic encoding of this request with `signature` cleared.
+   */
+  signature: Buffer;
 }
 
 /** The storer's VRF evaluation when sortition did not select it. */
@@ -1260,6 +1270,8 @@ function createBaseSolicitRequest(): SolicitRequest {
     sourceEndpoint: "",
     expectedStorers: 0,
     totalStake: 0n,
+    requesterId: Buffer.alloc(0),
+    signature: Buffer.alloc(0),
   };
 }
 
@@ -1288,6 +1300,12 @@ export const SolicitRequest: MessageFns<SolicitRequest> = {
         throw new globalThis.Error("value provided for field message.totalStake of type uint64 too large");
       }
       writer.uint32(48).uint64(message.totalStake);
+    }
+    if (message.requesterId.length !== 0) {
+      writer.uint32(58).bytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(66).bytes(message.signature);
     }
     return writer;
   },
@@ -1353,6 +1371,22 @@ export const SolicitRequest: MessageFns<SolicitRequest> = {
             message.totalStake = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requesterId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1389,6 +1423,12 @@ export const SolicitRequest: MessageFns<SolicitRequest> = {
         : isSet(object.total_stake)
         ? BigInt(object.total_stake)
         : 0n,
+      requesterId: isSet(object.requesterId)
+        ? Buffer.from(bytesFromBase64(object.requesterId))
+        : isSet(object.requester_id)
+        ? Buffer.from(bytesFromBase64(object.requester_id))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -1412,6 +1452,12 @@ export const SolicitRequest: MessageFns<SolicitRequest> = {
     if (message.totalStake !== 0n) {
       obj.totalStake = message.totalStake.toString();
     }
+    if (message.requesterId.length !== 0) {
+      obj.requesterId = base64FromBytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
     return obj;
   },
 
@@ -1428,6 +1474,8 @@ export const SolicitRequest: MessageFns<SolicitRequest> = {
     message.totalStake = (object.totalStake !== undefined && object.totalStake !== null)
       ? BigInt(object.totalStake)
       : 0n;
+    message.requesterId = object.requesterId ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
