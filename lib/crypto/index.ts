@@ -19,6 +19,7 @@ export {
 export {
   SortitionDomain,
   SORTITION_HASH_BYTES,
+  SORTITION_MAX_MEAN,
   sortition,
   binomialWalk,
   proveSortition,

@@ -41,6 +41,11 @@ const RESCALE_BITS = 500;
 const RESCALE_AT = 2 ** RESCALE_BITS;
 const RESCALE_BY = 2 ** -RESCALE_BITS;
 const RESCALE_LOG = RESCALE_BITS * Math.LN2;
+// The walk is linear in the mean n*p (it stops a few standard deviations past it). Committees are
+// thousands; a configuration asking for more than this is a mistake, refused rather than run for seconds.
+export const SORTITION_MAX_MEAN = 1e7;
+// Below e^-700 (~1e-304) a pmf(0) would approach the subnormal range: switch to scaled sums.
+const UNDERFLOW_LOG = -700;
 // Past the mean, once a pmf term is below 2^-64 of the running sum it no longer changes the sum.
 const NEGLIGIBLE = 2 ** -64;
 
@@ -86,6 +91,9 @@ export function sortition(vrfOutput: Uint8Array, weight: bigint, totalWeight: bi
   if (n === 0 || expectedSize === 0) return 0;
   const p = expectedSize / Number(totalWeight);
   if (p >= 1) return n; // every sub-user is selected: the CDF is 0 below n
+  if (n * p > SORTITION_MAX_MEAN) {
+    throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `sortition: expected selection n*p = ${n * p} exceeds ${SORTITION_MAX_MEAN}`);
+  }
   return binomialWalk(ratioOf(vrfOutput), n, p);
 }
 
@@ -94,11 +102,20 @@ export function binomialWalk(ratio: number, n: number, p: number): number {
   if (ratio <= 0) return 0; // CDF(0) = (1-p)^n > 0 >= ratio
   const odds = p / (1 - p);
   const mean = n * p;
-  // True CDF(j) = cdf * e^logScale. pmf(0) = (1-p)^n = e^(n·log1p(-p)).
-  let logScale = n * Math.log1p(-p);
-  let threshold = Math.exp(Math.log(ratio) - logScale); // ratio in the scaled units; may be +Infinity
-  let term = 1;
-  let cdf = 1;
+  const logPmf0 = n * Math.log1p(-p);
+  // True CDF(j) = cdf * e^logScale. While pmf(0) = (1-p)^n is a normal double, logScale = 0 and the
+  // walk compares true probabilities with ratio directly (which keeps dyadic steps like CDF = 1/2, 3/4 exact).
+  // Otherwise the sum starts at 1 and ratio is moved into the scaled units instead.
+  let logScale = 0;
+  let threshold = ratio;
+  // Not Math.pow(1 - p, n): 1 - p rounds to 1 for p < 2^-53, while n·log1p(-p) keeps n·p exactly.
+  let term = Math.exp(logPmf0);
+  if (logPmf0 < UNDERFLOW_LOG) {
+    logScale = logPmf0;
+    threshold = Math.exp(Math.log(ratio) - logScale); // may be +Infinity: then not reached before a rescale
+    term = 1;
+  }
+  let cdf = term;
   for (let j = 0; j < n; j++) {
     if (cdf >= threshold) return j;
     // pmf(j+1) = pmf(j) · (n-j)/(j+1) · p/(1-p)
