@@ -1,5 +1,6 @@
 // The data directory must exist and be writable before anything is served from it.
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, rmSync, writeFileSync } from 'node:fs';
+import { mkdirp } from '../fs/mkdirp.js';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/env.js';
 
@@ -7,7 +8,7 @@ import { ConfigError } from '../config/env.js';
 export function ensureWritableDataDir(dir: string): string {
   const path = resolve(dir);
   try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    mkdirp(path, 0o700);
     accessSync(path, constants.W_OK);
     const probe = join(path, `.write-probe-${process.pid}`);
     writeFileSync(probe, 'ok');

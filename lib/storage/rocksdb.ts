@@ -1,7 +1,7 @@
 // KvStore on RocksDB (npm `rocksdb`, an abstract-leveldown binding). Driver errors are translated here:
 // not-found becomes null, everything else a StorageError naming the operation and the directory.
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirp } from '../fs/mkdirp.js';
 import type { KvEntry, KvOp, KvRangeOptions, KvStore, KvWriteOptions } from './kv.js';
 import { StorageError } from './errors.js';
 
@@ -51,7 +51,7 @@ export interface RocksKvOptions {
 /** Opens (creating if missing) a RocksDB database in `dir`. */
 export async function openRocksKv(dir: string, options: RocksKvOptions = {}): Promise<KvStore> {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
   } catch (err) {
     throw new StorageError('open', dir, err as Error);
   }

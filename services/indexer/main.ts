@@ -1,0 +1,5 @@
+// Entry point of the indexer: `npm run dev:indexer` (source) or `npm run serve:indexer` (built).
+import { runService } from '../../lib/service/runtime.js';
+import { createIndexerNode } from './node.js';
+
+await runService('indexer', createIndexerNode);

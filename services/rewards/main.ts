@@ -1,0 +1,5 @@
+// Entry point of the rewards: `npm run dev:rewards` (source) or `npm run serve:rewards` (built).
+import { runService } from '../../lib/service/runtime.js';
+import { createRewardsNode } from './node.js';
+
+await runService('rewards', createRewardsNode);

@@ -1,0 +1,5 @@
+// Entry point of the storer: `npm run dev:storer` (source) or `npm run serve:storer` (built).
+import { runService } from '../../lib/service/runtime.js';
+import { createStorerNode } from './node.js';
+
+await runService('storer', createStorerNode);
