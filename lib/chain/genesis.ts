@@ -1,0 +1,98 @@
+// The genesis file every node of one network shares (WOLK_GENESIS): the network's name and first seed,
+// its parameters and the initial registry of nodes with their keys, endpoints, roles and stake. The
+// devnet launcher writes one; in Kubernetes it is a ConfigMap.
+import { readFileSync } from 'node:fs';
+import { fromHex } from '../crypto/hash.js';
+
+export type GenesisRole = 'storer' | 'consensus' | 'rewards' | 'gateway' | 'indexer';
+
+export interface GenesisNode {
+  /** Hex Ed25519 public key (32 bytes). */
+  readonly id: string;
+  /** Hex RFC 9381 VRF public key (32 bytes). */
+  readonly vrfPublicKey: string;
+  /** HOST:PORT of its gRPC server. */
+  readonly endpoint: string;
+  readonly roles: readonly GenesisRole[];
+  /** Stake units (a decimal string, so it survives JSON without precision loss). */
+  readonly stake: string;
+}
+
+export interface GenesisParams {
+  /** N: storers that commit to each file. */
+  readonly replication: number;
+  /** Expected number of storers sortition selects per file (≥ N so that N commit with high probability). */
+  readonly storerCommitteeSize: number;
+  readonly chunkSize: number;
+  /** Agreement λ in ms. */
+  readonly lambdaMs: number;
+  /** Q: rounds back the rewards verifier audits. */
+  readonly auditDepth: number;
+}
+
+export interface Genesis {
+  readonly network: string;
+  /** Hex 32-byte seed of round 0. */
+  readonly seed: string;
+  readonly timestampMs: number;
+  readonly params: GenesisParams;
+  readonly nodes: readonly GenesisNode[];
+}
+
+const HEX32 = /^[0-9a-f]{64}$/;
+
+/** Checks a parsed genesis; errors say which field is wrong. */
+export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
+  const fail = (what: string): never => {
+    throw new Error(`${source}: ${what}`);
+  };
+  if (typeof value !== 'object' || value === null) fail('expected a JSON object');
+  const g = value as Record<string, unknown>;
+  if (typeof g['network'] !== 'string' || g['network'] === '') fail('"network" must be a non-empty string');
+  if (typeof g['seed'] !== 'string' || !HEX32.test(g['seed'])) fail('"seed" must be 64 lowercase hex characters');
+  if (typeof g['timestampMs'] !== 'number') fail('"timestampMs" must be a number');
+  const p = g['params'] as Record<string, unknown> | undefined;
+  if (!p || typeof p !== 'object') fail('"params" is missing');
+  for (const k of ['replication', 'storerCommitteeSize', 'chunkSize', 'lambdaMs', 'auditDepth']) {
+    if (!Number.isInteger(p![k]) || (p![k] as number) <= 0) fail(`"params.${k}" must be a positive integer`);
+  }
+  if (!Array.isArray(g['nodes']) || g['nodes'].length === 0) fail('"nodes" must be a non-empty array');
+  const ids = new Set<string>();
+  (g['nodes'] as unknown[]).forEach((n, i) => {
+    const node = n as Record<string, unknown>;
+    if (typeof node['id'] !== 'string' || !HEX32.test(node['id'])) fail(`nodes[${i}].id must be 64 hex characters`);
+    if (ids.has(node['id'] as string)) fail(`nodes[${i}].id is listed twice`);
+    ids.add(node['id'] as string);
+    if (typeof node['vrfPublicKey'] !== 'string' || !HEX32.test(node['vrfPublicKey'])) fail(`nodes[${i}].vrfPublicKey must be 64 hex characters`);
+    if (typeof node['endpoint'] !== 'string' || !/^[^:]+:\d+$/.test(node['endpoint'])) fail(`nodes[${i}].endpoint must be HOST:PORT`);
+    if (!Array.isArray(node['roles']) || node['roles'].length === 0) fail(`nodes[${i}].roles must be a non-empty array`);
+    if (typeof node['stake'] !== 'string' || !/^\d+$/.test(node['stake'])) fail(`nodes[${i}].stake must be a decimal string`);
+  });
+  return value as Genesis;
+}
+
+export function loadGenesis(path: string): Genesis {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`WOLK_GENESIS: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`WOLK_GENESIS: ${path} is not JSON (${(err as Error).message})`);
+  }
+  return validateGenesis(parsed, path);
+}
+
+/** Nodes with a role, and their total stake: what sortition weighs against. */
+export function nodesWithRole(genesis: Genesis, role: GenesisRole): { nodes: GenesisNode[]; totalStake: bigint } {
+  const nodes = genesis.nodes.filter((n) => n.roles.includes(role));
+  return { nodes, totalStake: nodes.reduce((sum, n) => sum + BigInt(n.stake), 0n) };
+}
+
+export function genesisSeed(genesis: Genesis): Uint8Array {
+  return fromHex(genesis.seed);
+}
