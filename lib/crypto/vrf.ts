@@ -236,8 +236,8 @@ export function prove(secretKey: Uint8Array, alpha: Uint8Array, suite: VrfSuite 
   // k = 0 has probability ~2^-252; multiply() would refuse it, and so would any sane signer.
   const U = B.multiply(k);
   const V = H.multiply(k);
-  const gammaString = Gamma.toBytes();
-  const cString = challengeBytes(suite, [pk, hString, gammaString, U.toBytes(), V.toBytes()]); // step 7
+  const [gammaString, uString, vString] = encodeBatch([Gamma, U, V]);
+  const cString = challengeBytes(suite, [pk, hString, gammaString, uString, vString]); // step 7
   const c = bytesToNumberLE(cString);
   const s = (k + c * x) % q; // step 8
   return concatBytes(gammaString, cString, numberToBytesLE(s, Q_LEN)); // step 9
