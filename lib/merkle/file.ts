@@ -1,0 +1,232 @@
+// Files as chunks and their file hash (DESIGN §3), streamed with flat memory. Definitions (also in
+// docs/merkle.md):
+//
+//   C          chunk size: a power of two in [4096, 32768] (default 4096). Powers of two keep chunks
+//              aligned with disk blocks and pages; a free choice in between would buy nothing.
+//   chunks     the file's bytes cut at multiples of C; every chunk is C bytes but the last, which holds
+//              the rest (1..C bytes). A file of size 0 has zero chunks.
+//   chunkID    SHA-256(chunk)                        (a chunk stored alone, by content)
+//   treeRoot   MTH(LH(chunk_0), …, LH(chunk_{n-1}))  (tree.ts; MTH([]) = SHA-256("") for size 0)
+//   filehash   SHA-256(0x02 ‖ u64be(size) ‖ u32be(C) ‖ treeRoot)
+//
+// Binding size and C into the filehash fixes the leaf count and every chunk's length, so a branch
+// cannot be checked against a tree of another size (the tree root alone does not commit to its leaf
+// count) and a file cannot be passed off as a prefix or extension of itself.
+import { CryptoError, CryptoErrorCode } from '../crypto/errors.js';
+import { sha256One } from './sha256.js';
+import { HASH_LENGTH, MerkleDomain, TreeAccumulator, equal32, isHash, rootFromMultiproof } from './tree.js';
+
+export const MIN_CHUNK_SIZE = 4096;
+export const MAX_CHUNK_SIZE = 32768;
+export const DEFAULT_CHUNK_SIZE = 4096;
+
+export function isValidChunkSize(c: unknown): c is number {
+  return typeof c === 'number' && Number.isInteger(c) && c >= MIN_CHUNK_SIZE && c <= MAX_CHUNK_SIZE && (c & (c - 1)) === 0;
+}
+
+export function assertChunkSize(c: unknown): asserts c is number {
+  if (!isValidChunkSize(c)) {
+    throw new CryptoError(
+      CryptoErrorCode.OUT_OF_RANGE,
+      `merkle: chunk size: expected a power of two in [${MIN_CHUNK_SIZE}, ${MAX_CHUNK_SIZE}], got ${String(c)}`,
+    );
+  }
+}
+
+function assertSize(size: unknown): asserts size is number {
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `merkle: file size: expected a safe integer >= 0, got ${String(size)}`);
+  }
+}
+
+/** Number of chunks of a file: ceil(size / C). */
+export function chunkCountOf(size: number, chunkSize: number): number {
+  assertSize(size);
+  assertChunkSize(chunkSize);
+  return Math.ceil(size / chunkSize);
+}
+
+/** Length of chunk `index`: C, or the remainder for the last one. */
+export function chunkLengthAt(size: number, chunkSize: number, index: number): number {
+  const n = chunkCountOf(size, chunkSize);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= n) {
+    throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `merkle: chunk index ${index} outside [0, ${n})`);
+  }
+  return index < n - 1 ? chunkSize : size - (n - 1) * chunkSize;
+}
+
+/** chunkID = SHA-256(chunk). */
+export function chunkId(chunk: Uint8Array): Uint8Array {
+  return sha256One(chunk);
+}
+
+/** filehash = SHA-256(0x02 ‖ u64be(size) ‖ u32be(C) ‖ treeRoot). */
+export function fileHashOf(size: number, chunkSize: number, treeRoot: Uint8Array): Uint8Array {
+  assertSize(size);
+  assertChunkSize(chunkSize);
+  const buf = new Uint8Array(1 + 8 + 4 + HASH_LENGTH);
+  const view = new DataView(buf.buffer);
+  buf[0] = MerkleDomain.file;
+  view.setBigUint64(1, BigInt(size), false);
+  view.setUint32(9, chunkSize, false);
+  buf.set(treeRoot, 13);
+  return sha256One(buf);
+}
+
+export interface FileDigest {
+  readonly filehash: Uint8Array;
+  /** treeRoot: MTH over the chunks' leaf hashes. */
+  readonly root: Uint8Array;
+  readonly size: number;
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+}
+
+/**
+ * Called once per chunk, in order. `chunk` is a view into the hasher's scratch buffer, valid only
+ * during the call: copy it to keep it. `leaf` is owned by the callee.
+ */
+export type ChunkCallback = (index: number, chunk: Uint8Array, leaf: Uint8Array) => void;
+
+/**
+ * Cuts a byte stream into chunks and hashes each as `header ‖ chunk` in one scratch buffer (one copy,
+ * one one-shot SHA-256 per chunk), feeding a TreeAccumulator. Memory: C + header + log2(n) hashes.
+ */
+export class ChunkStream {
+  private readonly scratch: Uint8Array;
+  private readonly headerLength: number;
+  private fill = 0;
+  private total = 0;
+  private readonly acc = new TreeAccumulator();
+  private done = false;
+
+  constructor(
+    readonly chunkSize: number,
+    header: Uint8Array,
+    /** Rewrites the per-chunk part of the header (e.g. the chunk index) before hashing. */
+    private readonly prepare: ((scratch: Uint8Array, index: number) => void) | null,
+    private readonly onChunk: ChunkCallback | null,
+  ) {
+    assertChunkSize(chunkSize);
+    this.scratch = new Uint8Array(header.length + chunkSize);
+    this.scratch.set(header, 0);
+    this.headerLength = header.length;
+  }
+
+  update(bytes: Uint8Array): void {
+    if (this.done) throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'merkle: update() after digest()');
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, `merkle: update(): expected Uint8Array, got ${typeof bytes}`);
+    }
+    const c = this.chunkSize;
+    let o = 0;
+    while (o < bytes.length) {
+      const take = Math.min(c - this.fill, bytes.length - o);
+      this.scratch.set(take === bytes.length ? bytes : bytes.subarray(o, o + take), this.headerLength + this.fill);
+      this.fill += take;
+      o += take;
+      if (this.fill === c) this.flush();
+    }
+    this.total += bytes.length;
+  }
+
+  finish(): { root: Uint8Array; size: number; chunkCount: number } {
+    if (this.done) throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'merkle: digest() called twice');
+    if (this.fill > 0) this.flush();
+    this.done = true;
+    return { root: this.acc.root(), size: this.total, chunkCount: this.acc.count };
+  }
+
+  private flush(): void {
+    const index = this.acc.count;
+    this.prepare?.(this.scratch, index);
+    const leaf = sha256One(this.scratch.subarray(0, this.headerLength + this.fill));
+    this.acc.push(leaf);
+    this.onChunk?.(index, this.scratch.subarray(this.headerLength, this.headerLength + this.fill), leaf);
+    this.fill = 0;
+  }
+}
+
+const LEAF_HEADER = Uint8Array.of(MerkleDomain.leaf);
+
+export interface FileHasherOptions {
+  readonly chunkSize?: number;
+  /** Sees every chunk and its leaf hash (e.g. to store them while hashing). */
+  readonly onChunk?: ChunkCallback;
+}
+
+/** Streaming filehash: feed the file in pieces of any size, then digest(). */
+export class FileHasher {
+  private readonly stream: ChunkStream;
+
+  constructor(options: FileHasherOptions | number = {}) {
+    const o = typeof options === 'number' ? { chunkSize: options } : options;
+    this.stream = new ChunkStream(o.chunkSize ?? DEFAULT_CHUNK_SIZE, LEAF_HEADER, null, o.onChunk ?? null);
+  }
+
+  update(bytes: Uint8Array): this {
+    this.stream.update(bytes);
+    return this;
+  }
+
+  digest(): FileDigest {
+    const { root, size, chunkCount } = this.stream.finish();
+    const chunkSize = this.stream.chunkSize;
+    return { filehash: fileHashOf(size, chunkSize, root), root, size, chunkCount, chunkSize };
+  }
+}
+
+/** filehash of bytes held in memory. */
+export function hashFile(bytes: Uint8Array, chunkSize = DEFAULT_CHUNK_SIZE): FileDigest {
+  return new FileHasher({ chunkSize }).update(bytes).digest();
+}
+
+/** filehash of a stream (a Node Readable without encoding, or any async iterable of bytes). */
+export async function hashFileStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  chunkSize = DEFAULT_CHUNK_SIZE,
+  onChunk?: ChunkCallback,
+): Promise<FileDigest> {
+  const hasher = new FileHasher(onChunk ? { chunkSize, onChunk } : { chunkSize });
+  for await (const piece of source) hasher.update(piece);
+  return hasher.digest();
+}
+
+/**
+ * True iff `chunk` is chunk `index` of the file with this filehash, size and chunk size, by `branch`
+ * (the chunk's audit path in the file's tree). Never throws on hostile input.
+ */
+export function verifyFileBranch(
+  filehash: Uint8Array,
+  size: number,
+  chunkSize: number,
+  index: number,
+  chunk: Uint8Array,
+  branch: readonly Uint8Array[],
+): boolean {
+  const root = treeRootFromChunk(size, chunkSize, index, chunk, LEAF_HEADER, null, branch);
+  return root !== null && isHash(filehash) && equal32(fileHashOf(size, chunkSize, root), filehash);
+}
+
+/** Shared by file and replica branches: checks the chunk's length and recomputes the tree root. */
+export function treeRootFromChunk(
+  size: number,
+  chunkSize: number,
+  index: number,
+  chunk: Uint8Array,
+  header: Uint8Array,
+  prepare: ((buf: Uint8Array, index: number) => void) | null,
+  branch: readonly Uint8Array[],
+): Uint8Array | null {
+  if (!isValidChunkSize(chunkSize) || !Number.isSafeInteger(size) || size < 1) return null;
+  if (!(chunk instanceof Uint8Array) || !Number.isSafeInteger(index) || index < 0) return null;
+  const n = Math.ceil(size / chunkSize);
+  if (index >= n) return null;
+  const expected = index < n - 1 ? chunkSize : size - (n - 1) * chunkSize;
+  if (chunk.length !== expected) return null;
+  const buf = new Uint8Array(header.length + chunk.length);
+  buf.set(header, 0);
+  buf.set(chunk, header.length);
+  prepare?.(buf, index);
+  return rootFromMultiproof(n, [index], [sha256One(buf)], branch);
+}

@@ -1,0 +1,46 @@
+// File Merkle trees, file hashes, replica roots and challenges (DESIGN §3); see docs/merkle.md.
+export {
+  EMPTY_TREE_ROOT,
+  HASH_LENGTH,
+  MerkleDomain,
+  MerkleTree,
+  TreeAccumulator,
+  decodeHashes,
+  encodeHashes,
+  leafHash,
+  nodeHash,
+  rootFromMultiproof,
+  rootOfLeaves,
+  verifyBranch,
+  verifyMultiproof,
+  type Multiproof,
+} from './tree.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  FileHasher,
+  MAX_CHUNK_SIZE,
+  MIN_CHUNK_SIZE,
+  assertChunkSize,
+  chunkCountOf,
+  chunkId,
+  chunkLengthAt,
+  fileHashOf,
+  hashFile,
+  hashFileStream,
+  isValidChunkSize,
+  verifyFileBranch,
+  type ChunkCallback,
+  type FileDigest,
+  type FileHasherOptions,
+} from './file.js';
+export {
+  ReplicaHasher,
+  STORER_ID_LENGTH,
+  hashReplica,
+  replicaLeafHash,
+  replicaRootOf,
+  verifyReplicaBranch,
+  type ReplicaDigest,
+  type ReplicaHasherOptions,
+} from './replica.js';
+export { challengeIndices } from './challenge.js';

@@ -1,0 +1,315 @@
+// Binary Merkle trees of RFC 6962 §2.1 shape (Certificate Transparency), the trees under every file
+// hash and replica root (DESIGN §3). The exact definitions, so another language can reimplement them
+// (also in docs/merkle.md):
+//
+//   leaf hash   LH(d)      = SHA-256(0x00 ‖ d)
+//   node hash   NH(l, r)   = SHA-256(0x01 ‖ l ‖ r)
+//   tree root   MTH([])    = SHA-256("")                         (RFC 6962: the empty tree)
+//               MTH([h])   = h                                   (h already a leaf hash)
+//               MTH(h[n])  = NH(MTH(h[0:k]), MTH(h[k:n]))        k = largest power of two < n
+//
+// The 0x00/0x01 prefixes separate leaves from nodes, so a 64-byte leaf can never pass as a node whose
+// children are its halves (the second-preimage attack RFC 6962 §2.1 names). The same tree is built
+// level by level: pair neighbours left to right and carry a last, unpaired node up unchanged; that is
+// the form used here (levels, branches, multiproofs), and the tests check it against the recursion.
+//
+// Proofs (branches and multiproofs) list sibling hashes bottom-up, level by level, and within a level
+// by increasing position; a level where the path node is the carried-up last node contributes nothing.
+// For one leaf this is exactly RFC 6962's audit path. A root does not commit to the leaf count by
+// itself (RFC 6962 signs tree_size beside it): callers bind the count, as the file hash does.
+import { CryptoError, CryptoErrorCode } from '../crypto/errors.js';
+import { sha256One } from './sha256.js';
+
+export const HASH_LENGTH = 32;
+
+/** Domain bytes prefixed to every hashed preimage of lib/merkle (0x00/0x01 from RFC 6962 §2.1). */
+export enum MerkleDomain {
+  leaf = 0x00,
+  node = 0x01,
+  /** filehash, file.ts */
+  file = 0x02,
+  /** replica leaf, replica.ts */
+  replicaLeaf = 0x03,
+  /** replica root, replica.ts */
+  replicaRoot = 0x04,
+}
+
+/** MTH of zero leaves: SHA-256 of the empty string (RFC 6962 §2.1). */
+export const EMPTY_TREE_ROOT: Uint8Array = sha256One(new Uint8Array(0));
+
+/** LH(d) = SHA-256(0x00 ‖ d). */
+export function leafHash(data: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(data.length + 1);
+  buf[0] = MerkleDomain.leaf;
+  buf.set(data, 1);
+  return sha256One(buf);
+}
+
+// One scratch buffer for every node hash: JS is single-threaded and sha256One is synchronous.
+const nodeScratch = new Uint8Array(1 + 2 * HASH_LENGTH);
+nodeScratch[0] = MerkleDomain.node;
+
+/** NH(l, r) = SHA-256(0x01 ‖ l ‖ r). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_LENGTH);
+  return sha256One(nodeScratch);
+}
+
+/**
+ * Streaming root: push leaf hashes in order, keep only one perfect subtree per set bit of the count
+ * (at most log2(n) + 1 hashes). The root folds them right to left, which is MTH's split at the
+ * largest power of two.
+ */
+export class TreeAccumulator {
+  private readonly stack: Uint8Array[] = [];
+  private readonly sizes: number[] = [];
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  push(leaf: Uint8Array): void {
+    let h = leaf;
+    let size = 1;
+    while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
+      this.sizes.pop();
+      h = nodeHash(this.stack.pop()!, h);
+      size *= 2;
+    }
+    this.stack.push(h);
+    this.sizes.push(size);
+    this.n++;
+  }
+
+  root(): Uint8Array {
+    if (this.stack.length === 0) return EMPTY_TREE_ROOT.slice();
+    let h = this.stack[this.stack.length - 1]!;
+    for (let i = this.stack.length - 2; i >= 0; i--) h = nodeHash(this.stack[i]!, h);
+    return h;
+  }
+}
+
+/** MTH over leaf hashes given as an array or as one concatenation (32 bytes each). */
+export function rootOfLeaves(leaves: readonly Uint8Array[] | Uint8Array): Uint8Array {
+  const acc = new TreeAccumulator();
+  const flat = toFlat(leaves);
+  for (let o = 0; o < flat.length; o += HASH_LENGTH) acc.push(flat.subarray(o, o + HASH_LENGTH));
+  return acc.root();
+}
+
+/** Proof for several leaves: shared nodes are sent once. `indices` are sorted and distinct. */
+export interface Multiproof {
+  readonly indices: readonly number[];
+  readonly hashes: readonly Uint8Array[];
+}
+
+/**
+ * A whole tree held as levels (each one concatenation of 32-byte hashes): 2 × 32 bytes per leaf.
+ * The storer keeps a file's leaf hashes (32 bytes per chunk) and builds this to answer challenges.
+ */
+export class MerkleTree {
+  private constructor(private readonly levels: Uint8Array[]) {}
+
+  static fromLeaves(leaves: readonly Uint8Array[] | Uint8Array): MerkleTree {
+    let level = Uint8Array.from(toFlat(leaves));
+    const levels = [level];
+    while (level.length > HASH_LENGTH) {
+      const count = level.length / HASH_LENGTH;
+      const nextCount = Math.ceil(count / 2);
+      const next = new Uint8Array(nextCount * HASH_LENGTH);
+      for (let j = 0; j + 1 < count; j += 2) {
+        const o = j * HASH_LENGTH;
+        next.set(nodeHash(level.subarray(o, o + HASH_LENGTH), level.subarray(o + HASH_LENGTH, o + 2 * HASH_LENGTH)), (j / 2) * HASH_LENGTH);
+      }
+      if (count % 2 === 1) next.set(level.subarray((count - 1) * HASH_LENGTH), (nextCount - 1) * HASH_LENGTH);
+      levels.push(next);
+      level = next;
+    }
+    return new MerkleTree(levels);
+  }
+
+  get leafCount(): number {
+    return this.levels[0]!.length / HASH_LENGTH;
+  }
+
+  root(): Uint8Array {
+    const top = this.levels[this.levels.length - 1]!;
+    return top.length === 0 ? EMPTY_TREE_ROOT.slice() : top.slice(0, HASH_LENGTH);
+  }
+
+  leaf(index: number): Uint8Array {
+    this.assertIndex(index);
+    return this.at(0, index);
+  }
+
+  /** RFC 6962 §2.1.1 audit path of leaf `index`, bottom-up. */
+  branch(index: number): Uint8Array[] {
+    this.assertIndex(index);
+    return this.multiproof([index]).hashes.slice();
+  }
+
+  /** The siblings needed to recompute the root from the leaves at `indices` (any order, duplicates ok). */
+  multiproof(indices: readonly number[]): Multiproof {
+    for (const i of indices) this.assertIndex(i);
+    let pos = [...new Set(indices)].sort((a, b) => a - b);
+    const sorted = pos.slice();
+    const hashes: Uint8Array[] = [];
+    for (let l = 0; l < this.levels.length - 1; l++) {
+      const size = this.levels[l]!.length / HASH_LENGTH;
+      const next: number[] = [];
+      for (let j = 0; j < pos.length; ) {
+        const q = pos[j]!;
+        if (q % 2 === 0) {
+          if (pos[j + 1] === q + 1) j += 2;
+          else {
+            if (q + 1 < size) hashes.push(this.at(l, q + 1));
+            j++;
+          }
+        } else {
+          hashes.push(this.at(l, q - 1));
+          j++;
+        }
+        next.push(Math.floor(q / 2));
+      }
+      pos = next;
+    }
+    return { indices: sorted, hashes };
+  }
+
+  private at(level: number, index: number): Uint8Array {
+    return this.levels[level]!.slice(index * HASH_LENGTH, (index + 1) * HASH_LENGTH);
+  }
+
+  private assertIndex(index: number): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.leafCount) {
+      throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `merkle: leaf index ${index} outside [0, ${this.leafCount})`);
+    }
+  }
+}
+
+/**
+ * Recomputes the root from leaves at strictly increasing `indices` and the proof hashes, in the
+ * order MerkleTree.multiproof emits them. Null on any malformed input: an index out of range or out
+ * of order, a hash that is not 32 bytes, too few proof hashes, or any left over.
+ */
+export function rootFromMultiproof(
+  leafCount: number,
+  indices: readonly number[],
+  leafHashes: readonly Uint8Array[],
+  proof: readonly Uint8Array[],
+): Uint8Array | null {
+  if (!Number.isSafeInteger(leafCount) || leafCount < 1) return null;
+  if (!Array.isArray(indices) || !Array.isArray(leafHashes) || !Array.isArray(proof)) return null;
+  if (indices.length === 0 || indices.length !== leafHashes.length) return null;
+  for (let j = 0; j < indices.length; j++) {
+    const q = indices[j];
+    if (!Number.isSafeInteger(q) || q! < 0 || q! >= leafCount) return null;
+    if (j > 0 && q! <= indices[j - 1]!) return null;
+    if (!isHash(leafHashes[j])) return null;
+  }
+  for (const h of proof) if (!isHash(h)) return null;
+
+  let pos = indices.slice();
+  let hashes = leafHashes.slice();
+  let size = leafCount;
+  let p = 0;
+  while (size > 1) {
+    const nextPos: number[] = [];
+    const nextHashes: Uint8Array[] = [];
+    for (let j = 0; j < pos.length; ) {
+      const q = pos[j]!;
+      let h: Uint8Array;
+      if (q % 2 === 0) {
+        if (pos[j + 1] === q + 1) {
+          h = nodeHash(hashes[j]!, hashes[j + 1]!);
+          j += 2;
+        } else if (q + 1 < size) {
+          if (p >= proof.length) return null;
+          h = nodeHash(hashes[j]!, proof[p++]!);
+          j++;
+        } else {
+          h = hashes[j]!; // the last, unpaired node is carried up unchanged
+          j++;
+        }
+      } else {
+        if (p >= proof.length) return null;
+        h = nodeHash(proof[p++]!, hashes[j]!);
+        j++;
+      }
+      nextPos.push(Math.floor(q / 2));
+      nextHashes.push(h);
+    }
+    pos = nextPos;
+    hashes = nextHashes;
+    size = Math.ceil(size / 2);
+  }
+  if (p !== proof.length) return null; // an extended proof is rejected, not ignored
+  return hashes[0]!;
+}
+
+/** True iff `branch` proves `leaf` at `index` in the tree of `leafCount` leaves with root `root`. */
+export function verifyBranch(root: Uint8Array, leafCount: number, index: number, leaf: Uint8Array, branch: readonly Uint8Array[]): boolean {
+  const r = rootFromMultiproof(leafCount, [index], [leaf], branch);
+  return r !== null && isHash(root) && equal32(r, root);
+}
+
+/** True iff the multiproof proves every (indices[j], leafHashes[j]) against `root`. */
+export function verifyMultiproof(
+  root: Uint8Array,
+  leafCount: number,
+  indices: readonly number[],
+  leafHashes: readonly Uint8Array[],
+  proof: readonly Uint8Array[],
+): boolean {
+  const r = rootFromMultiproof(leafCount, indices, leafHashes, proof);
+  return r !== null && isHash(root) && equal32(r, root);
+}
+
+/** Wire form of a branch or multiproof: the hashes concatenated. */
+export function encodeHashes(hashes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * HASH_LENGTH);
+  hashes.forEach((h, i) => out.set(h, i * HASH_LENGTH));
+  return out;
+}
+
+/** Inverse of encodeHashes; null when the length is not a multiple of 32. */
+export function decodeHashes(bytes: Uint8Array): Uint8Array[] | null {
+  if (!(bytes instanceof Uint8Array) || bytes.length % HASH_LENGTH !== 0) return null;
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += HASH_LENGTH) out.push(bytes.slice(o, o + HASH_LENGTH));
+  return out;
+}
+
+export function isHash(h: unknown): h is Uint8Array {
+  return h instanceof Uint8Array && h.length === HASH_LENGTH;
+}
+
+/** Root comparison: roots are public, so a plain loop is fine (no secret to leak by timing). */
+export function equal32(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function toFlat(leaves: readonly Uint8Array[] | Uint8Array): Uint8Array {
+  if (leaves instanceof Uint8Array) {
+    if (leaves.length % HASH_LENGTH !== 0) {
+      throw new CryptoError(CryptoErrorCode.INVALID_LENGTH, `merkle: leaf hashes: expected a multiple of 32 bytes, got ${leaves.length}`);
+    }
+    return leaves;
+  }
+  const out = new Uint8Array(leaves.length * HASH_LENGTH);
+  leaves.forEach((h, i) => {
+    if (!isHash(h)) {
+      throw new CryptoError(CryptoErrorCode.INVALID_LENGTH, `merkle: leaf hash ${i}: expected 32 bytes, got ${describeHash(h)}`);
+    }
+    out.set(h, i * HASH_LENGTH);
+  });
+  return out;
+}
+
+function describeHash(h: unknown): string {
+  return h instanceof Uint8Array ? `${h.length} bytes` : typeof h;
+}
