@@ -72,6 +72,8 @@ export interface SimOptions {
   /** Gossip relay of accepted messages (default true). */
   readonly relay?: boolean;
   readonly crypto?: CryptoFactory;
+  /** Debug hook: called with every event delivered to a node and the actions it returned. */
+  readonly trace?: (time: number, node: VoterId, event: AgreementEvent, actions: readonly AgreementAction[], status: string) => void;
   /** Safety valve against runaway runs. */
   readonly maxEvents?: number;
 }
@@ -392,6 +394,10 @@ class Simulation {
       this.violate('exception', `${n.id} threw on ${ev.kind}: ${(err as Error).stack ?? String(err)}`);
       return;
     }
+    if (this.opts.trace !== undefined) {
+      const st = p.status();
+      this.opts.trace(this.now, n.id, ev, actions, `r${st.round} p${st.period} s${st.step}`);
+    }
     this.execute(n, actions);
   }
 
@@ -496,6 +502,7 @@ class Simulation {
   // Checker
 
   private checkOwnMessage(n: SimNode, m: Message): void {
+    if (m.kind === 'bundle') return;
     const v = m.kind === 'vote' ? m.vote : m.proposal.vote;
     const key = `${v.round}:${v.period}:${v.step}`;
     const value = v.value === null ? '⊥' : hex(v.value);
@@ -577,6 +584,10 @@ class Simulation {
         this.split(n, m, { kind: 'proposal', proposal: p2 });
         return;
       }
+      this.sendAll(n.index, m);
+      return;
+    }
+    if (m.kind === 'bundle') {
       this.sendAll(n.index, m);
       return;
     }

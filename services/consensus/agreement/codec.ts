@@ -2,7 +2,7 @@
 // Every hashed or signed encoding starts with its own domain tag, so bytes of one kind can never be
 // replayed as another (a vote can never pass as a block header, and so on).
 
-import type { AgreementCrypto, Block, Credential, Hash, Period, Round, Step, Value, Vote, VoterId } from './types.js';
+import type { AgreementCrypto, Block, Bundle, Credential, Hash, Period, Round, Step, Value, Vote, VoterId } from './types.js';
 
 const utf8 = new TextEncoder();
 const DOMAIN_VOTE = utf8.encode('wolk/agreement/vote/v1');
@@ -142,6 +142,36 @@ export interface PersistedState {
   readonly step: Step;
   /** Every vote we cast in `round`. */
   readonly votes: readonly PersistedVote[];
+  /**
+   * The votes of the freshest quorum we had seen (go-algorand persists its whole vote state). A
+   * restarted node replays them to get back to the period it had reached, and rebroadcasts them so
+   * that peers can follow; without them it could sit in a period nobody else can be pulled into.
+   */
+  readonly bundle: Bundle | null;
+}
+
+function voteToJson(v: Vote): unknown {
+  const c = v.credential;
+  return [v.round, v.period, v.step, v.value === null ? null : hex(v.value), c.voterId, hex(c.vrfProof), hex(c.vrfOutput), c.weight, hex(v.signature)];
+}
+
+function voteFromJson(x: unknown): Vote {
+  if (!Array.isArray(x) || x.length !== 9) throw new TypeError('decodeState: a bundle vote must be a 9-element array');
+  const [round, period, step, value, voterId, proof, out, weight, sig] = x as unknown[];
+  const isNum = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!isNum(round) || !isNum(period) || !isNum(step) || !isNum(weight)) throw new TypeError('decodeState: bad bundle vote numbers');
+  if (typeof voterId !== 'string' || typeof proof !== 'string' || typeof out !== 'string' || typeof sig !== 'string') {
+    throw new TypeError('decodeState: bad bundle vote fields');
+  }
+  if (value !== null && typeof value !== 'string') throw new TypeError('decodeState: bad bundle vote value');
+  return {
+    round,
+    period,
+    step,
+    value: value === null ? null : fromHex(value),
+    credential: { voterId, vrfProof: fromHex(proof), vrfOutput: fromHex(out), weight },
+    signature: fromHex(sig),
+  };
 }
 
 export function encodeState(s: PersistedState): Uint8Array {
@@ -152,6 +182,17 @@ export function encodeState(s: PersistedState): Uint8Array {
       period: s.period,
       step: s.step,
       votes: s.votes.map((x) => [x.period, x.step, x.value === null ? null : hex(x.value)]),
+      bundle:
+        s.bundle === null
+          ? null
+          : {
+              round: s.bundle.round,
+              period: s.bundle.period,
+              step: s.bundle.step,
+              value: s.bundle.value === null ? null : hex(s.bundle.value),
+              votes: s.bundle.votes.map(voteToJson),
+              equivocations: s.bundle.equivocations.map(([a, b]) => [voteToJson(a), voteToJson(b)]),
+            },
     }),
   );
 }
@@ -178,6 +219,28 @@ export function decodeState(bytes: Uint8Array): PersistedState {
       }
       const value = x[2] === null ? null : typeof x[2] === 'string' ? fromHex(x[2]) : null;
       return { period: x[0], step: x[1], value };
+    }),
+    bundle: bundleFromJson(o['bundle']),
+  };
+}
+
+function bundleFromJson(x: unknown): Bundle | null {
+  if (x === null || x === undefined) return null;
+  if (typeof x !== 'object') throw new TypeError('decodeState: bundle must be an object');
+  const o = x as Record<string, unknown>;
+  const { round, period, step, value, votes, equivocations } = o;
+  if (typeof round !== 'number' || typeof period !== 'number' || typeof step !== 'number') throw new TypeError('decodeState: bad bundle position');
+  if (value !== null && typeof value !== 'string') throw new TypeError('decodeState: bad bundle value');
+  if (!Array.isArray(votes) || !Array.isArray(equivocations)) throw new TypeError('decodeState: bad bundle votes');
+  return {
+    round,
+    period,
+    step,
+    value: value === null ? null : fromHex(value),
+    votes: votes.map(voteFromJson),
+    equivocations: equivocations.map((pair: unknown) => {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('decodeState: bad equivocation pair');
+      return [voteFromJson(pair[0]), voteFromJson(pair[1])] as const;
     }),
   };
 }

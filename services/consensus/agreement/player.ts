@@ -33,6 +33,7 @@ import {
   type AgreementLedgerReader,
   type AgreementLogger,
   type Block,
+  type Bundle,
   type Certificate,
   type DropReason,
   type LedgerTip,
@@ -43,7 +44,7 @@ import {
   type Value,
   type Vote,
 } from './types.js';
-import { fresherThan, StepTracker, verifyCertificate, verifyVote, type Threshold, type VoteContext } from './votes.js';
+import { fresherThan, StepTracker, verifyBundle, verifyCertificate, verifyVote, type Threshold, type VoteContext } from './votes.js';
 
 export interface PlayerComponents {
   readonly crypto: AgreementCrypto;
@@ -180,13 +181,16 @@ class BaPlayer implements Player {
     }
     this.persistedAtStart = null;
     this.enterRound(tip, now, out, restored);
+    // Replay the freshest quorum we had seen: it moves us back to the period we had reached (and
+    // relays it to peers). Our own votes are in myVotes, so nothing we sign can differ from before.
+    if (restored !== null && restored.bundle !== null) this.onBundle(restored.bundle, undefined, now, out);
   }
 
   private enterRound(tip: LedgerTip, now: number, out: AgreementAction[], restored: ReturnType<typeof decodeState> | null = null): void {
     this.lastConcluding = this.step;
     this.tip = tip;
     this.round = tip.round + 1;
-    this.period = restored?.period ?? 0;
+    this.period = 0;
     this.step = Step.soft;
     this.napping = false;
     this.periodStart = now;
@@ -221,7 +225,7 @@ class BaPlayer implements Player {
     const early = this.buffered;
     this.buffered = [];
     for (const m of early) {
-      const r = m.kind === 'vote' ? m.vote.round : m.proposal.vote.round;
+      const r = messageRound(m);
       if (r === this.round) this.onMessage(m, undefined, now, out, true);
       else if (r > this.round) this.buffered.push(m);
     }
@@ -348,8 +352,9 @@ class BaPlayer implements Player {
       const [p, s] = k.split(':').map(Number) as [number, number];
       votes.push({ period: p, step: s, value: v });
     }
+    const bundle = this.freshest;
     // Durable before the vote leaves: a restarted node then re-sends the same vote, never another.
-    out.push({ kind: 'persist', state: encodeState({ round: this.round, period: this.period, step, votes }) });
+    out.push({ kind: 'persist', state: encodeState({ round: this.round, period: this.period, step, votes, bundle }) });
   }
 
   /** Cast a soft/cert/next vote in the current period, at most one value per step, ever. */
@@ -459,13 +464,7 @@ class BaPlayer implements Player {
     if (this.step < this.params.partitionStep && this.period < 3) return;
     this.count('partition-rebroadcasts');
     const f = this.freshest;
-    if (f !== null) {
-      for (const v of f.votes) out.push({ kind: 'relay', message: { kind: 'vote', vote: v } });
-      for (const [a, b] of f.equivocations) {
-        out.push({ kind: 'relay', message: { kind: 'vote', vote: a } });
-        out.push({ kind: 'relay', message: { kind: 'vote', vote: b } });
-      }
-    }
+    if (f !== null) out.push({ kind: 'relay', message: { kind: 'bundle', bundle: f } });
     const staged = f !== null && f.value !== null ? f.value : this.staged.get(this.period) ?? null;
     const candidates = [staged, this.pinned];
     for (const v of candidates) {
@@ -502,7 +501,8 @@ class BaPlayer implements Player {
 
   private onMessage(m: Message, from: string | undefined, now: number, out: AgreementAction[], replay = false): void {
     if (m.kind === 'vote') this.onVote(m.vote, from, now, out, false, replay);
-    else this.onProposal(m.proposal, from, now, out, false, replay);
+    else if (m.kind === 'proposal') this.onProposal(m.proposal, from, now, out, false, replay);
+    else this.onBundle(m.bundle, from, now, out);
   }
 
   /** Round filter shared by votes and proposals; buffers next-round messages. */
@@ -530,15 +530,18 @@ class BaPlayer implements Player {
     out.push({ kind: 'catchup', round: this.round });
   }
 
-  /** Vote relay rules (go-algorand voteFresh): period within ±1; high next steps near ours. */
+  /**
+   * Vote freshness (go-algorand voteFresh): periods within ±1 of ours; cert votes of any earlier
+   * period (a cert quorum is final whatever its period). Unlike Algorand we accept next votes of any
+   * step up to maxStep rather than only ±1 of our own step: a node whose step clock restarted (crash)
+   * or drifted can then still see a quorum its peers formed at a later step. Memory stays bounded by
+   * maxStep trackers per period, each holding at most one vote per committee member.
+   */
   private voteFresh(v: Vote): DropReason | null {
     if (v.step > this.params.maxStep) return 'bad-step';
-    if (v.step === Step.cert && v.period <= this.period + 1) return null; // a cert quorum is final in any period
+    if (v.step === Step.cert && v.period <= this.period + 1) return null;
     if (v.period + 1 < this.period) return 'stale-period';
     if (v.period > this.period + 1) return 'future-period';
-    if (v.step <= Step.next) return null;
-    const mine = v.period === this.period ? this.step : v.period + 1 === this.period ? this.lastConcluding : Step.soft;
-    if (v.step > Math.max(mine, Step.next) + 1) return 'bad-step';
     return null;
   }
 
@@ -583,6 +586,48 @@ class BaPlayer implements Player {
     }
     if (!own) out.push({ kind: 'relay', message: { kind: 'vote', vote: v }, from: replay ? undefined : from });
     if (res.threshold !== null) this.onThreshold(res.threshold, now, out);
+  }
+
+  /**
+   * A bundle (go-algorand bundleFresh/verifyBundle): accepted from any period of our round that is
+   * not stale, because a verified quorum proves by itself where its voters are. Its votes then enter
+   * the trackers like any others; relayed only when it taught us a new quorum.
+   */
+  private onBundle(b: Bundle, from: string | undefined, now: number, out: AgreementAction[]): void {
+    if (!this.roundFilter(b.round, { kind: 'bundle', bundle: b }, now, out)) return;
+    if (b.step === Step.propose || b.step > this.params.maxStep) {
+      this.drop('bad-step');
+      return;
+    }
+    if (b.step !== Step.cert && b.period + 1 < this.period) {
+      this.drop('stale-period');
+      return;
+    }
+    const t = this.tracker(b.period, b.step);
+    if (t.reached() !== null) {
+      this.drop('duplicate');
+      return;
+    }
+    const ok = verifyBundle(b, this.ctx);
+    if (!ok.ok) {
+      this.drop('bad-bundle');
+      this.logger?.warn('bad bundle', { round: b.round, period: b.period, step: b.step, reason: ok.reason });
+      return;
+    }
+    let reached: Threshold | null = null;
+    const add = (v: Vote): void => {
+      const r = t.add(v, v.credential.weight); // weights were checked by verifyBundle
+      if (!('drop' in r) && r.threshold !== null) reached = r.threshold;
+    };
+    for (const v of b.votes) add(v);
+    for (const [x, y] of b.equivocations) {
+      add(x);
+      add(y);
+    }
+    if (reached === null) return;
+    this.count('bundles-accepted');
+    out.push({ kind: 'relay', message: { kind: 'bundle', bundle: b }, from });
+    this.onThreshold(reached, now, out);
   }
 
   private onProposal(prop: Proposal, from: string | undefined, now: number, out: AgreementAction[], own = false, replay = false): void {
@@ -762,4 +807,8 @@ class BaPlayer implements Player {
       out.push({ kind: 'catchup', round: this.round });
     }
   }
+}
+
+function messageRound(m: Message): Round {
+  return m.kind === 'vote' ? m.vote.round : m.kind === 'proposal' ? m.proposal.vote.round : m.bundle.round;
 }

@@ -98,10 +98,26 @@ export interface Certificate {
   readonly equivocations: readonly (readonly [Vote, Vote])[];
 }
 
+/**
+ * The votes that make a quorum for one value in one (round, period, step). Nodes rebroadcast their
+ * freshest bundle when they seem cut off (go-algorand partitionPolicy); a bundle is accepted from any
+ * later period of the round because it proves by itself that the sender's peers moved on.
+ */
+export interface Bundle {
+  readonly round: Round;
+  readonly period: Period;
+  readonly step: Step;
+  readonly value: Value;
+  readonly votes: readonly Vote[];
+  /** Pairs of conflicting votes by one voter; their weight counts for every value (as in Algorand). */
+  readonly equivocations: readonly (readonly [Vote, Vote])[];
+}
+
 /** What a node gossips. */
 export type Message =
   | { readonly kind: 'vote'; readonly vote: Vote }
-  | { readonly kind: 'proposal'; readonly proposal: Proposal };
+  | { readonly kind: 'proposal'; readonly proposal: Proposal }
+  | { readonly kind: 'bundle'; readonly bundle: Bundle };
 
 // ---------------------------------------------------------------------------------------------
 // Events in
@@ -234,4 +250,5 @@ export type DropReason =
   | 'invalid-block'
   | 'irrelevant-block'
   | 'bad-certificate'
+  | 'bad-bundle'
   | 'buffer-full';

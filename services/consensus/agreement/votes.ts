@@ -13,6 +13,7 @@ import { committeeOf, expectedSizeOf, type AgreementParams } from './params.js';
 import {
   Step,
   type AgreementCrypto,
+  type Bundle,
   type Certificate,
   type DropReason,
   type Hash,
@@ -24,14 +25,7 @@ import {
 } from './types.js';
 
 /** A quorum observed for one value in one step. */
-export interface Threshold {
-  readonly round: Round;
-  readonly period: Period;
-  readonly step: Step;
-  readonly value: Value;
-  readonly votes: readonly Vote[];
-  readonly equivocations: readonly (readonly [Vote, Vote])[];
-}
+export type Threshold = Bundle;
 
 interface Tally {
   readonly value: Value;
@@ -178,16 +172,17 @@ export function verifyVote(vote: Vote, ctx: VoteContext): { ok: true; weight: nu
 }
 
 /**
- * Check a certificate standalone (catch-up, audits, the simulator's checker): every vote is a valid
- * cert vote of its round and period, voters are distinct, and the weight for `value` (equivocators
- * counting for every value) reaches the cert threshold.
+ * Check a bundle standalone: every vote is a valid vote of the bundle's round, period and step,
+ * voters are distinct, and the weight for `value` (equivocators counting for every value) reaches the
+ * step's threshold.
  */
-export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
+export function verifyBundle(b: Bundle, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
+  if (b.step === Step.propose) return { ok: false, reason: 'proposal-votes form no bundle' };
   const seen = new Set<VoterId>();
-  const key = valueKey(cert.value);
+  const key = valueKey(b.value);
   let weight = 0;
-  const same = (v: Vote): boolean => v.round === cert.round && v.period === cert.period && v.step === Step.cert;
-  for (const v of cert.votes) {
+  const same = (v: Vote): boolean => v.round === b.round && v.period === b.period && v.step === b.step;
+  for (const v of b.votes) {
     if (!same(v) || valueKey(v.value) !== key) return { ok: false, reason: 'vote for another round, period, step or value' };
     const voter = v.credential.voterId;
     if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
@@ -196,19 +191,24 @@ export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: tr
     if (!r.ok) return { ok: false, reason: `vote of ${voter}: ${r.reason}` };
     weight += r.weight;
   }
-  for (const [a, b] of cert.equivocations) {
-    const voter = a.credential.voterId;
-    if (!same(a) || !same(b) || b.credential.voterId !== voter || valueKey(a.value) === valueKey(b.value)) {
+  for (const [x, y] of b.equivocations) {
+    const voter = x.credential.voterId;
+    if (!same(x) || !same(y) || y.credential.voterId !== voter || valueKey(x.value) === valueKey(y.value)) {
       return { ok: false, reason: 'malformed equivocation pair' };
     }
     if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
     seen.add(voter);
-    const ra = verifyVote(a, ctx);
-    const rb = verifyVote(b, ctx);
-    if (!ra.ok || !rb.ok) return { ok: false, reason: `equivocation of ${voter} does not verify` };
-    weight += ra.weight;
+    const rx = verifyVote(x, ctx);
+    const ry = verifyVote(y, ctx);
+    if (!rx.ok || !ry.ok) return { ok: false, reason: `equivocation of ${voter} does not verify` };
+    weight += rx.weight;
   }
-  const need = committeeOf(ctx.params, Step.cert).threshold;
-  if (weight < need) return { ok: false, reason: `weight ${weight} below the cert threshold ${need}` };
+  const need = committeeOf(ctx.params, b.step).threshold;
+  if (weight < need) return { ok: false, reason: `weight ${weight} below the threshold ${need}` };
   return { ok: true };
+}
+
+/** A certificate is a cert-step bundle for a block hash (catch-up, audits, the simulator's checker). */
+export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
+  return verifyBundle({ ...cert, step: Step.cert }, ctx);
 }
