@@ -1,6 +1,8 @@
-// `npm run sim -- --seed S | --seeds A..B  --nodes N --rounds R --faults LIST [--lambda MS] [--no-relay] [--verbose]`
+// `npm run sim -- --seed S | --seeds A..B  --nodes N --rounds R --faults LIST [--lambda MS] [--no-relay]
+//   [--crypto sim|real] [--verbose]`  (faults: delay,drop,duplicate,reorder,partition,crash,byzantine | all | none)
 // Prints one line per seed and a summary; exits 1 on any violation with the command that replays it.
 
+import { realCrypto } from './real-crypto.js';
 import { parseFaults, runSimulation, type Fault, type SimResult } from './simulator.js';
 
 export interface CliOptions {
@@ -12,10 +14,11 @@ export interface CliOptions {
   lambda: number;
   relay: boolean;
   verbose: boolean;
+  crypto: 'sim' | 'real';
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { seeds: [1], nodes: 7, rounds: 20, faults: new Set(), faultsText: 'none', lambda: 50, relay: true, verbose: false };
+  const o: CliOptions = { seeds: [1], nodes: 7, rounds: 20, faults: new Set(), faultsText: 'none', lambda: 50, relay: true, verbose: false, crypto: 'sim' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -56,6 +59,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--no-relay':
         o.relay = false;
         break;
+      case '--crypto': {
+        const c = val();
+        if (c !== 'sim' && c !== 'real') throw new RangeError(`--crypto expects sim or real, got "${c}"`);
+        o.crypto = c;
+        break;
+      }
       case '--verbose':
         o.verbose = true;
         break;
@@ -67,7 +76,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 }
 
 export function replayCommand(o: CliOptions, seed: number): string {
-  return `npm run sim -- --seed ${seed} --nodes ${o.nodes} --rounds ${o.rounds} --faults ${o.faultsText}${o.lambda !== 50 ? ` --lambda ${o.lambda}` : ''}${o.relay ? '' : ' --no-relay'}`;
+  return `npm run sim -- --seed ${seed} --nodes ${o.nodes} --rounds ${o.rounds} --faults ${o.faultsText}${o.lambda !== 50 ? ` --lambda ${o.lambda}` : ''}${o.relay ? '' : ' --no-relay'}${o.crypto === 'real' ? ' --crypto real' : ''}`;
 }
 
 export function formatResult(r: SimResult, wallMs: number): string {
@@ -93,7 +102,15 @@ function main(): void {
   let events = 0;
   for (const seed of o.seeds) {
     const s0 = performance.now();
-    const r = runSimulation({ seed, nodes: o.nodes, rounds: o.rounds, faults: o.faults, lambda: o.lambda, relay: o.relay });
+    const r = runSimulation({
+      seed,
+      nodes: o.nodes,
+      rounds: o.rounds,
+      faults: o.faults,
+      lambda: o.lambda,
+      relay: o.relay,
+      ...(o.crypto === 'real' ? { crypto: realCrypto } : {}),
+    });
     events += r.events;
     console.log(formatResult(r, performance.now() - s0));
     if (!r.ok) {
