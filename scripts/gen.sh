@@ -13,3 +13,6 @@ rm -rf "$base/gen"
 mkdir -p "$base/gen"
 "$buf" generate --output "$base"
 "$buf" build --output "$base/gen/wolk.binpb"
+# The gRPC health proto's descriptors (from grpc-health-check), served by reflection beside ours:
+# proto-loader's descriptors of it are not accepted by `buf curl` (TOOLCHAIN.md).
+"$buf" build node_modules/grpc-health-check/proto --output "$base/gen/health.binpb"

@@ -304,6 +304,13 @@ export const ENV = {
     services: [],
     parse: parseString,
   },
+  WOLK_DEVNET_DIR: {
+    name: 'WOLK_DEVNET_DIR',
+    doc: 'npm start: where the devnet keeps its data, logs, genesis and endpoints.json.',
+    services: [],
+    defaultText: '.wolk/devnet',
+    parse: parseString,
+  },
   WOLK_KEY: {
     name: 'WOLK_KEY',
     doc: 'CLI: path of the key file made by `wolk keygen` (default ~/.wolk/key.json).',

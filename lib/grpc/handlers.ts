@@ -177,8 +177,8 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
 
     if (!m.requestStream && !m.responseStream) {
       impl[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        if (!handler) return callback(fail(missing()));
         if (isMalformed(call.request)) return callback(fail(malformedError(label, call.request)));
+        if (!handler) return callback(fail(missing()));
         const { ctx, done } = contextFor(call, label, options.shutdown);
         Promise.resolve()
           .then(() => handler(call.request, ctx))
@@ -199,8 +199,8 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
       };
     } else if (!m.requestStream && m.responseStream) {
       impl[name] = (call: ServerWritableStream<unknown, unknown>) => {
-        if (!handler) return call.emit('error', fail(missing()));
         if (isMalformed(call.request)) return call.emit('error', fail(malformedError(label, call.request)));
+        if (!handler) return call.emit('error', fail(missing()));
         const { ctx, done } = contextFor(call, label, options.shutdown);
         Promise.resolve()
           .then(() => writeAll(call, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal))

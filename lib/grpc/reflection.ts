@@ -1,25 +1,21 @@
-// Server reflection fed from the descriptor set `buf build` writes (gen/wolk.binpb) plus the health
-// proto's: proto-loader's own descriptors drop imports, which makes `buf curl` fail (TOOLCHAIN.md).
+// Server reflection fed from the descriptor sets `buf build` writes (gen/wolk.binpb and the health
+// proto's gen/health.binpb): proto-loader's own descriptors make `buf curl` fail (TOOLCHAIN.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server } from '@grpc/grpc-js';
 
-const DESCRIPTOR_SET = join('gen', 'wolk.binpb');
-
-/** Finds gen/wolk.binpb from this module upward (works from the source tree and from dist/). */
-export function descriptorSetPath(): string {
+/** Finds gen/<file> from this module upward (works from the source tree and from dist/). */
+export function descriptorSetPath(file = 'wolk.binpb'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, DESCRIPTOR_SET);
+    const candidate = join(dir, 'gen', file);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error(`descriptor set ${DESCRIPTOR_SET} not found above ${fileURLToPath(import.meta.url)}; run npm run gen`);
+  throw new Error(`descriptor set gen/${file} not found above ${fileURLToPath(import.meta.url)}; run npm run gen`);
 }
 
 /** The FileDescriptorProto bytes inside a FileDescriptorSet (field 1, repeated). */
@@ -34,19 +30,19 @@ export function splitDescriptorSet(set: Uint8Array): Uint8Array[] {
   return files;
 }
 
-let cached: ReflectionService | undefined;
+let cachedPackage: ConstructorParameters<typeof ReflectionService>[0] | undefined;
 
-function reflectionService(): ReflectionService {
-  if (cached) return cached;
-  const wolkFiles = splitDescriptorSet(readFileSync(descriptorSetPath())).map((b) => Buffer.from(b));
-  const health = loadSync(healthProtoPath, { keepCase: true });
+function descriptorPackage(): ConstructorParameters<typeof ReflectionService>[0] {
+  if (cachedPackage) return cachedPackage;
+  const files = ['wolk.binpb', 'health.binpb'].flatMap((f) => splitDescriptorSet(readFileSync(descriptorSetPath(f))).map((b) => Buffer.from(b)));
   // ReflectionService reads only `fileDescriptorProtos` of each entry; it indexes every service in them.
-  const pkg = { ...health, 'wolk.descriptors': { fileDescriptorProtos: wolkFiles } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
-  cached = new ReflectionService(pkg);
-  return cached;
+  cachedPackage = { descriptors: { fileDescriptorProtos: files } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  return cachedPackage;
 }
 
-/** Adds reflection v1 and v1alpha for every Wolk service and grpc.health.v1. */
-export function addReflection(server: Server): void {
-  reflectionService().addToServer(server);
+export const HEALTH_SERVICE = 'grpc.health.v1.Health';
+
+/** Adds reflection v1 and v1alpha listing exactly the services this server serves (plus health). */
+export function addReflection(server: Server, services: readonly string[]): void {
+  new ReflectionService(descriptorPackage(), { services: [...services, HEALTH_SERVICE] }).addToServer(server);
 }

@@ -1,7 +1,7 @@
 // The gRPC server every Wolk service runs: health (grpc.health.v1) and reflection (v1 and v1alpha)
 // on every server, message size limits, typed async handlers, and graceful shutdown that stops
 // accepting, lets in-flight calls drain for a grace period, then cancels what is left.
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, setLogger, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../log/logger.js';
 import { addReflection } from './reflection.js';
@@ -48,6 +48,13 @@ export class ListenError extends Error {
 }
 
 export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
+  // grpc-js writes its own lines to stderr; route them into our JSON log so errors stay one line each.
+  const grpcLog = options.logger.child({ module: 'grpc-js' });
+  setLogger({
+    error: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    info: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+    debug: (...args: unknown[]) => grpcLog.debug(args.map(String).join(' ')),
+  } as unknown as Console);
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
@@ -55,7 +62,6 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  addReflection(server);
   const shutdownController = new AbortController();
   const services: string[] = [];
 
@@ -75,6 +81,8 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
     },
     listen(host, port) {
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      // Reflection is added last so it lists exactly the services registered above.
+      addReflection(server, services);
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
           if (err) return reject(new ListenError(address, err));

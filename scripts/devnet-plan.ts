@@ -1,0 +1,136 @@
+// The devnet's shape: which processes, their data directories, ports and environment. Pure: the
+// launcher (devnet.ts) does the I/O. Ports are chosen once and kept in ports.json so a restart reuses
+// the same endpoints and the same data.
+import { join } from 'node:path';
+import type { ServiceName } from '../lib/config/env.js';
+import type { Genesis, GenesisNode, GenesisRole } from '../lib/chain/genesis.js';
+
+export interface DevnetShape {
+  readonly consensus: number;
+  readonly storer: number;
+  readonly rewards: number;
+  readonly indexer: number;
+  readonly gateway: number;
+}
+
+export const DEFAULT_SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 1, indexer: 1, gateway: 1 };
+
+/** Devnet parameters: small λ for loopback, N = 3 of 6 storers, a storer committee large enough that
+ * 3 of 6 (or of 5, with one down) self-select with probability > 0.99. */
+export const DEVNET_PARAMS = {
+  replication: 3,
+  storerCommitteeSize: 18,
+  chunkSize: 4096,
+  lambdaMs: 100,
+  auditDepth: 4,
+} as const;
+
+export interface PlannedProcess {
+  /** e.g. "storer-2" */
+  readonly name: string;
+  readonly service: ServiceName;
+  readonly index: number;
+  readonly dataDir: string;
+  readonly grpcPort: number;
+  /** Gateway only. */
+  readonly httpPort?: number;
+}
+
+export type PortMap = Record<string, number>;
+
+export function processNames(shape: DevnetShape): { name: string; service: ServiceName; index: number }[] {
+  const out: { name: string; service: ServiceName; index: number }[] = [];
+  for (const service of ['consensus', 'storer', 'rewards', 'indexer', 'gateway'] as const) {
+    for (let i = 0; i < shape[service]; i++) out.push({ name: `${service}-${i}`, service, index: i });
+  }
+  return out;
+}
+
+/** Every port key the devnet needs: `<name>` for gRPC, `gateway-<i>:http` for HTTP. */
+export function portKeys(shape: DevnetShape): string[] {
+  return processNames(shape).flatMap((p) => (p.service === 'gateway' ? [p.name, `${p.name}:http`] : [p.name]));
+}
+
+export function planProcesses(dir: string, shape: DevnetShape, ports: PortMap): PlannedProcess[] {
+  return processNames(shape).map((p) => {
+    const grpcPort = ports[p.name];
+    if (grpcPort === undefined) throw new Error(`no port planned for ${p.name}`);
+    const httpPort = p.service === 'gateway' ? ports[`${p.name}:http`] : undefined;
+    return { ...p, dataDir: join(dir, p.name), grpcPort, ...(httpPort !== undefined ? { httpPort } : {}) };
+  });
+}
+
+const endpoint = (p: PlannedProcess) => `127.0.0.1:${p.grpcPort}`;
+
+/** The environment of one process: every address it needs, on loopback. */
+export function environmentFor(p: PlannedProcess, all: readonly PlannedProcess[], genesisPath: string, parentPid: number): Record<string, string> {
+  const of = (s: ServiceName) => all.filter((q) => q.service === s);
+  const env: Record<string, string> = {
+    WOLK_LISTEN: endpoint(p),
+    WOLK_ADVERTISE: endpoint(p),
+    WOLK_DATA_DIR: p.dataDir,
+    WOLK_GENESIS: genesisPath,
+    WOLK_PARENT_PID: String(parentPid),
+    WOLK_REPLICATION: String(DEVNET_PARAMS.replication),
+    WOLK_LAMBDA_MS: String(DEVNET_PARAMS.lambdaMs),
+    WOLK_AUDIT_DEPTH: String(DEVNET_PARAMS.auditDepth),
+    WOLK_SHUTDOWN_GRACE_MS: '3000',
+    OTEL_SERVICE_NAME: `wolk-${p.name}`,
+  };
+  const consensus = of('consensus').map(endpoint).join(',');
+  const storers = of('storer').map(endpoint).join(',');
+  if (p.service === 'consensus') env['WOLK_PEERS'] = of('consensus').filter((q) => q !== p).map(endpoint).join(',');
+  else env['WOLK_CONSENSUS'] = consensus;
+  if (p.service === 'gateway' || p.service === 'rewards') env['WOLK_STORERS'] = storers;
+  if (p.service === 'gateway') {
+    env['WOLK_HTTP_LISTEN'] = `127.0.0.1:${p.httpPort}`;
+    const indexer = of('indexer')[0];
+    const rewards = of('rewards')[0];
+    if (indexer) env['WOLK_INDEXER'] = endpoint(indexer);
+    if (rewards) env['WOLK_REWARDS'] = endpoint(rewards);
+  }
+  return env;
+}
+
+export interface NodeIdentity {
+  readonly id: string;
+  readonly vrfPublicKey: string;
+}
+
+const ROLE_OF: Record<ServiceName, GenesisRole> = {
+  consensus: 'consensus',
+  storer: 'storer',
+  rewards: 'rewards',
+  indexer: 'indexer',
+  gateway: 'gateway',
+};
+
+/** The devnet's genesis: every process is registered with its keys, endpoint and 1000 stake units. */
+export function devnetGenesis(processes: readonly PlannedProcess[], identities: ReadonlyMap<string, NodeIdentity>, seedHex: string, timestampMs: number): Genesis {
+  const nodes: GenesisNode[] = processes.map((p) => {
+    const id = identities.get(p.name);
+    if (!id) throw new Error(`no identity for ${p.name}`);
+    return { id: id.id, vrfPublicKey: id.vrfPublicKey, endpoint: endpoint(p), roles: [ROLE_OF[p.service]], stake: '1000' };
+  });
+  return { network: 'wolk-devnet', seed: seedHex, timestampMs, params: { ...DEVNET_PARAMS }, nodes };
+}
+
+export interface Endpoints {
+  gateway: string;
+  storer: string[];
+  consensus: string[];
+  rewards: string[];
+  indexer: string[];
+}
+
+export function endpointsOf(processes: readonly PlannedProcess[]): Endpoints {
+  const of = (s: ServiceName) => processes.filter((p) => p.service === s).map(endpoint);
+  const gw = processes.find((p) => p.service === 'gateway');
+  return {
+    gateway: gw ? `http://127.0.0.1:${gw.httpPort}` : '',
+    storer: of('storer'),
+    consensus: of('consensus'),
+    rewards: of('rewards'),
+    indexer: of('indexer'),
+  };
+}

@@ -1,0 +1,198 @@
+// `npm start`: a devnet of every Wolk service on loopback, each a separate Node process with its own
+// data directory under .wolk/devnet/ (WOLK_DEVNET_DIR). Prints the endpoints, writes endpoints.json,
+// reports any process that dies, and stops every child on Ctrl-C or SIGTERM. A second start reuses
+// the same ports, keys, genesis and data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { processEnvironment, readEnvOr } from '../lib/config/env.js';
+import { mkdirp } from '../lib/fs/mkdirp.js';
+import { loadOrCreateNodeKey } from '../lib/identity/node-key.js';
+import { toHex } from '../lib/crypto/hash.js';
+import { validateGenesis } from '../lib/chain/genesis.js';
+import { waitForServing } from '../lib/grpc/health-client.js';
+import {
+  DEFAULT_SHAPE,
+  devnetGenesis,
+  endpointsOf,
+  environmentFor,
+  planProcesses,
+  portKeys,
+  type NodeIdentity,
+  type PlannedProcess,
+  type PortMap,
+} from './devnet-plan.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const env = processEnvironment();
+const dir = resolve(root, readEnvOr(env, 'WOLK_DEVNET_DIR', '.wolk/devnet'));
+const say = (line: string) => process.stdout.write(line + '\n');
+const warn = (line: string) => process.stderr.write(line + '\n');
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+/** Ports from ports.json when still free, new ones otherwise; saved for the next start. */
+async function planPorts(): Promise<PortMap> {
+  const path = join(dir, 'ports.json');
+  const saved: PortMap = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as PortMap) : {};
+  const ports: PortMap = {};
+  const taken = new Set<number>();
+  for (const key of portKeys(DEFAULT_SHAPE)) {
+    const old = saved[key];
+    if (old !== undefined && !taken.has(old) && (await portIsFree(old))) ports[key] = old;
+    else {
+      let p = await freePort();
+      while (taken.has(p)) p = await freePort();
+      if (old !== undefined) warn(`port ${old} of ${key} is taken; using ${p}`);
+      ports[key] = p;
+    }
+    taken.add(ports[key]!);
+  }
+  writeJsonAtomic(path, ports);
+  return ports;
+}
+
+function tailOf(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirp(join(dir, 'logs'));
+  const ports = await planPorts();
+  const processes = planProcesses(dir, DEFAULT_SHAPE, ports);
+
+  // Identities first: every node's keys are made (or loaded) so the genesis can list them.
+  const identities = new Map<string, NodeIdentity>();
+  for (const p of processes) {
+    mkdirp(p.dataDir);
+    const { key } = loadOrCreateNodeKey(p.dataDir);
+    identities.set(p.name, { id: key.id, vrfPublicKey: toHex(key.vrfPublicKey) });
+  }
+  const genesisPath = join(dir, 'genesis.json');
+  let seedHex = toHex(randomBytes(32));
+  let timestampMs = Date.now();
+  if (existsSync(genesisPath)) {
+    const old = validateGenesis(JSON.parse(readFileSync(genesisPath, 'utf8')), genesisPath);
+    seedHex = old.seed;
+    timestampMs = old.timestampMs;
+  }
+  // Endpoints can move between starts (a port was taken); keys, seed and time stay.
+  writeJsonAtomic(genesisPath, devnetGenesis(processes, identities, seedHex, timestampMs));
+
+  const children = new Map<string, { proc: PlannedProcess; child: ChildProcess; log: string }>();
+  let stopping = false;
+
+  const start = (p: PlannedProcess) => {
+    const log = join(dir, 'logs', `${p.name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`],
+      { cwd: root, env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid) }, stdio: ['ignore', fd, fd] },
+    );
+    closeSync(fd);
+    children.set(p.name, { proc: p, child, log });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      warn(`✗ ${p.name} (pid ${child.pid}) exited ${signal ? `on ${signal}` : `with code ${code}`}. Last lines of ${log}:`);
+      warn(tailOf(log).replace(/^/gm, '    '));
+      writeProcesses();
+    });
+  };
+
+  const writeProcesses = () =>
+    writeJsonAtomic(
+      join(dir, 'processes.json'),
+      [...children.values()].map(({ proc, child, log }) => ({
+        name: proc.name,
+        service: proc.service,
+        pid: child.pid,
+        alive: child.exitCode === null && child.signalCode === null,
+        grpc: `127.0.0.1:${proc.grpcPort}`,
+        ...(proc.httpPort ? { http: `http://127.0.0.1:${proc.httpPort}` } : {}),
+        dataDir: proc.dataDir,
+        log,
+      })),
+    );
+
+  const stopAll = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\nstopping the devnet (${reason})…`);
+    const exits = [...children.values()].map(
+      ({ child }) =>
+        new Promise<void>((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) return res();
+          child.once('exit', () => res());
+          child.kill('SIGTERM');
+        }),
+    );
+    const killer = setTimeout(() => {
+      for (const { child } of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, 8000);
+    await Promise.all(exits);
+    clearTimeout(killer);
+    writeProcesses();
+    say('devnet stopped; data kept in ' + dir);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stopAll('SIGINT'));
+  process.on('SIGTERM', () => void stopAll('SIGTERM'));
+
+  say(`starting the Wolk devnet in ${dir} …`);
+  for (const p of processes) start(p);
+  writeProcesses();
+
+  const ready = await Promise.all(
+    processes.map(async (p) => ({ p, ok: await waitForServing(`127.0.0.1:${p.grpcPort}`, 60_000) })),
+  );
+  if (stopping) return;
+  const failed = ready.filter((r) => !r.ok);
+  const endpoints = endpointsOf(processes);
+  writeJsonAtomic(join(dir, 'endpoints.json'), endpoints);
+  for (const { p, ok } of ready) {
+    const where = p.httpPort ? `http://127.0.0.1:${p.httpPort} (gRPC 127.0.0.1:${p.grpcPort})` : `127.0.0.1:${p.grpcPort}`;
+    say(`${ok ? '✓' : '✗'} ${p.name.padEnd(12)} ${where}`);
+  }
+  say(`endpoints: ${join(dir, 'endpoints.json')}   logs: ${join(dir, 'logs')}`);
+  if (failed.length > 0) {
+    warn(`${failed.length} process(es) did not become healthy: ${failed.map((f) => f.p.name).join(', ')}`);
+  } else {
+    say(`devnet ready: ${processes.length} processes. Ctrl-C stops it.`);
+  }
+}
+
+main().catch((err: unknown) => {
+  warn(`devnet: ${(err as Error).message}`);
+  process.exit(1);
+});
