@@ -76,6 +76,12 @@ export class SimCrypto implements AgreementCrypto {
     return { voterId: this.self, vrfProof: out, vrfOutput: out, weight };
   }
 
+  /** Test helper: our true VRF output for `sel` with an arbitrary claimed weight (to forge "not selected" credentials). */
+  claimCredential(sel: Selector, weight: number): Credential {
+    const out = sha256(TAG_VRF, this.secret(), alphaOf(sel));
+    return { voterId: this.self, vrfProof: out, vrfOutput: out, weight };
+  }
+
   verifyCredential(sel: Selector, cred: Credential, stake: bigint): CredentialCheck {
     const secret = this.keyring.secretOf(cred.voterId);
     if (secret === undefined || stake <= 0n) return { ok: false, reason: 'unknown-voter' };
