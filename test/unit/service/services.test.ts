@@ -27,8 +27,8 @@ for (const [name, factory, fullName] of CASES) {
     const node = await startInProcess(name, factory);
     try {
       const endpoint = node.endpoints['grpc']!;
-      t.is(await checkHealth(endpoint), 'SERVING');
-      t.is(await checkHealth(endpoint, fullName), 'SERVING');
+      t.is(await checkHealth(endpoint, '', 10_000), 'SERVING');
+      t.is(await checkHealth(endpoint, fullName, 10_000), 'SERVING');
       const { stdout } = await run(BUF, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${endpoint}`]);
       t.deepEqual(stdout.trim().split('\n').sort(), ['grpc.health.v1.Health', fullName].sort());
       const health = await run(BUF, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', `http://${endpoint}/grpc.health.v1.Health/Check`]);
