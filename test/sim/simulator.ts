@@ -93,6 +93,8 @@ export interface SimResult {
   /** Honest nodes' final heights. */
   readonly heights: readonly number[];
   readonly target: number;
+  /** Each honest node's block hash (hex) at height `target` ('' if it has none). */
+  readonly atTarget: readonly string[];
   readonly healAt: number;
   readonly simTime: number;
   readonly events: number;
@@ -259,6 +261,10 @@ class Simulation {
       violations: this.violations,
       heights: this.honest().map((n) => n.ledger.height()),
       target: this.target,
+      atTarget: this.honest().map((n) => {
+        const b = n.ledger.blockAt(this.target);
+        return b === undefined ? '' : hex(b.hash);
+      }),
       healAt: this.healAt,
       simTime: this.now,
       events: this.events,
