@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { VrfProof } from "../../common/v1/crypto.js";
+import { MerkleMultiProof, VrfProof } from "../../common/v1/crypto.js";
 import { FileAudit, FileInfo, ShareProof, StorageCommitment } from "../../common/v1/storage.js";
 
 export const protobufPackage = "wolk.storer.v1";
@@ -113,7 +113,15 @@ export interface GetFileRequest {
     | bigint
     | undefined;
   /** Number of bytes to send; absent = to the end of the file (clipped at the end). */
-  length?: bigint | undefined;
+  length?:
+    | bigint
+    | undefined;
+  /**
+   * Verified streaming: when true, every response's `data` holds whole chunks (the range is widened
+   * to chunk boundaries) and carries `proof`, so a reader checks each message against filehash before
+   * passing its bytes on, without trusting the storer.
+   */
+  withProofs: boolean;
 }
 
 /** One message of the GetFile stream. */
@@ -123,7 +131,19 @@ export interface GetFileResponse {
   /** The bytes (pieces of at most 1 MiB). */
   data: Buffer;
   /** First message only: the whole file's identity. */
-  info?: FileInfo | undefined;
+  info?:
+    | FileInfo
+    | undefined;
+  /**
+   * With with_proofs, first message only: the root of the file's chunk tree; the reader checks that
+   * filehash = SHA-256(0x02 ‖ u64be(size) ‖ u32be(chunk_size) ‖ tree_root) (lib/merkle/file.ts).
+   */
+  treeRoot: Buffer;
+  /**
+   * With with_proofs: a multiproof of the chunks in `data` (leaf hashes recomputed from the bytes)
+   * against tree_root.
+   */
+  proof?: MerkleMultiProof | undefined;
 }
 
 /** Request of VerifyFile. */
@@ -882,7 +902,7 @@ export const SetFileResponse: MessageFns<SetFileResponse> = {
 };
 
 function createBaseGetFileRequest(): GetFileRequest {
-  return { filehash: Buffer.alloc(0), offset: undefined, length: undefined };
+  return { filehash: Buffer.alloc(0), offset: undefined, length: undefined, withProofs: false };
 }
 
 export const GetFileRequest: MessageFns<GetFileRequest> = {
@@ -901,6 +921,9 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
         throw new globalThis.Error("value provided for field message.length of type uint64 too large");
       }
       writer.uint32(24).uint64(message.length);
+    }
+    if (message.withProofs !== false) {
+      writer.uint32(32).bool(message.withProofs);
     }
     return writer;
   },
@@ -942,6 +965,14 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
             message.length = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.withProofs = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -959,6 +990,11 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
       filehash: isSet(object.filehash) ? Buffer.from(bytesFromBase64(object.filehash)) : Buffer.alloc(0),
       offset: isSet(object.offset) ? BigInt(object.offset) : undefined,
       length: isSet(object.length) ? BigInt(object.length) : undefined,
+      withProofs: isSet(object.withProofs)
+        ? globalThis.Boolean(object.withProofs)
+        : isSet(object.with_proofs)
+        ? globalThis.Boolean(object.with_proofs)
+        : false,
     };
   },
 
@@ -973,6 +1009,9 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
     if (message.length !== undefined) {
       obj.length = message.length.toString();
     }
+    if (message.withProofs !== false) {
+      obj.withProofs = message.withProofs;
+    }
     return obj;
   },
 
@@ -984,12 +1023,13 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
     message.filehash = object.filehash ?? Buffer.alloc(0);
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : undefined;
     message.length = (object.length !== undefined && object.length !== null) ? BigInt(object.length) : undefined;
+    message.withProofs = object.withProofs ?? false;
     return message;
   },
 };
 
 function createBaseGetFileResponse(): GetFileResponse {
-  return { offset: 0n, data: Buffer.alloc(0), info: undefined };
+  return { offset: 0n, data: Buffer.alloc(0), info: undefined, treeRoot: Buffer.alloc(0), proof: undefined };
 }
 
 export const GetFileResponse: MessageFns<GetFileResponse> = {
@@ -1005,6 +1045,12 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     }
     if (message.info !== undefined) {
       FileInfo.encode(message.info, writer.uint32(26).fork()).join();
+    }
+    if (message.treeRoot.length !== 0) {
+      writer.uint32(34).bytes(message.treeRoot);
+    }
+    if (message.proof !== undefined) {
+      MerkleMultiProof.encode(message.proof, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1046,6 +1092,22 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
             message.info = FileInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.treeRoot = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.proof = MerkleMultiProof.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1063,6 +1125,12 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
       offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
+      treeRoot: isSet(object.treeRoot)
+        ? Buffer.from(bytesFromBase64(object.treeRoot))
+        : isSet(object.tree_root)
+        ? Buffer.from(bytesFromBase64(object.tree_root))
+        : Buffer.alloc(0),
+      proof: isSet(object.proof) ? MerkleMultiProof.fromJSON(object.proof) : undefined,
     };
   },
 
@@ -1077,6 +1145,12 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     if (message.info !== undefined) {
       obj.info = FileInfo.toJSON(message.info);
     }
+    if (message.treeRoot.length !== 0) {
+      obj.treeRoot = base64FromBytes(message.treeRoot);
+    }
+    if (message.proof !== undefined) {
+      obj.proof = MerkleMultiProof.toJSON(message.proof);
+    }
     return obj;
   },
 
@@ -1088,6 +1162,10 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.data = object.data ?? Buffer.alloc(0);
     message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    message.treeRoot = object.treeRoot ?? Buffer.alloc(0);
+    message.proof = (object.proof !== undefined && object.proof !== null)
+      ? MerkleMultiProof.fromPartial(object.proof)
+      : undefined;
     return message;
   },
 };
