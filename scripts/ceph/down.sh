@@ -45,6 +45,10 @@ leftover="$(pgrep -f -- "$CEPH_CONF" || true)"
 [ -z "$leftover" ] || fail "processes still use $CEPH_CONF: $leftover"
 
 if $purge; then
+  # Never rm -rf into a live mount (a volume that failed to unmount would lose its contents).
+  if awk -v d="$CEPH_DIR/" 'index($2 "/", d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+    fail "something under $CEPH_DIR is still mounted; not purging"
+  fi
   rm -rf "$CEPH_DIR"
   say "removed $CEPH_DIR"
 fi
