@@ -92,7 +92,6 @@ class BaPlayer implements Player {
   private round: Round = 1;
   private period: Period = 0;
   private step = Step.soft as number;
-  private lastConcluding = 0;
   private napping = false;
   private periodStart = 0;
   private roundStart = 0;
@@ -187,7 +186,6 @@ class BaPlayer implements Player {
   }
 
   private enterRound(tip: LedgerTip, now: number, out: AgreementAction[], restored: ReturnType<typeof decodeState> | null = null): void {
-    this.lastConcluding = this.step;
     this.tip = tip;
     this.round = tip.round + 1;
     this.period = 0;
@@ -249,7 +247,6 @@ class BaPlayer implements Player {
       const s = this.staged.get(this.period);
       if (s !== undefined && s !== null) this.pinned = s;
     }
-    this.lastConcluding = this.step;
     this.period = target;
     this.step = Step.soft;
     this.napping = false;
@@ -315,7 +312,7 @@ class BaPlayer implements Player {
   private maybeRepropose(value: Value, now: number, out: AgreementAction[]): void {
     if (value === null || this.myVotes.has(periodKey(this.period, Step.propose))) return;
     const entry = this.blocks.get(valueKey(value));
-    if (entry === undefined) return;
+    if (entry === undefined || entry.status === 'invalid') return;
     if (this.prove(Step.propose) === null) return;
     this.sendProposal(entry.block, now, out);
   }
