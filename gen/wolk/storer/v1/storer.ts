@@ -138,7 +138,9 @@ export interface GetFileResponse {
    * With with_proofs, first message only: the root of the file's chunk tree; the reader checks that
    * filehash = SHA-256(0x02 ‖ u64be(size) ‖ u32be(chunk_size) ‖ tree_root) (lib/merkle/file.ts).
    */
-  treeRoot: Buffer;
+  treeRoot?:
+    | Buffer
+    | undefined;
   /**
    * With with_proofs: a multiproof of the chunks in `data` (leaf hashes recomputed from the bytes)
    * against tree_root.
@@ -1029,7 +1031,7 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
 };
 
 function createBaseGetFileResponse(): GetFileResponse {
-  return { offset: 0n, data: Buffer.alloc(0), info: undefined, treeRoot: Buffer.alloc(0), proof: undefined };
+  return { offset: 0n, data: Buffer.alloc(0), info: undefined, treeRoot: undefined, proof: undefined };
 }
 
 export const GetFileResponse: MessageFns<GetFileResponse> = {
@@ -1046,7 +1048,7 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     if (message.info !== undefined) {
       FileInfo.encode(message.info, writer.uint32(26).fork()).join();
     }
-    if (message.treeRoot.length !== 0) {
+    if (message.treeRoot !== undefined) {
       writer.uint32(34).bytes(message.treeRoot);
     }
     if (message.proof !== undefined) {
@@ -1129,7 +1131,7 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
         ? Buffer.from(bytesFromBase64(object.treeRoot))
         : isSet(object.tree_root)
         ? Buffer.from(bytesFromBase64(object.tree_root))
-        : Buffer.alloc(0),
+        : undefined,
       proof: isSet(object.proof) ? MerkleMultiProof.fromJSON(object.proof) : undefined,
     };
   },
@@ -1145,7 +1147,7 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     if (message.info !== undefined) {
       obj.info = FileInfo.toJSON(message.info);
     }
-    if (message.treeRoot.length !== 0) {
+    if (message.treeRoot !== undefined) {
       obj.treeRoot = base64FromBytes(message.treeRoot);
     }
     if (message.proof !== undefined) {
@@ -1162,7 +1164,7 @@ export const GetFileResponse: MessageFns<GetFileResponse> = {
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.data = object.data ?? Buffer.alloc(0);
     message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
-    message.treeRoot = object.treeRoot ?? Buffer.alloc(0);
+    message.treeRoot = object.treeRoot ?? undefined;
     message.proof = (object.proof !== undefined && object.proof !== null)
       ? MerkleMultiProof.fromPartial(object.proof)
       : undefined;
