@@ -121,7 +121,7 @@ export interface GetFileRequest {
    * to chunk boundaries) and carries `proof`, so a reader checks each message against filehash before
    * passing its bytes on, without trusting the storer.
    */
-  withProofs: boolean;
+  withProofs?: boolean | undefined;
 }
 
 /** One message of the GetFile stream. */
@@ -904,7 +904,7 @@ export const SetFileResponse: MessageFns<SetFileResponse> = {
 };
 
 function createBaseGetFileRequest(): GetFileRequest {
-  return { filehash: Buffer.alloc(0), offset: undefined, length: undefined, withProofs: false };
+  return { filehash: Buffer.alloc(0), offset: undefined, length: undefined, withProofs: undefined };
 }
 
 export const GetFileRequest: MessageFns<GetFileRequest> = {
@@ -924,7 +924,7 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
       }
       writer.uint32(24).uint64(message.length);
     }
-    if (message.withProofs !== false) {
+    if (message.withProofs !== undefined) {
       writer.uint32(32).bool(message.withProofs);
     }
     return writer;
@@ -996,7 +996,7 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
         ? globalThis.Boolean(object.withProofs)
         : isSet(object.with_proofs)
         ? globalThis.Boolean(object.with_proofs)
-        : false,
+        : undefined,
     };
   },
 
@@ -1011,7 +1011,7 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
     if (message.length !== undefined) {
       obj.length = message.length.toString();
     }
-    if (message.withProofs !== false) {
+    if (message.withProofs !== undefined) {
       obj.withProofs = message.withProofs;
     }
     return obj;
@@ -1025,7 +1025,7 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
     message.filehash = object.filehash ?? Buffer.alloc(0);
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : undefined;
     message.length = (object.length !== undefined && object.length !== null) ? BigInt(object.length) : undefined;
-    message.withProofs = object.withProofs ?? false;
+    message.withProofs = object.withProofs ?? undefined;
     return message;
   },
 };
