@@ -1,0 +1,73 @@
+// Spooling an upload (DESIGN §4 step 1): the body streams to a file under WOLK_DATA_DIR/spool while
+// the filehash (lib/merkle FileHasher) and the RFC 9530 sha-256 Content-Digest are computed over the
+// same bytes. Memory stays flat whatever the size: one piece in flight, backpressure from the disk.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FileHasher, type FileDigest } from '../../lib/merkle/index.js';
+
+export class SpoolError extends Error {
+  constructor(
+    readonly code: 'too-large' | 'aborted' | 'length-mismatch',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SpoolError';
+  }
+}
+
+export interface Spooled {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: Uint8Array;
+  readonly digest: FileDigest;
+  /** Deletes the spool file (idempotent). */
+  remove(): void;
+}
+
+export interface SpoolOptions {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly chunkSize: number;
+  /** Content-Length when the client sent one: the body must have exactly this many bytes. */
+  readonly declaredLength?: number;
+}
+
+/** Reads `body` to the end into a new spool file. On any failure the partial file is removed. */
+export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spooled> {
+  if (o.declaredLength !== undefined && o.declaredLength > o.maxBytes) {
+    throw new SpoolError('too-large', `the body (${o.declaredLength} bytes) is larger than this gateway accepts (${o.maxBytes} bytes)`);
+  }
+  mkdirSync(o.dir, { recursive: true });
+  const path = join(o.dir, `${Date.now()}-${randomBytes(8).toString('hex')}.spool`);
+  const out = createWriteStream(path, { flags: 'wx', highWaterMark: 1 << 20 });
+  const remove = () => rmSync(path, { force: true });
+  const sha = createHash('sha256');
+  const hasher = new FileHasher({ chunkSize: o.chunkSize });
+  let size = 0;
+  const outError = new Promise<never>((_, reject) => out.once('error', reject));
+  outError.catch(() => undefined);
+  try {
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      size += piece.length;
+      if (size > o.maxBytes) throw new SpoolError('too-large', `the body is larger than this gateway accepts (${o.maxBytes} bytes)`);
+      sha.update(piece);
+      hasher.update(piece);
+      if (!out.write(piece)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
+    }
+    if (o.declaredLength !== undefined && size !== o.declaredLength) {
+      throw new SpoolError('length-mismatch', `Content-Length said ${o.declaredLength} bytes, the body had ${size}`);
+    }
+    await Promise.race([new Promise<void>((r) => out.end(() => r())), outError]);
+  } catch (err) {
+    out.destroy();
+    remove();
+    if (err instanceof SpoolError) throw err;
+    if (body.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted') {
+      throw new SpoolError('aborted', 'the client went away during the upload');
+    }
+    throw err;
+  }
+  return { path, size, sha256: new Uint8Array(sha.digest()), digest: hasher.digest(), remove };
+}
