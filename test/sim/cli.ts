@@ -100,6 +100,7 @@ function main(): void {
   const t0 = performance.now();
   const failed: SimResult[] = [];
   let events = 0;
+  let worstRecovery = 0;
   for (const seed of o.seeds) {
     const s0 = performance.now();
     const r = runSimulation({
@@ -112,6 +113,7 @@ function main(): void {
       ...(o.crypto === 'real' ? { crypto: realCrypto } : {}),
     });
     events += r.events;
+    if (r.ok) worstRecovery = Math.max(worstRecovery, r.simTime - r.healAt);
     console.log(formatResult(r, performance.now() - s0));
     if (!r.ok) {
       failed.push(r);
@@ -123,7 +125,8 @@ function main(): void {
   const wall = (performance.now() - t0) / 1000;
   console.log(
     `summary: ${o.seeds.length} seeds, ${o.seeds.length - failed.length} ok, ${failed.length} failed ` +
-      `(nodes=${o.nodes} rounds=${o.rounds} faults=${o.faultsText}) events=${events} wall=${wall.toFixed(1)}s`,
+      `(nodes=${o.nodes} rounds=${o.rounds} faults=${o.faultsText}) events=${events} ` +
+      `worst heal-to-target=${worstRecovery}ms wall=${wall.toFixed(1)}s`,
   );
   if (failed.length > 0) {
     console.log(`first failure: ${replayCommand(o, failed[0]!.seed)}`);

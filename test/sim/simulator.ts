@@ -247,6 +247,7 @@ class Simulation {
       this.step(e.item);
       if (this.healed && this.honest().every((n) => n.ledger.height() >= this.target)) break;
     }
+    for (const n of this.nodes) this.checkConflicts(n);
     if (this.violations.length === 0 && !this.honest().every((n) => n.ledger.height() >= this.target)) {
       const hs = this.honest().map((n) => `${n.id}:${n.ledger.height()}`).join(' ');
       this.violate('liveness', `after healing at ${this.healAt} ms, honest nodes did not all reach height ${this.target} by ${this.deadline} ms (${hs})`);
@@ -382,7 +383,15 @@ class Simulation {
     }
   }
 
+  /** A node that saw two cert quorums for different values in one round has seen a fork, committed or not. */
+  private checkConflicts(n: SimNode): void {
+    if (n.byzantine || n.player === null) return;
+    const c = n.player.counters()['conflicting-certificates'] ?? 0;
+    if (c > 0) this.violate('fork', `${n.id} observed cert quorums for two different values in round ${n.player.status().round}`);
+  }
+
   private crash(n: SimNode): void {
+    this.checkConflicts(n);
     n.up = false;
     n.inc++;
     n.player = null;
