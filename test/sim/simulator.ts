@@ -477,7 +477,9 @@ class Simulation {
           }
           break;
         case 'relay':
-          if (!this.relay) break;
+          // --no-relay turns off gossip forwarding of received messages, not a node's own rebroadcasts
+          // (partition recovery, restart), which carry no `from`.
+          if (!this.relay && a.from !== undefined) break;
           if (n.byzantine && this.prng.chance(0.5)) break;
           this.sendAll(n.index, a.message, this.indexOf(a.from));
           break;
