@@ -1,19 +1,27 @@
-// The gateway's HTTP front. Routes: GET /healthz, GET /status; /wolk/... (uploads and reads) lands
-// with the Gateway issue and answers 501 problem+json until then.
+// The gateway's HTTP front (docs/http-api.md). Routes: GET /healthz, GET /status, GET /chain,
+// GET /status/uploads/{id}, and /wolk/... (api.ts): signed PUT, verified GET/HEAD, ?proof, listing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/log/logger.js';
 import { sendJson, sendProblem } from '../../lib/http/problem.js';
 import { probeAll, type KnownProcess } from './status.js';
+import { HttpProblem, type createApi } from './api.js';
+import type { Chain } from './chain.js';
 
 export interface GatewayHttpDeps {
   readonly logger: Logger;
   readonly processes: readonly KnownProcess[];
   readonly startedAt: number;
+  readonly api?: ReturnType<typeof createApi>;
+  readonly chain?: Chain;
+  readonly info?: Record<string, unknown>;
 }
 
 export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const rawTarget = req.url ?? '/';
+    const url = new URL(rawTarget, 'http://gateway');
+    // RFC 9421 @path is the path as sent, percent-encoding untouched.
+    const rawPath = rawTarget.split('?')[0]!;
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendProblem(res, { status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET, HEAD' });
       return sendJson(res, 200, { status: 'ok' });
@@ -22,26 +30,42 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
       if (req.method !== 'GET') return sendProblem(res, { status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET' });
       const processes = await probeAll(deps.processes);
       return sendJson(res, 200, {
-        gateway: { pid: process.pid, uptimeMs: Date.now() - deps.startedAt },
+        gateway: { pid: process.pid, uptimeMs: Date.now() - deps.startedAt, ...deps.info },
         processes,
         serving: processes.filter((p) => p.health === 'SERVING').length,
         total: processes.length,
       });
     }
-    if (url.pathname.startsWith('/wolk/')) {
-      req.resume();
-      return sendProblem(res, {
-        type: '/problems/not-implemented',
-        status: 501,
-        title: 'Not Implemented',
-        detail: 'uploads and reads through the gateway (signed PUT, verified GET) are not built yet',
+    if (url.pathname === '/chain' && deps.chain) {
+      const s = await deps.chain.status().catch((err: unknown) => {
+        throw new HttpProblem({ type: '/problems/chain-unavailable', status: 503, title: 'Service Unavailable', detail: (err as Error).message });
       });
+      return sendJson(res, 200, { chainId: s.chainId, finalizedRound: s.finalizedRound.toString(), finalizedHash: Buffer.from(s.finalizedHash).toString('hex'), ...deps.info });
     }
+    const acct = /^\/accounts\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (acct && deps.chain) {
+      const r = await deps.chain.account(Buffer.from(acct[1]!, 'hex')).catch((err: unknown) => {
+        throw new HttpProblem({ type: '/problems/chain-unavailable', status: 503, title: 'Service Unavailable', detail: (err as Error).message });
+      });
+      return sendJson(res, 200, { publicKey: acct[1], nonce: (r.account?.nonce ?? 0n).toString(), balance: (r.account?.balance ?? 0n).toString(), round: r.round.toString() });
+    }
+    const up = /^\/status\/uploads\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    if (up && deps.api) {
+      const s = deps.api.uploadStatus(up[1]!);
+      if (!s) return sendProblem(res, { type: '/problems/not-found', status: 404, title: 'Not Found', detail: 'no upload with that id on this gateway' });
+      return sendJson(res, 200, s);
+    }
+    if (url.pathname.startsWith('/wolk/') && deps.api) return deps.api.handle(req, res, url, rawPath);
     req.resume();
     return sendProblem(res, { status: 404, title: 'Not Found', detail: `no route for ${req.method} ${url.pathname}` });
   };
   return createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpProblem) {
+        // Drain what the client is still sending so it reads the answer instead of a reset.
+        if (!req.complete) req.resume();
+        return sendProblem(res, err.problem, { ...err.headers, ...(req.complete ? {} : { connection: 'close' }) });
+      }
       deps.logger.error('http handler failed', { error: err, path: req.url });
       sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'the gateway failed to handle this request' });
     });

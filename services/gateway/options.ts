@@ -1,23 +1,58 @@
 // The gateway's options, parsed from the environment in one place.
 import { readEnv, readEnvOr, type Environment } from '../../lib/config/env.js';
+import { loadGenesis, type Genesis } from '../../lib/chain/genesis.js';
 import type { KnownProcess } from './status.js';
 
 export interface GatewayOptions {
   readonly httpListen: { readonly host: string; readonly port: number };
   readonly processes: readonly KnownProcess[];
+  readonly consensus: readonly string[];
+  readonly storers: readonly string[];
+  /** HOST:PORT storers fetch uploads from (this gateway's gRPC GetFile). */
+  readonly advertise: string | undefined;
+  readonly replication: number;
+  readonly chunkSize: number;
+  readonly maxFileBytes: number;
+  readonly maxConcurrentUploads: number;
+  readonly genesis: Genesis | undefined;
+  /** How far the signature's `created` may be from the gateway's clock (RFC 9421 §3.2.1). */
+  readonly signatureWindowSeconds: number;
+  /** Most nonces the replay cache holds within one window. */
+  readonly replayCacheEntries: number;
+  /** Time allowed for N storers to commit. */
+  readonly commitDeadlineMs: number;
+  /** Time a synchronous PUT waits for finality before answering 202 with the status URL. */
+  readonly finalityTimeoutMs: number;
 }
 
 export function readGatewayOptions(env: Environment): GatewayOptions {
+  const consensus = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+  const storers = readEnv(env, 'WOLK_STORERS') ?? [];
   const processes: KnownProcess[] = [
-    ...(readEnv(env, 'WOLK_CONSENSUS') ?? []).map((endpoint) => ({ role: 'consensus' as const, endpoint })),
-    ...(readEnv(env, 'WOLK_STORERS') ?? []).map((endpoint) => ({ role: 'storer' as const, endpoint })),
+    ...consensus.map((endpoint) => ({ role: 'consensus' as const, endpoint })),
+    ...storers.map((endpoint) => ({ role: 'storer' as const, endpoint })),
   ];
   const indexer = readEnv(env, 'WOLK_INDEXER');
   if (indexer) processes.push({ role: 'indexer', endpoint: `${indexer.host}:${indexer.port}` });
   const rewards = readEnv(env, 'WOLK_REWARDS');
   if (rewards) processes.push({ role: 'rewards', endpoint: `${rewards.host}:${rewards.port}` });
+  const advertise = readEnv(env, 'WOLK_ADVERTISE');
+  const genesisPath = readEnv(env, 'WOLK_GENESIS');
+  const genesis = genesisPath ? loadGenesis(genesisPath) : undefined;
   return {
     httpListen: readEnvOr(env, 'WOLK_HTTP_LISTEN', { host: '0.0.0.0', port: 8080 }),
     processes,
+    consensus,
+    storers,
+    advertise: advertise ? `${advertise.host}:${advertise.port}` : undefined,
+    replication: readEnv(env, 'WOLK_REPLICATION') ?? genesis?.params.replication ?? 8,
+    chunkSize: readEnv(env, 'WOLK_CHUNK_SIZE') ?? genesis?.params.chunkSize ?? 4096,
+    maxFileBytes: readEnvOr(env, 'WOLK_MAX_FILE_BYTES', 4 * 1024 ** 3),
+    maxConcurrentUploads: readEnvOr(env, 'WOLK_MAX_CONCURRENT_UPLOADS', 16),
+    genesis,
+    signatureWindowSeconds: 300,
+    replayCacheEntries: 1_000_000,
+    commitDeadlineMs: 60_000,
+    finalityTimeoutMs: 60_000,
   };
 }

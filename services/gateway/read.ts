@@ -1,0 +1,97 @@
+// Verified reads (issue 6, GET): a file streams from the storers that committed to it with
+// GetFile(with_proofs): the first message's tree_root must give the key's filehash
+// (fileHashOf(size, chunkSize, treeRoot), lib/merkle/file.ts) and every message's chunks must pass
+// their multiproof against tree_root BEFORE a byte of them reaches the client. A storer that sends
+// anything else is dropped and the next one continues from the same offset, invisibly to the client.
+import type { GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { fileHashOf, leafHash, verifyMultiproof } from '../../lib/merkle/index.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { Clients } from './rpc.js';
+
+export interface VerifiedReadInput {
+  readonly filehash: Uint8Array;
+  readonly size: number;
+  readonly chunkSize: number;
+  /** Inclusive byte range to deliver. */
+  readonly start: number;
+  readonly end: number;
+  /** Storer endpoints, in the order to try them. */
+  readonly endpoints: readonly string[];
+  /** Delivers verified bytes; resolves when the consumer can take more (backpressure). */
+  readonly write: (bytes: Buffer) => Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+export class ReadFailed extends Error {
+  constructor(
+    message: string,
+    readonly delivered: number,
+  ) {
+    super(message);
+    this.name = 'ReadFailed';
+  }
+}
+
+/** Streams [start, end] verified; returns the storers dropped along the way (endpoint → why). */
+export async function readVerified(clients: Clients, logger: Logger, o: VerifiedReadInput): Promise<Record<string, string>> {
+  const dropped: Record<string, string> = {};
+  if (o.end < o.start) return dropped;
+  const C = o.chunkSize;
+  const leafCount = Math.ceil(o.size / C);
+  let pos = o.start; // next byte the client needs
+  for (const endpoint of o.endpoints) {
+    if (pos > o.end) break;
+    if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
+    const aligned = Math.floor(pos / C) * C;
+    const client = clients.storer(endpoint);
+    const call = client.getFile({ filehash: Buffer.from(o.filehash), offset: BigInt(aligned), length: BigInt(o.end + 1 - aligned), withProofs: true });
+    const onAbort = () => call.cancel();
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    let treeRoot: Uint8Array | undefined;
+    let next = aligned;
+    try {
+      for await (const msg of call as AsyncIterable<GetFileResponse>) {
+        if (!treeRoot) {
+          const root = msg.treeRoot ?? Buffer.alloc(0);
+          if (root.length !== 32) throw new Error('no tree_root in the first message (with_proofs unsupported?)');
+          if (!Buffer.from(fileHashOf(o.size, C, root)).equals(Buffer.from(o.filehash))) throw new Error('tree_root does not give the filehash');
+          treeRoot = new Uint8Array(root);
+        }
+        const offset = Number(msg.offset);
+        if (offset !== next) throw new Error(`piece at ${offset}, expected ${next}`);
+        if (msg.data.length === 0) continue;
+        const first = offset / C;
+        const count = Math.ceil(msg.data.length / C);
+        const lastEnd = offset + msg.data.length;
+        if (lastEnd > o.size || (lastEnd % C !== 0 && lastEnd !== o.size)) throw new Error('a piece is not made of whole chunks');
+        const p = msg.proof;
+        if (!p) throw new Error('a piece without a proof');
+        const indices = Array.from({ length: count }, (_, i) => first + i);
+        if (Number(p.leafCount) !== leafCount || p.leafIndices.length !== count || p.leafIndices.some((x, i) => Number(x) !== indices[i])) {
+          throw new Error('the proof is for other leaves');
+        }
+        const leaves = indices.map((_, i) => leafHash(msg.data.subarray(i * C, Math.min((i + 1) * C, msg.data.length))));
+        if (!verifyMultiproof(treeRoot, leafCount, indices, leaves, p.nodes)) throw new Error(`chunks ${first}..${first + count - 1} fail their proof`);
+        next = lastEnd;
+        // Verified: hand the part the client asked for over.
+        const from = Math.max(pos, offset) - offset;
+        const to = Math.min(o.end + 1, lastEnd) - offset;
+        if (to > from) {
+          await o.write(msg.data.subarray(from, to));
+          pos = offset + to;
+        }
+        if (pos > o.end) break;
+      }
+      if (pos <= o.end) throw new Error(`the stream ended at ${pos}, before ${o.end + 1}`);
+    } catch (err) {
+      if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
+      dropped[endpoint] = (err as Error).message;
+      logger.warn('storer dropped during a read', { endpoint, reason: (err as Error).message, at: pos });
+    } finally {
+      o.signal.removeEventListener('abort', onAbort);
+      call.cancel();
+    }
+  }
+  if (pos <= o.end) throw new ReadFailed(`no storer could serve bytes ${pos}-${o.end}: ${JSON.stringify(dropped)}`, pos - o.start);
+  return dropped;
+}
