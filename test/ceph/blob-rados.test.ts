@@ -72,6 +72,46 @@ test.serial('rados: a cluster that does not answer fails open within the connect
   }
 });
 
+test.serial('rados: hundreds of operations in flight leave the event loop responsive', async (t) => {
+  const store = await openRadosBlobStore({ confPath: env.conf, pool: env.pool, namespace: `loop-${runId}` });
+  try {
+    let maxLag = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxLag = Math.max(maxLag, now - last - 5);
+      last = now;
+    }, 5);
+    const payload = pattern(4096, 8);
+    await Promise.all(Array.from({ length: 500 }, (_, i) => store.put(`share/${i}`, payload)));
+    const got = await Promise.all(Array.from({ length: 500 }, (_, i) => store.get(`share/${i}`)));
+    clearInterval(timer);
+    t.true(got.every((g) => g !== null && Buffer.from(g).equals(payload)), 'all 500 read back');
+    t.true(maxLag < 250, `the event loop stalled for ${maxLag.toFixed(0)} ms`);
+  } finally {
+    await store.close();
+  }
+});
+
+test.serial('rados: close waits for operations already started, then refuses new ones', async (t) => {
+  const store = await openRadosBlobStore({ confPath: env.conf, pool: env.pool, namespace: `close-${runId}` });
+  const payload = pattern(64 * 1024, 9);
+  const puts = Array.from({ length: 50 }, (_, i) => store.put(`p/${i}`, payload));
+  const closed = store.close();
+  const results = await Promise.allSettled(puts);
+  await closed;
+  t.deepEqual(results.filter((r) => r.status === 'rejected'), [], 'every put started before close was acknowledged');
+  await t.throwsAsync(async () => store.get('p/0'), { message: /closed/ });
+  const again = await openRadosBlobStore({ confPath: env.conf, pool: env.pool, namespace: `close-${runId}` });
+  try {
+    const names: string[] = [];
+    for await (const n of again.list('p/')) names.push(n);
+    t.is(names.length, 50);
+  } finally {
+    await again.close();
+  }
+});
+
 test('rados: WOLK_STORE urls parse to pool and namespace', (t) => {
   t.deepEqual(parseRadosStoreUrl('rados://wolk'), { pool: 'wolk', namespace: '' });
   t.deepEqual(parseRadosStoreUrl('rados://wolk/storer-1'), { pool: 'wolk', namespace: 'storer-1' });

@@ -1,8 +1,15 @@
 // wolk_rados: a small N-API addon over librados's C API, for lib/storage/rados-native.ts.
 //
 // connect(confPath, pool, options) resolves to a handle (an External) for one pool (and namespace);
-// writeFull, read, stat, remove, list and close take that handle and return promises. Every librados
-// call runs in an AsyncWorker on libuv's thread pool, never on the event loop thread.
+// writeFull, read, stat, remove, list and close take that handle and return promises. Nothing blocks the
+// event loop thread:
+//   - data operations (writeFull, read, stat, remove) use librados's asynchronous API (rados_aio_*): the
+//     OSD round trip holds no thread at all, and the completion, which librados calls on its own finisher
+//     thread, is handed back to the JS thread through a thread-safe function. Any number can be in
+//     flight (measured: with AsyncWorkers, libuv's 4 pool threads capped 4 KiB puts at ~4 in flight and
+//     starved the process's fs and RocksDB work while waiting on the network);
+//   - connect, list (librados has no asynchronous listing in C) and close run in AsyncWorkers on libuv's
+//     thread pool.
 //
 // Errors reject with a JS Error whose message names the operation, the object and the errno name, and
 // which carries `code` (e.g. "ENOENT"), `errno` (positive) and `op`. A missing object is not an error
@@ -10,6 +17,7 @@
 #include <napi.h>
 #include <rados/librados.h>
 
+#include <ctime>
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -27,13 +35,31 @@ namespace {
 
 // One cluster connection and one IoCtx. Operations register as in flight; close waits for them before
 // destroying the IoCtx and shutting down, so no worker ever uses a destroyed handle.
+struct AioOp;
+void AioFinish(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op);
+using Completions = Napi::TypedThreadSafeFunction<std::nullptr_t, AioOp, &AioFinish>;
+
 class Handle {
  public:
   rados_t cluster = nullptr;
   rados_ioctx_t io = nullptr;
   std::string pool;
+  // Carries aio completions to the JS thread; referenced (keeps the loop alive) only while ops are in
+  // flight. Touched on the JS thread only, except NonBlockingCall.
+  Completions completions;
+  bool hasCompletions = false;
+  int jsInflight = 0;
 
-  ~Handle() { Shutdown(); }
+  ~Handle() {
+    Shutdown();
+    ReleaseCompletions();
+  }
+  void ReleaseCompletions() {
+    if (hasCompletions) {
+      hasCompletions = false;
+      completions.Release();
+    }
+  }
 
   // False when closed (the caller reports "closed").
   bool Begin() {
@@ -205,7 +231,12 @@ class ConnectWorker : public PromiseWorker {
     if (!ns_.empty()) rados_ioctx_set_namespace(h->io, ns_.c_str());
     handle_ = std::move(h);
   }
-  Napi::Value Result(Napi::Env env) override { return WrapHandle(env, handle_); }
+  Napi::Value Result(Napi::Env env) override {
+    handle_->completions = Completions::New(env, "wolk_rados.completions", 0, 1);
+    handle_->completions.Unref(env);
+    handle_->hasCompletions = true;
+    return WrapHandle(env, handle_);
+  }
 
  private:
   void fail(int r, const std::string& step) {
@@ -217,131 +248,187 @@ class ConnectWorker : public PromiseWorker {
   HandlePtr handle_;
 };
 
-class WriteFullWorker : public OpWorker {
- public:
-  WriteFullWorker(Napi::Env env, HandlePtr h, std::string name, Napi::Object buffer, const char* data, size_t len)
-      : OpWorker(env, std::move(h), "write_full", name), name_(std::move(name)), data_(data), len_(len) {
-    keep_ = Napi::Persistent(buffer);  // the bytes stay alive until the write is done
+// ---- data operations: librados aio, completed on the JS thread ------------------------------------------
+
+enum class Kind { WriteFull, Read, ReadToEnd, ReadNothing, Stat, Remove };
+
+// A read to the end of an object does not know the size in advance: the first attempt reads this much
+// together with a stat in one atomic read op (one round trip for small objects such as 4 KiB shares);
+// a larger object is read again whole, also in one atomic op, so a concurrent write_full can never
+// give a read that mixes two versions.
+constexpr size_t kFirstReadBytes = 128 * 1024;
+constexpr int kMaxReadAttempts = 4;
+
+struct AioOp {
+  AioOp(Napi::Env env, HandlePtr handle, Kind k, std::string n, const char* op)
+      : h(std::move(handle)), deferred(Napi::Promise::Deferred::New(env)), kind(k), name(std::move(n)), opName(op) {}
+  ~AioOp() {
+    std::free(buf);
+    if (rop != nullptr) rados_release_read_op(rop);
+    if (c != nullptr) rados_aio_release(c);
   }
 
- protected:
-  void Run() override {
-    int r = rados_write_full(h_->io, name_.c_str(), data_, len_);
-    if (r < 0) err_ = -r;
-  }
-  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
-
- private:
-  std::string name_;
-  const char* data_;
-  size_t len_;
-  Napi::ObjectReference keep_;
+  HandlePtr h;
+  Napi::Promise::Deferred deferred;
+  Kind kind;
+  std::string name;
+  const char* opName;
+  rados_completion_t c = nullptr;
+  rados_read_op_t rop = nullptr;
+  int rv = 0;  // the completion's return value
+  Napi::ObjectReference keep;  // writeFull: the caller's bytes stay alive until the OSD acknowledged
+  // read / stat results, written by librados before the completion fires
+  uint64_t offset = 0;
+  size_t want = 0;
+  char* buf = nullptr;
+  size_t bytesRead = 0;
+  int prvalStat = 0, prvalRead = 0;
+  uint64_t size = 0;
+  time_t mtime = 0;
+  int attempts = 0;
 };
 
-class ReadWorker : public OpWorker {
- public:
-  ReadWorker(Napi::Env env, HandlePtr h, std::string name, uint64_t offset, int64_t length)
-      : OpWorker(env, std::move(h), "read", name), name_(std::move(name)), offset_(offset), length_(length) {}
-  ~ReadWorker() override { std::free(buf_); }
+// librados's finisher thread: record the result and queue the op for the JS thread.
+void OnAioComplete(rados_completion_t c, void* arg) {
+  auto* op = static_cast<AioOp*>(arg);
+  op->rv = rados_aio_get_return_value(c);
+  op->h->completions.NonBlockingCall(op);
+}
 
- protected:
-  void Run() override {
-    uint64_t want;
-    if (length_ < 0) {  // to the end: the size comes from stat
-      uint64_t size = 0;
-      time_t mtime = 0;
-      int r = rados_stat(h_->io, name_.c_str(), &size, &mtime);
-      if (r == -ENOENT) { missing_ = true; return; }
-      if (r < 0) { err_ = -r; return; }
-      want = size > offset_ ? size - offset_ : 0;
-    } else {
-      want = static_cast<uint64_t>(length_);
+// JS thread: registers the op with the handle (close waits for it; the loop stays alive for it).
+bool StartOp(Napi::Env env, AioOp* op) {
+  if (!op->h->Begin()) return false;
+  if (op->h->jsInflight++ == 0) op->h->completions.Ref(env);
+  return true;
+}
+
+void FinishOp(Napi::Env env, AioOp* op) {
+  HandlePtr h = op->h;
+  delete op;
+  if (--h->jsInflight == 0 && h->hasCompletions) h->completions.Unref(env);
+  h->End();
+}
+
+void Reject(Napi::Env env, AioOp* op, int err) {
+  op->deferred.Reject(MakeError(env, op->opName, op->name, err).Value());
+}
+
+int NewCompletion(AioOp* op) {
+  if (op->c != nullptr) {
+    rados_aio_release(op->c);
+    op->c = nullptr;
+  }
+  return rados_aio_create_completion2(op, OnAioComplete, &op->c);
+}
+
+// Issues (or reissues) the stat + read op of a read to the end.
+int SubmitReadToEnd(AioOp* op) {
+  std::free(op->buf);
+  op->buf = static_cast<char*>(std::malloc(op->want > 0 ? op->want : 1));
+  if (op->buf == nullptr) return -ENOMEM;
+  if (op->rop != nullptr) rados_release_read_op(op->rop);
+  op->rop = rados_create_read_op();
+  rados_read_op_stat(op->rop, &op->size, &op->mtime, &op->prvalStat);
+  rados_read_op_read(op->rop, op->offset, op->want, op->buf, &op->bytesRead, &op->prvalRead);
+  int r = NewCompletion(op);
+  if (r < 0) return r;
+  ++op->attempts;
+  return rados_aio_read_op_operate(op->rop, op->h->io, op->c, op->name.c_str(), 0);
+}
+
+// Resolves with `len` bytes of op->buf, handed to JS without a copy unless much of the buffer is unused.
+Napi::Value TakeBuffer(Napi::Env env, AioOp* op, size_t len) {
+  if (len == 0) return Napi::Buffer<char>::New(env, 0);
+  if (len * 2 < op->want) return Napi::Buffer<char>::Copy(env, op->buf, len);
+  char* data = op->buf;
+  op->buf = nullptr;
+  return Napi::Buffer<char>::New(env, data, len, [](Napi::Env, char* p) { std::free(p); });
+}
+
+void AioFinish(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op) {
+  if (env == nullptr) return;  // the environment is going away: nothing left to resolve
+  Napi::HandleScope scope(env);
+  const int rv = op->rv;
+  switch (op->kind) {
+    case Kind::WriteFull:
+      if (rv < 0) Reject(env, op, -rv);
+      else op->deferred.Resolve(env.Undefined());
+      break;
+    case Kind::Remove:
+      if (rv < 0 && rv != -ENOENT) Reject(env, op, -rv);
+      else op->deferred.Resolve(env.Undefined());
+      break;
+    case Kind::Stat:
+      if (rv == -ENOENT) {
+        op->deferred.Resolve(env.Null());
+      } else if (rv < 0) {
+        Reject(env, op, -rv);
+      } else {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("size", Napi::Number::New(env, static_cast<double>(op->size)));
+        o.Set("mtime", Napi::Number::New(env, static_cast<double>(op->mtime)));
+        op->deferred.Resolve(o);
+      }
+      break;
+    case Kind::ReadNothing:
+      if (rv == -ENOENT) op->deferred.Resolve(env.Null());
+      else if (rv < 0) Reject(env, op, -rv);
+      else op->deferred.Resolve(Napi::Buffer<char>::New(env, 0));
+      break;
+    case Kind::Read:
+      if (rv == -ENOENT) op->deferred.Resolve(env.Null());
+      else if (rv < 0) Reject(env, op, -rv);
+      else op->deferred.Resolve(TakeBuffer(env, op, static_cast<size_t>(rv)));
+      break;
+    case Kind::ReadToEnd: {
+      int err = rv < 0 ? rv : op->prvalStat < 0 ? op->prvalStat : op->prvalRead < 0 ? op->prvalRead : 0;
+      if (err == -ENOENT) {
+        op->deferred.Resolve(env.Null());
+        break;
+      }
+      if (err < 0) {
+        Reject(env, op, -err);
+        break;
+      }
+      const uint64_t rest = op->size > op->offset ? op->size - op->offset : 0;
+      if (rest > op->want) {  // larger than the buffer: read it again whole, in one atomic op
+        if (op->attempts >= kMaxReadAttempts) {
+          Reject(env, op, EAGAIN);  // the object kept growing under us
+          break;
+        }
+        if (rest > 0x7fffffffULL) {
+          Reject(env, op, EFBIG);
+          break;
+        }
+        op->want = static_cast<size_t>(rest);
+        int r = SubmitReadToEnd(op);
+        if (r >= 0) return;  // still in flight
+        Reject(env, op, -r);
+        break;
+      }
+      op->deferred.Resolve(TakeBuffer(env, op, op->bytesRead));
+      break;
     }
-    if (want > 0x7fffffffULL) { err_ = EFBIG; return; }  // rados_read returns an int
-    if (want == 0) {
-      // A zero-length read still has to tell a missing object from an empty range.
-      uint64_t size = 0;
-      time_t mtime = 0;
-      int r = rados_stat(h_->io, name_.c_str(), &size, &mtime);
-      if (r == -ENOENT) missing_ = true;
-      else if (r < 0) err_ = -r;
-      return;
-    }
-    want_ = want;
-    buf_ = static_cast<char*>(std::malloc(want));
-    if (buf_ == nullptr) { err_ = ENOMEM; return; }
-    int r = rados_read(h_->io, name_.c_str(), buf_, want, offset_);
-    if (r == -ENOENT) { missing_ = true; return; }
-    if (r < 0) { err_ = -r; return; }
-    got_ = static_cast<size_t>(r);
   }
-  Napi::Value Result(Napi::Env env) override {
-    if (missing_) return env.Null();
-    if (got_ == 0) return Napi::Buffer<char>::New(env, 0);
-    // Hand the malloc'd bytes to JS without a copy (freed by the finalizer), unless the read came back
-    // much shorter than the buffer: then copy, so a small result does not pin a large allocation.
-    char* data = buf_;
-    buf_ = nullptr;
-    if (got_ * 2 < want_) {
-      Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env, data, got_);
-      std::free(data);
-      return b;
-    }
-    return Napi::Buffer<char>::New(env, data, got_, [](Napi::Env, char* p) { std::free(p); });
+  FinishOp(env, op);
+}
+
+// Starts one aio operation; `submit` issues the librados call (after the completion is made).
+template <typename Submit>
+Napi::Value RunAio(Napi::Env env, AioOp* op, Submit submit) {
+  Napi::Promise promise = op->deferred.Promise();
+  if (!StartOp(env, op)) {
+    Reject(env, op, ESHUTDOWN);
+    delete op;
+    return promise;
   }
-
- private:
-  std::string name_;
-  uint64_t offset_;
-  int64_t length_;
-  char* buf_ = nullptr;
-  size_t want_ = 0;
-  size_t got_ = 0;
-  bool missing_ = false;
-};
-
-class StatWorker : public OpWorker {
- public:
-  StatWorker(Napi::Env env, HandlePtr h, std::string name)
-      : OpWorker(env, std::move(h), "stat", name), name_(std::move(name)) {}
-
- protected:
-  void Run() override {
-    int r = rados_stat(h_->io, name_.c_str(), &size_, &mtime_);
-    if (r == -ENOENT) missing_ = true;
-    else if (r < 0) err_ = -r;
+  int r = submit(op);
+  if (r < 0) {  // refused before reaching the cluster: no completion will come
+    Reject(env, op, -r);
+    FinishOp(env, op);
   }
-  Napi::Value Result(Napi::Env env) override {
-    if (missing_) return env.Null();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("size", Napi::Number::New(env, static_cast<double>(size_)));
-    o.Set("mtime", Napi::Number::New(env, static_cast<double>(mtime_)));
-    return o;
-  }
-
- private:
-  std::string name_;
-  uint64_t size_ = 0;
-  time_t mtime_ = 0;
-  bool missing_ = false;
-};
-
-class RemoveWorker : public OpWorker {
- public:
-  RemoveWorker(Napi::Env env, HandlePtr h, std::string name)
-      : OpWorker(env, std::move(h), "remove", name), name_(std::move(name)) {}
-
- protected:
-  void Run() override {
-    int r = rados_remove(h_->io, name_.c_str());
-    if (r < 0 && r != -ENOENT) err_ = -r;
-  }
-  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
-
- private:
-  std::string name_;
-};
-
+  return promise;
+}
 // Lists the names in the handle's namespace that start with `prefix`, sorted bytewise. RADOS lists in
 // hash order and has no server-side prefix filter in the C listing API, so this walks the whole
 // namespace: O(objects in the namespace) per call.
@@ -387,7 +474,10 @@ class CloseWorker : public PromiseWorker {
 
  protected:
   void Execute() override { h_->Shutdown(); }
-  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+  Napi::Value Result(Napi::Env env) override {
+    h_->ReleaseCompletions();  // every completion has been delivered: Shutdown waited for them
+    return env.Undefined();
+  }
 
  private:
   HandlePtr h_;
@@ -437,32 +527,70 @@ Napi::Value WriteFull(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), "wolk_rados: writeFull expects a Uint8Array");
   }
   Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  const char* data = static_cast<const char*>(ab.Data()) + ta.ByteOffset();
-  return Queue<WriteFullWorker>(info.Env(), h, name, info[2].As<Napi::Object>(), data, ta.ByteLength());
+  const char* data = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  size_t len = ta.ByteLength();
+  auto* op = new AioOp(info.Env(), h, Kind::WriteFull, name, "write_full");
+  op->keep = Napi::Persistent(info[2].As<Napi::Object>());
+  return RunAio(info.Env(), op, [data, len](AioOp* o) {
+    int r = NewCompletion(o);
+    return r < 0 ? r : rados_aio_write_full(o->h->io, o->name.c_str(), o->c, data, len);
+  });
 }
 
+// read(handle, name, offset, length?): [offset, offset+length) clamped to the object, or to the end.
 Napi::Value Read(const Napi::CallbackInfo& info) {
   HandlePtr h = UnwrapHandle(info);
   std::string name = StringArg(info, 1, "the object name");
   CheckName(info, name);
   int64_t offset = IntArg(info, 2, "offset", 0);
   int64_t length = IntArg(info, 3, "length", -1);
-  return Queue<ReadWorker>(info.Env(), h, name, static_cast<uint64_t>(offset), length);
+  if (length > 0x7fffffffLL) throw Napi::RangeError::New(info.Env(), "wolk_rados: a read is limited to 2 GiB");
+  if (length == 0) {
+    // Nothing to read, but a missing object must still read as null: a stat tells.
+    auto* op = new AioOp(info.Env(), h, Kind::ReadNothing, name, "read");
+    return RunAio(info.Env(), op, [](AioOp* o) {
+      int r = NewCompletion(o);
+      return r < 0 ? r : rados_aio_stat(o->h->io, o->name.c_str(), o->c, &o->size, &o->mtime);
+    });
+  }
+  auto* op = new AioOp(info.Env(), h, length < 0 ? Kind::ReadToEnd : Kind::Read, name, "read");
+  op->offset = static_cast<uint64_t>(offset);
+  if (length < 0) {
+    op->want = kFirstReadBytes;
+    return RunAio(info.Env(), op, [](AioOp* o) { return SubmitReadToEnd(o); });
+  }
+  op->want = static_cast<size_t>(length);
+  op->buf = static_cast<char*>(std::malloc(op->want));
+  if (op->buf == nullptr) {
+    delete op;
+    throw Napi::Error::New(info.Env(), "wolk_rados: out of memory for a read of " + std::to_string(length) + " bytes");
+  }
+  return RunAio(info.Env(), op, [](AioOp* o) {
+    int r = NewCompletion(o);
+    return r < 0 ? r : rados_aio_read(o->h->io, o->name.c_str(), o->c, o->buf, o->want, o->offset);
+  });
 }
 
 Napi::Value Stat(const Napi::CallbackInfo& info) {
   HandlePtr h = UnwrapHandle(info);
   std::string name = StringArg(info, 1, "the object name");
   CheckName(info, name);
-  return Queue<StatWorker>(info.Env(), h, name);
+  auto* op = new AioOp(info.Env(), h, Kind::Stat, name, "stat");
+  return RunAio(info.Env(), op, [](AioOp* o) {
+    int r = NewCompletion(o);
+    return r < 0 ? r : rados_aio_stat(o->h->io, o->name.c_str(), o->c, &o->size, &o->mtime);
+  });
 }
 
 Napi::Value Remove(const Napi::CallbackInfo& info) {
   HandlePtr h = UnwrapHandle(info);
   std::string name = StringArg(info, 1, "the object name");
   CheckName(info, name);
-  return Queue<RemoveWorker>(info.Env(), h, name);
+  auto* op = new AioOp(info.Env(), h, Kind::Remove, name, "remove");
+  return RunAio(info.Env(), op, [](AioOp* o) {
+    int r = NewCompletion(o);
+    return r < 0 ? r : rados_aio_remove(o->h->io, o->name.c_str(), o->c);
+  });
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
