@@ -1,0 +1,63 @@
+// Finalized blocks and certificates in RocksDB (DESIGN §7: nothing acknowledged before it is durable).
+// Keys: Bucket.block ‖ u64 round → Block, Bucket.certificate ‖ u64 round → Certificate (one atomic,
+// synced batch per block), Bucket.meta ‖ "block-hash/" ‖ hash → u64 round, Bucket.agreement → the
+// agreement core's persisted state (its crash-recovery record, written before any own vote leaves).
+import { Block, Certificate } from '../../gen/wolk/common/v1/chain.js';
+import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
+
+const utf8 = new TextEncoder();
+const HASH_INDEX = utf8.encode('block-hash/');
+const AGREEMENT_KEY = bucketKey(Bucket.agreement, utf8.encode('player'));
+
+function u64(n: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+export interface StoredBlock {
+  readonly block: Block;
+  /** Undefined for genesis. */
+  readonly certificate: Certificate | undefined;
+}
+
+export class ChainStore {
+  constructor(private readonly kv: KvStore) {}
+
+  async put(round: number, hash: Uint8Array, block: Block, certificate: Certificate | undefined): Promise<void> {
+    const ops = [
+      { type: 'put' as const, key: bucketKey(Bucket.block, u64(round)), value: Block.encode(block).finish() },
+      { type: 'put' as const, key: bucketKey(Bucket.meta, HASH_INDEX, hash), value: u64(round) },
+    ];
+    if (certificate) ops.push({ type: 'put' as const, key: bucketKey(Bucket.certificate, u64(round)), value: Certificate.encode(certificate).finish() });
+    await this.kv.batch(ops, { sync: true });
+  }
+
+  async get(round: number): Promise<StoredBlock | null> {
+    const b = await this.kv.get(bucketKey(Bucket.block, u64(round)));
+    if (b === null) return null;
+    const c = await this.kv.get(bucketKey(Bucket.certificate, u64(round)));
+    return { block: Block.decode(b), certificate: c === null ? undefined : Certificate.decode(c) };
+  }
+
+  async roundOf(hash: Uint8Array): Promise<number | null> {
+    const v = await this.kv.get(bucketKey(Bucket.meta, HASH_INDEX, hash));
+    return v === null ? null : Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0));
+  }
+
+  /** The highest stored round, or null for an empty store. */
+  async latestRound(): Promise<number | null> {
+    for await (const e of this.kv.range({ gte: Uint8Array.of(Bucket.block), lt: Uint8Array.of(Bucket.block + 1), reverse: true, limit: 1 })) {
+      return Number(new DataView(e.key.buffer, e.key.byteOffset + 1, 8).getBigUint64(0));
+    }
+    return null;
+  }
+
+  async loadAgreementState(): Promise<Uint8Array | null> {
+    return this.kv.get(AGREEMENT_KEY);
+  }
+
+  async saveAgreementState(state: Uint8Array): Promise<void> {
+    await this.kv.put(AGREEMENT_KEY, state, { sync: true });
+  }
+}

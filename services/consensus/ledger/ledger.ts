@@ -1,0 +1,336 @@
+// The ledger: genesis, the state tree at every finalized round, block assembly, block validation and
+// commit (the Consensus issue, "Ledger"; DESIGN §3, §5). It answers the agreement core's synchronous
+// reads (tip, stake) and does the work behind its `assemble`, `validate` and `commit` actions.
+//
+// Committee: the genesis consensus nodes with their genesis stake, fixed for the life of the chain
+// (a RegisterNode with the consensus role enters state but does not vote yet). That satisfies the
+// core's rule that stake for round r must not depend on block r-1. A stake lookback over state is
+// future work (docs/consensus.md).
+import { createHash } from 'node:crypto';
+import { Block as PbBlock, NewChunks, type BlockHeader, type Certificate as PbCertificate } from '../../../gen/wolk/common/v1/chain.js';
+import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
+import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
+import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
+import { fromHex } from '../../../lib/crypto/index.js';
+import { leafHash, rootOfLeaves } from '../../../lib/merkle/index.js';
+import { SparseMerkleTree, type NodeSource } from '../../../lib/smt/index.js';
+import type { KvStore } from '../../../lib/storage/kv.js';
+import { blockHash } from '../agreement/codec.js';
+import type { AgreementCrypto, AgreementLedgerReader, Block, Certificate, LedgerTip, Round, VoterId } from '../agreement/types.js';
+import { ChainStore } from '../chain-store.js';
+import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
+import { accountKey, StateOverlay, type StateReader } from './state-view.js';
+import { applyTx, checkStateless, DEFAULT_TX_LIMITS, TxError, txId, type LedgerRules, type TxLimits } from './transactions.js';
+
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+export interface BlockLimits {
+  readonly maxTxs: number;
+  /** Sum of the encoded transactions' sizes. */
+  readonly maxBytes: number;
+  /** A header timestamp this far past the validator's clock is refused. */
+  readonly maxClockSkewMs: number;
+  /** How many rounds back a storage commitment's seed may be. */
+  readonly seedWindow: number;
+}
+
+export const DEFAULT_BLOCK_LIMITS: BlockLimits = { maxTxs: 2000, maxBytes: 4 * 1024 * 1024, maxClockSkewMs: 30_000, seedWindow: 256 };
+
+export interface LedgerOptions {
+  readonly kv: KvStore;
+  readonly genesis: Genesis;
+  readonly crypto: Pick<AgreementCrypto, 'hash'>;
+  readonly txLimits?: TxLimits;
+  readonly blockLimits?: BlockLimits;
+  /** Extra sources of state-tree nodes (e.g. peers or storers) behind the local store. */
+  readonly nodeSource?: NodeSource;
+  /** Wall clock (ms since the epoch) for header timestamps. */
+  readonly now?: () => number;
+}
+
+export interface ExecResult {
+  readonly root: Uint8Array;
+  readonly included: SignedTransaction[];
+  readonly rejected: { stx: SignedTransaction; error: TxError }[];
+}
+
+const ROLE: Record<GenesisRole, NodeRole> = {
+  storer: NodeRole.NODE_ROLE_STORER,
+  consensus: NodeRole.NODE_ROLE_CONSENSUS,
+  rewards: NodeRole.NODE_ROLE_REWARDS,
+  gateway: NodeRole.NODE_ROLE_GATEWAY,
+  indexer: NodeRole.NODE_ROLE_INDEXER,
+};
+
+/** tx_root: RFC 6962 Merkle root over the transaction ids as leaves, in block order (lib/merkle). */
+export function txRootOf(txs: readonly SignedTransaction[]): Uint8Array {
+  return rootOfLeaves(txs.map((t) => leafHash(txId(t))));
+}
+
+/** NewChunks of a block: its SetKey files with their commitments (block's own chunks: not built yet). */
+export function newChunksOf(txs: readonly SignedTransaction[]): NewChunks {
+  const files = [];
+  for (const t of txs) if (t.tx?.body?.$case === 'setKey') files.push({ file: t.tx.body.value.file, commitments: t.tx.body.value.commitments });
+  return { chunkIds: [], files, chunkCommitments: [] };
+}
+
+export function newChunksHash(nc: NewChunks): Uint8Array {
+  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
+}
+
+export class Ledger implements AgreementLedgerReader {
+  readonly tree: SparseMerkleTree;
+  readonly chain: ChainStore;
+  readonly rules: LedgerRules;
+  readonly genesis: Genesis;
+  private readonly limits: BlockLimits;
+  private readonly crypto: Pick<AgreementCrypto, 'hash'>;
+  private readonly now: () => number;
+  private readonly stakes = new Map<VoterId, bigint>();
+  private readonly total: bigint;
+  private readonly seeds = new Map<number, Uint8Array>();
+  /** Validated bodies: hex(sha256(body)) → the state root they execute to. */
+  private readonly executed = new Map<string, Uint8Array>();
+  private tipBlock!: Block;
+  private tipHeaderCache!: BlockHeader;
+  private readonly listeners = new Set<(round: number) => void>();
+
+  private constructor(o: LedgerOptions) {
+    this.genesis = o.genesis;
+    this.crypto = o.crypto;
+    this.now = o.now ?? Date.now;
+    this.limits = o.blockLimits ?? DEFAULT_BLOCK_LIMITS;
+    this.chain = new ChainStore(o.kv);
+    this.tree = new SparseMerkleTree({ kv: o.kv, ...(o.nodeSource ? { source: o.nodeSource } : {}) });
+    const committee = nodesWithRole(o.genesis, 'consensus');
+    for (const n of committee.nodes) this.stakes.set(n.id, BigInt(n.stake));
+    this.total = committee.totalStake;
+    const storers = nodesWithRole(o.genesis, 'storer');
+    this.rules = {
+      chainId: o.genesis.network,
+      limits: o.txLimits ?? DEFAULT_TX_LIMITS,
+      defaultReplication: o.genesis.params.replication,
+      defaultChunkSize: o.genesis.params.chunkSize,
+      // The storer registry's total stake is the genesis one, as the storers' own sortition uses it.
+      storers: { expectedSize: o.genesis.params.storerCommitteeSize, totalStake: storers.totalStake },
+      seedAt: (round) => this.seedAt(round),
+    };
+  }
+
+  static async open(o: LedgerOptions): Promise<Ledger> {
+    const l = new Ledger(o);
+    await l.load();
+    return l;
+  }
+
+  private async load(): Promise<void> {
+    let latest = await this.chain.latestRound();
+    if (latest === null) {
+      await this.writeGenesis();
+      latest = 0;
+    }
+    const top = (await this.chain.get(latest))!;
+    this.setTip(top.block);
+    for (let r = latest; r >= 0 && r > latest - this.limits.seedWindow; r--) {
+      const b = r === latest ? top : await this.chain.get(r);
+      if (b?.block.header) this.seeds.set(r, new Uint8Array(b.block.header.seed));
+    }
+    // A crash between the block write and the version write leaves the version behind: redo it.
+    const root = new Uint8Array(top.block.header!.stateRoot);
+    if ((await this.tree.rootAt(latest)) === null) await this.tree.commitVersion(latest, root, { sync: true });
+  }
+
+  /** Genesis state: every genesis node's account with its node record (DESIGN §5: the committee). */
+  private async writeGenesis(): Promise<void> {
+    const changes = this.genesis.nodes.map((n) => {
+      const id = Buffer.from(fromHex(n.id));
+      const rec: AccountRecord = {
+        publicKey: id,
+        nonce: 0n,
+        balance: 0n,
+        node: {
+          id,
+          vrfPublicKey: Buffer.from(fromHex(n.vrfPublicKey)),
+          endpoint: n.endpoint,
+          stake: BigInt(n.stake),
+          roles: [...new Set(n.roles.map((r) => ROLE[r]))].sort((a, b) => a - b),
+          reputationPpm: 1_000_000,
+          balance: 0n,
+        },
+      };
+      return { key: accountKey(id), value: AccountRecord.encode(rec).finish() };
+    });
+    const root = await this.tree.update(SparseMerkleTree.emptyRoot, changes);
+    const nc = newChunksOf([]);
+    const body = encodeLedgerPart({ stateRoot: Buffer.from(root), txRoot: Buffer.from(txRootOf([])), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(this.genesis.timestampMs) });
+    const b: Omit<Block, 'hash'> = { round: 0, prevHash: new Uint8Array(32), seed: fromHex(this.genesis.seed), proposer: '', period: 0, credential: emptyCredential(), body };
+    const block: Block = { ...b, hash: blockHash(this.crypto as AgreementCrypto, b) };
+    await this.chain.put(0, block.hash, { header: headerOf(block), txs: [], newChunks: nc }, undefined);
+    await this.tree.commitVersion(0, root, { sync: true });
+  }
+
+  private setTip(pb: PbBlock): void {
+    this.tipHeaderCache = pb.header!;
+    this.tipBlock = blockFromHeader(this.crypto as AgreementCrypto, pb.header);
+  }
+
+  // ---- AgreementLedgerReader ----
+
+  tip(): LedgerTip {
+    return { round: this.tipBlock.round, hash: this.tipBlock.hash, seed: this.tipBlock.seed };
+  }
+
+  tipHeader(): BlockHeader {
+    return this.tipHeaderCache;
+  }
+
+  totalStake(_round: Round): bigint {
+    return this.total;
+  }
+
+  stakeOf(voter: VoterId, _round: Round): bigint {
+    return this.stakes.get(voter) ?? 0n;
+  }
+
+  committee(): ReadonlyMap<VoterId, bigint> {
+    return this.stakes;
+  }
+
+  seedAt(round: number): Uint8Array | null {
+    return this.seeds.get(round) ?? null;
+  }
+
+  /** State at the latest finalized block. */
+  latestState(): StateReader {
+    return this.stateAtRoot(new Uint8Array(this.tipHeaderCache.stateRoot));
+  }
+
+  stateAtRoot(root: Uint8Array): StateReader {
+    return { get: (key) => this.tree.get(root, key) };
+  }
+
+  /** Called after each commit with the new round (StreamBlocks followers, the mempool). */
+  onCommit(fn: (round: number) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ---- execution ----
+
+  /**
+   * Runs `txs` in order on the state at `parentRoot` for block `round`. With `skipInvalid` (assembly)
+   * a failing transaction is left out; without it (validation) the first failure is thrown.
+   */
+  async execute(round: number, parentRoot: Uint8Array, txs: readonly SignedTransaction[], skipInvalid: boolean): Promise<ExecResult> {
+    const overlay = new StateOverlay(this.stateAtRoot(parentRoot));
+    const included: SignedTransaction[] = [];
+    const rejected: { stx: SignedTransaction; error: TxError }[] = [];
+    let bytes = 0;
+    for (const stx of txs) {
+      const size = encodedSize(stx);
+      if (skipInvalid && (included.length >= this.limits.maxTxs || bytes + size > this.limits.maxBytes)) break;
+      const fork = overlay.fork();
+      try {
+        checkStateless(stx, this.rules);
+        await applyTx(stx, fork, { round, rules: this.rules }, txId(stx));
+      } catch (err) {
+        if (!(err instanceof TxError)) throw err;
+        if (!skipInvalid) throw new TxError(err.code, `tx ${included.length} (${hex(txId(stx)).slice(0, 16)}): ${err.message}`);
+        rejected.push({ stx, error: err });
+        continue;
+      }
+      overlay.absorb(fork);
+      included.push(stx);
+      bytes += size;
+    }
+    const root = await this.tree.update(parentRoot, overlay.changes());
+    return { root, included, rejected };
+  }
+
+  /** A block body for the next round from candidate transactions (already ordered by the mempool). */
+  async assemble(round: number, candidates: readonly SignedTransaction[]): Promise<{ body: Uint8Array; payload: Payload; rejected: ExecResult['rejected'] }> {
+    if (round !== this.tipBlock.round + 1) throw new Error(`assemble: round ${round} does not follow the tip ${this.tipBlock.round}`);
+    const parent = new Uint8Array(this.tipHeaderCache.stateRoot);
+    const res = await this.execute(round, parent, candidates, true);
+    const nc = newChunksOf(res.included);
+    const ts = Math.max(this.now(), Number(this.tipHeaderCache.timestampMs));
+    const body = encodeLedgerPart({ stateRoot: Buffer.from(res.root), txRoot: Buffer.from(txRootOf(res.included)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(ts) });
+    this.executed.set(hex(sha256(body)), res.root);
+    this.trimExecuted();
+    return { body, payload: { txs: res.included, newChunks: nc }, rejected: res.rejected };
+  }
+
+  /** The ledger's verdict on a block extending the tip (the agreement `validate` action). */
+  async validate(block: Block, payload: Payload | undefined): Promise<{ valid: boolean; reason?: string }> {
+    try {
+      if (block.round !== this.tipBlock.round + 1) return { valid: false, reason: `round ${block.round} does not follow the tip ${this.tipBlock.round}` };
+      if (!payload) return { valid: false, reason: 'the block\'s transactions are unknown' };
+      const h = headerOf(block);
+      if (payload.txs.length > this.limits.maxTxs) return { valid: false, reason: `${payload.txs.length} transactions, at most ${this.limits.maxTxs}` };
+      const bytes = payload.txs.reduce((s, t) => s + encodedSize(t), 0);
+      if (bytes > this.limits.maxBytes) return { valid: false, reason: `${bytes} bytes of transactions, at most ${this.limits.maxBytes}` };
+      if (!eq(h.txRoot, txRootOf(payload.txs))) return { valid: false, reason: 'tx_root does not match the transactions' };
+      const nc = newChunksOf(payload.txs);
+      if (!eq(h.newChunksHash, newChunksHash(nc))) return { valid: false, reason: 'new_chunks_hash does not match the block\'s files' };
+      if (payload.newChunks && !eq(newChunksHash(payload.newChunks), h.newChunksHash)) return { valid: false, reason: 'NewChunks does not match new_chunks_hash' };
+      const ts = Number(h.timestampMs);
+      if (ts < Number(this.tipHeaderCache.timestampMs)) return { valid: false, reason: 'timestamp is before the previous block\'s' };
+      if (ts > this.now() + this.limits.maxClockSkewMs) return { valid: false, reason: 'timestamp is in the future' };
+      const key = hex(sha256(block.body));
+      const known = this.executed.get(key);
+      if (known !== undefined) return eq(known, h.stateRoot) ? { valid: true } : { valid: false, reason: 'state_root mismatch' };
+      const res = await this.execute(block.round, new Uint8Array(this.tipHeaderCache.stateRoot), payload.txs, false);
+      if (!eq(res.root, h.stateRoot)) return { valid: false, reason: 'state_root does not match the executed transactions' };
+      this.executed.set(key, res.root);
+      this.trimExecuted();
+      return { valid: true };
+    } catch (err) {
+      return { valid: false, reason: (err as Error).message };
+    }
+  }
+
+  /**
+   * Appends a certified block durably (block + certificate in one synced batch, then the state
+   * version). The block must have been validated (its state nodes written).
+   */
+  async commit(block: Block, certificate: Certificate, payload: Payload): Promise<void> {
+    if (block.round !== this.tipBlock.round + 1 || !eq(block.prevHash, this.tipBlock.hash)) {
+      throw new Error(`commit: block ${block.round} does not extend the tip ${this.tipBlock.round}`);
+    }
+    const h = headerOf(block);
+    const root = new Uint8Array(h.stateRoot);
+    if (!this.executed.has(hex(sha256(block.body)))) {
+      const res = await this.execute(block.round, new Uint8Array(this.tipHeaderCache.stateRoot), payload.txs, false);
+      if (!eq(res.root, root)) throw new Error(`commit: block ${block.round} executes to another state root`);
+    }
+    const pb: PbBlock = { header: h, txs: payload.txs, newChunks: payload.newChunks ?? newChunksOf(payload.txs) };
+    await this.chain.put(block.round, block.hash, pb, certificateToProto(certificate));
+    await this.tree.commitVersion(block.round, root, { sync: true });
+    this.tipBlock = block;
+    this.tipHeaderCache = h;
+    this.seeds.set(block.round, block.seed);
+    this.seeds.delete(block.round - this.limits.seedWindow);
+    this.executed.clear();
+    for (const fn of this.listeners) fn(block.round);
+  }
+
+  /** A finalized block with its certificate (proto form), or null. */
+  async certifiedBlock(round: number): Promise<{ block: PbBlock; certificate: PbCertificate | undefined } | null> {
+    return this.chain.get(round);
+  }
+
+  private trimExecuted(): void {
+    while (this.executed.size > 64) this.executed.delete(this.executed.keys().next().value!);
+  }
+}
+
+/** Exact encoded size: limits must come out the same on every node. */
+function encodedSize(stx: SignedTransaction): number {
+  return SignedTransaction.encode(stx).finish().length;
+}
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

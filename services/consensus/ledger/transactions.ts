@@ -1,0 +1,318 @@
+// Transaction validation and application (the Consensus issue, "Ledger"; DESIGN §3, §4 step 5).
+//
+// Two layers, so that the mempool can reject early and a block is judged by exactly the same rules:
+//   checkStateless  shape, sizes, chain id, the sender's signature, the gateway's co-signature and
+//                   each storage commitment's own signature/VRF: INVALID_ARGUMENT when it fails.
+//   applyTx         against state: nonce, fee, name ownership, bucket settings, registry lookups;
+//                   writes the new records into the overlay: FAILED_PRECONDITION when it fails.
+// Signed bytes follow docs/contracts.md "Canonical signing": the deterministic encoding of the
+// Transaction with the gateway's SetKey fields cleared (user), or with gateway_signature cleared
+// (gateway co-signature).
+import { createHash } from 'node:crypto';
+import { SignDomain, verifySignature } from '../../../lib/crypto/index.js';
+import { isValidChunkSize } from '../../../lib/merkle/index.js';
+import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
+import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
+import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
+import { checkCommitment, type StorerSortition } from './commitments.js';
+import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
+
+export type TxErrorCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
+
+export class TxError extends Error {
+  constructor(
+    readonly code: TxErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TxError';
+  }
+}
+
+const invalid = (m: string): never => {
+  throw new TxError('INVALID_ARGUMENT', m);
+};
+const precondition = (m: string): never => {
+  throw new TxError('FAILED_PRECONDITION', m);
+};
+
+/** Limits against spam and oversized blocks. */
+export interface TxLimits {
+  /** Largest encoded SignedTransaction accepted. */
+  readonly maxTxBytes: number;
+  /** Lowest fee accepted (base units). 0 on the devnet: accounts start with no balance. */
+  readonly minFee: bigint;
+  /** Largest replication N a bucket may ask for. */
+  readonly maxReplication: number;
+}
+
+export const DEFAULT_TX_LIMITS: TxLimits = { maxTxBytes: 256 * 1024, minFee: 0n, maxReplication: 64 };
+
+/** What the rules need to know beyond state. */
+export interface LedgerRules {
+  readonly chainId: string;
+  readonly limits: TxLimits;
+  /** N for buckets that leave replication at 0 (genesis params.replication). */
+  readonly defaultReplication: number;
+  /** Chunk size for buckets that leave it at 0. */
+  readonly defaultChunkSize: number;
+  readonly storers: StorerSortition;
+  /** The seed of a finalized round, or null when unknown or too old to commit against. */
+  seedAt(round: number): Uint8Array | null;
+}
+
+export const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const COLLECTION_RE = /^[a-z0-9._-]{1,63}$/;
+const ENDPOINT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+const FULL_REPUTATION = 1_000_000;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+export function txId(stx: SignedTransaction): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(SignedTransaction.encode(stx).finish()).digest());
+}
+
+/** What the sender signs: the Transaction with a SetKey's gateway fields cleared. */
+export function userSignedBytes(tx: Transaction): Uint8Array {
+  if (tx.body?.$case !== 'setKey') return Transaction.encode(tx).finish();
+  const intent: SetKey = { ...tx.body.value, commitments: [], gatewayId: Buffer.alloc(0), gatewaySignature: Buffer.alloc(0) };
+  return Transaction.encode({ ...tx, body: { $case: 'setKey', value: intent } }).finish();
+}
+
+/** What the gateway co-signs: the whole Transaction with set_key.gateway_signature cleared. */
+export function cosignBytes(tx: Transaction): Uint8Array {
+  if (tx.body?.$case !== 'setKey') throw new TypeError('cosignBytes: not a SetKey');
+  return Transaction.encode({ ...tx, body: { $case: 'setKey', value: { ...tx.body.value, gatewaySignature: Buffer.alloc(0) } } }).finish();
+}
+
+export function isValidKeyName(key: string): boolean {
+  const n = Buffer.byteLength(key);
+  return n >= 1 && n <= 1024 && !key.includes('\0');
+}
+
+function validRoles(roles: readonly NodeRole[]): boolean {
+  if (roles.length === 0) return false;
+  for (let i = 0; i < roles.length; i++) {
+    const r = roles[i]!;
+    if (r <= NodeRole.NODE_ROLE_UNSPECIFIED || r > NodeRole.NODE_ROLE_INDEXER) return false;
+    if (i > 0 && roles[i - 1]! >= r) return false; // ascending, no duplicates (node.proto)
+  }
+  return true;
+}
+
+/** Shape and signatures: everything that does not depend on state. Throws TxError(INVALID_ARGUMENT). */
+export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Transaction {
+  const tx = stx.tx;
+  if (!tx) return invalid('transaction is missing');
+  const size = SignedTransaction.encode(stx).finish().length;
+  if (size > rules.limits.maxTxBytes) invalid(`transaction is ${size} bytes, at most ${rules.limits.maxTxBytes}`);
+  if (tx.sender.length !== 32) invalid(`sender must be a 32-byte public key, got ${tx.sender.length} bytes`);
+  if (tx.chainId !== rules.chainId) invalid(`chain_id "${tx.chainId}" is not this network's "${rules.chainId}"`);
+  if (tx.fee < rules.limits.minFee) invalid(`fee ${tx.fee} is below the minimum ${rules.limits.minFee}`);
+  if (stx.signature.length !== 64) invalid('signature must be 64 bytes');
+  if (!verifySignature(SignDomain.Tx, tx.sender, userSignedBytes(tx), stx.signature)) invalid('bad sender signature');
+  const body = tx.body;
+  if (!body) return invalid('transaction has no body');
+  switch (body.$case) {
+    case 'setName': {
+      const { name, owner } = body.value;
+      if (!NAME_RE.test(name)) invalid(`name "${name}" must be 1 to 63 characters of [a-z0-9-], not starting or ending with '-'`);
+      if (owner.length !== 32) invalid('set_name.owner must be a 32-byte public key');
+      break;
+    }
+    case 'setBucket': {
+      const { owner, collection, settings } = body.value;
+      if (!NAME_RE.test(owner)) invalid(`owner "${owner}" is not a valid name`);
+      if (!COLLECTION_RE.test(collection)) invalid(`collection "${collection}" must be 1 to 63 characters of [a-z0-9._-]`);
+      const r = settings?.replication ?? 0;
+      if (r > rules.limits.maxReplication) invalid(`replication ${r} is above the limit ${rules.limits.maxReplication}`);
+      const c = settings?.chunkSize ?? 0;
+      if (c !== 0 && !isValidChunkSize(c)) invalid(`chunk_size ${c} must be 0 or 4096 to 32768`);
+      break;
+    }
+    case 'setKey':
+      checkSetKeyStateless(tx, body.value);
+      break;
+    case 'registerNode': {
+      const r = body.value;
+      if (r.vrfPublicKey.length !== 32) invalid('register_node.vrf_public_key must be 32 bytes');
+      if (!ENDPOINT_RE.test(r.endpoint)) invalid(`register_node.endpoint "${r.endpoint}" must be HOST:PORT`);
+      if (!validRoles(r.roles)) invalid('register_node.roles must be known roles, ascending, without duplicates');
+      break;
+    }
+    case 'updateNode': {
+      const u = body.value;
+      if (u.vrfPublicKey !== undefined && u.vrfPublicKey.length !== 32) invalid('update_node.vrf_public_key must be 32 bytes');
+      if (u.endpoint !== undefined && !ENDPOINT_RE.test(u.endpoint)) invalid(`update_node.endpoint "${u.endpoint}" must be HOST:PORT`);
+      if (u.roles !== undefined && !validRoles(u.roles.roles)) invalid('update_node.roles must be known roles, ascending, without duplicates');
+      break;
+    }
+    case 'reward':
+      // Its verification (re-checking sampled proofs, the verifier's credential) lands with the
+      // rewards issue; until then no Reward can enter a block.
+      invalid('Reward transactions are not accepted yet: their verification lands with the rewards issue');
+      break;
+  }
+  return tx;
+}
+
+function checkSetKeyStateless(tx: Transaction, k: SetKey): void {
+  if (!NAME_RE.test(k.owner)) invalid(`owner "${k.owner}" is not a valid name`);
+  if (!COLLECTION_RE.test(k.collection)) invalid(`collection "${k.collection}" is not a valid collection name`);
+  if (!isValidKeyName(k.key)) invalid('key must be 1 to 1024 bytes of UTF-8 without NUL');
+  const f = k.file;
+  if (!f || f.filehash.length !== 32) invalid('set_key.file.filehash must be 32 bytes');
+  if (!isValidChunkSize(f!.chunkSize)) invalid(`set_key.file.chunk_size ${f!.chunkSize} must be 4096 to 32768`);
+  if (k.gatewayId.length !== 32) invalid('set_key.gateway_id must be a 32-byte public key');
+  if (!verifySignature(SignDomain.GatewayCosign, k.gatewayId, cosignBytes(tx), k.gatewaySignature)) invalid('bad gateway co-signature');
+  const ids = new Set<string>();
+  for (const c of k.commitments) {
+    const id = hex(c.storerId);
+    if (ids.has(id)) invalid(`storer ${id} commits twice`);
+    ids.add(id);
+  }
+}
+
+/** Context of one block being applied. */
+export interface BlockContext {
+  /** Round of the block the transaction is in. */
+  readonly round: number;
+  readonly rules: LedgerRules;
+}
+
+/**
+ * Applies a statelessly checked transaction to `state` (a fork of the block's overlay; the caller
+ * absorbs it on success). `nonceCheck: 'exact'` in blocks; the mempool admits future nonces.
+ */
+export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: BlockContext, id: Uint8Array): Promise<void> {
+  const tx = stx.tx!;
+  const sender = await readAccount(state, tx.sender);
+  if (tx.nonce !== sender.nonce) precondition(`nonce ${tx.nonce} is not the account's next nonce ${sender.nonce}`);
+  if (tx.fee > sender.balance) precondition(`fee ${tx.fee} exceeds the balance ${sender.balance}`);
+  sender.nonce += 1n;
+  sender.balance -= tx.fee;
+  const round = BigInt(ctx.round);
+  const body = tx.body!;
+  switch (body.$case) {
+    case 'setName': {
+      const { name, owner } = body.value;
+      const current = await readName(state, name);
+      if (current === null) {
+        // First claim wins: the claimant proves the key it claims for by signing the claim itself.
+        if (!eq(owner, tx.sender)) precondition('a new name must be claimed by its owner key (set_name.owner = sender)');
+      } else if (!eq(current.owner, tx.sender)) {
+        precondition(`name "${name}" is already owned by ${hex(current.owner)}`);
+      } else if (eq(current.owner, owner)) {
+        precondition(`name "${name}" is already owned by this key`);
+      }
+      state.put(pathKey(name), NameRecord.encode({ name, owner: Buffer.from(owner), round }).finish());
+      break;
+    }
+    case 'setBucket': {
+      const { owner, collection, settings } = body.value;
+      await requireOwner(state, owner, tx.sender);
+      const existing = await readBucket(state, owner, collection);
+      if (existing !== null && (existing.settings?.chunkSize ?? 0) !== (settings?.chunkSize ?? 0)) {
+        precondition('the chunk size of an existing collection cannot change (its files were cut with it)');
+      }
+      state.put(
+        pathKey(owner, collection),
+        BucketRecord.encode({ owner, collection, settings: settings ?? { replication: 0, maxFileSize: 0n, chunkSize: 0 }, round }).finish(),
+      );
+      break;
+    }
+    case 'setKey':
+      await applySetKey(body.value, state, ctx, tx.sender, id);
+      break;
+    case 'registerNode': {
+      const r = body.value;
+      if (sender.node !== undefined) precondition('the sender is already a registered node (use UpdateNode)');
+      // Stake is locked from the balance, so a node cannot claim weight it does not hold.
+      if (r.stake > sender.balance) precondition(`stake ${r.stake} exceeds the balance ${sender.balance}`);
+      sender.balance -= r.stake;
+      sender.node = {
+        id: Buffer.from(tx.sender),
+        vrfPublicKey: Buffer.from(r.vrfPublicKey),
+        endpoint: r.endpoint,
+        stake: r.stake,
+        roles: [...r.roles],
+        reputationPpm: FULL_REPUTATION,
+        balance: 0n,
+      };
+      break;
+    }
+    case 'updateNode': {
+      const u = body.value;
+      const node: NodeRecord | undefined = sender.node;
+      if (node === undefined) precondition('the sender is not a registered node (use RegisterNode)');
+      const n = { ...node! };
+      if (u.vrfPublicKey !== undefined) n.vrfPublicKey = Buffer.from(u.vrfPublicKey);
+      if (u.endpoint !== undefined) n.endpoint = u.endpoint;
+      if (u.roles !== undefined) n.roles = [...u.roles.roles];
+      if (u.stake !== undefined) {
+        const delta = u.stake - n.stake;
+        if (delta > sender.balance) precondition(`raising stake by ${delta} exceeds the balance ${sender.balance}`);
+        sender.balance -= delta;
+        n.stake = u.stake;
+      }
+      sender.node = n;
+      break;
+    }
+    case 'reward':
+      precondition('Reward transactions are not accepted yet');
+  }
+  writeAccount(state, sender);
+}
+
+async function requireOwner(state: StateReader, owner: string, sender: Uint8Array): Promise<void> {
+  const rec = await readName(state, owner);
+  if (rec === null) precondition(`name "${owner}" is not registered (SetName first)`);
+  if (!eq(rec!.owner, sender)) precondition(`name "${owner}" is owned by ${hex(rec!.owner)}, not the sender`);
+}
+
+function hasRole(a: AccountRecord, role: NodeRole): boolean {
+  return a.node !== undefined && a.node.roles.includes(role);
+}
+
+async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, sender: Uint8Array, id: Uint8Array): Promise<void> {
+  await requireOwner(state, k.owner, sender);
+  const bucket = await readBucket(state, k.owner, k.collection);
+  if (bucket === null) precondition(`collection wolk://${k.owner}/${k.collection} does not exist (SetBucket first)`);
+  const settings = bucket!.settings;
+  const n = settings?.replication || ctx.rules.defaultReplication;
+  const chunkSize = settings?.chunkSize || ctx.rules.defaultChunkSize;
+  const file = k.file!;
+  if (file.chunkSize !== chunkSize) precondition(`file chunk_size ${file.chunkSize} is not the collection's ${chunkSize}`);
+  const max = settings?.maxFileSize ?? 0n;
+  if (max > 0n && file.size > max) precondition(`file of ${file.size} bytes exceeds the collection's limit ${max}`);
+  if (k.commitments.length !== n) precondition(`expected exactly ${n} storage commitments (distinct storers), got ${k.commitments.length}`);
+
+  const gateway = await readAccount(state, k.gatewayId);
+  if (!hasRole(gateway, NodeRole.NODE_ROLE_GATEWAY)) precondition(`co-signer ${hex(k.gatewayId)} is not a registered gateway`);
+
+  for (const c of k.commitments) {
+    const who = hex(c.storerId);
+    const storer = await readAccount(state, c.storerId);
+    if (!hasRole(storer, NodeRole.NODE_ROLE_STORER)) precondition(`storer ${who} is not a registered storer`);
+    if (!eq(storer.node!.vrfPublicKey, c.vrfPublicKey)) precondition(`storer ${who}: VRF key differs from the registered one`);
+    const seed = ctx.rules.seedAt(Number(c.seedRound));
+    if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
+    if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
+    const why = checkCommitment(c, file, storer.node!.stake, ctx.rules.storers);
+    if (why !== null) precondition(`storer ${who}: ${why}`);
+  }
+  state.put(
+    pathKey(k.owner, k.collection, k.key),
+    KeyRecord.encode({
+      owner: k.owner,
+      collection: k.collection,
+      key: k.key,
+      file,
+      contentType: k.contentType,
+      commitments: k.commitments,
+      txId: Buffer.from(id),
+      round: BigInt(ctx.round),
+    }).finish(),
+  );
+}

@@ -1,0 +1,113 @@
+// A small network for ledger tests: a genesis with consensus nodes, storers and a gateway (real
+// Ed25519 and VRF keys), a ledger over an in-memory store, and builders for signed transactions
+// and storage commitments exactly as users, gateways and storers make them (docs/contracts.md).
+import { randomBytes } from 'node:crypto';
+import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
+import { StorageCommitment, type FileInfo } from '../../../gen/wolk/common/v1/storage.js';
+import type { Genesis, GenesisRole } from '../../../lib/chain/genesis.js';
+import { SignDomain, SortitionDomain, sha256, sign, sortitionAlpha, toHex, vrfProofToHash, vrfProve } from '../../../lib/crypto/index.js';
+import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { sortition } from '../../../lib/crypto/index.js';
+import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { cosignBytes, userSignedBytes } from '../../../services/consensus/ledger/transactions.js';
+
+export const CHAIN = 'wolk-test';
+
+export function newKey(): NodeKey {
+  return nodeKeyFromSeeds(randomBytes(32), randomBytes(32));
+}
+
+export interface Net {
+  readonly genesis: Genesis;
+  readonly consensus: NodeKey[];
+  readonly storers: NodeKey[];
+  readonly gateway: NodeKey;
+}
+
+/** 4 consensus nodes, 4 storers (storer committee = total storer stake: every storer is selected), 1 gateway, N = 3. */
+export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number } = {}): Net {
+  const consensus = [newKey(), newKey(), newKey(), newKey()];
+  const storers = Array.from({ length: opts.storers ?? 4 }, newKey);
+  const gateway = newKey();
+  const node = (k: NodeKey, role: GenesisRole, i: number) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: `127.0.0.1:${7000 + i}`, roles: [role], stake: '1000' });
+  const genesis: Genesis = {
+    network: CHAIN,
+    seed: toHex(randomBytes(32)),
+    timestampMs: Date.now() - 1000,
+    params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    nodes: [
+      ...consensus.map((k, i) => node(k, 'consensus', i)),
+      ...storers.map((k, i) => node(k, 'storer', 10 + i)),
+      node(gateway, 'gateway', 20),
+    ],
+  };
+  return { genesis, consensus, storers, gateway };
+}
+
+export function openLedger(net: Net): Promise<Ledger> {
+  return Ledger.open({ kv: createMemoryKv(), genesis: net.genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+}
+
+export interface User {
+  readonly publicKey: Buffer;
+  readonly secretKey: Uint8Array;
+  nonce: bigint;
+}
+
+export function newUser(): User {
+  const k = newKey();
+  return { publicKey: Buffer.from(k.signPublicKey), secretKey: k.signSecretKey, nonce: 0n };
+}
+
+export function signTx(user: { publicKey: Uint8Array; secretKey: Uint8Array }, tx: Transaction): SignedTransaction {
+  return { tx, signature: Buffer.from(sign(SignDomain.Tx, user.secretKey, userSignedBytes(tx))) };
+}
+
+/** A transaction with the next nonce of `user` (the nonce advances). */
+export function txOf(user: User, body: Transaction['body'], over: Partial<Transaction> = {}): SignedTransaction {
+  const tx: Transaction = { sender: user.publicKey, nonce: user.nonce, fee: 0n, chainId: CHAIN, body, ...over };
+  user.nonce = tx.nonce + 1n;
+  return signTx(user, tx);
+}
+
+export const setName = (user: User, name: string, owner: Uint8Array = user.publicKey) => txOf(user, { $case: 'setName', value: { name, owner: Buffer.from(owner) } });
+export const setBucket = (user: User, owner: string, collection: string, replication = 0) =>
+  txOf(user, { $case: 'setBucket', value: { owner, collection, settings: { replication, maxFileSize: 0n, chunkSize: 0 } } });
+
+export function fileInfo(size = 10_000n): FileInfo {
+  return { filehash: Buffer.from(randomBytes(32)), size, chunkSize: 4096 };
+}
+
+/** A storer's commitment to `file` on the seed of `seedRound`, as the storer would sign it. */
+export function commitment(storer: NodeKey, file: FileInfo, seed: Uint8Array, seedRound: number, totalStake: bigint, over: Partial<StorageCommitment> = {}, expectedSize = Number(totalStake)): StorageCommitment {
+  const alpha = sortitionAlpha(SortitionDomain.Storer, seed, file.filehash);
+  const proof = vrfProve(storer.vrfSecretKey, alpha);
+  const out = vrfProofToHash(proof)!;
+  const weight = sortition(out, 1000n, totalStake, expectedSize);
+  const c: StorageCommitment = {
+    storerId: Buffer.from(storer.signPublicKey),
+    vrfPublicKey: Buffer.from(storer.vrfPublicKey),
+    vrf: { proof: Buffer.from(proof), output: Buffer.from(out) },
+    weight,
+    replicaRoot: Buffer.from(randomBytes(32)),
+    filehash: file.filehash,
+    size: file.size,
+    chunkSize: file.chunkSize,
+    seed: Buffer.from(seed),
+    seedRound: BigInt(seedRound),
+    signature: Buffer.alloc(0),
+    ...over,
+  };
+  return { ...c, signature: Buffer.from(sign(SignDomain.Commitment, storer.signSecretKey, StorageCommitment.encode({ ...c, signature: Buffer.alloc(0) }).finish())) };
+}
+
+/** A user-signed SetKey co-signed by `gateway` with `commitments`. */
+export function setKey(user: User, gateway: NodeKey, intent: { owner: string; collection: string; key: string; file: FileInfo }, commitments: StorageCommitment[]): SignedTransaction {
+  const value: SetKey = { ...intent, contentType: 'text/plain', commitments, gatewayId: Buffer.from(gateway.signPublicKey), gatewaySignature: Buffer.alloc(0) };
+  const tx: Transaction = { sender: user.publicKey, nonce: user.nonce, fee: 0n, chainId: CHAIN, body: { $case: 'setKey', value } };
+  user.nonce += 1n;
+  const sig = sign(SignDomain.GatewayCosign, gateway.signSecretKey, cosignBytes(tx));
+  const signed: Transaction = { ...tx, body: { $case: 'setKey', value: { ...value, gatewaySignature: Buffer.from(sig) } } };
+  return signTx(user, signed);
+}

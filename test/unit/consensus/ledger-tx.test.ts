@@ -1,0 +1,243 @@
+// Each transaction kind's accept and reject paths, through the ledger's block execution (the same
+// rules the mempool and every validator apply).
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { blockHash } from '../../../services/consensus/agreement/codec.js';
+import type { Block } from '../../../services/consensus/agreement/types.js';
+import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { readAccount, readName, pathKey } from '../../../services/consensus/ledger/state-view.js';
+import { TxError } from '../../../services/consensus/ledger/transactions.js';
+import { KeyRecord } from '../../../gen/wolk/common/v1/state.js';
+import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
+import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { sha256 } from '../../../lib/crypto/index.js';
+import { CHAIN, commitment, fileInfo, makeNet, newUser, openLedger, setBucket, setKey, setName, signTx, txOf, type Net } from './ledger-fixture.js';
+
+const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
+
+/** Assembles a block from `txs` and commits it (agreement is not under test here). */
+async function finalize(ledger: Ledger, txs: SignedTransaction[]): Promise<{ included: number; rejected: string[] }> {
+  const tip = ledger.tip();
+  const round = tip.round + 1;
+  const { body, payload, rejected } = await ledger.assemble(round, txs);
+  const b: Omit<Block, 'hash'> = {
+    round,
+    prevHash: tip.hash,
+    seed: new Uint8Array(randomBytes(32)),
+    proposer: 'aa'.repeat(32),
+    period: 0,
+    credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
+    body,
+  };
+  const block = { ...b, hash: blockHash(crypto, b) };
+  const v = await ledger.validate(block, payload);
+  if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
+  await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
+  return { included: payload.txs.length, rejected: rejected.map((r) => r.error.message) };
+}
+
+/** Runs one transaction strictly on the tip's state; resolves on acceptance, rejects with TxError. */
+async function run(ledger: Ledger, stx: SignedTransaction): Promise<void> {
+  const tip = ledger.tip();
+  await ledger.execute(tip.round + 1, new Uint8Array(ledger.tipHeader().stateRoot), [stx], false);
+}
+
+async function rejects(t: import('ava').ExecutionContext, ledger: Ledger, stx: SignedTransaction, code: TxError['code'], pattern: RegExp): Promise<void> {
+  const err = await t.throwsAsync(run(ledger, stx), { instanceOf: TxError });
+  t.is(err?.code, code, err?.message);
+  t.regex(err?.message ?? '', pattern);
+}
+
+async function withBucket(net: Net, ledger: Ledger) {
+  const alice = newUser();
+  const r = await finalize(ledger, [setName(alice, 'alice'), setBucket(alice, 'alice', 'photos')]);
+  if (r.included !== 2) throw new Error(`setup: ${r.rejected.join('; ')}`);
+  return alice;
+}
+
+test('genesis puts every genesis node in state with its keys, stake and role', async (t) => {
+  const net = makeNet();
+  const ledger = await openLedger(net);
+  t.is(ledger.tip().round, 0);
+  const acct = await readAccount(ledger.latestState(), net.storers[0]!.signPublicKey);
+  t.is(acct.node?.stake, 1000n);
+  t.deepEqual(acct.node?.roles, [NodeRole.NODE_ROLE_STORER]);
+  t.deepEqual(new Uint8Array(acct.node!.vrfPublicKey), net.storers[0]!.vrfPublicKey);
+  t.is(ledger.totalStake(1), 4000n);
+  t.is(ledger.stakeOf(net.consensus[0]!.id, 1), 1000n);
+  t.is(ledger.stakeOf(net.storers[0]!.id, 1), 0n, 'storers do not vote');
+});
+
+test('SetName: the first claim wins, a second claim of the same name is refused', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const alice = newUser();
+  const bob = newUser();
+  await finalize(ledger, [setName(alice, 'alice')]);
+  const rec = await readName(ledger.latestState(), 'alice');
+  t.deepEqual(rec?.owner, alice.publicKey);
+  await rejects(t, ledger, setName(bob, 'alice'), 'FAILED_PRECONDITION', /already owned/);
+  await rejects(t, ledger, setName(alice, 'alice'), 'FAILED_PRECONDITION', /already owned by this key/);
+});
+
+test('SetName: two claims of one name in the same block: only the first is included', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const r = await finalize(ledger, [setName(newUser(), 'carol'), setName(newUser(), 'carol')]);
+  t.is(r.included, 1);
+  t.regex(r.rejected[0]!, /already owned/);
+});
+
+test('SetName: malformed names, foreign owners, bad signatures and other networks are refused', async (t) => {
+  const ledger = await openLedger(makeNet());
+  await rejects(t, ledger, setName(newUser(), '-bad'), 'INVALID_ARGUMENT', /name/);
+  await rejects(t, ledger, setName(newUser(), 'UPPER'), 'INVALID_ARGUMENT', /name/);
+  await rejects(t, ledger, setName(newUser(), 'dave', newUser().publicKey), 'FAILED_PRECONDITION', /claimed by its owner key/);
+  const eve = newUser();
+  const good = setName(eve, 'eve');
+  await rejects(t, ledger, { ...good, signature: Buffer.from(randomBytes(64)) }, 'INVALID_ARGUMENT', /signature/);
+  const forged = { ...good, tx: { ...good.tx!, body: { $case: 'setName' as const, value: { name: 'mallory', owner: eve.publicKey } } } };
+  await rejects(t, ledger, forged, 'INVALID_ARGUMENT', /signature/);
+  await rejects(t, ledger, txOf(newUser(), { $case: 'setName', value: { name: 'x', owner: Buffer.alloc(32) } }, { chainId: 'other-net' }), 'INVALID_ARGUMENT', /chain_id/);
+});
+
+test('nonces: a replayed transaction and a nonce gap are refused', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const alice = newUser();
+  const claim = setName(alice, 'alice');
+  await finalize(ledger, [claim]);
+  await rejects(t, ledger, claim, 'FAILED_PRECONDITION', /nonce 0 is not the account's next nonce 1/);
+  alice.nonce = 5n;
+  await rejects(t, ledger, setBucket(alice, 'alice', 'c'), 'FAILED_PRECONDITION', /nonce 5/);
+  const acct = await readAccount(ledger.latestState(), alice.publicKey);
+  t.is(acct.nonce, 1n);
+});
+
+test('fees: a fee above the balance is refused (accounts start empty)', async (t) => {
+  const ledger = await openLedger(makeNet());
+  await rejects(t, ledger, txOf(newUser(), { $case: 'setName', value: { name: 'rich', owner: Buffer.alloc(32) } }, { fee: 5n }), 'FAILED_PRECONDITION', /fee 5 exceeds the balance 0/);
+});
+
+test('SetBucket: the owner creates a collection; others and unknown names are refused', async (t) => {
+  const net = makeNet();
+  const ledger = await openLedger(net);
+  const alice = await withBucket(net, ledger);
+  t.truthy(await ledger.latestState().get(pathKey('alice', 'photos')));
+  await rejects(t, ledger, setBucket(newUser(), 'alice', 'mine'), 'FAILED_PRECONDITION', /owned by/);
+  await rejects(t, ledger, setBucket(alice, 'nobody', 'x'), 'FAILED_PRECONDITION', /not registered/);
+  await rejects(t, ledger, setBucket(alice, 'alice', 'Bad Name'), 'INVALID_ARGUMENT', /collection/);
+  const tooMany = txOf(alice, { $case: 'setBucket', value: { owner: 'alice', collection: 'x', settings: { replication: 1000, maxFileSize: 0n, chunkSize: 0 } } });
+  await rejects(t, ledger, tooMany, 'INVALID_ARGUMENT', /replication/);
+});
+
+async function setKeyNet() {
+  const net = makeNet();
+  const ledger = await openLedger(net);
+  const alice = await withBucket(net, ledger);
+  const seedRound = ledger.tip().round;
+  const seed = ledger.seedAt(seedRound)!;
+  const file = fileInfo();
+  const total = 4000n;
+  const commits = net.storers.slice(0, 3).map((s) => commitment(s, file, seed, seedRound, total));
+  const intent = { owner: 'alice', collection: 'photos', key: 'cat.jpg', file };
+  return { net, ledger, alice, seed, seedRound, file, total, commits, intent };
+}
+
+test('SetKey: N valid commitments co-signed by a registered gateway are accepted and recorded', async (t) => {
+  const { net, ledger, alice, commits, intent } = await setKeyNet();
+  const r = await finalize(ledger, [setKey(alice, net.gateway, intent, commits)]);
+  t.is(r.included, 1, r.rejected.join('; '));
+  const bytes = await ledger.latestState().get(pathKey('alice', 'photos', 'cat.jpg'));
+  const rec = KeyRecord.decode(bytes!);
+  t.is(rec.commitments.length, 3);
+  t.deepEqual(rec.file?.filehash, intent.file.filehash);
+});
+
+test('SetKey: too few commitments, or one storer twice, are refused', async (t) => {
+  const { net, ledger, alice, commits, intent } = await setKeyNet();
+  await rejects(t, ledger, setKey(alice, net.gateway, intent, commits.slice(0, 2)), 'FAILED_PRECONDITION', /exactly 3/);
+  alice.nonce = 2n;
+  await rejects(t, ledger, setKey(alice, net.gateway, intent, [commits[0]!, commits[1]!, commits[0]!]), 'INVALID_ARGUMENT', /commits twice/);
+});
+
+test('SetKey: a bad gateway co-signature or an unregistered gateway is refused', async (t) => {
+  const { net, ledger, alice, commits, intent } = await setKeyNet();
+  const stx = setKey(alice, net.gateway, intent, commits);
+  const body = stx.tx!.body as { $case: 'setKey'; value: import('../../../gen/wolk/common/v1/tx.js').SetKey };
+  const tampered = { ...stx, tx: { ...stx.tx!, body: { $case: 'setKey' as const, value: { ...body.value, gatewaySignature: Buffer.from(randomBytes(64)) } } } };
+  await rejects(t, ledger, tampered, 'INVALID_ARGUMENT', /co-signature/);
+  alice.nonce = 2n;
+  await rejects(t, ledger, setKey(alice, net.storers[3]!, intent, commits), 'FAILED_PRECONDITION', /not a registered gateway/);
+});
+
+test('SetKey: an unregistered storer, a forged commitment, a stale seed or a wrong weight is refused', async (t) => {
+  const { net, ledger, alice, commits, intent, seed, seedRound, file, total } = await setKeyNet();
+  const stranger = (await import('./ledger-fixture.js')).newKey();
+  const cases: [import('../../../gen/wolk/common/v1/storage.js').StorageCommitment, RegExp][] = [
+    [commitment(stranger, file, seed, seedRound, total), /not a registered storer/],
+    [{ ...commits[2]!, replicaRoot: Buffer.from(randomBytes(32)) }, /bad storer signature/],
+    [commitment(net.storers[2]!, file, new Uint8Array(randomBytes(32)), seedRound, total), /seed is not the seed/],
+    [commitment(net.storers[2]!, file, seed, 99, total), /not a recent finalized round/],
+    [commitment(net.storers[2]!, file, seed, seedRound, total, { weight: 7 }), /claimed weight 7/],
+    [commitment(net.storers[2]!, fileInfo(), seed, seedRound, total), /another filehash/],
+  ];
+  for (const [bad, pattern] of cases) {
+    alice.nonce = 2n;
+    await rejects(t, ledger, setKey(alice, net.gateway, intent, [commits[0]!, commits[1]!, bad]), 'FAILED_PRECONDITION', pattern);
+  }
+});
+
+test('SetKey: a commitment whose VRF output is above the sortition threshold is refused', async (t) => {
+  // Expected storer committee of 1 over 4000 stake units: a storer is selected for ~22% of files.
+  const net = makeNet({ storerCommitteeSize: 1 });
+  const ledger = await openLedger(net);
+  const alice = await withBucket(net, ledger);
+  const seedRound = ledger.tip().round;
+  const seed = ledger.seedAt(seedRound)!;
+  let unselected = 0;
+  for (let i = 0; i < 30 && unselected < 2; i++) {
+    const file = fileInfo();
+    const honest = commitment(net.storers[0]!, file, seed, seedRound, 4000n, {}, 1);
+    if (honest.weight !== 0) continue;
+    unselected++;
+    const claimed = commitment(net.storers[0]!, file, seed, seedRound, 4000n, { weight: 1 }, 1);
+    alice.nonce = 2n;
+    const others = [commitment(net.storers[1]!, file, seed, seedRound, 4000n, {}, 1), commitment(net.storers[2]!, file, seed, seedRound, 4000n, {}, 1)];
+    await rejects(t, ledger, setKey(alice, net.gateway, { owner: 'alice', collection: 'photos', key: 'k', file }, [claimed, ...others]), 'FAILED_PRECONDITION', /storer [0-9a-f]+: (storer was not selected|claimed weight)/);
+  }
+  t.is(unselected, 2);
+});
+
+test('RegisterNode / UpdateNode: stake is locked from the balance; a second registration is refused', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const op = newUser();
+  const vrf = Buffer.from(randomBytes(32));
+  await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'h:1', stake: 10n, roles: [NodeRole.NODE_ROLE_STORER] } }), 'FAILED_PRECONDITION', /stake 10 exceeds the balance 0/);
+  op.nonce = 0n;
+  await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'no-port', stake: 0n, roles: [NodeRole.NODE_ROLE_STORER] } }), 'INVALID_ARGUMENT', /endpoint/);
+  op.nonce = 0n;
+  await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'h:1', stake: 0n, roles: [NodeRole.NODE_ROLE_GATEWAY, NodeRole.NODE_ROLE_STORER] } }), 'INVALID_ARGUMENT', /roles/);
+  op.nonce = 0n;
+  await rejects(t, ledger, txOf(op, { $case: 'updateNode', value: { endpoint: 'h:2', roles: undefined } }), 'FAILED_PRECONDITION', /not a registered node/);
+  op.nonce = 0n;
+  const r = await finalize(ledger, [txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'h:1', stake: 0n, roles: [NodeRole.NODE_ROLE_STORER] } })]);
+  t.is(r.included, 1, r.rejected.join(';'));
+  await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'h:1', stake: 0n, roles: [NodeRole.NODE_ROLE_STORER] } }), 'FAILED_PRECONDITION', /already a registered node/);
+  op.nonce = 1n;
+  await finalize(ledger, [txOf(op, { $case: 'updateNode', value: { endpoint: 'h:2', roles: { roles: [NodeRole.NODE_ROLE_STORER, NodeRole.NODE_ROLE_GATEWAY] } } })]);
+  const acct = await readAccount(ledger.latestState(), op.publicKey);
+  t.is(acct.node?.endpoint, 'h:2');
+  t.deepEqual(acct.node?.roles, [NodeRole.NODE_ROLE_STORER, NodeRole.NODE_ROLE_GATEWAY]);
+  t.is(acct.nonce, 2n);
+});
+
+test('Reward: refused with the reason that its verification is not built yet', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const stx = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(32) } });
+  await rejects(t, ledger, stx, 'INVALID_ARGUMENT', /rewards issue/);
+});
+
+test('a transaction above the size limit is refused', async (t) => {
+  const ledger = await openLedger(makeNet());
+  const u = newUser();
+  const big = signTx(u, { sender: u.publicKey, nonce: 0n, fee: 0n, chainId: CHAIN + 'x'.repeat(300_000), body: { $case: 'setName', value: { name: 'big', owner: u.publicKey } } });
+  await rejects(t, ledger, big, 'INVALID_ARGUMENT', /bytes, at most/);
+});
