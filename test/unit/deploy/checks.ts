@@ -40,17 +40,16 @@ interface ModelClass {
   new (data: unknown): { validate(): void };
 }
 
-/** The kubernetes-models / @kubernetes-models/istio module that holds a kind's class. */
-function modelModule(apiVersion: string): string | undefined {
-  if (apiVersion.endsWith('.istio.io/v1beta1') || apiVersion.endsWith('.istio.io/v1alpha3') || apiVersion.endsWith('.istio.io/v1')) {
-    return `@kubernetes-models/istio/${apiVersion}`;
-  }
-  if (/^([a-z0-9.-]+\/)?v\d+(beta\d+|alpha\d+)?$/.test(apiVersion) && !apiVersion.includes('rook.io')) return `kubernetes-models/${apiVersion}`;
+/** The kubernetes-models / @kubernetes-models/istio module that holds a kind's class (one file per kind: fast to load). */
+function modelModule(apiVersion: string, kind: string): string | undefined {
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
+  if (/\.istio\.io\/(v1|v1beta1|v1alpha3)$/.test(apiVersion)) return `@kubernetes-models/istio/${apiVersion}/${kind}`;
+  if (/^([a-z0-9-]+(\.[a-z0-9-]+)*\.k8s\.io\/|apps\/|policy\/|batch\/|autoscaling\/)?v\d+((alpha|beta)\d+)?$/.test(apiVersion)) return `kubernetes-models/${apiVersion}/${kind}`;
   return undefined;
 }
 
 async function modelClass(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
-  const mod = modelModule(apiVersion);
+  const mod = modelModule(apiVersion, kind);
   if (!mod) return undefined;
   try {
     const m = (await import(mod)) as Record<string, unknown>;
