@@ -251,7 +251,8 @@ export function crossCheck(objects: readonly K8sObject[], opts: CrossCheckOption
     if (w.kind === 'StatefulSet') {
       const name = asString(at(w, 'spec.serviceName'));
       const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === name && o.metadata.namespace === w.metadata.namespace);
-      if (!svc) problems.push(problem(w, 'spec.serviceName', `Service ${String(name)} does not exist`));
+      if (name === undefined) problems.push(problem(w, 'spec.serviceName', 'is missing: the pods get no stable DNS names'));
+      else if (!svc) problems.push(problem(w, 'spec.serviceName', `Service ${String(name)} does not exist`));
       else {
         if (at(svc, 'spec.clusterIP') !== 'None') problems.push(problem(w, 'spec.serviceName', `Service ${name} must be headless (clusterIP: None) for stable pod DNS names`));
         if (!selectedWorkloads(objects, svc).includes(w)) problems.push(problem(w, 'spec.serviceName', `Service ${name} does not select this StatefulSet's pods`));

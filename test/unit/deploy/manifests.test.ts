@@ -1,14 +1,16 @@
 // The Kubernetes manifests as an operator would review them before `kubectl apply -k`: every object
 // valid, every reference resolvable, every variable a service reads provided, and each overlay sized
-// the way its comments say.
+// the way its comments say. A deliberately broken fixture (test/fixtures/deploy/broken) goes through
+// the same checks and is rejected, each mistake named by object and path.
 import test from 'ava';
+import { join } from 'node:path';
 import { algorandParams, smallNetworkParams } from '../../../services/consensus/agreement/params.js';
 import { ENV } from '../../../lib/config/env.js';
 import { containersOf, formatProblems, quantity, workloads } from './checks.js';
-import { checkManifests, OVERLAYS, renderOverlay } from './context.js';
+import { checkManifests, OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { resolveEnvironments, serviceOfContainer } from './env-checks.js';
 import { checkHttpRoutes } from './istio-checks.js';
-import { parseImage } from './kustomize.js';
+import { parseImage, renderKustomization } from './kustomize.js';
 import { asObjects, at, describe, type K8sObject } from './yaml-objects.js';
 
 const rendered = new Map(OVERLAYS.map((o) => [o, renderOverlay(o)] as const));
@@ -194,4 +196,28 @@ test('each check can fail: a mutated manifest is reported with its object and pa
     const report = formatProblems(await checkManifests(objects));
     t.true(report.includes(expected), `${what}: expected "${expected}" in:\n${report}`);
   }
+});
+
+test('the broken fixture is rejected with the object and the path of each mistake', async (t) => {
+  const objects = renderKustomization(join(ROOT, 'test/fixtures/deploy/broken'), ROOT);
+  const report = formatProblems(await checkManifests(objects));
+  const expected = [
+    // misspelled field
+    'StatefulSet wolk/storer: spec.serviceNmae: unknown field (not in apps/v1 StatefulSet; misspelled?)',
+    // wrong type
+    'StatefulSet wolk/storer: spec.replicas: must be integer',
+    // a Service selecting nothing
+    'Service wolk/ghost: spec.selector: {"app.kubernetes.io/name":"storre"} selects no pod of any workload in namespace wolk',
+    // consequences of the misspelling: the governing Service is gone
+    'StatefulSet wolk/storer: spec.serviceName: is missing: the pods get no stable DNS names',
+    // a variable the registry does not know
+    'StatefulSet wolk/storer: spec.template.spec.containers[0].env[0]: WOLK_REPLICATON is not a variable Wolk reads (not in lib/config/env.ts): a typo?',
+    // a probe on a port the container does not open
+    'StatefulSet wolk/storer: spec.template.spec.containers[0].readinessProbe.grpc.port: 7002 is not a port of container storer',
+    // a claim on another StorageClass
+    'StatefulSet wolk/storer: spec.volumeClaimTemplates[0].spec.storageClassName: must be rook-ceph-block (a Ceph RBD volume), got "standard"',
+    // variables the storer needs and does not get
+    'StatefulSet wolk/storer: spec.template.spec.containers[0].env: WOLK_GENESIS is read by the storer, has no default and is not set',
+  ];
+  for (const line of expected) t.true(report.includes(line), `expected\n  ${line}\nin the report:\n${report}`);
 });
