@@ -1,24 +1,105 @@
-// The storer's wiring: its RocksDB under WOLK_DATA_DIR and the StorerService. Handlers land with the
-// Storer issue; until then every RPC answers UNIMPLEMENTED naming what is missing.
+// The storer's wiring (STYLE: one wiring file per service): identity, RocksDB, the blob store for file
+// bytes, the cores, the gRPC server; close() tears down in reverse (server drains, blobs, database).
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';
-import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
-import type { NodeFactory } from '../../lib/service/runtime.js';
-
-const NOT_YET = 'the storer core (chunks, files, self-selection) is not built yet';
+import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
+import type { BlobStore } from '../../lib/storage/blob.js';
+import { openFsBlobStore } from '../../lib/storage/blob-fs.js';
+import { openRadosBlobStore } from '../../lib/storage/blob-rados.js';
+import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { fetchFromSource } from './fetch.js';
+import { FileStore } from './files.js';
+import { readStorerOptions } from './options.js';
+import { createSelection } from './selection.js';
+import { storerHandlers } from './server.js';
+import { ShareStore } from './shares.js';
+import { Solicitor } from './solicit.js';
 
 export const createStorerNode: NodeFactory = async (ctx) => {
-  const db = await openRocksKv(join(ctx.options.dataDir, 'db'));
-  return startGrpcNode(ctx, {
-    services: [
-      registration({
-        fullName: 'wolk.storer.v1.StorerService',
-        definition: StorerServiceService,
-        handlers: {},
-        unimplemented: Object.fromEntries(Object.keys(StorerServiceService).map((m) => [m, NOT_YET])),
-      }),
-    ],
-    resources: [db],
-  });
+  const { dataDir } = ctx.options;
+  const log = ctx.logger;
+  const opts = readStorerOptions(ctx.env, ctx.options);
+  const { key, created } = loadOrCreateNodeKey(dataDir);
+  log.info('storer identity', { id: key.id, vrfPublicKey: key.vrfPublicKey, created });
+  if (opts.faults.size > 0) {
+    log.warn('!!! FAULT SWITCHES ARE ON: this storer misbehaves on purpose (tests only, never in production) !!!', { faults: [...opts.faults] });
+  }
+
+  const db = await openRocksKv(join(dataDir, 'db'));
+  let blobs: BlobStore;
+  try {
+    blobs =
+      opts.store.kind === 'rados'
+        ? await openRadosBlobStore({ confPath: opts.cephConf, pool: opts.store.pool })
+        : await openFsBlobStore(join(dataDir, 'blobs'));
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  let node: RunningNode & { port: number };
+  try {
+    const files = new FileStore({
+      kv: db,
+      blobs,
+      storerId: key.signPublicKey,
+      logger: log,
+      maxFileBytes: opts.maxFileBytes,
+      maxConcurrentUploads: opts.maxConcurrentUploads,
+    });
+    const shares = new ShareStore(db);
+    const recovered = await files.init();
+    await shares.init();
+    log.info('storage opened', { files: recovered.files, chunks: shares.count, removedSegments: recovered.removedSegments, store: opts.store.kind });
+
+    const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication);
+    if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
+    const solicitor = new Solicitor({
+      files,
+      key,
+      selection,
+      fetch: (endpoint, filehash, signal) => fetchFromSource(endpoint, filehash, opts.maxMessageBytes, signal),
+      logger: log,
+      maxFileBytes: opts.maxFileBytes,
+      dropAfterCommit: opts.faults.has('drop-after-commit'),
+    });
+    let endpoint = '';
+    const freeBytes = async () => {
+      if (opts.store.kind !== 'rocksdb') return undefined;
+      try {
+        const s = await statfs(dataDir);
+        return Number(s.bavail) * Number(s.bsize);
+      } catch {
+        return undefined;
+      }
+    };
+    node = await startGrpcNode(ctx, {
+      services: [
+        registration({
+          fullName: 'wolk.storer.v1.StorerService',
+          definition: StorerServiceService,
+          handlers: storerHandlers({
+            key,
+            files,
+            shares,
+            solicitor,
+            maxFileBytes: opts.maxFileBytes,
+            maxMessageBytes: opts.maxMessageBytes,
+            advertise: () => opts.advertise ?? endpoint,
+            freeBytes,
+            corruptReads: opts.faults.has('corrupt-reads'),
+          }),
+        }),
+      ],
+      resources: [db, blobs],
+    });
+    endpoint = node.endpoints['grpc'] ?? '';
+  } catch (err) {
+    await blobs.close();
+    await db.close();
+    throw err;
+  }
+  return node;
 };

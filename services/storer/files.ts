@@ -1,0 +1,381 @@
+// Whole files on the storer (DESIGN §3, §7): streamed in while hashing, committed atomically, streamed
+// out by range, and their Merkle trees for proofs. No gRPC here: handlers (server.ts) and Solicit
+// (solicit.ts) feed it byte streams and turn its results into messages.
+//
+// Crash safety (docs/storer.md): bytes go to segment blobs of a fresh upload id, each durable when
+// written; the commit is ONE synchronous RocksDB batch holding the FileRecord (naming the upload id),
+// the leaf hashes and the replica leaf hashes. Before that batch nothing of the file is visible (reads
+// go through the record); after it, all of it is durable. Segments without a record naming their upload
+// are what a crash or a failed upload left behind: init() removes them.
+import { randomBytes } from 'node:crypto';
+import type { BlobStore } from '../../lib/storage/blob.js';
+import type { KvOp, KvStore } from '../../lib/storage/kv.js';
+import { prefixEnd } from '../../lib/storage/kv.js';
+import { WolkError, invalidArgument, notFound, resourceExhausted } from '../../lib/grpc/errors.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { FileHasher, MerkleTree, ReplicaHasher, isValidChunkSize } from '../../lib/merkle/index.js';
+import {
+  LEAF_GROUP,
+  SEGMENT_BYTES,
+  decodeFileRecord,
+  encodeFileRecord,
+  fileRecordKey,
+  fileRecordPrefix,
+  hex,
+  leafGroupKey,
+  leafPrefix,
+  parseSegmentName,
+  replicaGroupKey,
+  replicaPrefix,
+  segmentName,
+  type FileRecord,
+} from './layout.js';
+
+/** A file's identity as the storer checks it (from a FileInfo). */
+export interface FileId {
+  readonly filehash: Uint8Array;
+  readonly size: number;
+  readonly chunkSize: number;
+}
+
+export interface FileStoreDeps {
+  readonly kv: KvStore;
+  readonly blobs: BlobStore;
+  /** 32-byte Ed25519 id: replica leaves are bound to it. */
+  readonly storerId: Uint8Array;
+  readonly logger: Logger;
+  readonly maxFileBytes: number;
+  readonly maxConcurrentUploads: number;
+  /** Bytes per segment blob (default SEGMENT_BYTES); tests use small ones to cross segment edges. */
+  readonly segmentBytes?: number;
+}
+
+/** Checks a FileInfo from the wire: INVALID_ARGUMENT for malformed fields, RESOURCE_EXHAUSTED above the size limit. */
+export function checkFileInfo(info: { filehash: Uint8Array; size: bigint; chunkSize: number } | undefined, maxFileBytes: number, what = 'info'): FileId {
+  if (!info) throw invalidArgument(`${what} is missing: the file's filehash, size and chunk_size`);
+  if (info.filehash.length !== 32) throw invalidArgument(`${what}.filehash: expected 32 bytes, got ${info.filehash.length}`);
+  if (!isValidChunkSize(info.chunkSize)) throw invalidArgument(`${what}.chunk_size: expected a power of two from 4096 to 32768, got ${info.chunkSize}`);
+  if (info.size > BigInt(maxFileBytes)) throw resourceExhausted(`file of ${info.size} bytes exceeds this storer's limit of ${maxFileBytes} bytes (WOLK_MAX_FILE_BYTES)`);
+  return { filehash: Uint8Array.from(info.filehash), size: Number(info.size), chunkSize: info.chunkSize };
+}
+
+/** Collects 32-byte leaf hashes in LEAF_GROUP-sized buffers (no per-leaf objects kept). */
+class LeafCollector {
+  readonly groups: Uint8Array[] = [];
+  private fill = LEAF_GROUP;
+  push(leaf: Uint8Array): void {
+    if (this.fill === LEAF_GROUP) {
+      this.groups.push(new Uint8Array(LEAF_GROUP * 32));
+      this.fill = 0;
+    }
+    this.groups[this.groups.length - 1]!.set(leaf, this.fill * 32);
+    this.fill++;
+  }
+  /** The groups with the last one trimmed to its leaves. */
+  finish(): Uint8Array[] {
+    if (this.groups.length > 0 && this.fill < LEAF_GROUP) this.groups[this.groups.length - 1] = this.groups[this.groups.length - 1]!.subarray(0, this.fill * 32);
+    return this.groups;
+  }
+}
+
+/** Waits for the next item or the abort, whichever is first (a cancelled stream may never end by itself). */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    void Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+}
+
+interface Trees {
+  readonly file: MerkleTree;
+  readonly replica: MerkleTree;
+}
+
+const TREE_CACHE_BYTES = 64 * 1024 * 1024;
+
+export class FileStore {
+  private readonly kv: KvStore;
+  private readonly blobs: BlobStore;
+  private readonly log: Logger;
+  private readonly segmentBytes: number;
+  private uploads = 0;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly trees = new Map<string, { cost: number; trees: Promise<Trees> }>();
+  private treeBytes = 0;
+  /** Committed files and their total size (GetInfo). */
+  files = 0;
+  bytes = 0;
+
+  constructor(private readonly deps: FileStoreDeps) {
+    this.kv = deps.kv;
+    this.blobs = deps.blobs;
+    this.log = deps.logger.child({ module: 'files' });
+    this.segmentBytes = deps.segmentBytes ?? SEGMENT_BYTES;
+  }
+
+  get activeUploads(): number {
+    return this.uploads;
+  }
+
+  /**
+   * Start-up: counts committed files and removes every segment no committed record names (uploads
+   * that failed, were cancelled, or were cut short by a crash before their commit).
+   */
+  async init(): Promise<{ files: number; removedSegments: number }> {
+    const committed = new Map<string, string>();
+    const prefix = fileRecordPrefix();
+    for await (const e of this.kv.range({ gte: prefix, lt: prefixEnd(prefix) })) {
+      const r = decodeFileRecord(e.value);
+      committed.set(hex(e.key.subarray(prefix.length)), r.uploadId);
+      this.files++;
+      this.bytes += r.size;
+    }
+    const garbage: string[] = [];
+    for await (const name of this.blobs.list('f/')) {
+      const p = parseSegmentName(name);
+      if (!p || committed.get(p.filehashHex) !== p.uploadId) garbage.push(name);
+    }
+    for (const name of garbage) await this.blobs.remove(name);
+    if (garbage.length > 0) this.log.info('removed segments of uncommitted uploads', { segments: garbage.length });
+    return { files: this.files, removedSegments: garbage.length };
+  }
+
+  async get(filehash: Uint8Array): Promise<FileRecord | null> {
+    const v = await this.kv.get(fileRecordKey(filehash));
+    return v === null ? null : decodeFileRecord(v);
+  }
+
+  async require(filehash: Uint8Array): Promise<FileRecord> {
+    if (filehash.length !== 32) throw invalidArgument(`filehash: expected 32 bytes, got ${filehash.length}`);
+    const r = await this.get(filehash);
+    if (!r) throw notFound(`this storer has no file ${hex(filehash)}`);
+    return r;
+  }
+
+  /** Takes one of WOLK_MAX_CONCURRENT_UPLOADS slots or refuses; call the returned function to give it back. */
+  acquireUpload(): () => void {
+    if (this.uploads >= this.deps.maxConcurrentUploads) {
+      throw resourceExhausted(`${this.uploads} uploads already in progress, the limit is ${this.deps.maxConcurrentUploads} (WOLK_MAX_CONCURRENT_UPLOADS); retry later`);
+    }
+    this.uploads++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.uploads--;
+      }
+    };
+  }
+
+  /**
+   * Streams a file in: hashes (filehash and this storer's replica leaves) while writing segments, then
+   * commits iff the bytes are exactly `id.size` long and hash to `id.filehash`. On any failure, the
+   * upload's segments are removed and nothing is visible. Memory: two segment buffers plus 64 bytes
+   * of leaf hashes per chunk.
+   */
+  async ingest(id: FileId, pieces: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ record: FileRecord; created: boolean }> {
+    const existing = await this.get(id.filehash);
+    if (existing) return { record: existing, created: false };
+    const fhHex = hex(id.filehash);
+    const uploadId = randomBytes(8).toString('hex');
+    const leaves = new LeafCollector();
+    const replicaLeaves = new LeafCollector();
+    const fileHasher = new FileHasher({ chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => leaves.push(leaf) });
+    const replicaHasher = new ReplicaHasher(this.deps.storerId, id.filehash, { chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => replicaLeaves.push(leaf) });
+    const segBytes = Math.max(1, Math.min(this.segmentBytes, id.size));
+    // Double buffering: one segment fills while the previous one is being written.
+    const buffers = [new Uint8Array(segBytes), id.size > segBytes ? new Uint8Array(segBytes) : null];
+    let cur = 0;
+    let fill = 0;
+    let segments = 0;
+    let total = 0;
+    let inflight: Promise<void> | null = null;
+
+    const flush = async () => {
+      if (inflight) await inflight;
+      const p = this.blobs.put(segmentName(fhHex, uploadId, segments++), buffers[cur]!.subarray(0, fill));
+      p.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+      inflight = p;
+      cur = buffers[1] ? 1 - cur : cur;
+      if (!buffers[1]) await inflight; // single buffer: wait before reusing it
+      fill = 0;
+    };
+
+    try {
+      for await (const piece of untilAborted(pieces, signal)) {
+        if (total + piece.length > id.size) throw invalidArgument(`the stream carries more than the ${id.size} bytes announced in info.size`);
+        fileHasher.update(piece);
+        replicaHasher.update(piece);
+        total += piece.length;
+        let o = 0;
+        while (o < piece.length) {
+          const take = Math.min(segBytes - fill, piece.length - o);
+          buffers[cur]!.set(take === piece.length ? piece : piece.subarray(o, o + take), fill);
+          fill += take;
+          o += take;
+          if (fill === segBytes) await flush();
+        }
+      }
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled');
+      if (total !== id.size) throw invalidArgument(`the stream ended after ${total} of the ${id.size} bytes announced in info.size`);
+      const digest = fileHasher.digest();
+      if (Buffer.compare(Buffer.from(digest.filehash), Buffer.from(id.filehash)) !== 0) {
+        throw invalidArgument(`the bytes hash to ${hex(digest.filehash)}, not to the filehash announced (${fhHex}) with chunk size ${id.chunkSize}`);
+      }
+      const replica = replicaHasher.digest();
+      if (fill > 0) await flush();
+      if (inflight) await inflight;
+      const record: FileRecord = {
+        size: id.size,
+        chunkSize: id.chunkSize,
+        uploadId,
+        segmentBytes: this.segmentBytes,
+        treeRoot: digest.root,
+        replicaRoot: replica.replicaRoot,
+        storedAtMs: Date.now(),
+      };
+      return await this.commit(id.filehash, record, leaves.finish(), replicaLeaves.finish(), segments);
+    } catch (err) {
+      if (inflight) await (inflight as Promise<void>).catch(() => undefined);
+      await this.removeUpload(fhHex, uploadId, segments);
+      throw err;
+    }
+  }
+
+  /** The commit point: one synchronous batch, serialized per filehash (a second upload of it is dropped). */
+  private commit(filehash: Uint8Array, record: FileRecord, leaves: Uint8Array[], replicaLeaves: Uint8Array[], segments: number) {
+    return this.exclusive(hex(filehash), async (): Promise<{ record: FileRecord; created: boolean }> => {
+      const existing = await this.get(filehash);
+      if (existing) {
+        await this.removeUpload(hex(filehash), record.uploadId, segments);
+        return { record: existing, created: false };
+      }
+      const ops: KvOp[] = [{ type: 'put', key: fileRecordKey(filehash), value: encodeFileRecord(record) }];
+      leaves.forEach((g, i) => ops.push({ type: 'put', key: leafGroupKey(filehash, i), value: g }));
+      replicaLeaves.forEach((g, i) => ops.push({ type: 'put', key: replicaGroupKey(filehash, i), value: g }));
+      await this.kv.batch(ops, { sync: true });
+      this.files++;
+      this.bytes += record.size;
+      return { record, created: true };
+    });
+  }
+
+  private async removeUpload(fhHex: string, uploadId: string, segments: number): Promise<void> {
+    for (let s = 0; s < segments; s++) {
+      try {
+        await this.blobs.remove(segmentName(fhHex, uploadId, s));
+      } catch (err) {
+        // Left for the next start's clean-up; the file is not committed, so it is invisible anyway.
+        this.log.warn('could not remove a segment of a failed upload', { file: fhHex, uploadId, segment: s, error: err });
+      }
+    }
+  }
+
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(fn);
+    this.locks.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === run) this.locks.delete(key);
+    }
+  }
+
+  /**
+   * Bytes [start, end) in pieces that end on multiples of `pieceBytes` (a power of two, so pieces are
+   * chunk-aligned and never cross a segment), reading one piece ahead of the consumer.
+   */
+  async *read(filehash: Uint8Array, record: FileRecord, start: number, end: number, pieceBytes: number): AsyncGenerator<{ offset: number; data: Uint8Array }> {
+    const fhHex = hex(filehash);
+    const fetch = async (pos: number) => {
+      const seg = Math.floor(pos / record.segmentBytes);
+      const segStart = seg * record.segmentBytes;
+      const pieceEnd = Math.min(end, (Math.floor(pos / pieceBytes) + 1) * pieceBytes, segStart + record.segmentBytes);
+      const data = await this.blobs.get(segmentName(fhHex, record.uploadId, seg), pos - segStart, pieceEnd - pos);
+      if (data === null || data.length !== pieceEnd - pos) {
+        throw new WolkError('INTERNAL', `bytes ${pos}-${pieceEnd - 1} of file ${fhHex} are missing on this storer`);
+      }
+      return { offset: pos, data };
+    };
+    let next = start < end ? fetch(start) : null;
+    next?.catch(() => undefined);
+    while (next) {
+      const piece = await next;
+      const after = piece.offset + piece.data.length;
+      next = after < end ? fetch(after) : null;
+      next?.catch(() => undefined);
+      yield piece;
+    }
+  }
+
+  /** Chunk `index` of a committed file. */
+  async readChunk(filehash: Uint8Array, record: FileRecord, index: number): Promise<Uint8Array> {
+    const start = index * record.chunkSize;
+    const end = Math.min(record.size, start + record.chunkSize);
+    const parts: Uint8Array[] = [];
+    for await (const p of this.read(filehash, record, start, end, record.chunkSize)) parts.push(p.data);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** The file tree and this storer's replica tree, rebuilt from the stored leaf hashes (cached, bounded). */
+  treesOf(filehash: Uint8Array, record: FileRecord): Promise<Trees> {
+    const key = hex(filehash);
+    const hit = this.trees.get(key);
+    if (hit) {
+      this.trees.delete(key); // re-insert: most recently used last
+      this.trees.set(key, hit);
+      return hit.trees;
+    }
+    const leafCount = Math.ceil(record.size / record.chunkSize);
+    const cost = leafCount * 32 * 4;
+    const trees = (async () => {
+      const load = async (prefix: Uint8Array) => {
+        const parts: Uint8Array[] = [];
+        for await (const e of this.kv.range({ gte: prefix, lt: prefixEnd(prefix) })) parts.push(e.value);
+        const flat = Buffer.concat(parts);
+        if (flat.length !== leafCount * 32) throw new WolkError('INTERNAL', `leaf hashes of ${key} are incomplete (${flat.length / 32} of ${leafCount})`);
+        return MerkleTree.fromLeaves(new Uint8Array(flat.buffer, flat.byteOffset, flat.length));
+      };
+      return { file: await load(leafPrefix(filehash)), replica: await load(replicaPrefix(filehash)) };
+    })();
+    if (cost <= TREE_CACHE_BYTES) {
+      this.trees.set(key, { cost, trees });
+      this.treeBytes += cost;
+      trees.catch(() => {
+        if (this.trees.get(key)?.trees === trees) {
+          this.trees.delete(key);
+          this.treeBytes -= cost;
+        }
+      });
+      for (const [k, v] of this.trees) {
+        if (this.treeBytes <= TREE_CACHE_BYTES) break;
+        this.trees.delete(k);
+        this.treeBytes -= v.cost;
+      }
+    }
+    return trees;
+  }
+
+  /** Fault switch drop-after-commit: deletes a file's bytes, keeping its record (a lazy storer). */
+  async dropBytes(filehash: Uint8Array): Promise<void> {
+    const record = await this.get(filehash);
+    if (!record) return;
+    const segments = Math.ceil(record.size / record.segmentBytes);
+    await this.removeUpload(hex(filehash), record.uploadId, segments);
+  }
+}

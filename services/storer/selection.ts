@@ -1,0 +1,59 @@
+// Who weighs what in storer self-selection (DESIGN §4 step 3): this storer's stake, the registry's total
+// storer stake and the expected committee size τ. Until consensus serves the registry, the genesis file
+// is the registry. Without a genesis the storer runs as a registry of one: itself with WOLK_STAKE,
+// against the request's total stake (or its own stake when the request gives none), with τ from the
+// request (or WOLK_REPLICATION) — enough for a lone storer and tests; a verifier holding a real
+// registry still checks every commitment against its own numbers.
+import { nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
+import { fromHex } from '../../lib/crypto/hash.js';
+import type { RegisteredStorer } from '../../lib/chain/commitment.js';
+import { failedPrecondition } from '../../lib/grpc/errors.js';
+
+export interface SelectionParams {
+  readonly stake: bigint;
+  readonly totalWeight: bigint;
+  readonly expectedSize: number;
+  readonly registry: 'genesis' | 'self';
+}
+
+export interface Selection {
+  /** Parameters for one store request; FAILED_PRECONDITION when the request's view contradicts ours. */
+  paramsFor(request: { totalStake: bigint; expectedStorers: number }): SelectionParams;
+  /** Registry lookup for verifying commitments (genesis storers; or only this storer without a genesis). */
+  lookup(storerId: Uint8Array): RegisteredStorer | undefined;
+}
+
+export function createSelection(genesis: Genesis | undefined, self: { idHex: string; vrfPublicKey: Uint8Array; stake: bigint }, replication: number): Selection {
+  if (genesis) {
+    const { nodes, totalStake } = nodesWithRole(genesis, 'storer');
+    const byId = new Map(nodes.map((n) => [n.id, { vrfPublicKey: fromHex(n.vrfPublicKey), stake: BigInt(n.stake) }]));
+    const tau = genesis.params.storerCommitteeSize;
+    const mine = byId.get(self.idHex);
+    return {
+      paramsFor(request) {
+        if (!mine) throw failedPrecondition(`storer ${self.idHex} is not a storer in the genesis registry (WOLK_GENESIS), so no commitment of it would be accepted`);
+        if (Buffer.compare(Buffer.from(mine.vrfPublicKey), Buffer.from(self.vrfPublicKey)) !== 0) {
+          throw failedPrecondition(`the genesis registers another VRF key for storer ${self.idHex} than the one in its data directory`);
+        }
+        if (request.totalStake !== 0n && request.totalStake !== totalStake) {
+          throw failedPrecondition(`total_stake ${request.totalStake} differs from the registry's total storer stake ${totalStake}`);
+        }
+        if (request.expectedStorers !== 0 && request.expectedStorers !== tau) {
+          throw failedPrecondition(`expected_storers ${request.expectedStorers} differs from the registry's storer committee size ${tau}`);
+        }
+        return { stake: mine.stake, totalWeight: totalStake, expectedSize: Math.min(tau, Number(totalStake)), registry: 'genesis' };
+      },
+      lookup: (id) => byId.get(Buffer.from(id).toString('hex')),
+    };
+  }
+  return {
+    paramsFor(request) {
+      const total = request.totalStake > 0n ? request.totalStake : self.stake;
+      if (self.stake > total) throw failedPrecondition(`total_stake ${total} is below this storer's own stake ${self.stake}`);
+      if (total === 0n) throw failedPrecondition('this storer has no stake (WOLK_STAKE=0) and the request gives no total_stake');
+      const tau = request.expectedStorers > 0 ? request.expectedStorers : replication;
+      return { stake: self.stake, totalWeight: total, expectedSize: Math.min(tau, Number(total)), registry: 'self' };
+    },
+    lookup: (id) => (Buffer.from(id).toString('hex') === self.idHex ? { vrfPublicKey: self.vrfPublicKey, stake: self.stake } : undefined),
+  };
+}
