@@ -1,13 +1,15 @@
-// The image, checked without a container engine: every path the Dockerfile copies exists (and is not
+// The image, checked without a container engine (and the deploy guide against the manifests): every path the Dockerfile copies exists (and is not
 // .dockerignored), every npm script it runs exists, the runtime stage gets what the services read at
 // run time, and every workload's command is a package.json serve:<name> script whose entry file
 // is compiled from a source file that exists.
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { SERVICE_NAMES, variablesOf } from '../../../lib/config/env.js';
 import { containersOf, workloads } from './checks.js';
 import { OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { ignoredBy, npmScriptsRun, parseDockerfile, producedPaths, readDockerfile, readDockerignore } from './dockerfile.js';
+import { resolveEnvironments } from './env-checks.js';
 import { describe } from './yaml-objects.js';
 
 interface PackageJson {
@@ -125,4 +127,15 @@ test('the Dockerfile reader: stages, ARG substitution, continuations, COPY flags
   t.deepEqual(s[1]!.copies[0], { line: 8, from: 'build', sources: ['/app/dist'], dest: '/dist', destIsDir: false });
   t.is(ignoredBy(['node_modules', 'bench/results', '*.log'], 'node_modules/x'), 'node_modules');
   t.is(ignoredBy(['*.log'], 'lib'), undefined);
+});
+
+test('docs/deploy.md documents every variable the services read and every path it tells operators to use', (t) => {
+  const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+  const names = new Set<string>(SERVICE_NAMES.flatMap((s) => variablesOf(s).map((v) => v.name)));
+  for (const overlay of OVERLAYS) for (const r of resolveEnvironments(renderOverlay(overlay))) for (const name of r.env.keys()) names.add(name);
+  for (const name of names) t.true(doc.includes(`\`${name}\``), `docs/deploy.md does not mention \`${name}\``);
+  const paths = [...doc.matchAll(/(?<![\w/.])((?:deploy|lib|test|services)\/[\w./-]*\w)/g)].map((m) => m[1]!);
+  t.true(paths.length > 5);
+  for (const p of new Set(paths)) t.true(existsSync(join(ROOT, p)), `docs/deploy.md names ${p}, which does not exist`);
+  for (const m of doc.matchAll(/kubectl (?:apply|delete) -k (\S+)/g)) t.true(existsSync(join(ROOT, m[1]!, 'kustomization.yaml')), `kubectl apply -k ${m[1]}: no kustomization there`);
 });
