@@ -6,7 +6,8 @@
 #   docker build -t wolk:dev .
 #
 # Debian (glibc), not alpine: rocksdb's shipped prebuilt linux-x64 binary links against glibc, so
-# no compiler is needed in either stage.
+# no compiler is needed in either stage. Not included: librados and the native RADOS addon
+# (scripts/ceph/build-addon.sh), so storers use WOLK_STORE=rocksdb on their RBD volume.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: compile TypeScript, then drop dev dependencies ----

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { SERVICE_NAMES, variablesOf } from '../../../lib/config/env.js';
+import { ENV, SERVICE_NAMES, variablesOf } from '../../../lib/config/env.js';
 import { containersOf, workloads } from './checks.js';
 import { OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { ignoredBy, npmScriptsRun, parseDockerfile, producedPaths, readDockerfile, readDockerignore } from './dockerfile.js';
@@ -113,6 +113,17 @@ test('every workload runs a serve:<name> script whose entry and preload are comp
           t.true(copiedDirs.includes(source.split('/')[0]!), `the build stage does not copy ${source.split('/')[0]}/`);
         }
       }
+    }
+  }
+});
+
+test('no workload asks for a storage backend the image lacks (the RADOS addon is not built into it)', (t) => {
+  const imageHasRados = stages.some((s) => s.copies.some((c) => c.sources.some((src) => src.startsWith('native'))));
+  for (const overlay of OVERLAYS) {
+    for (const r of resolveEnvironments(renderOverlay(overlay))) {
+      const store = r.env.get('WOLK_STORE')?.value ?? ENV.WOLK_STORE.defaultText;
+      if (store.startsWith('rados://')) t.true(imageHasRados, `${overlay}: ${describe(r.workload)} sets WOLK_STORE=${store}, but the image has no RADOS addon`);
+      else t.is(store, 'rocksdb');
     }
   }
 });
