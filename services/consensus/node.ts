@@ -1,24 +1,107 @@
-// The consensus node's wiring: RocksDB under WOLK_DATA_DIR and the ConsensusService. The BA* core lives
-// in ./agreement; its gRPC/RocksDB wiring lands with the Consensus issue, until then UNIMPLEMENTED.
+// The consensus node's wiring (STYLE: one wiring file; parts built in order, closed in reverse):
+// identity key and genesis → RocksDB → ledger (state tree, chain store) → peers, gossip, mempool →
+// agreement host → gRPC ConsensusService; then, in the background, catch-up from peers and the start
+// of agreement. Configuration comes from the environment registry (lib/config/env.ts) only here.
 import { join } from 'node:path';
 import { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
-import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { loadGenesis, nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
+import { ConfigError, readEnv } from '../../lib/config/env.js';
+import { fromHex, sha256 } from '../../lib/crypto/index.js';
+import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
+import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { createAgreementCrypto } from './agreement/crypto.js';
+import { algorandParams, smallNetworkParams, type AgreementParams } from './agreement/params.js';
+import { catchUp } from './catchup.js';
+import { Gossip } from './gossip.js';
+import { AgreementHost } from './host.js';
+import { DEFAULT_BLOCK_LIMITS, Ledger } from './ledger/ledger.js';
+import { Mempool } from './mempool.js';
+import { Peers } from './peers.js';
+import { consensusHandlers } from './server.js';
+import { createStorageCheck } from './storage-check.js';
 
-const NOT_YET = 'the consensus node (agreement over gRPC, ledger, state) is not wired yet';
+/** Below this many committee members sortition cannot sample: every stake unit votes (params.ts). */
+const SMALL_NETWORK_NODES = 100;
+
+export function agreementParams(genesis: Genesis, lambdaMs: number): AgreementParams {
+  const committee = nodesWithRole(genesis, 'consensus');
+  if (committee.nodes.length < SMALL_NETWORK_NODES) return smallNetworkParams(committee.totalStake, { lambda: lambdaMs });
+  return algorandParams({ lambda: lambdaMs, filterTimeout0: 2 * lambdaMs, filterTimeout: 2 * lambdaMs, deadlineTimeout: 8.5 * lambdaMs, catchupInterval: 2 * lambdaMs, maxRecoveryExtra: 64 * lambdaMs });
+}
 
 export const createConsensusNode: NodeFactory = async (ctx) => {
-  const db = await openRocksKv(join(ctx.options.dataDir, 'db'));
+  const { env, options, logger } = ctx;
+  const genesisPath = readEnv(env, 'WOLK_GENESIS');
+  if (genesisPath === undefined) throw new ConfigError('WOLK_GENESIS', 'the consensus node needs the network\'s genesis file');
+  const genesis = loadGenesis(genesisPath);
+  const lambdaMs = readEnv(env, 'WOLK_LAMBDA_MS') ?? genesis.params.lambdaMs;
+  const { key } = loadOrCreateNodeKey(options.dataDir);
+  const listen = options.listen;
+  const advertise = readEnv(env, 'WOLK_ADVERTISE') ?? listen;
+  const self = `${advertise.host === '0.0.0.0' ? '127.0.0.1' : advertise.host}:${advertise.port}`;
+
+  const db = await openRocksKv(join(options.dataDir, 'db'));
+  const committee = nodesWithRole(genesis, 'consensus').nodes;
+  const directory = new Map(committee.map((n) => [n.id, { vrf: fromHex(n.vrfPublicKey), sign: fromHex(n.id) }]));
+  const crypto = createAgreementCrypto(
+    { voterId: key.id, vrfSecretKey: key.vrfSecretKey, signSecretKey: key.signSecretKey },
+    { vrfPublicKey: (v) => directory.get(v)?.vrf ?? null, signPublicKey: (v) => directory.get(v)?.sign ?? null },
+  );
+  const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  const params = agreementParams(genesis, lambdaMs);
+  const log = logger.child({ node: key.id.slice(0, 12) });
+  const peers = new Peers({
+    static: readEnv(env, 'WOLK_PEERS') ?? [],
+    ...(readEnv(env, 'WOLK_PEERS_SRV') !== undefined ? { srv: readEnv(env, 'WOLK_PEERS_SRV')! } : {}),
+    self,
+    logger: log,
+    maxMessageBytes: options.maxMessageBytes,
+  });
+  const gossip = new Gossip(peers, log);
+  const mempool = new Mempool();
+  const host = new AgreementHost({
+    ledger,
+    crypto,
+    params,
+    mempool,
+    gossip,
+    peers,
+    logger: log,
+    maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
+    storageCheck: createStorageCheck({ ledger, logger: log, timeoutMs: Math.max(3 * lambdaMs, 300) }),
+  });
+  if (!directory.has(key.id)) log.warn('this node is not in the genesis committee: it follows but does not vote', { id: key.id });
+
+  const abort = new AbortController();
+  const agreement = {
+    async start() {
+      await peers.start();
+      // In the background: the server is up (peers can reach us) while we catch up and then join.
+      void (async () => {
+        await catchUp({ ledger, peers, crypto, params, logger: log }, abort.signal).catch((err: unknown) => log.warn('catch-up failed', { error: err }));
+        if (abort.signal.aborted) return;
+        await host.start();
+        log.info('agreement started', { round: ledger.tip().round + 1, lambdaMs, peers: peers.endpoints().length });
+      })();
+    },
+    stop() {
+      abort.abort();
+      host.stop();
+      peers.stop();
+    },
+  };
+
   return startGrpcNode(ctx, {
     services: [
       registration({
         fullName: 'wolk.consensus.v1.ConsensusService',
         definition: ConsensusServiceService,
-        handlers: {},
-        unimplemented: Object.fromEntries(Object.keys(ConsensusServiceService).map((m) => [m, NOT_YET])),
+        handlers: consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }),
       }),
     ],
     resources: [db],
+    background: [agreement],
   });
 };

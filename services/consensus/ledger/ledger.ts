@@ -91,7 +91,10 @@ export class Ledger implements AgreementLedgerReader {
   private readonly stakes = new Map<VoterId, bigint>();
   private readonly total: bigint;
   private readonly seeds = new Map<number, Uint8Array>();
-  /** Validated bodies: hex(sha256(body)) → the state root they execute to. */
+  /**
+   * Executed bodies: hex(parent root ‖ sha256(body)) → the state root they execute to. The parent is
+   * part of the key so that a body replayed on another parent is executed again, never trusted.
+   */
   private readonly executed = new Map<string, Uint8Array>();
   private tipBlock!: Block;
   private tipHeaderCache!: BlockHeader;
@@ -237,7 +240,7 @@ export class Ledger implements AgreementLedgerReader {
         await applyTx(stx, fork, { round, rules: this.rules }, txId(stx));
       } catch (err) {
         if (!(err instanceof TxError)) throw err;
-        if (!skipInvalid) throw new TxError(err.code, `tx ${included.length} (${hex(txId(stx)).slice(0, 16)}): ${err.message}`);
+        if (!skipInvalid) throw new TxError(err.code, `tx ${included.length} (${hex(txId(stx)).slice(0, 16)}): ${err.message}`, err.future);
         rejected.push({ stx, error: err });
         continue;
       }
@@ -257,7 +260,7 @@ export class Ledger implements AgreementLedgerReader {
     const nc = newChunksOf(res.included);
     const ts = Math.max(this.now(), Number(this.tipHeaderCache.timestampMs));
     const body = encodeLedgerPart({ stateRoot: Buffer.from(res.root), txRoot: Buffer.from(txRootOf(res.included)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(ts) });
-    this.executed.set(hex(sha256(body)), res.root);
+    this.executed.set(execKey(parent, body), res.root);
     this.trimExecuted();
     return { body, payload: { txs: res.included, newChunks: nc }, rejected: res.rejected };
   }
@@ -278,10 +281,11 @@ export class Ledger implements AgreementLedgerReader {
       const ts = Number(h.timestampMs);
       if (ts < Number(this.tipHeaderCache.timestampMs)) return { valid: false, reason: 'timestamp is before the previous block\'s' };
       if (ts > this.now() + this.limits.maxClockSkewMs) return { valid: false, reason: 'timestamp is in the future' };
-      const key = hex(sha256(block.body));
+      const parent = new Uint8Array(this.tipHeaderCache.stateRoot);
+      const key = execKey(parent, block.body);
       const known = this.executed.get(key);
       if (known !== undefined) return eq(known, h.stateRoot) ? { valid: true } : { valid: false, reason: 'state_root mismatch' };
-      const res = await this.execute(block.round, new Uint8Array(this.tipHeaderCache.stateRoot), payload.txs, false);
+      const res = await this.execute(block.round, parent, payload.txs, false);
       if (!eq(res.root, h.stateRoot)) return { valid: false, reason: 'state_root does not match the executed transactions' };
       this.executed.set(key, res.root);
       this.trimExecuted();
@@ -301,8 +305,10 @@ export class Ledger implements AgreementLedgerReader {
     }
     const h = headerOf(block);
     const root = new Uint8Array(h.stateRoot);
-    if (!this.executed.has(hex(sha256(block.body)))) {
-      const res = await this.execute(block.round, new Uint8Array(this.tipHeaderCache.stateRoot), payload.txs, false);
+    const parent = new Uint8Array(this.tipHeaderCache.stateRoot);
+    const known = this.executed.get(execKey(parent, block.body));
+    if (known === undefined || !eq(known, root)) {
+      const res = await this.execute(block.round, parent, payload.txs, false);
       if (!eq(res.root, root)) throw new Error(`commit: block ${block.round} executes to another state root`);
     }
     const pb: PbBlock = { header: h, txs: payload.txs, newChunks: payload.newChunks ?? newChunksOf(payload.txs) };
@@ -324,6 +330,10 @@ export class Ledger implements AgreementLedgerReader {
   private trimExecuted(): void {
     while (this.executed.size > 64) this.executed.delete(this.executed.keys().next().value!);
   }
+}
+
+function execKey(parentRoot: Uint8Array, body: Uint8Array): string {
+  return hex(parentRoot) + hex(sha256(body));
 }
 
 /** Exact encoded size: limits must come out the same on every node. */

@@ -14,7 +14,7 @@ import { isValidChunkSize } from '../../../lib/merkle/index.js';
 import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
-import { checkCommitment, type StorerSortition } from './commitments.js';
+import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
 import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
 
 export type TxErrorCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
@@ -23,6 +23,8 @@ export class TxError extends Error {
   constructor(
     readonly code: TxErrorCode,
     message: string,
+    /** A nonce ahead of the account's: may apply later, after the transactions before it. */
+    readonly future = false,
   ) {
     super(message);
     this.name = 'TxError';
@@ -56,7 +58,8 @@ export interface LedgerRules {
   readonly defaultReplication: number;
   /** Chunk size for buckets that leave it at 0. */
   readonly defaultChunkSize: number;
-  readonly storers: StorerSortition;
+  /** Storer sortition: expected committee size and the registry's total stake. */
+  readonly storers: { readonly expectedSize: number; readonly totalStake: bigint };
   /** The seed of a finalized round, or null when unknown or too old to commit against. */
   seedAt(round: number): Uint8Array | null;
 }
@@ -188,7 +191,9 @@ export interface BlockContext {
 export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: BlockContext, id: Uint8Array): Promise<void> {
   const tx = stx.tx!;
   const sender = await readAccount(state, tx.sender);
-  if (tx.nonce !== sender.nonce) precondition(`nonce ${tx.nonce} is not the account's next nonce ${sender.nonce}`);
+  if (tx.nonce !== sender.nonce) {
+    throw new TxError('FAILED_PRECONDITION', `nonce ${tx.nonce} is not the account's next nonce ${sender.nonce}`, tx.nonce > sender.nonce);
+  }
   if (tx.fee > sender.balance) precondition(`fee ${tx.fee} exceeds the balance ${sender.balance}`);
   sender.nonce += 1n;
   sender.balance -= tx.fee;
@@ -295,12 +300,22 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
     const who = hex(c.storerId);
     const storer = await readAccount(state, c.storerId);
     if (!hasRole(storer, NodeRole.NODE_ROLE_STORER)) precondition(`storer ${who} is not a registered storer`);
-    if (!eq(storer.node!.vrfPublicKey, c.vrfPublicKey)) precondition(`storer ${who}: VRF key differs from the registered one`);
     const seed = ctx.rules.seedAt(Number(c.seedRound));
     if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
     if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
-    const why = checkCommitment(c, file, storer.node!.stake, ctx.rules.storers);
-    if (why !== null) precondition(`storer ${who}: ${why}`);
+    const node = storer.node!;
+    // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
+    const verdict = verifyStorageCommitment(c, {
+      lookupStorer: (id) => (eq(id, node.id) ? { vrfPublicKey: node.vrfPublicKey, stake: node.stake } : undefined),
+      totalWeight: ctx.rules.storers.totalStake,
+      expectedSize: ctx.rules.storers.expectedSize,
+      seed: seed!,
+      filehash: file.filehash,
+      seedRound: c.seedRound,
+      size: file.size,
+      chunkSize: file.chunkSize,
+    });
+    if (!verdict.ok) precondition(`storer ${who}: ${verdict.reason}`);
   }
   state.put(
     pathKey(k.owner, k.collection, k.key),

@@ -173,11 +173,11 @@ test('SetKey: an unregistered storer, a forged commitment, a stale seed or a wro
   const stranger = (await import('./ledger-fixture.js')).newKey();
   const cases: [import('../../../gen/wolk/common/v1/storage.js').StorageCommitment, RegExp][] = [
     [commitment(stranger, file, seed, seedRound, total), /not a registered storer/],
-    [{ ...commits[2]!, replicaRoot: Buffer.from(randomBytes(32)) }, /bad storer signature/],
+    [{ ...commits[2]!, replicaRoot: Buffer.from(randomBytes(32)) }, /bad signature/],
     [commitment(net.storers[2]!, file, new Uint8Array(randomBytes(32)), seedRound, total), /seed is not the seed/],
     [commitment(net.storers[2]!, file, seed, 99, total), /not a recent finalized round/],
-    [commitment(net.storers[2]!, file, seed, seedRound, total, { weight: 7 }), /claimed weight 7/],
-    [commitment(net.storers[2]!, fileInfo(), seed, seedRound, total), /another filehash/],
+    [commitment(net.storers[2]!, file, seed, seedRound, total, { weight: 7 }), /claims weight 7/],
+    [commitment(net.storers[2]!, fileInfo(), seed, seedRound, total), /commits to another file/],
   ];
   for (const [bad, pattern] of cases) {
     alice.nonce = 2n;
@@ -201,7 +201,7 @@ test('SetKey: a commitment whose VRF output is above the sortition threshold is 
     const claimed = commitment(net.storers[0]!, file, seed, seedRound, 4000n, { weight: 1 }, 1);
     alice.nonce = 2n;
     const others = [commitment(net.storers[1]!, file, seed, seedRound, 4000n, {}, 1), commitment(net.storers[2]!, file, seed, seedRound, 4000n, {}, 1)];
-    await rejects(t, ledger, setKey(alice, net.gateway, { owner: 'alice', collection: 'photos', key: 'k', file }, [claimed, ...others]), 'FAILED_PRECONDITION', /storer [0-9a-f]+: (storer was not selected|claimed weight)/);
+    await rejects(t, ledger, setKey(alice, net.gateway, { owner: 'alice', collection: 'photos', key: 'k', file }, [claimed, ...others]), 'FAILED_PRECONDITION', /storer [0-9a-f]+: (sortition does not select|claims weight)/);
   }
   t.is(unselected, 2);
 });

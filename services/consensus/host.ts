@@ -1,0 +1,275 @@
+// The agreement host: feeds the pure BA* core (./agreement) with events and carries out the actions it
+// returns, in order, each complete before the next (agreement/README.md "Events in, actions out").
+// Events are processed one at a time from a bounded queue; the work behind `assemble`, `validate`
+// and `catchup` runs in the background and comes back as an event. `persist` and `commit` are
+// awaited (synced RocksDB writes) before anything after them runs, so an own vote never leaves
+// before its record is durable, and a committed block is on disk before the next round starts.
+import { randomInt } from 'node:crypto';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
+import type { GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { sha256 } from '../../lib/crypto/index.js';
+import { createPlayer, type Player } from './agreement/player.js';
+import type { AgreementParams } from './agreement/params.js';
+import type { AgreementAction, AgreementCrypto, AgreementEvent, Block, Message } from './agreement/types.js';
+import type { Gossip } from './gossip.js';
+import type { Ledger } from './ledger/ledger.js';
+import { readAccount } from './ledger/state-view.js';
+import { txId } from './ledger/transactions.js';
+import type { Mempool } from './mempool.js';
+import type { Peers } from './peers.js';
+import { blockFromHeader, certificateFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
+
+const MAX_EVENTS = 20_000;
+const MAX_PAYLOADS = 256;
+
+/** Extra checks of a block before it may be cert-voted (DESIGN §4 step 6); null = pass. */
+export type BlockCheck = (block: Block, payload: Payload, signal: AbortSignal) => Promise<string | null>;
+
+export interface HostComponents {
+  readonly ledger: Ledger;
+  readonly crypto: AgreementCrypto;
+  readonly params: AgreementParams;
+  readonly mempool: Mempool;
+  readonly gossip: Gossip;
+  readonly peers: Peers;
+  readonly logger: Logger;
+  readonly maxBlockTxs: number;
+  readonly storageCheck?: BlockCheck;
+  /** Clock for the core (ms). */
+  readonly now?: () => number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+export class AgreementHost {
+  private player!: Player;
+  private readonly queue: AgreementEvent[] = [];
+  private running = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly payloads = new Map<string, Payload>();
+  private catchupInFlight = false;
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private dropped = 0;
+  private started = false;
+  private roundStartedAt = Date.now();
+  private busyMs = 0;
+
+  constructor(private readonly c: HostComponents) {
+    this.now = c.now ?? Date.now;
+    this.log = c.logger.child({ module: 'agreement' });
+  }
+
+  async start(): Promise<void> {
+    const persisted = await this.c.ledger.chain.loadAgreementState();
+    this.player = createPlayer({
+      crypto: this.c.crypto,
+      ledger: this.c.ledger,
+      params: this.c.params,
+      persisted,
+      logger: { info: (m, d) => this.log.info(m, d), warn: (m, d) => this.log.warn(m, d) },
+    });
+    this.started = true;
+    this.push({ kind: 'start' });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  status(): { round: number; period: number } {
+    if (!this.started) return { round: this.c.ledger.tip().round + 1, period: 0 };
+    return this.player.status();
+  }
+
+  counters(): Readonly<Record<string, number>> {
+    return { ...this.player.counters(), 'host.dropped-events': this.dropped };
+  }
+
+  /** A message from a peer, already converted; its payload (if a proposal) is kept for validation. */
+  deliver(message: Message, payload?: Payload): void {
+    if (payload && message.kind === 'proposal') this.keepPayload(message.proposal.block.body, payload);
+    this.push({ kind: 'message', message });
+  }
+
+  private push(ev: AgreementEvent): void {
+    // Before start (catch-up still running) messages are dropped: they cannot be checked against a
+    // tip we do not have yet, and agreement re-sends what matters (bundles, catch-up).
+    if (this.stopped || !this.started) return;
+    if (this.queue.length >= MAX_EVENTS) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(ev);
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const ev = this.queue.shift()!;
+        let actions: AgreementAction[];
+        const t0 = performance.now();
+        try {
+          actions = this.player.handle(ev, this.now());
+        } catch (err) {
+          this.log.error('agreement core threw', { event: ev.kind, error: err });
+          continue;
+        } finally {
+          this.busyMs += performance.now() - t0;
+        }
+        for (const a of actions) {
+          if (this.stopped) return;
+          await this.execute(a);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async execute(a: AgreementAction): Promise<void> {
+    switch (a.kind) {
+      case 'persist':
+        await this.c.ledger.chain.saveAgreementState(a.state);
+        return;
+      case 'broadcast':
+      case 'relay':
+        this.send(a.message);
+        return;
+      case 'setTimer': {
+        if (this.timer) clearTimeout(this.timer);
+        const at = a.at;
+        this.timer = setTimeout(() => this.push({ kind: 'timeout', at, entropy: randomInt(0, 2 ** 32 - 1) }), Math.max(0, at - this.now()));
+        return;
+      }
+      case 'assemble':
+        void this.assemble(a.round, a.period);
+        return;
+      case 'validate':
+        void this.validate(a.block);
+        return;
+      case 'commit': {
+        const payload = this.payloads.get(bodyKey(a.block.body));
+        if (!payload) throw new Error(`commit of round ${a.block.round}: payload unknown`);
+        await this.c.ledger.commit(a.block, a.certificate, payload);
+        for (const t of payload.txs) this.c.mempool.remove(txId(t));
+        const now = Date.now();
+        this.log.info('finalized', {
+          round: a.block.round,
+          hash: hex(a.block.hash).slice(0, 16),
+          txs: payload.txs.length,
+          period: a.certificate.period,
+          ms: now - this.roundStartedAt,
+          coreMs: Math.round(this.busyMs),
+        });
+        this.roundStartedAt = now;
+        this.busyMs = 0;
+        const state = this.c.ledger.latestState();
+        void this.c.mempool.prune(async (sender) => (await readAccount(state, sender)).nonce);
+        return;
+      }
+      case 'catchup':
+        void this.catchup(a.round);
+        return;
+    }
+  }
+
+  private send(m: Message): void {
+    if (m.kind === 'vote') this.c.gossip.votes([voteToProto(m.vote)]);
+    else if (m.kind === 'bundle') {
+      // No Bundle RPC: a bundle travels as its votes (and both votes of each equivocation pair).
+      const votes: PbVote[] = m.bundle.votes.map(voteToProto);
+      for (const [x, y] of m.bundle.equivocations) votes.push(voteToProto(x), voteToProto(y));
+      this.c.gossip.votes(votes);
+    } else {
+      const payload = this.payloads.get(bodyKey(m.proposal.block.body));
+      if (!payload) {
+        this.log.warn('no payload for a proposal to send', { round: m.proposal.block.round });
+        return;
+      }
+      this.c.gossip.proposal(proposalToProto(m.proposal, payload));
+    }
+  }
+
+  private async assemble(round: number, period: number): Promise<void> {
+    try {
+      const { body, payload, rejected } = await this.c.ledger.assemble(round, this.c.mempool.candidates(this.c.maxBlockTxs * 2));
+      // A transaction that no longer applies (e.g. its name was claimed meanwhile) would fail
+      // forever: drop it. One whose nonce is ahead may apply once the ones before it arrive.
+      for (const r of rejected) if (!r.error.future) this.c.mempool.remove(txId(r.stx));
+      this.keepPayload(body, payload);
+      this.push({ kind: 'assembled', round, period, body });
+    } catch (err) {
+      this.log.error('assemble failed', { round, error: err });
+    }
+  }
+
+  private async validate(block: Block): Promise<void> {
+    const payload = this.payloads.get(bodyKey(block.body));
+    let verdict = await this.c.ledger.validate(block, payload);
+    if (verdict.valid && this.c.storageCheck && payload) {
+      const why = await this.c.storageCheck(block, payload, this.abort.signal).catch((err: unknown) => `storage check failed: ${(err as Error).message}`);
+      if (why !== null) verdict = { valid: false, reason: why };
+    }
+    if (!verdict.valid) this.log.warn('block invalid', { round: block.round, hash: hex(block.hash).slice(0, 16), reason: verdict.reason });
+    this.push({ kind: 'verdict', round: block.round, hash: block.hash, valid: verdict.valid, ...(verdict.reason ? { reason: verdict.reason } : {}) });
+  }
+
+  /** Fetches the certified block of `round` from the first peer that has it (agreement `catchup`). */
+  private async catchup(round: number): Promise<void> {
+    if (this.catchupInFlight) return;
+    this.catchupInFlight = true;
+    try {
+      for (const endpoint of shuffle(this.c.peers.endpoints())) {
+        const res = await getBlock(this.c.peers.client(endpoint), round).catch(() => null);
+        const cb = res?.block;
+        if (!cb?.block || !cb.certificate) continue;
+        try {
+          const block = blockFromHeader(this.c.crypto, cb.block.header);
+          if (block.round !== round) continue;
+          const certificate = certificateFromProto(cb.certificate);
+          this.keepPayload(block.body, { txs: cb.block.txs, newChunks: cb.block.newChunks });
+          this.push({ kind: 'certified', block, certificate });
+          return;
+        } catch (err) {
+          this.log.warn('catch-up block did not convert', { peer: endpoint, round, error: err });
+        }
+      }
+    } finally {
+      this.catchupInFlight = false;
+    }
+  }
+
+  private keepPayload(body: Uint8Array, payload: Payload): void {
+    if (this.payloads.size >= MAX_PAYLOADS) this.payloads.delete(this.payloads.keys().next().value!);
+    this.payloads.set(bodyKey(body), payload);
+  }
+}
+
+function bodyKey(body: Uint8Array): string {
+  return hex(sha256(body));
+}
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = randomInt(0, i + 1);
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+export function getBlock(client: ReturnType<Peers['client']>, round: number, timeoutMs = 3000): Promise<GetBlockResponse> {
+  return new Promise((resolve, reject) => {
+    client.getBlock({ selector: { $case: 'round', value: BigInt(round) } }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: GetBlockResponse) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}

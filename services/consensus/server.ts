@@ -1,0 +1,191 @@
+// ConsensusService handlers: thin, they convert messages and call the ledger, the mempool and the
+// agreement host. Domain errors become WolkErrors here (mapped to gRPC statuses by lib/grpc).
+import type { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
+import { Vote as PbVote, type CertifiedBlock, type SmtProof as PbSmtProof } from '../../gen/wolk/common/v1/chain.js';
+import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted, WolkError } from '../../lib/grpc/errors.js';
+import { EMPTY, type SmtProof } from '../../lib/smt/index.js';
+import { sha256 } from '../../lib/crypto/index.js';
+import type { AgreementCrypto } from './agreement/types.js';
+import type { AgreementHost } from './host.js';
+import type { Gossip } from './gossip.js';
+import type { Ledger } from './ledger/ledger.js';
+import { readAccount, StateOverlay } from './ledger/state-view.js';
+import { applyTx, checkStateless, TxError, txId } from './ledger/transactions.js';
+import type { Mempool } from './mempool.js';
+import type { Peers } from './peers.js';
+import { blockFromHeader, proposalFromProto, voteFromProto, WireError } from './wire.js';
+
+export interface ServerComponents {
+  readonly ledger: Ledger;
+  readonly mempool: Mempool;
+  readonly host: AgreementHost;
+  readonly gossip: Gossip;
+  readonly peers: Peers;
+  readonly crypto: AgreementCrypto;
+  readonly nodeId: Uint8Array;
+}
+
+const MAX_VOTES_PER_CALL = 1024;
+const SEEN_LIMIT = 200_000;
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** Messages already delivered (gossip reaches a node by several paths): bounded, oldest forgotten first. */
+class SeenSet {
+  private readonly seen = new Set<string>();
+  /** True the first time. */
+  add(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size >= SEEN_LIMIT) this.seen.delete(this.seen.values().next().value!);
+    this.seen.add(key);
+    return true;
+  }
+}
+
+/** lib/smt's proof as the proto SmtProof (bitmap of non-default siblings, chain.proto). */
+export function smtProofToProto(key: Uint8Array, value: Uint8Array | null, root: Uint8Array, p: SmtProof): PbSmtProof {
+  const bitmap = Buffer.alloc(32);
+  const siblings: Buffer[] = [];
+  p.siblings.forEach((s, d) => {
+    if (!Buffer.from(s).equals(Buffer.from(EMPTY))) {
+      bitmap[d >> 3]! |= 0x80 >> (d & 7);
+      siblings.push(Buffer.from(s));
+    }
+  });
+  return { key: Buffer.from(key), value: value === null ? undefined : Buffer.from(value), bitmap, siblings, root: Buffer.from(root) };
+}
+
+export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof ConsensusServiceService> {
+  const seen = new SeenSet();
+
+  async function certified(round: number): Promise<CertifiedBlock> {
+    const b = await c.ledger.certifiedBlock(round);
+    if (b === null) throw notFound(`no finalized block at round ${round} (latest is ${c.ledger.tip().round})`);
+    return { block: b.block, certificate: b.certificate, blockHash: Buffer.from(blockFromHeader(c.crypto, b.block.header).hash) };
+  }
+
+  return {
+    async submitTx(req) {
+      const stx = req.tx;
+      if (!stx) throw invalidArgument('SubmitTx: tx is missing');
+      const id = txId(stx);
+      if (c.mempool.has(id)) return { txId: Buffer.from(id) };
+      try {
+        checkStateless(stx, c.ledger.rules);
+        const state = c.ledger.latestState();
+        const account = await readAccount(state, stx.tx!.sender);
+        if (stx.tx!.nonce < account.nonce) throw new TxError('FAILED_PRECONDITION', `nonce ${stx.tx!.nonce} was already used (the account's next nonce is ${account.nonce})`);
+        // With the next nonce the transaction must apply now; a later nonce is checked when its turn comes.
+        if (stx.tx!.nonce === account.nonce) await applyTx(stx, new StateOverlay(state), { round: c.ledger.tip().round + 1, rules: c.ledger.rules }, id);
+      } catch (err) {
+        if (err instanceof TxError) throw new WolkError(err.code, err.message);
+        throw err;
+      }
+      const added = c.mempool.add(stx, id);
+      if (added === 'full') throw resourceExhausted('the mempool is full; retry later');
+      if (added === 'sender-full') throw resourceExhausted('too many pending transactions from this sender');
+      if (added === 'added') c.gossip.tx(stx);
+      return { txId: Buffer.from(id) };
+    },
+
+    async propose(req) {
+      if (!req.proposal) throw invalidArgument('Propose: proposal is missing');
+      if (!req.proposal.vote) throw invalidArgument('Propose: proposal vote is missing');
+      if (!seen.add('p' + hex(sha256(PbVote.encode(req.proposal.vote).finish())))) return {};
+      try {
+        const { proposal, payload } = proposalFromProto(c.crypto, req.proposal);
+        c.host.deliver({ kind: 'proposal', proposal }, payload);
+      } catch (err) {
+        if (err instanceof WireError) throw invalidArgument(`Propose: ${err.message}`);
+        throw err;
+      }
+      return {};
+    },
+
+    async vote(req) {
+      if (req.votes.length > MAX_VOTES_PER_CALL) throw invalidArgument(`Vote: at most ${MAX_VOTES_PER_CALL} votes per call, got ${req.votes.length}`);
+      const bad: string[] = [];
+      for (const v of req.votes) {
+        if (!seen.add('v' + hex(sha256(PbVote.encode(v).finish())))) continue;
+        try {
+          c.host.deliver({ kind: 'vote', vote: voteFromProto(v) });
+        } catch (err) {
+          if (err instanceof WireError) bad.push(err.message);
+          else throw err;
+        }
+      }
+      if (bad.length > 0) throw invalidArgument(`Vote: ${bad.length} malformed vote(s): ${bad[0]}`);
+      return {};
+    },
+
+    async getBlock(req) {
+      const sel = req.selector;
+      if (!sel) throw invalidArgument('GetBlock: give a round or a hash');
+      if (sel.$case === 'round') return { block: await certified(Number(sel.value)) };
+      if (sel.value.length !== 32) throw invalidArgument('GetBlock: hash must be 32 bytes');
+      const round = await c.ledger.chain.roundOf(sel.value);
+      if (round === null) throw notFound(`no finalized block with hash ${hex(sel.value)}`);
+      return { block: await certified(round) };
+    },
+
+    async getStatus() {
+      const tip = c.ledger.tip();
+      const st = c.host.status();
+      return {
+        nodeId: Buffer.from(c.nodeId),
+        chainId: c.ledger.rules.chainId,
+        finalizedRound: BigInt(tip.round),
+        finalizedHash: Buffer.from(tip.hash),
+        currentRound: BigInt(st.round),
+        currentPeriod: BigInt(st.period),
+        peers: c.peers.status().map((p) => ({ id: Buffer.alloc(0), endpoint: p.endpoint, connected: p.connected })),
+        mempoolSize: c.mempool.size,
+      };
+    },
+
+    async *streamBlocks(req, ctx) {
+      let round = Number(req.fromRound);
+      while (!ctx.signal.aborted) {
+        while (round <= c.ledger.tip().round) {
+          yield { block: await certified(round) };
+          round++;
+        }
+        if (!req.follow) return;
+        await new Promise<void>((resolve) => {
+          const off = c.ledger.onCommit(() => {
+            off();
+            ctx.signal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+          const onAbort = () => {
+            off();
+            resolve();
+          };
+          ctx.signal.addEventListener('abort', onAbort, { once: true });
+        });
+      }
+    },
+
+    async getStateProof(req) {
+      if (req.key.length !== 32) throw invalidArgument(`GetStateProof: key must be 32 bytes, got ${req.key.length}`);
+      const round = req.round === undefined ? c.ledger.tip().round : Number(req.round);
+      if (round > c.ledger.tip().round) throw notFound(`round ${round} is not finalized yet (latest is ${c.ledger.tip().round})`);
+      const root = await c.ledger.tree.rootAt(round);
+      const b = await c.ledger.certifiedBlock(round);
+      if (root === null || b === null) throw notFound(`the state of round ${round} is not kept by this node`);
+      const key = new Uint8Array(req.key);
+      const [proof, value] = await Promise.all([c.ledger.tree.prove(root, key), c.ledger.tree.get(root, key)]);
+      if (value === null && proof.leaf !== null) {
+        // chain.proto's SmtProof cannot carry the other key's leaf that proves this absence.
+        throw failedPrecondition('absence of this key ends at another key\'s leaf, which the SmtProof message cannot carry yet');
+      }
+      return { proof: smtProofToProto(key, value, root, proof), header: b.block.header, certificate: b.certificate };
+    },
+
+    async getAccount(req) {
+      if (req.publicKey.length !== 32) throw invalidArgument(`GetAccount: public_key must be 32 bytes, got ${req.publicKey.length}`);
+      const round = c.ledger.tip().round;
+      return { account: await readAccount(c.ledger.latestState(), req.publicKey), round: BigInt(round) };
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Storage checks in the cert step (DESIGN §4 step 6): before a node cert-votes a block, it challenges
+// at least one storer per SetKey file with VerifyFile (a fresh random challenge, k leaves) and checks
+// the signed FileAudit against that storer's commitment (lib/chain/commitment.ts verifyFileAudit:
+// every leaf proven against the filehash and against the storer's own replica root). All files are
+// checked in parallel within one time box; a block with a file whose challenged storer does not
+// answer correctly in time gets a negative verdict, hence no cert vote from this node.
+import { randomBytes, randomInt } from 'node:crypto';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
+import { verifyFileAudit } from '../../lib/chain/commitment.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { Block } from './agreement/types.js';
+import type { BlockCheck } from './host.js';
+import type { Ledger } from './ledger/ledger.js';
+import { readAccount } from './ledger/state-view.js';
+import type { Payload } from './wire.js';
+
+export interface StorageCheckOptions {
+  readonly ledger: Ledger;
+  readonly logger: Logger;
+  /** The whole check's time box (ms). */
+  readonly timeoutMs: number;
+  /** Leaves per challenge. */
+  readonly k?: number;
+  /** Storers challenged per file (at least 1). */
+  readonly perFile?: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
+  const clients = new Map<string, StorerServiceClient>();
+  const clientOf = (endpoint: string) => {
+    let c = clients.get(endpoint);
+    if (!c) {
+      c = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      clients.set(endpoint, c);
+    }
+    return c;
+  };
+  const k = o.k ?? 4;
+  const perFile = Math.max(1, o.perFile ?? 1);
+
+  async function challenge(c: StorageCommitment, deadline: number, signal: AbortSignal): Promise<string | null> {
+    const who = hex(c.storerId).slice(0, 16);
+    const acct = await readAccount(o.ledger.latestState(), c.storerId);
+    const endpoint = acct.node?.endpoint;
+    if (!endpoint) return `storer ${who} has no registered endpoint`;
+    const nonce = randomBytes(32);
+    const res = await new Promise<VerifyFileResponse | string>((resolve) => {
+      const call = clientOf(endpoint).verifyFile({ filehash: c.filehash, challenge: nonce, k }, new Metadata(), { deadline }, (err: ServiceError | null, r: VerifyFileResponse) =>
+        resolve(err ? `storer ${who} at ${endpoint}: ${err.details || err.message}` : r),
+      );
+      signal.addEventListener('abort', () => call.cancel(), { once: true });
+    });
+    if (typeof res === 'string') return res;
+    if (!res.audit) return `storer ${who} returned no audit`;
+    const v = verifyFileAudit(res.audit, c, nonce, k);
+    return v.ok ? null : `storer ${who}: ${v.reason}`;
+  }
+
+  return async (block: Block, payload: Payload, signal: AbortSignal) => {
+    const files = payload.txs.flatMap((t) => (t.tx?.body?.$case === 'setKey' ? [t.tx.body.value] : []));
+    if (files.length === 0) return null;
+    const deadline = Date.now() + o.timeoutMs;
+    const checks: Promise<string | null>[] = [];
+    for (const f of files) {
+      // Which storers are challenged is drawn locally at random, so a storer cannot tell in advance.
+      const pool = [...f.commitments];
+      for (let i = 0; i < perFile && pool.length > 0; i++) checks.push(challenge(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal));
+    }
+    const results = await Promise.all(checks);
+    const bad = results.find((r) => r !== null) ?? null;
+    if (bad !== null) o.logger.warn('storage check failed', { round: block.round, reason: bad });
+    return bad;
+  };
+}
