@@ -18,7 +18,9 @@ export interface RadosBlobOptions {
   readonly pool: string;
   /** RADOS namespace inside the pool; '' (default) is the pool's default namespace. */
   readonly namespace?: string;
-  /** ceph.conf overrides, e.g. timeouts (see DEFAULT_RADOS_SETTINGS). */
+  /** Cephx client name, default client.admin (in Rook: the CephClient's, e.g. client.wolk-storer). */
+  readonly client?: string;
+  /** ceph.conf overrides, e.g. timeouts (see DEFAULT_RADOS_SETTINGS) or `keyring`. */
   readonly settings?: Readonly<Record<string, string>>;
 }
 
@@ -43,7 +45,11 @@ function assertRange(offset: number, length: number | undefined): void {
 export async function openRadosBlobStore(options: RadosBlobOptions): Promise<BlobStore> {
   const ns = options.namespace ?? '';
   const where = `rados://${options.pool}${ns ? '/' + ns : ''}`;
-  const connectOptions: RadosConnectOptions = { namespace: ns, ...(options.settings ? { settings: options.settings } : {}) };
+  const connectOptions: RadosConnectOptions = {
+    namespace: ns,
+    ...(options.client !== undefined ? { client: options.client } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+  };
   let io: RadosIoCtx;
   try {
     io = await radosConnect(options.confPath, options.pool, connectOptions);
