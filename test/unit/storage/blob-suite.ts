@@ -225,6 +225,27 @@ export function blobComplianceSuite(test: TestFn | SerialFn, name: string, facto
     }
   });
 
+  test(`${name}: concurrent removes and puts under one prefix neither fail nor lose objects`, async (t) => {
+    const s = await factory.open();
+    try {
+      // A store that keeps prefixes as directories and prunes empty ones must not trip over itself:
+      // removes racing to empty a directory, and puts landing in one that is being pruned.
+      const old = Array.from({ length: 32 }, (_, i) => `g/dir/old-${String(i).padStart(2, '0')}`);
+      for (const n of old) await s.put(n, enc(n));
+      await t.notThrowsAsync(() => Promise.all(old.map((n) => s.remove(n))), 'removing every object of a prefix at once');
+      t.deepEqual(await collect(s, 'g/'), []);
+      for (const n of old) await s.put(n, enc(n));
+      const fresh = Array.from({ length: 32 }, (_, i) => `g/dir/new-${String(i).padStart(2, '0')}`);
+      await t.notThrowsAsync(
+        () => Promise.all([...old.map((n) => s.remove(n)), ...fresh.map((n) => s.put(n, enc(n)))]),
+        'puts racing with removes that empty the same prefix',
+      );
+      t.deepEqual(await collect(s, 'g/'), fresh);
+    } finally {
+      await s.close();
+    }
+  });
+
   if (factory.reopen) {
     const reopen = factory.reopen;
     test(`${name}: objects put before close are there after reopen, removed ones are not`, async (t) => {
