@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { verifySignature, SignDomain } from '../crypto/sign.js';
 import { verifySmtProof, type SmtProof as LibSmtProof } from '../smt/index.js';
+import { valueHash } from '../smt/node.js';
 import { BlockHeader, type Certificate, type SmtProof } from '../../gen/wolk/common/v1/chain.js';
 
 const EMPTY = new Uint8Array(32);
@@ -28,11 +29,12 @@ export function fromProtoSmtProof(p: SmtProof): LibSmtProof | null {
   }
   if (next !== p.siblings.length) return null;
   const value = p.value === undefined ? null : new Uint8Array(p.value);
-  const leaf = value === null ? null : { key: new Uint8Array(p.key), valueHash: new Uint8Array(createHash('sha256').update(value).digest()) };
+  // lib/smt is normative: vh = SHA-256(0x12 ‖ value).
+  const leaf = value === null ? null : { key: new Uint8Array(p.key), valueHash: valueHash(value) };
   return { siblings, leaf };
 }
 
-export type ProofCheck = { ok: true; value: Uint8Array | null } | { ok: false; reason: string };
+export type ProofCheck = { ok: true; value: Uint8Array | null; unproven?: boolean } | { ok: false; reason: string };
 
 /**
  * The proof response is for `key` and leads to the header's state root. Non-membership proofs that end
@@ -46,6 +48,10 @@ export function verifyProofResponse(r: { proof?: SmtProof; header?: BlockHeader 
   const p = fromProtoSmtProof(r.proof);
   if (!p) return { ok: false, reason: 'the proof is malformed' };
   const value = r.proof.value === undefined ? null : new Uint8Array(r.proof.value);
+  // The proto SmtProof cannot carry the foreign leaf that ends a lib/smt non-membership proof (the
+  // lone-leaf shortcut), so absence is provable only when the path ends empty. Otherwise absence is
+  // taken on the node's word: a lying node can hide a key, never forge one. (Contract gap, reported.)
+  if (value === null && !verifySmtProof(new Uint8Array(r.header.stateRoot), key, null, p)) return { ok: true, value: null, unproven: true };
   if (!verifySmtProof(new Uint8Array(r.header.stateRoot), key, value, p)) return { ok: false, reason: 'the proof does not lead to the state root' };
   return { ok: true, value };
 }

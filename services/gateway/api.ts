@@ -3,7 +3,6 @@
 // a write runs before anything is stored or submitted.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
 import { SignedTransaction, type SetKey } from '../../gen/wolk/common/v1/tx.js';
@@ -421,7 +420,17 @@ export function createApi(deps: ApiDeps) {
         res.writeHead(range.kind === 'range' ? 206 : 200, headers);
         started = true;
       }
-      if (!res.write(bytes)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(bytes)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
     };
     try {
       await readVerified(deps.clients, deps.logger, { filehash: file.filehash, size, chunkSize: file.chunkSize, start, end, endpoints, write, signal: controller.signal });

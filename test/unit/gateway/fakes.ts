@@ -1,0 +1,226 @@
+// Stand-ins for consensus and storers, served over real gRPC on ephemeral ports, so the gateway's
+// whole flow (signed PUT → Solicit → commitments → SetKey → finality → verified GET) runs in one test
+// process until the real services land. They follow the contracts: a real sparse Merkle tree for
+// state proofs, real Ed25519 commitments, real multiproofs on GetFile(with_proofs).
+import { randomBytes } from 'node:crypto';
+import type { ServiceError } from '@grpc/grpc-js';
+import { ConsensusServiceService, type StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
+import { StorerServiceService, type GetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
+import { KeyRecord, NameRecord } from '../../../gen/wolk/common/v1/state.js';
+import { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import type { Block, BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
+import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { createGrpcServer, type WolkGrpcServer } from '../../../lib/grpc/server.js';
+import { WolkError } from '../../../lib/grpc/errors.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { SparseMerkleTree } from '../../../lib/smt/index.js';
+import { EMPTY } from '../../../lib/smt/node.js';
+import { MerkleTree, hashFile, leafHash } from '../../../lib/merkle/index.js';
+import { SignDomain, generateSignKey, sign, verifySignature } from '../../../lib/crypto/sign.js';
+import { Clients } from '../../../services/gateway/rpc.js';
+import { accountStateKey, cosignBytes, pathStateKey, txId, verifyUserSignature } from '../../../lib/client/tx.js';
+
+export const CHAIN_ID = 'wolk-test';
+
+export interface FakeConsensus {
+  readonly endpoint: string;
+  readonly submitted: SignedTransaction[];
+  readonly blocks: Block[];
+  close(): Promise<void>;
+}
+
+export async function startFakeConsensus(): Promise<FakeConsensus> {
+  const tree = new SparseMerkleTree({ kv: createMemoryKv() });
+  let root: Uint8Array = EMPTY;
+  const nonces = new Map<string, bigint>();
+  const submitted: SignedTransaction[] = [];
+  const blocks: Block[] = [];
+  const header = (round: bigint): BlockHeader => ({
+    round,
+    previousHash: Buffer.alloc(32),
+    seed: Buffer.alloc(32, Number(round % 251n)),
+    proposerId: Buffer.alloc(32),
+    originalPeriod: 0n,
+    proposerCredential: undefined,
+    stateRoot: Buffer.from(root),
+    txRoot: Buffer.alloc(32),
+    newChunksHash: Buffer.alloc(32),
+    timestampMs: 0n,
+  });
+  blocks.push({ header: header(0n), txs: [], newChunks: undefined });
+  const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
+  server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, {
+    async getStatus() {
+      const r = BigInt(blocks.length - 1);
+      return { nodeId: Buffer.alloc(32), chainId: CHAIN_ID, finalizedRound: r, finalizedHash: Buffer.alloc(32), currentRound: r + 1n, currentPeriod: 0n, peers: [], mempoolSize: 0 };
+    },
+    async getBlock(req) {
+      const r = req.selector?.$case === 'round' ? Number(req.selector.value) : -1;
+      const b = blocks[r];
+      if (!b) throw new WolkError('NOT_FOUND', 'no such round');
+      return { block: { block: b, certificate: undefined, blockHash: Buffer.alloc(32) } };
+    },
+    async getStateProof(req) {
+      const p = await tree.prove(root, req.key);
+      const bitmap = Buffer.alloc(32);
+      const siblings: Buffer[] = [];
+      p.siblings.forEach((s, d) => {
+        if (!Buffer.from(s).equals(Buffer.from(EMPTY))) {
+          bitmap[d >> 3]! |= 0x80 >> (d & 7);
+          siblings.push(Buffer.from(s));
+        }
+      });
+      const value = await tree.get(root, req.key);
+      return {
+        proof: { key: req.key, value: value ? Buffer.from(value) : undefined, bitmap, siblings, root: Buffer.from(root) },
+        header: blocks[blocks.length - 1]!.header!,
+        certificate: undefined,
+      };
+    },
+    async getAccount(req) {
+      return { account: { publicKey: req.publicKey, nonce: nonces.get(req.publicKey.toString('hex')) ?? 0n, balance: 0n, node: undefined }, round: BigInt(blocks.length - 1) };
+    },
+    async submitTx(req) {
+      const stx = req.tx!;
+      const tx = stx.tx!;
+      if (!verifyUserSignature(stx)) throw new WolkError('INVALID_ARGUMENT', 'bad sender signature');
+      const sender = tx.sender.toString('hex');
+      if (tx.nonce !== (nonces.get(sender) ?? 0n)) throw new WolkError('FAILED_PRECONDITION', `wrong nonce ${tx.nonce}`);
+      const round = BigInt(blocks.length);
+      const id = txId(stx);
+      const changes: { key: Uint8Array; value: Uint8Array }[] = [];
+      if (tx.body?.$case === 'setName') {
+        const k = pathStateKey(tx.body.value.name);
+        if (await tree.get(root, k)) throw new WolkError('FAILED_PRECONDITION', 'name taken');
+        changes.push({ key: k, value: NameRecord.encode({ name: tx.body.value.name, owner: tx.body.value.owner, round }).finish() });
+      } else if (tx.body?.$case === 'setKey') {
+        const sk = tx.body.value;
+        if (!verifySignature(SignDomain.GatewayCosign, sk.gatewayId, cosignBytes(tx), sk.gatewaySignature)) throw new WolkError('INVALID_ARGUMENT', 'bad gateway co-signature');
+        changes.push({
+          key: pathStateKey(sk.owner, sk.collection, sk.key),
+          value: KeyRecord.encode({ owner: sk.owner, collection: sk.collection, key: sk.key, file: sk.file, contentType: sk.contentType, commitments: sk.commitments, txId: Buffer.from(id), round }).finish(),
+        });
+      } else throw new WolkError('INVALID_ARGUMENT', 'unsupported transaction');
+      nonces.set(sender, tx.nonce + 1n);
+      changes.push({ key: accountStateKey(tx.sender), value: Buffer.from(String(tx.nonce + 1n)) });
+      submitted.push(stx);
+      // "Finalize" a little later, like a real round.
+      setTimeout(() => {
+        void tree.update(root, changes).then((r) => {
+          root = r;
+          blocks.push({ header: header(round), txs: [stx], newChunks: undefined });
+        });
+      }, 50);
+      return { txId: Buffer.from(id) };
+    },
+    async *streamBlocks(req): AsyncIterable<StreamBlocksResponse> {
+      for (const b of blocks.slice(Number(req.fromRound))) yield { block: { block: b, certificate: undefined, blockHash: Buffer.alloc(32) } };
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  return { endpoint: `127.0.0.1:${port}`, submitted, blocks, close: () => server.shutdown(0) };
+}
+
+export interface FakeStorer {
+  readonly endpoint: string;
+  readonly id: Uint8Array;
+  readonly files: Map<string, Buffer>;
+  solicits: number;
+  /** 'corrupt-reads' flips a byte of every GetFile piece; 'refuse' answers not_selected. */
+  fault: 'none' | 'corrupt-reads' | 'refuse' | 'bad-commitment';
+  close(): Promise<void>;
+}
+
+const PIECE_CHUNKS = 16;
+
+export async function startFakeStorer(): Promise<FakeStorer> {
+  const key = generateSignKey();
+  const clients = new Clients();
+  const files = new Map<string, Buffer>();
+  const server: WolkGrpcServer = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
+  const self: FakeStorer = {
+    endpoint: '',
+    id: key.publicKey,
+    files,
+    solicits: 0,
+    fault: 'none',
+    close: async () => {
+      clients.close();
+      await server.shutdown(0);
+    },
+  };
+  server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
+    async getInfo() {
+      return { storerId: Buffer.from(key.publicKey), vrfPublicKey: Buffer.alloc(32), endpoint: self.endpoint, stats: undefined };
+    },
+    async solicit(req, ctx) {
+      self.solicits++;
+      const file = req.file!;
+      if (self.fault === 'refuse') return { result: { $case: 'notSelected', value: { storerId: Buffer.from(key.publicKey), vrfPublicKey: Buffer.alloc(32), vrf: undefined } } };
+      // Fetch from the source (the gateway's GetFile) and check the filehash, as a storer must.
+      const c = clients.storer(req.sourceEndpoint);
+      const parts: Buffer[] = [];
+      for await (const m of c.getFile({ filehash: file.filehash, withProofs: false }) as AsyncIterable<GetFileResponse>) {
+        if (ctx.signal.aborted) throw new WolkError('CANCELLED', 'cancelled');
+        parts.push(m.data);
+      }
+      const bytes = Buffer.concat(parts);
+      const d = hashFile(bytes, file.chunkSize);
+      if (!Buffer.from(d.filehash).equals(file.filehash)) throw new WolkError('INVALID_ARGUMENT', 'fetched bytes do not match the filehash');
+      files.set(file.filehash.toString('hex'), bytes);
+      const unsigned: StorageCommitment = {
+        storerId: Buffer.from(key.publicKey),
+        vrfPublicKey: Buffer.alloc(32),
+        vrf: { proof: Buffer.alloc(80), output: Buffer.alloc(64) },
+        weight: 1,
+        replicaRoot: randomBytes(32),
+        filehash: file.filehash,
+        size: file.size,
+        chunkSize: file.chunkSize,
+        seed: req.seed,
+        seedRound: req.seedRound,
+        signature: Buffer.alloc(0),
+      };
+      const signature = sign(SignDomain.Commitment, key.secretKey, StorageCommitment.encode(unsigned).finish());
+      const commitment = { ...unsigned, signature: Buffer.from(self.fault === 'bad-commitment' ? randomBytes(64) : signature) };
+      return { result: { $case: 'selected', value: commitment } };
+    },
+    async *getFile(req): AsyncIterable<GetFileResponse> {
+      const bytes = files.get(req.filehash.toString('hex'));
+      if (!bytes) throw new WolkError('NOT_FOUND', 'no such file');
+      const C = 4096;
+      const n = Math.ceil(bytes.length / C);
+      const leaves = Array.from({ length: n }, (_, i) => leafHash(bytes.subarray(i * C, (i + 1) * C)));
+      const tree = MerkleTree.fromLeaves(leaves);
+      const start = Math.floor(Number(req.offset ?? 0n) / C);
+      const endByte = req.length === undefined ? bytes.length : Math.min(bytes.length, Number(req.offset ?? 0n) + Number(req.length));
+      const endChunk = Math.ceil(endByte / C);
+      let first = true;
+      for (let i = start; i < endChunk; i += PIECE_CHUNKS) {
+        const j = Math.min(endChunk, i + PIECE_CHUNKS);
+        const indices = Array.from({ length: j - i }, (_, k) => i + k);
+        let data = Buffer.from(bytes.subarray(i * C, Math.min(bytes.length, j * C)));
+        if (self.fault === 'corrupt-reads') {
+          data = Buffer.from(data);
+          data[0]! ^= 0xff;
+        }
+        yield {
+          offset: BigInt(i * C),
+          data,
+          info: undefined,
+          treeRoot: first ? Buffer.from(tree.root()) : undefined,
+          proof: { leafIndices: indices.map(BigInt), leafCount: BigInt(n), nodes: tree.multiproof(indices).hashes.map((h) => Buffer.from(h)) },
+        };
+        first = false;
+      }
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  (self as { endpoint: string }).endpoint = `127.0.0.1:${port}`;
+  return self;
+}
+
+export function isServiceError(e: unknown): e is ServiceError {
+  return typeof e === 'object' && e !== null && 'code' in e;
+}
