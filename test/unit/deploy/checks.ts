@@ -206,6 +206,8 @@ export interface CrossCheckOptions {
   readonly storageClassName: string;
   /** ConfigMaps an operator creates outside these manifests (e.g. the genesis). */
   readonly externalConfigMaps: ReadonlySet<string>;
+  /** Secrets an operator creates outside these manifests (e.g. the node keys). */
+  readonly externalSecrets: ReadonlySet<string>;
   /** The image's numeric USER (from the Dockerfile). */
   readonly imageUid: number;
 }
@@ -268,6 +270,10 @@ export function crossCheck(objects: readonly K8sObject[], opts: CrossCheckOption
       if (cmName && !configMap(w.metadata.namespace, cmName) && !opts.externalConfigMaps.has(cmName)) {
         problems.push(problem(w, `${tpl}.volumes[${i}].configMap.name`, `ConfigMap ${cmName} does not exist`));
       }
+      const secret = asString(at(v, 'secret.secretName'));
+      if (secret && !objects.some((o) => o.kind === 'Secret' && o.metadata.name === secret && o.metadata.namespace === w.metadata.namespace) && !opts.externalSecrets.has(secret)) {
+        problems.push(problem(w, `${tpl}.volumes[${i}].secret.secretName`, `Secret ${secret} does not exist`));
+      }
       const claim = asString(at(v, 'persistentVolumeClaim.claimName'));
       if (claim && !pvcs.some((p) => p.metadata.name === claim && p.metadata.namespace === w.metadata.namespace)) {
         problems.push(problem(w, `${tpl}.volumes[${i}].persistentVolumeClaim.claimName`, `PersistentVolumeClaim ${claim} does not exist`));
@@ -276,8 +282,12 @@ export function crossCheck(objects: readonly K8sObject[], opts: CrossCheckOption
 
     containersOf(w).forEach((c, ci) => {
       const cpath = `${tpl}.containers[${ci}]`;
+      const envNames = asObjects(c['env']).map((e) => String(e['name']));
       asObjects(c['volumeMounts']).forEach((m, mi) => {
         if (!volumeNames.has(String(m['name']))) problems.push(problem(w, `${cpath}.volumeMounts[${mi}].name`, `no volume or volumeClaimTemplate named ${String(m['name'])}`));
+        for (const ref of String(m['subPathExpr'] ?? '').matchAll(/\$\((\w+)\)/g)) {
+          if (!envNames.includes(ref[1]!)) problems.push(problem(w, `${cpath}.volumeMounts[${mi}].subPathExpr`, `$(${ref[1]}) is not an env variable of the container`));
+        }
       });
       // Probes: the port they probe is opened by the container.
       for (const probeName of ['startupProbe', 'readinessProbe', 'livenessProbe']) {

@@ -15,8 +15,9 @@ export const OVERLAYS = ['small', 'large'] as const;
 export const STORAGE_CLASS = 'rook-ceph-block';
 /** The Rook CRDs, outside the repository (../shared/schemas/README.md). */
 export const ROOK_CRDS = resolve(ROOT, '../shared/schemas/rook/crds.yaml');
-/** ConfigMaps the operator creates before applying (docs/deploy.md). */
+/** ConfigMaps and Secrets the operator creates before applying (docs/deploy.md, deploy/k8s/make-genesis.ts). */
 export const EXTERNAL_CONFIGMAPS: ReadonlySet<string> = new Set(['wolk-genesis']);
+export const EXTERNAL_SECRETS: ReadonlySet<string> = new Set(['wolk-node-keys']);
 
 export function renderOverlay(name: string): K8sObject[] {
   return renderKustomization(join(ROOT, 'deploy/k8s/overlays', name), ROOT);
@@ -59,7 +60,7 @@ export function protoServices(): ReturnType<typeof readProtoServices> {
 export async function checkManifests(objects: readonly K8sObject[]): Promise<Problem[]> {
   return [
     ...(await validateModels(objects, ROOT)),
-    ...crossCheck(objects, { storageClasses: storageClasses(), storageClassName: STORAGE_CLASS, externalConfigMaps: EXTERNAL_CONFIGMAPS, imageUid: imageUid() }),
+    ...crossCheck(objects, { storageClasses: storageClasses(), storageClassName: STORAGE_CLASS, externalConfigMaps: EXTERNAL_CONFIGMAPS, externalSecrets: EXTERNAL_SECRETS, imageUid: imageUid() }),
     ...checkEnvironments(objects, otlpProtocols()),
     ...checkIstio(objects, protoServices()),
   ];
