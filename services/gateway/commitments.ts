@@ -3,12 +3,13 @@
 // seed it commits to are the ones asked for, and, when the registry knows the storer's VRF key and
 // stake, that the VRF proof is valid and sortition gives the claimed weight.
 //
-// When lib/chain/commitment.ts (the storer issue) lands, this should defer to it so that the gateway
-// and the consensus verifiers apply one rule.
+// With a registry (the genesis), the check is lib/chain/commitment.ts verifyStorageCommitment, the
+// rule consensus verifiers apply too; without one (no WOLK_GENESIS) only signature and fields.
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
 import { SortitionDomain, sortitionAlpha, verifySortition } from '../../lib/crypto/sortition.js';
 import type { Registry } from './registry.js';
+import { verifyStorageCommitment } from '../../lib/chain/commitment.js';
 
 export interface Expected {
   readonly filehash: Uint8Array;
@@ -22,6 +23,22 @@ const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b
 
 /** null when valid, else why not. */
 export function commitmentProblem(c: StorageCommitment, e: Expected, registry: Registry): string | null {
+  if (registry.totalStake > 0n) {
+    const v = verifyStorageCommitment(c, {
+      lookupStorer: (id) => {
+        const known = registry.byId(Buffer.from(id).toString('hex'));
+        return known?.vrfPublicKey && known.stake !== undefined ? { vrfPublicKey: known.vrfPublicKey, stake: known.stake } : undefined;
+      },
+      totalWeight: registry.totalStake,
+      expectedSize: registry.expectedStorers,
+      seed: e.seed,
+      filehash: e.filehash,
+      seedRound: e.seedRound,
+      size: e.size,
+      chunkSize: e.chunkSize,
+    });
+    return v.ok ? null : v.reason;
+  }
   if (c.storerId.length !== 32) return 'storer_id is not 32 bytes';
   if (!eq(c.filehash, e.filehash) || c.size !== e.size || c.chunkSize !== e.chunkSize) return 'commits to another file';
   if (!eq(c.seed, e.seed) || c.seedRound !== e.seedRound) return 'evaluated on another seed';
