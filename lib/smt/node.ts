@@ -72,8 +72,8 @@ export function decodeNode(bytes: Uint8Array): SmtNode {
   if (!(bytes instanceof Uint8Array) || bytes.length !== 1 + 2 * HASH_LENGTH) {
     throw new SmtError(SmtErrorCode.CORRUPT_NODE, `smt: node: expected 65 bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
   }
-  const a = bytes.slice(1, 33);
-  const b = bytes.slice(33, 65);
+  const a = copyOf(bytes, 1, 33);
+  const b = copyOf(bytes, 33, 65);
   if (bytes[0] === SmtTag.leaf) return { kind: 'leaf', key: a, valueHash: b };
   if (bytes[0] === SmtTag.internal) {
     // a node over two empty subtrees is not canonical (T would be EMPTY)
@@ -116,7 +116,17 @@ export function decodeValue(bytes: Uint8Array): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.length < 1 || bytes[0] !== SmtTag.value) {
     throw new SmtError(SmtErrorCode.CORRUPT_NODE, 'smt: value object: expected tag 0x12');
   }
-  return bytes.slice(1);
+  return copyOf(bytes, 1, bytes.length);
+}
+
+/**
+ * A plain Uint8Array copy of bytes[start, end). Not bytes.slice(): stores may hand back Buffers, whose
+ * slice() is a view into the store's memory and which compare unequal to plain arrays.
+ */
+export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
 }
 
 export function assertKey(key: unknown, what = 'key'): asserts key is Uint8Array {

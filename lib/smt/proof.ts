@@ -16,6 +16,7 @@ import {
   HASH_LENGTH,
   KEY_LENGTH,
   MAX_DEPTH,
+  copyOf,
   equalBytes,
   internalHash,
   isEmpty,
@@ -113,7 +114,7 @@ export function decodeSmtProof(bytes: Uint8Array): SmtProof | null {
   const siblings: Uint8Array[] = [];
   for (let i = 0; i < d; i++) {
     if ((bytes[2 + (i >> 3)]! >> (7 - (i & 7))) & 1) {
-      const s = bytes.slice(o, o + HASH_LENGTH);
+      const s = copyOf(bytes, o, o + HASH_LENGTH);
       if (isEmpty(s)) return null; // EMPTY has one encoding: a zero bit
       siblings.push(s);
       o += HASH_LENGTH;
@@ -124,7 +125,7 @@ export function decodeSmtProof(bytes: Uint8Array): SmtProof | null {
   const tag = bytes[o++];
   if (tag === 0) return o === bytes.length ? { siblings, leaf: null } : null;
   if (tag !== 1 || bytes.length !== o + KEY_LENGTH + HASH_LENGTH) return null;
-  return { siblings, leaf: { key: bytes.slice(o, o + KEY_LENGTH), valueHash: bytes.slice(o + KEY_LENGTH) } };
+  return { siblings, leaf: { key: copyOf(bytes, o, o + KEY_LENGTH), valueHash: copyOf(bytes, o + KEY_LENGTH, bytes.length) } };
 }
 
 function isBytes(b: unknown, length: number): b is Uint8Array {

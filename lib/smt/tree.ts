@@ -7,6 +7,7 @@ import {
   EMPTY,
   assertKey,
   compareKeys,
+  copyOf,
   decodeNode,
   decodeValue,
   encodeNode,
@@ -142,7 +143,8 @@ export class SparseMerkleTree {
 
   /** The root committed for `version`, or null. */
   async rootAt(version: number | bigint): Promise<Uint8Array | null> {
-    return this.kv.get(versionKey(version));
+    const root = await this.kv.get(versionKey(version));
+    return root === null ? null : copyOf(root, 0, root.length);
   }
 
   /** The highest committed version and its root (after a restart: where to resume), or null. */
@@ -150,7 +152,7 @@ export class SparseMerkleTree {
     const prefix = Uint8Array.of(Bucket.smtRoot);
     for await (const e of this.kv.range({ gte: prefix, lt: Uint8Array.of(Bucket.smtRoot + 1), reverse: true, limit: 1 })) {
       const version = new DataView(e.key.buffer, e.key.byteOffset, e.key.byteLength).getBigUint64(1, false);
-      return { version, root: e.value };
+      return { version, root: copyOf(e.value, 0, e.value.length) };
     }
     return null;
   }
