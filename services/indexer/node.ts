@@ -1,24 +1,69 @@
-// The indexer's wiring: its read model in RocksDB under WOLK_DATA_DIR and the IndexerService. Following
-// blocks lands with the Indexer issue; until then every RPC answers UNIMPLEMENTED naming what is missing.
+// The indexer's wiring: genesis (registry, committee) → RocksDB read model → gRPC IndexerService →
+// background follower of finalized blocks (StreamBlocks from WOLK_CONSENSUS, rotating, with backoff).
+import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
+import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
-import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { loadGenesis } from '../../lib/chain/genesis.js';
+import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { ConfigError, readEnv } from '../../lib/config/env.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
+import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { createCertificateVerifier } from './certificate.js';
+import { Follower } from './follower.js';
+import { indexerHandlers } from './server.js';
+import { ReadModel } from './store.js';
 
-const NOT_YET = 'the indexer does not follow finalized blocks yet';
+const CLIENT_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
 
 export const createIndexerNode: NodeFactory = async (ctx) => {
-  const db = await openRocksKv(join(ctx.options.dataDir, 'db'));
+  const { env, options, logger } = ctx;
+  const genesisPath = readEnv(env, 'WOLK_GENESIS');
+  const endpoints = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+  const db = await openRocksKv(join(options.dataDir, 'db'));
+  if (genesisPath === undefined || endpoints.length === 0) {
+    // Without a network to follow the indexer still serves (empty, UNAVAILABLE) so health checks work;
+    // say loudly what is missing.
+    logger.warn('the indexer follows nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesisPath ?? null, consensus: endpoints });
+  }
+  const genesis = genesisPath !== undefined ? loadGenesis(genesisPath) : null;
+  if (genesis === null && endpoints.length > 0) {
+    await db.close();
+    throw new ConfigError('WOLK_GENESIS', 'the indexer needs the network\'s genesis file to verify certificates');
+  }
+  const certificates = genesis ? createCertificateVerifier(genesis) : { hashOf: () => new Uint8Array(32), verify: () => ({ ok: false as const, reason: 'no genesis' }) };
+  const model = new ReadModel(db, {
+    genesis: genesis ?? { network: '', seed: '00'.repeat(32), timestampMs: 0, params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: 1, auditDepth: 1 }, nodes: [] },
+    certificates,
+    rewardPerValid: DEFAULT_REWARD_PARAMS.rewardPerValid,
+  });
+  const clients = endpoints.map((e) => ({ endpoint: e, client: new ConsensusServiceClient(e, credentials.createInsecure(), CLIENT_OPTIONS) }));
+  const log = logger.child({ module: 'follower' });
+  const follower =
+    clients.length > 0
+      ? new Follower({
+          endpoints,
+          source: (e) => clients.find((c) => c.endpoint === e)!.client,
+          nextRound: async () => ((await model.cursor())?.round ?? -1) + 1,
+          apply: async (b) => {
+            const a = await model.apply(b);
+            log.debug('block applied', { round: a.cursor.round, ...a.stats });
+          },
+          logger: log,
+        })
+      : null;
+  const cur = await model.cursor();
+  logger.info('read model opened', { cursor: cur?.round ?? null });
   return startGrpcNode(ctx, {
     services: [
       registration({
         fullName: 'wolk.indexer.v1.IndexerService',
         definition: IndexerServiceService,
-        handlers: {},
-        unimplemented: Object.fromEntries(Object.keys(IndexerServiceService).map((m) => [m, NOT_YET])),
+        handlers: indexerHandlers({ model, consensus: clients }),
       }),
     ],
-    resources: [db],
+    resources: [db, { close: async () => clients.forEach((c) => c.client.close()) }],
+    background: follower ? [{ start: () => follower.start(), stop: () => follower.stop() }] : [],
   });
 };

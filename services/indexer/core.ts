@@ -1,0 +1,190 @@
+// The indexer's core (pure: reads through an injected reader, returns the writes): applies one finalized
+// block with its certificate to the read model. It checks that the block is the next one (round, link
+// to the previous hash), that its certificate finalizes it, and that the transactions and NewChunks are
+// the ones the header commits to (tx_root, new_chunks_hash): a consensus node cannot slip in a body the
+// committee did not certify. The caller writes the returned ops, which include the new cursor, in ONE
+// synced batch, so a restart resumes exactly after the last block applied.
+//
+// What is indexed (mirroring the ledger's state transitions, services/consensus/ledger/transactions.ts):
+//   SetKey        KeyRecord by (owner, collection, key); FileInfo and each storer's commitment by filehash
+//   RegisterNode  NodeRecord (full reputation, balance 0; stake is locked from the balance)
+//   UpdateNode    endpoint, VRF key, roles, stake (stake delta from the balance)
+//   fees          a node's balance pays its transactions' fees
+//   Reward        lib/chain/reward.ts rewardEffects: credits for valid answers, reputation by the rule
+// Genesis (round 0) seeds the registry from the genesis file, as the ledger's genesis state does.
+import { createHash } from 'node:crypto';
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
+import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
+import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
+import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
+import type { Genesis, GenesisRole } from '../../lib/chain/genesis.js';
+import { newChunksHashOf, rewardEffects } from '../../lib/chain/reward.js';
+import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
+import { fromHex } from '../../lib/crypto/index.js';
+import { leafHash, rootOfLeaves } from '../../lib/merkle/index.js';
+import type { KvOp } from '../../lib/storage/kv.js';
+import type { CertificateVerifier } from './certificate.js';
+import { CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, type Cursor } from './keys.js';
+
+export interface ReadModelReader {
+  get(key: Uint8Array): Promise<Uint8Array | null>;
+}
+
+export interface IndexerCoreContext {
+  readonly genesis: Genesis;
+  readonly certificates: CertificateVerifier;
+  /** Base units per valid audit answer (lib/chain/reward.ts RewardParams.rewardPerValid). */
+  readonly rewardPerValid: bigint;
+}
+
+/** A block that cannot be applied: the follower drops the source and tries another node. */
+export class BlockRejected extends Error {
+  override readonly name = 'BlockRejected';
+}
+
+export interface Applied {
+  readonly ops: KvOp[];
+  readonly cursor: Cursor;
+  readonly stats: { readonly txs: number; readonly keys: number; readonly nodes: number; readonly rewards: number };
+}
+
+const ROLE: Record<GenesisRole, NodeRole> = {
+  storer: NodeRole.NODE_ROLE_STORER,
+  consensus: NodeRole.NODE_ROLE_CONSENSUS,
+  rewards: NodeRole.NODE_ROLE_REWARDS,
+  gateway: NodeRole.NODE_ROLE_GATEWAY,
+  indexer: NodeRole.NODE_ROLE_INDEXER,
+};
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && hex(a) === hex(b);
+const txIdOf = (stx: SignedTransaction) => new Uint8Array(createHash('sha256').update(SignedTransaction.encode(stx).finish()).digest());
+
+/** Writes of one block over the stored read model; reads see earlier writes of the same block. */
+class Overlay {
+  private readonly writes = new Map<string, KvOp>();
+  constructor(private readonly base: ReadModelReader) {}
+  async get(key: Uint8Array): Promise<Uint8Array | null> {
+    const w = this.writes.get(hex(key));
+    if (w) return w.type === 'put' ? w.value : null;
+    return this.base.get(key);
+  }
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.writes.set(hex(key), { type: 'put', key, value });
+  }
+  async node(id: Uint8Array): Promise<NodeRecord | null> {
+    const b = await this.get(nodeKey(id));
+    return b === null ? null : NodeRecord.decode(b);
+  }
+  putNode(n: NodeRecord): void {
+    this.put(nodeKey(n.id), NodeRecord.encode(n).finish());
+  }
+  ops(): KvOp[] {
+    return [...this.writes.values()];
+  }
+}
+
+export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Cursor | null, cb: CertifiedBlock, ctx: IndexerCoreContext): Promise<Applied> {
+  const block = cb.block;
+  const header = block?.header;
+  if (!block || !header) throw new BlockRejected('stream message without a block header');
+  const round = Number(header.round);
+  const expected = cursor === null ? 0 : cursor.round + 1;
+  if (round !== expected) throw new BlockRejected(`got block ${round}, expected ${expected}`);
+  const o = new Overlay(reader);
+  const stats = { txs: block.txs.length, keys: 0, nodes: 0, rewards: 0 };
+  let hash: Uint8Array;
+  if (cursor === null) {
+    if (!eq(header.seed, fromHex(ctx.genesis.seed))) throw new BlockRejected('block 0 does not carry the genesis seed: another network');
+    hash = ctx.certificates.hashOf(header);
+    for (const n of ctx.genesis.nodes) {
+      const id = Buffer.from(fromHex(n.id));
+      o.putNode({
+        id,
+        vrfPublicKey: Buffer.from(fromHex(n.vrfPublicKey)),
+        endpoint: n.endpoint,
+        stake: BigInt(n.stake),
+        roles: [...new Set(n.roles.map((r) => ROLE[r]))].sort((a, b) => a - b),
+        reputationPpm: FULL_REPUTATION_PPM,
+        balance: 0n,
+      });
+      stats.nodes++;
+    }
+  } else {
+    if (!eq(header.previousHash, cursor.hash)) throw new BlockRejected(`block ${round} does not link to block ${cursor.round}`);
+    const v = ctx.certificates.verify(header, cb.certificate, cursor.seed);
+    if (!v.ok) throw new BlockRejected(`certificate of block ${round} does not verify: ${v.reason}`);
+    hash = v.hash;
+  }
+  const txRoot = rootOfLeaves(block.txs.map((t) => leafHash(txIdOf(t))));
+  if (!eq(txRoot, header.txRoot)) throw new BlockRejected(`transactions of block ${round} do not match its tx_root`);
+  if (block.newChunks && !eq(newChunksHashOf(block.newChunks), header.newChunksHash)) throw new BlockRejected(`NewChunks of block ${round} do not match new_chunks_hash`);
+
+  for (const stx of block.txs) {
+    const tx = stx.tx;
+    if (!tx?.body) continue;
+    // Fees come out of a node's balance (only nodes earn; other accounts hold nothing to pay with).
+    const senderNode = await o.node(tx.sender);
+    if (senderNode && tx.fee > 0n) {
+      senderNode.balance = senderNode.balance > tx.fee ? senderNode.balance - tx.fee : 0n;
+      o.putNode(senderNode);
+    }
+    const body = tx.body;
+    switch (body.$case) {
+      case 'setKey': {
+        const k = body.value;
+        if (!k.file) break;
+        const rec: KeyRecord = { owner: k.owner, collection: k.collection, key: k.key, file: k.file, contentType: k.contentType, commitments: k.commitments, txId: Buffer.from(txIdOf(stx)), round: BigInt(round) };
+        o.put(keyRecordKey(k.owner, k.collection, k.key), KeyRecord.encode(rec).finish());
+        o.put(fileInfoKey(k.file.filehash), FileInfo.encode(k.file).finish());
+        for (const c of k.commitments) o.put(fileLocationKey(k.file.filehash, c.storerId), StorageCommitment.encode(c).finish());
+        stats.keys++;
+        break;
+      }
+      case 'registerNode': {
+        const r = body.value;
+        o.putNode({ id: Buffer.from(tx.sender), vrfPublicKey: Buffer.from(r.vrfPublicKey), endpoint: r.endpoint, stake: r.stake, roles: [...r.roles], reputationPpm: FULL_REPUTATION_PPM, balance: 0n });
+        stats.nodes++;
+        break;
+      }
+      case 'updateNode': {
+        const u = body.value;
+        const n = await o.node(tx.sender);
+        if (!n) break;
+        if (u.vrfPublicKey !== undefined) n.vrfPublicKey = Buffer.from(u.vrfPublicKey);
+        if (u.endpoint !== undefined) n.endpoint = u.endpoint;
+        if (u.roles !== undefined) n.roles = [...u.roles.roles];
+        if (u.stake !== undefined) {
+          const delta = u.stake - n.stake;
+          n.balance = n.balance - delta > 0n ? n.balance - delta : 0n;
+          n.stake = u.stake;
+        }
+        o.putNode(n);
+        stats.nodes++;
+        break;
+      }
+      case 'reward': {
+        const current = new Map<string, number>();
+        for (const t of body.value.tallies) {
+          const n = await o.node(t.storerId);
+          if (n) current.set(hex(t.storerId), n.reputationPpm);
+        }
+        for (const e of rewardEffects(body.value, (id) => current.get(hex(id)), ctx.rewardPerValid)) {
+          const n = await o.node(e.storerId);
+          if (!n) continue;
+          n.balance += e.credit;
+          n.reputationPpm = e.reputationPpm;
+          o.putNode(n);
+        }
+        stats.rewards++;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const next: Cursor = { round, hash, seed: new Uint8Array(header.seed) };
+  o.put(CURSOR_KEY, encodeCursor(next));
+  return { ops: o.ops(), cursor: next, stats };
+}

@@ -1,0 +1,101 @@
+// Follows finalized blocks: StreamBlocks(from = cursor + 1, follow) from one consensus node at a time.
+// When the stream breaks, ends, or delivers a block that does not verify, it moves to the next node of
+// the list and retries with exponential backoff (reset after a block is applied). Every block is handed
+// to `apply`, which persists it before the next one is read: the stream is the only queue, so memory
+// stays bounded whatever the lag.
+import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
+import type { StreamBlocksRequest, StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import type { Logger } from '../../lib/log/logger.js';
+
+/** The one call the follower makes (the generated ConsensusServiceClient has it). */
+export interface BlockSource {
+  streamBlocks(req: StreamBlocksRequest, md: Metadata): ClientReadableStream<StreamBlocksResponse>;
+}
+
+export interface FollowerOptions {
+  readonly endpoints: readonly string[];
+  readonly source: (endpoint: string) => BlockSource;
+  /** Next round wanted (cursor + 1). */
+  readonly nextRound: () => Promise<number>;
+  readonly apply: (b: CertifiedBlock) => Promise<void>;
+  readonly logger: Logger;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Injected for tests. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class Follower {
+  private abort = new AbortController();
+  private loop: Promise<void> | null = null;
+  private current: ClientReadableStream<StreamBlocksResponse> | null = null;
+  /** Blocks applied since start, and the last error seen (status). */
+  applied = 0;
+  lastError: string | null = null;
+  connectedTo: string | null = null;
+
+  constructor(private readonly o: FollowerOptions) {
+    if (o.endpoints.length === 0) throw new Error('follower: no consensus endpoints (WOLK_CONSENSUS)');
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.current?.cancel();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const min = this.o.minBackoffMs ?? 200;
+    const max = this.o.maxBackoffMs ?? 10_000;
+    const sleep = this.o.sleep ?? defaultSleep;
+    let backoff = min;
+    let i = 0;
+    while (!signal.aborted) {
+      const endpoint = this.o.endpoints[i % this.o.endpoints.length]!;
+      try {
+        const from = await this.o.nextRound();
+        const stream = this.o.source(endpoint).streamBlocks({ fromRound: BigInt(from), follow: true }, new Metadata());
+        this.current = stream;
+        this.connectedTo = endpoint;
+        for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
+          if (signal.aborted) break;
+          if (!msg.block) throw new Error('stream message without a block');
+          await this.o.apply(msg.block);
+          this.applied++;
+          backoff = min;
+        }
+        if (!signal.aborted) this.lastError = `stream from ${endpoint} ended`;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.lastError = `${endpoint}: ${(err as Error).message}`;
+        this.o.logger.warn('following stopped; trying the next consensus node', { endpoint, error: (err as Error).message, backoffMs: backoff });
+      } finally {
+        this.current?.cancel();
+        this.current = null;
+        this.connectedTo = null;
+      }
+      i++;
+      await sleep(backoff, signal);
+      backoff = Math.min(backoff * 2, max);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// IndexerService handlers: thin; they validate the request, call the read model, and map its errors.
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import type { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
+import type { GetStateProofRequest, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
+import { invalidArgument, notFound, unavailable } from '../../lib/grpc/errors.js';
+import { QueryError, type ReadModel } from './store.js';
+
+/** The one consensus call GetKey passes through. */
+export interface StateProofSource {
+  getStateProof(req: GetStateProofRequest, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: GetStateProofResponse) => void): unknown;
+}
+
+export interface IndexerServerComponents {
+  readonly model: ReadModel;
+  readonly consensus: readonly { endpoint: string; client: StateProofSource }[];
+  readonly proofTimeoutMs?: number;
+}
+
+/** State key of wolk://OWNER/COLLECTION/KEY (state.proto): SHA-256 of the path, UTF-8. */
+export function keyPathKey(owner: string, collection: string, key: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(`wolk://${owner}/${collection}/${key}`, 'utf8').digest());
+}
+
+async function wrap<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof QueryError) throw invalidArgument(err.message);
+    throw err;
+  }
+}
+
+export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typeof IndexerServiceService> {
+  const ready = async () => {
+    const cur = await c.model.cursor();
+    if (cur === null) throw unavailable('the indexer has not applied any block yet (still catching up)');
+    return cur;
+  };
+  return {
+    async getKey(req) {
+      if (!req.owner || !req.collection || !req.key) throw invalidArgument('GetKey: owner, collection and key are required');
+      const cur = await ready();
+      const key = keyPathKey(req.owner, req.collection, req.key);
+      const errors: string[] = [];
+      for (const { endpoint, client } of c.consensus) {
+        let res: GetStateProofResponse;
+        try {
+          // Proven at the indexer's own latest block, so the answer matches its listings.
+          res = await new Promise<GetStateProofResponse>((resolve, reject) =>
+            client.getStateProof({ key: Buffer.from(key), round: BigInt(cur.round) }, new Metadata(), { deadline: Date.now() + (c.proofTimeoutMs ?? 5000) }, (err, r) => (err ? reject(err) : resolve(r))),
+          );
+        } catch (err) {
+          const e = err as ServiceError;
+          if (e.code === 5 /* NOT_FOUND: round no longer kept */ || e.code === 9) {
+            errors.push(`${endpoint}: ${e.details ?? e.message}`);
+            continue;
+          }
+          errors.push(`${endpoint}: ${e.details ?? e.message}`);
+          continue;
+        }
+        if (!res.proof || res.proof.value === undefined) throw notFound(`wolk://${req.owner}/${req.collection}/${req.key} is not set (as of block ${cur.round})`);
+        return { record: KeyRecord.decode(res.proof.value), proof: res.proof, header: res.header, certificate: res.certificate };
+      }
+      throw unavailable(`no consensus node gave a proof: ${errors.join('; ') || 'none configured'}`);
+    },
+
+    async listKeys(req) {
+      if (!req.owner || !req.collection) throw invalidArgument('ListKeys: owner and collection are required');
+      await ready();
+      const { keys, next } = await wrap(() => c.model.listKeys(req.owner, req.collection, req.prefix, req.pageSize, req.pageToken));
+      return { keys, nextPageToken: next };
+    },
+
+    async getFileLocations(req) {
+      if (req.filehash.length !== 32) throw invalidArgument(`GetFileLocations: filehash must be 32 bytes, got ${req.filehash.length}`);
+      await ready();
+      const r = await c.model.fileLocations(req.filehash);
+      if (r === null) throw notFound(`no finalized key points to file ${Buffer.from(req.filehash).toString('hex')}`);
+      return {
+        file: r.file,
+        locations: r.locations.map((l) => ({ storerId: Buffer.from(l.storerId), endpoint: l.endpoint, reputationPpm: l.reputationPpm, commitment: l.commitment })),
+      };
+    },
+
+    async listNodes(req) {
+      await ready();
+      const { nodes, next } = await wrap(() => c.model.listNodes(req.role, req.pageSize, req.pageToken));
+      return { nodes, nextPageToken: next };
+    },
+  };
+}
