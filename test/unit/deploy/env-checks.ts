@@ -256,6 +256,24 @@ export function checkEnvironments(objects: readonly K8sObject[], otlpProtocols: 
       } else if (!ports.some((p) => p['port'] === portOf(v))) problems.push(problem(w, where(name), `${name}=${v}: ${describe(svc)} has no port ${String(portOf(v))}`));
     }
 
+    // Static endpoint lists name pods that exist: <statefulset>-<i>.<service>... with i < replicas.
+    for (const [name, target] of [['WOLK_CONSENSUS', 'consensus'], ['WOLK_PEERS', 'consensus'], ['WOLK_STORERS', 'storer']] as const) {
+      const v = r.env.get(name)?.value;
+      if (v === undefined) continue;
+      for (const endpoint of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^([a-z0-9-]+)-(\d+)\.([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)$/.exec(endpoint);
+        const sts = m && objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === m[1] && o.metadata.namespace === m[4] && at(o, 'spec.serviceName') === m[3]);
+        if (!m || !sts) {
+          problems.push(problem(w, where(name), `${name}: ${endpoint} is not the DNS name of a StatefulSet pod of these manifests`));
+          continue;
+        }
+        const replicas = Number(at(sts, 'spec.replicas') ?? 1);
+        if (Number(m[2]) >= replicas) problems.push(problem(w, where(name), `${name}: ${endpoint} does not exist: ${describe(sts)} has ${replicas} replicas`));
+        if (!containersOf(sts).some((c) => serviceOfContainer(c) === target)) problems.push(problem(w, where(name), `${name}: ${describe(sts)} does not run the ${target}`));
+        if (!containersOf(sts).some((c) => asObjects(c['ports']).some((p) => p['containerPort'] === Number(m[5])))) problems.push(problem(w, where(name), `${name}: ${endpoint}: no container port ${m[5]}`));
+      }
+    }
+
     // The advertised address reaches this very pod.
     const adv = r.env.get('WOLK_ADVERTISE')?.value;
     if (adv !== undefined) {
