@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   writeProcesses();
 
   const ready = await Promise.all(
-    processes.map(async (p) => ({ p, ok: await waitForServing(`127.0.0.1:${p.grpcPort}`, 60_000) })),
+    processes.map(async (p) => ({ p, ok: await waitForServing(`127.0.0.1:${p.grpcPort}`, 180_000) })),
   );
   if (stopping) return;
   const failed = ready.filter((r) => !r.ok);
