@@ -3,9 +3,10 @@
 // the way its comments say. A deliberately broken fixture (test/fixtures/deploy/broken) goes through
 // the same checks and is rejected, each mistake named by object and path.
 import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { algorandParams, smallNetworkParams } from '../../../services/consensus/agreement/params.js';
-import { ENV } from '../../../lib/config/env.js';
+import { ENV, SERVICE_NAMES } from '../../../lib/config/env.js';
 import { containersOf, formatProblems, quantity, workloads } from './checks.js';
 import { checkManifests, OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { resolveEnvironments, serviceOfContainer } from './env-checks.js';
@@ -220,4 +221,21 @@ test('the broken fixture is rejected with the object and the path of each mistak
     'StatefulSet wolk/storer: spec.template.spec.containers[0].env: WOLK_GENESIS is read by the storer, has no default and is not set',
   ];
   for (const line of expected) t.true(report.includes(line), `expected\n  ${line}\nin the report:\n${report}`);
+});
+
+test('the registry the manifests are checked against lists every variable the service code reads', (t) => {
+  // The env checks trust lib/config/env.ts's `services`; a readEnv() in a service that the registry
+  // does not attribute to it would be a variable the manifests never get asked for.
+  const files = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const readsIn = (dir: string) => new Set(files(dir).flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/readEnv(?:Or)?\(\s*\w+\s*,\s*'([A-Z0-9_]+)'/g)].map((m) => m[1]!)));
+  const registry = ENV as Record<string, { services: readonly string[] | 'all' }>;
+  for (const service of SERVICE_NAMES) {
+    for (const name of readsIn(`services/${service}`)) {
+      const spec = registry[name];
+      t.truthy(spec, `services/${service} reads ${name}, which is not in lib/config/env.ts`);
+      if (spec) t.true(spec.services === 'all' || spec.services.includes(service), `services/${service} reads ${name}, but lib/config/env.ts lists it for ${JSON.stringify(spec.services)}`);
+    }
+  }
+  for (const name of readsIn('lib')) t.is(registry[name]?.services, 'all', `lib/ reads ${name} for every service, so the registry must say 'all'`);
 });
