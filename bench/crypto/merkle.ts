@@ -1,0 +1,150 @@
+// File Merkle trees (lib/merkle): throughput against plain SHA-256 of the same bytes, proofs per second,
+// and what multiproofs save. Each figure is the best of a few runs: the machines are shared.
+import { createHash, randomBytes } from 'node:crypto';
+import type { BenchContext } from '../harness.js';
+import {
+  FileHasher,
+  MerkleTree,
+  challengeIndices,
+  chunkId,
+  encodeHashes,
+  hashFile,
+  rootOfLeaves,
+  verifyBranch,
+  verifyFileBranch,
+  verifyMultiproof,
+} from '../../lib/merkle/index.js';
+
+const MB = 1e6;
+const FILE_BYTES = 100 * MB;
+
+function bestOf(runs: number, fn: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best / 1000;
+}
+
+/** Operations per second of `fn` over at least `minMs`. */
+function rate(fn: (i: number) => void, minMs = 500): number {
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < minMs) {
+    for (let j = 0; j < 100; j++) fn(n++);
+    now = performance.now();
+  }
+  return n / ((now - start) / 1000);
+}
+
+export async function benchMerkle(ctx: BenchContext): Promise<void> {
+  ctx.log('generating 100 MB');
+  const data = new Uint8Array(randomBytes(FILE_BYTES));
+
+  // (1) the root of a 100 MB file vs one SHA-256 over the same bytes
+  const plainS = bestOf(3, () => createHash('sha256').update(data).digest());
+  const plainMBs = FILE_BYTES / MB / plainS;
+  for (const c of [4096, 32768]) {
+    const s = bestOf(3, () => hashFile(data, c));
+    ctx.row({
+      name: `filehash of 100 MB, ${c / 1024} KiB chunks`,
+      value: FILE_BYTES / MB / s,
+      unit: 'MB/s',
+      baseline: plainMBs,
+      baselineName: 'plain SHA-256 of the 100 MB',
+      goal: '>= 0.8x plain SHA-256',
+      goalRatio: 0.8,
+    });
+  }
+  // as a network stream arrives: 64 KiB pieces
+  const streamS = bestOf(3, () => {
+    const h = new FileHasher({ chunkSize: 4096 });
+    for (let o = 0; o < data.length; o += 65536) h.update(data.subarray(o, o + 65536));
+    h.digest();
+  });
+  ctx.row({
+    name: 'filehash of 100 MB, 4 KiB chunks, fed in 64 KiB pieces',
+    value: FILE_BYTES / MB / streamS,
+    unit: 'MB/s',
+    baseline: plainMBs,
+    baselineName: 'plain SHA-256 of the 100 MB',
+    goal: '>= 0.8x plain SHA-256',
+    goalRatio: 0.8,
+  });
+
+  // (2) 100,000 separate 4 KiB chunks (views into the buffer, wrapping: the hashing work is the same):
+  // a chunk ID each, then a tree over the IDs, vs the same bytes hashed as one file
+  const CHUNKS = 100_000;
+  const perFile = FILE_BYTES / 4096;
+  const chunkS = bestOf(2, () => {
+    const ids = new Uint8Array(CHUNKS * 32);
+    for (let i = 0; i < CHUNKS; i++) {
+      const o = (i % perFile) * 4096;
+      ids.set(chunkId(data.subarray(o, o + 4096)), i * 32);
+    }
+    rootOfLeaves(ids);
+  });
+  const fileS = bestOf(2, () => hashFile(data.subarray(0, perFile * 4096), 4096));
+  ctx.row({
+    name: '100,000 separate 4 KiB chunks: IDs + tree over them',
+    value: (CHUNKS * 4096) / MB / chunkS,
+    unit: 'MB/s',
+    baseline: (perFile * 4096) / MB / fileS,
+    baselineName: 'the same bytes as one file (filehash)',
+  });
+  ctx.row({ name: '100,000 separate 4 KiB chunks: wall time', value: chunkS * 1000, unit: 'ms', lowerIsBetter: true });
+
+  // (3) proofs over the 100 MB file's tree (25,600 leaves at 4 KiB), as a storer answers challenges
+  const leaves: Uint8Array[] = [];
+  const d = new FileHasher({ chunkSize: 4096, onChunk: (_i, _c, leaf) => leaves.push(leaf) }).update(data).digest();
+  const n = leaves.length;
+  const buildS = bestOf(3, () => MerkleTree.fromLeaves(leaves));
+  ctx.row({ name: `MerkleTree.fromLeaves, ${n} leaves (100 MB file)`, value: buildS * 1000, unit: 'ms', lowerIsBetter: true });
+  const tree = MerkleTree.fromLeaves(leaves);
+  const idx = challengeIndices(new Uint8Array(32), n, 1000);
+  const branches = idx.map((i) => tree.branch(i));
+  ctx.row({ name: 'branch generation', value: rate((i) => tree.branch(idx[i % idx.length]!)), unit: 'branches/s' });
+  ctx.row({
+    name: 'branch verification (leaf hash given)',
+    value: rate((i) => {
+      const j = i % idx.length;
+      if (!verifyBranch(d.root, n, idx[j]!, leaves[idx[j]!]!, branches[j]!)) throw new Error('branch did not verify');
+    }),
+    unit: 'verifications/s',
+  });
+  ctx.row({
+    name: 'file branch verification (4 KiB chunk + filehash)',
+    value: rate((i) => {
+      const j = i % idx.length;
+      const o = idx[j]! * 4096;
+      if (!verifyFileBranch(d.filehash, d.size, 4096, idx[j]!, data.subarray(o, o + 4096), branches[j]!)) throw new Error('file branch did not verify');
+    }),
+    unit: 'verifications/s',
+  });
+
+  // 64 challenged leaves: one multiproof vs 64 separate branches
+  const k64 = challengeIndices(Uint8Array.of(64), n, 64);
+  const mp = tree.multiproof(k64);
+  if (!verifyMultiproof(d.root, n, mp.indices, mp.indices.map((i) => leaves[i]!), mp.hashes)) throw new Error('multiproof did not verify');
+  const separate = k64.reduce((s, i) => s + encodeHashes(tree.branch(i)).length, 0);
+  ctx.row({
+    name: `multiproof of 64 leaves of ${n}`,
+    value: encodeHashes(mp.hashes).length,
+    unit: 'bytes',
+    baseline: separate,
+    baselineName: '64 separate branches',
+    goal: '< 1x separate branches',
+    goalRatio: 1,
+    lowerIsBetter: true,
+  });
+  ctx.row({
+    name: 'multiproof of 64 leaves: verification',
+    value: rate(() => {
+      verifyMultiproof(d.root, n, mp.indices, mp.indices.map((i) => leaves[i]!), mp.hashes);
+    }, 300),
+    unit: 'multiproofs/s',
+  });
+}
