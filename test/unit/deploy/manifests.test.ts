@@ -239,3 +239,18 @@ test('the registry the manifests are checked against lists every variable the se
   }
   for (const name of readsIn('lib')) t.is(registry[name]?.services, 'all', `lib/ reads ${name} for every service, so the registry must say 'all'`);
 });
+
+test('readiness probes ask for a gRPC service name the service registers with its health server', (t) => {
+  // A name the server does not register answers NOT_FOUND: the pod would never become ready.
+  for (const overlay of OVERLAYS) {
+    for (const w of workloads(rendered.get(overlay)!)) {
+      for (const c of containersOf(w)) {
+        const name = at(c, 'readinessProbe.grpc.service');
+        if (typeof name !== 'string') continue;
+        const service = serviceOfContainer(c)!;
+        const sources = readdirSync(join(ROOT, 'services', service)).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(ROOT, 'services', service, f), 'utf8'));
+        t.true(sources.some((s) => s.includes(`fullName: '${name}'`)), `${overlay}: ${describe(w)} probes ${name}, which services/${service} does not register`);
+      }
+    }
+  }
+});
