@@ -90,12 +90,12 @@ function parseSrvName(raw: string, name: string): string {
   return v;
 }
 
-function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'rados'; pool: string } {
+function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'rados'; pool: string; namespace?: string } {
   const v = raw.trim();
   if (v === '' || v === 'rocksdb') return { kind: 'rocksdb' };
-  const m = /^rados:\/\/([A-Za-z0-9._-]+)$/.exec(v);
-  if (m) return { kind: 'rados', pool: m[1]! };
-  throw new ConfigError(name, `expected "rocksdb" or "rados://POOL", got "${raw}"`);
+  const m = /^rados:\/\/([A-Za-z0-9._-]+)(?:\/([A-Za-z0-9._-]+))?\/?$/.exec(v);
+  if (m) return m[2] ? { kind: 'rados', pool: m[1]!, namespace: m[2] } : { kind: 'rados', pool: m[1]! };
+  throw new ConfigError(name, `expected "rocksdb", "rados://POOL" or "rados://POOL/NAMESPACE", got "${raw}"`);
 }
 
 // ---- the registry ----
@@ -246,7 +246,7 @@ export const ENV = {
   },
   WOLK_STORE: {
     name: 'WOLK_STORE',
-    doc: 'Storer backend: "rocksdb" (files under WOLK_DATA_DIR) or "rados://POOL" (native Ceph RADOS, with CEPH_CONF).',
+    doc: 'Storer backend: "rocksdb" (files under WOLK_DATA_DIR) or "rados://POOL[/NAMESPACE]" (native Ceph RADOS, with CEPH_CONF; the namespace defaults to the storer\'s id so storers can share a pool).',
     services: ['storer'],
     defaultText: 'rocksdb',
     parse: parseStore,
@@ -256,6 +256,13 @@ export const ENV = {
     doc: 'Path to ceph.conf for the RADOS backend.',
     services: ['storer'],
     defaultText: '/etc/ceph/ceph.conf',
+    parse: parseString,
+  },
+  CEPH_CLIENT: {
+    name: 'CEPH_CLIENT',
+    doc: 'cephx client name for the RADOS backend (e.g. client.wolk-storer under Rook).',
+    services: ['storer'],
+    defaultText: 'client.admin',
     parse: parseString,
   },
   WOLK_LOG_LEVEL: {

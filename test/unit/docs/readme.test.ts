@@ -19,3 +19,8 @@ test('every `npm run X` the README mentions is a package.json script', (t) => {
   t.truthy(pkg.scripts['start']);
   t.truthy(pkg.scripts['test']);
 });
+
+test('the README configuration table is what `npm run docs:env` makes from lib/config/env.ts', async (t) => {
+  const { envTable } = await import('../../../scripts/env-table.js');
+  t.true(readme.includes(`<!-- env-table:start -->\n${envTable()}\n<!-- env-table:end -->`), 'run npm run docs:env');
+});
