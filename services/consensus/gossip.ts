@@ -1,4 +1,4 @@
-// Outbound gossip to peers: one bounded queue and at most one call in flight per peer. Votes are
+// Outbound gossip to peers: one bounded queue and a few calls in flight per peer. Votes are
 // batched into one Vote call (≤ 1024, consensus.proto); proposals and transactions go one per call.
 // A failed send is dropped, not retried: agreement recovers lost messages itself (bundles are
 // rebroadcast, catch-up fetches certified blocks), and a stale vote is worth nothing.
@@ -12,10 +12,12 @@ type Item = { kind: 'vote'; vote: PbVote } | { kind: 'proposal'; proposal: PbPro
 
 const MAX_QUEUE = 10_000;
 const MAX_VOTES_PER_CALL = 1024;
+/** Calls in flight per peer: a slow answer must not hold back the next message (head-of-line). */
+const MAX_IN_FLIGHT = 8;
 
 class PeerQueue {
   private items: Item[] = [];
-  private busy = false;
+  private inFlight = 0;
 
   constructor(
     private readonly endpoint: string,
@@ -27,31 +29,32 @@ class PeerQueue {
   push(item: Item): void {
     if (this.items.length >= MAX_QUEUE) this.items.shift(); // the oldest is the least useful
     this.items.push(item);
-    if (!this.busy) void this.pump();
+    // Deferred by a tick so that votes produced by one event go out as one batch.
+    if (this.items.length === 1) setImmediate(() => this.pump());
   }
 
-  private async pump(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.items.length > 0) {
-        const first = this.items[0]!;
-        if (first.kind === 'vote') {
-          const votes: PbVote[] = [];
-          const rest: Item[] = [];
-          for (const it of this.items) {
-            if (it.kind === 'vote' && votes.length < MAX_VOTES_PER_CALL) votes.push(it.vote);
-            else rest.push(it);
-          }
-          this.items = rest;
-          await this.call((c, md, o, cb) => c.vote({ votes }, md, o, cb));
-        } else {
-          this.items.shift();
-          if (first.kind === 'proposal') await this.call((c, md, o, cb) => c.propose({ proposal: first.proposal }, md, o, cb));
-          else await this.call((c, md, o, cb) => c.submitTx({ tx: first.tx }, md, o, cb));
+  private pump(): void {
+    while (this.items.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      const first = this.items[0]!;
+      let sent: Promise<void>;
+      if (first.kind === 'vote') {
+        const votes: PbVote[] = [];
+        const rest: Item[] = [];
+        for (const it of this.items) {
+          if (it.kind === 'vote' && votes.length < MAX_VOTES_PER_CALL) votes.push(it.vote);
+          else rest.push(it);
         }
+        this.items = rest;
+        sent = this.call((c, md, o, cb) => c.vote({ votes }, md, o, cb));
+      } else {
+        this.items.shift();
+        sent = first.kind === 'proposal' ? this.call((c, md, o, cb) => c.propose({ proposal: first.proposal }, md, o, cb)) : this.call((c, md, o, cb) => c.submitTx({ tx: first.tx }, md, o, cb));
       }
-    } finally {
-      this.busy = false;
+      this.inFlight++;
+      void sent.then(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
   }
 

@@ -56,6 +56,7 @@ export class AgreementHost {
   private readonly log: Logger;
   private dropped = 0;
   private started = false;
+  private countersTimer: NodeJS.Timeout | undefined;
   private roundStartedAt = Date.now();
   private busyMs = 0;
 
@@ -75,12 +76,15 @@ export class AgreementHost {
     });
     this.started = true;
     this.push({ kind: 'start' });
+    this.countersTimer = setInterval(() => this.log.info('agreement counters', { ...this.status(), ...this.counters() }), 10_000);
+    this.countersTimer.unref();
   }
 
   stop(): void {
     this.stopped = true;
     this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
+    if (this.countersTimer) clearInterval(this.countersTimer);
   }
 
   status(): { round: number; period: number } {

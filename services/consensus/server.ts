@@ -4,7 +4,7 @@ import type { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consen
 import { Vote as PbVote, type CertifiedBlock, type SmtProof as PbSmtProof } from '../../gen/wolk/common/v1/chain.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { failedPrecondition, invalidArgument, notFound, resourceExhausted, WolkError } from '../../lib/grpc/errors.js';
-import { EMPTY, type SmtProof } from '../../lib/smt/index.js';
+import { EMPTY, valueHash, type SmtProof } from '../../lib/smt/index.js';
 import { sha256 } from '../../lib/crypto/index.js';
 import type { AgreementCrypto } from './agreement/types.js';
 import type { AgreementHost } from './host.js';
@@ -53,6 +53,28 @@ export function smtProofToProto(key: Uint8Array, value: Uint8Array | null, root:
     }
   });
   return { key: Buffer.from(key), value: value === null ? undefined : Buffer.from(value), bitmap, siblings, root: Buffer.from(root) };
+}
+
+/**
+ * The inverse, for clients: the proto proof as lib/smt's, with the leaf's value hash as lib/smt
+ * defines it (valueHash = SHA-256(0x12 ‖ value)). Null when malformed.
+ */
+export function smtProofFromProto(p: PbSmtProof): SmtProof | null {
+  if (p.bitmap.length !== 32 || p.key.length !== 32) return null;
+  let depth = 0;
+  for (let d = 0; d < 256; d++) if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) depth = d + 1;
+  const siblings: Uint8Array[] = [];
+  let next = 0;
+  for (let d = 0; d < depth; d++) {
+    if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) {
+      const s = p.siblings[next++];
+      if (!s || s.length !== 32) return null;
+      siblings.push(new Uint8Array(s));
+    } else siblings.push(EMPTY);
+  }
+  if (next !== p.siblings.length) return null;
+  const leaf = p.value === undefined ? null : { key: new Uint8Array(p.key), valueHash: valueHash(new Uint8Array(p.value)) };
+  return { siblings, leaf };
 }
 
 export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof ConsensusServiceService> {
