@@ -159,7 +159,8 @@ export function checkEnvironments(objects: readonly K8sObject[], otlpProtocols: 
     const reads = new Set(variablesOf(service).map((v) => v.name));
 
     for (const [name, v] of r.env) {
-      if (name.startsWith('WOLK_') || name === 'CEPH_CONF') {
+      const registered = Object.prototype.hasOwnProperty.call(ENV, name);
+      if (name.startsWith('WOLK_') || registered) {
         const spec = (ENV as Record<string, (typeof ENV)[EnvName] | undefined>)[name];
         if (!spec) {
           problems.push(problem(w, v.from, `${name} is not a variable Wolk reads (not in lib/config/env.ts): a typo?`));
