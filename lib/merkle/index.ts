@@ -44,3 +44,12 @@ export {
   type ReplicaHasherOptions,
 } from './replica.js';
 export { challengeIndices } from './challenge.js';
+export {
+  createParallelHasher,
+  type ParallelFileDigest,
+  type ParallelHashOptions,
+  type ParallelHasher,
+  type ParallelHasherInit,
+  type ParallelReplicaDigest,
+  type ParallelSource,
+} from './parallel.js';
