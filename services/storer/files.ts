@@ -78,24 +78,37 @@ class LeafCollector {
   }
 }
 
-/** Waits for the next item or the abort, whichever is first (a cancelled stream may never end by itself). */
+/** The next item, or the abort, whichever is first. A fresh listener per item: racing every item
+ * against one long-lived pending promise would pile up reactions that keep every item alive. */
+function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  const reason = () => (signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled'));
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    it.next().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/** Iterates `source` until it ends or `signal` aborts (a cancelled stream may never end by itself). */
 async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   const it = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new WolkError('CANCELLED', 'call cancelled'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), aborted]);
+      const r = await nextOrAbort(it, signal);
       if (r.done) return;
       yield r.value;
     }
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
     void Promise.resolve(it.return?.()).catch(() => undefined);
   }
 }

@@ -70,7 +70,7 @@ maybe('a Python client stores and reads a chunk and a file on a real storer proc
     const got = await getFile(c, { filehash: Buffer.from(r['filehash'] as string, 'hex') });
     c.close();
     t.is(got.bytes.length, 1024 * 1024 + 777);
-    t.is(got.messages[0]!.info!.filehash.toString('hex'), r['filehash']);
+    t.is(got.messages[0]!.info!.filehash.toString('hex'), r['filehash'] as string);
   } finally {
     child.kill('SIGTERM');
   }

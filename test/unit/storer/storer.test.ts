@@ -224,7 +224,7 @@ test('limits: file size and concurrent uploads answer RESOURCE_EXHAUSTED with a 
     // Hold one upload open (info sent, no end), then try a second.
     const data = pattern(100_000, 2);
     const info = infoOf(data);
-    let first!: import('@grpc/grpc-js').ClientWritableStream<unknown>;
+    let first!: import('@grpc/grpc-js').ClientWritableStream<import('../../../gen/wolk/storer/v1/storer.js').SetFileRequest>;
     const firstDone = new Promise((resolve, reject) => {
       first = c.setFile((e, r) => (e ? reject(e) : resolve(r)));
       first.write({ part: { $case: 'info', value: info } });
