@@ -31,7 +31,7 @@ function arg(name: string, fallback: string): string {
 }
 const list = (s: string) => s.split(',').map((x) => Number(x.trim()));
 
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,7 +1,7 @@
 // scripts/durability.ts: the analytic loss rate follows the model's closed form, and the seeded
 // Monte-Carlo estimate agrees with it within its interval where losses are observable directly.
 import test from 'ava';
-import { analyticLossPerYear, replicaLossPerInterval, simulateLossPerYear } from '../../../scripts/durability.js';
+import { analyticLossPerYear, replicaLossPerInterval, simulateLossPerYear, mulberry32 } from '../../../scripts/durability.js';
 
 test('analytic: q^N per interval, compounded over a year; more replicas or availability lose less', (t) => {
   const m = { afr: 0.05, repairHours: 24, availability: 0.99, n: 3 };
@@ -14,17 +14,13 @@ test('analytic: q^N per interval, compounded over a year; more replicas or avail
 });
 
 test('Monte-Carlo (seeded) agrees with the analytic value, directly and through replica estimates', (t) => {
-  let s = 42;
-  const rand = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
+  const rand = mulberry32(42);
   for (const m of [
     { afr: 0.05, repairHours: 24, availability: 0.9, n: 3 }, // direct file simulation
     { afr: 0.05, repairHours: 24, availability: 0.99, n: 6 }, // replica estimate ^ N
   ]) {
     const exact = analyticLossPerYear(m);
-    const sim = simulateLossPerYear(m, rand, 400_000);
+    const sim = simulateLossPerYear(m, rand, 1_000_000);
     t.true(sim.low <= exact * 1.05 && exact * 0.95 <= sim.high, `${JSON.stringify(m)}: exact ${exact}, mc [${sim.low}, ${sim.high}] (${sim.method})`);
   }
 });
