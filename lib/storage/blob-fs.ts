@@ -59,6 +59,18 @@ export async function openFsBlobStore(root: string, options: FsBlobOptions = {})
     throw new StorageError('open', root, err as Error);
   }
   let closed = false;
+  // Directory changes (mkdir, rename in, unlink, prune) are serialized: otherwise a remove pruning an
+  // empty directory races a put landing in it, or another remove fsyncing it. File contents are
+  // written and fsynced outside the lock, so puts still overlap on the expensive part.
+  let dirLock: Promise<void> = Promise.resolve();
+  const withDirLock = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = dirLock.then(fn);
+    dirLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  };
 
   /** objects/<seg+>/…/<last> for a name. */
   const pathOf = (name: string): { dir: string; file: string } => {
@@ -99,7 +111,7 @@ export async function openFsBlobStore(root: string, options: FsBlobOptions = {})
       try {
         await fsp.rmdir(d);
       } catch {
-        return; // not empty (or already gone, or a put just made it again): leave it
+        return; // not empty (or already gone): leave it
       }
       d = join(d, '..');
     }
@@ -119,21 +131,15 @@ export async function openFsBlobStore(root: string, options: FsBlobOptions = {})
           await fh.close();
         }
         try {
-          // A concurrent remove() may prune the directory between mkdir and rename: retry a few times.
-          for (let attempt = 0; ; attempt++) {
+          await withDirLock(async () => {
             await ensureDir(dir);
-            try {
-              await fsp.rename(temp, file);
-              break;
-            } catch (err) {
-              if (errno(err) !== 'ENOENT' || attempt >= 5) throw err;
-            }
-          }
+            await fsp.rename(temp, file);
+            if (doSync) await fsyncPath(dir);
+          });
         } catch (err) {
           await fsp.rm(temp, { force: true });
           throw err;
         }
-        if (doSync) await fsyncPath(dir);
       });
     },
 
@@ -183,14 +189,16 @@ export async function openFsBlobStore(root: string, options: FsBlobOptions = {})
       assertBlobName(name);
       await run('remove', name, async () => {
         const { dir, file } = pathOf(name);
-        try {
-          await fsp.unlink(file);
-        } catch (err) {
-          if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return;
-          throw err;
-        }
-        if (doSync) await fsyncPath(dir);
-        await pruneDirs(dir);
+        await withDirLock(async () => {
+          try {
+            await fsp.unlink(file);
+          } catch (err) {
+            if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return;
+            throw err;
+          }
+          if (doSync) await fsyncPath(dir);
+          await pruneDirs(dir);
+        });
       });
     },
 

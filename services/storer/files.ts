@@ -3,10 +3,11 @@
 // (solicit.ts) feed it byte streams and turn its results into messages.
 //
 // Crash safety (docs/storer.md): bytes go to segment blobs of a fresh upload id, each durable when
-// written; the commit is ONE synchronous RocksDB batch holding the FileRecord (naming the upload id),
-// the leaf hashes and the replica leaf hashes. Before that batch nothing of the file is visible (reads
-// go through the record); after it, all of it is durable. Segments without a record naming their upload
-// are what a crash or a failed upload left behind: init() removes them.
+// written; leaf hashes go to RocksDB under that upload id as they fill, after an in-progress marker.
+// The commit is ONE synchronous RocksDB batch: the FileRecord (naming the upload id), the last leaf
+// groups, and the marker's deletion. Before that batch nothing of the file is visible (reads go through
+// the record); after it, all of it is durable. What a crash or a failed upload left behind (segments
+// of an upload no record names, leaves of an upload whose marker remains) is removed by init().
 import { randomBytes } from 'node:crypto';
 import type { BlobStore } from '../../lib/storage/blob.js';
 import type { KvOp, KvStore } from '../../lib/storage/kv.js';
@@ -25,6 +26,8 @@ import {
   leafGroupKey,
   leafPrefix,
   parseSegmentName,
+  pendingKey,
+  pendingPrefix,
   replicaGroupKey,
   replicaPrefix,
   segmentName,
@@ -59,22 +62,42 @@ export function checkFileInfo(info: { filehash: Uint8Array; size: bigint; chunkS
   return { filehash: Uint8Array.from(info.filehash), size: Number(info.size), chunkSize: info.chunkSize };
 }
 
-/** Collects 32-byte leaf hashes in LEAF_GROUP-sized buffers (no per-leaf objects kept). */
-class LeafCollector {
-  readonly groups: Uint8Array[] = [];
-  private fill = LEAF_GROUP;
+/**
+ * Collects 32-byte leaf hashes in LEAF_GROUP-sized buffers and writes each full group to RocksDB at
+ * once (a plain write: the commit's sync batch makes it durable), so memory stays one group per tree
+ * whatever the file size.
+ */
+class LeafSink {
+  private group = new Uint8Array(LEAF_GROUP * 32);
+  private fill = 0;
+  private index = 0;
+  private readonly writes: Promise<void>[] = [];
+
+  constructor(
+    private readonly kv: KvStore,
+    private readonly keyOf: (group: number) => Uint8Array,
+  ) {}
+
   push(leaf: Uint8Array): void {
-    if (this.fill === LEAF_GROUP) {
-      this.groups.push(new Uint8Array(LEAF_GROUP * 32));
+    this.group.set(leaf, this.fill * 32);
+    if (++this.fill === LEAF_GROUP) {
+      const w = this.kv.put(this.keyOf(this.index++), this.group);
+      w.catch(() => undefined); // awaited in drain()
+      this.writes.push(w);
+      this.group = new Uint8Array(LEAF_GROUP * 32);
       this.fill = 0;
     }
-    this.groups[this.groups.length - 1]!.set(leaf, this.fill * 32);
-    this.fill++;
   }
-  /** The groups with the last one trimmed to its leaves. */
-  finish(): Uint8Array[] {
-    if (this.groups.length > 0 && this.fill < LEAF_GROUP) this.groups[this.groups.length - 1] = this.groups[this.groups.length - 1]!.subarray(0, this.fill * 32);
-    return this.groups;
+
+  /** Waits for the groups written so far. */
+  async drain(): Promise<void> {
+    const ws = this.writes.splice(0);
+    await Promise.all(ws);
+  }
+
+  /** The last, partial group as a put for the commit batch (none when empty). */
+  lastOp(): KvOp[] {
+    return this.fill === 0 ? [] : [{ type: 'put', key: this.keyOf(this.index), value: this.group.subarray(0, this.fill * 32) }];
   }
 }
 
@@ -157,13 +180,22 @@ export class FileStore {
       this.files++;
       this.bytes += r.size;
     }
+    // Leaves of uploads that never committed: each left its in-progress marker.
+    const pending = pendingPrefix();
+    const unfinished: { filehash: Uint8Array; uploadId: string }[] = [];
+    for await (const e of this.kv.range({ gte: pending, lt: prefixEnd(pending) })) {
+      unfinished.push({ filehash: Uint8Array.from(e.value), uploadId: hex(e.key.subarray(pending.length)) });
+    }
+    for (const u of unfinished) await this.removeLeaves(u.filehash, u.uploadId);
     const garbage: string[] = [];
     for await (const name of this.blobs.list('f/')) {
       const p = parseSegmentName(name);
       if (!p || committed.get(p.filehashHex) !== p.uploadId) garbage.push(name);
     }
     for (const name of garbage) await this.blobs.remove(name);
-    if (garbage.length > 0) this.log.info('removed segments of uncommitted uploads', { segments: garbage.length });
+    if (garbage.length > 0 || unfinished.length > 0) {
+      this.log.info('removed what uncommitted uploads left', { segments: garbage.length, leafSets: unfinished.length });
+    }
     return { files: this.files, removedSegments: garbage.length };
   }
 
@@ -197,16 +229,16 @@ export class FileStore {
   /**
    * Streams a file in: hashes (filehash and this storer's replica leaves) while writing segments, then
    * commits iff the bytes are exactly `id.size` long and hash to `id.filehash`. On any failure, the
-   * upload's segments are removed and nothing is visible. Memory: two segment buffers plus 64 bytes
-   * of leaf hashes per chunk.
+   * upload's segments and leaves are removed and nothing is visible. Memory: two segment buffers and
+   * one 128 KiB leaf group per tree, whatever the file size.
    */
   async ingest(id: FileId, pieces: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ record: FileRecord; created: boolean }> {
     const existing = await this.get(id.filehash);
     if (existing) return { record: existing, created: false };
     const fhHex = hex(id.filehash);
     const uploadId = randomBytes(8).toString('hex');
-    const leaves = new LeafCollector();
-    const replicaLeaves = new LeafCollector();
+    const leaves = new LeafSink(this.kv, (g) => leafGroupKey(id.filehash, uploadId, g));
+    const replicaLeaves = new LeafSink(this.kv, (g) => replicaGroupKey(id.filehash, uploadId, g));
     const fileHasher = new FileHasher({ chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => leaves.push(leaf) });
     const replicaHasher = new ReplicaHasher(this.deps.storerId, id.filehash, { chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => replicaLeaves.push(leaf) });
     const segBytes = Math.max(1, Math.min(this.segmentBytes, id.size));
@@ -220,6 +252,8 @@ export class FileStore {
 
     const flush = async () => {
       if (inflight) await inflight;
+      await leaves.drain();
+      await replicaLeaves.drain();
       const p = this.blobs.put(segmentName(fhHex, uploadId, segments++), buffers[cur]!.subarray(0, fill));
       p.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
       inflight = p;
@@ -228,7 +262,11 @@ export class FileStore {
       fill = 0;
     };
 
+    let started = false;
     try {
+      // Before any leaf: the marker by which a crash's leftovers are found (WAL order keeps it first).
+      await this.kv.put(pendingKey(uploadId), id.filehash);
+      started = true;
       for await (const piece of untilAborted(pieces, signal)) {
         if (total + piece.length > id.size) throw invalidArgument(`the stream carries more than the ${id.size} bytes announced in info.size`);
         fileHasher.update(piece);
@@ -252,6 +290,8 @@ export class FileStore {
       const replica = replicaHasher.digest();
       if (fill > 0) await flush();
       if (inflight) await inflight;
+      await leaves.drain();
+      await replicaLeaves.drain();
       const record: FileRecord = {
         size: id.size,
         chunkSize: id.chunkSize,
@@ -261,25 +301,31 @@ export class FileStore {
         replicaRoot: replica.replicaRoot,
         storedAtMs: Date.now(),
       };
-      return await this.commit(id.filehash, record, leaves.finish(), replicaLeaves.finish(), segments);
+      return await this.commit(id.filehash, record, [...leaves.lastOp(), ...replicaLeaves.lastOp()], segments);
     } catch (err) {
       if (inflight) await (inflight as Promise<void>).catch(() => undefined);
+      await leaves.drain().catch(() => undefined);
+      await replicaLeaves.drain().catch(() => undefined);
       await this.removeUpload(fhHex, uploadId, segments);
+      if (started) await this.removeLeaves(id.filehash, uploadId).catch((e: unknown) => this.log.warn('could not remove the leaves of a failed upload', { error: e }));
       throw err;
     }
   }
 
   /** The commit point: one synchronous batch, serialized per filehash (a second upload of it is dropped). */
-  private commit(filehash: Uint8Array, record: FileRecord, leaves: Uint8Array[], replicaLeaves: Uint8Array[], segments: number) {
+  private commit(filehash: Uint8Array, record: FileRecord, lastLeaves: KvOp[], segments: number) {
     return this.exclusive(hex(filehash), async (): Promise<{ record: FileRecord; created: boolean }> => {
       const existing = await this.get(filehash);
       if (existing) {
         await this.removeUpload(hex(filehash), record.uploadId, segments);
+        await this.removeLeaves(filehash, record.uploadId);
         return { record: existing, created: false };
       }
-      const ops: KvOp[] = [{ type: 'put', key: fileRecordKey(filehash), value: encodeFileRecord(record) }];
-      leaves.forEach((g, i) => ops.push({ type: 'put', key: leafGroupKey(filehash, i), value: g }));
-      replicaLeaves.forEach((g, i) => ops.push({ type: 'put', key: replicaGroupKey(filehash, i), value: g }));
+      const ops: KvOp[] = [
+        { type: 'put', key: fileRecordKey(filehash), value: encodeFileRecord(record) },
+        ...lastLeaves,
+        { type: 'del', key: pendingKey(record.uploadId) },
+      ];
       await this.kv.batch(ops, { sync: true });
       this.files++;
       this.bytes += record.size;
@@ -296,6 +342,16 @@ export class FileStore {
         this.log.warn('could not remove a segment of a failed upload', { file: fhHex, uploadId, segment: s, error: err });
       }
     }
+  }
+
+  /** Deletes an uncommitted upload's leaf groups and its in-progress marker. */
+  private async removeLeaves(filehash: Uint8Array, uploadId: string): Promise<void> {
+    for (const prefix of [leafPrefix(filehash, uploadId), replicaPrefix(filehash, uploadId)]) {
+      const ops: KvOp[] = [];
+      for await (const e of this.kv.range({ gte: prefix, lt: prefixEnd(prefix) })) ops.push({ type: 'del', key: Uint8Array.from(e.key) });
+      await this.kv.batch(ops);
+    }
+    await this.kv.del(pendingKey(uploadId), { sync: true });
   }
 
   private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -364,7 +420,7 @@ export class FileStore {
         if (flat.length !== leafCount * 32) throw new WolkError('INTERNAL', `leaf hashes of ${key} are incomplete (${flat.length / 32} of ${leafCount})`);
         return MerkleTree.fromLeaves(new Uint8Array(flat.buffer, flat.byteOffset, flat.length));
       };
-      return { file: await load(leafPrefix(filehash)), replica: await load(replicaPrefix(filehash)) };
+      return { file: await load(leafPrefix(filehash, record.uploadId)), replica: await load(replicaPrefix(filehash, record.uploadId)) };
     })();
     if (cost <= TREE_CACHE_BYTES) {
       this.trees.set(key, { cost, trees });

@@ -3,13 +3,18 @@
 //
 //   chunk   ‖ chunkId(32)                         → chunk bytes                       (SetShare)
 //   file    ‖ 0x00 ‖ filehash(32)                 → FileRecord (JSON)                 (the commit point)
-//   file    ‖ 0x01 ‖ filehash(32) ‖ u32be(group)  → leaf hashes LH(chunk_i), 32 bytes each, LEAF_GROUP per value
-//   replica ‖ 0x00 ‖ filehash(32) ‖ u32be(group)  → replica leaf hashes RL_i, same grouping
-//   blob    f/<filehash hex>/<upload id>/<segment, 8 digits>   → file bytes [s·S, (s+1)·S)
+//   file    ‖ 0x01 ‖ filehash(32) ‖ upload(8) ‖ u32be(group) → leaf hashes LH(chunk_i), 32 bytes each,
+//                                                             LEAF_GROUP per value
+//   replica ‖ 0x00 ‖ filehash(32) ‖ upload(8) ‖ u32be(group) → replica leaf hashes RL_i, same grouping
+//   file    ‖ 0x02 ‖ upload(8)                 → filehash: an upload in progress (its leaves may exist)
+//   blob    f/<filehash hex>/<upload hex>/<segment, 8 digits>  → file bytes [s·S, (s+1)·S)
 //
-// A file exists iff its FileRecord exists. The record, the leaf groups and the replica leaf groups are
-// written in ONE synchronous RocksDB batch after every segment is durable, and the record names the
-// upload whose segments hold the bytes; segments of any other upload are garbage (removed at start).
+// A file exists iff its FileRecord exists; the record names the upload whose leaves and segments hold
+// the file. During an upload, leaf groups are written as they fill (plain writes, after the upload's
+// in-progress marker); segments are durable blobs. The commit is ONE synchronous batch: the record, the
+// last leaf groups and the deletion of the marker (a sync write also makes every earlier write of the
+// WAL durable). What a crash leaves of an uncommitted upload is found at start by its marker (leaves)
+// or by its upload id not being any record's (segments) and removed.
 import { Bucket, bucketKey } from '../../lib/storage/kv.js';
 
 /** Leaf hashes per RocksDB value: 4096 × 32 B = 128 KiB. */
@@ -31,10 +36,15 @@ export const chunkKey = (chunkId: Uint8Array) => bucketKey(Bucket.chunk, chunkId
 export const chunkPrefix = () => bucketKey(Bucket.chunk);
 export const fileRecordKey = (filehash: Uint8Array) => bucketKey(Bucket.file, RECORD, filehash);
 export const fileRecordPrefix = () => bucketKey(Bucket.file, RECORD);
-export const leafGroupKey = (filehash: Uint8Array, group: number) => bucketKey(Bucket.file, LEAVES, filehash, u32be(group));
-export const leafPrefix = (filehash: Uint8Array) => bucketKey(Bucket.file, LEAVES, filehash);
-export const replicaGroupKey = (filehash: Uint8Array, group: number) => bucketKey(Bucket.replica, REPLICA_LEAVES, filehash, u32be(group));
-export const replicaPrefix = (filehash: Uint8Array) => bucketKey(Bucket.replica, REPLICA_LEAVES, filehash);
+const PENDING = Uint8Array.of(0x02);
+const uploadBytes = (uploadId: string) => new Uint8Array(Buffer.from(uploadId, 'hex'));
+export const leafGroupKey = (filehash: Uint8Array, uploadId: string, group: number) => bucketKey(Bucket.file, LEAVES, filehash, uploadBytes(uploadId), u32be(group));
+export const leafPrefix = (filehash: Uint8Array, uploadId: string) => bucketKey(Bucket.file, LEAVES, filehash, uploadBytes(uploadId));
+export const replicaGroupKey = (filehash: Uint8Array, uploadId: string, group: number) =>
+  bucketKey(Bucket.replica, REPLICA_LEAVES, filehash, uploadBytes(uploadId), u32be(group));
+export const replicaPrefix = (filehash: Uint8Array, uploadId: string) => bucketKey(Bucket.replica, REPLICA_LEAVES, filehash, uploadBytes(uploadId));
+export const pendingKey = (uploadId: string) => bucketKey(Bucket.file, PENDING, uploadBytes(uploadId));
+export const pendingPrefix = () => bucketKey(Bucket.file, PENDING);
 
 export const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
