@@ -96,22 +96,30 @@ export class AgreementHost {
     return { ...this.player.counters(), 'host.dropped-events': this.dropped };
   }
 
-  /** A message from a peer, already converted; its payload (if a proposal) is kept for validation. */
-  deliver(message: Message, payload?: Payload): void {
+  /**
+   * A message from a peer, already converted; its payload (if a proposal) is kept for validation.
+   * False when it was not taken (not started yet, queue full): the caller must not remember it as
+   * seen, so that a later copy (a rebroadcast bundle) still gets through.
+   */
+  deliver(message: Message, payload?: Payload): boolean {
+    // The payload first: pushing may run the core at once, and its `validate` looks the payload up.
     if (payload && message.kind === 'proposal') this.keepPayload(message.proposal.block.body, payload);
-    this.push({ kind: 'message', message });
+    if (!this.push({ kind: 'message', message })) return false;
+    if (message.kind === 'proposal') this.log.debug('proposal received', { round: message.proposal.vote.round, period: message.proposal.vote.period, from: message.proposal.vote.credential.voterId.slice(0, 8), at: Date.now(), queue: this.queue.length });
+    return true;
   }
 
-  private push(ev: AgreementEvent): void {
+  private push(ev: AgreementEvent): boolean {
     // Before start (catch-up still running) messages are dropped: they cannot be checked against a
     // tip we do not have yet, and agreement re-sends what matters (bundles, catch-up).
-    if (this.stopped || !this.started) return;
+    if (this.stopped || !this.started) return false;
     if (this.queue.length >= MAX_EVENTS) {
       this.dropped++;
-      return;
+      return false;
     }
     this.queue.push(ev);
     if (!this.running) void this.run();
+    return true;
   }
 
   private async run(): Promise<void> {
@@ -200,6 +208,7 @@ export class AgreementHost {
         return;
       }
       this.c.gossip.proposal(proposalToProto(m.proposal, payload));
+      this.log.debug('proposal sent', { round: m.proposal.vote.round, period: m.proposal.vote.period, from: m.proposal.vote.credential.voterId.slice(0, 8), at: Date.now() });
     }
   }
 

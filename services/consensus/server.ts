@@ -33,12 +33,12 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 /** Messages already delivered (gossip reaches a node by several paths): bounded, oldest forgotten first. */
 class SeenSet {
   private readonly seen = new Set<string>();
-  /** True the first time. */
-  add(key: string): boolean {
-    if (this.seen.has(key)) return false;
+  has(key: string): boolean {
+    return this.seen.has(key);
+  }
+  add(key: string): void {
     if (this.seen.size >= SEEN_LIMIT) this.seen.delete(this.seen.values().next().value!);
     this.seen.add(key);
-    return true;
   }
 }
 
@@ -113,10 +113,11 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
     async propose(req) {
       if (!req.proposal) throw invalidArgument('Propose: proposal is missing');
       if (!req.proposal.vote) throw invalidArgument('Propose: proposal vote is missing');
-      if (!seen.add('p' + hex(sha256(PbVote.encode(req.proposal.vote).finish())))) return {};
+      const key = 'p' + hex(sha256(PbVote.encode(req.proposal.vote).finish()));
+      if (seen.has(key)) return {};
       try {
         const { proposal, payload } = proposalFromProto(c.crypto, req.proposal);
-        c.host.deliver({ kind: 'proposal', proposal }, payload);
+        if (c.host.deliver({ kind: 'proposal', proposal }, payload)) seen.add(key);
       } catch (err) {
         if (err instanceof WireError) throw invalidArgument(`Propose: ${err.message}`);
         throw err;
@@ -128,9 +129,10 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
       if (req.votes.length > MAX_VOTES_PER_CALL) throw invalidArgument(`Vote: at most ${MAX_VOTES_PER_CALL} votes per call, got ${req.votes.length}`);
       const bad: string[] = [];
       for (const v of req.votes) {
-        if (!seen.add('v' + hex(sha256(PbVote.encode(v).finish())))) continue;
+        const key = 'v' + hex(sha256(PbVote.encode(v).finish()));
+        if (seen.has(key)) continue;
         try {
-          c.host.deliver({ kind: 'vote', vote: voteFromProto(v) });
+          if (c.host.deliver({ kind: 'vote', vote: voteFromProto(v) })) seen.add(key);
         } catch (err) {
           if (err instanceof WireError) bad.push(err.message);
           else throw err;

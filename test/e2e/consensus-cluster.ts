@@ -88,7 +88,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       WOLK_LAMBDA_MS: String(o.lambdaMs ?? 150),
       WOLK_SHUTDOWN_GRACE_MS: '500',
       WOLK_PARENT_PID: String(process.pid),
-      WOLK_LOG_LEVEL: 'info',
+      WOLK_LOG_LEVEL: process.env['WOLK_E2E_LOG_LEVEL'] ?? 'info',
     };
     const proc = spawn(process.execPath, ['--import', 'tsx', 'services/consensus/main.ts'], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.pipe(createWriteStream(join(dir, `consensus-${i}.log`), { flags: 'a' }));
