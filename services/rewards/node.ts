@@ -1,24 +1,118 @@
-// The rewards service's wiring: RocksDB under WOLK_DATA_DIR and the RewardsService. Audits land with the
-// Rewards issue; until then every RPC answers UNIMPLEMENTED naming what is missing.
+// The rewards service's wiring: node key, genesis (rewards stake, storer endpoints, Q), RocksDB,
+// consensus and storer gRPC clients → the Rewarder (audits each round it is selected) → RewardsService.
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { join } from 'node:path';
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
+import { ConsensusServiceClient, type GetAccountResponse, type GetBlockResponse, type GetStatusResponse, type SubmitTxResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
-import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { StorerServiceClient, type VerifyFileResponse, type VerifyShareResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { loadGenesis, nodesWithRole } from '../../lib/chain/genesis.js';
+import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { readEnv } from '../../lib/config/env.js';
+import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
+import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import type { StorerProber } from './auditor.js';
+import { Rewarder, type ChainAccess } from './rewarder.js';
+import { rewardsHandlers } from './server.js';
 
-const NOT_YET = 'audits of old blocks and reward transactions are not built yet';
+const OPTS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+
+type Cb<T> = (err: ServiceError | null, res: T) => void;
+function call<T>(f: (md: Metadata, o: { deadline: number }, cb: Cb<T>) => unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('time box exhausted'));
+    const c = f(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))) as { cancel?: () => void };
+    signal?.addEventListener('abort', () => c.cancel?.(), { once: true });
+  });
+}
 
 export const createRewardsNode: NodeFactory = async (ctx) => {
-  const db = await openRocksKv(join(ctx.options.dataDir, 'db'));
+  const { env, options, logger } = ctx;
+  const db = await openRocksKv(join(options.dataDir, 'db'));
+  const genesisPath = readEnv(env, 'WOLK_GENESIS');
+  const endpoints = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+  let rewarder: Rewarder | null = null;
+  const closers: { close(): Promise<void> }[] = [db];
+  if (genesisPath === undefined || endpoints.length === 0) {
+    logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesisPath ?? null, consensus: endpoints });
+  } else {
+    const genesis = loadGenesis(genesisPath);
+    const { key } = loadOrCreateNodeKey(options.dataDir);
+    const rewardsNodes = nodesWithRole(genesis, 'rewards');
+    const self = rewardsNodes.nodes.find((n) => n.id === key.id);
+    if (!self) logger.warn('this node is not a rewards node in genesis: it is never selected (dry runs only)', { id: key.id });
+    const consensus = endpoints.map((e) => new ConsensusServiceClient(e, credentials.createInsecure(), OPTS));
+    const storerEndpoint = new Map(nodesWithRole(genesis, 'storer').nodes.map((n) => [n.id, n.endpoint]));
+    const storers = new Map<string, InstanceType<typeof StorerServiceClient>>();
+    const storer = (id: Uint8Array) => {
+      const hex = Buffer.from(id).toString('hex');
+      const ep = storerEndpoint.get(hex);
+      if (!ep) throw new Error(`storer ${hex.slice(0, 16)} is not in the registry`);
+      let c = storers.get(ep);
+      if (!c) storers.set(ep, (c = new StorerServiceClient(ep, credentials.createInsecure(), OPTS)));
+      return c;
+    };
+    // Try each consensus node in turn.
+    async function any<T>(f: (c: ConsensusServiceClient) => Promise<T>): Promise<T> {
+      let last: unknown;
+      for (const c of consensus) {
+        try {
+          return await f(c);
+        } catch (err) {
+          last = err;
+          if ((err as ServiceError).code === 9 || (err as ServiceError).code === 3) throw err; // a verdict, not an outage
+        }
+      }
+      throw last;
+    }
+    const chain: ChainAccess = {
+      finalizedRound: () => any(async (c) => Number((await call<GetStatusResponse>((md, o, cb) => c.getStatus({}, md, o, cb), 3000)).finalizedRound)),
+      block: (round) => any(async (c) => (await call<GetBlockResponse>((md, o, cb) => c.getBlock({ selector: { $case: 'round', value: BigInt(round) } }, md, o, cb), 10_000)).block as CertifiedBlock),
+      nonceOf: (id) => any(async (c) => (await call<GetAccountResponse>((md, o, cb) => c.getAccount({ publicKey: Buffer.from(id) }, md, o, cb), 3000)).account?.nonce ?? 0n),
+      submit: (stx) => any(async (c) => new Uint8Array((await call<SubmitTxResponse>((md, o, cb) => c.submitTx({ tx: stx }, md, o, cb), 5000)).txId)),
+    };
+    const prober: StorerProber = {
+      verifyFile: async (id, filehash, challenge, k, signal) => {
+        const s = storer(id);
+        const res = await call<VerifyFileResponse>((md, o, cb) => s.verifyFile({ filehash: Buffer.from(filehash), challenge: Buffer.from(challenge), k }, md, o, cb), 10_000, signal);
+        if (!res.audit) throw new Error('empty answer');
+        return res.audit;
+      },
+      verifyShare: async (id, chunkId, nonce, signal) => {
+        const s = storer(id);
+        const res = await call<VerifyShareResponse>((md, o, cb) => s.verifyShare({ chunkId: Buffer.from(chunkId), nonce: Buffer.from(nonce) }, md, o, cb), 10_000, signal);
+        if (!res.proof) throw new Error('empty answer');
+        return res.proof;
+      },
+    };
+    const auditDepth = readEnv(env, 'WOLK_AUDIT_DEPTH') ?? genesis.params.auditDepth;
+    rewarder = new Rewarder({
+      key,
+      chainId: genesis.network,
+      params: { ...DEFAULT_REWARD_PARAMS, auditDepth },
+      stake: BigInt(self?.stake ?? '0'),
+      totalStake: rewardsNodes.totalStake,
+      chain,
+      prober,
+      kv: db,
+      logger: logger.child({ module: 'rewarder' }),
+      perStorerTimeoutMs: Math.max(2000, 20 * genesis.params.lambdaMs),
+      pollMs: Math.max(100, genesis.params.lambdaMs),
+    });
+    closers.push({ close: async () => [...consensus, ...storers.values()].forEach((c) => c.close()) });
+  }
+  const r = rewarder;
   return startGrpcNode(ctx, {
     services: [
       registration({
         fullName: 'wolk.rewards.v1.RewardsService',
         definition: RewardsServiceService,
-        handlers: {},
-        unimplemented: Object.fromEntries(Object.keys(RewardsServiceService).map((m) => [m, NOT_YET])),
+        handlers: rewardsHandlers(r, 'the rewards service has no network: set WOLK_GENESIS and WOLK_CONSENSUS'),
       }),
     ],
-    resources: [db],
+    resources: closers,
+    background: r ? [{ start: () => r.start(), stop: () => r.stop() }] : [],
   });
 };

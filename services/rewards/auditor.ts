@@ -1,0 +1,74 @@
+// The audit core (DESIGN §6): challenges every storer committed in the audited block's NewChunks, with
+// challenges derived from the reward round's seed (lib/chain/reward.ts objectChallenge), a time box per
+// storer, and checks each answer locally with the same verifiers consensus uses (lib/chain/commitment):
+// a checked answer is valid, a wrong one invalid, no answer in time unreachable. Network is injected.
+import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
+import type { FileAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
+import type { Reward } from '../../gen/wolk/common/v1/tx.js';
+import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
+import { auditObjects, buildReward, objectChallenge, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
+
+/** How the auditor reaches storers (gRPC StorerService in production, fakes in tests). */
+export interface StorerProber {
+  verifyFile(storerId: Uint8Array, filehash: Uint8Array, challenge: Uint8Array, k: number, signal: AbortSignal): Promise<FileAudit>;
+  verifyShare(storerId: Uint8Array, chunkId: Uint8Array, nonce: Uint8Array, signal: AbortSignal): Promise<ShareProof>;
+}
+
+export interface AuditInput {
+  readonly auditedRound: number;
+  /** seed(R − 1): the challenge seed. */
+  readonly challengeSeed: Uint8Array;
+  readonly newChunks: NewChunks;
+  readonly verifier: Credential;
+  readonly params: RewardParams;
+  readonly prober: StorerProber;
+  /** Time box per storer (all its objects), ms. */
+  readonly perStorerTimeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface AuditResult {
+  readonly reward: Reward;
+  readonly outcomes: readonly ObjectOutcome[];
+}
+
+export async function runAudit(a: AuditInput): Promise<AuditResult> {
+  const objects = auditObjects(a.newChunks);
+  const perStorer = await Promise.all(
+    [...objects.values()].map(async ({ storerId, objects: objs }) => {
+      const box = AbortSignal.any([AbortSignal.timeout(a.perStorerTimeoutMs), ...(a.signal ? [a.signal] : [])]);
+      const out: ObjectOutcome[] = [];
+      for (const o of objs) {
+        const challenge = objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
+        const base = { storerId, objectId: o.id };
+        if (box.aborted) {
+          out.push({ ...base, kind: o.kind, outcome: 'unreachable', reason: 'time box exhausted' });
+          continue;
+        }
+        try {
+          if (o.kind === 'file') {
+            const c = o.commitment;
+            const audit = await a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, box);
+            const v = verifyFileAudit(audit, { storerId, replicaRoot: c.replicaRoot, filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, challenge, a.params.leavesPerFile);
+            out.push(v.ok ? { ...base, kind: 'file', outcome: 'valid', proof: audit } : { ...base, kind: 'file', outcome: 'invalid', reason: v.reason });
+          } else {
+            const proof = await a.prober.verifyShare(storerId, o.id, challenge, box);
+            const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
+            out.push(v.ok ? { ...base, kind: 'chunk', outcome: 'valid', proof } : { ...base, kind: 'chunk', outcome: 'invalid', reason: v.reason });
+          }
+        } catch (err) {
+          // A storer that answers with an error (e.g. NOT_FOUND: it dropped the data) did answer: invalid.
+          // No answer at all (timeout, connection refused, unknown endpoint): unreachable.
+          const code = (err as { code?: number }).code;
+          const answered = code === 5 /* NOT_FOUND */ || code === 3 /* INVALID_ARGUMENT */ || code === 9 /* FAILED_PRECONDITION */ || code === 11 /* OUT_OF_RANGE */;
+          out.push({ ...base, kind: o.kind, outcome: answered ? 'invalid' : 'unreachable', reason: (err as Error).message });
+        }
+      }
+      return out;
+    }),
+  );
+  const outcomes = perStorer.flat();
+  const reward = buildReward({ auditedRound: a.auditedRound, verifier: a.verifier, challengeSeed: a.challengeSeed, outcomes, samplesPerStorer: a.params.samplesPerStorer });
+  return { reward, outcomes };
+}

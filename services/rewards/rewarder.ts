@@ -1,0 +1,166 @@
+// The rewards verifier (DESIGN §6): each round, if this node's VRF selects it, audits the block Q rounds
+// back (auditor.ts), signs one Reward transaction and submits it; keeps its tallies and a reputation
+// view per storer in its RocksDB (Bucket.tally). Chain access, storers and time are injected.
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
+import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
+import { SignedTransaction, Transaction, type Reward } from '../../gen/wolk/common/v1/tx.js';
+import { GetReputationResponse, GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
+import { auditedRoundFor, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
+import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
+import { SignDomain, sign, u64be } from '../../lib/crypto/index.js';
+import type { NodeKey } from '../../lib/identity/node-key.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
+import { runAudit, type StorerProber } from './auditor.js';
+
+/** What the rewarder needs from consensus (gRPC ConsensusService in production). */
+export interface ChainAccess {
+  finalizedRound(): Promise<number>;
+  block(round: number): Promise<CertifiedBlock>;
+  nonceOf(id: Uint8Array): Promise<bigint>;
+  submit(stx: SignedTransaction): Promise<Uint8Array>;
+}
+
+export interface RewarderOptions {
+  readonly key: NodeKey;
+  readonly chainId: string;
+  readonly params: RewardParams;
+  /** This node's rewards stake and the total rewards stake (genesis registry). */
+  readonly stake: bigint;
+  readonly totalStake: bigint;
+  readonly chain: ChainAccess;
+  readonly prober: StorerProber;
+  readonly kv: KvStore;
+  readonly logger: Logger;
+  readonly perStorerTimeoutMs: number;
+  readonly pollMs: number;
+}
+
+/** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
+export class RewardsError extends Error {
+  constructor(
+    readonly code: 'FAILED_PRECONDITION' | 'NOT_FOUND' | 'UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOTALS = 0xff;
+const tallyKey = (audited: number) => bucketKey(Bucket.tally, u64be(BigInt(audited)));
+const totalsKey = (storer: Uint8Array) => bucketKey(Bucket.tally, Uint8Array.of(TOTALS), storer);
+
+export class Rewarder {
+  private timer: NodeJS.Timeout | null = null;
+  private lastRound = -1;
+  private running: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: RewarderOptions) {}
+
+  /** Audit for reward round R (default: latest finalized + 1); submit when selected and asked to. */
+  async tally(round: number | undefined, submit: boolean): Promise<{ reward: Reward; txId: Uint8Array }> {
+    let tip: number;
+    try {
+      tip = await this.o.chain.finalizedRound();
+    } catch (err) {
+      throw new RewardsError('UNAVAILABLE', `consensus unreachable: ${(err as Error).message}`);
+    }
+    const R = round ?? tip + 1;
+    const audited = auditedRoundFor(R, this.o.params.auditDepth);
+    if (audited === null) throw new RewardsError('FAILED_PRECONDITION', `round ${R} has no block ${this.o.params.auditDepth} rounds back to audit yet`);
+    if (R - 1 > tip) throw new RewardsError('FAILED_PRECONDITION', `round ${R - 1} is not finalized yet (latest is ${tip})`);
+    const prev = await this.o.chain.block(R - 1);
+    const old = await this.o.chain.block(audited);
+    const prevSeed = new Uint8Array(prev.block!.header!.seed);
+    const cred = proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers);
+    if (cred === null && submit) throw new RewardsError('FAILED_PRECONDITION', `this node is not selected as rewards verifier for round ${R}`);
+    const verifier: Credential = cred ?? { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) };
+    const { reward, outcomes } = await runAudit({
+      auditedRound: audited,
+      challengeSeed: prevSeed,
+      newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
+      verifier,
+      params: this.o.params,
+      prober: this.o.prober,
+      perStorerTimeoutMs: this.o.perStorerTimeoutMs,
+      signal: this.abort.signal,
+    });
+    for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
+    let txId: Uint8Array = new Uint8Array(0);
+    if (submit) {
+      const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce: await this.o.chain.nonceOf(this.o.key.signPublicKey), fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
+      const stx: SignedTransaction = { tx, signature: Buffer.from(sign(SignDomain.Tx, this.o.key.signSecretKey, Transaction.encode(tx).finish())) };
+      try {
+        txId = await this.o.chain.submit(stx);
+      } catch (err) {
+        throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
+      }
+    }
+    await this.record(audited, reward, txId);
+    return { reward, txId };
+  }
+
+  private async record(audited: number, reward: Reward, txId: Uint8Array): Promise<void> {
+    const firstTime = (await this.o.kv.get(tallyKey(audited))) === null;
+    const ops = [{ type: 'put' as const, key: tallyKey(audited), value: GetTallyResponse.encode({ reward, txId: Buffer.from(txId), finalized: false }).finish() }];
+    if (firstTime) {
+      for (const t of reward.tallies) {
+        const cur = await this.reputation(t.storerId);
+        const totals = cur.totals!;
+        ops.push({
+          type: 'put',
+          key: totalsKey(t.storerId),
+          value: GetReputationResponse.encode({
+            storerId: Buffer.from(t.storerId),
+            reputationPpm: nextReputation(cur.reputationPpm, t),
+            totals: { storerId: Buffer.from(t.storerId), valid: totals.valid + t.valid, invalid: totals.invalid + t.invalid, unreachable: totals.unreachable + t.unreachable },
+            lastAuditedRound: BigInt(audited),
+          }).finish(),
+        });
+      }
+    }
+    await this.o.kv.batch(ops, { sync: true });
+  }
+
+  async getTally(audited: number): Promise<GetTallyResponse> {
+    const b = await this.o.kv.get(tallyKey(audited));
+    if (b === null) throw new RewardsError('NOT_FOUND', `no audit of round ${audited} was run by this node`);
+    return GetTallyResponse.decode(b);
+  }
+
+  async reputation(storer: Uint8Array): Promise<GetReputationResponse> {
+    const b = await this.o.kv.get(totalsKey(storer));
+    if (b !== null) return GetReputationResponse.decode(b);
+    return { storerId: Buffer.from(storer), reputationPpm: FULL_REPUTATION_PPM, totals: { storerId: Buffer.from(storer), valid: 0, invalid: 0, unreachable: 0 }, lastAuditedRound: 0n };
+  }
+
+  /** Each new finalized round: audit and submit if selected. */
+  start(): void {
+    const tick = async () => {
+      try {
+        const tip = await this.o.chain.finalizedRound();
+        if (tip === this.lastRound) return;
+        this.lastRound = tip;
+        const R = tip + 1;
+        if (auditedRoundFor(R, this.o.params.auditDepth) === null) return;
+        const prevSeed = new Uint8Array((await this.o.chain.block(tip)).block!.header!.seed);
+        if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
+        const { reward, txId } = await this.tally(R, true);
+        this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
+      } catch (err) {
+        this.o.logger.warn('audit round failed', { error: (err as Error).message });
+      }
+    };
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = tick().finally(() => (this.running = null));
+    }, this.o.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    await this.running;
+  }
+}

@@ -1,0 +1,36 @@
+// RewardsService handlers: thin; RewardsError becomes the matching gRPC status.
+import type { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
+import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
+import { invalidArgument, WolkError } from '../../lib/grpc/errors.js';
+import { RewardsError, type Rewarder } from './rewarder.js';
+
+async function mapped<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof RewardsError) throw new WolkError(err.code, err.message);
+    throw err;
+  }
+}
+
+export function rewardsHandlers(r: Rewarder | null, missing: string): ServiceHandlers<typeof RewardsServiceService> {
+  const need = (): Rewarder => {
+    if (r === null) throw new WolkError('FAILED_PRECONDITION', missing);
+    return r;
+  };
+  return {
+    async tally(req) {
+      if (req.round !== undefined && req.round > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('round is out of range');
+      const res = await mapped(() => need().tally(req.round === undefined ? undefined : Number(req.round), req.submit));
+      return { reward: res.reward, txId: Buffer.from(res.txId) };
+    },
+    async getTally(req) {
+      if (req.auditedRound > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('audited_round is out of range');
+      return mapped(() => need().getTally(Number(req.auditedRound)));
+    },
+    async getReputation(req) {
+      if (req.storerId.length !== 32) throw invalidArgument(`storer_id must be 32 bytes, got ${req.storerId.length}`);
+      return need().reputation(req.storerId);
+    },
+  };
+}
