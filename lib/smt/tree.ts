@@ -56,7 +56,11 @@ export class SparseMerkleTree {
   private readonly kv: KvStore;
   private readonly source: NodeSource;
   private readonly cacheSize: number;
-  private readonly cache = new Map<string, SmtNode>();
+  // Two generations: new entries go to `young`; when it fills, it becomes `old` and the previous old is
+  // dropped. O(1) per operation and bounded at cacheSize (a Map used as a FIFO, deleting its first key,
+  // degrades badly once V8 has to skip many deleted entries).
+  private young = new Map<string, SmtNode>();
+  private old = new Map<string, SmtNode>();
 
   constructor(options: SparseMerkleTreeOptions) {
     this.kv = options.kv;
@@ -226,8 +230,11 @@ export class SparseMerkleTree {
 
   private async load(hash: Uint8Array): Promise<SmtNode> {
     const hex = hexOf(hash);
-    const cached = this.cache.get(hex);
-    if (cached) return cached;
+    const cached = this.young.get(hex) ?? this.old.get(hex);
+    if (cached) {
+      if (!this.young.has(hex)) this.remember(hex, cached);
+      return cached;
+    }
     const node = decodeNode(await this.loadObject(hash));
     this.remember(hex, node);
     return node;
@@ -244,12 +251,11 @@ export class SparseMerkleTree {
 
   private remember(hex: string, node: SmtNode): void {
     if (this.cacheSize <= 0) return;
-    if (this.cache.size >= this.cacheSize) {
-      // Evict the oldest insertion: simple, bounded; hot top-of-tree nodes are re-inserted on reload.
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+    if (this.young.size >= Math.ceil(this.cacheSize / 2)) {
+      this.old = this.young;
+      this.young = new Map();
     }
-    this.cache.set(hex, node);
+    this.young.set(hex, node);
   }
 }
 
