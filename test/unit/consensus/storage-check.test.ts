@@ -1,0 +1,100 @@
+// Cert-step storage checks (DESIGN §4 step 6) against a real storer over gRPC: a block whose files the
+// challenged storer proves passes; a commitment to another replica root, a file the storer does not
+// hold, or a storer that does not answer in the time box make the block fail (no cert vote).
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { StorerServiceClient, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
+import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import type { Genesis } from '../../../lib/chain/genesis.js';
+import { sha256, toHex } from '../../../lib/crypto/index.js';
+import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { hashFile } from '../../../lib/merkle/index.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { createStorerNode } from '../../../services/storer/node.js';
+import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { createStorageCheck } from '../../../services/consensus/storage-check.js';
+import type { Block } from '../../../services/consensus/agreement/types.js';
+import { startInProcess } from '../../helpers/service.js';
+import { newKey } from './ledger-fixture.js';
+
+const block = { round: 1 } as Block;
+
+function setKeyWith(commitments: StorageCommitment[], file: { filehash: Uint8Array; size: bigint; chunkSize: number }): SignedTransaction {
+  return {
+    tx: {
+      sender: Buffer.alloc(32),
+      nonce: 0n,
+      fee: 0n,
+      chainId: 'x',
+      body: { $case: 'setKey', value: { owner: 'o', collection: 'c', key: 'k', file: { ...file, filehash: Buffer.from(file.filehash) }, contentType: '', commitments, gatewayId: Buffer.alloc(32), gatewaySignature: Buffer.alloc(64) } },
+    },
+    signature: Buffer.alloc(64),
+  };
+}
+
+function commitmentOf(storerId: Uint8Array, file: { filehash: Uint8Array; size: bigint; chunkSize: number }, replicaRoot: Uint8Array): StorageCommitment {
+  return {
+    storerId: Buffer.from(storerId),
+    vrfPublicKey: Buffer.alloc(32),
+    vrf: undefined,
+    weight: 1,
+    replicaRoot: Buffer.from(replicaRoot),
+    filehash: Buffer.from(file.filehash),
+    size: file.size,
+    chunkSize: file.chunkSize,
+    seed: Buffer.alloc(32),
+    seedRound: 0n,
+    signature: Buffer.alloc(64),
+  };
+}
+
+test('the cert-step storage check passes a proven file and fails a wrong replica root, an unheld file or a silent storer', async (t) => {
+  t.timeout(120_000);
+  const storer = await startInProcess('storer', createStorerNode);
+  t.teardown(() => storer.close());
+  const storerKey = loadOrCreateNodeKey(storer.dataDir).key;
+  const endpoint = storer.endpoints['grpc']!;
+
+  // Store a 3-chunk file on the storer through its API.
+  const bytes = new Uint8Array(randomBytes(4096 * 2 + 100));
+  const digest = hashFile(bytes, 4096);
+  const file = { filehash: digest.filehash, size: BigInt(bytes.length), chunkSize: 4096 };
+  const client = new StorerServiceClient(endpoint, credentials.createInsecure());
+  t.teardown(() => client.close());
+  const stored = await new Promise<SetFileResponse>((resolve, reject) => {
+    const call = client.setFile(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+    call.write({ part: { $case: 'info', value: { filehash: Buffer.from(file.filehash), size: file.size, chunkSize: 4096 } } });
+    call.write({ part: { $case: 'data', value: Buffer.from(bytes) } });
+    call.end();
+  });
+
+  const silent = newKey();
+  const genesis: Genesis = {
+    network: 'wolk-test',
+    seed: toHex(randomBytes(32)),
+    timestampMs: Date.now(),
+    params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    nodes: [
+      { id: newKey().id, vrfPublicKey: toHex(newKey().vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['consensus'], stake: '1000' },
+      { id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint, roles: ['storer'], stake: '1000' },
+      // Registered at an address where nothing answers (a discard port on loopback).
+      { id: silent.id, vrfPublicKey: toHex(silent.vrfPublicKey), endpoint: '127.0.0.1:9', roles: ['storer'], stake: '1000' },
+    ],
+  };
+  const ledger = await Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000 });
+  const signal = new AbortController().signal;
+  const run = (c: StorageCommitment, f = file) => check(block, { txs: [setKeyWith([c], f)], newChunks: undefined }, signal);
+
+  t.is(await run(commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot)), null, 'a held file with its real replica root passes');
+  t.regex((await run(commitmentOf(storerKey.signPublicKey, file, randomBytes(32)))) ?? '', /replica_root/);
+  const other = { ...file, filehash: new Uint8Array(randomBytes(32)) };
+  t.truthy(await run(commitmentOf(storerKey.signPublicKey, other, stored.replicaRoot), other), 'a file the storer does not hold fails');
+  const t0 = Date.now();
+  t.truthy(await run(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a storer that does not answer fails');
+  t.true(Date.now() - t0 < 10_000, 'within the time box');
+  t.is(await check(block, { txs: [], newChunks: undefined }, signal), null, 'a block without files needs no challenge');
+});
