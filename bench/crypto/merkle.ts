@@ -3,7 +3,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { BenchContext } from '../harness.js';
 import {
   FileHasher,
@@ -45,6 +45,8 @@ function rate(fn: (i: number) => void, minMs = 500): number {
 }
 
 export async function benchMerkle(ctx: BenchContext): Promise<void> {
+  // shared machines: the load at the start says how far to trust wall-clock figures
+  ctx.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
   ctx.log('generating 100 MB');
   // in shared memory, so the parallel hasher's workers read it in place (as they would a file)
   const data = randomFillSync(new Uint8Array(new SharedArrayBuffer(FILE_BYTES)));

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import type { BenchContext } from '../harness.js';
 import type { KvStore } from '../../lib/storage/kv.js';
 import { createMemoryKv } from '../../lib/storage/memory.js';
@@ -38,6 +39,8 @@ async function updates(kv: KvStore, sync: boolean): Promise<{ perSecond: number;
 }
 
 export async function benchSmt(ctx: BenchContext): Promise<void> {
+  // shared machines: the load at the start says how far to trust wall-clock figures
+  ctx.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
   ctx.log('memory: 100k keys, then 10k-key batches');
   const mem = await updates(createMemoryKv(), false);
   ctx.row({ name: 'SMT updates, 10k-key batches on 100k keys (memory)', value: mem.perSecond, unit: 'updates/s' });
