@@ -37,7 +37,10 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
   const objects = auditObjects(a.newChunks);
   const perStorer = await Promise.all(
     [...objects.values()].map(async ({ storerId, objects: objs }) => {
-      const box = AbortSignal.any([AbortSignal.timeout(a.perStorerTimeoutMs), ...(a.signal ? [a.signal] : [])]);
+      // A referenced timer (AbortSignal.timeout's is unref'd and would not keep a lone audit alive).
+      const timer = new AbortController();
+      const handle = setTimeout(() => timer.abort(), a.perStorerTimeoutMs);
+      const box = AbortSignal.any([timer.signal, ...(a.signal ? [a.signal] : [])]);
       const out: ObjectOutcome[] = [];
       for (const o of objs) {
         const challenge = objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
@@ -65,6 +68,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           out.push({ ...base, kind: o.kind, outcome: answered ? 'invalid' : 'unreachable', reason: (err as Error).message });
         }
       }
+      clearTimeout(handle);
       return out;
     }),
   );

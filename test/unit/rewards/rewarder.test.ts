@@ -1,0 +1,103 @@
+// The Rewarder against a real ledger chain: storers hold real files; one dropped its data (answers
+// NOT_FOUND), one never answers. The audit of the block Q rounds back tallies them invalid and
+// unreachable, the submitted Reward verifies with verifyRewardTx from chain data alone, and the
+// reputation view moves by the rule.
+import test from 'ava';
+import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { nodesWithRole } from '../../../lib/chain/genesis.js';
+import { DEFAULT_REWARD_PARAMS, verifyRewardTx } from '../../../lib/chain/reward.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { Rewarder } from '../../../services/rewards/rewarder.js';
+import { commitment, setKey } from '../consensus/ledger-fixture.js';
+import { makeChain, userWithBucket } from '../indexer/chain.js';
+import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
+
+test('audits the block Q rounds back: dropped data is invalid, silence unreachable, the Reward verifies from chain data', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const files: HeldFile[] = [makeFile(9000), makeFile(4096)];
+  const seedRound = chain.ledger.tip().round;
+  const seed = chain.ledger.seedAt(seedRound)!;
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  await chain.finalize(
+    files.map((f, i) => {
+      const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+      const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+      return setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key: `f${i}`, file: info }, cs);
+    }),
+  );
+  const audited = chain.ledger.tip().round;
+  const Q = 3;
+  for (let i = 0; i < Q - 1; i++) await chain.finalize([]);
+  const byHash = new Map(files.map((f) => [Buffer.from(f.filehash).toString('hex'), f]));
+  const submitted: SignedTransaction[] = [];
+  const verifierKey = newKey();
+  const params = { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 };
+  const rewarder = new Rewarder({
+    key: verifierKey,
+    chainId: chain.net.genesis.network,
+    params,
+    stake: 10n,
+    totalStake: 10n,
+    chain: {
+      finalizedRound: async () => chain.ledger.tip().round,
+      block: (r) => chain.certified(r),
+      nonceOf: async () => 0n,
+      submit: async (stx) => {
+        submitted.push(stx);
+        return new Uint8Array(32).fill(1);
+      },
+    },
+    prober: {
+      async verifyFile(id, filehash, challenge, k, signal) {
+        const s = storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!;
+        if (s === storers[1]) throw Object.assign(new Error('5 NOT_FOUND: no such file'), { code: 5 });
+        if (s === storers[2]) return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('deadline')), { once: true }));
+        return answerFile(s, byHash.get(Buffer.from(filehash).toString('hex'))!, challenge, k);
+      },
+      async verifyShare() {
+        throw new Error('no chunk sets in this chain');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 300,
+    pollMs: 50,
+  });
+  const { reward } = await rewarder.tally(undefined, true);
+  t.is(Number(reward.auditedRound), audited);
+  const tallies = new Map(reward.tallies.map((x) => [Buffer.from(x.storerId).toString('hex'), x]));
+  t.like(tallies.get(storers[0]!.id), { valid: 2, invalid: 0, unreachable: 0 });
+  t.like(tallies.get(storers[1]!.id), { valid: 0, invalid: 2, unreachable: 0 });
+  t.like(tallies.get(storers[2]!.id), { valid: 0, invalid: 0, unreachable: 2 });
+  t.is(submitted.length, 1);
+
+  // The ledger's check, from finalized chain data only.
+  const v = verifyRewardTx(submitted[0]!, {
+    round: chain.ledger.tip().round + 1,
+    params,
+    seedAt: (r) => chain.ledger.seedAt(r),
+    newChunksAt: () => null,
+    lookupVerifier: (id) => (Buffer.from(id).equals(Buffer.from(verifierKey.signPublicKey)) ? { vrfPublicKey: verifierKey.vrfPublicKey, stake: 10n } : undefined),
+    totalVerifierStake: 10n,
+  });
+  t.false(v.ok, 'without the audited block the Reward cannot be checked');
+  const nc = (await chain.certified(audited)).block!.newChunks!;
+  const v2 = verifyRewardTx(submitted[0]!, {
+    round: chain.ledger.tip().round + 1,
+    params,
+    seedAt: (r) => chain.ledger.seedAt(r),
+    newChunksAt: (r) => (r === audited ? nc : null),
+    lookupVerifier: (id) => (Buffer.from(id).equals(Buffer.from(verifierKey.signPublicKey)) ? { vrfPublicKey: verifierKey.vrfPublicKey, stake: 10n } : undefined),
+    totalVerifierStake: 10n,
+  });
+  t.true(v2.ok, v2.ok ? '' : v2.reason);
+
+  t.is((await rewarder.reputation(storers[0]!.signPublicKey)).reputationPpm, 1_000_000);
+  t.is((await rewarder.reputation(storers[1]!.signPublicKey)).reputationPpm, 875_000);
+  t.is((await rewarder.reputation(storers[2]!.signPublicKey)).reputationPpm, 937_500);
+  t.is((await rewarder.getTally(audited)).reward!.tallies.length, 3);
+  await t.throwsAsync(rewarder.getTally(audited - 1), { message: /no audit of round/ });
+});
