@@ -230,3 +230,48 @@ export function treeRootFromChunk(
   prepare?.(buf, index);
   return rootFromMultiproof(n, [index], [sha256One(buf)], branch);
 }
+
+/**
+ * True iff `chunks[j]` is chunk `indices[j]` of the file for every j, by one multiproof (MerkleTree.
+ * multiproof; indices strictly increasing). Never throws on hostile input.
+ */
+export function verifyFileMultiproof(
+  filehash: Uint8Array,
+  size: number,
+  chunkSize: number,
+  indices: readonly number[],
+  chunks: readonly Uint8Array[],
+  proof: readonly Uint8Array[],
+): boolean {
+  const root = treeRootFromChunks(size, chunkSize, indices, chunks, LEAF_HEADER, null, proof);
+  return root !== null && isHash(filehash) && equal32(fileHashOf(size, chunkSize, root), filehash);
+}
+
+/** Like treeRootFromChunk, for several chunks and one multiproof. */
+export function treeRootFromChunks(
+  size: number,
+  chunkSize: number,
+  indices: readonly number[],
+  chunks: readonly Uint8Array[],
+  header: Uint8Array,
+  prepare: ((buf: Uint8Array, index: number) => void) | null,
+  proof: readonly Uint8Array[],
+): Uint8Array | null {
+  if (!isValidChunkSize(chunkSize) || !Number.isSafeInteger(size) || size < 1) return null;
+  if (!Array.isArray(indices) || !Array.isArray(chunks) || indices.length !== chunks.length) return null;
+  const n = Math.ceil(size / chunkSize);
+  const leaves: Uint8Array[] = [];
+  for (let j = 0; j < indices.length; j++) {
+    const index = indices[j]!;
+    const chunk = chunks[j];
+    if (!(chunk instanceof Uint8Array) || !Number.isSafeInteger(index) || index < 0 || index >= n) return null;
+    const expected = index < n - 1 ? chunkSize : size - (n - 1) * chunkSize;
+    if (chunk.length !== expected) return null;
+    const buf = new Uint8Array(header.length + chunk.length);
+    buf.set(header, 0);
+    buf.set(chunk, header.length);
+    prepare?.(buf, index);
+    leaves.push(sha256One(buf));
+  }
+  return rootFromMultiproof(n, indices, leaves, proof);
+}

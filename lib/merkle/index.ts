@@ -29,6 +29,7 @@ export {
   hashFileStream,
   isValidChunkSize,
   verifyFileBranch,
+  verifyFileMultiproof,
   type ChunkCallback,
   type FileDigest,
   type FileHasherOptions,
@@ -40,6 +41,7 @@ export {
   replicaLeafHash,
   replicaRootOf,
   verifyReplicaBranch,
+  verifyReplicaMultiproof,
   type ReplicaDigest,
   type ReplicaHasherOptions,
 } from './replica.js';

@@ -14,7 +14,7 @@
 import { CryptoError, CryptoErrorCode, assertBytes } from '../crypto/errors.js';
 import { sha256One } from './sha256.js';
 import { HASH_LENGTH, MerkleDomain, equal32, isHash } from './tree.js';
-import { ChunkStream, DEFAULT_CHUNK_SIZE, assertChunkSize, treeRootFromChunk, type ChunkCallback } from './file.js';
+import { ChunkStream, DEFAULT_CHUNK_SIZE, assertChunkSize, treeRootFromChunk, treeRootFromChunks, type ChunkCallback } from './file.js';
 
 export const STORER_ID_LENGTH = 32;
 const HEADER_LENGTH = 1 + STORER_ID_LENGTH + HASH_LENGTH + 8;
@@ -131,5 +131,22 @@ export function verifyReplicaBranch(
   if (!isHash(replicaRoot) || !isHash(filehash) || !(storerId instanceof Uint8Array) || storerId.length !== STORER_ID_LENGTH) return false;
   const header = replicaHeader(storerId, filehash);
   const root = treeRootFromChunk(size, chunkSize, index, chunk, header, writeIndex, branch);
+  return root !== null && equal32(replicaRootOf(storerId, filehash, size, chunkSize, root), replicaRoot);
+}
+
+/** verifyReplicaBranch for several chunks and one multiproof (indices strictly increasing). */
+export function verifyReplicaMultiproof(
+  replicaRoot: Uint8Array,
+  storerId: Uint8Array,
+  filehash: Uint8Array,
+  size: number,
+  chunkSize: number,
+  indices: readonly number[],
+  chunks: readonly Uint8Array[],
+  proof: readonly Uint8Array[],
+): boolean {
+  if (!isHash(replicaRoot) || !isHash(filehash) || !(storerId instanceof Uint8Array) || storerId.length !== STORER_ID_LENGTH) return false;
+  const header = replicaHeader(storerId, filehash);
+  const root = treeRootFromChunks(size, chunkSize, indices, chunks, header, writeIndex, proof);
   return root !== null && equal32(replicaRootOf(storerId, filehash, size, chunkSize, root), replicaRoot);
 }

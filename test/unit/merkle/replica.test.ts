@@ -7,6 +7,9 @@ import {
   replicaLeafHash,
   replicaRootOf,
   verifyReplicaBranch,
+  verifyReplicaMultiproof,
+  verifyFileMultiproof,
+  challengeIndices,
 } from '../../../lib/merkle/index.js';
 import { chunksOf, prng, referenceRoot, sha, u32, u64 } from './helpers.js';
 
@@ -88,4 +91,25 @@ test('replica branches are bound to index, file, size and chunk bytes', (t) => {
   t.false(verifyReplicaBranch(root, id, filehash, size, C, 0, r.bytes(C), b0), 'other bytes');
   t.false(verifyReplicaBranch(root, id.subarray(1), filehash, size, C, 0, a, b0), 'malformed id: false, not a throw');
   t.throws(() => new ReplicaHasher(new Uint8Array(31), filehash), { message: /storerId: expected 32 bytes, got 31/ });
+});
+
+test('challenged chunks by one multiproof: file and replica', (t) => {
+  const r = prng(24);
+  const id = r.bytes(32);
+  const data = r.bytes(40 * C + 7);
+  const { filehash, size } = hashFile(data, C);
+  const chunks = chunksOf(data, C);
+  const fileTree = MerkleTree.fromLeaves(chunks.map((c) => sha(Uint8Array.of(0), c)));
+  const repTree = replicaTree(id, filehash, data);
+  const root = hashReplica(id, filehash, data, C).replicaRoot;
+  const idx = challengeIndices(r.bytes(32), chunks.length, 6);
+  const picked = idx.map((i) => chunks[i]!);
+  const fp = fileTree.multiproof(idx).hashes;
+  const rp = repTree.multiproof(idx).hashes;
+  t.true(verifyFileMultiproof(filehash, size, C, idx, picked, fp));
+  t.true(verifyReplicaMultiproof(root, id, filehash, size, C, idx, picked, rp));
+  t.false(verifyReplicaMultiproof(root, r.bytes(32), filehash, size, C, idx, picked, rp), 'another storer');
+  t.false(verifyFileMultiproof(filehash, size + 1, C, idx, picked, fp), 'another size');
+  t.false(verifyFileMultiproof(filehash, size, C, idx, [...picked.slice(1), picked[0]!], fp), 'chunks swapped');
+  t.false(verifyFileMultiproof(filehash, size, C, idx, picked, fp.slice(1)), 'truncated');
 });
