@@ -14,6 +14,9 @@ import { StorerServiceService, type GetFileResponse, type StorerServiceClient } 
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { createGrpcServer } from '../../lib/grpc/server.js';
 import { silentLogger } from '../../lib/log/logger.js';
+import { Bucket, prefixEnd, type KvStore } from '../../lib/storage/kv.js';
+import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { decodeFileRecord, fileRecordPrefix, pendingPrefix } from '../../services/storer/layout.js';
 import { spawnService, waitForLog } from '../helpers/process.js';
 import { getFile, infoOf, storerClient, unary } from '../unit/storer/client.js';
 
@@ -208,15 +211,46 @@ test(`SIGKILL during concurrent SetFile and Solicit, ${CYCLES} cycles: acknowled
       t.deepEqual(readdirSync(join(dataDir, 'blobs', 'tmp')), [], 'no temporaries remain');
       t.log(
         `${kills} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; ${attempted.length} uploads tried, ${acked.size} acknowledged ` +
-          `(${ackedBeforeKill} just before a kill), ${unackedVisible} committed but unacknowledged (answer lost in the kill)`,
+          `(${ackedBeforeKill} in cycles that ended in a kill), ${unackedVisible} committed but unacknowledged (answer lost in the kill)`,
       );
       t.true(acked.size > 0, 'some uploads were acknowledged');
       t.true(acked.size < attempted.filter((p) => p.kind !== 'partial').length, 'some uploads were cut off by a kill');
     } finally {
       client.close();
-      await kill(child);
+      await stop(child);
+    }
+    // The metadata side: no upload is left in progress, and every leaf group belongs to a committed upload.
+    const db = await openRocksKv(join(dataDir, 'db'));
+    try {
+      const committed = new Set<string>();
+      for await (const e of scan(db, fileRecordPrefix())) committed.add(decodeFileRecord(e.value).uploadId);
+      let pending = 0;
+      for await (const _ of scan(db, pendingPrefix())) pending++;
+      t.is(pending, 0, 'no in-progress markers after a clean start and stop');
+      const strays = new Set<string>();
+      for (const prefix of [Uint8Array.of(Bucket.file, 0x01), Uint8Array.of(Bucket.replica, 0x00)]) {
+        for await (const e of scan(db, prefix)) {
+          const upload = Buffer.from(e.key.subarray(2 + 32, 2 + 32 + 8)).toString('hex');
+          if (!committed.has(upload)) strays.add(upload);
+        }
+      }
+      t.deepEqual([...strays], [], 'no leaf hashes of uncommitted uploads remain');
+    } finally {
+      await db.close();
     }
   } finally {
     await source.stop();
   }
 });
+
+function scan(db: KvStore, prefix: Uint8Array) {
+  return db.range({ gte: prefix, lt: prefixEnd(prefix) });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
