@@ -46,7 +46,7 @@ test('random batches of puts, updates and deletes match a from-scratch rebuild; 
   const seed = 0x5eed;
   const r = prng(seed);
   let checks = 0;
-  for (let seq = 0; seq < 100; seq++) {
+  for (let seq = 0; seq < 80; seq++) {
     const tree = new SparseMerkleTree({ kv: createMemoryKv(), cacheSize: seq % 2 === 0 ? 0 : 1000 });
     const pool = keyPool(r, 4 + r.int(40));
     const state = new Map<string, Uint8Array>();
