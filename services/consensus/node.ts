@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
 import { loadGenesis, nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
-import { ConfigError, readEnv } from '../../lib/config/env.js';
-import { fromHex, sha256 } from '../../lib/crypto/index.js';
-import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
+import { readEnv } from '../../lib/config/env.js';
+import { fromHex, sha256, toHex } from '../../lib/crypto/index.js';
+import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
@@ -31,16 +31,27 @@ export function agreementParams(genesis: Genesis, lambdaMs: number): AgreementPa
   return algorandParams({ lambda: lambdaMs, filterTimeout0: 2 * lambdaMs, filterTimeout: 2 * lambdaMs, deadlineTimeout: 8.5 * lambdaMs, catchupInterval: 2 * lambdaMs, maxRecoveryExtra: 64 * lambdaMs });
 }
 
+/** Without WOLK_GENESIS: a chain of this node alone (development, the services smoke test). */
+function soloGenesis(key: NodeKey, endpoint: string, stake: number): Genesis {
+  return {
+    network: 'wolk-local',
+    seed: toHex(sha256(new TextEncoder().encode(`wolk-local/${key.id}`))),
+    timestampMs: 0,
+    params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    nodes: [{ id: key.id, vrfPublicKey: toHex(key.vrfPublicKey), endpoint, roles: ['consensus'], stake: String(Math.max(1, stake)) }],
+  };
+}
+
 export const createConsensusNode: NodeFactory = async (ctx) => {
   const { env, options, logger } = ctx;
-  const genesisPath = readEnv(env, 'WOLK_GENESIS');
-  if (genesisPath === undefined) throw new ConfigError('WOLK_GENESIS', 'the consensus node needs the network\'s genesis file');
-  const genesis = loadGenesis(genesisPath);
-  const lambdaMs = readEnv(env, 'WOLK_LAMBDA_MS') ?? genesis.params.lambdaMs;
   const { key } = loadOrCreateNodeKey(options.dataDir);
   const listen = options.listen;
   const advertise = readEnv(env, 'WOLK_ADVERTISE') ?? listen;
   const self = `${advertise.host === '0.0.0.0' ? '127.0.0.1' : advertise.host}:${advertise.port}`;
+  const genesisPath = readEnv(env, 'WOLK_GENESIS');
+  const genesis = genesisPath === undefined ? soloGenesis(key, self, readEnv(env, 'WOLK_STAKE') ?? 1000) : loadGenesis(genesisPath);
+  if (genesisPath === undefined) logger.info('no WOLK_GENESIS: a one-node chain of this node alone (wolk-local)');
+  const lambdaMs = readEnv(env, 'WOLK_LAMBDA_MS') ?? genesis.params.lambdaMs;
 
   const db = await openRocksKv(join(options.dataDir, 'db'));
   const committee = nodesWithRole(genesis, 'consensus').nodes;
