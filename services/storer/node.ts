@@ -2,7 +2,6 @@
 // bytes, the cores, the gRPC server; close() tears down in reverse (server drains, blobs, database).
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
@@ -17,6 +16,7 @@ import { createSelection } from './selection.js';
 import { storerHandlers } from './server.js';
 import { ShareStore } from './shares.js';
 import { Solicitor } from './solicit.js';
+import { storerServiceDefinition } from './wire.js';
 
 export const createStorerNode: NodeFactory = async (ctx) => {
   const { dataDir } = ctx.options;
@@ -79,7 +79,7 @@ export const createStorerNode: NodeFactory = async (ctx) => {
       services: [
         registration({
           fullName: 'wolk.storer.v1.StorerService',
-          definition: StorerServiceService,
+          definition: storerServiceDefinition,
           handlers: storerHandlers({
             key,
             files,
