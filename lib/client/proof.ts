@@ -6,6 +6,7 @@
 // Not checked here (yet): that the votes' sortition weights reach the cert threshold, which needs the
 // committee's stakes at that round (the genesis or the registry); the result says so.
 import { createHash } from 'node:crypto';
+import { smtProofFromProto } from '../chain/smt-proof.js';
 import { verifySignature, SignDomain } from '../crypto/sign.js';
 import { verifySmtProof, type SmtProof as LibSmtProof } from '../smt/index.js';
 import { valueHash } from '../smt/node.js';
@@ -14,32 +15,14 @@ import { BlockHeader, type Certificate, type SmtProof } from '../../gen/wolk/com
 const EMPTY = new Uint8Array(32);
 
 /** The proto SmtProof (bitmap + non-default siblings) as lib/smt's proof (all siblings to depth d). */
-export function fromProtoSmtProof(p: SmtProof): LibSmtProof | null {
-  if (p.bitmap.length !== 32) return null;
-  let depth = 0;
-  for (let d = 0; d < 256; d++) if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) depth = d + 1;
-  const siblings: Uint8Array[] = [];
-  let next = 0;
-  for (let d = 0; d < depth; d++) {
-    if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) {
-      const s = p.siblings[next++];
-      if (!s || s.length !== 32) return null;
-      siblings.push(new Uint8Array(s));
-    } else siblings.push(EMPTY);
-  }
-  if (next !== p.siblings.length) return null;
-  const value = p.value === undefined ? null : new Uint8Array(p.value);
-  // lib/smt is normative: vh = SHA-256(0x12 ‖ value).
-  const leaf = value === null ? null : { key: new Uint8Array(p.key), valueHash: valueHash(value) };
-  return { siblings, leaf };
-}
+/** The proto proof as lib/smt's (one conversion for the whole project: lib/chain/smt-proof.ts). */
+export const fromProtoSmtProof = smtProofFromProto;
 
-export type ProofCheck = { ok: true; value: Uint8Array | null; unproven?: boolean } | { ok: false; reason: string };
+export type ProofCheck = { ok: true; value: Uint8Array | null } | { ok: false; reason: string };
 
 /**
- * The proof response is for `key` and leads to the header's state root. Non-membership proofs that end
- * at another key's leaf cannot be expressed in the proto (it carries no foreign leaf), so absence is
- * accepted only when the path ends at an empty subtree.
+ * The proof response is for `key` and leads to the header's state root: membership with its value, or
+ * non-membership (the path ends empty, or at another key's leaf carried in other_key/other_value_hash).
  */
 export function verifyProofResponse(r: { proof?: SmtProof; header?: BlockHeader }, key: Uint8Array): ProofCheck {
   if (!r.proof || !r.header) return { ok: false, reason: 'the answer has no proof or no header' };
@@ -48,10 +31,6 @@ export function verifyProofResponse(r: { proof?: SmtProof; header?: BlockHeader 
   const p = fromProtoSmtProof(r.proof);
   if (!p) return { ok: false, reason: 'the proof is malformed' };
   const value = r.proof.value === undefined ? null : new Uint8Array(r.proof.value);
-  // The proto SmtProof cannot carry the foreign leaf that ends a lib/smt non-membership proof (the
-  // lone-leaf shortcut), so absence is provable only when the path ends empty. Otherwise absence is
-  // taken on the node's word: a lying node can hide a key, never forge one. (Contract gap, reported.)
-  if (value === null && !verifySmtProof(new Uint8Array(r.header.stateRoot), key, null, p)) return { ok: true, value: null, unproven: true };
   if (!verifySmtProof(new Uint8Array(r.header.stateRoot), key, value, p)) return { ok: false, reason: 'the proof does not lead to the state root' };
   return { ok: true, value };
 }

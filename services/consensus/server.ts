@@ -4,7 +4,6 @@ import type { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consen
 import { Vote as PbVote, type CertifiedBlock, type SmtProof as PbSmtProof } from '../../gen/wolk/common/v1/chain.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { failedPrecondition, invalidArgument, notFound, resourceExhausted, WolkError } from '../../lib/grpc/errors.js';
-import { EMPTY, valueHash, type SmtProof } from '../../lib/smt/index.js';
 import { sha256 } from '../../lib/crypto/index.js';
 import type { AgreementCrypto } from './agreement/types.js';
 import type { AgreementHost } from './host.js';
@@ -15,6 +14,7 @@ import { applyTx, checkStateless, TxError, txId } from './ledger/transactions.js
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
 import { blockFromHeader, proposalFromProto, voteFromProto, WireError } from './wire.js';
+import { smtProofToProto } from '../../lib/chain/smt-proof.js';
 
 export interface ServerComponents {
   readonly ledger: Ledger;
@@ -42,40 +42,7 @@ class SeenSet {
   }
 }
 
-/** lib/smt's proof as the proto SmtProof (bitmap of non-default siblings, chain.proto). */
-export function smtProofToProto(key: Uint8Array, value: Uint8Array | null, root: Uint8Array, p: SmtProof): PbSmtProof {
-  const bitmap = Buffer.alloc(32);
-  const siblings: Buffer[] = [];
-  p.siblings.forEach((s, d) => {
-    if (!Buffer.from(s).equals(Buffer.from(EMPTY))) {
-      bitmap[d >> 3]! |= 0x80 >> (d & 7);
-      siblings.push(Buffer.from(s));
-    }
-  });
-  return { key: Buffer.from(key), value: value === null ? undefined : Buffer.from(value), bitmap, siblings, root: Buffer.from(root) };
-}
-
-/**
- * The inverse, for clients: the proto proof as lib/smt's, with the leaf's value hash as lib/smt
- * defines it (valueHash = SHA-256(0x12 ‖ value)). Null when malformed.
- */
-export function smtProofFromProto(p: PbSmtProof): SmtProof | null {
-  if (p.bitmap.length !== 32 || p.key.length !== 32) return null;
-  let depth = 0;
-  for (let d = 0; d < 256; d++) if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) depth = d + 1;
-  const siblings: Uint8Array[] = [];
-  let next = 0;
-  for (let d = 0; d < depth; d++) {
-    if (p.bitmap[d >> 3]! & (0x80 >> (d & 7))) {
-      const s = p.siblings[next++];
-      if (!s || s.length !== 32) return null;
-      siblings.push(new Uint8Array(s));
-    } else siblings.push(EMPTY);
-  }
-  if (next !== p.siblings.length) return null;
-  const leaf = p.value === undefined ? null : { key: new Uint8Array(p.key), valueHash: valueHash(new Uint8Array(p.value)) };
-  return { siblings, leaf };
-}
+export { smtProofToProto, smtProofFromProto } from '../../lib/chain/smt-proof.js';
 
 export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof ConsensusServiceService> {
   const seen = new SeenSet();
@@ -199,10 +166,6 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
       if (root === null || b === null) throw notFound(`the state of round ${round} is not kept by this node`);
       const key = new Uint8Array(req.key);
       const [proof, value] = await Promise.all([c.ledger.tree.prove(root, key), c.ledger.tree.get(root, key)]);
-      if (value === null && proof.leaf !== null) {
-        // chain.proto's SmtProof cannot carry the other key's leaf that proves this absence.
-        throw failedPrecondition('absence of this key ends at another key\'s leaf, which the SmtProof message cannot carry yet');
-      }
       return { proof: smtProofToProto(key, value, root, proof), header: b.block.header, certificate: b.certificate };
     },
 

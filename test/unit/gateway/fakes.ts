@@ -15,6 +15,7 @@ import { WolkError } from '../../../lib/grpc/errors.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { SparseMerkleTree } from '../../../lib/smt/index.js';
+import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import { EMPTY } from '../../../lib/smt/node.js';
 import { MerkleTree, hashFile, leafHash } from '../../../lib/merkle/index.js';
 import { SignDomain, generateSignKey, sign, verifySignature } from '../../../lib/crypto/sign.js';
@@ -63,17 +64,9 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
     },
     async getStateProof(req) {
       const p = await tree.prove(root, req.key);
-      const bitmap = Buffer.alloc(32);
-      const siblings: Buffer[] = [];
-      p.siblings.forEach((s, d) => {
-        if (!Buffer.from(s).equals(Buffer.from(EMPTY))) {
-          bitmap[d >> 3]! |= 0x80 >> (d & 7);
-          siblings.push(Buffer.from(s));
-        }
-      });
       const value = await tree.get(root, req.key);
       return {
-        proof: { key: req.key, value: value ? Buffer.from(value) : undefined, bitmap, siblings, root: Buffer.from(root) },
+        proof: smtProofToProto(req.key, value, root, p),
         header: blocks[blocks.length - 1]!.header!,
         certificate: undefined,
       };

@@ -202,6 +202,17 @@ export interface SmtProof {
   siblings: Buffer[];
   /** 32-byte state root the proof leads to (equals the header's state_root). */
   root: Buffer;
+  /**
+   * Non-membership proofs only: the tree keeps a subtree holding a single leaf as that leaf (lib/smt),
+   * so the path of an absent key can end at another key's leaf. That key (32 bytes) and its value hash
+   * (32 bytes, SHA-256(0x12 ‖ value)) are given here; the verifier checks they differ from `key` and
+   * hash to the sibling path. Absent when the path ends at an empty subtree.
+   */
+  otherKey?:
+    | Buffer
+    | undefined;
+  /** See other_key. */
+  otherValueHash?: Buffer | undefined;
 }
 
 function createBaseBlockHeader(): BlockHeader {
@@ -1306,7 +1317,15 @@ export const CertifiedBlock: MessageFns<CertifiedBlock> = {
 };
 
 function createBaseSmtProof(): SmtProof {
-  return { key: Buffer.alloc(0), value: undefined, bitmap: Buffer.alloc(0), siblings: [], root: Buffer.alloc(0) };
+  return {
+    key: Buffer.alloc(0),
+    value: undefined,
+    bitmap: Buffer.alloc(0),
+    siblings: [],
+    root: Buffer.alloc(0),
+    otherKey: undefined,
+    otherValueHash: undefined,
+  };
 }
 
 export const SmtProof: MessageFns<SmtProof> = {
@@ -1325,6 +1344,12 @@ export const SmtProof: MessageFns<SmtProof> = {
     }
     if (message.root.length !== 0) {
       writer.uint32(42).bytes(message.root);
+    }
+    if (message.otherKey !== undefined) {
+      writer.uint32(50).bytes(message.otherKey);
+    }
+    if (message.otherValueHash !== undefined) {
+      writer.uint32(58).bytes(message.otherValueHash);
     }
     return writer;
   },
@@ -1382,6 +1407,22 @@ export const SmtProof: MessageFns<SmtProof> = {
             message.root = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.otherKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.otherValueHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1403,6 +1444,16 @@ export const SmtProof: MessageFns<SmtProof> = {
         ? object.siblings.map((e: any) => Buffer.from(bytesFromBase64(e)))
         : [],
       root: isSet(object.root) ? Buffer.from(bytesFromBase64(object.root)) : Buffer.alloc(0),
+      otherKey: isSet(object.otherKey)
+        ? Buffer.from(bytesFromBase64(object.otherKey))
+        : isSet(object.other_key)
+        ? Buffer.from(bytesFromBase64(object.other_key))
+        : undefined,
+      otherValueHash: isSet(object.otherValueHash)
+        ? Buffer.from(bytesFromBase64(object.otherValueHash))
+        : isSet(object.other_value_hash)
+        ? Buffer.from(bytesFromBase64(object.other_value_hash))
+        : undefined,
     };
   },
 
@@ -1423,6 +1474,12 @@ export const SmtProof: MessageFns<SmtProof> = {
     if (message.root.length !== 0) {
       obj.root = base64FromBytes(message.root);
     }
+    if (message.otherKey !== undefined) {
+      obj.otherKey = base64FromBytes(message.otherKey);
+    }
+    if (message.otherValueHash !== undefined) {
+      obj.otherValueHash = base64FromBytes(message.otherValueHash);
+    }
     return obj;
   },
 
@@ -1436,6 +1493,8 @@ export const SmtProof: MessageFns<SmtProof> = {
     message.bitmap = object.bitmap ?? Buffer.alloc(0);
     message.siblings = object.siblings?.map((e) => e) || [];
     message.root = object.root ?? Buffer.alloc(0);
+    message.otherKey = object.otherKey ?? undefined;
+    message.otherValueHash = object.otherValueHash ?? undefined;
     return message;
   },
 };
