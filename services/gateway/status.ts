@@ -11,6 +11,6 @@ export interface ProcessStatus extends KnownProcess {
   readonly health: HealthState;
 }
 
-export async function probeAll(processes: readonly KnownProcess[], timeoutMs = 1000): Promise<ProcessStatus[]> {
+export async function probeAll(processes: readonly KnownProcess[], timeoutMs = 3000): Promise<ProcessStatus[]> {
   return Promise.all(processes.map(async (p) => ({ ...p, health: await checkHealth(p.endpoint, '', timeoutMs) })));
 }

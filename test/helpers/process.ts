@@ -18,7 +18,7 @@ export interface Exit {
   stderr: string;
 }
 
-export function waitForExit(child: ChildProcess, timeoutMs = 30_000): Promise<Exit> {
+export function waitForExit(child: ChildProcess, timeoutMs = 120_000): Promise<Exit> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -36,7 +36,7 @@ export function waitForExit(child: ChildProcess, timeoutMs = 30_000): Promise<Ex
 }
 
 /** Resolves with the first JSON log line (on stderr) whose msg matches. */
-export function waitForLog(child: ChildProcess, msg: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export function waitForLog(child: ChildProcess, msg: string, timeoutMs = 120_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; got: ${buffer}`)), timeoutMs);
