@@ -282,9 +282,14 @@ function hasRole(a: AccountRecord, role: NodeRole): boolean {
 
 async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, sender: Uint8Array, id: Uint8Array): Promise<void> {
   await requireOwner(state, k.owner, sender);
-  const bucket = await readBucket(state, k.owner, k.collection);
-  if (bucket === null) precondition(`collection wolk://${k.owner}/${k.collection} does not exist (SetBucket first)`);
-  const settings = bucket!.settings;
+  // A first SetKey into a collection creates it with the network's defaults (what `wolk put` users
+  // expect); SetBucket beforehand chooses other settings (N, chunk size, size limit).
+  let bucket = await readBucket(state, k.owner, k.collection);
+  if (bucket === null) {
+    bucket = { owner: k.owner, collection: k.collection, settings: { replication: 0, maxFileSize: 0n, chunkSize: 0 }, round: BigInt(ctx.round) };
+    state.put(pathKey(k.owner, k.collection), BucketRecord.encode(bucket).finish());
+  }
+  const settings = bucket.settings;
   const n = settings?.replication || ctx.rules.defaultReplication;
   const chunkSize = settings?.chunkSize || ctx.rules.defaultChunkSize;
   const file = k.file!;
