@@ -15,13 +15,13 @@ export interface DevnetShape {
 
 export const DEFAULT_SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 1, indexer: 1, gateway: 1 };
 
-/** Devnet parameters: small λ for loopback, N = 3 of 6 storers, a storer committee large enough that
+/** Devnet parameters: λ of 500 ms (13 processes share a 2-core machine; Algorand uses 2 s), N = 3 of 6 storers, a storer committee large enough that
  * 3 of 6 (or of 5, with one down) self-select with probability > 0.99. */
 export const DEVNET_PARAMS = {
   replication: 3,
   storerCommitteeSize: 18,
   chunkSize: 4096,
-  lambdaMs: 100,
+  lambdaMs: 500,
   auditDepth: 4,
 } as const;
 
