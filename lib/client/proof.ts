@@ -67,7 +67,9 @@ export function blockHashOfHeader(h: BlockHeader): Uint8Array {
     h.seed,
     ...lp(hex(h.proposerId)),
     u64(h.originalPeriod),
-    ...lp(hex(c?.publicKey ?? new Uint8Array(0))),
+    // The credential's voter is the proposer (services/consensus/wire.ts credentialFromProto); the
+    // genesis block has an empty credential.
+    ...lp(hex(h.round === 0n ? new Uint8Array(0) : h.proposerId)),
     ...lp(c?.vrf?.proof ?? new Uint8Array(0)),
     ...lp(c?.vrf?.output ?? new Uint8Array(0)),
     u64(c?.weight ?? 0),
