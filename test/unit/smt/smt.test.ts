@@ -273,3 +273,33 @@ test('an empty tree: root EMPTY, every key absent with an empty proof', async (t
   t.is(hex(SparseMerkleTree.emptyRoot), '00'.repeat(32));
   t.is(unhex('00').length, 1);
 });
+
+test('2,000 short random sequences over a few near-twin keys: root, get and proofs stay exact', async (t) => {
+  const seed = 0xc0ffee;
+  const r = prng(seed);
+  const failures: string[] = [];
+  for (let seq = 0; seq < 2000 && failures.length === 0; seq++) {
+    const tree = new SparseMerkleTree({ kv: createMemoryKv() });
+    const pool = keyPool(r, 2 + r.int(6));
+    const state = new Map<string, Uint8Array>();
+    let root = EMPTY;
+    for (let batch = 0; batch < 3; batch++) {
+      const changes: SmtChange[] = [];
+      for (let i = 1 + r.int(4); i > 0; i--) {
+        const key = pool[r.int(pool.length)]!;
+        const value = r.next() < 0.4 ? null : r.bytes(r.int(8));
+        changes.push({ key, value });
+        if (value === null) state.delete(hex(key));
+        else state.set(hex(key), value);
+      }
+      root = await tree.update(root, changes);
+      if (hex(root) !== hex(referenceRoot(state))) failures.push(`root: seed ${seed}, sequence ${seq}, batch ${batch}`);
+      const key = pool[r.int(pool.length)]!;
+      const value = state.get(hex(key)) ?? null;
+      const got = await tree.get(root, key);
+      if ((got === null ? null : hex(got)) !== (value === null ? null : hex(value))) failures.push(`get: sequence ${seq}`);
+      if (!verifySmtProof(root, key, value, encodeSmtProof(await tree.prove(root, key)))) failures.push(`proof: sequence ${seq}`);
+    }
+  }
+  t.deepEqual(failures, []);
+});
