@@ -48,6 +48,11 @@ test('10 nodes, 30 seeds, every fault', (t) => {
   t.deepEqual(failed, []);
 });
 
+test('16 nodes, 15 seeds, every fault', (t) => {
+  const { failed } = sweep(40_001, 15, 16, 10, () => 'all');
+  t.deepEqual(failed, []);
+});
+
 test('the checker catches a broken core: quorum at one third of stake forks under partitions', (t) => {
   const broken = (ref: Parameters<NonNullable<Parameters<typeof runSimulation>[0]['params']>>[0]) => {
     const threshold = Math.floor(ref.cert.size / 3);

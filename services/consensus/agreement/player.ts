@@ -477,6 +477,14 @@ class BaPlayer implements Player {
   // -------------------------------------------------------------------------------------------
   // Messages
 
+  /** Blocks the store must not evict: the pinned value, staged values and the certified value. */
+  private readonly protectedBlock = (key: string): boolean => {
+    if (this.pinned !== null && valueKey(this.pinned) === key) return true;
+    if (this.certified !== null && valueKey(this.certified.value) === key) return true;
+    for (const v of this.staged.values()) if (v !== null && valueKey(v) === key) return true;
+    return false;
+  };
+
   private periodProposals(p: Period): PeriodProposals {
     let pp = this.proposals.get(p);
     if (pp === undefined) {
@@ -674,7 +682,7 @@ class BaPlayer implements Player {
       // An equivocating proposer's second block: not a candidate, but kept in case it gets staged.
       this.drop('equivocator');
     }
-    if (this.blocks.add(key, prop)) {
+    if (this.blocks.add(key, prop, this.protectedBlock)) {
       out.push({ kind: 'validate', block: b });
     } else if (relay) {
       // Keep the newest authenticator so a rebroadcast carries a vote of a fresh period.
@@ -742,7 +750,7 @@ class BaPlayer implements Player {
     this.catchingUp = true;
     const key = valueKey(block.hash);
     const proposal: Proposal = { vote: cert.votes[0] ?? cert.equivocations[0]![0], block };
-    if (this.blocks.add(key, proposal)) out.push({ kind: 'validate', block });
+    if (this.blocks.add(key, proposal, this.protectedBlock)) out.push({ kind: 'validate', block });
     this.onThreshold({ ...cert, step: Step.cert, value: cert.value }, now, out);
   }
 

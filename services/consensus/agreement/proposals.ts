@@ -62,9 +62,25 @@ export class BlockStore {
     return this.entries.get(key);
   }
 
-  /** Adds a block; false when already present or the store is full. */
-  add(key: string, proposal: Proposal): boolean {
-    if (this.entries.has(key) || this.entries.size >= this.max) return false;
+  /**
+   * Adds a block; false when already present. When full, the oldest block that `keep` does not
+   * protect (pinned, staged or certified values) makes room; if every block is protected the new one
+   * is refused. Without eviction, a flood of proposals over many periods could leave no room for the
+   * one block that later gets certified.
+   */
+  add(key: string, proposal: Proposal, keep: (key: string) => boolean): boolean {
+    if (this.entries.has(key)) return false;
+    if (this.entries.size >= this.max) {
+      let victim: string | undefined;
+      for (const k of this.entries.keys()) {
+        if (!keep(k)) {
+          victim = k;
+          break;
+        }
+      }
+      if (victim === undefined) return false;
+      this.entries.delete(victim);
+    }
     this.entries.set(key, { block: proposal.block, proposal, status: 'pending' });
     return true;
   }

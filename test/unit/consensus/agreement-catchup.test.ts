@@ -67,3 +67,15 @@ test('a next-quorum bundle from a later period moves a lagging node there; a for
   t.is(ofKind(out, 'relay').length, 1, 'a bundle that taught us something is relayed');
   t.is(ofKind(player.handle(msg({ kind: 'bundle', bundle }), 3), 'relay').length, 0, 'a known one is not');
 });
+
+test('a flood of proposals cannot crowd out the block that gets certified (the block store evicts)', (t) => {
+  const { player } = startPlayer(f, 'v0');
+  // 100 equivocating blocks from one proposer fill the bounded store.
+  for (let i = 0; i < 100; i++) player.handle(msg({ kind: 'proposal', proposal: proposalBy(f, 'v1', 0, new TextEncoder().encode(`flood ${i}`)) }), 1 + i);
+  const p = proposalBy(f, 'v2', 0, new TextEncoder().encode('the certified one'));
+  const votes = ['v1', 'v2', 'v3'].map((id) => voteBy(f, id, { round: 1, period: 0, step: Step.cert, value: p.block.hash }));
+  const out = player.handle({ kind: 'certified', block: p.block, certificate: { round: 1, period: 0, value: p.block.hash, votes, equivocations: [] } }, 200);
+  t.is(ofKind(out, 'validate').length, 1);
+  const done = player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true }, 201);
+  t.is(ofKind(done, 'commit').length, 1);
+});
