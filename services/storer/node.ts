@@ -33,7 +33,14 @@ export const createStorerNode: NodeFactory = async (ctx) => {
   try {
     blobs =
       opts.store.kind === 'rados'
-        ? await openRadosBlobStore({ confPath: opts.cephConf, pool: opts.store.pool })
+        ? await openRadosBlobStore({
+            confPath: opts.cephConf,
+            pool: opts.store.pool,
+            // Each storer in its own namespace by default: start-up clean-up removes every segment the
+            // storer's own records do not name, so storers must never share one.
+            namespace: opts.store.namespace ?? key.id,
+            ...(opts.cephClient !== undefined ? { client: opts.cephClient } : {}),
+          })
         : await openFsBlobStore(join(dataDir, 'blobs'));
   } catch (err) {
     await db.close();

@@ -17,8 +17,10 @@ export interface StorerOptions {
   /** Own stake when the genesis does not list this storer's stake (or there is no genesis). */
   readonly stake: bigint;
   readonly genesis: Genesis | undefined;
-  readonly store: { kind: 'rocksdb' } | { kind: 'rados'; pool: string };
+  readonly store: { kind: 'rocksdb' } | { kind: 'rados'; pool: string; namespace?: string };
   readonly cephConf: string;
+  /** cephx client name (CEPH_CLIENT); undefined = librados's default. */
+  readonly cephClient: string | undefined;
   readonly faults: ReadonlySet<Fault>;
   /** HOST:PORT others reach this storer at (GetInfo); default the listen address. */
   readonly advertise: string | undefined;
@@ -48,6 +50,7 @@ export function readStorerOptions(env: Environment, common: CommonOptions): Stor
     genesis,
     store: readEnvOr(env, 'WOLK_STORE', { kind: 'rocksdb' }),
     cephConf: readEnvOr(env, 'CEPH_CONF', '/etc/ceph/ceph.conf'),
+    cephClient: readEnv(env, 'CEPH_CLIENT'),
     faults: new Set(faults as Fault[]),
     advertise: advertise ? `${advertise.host.includes(':') ? `[${advertise.host}]` : advertise.host}:${advertise.port}` : undefined,
   };
