@@ -34,22 +34,26 @@ export async function runService(service: ServiceName, factory: NodeFactory): Pr
   const env = processEnvironment();
   let options: CommonOptions;
   let logger: Logger;
-  let node: RunningNode;
   try {
     options = readCommonOptions(env, service);
     ensureWritableDataDir(options.dataDir);
     logger = createLogger({ level: options.logLevel, fields: { service: `wolk-${service}` } });
-    node = await factory({ env, options, logger });
   } catch (err) {
     process.stderr.write(oneLine(service, err) + '\n');
     process.exit(1);
   }
-  logger.info('started', { ...node.endpoints, dataDir: options.dataDir, pid: process.pid });
-
+  let node: RunningNode | undefined;
   let closing = false;
+  let pendingSignal: string | undefined;
   const close = async (reason: string) => {
     if (closing) return;
+    if (node === undefined) {
+      // A signal during start-up: remembered, and acted on as soon as the node is up.
+      pendingSignal = reason;
+      return;
+    }
     closing = true;
+    const running = node;
     logger.info('shutting down', { reason });
     const hardStop = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
@@ -57,7 +61,7 @@ export async function runService(service: ServiceName, factory: NodeFactory): Pr
     }, options.shutdownGraceMs + 5000);
     hardStop.unref();
     try {
-      await node.close();
+      await running.close();
       await shutdownTracing();
       logger.info('stopped');
       process.exit(0);
@@ -66,8 +70,19 @@ export async function runService(service: ServiceName, factory: NodeFactory): Pr
       process.exit(1);
     }
   };
+  // Handlers go in before anything can observe the service, so a SIGTERM right after "started" (or
+  // during start-up) is always a graceful stop, never the default kill.
   process.on('SIGTERM', () => void close('SIGTERM'));
   process.on('SIGINT', () => void close('SIGINT'));
+  try {
+    node = await factory({ env, options, logger });
+  } catch (err) {
+    process.stderr.write(oneLine(service, err) + '\n');
+    process.exit(1);
+  }
+  logger.info('started', { ...node.endpoints, dataDir: options.dataDir, pid: process.pid });
+  if (pendingSignal !== undefined) void close(pendingSignal);
+
   // A service never crashes on a request; an escaped error is a bug: log it and keep serving.
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: err }));
   process.on('uncaughtException', (err) => logger.error('uncaught exception', { error: err }));
