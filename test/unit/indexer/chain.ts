@@ -48,16 +48,23 @@ export async function makeChain(opts: Parameters<typeof makeNet>[0] = {}): Promi
       const round = tip.round + 1;
       const { body, payload, rejected } = await ledger.assemble(round, txs);
       if (rejected.length > 0) throw new Error(`test chain: rejected ${rejected.map((r) => r.error.message).join('; ')}`);
-      const proposer = cryptos[0]!;
-      const pcred = proposer.proveCredential({ seed: tip.seed, round, period: 0, step: Step.propose, expectedSize: params.proposerSize, totalStake: committee.totalStake }, 1000n)!;
+      // Sortition decides who may propose and vote: take the first nodes it selects (keys are random,
+      // so a fixed node is not always selected).
+      const proposeCtx = { seed: tip.seed, round, period: 0, step: Step.propose, expectedSize: params.proposerSize, totalStake: committee.totalStake };
+      const proposerIndex = cryptos.findIndex((c) => c.proveCredential(proposeCtx, 1000n) !== null);
+      if (proposerIndex < 0) throw new Error(`test chain: sortition selected no proposer in round ${round}`);
+      const proposer = cryptos[proposerIndex]!;
+      const pcred = proposer.proveCredential(proposeCtx, 1000n)!;
       const b: Omit<Block, 'hash'> = { round, prevHash: tip.hash, seed: new Uint8Array(randomBytes(32)), proposer: proposer.self, period: 0, credential: pcred, body };
       const block: Block = { ...b, hash: blockHash(proposer, b) };
       const v = await ledger.validate(block, payload);
       if (!v.valid) throw new Error(`test chain: own block invalid: ${v.reason}`);
-      const votes: Vote[] = cryptos.slice(0, voters).map((c) => {
-        const credential = c.proveCredential({ seed: tip.seed, round, period: 0, step: Step.cert, expectedSize: params.cert.size, totalStake: committee.totalStake }, 1000n)!;
-        return { round, period: 0, step: Step.cert, value: block.hash, credential, signature: c.sign(voteSigningBytes(c.self, round, 0, Step.cert, block.hash)) };
-      });
+      const certCtx = { seed: tip.seed, round, period: 0, step: Step.cert, expectedSize: params.cert.size, totalStake: committee.totalStake };
+      const votes: Vote[] = cryptos
+        .map((c) => ({ c, credential: c.proveCredential(certCtx, 1000n) }))
+        .filter((x) => x.credential !== null)
+        .slice(0, voters)
+        .map(({ c, credential }) => ({ round, period: 0, step: Step.cert, value: block.hash, credential: credential!, signature: c.sign(voteSigningBytes(c.self, round, 0, Step.cert, block.hash)) }));
       const cert = { round, period: 0, value: block.hash, votes, equivocations: [] };
       await ledger.commit(block, cert, payload);
       return certified(round);
