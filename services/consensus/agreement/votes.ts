@@ -212,3 +212,46 @@ export function verifyBundle(b: Bundle, ctx: VoteContext): { ok: true } | { ok: 
 export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
   return verifyBundle({ ...cert, step: Step.cert }, ctx);
 }
+
+/**
+ * Regroups a batch of votes into bundles, for transports that carry a bundle as a flat list of votes
+ * (both votes of each equivocation pair included). Each (round, period, step) group becomes one
+ * bundle for the value most of its voters chose; a voter seen with two values becomes an
+ * equivocation pair. Deliver the result as `{ kind: 'bundle' }` messages: the player verifies them
+ * (a group that is no quorum is dropped as bad-bundle). Delivering such votes one by one instead
+ * loses the point of a bundle: votes from periods beyond ours + 1 are dropped as future-period, so a
+ * node left behind by a partition could not be pulled forward.
+ */
+export function bundlesFromVotes(votes: readonly Vote[]): Bundle[] {
+  const groups = new Map<string, Vote[]>();
+  for (const v of votes) {
+    const k = `${v.round}:${v.period}:${v.step}`;
+    let g = groups.get(k);
+    if (g === undefined) groups.set(k, (g = []));
+    g.push(v);
+  }
+  const out: Bundle[] = [];
+  for (const g of groups.values()) {
+    const byVoter = new Map<VoterId, Vote[]>();
+    for (const v of g) {
+      const list = byVoter.get(v.credential.voterId) ?? [];
+      if (!list.some((x) => valueKey(x.value) === valueKey(v.value))) list.push(v);
+      byVoter.set(v.credential.voterId, list);
+    }
+    const equivocations: (readonly [Vote, Vote])[] = [];
+    const tally = new Map<string, Vote[]>();
+    for (const list of byVoter.values()) {
+      if (list.length >= 2) equivocations.push([list[0]!, list[1]!]);
+      else {
+        const k = valueKey(list[0]!.value);
+        tally.set(k, [...(tally.get(k) ?? []), list[0]!]);
+      }
+    }
+    let best: Vote[] = [];
+    for (const vs of tally.values()) if (vs.length > best.length) best = vs;
+    const first = g[0]!;
+    const value = best.length > 0 ? best[0]!.value : equivocations[0]![0].value;
+    out.push({ round: first.round, period: first.period, step: first.step, value, votes: best, equivocations });
+  }
+  return out;
+}

@@ -79,3 +79,23 @@ test('a flood of proposals cannot crowd out the block that gets certified (the b
   const done = player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true }, 201);
   t.is(ofKind(done, 'commit').length, 1);
 });
+
+test('a bundle flattened to votes by the transport is regrouped and still pulls a lagging node forward', async (t) => {
+  const { bundlesFromVotes } = await import('../../../services/consensus/agreement/votes.js');
+  const { player } = startPlayer(f, 'v0');
+  const x = new Uint8Array(32).fill(1);
+  const votes = [
+    voteBy(f, 'v1', { round: 1, period: 3, step: Step.next, value: null }),
+    voteBy(f, 'v2', { round: 1, period: 3, step: Step.next, value: null }),
+    voteBy(f, 'v3', { round: 1, period: 3, step: Step.next, value: null }),
+    voteBy(f, 'v3', { round: 1, period: 3, step: Step.next, value: x }),
+  ];
+  // One by one, votes three periods ahead are dropped.
+  for (const v of votes) player.handle(voteMsg(v), 1);
+  t.is(player.status().period, 0);
+  const bundles = bundlesFromVotes(votes);
+  t.is(bundles.length, 1);
+  t.is(bundles[0]!.equivocations.length, 1, 'v3 voted twice: an equivocation pair');
+  for (const b of bundles) player.handle(msg({ kind: 'bundle', bundle: b }), 2);
+  t.is(player.status().period, 4);
+});
