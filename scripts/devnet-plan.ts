@@ -63,7 +63,20 @@ export function planProcesses(dir: string, shape: DevnetShape, ports: PortMap): 
 const endpoint = (p: PlannedProcess) => `127.0.0.1:${p.grpcPort}`;
 
 /** The environment of one process: every address it needs, on loopback. */
-export function environmentFor(p: PlannedProcess, all: readonly PlannedProcess[], genesisPath: string, parentPid: number): Record<string, string> {
+export interface DevnetExtras {
+  /** Test-only fault switches per process name (WOLK_DEVNET_FAULTS), passed on as its WOLK_FAULTS. */
+  readonly faults?: ReadonlyMap<string, readonly string[]>;
+  /** Directory for per-process span files (WOLK_DEVNET_TRACE_DIR). */
+  readonly traceDir?: string;
+}
+
+export function environmentFor(
+  p: PlannedProcess,
+  all: readonly PlannedProcess[],
+  genesisPath: string,
+  parentPid: number,
+  extras: DevnetExtras = {},
+): Record<string, string> {
   const of = (s: ServiceName) => all.filter((q) => q.service === s);
   const env: Record<string, string> = {
     WOLK_LISTEN: endpoint(p),
@@ -89,6 +102,9 @@ export function environmentFor(p: PlannedProcess, all: readonly PlannedProcess[]
     if (indexer) env['WOLK_INDEXER'] = endpoint(indexer);
     if (rewards) env['WOLK_REWARDS'] = endpoint(rewards);
   }
+  const faults = extras.faults?.get(p.name);
+  if (faults && faults.length > 0) env['WOLK_FAULTS'] = faults.join(',');
+  if (extras.traceDir) env['WOLK_TRACE_FILE'] = join(extras.traceDir, `${p.name}.jsonl`);
   return env;
 }
 

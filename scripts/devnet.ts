@@ -21,6 +21,7 @@ import {
   environmentFor,
   planProcesses,
   portKeys,
+  type DevnetExtras,
   type NodeIdentity,
   type PlannedProcess,
   type PortMap,
@@ -86,10 +87,26 @@ function tailOf(path: string, lines = 8): string {
   }
 }
 
+/** Test-only per-process faults and per-process span files; a fault for a process that is not a storer is refused. */
+function devnetExtras(processes: readonly PlannedProcess[]): DevnetExtras {
+  const faults = readEnvOr(env, 'WOLK_DEVNET_FAULTS', new Map<string, readonly string[]>());
+  for (const name of faults.keys()) {
+    const p = processes.find((q) => q.name === name);
+    if (!p || p.service !== 'storer') {
+      throw new Error(`WOLK_DEVNET_FAULTS: "${name}" is not a storer of this devnet (storers: ${processes.filter((q) => q.service === 'storer').map((q) => q.name).join(', ')})`);
+    }
+  }
+  const traceDirRaw = readEnvOr(env, 'WOLK_DEVNET_TRACE_DIR', '');
+  const traceDir = traceDirRaw ? resolve(root, traceDirRaw) : undefined;
+  if (traceDir) mkdirp(traceDir);
+  return { faults, ...(traceDir ? { traceDir } : {}) };
+}
+
 async function main(): Promise<void> {
   mkdirp(join(dir, 'logs'));
   const ports = await planPorts();
   const processes = planProcesses(dir, DEFAULT_SHAPE, ports);
+  const extras = devnetExtras(processes);
 
   // Identities first: every node's keys are made (or loaded) so the genesis can list them.
   const identities = new Map<string, NodeIdentity>();
@@ -118,7 +135,7 @@ async function main(): Promise<void> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`],
-      { cwd: root, env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid) }, stdio: ['ignore', fd, fd] },
+      { cwd: root, env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid, extras) }, stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
     children.set(p.name, { proc: p, child, log });

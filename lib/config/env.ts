@@ -82,6 +82,19 @@ function parseBool(raw: string, name: string): boolean {
 
 const parseString = (raw: string) => raw;
 
+/** `storer-1:corrupt-reads,storer-2:drop-after-commit` → process name → its faults. */
+function parseDevnetFaults(raw: string): ReadonlyMap<string, readonly string[]> {
+  const out = new Map<string, string[]>();
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([a-z]+-\d+):([a-z-]+)$/.exec(entry);
+    if (!m) throw new Error(`expected NAME:FAULT (e.g. storer-1:corrupt-reads), got "${entry}"`);
+    const list = out.get(m[1]!) ?? [];
+    list.push(m[2]!);
+    out.set(m[1]!, list);
+  }
+  return out;
+}
+
 function parseSrvName(raw: string, name: string): string {
   const v = raw.trim();
   if (!/^_[a-z0-9-]+\._(tcp|udp)\.[A-Za-z0-9.-]+$/.test(v) && !/^[A-Za-z0-9.-]+$/.test(v)) {
@@ -316,6 +329,18 @@ export const ENV = {
     doc: 'npm start: where the devnet keeps its data, logs, genesis and endpoints.json.',
     services: [],
     defaultText: '.wolk/devnet',
+    parse: parseString,
+  },
+  WOLK_DEVNET_FAULTS: {
+    name: 'WOLK_DEVNET_FAULTS',
+    doc: 'npm start (tests only): fault switches for single devnet processes, NAME:FAULT entries comma-separated (e.g. storer-1:corrupt-reads,storer-2:drop-after-commit); each becomes that process\'s WOLK_FAULTS.',
+    services: [],
+    parse: parseDevnetFaults,
+  },
+  WOLK_DEVNET_TRACE_DIR: {
+    name: 'WOLK_DEVNET_TRACE_DIR',
+    doc: 'npm start: when set, every devnet process writes its finished spans to <dir>/<process>.jsonl (its WOLK_TRACE_FILE).',
+    services: [],
     parse: parseString,
   },
   WOLK_KEY: {
