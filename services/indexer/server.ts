@@ -69,9 +69,9 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
 
     async listKeys(req) {
       if (!req.owner || !req.collection) throw invalidArgument('ListKeys: owner and collection are required');
-      await ready();
+      const cur = await ready();
       const { keys, next } = await wrap(() => c.model.listKeys(req.owner, req.collection, req.prefix, req.pageSize, req.pageToken));
-      return { keys, nextPageToken: next };
+      return { keys, nextPageToken: next, round: BigInt(cur.round) };
     },
 
     async getFileLocations(req) {

@@ -67,7 +67,9 @@ export class ReadModel {
     const lt = prefixEnd(from.length > 0 ? from : base);
     let gte = from;
     if (pageToken !== '') {
-      const after = untoken(pageToken);
+      // The token is the last key of the previous page (UTF-8, base64url): the gateway's fallback
+      // listing from consensus state continues the same tokens.
+      const after = new Uint8Array([...base, ...untoken(pageToken)]);
       if (!startsWith(after, from)) throw new QueryError('page_token belongs to another listing');
       gte = new Uint8Array([...after, 0]);
     }
@@ -82,7 +84,7 @@ export class ReadModel {
       keys.push(KeyRecord.decode(e.value));
       last = e.key;
     }
-    return { keys, next: more && last ? token(last) : '' };
+    return { keys, next: more && last ? token(last.subarray(base.length)) : '' };
   }
 
   async fileLocations(filehash: Uint8Array): Promise<{ file: FileInfo; locations: FileLocationRow[] } | null> {

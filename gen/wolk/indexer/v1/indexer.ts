@@ -83,6 +83,8 @@ export interface ListKeysResponse {
   keys: KeyRecord[];
   /** Token for the next page; empty = no more keys. */
   nextPageToken: string;
+  /** The last finalized block the indexer has applied: the listing is as of this block. */
+  round: bigint;
 }
 
 /** Request of GetFileLocations. */
@@ -499,7 +501,7 @@ export const ListKeysRequest: MessageFns<ListKeysRequest> = {
 };
 
 function createBaseListKeysResponse(): ListKeysResponse {
-  return { keys: [], nextPageToken: "" };
+  return { keys: [], nextPageToken: "", round: 0n };
 }
 
 export const ListKeysResponse: MessageFns<ListKeysResponse> = {
@@ -509,6 +511,12 @@ export const ListKeysResponse: MessageFns<ListKeysResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.round);
     }
     return writer;
   },
@@ -542,6 +550,14 @@ export const ListKeysResponse: MessageFns<ListKeysResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -562,6 +578,7 @@ export const ListKeysResponse: MessageFns<ListKeysResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
     };
   },
 
@@ -573,6 +590,9 @@ export const ListKeysResponse: MessageFns<ListKeysResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
     return obj;
   },
 
@@ -583,6 +603,7 @@ export const ListKeysResponse: MessageFns<ListKeysResponse> = {
     const message = createBaseListKeysResponse();
     message.keys = object.keys?.map((e) => KeyRecord.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
     return message;
   },
 };
