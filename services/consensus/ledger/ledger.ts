@@ -7,16 +7,19 @@
 // core's rule that stake for round r must not depend on block r-1. A stake lookback over state is
 // future work (docs/consensus.md).
 import { createHash } from 'node:crypto';
-import { Block as PbBlock, NewChunks, type BlockHeader, type Certificate as PbCertificate } from '../../../gen/wolk/common/v1/chain.js';
+import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate } from '../../../gen/wolk/common/v1/chain.js';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
+import { DEFAULT_REWARD_PARAMS, rewardsInBlock } from '../../../lib/chain/reward.js';
 import { fromHex } from '../../../lib/crypto/index.js';
 import { leafHash, rootOfLeaves } from '../../../lib/merkle/index.js';
-import { SparseMerkleTree, type NodeSource } from '../../../lib/smt/index.js';
+import { SparseMerkleTree, writeThroughNodeSource, type NodeSource } from '../../../lib/smt/index.js';
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { blockHash } from '../agreement/codec.js';
+import { blockChunks, newChunksHash, newChunksOf, stateChunks, txChunks, type BlockChunk } from '../block-data.js';
+import type { VerifiedCheckpoint } from '../checkpoint.js';
 import type { AgreementCrypto, AgreementLedgerReader, Block, Certificate, LedgerTip, Round, VoterId } from '../agreement/types.js';
 import { ChainStore } from '../chain-store.js';
 import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
@@ -44,10 +47,29 @@ export interface LedgerOptions {
   readonly crypto: Pick<AgreementCrypto, 'hash'>;
   readonly txLimits?: TxLimits;
   readonly blockLimits?: BlockLimits;
-  /** Extra sources of state-tree nodes (e.g. peers or storers) behind the local store. */
+  /**
+   * Where state-tree objects missing from the local store come from (storers: remote-state.ts); each
+   * is checked against its hash and then kept locally.
+   */
   readonly nodeSource?: NodeSource;
+  /**
+   * Where a proposer writes its block's own chunks before proposing (block-data.ts; docs/consensus.md
+   * "Block storage"). It returns when the chunks are stored or its time budget is spent; the block is
+   * proposed either way (its chunk ids do not depend on where the chunks went).
+   */
+  readonly blockStore?: BlockStore;
+  /**
+   * Start an empty data directory from this certified block instead of replaying from genesis (its
+   * state is read from `nodeSource`). Ignored when the directory already holds a chain.
+   */
+  readonly checkpoint?: VerifiedCheckpoint;
   /** Wall clock (ms since the epoch) for header timestamps. */
   readonly now?: () => number;
+}
+
+/** Writes block chunks somewhere durable (storers); what it reports is for logs only. */
+export interface BlockStore {
+  store(round: number, chunks: readonly BlockChunk[]): Promise<unknown>;
 }
 
 export interface ExecResult {
@@ -69,16 +91,7 @@ export function txRootOf(txs: readonly SignedTransaction[]): Uint8Array {
   return rootOfLeaves(txs.map((t) => leafHash(txId(t))));
 }
 
-/** NewChunks of a block: its SetKey files with their commitments (block's own chunks: not built yet). */
-export function newChunksOf(txs: readonly SignedTransaction[]): NewChunks {
-  const files = [];
-  for (const t of txs) if (t.tx?.body?.$case === 'setKey') files.push({ file: t.tx.body.value.file, commitments: t.tx.body.value.commitments });
-  return { chunkIds: [], files, chunkCommitments: [] };
-}
-
-export function newChunksHash(nc: NewChunks): Uint8Array {
-  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
-}
+export { newChunksHash, newChunksOf } from '../block-data.js';
 
 export class Ledger implements AgreementLedgerReader {
   readonly tree: SparseMerkleTree;
@@ -99,6 +112,8 @@ export class Ledger implements AgreementLedgerReader {
   private tipBlock!: Block;
   private tipHeaderCache!: BlockHeader;
   private readonly listeners = new Set<(round: number) => void>();
+  private readonly blockStore: BlockStore | undefined;
+  private readonly checkpoint: VerifiedCheckpoint | undefined;
 
   private constructor(o: LedgerOptions) {
     this.genesis = o.genesis;
@@ -106,7 +121,9 @@ export class Ledger implements AgreementLedgerReader {
     this.now = o.now ?? Date.now;
     this.limits = o.blockLimits ?? DEFAULT_BLOCK_LIMITS;
     this.chain = new ChainStore(o.kv);
-    this.tree = new SparseMerkleTree({ kv: o.kv, ...(o.nodeSource ? { source: o.nodeSource } : {}) });
+    this.tree = new SparseMerkleTree({ kv: o.kv, ...(o.nodeSource ? { source: writeThroughNodeSource(o.kv, o.nodeSource) } : {}) });
+    this.blockStore = o.blockStore;
+    this.checkpoint = o.checkpoint;
     const committee = nodesWithRole(o.genesis, 'consensus');
     for (const n of committee.nodes) this.stakes.set(n.id, BigInt(n.stake));
     this.total = committee.totalStake;
@@ -119,6 +136,9 @@ export class Ledger implements AgreementLedgerReader {
       // The storer registry's total stake is the genesis one, as the storers' own sortition uses it.
       storers: { expectedSize: o.genesis.params.storerCommitteeSize, totalStake: storers.totalStake },
       seedAt: (round) => this.seedAt(round),
+      // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
+      rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
+      newChunksAt: async (round) => (round <= this.tipBlock.round ? ((await this.chain.get(round))?.block.newChunks ?? null) : null),
     };
   }
 
@@ -133,12 +153,16 @@ export class Ledger implements AgreementLedgerReader {
     if (latest === null) {
       await this.writeGenesis();
       latest = 0;
+      if (this.checkpoint) {
+        await this.writeCheckpoint(this.checkpoint);
+        latest = this.checkpoint.round;
+      }
     }
     const top = (await this.chain.get(latest))!;
     this.setTip(top.block);
     for (let r = latest; r >= 0 && r > latest - this.limits.seedWindow; r--) {
-      const b = r === latest ? top : await this.chain.get(r);
-      if (b?.block.header) this.seeds.set(r, new Uint8Array(b.block.header.seed));
+      const h = r === latest ? top.block.header : await this.chain.header(r);
+      if (h) this.seeds.set(r, new Uint8Array(h.seed));
     }
     // A crash between the block write and the version write leaves the version behind: redo it.
     const root = new Uint8Array(top.block.header!.stateRoot);
@@ -172,6 +196,16 @@ export class Ledger implements AgreementLedgerReader {
     const block: Block = { ...b, hash: blockHash(this.crypto as AgreementCrypto, b) };
     await this.chain.put(0, block.hash, { header: headerOf(block), txs: [], newChunks: nc }, undefined);
     await this.tree.commitVersion(0, root, { sync: true });
+  }
+
+  /**
+   * A checkpoint start (the genesis state is already written: every node rebuilds it from the genesis
+   * file, and no storer holds it): the certified block's header and certificate, and the headers
+   * before it for their seeds. Its body is not known; its state is read from the node source.
+   */
+  private async writeCheckpoint(cp: VerifiedCheckpoint): Promise<void> {
+    await this.chain.putAncestors(cp.ancestors);
+    await this.chain.put(cp.round, cp.block.hash, { header: cp.header, txs: [], newChunks: undefined }, cp.certificate, { checkpoint: true });
   }
 
   private setTip(pb: PbBlock): void {
@@ -231,11 +265,15 @@ export class Ledger implements AgreementLedgerReader {
     const included: SignedTransaction[] = [];
     const rejected: { stx: SignedTransaction; error: TxError }[] = [];
     let bytes = 0;
+    let hasReward = false;
     for (const stx of txs) {
       const size = encodedSize(stx);
       if (skipInvalid && (included.length >= this.limits.maxTxs || bytes + size > this.limits.maxBytes)) break;
       const fork = overlay.fork();
+      const isReward = stx.tx?.body?.$case === 'reward';
       try {
+        // At most one Reward per block (lib/chain/reward.ts rewardsInBlock); a second one waits for the next block.
+        if (isReward && hasReward) throw new TxError('FAILED_PRECONDITION', 'a block includes at most one Reward', true);
         checkStateless(stx, this.rules);
         await applyTx(stx, fork, { round, rules: this.rules }, txId(stx));
       } catch (err) {
@@ -245,6 +283,7 @@ export class Ledger implements AgreementLedgerReader {
         continue;
       }
       overlay.absorb(fork);
+      if (isReward) hasReward = true;
       included.push(stx);
       bytes += size;
     }
@@ -257,7 +296,10 @@ export class Ledger implements AgreementLedgerReader {
     if (round !== this.tipBlock.round + 1) throw new Error(`assemble: round ${round} does not follow the tip ${this.tipBlock.round}`);
     const parent = new Uint8Array(this.tipHeaderCache.stateRoot);
     const res = await this.execute(round, parent, candidates, true);
-    const nc = newChunksOf(res.included);
+    const chunks = await this.chunksOf(res.included, parent, res.root);
+    const nc = newChunksOf(res.included, chunks.map((c) => c.id));
+    // Before proposing: the block's own data goes to storers (DESIGN §4 step 7), within the store's budget.
+    if (this.blockStore) await this.blockStore.store(round, chunks);
     const ts = Math.max(this.now(), Number(this.tipHeaderCache.timestampMs));
     const body = encodeLedgerPart({ stateRoot: Buffer.from(res.root), txRoot: Buffer.from(txRootOf(res.included)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(ts) });
     this.executed.set(execKey(parent, body), res.root);
@@ -275,8 +317,8 @@ export class Ledger implements AgreementLedgerReader {
       const bytes = payload.txs.reduce((s, t) => s + encodedSize(t), 0);
       if (bytes > this.limits.maxBytes) return { valid: false, reason: `${bytes} bytes of transactions, at most ${this.limits.maxBytes}` };
       if (!eq(h.txRoot, txRootOf(payload.txs))) return { valid: false, reason: 'tx_root does not match the transactions' };
-      const nc = newChunksOf(payload.txs);
-      if (!eq(h.newChunksHash, newChunksHash(nc))) return { valid: false, reason: 'new_chunks_hash does not match the block\'s files' };
+      const rewards = rewardsInBlock(payload.txs);
+      if (!rewards.ok) return { valid: false, reason: rewards.reason };
       if (payload.newChunks && !eq(newChunksHash(payload.newChunks), h.newChunksHash)) return { valid: false, reason: 'NewChunks does not match new_chunks_hash' };
       const ts = Number(h.timestampMs);
       if (ts < Number(this.tipHeaderCache.timestampMs)) return { valid: false, reason: 'timestamp is before the previous block\'s' };
@@ -287,6 +329,13 @@ export class Ledger implements AgreementLedgerReader {
       if (known !== undefined) return eq(known, h.stateRoot) ? { valid: true } : { valid: false, reason: 'state_root mismatch' };
       const res = await this.execute(block.round, parent, payload.txs, false);
       if (!eq(res.root, h.stateRoot)) return { valid: false, reason: 'state_root does not match the executed transactions' };
+      // The block's own chunks are a function of its transactions and the two state trees: recompute.
+      const ids = (await this.chunksOf(payload.txs, parent, res.root)).map((c) => c.id);
+      if (!eq(h.newChunksHash, newChunksHash(newChunksOf(payload.txs, ids)))) {
+        const claimed = payload.newChunks?.chunkIds;
+        const why = claimed && !sameIds(claimed, ids) ? `chunk_ids (${claimed.length}) are not the block's own data (${ids.length} chunks)` : 'new_chunks_hash does not match the block\'s files and chunks';
+        return { valid: false, reason: why };
+      }
       this.executed.set(key, res.root);
       this.trimExecuted();
       return { valid: true };
@@ -311,7 +360,8 @@ export class Ledger implements AgreementLedgerReader {
       const res = await this.execute(block.round, parent, payload.txs, false);
       if (!eq(res.root, root)) throw new Error(`commit: block ${block.round} executes to another state root`);
     }
-    const pb: PbBlock = { header: h, txs: payload.txs, newChunks: payload.newChunks ?? newChunksOf(payload.txs) };
+    const newChunks = payload.newChunks ?? newChunksOf(payload.txs, (await this.chunksOf(payload.txs, parent, root)).map((c) => c.id));
+    const pb: PbBlock = { header: h, txs: payload.txs, newChunks };
     await this.chain.put(block.round, block.hash, pb, certificateToProto(certificate));
     await this.tree.commitVersion(block.round, root, { sync: true });
     this.tipBlock = block;
@@ -327,6 +377,17 @@ export class Ledger implements AgreementLedgerReader {
     return this.chain.get(round);
   }
 
+  /** The block's own chunks (block-data.ts): tx chunks, then the state objects it put in place. */
+  async chunksOf(txs: readonly SignedTransaction[], parentRoot: Uint8Array, root: Uint8Array): Promise<BlockChunk[]> {
+    const state = await stateChunks((hash) => this.tree.getObject(hash), parentRoot, root);
+    return blockChunks(txChunks(txs, this.rules.defaultChunkSize), state);
+  }
+
+  /** The round this node started from a checkpoint (it holds no blocks between genesis and it), or null. */
+  checkpointRound(): Promise<number | null> {
+    return this.chain.checkpointRound();
+  }
+
   private trimExecuted(): void {
     while (this.executed.size > 64) this.executed.delete(this.executed.keys().next().value!);
   }
@@ -339,6 +400,10 @@ function execKey(parentRoot: Uint8Array, body: Uint8Array): string {
 /** Exact encoded size: limits must come out the same on every node. */
 function encodedSize(stx: SignedTransaction): number {
   return SignedTransaction.encode(stx).finish().length;
+}
+
+function sameIds(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => eq(x, b[i]!));
 }
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,12 +9,14 @@
 // Transaction with the gateway's SetKey fields cleared (user), or with gateway_signature cleared
 // (gateway co-signature).
 import { createHash } from 'node:crypto';
-import { SignDomain, verifySignature } from '../../../lib/crypto/index.js';
+import { SignDomain, u64be, verifySignature } from '../../../lib/crypto/index.js';
 import { isValidChunkSize } from '../../../lib/merkle/index.js';
 import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
+import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
+import { rewardEffects, rewardedRoundKey, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
 import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
 
 export type TxErrorCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
@@ -62,6 +64,14 @@ export interface LedgerRules {
   readonly storers: { readonly expectedSize: number; readonly totalStake: bigint };
   /** The seed of a finalized round, or null when unknown or too old to commit against. */
   seedAt(round: number): Uint8Array | null;
+  /**
+   * Rewards (lib/chain/reward.ts, docs/rewards.md): the network's parameters (Q = genesis
+   * params.auditDepth) and the verifier sortition's denominator, the genesis rewards-role stake (the
+   * one the rewards service weighs its own credential against).
+   */
+  readonly rewards: { readonly params: RewardParams; readonly totalVerifierStake: bigint };
+  /** NewChunks of a finalized round (the audited block of a Reward), or null when unknown. */
+  newChunksAt(round: number): Promise<NewChunks | null>;
 }
 
 export const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -151,11 +161,14 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
       if (u.roles !== undefined && !validRoles(u.roles.roles)) invalid('update_node.roles must be known roles, ascending, without duplicates');
       break;
     }
-    case 'reward':
-      // Its verification (re-checking sampled proofs, the verifier's credential) lands with the
-      // rewards issue; until then no Reward can enter a block.
-      invalid('Reward transactions are not accepted yet: their verification lands with the rewards issue');
+    case 'reward': {
+      // Shape only; everything else needs chain data (applyReward).
+      const r = body.value;
+      if (r.challengeSeed.length !== 32) invalid('reward.challenge_seed must be 32 bytes');
+      if (r.auditedRound < 1n) invalid('reward.audited_round must be at least 1');
+      if (!r.verifier?.vrf) invalid('reward.verifier must carry the verifier\'s VRF credential');
       break;
+    }
   }
   return tx;
 }
@@ -265,9 +278,57 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
       break;
     }
     case 'reward':
-      precondition('Reward transactions are not accepted yet');
+      await applyReward(stx, state, ctx, sender);
+      break;
   }
   writeAccount(state, sender);
+}
+
+/**
+ * A Reward (docs/rewards.md): verified from finalized chain data alone (lib/chain/reward.ts
+ * verifyRewardTx: timing, challenge seed, the sender's rewards-verifier credential, tallies against
+ * the audited block's commitments, every sampled branch), each audited round rewarded once (state key
+ * rewardedRoundKey(A) holds the round of the block that rewarded it), then rewardEffects: valid
+ * answers credit AccountRecord.balance, every tallied storer's node.reputation_ppm moves by the rule.
+ * `sender` is written by the caller afterwards, so its own effects (a verifier that is also a tallied
+ * storer) go into that object.
+ */
+async function applyReward(stx: SignedTransaction, state: StateOverlay, ctx: BlockContext, sender: AccountRecord): Promise<void> {
+  const tx = stx.tx!;
+  if (tx.body?.$case !== 'reward') return;
+  const r = tx.body.value;
+  const rules = ctx.rules;
+  const audited = r.auditedRound <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.auditedRound) : -1;
+  // Async reads first; verifyRewardTx itself is synchronous and pure.
+  const newChunks = audited >= 1 && audited < ctx.round ? await rules.newChunksAt(audited) : null;
+  const node = sender.node;
+  const verifier = node !== undefined && node.roles.includes(NodeRole.NODE_ROLE_REWARDS) ? { vrfPublicKey: new Uint8Array(node.vrfPublicKey), stake: node.stake } : undefined;
+  const verdict = verifyRewardTx(stx, {
+    round: ctx.round,
+    params: rules.rewards.params,
+    seedAt: (round) => rules.seedAt(round),
+    newChunksAt: (round) => (round === audited ? newChunks : null),
+    lookupVerifier: (id) => (eq(id, tx.sender) ? verifier : undefined),
+    totalVerifierStake: rules.rewards.totalVerifierStake,
+  });
+  if (!verdict.ok) precondition(`Reward: ${verdict.reason}`);
+  const mark = rewardedRoundKey(r.auditedRound);
+  const done = await state.get(mark);
+  if (done !== null) precondition(`Reward: round ${r.auditedRound} was already rewarded (in block ${Buffer.from(done).readBigUInt64BE(0)})`);
+  state.put(mark, u64be(BigInt(ctx.round)));
+  const accounts = new Map<string, AccountRecord>();
+  for (const t of r.tallies) {
+    const id = hex(t.storerId);
+    accounts.set(id, eq(t.storerId, tx.sender) ? sender : await readAccount(state, t.storerId));
+  }
+  const effects = rewardEffects(r, (id) => accounts.get(hex(id))?.node?.reputationPpm, rules.rewards.params.rewardPerValid);
+  for (const e of effects) {
+    const a = accounts.get(hex(e.storerId))!;
+    a.balance += e.credit;
+    // Reputation lives in the node record; an account without one (not a registered node) only earns.
+    if (a.node !== undefined) a.node = { ...a.node, reputationPpm: e.reputationPpm };
+    if (a !== sender) writeAccount(state, a);
+  }
 }
 
 async function requireOwner(state: StateReader, owner: string, sender: Uint8Array): Promise<void> {

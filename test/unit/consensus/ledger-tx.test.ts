@@ -229,10 +229,12 @@ test('RegisterNode / UpdateNode: stake is locked from the balance; a second regi
   t.is(acct.nonce, 2n);
 });
 
-test('Reward: refused with the reason that its verification is not built yet', async (t) => {
+test('Reward: a malformed one is refused at the edge (ledger-reward.test.ts has the rest)', async (t) => {
   const ledger = await openLedger(makeNet());
-  const stx = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(32) } });
-  await rejects(t, ledger, stx, 'INVALID_ARGUMENT', /rewards issue/);
+  const noCred = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(32) } });
+  await rejects(t, ledger, noCred, 'INVALID_ARGUMENT', /VRF credential/);
+  const shortSeed = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(5) } });
+  await rejects(t, ledger, shortSeed, 'INVALID_ARGUMENT', /challenge_seed must be 32 bytes/);
 });
 
 test('a transaction above the size limit is refused', async (t) => {
