@@ -40,7 +40,7 @@ function blockOf(ledger: Ledger, body: Uint8Array, seed: Uint8Array): Block {
 }
 
 /** Assembles, validates and commits a block of `txs` with the given seed (agreement is not under test). */
-async function finalize(ledger: Ledger, txs: SignedTransaction[], seed = new Uint8Array(randomBytes(32))) {
+async function finalize(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(randomBytes(32))) {
   const round = ledger.tip().round + 1;
   const { body, payload, rejected } = await ledger.assemble(round, txs);
   const block = blockOf(ledger, body, seed);
