@@ -18,5 +18,5 @@ export {
   type SmtNode,
 } from './node.js';
 export { decodeSmtProof, encodeSmtProof, verifySmtProof, type SmtProof, type SmtProofLeaf } from './proof.js';
-export { fallbackNodeSource, kvNodeSource, smtNodeKey, type NodeSource } from './source.js';
+export { fallbackNodeSource, kvNodeSource, smtNodeKey, writeThroughNodeSource, type NodeSource } from './source.js';
 export { SparseMerkleTree, type SmtChange, type SparseMerkleTreeOptions } from './tree.js';

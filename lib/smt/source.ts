@@ -1,6 +1,7 @@
 // Where the tree's objects (nodes and values) come from. Every object is content-addressed (node.ts:
 // id = SHA-256(encoding)), so the tree checks each object it loads against the hash it asked for and a
 // source need not be trusted: a consensus node that misses nodes can ask storers or peers for them.
+import { createHash } from 'node:crypto';
 import { bucketKey, Bucket, type KvStore } from '../storage/kv.js';
 
 export interface NodeSource {
@@ -30,6 +31,25 @@ export function fallbackNodeSource(...sources: NodeSource[]): NodeSource {
         if (bytes !== null) return bytes;
       }
       return null;
+    },
+  };
+}
+
+/**
+ * The local store first, then `remote`; an object fetched from `remote` is checked against its hash
+ * and only then kept in the local store (not synced: it can always be fetched again), so each is fetched
+ * once. A wrong answer is returned as-is for the tree to reject, never stored.
+ */
+export function writeThroughNodeSource(kv: KvStore, remote: NodeSource): NodeSource {
+  return {
+    async getNode(hash) {
+      const local = await kv.get(smtNodeKey(hash));
+      if (local !== null) return local;
+      const bytes = await remote.getNode(hash);
+      if (bytes === null) return null;
+      const got = createHash('sha256').update(bytes).digest();
+      if (got.equals(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength))) await kv.put(smtNodeKey(hash), bytes);
+      return bytes;
     },
   };
 }

@@ -2,12 +2,17 @@
 // Keys: Bucket.block ‖ u64 round → Block, Bucket.certificate ‖ u64 round → Certificate (one atomic,
 // synced batch per block), Bucket.meta ‖ "block-hash/" ‖ hash → u64 round, Bucket.agreement → the
 // agreement core's persisted state (its crash-recovery record, written before any own vote leaves).
-import { Block, Certificate } from '../../gen/wolk/common/v1/chain.js';
+// A node started from a checkpoint (checkpoint.ts) also keeps Bucket.meta ‖ "checkpoint" → u64 round
+// (the block it started from, whose body it never had) and Bucket.meta ‖ "header/" ‖ u64 round →
+// BlockHeader for the headers before it (their seeds).
+import { Block, BlockHeader, Certificate } from '../../gen/wolk/common/v1/chain.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
 
 const utf8 = new TextEncoder();
 const HASH_INDEX = utf8.encode('block-hash/');
 const AGREEMENT_KEY = bucketKey(Bucket.agreement, utf8.encode('player'));
+const CHECKPOINT_KEY = bucketKey(Bucket.meta, utf8.encode('checkpoint'));
+const HEADER_PREFIX = utf8.encode('header/');
 
 function u64(n: number | bigint): Uint8Array {
   const b = new Uint8Array(8);
@@ -24,13 +29,34 @@ export interface StoredBlock {
 export class ChainStore {
   constructor(private readonly kv: KvStore) {}
 
-  async put(round: number, hash: Uint8Array, block: Block, certificate: Certificate | undefined): Promise<void> {
+  async put(round: number, hash: Uint8Array, block: Block, certificate: Certificate | undefined, opts: { checkpoint?: boolean } = {}): Promise<void> {
     const ops = [
       { type: 'put' as const, key: bucketKey(Bucket.block, u64(round)), value: Block.encode(block).finish() },
       { type: 'put' as const, key: bucketKey(Bucket.meta, HASH_INDEX, hash), value: u64(round) },
     ];
     if (certificate) ops.push({ type: 'put' as const, key: bucketKey(Bucket.certificate, u64(round)), value: Certificate.encode(certificate).finish() });
+    if (opts.checkpoint) ops.push({ type: 'put' as const, key: CHECKPOINT_KEY, value: u64(round) });
     await this.kv.batch(ops, { sync: true });
+  }
+
+  /** Headers of blocks before a checkpoint (only their seeds are used). */
+  async putAncestors(headers: readonly BlockHeader[]): Promise<void> {
+    const ops = headers.map((h) => ({ type: 'put' as const, key: bucketKey(Bucket.meta, HEADER_PREFIX, u64(h.round)), value: BlockHeader.encode(h).finish() }));
+    if (ops.length > 0) await this.kv.batch(ops, { sync: true });
+  }
+
+  /** The header of round `round`: from its block, or from the headers kept before a checkpoint. */
+  async header(round: number): Promise<BlockHeader | null> {
+    const b = await this.get(round);
+    if (b?.block.header) return b.block.header;
+    const h = await this.kv.get(bucketKey(Bucket.meta, HEADER_PREFIX, u64(round)));
+    return h === null ? null : BlockHeader.decode(h);
+  }
+
+  /** The round this store started from a checkpoint, or null (it holds the chain from genesis). */
+  async checkpointRound(): Promise<number | null> {
+    const v = await this.kv.get(CHECKPOINT_KEY);
+    return v === null ? null : Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0));
   }
 
   async get(round: number): Promise<StoredBlock | null> {

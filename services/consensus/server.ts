@@ -3,7 +3,8 @@
 import type { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
 import { Vote as PbVote, type CertifiedBlock, type SmtProof as PbSmtProof } from '../../gen/wolk/common/v1/chain.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
-import { failedPrecondition, invalidArgument, notFound, resourceExhausted, WolkError } from '../../lib/grpc/errors.js';
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted, unavailable, WolkError } from '../../lib/grpc/errors.js';
+import { SmtError, SmtErrorCode } from '../../lib/smt/index.js';
 import { sha256 } from '../../lib/crypto/index.js';
 import type { AgreementCrypto } from './agreement/types.js';
 import type { AgreementHost } from './host.js';
@@ -48,6 +49,9 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
   const seen = new SeenSet();
 
   async function certified(round: number): Promise<CertifiedBlock> {
+    const from = c.ledger.checkpointRound();
+    // A node started from a checkpoint never had the bodies up to it (only the checkpoint's header).
+    if (from !== null && round > 0 && round <= from) throw notFound(`this node started from the certified block of round ${from} and holds no block body up to it`);
     const b = await c.ledger.certifiedBlock(round);
     if (b === null) throw notFound(`no finalized block at round ${round} (latest is ${c.ledger.tip().round})`);
     return { block: b.block, certificate: b.certificate, blockHash: Buffer.from(blockFromHeader(c.crypto, b.block.header).hash) };
@@ -165,8 +169,16 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
       const b = await c.ledger.certifiedBlock(round);
       if (root === null || b === null) throw notFound(`the state of round ${round} is not kept by this node`);
       const key = new Uint8Array(req.key);
-      const [proof, value] = await Promise.all([c.ledger.tree.prove(root, key), c.ledger.tree.get(root, key)]);
-      return { proof: smtProofToProto(key, value, root, proof), header: b.block.header, certificate: b.certificate };
+      try {
+        // State-tree objects this node lacks are fetched from storers and checked by hash (remote-state.ts).
+        const [proof, value] = await Promise.all([c.ledger.tree.prove(root, key), c.ledger.tree.get(root, key)]);
+        return { proof: smtProofToProto(key, value, root, proof), header: b.block.header, certificate: b.certificate };
+      } catch (err) {
+        if (err instanceof SmtError && err.code !== SmtErrorCode.INVALID_ARGUMENT) {
+          throw unavailable(`GetStateProof: part of the state of round ${round} is neither here nor on any reachable storer (${err.message})`);
+        }
+        throw err;
+      }
     },
 
     async getAccount(req) {

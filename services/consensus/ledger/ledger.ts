@@ -114,6 +114,7 @@ export class Ledger implements AgreementLedgerReader {
   private readonly listeners = new Set<(round: number) => void>();
   private readonly blockStore: BlockStore | undefined;
   private readonly checkpoint: VerifiedCheckpoint | undefined;
+  private startedFrom: number | null = null;
 
   private constructor(o: LedgerOptions) {
     this.genesis = o.genesis;
@@ -158,6 +159,7 @@ export class Ledger implements AgreementLedgerReader {
         latest = this.checkpoint.round;
       }
     }
+    this.startedFrom = await this.chain.checkpointRound();
     const top = (await this.chain.get(latest))!;
     this.setTip(top.block);
     for (let r = latest; r >= 0 && r > latest - this.limits.seedWindow; r--) {
@@ -383,9 +385,9 @@ export class Ledger implements AgreementLedgerReader {
     return blockChunks(txChunks(txs, this.rules.defaultChunkSize), state);
   }
 
-  /** The round this node started from a checkpoint (it holds no blocks between genesis and it), or null. */
-  checkpointRound(): Promise<number | null> {
-    return this.chain.checkpointRound();
+  /** The round this node started from a checkpoint (it holds no block bodies up to it), or null. */
+  checkpointRound(): number | null {
+    return this.startedFrom;
   }
 
   private trimExecuted(): void {

@@ -1,0 +1,165 @@
+// A block's own data as content-addressed chunks (DESIGN §3, §4 step 7; the design note's case (b)):
+// the chunks NewChunks.chunk_ids lists, how a proposer makes them and how every validator recomputes
+// them. Pure: the state tree is read through an injected function, nothing here does network I/O.
+//
+// chunk_ids of block r = tx chunks ‖ state chunks, duplicates dropped (first occurrence kept):
+//
+//   tx chunks     the batch u32be(len(E)) ‖ E, E = deterministic encoding of Block{txs} (field 2 only),
+//                 cut into pieces of the network's chunk size (genesis params.chunkSize); none for a
+//                 block without transactions. The length prefix tells a reader how many pieces to get.
+//   state chunks  every state-tree object (lib/smt node.ts: leaf, internal node, value) of the tree after
+//                 r that is not at the same position in the tree after r − 1: a depth-first, left-first
+//                 walk from the new root that stops where a subtree's hash equals the parent tree's
+//                 subtree at the same position; a leaf's value object goes with it unless the parent's
+//                 leaf at that position had the same value hash.
+//
+// A state object's chunk id is its SHA-256 — exactly its id in the tree (lib/smt: id = SHA-256 of the
+// encoding) — so a node missing locally is fetched as GetShare(hash) and checked by hashing. Every
+// object reachable from a block's state root is in the genesis state (which every node rebuilds from
+// the genesis file) or among the state chunks of the block that first put it at its position.
+import { createHash } from 'node:crypto';
+import { Block as PbBlock, NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
+import { decodeNode, isEmpty as isEmptyHash } from '../../lib/smt/node.js';
+
+export interface BlockChunk {
+  /** SHA-256 of data. */
+  readonly id: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/** Reads a state-tree object by hash from wherever the tree keeps it (null: not there). */
+export type ObjectReader = (hash: Uint8Array) => Promise<Uint8Array | null>;
+
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+
+function chunkOf(data: Uint8Array): BlockChunk {
+  return { id: sha256(data), data };
+}
+
+/** The tx chunks of a block (see the file comment); [] without transactions. */
+export function txChunks(txs: readonly SignedTransaction[], chunkSize: number): BlockChunk[] {
+  if (!Number.isInteger(chunkSize) || chunkSize < 64) throw new RangeError(`txChunks: chunk size must be an integer ≥ 64, got ${chunkSize}`);
+  if (txs.length === 0) return [];
+  const enc = PbBlock.encode({ header: undefined, txs: [...txs], newChunks: undefined }).finish();
+  const batch = new Uint8Array(4 + enc.length);
+  new DataView(batch.buffer).setUint32(0, enc.length, false);
+  batch.set(enc, 4);
+  const out: BlockChunk[] = [];
+  for (let o = 0; o < batch.length; o += chunkSize) out.push(chunkOf(batch.slice(o, o + chunkSize)));
+  return out;
+}
+
+/** Number of tx chunks a batch starting with `first` has (from its length prefix). */
+export function txChunkCount(first: Uint8Array, chunkSize: number): number {
+  if (first.length < 4) throw new Error(`tx chunk: expected at least 4 bytes, got ${first.length}`);
+  const len = new DataView(first.buffer, first.byteOffset, 4).getUint32(0, false);
+  return Math.ceil((4 + len) / chunkSize);
+}
+
+/** The transactions back from a block's tx chunks, in order (throws on a malformed batch). */
+export function decodeTxChunks(chunks: readonly Uint8Array[]): SignedTransaction[] {
+  if (chunks.length === 0) return [];
+  const batch = Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+  const len = batch.readUInt32BE(0);
+  if (batch.length !== 4 + len) throw new Error(`tx chunks: the batch says ${len} bytes, the chunks hold ${batch.length - 4}`);
+  return PbBlock.decode(batch.subarray(4)).txs;
+}
+
+/**
+ * The state chunks of a block: objects of the tree at `root` not at the same position under
+ * `parentRoot` (see the file comment), in walk order, each once. Every object read is checked
+ * against its hash, so a wrong source fails loudly.
+ */
+export async function stateChunks(read: ObjectReader, parentRoot: Uint8Array, root: Uint8Array): Promise<BlockChunk[]> {
+  const out: BlockChunk[] = [];
+  const seen = new Set<string>();
+  const get = async (h: Uint8Array): Promise<Uint8Array> => {
+    const bytes = await read(h);
+    if (bytes === null) throw new Error(`state object ${hex(h)} is not available`);
+    if (!eq(sha256(bytes), h)) throw new Error(`state object ${hex(h)}: the bytes read hash to ${hex(sha256(bytes))}`);
+    return bytes;
+  };
+  const emit = (id: Uint8Array, data: Uint8Array) => {
+    const k = hex(id);
+    if (seen.has(k)) return;
+    seen.add(k);
+    out.push({ id: new Uint8Array(id), data: new Uint8Array(data) });
+  };
+  const walk = async (h: Uint8Array, p: Uint8Array | null): Promise<void> => {
+    if (isEmptyHash(h) || (p !== null && eq(h, p))) return;
+    const enc = await get(h);
+    const node = decodeNode(enc);
+    emit(h, enc);
+    const pnode = p === null || isEmptyHash(p) ? null : decodeNode(await get(p));
+    if (node.kind === 'leaf') {
+      if (pnode?.kind === 'leaf' && eq(pnode.valueHash, node.valueHash)) return;
+      emit(node.valueHash, await get(node.valueHash));
+      return;
+    }
+    const [pl, pr] = pnode?.kind === 'internal' ? [pnode.left, pnode.right] : [null, null];
+    await walk(node.left, pl);
+    await walk(node.right, pr);
+  };
+  await walk(root, parentRoot);
+  return out;
+}
+
+/** All chunks of a block: tx chunks, then state chunks, each id once. */
+export function blockChunks(tx: readonly BlockChunk[], state: readonly BlockChunk[]): BlockChunk[] {
+  const seen = new Set<string>();
+  const out: BlockChunk[] = [];
+  for (const c of [...tx, ...state]) {
+    const k = hex(c.id);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(c);
+  }
+  return out;
+}
+
+/** NewChunks of a block: its own chunk ids and its SetKey files with their commitments, in tx order. */
+export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonly Uint8Array[] = []): NewChunks {
+  const files = [];
+  for (const t of txs) if (t.tx?.body?.$case === 'setKey') files.push({ file: t.tx.body.value.file, commitments: t.tx.body.value.commitments });
+  return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [] };
+}
+
+/** new_chunks_hash = SHA-256(deterministic encoding of NewChunks with chunk_commitments cleared). */
+export function newChunksHash(nc: NewChunks): Uint8Array {
+  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
+}
+
+// ---- which storers keep a chunk ----
+
+export interface StorerRef {
+  /** 32-byte Ed25519 id (hex). */
+  readonly id: string;
+  /** gRPC HOST:PORT. */
+  readonly endpoint: string;
+}
+
+const RANK_DOMAIN = new TextEncoder().encode('wolk/block-chunk/v1');
+
+/**
+ * Storers in the order they are responsible for a chunk: rendezvous hashing, ascending
+ * SHA-256(len(d) ‖ d ‖ chunk id ‖ storer id), d = "wolk/block-chunk/v1". The writer stores on the first
+ * R that accept; a reader asks in the same order, so it usually needs one connection and at most
+ * everyone. Anyone computes it from the registry and the chunk id alone — a reader holding only a node
+ * hash knows neither the block that made the node nor any VRF output (docs/consensus.md says why this
+ * is not VRF self-selection yet).
+ */
+export function storerOrder<S extends StorerRef>(chunkId: Uint8Array, storers: readonly S[]): S[] {
+  const scored = storers.map((s) => {
+    const h = createHash('sha256');
+    h.update(Uint8Array.of(RANK_DOMAIN.length));
+    h.update(RANK_DOMAIN);
+    h.update(chunkId);
+    h.update(Buffer.from(s.id, 'hex'));
+    return { s, score: h.digest('hex') };
+  });
+  scored.sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : 0));
+  return scored.map((x) => x.s);
+}

@@ -1,0 +1,189 @@
+// Block chunks on storers over gRPC (DESIGN §4 step 7; docs/consensus.md "Block storage"): the
+// proposer writes a block's chunks with SetShare to the storers responsible for each chunk
+// (block-data.ts storerOrder), and any node reads a state-tree object it lacks with GetShare(hash),
+// checking the answer by hashing it; a storer that answers with wrong bytes is counted and the next one
+// is asked. Nothing here is trusted beyond what a hash proves.
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import { StorerServiceClient, type GetShareResponse, type SetShareResponse } from '../../gen/wolk/storer/v1/storer.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { NodeSource } from '../../lib/smt/index.js';
+import { storerOrder, type BlockChunk, type StorerRef } from './block-data.js';
+
+export interface StorerChunksOptions {
+  /** The storer registry (genesis storers with their endpoints). */
+  readonly storers: readonly StorerRef[];
+  /** R: storers each chunk is written to (capped at the registry size). */
+  readonly replicas: number;
+  /** Deadline of one SetShare / GetShare call. */
+  readonly callTimeoutMs: number;
+  /** Calls in flight at once (all chunks of all blocks together). */
+  readonly maxInFlight?: number;
+  /** Chunks queued for writing at most; beyond it a block's chunks are not written (logged). */
+  readonly maxQueued?: number;
+  readonly logger: Logger;
+}
+
+export interface StoreSummary {
+  readonly chunks: number;
+  /** Chunks acknowledged (durable) by R storers when the call returned. */
+  readonly complete: number;
+  /** Chunks that reached fewer than R storers after every storer was tried. */
+  readonly short: number;
+  /** Chunks still being written (the budget ran out first); they carry on in the background. */
+  readonly pending: number;
+}
+
+export interface StorerChunksCounters {
+  storedChunks: number;
+  shortChunks: number;
+  fetched: number;
+  /** Answers whose bytes did not hash to the chunk id asked for. */
+  corruptAnswers: number;
+  /** Objects no storer had. */
+  missing: number;
+}
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+export class StorerChunks {
+  readonly counters: StorerChunksCounters = { storedChunks: 0, shortChunks: 0, fetched: 0, corruptAnswers: 0, missing: 0 };
+  private readonly clients = new Map<string, StorerServiceClient>();
+  private readonly replicas: number;
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private inFlight = 0;
+  private queued = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly o: StorerChunksOptions) {
+    this.replicas = Math.max(1, Math.min(o.replicas, o.storers.length));
+    this.maxInFlight = o.maxInFlight ?? 32;
+    this.maxQueued = o.maxQueued ?? 100_000;
+    this.log = o.logger.child({ module: 'block-storage' });
+  }
+
+  get storerCount(): number {
+    return this.o.storers.length;
+  }
+
+  /**
+   * Writes each chunk to its first R accepting storers (in storerOrder). Returns when all are done or
+   * after `budgetMs`, whichever is first; writes still running then go on in the background.
+   */
+  async store(chunks: readonly BlockChunk[], budgetMs: number): Promise<StoreSummary> {
+    if (this.o.storers.length === 0 || chunks.length === 0) return { chunks: chunks.length, complete: 0, short: chunks.length, pending: 0 };
+    if (this.queued + chunks.length > this.maxQueued) {
+      this.log.warn('block chunks not written: the write queue is full', { chunks: chunks.length, queued: this.queued });
+      return { chunks: chunks.length, complete: 0, short: chunks.length, pending: 0 };
+    }
+    let complete = 0;
+    let short = 0;
+    this.queued += chunks.length;
+    const all = Promise.all(
+      chunks.map(async (c) => {
+        try {
+          const acks = await this.storeOne(c);
+          if (acks >= this.replicas) {
+            complete++;
+            this.counters.storedChunks++;
+          } else {
+            short++;
+            this.counters.shortChunks++;
+          }
+        } finally {
+          this.queued--;
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, budgetMs);
+      timer.unref();
+    });
+    await Promise.race([all, timeUp]);
+    clearTimeout(timer);
+    const summary = { chunks: chunks.length, complete, short, pending: chunks.length - complete - short };
+    if (summary.short > 0 || summary.pending > 0) this.log.warn('block chunks not all on R storers yet', { ...summary, replicas: this.replicas });
+    return summary;
+  }
+
+  private async storeOne(c: BlockChunk): Promise<number> {
+    let acks = 0;
+    for (const s of storerOrder(c.id, this.o.storers)) {
+      if (acks >= this.replicas || this.closed) break;
+      try {
+        await this.call<SetShareResponse>(s.endpoint, (cl, md, opts, cb) => cl.setShare({ data: Buffer.from(c.data), chunkId: Buffer.from(c.id) }, md, opts, cb));
+        acks++;
+      } catch (err) {
+        this.log.debug('SetShare failed', { storer: s.endpoint, chunk: hex(c.id).slice(0, 16), error: (err as Error).message });
+      }
+    }
+    return acks;
+  }
+
+  /** A chunk by id from the first storer (in storerOrder) whose answer hashes to the id; null if none. */
+  async get(id: Uint8Array): Promise<Uint8Array | null> {
+    const want = hex(id);
+    for (const s of storerOrder(id, this.o.storers)) {
+      if (this.closed) break;
+      let res: GetShareResponse;
+      try {
+        res = await this.call<GetShareResponse>(s.endpoint, (cl, md, opts, cb) => cl.getShare({ chunkId: Buffer.from(id) }, md, opts, cb));
+      } catch {
+        continue; // NOT_FOUND, unreachable, timed out: the next storer
+      }
+      if (sha256hex(res.data) !== want) {
+        this.counters.corruptAnswers++;
+        this.log.warn('a storer answered a chunk with wrong bytes', { storer: s.endpoint, chunk: want.slice(0, 16) });
+        continue;
+      }
+      this.counters.fetched++;
+      return new Uint8Array(res.data);
+    }
+    this.counters.missing++;
+    return null;
+  }
+
+  /** The storers as a state-tree object source (lib/smt NodeSource). */
+  nodeSource(): NodeSource {
+    return { getNode: (hash) => this.get(hash) };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private client(endpoint: string): StorerServiceClient {
+    let c = this.clients.get(endpoint);
+    if (!c) {
+      c = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+      this.clients.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** One unary call under the in-flight bound, with a deadline. */
+  private async call<R>(
+    endpoint: string,
+    f: (c: StorerServiceClient, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: R) => void) => unknown,
+  ): Promise<R> {
+    while (this.inFlight >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.closed) throw new Error('closed');
+    this.inFlight++;
+    try {
+      return await new Promise<R>((resolve, reject) => {
+        f(this.client(endpoint), new Metadata(), { deadline: Date.now() + this.o.callTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      });
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+}
