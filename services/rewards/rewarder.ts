@@ -7,7 +7,7 @@ import { SignedTransaction, Transaction, type Reward } from '../../gen/wolk/comm
 import { GetReputationResponse, GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { auditedRoundFor, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
-import { SignDomain, sign, u64be } from '../../lib/crypto/index.js';
+import { SignDomain, sha256, sign, u64be } from '../../lib/crypto/index.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
@@ -55,6 +55,10 @@ export class Rewarder {
   private lastRound = -1;
   private running: Promise<void> | null = null;
   private readonly abort = new AbortController();
+  /** Nonce tracking: Rewards of consecutive rounds may be pending at once (see nonceFor). */
+  private nextNonce = 0n;
+  private chainNonce = -1n;
+  private chainNonceMovedAt = 0;
 
   constructor(private readonly o: RewarderOptions) {}
 
@@ -88,14 +92,17 @@ export class Rewarder {
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
     let txId: Uint8Array = new Uint8Array(0);
-    if (submit) {
-      const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce: await this.o.chain.nonceOf(this.o.key.signPublicKey), fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
+    // A block without commitments gives a Reward with nothing in it: not worth a transaction.
+    if (submit && reward.tallies.length > 0) {
+      const nonce = await this.nonceFor(tip);
+      const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
       const stx: SignedTransaction = { tx, signature: Buffer.from(sign(SignDomain.Tx, this.o.key.signSecretKey, Transaction.encode(tx).finish())) };
       try {
         txId = await this.o.chain.submit(stx);
       } catch (err) {
         throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
       }
+      this.nextNonce = nonce + 1n;
     }
     await this.record(audited, reward, txId);
     return { reward, txId };
@@ -123,10 +130,60 @@ export class Rewarder {
     await this.o.kv.batch(ops, { sync: true });
   }
 
+  /**
+   * The next nonce: the chain's, or past the Rewards this node submitted that are still pending (one
+   * per selected round; a block includes one Reward, so the next round's may be submitted before the
+   * last one is final). A pending Reward expires maxDelay rounds after its reward round; when the
+   * chain's nonce has not moved for longer than that, the pending ones are gone and numbering starts
+   * again from the chain's.
+   */
+  private async nonceFor(tip: number): Promise<bigint> {
+    const chainNonce = await this.o.chain.nonceOf(this.o.key.signPublicKey);
+    if (chainNonce !== this.chainNonce) {
+      this.chainNonce = chainNonce;
+      this.chainNonceMovedAt = tip;
+    } else if (tip - this.chainNonceMovedAt > this.o.params.maxDelay + 1) {
+      this.nextNonce = chainNonce;
+    }
+    return chainNonce > this.nextNonce ? chainNonce : this.nextNonce;
+  }
+
+  /**
+   * The tally of an audited round. `finalized` is looked up on first need and then kept: the Reward
+   * can only be in blocks R to R + maxDelay (R = audited + Q), so at most maxDelay + 1 blocks are read.
+   */
   async getTally(audited: number): Promise<GetTallyResponse> {
     const b = await this.o.kv.get(tallyKey(audited));
     if (b === null) throw new RewardsError('NOT_FOUND', `no audit of round ${audited} was run by this node`);
-    return GetTallyResponse.decode(b);
+    const res = GetTallyResponse.decode(b);
+    if (!res.finalized && res.txId.length === 32 && (await this.isIncluded(audited, res.txId))) {
+      res.finalized = true;
+      await this.o.kv.batch([{ type: 'put', key: tallyKey(audited), value: GetTallyResponse.encode(res).finish() }], { sync: true });
+    }
+    return res;
+  }
+
+  private async isIncluded(audited: number, txId: Uint8Array): Promise<boolean> {
+    let tip: number;
+    try {
+      tip = await this.o.chain.finalizedRound();
+    } catch {
+      return false; // unknown now; asked again next time
+    }
+    const R = audited + this.o.params.auditDepth;
+    const want = Buffer.from(txId);
+    for (let r = R; r <= Math.min(tip, R + this.o.params.maxDelay); r++) {
+      let block: CertifiedBlock;
+      try {
+        block = await this.o.chain.block(r);
+      } catch {
+        return false;
+      }
+      for (const stx of block.block?.txs ?? []) {
+        if (stx.tx?.body?.$case === 'reward' && want.equals(Buffer.from(sha256(SignedTransaction.encode(stx).finish())))) return true;
+      }
+    }
+    return false;
   }
 
   async reputation(storer: Uint8Array): Promise<GetReputationResponse> {
@@ -147,6 +204,7 @@ export class Rewarder {
         const prevSeed = new Uint8Array((await this.o.chain.block(tip)).block!.header!.seed);
         if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
         const { reward, txId } = await this.tally(R, true);
+        if (txId.length === 0) return;
         this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
       } catch (err) {
         this.o.logger.warn('audit round failed', { error: (err as Error).message });

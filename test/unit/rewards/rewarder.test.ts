@@ -3,7 +3,8 @@
 // unreachable, the submitted Reward verifies with verifyRewardTx from chain data alone, and the
 // reputation view moves by the rule.
 import test from 'ava';
-import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { sha256 } from '../../../lib/crypto/index.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS, verifyRewardTx } from '../../../lib/chain/reward.js';
 import { silentLogger } from '../../../lib/log/logger.js';
@@ -100,4 +101,79 @@ test('audits the block Q rounds back: dropped data is invalid, silence unreachab
   t.is((await rewarder.reputation(storers[2]!.signPublicKey)).reputationPpm, 937_500);
   t.is((await rewarder.getTally(audited)).reward!.tallies.length, 3);
   await t.throwsAsync(rewarder.getTally(audited - 1), { message: /no audit of round/ });
+});
+
+test('GetTally reports finalized once the Reward is in a block R..R+maxDelay; pending Rewards get consecutive nonces; an empty block is not rewarded', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const f = makeFile(5000);
+  const seedRound = chain.ledger.tip().round;
+  const seed = chain.ledger.seedAt(seedRound)!;
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+  const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+  await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key: 'f', file: info }, cs)]);
+  const audited = chain.ledger.tip().round;
+  await chain.finalize([]); // audited + 1: empty
+  await chain.finalize([]);
+  const Q = 2;
+  const params = { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 };
+  const submitted: SignedTransaction[] = [];
+  // Blocks the chain reports beyond the real ledger's tip, carrying submitted transactions.
+  const extra = new Map<number, SignedTransaction[]>();
+  let tipOverride: number | null = null;
+  const rewarder = new Rewarder({
+    key: newKey(),
+    chainId: chain.net.genesis.network,
+    params,
+    stake: 10n,
+    totalStake: 10n,
+    chain: {
+      finalizedRound: async () => tipOverride ?? chain.ledger.tip().round,
+      block: async (r) => {
+        const txs = extra.get(r);
+        if (!txs) return chain.certified(r);
+        return { block: { header: undefined, txs, newChunks: undefined }, certificate: undefined, blockHash: Buffer.alloc(0) };
+      },
+      nonceOf: async () => 0n, // the chain has not included any of them yet
+      submit: async (stx) => {
+        submitted.push(stx);
+        return sha256(SignedTransaction.encode(stx).finish());
+      },
+    },
+    prober: {
+      verifyFile: async (id, filehash, challenge, k) => answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, f, challenge, k),
+      verifyShare: async () => {
+        throw new Error('none');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 2000,
+    pollMs: 50,
+  });
+  const R = audited + Q;
+  const first = await rewarder.tally(R, true);
+  t.is(first.txId.length, 32);
+  const second = await rewarder.tally(R, true);
+  t.is(submitted.length, 2);
+  t.is(submitted[0]!.tx!.nonce, 0n);
+  t.is(submitted[1]!.tx!.nonce, 1n, 'the first is still pending: the next nonce follows it');
+  t.false((await rewarder.getTally(audited)).finalized, 'not in any block yet');
+  // The audit of the empty block after it: nothing to reward, nothing submitted.
+  const empty = await rewarder.tally(R + 1, true);
+  t.is(empty.reward.tallies.length, 0);
+  t.is(empty.txId.length, 0);
+  t.is(submitted.length, 2);
+  // The second submission lands in block R + 1 (the stored tally is the last one run for the round).
+  tipOverride = R + 1;
+  extra.set(R + 1, [submitted[1]!]);
+  const got = await rewarder.getTally(audited);
+  t.deepEqual(Buffer.from(got.txId), Buffer.from(second.txId));
+  t.true(got.finalized);
+  // Kept: no chain reads needed any more.
+  extra.clear();
+  tipOverride = 0;
+  t.true((await rewarder.getTally(audited)).finalized);
 });
