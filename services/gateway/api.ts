@@ -13,7 +13,7 @@ import { isValidChunkSize } from '../../lib/merkle/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { COLLECTION_RE, NAME_RE, cosignSetKey, isValidKey, pathStateKey, txId, verifyUserSignature } from '../../lib/client/tx.js';
 import { ChainError, type Chain } from './chain.js';
-import { readVerified, ReadFailed } from './read.js';
+import { readVerified, ReadFailed, storerOrder } from './read.js';
 import type { Registry } from './registry.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
@@ -21,13 +21,16 @@ import { SpoolError, spoolBody } from './spool.js';
 import type { SpoolRegistry } from './source.js';
 import { NotEnoughStorers, collectCommitments } from './upload.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
-import { listKeys } from './list.js';
+import { ListError, listCollection, parseListQuery } from './list.js';
+import type { IndexerView } from './indexer.js';
 
 export interface ApiDeps {
   readonly logger: Logger;
   readonly chain: Chain;
   readonly clients: Clients;
   readonly registry: Registry;
+  /** WOLK_INDEXER: listings and the storers' reputation order for GET (optional). */
+  readonly indexer?: IndexerView | undefined;
   readonly replay: ReplayCache;
   readonly spools: SpoolRegistry;
   readonly spoolDir: string;
@@ -404,9 +407,11 @@ export function createApi(deps: ApiDeps) {
       res.end();
       return;
     }
+    // Best reputation first when the indexer ranks the file's storers; commitment order otherwise.
+    const ranked = deps.indexer ? await deps.indexer.fileLocations(file.filehash).catch((err: unknown) => (deps.logger.debug('no storer ranking from the indexer', { error: err }), null)) : null;
     const endpoints: string[] = [];
-    for (const c of record.commitments) {
-      const e = await deps.registry.endpointOf(hex(c.storerId));
+    for (const c of storerOrder(record.commitments.map((x) => hex(x.storerId)), ranked)) {
+      const e = (await deps.registry.endpointOf(c.id)) ?? c.indexedEndpoint;
       if (e) endpoints.push(e);
     }
     if (endpoints.length === 0) throw problem(503, 'no-storers', 'Service Unavailable', 'no storer of this file can be reached');
@@ -454,8 +459,11 @@ export function createApi(deps: ApiDeps) {
       }
       if (p.listing) {
         if (method !== 'GET') throw new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET' });
-        const keys = await listKeys(deps.chain, deps.clients, p.owner, p.collection!).catch(chainProblem);
-        return sendJson(res, 200, { owner: p.owner, collection: p.collection, keys });
+        const listing = await listCollection(deps, p.owner, p.collection!, parseListQuery(url.searchParams)).catch((err: unknown) => {
+          if (err instanceof ListError) throw problem(err.kind === 'bad-request' ? 400 : 503, err.kind === 'bad-request' ? 'bad-listing-query' : 'listing-unavailable', err.kind === 'bad-request' ? 'Bad Request' : 'Service Unavailable', err.message);
+          throw err;
+        });
+        return sendJson(res, 200, { owner: p.owner, collection: p.collection, ...listing });
       }
       const full = p as Parsed & { collection: string; key: string };
       if (method === 'PUT') return putFile(req, res, rawPath, full);

@@ -11,6 +11,7 @@ import { createApi } from './api.js';
 import { createChain } from './chain.js';
 import { createGatewayHttpServer } from './http.js';
 import { readGatewayOptions } from './options.js';
+import { createIndexerView } from './indexer.js';
 import { createRegistry } from './registry.js';
 import { openReplayCache } from './replay.js';
 import { Clients } from './rpc.js';
@@ -36,6 +37,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
   const clients = new Clients();
   const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
   const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2);
+  const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
   const info = {
     id: key.id,
     replication: options.replication,
@@ -49,6 +51,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
         chain,
         clients,
         registry,
+        indexer,
         replay,
         spools,
         spoolDir: join(dataDir, 'spool'),
@@ -60,6 +63,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
         maxConcurrentUploads: options.maxConcurrentUploads,
         signatureWindowSeconds: options.signatureWindowSeconds,
         commitDeadlineMs: options.commitDeadlineMs,
+        commitMinBytesPerSecond: options.commitMinBytesPerSecond,
         finalityTimeoutMs: options.finalityTimeoutMs,
       })
     : undefined;
@@ -96,6 +100,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
       });
       await grpc.shutdown(ctx.options.shutdownGraceMs);
       clients.close();
+      indexer?.close();
       await kv.close();
     },
   };

@@ -8,6 +8,8 @@ export interface GatewayOptions {
   readonly processes: readonly KnownProcess[];
   readonly consensus: readonly string[];
   readonly storers: readonly string[];
+  /** WOLK_INDEXER "host:port", if any. */
+  readonly indexer: string | undefined;
   /** HOST:PORT storers fetch uploads from (this gateway's gRPC GetFile). */
   readonly advertise: string | undefined;
   readonly replication: number;
@@ -19,8 +21,10 @@ export interface GatewayOptions {
   readonly signatureWindowSeconds: number;
   /** Most nonces the replay cache holds within one window. */
   readonly replayCacheEntries: number;
-  /** Time allowed for N storers to commit. */
+  /** Time allowed for N storers to commit, on top of the file's size at commitMinBytesPerSecond. */
   readonly commitDeadlineMs: number;
+  /** The slowest fetch the commit deadline allows for: a file of S bytes gets S / this seconds more. */
+  readonly commitMinBytesPerSecond: number;
   /** Time a synchronous PUT waits for finality before answering 202 with the status URL. */
   readonly finalityTimeoutMs: number;
 }
@@ -44,15 +48,17 @@ export function readGatewayOptions(env: Environment): GatewayOptions {
     processes,
     consensus,
     storers,
+    indexer: indexer ? `${indexer.host}:${indexer.port}` : undefined,
     advertise: advertise ? `${advertise.host}:${advertise.port}` : undefined,
     replication: readEnv(env, 'WOLK_REPLICATION') ?? genesis?.params.replication ?? 8,
     chunkSize: readEnv(env, 'WOLK_CHUNK_SIZE') ?? genesis?.params.chunkSize ?? 4096,
     maxFileBytes: readEnvOr(env, 'WOLK_MAX_FILE_BYTES', 4 * 1024 ** 3),
     maxConcurrentUploads: readEnvOr(env, 'WOLK_MAX_CONCURRENT_UPLOADS', 16),
     genesis,
-    signatureWindowSeconds: 300,
+    signatureWindowSeconds: readEnvOr(env, 'WOLK_SIGNATURE_WINDOW_SECONDS', 300),
     replayCacheEntries: 1_000_000,
-    commitDeadlineMs: 60_000,
-    finalityTimeoutMs: 60_000,
+    commitDeadlineMs: readEnvOr(env, 'WOLK_COMMIT_DEADLINE_MS', 60_000),
+    commitMinBytesPerSecond: readEnvOr(env, 'WOLK_COMMIT_MIN_RATE', 8 * 1024 * 1024),
+    finalityTimeoutMs: readEnvOr(env, 'WOLK_FINALITY_TIMEOUT_MS', 60_000),
   };
 }

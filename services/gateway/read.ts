@@ -32,6 +32,34 @@ export class ReadFailed extends Error {
   }
 }
 
+/** A storer that committed to the file (hex id), with the endpoint the indexer knows for it, if any. */
+export interface Candidate {
+  readonly id: string;
+  readonly indexedEndpoint?: string;
+}
+
+/**
+ * The order to ask the file's storers in: best reputation first when the indexer ranked them
+ * (GetFileLocations), else the commitment order. Only storers of the chain's record are candidates:
+ * the indexer orders them but cannot add any (and every chunk is verified whoever serves it).
+ */
+export function storerOrder(committed: readonly string[], ranked: readonly { id: string; endpoint: string }[] | null): Candidate[] {
+  const mine = new Set(committed);
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const r of ranked ?? []) {
+    if (!mine.has(r.id) || seen.has(r.id)) continue;
+    seen.add(r.id);
+    out.push(r.endpoint ? { id: r.id, indexedEndpoint: r.endpoint } : { id: r.id });
+  }
+  for (const id of committed) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ id });
+  }
+  return out;
+}
+
 /** Streams [start, end] verified; returns the storers dropped along the way (endpoint → why). */
 export async function readVerified(clients: Clients, logger: Logger, o: VerifiedReadInput): Promise<Record<string, string>> {
   const dropped: Record<string, string> = {};
