@@ -192,20 +192,19 @@ export class Rewarder {
     return { storerId: Buffer.from(storer), reputationPpm: FULL_REPUTATION_PPM, totals: { storerId: Buffer.from(storer), valid: 0, invalid: 0, unreachable: 0 }, lastAuditedRound: 0n };
   }
 
-  /** Each new finalized round: audit and submit if selected. */
+  /**
+   * Each new finalized round: audit and submit if selected. Reward rounds passed while an audit ran
+   * are caught up as long as their Reward can still be included (R + maxDelay, with 2 rounds to spare).
+   */
   start(): void {
     const tick = async () => {
       try {
         const tip = await this.o.chain.finalizedRound();
         if (tip === this.lastRound) return;
+        const next = tip + 1;
+        const from = this.lastRound < 0 ? next : Math.max(this.lastRound + 2, next - Math.max(0, this.o.params.maxDelay - 2));
         this.lastRound = tip;
-        const R = tip + 1;
-        if (auditedRoundFor(R, this.o.params.auditDepth) === null) return;
-        const prevSeed = new Uint8Array((await this.o.chain.block(tip)).block!.header!.seed);
-        if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
-        const { reward, txId } = await this.tally(R, true);
-        if (txId.length === 0) return;
-        this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
+        for (let R = from; R <= next; R++) await this.auditIfSelected(R);
       } catch (err) {
         this.o.logger.warn('audit round failed', { error: (err as Error).message });
       }
@@ -214,6 +213,19 @@ export class Rewarder {
       if (this.running) return;
       this.running = tick().finally(() => (this.running = null));
     }, this.o.pollMs);
+  }
+
+  private async auditIfSelected(R: number): Promise<void> {
+    if (auditedRoundFor(R, this.o.params.auditDepth) === null) return;
+    try {
+      const prevSeed = new Uint8Array((await this.o.chain.block(R - 1)).block!.header!.seed);
+      if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
+      const { reward, txId } = await this.tally(R, true);
+      if (txId.length === 0) return;
+      this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
+    } catch (err) {
+      this.o.logger.warn('audit round failed', { round: R, error: (err as Error).message });
+    }
   }
 
   async stop(): Promise<void> {
