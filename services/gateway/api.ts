@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
-import { KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
+import { BucketRecord, KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
 import { SignedTransaction, type SetKey } from '../../gen/wolk/common/v1/tx.js';
 import { sendJson, sendProblem, type Problem } from '../../lib/http/problem.js';
 import { SignatureError, WOLK_COVERED, parseContentDigest, verifyRequest, type VerifiedSignature } from '../../lib/http/signatures.js';
@@ -42,6 +42,8 @@ export interface ApiDeps {
   readonly maxConcurrentUploads: number;
   readonly signatureWindowSeconds: number;
   readonly commitDeadlineMs: number;
+  /** The commit deadline grows by size / this (seconds): big files take longer to fetch. */
+  readonly commitMinBytesPerSecond: number;
   readonly finalityTimeoutMs: number;
   readonly now?: () => number;
 }
@@ -120,6 +122,7 @@ export function createApi(deps: ApiDeps) {
     uploads.set(id, s);
   };
   let activeUploads = 0;
+  const commitDeadlineFor = (size: number) => deps.commitDeadlineMs + Math.ceil((size / deps.commitMinBytesPerSecond) * 1000);
 
   function chainProblem(err: unknown): never {
     if (err instanceof ChainError) {
@@ -160,6 +163,22 @@ export function createApi(deps: ApiDeps) {
     const key = await ownerKey(owner);
     if (!key) throw problem(403, 'unclaimed-owner', 'Forbidden', `the name "${owner}" is not claimed; claim it first (PUT /wolk/${owner}, or wolk claim ${owner})`);
     if (!Buffer.from(key).equals(Buffer.from(signer))) throw problem(403, 'not-owner', 'Forbidden', `"${owner}" belongs to another key`);
+  }
+
+  /**
+   * The collection's settings as the chain holds them (SetBucket), with the network's defaults for what
+   * it leaves at 0 or when the collection does not exist yet (its first SetKey creates it so).
+   */
+  async function bucketOf(owner: string, collection: string): Promise<{ replication: number; chunkSize: number; maxFileBytes: number; onChain: boolean }> {
+    const v = await deps.chain.state(pathStateKey(owner, collection)).catch(chainProblem);
+    const settings = v.value ? BucketRecord.decode(v.value).settings : undefined;
+    const limit = Number(settings?.maxFileSize ?? 0n);
+    return {
+      replication: settings?.replication || deps.replication,
+      chunkSize: settings?.chunkSize || deps.chunkSize,
+      maxFileBytes: limit > 0 ? Math.min(limit, deps.maxFileBytes) : deps.maxFileBytes,
+      onChain: v.value !== null,
+    };
   }
 
   function readTransaction(req: IncomingMessage): SignedTransaction {
@@ -210,6 +229,15 @@ export function createApi(deps: ApiDeps) {
     }
     if (BigInt(deps.maxFileBytes) < file.size) throw problem(413, 'too-large', 'Content Too Large', `the file (${file.size} bytes) is larger than this gateway accepts (${deps.maxFileBytes} bytes)`, { maxBytes: deps.maxFileBytes });
     await requireOwner(p.owner, sig.publicKey);
+    // Whatever consensus would refuse after the storers did their work is refused here, first.
+    const bucket = await bucketOf(p.owner, p.collection);
+    if (file.chunkSize !== bucket.chunkSize) {
+      throw problem(400, 'wrong-chunk-size', 'Bad Request', `files of wolk://${p.owner}/${p.collection} use chunks of ${bucket.chunkSize} bytes; the SetKey says ${file.chunkSize}`, { chunkSize: bucket.chunkSize });
+    }
+    const maxBytes = bucket.maxFileBytes;
+    if ((declaredLength !== undefined && declaredLength > maxBytes) || BigInt(maxBytes) < file.size) {
+      throw problem(413, 'too-large', 'Content Too Large', `wolk://${p.owner}/${p.collection} takes files of at most ${maxBytes} bytes`, { maxBytes });
+    }
     const chainStatus = await deps.chain.status().catch(chainProblem);
     if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
     if (activeUploads >= deps.maxConcurrentUploads) throw problem(503, 'busy', 'Service Unavailable', `this gateway is serving ${activeUploads} uploads; retry shortly`);
@@ -218,9 +246,17 @@ export function createApi(deps: ApiDeps) {
     let spool;
     try {
       try {
-        spool = await spoolBody(req, { dir: deps.spoolDir, maxBytes: deps.maxFileBytes, chunkSize: file.chunkSize, ...(declaredLength !== undefined ? { declaredLength } : {}) });
+        spool = await wolkTracer().startActiveSpan('wolk.gateway.spool', async (span) => {
+          try {
+            const spooled = await spoolBody(req, { dir: deps.spoolDir, maxBytes, chunkSize: file.chunkSize, ...(declaredLength !== undefined ? { declaredLength } : {}) });
+            span.setAttribute('wolk.size', spooled.size);
+            return spooled;
+          } finally {
+            span.end();
+          }
+        });
       } catch (err) {
-        if (err instanceof SpoolError && err.code === 'too-large') throw problem(413, 'too-large', 'Content Too Large', err.message, { maxBytes: deps.maxFileBytes });
+        if (err instanceof SpoolError && err.code === 'too-large') throw problem(413, 'too-large', 'Content Too Large', err.message, { maxBytes });
         if (err instanceof SpoolError) throw problem(400, 'incomplete-body', 'Bad Request', err.message);
         throw err;
       }
@@ -248,6 +284,7 @@ export function createApi(deps: ApiDeps) {
     const stateKey = pathStateKey(p.owner, p.collection, p.key);
     try {
       const committed = await wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
+        span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': spool.size, 'wolk.replication': bucket.replication });
         try {
           const seedRound = chainStatus.finalizedRound;
           const block = await deps.chain.block(seedRound).catch(chainProblem);
@@ -258,8 +295,8 @@ export function createApi(deps: ApiDeps) {
             seed,
             seedRound,
             source: deps.source,
-            replication: deps.replication,
-            deadlineMs: deps.commitDeadlineMs,
+            replication: bucket.replication,
+            deadlineMs: commitDeadlineFor(spool.size),
             gateway: deps.gatewayKey,
           });
         } catch (err) {
@@ -280,7 +317,13 @@ export function createApi(deps: ApiDeps) {
         chainProblem(err);
       });
       status.state = 'submitted';
-      const round = await waitFinal(stateKey, id, deps.finalityTimeoutMs);
+      const round = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
+        try {
+          return await waitFinal(stateKey, id, deps.finalityTimeoutMs);
+        } finally {
+          span.end();
+        }
+      });
       if (round !== null) {
         status.state = 'final';
         status.round = round.toString();
@@ -459,7 +502,9 @@ export function createApi(deps: ApiDeps) {
       }
       if (p.listing) {
         if (method !== 'GET') throw new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET' });
-        const listing = await listCollection(deps, p.owner, p.collection!, parseListQuery(url.searchParams)).catch((err: unknown) => {
+        const listing = await Promise.resolve()
+          .then(() => listCollection(deps, p.owner, p.collection!, parseListQuery(url.searchParams)))
+          .catch((err: unknown) => {
           if (err instanceof ListError) throw problem(err.kind === 'bad-request' ? 400 : 503, err.kind === 'bad-request' ? 'bad-listing-query' : 'listing-unavailable', err.kind === 'bad-request' ? 'Bad Request' : 'Service Unavailable', err.message);
           throw err;
         });
