@@ -272,6 +272,22 @@ export const ENV = {
     defaultText: '2000',
     parse: parseInteger(1, 600000),
   },
+  WOLK_BLOCK_STORE_BUDGET_MS: {
+    name: 'WOLK_BLOCK_STORE_BUDGET_MS',
+    doc: 'How long a proposer waits for storers to acknowledge its block\'s own chunks before proposing anyway, in milliseconds (the writes go on in the background).',
+    services: ['consensus'],
+    defaultText: 'λ (WOLK_LAMBDA_MS)',
+    parse: parseInteger(0, 600000),
+  },
+  WOLK_CHECKPOINT_FROM: {
+    name: 'WOLK_CHECKPOINT_FROM',
+    doc: 'HOST:PORT of a consensus node: an empty data directory starts from its latest certified block (certificate checked against the genesis committee) instead of replaying from genesis; state is read from storers.',
+    services: ['consensus'],
+    parse: (raw: string, name: string): string => {
+      parseHostPort(raw, name);
+      return raw.trim();
+    },
+  },
   WOLK_AUDIT_DEPTH: {
     name: 'WOLK_AUDIT_DEPTH',
     doc: 'Q: the rewards verifier audits the block this many rounds back.',

@@ -3,22 +3,27 @@
 // agreement host → gRPC ConsensusService; then, in the background, catch-up from peers and the start
 // of agreement. Configuration comes from the environment registry (lib/config/env.ts) only here.
 import { join } from 'node:path';
-import { ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
+import { credentials } from '@grpc/grpc-js';
+import { ConsensusServiceClient, ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
 import { loadGenesis, nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
 import { readEnv } from '../../lib/config/env.js';
 import { fromHex, sha256, toHex } from '../../lib/crypto/index.js';
 import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
+import type { Logger } from '../../lib/log/logger.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { createAgreementCrypto } from './agreement/crypto.js';
 import { algorandParams, smallNetworkParams, type AgreementParams } from './agreement/params.js';
 import { catchUp } from './catchup.js';
+import { ChainStore } from './chain-store.js';
+import { fetchCheckpoint, verifyCheckpoint, type Checkpoint, type VerifiedCheckpoint } from './checkpoint.js';
 import { Gossip } from './gossip.js';
 import { AgreementHost } from './host.js';
 import { DEFAULT_BLOCK_LIMITS, Ledger } from './ledger/ledger.js';
 import { Mempool } from './mempool.js';
 import { Peers } from './peers.js';
+import { StorerChunks } from './remote-state.js';
 import { consensusHandlers } from './server.js';
 import { createStorageCheck } from './storage-check.js';
 
@@ -42,6 +47,32 @@ function soloGenesis(key: NodeKey, endpoint: string, stake: number): Genesis {
   };
 }
 
+/**
+ * The latest certified block of `endpoint` and the seed window of headers before it, verified; retried
+ * for a minute while the peer is not reachable or has no block yet. A checkpoint that does not verify
+ * stops the start.
+ */
+async function takeCheckpoint(endpoint: string, verify: (cp: Checkpoint) => VerifiedCheckpoint, log: Logger): Promise<VerifiedCheckpoint> {
+  const client = new ConsensusServiceClient(endpoint, credentials.createInsecure());
+  try {
+    const until = Date.now() + 60_000;
+    for (let attempt = 1; ; attempt++) {
+      let cp;
+      try {
+        cp = await fetchCheckpoint(client, DEFAULT_BLOCK_LIMITS.seedWindow);
+      } catch (err) {
+        if (Date.now() > until) throw new Error(`WOLK_CHECKPOINT_FROM: no checkpoint from ${endpoint}: ${(err as Error).message}`);
+        log.info('checkpoint not available yet', { from: endpoint, attempt, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      return verify(cp);
+    }
+  } finally {
+    client.close();
+  }
+}
+
 export const createConsensusNode: NodeFactory = async (ctx) => {
   const { env, options, logger } = ctx;
   const { key } = loadOrCreateNodeKey(options.dataDir);
@@ -60,9 +91,32 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     { voterId: key.id, vrfSecretKey: key.vrfSecretKey, signSecretKey: key.signSecretKey },
     { vrfPublicKey: (v) => directory.get(v)?.vrf ?? null, signPublicKey: (v) => directory.get(v)?.sign ?? null },
   );
-  const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
   const params = agreementParams(genesis, lambdaMs);
   const log = logger.child({ node: key.id.slice(0, 12) });
+  // Block storage (docs/consensus.md "Block storage"): the genesis storers keep every block's own
+  // chunks; they are also where state-tree objects this node lacks come from.
+  const blockChunks = new StorerChunks({
+    storers: nodesWithRole(genesis, 'storer').nodes.map((n) => ({ id: n.id, endpoint: n.endpoint })),
+    replicas: genesis.params.replication,
+    callTimeoutMs: Math.max(4 * lambdaMs, 2000),
+    logger: log,
+  });
+  const storeBudgetMs = readEnv(env, 'WOLK_BLOCK_STORE_BUDGET_MS') ?? lambdaMs;
+  const checkpointFrom = readEnv(env, 'WOLK_CHECKPOINT_FROM');
+  let checkpoint: VerifiedCheckpoint | undefined;
+  if (checkpointFrom !== undefined && (await new ChainStore(db).latestRound()) === null) {
+    const committeeStake = new Map(committee.map((n) => [n.id, BigInt(n.stake)]));
+    checkpoint = await takeCheckpoint(checkpointFrom, (cp) => verifyCheckpoint(cp, { crypto, params, committee: committeeStake }), log);
+  }
+  const ledger = await Ledger.open({
+    kv: db,
+    genesis,
+    crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
+    nodeSource: blockChunks.nodeSource(),
+    blockStore: { store: (_round, chunks) => blockChunks.store(chunks, storeBudgetMs) },
+    ...(checkpoint ? { checkpoint } : {}),
+  });
+  if (checkpoint) log.info('started from a checkpoint: state comes from storers', { round: checkpoint.round, from: checkpointFrom });
   const peers = new Peers({
     static: readEnv(env, 'WOLK_PEERS') ?? [],
     ...(readEnv(env, 'WOLK_PEERS_SRV') !== undefined ? { srv: readEnv(env, 'WOLK_PEERS_SRV')! } : {}),
@@ -112,7 +166,7 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
         handlers: consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }),
       }),
     ],
-    resources: [db],
+    resources: [db, { close: async () => blockChunks.close() }],
     background: [agreement],
   });
 };
