@@ -134,12 +134,19 @@ export class Ledger implements AgreementLedgerReader {
       limits: o.txLimits ?? DEFAULT_TX_LIMITS,
       defaultReplication: o.genesis.params.replication,
       defaultChunkSize: o.genesis.params.chunkSize,
-      // The storer registry's total stake is the genesis one, as the storers' own sortition uses it.
-      storers: { expectedSize: o.genesis.params.storerCommitteeSize, totalStake: storers.totalStake },
+      // Storer sortition weighs the genesis storers by their stake and reputation in the state after
+      // the request's seed round (lib/chain/storer-registry.ts; stateAt below).
+      storers: { expectedSize: o.genesis.params.storerCommitteeSize, totalStake: storers.totalStake, ids: storers.nodes.map((n) => fromHex(n.id)) },
       seedAt: (round) => this.seedAt(round),
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
       rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
       newChunksAt: async (round) => (round <= this.tipBlock.round ? ((await this.chain.get(round))?.block.newChunks ?? null) : null),
+      stateAt: async (round) => {
+        const header = round <= this.tipBlock.round ? (await this.chain.get(round))?.block.header : undefined;
+        if (!header) return null;
+        const root = new Uint8Array(header.stateRoot);
+        return { root, state: this.stateAtRoot(root) };
+      },
     };
   }
 

@@ -16,6 +16,7 @@ import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
+import { storerRegistryFromState, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
 import { rewardEffects, rewardedRoundKey, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
 import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
 
@@ -60,8 +61,13 @@ export interface LedgerRules {
   readonly defaultReplication: number;
   /** Chunk size for buckets that leave it at 0. */
   readonly defaultChunkSize: number;
-  /** Storer sortition: expected committee size and the registry's total stake. */
-  readonly storers: { readonly expectedSize: number; readonly totalStake: bigint };
+  /**
+   * Storer sortition: expected committee size, the genesis storers' total stake, and the genesis
+   * storer ids whose records at the seed round make the registry (lib/chain/storer-registry.ts).
+   */
+  readonly storers: { readonly expectedSize: number; readonly totalStake: bigint; readonly ids: readonly Uint8Array[] };
+  /** The state after a finalized block (its root and a reader), or null when the block is unknown. */
+  stateAt(round: number): Promise<{ readonly root: Uint8Array; readonly state: StateReader } | null>;
   /** The seed of a finalized round, or null when unknown or too old to commit against. */
   seedAt(round: number): Uint8Array | null;
   /**
@@ -341,6 +347,23 @@ function hasRole(a: AccountRecord, role: NodeRole): boolean {
   return a.node !== undefined && a.node.roles.includes(role);
 }
 
+/** Registries by state root (a finalized state never changes); shared by the mempool and blocks. */
+const registries = new Map<string, Promise<StorerRegistry>>();
+
+async function registryAt(rules: LedgerRules, round: number): Promise<StorerRegistry | null> {
+  const at = await rules.stateAt(round);
+  if (at === null) return null;
+  const key = `${round}/${hex(at.root)}`;
+  let p = registries.get(key);
+  if (!p) {
+    p = storerRegistryFromState(round, rules.storers.ids, (k) => at.state.get(k));
+    registries.set(key, p);
+    p.catch(() => registries.delete(key));
+    while (registries.size > 64) registries.delete(registries.keys().next().value!);
+  }
+  return p;
+}
+
 async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, sender: Uint8Array, id: Uint8Array): Promise<void> {
   await requireOwner(state, k.owner, sender);
   // A first SetKey into a collection creates it with the network's defaults (what `wolk put` users
@@ -369,11 +392,13 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
     const seed = ctx.rules.seedAt(Number(c.seedRound));
     if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
     if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
-    const node = storer.node!;
+    // The registry of the seed round: stake × reputation as of the state after block seed_round.
+    const registry = await registryAt(ctx.rules, Number(c.seedRound));
+    if (registry === null) precondition(`storer ${who}: the state of round ${c.seedRound} is not known here`);
     // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
     const verdict = verifyStorageCommitment(c, {
-      lookupStorer: (id) => (eq(id, node.id) ? { vrfPublicKey: node.vrfPublicKey, stake: node.stake } : undefined),
-      totalWeight: ctx.rules.storers.totalStake,
+      lookupStorer: (id) => registry!.lookup(id),
+      totalWeight: registry!.totalWeight,
       expectedSize: ctx.rules.storers.expectedSize,
       seed: seed!,
       filehash: file.filehash,

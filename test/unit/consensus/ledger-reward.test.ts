@@ -68,6 +68,7 @@ interface Scene {
   readonly audited: number;
   readonly rewardRound: number;
   readonly prevSeed: Uint8Array;
+  readonly alice: ReturnType<typeof newUser>;
   /** Storer 0 answers, storer 1 dropped its data (invalid), storer 2 is silent (unreachable). */
   honest(): Reward;
   rewardTx(r: Reward, from?: NodeKey, nonce?: bigint): SignedTransaction;
@@ -124,7 +125,7 @@ async function scene(): Promise<Scene> {
     const tx: Transaction = { sender: Buffer.from(from.signPublicKey), nonce, fee: 0n, chainId: genesis.network, body: { $case: 'reward', value: r } };
     return signTx({ publicKey: from.signPublicKey, secretKey: from.signSecretKey }, tx);
   };
-  return { net, ledger, verifier, files, audited, rewardRound, prevSeed, honest, rewardTx };
+  return { net, ledger, verifier, files, audited, rewardRound, prevSeed, alice, honest, rewardTx };
 }
 
 test('an honest Reward is included: valid answers are credited, reputation follows the rule, the round is rewarded once', async (t) => {
@@ -219,4 +220,36 @@ test('timing: a Reward before its reward round or after the inclusion window is 
   // here, so check the window's end instead: finalize maxDelay + 1 empty blocks.
   for (let i = 0; i <= DEFAULT_REWARD_PARAMS.maxDelay; i++) await finalize(s.ledger, []);
   await refused(t, s.ledger, s.rewardTx(r), /expired/);
+});
+
+test('reputation weighs storer selection: commitments on a seed after the Reward use stake × reputation, those on an older seed the registry of their round', async (t) => {
+  const s = await scene();
+  await finalize(s.ledger, [s.rewardTx(s.honest())]);
+  const R = s.ledger.tip().round;
+  const [s0, s1, s2] = s.net.storers;
+  // Effective stakes after the Reward: 1000, 875, 937 (937.5 floored), 1000 → total 3812. The committee
+  // size (4000) is above the total, so every unit is selected: weight = effective stake.
+  const total = 1000n + 875n + 937n + 1000n;
+  const info = () => {
+    const f = makeFile(5000);
+    return { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+  };
+  const seedR = s.ledger.seedAt(R)!;
+  const put = (key: string, file: ReturnType<typeof info>, cs: ReturnType<typeof commitment>[]) => setKey(s.alice, s.net.gateway, { owner: 'alice', collection: 'docs', key, file }, cs);
+
+  const f1 = info();
+  const claimsFull = put('full', f1, [commitment(s0!, f1, seedR, R, total, { weight: 1000 }), commitment(s1!, f1, seedR, R, total, { weight: 1000 }), commitment(s2!, f1, seedR, R, total, { weight: 937 })]);
+  await refused(t, s.ledger, claimsFull, /claims weight 1000, sortition gives 875/);
+  s.alice.nonce -= 1n;
+
+  const f2 = info();
+  const weighted = put('weighted', f2, [commitment(s0!, f2, seedR, R, total, { weight: 1000 }), commitment(s1!, f2, seedR, R, total, { weight: 875 }), commitment(s2!, f2, seedR, R, total, { weight: 937 })]);
+  await t.notThrowsAsync(run(s.ledger, weighted), 'weights from stake × reputation at the seed round');
+
+  // A request on the seed of round R − 1 (before the Reward was final) is weighed by that round's registry: full reputation.
+  s.alice.nonce -= 1n;
+  const seedBefore = s.ledger.seedAt(R - 1)!;
+  const f3 = info();
+  const before = put('before', f3, [0, 1, 2].map((i) => commitment(s.net.storers[i]!, f3, seedBefore, R - 1, 4000n, { weight: 1000 })));
+  await t.notThrowsAsync(run(s.ledger, before));
 });
