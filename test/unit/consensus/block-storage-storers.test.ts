@@ -1,0 +1,101 @@
+// Block storage against real storers (in this process, over gRPC on real sockets, RocksDB underneath):
+// a proposer writes each block's chunks to storers before proposing; a node with an empty RocksDB, the
+// genesis file and a certified checkpoint reads and proves keys written several blocks earlier by
+// fetching state-tree nodes from the storers, and a storer that serves corrupted bytes is detected and
+// passed over. With every storer down, blocks are still assembled within the budget.
+import test from 'ava';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { verifySmtProof } from '../../../lib/smt/index.js';
+import { openRocksKv } from '../../../lib/storage/rocksdb.js';
+import { sha256 } from '../../../lib/crypto/index.js';
+import { verifyCheckpoint } from '../../../services/consensus/checkpoint.js';
+import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { accountKey, pathKey } from '../../../services/consensus/ledger/state-view.js';
+import { StorerChunks, type StoreSummary } from '../../../services/consensus/remote-state.js';
+import { createStorerNode } from '../../../services/storer/node.js';
+import { startInProcess } from '../../helpers/service.js';
+import { checkpointOf, committeeOf, finalize } from './block-storage-fixture.js';
+import { makeNet, newUser, setBucket, setName } from './ledger-fixture.js';
+
+const hashFn = { hash: (...p: Uint8Array[]) => sha256(...p) };
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+test('state from storers: a fresh node with only a certified checkpoint proves old keys; a corrupting storer is passed over', async (t) => {
+  const storers = await Promise.all([
+    startInProcess('storer', createStorerNode, { WOLK_FAULTS: 'corrupt-reads' }),
+    startInProcess('storer', createStorerNode),
+    startInProcess('storer', createStorerNode),
+  ]);
+  t.teardown(async () => {
+    for (const s of storers) await s.close();
+  });
+  const net = makeNet({ storers: 3, replication: 2 });
+  const refs = storers.map((s, i) => ({ id: net.storers[i]!.id, endpoint: s.endpoints['grpc']! }));
+  const writer = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 20_000, logger: silentLogger });
+  t.teardown(() => writer.close());
+  const summaries: StoreSummary[] = [];
+  const kvA = await openRocksKv(join(mkdtempSync(join(tmpdir(), 'wolk-bs-a-')), 'db'));
+  t.teardown(() => kvA.close());
+  const a = await Ledger.open({
+    kv: kvA,
+    genesis: net.genesis,
+    crypto: hashFn,
+    blockStore: { store: async (_r, cs) => summaries.push(await writer.store(cs, 60_000)) },
+  });
+  const c = committeeOf(net);
+  const users = Array.from({ length: 4 }, newUser);
+  await finalize(a, c, [setName(users[0]!, 'alice'), setName(users[1]!, 'bob')]);
+  await finalize(a, c, [setBucket(users[0]!, 'alice', 'photos')]);
+  await finalize(a, c, [setName(users[2]!, 'carol')]);
+  for (let i = 0; i < 3; i++) await finalize(a, c, [setName(users[3]!, `dave${i}`)]);
+  t.is(a.tip().round, 6);
+  t.true(summaries.length >= 6);
+  for (const s of summaries) t.deepEqual(s, { chunks: s.chunks, complete: s.chunks, short: 0, pending: 0 }, 'every chunk on 2 storers before proposing');
+
+  // The fresh node: its own empty RocksDB, the genesis file, and the checkpoint a peer would serve.
+  const reader = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 20_000, logger: silentLogger });
+  t.teardown(() => reader.close());
+  const kv = await openRocksKv(join(mkdtempSync(join(tmpdir(), 'wolk-bs-fresh-')), 'db'));
+  t.teardown(() => kv.close());
+  const cp = verifyCheckpoint(await checkpointOf(a), { crypto: c.verifier, params: c.params, committee: a.committee() });
+  const fresh = await Ledger.open({ kv, genesis: net.genesis, crypto: hashFn, nodeSource: reader.nodeSource(), checkpoint: cp });
+  t.is(fresh.tip().round, 6);
+  const root = (await fresh.tree.rootAt(6))!;
+  t.is(hex(root), hex(new Uint8Array(cp.header.stateRoot)));
+  // keys written 6, 5 and 4 blocks before the checkpoint, and one never written
+  for (const key of [pathKey('alice'), pathKey('bob'), pathKey('alice', 'photos'), pathKey('carol'), accountKey(users[0]!.publicKey), pathKey('dave2'), pathKey('mallory')]) {
+    const [value, proof] = await Promise.all([fresh.tree.get(root, key), fresh.tree.prove(root, key)]);
+    const expected = await a.tree.get(root, key);
+    t.is(value === null ? null : hex(value), expected === null ? null : hex(expected));
+    t.true(verifySmtProof(root, key, value, proof), 'the proof verifies against the certified header');
+  }
+  t.true(reader.counters.fetched > 10, `objects fetched from storers: ${reader.counters.fetched}`);
+  t.true(reader.counters.corruptAnswers > 0, 'the corrupting storer answered first for some chunks and was detected');
+  t.is(reader.counters.missing, 0);
+
+  // What was fetched is kept: a second node object on the same store needs no storer.
+  const before = reader.counters.fetched;
+  t.truthy(await fresh.tree.get(root, pathKey('alice')));
+  t.is(reader.counters.fetched, before);
+});
+
+test('with every storer down, a block is still assembled within the budget (liveness) and names the same chunks', async (t) => {
+  const net = makeNet({ storers: 2, replication: 2 });
+  // endpoints nobody listens on
+  const refs = net.storers.map((k, i) => ({ id: k.id, endpoint: `127.0.0.1:${1 + i}` }));
+  const writer = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 30_000, logger: silentLogger });
+  t.teardown(() => writer.close());
+  let summary: StoreSummary | undefined;
+  const kv = await openRocksKv(join(mkdtempSync(join(tmpdir(), 'wolk-bs-down-')), 'db'));
+  t.teardown(() => kv.close());
+  const a = await Ledger.open({ kv, genesis: net.genesis, crypto: hashFn, blockStore: { store: async (_r, cs) => (summary = await writer.store(cs, 300)) } });
+  const t0 = Date.now();
+  const { payload } = await a.assemble(1, [setName(newUser(), 'erin')]);
+  t.true(Date.now() - t0 < 20_000, 'assembly did not wait for the storers beyond the budget');
+  t.truthy(summary);
+  t.is(summary!.complete, 0);
+  t.is(summary!.chunks, payload.newChunks!.chunkIds.length, 'the block still lists all its chunks');
+});
