@@ -197,10 +197,19 @@ export class WolkClient {
     return { size: done, filehash: etag, contentType: res.headers.get('content-type') ?? '' };
   }
 
-  list(uri: string): Promise<{ keys: { key: string; filehash: string; size: string; contentType: string; round: string }[] }> {
+  /** Every key of a collection (the gateway pages listings: `next` is followed to the end). */
+  async list(uri: string, o: { prefix?: string } = {}): Promise<{ keys: { key: string; filehash: string; size: string; contentType: string; round: string }[] }> {
     const u = parseWolkUri(uri);
     if (!u.collection) throw new Error(`ls needs wolk://OWNER/COLLECTION/, got ${uri}`);
-    return this.json(gatewayPath({ owner: u.owner, collection: u.collection }));
+    const keys: { key: string; filehash: string; size: string; contentType: string; round: string }[] = [];
+    let next: string | undefined;
+    do {
+      const q = new URLSearchParams({ limit: '1000', ...(o.prefix ? { prefix: o.prefix } : {}), ...(next ? { page: next } : {}) });
+      const page = await this.json<{ keys: typeof keys; next?: string }>(`${gatewayPath({ owner: u.owner, collection: u.collection })}?${q}`);
+      keys.push(...page.keys);
+      next = page.next;
+    } while (next);
+    return { keys };
   }
 
   /** Fetches `?proof` and verifies it here, offline: nothing the gateway says is taken on trust. */
