@@ -2,9 +2,10 @@
 // the filehash (lib/merkle FileHasher) and the RFC 9530 sha-256 Content-Digest are computed over the
 // same bytes. Memory stays flat whatever the size: one piece in flight, backpressure from the disk.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { mkdirp } from '../../lib/fs/mkdirp.js';
 import { FileHasher, type FileDigest } from '../../lib/merkle/index.js';
 
 export class SpoolError extends Error {
@@ -39,7 +40,7 @@ export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spoole
   if (o.declaredLength !== undefined && o.declaredLength > o.maxBytes) {
     throw new SpoolError('too-large', `the body (${o.declaredLength} bytes) is larger than this gateway accepts (${o.maxBytes} bytes)`);
   }
-  mkdirSync(o.dir, { recursive: true });
+  mkdirp(o.dir);
   const path = join(o.dir, `${Date.now()}-${randomBytes(8).toString('hex')}.spool`);
   const out = createWriteStream(path, { flags: 'wx', highWaterMark: 1 << 20 });
   const remove = () => rmSync(path, { force: true });
