@@ -18,6 +18,7 @@ import {
   verifyFileBranch,
   verifyMultiproof,
 } from '../../lib/merkle/index.js';
+import { nativeMerkleAvailable, setNativeMerkle } from '../../lib/merkle/native.js';
 
 const MB = 1e6;
 const FILE_BYTES = 100 * MB;
@@ -47,6 +48,7 @@ function rate(fn: (i: number) => void, minMs = 500): number {
 export async function benchMerkle(ctx: BenchContext): Promise<void> {
   // shared machines: the load at the start says how far to trust wall-clock figures
   ctx.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
+  ctx.log(`native batch hasher (native/merkle): ${nativeMerkleAvailable ? 'built' : 'NOT built: figures are Node crypto only'}`);
   ctx.log('generating 100 MB');
   // in shared memory, so the parallel hasher's workers read it in place (as they would a file)
   const data = randomFillSync(new Uint8Array(new SharedArrayBuffer(FILE_BYTES)));
@@ -66,6 +68,17 @@ export async function benchMerkle(ctx: BenchContext): Promise<void> {
       goalRatio: 0.8,
     });
   }
+  // the same without the native batch hasher (lib/merkle/native.ts): one Node crypto call per hash
+  setNativeMerkle(false);
+  const nodeOnlyS = bestOf(3, () => hashFile(data, 4096));
+  setNativeMerkle(true);
+  ctx.row({
+    name: 'filehash of 100 MB, 4 KiB chunks, Node crypto only (no addon)',
+    value: FILE_BYTES / MB / nodeOnlyS,
+    unit: 'MB/s',
+    baseline: plainMBs,
+    baselineName: 'plain SHA-256 of the 100 MB',
+  });
   // as a network stream arrives: 64 KiB pieces
   const streamS = bestOf(3, () => {
     const h = new FileHasher({ chunkSize: 4096 });

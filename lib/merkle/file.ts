@@ -89,11 +89,16 @@ export interface FileDigest {
 export type ChunkCallback = (index: number, chunk: Uint8Array, leaf: Uint8Array) => void;
 
 /**
- * Cuts a byte stream into chunks and hashes each as `header ‖ chunk` in one scratch buffer (one copy,
- * one one-shot SHA-256 per chunk), feeding a TreeAccumulator. Memory: C + header + log2(n) hashes.
+ * Cuts a byte stream into chunks and hashes each as `header ‖ chunk` (u64be(chunk index) written into the
+ * header at `indexOffset` when it is not null), feeding a TreeAccumulator. Runs of whole chunks that arrive
+ * in one piece go to the native batch hasher when it is built (tree.ts absorbChunks); the rest, and every
+ * chunk without the addon, is copied into one scratch buffer and hashed with one one-shot SHA-256.
+ * Memory: C + header + 64 hashes (+ 32 bytes per chunk of the piece being absorbed, when `onChunk` is set).
  */
 export class ChunkStream {
   private readonly scratch: Uint8Array;
+  private readonly scratchView: DataView;
+  private readonly header: Uint8Array;
   private readonly headerLength: number;
   private fill = 0;
   private total = 0;
@@ -103,13 +108,18 @@ export class ChunkStream {
   constructor(
     readonly chunkSize: number,
     header: Uint8Array,
-    /** Rewrites the per-chunk part of the header (e.g. the chunk index) before hashing. */
-    private readonly prepare: ((scratch: Uint8Array, index: number) => void) | null,
+    /** Where the chunk index goes in the header (u64 big-endian), or null when leaves carry no index. */
+    private readonly indexOffset: number | null,
     private readonly onChunk: ChunkCallback | null,
   ) {
     assertChunkSize(chunkSize);
+    if (indexOffset !== null && (!Number.isSafeInteger(indexOffset) || indexOffset < 0 || indexOffset + 8 > header.length)) {
+      throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, `merkle: index offset ${indexOffset} does not fit a ${header.length}-byte header`);
+    }
+    this.header = Uint8Array.from(header);
     this.scratch = new Uint8Array(header.length + chunkSize);
     this.scratch.set(header, 0);
+    this.scratchView = new DataView(this.scratch.buffer);
     this.headerLength = header.length;
   }
 
@@ -121,6 +131,13 @@ export class ChunkStream {
     const c = this.chunkSize;
     let o = 0;
     while (o < bytes.length) {
+      if (this.fill === 0 && bytes.length - o >= c) {
+        const whole = Math.floor((bytes.length - o) / c) * c;
+        if (this.absorb(bytes.subarray(o, o + whole))) {
+          o += whole;
+          continue;
+        }
+      }
       const take = Math.min(c - this.fill, bytes.length - o);
       this.scratch.set(take === bytes.length ? bytes : bytes.subarray(o, o + take), this.headerLength + this.fill);
       this.fill += take;
@@ -137,9 +154,24 @@ export class ChunkStream {
     return { root: this.acc.root(), size: this.total, chunkCount: this.acc.count };
   }
 
+  /** Whole chunks in one native call; false when the addon is not there. */
+  private absorb(run: Uint8Array): boolean {
+    const c = this.chunkSize;
+    const first = this.acc.count;
+    const count = run.length / c;
+    const leaves = this.onChunk ? new Uint8Array(count * HASH_LENGTH) : null;
+    if (!this.acc.absorbChunks(run, c, this.header, this.indexOffset ?? -1, leaves)) return false;
+    if (this.onChunk && leaves) {
+      for (let i = 0; i < count; i++) {
+        this.onChunk(first + i, run.subarray(i * c, (i + 1) * c), leaves.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH));
+      }
+    }
+    return true;
+  }
+
   private flush(): void {
     const index = this.acc.count;
-    this.prepare?.(this.scratch, index);
+    if (this.indexOffset !== null) this.scratchView.setBigUint64(this.indexOffset, BigInt(index), false);
     const leaf = sha256One(this.scratch.subarray(0, this.headerLength + this.fill));
     this.acc.push(leaf);
     this.onChunk?.(index, this.scratch.subarray(this.headerLength, this.headerLength + this.fill), leaf);

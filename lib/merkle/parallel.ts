@@ -7,8 +7,9 @@
 // SharedArrayBuffer); the main thread only folds a few hundred block roots.
 //
 // The worker is plain JavaScript evaluated from a string, so it runs the same under tsx, ava and the
-// compiled build. It repeats the leaf and node rules of tree.ts, file.ts and replica.ts; the tests
-// check both paths give the same results.
+// compiled build. It hashes whole chunks with the native batch hasher when it is built (native.ts: one
+// call per block, no per-hash overhead) and otherwise repeats the leaf and node rules of tree.ts, file.ts
+// and replica.ts with Node's crypto; the tests check every path gives the same results.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { CryptoError, CryptoErrorCode, assertBytes } from '../crypto/errors.js';
 import { DEFAULT_CHUNK_SIZE, assertChunkSize, fileHashOf, type FileDigest } from './file.js';
 import { replicaRootOf, STORER_ID_LENGTH, type ReplicaDigest } from './replica.js';
 import { HASH_LENGTH, MerkleDomain, rootOfLeaves } from './tree.js';
+import { nativeMerkle, nativeMerklePath } from './native.js';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -26,6 +28,22 @@ const sha = typeof crypto.hash === 'function'
   : (d) => crypto.createHash('sha256').update(d).digest();
 const node = new Uint8Array(65);
 node[0] = 0x01;
+let nativeTried = false;
+let native = null;
+function nativeAt(path) {
+  if (!nativeTried) {
+    nativeTried = true;
+    if (path) {
+      try { native = require(path); } catch { native = null; }
+    }
+  }
+  return native;
+}
+function popcount(n) {
+  let c = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 2)) c += m % 2;
+  return c;
+}
 parentPort.on('message', (t) => {
   try {
     let bytes;
@@ -48,27 +66,60 @@ parentPort.on('message', (t) => {
     const view = new DataView(scratch.buffer);
     const count = Math.ceil(t.length / t.chunkSize);
     const leaves = new Uint8Array(count * 32);
-    for (let i = 0; i < count; i++) {
-      const o = i * t.chunkSize;
-      const len = Math.min(t.chunkSize, t.length - o);
-      scratch.set(bytes.subarray(o, o + len), h);
-      if (t.indexOffset >= 0) view.setBigUint64(t.indexOffset, BigInt(t.firstIndex + i), false);
-      leaves.set(sha(scratch.subarray(0, h + len)), i * 32);
-    }
-    let level = leaves.slice();
-    let n = count;
-    while (n > 1) {
-      const m = Math.ceil(n / 2);
-      const next = new Uint8Array(m * 32);
-      for (let j = 0; j + 1 < n; j += 2) {
-        node.set(level.subarray(j * 32, j * 32 + 64), 1);
-        next.set(sha(node), (j / 2) * 32);
+    const nat = nativeAt(t.nativePath);
+    let root;
+    if (nat && count > 0) {
+      // whole chunks in one native call (lib/merkle/native.ts), then the last partial chunk if any
+      const whole = Math.floor(t.length / t.chunkSize);
+      const stack = new Uint8Array(64 * 32);
+      let n = nat.absorb(stack, 0, bytes.subarray(0, whole * t.chunkSize), t.chunkSize, t.header, t.indexOffset, t.firstIndex, leaves);
+      let depth = popcount(n);
+      if (whole < count) {
+        const len = t.length - whole * t.chunkSize;
+        scratch.set(bytes.subarray(whole * t.chunkSize, t.length), h);
+        if (t.indexOffset >= 0) view.setBigUint64(t.indexOffset, BigInt(t.firstIndex + whole), false);
+        let x = sha(scratch.subarray(0, h + len));
+        leaves.set(x, whole * 32);
+        for (let m = n; m % 2 === 1; m = Math.floor(m / 2)) {
+          depth--;
+          node.set(stack.subarray(depth * 32, depth * 32 + 32), 1);
+          node.set(x, 33);
+          x = sha(node);
+        }
+        stack.set(x, depth * 32);
+        depth++;
+        n++;
       }
-      if (n % 2 === 1) next.set(level.subarray((n - 1) * 32, n * 32), (m - 1) * 32);
-      level = next;
-      n = m;
+      let r = stack.slice((depth - 1) * 32, depth * 32);
+      for (let i = depth - 2; i >= 0; i--) {
+        node.set(stack.subarray(i * 32, i * 32 + 32), 1);
+        node.set(r, 33);
+        r = new Uint8Array(sha(node));
+      }
+      root = r.slice(0, 32);
+    } else {
+      for (let i = 0; i < count; i++) {
+        const o = i * t.chunkSize;
+        const len = Math.min(t.chunkSize, t.length - o);
+        scratch.set(bytes.subarray(o, o + len), h);
+        if (t.indexOffset >= 0) view.setBigUint64(t.indexOffset, BigInt(t.firstIndex + i), false);
+        leaves.set(sha(scratch.subarray(0, h + len)), i * 32);
+      }
+      let level = leaves.slice();
+      let n = count;
+      while (n > 1) {
+        const m = Math.ceil(n / 2);
+        const next = new Uint8Array(m * 32);
+        for (let j = 0; j + 1 < n; j += 2) {
+          node.set(level.subarray(j * 32, j * 32 + 64), 1);
+          next.set(sha(node), (j / 2) * 32);
+        }
+        if (n % 2 === 1) next.set(level.subarray((n - 1) * 32, n * 32), (m - 1) * 32);
+        level = next;
+        n = m;
+      }
+      root = level.slice(0, 32);
     }
-    const root = level.slice(0, 32);
     parentPort.postMessage({ id: t.id, leaves, root }, [leaves.buffer, root.buffer]);
   } catch (e) {
     parentPort.postMessage({ id: t.id, error: String(e && e.message || e) });
@@ -117,6 +168,8 @@ interface Task {
   readonly length: number;
   readonly sab?: SharedArrayBuffer;
   readonly path?: string;
+  /** The native addon to load in the worker, or null for Node's crypto (lib/merkle/native.ts). */
+  readonly nativePath: string | null;
 }
 
 interface TaskResult {
@@ -190,6 +243,7 @@ export function createParallelHasher(init: ParallelHasherInit = {}): ParallelHas
       size = (await stat(path)).size;
     }
     const chunkCount = Math.ceil(size / chunkSize);
+    const nativePath = nativeMerkle() ? nativeMerklePath() : null;
     // B: a power of two number of chunks per task, so task boundaries are aligned subtree boundaries
     let perTask = 1;
     while (perTask * 2 * chunkSize <= taskBytes) perTask *= 2;
@@ -198,7 +252,7 @@ export function createParallelHasher(init: ParallelHasherInit = {}): ParallelHas
       if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       const offset = first * chunkSize;
       const length = Math.min(perTask * chunkSize, size - offset);
-      tasks.push(run({ chunkSize, header, indexOffset, firstIndex: first, offset: base + offset, length, ...(sab ? { sab } : { path: path! }) }));
+      tasks.push(run({ chunkSize, header, indexOffset, firstIndex: first, offset: base + offset, length, nativePath, ...(sab ? { sab } : { path: path! }) }));
     }
     const results = await Promise.all(tasks);
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');

@@ -94,7 +94,7 @@ export class ReplicaHasher {
     const header = replicaHeader(storerId, filehash);
     this.storerId = Uint8Array.from(storerId);
     this.filehash = Uint8Array.from(filehash);
-    this.stream = new ChunkStream(options.chunkSize ?? DEFAULT_CHUNK_SIZE, header, writeIndex, options.onChunk ?? null);
+    this.stream = new ChunkStream(options.chunkSize ?? DEFAULT_CHUNK_SIZE, header, INDEX_OFFSET, options.onChunk ?? null);
   }
 
   update(bytes: Uint8Array): this {

@@ -19,6 +19,7 @@
 // itself (RFC 6962 signs tree_size beside it): callers bind the count, as the file hash does.
 import { CryptoError, CryptoErrorCode } from '../crypto/errors.js';
 import { sha256One } from './sha256.js';
+import { nativeMerkle } from './native.js';
 
 export const HASH_LENGTH = 32;
 
@@ -58,12 +59,14 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 /**
  * Streaming root: push leaf hashes in order, keep only one perfect subtree per set bit of the count
- * (at most log2(n) + 1 hashes). The root folds them right to left, which is MTH's split at the
- * largest power of two.
+ * (at most 64 hashes, highest subtree first, in one flat buffer). Pushing a leaf merges it with the
+ * top of the stack while the low bits of the count are 1; the root folds the stack right to left, which
+ * is MTH's split at the largest power of two. `absorbChunks` does the same for a run of whole chunks in
+ * one native call (lib/merkle/native.ts) when the addon is built.
  */
 export class TreeAccumulator {
-  private readonly stack: Uint8Array[] = [];
-  private readonly sizes: number[] = [];
+  private readonly stack = new Uint8Array(64 * HASH_LENGTH);
+  private depth = 0;
   private n = 0;
 
   get count(): number {
@@ -72,23 +75,42 @@ export class TreeAccumulator {
 
   push(leaf: Uint8Array): void {
     let h = leaf;
-    let size = 1;
-    while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
-      this.sizes.pop();
-      h = nodeHash(this.stack.pop()!, h);
-      size *= 2;
+    for (let m = this.n; m % 2 === 1; m = Math.floor(m / 2)) {
+      this.depth--;
+      h = nodeHash(this.stack.subarray(this.depth * HASH_LENGTH, (this.depth + 1) * HASH_LENGTH), h);
     }
-    this.stack.push(h);
-    this.sizes.push(size);
+    this.stack.set(h, this.depth * HASH_LENGTH);
+    this.depth++;
     this.n++;
   }
 
+  /**
+   * Hashes `data` (whole chunks of `chunkSize`) as leaves `header ‖ chunk` (u64be(leaf index) at
+   * `indexOffset` when >= 0) and pushes them, natively. Returns false, doing nothing, when the addon is
+   * not available: the caller hashes the leaves itself then.
+   */
+  absorbChunks(data: Uint8Array, chunkSize: number, header: Uint8Array, indexOffset: number, leavesOut: Uint8Array | null): boolean {
+    const native = nativeMerkle();
+    if (!native) return false;
+    const before = this.n;
+    this.n = native.absorb(this.stack, before, data, chunkSize, header, indexOffset, before, leavesOut);
+    this.depth = popcount(this.n);
+    return true;
+  }
+
   root(): Uint8Array {
-    if (this.stack.length === 0) return EMPTY_TREE_ROOT.slice();
-    let h = this.stack[this.stack.length - 1]!;
-    for (let i = this.stack.length - 2; i >= 0; i--) h = nodeHash(this.stack[i]!, h);
+    if (this.depth === 0) return EMPTY_TREE_ROOT.slice();
+    const at = (i: number) => this.stack.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+    let h: Uint8Array = at(this.depth - 1).slice();
+    for (let i = this.depth - 2; i >= 0; i--) h = nodeHash(at(i), h);
     return h;
   }
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 2)) c += m % 2;
+  return c;
 }
 
 /** MTH over leaf hashes given as an array or as one concatenation (32 bytes each). */

@@ -1,0 +1,134 @@
+// Merkle leaf and node hashing for lib/merkle in one call per batch of chunks (see lib/merkle/native.ts).
+//
+// Node's crypto costs about 2.5 us of call overhead per SHA-256 whatever the input, so a 4 KiB leaf
+// plus its inner node cost twice the hashing itself. This addon hashes a whole run of chunks and folds
+// them into the streaming accumulator in one call, with the SHA-256 of the OpenSSL that Node itself is
+// linked with (its symbols are exported by the node binary; SHA extensions where the CPU has them).
+// The rules are exactly those of lib/merkle/tree.ts and file.ts/replica.ts:
+//   leaf  = SHA-256(header ‖ chunk), with u64be(chunk index) written into the header at index_offset
+//           when index_offset >= 0 (replica leaves), header = 0x00 for plain file leaves;
+//   node  = SHA-256(0x01 ‖ left ‖ right);
+//   accumulator: one perfect-subtree root per set bit of the leaf count n, highest first (the stack of
+//   TreeAccumulator), so pushing a leaf merges while the low bits of n are 1.
+#include <node_api.h>
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <string.h>
+
+#define HASH 32
+#define MAX_HEADER 256
+#define STACK_ENTRIES 64
+
+static napi_value throw_type(napi_env env, const char* msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static int get_bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  napi_typedarray_type type;
+  size_t length;
+  void* ptr;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  *data = (uint8_t*)ptr;
+  *len = length;
+  return 1;
+}
+
+static int get_int(napi_env env, napi_value v, int64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
+  if (d != d || d < -1 || d > 9007199254740991.0 || d != (double)(int64_t)d) return 0;
+  *out = (int64_t)d;
+  return 1;
+}
+
+static void node_hash(const uint8_t* left, const uint8_t* right, uint8_t* out) {
+  uint8_t buf[1 + 2 * HASH];
+  buf[0] = 0x01;
+  memcpy(buf + 1, left, HASH);
+  memcpy(buf + 1 + HASH, right, HASH);
+  SHA256(buf, sizeof buf, out);
+}
+
+static int popcount64(uint64_t x) {
+  int c = 0;
+  while (x) {
+    x &= x - 1;
+    c++;
+  }
+  return c;
+}
+
+// absorb(stack, count, data, chunkSize, header, indexOffset, firstIndex, leavesOut | null) -> new count
+//   stack: Uint8Array of STACK_ENTRIES * 32 bytes, the accumulator's subtree roots, highest first;
+//   data: a whole number of full chunks; leaf i gets index firstIndex + i in its header;
+//   leavesOut: receives the leaf hashes (32 bytes each) when given.
+static napi_value absorb(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return throw_type(env, "absorb: expected 7 or 8 arguments");
+  uint8_t *stack, *data, *header, *leaves = NULL;
+  size_t stack_len, data_len, header_len, leaves_len = 0;
+  int64_t count, chunk_size, index_offset, first_index;
+  if (!get_bytes(env, argv[0], &stack, &stack_len) || stack_len < STACK_ENTRIES * HASH) return throw_type(env, "absorb: stack must be a Uint8Array of 2048 bytes");
+  if (!get_int(env, argv[1], &count) || count < 0) return throw_type(env, "absorb: count must be a non-negative integer");
+  if (!get_bytes(env, argv[2], &data, &data_len)) return throw_type(env, "absorb: data must be a Uint8Array");
+  if (!get_int(env, argv[3], &chunk_size) || chunk_size <= 0) return throw_type(env, "absorb: chunkSize must be a positive integer");
+  if (!get_bytes(env, argv[4], &header, &header_len) || header_len == 0 || header_len > MAX_HEADER) return throw_type(env, "absorb: header must be 1-256 bytes");
+  if (!get_int(env, argv[5], &index_offset) || (index_offset >= 0 && (size_t)index_offset + 8 > header_len)) return throw_type(env, "absorb: indexOffset must be -1 or leave 8 bytes in the header");
+  if (!get_int(env, argv[6], &first_index) || first_index < 0) return throw_type(env, "absorb: firstIndex must be a non-negative integer");
+  if (data_len % (size_t)chunk_size != 0) return throw_type(env, "absorb: data must be a whole number of chunks");
+  size_t chunks = data_len / (size_t)chunk_size;
+  if (argc >= 8) {
+    napi_valuetype t;
+    napi_typeof(env, argv[7], &t);
+    if (t != napi_null && t != napi_undefined) {
+      if (!get_bytes(env, argv[7], &leaves, &leaves_len) || leaves_len < chunks * HASH) return throw_type(env, "absorb: leavesOut too small");
+    }
+  }
+
+  uint8_t hdr[MAX_HEADER];
+  memcpy(hdr, header, header_len);
+  uint64_t n = (uint64_t)count;
+  int depth = popcount64(n);
+  uint8_t h[HASH];
+  for (size_t i = 0; i < chunks; i++) {
+    if (index_offset >= 0) {
+      uint64_t idx = (uint64_t)first_index + i;
+      for (int b = 0; b < 8; b++) hdr[index_offset + b] = (uint8_t)(idx >> (56 - 8 * b));
+    }
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, hdr, header_len);
+    SHA256_Update(&ctx, data + i * (size_t)chunk_size, (size_t)chunk_size);
+    SHA256_Final(h, &ctx);
+    if (leaves) memcpy(leaves + i * HASH, h, HASH);
+    uint64_t m = n;
+    while (m & 1) {
+      depth--;
+      node_hash(stack + depth * HASH, h, h);
+      m >>= 1;
+    }
+    if (depth >= STACK_ENTRIES) return throw_type(env, "absorb: tree too large");
+    memcpy(stack + depth * HASH, h, HASH);
+    depth++;
+    n++;
+  }
+  napi_value result;
+  napi_create_double(env, (double)n, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "absorb", NAPI_AUTO_LENGTH, absorb, NULL, &fn);
+  napi_set_named_property(env, exports, "absorb", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

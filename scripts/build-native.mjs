@@ -1,0 +1,52 @@
+// Builds the optional native Merkle batch hasher (native/merkle → native/merkle/build/Release/wolk_merkle.node)
+// with the node-gyp that ships with npm, against the headers of the running Node when they are installed
+// (offline), else node-gyp's download. Runs before `npm test`, `npm start` and `npm run bench`; skips when the
+// addon is newer than its sources. Never fails the caller: without a compiler lib/merkle uses Node's crypto
+// (same results, slower at 4 KiB chunks) and this prints one line saying so.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = join(root, 'native', 'merkle');
+const out = join(dir, 'build', 'Release', 'wolk_merkle.node');
+const say = (line) => process.stdout.write(`build-native: ${line}\n`);
+
+function newestSource() {
+  const files = [join(dir, 'binding.gyp'), ...readdirSync(join(dir, 'src')).map((f) => join(dir, 'src', f))];
+  return Math.max(...files.map((f) => statSync(f).mtimeMs));
+}
+
+function nodeGyp() {
+  const candidates = [
+    process.env.npm_execpath ? join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js') : null,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+    '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
+    join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  return candidates.find((c) => c && existsSync(c)) ?? null;
+}
+
+function main() {
+  if (existsSync(out) && statSync(out).mtimeMs >= newestSource()) return;
+  const gyp = nodeGyp();
+  if (!gyp) {
+    say("node-gyp not found; lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)");
+    return;
+  }
+  const prefix = resolve(dirname(process.execPath), '..');
+  const args = [gyp, 'rebuild', '--release', '-j', '2'];
+  if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(out)) {
+    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
+    say(`could not build native/merkle (${tail || r.error?.message || 'unknown error'}); lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)`);
+    return;
+  }
+  say(`built ${out.slice(root.length + 1)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main();
