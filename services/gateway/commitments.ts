@@ -21,15 +21,23 @@ export interface Expected {
 
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
+/** Storer weights of the request's seed round (Registry.weightsAt); the genesis stakes when absent. */
+export interface Weights {
+  readonly totalStake: bigint;
+  stakeOf(idHex: string): bigint | undefined;
+}
+
 /** null when valid, else why not. */
-export function commitmentProblem(c: StorageCommitment, e: Expected, registry: Registry): string | null {
+export function commitmentProblem(c: StorageCommitment, e: Expected, registry: Registry, weights?: Weights): string | null {
   if (registry.totalStake > 0n) {
     const v = verifyStorageCommitment(c, {
       lookupStorer: (id) => {
-        const known = registry.byId(Buffer.from(id).toString('hex'));
-        return known?.vrfPublicKey && known.stake !== undefined ? { vrfPublicKey: known.vrfPublicKey, stake: known.stake } : undefined;
+        const idHex = Buffer.from(id).toString('hex');
+        const known = registry.byId(idHex);
+        const stake = weights ? weights.stakeOf(idHex) : known?.stake;
+        return known?.vrfPublicKey && stake !== undefined ? { vrfPublicKey: known.vrfPublicKey, stake } : undefined;
       },
-      totalWeight: registry.totalStake,
+      totalWeight: weights?.totalStake ?? registry.totalStake,
       expectedSize: registry.expectedStorers,
       seed: e.seed,
       filehash: e.filehash,

@@ -8,6 +8,7 @@ import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { createApi } from './api.js';
+import { chainRegistry } from '../../lib/chain/registry-client.js';
 import { createChain } from './chain.js';
 import { createGatewayHttpServer } from './http.js';
 import { readGatewayOptions } from './options.js';
@@ -36,7 +37,9 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
 
   const clients = new Clients();
   const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
-  const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2);
+  // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
+  const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.genesis, options.consensus) : undefined;
+  const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2, weights);
   const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
   const info = {
     id: key.id,
@@ -86,6 +89,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
     });
   } catch (err) {
     await grpc.shutdown(0);
+    weights?.close();
     await kv.close();
     throw new ListenError(`${host}:${port}`, err as Error);
   }
@@ -100,6 +104,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
       });
       await grpc.shutdown(ctx.options.shutdownGraceMs);
       clients.close();
+      weights?.close();
       indexer?.close();
       await kv.close();
     },

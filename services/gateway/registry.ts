@@ -1,6 +1,7 @@
 // Which storers exist, their keys, stake and endpoints: from the genesis file (WOLK_GENESIS) until the
 // on-chain registry is read, plus WOLK_STORERS endpoints (GetInfo names the id behind each).
 import type { Genesis } from '../../lib/chain/genesis.js';
+import type { ChainRegistry } from '../../lib/chain/registry-client.js';
 import { fromHex } from '../../lib/crypto/hash.js';
 import { unary, type Clients } from './rpc.js';
 
@@ -17,11 +18,16 @@ export interface Registry {
   readonly totalStake: bigint;
   readonly expectedStorers: number;
   byId(idHex: string): StorerEntry | undefined;
+  /**
+   * Storer weights for a request on the seed of `round` (lib/chain/storer-registry.ts): stake ×
+   * reputation as of that round, read from consensus with proofs; the genesis stakes without consensus.
+   */
+  weightsAt(round: bigint, seed: Uint8Array): Promise<{ readonly totalStake: bigint; stakeOf(idHex: string): bigint | undefined }>;
   /** Resolves ids behind endpoints not in the genesis (GetInfo), once. */
   endpointOf(idHex: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
-export function createRegistry(clients: Clients, genesis: Genesis | undefined, storerEndpoints: readonly string[], expectedDefault: number): Registry {
+export function createRegistry(clients: Clients, genesis: Genesis | undefined, storerEndpoints: readonly string[], expectedDefault: number, chain?: ChainRegistry): Registry {
   const byId = new Map<string, StorerEntry>();
   let totalStake = 0n;
   for (const n of genesis?.nodes ?? []) {
@@ -51,6 +57,11 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
     totalStake,
     expectedStorers: genesis?.params.storerCommitteeSize ?? expectedDefault,
     byId: (id) => byId.get(id),
+    async weightsAt(round, seed) {
+      if (!chain || round > BigInt(Number.MAX_SAFE_INTEGER)) return { totalStake, stakeOf: (id) => byId.get(id)?.stake };
+      const reg = await chain.at(Number(round), seed);
+      return { totalStake: reg.totalWeight, stakeOf: (id) => reg.lookup(Buffer.from(id, 'hex'))?.stake };
+    },
     async endpointOf(id, signal) {
       const hit = byId.get(id);
       if (hit) return hit.endpoint;

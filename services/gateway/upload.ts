@@ -38,13 +38,15 @@ export interface Committed {
 }
 
 export async function collectCommitments(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput): Promise<Committed> {
+  // Weights of the seed round: stake × reputation (the storers and the ledger weigh them the same way).
+  const weights = await registry.weightsAt(input.seedRound, input.seed);
   const unsigned: SolicitRequest = {
     file: input.file,
     seed: Buffer.from(input.seed),
     seedRound: input.seedRound,
     sourceEndpoint: input.source,
     expectedStorers: registry.expectedStorers,
-    totalStake: registry.totalStake,
+    totalStake: weights.totalStake,
     requesterId: Buffer.from(input.gateway.publicKey),
     signature: Buffer.alloc(0),
   };
@@ -90,7 +92,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
             return;
           }
           const commitment = res.result.value;
-          const problem = commitmentProblem(commitment, expected, registry);
+          const problem = commitmentProblem(commitment, expected, registry, weights);
           const id = Buffer.from(commitment.storerId).toString('hex');
           if (problem) {
             failures[endpoint] = `invalid commitment: ${problem}`;

@@ -2,6 +2,8 @@
 // bytes, the cores, the gRPC server; close() tears down in reverse (server drains, blobs, database).
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { chainRegistry } from '../../lib/chain/registry-client.js';
+import { readEnv } from '../../lib/config/env.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
@@ -61,7 +63,10 @@ export const createStorerNode: NodeFactory = async (ctx) => {
     await shares.init();
     log.info('storage opened', { files: recovered.files, chunks: shares.count, removedSegments: recovered.removedSegments, store: opts.store.kind });
 
-    const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication);
+    // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
+    const consensus = readEnv(ctx.env, 'WOLK_CONSENSUS') ?? [];
+    const registry = opts.genesis && consensus.length > 0 ? chainRegistry(opts.genesis, consensus) : undefined;
+    const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication, registry ? (round, seed) => registry.at(round, seed) : undefined);
     if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
     const solicitor = new Solicitor({
       files,
@@ -100,7 +105,7 @@ export const createStorerNode: NodeFactory = async (ctx) => {
           }),
         }),
       ],
-      resources: [db, blobs],
+      resources: [{ close: async () => registry?.close() }, db, blobs],
     });
     endpoint = node.endpoints['grpc'] ?? '';
   } catch (err) {

@@ -76,7 +76,7 @@ export class Solicitor {
     if (req.seed.length !== 32) throw invalidArgument(`seed: expected 32 bytes, got ${req.seed.length}`);
     if (!ENDPOINT.test(req.sourceEndpoint)) throw invalidArgument(`source_endpoint: expected HOST:PORT, got "${req.sourceEndpoint}"`);
     this.checkRequester(req);
-    const params = this.deps.selection.paramsFor({ totalStake: req.totalStake, expectedStorers: req.expectedStorers });
+    const params = await this.deps.selection.paramsFor({ totalStake: req.totalStake, expectedStorers: req.expectedStorers, seedRound: req.seedRound, seed: req.seed });
     const { key } = this.deps;
     const draw = proveSortition(key.vrfSecretKey, storerAlpha(req.seed, file.filehash), params.stake, params.totalWeight, params.expectedSize);
     const vrf = { proof: Buffer.from(draw.proof), output: Buffer.from(draw.beta) };
