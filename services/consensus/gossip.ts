@@ -1,14 +1,16 @@
 // Outbound gossip to peers: one bounded queue and a few calls in flight per peer. Votes are
-// batched into one Vote call (≤ 1024, consensus.proto); proposals and transactions go one per call.
+// batched into one Vote call (≤ 1024, consensus.proto); proposals, bundles and transactions go one
+// per call.
 // A failed send is dropped, not retried: agreement recovers lost messages itself (bundles are
 // rebroadcast, catch-up fetches certified blocks), and a stale vote is worth nothing.
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Proposal as PbProposal, Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
+import type { VoteBundle } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Peers } from './peers.js';
 
-type Item = { kind: 'vote'; vote: PbVote } | { kind: 'proposal'; proposal: PbProposal } | { kind: 'tx'; tx: SignedTransaction };
+type Item = { kind: 'vote'; vote: PbVote } | { kind: 'proposal'; proposal: PbProposal } | { kind: 'bundle'; bundle: VoteBundle } | { kind: 'tx'; tx: SignedTransaction };
 
 const MAX_QUEUE = 10_000;
 const MAX_VOTES_PER_CALL = 1024;
@@ -48,7 +50,12 @@ class PeerQueue {
         sent = this.call((c, md, o, cb) => c.vote({ votes }, md, o, cb));
       } else {
         this.items.shift();
-        sent = first.kind === 'proposal' ? this.call((c, md, o, cb) => c.propose({ proposal: first.proposal }, md, o, cb)) : this.call((c, md, o, cb) => c.submitTx({ tx: first.tx }, md, o, cb));
+        sent =
+          first.kind === 'proposal'
+            ? this.call((c, md, o, cb) => c.propose({ proposal: first.proposal }, md, o, cb))
+            : first.kind === 'bundle'
+              ? this.call((c, md, o, cb) => c.bundle({ bundle: first.bundle }, md, o, cb))
+              : this.call((c, md, o, cb) => c.submitTx({ tx: first.tx }, md, o, cb));
       }
       this.inFlight++;
       void sent.then(() => {
@@ -86,6 +93,10 @@ export class Gossip {
 
   proposal(p: PbProposal): void {
     this.each({ kind: 'proposal', proposal: p });
+  }
+
+  bundle(b: VoteBundle): void {
+    this.each({ kind: 'bundle', bundle: b });
   }
 
   tx(stx: SignedTransaction): void {

@@ -6,7 +6,6 @@
 // before its record is durable, and a committed block is on disk before the next round starts.
 import { randomInt } from 'node:crypto';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import type { Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
 import type { GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { sha256 } from '../../lib/crypto/index.js';
@@ -19,7 +18,7 @@ import { readAccount } from './ledger/state-view.js';
 import { txId } from './ledger/transactions.js';
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
-import { blockFromHeader, certificateFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
+import { blockFromHeader, bundleToProto, certificateFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
 
 const MAX_EVENTS = 20_000;
 const MAX_PAYLOADS = 256;
@@ -197,10 +196,10 @@ export class AgreementHost {
   private send(m: Message): void {
     if (m.kind === 'vote') this.c.gossip.votes([voteToProto(m.vote)]);
     else if (m.kind === 'bundle') {
-      // No Bundle RPC: a bundle travels as its votes (and both votes of each equivocation pair).
-      const votes: PbVote[] = m.bundle.votes.map(voteToProto);
-      for (const [x, y] of m.bundle.equivocations) votes.push(voteToProto(x), voteToProto(y));
-      this.c.gossip.votes(votes);
+      // As a bundle (the Bundle RPC), never as loose votes: a receiver drops votes more than one
+      // period ahead of its own, but accepts a verified quorum from any later period of its round,
+      // which is what pulls a node left behind forward (agreement/README.md "Bundles").
+      this.c.gossip.bundle(bundleToProto(m.bundle));
     } else {
       const payload = this.payloads.get(bodyKey(m.proposal.block.body));
       if (!payload) {

@@ -14,7 +14,7 @@ import { readAccount, StateOverlay } from './ledger/state-view.js';
 import { applyTx, checkStateless, TxError, txId } from './ledger/transactions.js';
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
-import { blockFromHeader, proposalFromProto, voteFromProto, WireError } from './wire.js';
+import { blockFromHeader, bundleFromProto, proposalFromProto, voteFromProto, WireError } from './wire.js';
 import { smtProofToProto } from '../../lib/chain/smt-proof.js';
 
 export interface ServerComponents {
@@ -110,6 +110,18 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
         }
       }
       if (bad.length > 0) throw invalidArgument(`Vote: ${bad.length} malformed vote(s): ${bad[0]}`);
+      return {};
+    },
+
+    async bundle(req) {
+      // Not remembered as seen: a copy dropped now (another round) may be needed later, and the
+      // core drops a bundle of a quorum it already has before any signature check.
+      try {
+        c.host.deliver({ kind: 'bundle', bundle: bundleFromProto(req.bundle) });
+      } catch (err) {
+        if (err instanceof WireError) throw invalidArgument(`Bundle: ${err.message}`);
+        throw err;
+      }
       return {};
     },
 

@@ -7,7 +7,8 @@
 import { Block as PbBlock, BlockHeader, type Certificate as PbCertificate, type Proposal as PbProposal, type Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential as PbCredential } from '../../gen/wolk/common/v1/crypto.js';
 import { blockHash } from './agreement/codec.js';
-import type { AgreementCrypto, Block, Certificate, Credential, Proposal, Vote } from './agreement/types.js';
+import type { VoteBundle as PbBundle } from '../../gen/wolk/consensus/v1/consensus.js';
+import type { AgreementCrypto, Block, Bundle, Certificate, Credential, Proposal, Vote } from './agreement/types.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const buf = (b: Uint8Array) => Buffer.from(b);
@@ -152,6 +153,40 @@ export function certificateFromProto(c: PbCertificate | undefined): Certificate 
     value: u8(c.blockHash),
     votes: c.votes.map(voteFromProto),
     equivocations: c.equivocations.map((e) => {
+      if (!e.first || !e.second) throw new WireError('equivocation needs two votes');
+      return [voteFromProto(e.first), voteFromProto(e.second)] as const;
+    }),
+  };
+}
+
+/** Most votes a bundle may carry (an equivocation pair counts two): above any committee's size. */
+export const MAX_BUNDLE_VOTES = 8192;
+
+export function bundleToProto(b: Bundle): PbBundle {
+  return {
+    round: BigInt(b.round),
+    period: BigInt(b.period),
+    step: BigInt(b.step),
+    value: b.value === null ? Buffer.alloc(0) : buf(b.value),
+    votes: b.votes.map(voteToProto),
+    equivocations: b.equivocations.map(([x, y]) => ({ first: voteToProto(x), second: voteToProto(y) })),
+  };
+}
+
+/** Shape checks only; whether the votes verify and reach a quorum is the agreement core's check. */
+export function bundleFromProto(b: PbBundle | undefined): Bundle {
+  if (!b) throw new WireError('bundle is missing');
+  if (b.value.length !== 0 && b.value.length !== 32) throw new WireError('bundle value must be empty or 32 bytes');
+  const n = b.votes.length + 2 * b.equivocations.length;
+  if (n === 0) throw new WireError('bundle has no votes');
+  if (n > MAX_BUNDLE_VOTES) throw new WireError(`bundle has ${n} votes, at most ${MAX_BUNDLE_VOTES} allowed`);
+  return {
+    round: toSafe(b.round, 'round'),
+    period: toSafe(b.period, 'period'),
+    step: toSafe(b.step, 'step'),
+    value: b.value.length === 0 ? null : u8(b.value),
+    votes: b.votes.map(voteFromProto),
+    equivocations: b.equivocations.map((e) => {
       if (!e.first || !e.second) throw new WireError('equivocation needs two votes');
       return [voteFromProto(e.first), voteFromProto(e.second)] as const;
     }),

@@ -20,7 +20,15 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { BlockHeader, Certificate, CertifiedBlock, Proposal, SmtProof, Vote } from "../../common/v1/chain.js";
+import {
+  BlockHeader,
+  Certificate,
+  CertifiedBlock,
+  Equivocation,
+  Proposal,
+  SmtProof,
+  Vote,
+} from "../../common/v1/chain.js";
 import { AccountRecord } from "../../common/v1/state.js";
 import { SignedTransaction } from "../../common/v1/tx.js";
 
@@ -67,6 +75,36 @@ export interface VoteRequest {
 
 /** Response of Vote: an acknowledgement of receipt (validation is asynchronous). */
 export interface VoteResponse {
+}
+
+/**
+ * Votes of one (round, period, step) for one value whose weights (each equivocator's counted once,
+ * for every value) reach the step's threshold: the evidence that the quorum formed (Algorand's
+ * vote bundle). A certificate is the bundle of a cert step (step 2).
+ */
+export interface VoteBundle {
+  /** Round of every vote. */
+  round: bigint;
+  /** Period of every vote. */
+  period: bigint;
+  /** Step of every vote: 1 soft, 2 cert, 3 and above next (0, proposals, forms no bundle). */
+  step: bigint;
+  /** The value voted for: a 32-byte block hash, or empty for ⊥ (next steps only). */
+  value: Buffer;
+  /** The votes for `value`, from distinct voters. */
+  votes: Vote[];
+  /** Equivocating pairs of this step, counted toward the threshold. */
+  equivocations: Equivocation[];
+}
+
+/** Request of Bundle. */
+export interface BundleRequest {
+  /** The bundle (at most 8192 votes, equivocation pairs counting two). */
+  bundle?: VoteBundle | undefined;
+}
+
+/** Response of Bundle: an acknowledgement of receipt (validation is asynchronous). */
+export interface BundleResponse {
 }
 
 /** Request of GetBlock. */
@@ -556,6 +594,287 @@ export const VoteResponse: MessageFns<VoteResponse> = {
   },
   fromPartial(_: DeepPartial<VoteResponse>): VoteResponse {
     const message = createBaseVoteResponse();
+    return message;
+  },
+};
+
+function createBaseVoteBundle(): VoteBundle {
+  return { round: 0n, period: 0n, step: 0n, value: Buffer.alloc(0), votes: [], equivocations: [] };
+}
+
+export const VoteBundle: MessageFns<VoteBundle> = {
+  encode(message: VoteBundle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    if (message.period !== 0n) {
+      if (BigInt.asUintN(64, message.period) !== message.period) {
+        throw new globalThis.Error("value provided for field message.period of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.period);
+    }
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.step);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(34).bytes(message.value);
+    }
+    for (const v of message.votes) {
+      Vote.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.equivocations) {
+      Equivocation.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VoteBundle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVoteBundle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.period = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.votes.push(Vote.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.equivocations.push(Equivocation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VoteBundle {
+    return {
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+      period: isSet(object.period) ? BigInt(object.period) : 0n,
+      step: isSet(object.step) ? BigInt(object.step) : 0n,
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => Vote.fromJSON(e)) : [],
+      equivocations: globalThis.Array.isArray(object?.equivocations)
+        ? object.equivocations.map((e: any) => Equivocation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: VoteBundle): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    if (message.period !== 0n) {
+      obj.period = message.period.toString();
+    }
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    if (message.votes?.length) {
+      obj.votes = message.votes.map((e) => Vote.toJSON(e));
+    }
+    if (message.equivocations?.length) {
+      obj.equivocations = message.equivocations.map((e) => Equivocation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VoteBundle>): VoteBundle {
+    return VoteBundle.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VoteBundle>): VoteBundle {
+    const message = createBaseVoteBundle();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.period = (object.period !== undefined && object.period !== null) ? BigInt(object.period) : 0n;
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    message.value = object.value ?? Buffer.alloc(0);
+    message.votes = object.votes?.map((e) => Vote.fromPartial(e)) || [];
+    message.equivocations = object.equivocations?.map((e) => Equivocation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBundleRequest(): BundleRequest {
+  return { bundle: undefined };
+}
+
+export const BundleRequest: MessageFns<BundleRequest> = {
+  encode(message: BundleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bundle !== undefined) {
+      VoteBundle.encode(message.bundle, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BundleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBundleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bundle = VoteBundle.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BundleRequest {
+    return { bundle: isSet(object.bundle) ? VoteBundle.fromJSON(object.bundle) : undefined };
+  },
+
+  toJSON(message: BundleRequest): unknown {
+    const obj: any = {};
+    if (message.bundle !== undefined) {
+      obj.bundle = VoteBundle.toJSON(message.bundle);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BundleRequest>): BundleRequest {
+    return BundleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BundleRequest>): BundleRequest {
+    const message = createBaseBundleRequest();
+    message.bundle = (object.bundle !== undefined && object.bundle !== null)
+      ? VoteBundle.fromPartial(object.bundle)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBundleResponse(): BundleResponse {
+  return {};
+}
+
+export const BundleResponse: MessageFns<BundleResponse> = {
+  encode(_: BundleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BundleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBundleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): BundleResponse {
+    return {};
+  },
+
+  toJSON(_: BundleResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<BundleResponse>): BundleResponse {
+    return BundleResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<BundleResponse>): BundleResponse {
+    const message = createBaseBundleResponse();
     return message;
   },
 };
@@ -1673,6 +1992,20 @@ export const ConsensusServiceService = {
     responseSerialize: (value: VoteResponse): Buffer => Buffer.from(VoteResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VoteResponse => VoteResponse.decode(value),
   },
+  /**
+   * Relays a vote bundle: votes that together prove a quorum for one value in one (round, period,
+   * step). Unlike loose votes, a bundle is accepted from any later period of the receiver's round,
+   * which is how a node left behind (a partition, a restart) is pulled forward to its peers' period.
+   */
+  bundle: {
+    path: "/wolk.consensus.v1.ConsensusService/Bundle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BundleRequest): Buffer => Buffer.from(BundleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BundleRequest => BundleRequest.decode(value),
+    responseSerialize: (value: BundleResponse): Buffer => Buffer.from(BundleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BundleResponse => BundleResponse.decode(value),
+  },
   /** Returns a finalized block with its certificate, by round or by hash. */
   getBlock: {
     path: "/wolk.consensus.v1.ConsensusService/GetBlock" as const,
@@ -1737,6 +2070,12 @@ export interface ConsensusServiceServer extends UntypedServiceImplementation {
   propose: handleUnaryCall<ProposeRequest, ProposeResponse>;
   /** Gossips one or more votes to this peer. */
   vote: handleUnaryCall<VoteRequest, VoteResponse>;
+  /**
+   * Relays a vote bundle: votes that together prove a quorum for one value in one (round, period,
+   * step). Unlike loose votes, a bundle is accepted from any later period of the receiver's round,
+   * which is how a node left behind (a partition, a restart) is pulled forward to its peers' period.
+   */
+  bundle: handleUnaryCall<BundleRequest, BundleResponse>;
   /** Returns a finalized block with its certificate, by round or by hash. */
   getBlock: handleUnaryCall<GetBlockRequest, GetBlockResponse>;
   /** Returns the node's view: latest finalized block, current round and period, peers. */
@@ -1797,6 +2136,26 @@ export interface ConsensusServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VoteResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Relays a vote bundle: votes that together prove a quorum for one value in one (round, period,
+   * step). Unlike loose votes, a bundle is accepted from any later period of the receiver's round,
+   * which is how a node left behind (a partition, a restart) is pulled forward to its peers' period.
+   */
+  bundle(
+    request: BundleRequest,
+    callback: (error: ServiceError | null, response: BundleResponse) => void,
+  ): ClientUnaryCall;
+  bundle(
+    request: BundleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BundleResponse) => void,
+  ): ClientUnaryCall;
+  bundle(
+    request: BundleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BundleResponse) => void,
   ): ClientUnaryCall;
   /** Returns a finalized block with its certificate, by round or by hash. */
   getBlock(

@@ -1,0 +1,141 @@
+// In-process consensus nodes over real gRPC on loopback, wired as services/consensus/node.ts wires
+// them (RocksDB ledger, Peers, Gossip, Mempool, AgreementHost, ConsensusService handlers), with two
+// test-only fault switches that production lacks: `links` decides which node may reach which
+// (a node whose link is cut neither sends to nor is dialled by the other), and `rejectBlocks` makes
+// every node's block check refuse all blocks, so the network runs periods without certifying.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConsensusServiceService } from '../../../gen/wolk/consensus/v1/consensus.js';
+import type { Genesis } from '../../../lib/chain/genesis.js';
+import { fromHex, sha256, toHex } from '../../../lib/crypto/index.js';
+import { createGrpcServer, type WolkGrpcServer } from '../../../lib/grpc/server.js';
+import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
+import { silentLogger, type Logger } from '../../../lib/log/logger.js';
+import { openRocksKv } from '../../../lib/storage/rocksdb.js';
+import type { KvStore } from '../../../lib/storage/kv.js';
+import { createAgreementCrypto } from '../../../services/consensus/agreement/crypto.js';
+import { Gossip } from '../../../services/consensus/gossip.js';
+import { AgreementHost } from '../../../services/consensus/host.js';
+import { DEFAULT_BLOCK_LIMITS, Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { Mempool } from '../../../services/consensus/mempool.js';
+import { agreementParams } from '../../../services/consensus/node.js';
+import { Peers, type PeersOptions } from '../../../services/consensus/peers.js';
+import { consensusHandlers } from '../../../services/consensus/server.js';
+import { freePort } from '../../e2e/consensus-cluster.js';
+
+/** Peers whose endpoint list leaves out the links the test has cut (gossip and GetBlock both use it). */
+class CuttablePeers extends Peers {
+  constructor(
+    o: PeersOptions,
+    private readonly allowed: (endpoint: string) => boolean,
+  ) {
+    super(o);
+  }
+  override endpoints(): string[] {
+    return super.endpoints().filter(this.allowed);
+  }
+}
+
+export interface LiveNode {
+  readonly index: number;
+  readonly endpoint: string;
+  readonly key: NodeKey;
+  readonly ledger: Ledger;
+  readonly host: AgreementHost;
+}
+
+export interface LiveCluster {
+  readonly nodes: LiveNode[];
+  /** Cut (false) or restore (true) every link of node i, both directions. */
+  connect(i: number, up: boolean): void;
+  /** While true every node's block check refuses every block. */
+  rejectBlocks: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startLiveCluster(o: { size?: number; lambdaMs: number; logger?: Logger }): Promise<LiveCluster> {
+  const size = o.size ?? 4;
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-liveness-'));
+  const keys = Array.from({ length: size }, () => nodeKeyFromSeeds(randomBytes(32), randomBytes(32)));
+  const endpoints: string[] = [];
+  for (let i = 0; i < size; i++) endpoints.push(`127.0.0.1:${await freePort()}`);
+  const genesis: Genesis = {
+    network: 'wolk-liveness',
+    seed: toHex(randomBytes(32)),
+    timestampMs: Date.now() - 1000,
+    params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: o.lambdaMs, auditDepth: 4 },
+    nodes: keys.map((k, i) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: endpoints[i]!, roles: ['consensus' as const], stake: '1000' })),
+  };
+  const directory = new Map(keys.map((k) => [k.id, { vrf: k.vrfPublicKey, sign: fromHex(k.id) }]));
+  const up = new Array<boolean>(size).fill(true);
+  const indexOf = new Map(endpoints.map((e, i) => [e, i]));
+  const cluster: LiveCluster = {
+    nodes: [],
+    rejectBlocks: false,
+    connect(i, u) {
+      up[i] = u;
+    },
+    async stop() {
+      for (const s of stops.reverse()) await s().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const stops: (() => Promise<void>)[] = [];
+  const servers: WolkGrpcServer[] = [];
+  const dbs: KvStore[] = [];
+  stops.push(async () => {
+    for (const db of dbs) await db.close();
+  });
+  for (let i = 0; i < size; i++) {
+    const key = keys[i]!;
+    const log = (o.logger ?? silentLogger).child({ node: i });
+    const crypto = createAgreementCrypto(
+      { voterId: key.id, vrfSecretKey: key.vrfSecretKey, signSecretKey: key.signSecretKey },
+      { vrfPublicKey: (v) => directory.get(v)?.vrf ?? null, signPublicKey: (v) => directory.get(v)?.sign ?? null },
+    );
+    const db = await openRocksKv(join(dir, `node-${i}`));
+    dbs.push(db);
+    const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+    const peers = new CuttablePeers(
+      { static: endpoints, self: endpoints[i]!, logger: log, maxMessageBytes: 16 << 20 },
+      (e) => up[i]! && up[indexOf.get(e)!]!,
+    );
+    const gossip = new Gossip(peers, log);
+    const mempool = new Mempool();
+    const host = new AgreementHost({
+      ledger,
+      crypto,
+      params: agreementParams(genesis, o.lambdaMs),
+      mempool,
+      gossip,
+      peers,
+      logger: log,
+      maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
+      storageCheck: async () => (cluster.rejectBlocks ? 'test: every block refused' : null),
+    });
+    const server = createGrpcServer({ logger: log, maxMessageBytes: 16 << 20 });
+    server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }));
+    await server.listen('127.0.0.1', Number(endpoints[i]!.split(':')[1]));
+    servers.push(server);
+    stops.push(async () => {
+      host.stop();
+      peers.stop();
+      await server.shutdown(200);
+    });
+    cluster.nodes.push({ index: i, endpoint: endpoints[i]!, key, ledger, host });
+  }
+  for (const n of cluster.nodes) await n.host.start();
+  return cluster;
+}
+
+/** Polls `pred` until it holds or `timeoutMs` passes; returns whether it held. */
+export async function until(pred: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return pred();
+}
