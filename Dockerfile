@@ -7,7 +7,8 @@
 #
 # Debian (glibc), not alpine: rocksdb's shipped prebuilt linux-x64 binary links against glibc, so
 # no compiler is needed in either stage. Not included: librados and the native RADOS addon
-# (scripts/ceph/build-addon.sh), so storers use WOLK_STORE=rocksdb on their RBD volume.
+# (scripts/ceph/build-addon.sh), so storers use WOLK_STORE=rocksdb on their RBD volume; nor the native
+# Merkle batch hasher (native/merkle), so lib/merkle hashes with Node's crypto (same results, slower).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: compile TypeScript, then drop dev dependencies ----
