@@ -1,0 +1,534 @@
+// `npm run bench -- consensus`: replicated commits through Wolk's consensus (issue 5, benchmark part),
+// beside a 3-member etcd cluster on the same machine in the same run.
+//
+// Wolk side: 4 consensus processes and 6 storer processes on loopback, planned with the devnet's own code
+// (scripts/devnet-plan.ts: genesis, ports, environment, λ = WOLK_LAMBDA_MS of the devnet). Every
+// transaction is a real SetKey from one of a few user accounts (SetName'd beforehand, consecutive
+// nonces), with its own 4 KiB file stored on the storers, signed by the user, co-signed with the genesis-registered gateway key, carrying the N = 3
+// storage commitments the storers themselves returned to a signed Solicit (services/gateway/upload.ts
+// collectCommitments, the gateway's own code). Consensus validates all of it (signatures, VRF proofs,
+// sortition weights) and, before cert-voting a block, challenges a storer per file (VerifyFile).
+// Latency = SubmitTx sent → the block holding the tx arrives on StreamBlocks(follow) from consensus-0
+// (how a client learns a tx is final, consensus.proto).
+//   - sequential: one SetKey at a time, median/p99 SubmitTx→finality;
+//   - load: LOAD_TXS SetKeys submitted with SUBMIT_IN_FLIGHT SubmitTx calls in flight: finalized tx/s over
+//     first submit → last finality, and median/p99 latency under that load.
+// etcd side (scripts/etcd/up.sh; Debian's etcd-server): puts through the JSON gateway (/v3/kv/put) of
+// values as large as the encoded SetKey, sequential (median/p99) and ETCD_IN_FLIGHT concurrent (puts/s,
+// median/p99). An etcd put is acknowledged once a quorum has it in its fsynced WAL: the same promise
+// (replicated and durable) a finalized block gives, without Byzantine agreement or any validation.
+// Table on stdout and in bench/results/consensus.json.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { ConsensusServiceClient, type StreamBlocksResponse } from '../gen/wolk/consensus/v1/consensus.js';
+import { SignedTransaction } from '../gen/wolk/common/v1/tx.js';
+import type { FileInfo } from '../gen/wolk/common/v1/storage.js';
+import type { SetFileResponse } from '../gen/wolk/storer/v1/storer.js';
+import { keyFromSeed } from '../lib/client/keys.js';
+import type { ClientKey } from '../lib/client/signing.js';
+import { cosignSetKey, setKeyTransaction, setNameTransaction, signTransaction, txId } from '../lib/client/tx.js';
+import { toHex } from '../lib/crypto/hash.js';
+import { mkdirp } from '../lib/fs/mkdirp.js';
+import { waitForServing } from '../lib/grpc/health-client.js';
+import { loadOrCreateNodeKey } from '../lib/identity/node-key.js';
+import { silentLogger } from '../lib/log/logger.js';
+import { hashFile } from '../lib/merkle/index.js';
+import { createRegistry } from '../services/gateway/registry.js';
+import { Clients } from '../services/gateway/rpc.js';
+import { collectCommitments } from '../services/gateway/upload.js';
+import { freePort } from '../test/e2e/consensus-cluster.js';
+import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
+import type { BenchContext } from './harness.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ETCD_SCRIPTS = join(ROOT, 'scripts', 'etcd');
+
+/** Which processes run: the devnet's consensus and storers; the gateway is only a registered key here. */
+const SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 0, indexer: 0, gateway: 1 };
+const FILE_BYTES = 4096;
+/** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
+const SEQ_TXS = numberArg('seq', 20);
+const LOAD_TXS = numberArg('load', 400);
+const SUBMIT_IN_FLIGHT = 32;
+/** Accounts the SetKeys come from; each has at most 64 transactions waiting (the mempool's per-sender bound). */
+const USERS = Math.max(8, Math.ceil((SEQ_TXS + LOAD_TXS) / 48));
+const PREPARE_IN_FLIGHT = 8;
+const ETCD_SEQ_PUTS = 500;
+const ETCD_LOAD_PUTS = 5000;
+const ETCD_IN_FLIGHT = 32;
+const FINALITY_TIMEOUT_MS = 300_000;
+
+function numberArg(name: string, fallback: number): number {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const n = hit ? Number(hit.slice(name.length + 3)) : fallback;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bench consensus: --${name} must be a positive integer`);
+  return n;
+}
+
+const ms = (t0: bigint, t1: bigint) => Number(t1 - t0) / 1e6;
+const now = () => process.hrtime.bigint();
+const sleep = (m: number) => new Promise((r) => setTimeout(r, m));
+
+/** Nearest-rank quantile of a non-empty list. */
+export function quantile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+function unary<Req, Res>(client: object, method: (req: Req, md: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown, req: Req, timeoutMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => method.call(client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+// ---- the Wolk network ----------------------------------------------------------------------------------
+
+interface Network {
+  readonly processes: PlannedProcess[];
+  readonly chainId: string;
+  readonly consensus: ConsensusServiceClient[];
+  readonly clients: Clients;
+  readonly registry: ReturnType<typeof createRegistry>;
+  readonly gateway: ClientKey;
+  readonly storerEndpoints: string[];
+  stop(): Promise<void>;
+}
+
+async function startNetwork(dir: string, log: (m: string) => void): Promise<Network> {
+  mkdirp(join(dir, 'logs'));
+  const ports: Record<string, number> = {};
+  const taken = new Set<number>();
+  for (const key of portKeys(SHAPE)) {
+    let p = await freePort();
+    while (taken.has(p)) p = await freePort();
+    taken.add(p);
+    ports[key] = p;
+  }
+  const processes = planProcesses(dir, SHAPE, ports);
+  const identities = new Map<string, NodeIdentity>();
+  const keys = new Map<string, ReturnType<typeof loadOrCreateNodeKey>['key']>();
+  for (const p of processes) {
+    mkdirp(p.dataDir);
+    const { key } = loadOrCreateNodeKey(p.dataDir);
+    keys.set(p.name, key);
+    identities.set(p.name, { id: key.id, vrfPublicKey: toHex(key.vrfPublicKey) });
+  }
+  const genesis = devnetGenesis(processes, identities, toHex(randomBytes(32)), Date.now());
+  const genesisPath = join(dir, 'genesis.json');
+  writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + '\n');
+
+  const running = processes.filter((p) => p.service === 'consensus' || p.service === 'storer');
+  const children: ChildProcess[] = [];
+  for (const p of running) {
+    const fd = openSync(join(dir, 'logs', `${p.name}.log`), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`], {
+      cwd: ROOT,
+      env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid) },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    children.push(child);
+  }
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const killer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+            c.once('exit', () => {
+              clearTimeout(killer);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    const ready = await Promise.all(running.map(async (p) => ({ p, ok: await waitForServing(`127.0.0.1:${p.grpcPort}`, 240_000) })));
+    const failed = ready.filter((r) => !r.ok).map((r) => r.p.name);
+    if (failed.length > 0) throw new Error(`bench consensus: ${failed.join(', ')} did not start; logs in ${join(dir, 'logs')}`);
+    const consensusEndpoints = processes.filter((p) => p.service === 'consensus').map((p) => `127.0.0.1:${p.grpcPort}`);
+    const storerEndpoints = processes.filter((p) => p.service === 'storer').map((p) => `127.0.0.1:${p.grpcPort}`);
+    const clients = new Clients();
+    const consensus = consensusEndpoints.map((e) => clients.consensusNode(e));
+    // Live when every node has finalized a first block.
+    const deadline = Date.now() + 240_000;
+    for (const c of consensus) {
+      for (;;) {
+        const s = await unary(c, c.getStatus, {}, 5000).catch(() => null);
+        if (s && s.finalizedRound >= 1n) break;
+        if (Date.now() > deadline) throw new Error(`bench consensus: the chain finalized no block within 240 s; logs in ${join(dir, 'logs')}`);
+        await sleep(300);
+      }
+    }
+    log(`network up: ${consensusEndpoints.length} consensus, ${storerEndpoints.length} storers, λ = ${DEVNET_PARAMS.lambdaMs} ms`);
+    const gw = keys.get('gateway-0')!;
+    return {
+      processes,
+      chainId: genesis.network,
+      consensus,
+      clients,
+      registry: createRegistry(clients, genesis, storerEndpoints, DEVNET_PARAMS.storerCommitteeSize),
+      gateway: { publicKey: gw.signPublicKey, secretKey: gw.signSecretKey },
+      storerEndpoints,
+      stop: async () => {
+        clients.close();
+        await stop();
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Follows finalized blocks on one node; resolves each awaited tx id with the time its block arrived. */
+class FinalityWatch {
+  private readonly waiting = new Map<string, (t: bigint) => void>();
+  private readonly seen = new Map<string, bigint>();
+  readonly blocks: { round: bigint; at: bigint; txs: number }[] = [];
+  private stopped = false;
+  private stream: ReturnType<ConsensusServiceClient['streamBlocks']> | null = null;
+
+  constructor(private readonly client: ConsensusServiceClient, private next: bigint) {
+    this.open();
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const s = this.client.streamBlocks({ fromRound: this.next, follow: true }, new Metadata());
+    this.stream = s;
+    s.on('data', (m: StreamBlocksResponse) => {
+      const at = now();
+      const block = m.block?.block;
+      if (!block?.header) return;
+      this.next = block.header.round + 1n;
+      this.blocks.push({ round: block.header.round, at, txs: block.txs.length });
+      for (const stx of block.txs) {
+        const id = toHex(txId(stx));
+        const w = this.waiting.get(id);
+        if (w) {
+          this.waiting.delete(id);
+          w(at);
+        } else this.seen.set(id, at);
+      }
+    });
+    s.on('error', (e: ServiceError) => {
+      if (this.stopped || e.code === GrpcStatus.CANCELLED) return;
+      setTimeout(() => this.open(), 500);
+    });
+    s.on('end', () => {
+      if (!this.stopped) setTimeout(() => this.open(), 500);
+    });
+  }
+
+  /** The time the block holding `id` arrived; call before submitting. */
+  final(id: string, timeoutMs = FINALITY_TIMEOUT_MS): Promise<bigint> {
+    const hit = this.seen.get(id);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`tx ${id.slice(0, 16)} not final after ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiting.set(id, (t) => {
+        clearTimeout(timer);
+        resolve(t);
+      });
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.cancel();
+  }
+}
+
+/** SubmitTx to `node`, moving on to the next node on UNAVAILABLE / RESOURCE_EXHAUSTED (a few tries). */
+async function submit(net: Network, stx: SignedTransaction, node: number): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const c = net.consensus[(node + attempt) % net.consensus.length]!;
+    try {
+      await unary(c, c.submitTx, { tx: stx }, 30_000);
+      return;
+    } catch (err) {
+      last = err;
+      const code = (err as ServiceError).code;
+      if (code !== GrpcStatus.UNAVAILABLE && code !== GrpcStatus.RESOURCE_EXHAUSTED && code !== GrpcStatus.DEADLINE_EXCEEDED) throw err;
+      await sleep(200 * (attempt + 1));
+    }
+  }
+  throw last;
+}
+
+async function pool(count: number, inFlight: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(count, inFlight) }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
+}
+
+interface User {
+  readonly key: ClientKey;
+  readonly name: string;
+}
+
+/** Users with a registered name each (SetName, nonce 0), all final before anything is timed. */
+async function registerUsers(net: Network, watch: FinalityWatch, count: number, log: (m: string) => void): Promise<User[]> {
+  const tag = randomBytes(3).toString('hex');
+  const users: User[] = Array.from({ length: count }, (_, i) => ({ key: keyFromSeed(new Uint8Array(randomBytes(32))), name: `bench-${tag}-${i}` }));
+  const t0 = now();
+  await pool(count, SUBMIT_IN_FLIGHT, async (i) => {
+    const u = users[i]!;
+    const stx = signTransaction(setNameTransaction(u.name, u.key.publicKey, 0n, net.chainId), u.key);
+    const done = watch.final(toHex(txId(stx)));
+    await submit(net, stx, i);
+    await done;
+  });
+  log(`${count} users named (SetName final) in ${(ms(t0, now()) / 1000).toFixed(1)} s`);
+  return users;
+}
+
+/**
+ * SetKey i is user i mod USERS's, nonce 1 + floor(i / USERS) (a user uploading several files): a fresh 4 KiB file SetFile'd to storer-0, N commitments collected from
+ * the storers exactly as the gateway does (signed Solicit; the others fetch the file from storer-0), the
+ * user's signature and the gateway's co-signature. The seed is that of the latest finalized round.
+ */
+async function prepareSetKeys(net: Network, users: User[], count: number, log: (m: string) => void): Promise<SignedTransaction[]> {
+  const out: SignedTransaction[] = new Array(count);
+  const source = net.storerEndpoints[0]!;
+  const storer0 = net.clients.storer(source);
+  let seed: { round: bigint; seed: Buffer; at: number } | null = null;
+  const freshSeed = async () => {
+    if (seed && Date.now() - seed.at < 5000) return seed;
+    const c = net.consensus[0]!;
+    const s = await unary(c, c.getStatus, {});
+    const b = await unary(c, c.getBlock, { selector: { $case: 'round', value: s.finalizedRound } });
+    seed = { round: s.finalizedRound, seed: Buffer.from(b.block!.block!.header!.seed), at: Date.now() };
+    return seed;
+  };
+  const t0 = now();
+  await pool(count, PREPARE_IN_FLIGHT, async (i) => {
+    const u = users[i % users.length]!;
+    const nonce = 1n + BigInt(Math.floor(i / users.length));
+    const data = randomBytes(FILE_BYTES);
+    const digest = hashFile(data, DEVNET_PARAMS.chunkSize);
+    const file: FileInfo = { filehash: Buffer.from(digest.filehash), size: BigInt(FILE_BYTES), chunkSize: DEVNET_PARAMS.chunkSize };
+    await new Promise<SetFileResponse>((resolve, reject) => {
+      const call = storer0.setFile(new Metadata(), { deadline: Date.now() + 60_000 }, (e, r) => (e ? reject(e) : resolve(r)));
+      call.write({ part: { $case: 'info', value: file } });
+      call.write({ part: { $case: 'data', value: data } });
+      call.end();
+    });
+    const s = await freshSeed();
+    const committed = await collectCommitments(net.clients, net.registry, silentLogger, {
+      file,
+      seed: s.seed,
+      seedRound: s.round,
+      source,
+      replication: DEVNET_PARAMS.replication,
+      deadlineMs: 120_000,
+      gateway: net.gateway,
+    });
+    const intent = { owner: u.name, collection: 'bench', key: `file-${i}`, file, contentType: 'application/octet-stream' };
+    const signed = signTransaction(setKeyTransaction(intent, u.key.publicKey, nonce, net.chainId), u.key);
+    out[i] = cosignSetKey(signed, committed.commitments, net.gateway);
+  });
+  log(`${count} SetKeys prepared (file stored, ${DEVNET_PARAMS.replication} commitments each) in ${(ms(t0, now()) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+interface WolkFigures {
+  txBytes: number;
+  seq: number[];
+  load: number[];
+  loadSeconds: number;
+  loadFinalized: number;
+  loadLost: number;
+  loadBlocks: number;
+  idleRoundMs: number;
+}
+
+async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
+  const dir = join(ctx.workDir, 'net');
+  rmSync(dir, { recursive: true, force: true });
+  const net = await startNetwork(dir, ctx.log);
+  let watch: FinalityWatch | null = null;
+  let ok = false;
+  try {
+    const c0 = net.consensus[0]!;
+    const s = await unary(c0, c0.getStatus, {});
+    watch = new FinalityWatch(c0, s.finalizedRound + 1n);
+    const w = watch;
+    const users = await registerUsers(net, w, USERS, ctx.log);
+    const txs = await prepareSetKeys(net, users, SEQ_TXS + LOAD_TXS, ctx.log);
+    const sizes = txs.map((t) => SignedTransaction.encode(t).finish().length);
+    const txBytes = Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length);
+
+    // Idle round time: blocks finalized while nothing was submitted.
+    const idleFrom = w.blocks.length;
+    await sleep(8000);
+    const idle = w.blocks.slice(Math.max(idleFrom, w.blocks.length - 8));
+    const idleRoundMs = idle.length >= 2 ? ms(idle[0]!.at, idle[idle.length - 1]!.at) / (idle.length - 1) : NaN;
+
+    // Sequential: one SetKey at a time.
+    const seq: number[] = [];
+    for (let i = 0; i < SEQ_TXS; i++) {
+      const stx = txs[i]!;
+      const done = w.final(toHex(txId(stx)));
+      const t0 = now();
+      await submit(net, stx, i);
+      seq.push(ms(t0, await done));
+    }
+    ctx.log(`sequential: ${SEQ_TXS} SetKeys, median ${quantile(seq, 0.5).toFixed(0)} ms`);
+
+    // Load: the rest, SUBMIT_IN_FLIGHT SubmitTx calls in flight, every tx awaited to finality.
+    const loadTxs = txs.slice(SEQ_TXS);
+    const blocksBefore = w.blocks.length;
+    const latencies: number[] = [];
+    let lost = 0;
+    let lastFinal = 0n;
+    const finals: Promise<void>[] = [];
+    const tLoad = now();
+    await pool(loadTxs.length, SUBMIT_IN_FLIGHT, async (i) => {
+      const stx = loadTxs[i]!;
+      const done = w.final(toHex(txId(stx)));
+      const t0 = now();
+      try {
+        await submit(net, stx, i);
+      } catch (err) {
+        lost++;
+        done.catch(() => undefined);
+        ctx.log(`SubmitTx failed: ${(err as Error).message}`);
+        return;
+      }
+      finals.push(
+        done.then(
+          (t) => {
+            latencies.push(ms(t0, t));
+            if (t > lastFinal) lastFinal = t;
+          },
+          (err: unknown) => {
+            lost++;
+            ctx.log((err as Error).message);
+          },
+        ),
+      );
+    });
+    ctx.log(`load: ${loadTxs.length} SetKeys submitted in ${(ms(tLoad, now()) / 1000).toFixed(1)} s; waiting for finality`);
+    await Promise.all(finals);
+    const loadSeconds = latencies.length > 0 ? ms(tLoad, lastFinal) / 1000 : NaN;
+    const loadBlocks = w.blocks.slice(blocksBefore).filter((b) => b.txs > 0 && b.at <= lastFinal).length;
+    ctx.log(`load: ${latencies.length} final in ${loadSeconds.toFixed(1)} s over ${loadBlocks} blocks, ${lost} lost; load average ${loadavg()[0]!.toFixed(1)}`);
+    ok = true;
+    return { txBytes, seq, load: latencies, loadSeconds, loadFinalized: latencies.length, loadLost: lost, loadBlocks, idleRoundMs };
+  } finally {
+    watch?.stop();
+    await net.stop();
+    // The processes' logs stay when something failed.
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else ctx.log(`logs of the network kept in ${join(dir, 'logs')}`);
+  }
+}
+
+// ---- etcd ----------------------------------------------------------------------------------------------
+
+interface EtcdFigures {
+  version: string;
+  seq: number[];
+  load: number[];
+  loadPerSecond: number;
+}
+
+async function measureEtcd(ctx: BenchContext, valueBytes: number): Promise<EtcdFigures> {
+  const dir = join(ctx.workDir, 'etcd');
+  rmSync(dir, { recursive: true, force: true });
+  const up = spawnSync(join(ETCD_SCRIPTS, 'up.sh'), [dir], { encoding: 'utf8', timeout: 600_000 });
+  if (up.status !== 0) {
+    const why = (up.stderr || up.error?.message || `exit ${up.status}`).trim().split('\n').slice(-2).join(' / ');
+    throw new Error(why);
+  }
+  const endpoints = up.stdout.trim().split('\n').pop()!.split(',');
+  const version = (spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.replace(/^etcd Version:\s*/, '') ?? '?';
+  try {
+    const value = randomBytes(valueBytes).toString('base64');
+    const put = async (i: number) => {
+      const res = await fetch(`${endpoints[i % endpoints.length]}/v3/kv/put`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: Buffer.from(`bench/${i}`).toString('base64'), value }),
+      });
+      const body = await res.text();
+      if (!res.ok || !body.includes('"revision"')) throw new Error(`etcd put ${i}: HTTP ${res.status} ${body.slice(0, 200)}`);
+    };
+    for (let i = 0; i < 20; i++) await put(1_000_000 + i); // connections up, leader known
+    const seq: number[] = [];
+    for (let i = 0; i < ETCD_SEQ_PUTS; i++) {
+      const t0 = now();
+      await put(i);
+      seq.push(ms(t0, now()));
+    }
+    const load: number[] = [];
+    const t0 = now();
+    await pool(ETCD_LOAD_PUTS, ETCD_IN_FLIGHT, async (i) => {
+      const t = now();
+      await put(ETCD_SEQ_PUTS + i);
+      load.push(ms(t, now()));
+    });
+    const loadPerSecond = ETCD_LOAD_PUTS / (ms(t0, now()) / 1000);
+    ctx.log(`etcd ${version}: sequential put median ${quantile(seq, 0.5).toFixed(2)} ms; ${loadPerSecond.toFixed(0)} puts/s with ${ETCD_IN_FLIGHT} in flight`);
+    return { version, seq, load, loadPerSecond };
+  } finally {
+    spawnSync(join(ETCD_SCRIPTS, 'down.sh'), [dir], { encoding: 'utf8', timeout: 60_000 });
+  }
+}
+
+// ---- the table -----------------------------------------------------------------------------------------
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const load0 = loadavg()[0]!;
+  const wolk = await measureWolk(ctx);
+  let etcd: EtcdFigures | null = null;
+  let etcdProblem = '';
+  try {
+    etcd = await measureEtcd(ctx, wolk.txBytes);
+  } catch (err) {
+    etcdProblem = (err as Error).message;
+    ctx.log(`etcd reference: CANNOT RUN (${etcdProblem})`);
+  }
+  const E = etcd ? ` (etcd ${etcd.version}, 3 members)` : '';
+  const ref = (value: number | null | undefined, name: string) => (etcd && value !== undefined && value !== null ? { baseline: value, baselineName: `${name}${E}` } : {});
+
+  ctx.row({ name: `λ (WOLK_LAMBDA_MS, the devnet's)`, value: DEVNET_PARAMS.lambdaMs, unit: 'ms' });
+  ctx.row({ name: 'round time with no load (mean between finalized blocks)', value: wolk.idleRoundMs, unit: 'ms' });
+  ctx.row({
+    name: `tx = SetKey (${USERS} user accounts), gateway co-signed, ${DEVNET_PARAMS.replication} storer commitments (VRF), 4 KiB file on the storers; encoded size`,
+    value: wolk.txBytes,
+    unit: 'bytes',
+    ...ref(wolk.txBytes, 'etcd put value size'),
+  });
+  ctx.row({
+    name: `finalized SetKey/s (${wolk.loadFinalized} of ${LOAD_TXS} final, ${SUBMIT_IN_FLIGHT} SubmitTx in flight, ${wolk.loadBlocks} blocks)`,
+    value: wolk.loadFinalized / wolk.loadSeconds,
+    unit: 'tx/s',
+    ...ref(etcd?.loadPerSecond, `puts/s, ${ETCD_IN_FLIGHT} in flight`),
+  });
+  if (wolk.loadLost > 0) ctx.row({ name: 'SetKeys of the load never final (rejected or timed out)', value: wolk.loadLost, unit: 'txs', goal: '0', goalAbsolute: 0, lowerIsBetter: true });
+  ctx.row({ name: `SubmitTx→finality median, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.5), `put median, one at a time (${ETCD_SEQ_PUTS})`) });
+  ctx.row({ name: `SubmitTx→finality p99, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.99), 'put p99, one at a time') });
+  if (wolk.load.length > 0) {
+    ctx.row({ name: 'SubmitTx→finality median under the load', value: quantile(wolk.load, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.5), `put median, ${ETCD_IN_FLIGHT} in flight`) });
+    ctx.row({ name: 'SubmitTx→finality p99 under the load', value: quantile(wolk.load, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.99), `put p99, ${ETCD_IN_FLIGHT} in flight`) });
+  }
+  if (!etcd) ctx.row({ name: `etcd reference: CANNOT RUN (${etcdProblem})`, value: NaN, unit: '' });
+  ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
+  ctx.row({ name: 'load average (1 min) after the run', value: loadavg()[0]!, unit: '' });
+}
