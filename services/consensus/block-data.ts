@@ -74,36 +74,35 @@ export function decodeTxChunks(chunks: readonly Uint8Array[]): SignedTransaction
  * against its hash, so a wrong source fails loudly.
  */
 export async function stateChunks(read: ObjectReader, parentRoot: Uint8Array, root: Uint8Array): Promise<BlockChunk[]> {
-  const out: BlockChunk[] = [];
-  const seen = new Set<string>();
   const get = async (h: Uint8Array): Promise<Uint8Array> => {
     const bytes = await read(h);
     if (bytes === null) throw new Error(`state object ${hex(h)} is not available`);
     if (!eq(sha256(bytes), h)) throw new Error(`state object ${hex(h)}: the bytes read hash to ${hex(sha256(bytes))}`);
     return bytes;
   };
-  const emit = (id: Uint8Array, data: Uint8Array) => {
-    const k = hex(id);
-    if (seen.has(k)) return;
-    seen.add(k);
-    out.push({ id: new Uint8Array(id), data: new Uint8Array(data) });
-  };
-  const walk = async (h: Uint8Array, p: Uint8Array | null): Promise<void> => {
-    if (isEmptyHash(h) || (p !== null && eq(h, p))) return;
-    const enc = await get(h);
+  // Subtrees are walked concurrently (reads overlap) and their results joined in walk order.
+  const walk = async (h: Uint8Array, p: Uint8Array | null): Promise<BlockChunk[]> => {
+    if (isEmptyHash(h) || (p !== null && eq(h, p))) return [];
+    const [enc, penc] = await Promise.all([get(h), p === null || isEmptyHash(p) ? null : get(p)]);
     const node = decodeNode(enc);
-    emit(h, enc);
-    const pnode = p === null || isEmptyHash(p) ? null : decodeNode(await get(p));
+    const here: BlockChunk = { id: new Uint8Array(h), data: new Uint8Array(enc) };
+    const pnode = penc === null ? null : decodeNode(penc);
     if (node.kind === 'leaf') {
-      if (pnode?.kind === 'leaf' && eq(pnode.valueHash, node.valueHash)) return;
-      emit(node.valueHash, await get(node.valueHash));
-      return;
+      if (pnode?.kind === 'leaf' && eq(pnode.valueHash, node.valueHash)) return [here];
+      return [here, { id: new Uint8Array(node.valueHash), data: new Uint8Array(await get(node.valueHash)) }];
     }
     const [pl, pr] = pnode?.kind === 'internal' ? [pnode.left, pnode.right] : [null, null];
-    await walk(node.left, pl);
-    await walk(node.right, pr);
+    const [left, right] = await Promise.all([walk(node.left, pl), walk(node.right, pr)]);
+    return [here, ...left, ...right];
   };
-  await walk(root, parentRoot);
+  const seen = new Set<string>();
+  const out: BlockChunk[] = [];
+  for (const c of await walk(root, parentRoot)) {
+    const k = hex(c.id);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(c);
+  }
   return out;
 }
 
