@@ -53,7 +53,8 @@ function soloGenesis(key: NodeKey, endpoint: string, stake: number): Genesis {
  * stops the start.
  */
 async function takeCheckpoint(endpoint: string, verify: (cp: Checkpoint) => VerifiedCheckpoint, log: Logger): Promise<VerifiedCheckpoint> {
-  const client = new ConsensusServiceClient(endpoint, credentials.createInsecure());
+  // Blocks carry up to 4 MiB of transactions: the default 4 MiB receive limit is too small.
+  const client = new ConsensusServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   try {
     const until = Date.now() + 60_000;
     for (let attempt = 1; ; attempt++) {
