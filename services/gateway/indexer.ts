@@ -32,7 +32,8 @@ export interface IndexerView {
 
 const OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
 
-export function createIndexerView(endpoint: string, timeoutMs = 3000): IndexerView {
+/** `rankTimeoutMs` is short: a ranking only orders storers, and a GET should not wait on a stuck indexer. */
+export function createIndexerView(endpoint: string, timeoutMs = 3000, rankTimeoutMs = 1000): IndexerView {
   const client = new IndexerServiceClient(endpoint, credentials.createInsecure(), OPTIONS);
   return {
     endpoint,
@@ -42,7 +43,7 @@ export function createIndexerView(endpoint: string, timeoutMs = 3000): IndexerVi
     },
     async fileLocations(filehash, signal) {
       try {
-        const r = await unary(endpoint, client.getFileLocations.bind(client), { filehash: Buffer.from(filehash) }, timeoutMs, signal);
+        const r = await unary(endpoint, client.getFileLocations.bind(client), { filehash: Buffer.from(filehash) }, rankTimeoutMs, signal);
         return r.locations.map((l) => ({ id: Buffer.from(l.storerId).toString('hex'), endpoint: l.endpoint, reputationPpm: l.reputationPpm }));
       } catch (err) {
         if ((err as { code?: number }).code === 5 /* NOT_FOUND */) return null;
