@@ -53,15 +53,28 @@ const SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 0, indexer: 0, ga
 const FILE_BYTES = 4096;
 /** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
 const SEQ_TXS = numberArg('seq', 20);
-const LOAD_TXS = numberArg('load', 400);
+/** Open-loop offered rates (SetKey/s), each for STEP_SECONDS, until one is not kept up with. */
+const LADDER = [1, 2, 4, 8];
+const STEP_SECONDS = numberArg('step', 20);
+/** Then a burst: this many submitted at once, SUBMIT_IN_FLIGHT SubmitTx calls in flight. */
+const BURST_TXS = numberArg('burst', 200);
+const LADDER_TXS = LADDER.reduce((a, r) => a + r * STEP_SECONDS, 0);
+const LOAD_TXS = LADDER_TXS + BURST_TXS;
 const SUBMIT_IN_FLIGHT = 32;
-/** Accounts the SetKeys come from; each has at most 64 transactions waiting (the mempool's per-sender bound). */
-const USERS = Math.max(8, Math.ceil((SEQ_TXS + LOAD_TXS) / 48));
+/**
+ * Accounts the SetKeys come from, at most 48 SetKeys each (the mempool holds 64 per sender): one group
+ * for the sequential phase and the ladder, in that order, another for the burst, so that a ladder cut
+ * short leaves no nonce gap in front of the burst.
+ */
+const usersFor = (txs: number) => Math.max(4, Math.ceil(txs / 48));
+const USERS_A = usersFor(SEQ_TXS + LADDER_TXS);
+const USERS_B = usersFor(BURST_TXS);
+const USERS = USERS_A + USERS_B;
 const PREPARE_IN_FLIGHT = 8;
 const ETCD_SEQ_PUTS = 500;
 const ETCD_LOAD_PUTS = 5000;
 const ETCD_IN_FLIGHT = 32;
-const FINALITY_TIMEOUT_MS = 300_000;
+const FINALITY_TIMEOUT_MS = 180_000;
 
 function numberArg(name: string, fallback: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -298,7 +311,8 @@ async function registerUsers(net: Network, watch: FinalityWatch, count: number, 
 }
 
 /**
- * SetKey i is user i mod USERS's, nonce 1 + floor(i / USERS) (a user uploading several files): a fresh 4 KiB file SetFile'd to storer-0, N commitments collected from
+ * SetKey i (i < SEQ_TXS + LADDER_TXS) is the (i mod USERS_A)th user's with nonce 1 + floor(i / USERS_A);
+ * the burst's j-th the same over the USERS_B others (a user uploading several files). Each: a fresh 4 KiB file SetFile'd to storer-0, N commitments collected from
  * the storers exactly as the gateway does (signed Solicit; the others fetch the file from storer-0), the
  * user's signature and the gateway's co-signature. The seed is that of the latest finalized round.
  */
@@ -317,8 +331,11 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
   };
   const t0 = now();
   await pool(count, PREPARE_IN_FLIGHT, async (i) => {
-    const u = users[i % users.length]!;
-    const nonce = 1n + BigInt(Math.floor(i / users.length));
+    const inA = i < SEQ_TXS + LADDER_TXS;
+    const group = inA ? users.slice(0, USERS_A) : users.slice(USERS_A);
+    const j = inA ? i : i - SEQ_TXS - LADDER_TXS;
+    const u = group[j % group.length]!;
+    const nonce = 1n + BigInt(Math.floor(j / group.length));
     const data = randomBytes(FILE_BYTES);
     const digest = hashFile(data, DEVNET_PARAMS.chunkSize);
     const file: FileInfo = { filehash: Buffer.from(digest.filehash), size: BigInt(FILE_BYTES), chunkSize: DEVNET_PARAMS.chunkSize };
@@ -346,15 +363,98 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
   return out;
 }
 
+interface Batch {
+  readonly submitted: number;
+  readonly latencies: number[];
+  readonly lost: number;
+  /** First submission → last finality, seconds. */
+  readonly seconds: number;
+  readonly blocks: number;
+  readonly maxBlockTxs: number;
+}
+
+/**
+ * Submits `txs` either open-loop at `rate` per second or with `inFlight` SubmitTx calls at a time, and
+ * waits for each to be final (or FINALITY_TIMEOUT_MS after its submission: lost).
+ */
+async function runBatch(net: Network, w: FinalityWatch, txs: readonly SignedTransaction[], mode: { rate: number } | { inFlight: number }, log: (m: string) => void): Promise<Batch> {
+  const blocksBefore = w.blocks.length;
+  const latencies: number[] = [];
+  let lost = 0;
+  let lastFinal = 0n;
+  const finals: Promise<void>[] = [];
+  const one = async (i: number) => {
+    const stx = txs[i]!;
+    const done = w.final(toHex(txId(stx)));
+    const t0 = now();
+    try {
+      await submit(net, stx, i);
+    } catch (err) {
+      lost++;
+      done.catch(() => undefined);
+      log(`SubmitTx failed: ${(err as Error).message}`);
+      return;
+    }
+    finals.push(
+      done.then(
+        (t) => {
+          latencies.push(ms(t0, t));
+          if (t > lastFinal) lastFinal = t;
+        },
+        () => {
+          lost++;
+        },
+      ),
+    );
+  };
+  const tStart = now();
+  if ('rate' in mode) {
+    const submits: Promise<void>[] = [];
+    for (let i = 0; i < txs.length; i++) {
+      const due = (i * 1000) / mode.rate - ms(tStart, now());
+      if (due > 0) await sleep(due);
+      submits.push(one(i));
+    }
+    await Promise.all(submits);
+  } else {
+    await pool(txs.length, mode.inFlight, one);
+  }
+  await Promise.all(finals);
+  const blocks = w.blocks.slice(blocksBefore).filter((b) => b.txs > 0 && b.at <= lastFinal);
+  return {
+    submitted: txs.length,
+    latencies,
+    lost,
+    seconds: latencies.length > 0 ? ms(tStart, lastFinal) / 1000 : NaN,
+    blocks: blocks.length,
+    maxBlockTxs: Math.max(0, ...blocks.map((b) => b.txs)),
+  };
+}
+
+interface Step {
+  readonly rate: number;
+  readonly batch: Batch;
+  readonly keptUp: boolean;
+}
+
 interface WolkFigures {
   txBytes: number;
   seq: number[];
-  load: number[];
-  loadSeconds: number;
-  loadFinalized: number;
-  loadLost: number;
-  loadBlocks: number;
   idleRoundMs: number;
+  ladder: Step[];
+  burst: Batch | null;
+  burstSkipped: string;
+}
+
+/** Whether every node's mempool is empty within `timeoutMs`. */
+async function waitDrained(net: Network, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const sizes = await Promise.all(net.consensus.map((c) => unary(c, c.getStatus, {}, 5000).then((s) => s.mempoolSize, () => -1)));
+    if (sizes.every((n) => n === 0)) return true;
+    await sleep(1000);
+  }
+  return false;
 }
 
 async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
@@ -390,46 +490,33 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
     }
     ctx.log(`sequential: ${SEQ_TXS} SetKeys, median ${quantile(seq, 0.5).toFixed(0)} ms`);
 
-    // Load: the rest, SUBMIT_IN_FLIGHT SubmitTx calls in flight, every tx awaited to finality.
-    const loadTxs = txs.slice(SEQ_TXS);
-    const blocksBefore = w.blocks.length;
-    const latencies: number[] = [];
-    let lost = 0;
-    let lastFinal = 0n;
-    const finals: Promise<void>[] = [];
-    const tLoad = now();
-    await pool(loadTxs.length, SUBMIT_IN_FLIGHT, async (i) => {
-      const stx = loadTxs[i]!;
-      const done = w.final(toHex(txId(stx)));
-      const t0 = now();
-      try {
-        await submit(net, stx, i);
-      } catch (err) {
-        lost++;
-        done.catch(() => undefined);
-        ctx.log(`SubmitTx failed: ${(err as Error).message}`);
-        return;
-      }
-      finals.push(
-        done.then(
-          (t) => {
-            latencies.push(ms(t0, t));
-            if (t > lastFinal) lastFinal = t;
-          },
-          (err: unknown) => {
-            lost++;
-            ctx.log((err as Error).message);
-          },
-        ),
-      );
-    });
-    ctx.log(`load: ${loadTxs.length} SetKeys submitted in ${(ms(tLoad, now()) / 1000).toFixed(1)} s; waiting for finality`);
-    await Promise.all(finals);
-    const loadSeconds = latencies.length > 0 ? ms(tLoad, lastFinal) / 1000 : NaN;
-    const loadBlocks = w.blocks.slice(blocksBefore).filter((b) => b.txs > 0 && b.at <= lastFinal).length;
-    ctx.log(`load: ${latencies.length} final in ${loadSeconds.toFixed(1)} s over ${loadBlocks} blocks, ${lost} lost; load average ${loadavg()[0]!.toFixed(1)}`);
+    // Offered load ladder: open-loop rates, each for STEP_SECONDS, while the chain keeps up.
+    let next = SEQ_TXS;
+    const ladder: Step[] = [];
+    for (const rate of LADDER) {
+      const batchTxs = txs.slice(next, next + rate * STEP_SECONDS);
+      next += batchTxs.length;
+      const batch = await runBatch(net, w, batchTxs, { rate }, ctx.log);
+      const finalRate = batch.latencies.length / batch.seconds;
+      const keptUp = batch.lost === 0 && finalRate >= 0.8 * rate;
+      ladder.push({ rate, batch, keptUp });
+      ctx.log(`offered ${rate}/s for ${STEP_SECONDS} s: ${batch.latencies.length} of ${batch.submitted} final, ${finalRate.toFixed(2)}/s, median ${batch.latencies.length ? quantile(batch.latencies, 0.5).toFixed(0) : '-'} ms, ${batch.blocks} blocks (largest ${batch.maxBlockTxs} txs); load average ${loadavg()[0]!.toFixed(1)}`);
+      if (!keptUp) break;
+    }
+    // Burst: BURST_TXS at once, once the mempools are empty again.
+    let burst: Batch | null = null;
+    let burstSkipped = '';
+    const drained = await waitDrained(net, 120_000);
+    if (!drained) {
+      burstSkipped = 'the mempools did not drain within 120 s after the ladder';
+      ctx.log(`burst skipped: ${burstSkipped}`);
+    } else {
+      const burstTxs = txs.slice(SEQ_TXS + LADDER_TXS);
+      burst = await runBatch(net, w, burstTxs, { inFlight: SUBMIT_IN_FLIGHT }, ctx.log);
+      ctx.log(`burst: ${burst.latencies.length} of ${burst.submitted} final in ${burst.seconds.toFixed(1)} s over ${burst.blocks} blocks (largest ${burst.maxBlockTxs}), ${burst.lost} lost; load average ${loadavg()[0]!.toFixed(1)}`);
+    }
     ok = true;
-    return { txBytes, seq, load: latencies, loadSeconds, loadFinalized: latencies.length, loadLost: lost, loadBlocks, idleRoundMs };
+    return { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped };
   } finally {
     watch?.stop();
     await net.stop();
@@ -515,18 +602,39 @@ export async function run(ctx: BenchContext): Promise<void> {
     unit: 'bytes',
     ...ref(wolk.txBytes, 'etcd put value size'),
   });
+  ctx.row({ name: `SubmitTx→finality median, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.5), `put median, one at a time (${ETCD_SEQ_PUTS})`) });
+  ctx.row({ name: `SubmitTx→finality p99, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.99), 'put p99, one at a time') });
+  for (const st of wolk.ladder) {
+    const b = st.batch;
+    const label = `offered ${st.rate} SetKey/s for ${STEP_SECONDS} s`;
+    ctx.row({ name: `${label}: finalized/s (${b.latencies.length} of ${b.submitted} final, ${b.blocks} blocks, largest ${b.maxBlockTxs} txs)${st.keptUp ? '' : ' — NOT KEPT UP'}`, value: b.latencies.length / b.seconds, unit: 'tx/s' });
+    if (b.latencies.length > 0) {
+      ctx.row({ name: `${label}: SubmitTx→finality median`, value: quantile(b.latencies, 0.5), unit: 'ms', lowerIsBetter: true });
+      ctx.row({ name: `${label}: SubmitTx→finality p99`, value: quantile(b.latencies, 0.99), unit: 'ms', lowerIsBetter: true });
+    }
+  }
+  const kept = wolk.ladder.filter((st) => st.keptUp).pop();
   ctx.row({
-    name: `finalized SetKey/s (${wolk.loadFinalized} of ${LOAD_TXS} final, ${SUBMIT_IN_FLIGHT} SubmitTx in flight, ${wolk.loadBlocks} blocks)`,
-    value: wolk.loadFinalized / wolk.loadSeconds,
+    name: kept ? `sustained: finalized SetKey/s at the highest offered rate kept up with (${kept.rate}/s)` : `sustained: no offered rate kept up with (lowest: ${LADDER[0]}/s)`,
+    value: kept ? kept.batch.latencies.length / kept.batch.seconds : 0,
     unit: 'tx/s',
     ...ref(etcd?.loadPerSecond, `puts/s, ${ETCD_IN_FLIGHT} in flight`),
   });
-  if (wolk.loadLost > 0) ctx.row({ name: 'SetKeys of the load never final (rejected or timed out)', value: wolk.loadLost, unit: 'txs', goal: '0', goalAbsolute: 0, lowerIsBetter: true });
-  ctx.row({ name: `SubmitTx→finality median, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.5), `put median, one at a time (${ETCD_SEQ_PUTS})`) });
-  ctx.row({ name: `SubmitTx→finality p99, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.99), 'put p99, one at a time') });
-  if (wolk.load.length > 0) {
-    ctx.row({ name: 'SubmitTx→finality median under the load', value: quantile(wolk.load, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.5), `put median, ${ETCD_IN_FLIGHT} in flight`) });
-    ctx.row({ name: 'SubmitTx→finality p99 under the load', value: quantile(wolk.load, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.99), `put p99, ${ETCD_IN_FLIGHT} in flight`) });
+  const b = wolk.burst;
+  if (b) {
+    ctx.row({
+      name: `burst: finalized SetKey/s (${b.latencies.length} of ${b.submitted} final, ${SUBMIT_IN_FLIGHT} SubmitTx in flight, ${b.blocks} blocks, largest ${b.maxBlockTxs} txs)`,
+      value: b.latencies.length / b.seconds,
+      unit: 'tx/s',
+      ...ref(etcd?.loadPerSecond, `puts/s, ${ETCD_IN_FLIGHT} in flight`),
+    });
+    if (b.lost > 0) ctx.row({ name: `burst: SetKeys not final within ${FINALITY_TIMEOUT_MS / 1000} s of submission`, value: b.lost, unit: 'txs', goal: '0', goalAbsolute: 0, lowerIsBetter: true });
+    if (b.latencies.length > 0) {
+      ctx.row({ name: 'burst: SubmitTx→finality median', value: quantile(b.latencies, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.5), `put median, ${ETCD_IN_FLIGHT} in flight`) });
+      ctx.row({ name: 'burst: SubmitTx→finality p99', value: quantile(b.latencies, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.load, 0.99), `put p99, ${ETCD_IN_FLIGHT} in flight`) });
+    }
+  } else {
+    ctx.row({ name: `burst: NOT RUN (${wolk.burstSkipped})`, value: NaN, unit: '' });
   }
   if (!etcd) ctx.row({ name: `etcd reference: CANNOT RUN (${etcdProblem})`, value: NaN, unit: '' });
   ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
