@@ -5,16 +5,13 @@
 //
 // Not checked here (yet): that the votes' sortition weights reach the cert threshold, which needs the
 // committee's stakes at that round (the genesis or the registry); the result says so.
-import { createHash } from 'node:crypto';
 import { smtProofFromProto } from '../chain/smt-proof.js';
 import { verifySignature, SignDomain } from '../crypto/sign.js';
-import { verifySmtProof, type SmtProof as LibSmtProof } from '../smt/index.js';
-import { valueHash } from '../smt/node.js';
-import { BlockHeader, type Certificate, type SmtProof } from '../../gen/wolk/common/v1/chain.js';
+import { verifySmtProof } from '../smt/index.js';
+import type { BlockHeader, Certificate, SmtProof } from '../../gen/wolk/common/v1/chain.js';
+import { blockHashOfHeader } from '../chain/block-hash.js';
+import { voteSigningBytes } from '../chain/certificate.js';
 
-const EMPTY = new Uint8Array(32);
-
-/** The proto SmtProof (bitmap + non-default siblings) as lib/smt's proof (all siblings to depth d). */
 /** The proto proof as lib/smt's (one conversion for the whole project: lib/chain/smt-proof.ts). */
 export const fromProtoSmtProof = smtProofFromProto;
 
@@ -35,53 +32,13 @@ export function verifyProofResponse(r: { proof?: SmtProof; header?: BlockHeader 
   return { ok: true, value };
 }
 
-function u64(n: bigint | number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
-}
-const lp = (b: Uint8Array): Buffer[] => [u64(b.length), Buffer.from(b)];
-const sha = (...parts: Uint8Array[]) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
+/** Block hash from a header alone (docs/contracts.md "block hash"; the one rule: lib/chain/block-hash.ts). */
+export { blockHashOfHeader };
 
-/** Block hash from a header alone (docs/contracts.md; services/consensus/agreement/codec.ts is normative). */
-export function blockHashOfHeader(h: BlockHeader): Uint8Array {
-  const ledger = BlockHeader.encode({
-    ...h,
-    round: 0n,
-    previousHash: Buffer.alloc(0),
-    seed: Buffer.alloc(0),
-    proposerId: Buffer.alloc(0),
-    originalPeriod: 0n,
-    proposerCredential: undefined,
-  }).finish();
-  const c = h.proposerCredential;
-  const hex = (b: Uint8Array) => new TextEncoder().encode(Buffer.from(b).toString('hex'));
-  return sha(
-    Buffer.from('wolk/agreement/block/v1'),
-    u64(h.round),
-    h.previousHash,
-    h.seed,
-    ...lp(hex(h.proposerId)),
-    u64(h.originalPeriod),
-    // The credential's voter is the proposer (services/consensus/wire.ts credentialFromProto); the
-    // genesis block has an empty credential.
-    ...lp(hex(h.round === 0n ? new Uint8Array(0) : h.proposerId)),
-    ...lp(c?.vrf?.proof ?? new Uint8Array(0)),
-    ...lp(c?.vrf?.output ?? new Uint8Array(0)),
-    u64(c?.weight ?? 0),
-    sha(ledger),
-  );
-}
-
-/** The bytes a vote signs (docs/contracts.md "vote bytes"). */
+/** The bytes a vote signs (docs/contracts.md "vote bytes"; lib/chain/certificate.ts). Throws RangeError past 2^53. */
 export function voteBytes(voter: Uint8Array, round: bigint, period: bigint, step: bigint, value: Uint8Array): Uint8Array {
-  const voterHex = new TextEncoder().encode(Buffer.from(voter).toString('hex'));
-  const v = value.length === 0 ? [Buffer.of(0)] : [Buffer.of(1), Buffer.from(value)];
-  return new Uint8Array(Buffer.concat([Buffer.from('wolk/agreement/vote/v1'), ...lp(voterHex), u64(round), u64(period), u64(step), ...v]));
+  const n = (x: bigint) => (x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.NaN : Number(x));
+  return voteSigningBytes(Buffer.from(voter).toString('hex'), n(round), n(period), n(step), value.length === 0 ? null : value);
 }
 
 export interface CertificateCheck {
@@ -103,12 +60,17 @@ export function checkCertificate(header: BlockHeader, cert: Certificate | undefi
   for (const v of cert.votes) {
     const id = Buffer.from(v.voterId).toString('hex');
     if (voters.has(id)) continue;
-    const good =
-      v.round === cert.round &&
-      v.period === cert.period &&
-      v.step === 2n &&
-      Buffer.from(v.value).equals(Buffer.from(cert.blockHash)) &&
-      verifySignature(SignDomain.Vote, v.voterId, voteBytes(v.voterId, v.round, v.period, v.step, v.value), v.signature);
+    let good = false;
+    try {
+      good =
+        v.round === cert.round &&
+        v.period === cert.period &&
+        v.step === 2n &&
+        Buffer.from(v.value).equals(Buffer.from(cert.blockHash)) &&
+        verifySignature(SignDomain.Vote, v.voterId, voteBytes(v.voterId, v.round, v.period, v.step, v.value), v.signature);
+    } catch {
+      good = false; // a round or period past 2^53: no vote of this chain
+    }
     if (good) {
       voters.add(id);
       valid++;

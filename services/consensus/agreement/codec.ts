@@ -2,22 +2,18 @@
 // Every hashed or signed encoding starts with its own domain tag, so bytes of one kind can never be
 // replayed as another (a vote can never pass as a block header, and so on).
 
+import { blockHash as chainBlockHash, u64 } from '../../../lib/chain/block-hash.js';
+import { voteSigningBytes } from '../../../lib/chain/certificate.js';
 import type { AgreementCrypto, Block, Bundle, Credential, Hash, Period, Round, Step, Value, Vote, VoterId } from './types.js';
 
 const utf8 = new TextEncoder();
 const DOMAIN_VOTE = utf8.encode('wolk/agreement/vote/v1');
-const DOMAIN_BLOCK = utf8.encode('wolk/agreement/block/v1');
 const DOMAIN_SEED = utf8.encode('wolk/agreement/seed/v1');
 const DOMAIN_PRIORITY = utf8.encode('wolk/agreement/priority/v1');
 const BOTTOM = new Uint8Array([0]);
 const SOME = new Uint8Array([1]);
 
-export function u64(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`u64: expected a safe non-negative integer, got ${n}`);
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
-  return out;
-}
+export { u64 };
 
 function lengthPrefixed(bytes: Uint8Array): Uint8Array[] {
   return [u64(bytes.length), bytes];
@@ -54,38 +50,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** What a vote's signature covers: voter, round, period, step, value (Algorand's rawVote). */
-export function voteSigningBytes(
-  voterId: VoterId,
-  round: Round,
-  period: Period,
-  step: Step,
-  value: Value,
-): Uint8Array {
-  const voter = utf8.encode(voterId);
-  const parts = [DOMAIN_VOTE, ...lengthPrefixed(voter), u64(round), u64(period), u64(step), ...(value === null ? [BOTTOM] : [SOME, value])];
-  return concat(parts);
-}
+/** What a vote's signature covers (lib/chain/certificate.ts). */
+export { voteSigningBytes };
 
-function credentialParts(c: Credential): Uint8Array[] {
-  return [...lengthPrefixed(utf8.encode(c.voterId)), ...lengthPrefixed(c.vrfProof), ...lengthPrefixed(c.vrfOutput), u64(c.weight)];
-}
-
-/** The block hash over every header field and the body's hash. */
-export function blockHash(
-  crypto: AgreementCrypto,
-  b: Omit<Block, 'hash'>,
-): Hash {
-  return crypto.hash(
-    DOMAIN_BLOCK,
-    u64(b.round),
-    b.prevHash,
-    b.seed,
-    ...lengthPrefixed(utf8.encode(b.proposer)),
-    u64(b.period),
-    ...credentialParts(b.credential),
-    crypto.hash(b.body),
-  );
+/** The block hash over every header field and the body's hash (the rule lives in lib/chain/block-hash.ts). */
+export function blockHash(crypto: AgreementCrypto, b: Omit<Block, 'hash'>): Hash {
+  return chainBlockHash(crypto.hash, b);
 }
 
 /**

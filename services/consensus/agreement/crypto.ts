@@ -7,28 +7,12 @@
 // same way: seed, round, period, step). DESIGN §5: outputs differ from go-algorand's (draft-03
 // Elligator VRF there, RFC 9381 here) by design.
 
-import {
-  SignDomain,
-  SortitionDomain,
-  bytesEqual,
-  sha256,
-  sign,
-  sortition,
-  sortitionAlpha,
-  verifySignature,
-  vrfKeyFromSeed,
-  vrfProofToHash,
-  vrfProve,
-  vrfVerify,
-} from '../../../lib/crypto/index.js';
-import { u64 } from './codec.js';
-import { Step, type AgreementCrypto, type Credential, type CredentialCheck, type Selector, type VoterId } from './types.js';
+import { createVoteVerifier, selectorAlpha, selectorWeight, type KeyDirectory } from '../../../lib/chain/certificate.js';
+import { SignDomain, sha256, sign, vrfKeyFromSeed, vrfProofToHash, vrfProve } from '../../../lib/crypto/index.js';
+import type { AgreementCrypto, Credential, Selector, VoterId } from './types.js';
 
 /** Public keys of participants, from the ledger's account records. */
-export interface AgreementKeyDirectory {
-  vrfPublicKey(voter: VoterId): Uint8Array | null;
-  signPublicKey(voter: VoterId): Uint8Array | null;
-}
+export type AgreementKeyDirectory = KeyDirectory;
 
 export interface AgreementSecrets {
   readonly voterId: VoterId;
@@ -38,48 +22,24 @@ export interface AgreementSecrets {
   readonly signSecretKey: Uint8Array;
 }
 
-function alphaOf(sel: Selector): Uint8Array {
-  const domain = sel.step === Step.propose ? SortitionDomain.Proposer : SortitionDomain.Committee;
-  return sortitionAlpha(domain, sel.seed, u64(sel.round), u64(sel.period), u64(sel.step));
-}
-
-/** Sortition that never throws on out-of-range inputs: a nonsensical selector selects nobody. */
-function weightOf(vrfOutput: Uint8Array, stake: bigint, sel: Selector): number {
-  if (stake <= 0n || stake > sel.totalStake) return 0;
-  try {
-    return sortition(vrfOutput, stake, sel.totalStake, Math.min(sel.expectedSize, Number(sel.totalStake)));
-  } catch {
-    return 0;
-  }
-}
-
 export function createAgreementCrypto(secrets: AgreementSecrets, directory: AgreementKeyDirectory): AgreementCrypto {
   // Derive the VRF public key once (also validates the seed length).
   vrfKeyFromSeed(secrets.vrfSecretKey);
+  const verifier = createVoteVerifier(directory);
   return {
     self: secrets.voterId,
     proveCredential(sel: Selector, stake: bigint): Credential | null {
-      const proof = vrfProve(secrets.vrfSecretKey, alphaOf(sel));
+      const proof = vrfProve(secrets.vrfSecretKey, selectorAlpha(sel));
       const out = vrfProofToHash(proof);
       if (out === null) return null;
-      const weight = weightOf(out, stake, sel);
+      const weight = selectorWeight(out, stake, sel);
       return weight === 0 ? null : { voterId: secrets.voterId, vrfProof: proof, vrfOutput: out, weight };
     },
-    verifyCredential(sel: Selector, cred: Credential, stake: bigint): CredentialCheck {
-      const pk = directory.vrfPublicKey(cred.voterId);
-      if (pk === null || stake <= 0n) return { ok: false, reason: 'unknown-voter' };
-      const beta = vrfVerify(pk, alphaOf(sel), cred.vrfProof);
-      if (beta === null || !bytesEqual(beta, cred.vrfOutput)) return { ok: false, reason: 'bad-proof' };
-      const weight = weightOf(beta, stake, sel);
-      return weight === 0 ? { ok: false, reason: 'not-selected' } : { ok: true, weight };
-    },
+    verifyCredential: verifier.verifyCredential,
     sign(msg: Uint8Array): Uint8Array {
       return sign(SignDomain.Vote, secrets.signSecretKey, msg);
     },
-    verify(voter: VoterId, msg: Uint8Array, signature: Uint8Array): boolean {
-      const pk = directory.signPublicKey(voter);
-      return pk !== null && verifySignature(SignDomain.Vote, pk, msg, signature);
-    },
+    verify: verifier.verify,
     hash(...parts: Uint8Array[]): Uint8Array {
       return sha256(...parts);
     },

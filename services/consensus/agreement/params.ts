@@ -14,22 +14,14 @@
 // would need (2T - total) > Byzantine stake of double-counted weight, which is impossible; and the
 // honest stake alone reaches T, so the protocol stays live after the network heals.
 
+import { ALGORAND_COMMITTEES, smallNetworkCommittees, type CommitteeSizes } from '../../../lib/chain/certificate.js';
 import { Step } from './types.js';
 
-export interface CommitteeParams {
-  /** Expected committee weight (sortition's expected size). */
-  readonly size: number;
-  /** Weight of votes for one value that makes a quorum (>=). */
-  readonly threshold: number;
-}
+// The committee figures and their lookups are the chain's (lib/chain/certificate.ts), shared with
+// everyone who checks certificates.
+export { committeeOf, expectedSizeOf, type CommitteeParams, type CommitteeSizes } from '../../../lib/chain/certificate.js';
 
-export interface AgreementParams {
-  /** Expected number of proposer seats per (round, period); no threshold (lowest priority wins). */
-  readonly proposerSize: number;
-  readonly soft: CommitteeParams;
-  readonly cert: CommitteeParams;
-  /** All next steps (3, 4, ...) share one committee, as in Algorand. */
-  readonly next: CommitteeParams;
+export interface AgreementParams extends CommitteeSizes {
   /** Algorand's SmallLambda (ms): time to propagate a credential; the recovery step unit. */
   readonly lambda: number;
   /** Filter timeout in period 0 (ms): wait for the lowest-priority proposal before soft-voting. */
@@ -57,10 +49,7 @@ export interface AgreementParams {
 export function algorandParams(overrides: Partial<AgreementParams> = {}): AgreementParams {
   const lambda = 2000;
   return {
-    proposerSize: 20,
-    soft: { size: 2990, threshold: 2267 },
-    cert: { size: 1500, threshold: 1112 },
-    next: { size: 5000, threshold: 3838 },
+    ...ALGORAND_COMMITTEES,
     lambda,
     filterTimeout0: 2 * lambda,
     filterTimeout: 2 * lambda,
@@ -80,14 +69,9 @@ export function algorandParams(overrides: Partial<AgreementParams> = {}): Agreem
  */
 export function smallNetworkParams(totalStake: bigint, overrides: Partial<AgreementParams> = {}): AgreementParams {
   if (totalStake <= 0n) throw new RangeError(`smallNetworkParams: totalStake must be > 0, got ${totalStake}`);
-  const total = Number(totalStake);
-  const quorum = { size: total, threshold: Math.floor((2 * total) / 3) + 1 };
   const lambda = overrides.lambda ?? 50;
   return {
-    proposerSize: Math.min(20, total),
-    soft: quorum,
-    cert: quorum,
-    next: quorum,
+    ...smallNetworkCommittees(totalStake),
     lambda,
     filterTimeout0: 2 * lambda,
     filterTimeout: 2 * lambda,
@@ -99,16 +83,6 @@ export function smallNetworkParams(totalStake: bigint, overrides: Partial<Agreem
     maxStep: 255,
     ...overrides,
   };
-}
-
-export function committeeOf(params: AgreementParams, step: Step): CommitteeParams {
-  if (step === Step.soft) return params.soft;
-  if (step === Step.cert) return params.cert;
-  return params.next;
-}
-
-export function expectedSizeOf(params: AgreementParams, step: Step): number {
-  return step === Step.propose ? params.proposerSize : committeeOf(params, step).size;
 }
 
 /**

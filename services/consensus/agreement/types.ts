@@ -4,55 +4,11 @@
 // Vocabulary follows go-algorand's agreement/ package: a round decides one block; a round runs in
 // periods (one attempt each); a period runs in steps (propose, soft, cert, then next steps).
 
-/** Block height. Round r decides the block at height r; round 0 is genesis. */
-export type Round = number;
-/** Attempt number within a round; period p + 1 starts after a next-vote quorum in period p. */
-export type Period = number;
-/** Step within a period; see `Step`. Next steps are 3, 4, 5, ... */
-export type Step = number;
-
-/** Step numbers as Algorand numbers them (agreement/types.go). */
-export const Step = {
-  /** Proposal-votes: the proposer's credential, carried with the block. */
-  propose: 0,
-  /** Soft votes, cast once at the filter timeout for the best proposal seen. */
-  soft: 1,
-  /** Cert votes, cast once the soft-quorum value's block is validated. A cert quorum finalizes. */
-  cert: 2,
-  /** First next step; later next steps are next + k (recovery). */
-  next: 3,
-} as const;
-
-/** 32-byte hash (SHA-256). */
-export type Hash = Uint8Array;
-/**
- * A participant: the hex of its account address / public key. A string so that it can key maps;
- * the ledger maps it to stake and the crypto implementation maps it to keys.
- */
-export type VoterId = string;
-/** A proposal-value: the block hash, or `null` for bottom (⊥, "no block"). */
-export type Value = Hash | null;
-
-/** A proof of committee membership for (round, period, step) (go-algorand data/committee). */
-export interface Credential {
-  readonly voterId: VoterId;
-  /** VRF proof over the selector (seed, round, period, step). */
-  readonly vrfProof: Uint8Array;
-  /** VRF output (beta) the proof yields; the sortition input. */
-  readonly vrfOutput: Uint8Array;
-  /** Claimed number of committee seats; receivers recompute it and drop the vote on mismatch. */
-  readonly weight: number;
-}
-
-export interface Vote {
-  readonly round: Round;
-  readonly period: Period;
-  readonly step: Step;
-  readonly value: Value;
-  readonly credential: Credential;
-  /** Signature by credential.voterId over `voteSigningBytes` (codec.ts). */
-  readonly signature: Uint8Array;
-}
+// The vote-level types are the chain's (lib/chain/certificate.ts): one definition for the core, the
+// node, the indexer and clients.
+import type { Bundle, Certificate, Credential, Hash, Period, Round, Selector, Step, Vote, VoteVerifier, VoterId } from '../../../lib/chain/certificate.js';
+export { Step } from '../../../lib/chain/certificate.js';
+export type { Bundle, Certificate, Credential, CredentialCheck, Hash, Period, Round, Selector, Value, Vote, VoterId } from '../../../lib/chain/certificate.js';
 
 /**
  * A block as agreement sees it. The header fields below are the ones the protocol itself checks;
@@ -84,33 +40,6 @@ export interface Block {
 export interface Proposal {
   readonly vote: Vote;
   readonly block: Block;
-}
-
-/**
- * A quorum of cert votes for one value in one (round, period): the proof that the block is final.
- * Equivocators' weight counts toward every value (as in Algorand), so their vote pairs are included.
- */
-export interface Certificate {
-  readonly round: Round;
-  readonly period: Period;
-  readonly value: Hash;
-  readonly votes: readonly Vote[];
-  readonly equivocations: readonly (readonly [Vote, Vote])[];
-}
-
-/**
- * The votes that make a quorum for one value in one (round, period, step). Nodes rebroadcast their
- * freshest bundle when they seem cut off (go-algorand partitionPolicy); a bundle is accepted from any
- * later period of the round because it proves by itself that the sender's peers moved on.
- */
-export interface Bundle {
-  readonly round: Round;
-  readonly period: Period;
-  readonly step: Step;
-  readonly value: Value;
-  readonly votes: readonly Vote[];
-  /** Pairs of conflicting votes by one voter; their weight counts for every value (as in Algorand). */
-  readonly equivocations: readonly (readonly [Vote, Vote])[];
 }
 
 /** What a node gossips. */
@@ -161,38 +90,17 @@ export type AgreementAction =
 // ---------------------------------------------------------------------------------------------
 // Injected components
 
-/** Result of checking a received credential. */
-export type CredentialCheck =
-  | { readonly ok: true; readonly weight: number }
-  | { readonly ok: false; readonly reason: 'bad-proof' | 'unknown-voter' | 'not-selected' };
-
-/** Inputs of sortition for one (round, period, step) committee. */
-export interface Selector {
-  /** seed of the previous round (the ledger tip's seed). */
-  readonly seed: Hash;
-  readonly round: Round;
-  readonly period: Period;
-  readonly step: Step;
-  /** Expected committee size for the step (params.ts). */
-  readonly expectedSize: number;
-  /** Total stake for this round (from the ledger). */
-  readonly totalStake: bigint;
-}
-
 /**
  * Crypto the core needs, injected so that the simulator can swap in a fast keyed-hash scheme.
  * The production implementation is crypto.ts (RFC 9381 VRF + Ed25519 + SHA-256).
  */
-export interface AgreementCrypto {
+export interface AgreementCrypto extends VoteVerifier {
   /** This node's identity. */
   readonly self: VoterId;
   /** Our credential for the selector with our stake, or null when sortition gives weight 0. */
   proveCredential(sel: Selector, stake: bigint): Credential | null;
-  /** Verify a received credential and recompute its weight with the voter's stake. */
-  verifyCredential(sel: Selector, cred: Credential, stake: bigint): CredentialCheck;
   /** Sign `msg` with our vote key. */
   sign(msg: Uint8Array): Uint8Array;
-  verify(voter: VoterId, msg: Uint8Array, signature: Uint8Array): boolean;
   /** SHA-256 of the concatenation. */
   hash(...parts: Uint8Array[]): Hash;
 }

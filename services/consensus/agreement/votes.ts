@@ -8,21 +8,8 @@
 // on both sides; counting it everywhere keeps honest nodes from being stalled by an equivocator
 // who splits its votes, and it never lets a quorum form without honest support (params.ts).
 
-import { valueKey, voteSigningBytes } from './codec.js';
-import { committeeOf, expectedSizeOf, type AgreementParams } from './params.js';
-import {
-  Step,
-  type AgreementCrypto,
-  type Bundle,
-  type Certificate,
-  type DropReason,
-  type Hash,
-  type Period,
-  type Round,
-  type Value,
-  type Vote,
-  type VoterId,
-} from './types.js';
+import { valueKey } from './codec.js';
+import { Step, type Bundle, type DropReason, type Value, type Vote, type VoterId } from './types.js';
 
 /** A quorum observed for one value in one step. */
 export type Threshold = Bundle;
@@ -135,83 +122,9 @@ export function fresherThan(a: Threshold, b: Threshold | null): boolean {
   return false;
 }
 
-/** Context to verify votes of one round. */
-export interface VoteContext {
-  readonly crypto: AgreementCrypto;
-  readonly params: AgreementParams;
-  /** The previous round's seed. */
-  readonly seed: Hash;
-  readonly totalStake: bigint;
-  stakeOf(voter: VoterId): bigint;
-}
-
-/** Full cryptographic check of a vote: credential (VRF + sortition weight) and signature. */
-export function verifyVote(vote: Vote, ctx: VoteContext): { ok: true; weight: number } | { ok: false; reason: DropReason } {
-  if (vote.step !== Step.propose && vote.step !== Step.soft && vote.step !== Step.cert && vote.step < Step.next) {
-    return { ok: false, reason: 'bad-step' };
-  }
-  if (vote.step === Step.propose && vote.value === null) return { ok: false, reason: 'bad-step' };
-  const cred = vote.credential;
-  const check = ctx.crypto.verifyCredential(
-    {
-      seed: ctx.seed,
-      round: vote.round,
-      period: vote.period,
-      step: vote.step,
-      expectedSize: expectedSizeOf(ctx.params, vote.step),
-      totalStake: ctx.totalStake,
-    },
-    cred,
-    ctx.stakeOf(cred.voterId),
-  );
-  if (!check.ok) return { ok: false, reason: check.reason };
-  if (check.weight !== cred.weight) return { ok: false, reason: 'weight-mismatch' };
-  const msg = voteSigningBytes(cred.voterId, vote.round, vote.period, vote.step, vote.value);
-  if (!ctx.crypto.verify(cred.voterId, msg, vote.signature)) return { ok: false, reason: 'bad-signature' };
-  return { ok: true, weight: check.weight };
-}
-
-/**
- * Check a bundle standalone: every vote is a valid vote of the bundle's round, period and step,
- * voters are distinct, and the weight for `value` (equivocators counting for every value) reaches the
- * step's threshold.
- */
-export function verifyBundle(b: Bundle, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
-  if (b.step === Step.propose) return { ok: false, reason: 'proposal-votes form no bundle' };
-  const seen = new Set<VoterId>();
-  const key = valueKey(b.value);
-  let weight = 0;
-  const same = (v: Vote): boolean => v.round === b.round && v.period === b.period && v.step === b.step;
-  for (const v of b.votes) {
-    if (!same(v) || valueKey(v.value) !== key) return { ok: false, reason: 'vote for another round, period, step or value' };
-    const voter = v.credential.voterId;
-    if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
-    seen.add(voter);
-    const r = verifyVote(v, ctx);
-    if (!r.ok) return { ok: false, reason: `vote of ${voter}: ${r.reason}` };
-    weight += r.weight;
-  }
-  for (const [x, y] of b.equivocations) {
-    const voter = x.credential.voterId;
-    if (!same(x) || !same(y) || y.credential.voterId !== voter || valueKey(x.value) === valueKey(y.value)) {
-      return { ok: false, reason: 'malformed equivocation pair' };
-    }
-    if (seen.has(voter)) return { ok: false, reason: `voter ${voter} counted twice` };
-    seen.add(voter);
-    const rx = verifyVote(x, ctx);
-    const ry = verifyVote(y, ctx);
-    if (!rx.ok || !ry.ok) return { ok: false, reason: `equivocation of ${voter} does not verify` };
-    weight += rx.weight;
-  }
-  const need = committeeOf(ctx.params, b.step).threshold;
-  if (weight < need) return { ok: false, reason: `weight ${weight} below the threshold ${need}` };
-  return { ok: true };
-}
-
-/** A certificate is a cert-step bundle for a block hash (catch-up, audits, the simulator's checker). */
-export function verifyCertificate(cert: Certificate, ctx: VoteContext): { ok: true } | { ok: false; reason: string } {
-  return verifyBundle({ ...cert, step: Step.cert }, ctx);
-}
+// The checks of a single vote, a bundle and a certificate are the chain's (lib/chain/certificate.ts),
+// so a catching-up node, the indexer and clients accept exactly what the core accepts.
+export { verifyBundle, verifyCertificate, verifyVote, type VoteContext } from '../../../lib/chain/certificate.js';
 
 /**
  * Regroups a batch of votes into bundles, for transports that carry a bundle as a flat list of votes
