@@ -1,11 +1,11 @@
 // Block chunks on storers over gRPC (DESIGN §4 step 7; docs/consensus.md "Block storage"): the
-// proposer writes a block's chunks with SetShare to the storers responsible for each chunk
-// (block-data.ts storerOrder), and any node reads a state-tree object it lacks with GetShare(hash),
+// proposer writes a block's chunks with SetShares (batches of up to 512 chunks / 2 MiB per storer) to the
+// storers responsible for each chunk (block-data.ts storerOrder), and any node reads a state-tree object it lacks with GetShare(hash),
 // checking the answer by hashing it; a storer that answers with wrong bytes is counted and the next one
 // is asked. Nothing here is trusted beyond what a hash proves.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import { StorerServiceClient, type GetShareResponse, type SetShareResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type GetShareResponse, type SetSharesResponse } from '../../gen/wolk/storer/v1/storer.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { NodeSource } from '../../lib/smt/index.js';
 import { storerOrder, type BlockChunk, type StorerRef } from './block-data.js';
@@ -45,6 +45,17 @@ export interface StorerChunksCounters {
 }
 
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** One SetShares call carries at most this many chunks / bytes (storer.proto allows 1024 chunks). */
+const BATCH_CHUNKS = 512;
+const BATCH_BYTES = 2 * 1024 * 1024;
+
+interface Placement {
+  readonly chunk: BlockChunk;
+  readonly order: readonly StorerRef[];
+  /** Next storer in `order` to try. */
+  next: number;
+  acks: number;
+}
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class StorerChunks {
@@ -71,7 +82,7 @@ export class StorerChunks {
   }
 
   /**
-   * Writes each chunk to its first R accepting storers (in storerOrder). Returns when all are done or
+   * Writes each chunk to its first R accepting storers (in its storerOrder). Returns when all are done or
    * after `budgetMs`, whichever is first; writes still running then go on in the background.
    */
   async store(chunks: readonly BlockChunk[], budgetMs: number): Promise<StoreSummary> {
@@ -80,25 +91,16 @@ export class StorerChunks {
       this.log.warn('block chunks not written: the write queue is full', { chunks: chunks.length, queued: this.queued });
       return { chunks: chunks.length, complete: 0, short: chunks.length, pending: 0 };
     }
-    let complete = 0;
-    let short = 0;
     this.queued += chunks.length;
-    const all = Promise.all(
-      chunks.map(async (c) => {
-        try {
-          const acks = await this.storeOne(c);
-          if (acks >= this.replicas) {
-            complete++;
-            this.counters.storedChunks++;
-          } else {
-            short++;
-            this.counters.shortChunks++;
-          }
-        } finally {
-          this.queued--;
-        }
-      }),
-    );
+    const work: Placement[] = chunks.map((chunk) => ({ chunk, order: storerOrder(chunk.id, this.o.storers), next: 0, acks: 0 }));
+    let finished = false;
+    const all = this.place(work).finally(() => {
+      finished = true;
+      this.queued -= chunks.length;
+      const done = work.filter((w) => w.acks >= this.replicas).length;
+      this.counters.storedChunks += done;
+      this.counters.shortChunks += work.length - done;
+    });
     let timer: NodeJS.Timeout | undefined;
     const timeUp = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, budgetMs);
@@ -106,23 +108,55 @@ export class StorerChunks {
     });
     await Promise.race([all, timeUp]);
     clearTimeout(timer);
+    // Read at this moment: with the budget spent, chunks not yet on R storers are pending, not short.
+    const complete = work.filter((w) => w.acks >= this.replicas).length;
+    const short = finished ? chunks.length - complete : 0;
     const summary = { chunks: chunks.length, complete, short, pending: chunks.length - complete - short };
     if (summary.short > 0 || summary.pending > 0) this.log.warn('block chunks not all on R storers yet', { ...summary, replicas: this.replicas });
     return summary;
   }
 
-  private async storeOne(c: BlockChunk): Promise<number> {
-    let acks = 0;
-    for (const s of storerOrder(c.id, this.o.storers)) {
-      if (acks >= this.replicas || this.closed) break;
-      try {
-        await this.call<SetShareResponse>(s.endpoint, (cl, md, opts, cb) => cl.setShare({ data: Buffer.from(c.data), chunkId: Buffer.from(c.id) }, md, opts, cb));
-        acks++;
-      } catch (err) {
-        this.log.debug('SetShare failed', { storer: s.endpoint, chunk: hex(c.id).slice(0, 16), error: (err as Error).message });
+  /**
+   * Rounds of SetShares: every chunk short of R acknowledgements goes to its next untried storers (in
+   * its own storerOrder), grouped per storer into batches; a failed batch sends its chunks on to their
+   * next storers in the following round. Ends when every chunk has R acks or has tried every storer.
+   */
+  private async place(work: Placement[]): Promise<void> {
+    for (;;) {
+      const perStorer = new Map<string, { ref: StorerRef; items: Placement[] }>();
+      for (const w of work) {
+        for (let need = this.replicas - w.acks; need > 0 && w.next < w.order.length; need--) {
+          const ref = w.order[w.next++]!;
+          let e = perStorer.get(ref.endpoint);
+          if (!e) perStorer.set(ref.endpoint, (e = { ref, items: [] }));
+          e.items.push(w);
+        }
       }
+      if (perStorer.size === 0 || this.closed) return;
+      const calls: Promise<void>[] = [];
+      for (const { ref, items } of perStorer.values()) {
+        for (let i = 0; i < items.length; ) {
+          const batch: Placement[] = [];
+          let bytes = 0;
+          while (i < items.length && batch.length < BATCH_CHUNKS && (batch.length === 0 || bytes + items[i]!.chunk.data.length <= BATCH_BYTES)) {
+            bytes += items[i]!.chunk.data.length;
+            batch.push(items[i++]!);
+          }
+          calls.push(
+            this.call<SetSharesResponse>(ref.endpoint, (cl, md, opts, cb) => cl.setShares({ data: batch.map((w) => Buffer.from(w.chunk.data)) }, md, opts, cb)).then(
+              (res) => {
+                batch.forEach((w, j) => {
+                  const id = res.chunkIds[j];
+                  if (id !== undefined && hex(id) === hex(w.chunk.id)) w.acks++;
+                });
+              },
+              (err: unknown) => this.log.debug('SetShares failed', { storer: ref.endpoint, chunks: batch.length, error: (err as Error).message }),
+            ),
+          );
+        }
+      }
+      await Promise.all(calls);
     }
-    return acks;
   }
 
   /** A chunk by id from the first storer (in storerOrder) whose answer hashes to the id; null if none. */

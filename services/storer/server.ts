@@ -59,6 +59,11 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
       return { chunkId: asBuffer(chunkId) };
     },
 
+    async setShares(req) {
+      const ids = await shares.putMany(req.data);
+      return { chunkIds: ids.map(asBuffer) };
+    },
+
     async getShare(req) {
       const data = await shares.require(req.chunkId);
       return { data: d.corruptReads ? corrupt(data) : asBuffer(data) };

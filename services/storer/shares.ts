@@ -7,6 +7,9 @@ import type { KvStore } from '../../lib/storage/kv.js';
 import { prefixEnd } from '../../lib/storage/kv.js';
 import { chunkKey, chunkPrefix, hex } from './layout.js';
 
+/** SetShares: chunks per call at most (storer.proto). */
+export const MAX_CHUNKS_PER_CALL = 1024;
+
 export class ShareStore {
   /** Chunks stored and their bytes (GetInfo). */
   count = 0;
@@ -57,6 +60,44 @@ export class ShareStore {
       this.writing.delete(k);
     }
     return id;
+  }
+
+  /**
+   * Stores several chunks in one synchronous batch (SetShares); all are checked first, so a malformed
+   * one stores nothing. Chunks already stored (or being stored) are not written again. Ids in order.
+   */
+  async putMany(datas: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    if (datas.length > MAX_CHUNKS_PER_CALL) throw invalidArgument(`${datas.length} chunks in one call: at most ${MAX_CHUNKS_PER_CALL}`);
+    datas.forEach((d, i) => {
+      if (d.length > MAX_CHUNK_SIZE) throw invalidArgument(`chunk ${i} has ${d.length} bytes: at most ${MAX_CHUNK_SIZE}; nothing was stored`);
+    });
+    const ids = datas.map((d) => sha256(d));
+    const fresh = new Map<string, { id: Uint8Array; data: Uint8Array }>();
+    const waits: Promise<void>[] = [];
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const k = hex(id);
+        const pending = this.writing.get(k);
+        if (pending) return void waits.push(pending);
+        if (fresh.has(k) || (await this.kv.get(chunkKey(id))) !== null) return;
+        fresh.set(k, { id, data: datas[i]! });
+      }),
+    );
+    if (fresh.size > 0) {
+      const write = this.kv.batch([...fresh.values()].map((c) => ({ type: 'put' as const, key: chunkKey(c.id), value: c.data })), { sync: true });
+      for (const k of fresh.keys()) this.writing.set(k, write);
+      try {
+        await write;
+        for (const c of fresh.values()) {
+          this.count++;
+          this.bytes += c.data.length;
+        }
+      } finally {
+        for (const k of fresh.keys()) this.writing.delete(k);
+      }
+    }
+    await Promise.all(waits);
+    return ids;
   }
 
   async require(chunkId: Uint8Array): Promise<Uint8Array> {

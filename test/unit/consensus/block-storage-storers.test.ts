@@ -4,6 +4,8 @@
 // fetching state-tree nodes from the storers, and a storer that serves corrupted bytes is detected and
 // passed over. With every storer down, blocks are still assembled within the budget.
 import test from 'ava';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { StorerServiceClient, type GetShareResponse, type SetSharesResponse } from '../../../gen/wolk/storer/v1/storer.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,4 +100,26 @@ test('with every storer down, a block is still assembled within the budget (live
   t.truthy(summary);
   t.is(summary!.complete, 0);
   t.is(summary!.chunks, payload.newChunks!.chunkIds.length, 'the block still lists all its chunks');
+});
+
+test('SetShares: a batch of chunks stored in one call, ids in order; one oversized chunk stores nothing', async (t) => {
+  const s = await startInProcess('storer', createStorerNode);
+  t.teardown(() => s.close());
+  const client = new StorerServiceClient(s.endpoints['grpc']!, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  t.teardown(() => client.close());
+  const unary = <R>(f: (md: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: R) => void) => unknown) =>
+    new Promise<R>((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 20_000 }, (e, r) => (e ? reject(e) : resolve(r))));
+  const datas = Array.from({ length: 300 }, (_, i) => Buffer.from(`chunk ${i} `.repeat(1 + (i % 7))));
+  datas.push(datas[5]!); // a duplicate in the same call
+  const res = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: datas }, md, o, cb));
+  t.deepEqual(res.chunkIds.map(hex), datas.map((d) => hex(sha256(d))));
+  for (const i of [0, 5, 299]) {
+    const got = await unary<GetShareResponse>((md, o, cb) => client.getShare({ chunkId: Buffer.from(sha256(datas[i]!)) }, md, o, cb));
+    t.deepEqual(new Uint8Array(got.data), new Uint8Array(datas[i]!));
+  }
+  const fresh = Buffer.from('never stored');
+  const err = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: [fresh, Buffer.alloc(32769)] }, md, o, cb)).catch((e: ServiceError) => e);
+  t.is((err as ServiceError).code, status.INVALID_ARGUMENT);
+  const missing = await unary<GetShareResponse>((md, o, cb) => client.getShare({ chunkId: Buffer.from(sha256(fresh)) }, md, o, cb)).catch((e: ServiceError) => e);
+  t.is((missing as ServiceError).code, status.NOT_FOUND, 'all or nothing');
 });

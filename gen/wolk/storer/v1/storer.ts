@@ -52,6 +52,18 @@ export interface SetShareResponse {
   chunkId: Buffer;
 }
 
+/** Request of SetShares. */
+export interface SetSharesRequest {
+  /** The chunks (at most 1024, each at most 32768 bytes). */
+  data: Buffer[];
+}
+
+/** Response of SetShares, sent once every chunk is durable. */
+export interface SetSharesResponse {
+  /** 32-byte chunk ids (SHA-256 of each chunk), in request order. */
+  chunkIds: Buffer[];
+}
+
 /** Request of GetShare. */
 export interface GetShareRequest {
   /** 32-byte chunk id. */
@@ -411,6 +423,148 @@ export const SetShareResponse: MessageFns<SetShareResponse> = {
   fromPartial(object: DeepPartial<SetShareResponse>): SetShareResponse {
     const message = createBaseSetShareResponse();
     message.chunkId = object.chunkId ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSetSharesRequest(): SetSharesRequest {
+  return { data: [] };
+}
+
+export const SetSharesRequest: MessageFns<SetSharesRequest> = {
+  encode(message: SetSharesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.data) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSharesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSharesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSharesRequest {
+    return {
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+    };
+  },
+
+  toJSON(message: SetSharesRequest): unknown {
+    const obj: any = {};
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSharesRequest>): SetSharesRequest {
+    return SetSharesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSharesRequest>): SetSharesRequest {
+    const message = createBaseSetSharesRequest();
+    message.data = object.data?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSetSharesResponse(): SetSharesResponse {
+  return { chunkIds: [] };
+}
+
+export const SetSharesResponse: MessageFns<SetSharesResponse> = {
+  encode(message: SetSharesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunkIds) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSharesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSharesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSharesResponse {
+    return {
+      chunkIds: globalThis.Array.isArray(object?.chunkIds)
+        ? object.chunkIds.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.chunk_ids)
+        ? object.chunk_ids.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: SetSharesResponse): unknown {
+    const obj: any = {};
+    if (message.chunkIds?.length) {
+      obj.chunkIds = message.chunkIds.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSharesResponse>): SetSharesResponse {
+    return SetSharesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSharesResponse>): SetSharesResponse {
+    const message = createBaseSetSharesResponse();
+    message.chunkIds = object.chunkIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -2151,6 +2305,20 @@ export const StorerServiceService = {
     responseSerialize: (value: SetShareResponse): Buffer => Buffer.from(SetShareResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetShareResponse => SetShareResponse.decode(value),
   },
+  /**
+   * Stores several chunks, each under its chunk id, in one synchronous write: how a proposer hands
+   * storers a block's own chunks (DESIGN §4 step 7), which are thousands of small state-tree nodes.
+   * All or nothing: a malformed chunk fails the call (INVALID_ARGUMENT) and nothing is stored.
+   */
+  setShares: {
+    path: "/wolk.storer.v1.StorerService/SetShares" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSharesRequest): Buffer => Buffer.from(SetSharesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSharesRequest => SetSharesRequest.decode(value),
+    responseSerialize: (value: SetSharesResponse): Buffer => Buffer.from(SetSharesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetSharesResponse => SetSharesResponse.decode(value),
+  },
   /** Returns one chunk by id. */
   getShare: {
     path: "/wolk.storer.v1.StorerService/GetShare" as const,
@@ -2238,6 +2406,12 @@ export const StorerServiceService = {
 export interface StorerServiceServer extends UntypedServiceImplementation {
   /** Stores one chunk under its chunk id (SHA-256 of the data). */
   setShare: handleUnaryCall<SetShareRequest, SetShareResponse>;
+  /**
+   * Stores several chunks, each under its chunk id, in one synchronous write: how a proposer hands
+   * storers a block's own chunks (DESIGN §4 step 7), which are thousands of small state-tree nodes.
+   * All or nothing: a malformed chunk fails the call (INVALID_ARGUMENT) and nothing is stored.
+   */
+  setShares: handleUnaryCall<SetSharesRequest, SetSharesResponse>;
   /** Returns one chunk by id. */
   getShare: handleUnaryCall<GetShareRequest, GetShareResponse>;
   /** Proves possession of a chunk for a fresh nonce; the answer is signed by the storer. */
@@ -2282,6 +2456,26 @@ export interface StorerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetShareResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Stores several chunks, each under its chunk id, in one synchronous write: how a proposer hands
+   * storers a block's own chunks (DESIGN §4 step 7), which are thousands of small state-tree nodes.
+   * All or nothing: a malformed chunk fails the call (INVALID_ARGUMENT) and nothing is stored.
+   */
+  setShares(
+    request: SetSharesRequest,
+    callback: (error: ServiceError | null, response: SetSharesResponse) => void,
+  ): ClientUnaryCall;
+  setShares(
+    request: SetSharesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetSharesResponse) => void,
+  ): ClientUnaryCall;
+  setShares(
+    request: SetSharesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetSharesResponse) => void,
   ): ClientUnaryCall;
   /** Returns one chunk by id. */
   getShare(
