@@ -123,3 +123,26 @@ test('SetShares: a batch of chunks stored in one call, ids in order; one oversiz
   const missing = await unary<GetShareResponse>((md, o, cb) => client.getShare({ chunkId: Buffer.from(sha256(fresh)) }, md, o, cb)).catch((e: ServiceError) => e);
   t.is((missing as ServiceError).code, status.NOT_FOUND, 'all or nothing');
 });
+
+test('a storer that is down is skipped: its chunks go to the next storers in their order, all reach R', async (t) => {
+  const live = await Promise.all([startInProcess('storer', createStorerNode), startInProcess('storer', createStorerNode)]);
+  t.teardown(async () => {
+    for (const s of live) await s.close();
+  });
+  const net = makeNet({ storers: 3, replication: 2 });
+  const refs = [
+    { id: net.storers[0]!.id, endpoint: live[0]!.endpoints['grpc']! },
+    { id: net.storers[1]!.id, endpoint: '127.0.0.1:1' }, // nobody listens
+    { id: net.storers[2]!.id, endpoint: live[1]!.endpoints['grpc']! },
+  ];
+  const w = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 20_000, logger: silentLogger });
+  t.teardown(() => w.close());
+  const chunks = Array.from({ length: 200 }, (_, i) => {
+    const data = Buffer.from(`state object ${i}`);
+    return { id: sha256(data), data };
+  });
+  const s = await w.store(chunks, 60_000);
+  t.deepEqual(s, { chunks: 200, complete: 200, short: 0, pending: 0 });
+  for (const c of chunks.slice(0, 20)) t.deepEqual(await w.get(c.id), new Uint8Array(c.data));
+  t.is(w.counters.missing, 0);
+});
