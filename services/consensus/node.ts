@@ -105,7 +105,7 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
   const storeBudgetMs = readEnv(env, 'WOLK_BLOCK_STORE_BUDGET_MS') ?? lambdaMs;
   const checkpointFrom = readEnv(env, 'WOLK_CHECKPOINT_FROM');
   let checkpoint: VerifiedCheckpoint | undefined;
-  if (checkpointFrom !== undefined && (await new ChainStore(db).latestRound()) === null) {
+  if (checkpointFrom !== undefined && ((await new ChainStore(db).latestRound()) ?? 0) === 0) {
     const committeeStake = new Map(committee.map((n) => [n.id, BigInt(n.stake)]));
     checkpoint = await takeCheckpoint(checkpointFrom, (cp) => verifyCheckpoint(cp, { crypto, params, committee: committeeStake }), log);
   }

@@ -60,7 +60,7 @@ export interface LedgerOptions {
   readonly blockStore?: BlockStore;
   /**
    * Start an empty data directory from this certified block instead of replaying from genesis (its
-   * state is read from `nodeSource`). Ignored when the directory already holds a chain.
+   * state is read from `nodeSource`). Ignored when the directory holds blocks past genesis.
    */
   readonly checkpoint?: VerifiedCheckpoint;
   /** Wall clock (ms since the epoch) for header timestamps. */
@@ -161,10 +161,11 @@ export class Ledger implements AgreementLedgerReader {
     if (latest === null) {
       await this.writeGenesis();
       latest = 0;
-      if (this.checkpoint) {
-        await this.writeCheckpoint(this.checkpoint);
-        latest = this.checkpoint.round;
-      }
+    }
+    // Only a chain that has nothing past genesis (a new node, or one stopped before this step) takes it.
+    if (latest === 0 && this.checkpoint) {
+      await this.writeCheckpoint(this.checkpoint);
+      latest = this.checkpoint.round;
     }
     this.startedFrom = await this.chain.checkpointRound();
     const top = (await this.chain.get(latest))!;
