@@ -3,7 +3,8 @@
 // storer has committed to several of them; Q rounds later the rewards verifier audits those blocks: the
 // lazy storer's answers are invalid (or unreachable), its reputation on chain falls below full, the
 // honest storers committed with it are credited, and the indexer shows balances and reputation. The
-// rewards service reports the Reward of an audited round as finalized.
+// rewards service reports the Reward of an audited round as finalized. Files uploaded afterwards carry
+// commitments whose weights are the sortition of stake × reputation as of their seed round.
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
@@ -13,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
-import { IndexerServiceClient, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
+import { IndexerServiceClient, type GetFileLocationsResponse, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
+import { loadGenesis } from '../../lib/chain/genesis.js';
+import { chainRegistry } from '../../lib/chain/registry-client.js';
+import { sortition } from '../../lib/crypto/index.js';
 import { RewardsServiceClient, type GetReputationResponse, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
@@ -127,4 +131,39 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   const lt = finalized!.reward!.tallies.find((x) => Buffer.from(x.storerId).toString('hex') === lazyId)!;
   t.is(lt.valid, 0);
   t.true(lt.invalid + lt.unreachable > 0);
+
+  // Reputation in storer selection: files uploaded now are weighed by stake × reputation as of their
+  // seed round. Each commitment's weight (claimed by the storer, checked by the gateway, accepted by
+  // the ledger) is recomputed here from the registry of its seed round read from consensus.
+  const genesis = loadGenesis(join(devnet.dir, 'genesis.json'));
+  const tau = genesis.params.storerCommitteeSize;
+  const chainReg = chainRegistry(genesis, ep.consensus);
+  t.teardown(() => chainReg.close());
+  let lazySeen = false;
+  let sawLowered = false;
+  for (let i = 0; i < 4 && !(lazySeen && sawLowered); i++) {
+    const file = join(work, `after${i}.bin`);
+    writeFileSync(file, randomBytes(12_000));
+    const put = JSON.parse((await cli('put', file, `wolk://alice/audit/after${i}.bin`)).stdout) as { filehash: string; storers: string[] };
+    let locs: GetFileLocationsResponse | null = null;
+    for (const end = Date.now() + 120_000; locs === null && Date.now() < end; ) {
+      locs = await unary<GetFileLocationsResponse>((md, o, cb) => indexer.getFileLocations({ filehash: Buffer.from(put.filehash, 'hex') }, md, o, cb)).catch(() => null);
+      if (locs === null) await new Promise((r) => setTimeout(r, 1000));
+    }
+    t.truthy(locs, 'the indexer has the new file');
+    for (const loc of locs!.locations) {
+      const c = loc.commitment!;
+      const reg = await chainReg.at(Number(c.seedRound), c.seed);
+      // (A seed round from just before the Reward was final still has the full registry.)
+      if (reg.totalWeight < 6000n) {
+        sawLowered = true;
+        t.true(reg.lookup(lazy!.id)!.stake < 1000n, `${LAZY} weighs less than its stake at seed round ${c.seedRound}`);
+      }
+      const own = reg.lookup(c.storerId)!.stake;
+      t.is(c.weight, sortition(c.vrf!.output, own, reg.totalWeight, Math.min(tau, Number(reg.totalWeight))), 'the weight is the effective-stake sortition');
+      if (Buffer.from(c.storerId).toString('hex') === lazyId) lazySeen = true;
+    }
+  }
+  t.true(sawLowered, 'uploads after the fall were weighed by the lowered registry');
+  t.log(`after the fall: ${LAZY} ${lazySeen ? 'committed to a file, weighed by its lowered stake' : 'was not selected in 4 uploads'}`);
 });
