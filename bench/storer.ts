@@ -5,7 +5,9 @@
 //     directly in this process.
 //   - Peak RSS (VmHWM) of a fresh storer during a 1 GB SetFile: goal <= 200 MB.
 //   - File bytes in blob-fs vs blob-kv (RocksDB), 4 MiB segments in-process: why files go to blob-fs.
-import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js';
+//   - The grpc-js ceiling: a bare server process streaming the same bytes with no work per message.
+import { credentials, makeGenericClientConstructor, Metadata, type ClientWritableStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { ceilingService } from './storer/grpc-ceiling-server.js';
 import { createCipheriv } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +61,67 @@ async function compileStorer(outDir: string, log: (m: string) => void): Promise<
   } catch (err) {
     log(`could not compile the storer (${(err as Error).message}); running it through tsx`);
     return ['--import', 'tsx', 'services/storer/main.ts'];
+  }
+}
+
+/** grpc-js alone, server in its own process (bench/storer/grpc-ceiling-server.ts): MB/s out (server stream) and in (client stream). */
+export async function grpcCeiling(bytes: number): Promise<{ get: number; put: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'storer', 'grpc-ceiling-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /port (\d+)/.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`grpc ceiling server exited (${code})`)));
+    });
+    const Client = makeGenericClientConstructor(ceilingService as unknown as ServiceDefinition, 'Ceiling');
+    const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20 }) as unknown as {
+      get(req: Buffer): NodeJS.ReadableStream;
+      put(cb: (err: Error | null, res?: Buffer) => void): NodeJS.WritableStream;
+      close(): void;
+    };
+    const req = Buffer.alloc(8);
+    req.writeBigUInt64BE(BigInt(bytes));
+    let best = { get: 0, put: 0 };
+    for (let round = 0; round < 2; round++) {
+      let t = performance.now();
+      const got = await new Promise<number>((resolve, reject) => {
+        let n = 0;
+        const s = c.get(req);
+        s.on('data', (d: Buffer) => (n += d.length));
+        s.on('end', () => resolve(n));
+        s.on('error', reject);
+      });
+      if (got !== bytes) throw new Error(`ceiling Get returned ${got} bytes`);
+      const get = bytes / MB / ((performance.now() - t) / 1000);
+      t = performance.now();
+      const payload = Buffer.alloc(PIECE, 0x5a);
+      await new Promise<void>((resolve, reject) => {
+        const w = c.put((err) => (err ? reject(err) : resolve()));
+        let sent = 0;
+        const pump = () => {
+          while (sent < bytes) {
+            const n = Math.min(PIECE, bytes - sent);
+            sent += n;
+            if (!w.write(n === PIECE ? payload : payload.subarray(0, n))) {
+              w.once('drain', pump);
+              return;
+            }
+          }
+          w.end();
+        };
+        pump();
+      });
+      const put = bytes / MB / ((performance.now() - t) / 1000);
+      best = { get: Math.max(best.get, get), put: Math.max(best.put, put) };
+    }
+    c.close();
+    return best;
+  } finally {
+    child.kill('SIGTERM');
   }
 }
 
@@ -194,6 +257,10 @@ export async function run(ctx: BenchContext): Promise<void> {
       ctx.row({ name: 'GetFile 100 MB (storer process, loopback gRPC)', value: getRate, unit: 'MB/s', baseline: coldRead, baselineName: 'read from the disk (dd iflag=direct)', goal: '>= 0.5x', goalRatio: 0.5 });
     }
     ctx.row({ name: 'GetFile 100 MB (same run, vs page cache)', value: getRate, unit: 'MB/s', baseline: rawRead, baselineName: 'read from a file in the page cache' });
+    // what grpc-js itself can carry here, with no work per message: the ceiling of both figures above
+    const ceiling = await grpcCeiling(FILE_BYTES);
+    ctx.row({ name: 'SetFile 100 MB vs the grpc-js ceiling', value: setRate, unit: 'MB/s', baseline: ceiling.put, baselineName: 'bare grpc-js client stream, 1 MiB messages' });
+    ctx.row({ name: 'GetFile 100 MB vs the grpc-js ceiling', value: getRate, unit: 'MB/s', baseline: ceiling.get, baselineName: 'bare grpc-js server stream, 1 MiB messages' });
 
     // ---- chunks ----
     const chunks = Array.from({ length: CHUNKS }, (_, i) => bytesAt(2, i * 4096, 4096));
