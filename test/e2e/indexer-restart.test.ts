@@ -1,6 +1,7 @@
 // Issue #7: the indexer is SIGKILLed mid-stream on the real devnet (13 processes) while writers keep
 // putting keys through the gateway, stays down while more blocks with entries finalize, and is
-// restarted on the same data directory with the environment the devnet gave it. It must catch up to
+// restarted on the same data directory with the environment the devnet gave it; it is SIGKILLed once
+// more while it catches up, and restarted again. It must catch up to
 // the consensus tip and list every key exactly once, each with the record the chain holds (txid and
 // round from the gateway's proven ?proof answer, i.e. consensus GetStateProof checked against the
 // header's state root).
@@ -23,7 +24,6 @@ const COLLECTION = 'docs';
 
 let devnet: Devnet | undefined;
 let restarted: ChildProcess | undefined;
-let restartedLog = '';
 
 test.after.always(async () => {
   if (restarted && restarted.exitCode === null && restarted.signalCode === null) {
@@ -75,6 +75,7 @@ interface Written {
   readonly key: string;
   readonly txid?: string;
   readonly round?: string;
+  readonly file: string;
   /** Phase the put finished in: before the kill, while the indexer was down, after the restart. */
   readonly phase: 'before' | 'down' | 'after';
 }
@@ -103,11 +104,11 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
       writeFileSync(file, randomBytes(1 + Math.floor(Math.random() * 6000)));
       try {
         const r = await w.client.put(file, `wolk://${w.owner}/${COLLECTION}/${key}`);
-        written.push({ owner: w.owner, key, ...(r.txid ? { txid: r.txid } : {}), ...(r.round ? { round: r.round } : {}), phase });
+        written.push({ owner: w.owner, key, file, ...(r.txid ? { txid: r.txid } : {}), ...(r.round ? { round: r.round } : {}), phase });
       } catch (err) {
         // Recorded; the chain (not this list) is the ground truth below.
         failures.push(`${w.owner}/${key}: ${(err as Error).message}`);
-        written.push({ owner: w.owner, key, phase });
+        written.push({ owner: w.owner, key, file, phase });
       }
     }
   });
@@ -133,16 +134,37 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const ports = JSON.parse(readFileSync(join(dn.dir, 'ports.json'), 'utf8')) as PortMap;
   const plan = planProcesses(dn.dir, DEFAULT_SHAPE, ports);
   const me = plan.find((p) => p.name === 'indexer-0')!;
-  restarted = spawnService('indexer', environmentFor(me, plan, join(dn.dir, 'genesis.json'), process.pid));
-  restarted.stderr!.on('data', (d: Buffer) => (restartedLog = (restartedLog + d.toString()).slice(-20_000)));
-  restarted.stdout!.on('data', (d: Buffer) => (restartedLog = (restartedLog + d.toString()).slice(-20_000)));
-  phase = 'after';
-  const opened = await waitFor('the restarted indexer to log its cursor', 300_000, async () => {
-    const m = /"msg":"read model opened"[^\n]*"cursor":(\d+|null)/.exec(restartedLog);
-    return m ? m[1]! : undefined;
+  /** Starts the indexer; resolves with the cursor it logs on opening its read model. */
+  const restart = async (): Promise<bigint> => {
+    let log = '';
+    restarted = spawnService('indexer', environmentFor(me, plan, join(dn.dir, 'genesis.json'), process.pid));
+    restarted.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    restarted.stdout!.resume();
+    const opened = await waitFor('the restarted indexer to log its cursor', 300_000, async () => {
+      const m = /"msg":"read model opened"[^\n]*"cursor":(\d+|null)/.exec(log);
+      return m ? m[1]! : undefined;
+    });
+    t.not(opened, 'null', 'the restarted indexer resumes from its stored cursor, not from genesis');
+    return BigInt(opened === 'null' ? -1 : opened);
+  };
+  const chainTip = async () => BigInt(((await (await fetch(new URL('/chain', gateway))).json()) as { finalizedRound: string }).finalizedRound);
+  const opened = await restart();
+  t.true(opened >= before.round, `resumes at ${opened}, at or after the round it had listed (${before.round})`);
+
+  // Killed again while catching up: as soon as it has applied a block past its cursor.
+  const caughtUpTo = await waitFor('the restarted indexer to apply blocks', 300_000, async () => {
+    const r = (await listPage(indexer, writers[0]!.owner, 1, '')).round;
+    return r > opened ? r : undefined;
   });
-  t.not(opened, 'null', 'the restarted indexer resumes from its stored cursor, not from genesis');
-  t.true(BigInt(opened) >= before.round, `resumes at ${opened}, at or after the round it had listed (${before.round})`);
+  const tipAtKill = await chainTip();
+  const second = restarted!;
+  const gone = new Promise((r) => second.once('exit', r));
+  second.kill('SIGKILL');
+  await gone;
+  t.log(`restarted at ${opened}, SIGKILLed again at round ≥ ${caughtUpTo} (tip ${tipAtKill})`);
+  phase = 'after';
+  const reopened = await restart();
+  t.true(reopened >= caughtUpTo, `resumes at ${reopened}, at or after the round it had applied (${caughtUpTo})`);
 
   await waitFor('keys to finalize after the restart', 600_000, async () => (finalIn('after') >= WRITERS ? true : undefined));
   stop = true;
@@ -151,15 +173,18 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   // Ground truth: the chain's proven record of every key attempted.
   const truth = new Map<string, { txid: string; round: string }>();
   for (const w of written) {
-    const res = await fetch(new URL(`/wolk/${w.owner}/${COLLECTION}/${w.key}?proof`, gateway));
-    if (res.status === 404) continue;
-    t.is(res.status, 200, `?proof of ${w.owner}/${w.key}`);
-    const j = (await res.json()) as { record: { txid: string; round: string } };
-    truth.set(`${w.owner}/${w.key}`, { txid: j.record.txid, round: j.record.round });
+    // A put answered 201 is final: if the consensus node asked lags, ask again until it has the block.
+    const j = await waitFor(`?proof of ${w.owner}/${w.key}`, w.round !== undefined ? 120_000 : 0, async () => {
+      const res = await fetch(new URL(`/wolk/${w.owner}/${COLLECTION}/${w.key}?proof`, gateway));
+      if (res.status === 404 && w.round === undefined) return null;
+      if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
+      return (await res.json()) as { record: { txid: string; round: string } };
+    }).catch((err: Error) => (t.fail(`${w.owner}/${w.key} (put answered ${JSON.stringify(w)}) is not readable on chain: ${err.message}`), null));
+    if (j) truth.set(`${w.owner}/${w.key}`, { txid: j.record.txid, round: j.record.round });
   }
-  for (const w of written) if (w.txid) t.true(truth.has(`${w.owner}/${w.key}`), `${w.owner}/${w.key} was acknowledged and must be on chain`);
+  for (const w of written) if (w.round !== undefined) t.deepEqual(truth.get(`${w.owner}/${w.key}`), { txid: w.txid, round: w.round }, `${w.owner}/${w.key} was answered 201 and is on chain as answered`);
   t.true(truth.size >= WRITERS * 5, `enough keys on chain (${truth.size})`);
-  const tip = BigInt(((await (await fetch(new URL('/chain', gateway))).json()) as { finalizedRound: string }).finalizedRound);
+  const tip = await chainTip();
 
   // The indexer catches up to (at least) the tip the writers left behind, then lists exactly the truth.
   await waitFor(`the indexer to reach round ${tip}`, 600_000, async () => ((await listPage(indexer, writers[0]!.owner, 1, '')).round >= tip ? true : undefined));
@@ -177,7 +202,26 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
       t.deepEqual({ txid: k.txid, round: k.round.toString() }, want, `${w.owner}/${k.key}: the record the chain holds`);
     }
     listed += keys.length;
+
+    // The gateway's listing goes through the indexer and pages the same keys.
+    const viaGateway: string[] = [];
+    let next: string | undefined;
+    do {
+      const res = await fetch(new URL(`/wolk/${w.owner}/${COLLECTION}/?limit=5${next ? `&page=${next}` : ''}`, gateway));
+      t.is(res.status, 200);
+      const j = (await res.json()) as { keys: { key: string }[]; next?: string; source: string };
+      t.is(j.source, 'indexer');
+      viaGateway.push(...j.keys.map((k) => k.key));
+      next = j.next;
+    } while (next);
+    t.deepEqual(viaGateway, expected, `${w.owner}: the gateway lists what the indexer lists`);
   }
+
+  // A GET, with the indexer ranking the storers, still returns the uploaded bytes.
+  const sample = written.find((w) => w.phase === 'down' && truth.has(`${w.owner}/${w.key}`))!;
+  const got = await fetch(new URL(`/wolk/${sample.owner}/${COLLECTION}/${sample.key}`, gateway));
+  t.is(got.status, 200);
+  t.true(Buffer.from(await got.arrayBuffer()).equals(readFileSync(sample.file)), 'GET returns the bytes put');
   const byPhase = (p: Written['phase']) => written.filter((w) => w.phase === p && truth.has(`${w.owner}/${w.key}`)).length;
   t.log(`${listed} keys listed once each (${byPhase('before')} before the kill, ${byPhase('down')} while down, ${byPhase('after')} after); tip ${tip}; ${failures.length} puts failed${failures.length ? `: ${failures.slice(0, 3).join(' | ')}` : ''}`);
   t.true(byPhase('down') >= WRITERS * 2, 'keys were written while the indexer was down');
