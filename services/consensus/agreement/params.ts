@@ -43,6 +43,18 @@ export interface AgreementParams extends CommitteeSizes {
   readonly maxBufferedNextRound: number;
   /** Highest step accepted at all (bounds memory against votes for far-future steps). */
   readonly maxStep: Step;
+  /**
+   * Dynamic filter timeout (go-algorand calculateFilterTimeout): once this many rounds have been
+   * certified in period 0, the period-0 filter timeout becomes the `dynamicFilterIndex`-th smallest
+   * of the last `dynamicFilterHistory` arrival times (ms after the round started) of the block that
+   * got certified, plus `dynamicFilterGrace`, clamped to [`dynamicFilterLowerBound`, filterTimeout0].
+   * 0 turns it off. Only when a node soft-votes changes, never what it may vote for, so safety does
+   * not depend on it.
+   */
+  readonly dynamicFilterHistory: number;
+  readonly dynamicFilterIndex: number;
+  readonly dynamicFilterGrace: number;
+  readonly dynamicFilterLowerBound: number;
 }
 
 /** Algorand's committee sizes and thresholds with its 2 s / 4 s timings (production, large stake populations). */
@@ -59,6 +71,11 @@ export function algorandParams(overrides: Partial<AgreementParams> = {}): Agreem
     catchupInterval: 2 * lambda,
     maxBufferedNextRound: 10000,
     maxStep: 255,
+    // go-algorand: 40 samples, the 38th smallest (95th percentile), +50 ms, at least 2.5 s.
+    dynamicFilterHistory: 40,
+    dynamicFilterIndex: 37,
+    dynamicFilterGrace: 50,
+    dynamicFilterLowerBound: 2500,
     ...overrides,
   };
 }
@@ -81,6 +98,11 @@ export function smallNetworkParams(totalStake: bigint, overrides: Partial<Agreem
     catchupInterval: 4 * lambda,
     maxBufferedNextRound: 5000,
     maxStep: 255,
+    // As Algorand's (95th percentile of 40), but never below λ: at most λ is saved per round.
+    dynamicFilterHistory: 40,
+    dynamicFilterIndex: 37,
+    dynamicFilterGrace: Math.max(1, Math.round(lambda / 4)),
+    dynamicFilterLowerBound: lambda,
     ...overrides,
   };
 }

@@ -114,6 +114,10 @@ class BaPlayer implements Player {
   private pendingAssemble: { round: Round; period: Period } | null = null;
   private buffered: Message[] = [];
   private catchingUp = false;
+  /** When each period-0 block of this round first arrived (ms after the round started). */
+  private arrivals = new Map<string, number>();
+  /** Arrival times of the blocks certified in period 0, oldest first (dynamic filter timeout). */
+  private readonly arrivalHistory: number[] = [];
 
   constructor(c: PlayerComponents) {
     this.crypto = c.crypto;
@@ -216,6 +220,7 @@ class BaPlayer implements Player {
     if (restored !== null) for (const v of restored.votes) this.myVotes.set(periodKey(v.period, v.step), v.value);
     this.pendingAssemble = null;
     this.catchingUp = false;
+    this.arrivals = new Map();
     this.setDeadline(now + this.filterTimeout(), out);
     this.maybePropose(now, out);
 
@@ -230,7 +235,13 @@ class BaPlayer implements Player {
   }
 
   private filterTimeout(): number {
-    return this.period === 0 ? this.params.filterTimeout0 : this.params.filterTimeout;
+    if (this.period !== 0) return this.params.filterTimeout;
+    const p = this.params;
+    const n = p.dynamicFilterHistory;
+    if (n <= 0 || this.arrivalHistory.length < n) return p.filterTimeout0;
+    const sorted = [...this.arrivalHistory].sort((a, b) => a - b);
+    const dynamic = sorted[Math.min(p.dynamicFilterIndex, n - 1)]! + p.dynamicFilterGrace;
+    return Math.min(Math.max(dynamic, p.dynamicFilterLowerBound), p.filterTimeout0);
   }
 
   private setDeadline(at: number, out: AgreementAction[]): void {
@@ -682,6 +693,7 @@ class BaPlayer implements Player {
       // An equivocating proposer's second block: not a candidate, but kept in case it gets staged.
       this.drop('equivocator');
     }
+    if (v.period === 0 && !this.arrivals.has(key)) this.arrivals.set(key, Math.max(0, now - this.roundStart));
     if (this.blocks.add(key, prop, this.protectedBlock)) {
       out.push({ kind: 'validate', block: b });
     } else if (relay) {
@@ -803,6 +815,12 @@ class BaPlayer implements Player {
       equivocations: t.equivocations,
     };
     const viaCatchup = this.catchingUp;
+    // A sample for the dynamic filter timeout: how long the block certified in period 0 took to reach us.
+    const arrived = this.arrivals.get(valueKey(block.hash));
+    if (t.period === 0 && !viaCatchup && arrived !== undefined && this.params.dynamicFilterHistory > 0) {
+      this.arrivalHistory.push(arrived);
+      if (this.arrivalHistory.length > this.params.dynamicFilterHistory) this.arrivalHistory.shift();
+    }
     out.push({ kind: 'commit', block, certificate });
     this.count('commits');
     this.enterRound({ round: block.round, hash: block.hash, seed: block.seed }, now, out);
