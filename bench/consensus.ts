@@ -11,8 +11,10 @@
 // Latency = SubmitTx sent → the block holding the tx arrives on StreamBlocks(follow) from consensus-0
 // (how a client learns a tx is final, consensus.proto).
 //   - sequential: one SetKey at a time, median/p99 SubmitTx→finality;
-//   - load: LOAD_TXS SetKeys submitted with SUBMIT_IN_FLIGHT SubmitTx calls in flight: finalized tx/s over
-//     first submit → last finality, and median/p99 latency under that load.
+//   - ladder: open-loop offered rates (LADDER, STEP_SECONDS each) until one is not kept up with (a tx not
+//     final within FINALITY_TIMEOUT_MS, or < 0.8x the offered rate finalized): finalized tx/s, median/p99;
+//   - burst (once the mempools are empty): BURST_TXS submitted with SUBMIT_IN_FLIGHT SubmitTx calls in
+//     flight: finalized tx/s over first submit → last finality, median/p99 latency under that load.
 // etcd side (scripts/etcd/up.sh; Debian's etcd-server): puts through the JSON gateway (/v3/kv/put) of
 // values as large as the encoded SetKey, sequential (median/p99) and ETCD_IN_FLIGHT concurrent (puts/s,
 // median/p99). An etcd put is acknowledged once a quorum has it in its fsynced WAL: the same promise
@@ -54,7 +56,7 @@ const FILE_BYTES = 4096;
 /** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
 const SEQ_TXS = numberArg('seq', 20);
 /** Open-loop offered rates (SetKey/s), each for STEP_SECONDS, until one is not kept up with. */
-const LADDER = [1, 2, 4, 8];
+const LADDER = [1, 2, 3, 4, 6, 8];
 const STEP_SECONDS = numberArg('step', 20);
 /** Then a burst: this many submitted at once, SUBMIT_IN_FLIGHT SubmitTx calls in flight. */
 const BURST_TXS = numberArg('burst', 200);
@@ -367,7 +369,7 @@ interface Batch {
   readonly submitted: number;
   readonly latencies: number[];
   readonly lost: number;
-  /** First submission → last finality, seconds. */
+  /** First submission → last finality (or, when some were lost, → the end of waiting for them), seconds. */
   readonly seconds: number;
   readonly blocks: number;
   readonly maxBlockTxs: number;
@@ -420,12 +422,13 @@ async function runBatch(net: Network, w: FinalityWatch, txs: readonly SignedTran
     await pool(txs.length, mode.inFlight, one);
   }
   await Promise.all(finals);
+  const end = lost > 0 ? now() : lastFinal;
   const blocks = w.blocks.slice(blocksBefore).filter((b) => b.txs > 0 && b.at <= lastFinal);
   return {
     submitted: txs.length,
     latencies,
     lost,
-    seconds: latencies.length > 0 ? ms(tStart, lastFinal) / 1000 : NaN,
+    seconds: latencies.length > 0 || lost > 0 ? ms(tStart, end) / 1000 : NaN,
     blocks: blocks.length,
     maxBlockTxs: Math.max(0, ...blocks.map((b) => b.txs)),
   };
@@ -609,8 +612,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     const label = `offered ${st.rate} SetKey/s for ${STEP_SECONDS} s`;
     ctx.row({ name: `${label}: finalized/s (${b.latencies.length} of ${b.submitted} final, ${b.blocks} blocks, largest ${b.maxBlockTxs} txs)${st.keptUp ? '' : ' — NOT KEPT UP'}`, value: b.latencies.length / b.seconds, unit: 'tx/s' });
     if (b.latencies.length > 0) {
-      ctx.row({ name: `${label}: SubmitTx→finality median`, value: quantile(b.latencies, 0.5), unit: 'ms', lowerIsBetter: true });
-      ctx.row({ name: `${label}: SubmitTx→finality p99`, value: quantile(b.latencies, 0.99), unit: 'ms', lowerIsBetter: true });
+      const of = b.lost > 0 ? ` (of the ${b.latencies.length} final)` : '';
+      ctx.row({ name: `${label}: SubmitTx→finality median${of}`, value: quantile(b.latencies, 0.5), unit: 'ms', lowerIsBetter: true });
+      ctx.row({ name: `${label}: SubmitTx→finality p99${of}`, value: quantile(b.latencies, 0.99), unit: 'ms', lowerIsBetter: true });
     }
   }
   const kept = wolk.ladder.filter((st) => st.keptUp).pop();
@@ -635,6 +639,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
   } else {
     ctx.row({ name: `burst: NOT RUN (${wolk.burstSkipped})`, value: NaN, unit: '' });
+  }
+  if (etcd && !b) {
+    ctx.row({ name: `etcd reference: put median, ${ETCD_IN_FLIGHT} in flight${E}`, value: quantile(etcd.load, 0.5), unit: 'ms', lowerIsBetter: true });
+    ctx.row({ name: `etcd reference: put p99, ${ETCD_IN_FLIGHT} in flight${E}`, value: quantile(etcd.load, 0.99), unit: 'ms', lowerIsBetter: true });
   }
   if (!etcd) ctx.row({ name: `etcd reference: CANNOT RUN (${etcdProblem})`, value: NaN, unit: '' });
   ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
