@@ -283,6 +283,7 @@ export const ENV = {
     name: 'WOLK_CHECKPOINT_FROM',
     doc: 'HOST:PORT of a consensus node: an empty data directory starts from its latest certified block (certificate checked against the genesis committee) instead of replaying from genesis; state is read from storers.',
     services: ['consensus'],
+    defaultText: 'unset: replay from genesis',
     parse: (raw: string, name: string): string => {
       parseHostPort(raw, name);
       return raw.trim();

@@ -124,6 +124,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     }
   }
   t.deepEqual(rpcs.sort(), [
+    'wolk.consensus.v1.ConsensusService/Bundle ->',
     'wolk.consensus.v1.ConsensusService/GetAccount ->',
     'wolk.consensus.v1.ConsensusService/GetBlock ->',
     'wolk.consensus.v1.ConsensusService/GetStateProof ->',
@@ -144,6 +145,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.storer.v1.StorerService/GetShare ->',
     'wolk.storer.v1.StorerService/SetFile stream ->',
     'wolk.storer.v1.StorerService/SetShare ->',
+    'wolk.storer.v1.StorerService/SetShares ->',
     'wolk.storer.v1.StorerService/Solicit ->',
     'wolk.storer.v1.StorerService/VerifyFile ->',
     'wolk.storer.v1.StorerService/VerifyShare ->',
