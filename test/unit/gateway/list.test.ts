@@ -16,6 +16,8 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { readKey } from '../../../services/consensus/ledger/state-view.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { createIndexerNode } from '../../../services/indexer/node.js';
+import { createIndexerView } from '../../../services/gateway/indexer.js';
+import { storerOrder } from '../../../services/gateway/read.js';
 import { startInProcess } from '../../helpers/service.js';
 import { makeChain, putKey, userWithBucket, type TestChain } from '../indexer/chain.js';
 
@@ -135,6 +137,18 @@ test('listings: indexer pages, consensus pages with the same tokens, read-your-w
     const fresh = await getJson(`${viaIndexer.endpoints['http']}/wolk/alice/photos/?prefix=new%2F`);
     t.deepEqual((fresh.body['keys'] as { key: string }[]).map((k) => k.key), ['new/fresh.bin']);
     t.is(fresh.body['source'], 'indexer');
+
+    // The gateway's ranking of a file's storers comes from the real indexer: every committed storer,
+    // with its registry endpoint, best reputation first (all full here: ties by id).
+    const view = createIndexerView(indexer.endpoints['grpc']!);
+    const rec = (await readKey(chain.ledger.latestState(), 'alice', 'photos', 'img/000.jpg'))!;
+    const committed = rec.commitments.map((c) => Buffer.from(c.storerId).toString('hex'));
+    const ranked = (await view.fileLocations(rec.file!.filehash))!;
+    const endpointOf = new Map(chain.net.genesis.nodes.map((n) => [n.id, n.endpoint]));
+    t.deepEqual(ranked.map((r) => [r.id, r.endpoint]), [...committed].sort().map((id) => [id, endpointOf.get(id)]));
+    t.deepEqual(storerOrder(committed, ranked).map((c) => c.id), [...committed].sort());
+    t.is(await view.fileLocations(new Uint8Array(32)), null, 'a file no key points to: no ranking');
+    view.close();
 
     // The indexer goes away: the same gateway answers from consensus.
     await indexer.close();
