@@ -252,9 +252,12 @@ test.serial('one trace spans a whole PUT: gateway, each storer Solicit, consensu
   };
 
   // Gateway → each committed storer: a Solicit client span in the gateway, its server span in the storer.
+  for (const phase of ['wolk.gateway.spool', 'wolk.gateway.solicit', 'wolk.gateway.finality']) {
+    const span = trace.find((s) => s.file === 'gateway-0' && s.name === phase);
+    t.is(span?.parentSpanId, root.spanId, `the gateway records ${phase} under the PUT`);
+  }
   const solicit = trace.find((s) => s.file === 'gateway-0' && s.name === 'wolk.gateway.solicit');
-  t.truthy(solicit, 'the gateway records its solicit phase');
-  t.is(solicit?.parentSpanId, root.spanId);
+  t.is(solicit?.attributes['wolk.filehash'], put.filehash);
   for (const name of committed) {
     const server = trace.find((s) => s.file === name && s.kind === SERVER && s.name.endsWith('StorerService/Solicit'));
     t.truthy(server, `${name} recorded its Solicit in the PUT's trace`);

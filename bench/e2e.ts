@@ -1,0 +1,179 @@
+// `npm run bench -- e2e`: the product end to end on the real devnet (13 processes on this machine),
+// as a user meets it through the TypeScript client, beside what the same machine does without Wolk in
+// the same run (issue #6):
+//   - PUT 100 MB: seconds from the client's first byte read to a final SetKey, and MB/s, against
+//     SHA-256 of the file plus writing N copies with fsync. Goal >= 0.5x.
+//   - GET 100 MB (every chunk verified by the gateway, SHA-256 checked here), against reading it back.
+//   - a 1 GB PUT and GET, byte-identical by SHA-256, with the gateway's peak RSS (VmHWM, reset before
+//     each) during each: goal <= 256 MB.
+// Run it alone: `flock /tmp/wolk-heavy.lock npm run bench -- e2e`.
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { WolkClient } from '../lib/client/client.js';
+import { keyFromSeed } from '../lib/client/keys.js';
+import { mkdirp } from '../lib/fs/mkdirp.js';
+import { startDevnet, type Devnet } from '../test/helpers/devnet.js';
+import { peakRssOfPid, type BenchContext } from './harness.js';
+
+const MB = 1e6;
+const PIECE = 1024 * 1024;
+const SMALL = 100 * MB;
+const BIG = 1000 * MB;
+const N = 3; // the devnet's replication (scripts/devnet-plan.ts)
+
+/** Writes `size` pseudo-random bytes (AES-128-CTR keystream of `seed`) to `path`; returns their SHA-256. */
+function writeSource(path: string, size: number, seed: number): string {
+  const key = Buffer.alloc(16);
+  key.writeUInt32BE(seed, 0);
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  const zeros = Buffer.alloc(PIECE);
+  const sha = createHash('sha256');
+  const fd = openSync(path, 'w');
+  for (let o = 0; o < size; o += PIECE) {
+    const piece = cipher.update(zeros.subarray(0, Math.min(PIECE, size - o)));
+    sha.update(piece);
+    writeSync(fd, piece);
+  }
+  closeSync(fd);
+  return sha.digest('hex');
+}
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+/** The baseline of a PUT: SHA-256 of the file, then N copies written with fsync. Seconds. */
+async function baselinePut(src: string, dir: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const sha = createHash('sha256');
+  for await (const piece of createReadStream(src, { highWaterMark: PIECE }) as AsyncIterable<Buffer>) sha.update(piece);
+  sha.digest();
+  const buf = Buffer.allocUnsafe(PIECE);
+  const ifd = openSync(src, 'r');
+  for (let c = 0; c < N; c++) {
+    const ofd = openSync(join(dir, `copy-${c}.bin`), 'w');
+    for (let pos = 0, n; (n = readSync(ifd, buf, 0, PIECE, pos)) > 0; pos += n) writeSync(ofd, buf, 0, n);
+    fsyncSync(ofd);
+    closeSync(ofd);
+  }
+  closeSync(ifd);
+  return seconds(t0);
+}
+
+/** The baseline of a GET: reading one copy back. Seconds. */
+function baselineGet(dir: string): number {
+  const t0 = process.hrtime.bigint();
+  const buf = Buffer.allocUnsafe(PIECE);
+  const fd = openSync(join(dir, 'copy-0.bin'), 'r');
+  for (let pos = 0, n; (n = readSync(fd, buf, 0, PIECE, pos)) > 0; pos += n);
+  closeSync(fd);
+  return seconds(t0);
+}
+
+/** GET through the gateway, hashing what arrives; returns seconds and the SHA-256. */
+async function timedGet(gateway: string, path: string): Promise<{ secs: number; sha: string; bytes: number }> {
+  const t0 = process.hrtime.bigint();
+  const res = await fetch(new URL(path, gateway));
+  if (!res.ok || !res.body) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  const sha = createHash('sha256');
+  let bytes = 0;
+  for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
+    sha.update(piece);
+    bytes += piece.length;
+  }
+  return { secs: seconds(t0), sha: sha.digest('hex'), bytes };
+}
+
+/** Resets a process's VmHWM to its current RSS (Linux: clear_refs 5); false if not allowed. */
+function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Peak RSS of `pid` while `work` runs: VmHWM reset before, read (and polled) until it ends. */
+async function peakDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMB: number; reset: boolean }> {
+  const reset = resetPeakRss(pid);
+  let peak = peakRssOfPid(pid) ?? 0;
+  const poll = setInterval(() => (peak = Math.max(peak, peakRssOfPid(pid) ?? 0)), 200);
+  try {
+    const result = await work();
+    peak = Math.max(peak, peakRssOfPid(pid) ?? 0);
+    return { result, peakMB: peak / MB, reset };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  rmSync(ctx.workDir, { recursive: true, force: true });
+  mkdirp(ctx.workDir);
+  const load = loadavg()[0]!;
+  ctx.row({ name: 'machine load average (1 min) at the start', value: load, unit: '' });
+
+  // ---- baselines, this machine, this run ----
+  const base = join(ctx.workDir, 'baseline');
+  mkdirp(base);
+  const src = join(ctx.workDir, 'src-100MB.bin');
+  const srcSha = writeSource(src, SMALL, 1);
+  const putBase = await baselinePut(src, base);
+  const getBase = baselineGet(base);
+  rmSync(base, { recursive: true, force: true });
+  ctx.log(`baseline: SHA-256 + ${N} copies with fsync ${putBase.toFixed(2)} s (${(SMALL / MB / putBase).toFixed(0)} MB/s); read back ${(SMALL / MB / getBase).toFixed(0)} MB/s`);
+
+  // ---- the devnet ----
+  ctx.log('starting the devnet (13 processes)…');
+  const devnet: Devnet = await startDevnet(join(ctx.workDir, 'devnet'), {
+    // 6 storers on 2 shared cores fetch every upload at once: allow them far more than the default rate.
+    WOLK_COMMIT_DEADLINE_MS: '600000',
+    WOLK_FINALITY_TIMEOUT_MS: '300000',
+  });
+  try {
+    const gateway = devnet.endpoints().gateway;
+    const gw = devnet.processes().find((p) => p.name === 'gateway-0');
+    if (!gw) throw new Error('no gateway-0 in the devnet');
+    const client = new WolkClient(gateway, keyFromSeed(new Uint8Array(randomBytes(32))));
+    await client.claim('bench');
+
+    // ---- 100 MB ----
+    ctx.log('PUT 100 MB…');
+    let t0 = process.hrtime.bigint();
+    const put = await client.put(src, 'wolk://bench/e2e/100MB.bin');
+    const putSecs = seconds(t0);
+    if (!put.round) throw new Error(`the 100 MB PUT was not final: ${JSON.stringify(put)}`);
+    ctx.row({ name: `PUT 100 MB end to end (client hash, upload, N=${N} commits, final)`, value: SMALL / MB / putSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync`, goal: '>= 0.5x', goalRatio: 0.5 });
+    ctx.row({ name: 'PUT 100 MB: seconds to final', value: putSecs, unit: 's', baseline: putBase, baselineName: `SHA-256 + ${N} copies with fsync`, lowerIsBetter: true });
+    ctx.log('GET 100 MB…');
+    const get = await timedGet(gateway, '/wolk/bench/e2e/100MB.bin');
+    if (get.sha !== srcSha) throw new Error(`the 100 MB GET returned other bytes (${get.bytes} bytes, sha ${get.sha})`);
+    ctx.row({ name: 'GET 100 MB (verified chunks, SHA-256 checked)', value: SMALL / MB / get.secs, unit: 'MB/s', baseline: SMALL / MB / getBase, baselineName: 'reading a copy back', goal: '>= 0.5x', goalRatio: 0.5 });
+    rmSync(src, { force: true });
+
+    // ---- 1 GB: byte-identical, and the gateway's memory ----
+    ctx.log('writing the 1 GB source…');
+    const big = join(ctx.workDir, 'src-1GB.bin');
+    const bigSha = writeSource(big, BIG, 2);
+    ctx.log('PUT 1 GB…');
+    t0 = process.hrtime.bigint();
+    const bigPut = await peakDuring(gw.pid, () => client.put(big, 'wolk://bench/e2e/1GB.bin'));
+    const bigPutSecs = seconds(t0);
+    if (!bigPut.result.round) throw new Error(`the 1 GB PUT was not final: ${JSON.stringify(bigPut.result)}`);
+    ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB PUT', value: bigPut.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
+    ctx.row({ name: 'PUT 1 GB end to end', value: BIG / MB / bigPutSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync (100 MB)` });
+    ctx.row({ name: 'PUT 1 GB: seconds to final', value: bigPutSecs, unit: 's' });
+    ctx.log('GET 1 GB…');
+    const bigGet = await peakDuring(gw.pid, () => timedGet(gateway, '/wolk/bench/e2e/1GB.bin'));
+    ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB GET', value: bigGet.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
+    ctx.row({ name: 'GET 1 GB', value: BIG / MB / bigGet.result.secs, unit: 'MB/s', baseline: SMALL / MB / getBase, baselineName: 'reading a copy back (100 MB)' });
+    const identical = bigGet.result.sha === bigSha && bigGet.result.bytes === BIG;
+    ctx.row({ name: '1 GB GET byte-identical to the PUT (SHA-256)', value: identical ? 1 : 0, unit: 'yes=1', goal: '= 1', goalAbsolute: 1 });
+    if (!bigPut.reset || !bigGet.reset) ctx.log('could not reset VmHWM: the RSS figures are peaks since the gateway started');
+    rmSync(big, { force: true });
+  } finally {
+    await devnet.stop();
+    rmSync(ctx.workDir, { recursive: true, force: true });
+  }
+}
