@@ -124,4 +124,23 @@ test.serial('a consensus node started from a certified header alone proves old k
   // The blocks before the checkpoint are not on this node.
   const err = await call<GetBlockResponse>((md, o, cb) => client.getBlock({ selector: { $case: 'round', value: BigInt(written) } }, md, o, cb)).catch((e: ServiceError) => e);
   t.is((err as ServiceError).code, status.NOT_FOUND);
+  // Restarted on its data directory, it catches up from its checkpoint: StreamBlocks from a peer, each
+  // block's certificate checked and the block executed on state fetched from storers.
+  fresh.kill('SIGTERM');
+  t.is((await exited).code, 0);
+  while ((await round(peer)) < from + 2) await new Promise((r) => setTimeout(r, 500));
+  fresh = spawnService('consensus', freshEnv);
+  exited = waitForExit(fresh, 900_000);
+  const caught = await waitForLog(fresh, 'caught up', 240_000);
+  t.true(Number(caught['tip']) >= from + 2, `caught up to ${String(caught['tip'])}`);
+  await serving();
+  const client2 = new ConsensusServiceClient(endpoint, credentials.createInsecure());
+  t.teardown(() => client2.close());
+  const tip = await round(client2);
+  t.true(tip >= from + 2);
+  const key = pathStateKey(users[0]!.name);
+  const res = await call<GetStateProofResponse>((md, o, cb) => client2.getStateProof({ key: Buffer.from(key) }, md, o, cb), 120_000);
+  t.true(Number(res.header!.round) > from);
+  const after = verifyProofResponse(res, key);
+  t.true(after.ok && after.value !== null, 'after executing blocks past the checkpoint the name is still proven');
 });
