@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceService, type StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { StorerServiceService, type GetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
-import { KeyRecord, NameRecord } from '../../../gen/wolk/common/v1/state.js';
+import { BucketRecord, KeyRecord, NameRecord } from '../../../gen/wolk/common/v1/state.js';
 import { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import type { Block, BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
@@ -94,6 +94,9 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
           key: pathStateKey(sk.owner, sk.collection, sk.key),
           value: KeyRecord.encode({ owner: sk.owner, collection: sk.collection, key: sk.key, file: sk.file, contentType: sk.contentType, commitments: sk.commitments, txId: Buffer.from(id), round }).finish(),
         });
+      } else if (tx.body?.$case === 'setBucket') {
+        const b = tx.body.value;
+        changes.push({ key: pathStateKey(b.owner, b.collection), value: BucketRecord.encode({ owner: b.owner, collection: b.collection, settings: b.settings, round }).finish() });
       } else throw new WolkError('INVALID_ARGUMENT', 'unsupported transaction');
       nonces.set(sender, tx.nonce + 1n);
       changes.push({ key: accountStateKey(tx.sender), value: Buffer.from(String(tx.nonce + 1n)) });
@@ -131,6 +134,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
   const key = generateSignKey();
   const clients = new Clients();
   const files = new Map<string, Buffer>();
+  const chunkSizes = new Map<string, number>();
   const server: WolkGrpcServer = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
   const self: FakeStorer = {
     endpoint: '',
@@ -162,6 +166,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
       const d = hashFile(bytes, file.chunkSize);
       if (!Buffer.from(d.filehash).equals(file.filehash)) throw new WolkError('INVALID_ARGUMENT', 'fetched bytes do not match the filehash');
       files.set(file.filehash.toString('hex'), bytes);
+      chunkSizes.set(file.filehash.toString('hex'), file.chunkSize);
       const unsigned: StorageCommitment = {
         storerId: Buffer.from(key.publicKey),
         vrfPublicKey: Buffer.alloc(32),
@@ -182,7 +187,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
     async *getFile(req): AsyncIterable<GetFileResponse> {
       const bytes = files.get(req.filehash.toString('hex'));
       if (!bytes) throw new WolkError('NOT_FOUND', 'no such file');
-      const C = 4096;
+      const C = chunkSizes.get(req.filehash.toString('hex')) ?? 4096;
       const n = Math.ceil(bytes.length / C);
       const leaves = Array.from({ length: n }, (_, i) => leafHash(bytes.subarray(i * C, (i + 1) * C)));
       const tree = MerkleTree.fromLeaves(leaves);
