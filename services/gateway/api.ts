@@ -71,6 +71,8 @@ export interface UploadStatus {
   txid?: string;
   round?: string;
   storers?: string[];
+  /** How long each phase took: body to disk, N commitments, submit to final (ms). */
+  phasesMs?: { spool: number; commit?: number; finality?: number };
   problem?: Problem;
 }
 
@@ -243,6 +245,7 @@ export function createApi(deps: ApiDeps) {
     if (activeUploads >= deps.maxConcurrentUploads) throw problem(503, 'busy', 'Service Unavailable', `this gateway is serving ${activeUploads} uploads; retry shortly`);
 
     activeUploads++;
+    const startedAt = Date.now();
     let spool;
     try {
       try {
@@ -273,7 +276,9 @@ export function createApi(deps: ApiDeps) {
       throw err;
     }
 
-    const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(spool.digest.filehash), size: spool.size };
+    const spooledAt = Date.now();
+    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: spooledAt - startedAt };
+    const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(spool.digest.filehash), size: spool.size, phasesMs };
     const uploadId = randomBytes(12).toString('base64url');
     rememberUpload(uploadId, status);
     const statusUrl = `/status/uploads/${uploadId}`;
@@ -308,6 +313,8 @@ export function createApi(deps: ApiDeps) {
           span.end();
         }
       });
+      const committedAt = Date.now();
+      phasesMs.commit = committedAt - spooledAt;
       const signed = cosignSetKey(stx, committed.commitments, deps.gatewayKey);
       const id = txId(signed);
       status.txid = hex(id);
@@ -324,16 +331,18 @@ export function createApi(deps: ApiDeps) {
           span.end();
         }
       });
+      phasesMs.finality = Date.now() - committedAt;
       if (round !== null) {
         status.state = 'final';
         status.round = round.toString();
       }
+      deps.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: spool.size, filehash: status.filehash, storers: status.storers, phasesMs });
       if (respondAsync) return;
       if (round === null) {
         sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl });
         return;
       }
-      sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers }, { location: rawPath, etag: `"${status.filehash}"` });
+      sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers, phasesMs }, { location: rawPath, etag: `"${status.filehash}"` });
     } catch (err) {
       status.state = 'failed';
       if (err instanceof HttpProblem) status.problem = err.problem;

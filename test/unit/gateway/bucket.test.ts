@@ -72,6 +72,8 @@ test('SetBucket: the gateway uses the collection N, chunk size and limit; other 
     const wide = await put(url, '/wolk/alice/wide/a', body, 8192);
     t.is(wide.status, 201, JSON.stringify(wide.body));
     t.is((wide.body['storers'] as string[]).length, 4, "the bucket's N");
+    const phases = wide.body['phasesMs'] as { spool: number; commit: number; finality: number };
+    t.true([phases.spool, phases.commit, phases.finality].every((ms) => Number.isInteger(ms) && ms >= 0), `phase timings: ${JSON.stringify(phases)}`);
     const plain = await put(url, '/wolk/alice/plain/a', body, 4096);
     t.is(plain.status, 201, JSON.stringify(plain.body));
     t.is((plain.body['storers'] as string[]).length, 2, "a collection without settings: the gateway's N");
