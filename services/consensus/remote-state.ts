@@ -69,6 +69,10 @@ export class StorerChunks {
   private readonly waiting: (() => void)[] = [];
   private readonly log: Logger;
   private closed = false;
+  // Chunk ids (hex) already on R storers, in two generations (bounded): a block proposed again in a
+  // later period, or a state object that reappears, is not written again.
+  private placedYoung = new Set<string>();
+  private placedOld = new Set<string>();
 
   constructor(private readonly o: StorerChunksOptions) {
     this.replicas = Math.max(1, Math.min(o.replicas, o.storers.length));
@@ -92,12 +96,17 @@ export class StorerChunks {
       return { chunks: chunks.length, complete: 0, short: chunks.length, pending: 0 };
     }
     this.queued += chunks.length;
-    const work: Placement[] = chunks.map((chunk) => ({ chunk, order: storerOrder(chunk.id, this.o.storers), next: 0, acks: 0 }));
+    const work: Placement[] = chunks.map((chunk) => {
+      const k = hex(chunk.id);
+      const placed = this.placedYoung.has(k) || this.placedOld.has(k);
+      return { chunk, order: placed ? [] : storerOrder(chunk.id, this.o.storers), next: 0, acks: placed ? this.replicas : 0 };
+    });
     let finished = false;
     const all = this.place(work).finally(() => {
       finished = true;
       this.queued -= chunks.length;
       const done = work.filter((w) => w.acks >= this.replicas).length;
+      for (const w of work) if (w.acks >= this.replicas) this.remember(hex(w.chunk.id));
       this.counters.storedChunks += done;
       this.counters.shortChunks += work.length - done;
     });
@@ -157,6 +166,14 @@ export class StorerChunks {
       }
       await Promise.all(calls);
     }
+  }
+
+  private remember(k: string): void {
+    if (this.placedYoung.size >= 100_000) {
+      this.placedOld = this.placedYoung;
+      this.placedYoung = new Set();
+    }
+    this.placedYoung.add(k);
   }
 
   /** A chunk by id from the first storer (in storerOrder) whose answer hashes to the id; null if none. */

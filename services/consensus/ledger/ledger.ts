@@ -115,6 +115,7 @@ export class Ledger implements AgreementLedgerReader {
   private readonly blockStore: BlockStore | undefined;
   private readonly checkpoint: VerifiedCheckpoint | undefined;
   private startedFrom: number | null = null;
+  private readonly chunkCache = new Map<string, BlockChunk[]>();
 
   private constructor(o: LedgerOptions) {
     this.genesis = o.genesis;
@@ -387,10 +388,20 @@ export class Ledger implements AgreementLedgerReader {
     return this.chain.get(round);
   }
 
-  /** The block's own chunks (block-data.ts): tx chunks, then the state objects it put in place. */
+  /**
+   * The block's own chunks (block-data.ts): tx chunks, then the state objects it put in place. A
+   * function of the transactions (tx_root fixes their encodings) and the two roots, so it is cached by
+   * them: a block re-proposed in a later period with a new timestamp has the same chunks.
+   */
   async chunksOf(txs: readonly SignedTransaction[], parentRoot: Uint8Array, root: Uint8Array): Promise<BlockChunk[]> {
+    const key = hex(parentRoot) + hex(root) + hex(txRootOf(txs));
+    const hit = this.chunkCache.get(key);
+    if (hit) return hit;
     const state = await stateChunks((hash) => this.tree.getObject(hash), parentRoot, root);
-    return blockChunks(txChunks(txs, this.rules.defaultChunkSize), state);
+    const chunks = blockChunks(txChunks(txs, this.rules.defaultChunkSize), state);
+    this.chunkCache.set(key, chunks);
+    if (this.chunkCache.size > 8) this.chunkCache.delete(this.chunkCache.keys().next().value!);
+    return chunks;
   }
 
   /** The round this node started from a checkpoint (it holds no block bodies up to it), or null. */

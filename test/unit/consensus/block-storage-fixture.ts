@@ -33,12 +33,17 @@ export function committeeOf(net: Net): Committee {
   return { cryptos, params: agreementParams(net.genesis, net.genesis.params.lambdaMs), verifier: cryptos[0]! };
 }
 
-/** A block of `body` on the ledger's tip, proposed by the first committee member. */
+/** A block of `body` on the ledger's tip, proposed by the first committee member sortition selects. */
 export function blockOn(ledger: Ledger, c: Committee, body: Uint8Array): Block {
   const tip = ledger.tip();
   const round = tip.round + 1;
-  const proposer = c.cryptos[0]!;
-  const cred = proposer.proveCredential({ seed: tip.seed, round, period: 0, step: Step.propose, expectedSize: c.params.proposerSize, totalStake: ledger.totalStake(round) }, ledger.stakeOf(proposer.self, round))!;
+  // A member's proposer weight can be 0 in a round (sortition): take the first one selected.
+  const selected = c.cryptos
+    .map((cr) => ({ cr, cred: cr.proveCredential({ seed: tip.seed, round, period: 0, step: Step.propose, expectedSize: c.params.proposerSize, totalStake: ledger.totalStake(round) }, ledger.stakeOf(cr.self, round)) }))
+    .find((x) => x.cred !== null);
+  if (!selected) throw new Error(`no committee member is selected to propose round ${round}`);
+  const proposer = selected.cr;
+  const cred = selected.cred!;
   const b: Omit<Block, 'hash'> = { round, prevHash: tip.hash, seed: sha256(tip.seed, Uint8Array.of(round)), proposer: proposer.self, period: 0, credential: cred, body };
   return { ...b, hash: blockHash(proposer, b) };
 }
