@@ -42,6 +42,16 @@ function writeSource(path: string, size: number, seed: number): string {
 
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
+/** The gateway's own account of a PUT (phasesMs in its answer): where the seconds went. */
+function phaseRows(ctx: BenchContext, label: string, put: object): void {
+  const p = (put as { phasesMs?: { spool?: number; commit?: number; finality?: number } }).phasesMs;
+  if (!p) return;
+  const s = (ms: number | undefined) => (ms ?? 0) / 1000;
+  ctx.row({ name: `${label}: body to the gateway's disk (hashed)`, value: s(p.spool), unit: 's' });
+  ctx.row({ name: `${label}: N storers fetch, verify, fsync, commit`, value: s(p.commit), unit: 's' });
+  ctx.row({ name: `${label}: submit to final`, value: s(p.finality), unit: 's' });
+}
+
 /** The baseline of a PUT: SHA-256 of the file, then N copies written with fsync. Seconds. */
 async function baselinePut(src: string, dir: string): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -146,6 +156,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     if (!put.round) throw new Error(`the 100 MB PUT was not final: ${JSON.stringify(put)}`);
     ctx.row({ name: `PUT 100 MB end to end (client hash, upload, N=${N} commits, final)`, value: SMALL / MB / putSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync`, goal: '>= 0.5x', goalRatio: 0.5 });
     ctx.row({ name: 'PUT 100 MB: seconds to final', value: putSecs, unit: 's', baseline: putBase, baselineName: `SHA-256 + ${N} copies with fsync`, lowerIsBetter: true });
+    phaseRows(ctx, 'PUT 100 MB', put);
     ctx.log('GET 100 MB…');
     const get = await timedGet(gateway, '/wolk/bench/e2e/100MB.bin');
     if (get.sha !== srcSha) throw new Error(`the 100 MB GET returned other bytes (${get.bytes} bytes, sha ${get.sha})`);
@@ -164,6 +175,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB PUT', value: bigPut.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
     ctx.row({ name: 'PUT 1 GB end to end', value: BIG / MB / bigPutSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync (100 MB)` });
     ctx.row({ name: 'PUT 1 GB: seconds to final', value: bigPutSecs, unit: 's' });
+    phaseRows(ctx, 'PUT 1 GB', bigPut.result);
     ctx.log('GET 1 GB…');
     const bigGet = await peakDuring(gw.pid, () => timedGet(gateway, '/wolk/bench/e2e/1GB.bin'));
     ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB GET', value: bigGet.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
