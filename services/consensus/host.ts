@@ -226,13 +226,21 @@ export class AgreementHost {
 
   private async validate(block: Block): Promise<void> {
     const payload = this.payloads.get(bodyKey(block.body));
-    let verdict = await this.c.ledger.validate(block, payload);
+    const verdict = await this.c.ledger.validate(block, payload);
+    // The storage check decides our votes, not the ledger: a block whose storage we could not verify gets
+    // no soft or cert vote from us, but if others certify it we still commit it (agreement: `vouched`).
+    let vouched = true;
+    let reason = verdict.reason;
     if (verdict.valid && this.c.storageCheck && payload) {
       const why = await this.c.storageCheck(block, payload, this.abort.signal).catch((err: unknown) => `storage check failed: ${(err as Error).message}`);
-      if (why !== null) verdict = { valid: false, reason: why };
+      if (why !== null) {
+        vouched = false;
+        reason = why;
+        this.log.warn('block storage not verified: no vote for it', { round: block.round, hash: hex(block.hash).slice(0, 16), reason: why });
+      }
     }
     if (!verdict.valid) this.log.warn('block invalid', { round: block.round, hash: hex(block.hash).slice(0, 16), reason: verdict.reason });
-    this.push({ kind: 'verdict', round: block.round, hash: block.hash, valid: verdict.valid, ...(verdict.reason ? { reason: verdict.reason } : {}) });
+    this.push({ kind: 'verdict', round: block.round, hash: block.hash, valid: verdict.valid, vouched, ...(reason ? { reason } : {}) });
   }
 
   /** Fetches the certified block of `round` from the first peer that has it (agreement `catchup`). */

@@ -161,7 +161,7 @@ class BaPlayer implements Player {
         this.onAssembled(event.round, event.period, event.body, now, out);
         break;
       case 'verdict':
-        this.onVerdict(event.round, valueKey(event.hash), event.valid, now, out);
+        this.onVerdict(event.round, valueKey(event.hash), event.valid, event.vouched ?? true, now, out);
         break;
       case 'certified':
         this.onCertified(event.block, event.certificate, now, out);
@@ -728,15 +728,16 @@ class BaPlayer implements Player {
     return null;
   }
 
-  private onVerdict(round: Round, key: string, valid: boolean, now: number, out: AgreementAction[]): void {
+  private onVerdict(round: Round, key: string, valid: boolean, vouched: boolean, now: number, out: AgreementAction[]): void {
     if (round !== this.round) return;
     const e = this.blocks.get(key);
     if (e === undefined || e.status !== 'pending') return;
-    e.status = valid ? 'valid' : 'invalid';
+    e.status = !valid ? 'invalid' : vouched ? 'valid' : 'unvouched';
     if (!valid) {
       this.drop('invalid-block');
       return;
     }
+    if (!vouched) this.count('unvouched-blocks');
     const c = this.certified;
     if (c !== null && c.value !== null && valueKey(c.value) === key) {
       this.commit(e.block, c, now, out);
@@ -790,7 +791,7 @@ class BaPlayer implements Player {
       this.staged.set(t.period, t.value);
       const key = valueKey(t.value);
       const e = this.blocks.get(key);
-      if (e !== undefined && e.status === 'valid') {
+      if (e !== undefined && this.blocks.isCommittable(key)) {
         this.commit(e.block, t, now, out);
         return;
       }

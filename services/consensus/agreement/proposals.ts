@@ -5,7 +5,11 @@
 import { compareBytes, valueKey } from './codec.js';
 import type { Block, Hash, Period, Proposal, VoterId } from './types.js';
 
-export type BlockStatus = 'pending' | 'valid' | 'invalid';
+/**
+ * `unvouched`: valid for the ledger, but this node withholds its votes (e.g. its storage check failed);
+ * committed like a valid block once certified.
+ */
+export type BlockStatus = 'pending' | 'valid' | 'unvouched' | 'invalid';
 
 export interface BlockEntry {
   readonly block: Block;
@@ -85,12 +89,21 @@ export class BlockStore {
     return true;
   }
 
+  /** Not to be voted for: invalid, or valid without our vouching. */
   isInvalid(key: string): boolean {
-    return this.entries.get(key)?.status === 'invalid';
+    const s = this.entries.get(key)?.status;
+    return s === 'invalid' || s === 'unvouched';
   }
 
+  /** Valid and vouched for: may get our votes. */
   isValid(key: string): boolean {
     return this.entries.get(key)?.status === 'valid';
+  }
+
+  /** The ledger can apply it (vouched or not): may be committed under a certificate. */
+  isCommittable(key: string): boolean {
+    const s = this.entries.get(key)?.status;
+    return s === 'valid' || s === 'unvouched';
   }
 }
 

@@ -59,8 +59,13 @@ export type AgreementEvent =
   | { readonly kind: 'timeout'; readonly at: number; readonly entropy: number }
   /** The ledger's answer to an `assemble` action: the body of a new block for (round, period). */
   | { readonly kind: 'assembled'; readonly round: Round; readonly period: Period; readonly body: Uint8Array }
-  /** The ledger's verdict on a `validate` action (DESIGN §4 step 6 checks plug in there). */
-  | { readonly kind: 'verdict'; readonly round: Round; readonly hash: Hash; readonly valid: boolean; readonly reason?: string }
+  /**
+   * The ledger's verdict on a `validate` action (DESIGN §4 step 6 checks plug in there). `vouched: false`
+   * (with `valid: true`) is a block the ledger can apply but this node will not vote for (its storage did
+   * not verify from here): no soft or cert vote from us, yet committed when a certificate for it arrives,
+   * since the certificate is others' quorum and withholding our vote must not cost us the chain.
+   */
+  | { readonly kind: 'verdict'; readonly round: Round; readonly hash: Hash; readonly valid: boolean; readonly vouched?: boolean; readonly reason?: string }
   /** A certified block fetched from a peer after a `catchup` action. */
   | { readonly kind: 'certified'; readonly block: Block; readonly certificate: Certificate };
 

@@ -80,6 +80,33 @@ test('cert step: an invalid block is never cert-voted', (t) => {
   t.is(next[0]!.value, null);
 });
 
+test('a block we do not vouch for (storage not verified here) gets no vote from us, yet is committed when others certify it', (t) => {
+  const { player, p, at } = toSoftQuorum();
+  const out = player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true, vouched: false, reason: 'storage' }, at);
+  t.is(sentVotes(out).filter((v) => v.step === Step.cert).length, 0, 'no cert vote');
+  t.is(player.counters()['unvouched-blocks'], 1);
+  let commits: ReturnType<typeof ofKind<'commit'>> = [];
+  for (const [i, id] of ['v1', 'v2', 'v3'].entries()) {
+    const o = player.handle(voteMsg(voteBy(f, id, { round: 1, period: 0, step: Step.cert, value: p.block.hash })), at + 5 + i);
+    t.is(sentVotes(o).filter((v) => v.step === Step.cert).length, 0, 'still no cert vote of ours');
+    commits = commits.concat(ofKind(o, 'commit'));
+  }
+  t.is(commits.length, 1, "three others' cert votes are a quorum: the block is committed");
+  t.deepEqual(commits[0]!.block.hash, p.block.hash);
+  t.is(player.status().round, 2);
+});
+
+test('a certificate for a block that arrives before our unvouched verdict commits it at the verdict', (t) => {
+  const { player, p, at } = toSoftQuorum();
+  for (const [i, id] of ['v1', 'v2', 'v3'].entries()) {
+    player.handle(voteMsg(voteBy(f, id, { round: 1, period: 0, step: Step.cert, value: p.block.hash })), at + i);
+  }
+  t.is(player.status().round, 1, 'validation pending: not committed yet');
+  const out = player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true, vouched: false }, at + 10);
+  t.is(ofKind(out, 'commit').length, 1);
+  t.is(player.status().round, 2);
+});
+
 test('finalize: a cert quorum commits the block with a certificate that verifies, then round 2 starts', (t) => {
   const { player, p, at } = toSoftQuorum();
   player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true }, at);
