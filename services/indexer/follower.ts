@@ -1,6 +1,7 @@
 // Follows finalized blocks: StreamBlocks(from = cursor + 1, follow) from one consensus node at a time.
-// When the stream breaks, ends, or delivers a block that does not verify, it moves to the next node of
-// the list and retries with exponential backoff (reset after a block is applied). Every block is handed
+// When the stream breaks, ends, delivers a block that does not verify, or goes silent for `stallMs` (a
+// node stuck in a round while the chain moves on: BA* certifies a block every round, empty or not), it
+// moves to the next node of the list and retries with exponential backoff (reset after a block is applied). Every block is handed
 // to `apply`, which persists it before the next one is read: the stream is the only queue, so memory
 // stays bounded whatever the lag.
 import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
@@ -22,6 +23,8 @@ export interface FollowerOptions {
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** No block for this long: the node is taken as stuck and the next one is tried (default 60 s). */
+  readonly stallMs?: number;
   /** Injected for tests. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -76,13 +79,29 @@ export class Follower {
         const stream = this.o.source(endpoint).streamBlocks({ fromRound: BigInt(from), follow: true }, new Metadata());
         this.current = stream;
         this.connectedTo = endpoint;
-        for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
-          if (signal.aborted) break;
-          if (!msg.block) throw new Error('stream message without a block');
-          await this.o.apply(msg.block);
-          this.applied++;
-          backoff = min;
+        const stallMs = this.o.stallMs ?? 60_000;
+        let stalled = false;
+        let watchdog = setTimeout(onStall, stallMs);
+        function onStall() {
+          stalled = true;
+          stream.cancel();
         }
+        try {
+          for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
+            clearTimeout(watchdog);
+            if (signal.aborted) break;
+            if (!msg.block) throw new Error('stream message without a block');
+            await this.o.apply(msg.block);
+            this.applied++;
+            backoff = min;
+            watchdog = setTimeout(onStall, stallMs);
+          }
+        } catch (err) {
+          if (!stalled) throw err;
+        } finally {
+          clearTimeout(watchdog);
+        }
+        if (stalled) throw new Error(`no block for ${stallMs} ms: the node looks stuck`);
         if (!signal.aborted) this.lastError = `stream from ${endpoint} ended`;
       } catch (err) {
         if (signal.aborted) break;
