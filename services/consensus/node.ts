@@ -32,7 +32,11 @@ const SMALL_NETWORK_NODES = 100;
 
 export function agreementParams(genesis: Genesis, lambdaMs: number): AgreementParams {
   const committee = nodesWithRole(genesis, 'consensus');
-  if (committee.nodes.length < SMALL_NETWORK_NODES) return smallNetworkParams(committee.totalStake, { lambda: lambdaMs });
+  // The cert step's deadline must hold what happens between a period's start and a cert vote here: the
+  // proposer's assembly and block-storage budget (λ), the proposal's trip, our validation and the storage
+  // check (up to 3λ). 4λ (the simulator's small-network default) left a block of ~10 SetKeys certified by
+  // nobody, period after period, under load; 8.5λ is go-algorand's deadline/λ ratio for λ = 2 s.
+  if (committee.nodes.length < SMALL_NETWORK_NODES) return smallNetworkParams(committee.totalStake, { lambda: lambdaMs, deadlineTimeout: 8.5 * lambdaMs });
   return algorandParams({ lambda: lambdaMs, filterTimeout0: 2 * lambdaMs, filterTimeout: 2 * lambdaMs, deadlineTimeout: 8.5 * lambdaMs, catchupInterval: 2 * lambdaMs, maxRecoveryExtra: 64 * lambdaMs });
 }
 
