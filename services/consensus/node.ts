@@ -119,6 +119,8 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
     nodeSource: blockChunks.nodeSource(),
     blockStore: { store: (_round, chunks) => blockChunks.store(chunks, storeBudgetMs) },
+    // The proposal must be out before the others' filter timeout (2λ), after the storage budget (λ).
+    assembleBudgetMs: Math.max(50, lambdaMs / 2),
     ...(checkpoint ? { checkpoint } : {}),
   });
   if (checkpoint) log.info('started from a checkpoint: state comes from storers', { round: checkpoint.round, from: checkpointFrom });

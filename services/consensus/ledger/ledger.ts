@@ -65,6 +65,13 @@ export interface LedgerOptions {
   readonly checkpoint?: VerifiedCheckpoint;
   /** Wall clock (ms since the epoch) for header timestamps. */
   readonly now?: () => number;
+  /**
+   * How long assembly may spend executing candidates before it closes the block with what it has
+   * (at least one transaction). The proposal must reach the other nodes before their filter timeout
+   * (2λ): a block that takes longer to build than that is soft-voted by nobody, period after period.
+   * Unset: no time limit (only the size limits).
+   */
+  readonly assembleBudgetMs?: number;
 }
 
 /** Writes block chunks somewhere durable (storers); what it reports is for logs only. */
@@ -116,11 +123,13 @@ export class Ledger implements AgreementLedgerReader {
   private readonly checkpoint: VerifiedCheckpoint | undefined;
   private startedFrom: number | null = null;
   private readonly chunkCache = new Map<string, BlockChunk[]>();
+  private readonly assembleBudgetMs: number | undefined;
 
   private constructor(o: LedgerOptions) {
     this.genesis = o.genesis;
     this.crypto = o.crypto;
     this.now = o.now ?? Date.now;
+    this.assembleBudgetMs = o.assembleBudgetMs;
     this.limits = o.blockLimits ?? DEFAULT_BLOCK_LIMITS;
     this.chain = new ChainStore(o.kv);
     this.tree = new SparseMerkleTree({ kv: o.kv, ...(o.nodeSource ? { source: writeThroughNodeSource(o.kv, o.nodeSource) } : {}) });
@@ -271,7 +280,7 @@ export class Ledger implements AgreementLedgerReader {
    * Runs `txs` in order on the state at `parentRoot` for block `round`. With `skipInvalid` (assembly)
    * a failing transaction is left out; without it (validation) the first failure is thrown.
    */
-  async execute(round: number, parentRoot: Uint8Array, txs: readonly SignedTransaction[], skipInvalid: boolean): Promise<ExecResult> {
+  async execute(round: number, parentRoot: Uint8Array, txs: readonly SignedTransaction[], skipInvalid: boolean, closeAt?: number): Promise<ExecResult> {
     const overlay = new StateOverlay(this.stateAtRoot(parentRoot));
     const included: SignedTransaction[] = [];
     const rejected: { stx: SignedTransaction; error: TxError }[] = [];
@@ -280,6 +289,8 @@ export class Ledger implements AgreementLedgerReader {
     for (const stx of txs) {
       const size = encodedSize(stx);
       if (skipInvalid && (included.length >= this.limits.maxTxs || bytes + size > this.limits.maxBytes)) break;
+      // Assembly's time budget: the rest waits in the mempool for the next block.
+      if (skipInvalid && closeAt !== undefined && included.length > 0 && this.now() >= closeAt) break;
       const fork = overlay.fork();
       const isReward = stx.tx?.body?.$case === 'reward';
       try {
@@ -306,7 +317,8 @@ export class Ledger implements AgreementLedgerReader {
   async assemble(round: number, candidates: readonly SignedTransaction[]): Promise<{ body: Uint8Array; payload: Payload; rejected: ExecResult['rejected'] }> {
     if (round !== this.tipBlock.round + 1) throw new Error(`assemble: round ${round} does not follow the tip ${this.tipBlock.round}`);
     const parent = new Uint8Array(this.tipHeaderCache.stateRoot);
-    const res = await this.execute(round, parent, candidates, true);
+    const closeAt = this.assembleBudgetMs !== undefined ? this.now() + this.assembleBudgetMs : undefined;
+    const res = await this.execute(round, parent, candidates, true, closeAt);
     const chunks = await this.chunksOf(res.included, parent, res.root);
     const nc = newChunksOf(res.included, chunks.map((c) => c.id));
     // Before proposing: the block's own data goes to storers (DESIGN §4 step 7), within the store's budget.
