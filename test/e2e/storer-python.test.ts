@@ -2,32 +2,19 @@
 // python3-grpc-tools) store and read a chunk and a file against a real storer process, computing chunk
 // ids and the filehash itself (test/e2e/python/storer_client.py).
 import test from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnService, waitForLog } from '../helpers/process.js';
+import { PYTHON, ensurePythonGrpc } from '../helpers/python-grpc.js';
 import { getFile, storerClient } from '../unit/storer/client.js';
 
 const execFileP = promisify(execFile);
-const PYTHON = '/usr/bin/python3'; // Debian's: the python3 first on PATH cannot see Debian's packages
 const root = process.cwd();
 
-const pythonReady = () => spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'ignore' }).status === 0;
-
-/** Installs the Debian packages when missing (needs root and a package mirror); true when usable. */
-function ensurePython(): { ok: boolean; why: string } {
-  if (pythonReady()) return { ok: true, why: '' };
-  if (process.getuid?.() !== 0) return { ok: false, why: 'python3-grpcio/python3-grpc-tools are missing and this is not root, so apt-get cannot install them' };
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 180_000 });
-  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-grpcio', 'python3-grpc-tools'], { encoding: 'utf8', env, timeout: 300_000 });
-  if (pythonReady()) return { ok: true, why: '' };
-  return { ok: false, why: `apt-get install python3-grpcio python3-grpc-tools failed: ${(install.stderr || install.error?.message || '').trim().split('\n').pop()}` };
-}
-
-const python = ensurePython();
+const python = ensurePythonGrpc();
 if (!python.ok) console.log(`SKIPPED storer-python: ${python.why}`);
 const maybe = python.ok ? test : test.skip;
 

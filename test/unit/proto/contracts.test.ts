@@ -2,6 +2,7 @@
 // descriptor set describes every service, messages keep the shape the canonical-signing rule
 // relies on, and generated messages and services work end to end.
 import test from 'ava';
+import { PYTHON, ensurePythonGrpc } from '../../helpers/python-grpc.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -329,11 +330,13 @@ test('generated grpc-js service: client-streaming SetFile and server-streaming G
   }
 });
 
-// Debian's python3-grpc-tools (see docs/contracts.md); the test is skipped where it is missing.
-const python = '/usr/bin/python3';
-const hasPythonGrpc = existsSync(python) && spawnSync(python, ['-c', 'import grpc_tools.protoc, grpc'], { stdio: 'ignore' }).status === 0;
+// Debian's python3-grpc-tools (see docs/contracts.md), installed when missing; skipped, saying why, only
+// where it cannot be installed.
+const python = PYTHON;
+const pythonGrpc = ensurePythonGrpc();
+if (!pythonGrpc.ok) console.log(`SKIPPED python contracts check: ${pythonGrpc.why}`);
 
-(hasPythonGrpc ? test : test.skip)('a Python client generated from gen/wolk.binpb decodes our bytes and re-encodes them identically', async (t) => {
+(pythonGrpc.ok ? test : test.skip)('a Python client generated from gen/wolk.binpb decodes our bytes and re-encodes them identically', async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'wolk-py-'));
   try {
     const files = descriptorSet().file.map((f) => f.name);
