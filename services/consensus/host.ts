@@ -220,6 +220,8 @@ export class AgreementHost {
       this.keepPayload(body, payload);
       this.push({ kind: 'assembled', round, period, body });
     } catch (err) {
+      // Stopping closes the database under assemblies still in flight: not an error worth a line each.
+      if (this.stopped) return;
       this.log.error('assemble failed', { round, error: err });
     }
   }
