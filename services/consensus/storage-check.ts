@@ -2,8 +2,12 @@
 // at least one storer per SetKey file with VerifyFile (a fresh random challenge, k leaves) and checks
 // the signed FileAudit against that storer's commitment (lib/chain/commitment.ts verifyFileAudit:
 // every leaf proven against the filehash and against the storer's own replica root). All files are
-// checked in parallel within one time box; a block with a file whose challenged storer does not
-// answer correctly in time gets a negative verdict, hence no cert vote from this node.
+// checked in parallel within one time box. Per file, storers are challenged one at a time in a random
+// order until `perFile` of them (default 1) prove possession: a storer that fails is logged and left to
+// the rewards audit (its reputation), and the next one is asked. A file none of whose storers proves
+// possession in time fails the check: the block is unvouched here (no soft or cert vote from this node).
+// Failing the whole block on one lazy storer out of N made honest nodes split on it (each picks its own
+// random storer), and a 2-2 split of next votes stalls agreement for good.
 import { randomBytes, randomInt } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
@@ -64,13 +68,24 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const files = payload.txs.flatMap((t) => (t.tx?.body?.$case === 'setKey' ? [t.tx.body.value] : []));
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
-    const checks: Promise<string | null>[] = [];
-    for (const f of files) {
-      // Which storers are challenged is drawn locally at random, so a storer cannot tell in advance.
-      const pool = [...f.commitments];
-      for (let i = 0; i < perFile && pool.length > 0; i++) checks.push(challenge(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal));
-    }
-    const results = await Promise.all(checks);
+    const checkFile = async (commitments: readonly StorageCommitment[]): Promise<string | null> => {
+      // Which storers are challenged, and in what order, is drawn locally at random, so a storer cannot
+      // tell in advance.
+      const pool = [...commitments];
+      const failures: string[] = [];
+      let proven = 0;
+      while (proven < perFile && pool.length > 0 && Date.now() < deadline && !signal.aborted) {
+        const why = await challenge(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal);
+        if (why === null) proven++;
+        else {
+          failures.push(why);
+          o.logger.warn('a storer failed its storage challenge; asking another', { round: block.round, reason: why });
+        }
+      }
+      if (proven >= Math.min(perFile, commitments.length)) return null;
+      return failures.length > 0 ? failures.join('; ') : 'no storer proved possession within the time box';
+    };
+    const results = await Promise.all(files.map((f) => checkFile(f.commitments)));
     const bad = results.find((r) => r !== null) ?? null;
     if (bad !== null) o.logger.warn('storage check failed', { round: block.round, reason: bad });
     return bad;
