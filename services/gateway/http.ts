@@ -7,6 +7,10 @@ import { probeAll, type KnownProcess } from './status.js';
 import { HttpProblem, type createApi } from './api.js';
 import type { Chain } from './chain.js';
 
+
+/** How long a refused request's remaining body is read and discarded before the connection is closed. */
+const REFUSED_BODY_DRAIN_MS = 5000;
+
 export interface GatewayHttpDeps {
   readonly logger: Logger;
   readonly processes: readonly KnownProcess[];
@@ -62,9 +66,18 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
   return createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpProblem) {
-        // Drain what the client is still sending so it reads the answer instead of a reset.
-        if (!req.complete) req.resume();
-        return sendProblem(res, err.problem, { ...err.headers, ...(req.complete ? {} : { connection: 'close' }) });
+        // A refusal while the client is still sending (413 on a large body, 401 before the body): answer
+        // at once, keep reading and discarding what comes for a short while so the client reads the answer
+        // instead of a write error (closing at once made clients see EPIPE, not the status), then close
+        // the connection if the body has still not ended (an endless or huge upload).
+        if (!req.complete) {
+          req.resume();
+          const cut = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DRAIN_MS);
+          cut.unref();
+          req.once('end', () => clearTimeout(cut));
+          req.once('close', () => clearTimeout(cut));
+        }
+        return sendProblem(res, err.problem, err.headers);
       }
       deps.logger.error('http handler failed', { error: err, path: req.url });
       sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'the gateway failed to handle this request' });
