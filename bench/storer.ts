@@ -22,6 +22,7 @@ import { createKvBlobStore } from '../lib/storage/blob-kv.js';
 import { Bucket } from '../lib/storage/kv.js';
 import { openRocksKv } from '../lib/storage/rocksdb.js';
 import { peakRssOfPid, type BenchContext } from './harness.js';
+import { bulkChannelOptions } from '../lib/grpc/flow-control.js';
 
 const MB = 1e6;
 const PIECE = 1024 * 1024;
@@ -78,7 +79,7 @@ export async function grpcCeiling(bytes: number): Promise<{ get: number; put: nu
       child.once('exit', (code) => reject(new Error(`grpc ceiling server exited (${code})`)));
     });
     const Client = makeGenericClientConstructor(ceilingService as unknown as ServiceDefinition, 'Ceiling');
-    const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20 }) as unknown as {
+    const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20, ...bulkChannelOptions }) as unknown as {
       get(req: Buffer): NodeJS.ReadableStream;
       put(cb: (err: Error | null, res?: Buffer) => void): NodeJS.WritableStream;
       close(): void;
@@ -146,7 +147,7 @@ async function startStorer(dataDir: string, args: string[]): Promise<Storer> {
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`storer exited (${code}): ${buf}`)));
   });
-  const client = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20, 'grpc.max_send_message_length': 16 << 20 });
+  const client = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20, 'grpc.max_send_message_length': 16 << 20, ...bulkChannelOptions });
   return {
     child,
     client,

@@ -5,16 +5,21 @@ import { join } from 'node:path';
 import { WolkClient, WolkHttpError } from '../lib/client/client.js';
 import { createKey, defaultKeyPath, readKey } from '../lib/client/keys.js';
 import { progressBar } from './progress.js';
+import { loadGenesis, type Genesis } from '../lib/chain/genesis.js';
 
 const USAGE = `usage: wolk <command>
   keygen                          make a key (WOLK_KEY, default ~/.wolk/key.json); prints {"owner","publicKey"}
   claim NAME                      claim the owner name NAME for your key (on chain; first claim wins)
-  put FILE wolk://OWNER/COLL/KEY  upload FILE [--type MIME] [--async]
+  mb wolk://OWNER/COLL/           make a collection, or change its settings: [--replication N]
+                                  [--chunk-size BYTES] [--max-file-size BYTES] (omitted: the network's)
+  bucket wolk://OWNER/COLL/       a collection's settings
+  put FILE wolk://OWNER/COLL/KEY  upload FILE [--type MIME] [--async] (with the collection's chunk size)
   get wolk://OWNER/COLL/KEY [FILE] download (to stdout without FILE), checked against the chain's filehash
   ls wolk://OWNER/COLL/           list keys
   proof wolk://OWNER/COLL/KEY     fetch the key's proof and verify it offline
   status                          the gateway's view of the network
-env: WOLK_GATEWAY (default: the devnet's, from .wolk/devnet/endpoints.json), WOLK_KEY`;
+env: WOLK_GATEWAY (default: the devnet's, from .wolk/devnet/endpoints.json), WOLK_KEY,
+     WOLK_GENESIS (proofs check the cert quorum against it; default: the devnet's genesis.json)`;
 
 class UsageError extends Error {}
 
@@ -26,6 +31,13 @@ function gatewayUrl(env: NodeJS.ProcessEnv): string {
     if (gw) return gw;
   }
   throw new Error(`no gateway: set WOLK_GATEWAY or start a devnet (npm start) so that ${file} exists`);
+}
+
+/** The network's genesis for proof checks: WOLK_GENESIS, else the devnet's (when `npm start` made one), else none. */
+function genesisOf(env: NodeJS.ProcessEnv): Genesis | undefined {
+  const path = env['WOLK_GENESIS'] || join(env['WOLK_DEVNET_DIR'] ?? '.wolk/devnet', 'genesis.json');
+  if (!env['WOLK_GENESIS'] && !existsSync(path)) return undefined;
+  return loadGenesis(path);
 }
 
 function out(value: unknown): void {
@@ -41,6 +53,18 @@ function flag(args: string[], name: string): string | boolean | undefined {
   if (v === undefined) throw new UsageError(`${name} needs a value`);
   args.splice(i, 1);
   return v;
+}
+
+/** A non-negative integer option (sizes accept K/M/G suffixes, powers of 1024), or undefined when absent. */
+function intFlag(args: string[], name: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  const m = /^(\d+)([KMG]i?B?)?$/i.exec(String(v));
+  if (!m) throw new UsageError(`${name} needs a whole number, got "${String(v)}"`);
+  const mult = m[2] ? 1024 ** ('KMG'.indexOf(m[2][0]!.toUpperCase()) + 1) : 1;
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${name} ${String(v)} is too large`);
+  return n;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -59,6 +83,25 @@ async function main(argv: string[]): Promise<number> {
       out(await new WolkClient(gatewayUrl(env), readKey(keyPath)).claim(args[0]!));
       return 0;
     }
+    case 'mb': {
+      const replication = intFlag(args, '--replication');
+      const chunkSize = intFlag(args, '--chunk-size');
+      const maxFileSize = intFlag(args, '--max-file-size');
+      if (args.length !== 1) throw new UsageError('mb wolk://OWNER/COLL/ [--replication N] [--chunk-size BYTES] [--max-file-size BYTES]');
+      out(
+        await new WolkClient(gatewayUrl(env), readKey(keyPath)).makeBucket(args[0]!, {
+          ...(replication !== undefined ? { replication } : {}),
+          ...(chunkSize !== undefined ? { chunkSize } : {}),
+          ...(maxFileSize !== undefined ? { maxFileSize: BigInt(maxFileSize) } : {}),
+        }),
+      );
+      return 0;
+    }
+    case 'bucket': {
+      if (args.length !== 1) throw new UsageError('bucket wolk://OWNER/COLL/');
+      out(await new WolkClient(gatewayUrl(env)).bucket(args[0]!));
+      return 0;
+    }
     case 'put': {
       const type = flag(args, '--type');
       const async = flag(args, '--async') === true;
@@ -75,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'get': {
       if (args.length < 1 || args.length > 2) throw new UsageError('get wolk://OWNER/COLL/KEY [FILE]');
-      const client = new WolkClient(gatewayUrl(env));
+      const client = new WolkClient(gatewayUrl(env), undefined, genesisOf(env));
       const proof = await client.proof(args[0]!);
       const bar = progressBar();
       const dest = args[1] ? createWriteStream(args[1]) : process.stdout;
@@ -93,11 +136,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'proof': {
       if (args.length !== 1) throw new UsageError('proof wolk://OWNER/COLL/KEY');
-      const r = await new WolkClient(gatewayUrl(env)).proof(args[0]!);
+      const r = await new WolkClient(gatewayUrl(env), undefined, genesisOf(env)).proof(args[0]!);
       out(r);
+      const committee = r.quorum ? ', a cert quorum of the genesis committee' : ' (quorum weight not checked: set WOLK_GENESIS to the network\'s genesis file)';
       process.stderr.write(
         r.verified
-          ? `verified offline: ${r.uri} → filehash ${r.filehash} in state root ${r.stateRoot} of round ${r.round}, certified by ${r.certVotes} valid cert votes (weight ${r.certWeight})\n`
+          ? `verified offline: ${r.uri} → filehash ${r.filehash} in state root ${r.stateRoot} of round ${r.round}, certified by ${r.certVotes} valid cert votes (weight ${r.certWeight})${committee}\n`
           : `NOT verified: ${r.reason}\n`,
       );
       return r.verified ? 0 : 1;

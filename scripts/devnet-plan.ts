@@ -122,13 +122,19 @@ const ROLE_OF: Record<ServiceName, GenesisRole> = {
 };
 
 /** The devnet's genesis: every process is registered with its keys, endpoint and 1000 stake units. */
-export function devnetGenesis(processes: readonly PlannedProcess[], identities: ReadonlyMap<string, NodeIdentity>, seedHex: string, timestampMs: number): Genesis {
+export function devnetGenesis(
+  processes: readonly PlannedProcess[],
+  identities: ReadonlyMap<string, NodeIdentity>,
+  seedHex: string,
+  timestampMs: number,
+  accounts: readonly { id: string; balance: string }[] = [],
+): Genesis {
   const nodes: GenesisNode[] = processes.map((p) => {
     const id = identities.get(p.name);
     if (!id) throw new Error(`no identity for ${p.name}`);
     return { id: id.id, vrfPublicKey: id.vrfPublicKey, endpoint: endpoint(p), roles: [ROLE_OF[p.service]], stake: '1000' };
   });
-  return { network: 'wolk-devnet', seed: seedHex, timestampMs, params: { ...DEVNET_PARAMS }, nodes };
+  return { network: 'wolk-devnet', seed: seedHex, timestampMs, params: { ...DEVNET_PARAMS }, nodes, ...(accounts.length > 0 ? { accounts } : {}) };
 }
 
 export interface Endpoints {

@@ -123,8 +123,11 @@ async function main(): Promise<void> {
     seedHex = old.seed;
     timestampMs = old.timestampMs;
   }
-  // Endpoints can move between starts (a port was taken); keys, seed and time stay.
-  writeJsonAtomic(genesisPath, devnetGenesis(processes, identities, seedHex, timestampMs));
+  let accounts = readEnvOr(env, 'WOLK_DEVNET_ACCOUNTS', [] as readonly { id: string; balance: string }[]);
+  // An existing devnet keeps the balances it started with (another genesis state would be another chain).
+  if (existsSync(genesisPath)) accounts = validateGenesis(JSON.parse(readFileSync(genesisPath, 'utf8')), genesisPath).accounts ?? [];
+  // Endpoints can move between starts (a port was taken); keys, seed, time and balances stay.
+  writeJsonAtomic(genesisPath, devnetGenesis(processes, identities, seedHex, timestampMs, accounts));
 
   const children = new Map<string, { proc: PlannedProcess; child: ChildProcess; log: string }>();
   let stopping = false;

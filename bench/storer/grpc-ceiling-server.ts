@@ -3,6 +3,7 @@
 // SetFile can at best reach through grpc-js on this machine: the transport ceiling beside their figures.
 // Prints `port <n>` when listening; ends on SIGTERM.
 import * as grpc from '@grpc/grpc-js';
+import { widenConnectionWindows, widenStreamWindows } from '../../lib/grpc/flow-control.js';
 
 const MESSAGE = 1 << 20;
 const passthrough = (b: Buffer) => b;
@@ -15,6 +16,8 @@ const isMain = process.argv[1]?.endsWith('grpc-ceiling-server.ts') ?? false;
 if (isMain) {
   const payload = Buffer.alloc(MESSAGE, 0x5a);
   const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * MESSAGE, 'grpc.max_receive_message_length': 8 * MESSAGE });
+  // The same HTTP/2 windows as every Wolk server (lib/grpc/server.ts), so the ceiling is comparable.
+  widenStreamWindows(server);
   server.addService(ceilingService as unknown as grpc.ServiceDefinition, {
     get: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       const total = call.request.length >= 8 ? Number(call.request.readBigUInt64BE(0)) : 0;
@@ -44,6 +47,7 @@ if (isMain) {
   });
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
     if (err) throw err;
+    widenConnectionWindows(server);
     process.stdout.write(`port ${port}\n`);
   });
   process.on('SIGTERM', () => server.forceShutdown());

@@ -60,9 +60,9 @@ export function blockHash(hash: HashFn, b: BlockHashFields): Uint8Array {
   );
 }
 
-export type LedgerFields = Pick<BlockHeader, 'stateRoot' | 'txRoot' | 'newChunksHash' | 'timestampMs'>;
+export type LedgerFields = Pick<BlockHeader, 'stateRoot' | 'txRoot' | 'newChunksHash' | 'timestampMs'> & Partial<Pick<BlockHeader, 'chunkCommitmentsHash'>>;
 
-/** The ledger part of a header: fields 7–10 only. */
+/** The ledger part of a header: fields 7–11 only (chunk_commitments_hash empty when absent). */
 export function ledgerPart(h: LedgerFields): BlockHeader {
   return {
     round: 0n,
@@ -75,6 +75,7 @@ export function ledgerPart(h: LedgerFields): BlockHeader {
     txRoot: Buffer.from(h.txRoot),
     newChunksHash: Buffer.from(h.newChunksHash),
     timestampMs: h.timestampMs,
+    chunkCommitmentsHash: Buffer.from(h.chunkCommitmentsHash ?? new Uint8Array(0)),
   };
 }
 

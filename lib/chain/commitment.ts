@@ -7,13 +7,15 @@
 // message is the deterministic protobuf encoding of the message with its signature field cleared. The
 // bytes are always rebuilt by re-encoding the decoded message, never sliced from what arrived, so a
 // message carrying fields this code does not know fails instead of passing with unchecked parts.
+import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import { CommitChunksRequest } from '../../gen/wolk/storer/v1/storer.js';
 import { FileAudit, ShareProof, StorageCommitment, type FileLeafProof } from '../../gen/wolk/common/v1/storage.js';
 import { sha256 } from '../crypto/hash.js';
 import { SignDomain, sign, verifySignature } from '../crypto/sign.js';
 import { SortitionDomain, sortition, sortitionAlpha } from '../crypto/sortition.js';
 import { verify as vrfVerify } from '../crypto/vrf.js';
 import { challengeIndices } from '../merkle/challenge.js';
-import { isValidChunkSize, verifyFileBranch } from '../merkle/file.js';
+import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, isValidChunkSize, verifyFileBranch } from '../merkle/file.js';
 import { verifyReplicaBranch } from '../merkle/replica.js';
 
 /** Why a check failed, or ok. Reasons are short sentences for logs and client-facing errors. */
@@ -114,6 +116,73 @@ export function verifyStorageCommitment(c: StorageCommitment, ctx: CommitmentCon
     if (weight < 1) return fail('sortition does not select this storer');
     if (weight !== c.weight) return fail(`claims weight ${c.weight}, sortition gives ${weight}`);
     return { ok: true, weight };
+  } catch (err) {
+    return fail(`malformed commitment (${(err as Error).message})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commitments to a block's own chunks (storer.proto CommitChunks; NewChunks.chunk_commitments)
+
+const CHUNK_SET = new TextEncoder().encode('wolk/chunk-set/v1');
+
+/**
+ * replica_root of a chunk-set commitment: SHA-256(len(d) ‖ d ‖ storer_id ‖ new_chunks_hash),
+ * d = "wolk/chunk-set/v1". Chunks are proven one at a time with VerifyShare (whose digest binds the
+ * storer id), so no replica tree is needed; this binds the commitment to its storer and set.
+ */
+export function chunkSetReplicaRoot(storerId: Uint8Array, newChunksHash: Uint8Array): Uint8Array {
+  return sha256(Uint8Array.of(CHUNK_SET.length), CHUNK_SET, storerId, newChunksHash);
+}
+
+/** size and chunk_size of a chunk-set commitment: total bytes, and the smallest valid chunk size no chunk exceeds. */
+export function chunkSetShape(lengths: Iterable<number>): { size: bigint; chunkSize: number } {
+  let size = 0n;
+  let max = 0;
+  for (const n of lengths) {
+    size += BigInt(n);
+    if (n > max) max = n;
+  }
+  if (max > MAX_CHUNK_SIZE) throw new RangeError(`a chunk of ${max} bytes exceeds ${MAX_CHUNK_SIZE}`);
+  let chunkSize = MIN_CHUNK_SIZE;
+  while (chunkSize < max) chunkSize *= 2;
+  return { size, chunkSize };
+}
+
+/** The bytes a CommitChunks requester signs (domain wolk/chunk-commit-request/v1): the request's encoding with `signature` and `data` cleared. */
+export function commitChunksMessage(req: CommitChunksRequest): Uint8Array {
+  return CommitChunksRequest.encode({ ...req, data: [], signature: Buffer.alloc(0) }).finish();
+}
+
+/**
+ * BlockHeader.chunk_commitments_hash: empty when the block has no chunk commitments (so blocks
+ * without any, genesis included, hash as before the field existed); otherwise SHA-256 of the
+ * deterministic encoding of a NewChunks holding only `chunk_commitments`, in the block's order.
+ */
+export function chunkCommitmentsHash(commitments: readonly StorageCommitment[]): Uint8Array {
+  if (commitments.length === 0) return new Uint8Array(0);
+  return sha256(NewChunks.encode({ chunkIds: [], files: [], chunkCommitments: [...commitments] }).finish());
+}
+
+/** What a chunk-set commitment is checked against (besides the registry): the block's set and seed. */
+export interface ChunkCommitmentContext extends Omit<CommitmentContext, 'filehash' | 'size' | 'chunkSize'> {
+  readonly newChunksHash: Uint8Array;
+  /** The chunks' lengths, when the verifier holds them: size and chunk_size must then match. */
+  readonly chunkLengths?: readonly number[];
+}
+
+/**
+ * A chunk-set commitment: a valid StorageCommitment (lib rule above) for filehash = new_chunks_hash,
+ * with replica_root = chunkSetReplicaRoot(storer, new_chunks_hash) and, when the chunks are known,
+ * size/chunk_size = chunkSetShape of their lengths.
+ */
+export function verifyChunkCommitment(c: StorageCommitment, ctx: ChunkCommitmentContext): Verdict<{ weight: number }> {
+  try {
+    const shape = ctx.chunkLengths ? chunkSetShape(ctx.chunkLengths) : undefined;
+    const v = verifyStorageCommitment(c, { ...ctx, filehash: ctx.newChunksHash, ...(shape ? { size: shape.size, chunkSize: shape.chunkSize } : {}) });
+    if (!v.ok) return v;
+    if (!same(c.replicaRoot, chunkSetReplicaRoot(c.storerId, ctx.newChunksHash))) return fail('replica_root is not the chunk-set root of this storer and set');
+    return v;
   } catch (err) {
     return fail(`malformed commitment (${(err as Error).message})`);
   }

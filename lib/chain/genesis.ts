@@ -18,6 +18,14 @@ export interface GenesisNode {
   readonly stake: string;
 }
 
+/** A balance the network starts with (Algorand's genesis allocation): what a node registered later stakes from. */
+export interface GenesisAccount {
+  /** Hex Ed25519 public key (32 bytes). */
+  readonly id: string;
+  /** Base units (a decimal string). */
+  readonly balance: string;
+}
+
 export interface GenesisParams {
   /** N: storers that commit to each file. */
   readonly replication: number;
@@ -37,6 +45,8 @@ export interface Genesis {
   readonly timestampMs: number;
   readonly params: GenesisParams;
   readonly nodes: readonly GenesisNode[];
+  /** Optional starting balances (a genesis node's account may have one too). */
+  readonly accounts?: readonly GenesisAccount[];
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -68,7 +78,24 @@ export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
     if (!Array.isArray(node['roles']) || node['roles'].length === 0) fail(`nodes[${i}].roles must be a non-empty array`);
     if (typeof node['stake'] !== 'string' || !/^\d+$/.test(node['stake'])) fail(`nodes[${i}].stake must be a decimal string`);
   });
+  if (g['accounts'] !== undefined) {
+    if (!Array.isArray(g['accounts'])) fail('"accounts" must be an array');
+    const funded = new Set<string>();
+    (g['accounts'] as unknown[]).forEach((a, i) => {
+      const acc = (a ?? {}) as Record<string, unknown>;
+      if (typeof acc['id'] !== 'string' || !HEX32.test(acc['id'])) fail(`accounts[${i}].id must be 64 hex characters`);
+      if (funded.has(acc['id'] as string)) fail(`accounts[${i}].id is listed twice`);
+      funded.add(acc['id'] as string);
+      if (typeof acc['balance'] !== 'string' || !/^\d+$/.test(acc['balance']) || BigInt(acc['balance']) >= 1n << 64n) fail(`accounts[${i}].balance must be a decimal string below 2^64`);
+    });
+  }
   return value as Genesis;
+}
+
+/** The genesis balance of an account (0 when it has none). */
+export function genesisBalance(genesis: Genesis, idHex: string): bigint {
+  const a = genesis.accounts?.find((x) => x.id === idHex);
+  return a ? BigInt(a.balance) : 0n;
 }
 
 export function loadGenesis(path: string): Genesis {

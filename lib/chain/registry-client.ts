@@ -4,8 +4,6 @@
 // for the next; a round just finalized elsewhere is retried briefly.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceClient, type GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
-import { nodesWithRole, type Genesis } from './genesis.js';
-import { fromHex } from '../crypto/hash.js';
 import { RemoteStorerRegistry, type StorerRegistry } from './storer-registry.js';
 
 export interface ChainRegistry {
@@ -13,7 +11,7 @@ export interface ChainRegistry {
   close(): void;
 }
 
-export function chainRegistry(genesis: Genesis, endpoints: readonly string[], o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
+export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
   const clients = endpoints.map((e) => ({ endpoint: e, client: new ConsensusServiceClient(e, credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 }) }));
   const timeoutMs = o.timeoutMs ?? 5000;
   const attempts = o.attempts ?? 5;
@@ -40,8 +38,7 @@ export function chainRegistry(genesis: Genesis, endpoints: readonly string[], o:
     }
     throw new Error(`no consensus node proved the registry at round ${round} (${errors.slice(-clients.length).join('; ') || 'none configured'})`);
   };
-  const ids = nodesWithRole(genesis, 'storer').nodes.map((n) => fromHex(n.id));
-  const remote = new RemoteStorerRegistry(ids, getStateProof);
+  const remote = new RemoteStorerRegistry(getStateProof);
   return {
     at: (round, seed) => remote.at(round, seed),
     close: () => clients.forEach((c) => c.client.close()),

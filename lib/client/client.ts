@@ -11,9 +11,11 @@ import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js'
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import { FileHasher } from '../merkle/index.js';
-import { checkCertificate, verifyProofResponse } from './proof.js';
+import { checkCertificate, checkQuorum, verifyProofResponse } from './proof.js';
+import { BlockHeader } from '../../gen/wolk/common/v1/chain.js';
+import type { Genesis } from '../chain/genesis.js';
 import { signWolkRequest, type ClientKey } from './signing.js';
-import { pathStateKey, setKeyTransaction, setNameTransaction, signTransaction } from './tx.js';
+import { pathStateKey, setBucketTransaction, setKeyTransaction, setNameTransaction, signTransaction } from './tx.js';
 import { gatewayPath, parseWolkUri } from './uri.js';
 
 export type Progress = (done: number, total: number, phase: string) => void;
@@ -57,6 +59,8 @@ export interface ProofReport {
   readonly certificate: boolean;
   readonly certVotes: number;
   readonly certWeight: number;
+  /** The cert votes' credentials and weights make a cert quorum of the genesis committee; null: not checked (no genesis given). */
+  readonly quorum: boolean | null;
   readonly verified: boolean;
   readonly reason?: string;
 }
@@ -70,10 +74,22 @@ async function problemOf(res: Response): Promise<WolkHttpError> {
   }
 }
 
+/** GET /wolk/OWNER/COLLECTION/?settings */
+export interface BucketSettings {
+  readonly owner: string;
+  readonly collection: string;
+  readonly replication: number;
+  readonly chunkSize: number;
+  readonly maxFileSize: number;
+  readonly onChain: boolean;
+}
+
 export class WolkClient {
   constructor(
     readonly gateway: string,
     private readonly key?: ClientKey,
+    /** The network's genesis: with it, proofs also check the certificate's quorum weight. */
+    private readonly genesis?: Genesis,
   ) {}
 
   private needKey(): ClientKey {
@@ -113,15 +129,38 @@ export class WolkClient {
     return (await res.json()) as Record<string, unknown>;
   }
 
+  /** A collection's settings (what the chain holds, the network's defaults filled in; `onChain: false` when it has no SetBucket yet). */
+  async bucket(uri: string): Promise<BucketSettings> {
+    const u = parseWolkUri(uri);
+    if (!u.collection || u.key) throw new Error(`a collection is wolk://OWNER/COLLECTION/, got ${uri}`);
+    return this.json<BucketSettings>(`${gatewayPath({ owner: u.owner, collection: u.collection })}?settings`);
+  }
+
+  /** Creates a collection or changes its settings (a SetBucket on chain; 0 or absent = the network's default). */
+  async makeBucket(uri: string, settings: { replication?: number; chunkSize?: number; maxFileSize?: bigint }): Promise<Record<string, unknown>> {
+    const key = this.needKey();
+    const u = parseWolkUri(uri);
+    if (!u.collection || u.key) throw new Error(`a collection is wolk://OWNER/COLLECTION/, got ${uri}`);
+    const [info, nonce] = await Promise.all([this.chain(), this.nonce()]);
+    const stx = signTransaction(setBucketTransaction(u.owner, u.collection, settings, key.publicKey, nonce, info.chainId), key);
+    const body = Buffer.from(SignedTransaction.encode(stx).finish());
+    const path = gatewayPath({ owner: u.owner, collection: u.collection });
+    const auth = signWolkRequest({ method: 'PUT', path, bodySha256: createHash('sha256').update(body).digest(), key });
+    const res = await fetch(new URL(path, this.gateway), { method: 'PUT', body, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
+    if (!res.ok) throw await problemOf(res);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
   /** Uploads a file: hashes it (filehash + sha-256), signs the SetKey intent and the request, streams it. */
   async put(file: string, uri: string, o: { contentType?: string; onProgress?: Progress; respondAsync?: boolean } = {}): Promise<PutResult> {
     const key = this.needKey();
     const u = parseWolkUri(uri);
     if (!u.collection || !u.key) throw new Error(`put needs wolk://OWNER/COLLECTION/KEY, got ${uri}`);
-    const info = await this.chain();
+    // The collection's chunk size (its SetBucket; the network's when it has none) decides the filehash.
+    const [info, bucket] = await Promise.all([this.chain(), this.bucket(`wolk://${u.owner}/${u.collection}/`)]);
     const size = statSync(file).size;
     const sha = createHash('sha256');
-    const hasher = new FileHasher({ chunkSize: info.chunkSize });
+    const hasher = new FileHasher({ chunkSize: bucket.chunkSize || info.chunkSize });
     let hashed = 0;
     for await (const piece of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       sha.update(piece);
@@ -216,8 +255,8 @@ export class WolkClient {
   async proof(uri: string): Promise<ProofReport & { chunkSize: number }> {
     const u = parseWolkUri(uri);
     if (!u.collection || !u.key) throw new Error(`proof needs wolk://OWNER/COLLECTION/KEY, got ${uri}`);
-    const j = await this.json<{ proof: string }>(`${gatewayPath(u)}?proof`);
-    return { ...verifyProofJson(u.owner, u.collection, u.key, j.proof), ...chunkSizeOf(j.proof) };
+    const j = await this.json<{ proof: string; parentHeader?: string }>(`${gatewayPath(u)}?proof`);
+    return { ...verifyProofJson(u.owner, u.collection, u.key, j.proof, this.genesis ? { genesis: this.genesis, parentHeader: j.parentHeader } : undefined), ...chunkSizeOf(j.proof) };
   }
 }
 
@@ -228,7 +267,7 @@ function chunkSizeOf(proofB64: string): { chunkSize: number } {
 }
 
 /** Verifies a `?proof` answer's proof field for wolk://owner/collection/key. */
-export function verifyProofJson(owner: string, collection: string, key: string, proofB64: string): ProofReport {
+export function verifyProofJson(owner: string, collection: string, key: string, proofB64: string, committee?: { genesis: Genesis; parentHeader: string | undefined }): ProofReport {
   const uri = `wolk://${owner}/${collection}/${key}`;
   const r = GetStateProofResponse.decode(Buffer.from(proofB64, 'base64'));
   const stateKey = pathStateKey(owner, collection, key);
@@ -236,12 +275,14 @@ export function verifyProofJson(owner: string, collection: string, key: string, 
   const header = r.header;
   const base = { uri, round: (header?.round ?? 0n).toString(), stateRoot: Buffer.from(header?.stateRoot ?? []).toString('hex') };
   if (!checked.ok || !checked.value) {
-    return { ...base, filehash: '', size: '0', stateProof: false, certificate: false, certVotes: 0, certWeight: 0, verified: false, reason: checked.ok ? 'the key is absent' : checked.reason };
+    return { ...base, filehash: '', size: '0', stateProof: false, certificate: false, certVotes: 0, certWeight: 0, quorum: null, verified: false, reason: checked.ok ? 'the key is absent' : checked.reason };
   }
   const rec = KeyRecord.decode(checked.value);
   const recordMatches = rec.owner === owner && rec.collection === collection && rec.key === key;
   const cert = checkCertificate(header!, r.certificate);
-  const verified = recordMatches && cert.ok;
+  const parent = committee?.parentHeader ? BlockHeader.decode(Buffer.from(committee.parentHeader, 'base64')) : undefined;
+  const quorum = committee ? checkQuorum(committee.genesis, header!, r.certificate, parent) : null;
+  const verified = recordMatches && cert.ok && quorum?.ok !== false;
   return {
     ...base,
     filehash: Buffer.from(rec.file?.filehash ?? []).toString('hex'),
@@ -250,7 +291,10 @@ export function verifyProofJson(owner: string, collection: string, key: string, 
     certificate: cert.ok,
     certVotes: cert.validVotes,
     certWeight: cert.weight,
+    quorum: quorum === null ? null : quorum.ok,
     verified,
-    ...(verified ? {} : { reason: !recordMatches ? 'the record names another key' : !cert.blockHashMatches ? 'the header does not hash to the certified block' : 'a cert vote does not verify' }),
+    ...(verified
+      ? {}
+      : { reason: !recordMatches ? 'the record names another key' : !cert.blockHashMatches ? 'the header does not hash to the certified block' : !cert.ok ? 'a cert vote does not verify' : quorum && !quorum.ok ? quorum.reason : 'not verified' }),
   };
 }

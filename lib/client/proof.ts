@@ -3,14 +3,18 @@
 // the header's hash against the certificate (docs/contracts.md "block hash"), and every cert vote's
 // Ed25519 signature over the agreement's vote bytes. Needs nothing but this file and lib/.
 //
-// Not checked here (yet): that the votes' sortition weights reach the cert threshold, which needs the
-// committee's stakes at that round (the genesis or the registry); the result says so.
+// With the network's genesis (the committee and its stakes) and the parent block's header (whose seed
+// the credentials were drawn with), checkQuorum also checks what a catching-up node checks: every
+// cert vote's VRF credential and sortition weight, distinct voters, and a weight of at least the cert
+// threshold (lib/chain/certificate.ts createCertificateVerifier). Without a genesis the quorum is not
+// checked, and the result says so.
 import { smtProofFromProto } from '../chain/smt-proof.js';
 import { verifySignature, SignDomain } from '../crypto/sign.js';
 import { verifySmtProof } from '../smt/index.js';
 import type { BlockHeader, Certificate, SmtProof } from '../../gen/wolk/common/v1/chain.js';
 import { blockHashOfHeader } from '../chain/block-hash.js';
-import { voteSigningBytes } from '../chain/certificate.js';
+import { createCertificateVerifier, voteSigningBytes } from '../chain/certificate.js';
+import type { Genesis } from '../chain/genesis.js';
 
 /** The proto proof as lib/smt's (one conversion for the whole project: lib/chain/smt-proof.ts). */
 export const fromProtoSmtProof = smtProofFromProto;
@@ -78,4 +82,18 @@ export function checkCertificate(header: BlockHeader, cert: Certificate | undefi
     }
   }
   return { blockHashMatches, votes: cert.votes.length, validVotes: valid, weight, ok: blockHashMatches && valid > 0 && valid === cert.votes.length };
+}
+
+/**
+ * The certificate is a cert quorum of the genesis committee for exactly this header: `parent` must hash
+ * to header.previous_hash (its seed is the credentials' seed), then every vote is checked as consensus
+ * nodes check them when catching up.
+ */
+export function checkQuorum(genesis: Genesis, header: BlockHeader, cert: Certificate | undefined, parent: BlockHeader | undefined): { ok: true } | { ok: false; reason: string } {
+  if (!parent) return { ok: false, reason: 'the answer has no parent header to take the seed from' };
+  if (parent.round + 1n !== header.round || !Buffer.from(blockHashOfHeader(parent)).equals(Buffer.from(header.previousHash))) {
+    return { ok: false, reason: 'the parent header is not the certified block\'s parent' };
+  }
+  const v = createCertificateVerifier(genesis).verify(header, cert, new Uint8Array(parent.seed));
+  return v.ok ? { ok: true } : { ok: false, reason: `not a cert quorum of the genesis committee: ${v.reason}` };
 }

@@ -101,6 +101,24 @@ export function setKeyTransaction(intent: SetKeyIntent, sender: Uint8Array, nonc
   };
 }
 
+/** A SetBucket: creates OWNER/COLLECTION or changes its settings (0 = the network's default; the chunk size never changes). */
+export function setBucketTransaction(
+  owner: string,
+  collection: string,
+  settings: { replication?: number; chunkSize?: number; maxFileSize?: bigint },
+  sender: Uint8Array,
+  nonce: bigint,
+  chainId: string,
+): Transaction {
+  return {
+    sender: Buffer.from(sender),
+    nonce,
+    fee: 0n,
+    chainId,
+    body: { $case: 'setBucket', value: { owner, collection, settings: { replication: settings.replication ?? 0, chunkSize: settings.chunkSize ?? 0, maxFileSize: settings.maxFileSize ?? 0n } } },
+  };
+}
+
 export function setNameTransaction(name: string, owner: Uint8Array, nonce: bigint, chainId: string): Transaction {
   return { sender: Buffer.from(owner), nonce, fee: 0n, chainId, body: { $case: 'setName', value: { name, owner: Buffer.from(owner) } } };
 }

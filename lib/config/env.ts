@@ -95,6 +95,16 @@ function parseDevnetFaults(raw: string): ReadonlyMap<string, readonly string[]> 
   return out;
 }
 
+function parseGenesisAccounts(raw: string): readonly { id: string; balance: string }[] {
+  const out: { id: string; balance: string }[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([0-9a-f]{64})=(\d+)$/.exec(entry);
+    if (!m) throw new Error(`expected HEX_PUBLIC_KEY=BALANCE (64 lowercase hex characters, a decimal balance), got "${entry}"`);
+    out.push({ id: m[1]!, balance: m[2]! });
+  }
+  return out;
+}
+
 function parseSrvName(raw: string, name: string): string {
   const v = raw.trim();
   if (!/^_[a-z0-9-]+\._(tcp|udp)\.[A-Za-z0-9.-]+$/.test(v) && !/^[A-Za-z0-9.-]+$/.test(v)) {
@@ -274,7 +284,7 @@ export const ENV = {
   },
   WOLK_BLOCK_STORE_BUDGET_MS: {
     name: 'WOLK_BLOCK_STORE_BUDGET_MS',
-    doc: 'How long a proposer waits for storers to acknowledge its block\'s own chunks before proposing anyway, in milliseconds (the writes go on in the background).',
+    doc: 'How long a proposer waits for storers to acknowledge its block\'s own chunks and to commit to the chunk set (CommitChunks; at least a quarter of it goes to the commitments) before proposing anyway, in milliseconds (the writes go on in the background).',
     services: ['consensus'],
     defaultText: 'λ (WOLK_LAMBDA_MS)',
     parse: parseInteger(0, 600000),
@@ -298,7 +308,7 @@ export const ENV = {
   },
   WOLK_GENESIS: {
     name: 'WOLK_GENESIS',
-    doc: 'Path to the genesis file (initial nodes and stake) shared by every node of a network.',
+    doc: 'Path to the genesis file (initial nodes and stake) shared by every node of a network; the CLI checks proofs\' cert quorum against it (default there: the devnet\'s genesis.json).',
     services: 'all',
     parse: parseString,
   },
@@ -381,6 +391,12 @@ export const ENV = {
     doc: 'npm start (tests only): fault switches for single devnet processes, NAME:FAULT entries comma-separated (e.g. storer-1:corrupt-reads,storer-2:drop-after-commit); each becomes that process\'s WOLK_FAULTS.',
     services: [],
     parse: parseDevnetFaults,
+  },
+  WOLK_DEVNET_ACCOUNTS: {
+    name: 'WOLK_DEVNET_ACCOUNTS',
+    doc: 'npm start: starting balances written into a new devnet\'s genesis `accounts`, HEX_PUBLIC_KEY=BALANCE entries comma-separated; a node not in the devnet locks its stake from one when it registers (a storer registers itself).',
+    services: [],
+    parse: parseGenesisAccounts,
   },
   WOLK_DEVNET_TRACE_DIR: {
     name: 'WOLK_DEVNET_TRACE_DIR',

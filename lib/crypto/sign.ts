@@ -21,6 +21,7 @@ export enum SignDomain {
   GatewayCosign = 'wolk/gateway-cosign/v1',
   Http = 'wolk/http/v1',
   StoreRequest = 'wolk/store-request/v1',
+  ChunkCommitRequest = 'wolk/chunk-commit-request/v1',
   Tally = 'wolk/tally/v1',
   Node = 'wolk/node/v1',
 }

@@ -4,6 +4,7 @@
 import { Server, ServerCredentials, setLogger, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../log/logger.js';
+import { widenConnectionWindows, widenStreamWindows } from './flow-control.js';
 import { addReflection } from './reflection.js';
 import { toGrpcImplementation, tolerantDefinition, type ServiceHandlers } from './handlers.js';
 
@@ -60,6 +61,8 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
   });
+  // Bulk streams (SetFile, GetFile) need more than HTTP/2's 64 KiB default window (flow-control.ts).
+  if (!widenStreamWindows(server)) options.logger.warn('grpc-js changed: HTTP/2 stream windows stay at 64 KiB, bulk streams will be slower');
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const shutdownController = new AbortController();
@@ -86,6 +89,7 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
           if (err) return reject(new ListenError(address, err));
+          if (widenConnectionWindows(server) === 0) options.logger.warn('grpc-js changed: HTTP/2 connection windows stay at 64 KiB, bulk streams will be slower');
           health.setStatus('', 'SERVING');
           for (const s of services) health.setStatus(s, 'SERVING');
           resolve(boundPort);

@@ -240,6 +240,18 @@ export function verifyFileBranch(
   return root !== null && isHash(filehash) && equal32(fileHashOf(size, chunkSize, root), filehash);
 }
 
+/**
+ * The leaf hash of chunk `index` under `header`: SHA-256(header ‖ chunk), with the index written as u64 BE
+ * into the header at `indexOffset` when it is not null (replica leaves), as ChunkStream does.
+ */
+export function headedLeafHash(header: Uint8Array, indexOffset: number | null, chunk: Uint8Array, index: number): Uint8Array {
+  const buf = new Uint8Array(header.length + chunk.length);
+  buf.set(header, 0);
+  buf.set(chunk, header.length);
+  if (indexOffset !== null) new DataView(buf.buffer).setBigUint64(indexOffset, BigInt(index), false);
+  return sha256One(buf);
+}
+
 /** Shared by file and replica branches: checks the chunk's length and recomputes the tree root. */
 export function treeRootFromChunk(
   size: number,
@@ -247,20 +259,10 @@ export function treeRootFromChunk(
   index: number,
   chunk: Uint8Array,
   header: Uint8Array,
-  prepare: ((buf: Uint8Array, index: number) => void) | null,
+  indexOffset: number | null,
   branch: readonly Uint8Array[],
 ): Uint8Array | null {
-  if (!isValidChunkSize(chunkSize) || !Number.isSafeInteger(size) || size < 1) return null;
-  if (!(chunk instanceof Uint8Array) || !Number.isSafeInteger(index) || index < 0) return null;
-  const n = Math.ceil(size / chunkSize);
-  if (index >= n) return null;
-  const expected = index < n - 1 ? chunkSize : size - (n - 1) * chunkSize;
-  if (chunk.length !== expected) return null;
-  const buf = new Uint8Array(header.length + chunk.length);
-  buf.set(header, 0);
-  buf.set(chunk, header.length);
-  prepare?.(buf, index);
-  return rootFromMultiproof(n, [index], [sha256One(buf)], branch);
+  return treeRootFromChunks(size, chunkSize, [index], [chunk], header, indexOffset, branch);
 }
 
 /**
@@ -286,7 +288,7 @@ export function treeRootFromChunks(
   indices: readonly number[],
   chunks: readonly Uint8Array[],
   header: Uint8Array,
-  prepare: ((buf: Uint8Array, index: number) => void) | null,
+  indexOffset: number | null,
   proof: readonly Uint8Array[],
 ): Uint8Array | null {
   if (!isValidChunkSize(chunkSize) || !Number.isSafeInteger(size) || size < 1) return null;
@@ -299,11 +301,7 @@ export function treeRootFromChunks(
     if (!(chunk instanceof Uint8Array) || !Number.isSafeInteger(index) || index < 0 || index >= n) return null;
     const expected = index < n - 1 ? chunkSize : size - (n - 1) * chunkSize;
     if (chunk.length !== expected) return null;
-    const buf = new Uint8Array(header.length + chunk.length);
-    buf.set(header, 0);
-    buf.set(chunk, header.length);
-    prepare?.(buf, index);
-    leaves.push(sha256One(buf));
+    leaves.push(headedLeafHash(header, indexOffset, chunk, index));
   }
   return rootFromMultiproof(n, indices, leaves, proof);
 }

@@ -14,7 +14,7 @@
 import { CryptoError, CryptoErrorCode, assertBytes } from '../crypto/errors.js';
 import { sha256One } from './sha256.js';
 import { HASH_LENGTH, MerkleDomain, equal32, isHash } from './tree.js';
-import { ChunkStream, DEFAULT_CHUNK_SIZE, assertChunkSize, treeRootFromChunk, treeRootFromChunks, type ChunkCallback } from './file.js';
+import { ChunkStream, DEFAULT_CHUNK_SIZE, assertChunkSize, headedLeafHash, treeRootFromChunk, treeRootFromChunks, type ChunkCallback } from './file.js';
 
 export const STORER_ID_LENGTH = 32;
 const HEADER_LENGTH = 1 + STORER_ID_LENGTH + HASH_LENGTH + 8;
@@ -30,21 +30,13 @@ function replicaHeader(storerId: Uint8Array, filehash: Uint8Array): Uint8Array {
   return h;
 }
 
-function writeIndex(buf: Uint8Array, index: number): void {
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setBigUint64(INDEX_OFFSET, BigInt(index), false);
-}
-
 /** RL_i for one chunk (when the storer rebuilds replica leaves from stored chunks). */
 export function replicaLeafHash(storerId: Uint8Array, filehash: Uint8Array, index: number, chunk: Uint8Array): Uint8Array {
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `replica: chunk index: expected a safe integer >= 0, got ${index}`);
   }
   assertBytes(chunk, undefined, 'replica: chunk');
-  const buf = new Uint8Array(HEADER_LENGTH + chunk.length);
-  buf.set(replicaHeader(storerId, filehash), 0);
-  buf.set(chunk, HEADER_LENGTH);
-  writeIndex(buf, index);
-  return sha256One(buf);
+  return headedLeafHash(replicaHeader(storerId, filehash), INDEX_OFFSET, chunk, index);
 }
 
 /** replicaRoot from the replica tree's root. */
@@ -130,7 +122,7 @@ export function verifyReplicaBranch(
 ): boolean {
   if (!isHash(replicaRoot) || !isHash(filehash) || !(storerId instanceof Uint8Array) || storerId.length !== STORER_ID_LENGTH) return false;
   const header = replicaHeader(storerId, filehash);
-  const root = treeRootFromChunk(size, chunkSize, index, chunk, header, writeIndex, branch);
+  const root = treeRootFromChunk(size, chunkSize, index, chunk, header, INDEX_OFFSET, branch);
   return root !== null && equal32(replicaRootOf(storerId, filehash, size, chunkSize, root), replicaRoot);
 }
 
@@ -147,6 +139,6 @@ export function verifyReplicaMultiproof(
 ): boolean {
   if (!isHash(replicaRoot) || !isHash(filehash) || !(storerId instanceof Uint8Array) || storerId.length !== STORER_ID_LENGTH) return false;
   const header = replicaHeader(storerId, filehash);
-  const root = treeRootFromChunks(size, chunkSize, indices, chunks, header, writeIndex, proof);
+  const root = treeRootFromChunks(size, chunkSize, indices, chunks, header, INDEX_OFFSET, proof);
   return root !== null && equal32(replicaRootOf(storerId, filehash, size, chunkSize, root), replicaRoot);
 }

@@ -46,9 +46,34 @@ export async function applyCertified(c: CatchupComponents, msg: StreamBlocksResp
   await c.ledger.commit(block, cert, payload);
 }
 
-/** Streams and applies blocks from peers until none has more; returns how many were applied. */
-export async function catchUp(c: CatchupComponents, signal: AbortSignal): Promise<number> {
+/**
+ * Streams and applies blocks from peers until none has more; returns how many were applied. A block
+ * that a peer sends but that does not apply (its state could not be read yet, e.g. a storer timed out
+ * for a node started from a checkpoint) is retried on the next pass, with backoff, up to `passes`
+ * passes; a peer that is merely unreachable does not cause another pass.
+ */
+export async function catchUp(c: CatchupComponents, signal: AbortSignal, passes = 6): Promise<number> {
   let applied = 0;
+  for (let pass = 0; pass < passes && !signal.aborted; pass++) {
+    const got = await catchUpPass(c, signal);
+    applied += got.applied;
+    if (!got.applyFailed) break;
+    if (pass + 1 < passes) {
+      const waitMs = Math.min(500 * 2 ** pass, 8000);
+      c.logger.warn('catch-up: a block did not apply, trying again', { tip: c.ledger.tip().round, inMs: waitMs, pass: pass + 1 });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitMs);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+  }
+  if (applied > 0) c.logger.info('caught up', { blocks: applied, tip: c.ledger.tip().round });
+  return applied;
+}
+
+async function catchUpPass(c: CatchupComponents, signal: AbortSignal): Promise<{ applied: number; applyFailed: boolean }> {
+  let applied = 0;
+  let applyFailed = false;
   for (const endpoint of c.peers.endpoints()) {
     if (signal.aborted) break;
     const from = c.ledger.tip().round + 1;
@@ -57,18 +82,39 @@ export async function catchUp(c: CatchupComponents, signal: AbortSignal): Promis
     });
     const onAbort = () => stream.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
+    let applying = false;
     try {
       for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
+        applying = true;
         await applyCertified(c, msg);
+        applying = false;
         applied++;
       }
     } catch (err) {
+      if (applying) applyFailed = true;
       c.logger.warn('catch-up from peer stopped', { peer: endpoint, error: (err as Error).message, tip: c.ledger.tip().round });
     } finally {
       signal.removeEventListener('abort', onAbort);
       stream.cancel();
     }
   }
-  if (applied > 0) c.logger.info('caught up', { blocks: applied, tip: c.ledger.tip().round });
-  return applied;
+  // A later peer may have applied what an earlier one could not: only a failure at the end counts.
+  if (applyFailed && applied > 0) {
+    const last = c.ledger.tip().round;
+    applyFailed = await anyPeerAhead(c, last);
+  }
+  return { applied, applyFailed };
+}
+
+/** Whether some peer has a certified block after `round` (GetStatus). */
+async function anyPeerAhead(c: CatchupComponents, round: number): Promise<boolean> {
+  const answers = await Promise.all(
+    c.peers.endpoints().map(
+      (endpoint) =>
+        new Promise<number>((resolve) =>
+          c.peers.client(endpoint).getStatus({}, new Metadata(), { deadline: Date.now() + 3000 }, (err, res) => resolve(err || !res ? -1 : Number(res.finalizedRound))),
+        ),
+    ),
+  );
+  return answers.some((r) => r > round);
 }

@@ -1,11 +1,13 @@
 // Finalized blocks and certificates in RocksDB (DESIGN §7: nothing acknowledged before it is durable).
 // Keys: Bucket.block ‖ u64 round → Block, Bucket.certificate ‖ u64 round → Certificate (one atomic,
 // synced batch per block), Bucket.meta ‖ "block-hash/" ‖ hash → u64 round, Bucket.agreement → the
-// agreement core's persisted state (its crash-recovery record, written before any own vote leaves).
+// agreement core's persisted state (its crash-recovery record, written before any own vote leaves),
+// Bucket.agreement ‖ "proposal/" ‖ u64 round ‖ hash → Proposal (vote + header + payload) of each block
+// the core votes for (`persistProposal`, written before the vote leaves; pruned once the round is final).
 // A node started from a checkpoint (checkpoint.ts) also keeps Bucket.meta ‖ "checkpoint" → u64 round
 // (the block it started from, whose body it never had) and Bucket.meta ‖ "header/" ‖ u64 round →
 // BlockHeader for the headers before it (their seeds).
-import { Block, BlockHeader, Certificate } from '../../gen/wolk/common/v1/chain.js';
+import { Block, BlockHeader, Certificate, Proposal } from '../../gen/wolk/common/v1/chain.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
 
 const utf8 = new TextEncoder();
@@ -13,6 +15,7 @@ const HASH_INDEX = utf8.encode('block-hash/');
 const AGREEMENT_KEY = bucketKey(Bucket.agreement, utf8.encode('player'));
 const CHECKPOINT_KEY = bucketKey(Bucket.meta, utf8.encode('checkpoint'));
 const HEADER_PREFIX = utf8.encode('header/');
+const PROPOSAL_PREFIX = utf8.encode('proposal/');
 
 function u64(n: number | bigint): Uint8Array {
   const b = new Uint8Array(8);
@@ -85,5 +88,30 @@ export class ChainStore {
 
   async saveAgreementState(state: Uint8Array): Promise<void> {
     await this.kv.put(AGREEMENT_KEY, state, { sync: true });
+  }
+
+  /** A proposal the agreement core is about to vote for (synced: it must survive a crash right after the vote). */
+  async saveProposal(round: number, hash: Uint8Array, proposal: Proposal): Promise<void> {
+    await this.kv.put(bucketKey(Bucket.agreement, PROPOSAL_PREFIX, u64(round), hash), Proposal.encode(proposal).finish(), { sync: true });
+  }
+
+  /** The saved proposals of `round`. */
+  async loadProposals(round: number): Promise<Proposal[]> {
+    const out: Proposal[] = [];
+    const range = { gte: bucketKey(Bucket.agreement, PROPOSAL_PREFIX, u64(round)), lt: bucketKey(Bucket.agreement, PROPOSAL_PREFIX, u64(round + 1)) };
+    for await (const e of this.kv.range(range)) out.push(Proposal.decode(e.value));
+    return out;
+  }
+
+  /**
+   * Deletes the saved proposals of every round up to `round` (final: the ledger holds their block). Not
+   * synced: one that comes back after a crash belongs to a round below the tip and is never loaded.
+   */
+  async pruneProposals(round: number): Promise<number> {
+    const ops: { type: 'del'; key: Uint8Array }[] = [];
+    const range = { gte: bucketKey(Bucket.agreement, PROPOSAL_PREFIX), lt: bucketKey(Bucket.agreement, PROPOSAL_PREFIX, u64(round + 1)) };
+    for await (const e of this.kv.range(range)) ops.push({ type: 'del', key: e.key });
+    if (ops.length > 0) await this.kv.batch(ops);
+    return ops.length;
   }
 }

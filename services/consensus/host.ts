@@ -1,9 +1,10 @@
 // The agreement host: feeds the pure BA* core (./agreement) with events and carries out the actions it
 // returns, in order, each complete before the next (agreement/README.md "Events in, actions out").
 // Events are processed one at a time from a bounded queue; the work behind `assemble`, `validate`
-// and `catchup` runs in the background and comes back as an event. `persist` and `commit` are
-// awaited (synced RocksDB writes) before anything after them runs, so an own vote never leaves
-// before its record is durable, and a committed block is on disk before the next round starts.
+// and `catchup` runs in the background and comes back as an event. `persist`, `persistProposal` and
+// `commit` are awaited (synced RocksDB writes) before anything after them runs, so an own vote never
+// leaves before its record and the block it votes for are durable, and a committed block is on disk
+// before the next round starts. On start the saved proposals of the current round go back to the core.
 import { randomInt } from 'node:crypto';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
@@ -11,14 +12,14 @@ import type { Logger } from '../../lib/log/logger.js';
 import { sha256 } from '../../lib/crypto/index.js';
 import { createPlayer, type Player } from './agreement/player.js';
 import type { AgreementParams } from './agreement/params.js';
-import type { AgreementAction, AgreementCrypto, AgreementEvent, Block, Message } from './agreement/types.js';
+import type { AgreementAction, AgreementCrypto, AgreementEvent, Block, Message, Proposal } from './agreement/types.js';
 import type { Gossip } from './gossip.js';
 import type { Ledger } from './ledger/ledger.js';
 import { readAccount } from './ledger/state-view.js';
 import { txId } from './ledger/transactions.js';
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
-import { blockFromHeader, bundleToProto, certificateFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
+import { blockFromHeader, bundleToProto, certificateFromProto, proposalFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
 
 const MAX_EVENTS = 20_000;
 const MAX_PAYLOADS = 256;
@@ -36,6 +37,8 @@ export interface HostComponents {
   readonly logger: Logger;
   readonly maxBlockTxs: number;
   readonly storageCheck?: BlockCheck;
+  /** How often a node whose tip has not moved asks peers for the next certified block (default max(1 s, 5λ)). */
+  readonly followCheckMs?: number;
   /** Clock for the core (ms). */
   readonly now?: () => number;
 }
@@ -56,6 +59,11 @@ export class AgreementHost {
   private dropped = 0;
   private started = false;
   private countersTimer: NodeJS.Timeout | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+  /** Tip at the last follow check, and whether that check handed the core a peer's block. */
+  private followTip = -1;
+  private followed = false;
+  private followedBlocks = 0;
   private roundStartedAt = Date.now();
   private busyMs = 0;
 
@@ -66,17 +74,61 @@ export class AgreementHost {
 
   async start(): Promise<void> {
     const persisted = await this.c.ledger.chain.loadAgreementState();
+    const persistedProposals = await this.loadProposals();
     this.player = createPlayer({
       crypto: this.c.crypto,
       ledger: this.c.ledger,
       params: this.c.params,
       persisted,
+      persistedProposals,
       logger: { info: (m, d) => this.log.info(m, d), warn: (m, d) => this.log.warn(m, d) },
     });
     this.started = true;
     this.push({ kind: 'start' });
     this.countersTimer = setInterval(() => this.log.info('agreement counters', { ...this.status(), ...this.counters() }), 10_000);
     this.countersTimer.unref();
+    // Following: a node that no peer gossips to (not in their WOLK_PEERS, or they moved on while it was
+    // down or failing to execute) sees no votes of later rounds, so the core never asks to catch up.
+    // When its tip has not moved between two checks it asks its peers for the next certified block.
+    const followMs = this.c.followCheckMs ?? Math.max(1000, 5 * this.c.params.lambda);
+    this.followTimer = setInterval(() => void this.followCheck(), followMs);
+    this.followTimer.unref();
+  }
+
+  private async followCheck(): Promise<void> {
+    if (this.stopped || !this.started || this.catchupInFlight) return;
+    const tip = this.c.ledger.tip().round;
+    if (tip !== this.followTip && !this.followed) {
+      this.followTip = tip;
+      return;
+    }
+    this.followTip = tip;
+    this.followed = await this.catchup(tip + 1);
+    if (this.followed) {
+      this.followedBlocks++;
+      if (this.followedBlocks === 1 || this.followedBlocks % 100 === 0) this.log.info('behind the peers: following with their certified blocks', { tip, blocks: this.followedBlocks });
+    }
+  }
+
+  /**
+   * The proposals saved (`persistProposal`) for the round after the tip, with their payloads back in the
+   * cache: the core gets back the blocks it had voted for before a crash, so it can still cert-vote and
+   * relay them. A record that no longer decodes is skipped (the core checks the headers again).
+   */
+  private async loadProposals(): Promise<Proposal[]> {
+    const round = this.c.ledger.tip().round + 1;
+    const out: Proposal[] = [];
+    for (const pb of await this.c.ledger.chain.loadProposals(round)) {
+      try {
+        const { proposal, payload } = proposalFromProto(this.c.crypto, pb);
+        this.keepPayload(proposal.block.body, payload);
+        out.push(proposal);
+      } catch (err) {
+        this.log.warn('saved proposal did not convert', { round, error: err });
+      }
+    }
+    if (out.length > 0) this.log.info('proposals restored from disk', { round, count: out.length });
+    return out;
   }
 
   stop(): void {
@@ -84,6 +136,7 @@ export class AgreementHost {
     this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     if (this.countersTimer) clearInterval(this.countersTimer);
+    if (this.followTimer) clearInterval(this.followTimer);
   }
 
   status(): { round: number; period: number } {
@@ -92,7 +145,7 @@ export class AgreementHost {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.player.counters(), 'host.dropped-events': this.dropped };
+    return { ...this.player.counters(), 'host.dropped-events': this.dropped, 'host.followed-blocks': this.followedBlocks };
   }
 
   /**
@@ -151,6 +204,17 @@ export class AgreementHost {
       case 'persist':
         await this.c.ledger.chain.saveAgreementState(a.state);
         return;
+      case 'persistProposal': {
+        // Before the vote for it leaves (the actions after this one): on disk with its payload.
+        const b = a.proposal.block;
+        const payload = this.payloads.get(bodyKey(b.body));
+        if (!payload) {
+          this.log.warn('no payload for a proposal to persist', { round: b.round, hash: hex(b.hash).slice(0, 16) });
+          return;
+        }
+        await this.c.ledger.chain.saveProposal(b.round, b.hash, proposalToProto(a.proposal, payload));
+        return;
+      }
       case 'broadcast':
       case 'relay':
         this.send(a.message);
@@ -167,10 +231,15 @@ export class AgreementHost {
       case 'validate':
         void this.validate(a.block);
         return;
+      case 'recheck':
+        void this.recheck(a.block);
+        return;
       case 'commit': {
         const payload = this.payloads.get(bodyKey(a.block.body));
         if (!payload) throw new Error(`commit of round ${a.block.round}: payload unknown`);
         await this.c.ledger.commit(a.block, a.certificate, payload);
+        // Saved proposals of this round and older are not needed any more: the ledger holds the block.
+        await this.c.ledger.chain.pruneProposals(a.block.round).catch((err: unknown) => this.log.warn('pruning saved proposals failed', { round: a.block.round, error: err }));
         for (const t of payload.txs) this.c.mempool.remove(txId(t));
         const now = Date.now();
         this.log.info('finalized', {
@@ -233,8 +302,8 @@ export class AgreementHost {
     // no soft or cert vote from us, but if others certify it we still commit it (agreement: `vouched`).
     let vouched = true;
     let reason = verdict.reason;
-    if (verdict.valid && this.c.storageCheck && payload) {
-      const why = await this.c.storageCheck(block, payload, this.abort.signal).catch((err: unknown) => `storage check failed: ${(err as Error).message}`);
+    if (verdict.valid && payload) {
+      const why = await this.checkStorage(block, payload);
       if (why !== null) {
         vouched = false;
         reason = why;
@@ -245,9 +314,33 @@ export class AgreementHost {
     this.push({ kind: 'verdict', round: block.round, hash: block.hash, valid: verdict.valid, vouched, ...(reason ? { reason } : {}) });
   }
 
-  /** Fetches the certified block of `round` from the first peer that has it (agreement `catchup`). */
-  private async catchup(round: number): Promise<void> {
-    if (this.catchupInFlight) return;
+  /** The storage check (DESIGN §4 step 6) of a block the ledger found valid; null when it passes. */
+  private checkStorage(block: Block, payload: Payload): Promise<string | null> {
+    if (!this.c.storageCheck) return Promise.resolve(null);
+    return this.c.storageCheck(block, payload, this.abort.signal).catch((err: unknown) => `storage check failed: ${(err as Error).message}`);
+  }
+
+  /**
+   * The core asks again about an unvouched block that a quorum soft-voted (or next-voted): our first
+   * check may have hit a storer that was slow or unreachable from here. Only the storage check runs
+   * again (the ledger's validity is known); the core bounds how often (once per step, one at a time).
+   */
+  private async recheck(block: Block): Promise<void> {
+    const payload = this.payloads.get(bodyKey(block.body));
+    const why = payload ? await this.checkStorage(block, payload) : 'payload unknown';
+    if (this.stopped) return;
+    const h = hex(block.hash).slice(0, 16);
+    if (why === null) this.log.info('block storage verified on re-check: voting for it', { round: block.round, hash: h });
+    else this.log.warn('block storage still not verified on re-check', { round: block.round, hash: h, reason: why });
+    this.push({ kind: 'verdict', round: block.round, hash: block.hash, valid: true, vouched: why === null, ...(why !== null ? { reason: why } : {}) });
+  }
+
+  /**
+   * Fetches the certified block of `round` from the first peer that has it (agreement `catchup`, and the
+   * follow check); true when one was handed to the core (which checks its certificate).
+   */
+  private async catchup(round: number): Promise<boolean> {
+    if (this.catchupInFlight) return false;
     this.catchupInFlight = true;
     try {
       for (const endpoint of shuffle(this.c.peers.endpoints())) {
@@ -260,7 +353,7 @@ export class AgreementHost {
           const certificate = certificateFromProto(cb.certificate);
           this.keepPayload(block.body, { txs: cb.block.txs, newChunks: cb.block.newChunks });
           this.push({ kind: 'certified', block, certificate });
-          return;
+          return true;
         } catch (err) {
           this.log.warn('catch-up block did not convert', { peer: endpoint, round, error: err });
         }
@@ -268,6 +361,7 @@ export class AgreementHost {
     } finally {
       this.catchupInFlight = false;
     }
+    return false;
   }
 
   private keepPayload(body: Uint8Array, payload: Payload): void {

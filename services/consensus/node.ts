@@ -105,6 +105,7 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     replicas: genesis.params.replication,
     callTimeoutMs: Math.max(4 * lambdaMs, 2000),
     logger: log,
+    signer: { id: key.signPublicKey, secretKey: key.signSecretKey },
   });
   const storeBudgetMs = readEnv(env, 'WOLK_BLOCK_STORE_BUDGET_MS') ?? lambdaMs;
   const checkpointFrom = readEnv(env, 'WOLK_CHECKPOINT_FROM');
@@ -118,7 +119,17 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     genesis,
     crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
     nodeSource: blockChunks.nodeSource(),
-    blockStore: { store: (_round, chunks) => blockChunks.store(chunks, storeBudgetMs) },
+    // One budget for both: placing the chunks, then the storers' commitments to the set (CommitChunks),
+    // which get what is left of it but at least a quarter (docs/consensus.md "Block storage").
+    blockStore: {
+      store: async (_round, chunks, set) => {
+        const started = Date.now();
+        const summary = await blockChunks.store(chunks, storeBudgetMs);
+        const deadline = Math.max(started + storeBudgetMs, Date.now() + storeBudgetMs / 4);
+        const chunkCommitments = await blockChunks.commitments(set, chunks, deadline);
+        return { ...summary, chunkCommitments };
+      },
+    },
     // The proposal must be out before the others' filter timeout (2λ), after the storage budget (λ).
     assembleBudgetMs: Math.max(50, lambdaMs / 2),
     ...(checkpoint ? { checkpoint } : {}),

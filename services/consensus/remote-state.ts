@@ -5,7 +5,11 @@
 // is asked. Nothing here is trusted beyond what a hash proves.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import { StorerServiceClient, type GetShareResponse, type SetSharesResponse } from '../../gen/wolk/storer/v1/storer.js';
+import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
+import { StorerServiceClient, type CommitChunksRequest, type CommitChunksResponse, type GetShareResponse, type SetSharesResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { commitChunksMessage } from '../../lib/chain/commitment.js';
+import { SignDomain, sign } from '../../lib/crypto/sign.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { NodeSource } from '../../lib/smt/index.js';
 import { storerOrder, type BlockChunk, type StorerRef } from './block-data.js';
@@ -22,6 +26,15 @@ export interface StorerChunksOptions {
   /** Chunks queued for writing at most; beyond it a block's chunks are not written (logged). */
   readonly maxQueued?: number;
   readonly logger: Logger;
+  /** The proposer's key: CommitChunks requests are signed with it (domain wolk/chunk-commit-request/v1). */
+  readonly signer?: { readonly id: Uint8Array; readonly secretKey: Uint8Array };
+}
+
+/** A block's chunk set for CommitChunks (ledger.ts ChunkSetRequest). */
+export interface ChunkSetToCommit {
+  readonly newChunks: NewChunks;
+  readonly seed: Uint8Array;
+  readonly seedRound: number;
 }
 
 export interface StoreSummary {
@@ -174,6 +187,67 @@ export class StorerChunks {
       this.placedYoung = new Set();
     }
     this.placedYoung.add(k);
+  }
+
+  /**
+   * Asks every registry storer to commit to the block's chunk set (storer.proto CommitChunks), all at
+   * once, with the chunk ids only (the chunks were just placed by `store`). A storer that is selected
+   * but lacks chunks names them; it is sent them in `data` (≤ 2 MiB per call) until it holds the set.
+   * Returns the commitments that arrived by `deadline` (ms since the epoch); later answers are
+   * dropped. Nothing here is trusted: the ledger checks every commitment (checkChunkCommitments).
+   */
+  async commitments(set: ChunkSetToCommit, chunks: readonly BlockChunk[], deadline: number): Promise<StorageCommitment[]> {
+    const out: StorageCommitment[] = [];
+    if (this.o.storers.length === 0 || Date.now() >= deadline) return out;
+    const base: CommitChunksRequest = {
+      newChunks: { ...set.newChunks, chunkCommitments: [] },
+      seed: Buffer.from(set.seed),
+      seedRound: BigInt(set.seedRound),
+      expectedStorers: 0,
+      totalStake: 0n,
+      data: [],
+      requesterId: Buffer.from(this.o.signer?.id ?? new Uint8Array(0)),
+      signature: Buffer.alloc(0),
+    };
+    if (this.o.signer) base.signature = Buffer.from(sign(SignDomain.ChunkCommitRequest, this.o.signer.secretKey, commitChunksMessage(base)));
+    const byId = new Map(chunks.map((c) => [hex(c.id), c.data]));
+    let done = false;
+    const ask = async (s: StorerRef): Promise<void> => {
+      let data: Buffer[] = [];
+      for (let attempt = 0; attempt < 64 && !done && !this.closed; attempt++) {
+        const left = deadline - Date.now();
+        if (left <= 0) return;
+        const req = { ...base, data };
+        const res = await this.call<CommitChunksResponse>(s.endpoint, (cl, md, opts, cb) => cl.commitChunks(req, md, { deadline: Math.min(opts.deadline, deadline) }, cb));
+        const r = res.result;
+        if (r?.$case === 'selected') {
+          if (!done) out.push(r.value);
+          return;
+        }
+        if (r?.$case !== 'missing') return; // not selected (or an answer this code does not know)
+        data = [];
+        let bytes = 0;
+        for (const id of r.value.chunkIds) {
+          const chunk = byId.get(hex(id));
+          if (!chunk) return; // asks for a chunk that is not in the set: give up on this storer
+          if (data.length > 0 && (bytes + chunk.length > BATCH_BYTES || data.length >= 1024)) break;
+          data.push(Buffer.from(chunk));
+          bytes += chunk.length;
+        }
+      }
+    };
+    const all = Promise.all(
+      this.o.storers.map((s) => ask(s).catch((err: unknown) => this.log.debug('CommitChunks failed', { storer: s.endpoint, error: (err as Error).message }))),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      timer.unref();
+    });
+    await Promise.race([all, timeUp]);
+    clearTimeout(timer);
+    done = true;
+    return [...out];
   }
 
   /** A chunk by id from the first storer (in storerOrder) whose answer hashes to the id; null if none. */

@@ -7,7 +7,9 @@
 // the rewards audit (its reputation), and the next one is asked. A file none of whose storers proves
 // possession in time fails the check: the block is unvouched here (no soft or cert vote from this node).
 // Failing the whole block on one lazy storer out of N made honest nodes split on it (each picks its own
-// random storer), and a 2-2 split of next votes stalls agreement for good.
+// random storer), and a 2-2 split of next votes stalls agreement for good. A failed check is not final
+// either: when a quorum stands behind the block, agreement asks for the check again (`recheck`, at most
+// once per step; host.ts), and a pass there lets this node vote for it after all.
 import { randomBytes, randomInt } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';

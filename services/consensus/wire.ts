@@ -1,7 +1,7 @@
 // Conversions between the generated protobuf messages and the agreement core's domain types
 // (STYLE: toProto/fromProto at the edge). The block layout follows chain.proto and docs/contracts.md:
 // the agreement's opaque `body` is the deterministic encoding of the BlockHeader with fields 1–6
-// cleared (the "ledger part": state_root, tx_root, new_chunks_hash, timestamp_ms), so the agreement
+// cleared (the "ledger part": state_root, tx_root, new_chunks_hash, timestamp_ms, chunk_commitments_hash), so the agreement
 // block hash equals the header hash a client recomputes; transactions and NewChunks travel beside it
 // and are bound to it by tx_root and new_chunks_hash.
 import { Block as PbBlock, BlockHeader, type Proposal as PbProposal } from '../../gen/wolk/common/v1/chain.js';
@@ -20,7 +20,7 @@ const toSafe = safeNumber;
 export { WireError, credentialFromProto, credentialToProto, voteFromProto, voteToProto, certificateFromProto, certificateToProto } from '../../lib/chain/certificate.js';
 export { ledgerPart, encodeLedgerPart } from '../../lib/chain/block-hash.js';
 
-/** The full header of an agreement block (its body decoded back into fields 7–10). */
+/** The full header of an agreement block (its body decoded back into fields 7–11). */
 export function headerOf(b: Block): BlockHeader {
   const part = BlockHeader.decode(b.body);
   return {
@@ -40,6 +40,7 @@ export function blockFromHeader(crypto: AgreementCrypto, h: BlockHeader | undefi
   for (const [name, f] of [['previous_hash', h.previousHash], ['seed', h.seed], ['state_root', h.stateRoot], ['tx_root', h.txRoot], ['new_chunks_hash', h.newChunksHash]] as const) {
     if (f.length !== 32) throw new WireError(`header ${name} must be 32 bytes`);
   }
+  if (h.chunkCommitmentsHash.length !== 0 && h.chunkCommitmentsHash.length !== 32) throw new WireError('header chunk_commitments_hash must be empty or 32 bytes');
   toSafe(h.round, 'round');
   toSafe(h.originalPeriod, 'original_period');
   // Beyond genesis the proposer and its credential must be well-formed (throws WireError).

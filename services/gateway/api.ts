@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { BlockHeader } from '../../gen/wolk/common/v1/chain.js';
 import { BucketRecord, KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
 import { SignedTransaction, type SetKey } from '../../gen/wolk/common/v1/tx.js';
 import { sendJson, sendProblem, type Problem } from '../../lib/http/problem.js';
@@ -18,7 +19,7 @@ import type { Registry } from './registry.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
 import { SpoolError, spoolBody } from './spool.js';
-import type { SpoolRegistry } from './source.js';
+import { FETCH_SPARE, type SpoolRegistry } from './source.js';
 import { NotEnoughStorers, collectCommitments } from './upload.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
 import { ListError, listCollection, parseListQuery } from './list.js';
@@ -285,7 +286,7 @@ export function createApi(deps: ApiDeps) {
     const respondAsync = /\brespond-async\b/i.test(header(req, 'prefer') ?? '');
     if (respondAsync) sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, 'preference-applied': 'respond-async' });
 
-    const release = deps.spools.add(spool);
+    const release = deps.spools.add(spool, bucket.replication + FETCH_SPARE);
     const stateKey = pathStateKey(p.owner, p.collection, p.key);
     try {
       const committed = await wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
@@ -303,6 +304,7 @@ export function createApi(deps: ApiDeps) {
             replication: bucket.replication,
             deadlineMs: commitDeadlineFor(spool.size),
             gateway: deps.gatewayKey,
+            onUnusable: () => deps.spools.raise(spool.digest.filehash),
           });
         } catch (err) {
           if (err instanceof NotEnoughStorers) {
@@ -358,8 +360,8 @@ export function createApi(deps: ApiDeps) {
     }
   }
 
-  /** PUT /wolk/{owner}: claims the name with a user-signed SetName (body: SignedTransaction). */
-  async function putName(req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string): Promise<void> {
+  /** A signed request whose body is a user-signed SignedTransaction (application/x-protobuf, at most 64 KiB). */
+  async function readSignedTransaction(req: IncomingMessage, rawPath: string, holding: string): Promise<{ sig: VerifiedSignature; stx: SignedTransaction }> {
     const sig = await authenticate(req, rawPath);
     const body = await readSmallBody(req, 64 * 1024);
     const declared = parseContentDigest(header(req, 'content-digest') ?? '');
@@ -367,12 +369,24 @@ export function createApi(deps: ApiDeps) {
     if (!declared || !createHash('sha256').update(body).digest().equals(Buffer.from(declared))) {
       throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');
     }
-    let stx: SignedTransaction;
     try {
-      stx = SignedTransaction.decode(body);
+      return { sig, stx: SignedTransaction.decode(body) };
     } catch {
-      throw problem(400, 'malformed-transaction', 'Bad Request', 'the body must be a SignedTransaction (application/x-protobuf) holding a SetName');
+      throw problem(400, 'malformed-transaction', 'Bad Request', `the body must be a SignedTransaction (application/x-protobuf) holding a ${holding}`);
     }
+  }
+
+  /** Submits a user's transaction; a ledger refusal is 409. */
+  async function submitUserTx(stx: SignedTransaction): Promise<void> {
+    await deps.chain.submit(stx).catch((err: unknown) => {
+      if (err instanceof ChainError && err.kind === 'rejected') throw problem(409, 'transaction-rejected', 'Conflict', err.message);
+      chainProblem(err);
+    });
+  }
+
+  /** PUT /wolk/{owner}: claims the name with a user-signed SetName (body: SignedTransaction). */
+  async function putName(req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string): Promise<void> {
+    const { sig, stx } = await readSignedTransaction(req, rawPath, 'SetName');
     const tx = stx.tx;
     if (!tx || tx.body?.$case !== 'setName' || tx.body.value.name !== owner) throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetName of "${owner}"`);
     if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey)) || !Buffer.from(tx.body.value.owner).equals(Buffer.from(sig.publicKey))) {
@@ -388,10 +402,7 @@ export function createApi(deps: ApiDeps) {
       return sendJson(res, 200, { name: owner, owner: hex(rec.owner), round: rec.round.toString() });
     }
     const id = txId(stx);
-    await deps.chain.submit(stx).catch((err: unknown) => {
-      if (err instanceof ChainError && err.kind === 'rejected') throw problem(409, 'transaction-rejected', 'Conflict', err.message);
-      chainProblem(err);
-    });
+    await submitUserTx(stx);
     const end = Date.now() + deps.finalityTimeoutMs;
     while (Date.now() < end) {
       const v = await deps.chain.state(nameKey).catch(() => null);
@@ -403,6 +414,54 @@ export function createApi(deps: ApiDeps) {
       await new Promise((r) => setTimeout(r, 200));
     }
     sendJson(res, 202, { name: owner, txid: hex(id), state: 'submitted' });
+  }
+
+  /** A collection's settings as a client needs them: what the chain holds, with the network's defaults filled in. */
+  async function bucketJson(owner: string, collection: string): Promise<Record<string, unknown>> {
+    const b = await bucketOf(owner, collection);
+    return { owner, collection, replication: b.replication, chunkSize: b.chunkSize, maxFileSize: b.maxFileBytes, onChain: b.onChain };
+  }
+
+  /**
+   * PUT /wolk/{owner}/{collection}/: creates a collection or changes its settings with a user-signed
+   * SetBucket (body: SignedTransaction). 201 once final, 200 if the chain already holds these settings,
+   * 202 if finality takes longer than the gateway waits; 409 for a chunk-size change (files were cut
+   * with it) or a ledger refusal.
+   */
+  async function putBucket(req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string, collection: string): Promise<void> {
+    const { sig, stx } = await readSignedTransaction(req, rawPath, 'SetBucket');
+    const tx = stx.tx;
+    if (!tx || tx.body?.$case !== 'setBucket' || tx.body.value.owner !== owner || tx.body.value.collection !== collection) {
+      throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetBucket of "${owner}/${collection}"`);
+    }
+    if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey))) throw problem(403, 'not-owner', 'Forbidden', 'the SetBucket must be sent by the key that signed the request');
+    if (!verifyUserSignature(stx)) throw new HttpProblem({ type: '/problems/bad-signature', title: 'Unauthorized', status: 401, detail: 'the transaction signature does not verify' });
+    await requireOwner(owner, sig.publicKey);
+    const want = { replication: tx.body.value.settings?.replication ?? 0, maxFileSize: tx.body.value.settings?.maxFileSize ?? 0n, chunkSize: tx.body.value.settings?.chunkSize ?? 0 };
+    if (want.replication < 0 || (want.chunkSize !== 0 && !isValidChunkSize(want.chunkSize))) {
+      throw problem(400, 'bad-settings', 'Bad Request', `chunk_size ${want.chunkSize} must be 0 (the network's) or a power of two from 4096 to 32768`);
+    }
+    const bucketKey = pathStateKey(owner, collection);
+    const read = async () => {
+      const v = await deps.chain.state(bucketKey).catch(chainProblem);
+      return v.value ? BucketRecord.decode(v.value) : null;
+    };
+    const same = (r: BucketRecord | null) =>
+      r !== null && (r.settings?.replication ?? 0) === want.replication && (r.settings?.maxFileSize ?? 0n) === want.maxFileSize && (r.settings?.chunkSize ?? 0) === want.chunkSize;
+    const before = await read();
+    if (same(before)) return sendJson(res, 200, { ...(await bucketJson(owner, collection)), round: before!.round.toString() });
+    if (before && (before.settings?.chunkSize ?? 0) !== want.chunkSize) {
+      throw problem(409, 'chunk-size-fixed', 'Conflict', `the chunk size of ${owner}/${collection} is ${before.settings?.chunkSize || deps.chunkSize} and cannot change (its files were cut with it)`);
+    }
+    const id = txId(stx);
+    await submitUserTx(stx);
+    const end = Date.now() + deps.finalityTimeoutMs;
+    while (Date.now() < end) {
+      const r = await read().catch(() => null);
+      if (same(r)) return sendJson(res, 201, { ...(await bucketJson(owner, collection)), round: r!.round.toString(), txid: hex(id) }, { location: rawPath + '?settings' });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    sendJson(res, 202, { owner, collection, txid: hex(id), state: 'submitted' });
   }
 
   async function getName(res: ServerResponse, owner: string): Promise<void> {
@@ -423,6 +482,11 @@ export function createApi(deps: ApiDeps) {
     const file = record.file!;
     const filehash = hex(file.filehash);
     if (url.searchParams.has('proof')) {
+      // The parent's header too: its seed is what the certificate's credentials were drawn with, so a
+      // client holding the genesis can check the cert votes' sortition weights reach the quorum.
+      const round = proof.response.header?.round ?? 0n;
+      const parent = round > 0n ? await deps.chain.block(round - 1n).catch(() => null) : null;
+      const parentHeader = parent?.block?.header ? Buffer.from(BlockHeader.encode(parent.block.header).finish()).toString('base64') : undefined;
       return sendJson(res, 200, {
         uri: `wolk://${p.owner}/${p.collection}/${p.key}`,
         stateKey: hex(pathStateKey(p.owner, p.collection, p.key)),
@@ -432,6 +496,7 @@ export function createApi(deps: ApiDeps) {
         // The whole GetStateProofResponse (SMT proof, header, certificate), base64 protobuf: what an
         // offline verifier checks (lib/client/proof.ts).
         proof: Buffer.from(GetStateProofResponse.encode(proof.response).finish()).toString('base64'),
+        ...(parentHeader ? { parentHeader } : {}),
       });
     }
     const size = Number(file.size);
@@ -510,7 +575,9 @@ export function createApi(deps: ApiDeps) {
         throw new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: 'use GET or PUT' }, { allow: 'GET, PUT' });
       }
       if (p.listing) {
-        if (method !== 'GET') throw new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET' });
+        if (method === 'PUT') return putBucket(req, res, rawPath, p.owner, p.collection);
+        if (method !== 'GET') throw new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: 'use GET or PUT' }, { allow: 'GET, PUT' });
+        if (url.searchParams.has('settings')) return sendJson(res, 200, await bucketJson(p.owner, p.collection));
         const listing = await Promise.resolve()
           .then(() => listCollection(deps, p.owner, p.collection!, parseListQuery(url.searchParams)))
           .catch((err: unknown) => {

@@ -8,7 +8,7 @@
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
 import { SortitionDomain, sortitionAlpha, verifySortition } from '../../lib/crypto/sortition.js';
-import type { Registry } from './registry.js';
+import type { Registry, Weights } from './registry.js';
 import { verifyStorageCommitment } from '../../lib/chain/commitment.js';
 
 export interface Expected {
@@ -21,11 +21,6 @@ export interface Expected {
 
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
-/** Storer weights of the request's seed round (Registry.weightsAt); the genesis stakes when absent. */
-export interface Weights {
-  readonly totalStake: bigint;
-  stakeOf(idHex: string): bigint | undefined;
-}
 
 /** null when valid, else why not. */
 export function commitmentProblem(c: StorageCommitment, e: Expected, registry: Registry, weights?: Weights): string | null {
@@ -33,9 +28,9 @@ export function commitmentProblem(c: StorageCommitment, e: Expected, registry: R
     const v = verifyStorageCommitment(c, {
       lookupStorer: (id) => {
         const idHex = Buffer.from(id).toString('hex');
+        if (weights) return weights.lookup(idHex);
         const known = registry.byId(idHex);
-        const stake = weights ? weights.stakeOf(idHex) : known?.stake;
-        return known?.vrfPublicKey && stake !== undefined ? { vrfPublicKey: known.vrfPublicKey, stake } : undefined;
+        return known?.vrfPublicKey && known.stake !== undefined ? { vrfPublicKey: known.vrfPublicKey, stake: known.stake } : undefined;
       },
       totalWeight: weights?.totalStake ?? registry.totalStake,
       expectedSize: registry.expectedStorers,

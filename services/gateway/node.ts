@@ -38,7 +38,7 @@ export const createGatewayNode: NodeFactory = async (ctx) => {
   const clients = new Clients();
   const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
   // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
-  const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.genesis, options.consensus) : undefined;
+  const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.consensus) : undefined;
   const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2, weights);
   const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
   const info = {

@@ -1,5 +1,7 @@
-// Which storers exist, their keys, stake and endpoints: from the genesis file (WOLK_GENESIS) until the
-// on-chain registry is read, plus WOLK_STORERS endpoints (GetInfo names the id behind each).
+// Which storers exist, their keys, stake and endpoints: the chain's registry of a request's seed round
+// (consensus, proofs checked: genesis storers and those registered since, with the endpoints of their
+// node records), the genesis file (WOLK_GENESIS) without consensus, plus WOLK_STORERS endpoints
+// (GetInfo names the id behind each).
 import type { Genesis } from '../../lib/chain/genesis.js';
 import type { ChainRegistry } from '../../lib/chain/registry-client.js';
 import { fromHex } from '../../lib/crypto/hash.js';
@@ -22,9 +24,18 @@ export interface Registry {
    * Storer weights for a request on the seed of `round` (lib/chain/storer-registry.ts): stake ×
    * reputation as of that round, read from consensus with proofs; the genesis stakes without consensus.
    */
-  weightsAt(round: bigint, seed: Uint8Array): Promise<{ readonly totalStake: bigint; stakeOf(idHex: string): bigint | undefined }>;
+  weightsAt(round: bigint, seed: Uint8Array): Promise<Weights>;
   /** Resolves ids behind endpoints not in the genesis (GetInfo), once. */
   endpointOf(idHex: string, signal?: AbortSignal): Promise<string | undefined>;
+}
+
+/** The storers of one seed round: the sortition denominator, each storer's key and weight, where to reach them. */
+export interface Weights {
+  readonly totalStake: bigint;
+  /** A storer's VRF key and weight at that round; undefined when it is not a storer then. */
+  lookup(idHex: string): { readonly vrfPublicKey: Uint8Array; readonly stake: bigint } | undefined;
+  /** Endpoints to solicit: the configured ones and every storer of the round with a weight. */
+  readonly endpoints: readonly string[];
 }
 
 export function createRegistry(clients: Clients, genesis: Genesis | undefined, storerEndpoints: readonly string[], expectedDefault: number, chain?: ChainRegistry): Registry {
@@ -58,9 +69,32 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
     expectedStorers: genesis?.params.storerCommitteeSize ?? expectedDefault,
     byId: (id) => byId.get(id),
     async weightsAt(round, seed) {
-      if (!chain || round > BigInt(Number.MAX_SAFE_INTEGER)) return { totalStake, stakeOf: (id) => byId.get(id)?.stake };
+      if (!chain || round > BigInt(Number.MAX_SAFE_INTEGER)) {
+        return {
+          totalStake,
+          lookup: (id) => {
+            const e = byId.get(id);
+            return e?.vrfPublicKey && e.stake !== undefined ? { vrfPublicKey: e.vrfPublicKey, stake: e.stake } : undefined;
+          },
+          endpoints,
+        };
+      }
       const reg = await chain.at(Number(round), seed);
-      return { totalStake: reg.totalWeight, stakeOf: (id) => reg.lookup(Buffer.from(id, 'hex'))?.stake };
+      // Where to solicit: without WOLK_STORERS, every storer of the round at its node record's endpoint
+      // (UpdateNode may have moved it); with WOLK_STORERS, those endpoints plus the record endpoint of
+      // each storer registered after genesis that none of them answered for.
+      const configured = storerEndpoints.length > 0;
+      const all = new Set(configured ? endpoints : []);
+      for (const s of reg.storers) {
+        if (s.stake <= 0n) continue;
+        const id = Buffer.from(s.id).toString('hex');
+        const known = byId.get(id);
+        if (configured && known) continue;
+        if (known) known.endpoint = s.endpoint;
+        else byId.set(id, { id, endpoint: s.endpoint });
+        all.add(s.endpoint);
+      }
+      return { totalStake: reg.totalWeight, lookup: (id) => reg.lookup(Buffer.from(id, 'hex')), endpoints: [...all] };
     },
     async endpointOf(id, signal) {
       const hit = byId.get(id);

@@ -3,6 +3,7 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
+import { bulkChannelOptions } from '../../lib/grpc/flow-control.js';
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
 type UnaryMethod<Req, Res> = (req: Req, md: Metadata, opts: { deadline: number }, cb: Callback<Res>) => { cancel(): void };
@@ -34,7 +35,7 @@ export function unary<Req, Res>(endpoint: string, method: UnaryMethod<Req, Res>,
   });
 }
 
-const grpcOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
+const grpcOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024, ...bulkChannelOptions };
 
 /** Lazily made clients, one per endpoint, closed together. */
 export class Clients {

@@ -29,6 +29,8 @@ export interface SolicitInput {
   readonly deadlineMs: number;
   readonly gateway: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
   readonly signal?: AbortSignal;
+  /** Called when a storer's answer is unusable (an error, an invalid or duplicate commitment): the source lets another storer fetch. */
+  readonly onUnusable?: () => void;
 }
 
 export interface Committed {
@@ -70,7 +72,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
   const failures: Record<string, string> = {};
 
   return new Promise<Committed>((resolve, reject) => {
-    let pending = registry.endpoints.length;
+    let pending = weights.endpoints.length;
     let settled = false;
     const finish = (ok: boolean) => {
       if (settled) return;
@@ -83,7 +85,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
     };
     const timer = setTimeout(() => finish(false), input.deadlineMs);
     if (pending === 0) return finish(false);
-    for (const endpoint of registry.endpoints) {
+    for (const endpoint of weights.endpoints) {
       const c = clients.storer(endpoint);
       unary(endpoint, c.solicit.bind(c), request, input.deadlineMs, controller.signal)
         .then((res) => {
@@ -97,8 +99,10 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
           if (problem) {
             failures[endpoint] = `invalid commitment: ${problem}`;
             logger.warn('invalid storage commitment', { endpoint, storer: id, problem });
+            input.onUnusable?.();
           } else if (seen.has(id)) {
             failures[endpoint] = 'duplicate storer id';
+            input.onUnusable?.();
           } else if (!settled) {
             seen.add(id);
             kept.push(commitment);
@@ -108,6 +112,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
         })
         .catch((err: unknown) => {
           failures[endpoint] = (err as Error).message;
+          if (!settled) input.onUnusable?.();
         })
         .finally(() => {
           pending--;

@@ -7,7 +7,7 @@
 //
 // What is indexed (mirroring the ledger's state transitions, services/consensus/ledger/transactions.ts):
 //   SetKey        KeyRecord by (owner, collection, key); FileInfo and each storer's commitment by filehash
-//   RegisterNode  NodeRecord (full reputation, balance 0; stake is locked from the balance)
+//   RegisterNode  NodeRecord (full reputation; stake is locked from the balance: a genesis allocation)
 //   UpdateNode    endpoint, VRF key, roles, stake (stake delta from the balance)
 //   fees          a node's balance pays its transactions' fees
 //   Reward        lib/chain/reward.ts rewardEffects: credits for valid answers, reputation by the rule
@@ -18,7 +18,8 @@ import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
-import type { Genesis, GenesisRole } from '../../lib/chain/genesis.js';
+import { genesisBalance, type Genesis, type GenesisRole } from '../../lib/chain/genesis.js';
+import { chunkCommitmentsHash } from '../../lib/chain/commitment.js';
 import { newChunksHashOf, rewardEffects } from '../../lib/chain/reward.js';
 import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
 import { fromHex } from '../../lib/crypto/index.js';
@@ -107,7 +108,7 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
         stake: BigInt(n.stake),
         roles: [...new Set(n.roles.map((r) => ROLE[r]))].sort((a, b) => a - b),
         reputationPpm: FULL_REPUTATION_PPM,
-        balance: 0n,
+        balance: genesisBalance(ctx.genesis, n.id),
       });
       stats.nodes++;
     }
@@ -120,6 +121,7 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
   const txRoot = rootOfLeaves(block.txs.map((t) => leafHash(txIdOf(t))));
   if (!eq(txRoot, header.txRoot)) throw new BlockRejected(`transactions of block ${round} do not match its tx_root`);
   if (block.newChunks && !eq(newChunksHashOf(block.newChunks), header.newChunksHash)) throw new BlockRejected(`NewChunks of block ${round} do not match new_chunks_hash`);
+  if (!eq(chunkCommitmentsHash(block.newChunks?.chunkCommitments ?? []), header.chunkCommitmentsHash)) throw new BlockRejected(`chunk commitments of block ${round} do not match chunk_commitments_hash`);
 
   for (const stx of block.txs) {
     const tx = stx.tx;
@@ -144,7 +146,9 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       }
       case 'registerNode': {
         const r = body.value;
-        o.putNode({ id: Buffer.from(tx.sender), vrfPublicKey: Buffer.from(r.vrfPublicKey), endpoint: r.endpoint, stake: r.stake, roles: [...r.roles], reputationPpm: FULL_REPUTATION_PPM, balance: 0n });
+        // Only a genesis allocation funds an account that is not a node yet (fees before it: the minimum, 0 by default).
+        const funded = genesisBalance(ctx.genesis, hex(tx.sender));
+        o.putNode({ id: Buffer.from(tx.sender), vrfPublicKey: Buffer.from(r.vrfPublicKey), endpoint: r.endpoint, stake: r.stake, roles: [...r.roles], reputationPpm: FULL_REPUTATION_PPM, balance: funded > r.stake ? funded - r.stake : 0n });
         stats.nodes++;
         break;
       }

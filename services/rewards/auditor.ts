@@ -2,6 +2,8 @@
 // challenges derived from the reward round's seed (lib/chain/reward.ts objectChallenge), a time box per
 // storer, and checks each answer locally with the same verifiers consensus uses (lib/chain/commitment):
 // a checked answer is valid, a wrong one invalid, no answer in time unreachable. Network is injected.
+// Every chunk of a committed chunk set is challenged (auditObjects pairs each chunk commitment with every
+// chunk id), in VerifyShares batches of up to 1024 when the prober has them, before the files.
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { FileAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
@@ -13,6 +15,20 @@ import { auditObjects, buildReward, objectChallenge, type ObjectOutcome, type Re
 export interface StorerProber {
   verifyFile(storerId: Uint8Array, filehash: Uint8Array, challenge: Uint8Array, k: number, signal: AbortSignal): Promise<FileAudit>;
   verifyShare(storerId: Uint8Array, chunkId: Uint8Array, nonce: Uint8Array, signal: AbortSignal): Promise<ShareProof>;
+  /**
+   * VerifyShare for up to SHARE_BATCH chunks in one call (StorerService.VerifyShares), answers in
+   * order: a proof, or `notFound` with the storer's reason. Optional: without it, one call per chunk.
+   */
+  verifyShares?(storerId: Uint8Array, challenges: readonly { chunkId: Uint8Array; nonce: Uint8Array }[], signal: AbortSignal): Promise<({ proof: ShareProof } | { notFound: string })[]>;
+}
+
+/** Chunks challenged per VerifyShares call (storer.proto allows 1024). */
+export const SHARE_BATCH = 1024;
+
+/** An error answer means the storer answered (invalid); no answer at all means unreachable. */
+function answered(err: unknown): boolean {
+  const code = (err as { code?: number }).code;
+  return code === 5 /* NOT_FOUND */ || code === 3 /* INVALID_ARGUMENT */ || code === 9 /* FAILED_PRECONDITION */ || code === 11 /* OUT_OF_RANGE */;
 }
 
 export interface AuditInput {
@@ -42,7 +58,30 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const handle = setTimeout(() => timer.abort(), a.perStorerTimeoutMs);
       const box = AbortSignal.any([timer.signal, ...(a.signal ? [a.signal] : [])]);
       const out: ObjectOutcome[] = [];
+      // Every chunk of a committed chunk set, batched (a block's set is thousands of chunks).
+      const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
+      for (let i = 0; i < chunkObjs.length; i += SHARE_BATCH) {
+        const batch = chunkObjs.slice(i, i + SHARE_BATCH).map((o) => ({ o, chunkId: o.id, nonce: objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId) }));
+        if (box.aborted) {
+          for (const { o } of batch) out.push({ storerId, objectId: o.id, kind: 'chunk', outcome: 'unreachable', reason: 'time box exhausted' });
+          continue;
+        }
+        try {
+          const answers = await a.prober.verifyShares!(storerId, batch, box);
+          batch.forEach(({ o, nonce }, j) => {
+            const base = { storerId, objectId: o.id, kind: 'chunk' as const };
+            const ans = answers[j];
+            if (!ans) return void out.push({ ...base, outcome: 'invalid', reason: 'no answer for this chunk in the batch' });
+            if ('notFound' in ans) return void out.push({ ...base, outcome: 'invalid', reason: ans.notFound });
+            const v = verifyShareProof(ans.proof, { chunkId: o.id, nonce, storerId });
+            out.push(v.ok ? { ...base, outcome: 'valid', proof: ans.proof } : { ...base, outcome: 'invalid', reason: v.reason });
+          });
+        } catch (err) {
+          for (const { o } of batch) out.push({ storerId, objectId: o.id, kind: 'chunk', outcome: answered(err) ? 'invalid' : 'unreachable', reason: (err as Error).message });
+        }
+      }
       for (const o of objs) {
+        if (o.kind === 'chunk' && a.prober.verifyShares) continue;
         const challenge = objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
         const base = { storerId, objectId: o.id };
         if (box.aborted) {
@@ -63,9 +102,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
         } catch (err) {
           // A storer that answers with an error (e.g. NOT_FOUND: it dropped the data) did answer: invalid.
           // No answer at all (timeout, connection refused, unknown endpoint): unreachable.
-          const code = (err as { code?: number }).code;
-          const answered = code === 5 /* NOT_FOUND */ || code === 3 /* INVALID_ARGUMENT */ || code === 9 /* FAILED_PRECONDITION */ || code === 11 /* OUT_OF_RANGE */;
-          out.push({ ...base, kind: o.kind, outcome: answered ? 'invalid' : 'unreachable', reason: (err as Error).message });
+          out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: (err as Error).message });
         }
       }
       clearTimeout(handle);

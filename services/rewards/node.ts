@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { ConsensusServiceClient, type GetAccountResponse, type GetBlockResponse, type GetStatusResponse, type SubmitTxResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
-import { StorerServiceClient, type VerifyFileResponse, type VerifyShareResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type VerifyFileResponse, type VerifyShareResponse, type VerifySharesResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { loadGenesis, nodesWithRole } from '../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
 import { readEnv } from '../../lib/config/env.js';
@@ -46,10 +46,16 @@ export const createRewardsNode: NodeFactory = async (ctx) => {
     const consensus = endpoints.map((e) => new ConsensusServiceClient(e, credentials.createInsecure(), OPTS));
     const storerEndpoint = new Map(nodesWithRole(genesis, 'storer').nodes.map((n) => [n.id, n.endpoint]));
     const storers = new Map<string, InstanceType<typeof StorerServiceClient>>();
-    const storer = (id: Uint8Array) => {
+    // A storer registered after genesis is reached at its node record's endpoint (GetAccount).
+    const storer = async (id: Uint8Array) => {
       const hex = Buffer.from(id).toString('hex');
-      const ep = storerEndpoint.get(hex);
-      if (!ep) throw new Error(`storer ${hex.slice(0, 16)} is not in the registry`);
+      let ep = storerEndpoint.get(hex);
+      if (!ep) {
+        const node = await any(async (c) => (await call<GetAccountResponse>((md, o, cb) => c.getAccount({ publicKey: Buffer.from(id) }, md, o, cb), 3000)).account?.node);
+        if (!node?.endpoint) throw new Error(`storer ${hex.slice(0, 16)} is not a registered node`);
+        ep = node.endpoint;
+        storerEndpoint.set(hex, ep);
+      }
       let c = storers.get(ep);
       if (!c) storers.set(ep, (c = new StorerServiceClient(ep, credentials.createInsecure(), OPTS)));
       return c;
@@ -75,16 +81,22 @@ export const createRewardsNode: NodeFactory = async (ctx) => {
     };
     const prober: StorerProber = {
       verifyFile: async (id, filehash, challenge, k, signal) => {
-        const s = storer(id);
+        const s = await storer(id);
         const res = await call<VerifyFileResponse>((md, o, cb) => s.verifyFile({ filehash: Buffer.from(filehash), challenge: Buffer.from(challenge), k }, md, o, cb), 10_000, signal);
         if (!res.audit) throw new Error('empty answer');
         return res.audit;
       },
       verifyShare: async (id, chunkId, nonce, signal) => {
-        const s = storer(id);
+        const s = await storer(id);
         const res = await call<VerifyShareResponse>((md, o, cb) => s.verifyShare({ chunkId: Buffer.from(chunkId), nonce: Buffer.from(nonce) }, md, o, cb), 10_000, signal);
         if (!res.proof) throw new Error('empty answer');
         return res.proof;
+      },
+      verifyShares: async (id, challenges, signal) => {
+        const s = await storer(id);
+        const req = { challenges: challenges.map((c) => ({ chunkId: Buffer.from(c.chunkId), nonce: Buffer.from(c.nonce) })) };
+        const res = await call<VerifySharesResponse>((md, o, cb) => s.verifyShares(req, md, o, cb), 10_000, signal);
+        return res.answers.map((a) => (a.result?.$case === 'proof' ? { proof: a.result.value } : { notFound: a.result?.$case === 'notFound' ? a.result.value : 'empty answer' }));
       },
     };
     const auditDepth = readEnv(env, 'WOLK_AUDIT_DEPTH') ?? genesis.params.auditDepth;

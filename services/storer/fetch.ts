@@ -5,11 +5,13 @@
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { StorerServiceClient, type GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { WolkError, unavailable } from '../../lib/grpc/errors.js';
+import { bulkChannelOptions } from '../../lib/grpc/flow-control.js';
 
 export async function* fetchFromSource(endpoint: string, filehash: Uint8Array, maxMessageBytes: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const client = new StorerServiceClient(endpoint, credentials.createInsecure(), {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    ...bulkChannelOptions,
   });
   const call = client.getFile({ filehash: Buffer.from(filehash) });
   const onAbort = () => call.cancel();

@@ -62,6 +62,9 @@ export function checkFileInfo(info: { filehash: Uint8Array; size: bigint; chunkS
   return { filehash: Uint8Array.from(info.filehash), size: Number(info.size), chunkSize: info.chunkSize };
 }
 
+/** Segment writes an upload keeps in flight while the next segment fills (memory: one buffer each, plus one). */
+const SEGMENTS_IN_FLIGHT = 2;
+
 /**
  * Collects 32-byte leaf hashes in LEAF_GROUP-sized buffers and writes each full group to RocksDB at
  * once (a plain write: the commit's sync batch makes it durable), so memory stays one group per tree
@@ -242,24 +245,28 @@ export class FileStore {
     const fileHasher = new FileHasher({ chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => leaves.push(leaf) });
     const replicaHasher = new ReplicaHasher(this.deps.storerId, id.filehash, { chunkSize: id.chunkSize, onChunk: (_i, _c, leaf) => replicaLeaves.push(leaf) });
     const segBytes = Math.max(1, Math.min(this.segmentBytes, id.size));
-    // Double buffering: one segment fills while the previous one is being written.
-    const buffers = [new Uint8Array(segBytes), id.size > segBytes ? new Uint8Array(segBytes) : null];
+    // A small pool of segment buffers: one fills while up to SEGMENTS_IN_FLIGHT earlier ones are being
+    // written (each write ends with an fsync; overlapping them keeps the disk and the hashing busy).
+    const pool = Math.min(SEGMENTS_IN_FLIGHT + 1, Math.ceil(id.size / segBytes) || 1);
+    const buffers = Array.from({ length: pool }, () => new Uint8Array(segBytes));
     let cur = 0;
     let fill = 0;
     let segments = 0;
     let total = 0;
-    let inflight: Promise<void> | null = null;
+    // Segment writes in flight, oldest first; each uses its buffer until it settles.
+    const writing: Promise<void>[] = [];
+    const settleAll = () => Promise.all(writing.splice(0)).then(() => undefined);
 
     const flush = async () => {
-      if (inflight) await inflight;
-      await leaves.drain();
-      await replicaLeaves.drain();
       const p = this.blobs.put(segmentName(fhHex, uploadId, segments++), buffers[cur]!.subarray(0, fill));
       p.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-      inflight = p;
-      cur = buffers[1] ? 1 - cur : cur;
-      if (!buffers[1]) await inflight; // single buffer: wait before reusing it
+      writing.push(p);
+      cur = (cur + 1) % pool;
       fill = 0;
+      // The next buffer is free once the write that used it has settled (the oldest in flight).
+      if (writing.length >= pool) await writing.shift();
+      await leaves.drain();
+      await replicaLeaves.drain();
     };
 
     let started = false;
@@ -289,7 +296,7 @@ export class FileStore {
       }
       const replica = replicaHasher.digest();
       if (fill > 0) await flush();
-      if (inflight) await inflight;
+      await settleAll();
       await leaves.drain();
       await replicaLeaves.drain();
       const record: FileRecord = {
@@ -303,7 +310,7 @@ export class FileStore {
       };
       return await this.commit(id.filehash, record, [...leaves.lastOp(), ...replicaLeaves.lastOp()], segments);
     } catch (err) {
-      if (inflight) await (inflight as Promise<void>).catch(() => undefined);
+      await Promise.allSettled(writing.splice(0));
       await leaves.drain().catch(() => undefined);
       await replicaLeaves.drain().catch(() => undefined);
       await this.removeUpload(fhHex, uploadId, segments);

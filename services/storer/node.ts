@@ -2,6 +2,7 @@
 // bytes, the cores, the gRPC server; close() tears down in reverse (server drains, blobs, database).
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
 import { readEnv } from '../../lib/config/env.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -14,10 +15,12 @@ import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { fetchFromSource } from './fetch.js';
 import { FileStore } from './files.js';
 import { readStorerOptions } from './options.js';
+import { registerSelf } from './register.js';
 import { createSelection } from './selection.js';
 import { storerHandlers } from './server.js';
 import { ShareStore } from './shares.js';
 import { Solicitor } from './solicit.js';
+import { ChunkCommitter } from './chunk-commit.js';
 import { storerServiceDefinition } from './wire.js';
 
 export const createStorerNode: NodeFactory = async (ctx) => {
@@ -65,7 +68,7 @@ export const createStorerNode: NodeFactory = async (ctx) => {
 
     // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
     const consensus = readEnv(ctx.env, 'WOLK_CONSENSUS') ?? [];
-    const registry = opts.genesis && consensus.length > 0 ? chainRegistry(opts.genesis, consensus) : undefined;
+    const registry = opts.genesis && consensus.length > 0 ? chainRegistry(consensus) : undefined;
     const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication, registry ? (round, seed) => registry.at(round, seed) : undefined);
     if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
     const solicitor = new Solicitor({
@@ -77,7 +80,9 @@ export const createStorerNode: NodeFactory = async (ctx) => {
       maxFileBytes: opts.maxFileBytes,
       dropAfterCommit: opts.faults.has('drop-after-commit'),
     });
+    const chunkCommitter = new ChunkCommitter({ shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
     let endpoint = '';
+    const registering = new AbortController();
     const freeBytes = async () => {
       if (opts.store.kind !== 'rocksdb') return undefined;
       try {
@@ -97,6 +102,7 @@ export const createStorerNode: NodeFactory = async (ctx) => {
             files,
             shares,
             solicitor,
+            chunkCommitter,
             maxFileBytes: opts.maxFileBytes,
             maxMessageBytes: opts.maxMessageBytes,
             advertise: () => opts.advertise ?? endpoint,
@@ -105,9 +111,16 @@ export const createStorerNode: NodeFactory = async (ctx) => {
           }),
         }),
       ],
-      resources: [{ close: async () => registry?.close() }, db, blobs],
+      resources: [{ close: async () => registry?.close() }, { close: async () => registering.abort() }, db, blobs],
     });
     endpoint = node.endpoints['grpc'] ?? '';
+    // A storer the genesis does not list registers itself on chain (services/storer/register.ts).
+    if (opts.genesis && consensus.length > 0 && !nodesWithRole(opts.genesis, 'storer').nodes.some((n) => n.id === key.id)) {
+      const chainId = opts.genesis.network;
+      void registerSelf({ key, chainId, endpoint: () => opts.advertise ?? endpoint, stake: opts.stake, consensus, logger: log, signal: registering.signal }).catch((err: unknown) =>
+        log.error('registration stopped', { error: (err as Error).message }),
+      );
+    }
   } catch (err) {
     await blobs.close();
     await db.close();

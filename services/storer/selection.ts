@@ -1,7 +1,7 @@
 // Who weighs what in storer self-selection (DESIGN §4 step 3): this storer's weight, the registry's total
 // and the expected committee size τ. With a genesis and consensus (WOLK_CONSENSUS) the registry of a
-// request is the one of its seed round (lib/chain/storer-registry.ts): the genesis storers weighted by
-// stake × reputation in the state after block seed_round, read by GetStateProof with the proofs checked
+// request is the one of its seed round (lib/chain/storer-registry.ts): the chain's storer set (genesis
+// storers and those registered since) weighted by stake × reputation in the state after block seed_round, read by GetStateProof with the proofs checked
 // against that block's header, so this storer weighs itself exactly as the gateway and the ledger
 // will. With a genesis but no consensus, the genesis stakes at full reputation (its commitments are
 // refused once a Reward has moved any storer's reputation). Without a genesis the storer runs as a registry of one: itself with WOLK_STAKE,
@@ -46,14 +46,12 @@ export function createSelection(genesis: Genesis | undefined, self: { idHex: str
     const mine = byId.get(self.idHex);
     return {
       async paramsFor(request) {
-        if (!mine) throw failedPrecondition(`storer ${self.idHex} is not a storer in the genesis registry (WOLK_GENESIS), so no commitment of it would be accepted`);
-        if (Buffer.compare(Buffer.from(mine.vrfPublicKey), Buffer.from(self.vrfPublicKey)) !== 0) {
-          throw failedPrecondition(`the genesis registers another VRF key for storer ${self.idHex} than the one in its data directory`);
-        }
         if (request.expectedStorers !== 0 && request.expectedStorers !== tau) {
           throw failedPrecondition(`expected_storers ${request.expectedStorers} differs from the registry's storer committee size ${tau}`);
         }
         if (registryAt) {
+          // The chain's registry: genesis storers and those registered since (RegisterNode), by their
+          // node records at the seed round.
           if (request.seedRound > BigInt(Number.MAX_SAFE_INTEGER)) throw failedPrecondition(`seed_round ${request.seedRound} is out of range`);
           let reg: StorerRegistry;
           try {
@@ -65,8 +63,16 @@ export function createSelection(genesis: Genesis | undefined, self: { idHex: str
             throw failedPrecondition(`total_stake ${request.totalStake} differs from the registry's total effective storer stake ${reg.totalWeight} at round ${request.seedRound}`);
           }
           if (reg.totalWeight === 0n) throw failedPrecondition(`no storer has any weight at round ${request.seedRound}`);
-          const weight = reg.lookup(fromHex(self.idHex))?.stake ?? 0n;
-          return { stake: weight, totalWeight: reg.totalWeight, expectedSize: Math.min(tau, Number(reg.totalWeight)), registry: 'chain' };
+          const entry = reg.lookup(fromHex(self.idHex));
+          if (!entry) throw failedPrecondition(`storer ${self.idHex} is not a registered storer at round ${request.seedRound} (register it with a RegisterNode transaction), so no commitment of it would be accepted`);
+          if (Buffer.compare(Buffer.from(entry.vrfPublicKey), Buffer.from(self.vrfPublicKey)) !== 0) {
+            throw failedPrecondition(`the chain registers another VRF key for storer ${self.idHex} than the one in its data directory`);
+          }
+          return { stake: entry.stake, totalWeight: reg.totalWeight, expectedSize: Math.min(tau, Number(reg.totalWeight)), registry: 'chain' };
+        }
+        if (!mine) throw failedPrecondition(`storer ${self.idHex} is not a storer in the genesis registry (WOLK_GENESIS), so no commitment of it would be accepted`);
+        if (Buffer.compare(Buffer.from(mine.vrfPublicKey), Buffer.from(self.vrfPublicKey)) !== 0) {
+          throw failedPrecondition(`the genesis registers another VRF key for storer ${self.idHex} than the one in its data directory`);
         }
         if (request.totalStake !== 0n && request.totalStake !== totalStake) {
           throw failedPrecondition(`total_stake ${request.totalStake} differs from the registry's total storer stake ${totalStake}`);

@@ -8,8 +8,9 @@ import { invalidArgument, outOfRange, resourceExhausted } from '../../lib/grpc/e
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import { checkFileInfo, type FileStore } from './files.js';
 import type { FileRecord } from './layout.js';
-import type { ShareStore } from './shares.js';
+import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
 import type { Solicitor } from './solicit.js';
+import type { ChunkCommitter } from './chunk-commit.js';
 
 /** Largest GetFile piece (storer.proto: pieces of at most 1 MiB). */
 const MAX_PIECE = 1024 * 1024;
@@ -21,6 +22,7 @@ export interface StorerServerDeps {
   readonly files: FileStore;
   readonly shares: ShareStore;
   readonly solicitor: Solicitor;
+  readonly chunkCommitter: ChunkCommitter;
   readonly maxFileBytes: number;
   readonly maxMessageBytes: number;
   readonly advertise: () => string;
@@ -77,6 +79,26 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
         key.signSecretKey,
       );
       return { proof };
+    },
+
+    async verifyShares(req) {
+      if (req.challenges.length > MAX_CHUNKS_PER_CALL) throw invalidArgument(`${req.challenges.length} challenges in one call: at most ${MAX_CHUNKS_PER_CALL}`);
+      req.challenges.forEach((c, i) => {
+        if (c.chunkId.length !== 32) throw invalidArgument(`challenges[${i}].chunk_id: expected 32 bytes, got ${c.chunkId.length}`);
+        if (c.nonce.length !== 32) throw invalidArgument(`challenges[${i}].nonce: expected 32 bytes, got ${c.nonce.length}`);
+      });
+      const chunks = await shares.getMany(req.challenges.map((c) => c.chunkId));
+      return {
+        answers: req.challenges.map((c, i) => {
+          const chunk = chunks[i];
+          if (!chunk) return { result: { $case: 'notFound' as const, value: `this storer has no chunk ${Buffer.from(c.chunkId).toString('hex')}` } };
+          const proof = signShareProof(
+            { chunkId: asBuffer(c.chunkId), storerId, nonce: asBuffer(c.nonce), digest: asBuffer(shareDigest(c.nonce, storerId, chunk)) },
+            key.signSecretKey,
+          );
+          return { result: { $case: 'proof' as const, value: proof } };
+        }),
+      };
     },
 
     async setFile(requests, ctx) {
@@ -176,6 +198,10 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
 
     async solicit(req, ctx) {
       return d.solicitor.solicit(req, ctx.signal);
+    },
+
+    async commitChunks(req) {
+      return d.chunkCommitter.commit(req);
     },
 
     async getInfo() {

@@ -100,6 +100,38 @@ export class ShareStore {
     return ids;
   }
 
+  /** Deletes chunks (test fault drop-after-commit only): those held are removed in one batch. */
+  async drop(ids: readonly Uint8Array[]): Promise<number> {
+    const held = await this.getMany(ids);
+    const ops = ids.flatMap((id, i) => (held[i] ? [{ type: 'del' as const, key: chunkKey(id) }] : []));
+    if (ops.length === 0) return 0;
+    await this.kv.batch(ops, { sync: true });
+    for (const v of held) {
+      if (!v) continue;
+      this.count--;
+      this.bytes -= v.length;
+    }
+    return ops.length;
+  }
+
+  /** The stored length of each chunk id, or null where it is not held. */
+  async lengths(ids: readonly Uint8Array[]): Promise<(number | null)[]> {
+    return (await this.getMany(ids)).map((v) => (v === null ? null : v.length));
+  }
+
+  /** Each chunk, or null where it is not held (reads 256 at a time). */
+  async getMany(ids: readonly Uint8Array[]): Promise<(Uint8Array | null)[]> {
+    const out: (Uint8Array | null)[] = new Array<Uint8Array | null>(ids.length).fill(null);
+    for (let i = 0; i < ids.length; i += 256) {
+      await Promise.all(
+        ids.slice(i, i + 256).map(async (id, j) => {
+          out[i + j] = await this.kv.get(chunkKey(id));
+        }),
+      );
+    }
+    return out;
+  }
+
   async require(chunkId: Uint8Array): Promise<Uint8Array> {
     if (chunkId.length !== 32) throw invalidArgument(`chunk_id: expected 32 bytes, got ${chunkId.length}`);
     const data = await this.kv.get(chunkKey(chunkId));

@@ -1,7 +1,9 @@
 // The product as a user meets it, on the real devnet (13 processes): keygen, claim a name, upload a
 // 10 MB file with the CLI, read it back byte-identical, verify its proof offline; with one storer down
 // uploads still complete with N commitments from the others; with fewer than N storers alive the
-// upload fails fast with 503 and nothing reaches the chain.
+// upload fails fast with 503 and nothing reaches the chain; a storer that the genesis does not list
+// (funded by a genesis `accounts` balance) starts, registers itself on chain, and with it N storers are
+// alive again: uploads complete with it among the committed storers, and read back byte-identical.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,24 +11,35 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { vrfKeyFromSeed } from '../../lib/crypto/vrf.js';
+import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
-import { ROOT } from '../helpers/process.js';
+import { ROOT, spawnService, waitForExit, waitForLog } from '../helpers/process.js';
+import { freePort } from './consensus-cluster.js';
 
 const run = promisify(execFile);
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-cli-'));
 
 function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+function cliWith(extra: Record<string, string>, ...args: string[]) {
   return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
     cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
+    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json'), WOLK_GENESIS: join(devnet.dir, 'genesis.json'), ...extra },
     maxBuffer: 64 * 1024 * 1024,
     timeout: 180_000,
   });
 }
 
+// A storer outside the genesis, with a starting balance to lock its stake from.
+const joinerDir = mkdtempSync(join(tmpdir(), 'wolk-joiner-'));
+const joiner = loadOrCreateNodeKey(joinerDir).key;
+
 test.before(async () => {
-  devnet = await startDevnet();
+  devnet = await startDevnet(undefined, { WOLK_DEVNET_ACCOUNTS: `${joiner.id}=5000` });
 });
 
 test.after.always(async () => {
@@ -51,6 +64,19 @@ test.serial('keygen, claim, put 10 MB, get it byte-identical, verify the proof o
 
   const proof = await cli('proof', 'wolk://alice/videos/bday.mp4');
   t.regex(proof.stdout + proof.stderr, /verified offline/);
+  t.regex(proof.stderr, /a cert quorum of the genesis committee/);
+  t.is((JSON.parse(proof.stdout) as { quorum: boolean }).quorum, true, 'the cert votes reach the quorum of the genesis committee');
+  // Against another network's committee (same ids, other VRF keys) the same certificate is no quorum.
+  const genesis = JSON.parse(readFileSync(join(devnet.dir, 'genesis.json'), 'utf8')) as { nodes: { roles: string[]; vrfPublicKey: string }[] };
+  for (const n of genesis.nodes) if (n.roles.includes('consensus')) n.vrfPublicKey = Buffer.from(vrfKeyFromSeed(randomBytes(32)).publicKey).toString('hex');
+  const forged = join(work, 'other-genesis.json');
+  writeFileSync(forged, JSON.stringify(genesis));
+  const refused = await cliWith({ WOLK_GENESIS: forged }, 'proof', 'wolk://alice/videos/bday.mp4').then(
+    () => null,
+    (err: { code?: number; stderr?: string }) => err,
+  );
+  t.is(refused?.code, 1, 'a proof against another committee fails');
+  t.regex(refused?.stderr ?? '', /NOT verified: not a cert quorum of the genesis committee/);
 
   const ls = await cli('ls', 'wolk://alice/videos/');
   t.regex(ls.stdout, /bday\.mp4/);
@@ -87,4 +113,52 @@ test.serial('fewer than N storers alive: 503 quickly and nothing on chain', asyn
   t.true(Date.now() - started < 120_000, 'it fails within the commitment deadline, not after a hang');
   const ls = await cli('ls', 'wolk://alice/videos/');
   t.notRegex(ls.stdout, /third\.bin/);
+});
+
+test.serial('a storer registered after genesis: it registers itself, is weighed and solicited, and holds uploads', async (t) => {
+  t.timeout(600_000);
+  // Storers 0–3 are down (the tests above): 2 of the 6 genesis storers are alive, fewer than N = 3.
+  const port = await freePort();
+  const endpoint = `127.0.0.1:${port}`;
+  const child = spawnService('storer', {
+    WOLK_GENESIS: join(devnet.dir, 'genesis.json'),
+    WOLK_DATA_DIR: joinerDir,
+    WOLK_LISTEN: endpoint,
+    WOLK_ADVERTISE: endpoint,
+    WOLK_CONSENSUS: devnet.endpoints().consensus.join(','),
+    WOLK_STAKE: '2000',
+    WOLK_REPLICATION: '3',
+    WOLK_LOG_LEVEL: 'info',
+  });
+  const exited = waitForExit(child, 600_000);
+  t.teardown(async () => {
+    child.kill('SIGTERM');
+    const e = await exited.catch(() => undefined);
+    if (e && e.code !== 0) t.log(`joiner stderr (tail):\n${e.stderr.split('\n').slice(-20).join('\n')}`);
+  });
+  const registered = await waitForLog(child, 'registered on chain as a storer', 180_000);
+  t.is(registered['endpoint'], endpoint);
+  t.is(registered['stake'], '2000');
+
+  // Sortition may leave one of the three out of a given file's committee (each is selected with
+  // probability 0.9–0.99 here): an upload that gets 503 is tried again on a later seed.
+  const file = join(work, 'joined.bin');
+  writeFileSync(file, randomBytes(128 * 1024));
+  let put: { storers: string[] } | null = null;
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < 6 && put === null; attempt++) {
+    try {
+      put = JSON.parse((await cli('put', file, 'wolk://alice/videos/joined.bin')).stdout) as { storers: string[] };
+    } catch (err) {
+      const e = err as { stdout: string; stderr: string };
+      failures.push(`${e.stdout}${e.stderr}`.slice(-300));
+      if (!/503/.test(`${e.stdout}${e.stderr}`)) break;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+  t.truthy(put, `the upload completes with the joiner (failures: ${failures.join(' | ')})`);
+  t.true(put!.storers.includes(joiner.id), `the joiner ${joiner.id.slice(0, 12)} is among the storers ${put!.storers.map((s) => s.slice(0, 12)).join(', ')}`);
+  const out = join(work, 'joined.out');
+  await cli('get', 'wolk://alice/videos/joined.bin', out);
+  t.true(readFileSync(out).equals(readFileSync(file)));
 });

@@ -6,17 +6,13 @@
 //   - a GET whose first storer serves corrupted chunks still returns the uploaded bytes;
 //   - one OpenTelemetry trace covers a whole PUT: the gateway, each committed storer's Solicit, and
 //     consensus SubmitTx, linked parent to child across the processes;
-//   - a collection's settings on chain (SetBucket) decide N, the chunk size and the size limit.
+//   - a collection made through the gateway (PUT /wolk/OWNER/COLL/, `wolk mb`) decides N, the chunk size and the size limit.
 import test from 'ava';
-import { credentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
-import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { WolkClient } from '../../lib/client/client.js';
-import { signTransaction } from '../../lib/client/tx.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
 import { mkdirp } from '../../lib/fs/mkdirp.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -286,31 +282,25 @@ test.serial('one trace spans a whole PUT: gateway, each storer Solicit, consensu
 test.serial("a collection's settings on chain (SetBucket): N, chunk size and size limit are the bucket's", async (t) => {
   t.timeout(600_000);
   const { chainId } = await chainOf(gateway);
+  const client = new WolkClient(gateway, alice);
+  t.like(await client.bucket('wolk://alice/wide/'), { replication: 3, chunkSize: 4096, onChain: false }, 'no SetBucket yet: the network defaults');
+  // Only the owner makes collections under its name: mallory's signed SetBucket of alice/… is 403.
+  const mallory = keyFromSeed(randomBytes(32));
+  const foreign = await new WolkClient(gateway, mallory).makeBucket('wolk://alice/wide/', { replication: 4 }).catch((e: unknown) => e as { status?: number });
+  t.is((foreign as { status?: number }).status, 403);
+  // Through the gateway, as the CLI's `wolk mb` does: 201 once final, with the settings it now has.
+  const made = await client.makeBucket('wolk://alice/wide/', { replication: 4, chunkSize: 8192, maxFileSize: 2n * 1024n * 1024n });
+  t.like(made, { owner: 'alice', collection: 'wide', replication: 4, chunkSize: 8192, maxFileSize: 2 * 1024 * 1024, onChain: true });
+  t.like(await client.bucket('wolk://alice/wide/'), { replication: 4, chunkSize: 8192, onChain: true });
+  t.like(await client.makeBucket('wolk://alice/wide/', { replication: 4, chunkSize: 8192, maxFileSize: 2n * 1024n * 1024n }), { replication: 4 }, 'the same settings again: 200, nothing submitted');
+  const change = await client.makeBucket('wolk://alice/wide/', { replication: 4, chunkSize: 16384 }).catch((e: unknown) => e as { status?: number; problem?: Record<string, unknown> });
+  t.is((change as { status?: number }).status, 409, 'the chunk size of a collection never changes');
   const nonce = await nonceOf(gateway, alice);
-  // No gateway route makes buckets yet: the SetBucket goes to a consensus node as any client would send it.
-  const tx: Transaction = {
-    sender: Buffer.from(alice.publicKey),
-    nonce,
-    fee: 0n,
-    chainId,
-    body: { $case: 'setBucket', value: { owner: 'alice', collection: 'wide', settings: { replication: 4, chunkSize: 8192, maxFileSize: 2n * 1024n * 1024n } } },
-  };
-  const consensus = new ConsensusServiceClient(devnet.endpoints().consensus[0]!, credentials.createInsecure());
-  try {
-    await new Promise<void>((resolve, reject) => consensus.submitTx({ tx: signTransaction(tx, alice) }, (err) => (err ? reject(err) : resolve())));
-  } finally {
-    consensus.close();
-  }
-  const end = Date.now() + 120_000;
-  while ((await nonceOf(gateway, alice)) === nonce) {
-    if (Date.now() > end) return t.fail('the SetBucket was not finalized within 120 s');
-    await new Promise((r) => setTimeout(r, 500));
-  }
 
   // The gateway's default chunk size (4096) is not this bucket's: refused before anything is stored.
   const body = randomBytes(1024 * 1024 + 5);
   const { chunkSize: networkChunk } = await chainOf(gateway);
-  const wrong = preparePut({ path: '/wolk/alice/wide/a.bin', body, key: alice, nonce: nonce + 1n, chainId, chunkSize: networkChunk });
+  const wrong = preparePut({ path: '/wolk/alice/wide/a.bin', body, key: alice, nonce, chainId, chunkSize: networkChunk });
   const refused = await send(gateway, 'PUT', wrong.path, wrong.headers, body);
   t.is(refused.status, 400, JSON.stringify(problemOf(refused)));
   t.is(problemOf(refused)['type'], '/problems/wrong-chunk-size');
@@ -319,16 +309,25 @@ test.serial("a collection's settings on chain (SetBucket): N, chunk size and siz
 
   // Over the bucket's limit (below the gateway's): 413 naming the bucket's limit.
   const big = randomBytes(2 * 1024 * 1024 + 1);
-  const tooBig = preparePut({ path: '/wolk/alice/wide/big.bin', body: big, key: alice, nonce: nonce + 1n, chainId, chunkSize: 8192 });
+  const tooBig = preparePut({ path: '/wolk/alice/wide/big.bin', body: big, key: alice, nonce, chainId, chunkSize: 8192 });
   const r413 = await send(gateway, 'PUT', tooBig.path, tooBig.headers, big);
   t.is(r413.status, 413, JSON.stringify(problemOf(r413)));
   t.is(problemOf(r413)['maxBytes'], 2 * 1024 * 1024);
 
   // Right chunk size: N = 4 storers commit (the network's N is 3) and the bytes come back.
-  const ok = preparePut({ path: '/wolk/alice/wide/a.bin', body, key: alice, nonce: nonce + 1n, chainId, chunkSize: 8192 });
+  const ok = preparePut({ path: '/wolk/alice/wide/a.bin', body, key: alice, nonce, chainId, chunkSize: 8192 });
   const put = await send(gateway, 'PUT', ok.path, ok.headers, body);
   t.is(put.status, 201, JSON.stringify(problemOf(put)));
   t.is(new Set(put.json()['storers'] as string[]).size, 4, "the bucket's N = 4 storers committed");
   const res = await fetch(new URL(ok.path, gateway));
   t.true(Buffer.from(await res.arrayBuffer()).equals(body));
+
+  // The client (and so `wolk put`) hashes with the collection's chunk size by itself.
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-bucket-'));
+  const file = join(dir, 'b.bin');
+  writeFileSync(file, randomBytes(300_000));
+  const viaClient = await client.put(file, 'wolk://alice/wide/b.bin');
+  t.is(new Set(viaClient.storers).size, 4);
+  const back = await fetch(new URL('/wolk/alice/wide/b.bin', gateway));
+  t.true(Buffer.from(await back.arrayBuffer()).equals(readFileSync(file)));
 });

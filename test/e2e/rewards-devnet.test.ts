@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
+import { ConsensusServiceClient, type GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceClient, type GetFileLocationsResponse, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
 import { loadGenesis } from '../../lib/chain/genesis.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
@@ -132,12 +133,53 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   t.is(lt.valid, 0);
   t.true(lt.invalid + lt.unreachable > 0);
 
+  // Block chunks: finalized blocks carry storers' commitments to their own chunk set (CommitChunks,
+  // header chunk_commitments_hash), and the audit challenged every chunk of a committed set: a Reward's
+  // tally for a chunk committer counts at least every chunk id, and honest committers' chunk proofs are
+  // valid (the lazy storer drops the set's chunks after committing, so its answers are not).
+  const consensus = new ConsensusServiceClient(ep.consensus[0]!, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  t.teardown(() => consensus.close());
+  const blockAt = (round: bigint) => unary<GetBlockResponse>((md, o, cb) => consensus.getBlock({ selector: { $case: 'round', value: round } }, md, o, cb)).then((r) => r.block!.block!);
+  const uploadRounds = [...new Set(uploads.map((u) => BigInt(u.round)))];
+  const withCommitments: bigint[] = [];
+  for (const r of uploadRounds) {
+    const b = await blockAt(r);
+    const cc = b.newChunks?.chunkCommitments ?? [];
+    if (cc.length > 0) {
+      withCommitments.push(r);
+      t.is(b.header!.chunkCommitmentsHash.length, 32, `block ${r} names its chunk commitments in the header`);
+      for (const c of cc) t.is(Buffer.from(c.filehash).toString('hex'), Buffer.from(b.header!.newChunksHash).toString('hex'));
+    }
+  }
+  t.log(`blocks with chunk commitments: ${withCommitments.length} of ${uploadRounds.length} upload blocks`);
+  t.true(withCommitments.length > 0, 'finalized blocks carry storers\' commitments to their chunk sets');
+  let chunkAudits = 0;
+  let honestChunkValid = 0;
+  for (const round of uploadRounds) {
+    const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: round }, md, o, cb)).catch(() => null);
+    if (!tally?.finalized) continue;
+    const b = await blockAt(round);
+    const nc = b.newChunks!;
+    for (const c of nc.chunkCommitments) {
+      const id = Buffer.from(c.storerId).toString('hex');
+      const x = tally.reward!.tallies.find((y) => Buffer.from(y.storerId).toString('hex') === id)!;
+      t.truthy(x, `the Reward of round ${round} tallies chunk committer ${id.slice(0, 8)}`);
+      t.true(x.valid + x.invalid + x.unreachable >= nc.chunkIds.length, 'every chunk of the set was challenged');
+      chunkAudits++;
+      if (id !== lazyId && x.valid >= nc.chunkIds.length) honestChunkValid++;
+    }
+    if (nc.chunkCommitments.length > 0) t.true(tally.reward!.samples.some((s) => s.proof?.$case === 'share'), `the Reward of round ${round} carries a chunk proof sample`);
+  }
+  t.log(`finalized audits of chunk committers: ${chunkAudits}, honest ones with every chunk proven: ${honestChunkValid}`);
+  t.true(chunkAudits > 0, 'a finalized Reward audited a block\'s chunk set');
+  t.true(honestChunkValid > 0, 'an honest chunk committer proved every chunk');
+
   // Reputation in storer selection: files uploaded now are weighed by stake × reputation as of their
   // seed round. Each commitment's weight (claimed by the storer, checked by the gateway, accepted by
   // the ledger) is recomputed here from the registry of its seed round read from consensus.
   const genesis = loadGenesis(join(devnet.dir, 'genesis.json'));
   const tau = genesis.params.storerCommitteeSize;
-  const chainReg = chainRegistry(genesis, ep.consensus);
+  const chainReg = chainRegistry(ep.consensus);
   t.teardown(() => chainReg.close());
   let lazySeen = false;
   let sawLowered = false;

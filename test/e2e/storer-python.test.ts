@@ -27,8 +27,12 @@ maybe('a Python client stores and reads a chunk and a file on a real storer proc
     `--descriptor_set_in=${join(root, 'gen/wolk.binpb')}`,
     `--python_out=${stubs}`,
     `--grpc_python_out=${stubs}`,
+    // storer.proto and everything it imports (chain.proto since CommitChunks carries a NewChunks).
     'wolk/common/v1/crypto.proto',
     'wolk/common/v1/storage.proto',
+    'wolk/common/v1/node.proto',
+    'wolk/common/v1/tx.proto',
+    'wolk/common/v1/chain.proto',
     'wolk/storer/v1/storer.proto',
   ]);
 

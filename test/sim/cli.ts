@@ -1,5 +1,6 @@
-// `npm run sim -- --seed S | --seeds A..B  --nodes N --rounds R --faults LIST [--lambda MS] [--no-relay]
-//   [--crypto sim|real] [--verbose]`  (faults: delay,drop,duplicate,reorder,partition,crash,byzantine | all | none)
+// `npm run sim -- --seed S | --seeds A..B  --nodes N --rounds R --faults LIST [--lambda MS] [--no-relay] [--no-recheck]
+//   [--crypto sim|real] [--verbose]`  (faults: delay,drop,duplicate,reorder,partition,crash,byzantine,
+//   storage-flaky,storage-missing | all | none)
 // Prints one line per seed and a summary; exits 1 on any violation with the command that replays it.
 
 import { realCrypto } from './real-crypto.js';
@@ -13,12 +14,13 @@ export interface CliOptions {
   faultsText: string;
   lambda: number;
   relay: boolean;
+  rechecks: boolean;
   verbose: boolean;
   crypto: 'sim' | 'real';
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { seeds: [1], nodes: 7, rounds: 20, faults: new Set(), faultsText: 'none', lambda: 50, relay: true, verbose: false, crypto: 'sim' };
+  const o: CliOptions = { seeds: [1], nodes: 7, rounds: 20, faults: new Set(), faultsText: 'none', lambda: 50, relay: true, rechecks: true, verbose: false, crypto: 'sim' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -59,6 +61,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--no-relay':
         o.relay = false;
         break;
+      case '--no-recheck':
+        o.rechecks = false;
+        break;
       case '--crypto': {
         const c = val();
         if (c !== 'sim' && c !== 'real') throw new RangeError(`--crypto expects sim or real, got "${c}"`);
@@ -76,7 +81,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 }
 
 export function replayCommand(o: CliOptions, seed: number): string {
-  return `npm run sim -- --seed ${seed} --nodes ${o.nodes} --rounds ${o.rounds} --faults ${o.faultsText}${o.lambda !== 50 ? ` --lambda ${o.lambda}` : ''}${o.relay ? '' : ' --no-relay'}${o.crypto === 'real' ? ' --crypto real' : ''}`;
+  return `npm run sim -- --seed ${seed} --nodes ${o.nodes} --rounds ${o.rounds} --faults ${o.faultsText}${o.lambda !== 50 ? ` --lambda ${o.lambda}` : ''}${o.relay ? '' : ' --no-relay'}${o.rechecks ? '' : ' --no-recheck'}${o.crypto === 'real' ? ' --crypto real' : ''}`;
 }
 
 export function formatResult(r: SimResult, wallMs: number): string {
@@ -85,7 +90,8 @@ export function formatResult(r: SimResult, wallMs: number): string {
   return (
     `seed ${r.seed} ${status} heights ${Math.min(...r.heights)}..${Math.max(...r.heights)}/${r.target} ` +
     `heal@${r.healAt}ms end@${r.simTime}ms byz=${r.byzantine} crashes=${r.crashes} partitions=${r.partitions} ` +
-    `periods=${periods} events=${r.events} msgs=${r.messages} wall=${wallMs.toFixed(0)}ms`
+    `periods=${periods}${r.storageChecks > 0 ? ` storage-fails=${r.storageFailures}/${r.storageChecks} rechecks=${r.rechecks}` : ''}${r.missingProposed > 0 ? ` missing=${r.missingProposed}` : ''} ` +
+    `events=${r.events} msgs=${r.messages} wall=${wallMs.toFixed(0)}ms`
   );
 }
 
@@ -110,6 +116,7 @@ function main(): void {
       faults: o.faults,
       lambda: o.lambda,
       relay: o.relay,
+      rechecks: o.rechecks,
       ...(o.crypto === 'real' ? { crypto: realCrypto } : {}),
     });
     events += r.events;

@@ -54,8 +54,14 @@ export function makeFixture(stakes: readonly number[], params?: Partial<Agreemen
 }
 
 /** A player for voter `id`, started at time 0; returns it with its start actions. */
-export function startPlayer(f: Fixture, id: VoterId, ledger = f.ledger(), persisted: Uint8Array | null = null): { player: Player; actions: AgreementAction[]; ledger: SimLedger } {
-  const player = createPlayer({ crypto: f.crypto.get(id)!, ledger, params: f.params, persisted });
+export function startPlayer(
+  f: Fixture,
+  id: VoterId,
+  ledger = f.ledger(),
+  persisted: Uint8Array | null = null,
+  persistedProposals: readonly Proposal[] = [],
+): { player: Player; actions: AgreementAction[]; ledger: SimLedger } {
+  const player = createPlayer({ crypto: f.crypto.get(id)!, ledger, params: f.params, persisted, persistedProposals });
   const actions = player.handle({ kind: 'start' }, 0);
   return { player, actions, ledger };
 }

@@ -2,10 +2,20 @@
 // moment the action runs). Stake is static, so totalStake/stakeOf do not depend on recent blocks.
 // Block bodies are opaque bytes; a body whose first byte is INVALID_MARK is one the ledger rejects
 // (Byzantine proposers use it to stand in for a block whose storage proofs do not hold, DESIGN §4).
+// A body whose first byte is MISSING_MARK is valid for the ledger, but the storage of one of its files
+// is held by nobody: every honest node's storage check fails on it, always (the `storage-missing` fault).
 
 import type { AgreementLedgerReader, Block, Certificate, Hash, LedgerTip, Round, VoterId } from '../../services/consensus/agreement/types.js';
 
 export const INVALID_MARK = 0xee;
+export const MISSING_MARK = 0xed;
+
+/** What host.ts pushes back for a `validate` (or `recheck`) action. */
+export interface SimVerdict {
+  readonly valid: boolean;
+  readonly vouched: boolean;
+  readonly reason?: string;
+}
 
 export class SimLedger implements AgreementLedgerReader {
   private readonly blocks: Block[] = [];
@@ -37,6 +47,23 @@ export class SimLedger implements AgreementLedgerReader {
   /** The ledger's verdict on a body (stands in for tx, state-root and storage-commitment checks). */
   validBody(body: Uint8Array): boolean {
     return body.length > 0 && body[0] !== INVALID_MARK;
+  }
+
+  /** Whether the block's files are held at all (a storage check can pass); false for MISSING_MARK bodies. */
+  storageHeld(body: Uint8Array): boolean {
+    return body[0] !== MISSING_MARK;
+  }
+
+  /**
+   * The verdict as host.ts produces it: the ledger's validity first; only a valid block gets the
+   * storage check (`checkPassed`: this node's attempt reached a storer that proved possession), and a
+   * failed check makes it unvouched, never invalid. A block whose files nobody holds fails every check.
+   */
+  verdict(body: Uint8Array, checkPassed: boolean): SimVerdict {
+    if (!this.validBody(body)) return { valid: false, vouched: true, reason: 'invalid body' };
+    if (!this.storageHeld(body)) return { valid: true, vouched: false, reason: 'no storer proved possession (file missing)' };
+    if (!checkPassed) return { valid: true, vouched: false, reason: 'no storer proved possession within the time box (transient)' };
+    return { valid: true, vouched: true };
   }
 
   /** Appends a block; throws if it does not extend the tip (a bug in the core or the host). */

@@ -13,6 +13,8 @@
 //   equivocation no honest node ever sends two different votes for one (round, period, step),
 //                across crashes and restarts
 //   liveness     after healing, every honest node reaches the target height within a bound
+//   storage      no honest node commits a block whose files nobody holds (storage-missing): honest
+//                nodes never vouch for it, so it can never gather a certificate
 //   exception    the core never throws
 
 import { blockHash, hex, voteSigningBytes } from '../../services/consensus/agreement/codec.js';
@@ -35,9 +37,9 @@ import { verifyCertificate } from '../../services/consensus/agreement/votes.js';
 import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
 import { SimCrypto, SimKeyring, sha256 } from './sim-crypto.js';
-import { INVALID_MARK, SimLedger } from './sim-ledger.js';
+import { INVALID_MARK, MISSING_MARK, SimLedger } from './sim-ledger.js';
 
-export const ALL_FAULTS = ['delay', 'drop', 'duplicate', 'reorder', 'partition', 'crash', 'byzantine'] as const;
+export const ALL_FAULTS = ['delay', 'drop', 'duplicate', 'reorder', 'partition', 'crash', 'byzantine', 'storage-flaky', 'storage-missing'] as const;
 export type Fault = (typeof ALL_FAULTS)[number];
 
 export function parseFaults(s: string): Set<Fault> {
@@ -71,6 +73,13 @@ export interface SimOptions {
   readonly checkCertificates?: boolean;
   /** Gossip relay of accepted messages (default true). */
   readonly relay?: boolean;
+  /**
+   * Hosts answer the core's `recheck` actions (default true). false: they ignore them, as hosts did
+   * before the action existed; an unvouched verdict then stands for the round (the pre-fix rule).
+   */
+  readonly rechecks?: boolean;
+  /** Checker test only: honest hosts skip the storage check and vouch for every valid block. */
+  readonly skipStorageCheck?: boolean;
   readonly crypto?: CryptoFactory;
   /** Debug hook: called with every event delivered to a node and the actions it returned. */
   readonly trace?: (time: number, node: VoterId, event: AgreementEvent, actions: readonly AgreementAction[], status: string) => void;
@@ -78,7 +87,7 @@ export interface SimOptions {
   readonly maxEvents?: number;
 }
 
-export type ViolationKind = 'fork' | 'chain' | 'certificate' | 'equivocation' | 'liveness' | 'exception';
+export type ViolationKind = 'fork' | 'chain' | 'certificate' | 'equivocation' | 'liveness' | 'exception' | 'storage';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -102,6 +111,13 @@ export interface SimResult {
   readonly byzantine: number;
   readonly crashes: number;
   readonly partitions: number;
+  /** Storage checks run (validate + recheck) and how many of them failed (flaky or missing). */
+  readonly storageChecks: number;
+  /** Of those, re-checks asked by the core (`recheck` actions). */
+  readonly rechecks: number;
+  readonly storageFailures: number;
+  /** Blocks proposed whose files nobody holds (storage-missing). */
+  readonly missingProposed: number;
   readonly counters: Readonly<Record<string, number>>;
 }
 
@@ -128,6 +144,11 @@ interface SimNode {
   inc: number;
   timerAt: number;
   persisted: Uint8Array | null;
+  /**
+   * The node's disk of proposals (`persistProposal`), by block hash: as host.ts keeps them in RocksDB,
+   * pruned to rounds after the ledger tip on commit; a restart hands back those of the current round.
+   */
+  readonly proposals: Map<string, Proposal>;
   /** Honest nodes: votes sent, by "round:period:step" (checked across restarts). */
   readonly sent: Map<string, string>;
   /** Byzantine nodes: the invalid block they proposed this round, which they then vote for. */
@@ -163,6 +184,19 @@ class Simulation {
   private partitionId = 0;
   private dropP = 0;
   private dupP = 0;
+  /**
+   * Storage faults draw from their own stream, so that adding them leaves every other draw of a seed
+   * (stakes, delays, partitions, crashes, Byzantine choices) as it was without them.
+   */
+  private readonly storagePrng: Prng;
+  /** storage-flaky: the chance that one storage check of one block by one node fails (until healing). */
+  private flakyP = 0;
+  /** storage-missing: the chance that an honest proposer's block has a file nobody holds (whole run). */
+  private missingP = 0;
+  private storageChecks = 0;
+  private rechecks = 0;
+  private storageFailures = 0;
+  private missingProposed = 0;
   private target: number;
   private deadline = Infinity;
   private readonly total: bigint;
@@ -170,6 +204,7 @@ class Simulation {
   constructor(private readonly opts: SimOptions) {
     if (opts.nodes < 1) throw new RangeError(`nodes must be >= 1, got ${opts.nodes}`);
     this.prng = new Prng(opts.seed);
+    this.storagePrng = new Prng((opts.seed ^ 0x5702a6e5) >>> 0);
     this.lambda = opts.lambda ?? 50;
     this.relay = opts.relay ?? true;
     this.target = opts.rounds;
@@ -220,6 +255,7 @@ class Simulation {
         inc: 0,
         timerAt: -1,
         persisted: null,
+        proposals: new Map(),
         sent: new Map(),
         badBlock: null,
       });
@@ -273,6 +309,10 @@ class Simulation {
       byzantine: this.nodes.filter((n) => n.byzantine).length,
       crashes: this.crashes,
       partitions: this.partitions,
+      storageChecks: this.storageChecks,
+      rechecks: this.rechecks,
+      storageFailures: this.storageFailures,
+      missingProposed: this.missingProposed,
       counters,
     };
   }
@@ -285,8 +325,14 @@ class Simulation {
   private schedule(): void {
     const f = this.opts.faults;
     const λ = this.λ;
-    const anyTimed = f.has('partition') || f.has('crash') || f.has('drop') || f.has('delay') || f.has('duplicate') || f.has('reorder');
+    const anyTimed =
+      f.has('partition') || f.has('crash') || f.has('drop') || f.has('delay') || f.has('duplicate') || f.has('reorder') || f.has('storage-flaky');
     this.healAt = anyTimed ? this.prng.range(20 * λ, 120 * λ) : 0;
+    // Transient storage-check failures (a storer slow or unreachable from this node for a while) are
+    // frequent enough that honest nodes disagree on many blocks; they stop at healing.
+    if (f.has('storage-flaky')) this.flakyP = 0.15 + this.storagePrng.float() * 0.45;
+    // Blocks with a file nobody holds keep coming for the whole run: the chain must move on past them.
+    if (f.has('storage-missing')) this.missingP = 0.1 + this.storagePrng.float() * 0.3;
     if (f.has('drop')) this.dropP = 0.02 + this.prng.float() * 0.28;
     if (f.has('duplicate')) this.dupP = 0.02 + this.prng.float() * 0.2;
     if (f.has('partition')) {
@@ -313,7 +359,9 @@ class Simulation {
   }
 
   private boot(n: SimNode): void {
-    n.player = createPlayer({ crypto: n.crypto, ledger: n.ledger, params: this.nodeParams, persisted: n.persisted });
+    const round = n.ledger.tip().round + 1;
+    const persistedProposals = [...n.proposals.values()].filter((p) => p.block.round === round);
+    n.player = createPlayer({ crypto: n.crypto, ledger: n.ledger, params: this.nodeParams, persisted: n.persisted, persistedProposals });
     n.up = true;
     n.timerAt = -1;
     this.deliver(n, { kind: 'start' });
@@ -372,6 +420,7 @@ class Simulation {
         this.side = null;
         this.dropP = 0;
         this.dupP = 0;
+        this.flakyP = 0;
         for (const n of this.nodes) if (!n.up) this.boot(n);
         const maxHeight = Math.max(0, ...this.honest().map((n) => n.ledger.height()));
         this.target = Math.max(this.opts.rounds, maxHeight + 2);
@@ -469,6 +518,10 @@ class Simulation {
             return;
           }
           break;
+        case 'persistProposal':
+          // On "disk" at once, before the vote that follows (host.ts: a synced RocksDB write).
+          n.proposals.set(hex(a.proposal.block.hash), a.proposal);
+          break;
         case 'broadcast':
           if (n.byzantine) this.byzantineBroadcast(n, a.message);
           else {
@@ -491,13 +544,29 @@ class Simulation {
         case 'assemble': {
           let body = enc.encode(`block r${a.round} p${a.period} by ${n.id} #${this.prng.next()}`);
           if (n.byzantine && this.prng.chance(0.5)) body = Uint8Array.of(INVALID_MARK, ...body);
+          else if (this.opts.faults.has('storage-missing') && body[0] !== INVALID_MARK) {
+            // A Byzantine proposer's block whose storage nobody holds (half of its valid ones), or an
+            // unlucky honest proposer's (the uploader's storers lost the file before it was checked).
+            if (this.storagePrng.chance(n.byzantine ? 0.5 : this.missingP)) {
+              body = Uint8Array.of(MISSING_MARK, ...body);
+              this.missingProposed++;
+            }
+          }
           const ev: AgreementEvent = { kind: 'assembled', round: a.round, period: a.period, body };
           this.queue.push(this.now + this.prng.int(Math.max(1, Math.floor(this.λ / 5))), { t: 'input', node: n.index, inc: n.inc, ev });
           break;
         }
         case 'validate': {
-          const ev: AgreementEvent = { kind: 'verdict', round: a.block.round, hash: a.block.hash, valid: n.ledger.validBody(a.block.body) };
-          this.queue.push(this.now + this.prng.int(Math.max(1, Math.floor(this.λ / 2))), { t: 'input', node: n.index, inc: n.inc, ev });
+          const { ev, checkMs } = this.verdictEvent(n, a.block);
+          this.queue.push(this.now + this.prng.int(Math.max(1, Math.floor(this.λ / 2))) + checkMs, { t: 'input', node: n.index, inc: n.inc, ev });
+          break;
+        }
+        case 'recheck': {
+          if (this.opts.rechecks === false) break;
+          // host.ts runs the storage check alone (the block is known valid) and pushes a verdict.
+          const { ev, checkMs } = this.verdictEvent(n, a.block);
+          this.rechecks++;
+          this.queue.push(this.now + 1 + checkMs, { t: 'input', node: n.index, inc: n.inc, ev });
           break;
         }
         case 'commit':
@@ -513,6 +582,32 @@ class Simulation {
         }
       }
     }
+  }
+
+  /**
+   * The verdict host.ts pushes for a block: ledger validity, then (valid blocks only) the storage
+   * check, which fails for a block whose files nobody holds and, under storage-flaky before healing,
+   * transiently with probability flakyP per attempt (each node, each block, each attempt drawn anew).
+   */
+  private verdictEvent(n: SimNode, block: Block): { ev: AgreementEvent; checkMs: number } {
+    let passed = true;
+    let checkMs = 0;
+    const f = this.opts.faults;
+    if (n.ledger.validBody(block.body) && (f.has('storage-flaky') || f.has('storage-missing'))) {
+      this.storageChecks++;
+      if (this.flakyP > 0 && this.storagePrng.chance(this.flakyP)) passed = false;
+      const failed = !passed || !n.ledger.storageHeld(block.body);
+      if (failed) this.storageFailures++;
+      // With storage faults on, the check takes time as on the node (storage-check.ts): a passing one
+      // up to the time box (3λ, longer than the filter timeout, so a node often soft-votes a block
+      // whose check is still running), a failing one the whole time box (no storer answered).
+      const box = 3 * this.λ;
+      checkMs = failed ? box : this.storagePrng.int(box);
+    }
+    let v = n.ledger.verdict(block.body, passed);
+    if (this.opts.skipStorageCheck === true && !n.byzantine && v.valid) v = { valid: true, vouched: true };
+    const ev: AgreementEvent = { kind: 'verdict', round: block.round, hash: block.hash, valid: v.valid, vouched: v.vouched, ...(v.reason !== undefined ? { reason: v.reason } : {}) };
+    return { ev, checkMs };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -538,7 +633,13 @@ class Simulation {
       this.violate('chain', `${n.id}: ${(err as Error).message}`);
       return;
     }
+    // host.ts prunes the proposals of final rounds.
+    for (const [k, p] of n.proposals) if (p.block.round <= block.round) n.proposals.delete(k);
     if (n.byzantine) return;
+    if (!n.ledger.storageHeld(block.body)) {
+      this.violate('storage', `round ${block.round}: ${n.id} committed a block whose files nobody holds (every honest storage check fails on it)`);
+      return;
+    }
     // Forget sent-vote records of finished rounds (bounded memory over long runs).
     for (const k of n.sent.keys()) if (Number(k.slice(0, k.indexOf(':'))) < block.round) n.sent.delete(k);
     const h = hex(block.hash);
@@ -590,7 +691,7 @@ class Simulation {
   private byzantineBroadcast(n: SimNode, m: Message): void {
     if (m.kind === 'proposal') {
       const p = m.proposal;
-      if (p.block.body[0] === INVALID_MARK) n.badBlock = { round: p.block.round, hash: p.block.hash };
+      if (p.block.body[0] === INVALID_MARK || p.block.body[0] === MISSING_MARK) n.badBlock = { round: p.block.round, hash: p.block.hash };
       if (this.prng.chance(0.5)) {
         // Equivocating proposal: same credential, a different body.
         const { hash: _h, ...header } = p.block;

@@ -7,7 +7,8 @@
 //   enter period p: (if selected) assemble + propose; wait for the filter timeout
 //   filter timeout: soft-vote the frozen value (lowest-priority proposal seen)           step soft
 //   soft quorum for v + block v validated: cert-vote v (until the deadline)              step cert
-//   deadline: next-vote (staged value if committable, else the previous period's next value or ⊥)
+//   deadline: next-vote (staged value if we vouch for it, else the previous period's next value or ⊥);
+//             an unvouched staged or carried value gets its storage re-checked, once per step
 //   later timeouts: further next steps with doubling random naps (recovery)
 //   cert quorum for v + block v: commit, enter the next round
 //   next quorum for v (or ⊥) in period p: enter period p + 1, pin v and repropose it (or propose anew)
@@ -53,6 +54,11 @@ export interface PlayerComponents {
   readonly logger?: AgreementLogger | null;
   /** Bytes of the last `persist` action before a restart, or null on a fresh start. */
   readonly persisted?: Uint8Array | null;
+  /**
+   * The proposals of `persistProposal` actions before a restart that belong to the round after the
+   * ledger tip (older ones are ignored). Their blocks are checked like received ones and validated again.
+   */
+  readonly persistedProposals?: readonly Proposal[] | null;
 }
 
 export interface PlayerStatus {
@@ -84,6 +90,7 @@ class BaPlayer implements Player {
   private readonly params: AgreementParams;
   private readonly logger: AgreementLogger | null;
   private persistedAtStart: Uint8Array | null;
+  private proposalsAtStart: readonly Proposal[];
   private started = false;
   private readonly stats = new Map<string, number>();
 
@@ -111,6 +118,8 @@ class BaPlayer implements Player {
   private pinned: Value = null;
   /** Our own votes this round by (period, step): never two different values for one key. */
   private myVotes = new Map<string, Value>();
+  /** Blocks of this round on disk (a `persistProposal` was emitted, or restored from one). */
+  private persistedBlocks = new Set<string>();
   private pendingAssemble: { round: Round; period: Period } | null = null;
   private buffered: Message[] = [];
   private catchingUp = false;
@@ -125,6 +134,7 @@ class BaPlayer implements Player {
     this.params = c.params;
     this.logger = c.logger ?? null;
     this.persistedAtStart = c.persisted ?? null;
+    this.proposalsAtStart = c.persistedProposals ?? [];
   }
 
   status(): PlayerStatus {
@@ -184,9 +194,38 @@ class BaPlayer implements Player {
     }
     this.persistedAtStart = null;
     this.enterRound(tip, now, out, restored);
+    // Blocks we had voted for in this round, from disk: back in the store (validated again) before the
+    // quorum replay, so that a carried value can be reproposed, cert-voted and relayed as before the crash.
+    const proposals = this.proposalsAtStart;
+    this.proposalsAtStart = [];
+    for (const p of proposals) this.restoreProposal(p, out);
     // Replay the freshest quorum we had seen: it moves us back to the period we had reached (and
     // relays it to peers). Our own votes are in myVotes, so nothing we sign can differ from before.
     if (restored !== null && restored.bundle !== null) this.onBundle(restored.bundle, undefined, now, out);
+  }
+
+  /** A proposal from our own disk (`persistProposal` before a restart): checked as on receipt (vote and header), then validated again. */
+  private restoreProposal(p: Proposal, out: AgreementAction[]): void {
+    const b = p.block;
+    if (b.round !== this.round) return; // an older round is in the ledger already
+    const v = p.vote;
+    if (v.step !== Step.propose || v.value === null || !bytesEqual(v.value, b.hash) || v.round !== b.round || b.period > v.period || this.checkBlock(b) !== null || !verifyVote(v, this.ctx).ok) {
+      this.drop('bad-block');
+      return;
+    }
+    const key = valueKey(b.hash);
+    if (!this.blocks.add(key, p, this.protectedBlock)) return;
+    this.persistedBlocks.add(key);
+    this.count('blocks-restored');
+    // Its proposal-vote (verified when it first arrived, signed by the proposer) is a candidate of its
+    // period again, as if received anew: back in that period we soft-vote the same value as before
+    // (castVote keeps any earlier vote of ours). A period the bundle replay leaves behind forgets it.
+    const pp = this.periodProposals(v.period);
+    if (!pp.senders.has(v.credential.voterId)) {
+      pp.senders.set(v.credential.voterId, key);
+      pp.offer(proposalPriority(this.crypto, v.credential), b.hash);
+    }
+    out.push({ kind: 'validate', block: b });
   }
 
   private enterRound(tip: LedgerTip, now: number, out: AgreementAction[], restored: ReturnType<typeof decodeState> | null = null): void {
@@ -217,6 +256,7 @@ class BaPlayer implements Player {
     this.certified = null;
     this.pinned = null;
     this.myVotes = new Map();
+    this.persistedBlocks = new Set();
     if (restored !== null) for (const v of restored.votes) this.myVotes.set(periodKey(v.period, v.step), v.value);
     this.pendingAssemble = null;
     this.catchingUp = false;
@@ -375,10 +415,26 @@ class BaPlayer implements Player {
     }
     const vote = this.makeVote(step, value);
     if (vote === null) return;
+    // Never acknowledge before durable: the block we vote for goes to disk before the vote leaves, so
+    // that after a crash we still hold it (go-algorand persists its proposal store). Without it, if every
+    // honest node holding a carried value's block restarts, nobody can cert-vote it ever again.
+    this.persistBlock(value, out);
     if (prior === undefined) this.recordVote(step, value, out);
     out.push({ kind: 'broadcast', message: { kind: 'vote', vote } });
     this.count(`votes-cast.${step <= Step.cert ? step : 'next'}`);
     this.onVote(vote, undefined, now, out, true);
+  }
+
+  /** Emit `persistProposal` for the block of `value` once per round, if we hold it. */
+  private persistBlock(value: Value, out: AgreementAction[]): void {
+    if (value === null) return;
+    const key = valueKey(value);
+    if (this.persistedBlocks.has(key)) return;
+    const e = this.blocks.get(key);
+    if (e === undefined) return;
+    this.persistedBlocks.add(key);
+    this.count('blocks-persisted');
+    out.push({ kind: 'persistProposal', proposal: e.proposal });
   }
 
   /** Filter timeout: go-algorand player.issueSoftVote. */
@@ -422,6 +478,11 @@ class BaPlayer implements Player {
     let value: Value = null;
     const certVoted = this.myVotes.get(periodKey(this.period, Step.cert));
     const staged = this.staged.get(this.period);
+    // A quorum soft-voted (or next-voted) a value our storage check did not vouch for: others' checks
+    // passed where ours failed, so ask again; a pass upgrades it and a later step next-votes it.
+    if (staged !== undefined && staged !== null) this.maybeRecheck(staged, out);
+    const carried = this.period > 0 ? this.nextStatus.get(this.period - 1)?.value ?? null : null;
+    if (carried !== null) this.maybeRecheck(carried, out);
     if (certVoted !== undefined) {
       // We cert-voted: we must carry that value (bottom here could complete a ⊥ quorum beside a certificate).
       value = certVoted;
@@ -434,6 +495,23 @@ class BaPlayer implements Player {
     this.napping = false;
     this.setDeadline(this.periodStart + nextVoteRange(this.params, this.step).upper, out);
     this.castVote(this.step, value, now, out);
+  }
+
+  /**
+   * Ask the host to run the storage check of unvouched block `value` again: at most one check in flight
+   * per block, at most one asked per (period, step), so a block whose files nobody holds costs a storer
+   * one challenge per next step of ours (the steps' doubling naps are the backoff), never a loop.
+   */
+  private maybeRecheck(value: Value, out: AgreementAction[]): void {
+    if (value === null) return;
+    const e = this.blocks.get(valueKey(value));
+    if (e === undefined || e.status !== 'unvouched') return;
+    const r = e.recheck;
+    // A verdict lost on the way (host queue full) is not waited for beyond the period it was asked in.
+    if (r !== null && ((r.inFlight && r.period === this.period) || (r.period === this.period && r.step === this.step))) return;
+    e.recheck = { period: this.period, step: this.step, inFlight: true };
+    this.count('storage-rechecks');
+    out.push({ kind: 'recheck', block: e.block });
   }
 
   private onTimeout(entropy: number, now: number, out: AgreementAction[]): void {
@@ -731,7 +809,22 @@ class BaPlayer implements Player {
   private onVerdict(round: Round, key: string, valid: boolean, vouched: boolean, now: number, out: AgreementAction[]): void {
     if (round !== this.round) return;
     const e = this.blocks.get(key);
-    if (e === undefined || e.status !== 'pending') return;
+    if (e === undefined) return;
+    if (e.status === 'unvouched') {
+      // The answer to a `recheck`: only an upgrade changes anything (valid and vouched never go back).
+      if (e.recheck !== null) e.recheck.inFlight = false;
+      if (!valid || !vouched) {
+        this.count('storage-rechecks-failed');
+        return;
+      }
+      e.status = 'valid';
+      this.count('storage-rechecks-passed');
+      this.logger?.info('block vouched on re-check', { round, period: this.period, step: this.step });
+      // Before the deadline of a period that staged it, that is a cert vote; later, the next step's vote.
+      this.maybeCertVote(now, out);
+      return;
+    }
+    if (e.status !== 'pending') return;
     e.status = !valid ? 'invalid' : vouched ? 'valid' : 'unvouched';
     if (!valid) {
       this.drop('invalid-block');
@@ -776,6 +869,8 @@ class BaPlayer implements Player {
       this.staged.set(t.period, t.value);
       if (t.period > this.period) this.enterPeriod(t.period, now, out, 'soft');
       else if (t.period === this.period) this.maybeCertVote(now, out);
+      // A soft quorum for a block we could not vouch for: check again now, in time for the cert vote.
+      if (t.period === this.period) this.maybeRecheck(t.value, out);
       return;
     }
     if (t.step === Step.cert) {

@@ -16,6 +16,11 @@ export interface BlockEntry {
   /** The proposal message that carried it (its "authenticator"), for rebroadcast. */
   proposal: Proposal;
   status: BlockStatus;
+  /**
+   * The last storage re-check asked for an unvouched block: the (period, step) it was asked in and
+   * whether its verdict is still outstanding. Bounds re-checks to one per step, one at a time.
+   */
+  recheck: { period: Period; step: number; inFlight: boolean } | null;
 }
 
 interface Candidate {
@@ -85,7 +90,7 @@ export class BlockStore {
       if (victim === undefined) return false;
       this.entries.delete(victim);
     }
-    this.entries.set(key, { block: proposal.block, proposal, status: 'pending' });
+    this.entries.set(key, { block: proposal.block, proposal, status: 'pending', recheck: null });
     return true;
   }
 

@@ -62,8 +62,9 @@ export type AgreementEvent =
   /**
    * The ledger's verdict on a `validate` action (DESIGN §4 step 6 checks plug in there). `vouched: false`
    * (with `valid: true`) is a block the ledger can apply but this node will not vote for (its storage did
-   * not verify from here): no soft or cert vote from us, yet committed when a certificate for it arrives,
-   * since the certificate is others' quorum and withholding our vote must not cost us the chain.
+   * not verify from here): no soft, cert or next vote from us for it, yet committed when a certificate for
+   * it arrives, since the certificate is others' quorum and withholding our vote must not cost us the chain.
+   * Also the answer to a `recheck` action: `vouched: true` then upgrades the block so we vote for it.
    */
   | { readonly kind: 'verdict'; readonly round: Round; readonly hash: Hash; readonly valid: boolean; readonly vouched?: boolean; readonly reason?: string }
   /** A certified block fetched from a peer after a `catchup` action. */
@@ -77,6 +78,14 @@ export type AgreementEvent =
 export type AgreementAction =
   /** Persist the agreement state (bytes from codec.ts) durably, before the next action runs. */
   | { readonly kind: 'persist'; readonly state: Uint8Array }
+  /**
+   * Persist this proposal (its block with the payload the host holds for it, and the proposal-vote
+   * that carried it) durably, before the next action runs: emitted once per block and round, before
+   * our first soft/cert/next vote for it leaves. Kept until its round is final; on restart the host
+   * hands the proposals of its current round back (`PlayerComponents.persistedProposals`), so a node
+   * that voted for a block can still cert-vote and relay it after a crash.
+   */
+  | { readonly kind: 'persistProposal'; readonly proposal: Proposal }
   /** Send our own vote or proposal to every peer. */
   | { readonly kind: 'broadcast'; readonly message: Message }
   /** Forward a message received from `from` that passed all checks (gossip relay). */
@@ -87,6 +96,12 @@ export type AgreementAction =
   | { readonly kind: 'assemble'; readonly round: Round; readonly period: Period }
   /** Ask the ledger to validate the body; answered by `verdict`. */
   | { readonly kind: 'validate'; readonly block: Block }
+  /**
+   * Run this node's storage check of an unvouched block again (the ledger's validity is known); answered
+   * by a `verdict` with `valid: true` and the new `vouched`. Emitted for the staged or carried value only,
+   * at most once per step and never while one is in flight for the block (agreement/README.md).
+   */
+  | { readonly kind: 'recheck'; readonly block: Block }
   /** The block is final: append it with its certificate, durably, before the next event. */
   | { readonly kind: 'commit'; readonly block: Block; readonly certificate: Certificate }
   /** We are behind: fetch the certified block of `round` from a peer; answered by `certified`. */

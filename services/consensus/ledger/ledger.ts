@@ -7,12 +7,15 @@
 // core's rule that stake for round r must not depend on block r-1. A stake lookback over state is
 // future work (docs/consensus.md).
 import { createHash } from 'node:crypto';
-import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate } from '../../../gen/wolk/common/v1/chain.js';
+import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate, NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import { chunkCommitmentsHash, verifyChunkCommitment } from '../../../lib/chain/commitment.js';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS, rewardsInBlock } from '../../../lib/chain/reward.js';
+import { encodeStorerSet, STORER_SET_KEY } from '../../../lib/chain/storer-registry.js';
 import { fromHex } from '../../../lib/crypto/index.js';
 import { leafHash, rootOfLeaves } from '../../../lib/merkle/index.js';
 import { SparseMerkleTree, writeThroughNodeSource, type NodeSource } from '../../../lib/smt/index.js';
@@ -24,7 +27,7 @@ import type { AgreementCrypto, AgreementLedgerReader, Block, Certificate, Ledger
 import { ChainStore } from '../chain-store.js';
 import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
 import { accountKey, StateOverlay, type StateReader } from './state-view.js';
-import { applyTx, checkStateless, DEFAULT_TX_LIMITS, TxError, txId, type LedgerRules, type TxLimits } from './transactions.js';
+import { applyTx, checkStateless, DEFAULT_TX_LIMITS, registryAt, TxError, txId, type LedgerRules, type TxLimits } from './transactions.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -74,9 +77,25 @@ export interface LedgerOptions {
   readonly assembleBudgetMs?: number;
 }
 
-/** Writes block chunks somewhere durable (storers); what it reports is for logs only. */
+/**
+ * Writes block chunks somewhere durable (storers). What it returns is for logs, except
+ * `chunkCommitments` (BlockStoreResult): storers' commitments to the chunk set `set` (CommitChunks),
+ * which the ledger checks (checkChunkCommitments) and puts in NewChunks.chunk_commitments.
+ */
 export interface BlockStore {
-  store(round: number, chunks: readonly BlockChunk[]): Promise<unknown>;
+  store(round: number, chunks: readonly BlockChunk[], set: ChunkSetRequest): Promise<unknown>;
+}
+
+/** What storers commit to for a block of round r: its NewChunks (no commitments), seed of round r − 1. */
+export interface ChunkSetRequest {
+  readonly newChunks: NewChunks;
+  readonly newChunksHash: Uint8Array;
+  readonly seed: Uint8Array;
+  readonly seedRound: number;
+}
+
+export interface BlockStoreResult {
+  readonly chunkCommitments?: readonly StorageCommitment[];
 }
 
 export interface ExecResult {
@@ -138,15 +157,14 @@ export class Ledger implements AgreementLedgerReader {
     const committee = nodesWithRole(o.genesis, 'consensus');
     for (const n of committee.nodes) this.stakes.set(n.id, BigInt(n.stake));
     this.total = committee.totalStake;
-    const storers = nodesWithRole(o.genesis, 'storer');
     this.rules = {
       chainId: o.genesis.network,
       limits: o.txLimits ?? DEFAULT_TX_LIMITS,
       defaultReplication: o.genesis.params.replication,
       defaultChunkSize: o.genesis.params.chunkSize,
-      // Storer sortition weighs the genesis storers by their stake and reputation in the state after
-      // the request's seed round (lib/chain/storer-registry.ts; stateAt below).
-      storers: { expectedSize: o.genesis.params.storerCommitteeSize, totalStake: storers.totalStake, ids: storers.nodes.map((n) => fromHex(n.id)) },
+      // Storer sortition weighs the storer set of the state after the request's seed round by stake
+      // and reputation (lib/chain/storer-registry.ts; stateAt below).
+      storers: { expectedSize: o.genesis.params.storerCommitteeSize },
       seedAt: (round) => this.seedAt(round),
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
       rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
@@ -189,11 +207,15 @@ export class Ledger implements AgreementLedgerReader {
     if ((await this.tree.rootAt(latest)) === null) await this.tree.commitVersion(latest, root, { sync: true });
   }
 
-  /** Genesis state: every genesis node's account with its node record (DESIGN §5: the committee). */
+  /**
+   * Genesis state: every genesis node's account with its node record (DESIGN §5: the committee), the
+   * genesis allocations' balances (`accounts`), and the storer set.
+   */
   private async writeGenesis(): Promise<void> {
-    const changes = this.genesis.nodes.map((n) => {
+    const records = new Map<string, AccountRecord>();
+    for (const n of this.genesis.nodes) {
       const id = Buffer.from(fromHex(n.id));
-      const rec: AccountRecord = {
+      records.set(n.id, {
         publicKey: id,
         nonce: 0n,
         balance: 0n,
@@ -206,9 +228,16 @@ export class Ledger implements AgreementLedgerReader {
           reputationPpm: 1_000_000,
           balance: 0n,
         },
-      };
-      return { key: accountKey(id), value: AccountRecord.encode(rec).finish() };
-    });
+      });
+    }
+    for (const a of this.genesis.accounts ?? []) {
+      const rec = records.get(a.id) ?? { publicKey: Buffer.from(fromHex(a.id)), nonce: 0n, balance: 0n, node: undefined };
+      records.set(a.id, { ...rec, balance: BigInt(a.balance) });
+    }
+    const changes: { key: Uint8Array; value: Uint8Array }[] = [...records.values()].map((rec) => ({ key: accountKey(rec.publicKey), value: AccountRecord.encode(rec).finish() }));
+    // The storer set (lib/chain/storer-registry.ts): the genesis storers; RegisterNode/UpdateNode keep it.
+    const storerIds = this.genesis.nodes.filter((n) => n.roles.includes('storer')).map((n) => fromHex(n.id));
+    changes.push({ key: STORER_SET_KEY, value: encodeStorerSet(storerIds) });
     const root = await this.tree.update(SparseMerkleTree.emptyRoot, changes);
     const nc = newChunksOf([]);
     const body = encodeLedgerPart({ stateRoot: Buffer.from(root), txRoot: Buffer.from(txRootOf([])), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(this.genesis.timestampMs) });
@@ -321,10 +350,23 @@ export class Ledger implements AgreementLedgerReader {
     const res = await this.execute(round, parent, candidates, true, closeAt);
     const chunks = await this.chunksOf(res.included, parent, res.root);
     const nc = newChunksOf(res.included, chunks.map((c) => c.id));
-    // Before proposing: the block's own data goes to storers (DESIGN §4 step 7), within the store's budget.
-    if (this.blockStore) await this.blockStore.store(round, chunks);
+    const setHash = newChunksHash(nc);
+    // Before proposing: the block's own data goes to storers (DESIGN §4 step 7), within the store's
+    // budget, and the storers that select themselves for the set commit to it (CommitChunks). Only the
+    // commitments that pass the validators' rule go in; none is fine (consensus never waits on storers).
+    if (this.blockStore) {
+      const out = (await this.blockStore.store(round, chunks, { newChunks: nc, newChunksHash: setHash, seed: this.tipBlock.seed, seedRound: round - 1 })) as BlockStoreResult | undefined;
+      const offered = out?.chunkCommitments ?? [];
+      if (offered.length > 0) nc.chunkCommitments = await this.acceptChunkCommitments(round, setHash, chunks, offered);
+    }
     const ts = Math.max(this.now(), Number(this.tipHeaderCache.timestampMs));
-    const body = encodeLedgerPart({ stateRoot: Buffer.from(res.root), txRoot: Buffer.from(txRootOf(res.included)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(ts) });
+    const body = encodeLedgerPart({
+      stateRoot: Buffer.from(res.root),
+      txRoot: Buffer.from(txRootOf(res.included)),
+      newChunksHash: Buffer.from(setHash),
+      timestampMs: BigInt(ts),
+      chunkCommitmentsHash: Buffer.from(chunkCommitmentsHash(nc.chunkCommitments)),
+    });
     this.executed.set(execKey(parent, body), res.root);
     this.trimExecuted();
     return { body, payload: { txs: res.included, newChunks: nc }, rejected: res.rejected };
@@ -343,6 +385,9 @@ export class Ledger implements AgreementLedgerReader {
       const rewards = rewardsInBlock(payload.txs);
       if (!rewards.ok) return { valid: false, reason: rewards.reason };
       if (payload.newChunks && !eq(newChunksHash(payload.newChunks), h.newChunksHash)) return { valid: false, reason: 'NewChunks does not match new_chunks_hash' };
+      // chunk_commitments are outside new_chunks_hash (storers sign over it); the header binds them.
+      const commitments = payload.newChunks?.chunkCommitments ?? [];
+      if (!eq(chunkCommitmentsHash(commitments), h.chunkCommitmentsHash)) return { valid: false, reason: 'chunk_commitments do not match the header\'s chunk_commitments_hash' };
       const ts = Number(h.timestampMs);
       if (ts < Number(this.tipHeaderCache.timestampMs)) return { valid: false, reason: 'timestamp is before the previous block\'s' };
       if (ts > this.now() + this.limits.maxClockSkewMs) return { valid: false, reason: 'timestamp is in the future' };
@@ -358,6 +403,11 @@ export class Ledger implements AgreementLedgerReader {
         const claimed = payload.newChunks?.chunkIds;
         const why = claimed && !sameIds(claimed, ids) ? `chunk_ids (${claimed.length}) are not the block's own data (${ids.length} chunks)` : 'new_chunks_hash does not match the block\'s files and chunks';
         return { valid: false, reason: why };
+      }
+      if (commitments.length > 0) {
+        const lengths = (await this.chunksOf(payload.txs, parent, res.root)).map((c) => c.data.length);
+        const problem = await this.checkChunkCommitments(block.round, h.newChunksHash, lengths, commitments);
+        if (problem !== null) return { valid: false, reason: problem };
       }
       this.executed.set(key, res.root);
       this.trimExecuted();
@@ -383,6 +433,7 @@ export class Ledger implements AgreementLedgerReader {
       const res = await this.execute(block.round, parent, payload.txs, false);
       if (!eq(res.root, root)) throw new Error(`commit: block ${block.round} executes to another state root`);
     }
+    if (!payload.newChunks && h.chunkCommitmentsHash.length > 0) throw new Error(`commit: block ${block.round} has chunk commitments, but its NewChunks are not known`);
     const newChunks = payload.newChunks ?? newChunksOf(payload.txs, (await this.chunksOf(payload.txs, parent, root)).map((c) => c.id));
     const pb: PbBlock = { header: h, txs: payload.txs, newChunks };
     await this.chain.put(block.round, block.hash, pb, certificateToProto(certificate));
@@ -393,6 +444,51 @@ export class Ledger implements AgreementLedgerReader {
     this.seeds.delete(block.round - this.limits.seedWindow);
     this.executed.clear();
     for (const fn of this.listeners) fn(block.round);
+  }
+
+  /**
+   * The rule every validator applies to NewChunks.chunk_commitments of a block of round r (beside the
+   * header hash): each is a valid chunk-set commitment (lib/chain/commitment.ts verifyChunkCommitment)
+   * for new_chunks_hash with seed_round = r − 1 and seed = that block's seed, by a storer of the
+   * registry of round r − 1 (stake × reputation, lib/chain/storer-registry.ts) with the weight
+   * sortition gives it, size and chunk_size matching the block's own chunks; no storer twice.
+   * Null when all hold, else the reason.
+   */
+  async checkChunkCommitments(round: number, setHash: Uint8Array, lengths: readonly number[], commitments: readonly StorageCommitment[]): Promise<string | null> {
+    const seedRound = round - 1;
+    const seed = this.seedAt(seedRound);
+    if (seed === null) return `chunk commitments: the seed of round ${seedRound} is not known here`;
+    const registry = await registryAt(this.rules, seedRound);
+    if (registry === null) return `chunk commitments: the state of round ${seedRound} is not known here`;
+    const seen = new Set<string>();
+    for (const [i, c] of commitments.entries()) {
+      const who = hex(c.storerId);
+      if (seen.has(who)) return `chunk commitment ${i}: storer ${who.slice(0, 16)} commits twice`;
+      seen.add(who);
+      const v = verifyChunkCommitment(c, {
+        lookupStorer: (id) => registry.lookup(id),
+        totalWeight: registry.totalWeight,
+        expectedSize: this.rules.storers.expectedSize,
+        seed,
+        seedRound: BigInt(seedRound),
+        newChunksHash: setHash,
+        chunkLengths: lengths,
+      });
+      if (!v.ok) return `chunk commitment ${i} (storer ${who.slice(0, 16)}): ${v.reason}`;
+    }
+    return null;
+  }
+
+  /** The proposer's filter: the offered commitments that pass checkChunkCommitments, one per storer, by storer id. */
+  private async acceptChunkCommitments(round: number, setHash: Uint8Array, chunks: readonly BlockChunk[], offered: readonly StorageCommitment[]): Promise<StorageCommitment[]> {
+    const lengths = chunks.map((c) => c.data.length);
+    const byStorer = new Map<string, StorageCommitment>();
+    for (const c of offered) {
+      const k = hex(c.storerId);
+      if (byStorer.has(k)) continue;
+      if ((await this.checkChunkCommitments(round, setHash, lengths, [c])) === null) byStorer.set(k, c);
+    }
+    return [...byStorer.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
   }
 
   /** A finalized block with its certificate (proto form), or null. */

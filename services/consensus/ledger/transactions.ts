@@ -16,7 +16,7 @@ import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
-import { storerRegistryFromState, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
+import { decodeStorerSet, encodeStorerSet, STORER_SET_KEY, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
 import { rewardEffects, rewardedRoundKey, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
 import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
 
@@ -62,10 +62,10 @@ export interface LedgerRules {
   /** Chunk size for buckets that leave it at 0. */
   readonly defaultChunkSize: number;
   /**
-   * Storer sortition: expected committee size, the genesis storers' total stake, and the genesis
-   * storer ids whose records at the seed round make the registry (lib/chain/storer-registry.ts).
+   * Storer sortition: the expected committee size. The storers and their weights are those of the
+   * storer set in the state of the seed round (lib/chain/storer-registry.ts).
    */
-  readonly storers: { readonly expectedSize: number; readonly totalStake: bigint; readonly ids: readonly Uint8Array[] };
+  readonly storers: { readonly expectedSize: number };
   /** The state after a finalized block (its root and a reader), or null when the block is unknown. */
   stateAt(round: number): Promise<{ readonly root: Uint8Array; readonly state: StateReader } | null>;
   /** The seed of a finalized round, or null when unknown or too old to commit against. */
@@ -264,6 +264,7 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
         reputationPpm: FULL_REPUTATION,
         balance: 0n,
       };
+      await syncStorerSet(state, tx.sender, sender.node.roles);
       break;
     }
     case 'updateNode': {
@@ -281,6 +282,7 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
         n.stake = u.stake;
       }
       sender.node = n;
+      await syncStorerSet(state, tx.sender, n.roles);
       break;
     }
     case 'reward':
@@ -347,16 +349,22 @@ function hasRole(a: AccountRecord, role: NodeRole): boolean {
   return a.node !== undefined && a.node.roles.includes(role);
 }
 
+/** Keeps the storer set (STORER_SET_KEY) in step with a node record's roles: a storer is in it, others are not. */
+async function syncStorerSet(state: StateOverlay, id: Uint8Array, roles: readonly NodeRole[]): Promise<void> {
+  const next = updatedStorerSet(decodeStorerSet(await state.get(STORER_SET_KEY)), id, roles.includes(NodeRole.NODE_ROLE_STORER));
+  if (next !== null) state.put(STORER_SET_KEY, encodeStorerSet(next));
+}
+
 /** Registries by state root (a finalized state never changes); shared by the mempool and blocks. */
 const registries = new Map<string, Promise<StorerRegistry>>();
 
-async function registryAt(rules: LedgerRules, round: number): Promise<StorerRegistry | null> {
+export async function registryAt(rules: LedgerRules, round: number): Promise<StorerRegistry | null> {
   const at = await rules.stateAt(round);
   if (at === null) return null;
   const key = `${round}/${hex(at.root)}`;
   let p = registries.get(key);
   if (!p) {
-    p = storerRegistryFromState(round, rules.storers.ids, (k) => at.state.get(k));
+    p = storerRegistryFromState(round, (k) => at.state.get(k));
     registries.set(key, p);
     p.catch(() => registries.delete(key));
     while (registries.size > 64) registries.delete(registries.keys().next().value!);

@@ -126,3 +126,97 @@ test('persisted state round-trips through its encoding', (t) => {
   t.deepEqual(decodeState(encodeState(s)), s);
   t.throws(() => decodeState(new TextEncoder().encode('{"v":2}')), { message: /version/ });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Blocks we vote for are persisted before the vote leaves and handed back on restart (the
+// crash-recovery liveness hole: docs/consensus.md, agreement/README.md "Persistence").
+
+test('the block of our first vote for it is persisted before that vote, once per round', (t) => {
+  const { player } = startPlayer(f, 'v0');
+  const p = proposalBy(f, 'v1', 0);
+  player.handle(proposalMsg(p), 5);
+  player.handle({ kind: 'verdict', round: 1, hash: p.block.hash, valid: true }, 6);
+  const soft = player.handle({ kind: 'timeout', at: f.params.filterTimeout0, entropy: 0 }, f.params.filterTimeout0);
+  const kinds = soft.map((a) => a.kind).filter((k) => k === 'persistProposal' || k === 'persist' || k === 'broadcast');
+  t.deepEqual(kinds, ['persistProposal', 'persist', 'broadcast'], 'block, then vote record, then the vote');
+  const saved = ofKind(soft, 'persistProposal')[0]!.proposal;
+  t.is(valueKey(saved.block.hash), valueKey(p.block.hash));
+  t.deepEqual(saved.block.body, p.block.body);
+  // The soft quorum leads to a cert vote for the same block: not written again.
+  const acts: AgreementAction[] = [];
+  for (const id of ['v1', 'v2', 'v3']) acts.push(...player.handle(voteMsg(voteBy(f, id, { round: 1, period: 0, step: Step.soft, value: p.block.hash })), 150));
+  t.is(sentVotes(acts).filter((v) => v.step === Step.cert).length, 1);
+  t.is(ofKind(acts, 'persistProposal').length, 0);
+  t.is(player.counters()['blocks-persisted'], 1);
+});
+
+test('a next vote for bottom persists no block', (t) => {
+  const { player } = startPlayer(f, 'v0');
+  player.handle({ kind: 'timeout', at: f.params.filterTimeout0, entropy: 0 }, f.params.filterTimeout0);
+  const out = player.handle({ kind: 'timeout', at: f.params.deadlineTimeout, entropy: 0 }, f.params.deadlineTimeout);
+  t.deepEqual(sentVotes(out).map((v) => v.value), [null]);
+  t.is(ofKind(out, 'persistProposal').length, 0);
+});
+
+/**
+ * Node v0 holds block A, cert-votes it in period 0; a next quorum carries A into period 1, where v0
+ * soft-votes it; then v0 crashes. Returns what it had persisted.
+ */
+function carriedThenCrash(): { a: ReturnType<typeof proposalBy>; state: Uint8Array; proposals: ReturnType<typeof proposalBy>[]; ledger: ReturnType<typeof f.ledger> } {
+  const ledger = f.ledger();
+  const first = startPlayer(f, 'v0', ledger);
+  const a = proposalBy(f, 'v1', 0);
+  const acts: AgreementAction[] = [];
+  acts.push(...first.player.handle(proposalMsg(a), 5));
+  acts.push(...first.player.handle({ kind: 'verdict', round: 1, hash: a.block.hash, valid: true }, 6));
+  for (const id of ['v1', 'v2', 'v3']) acts.push(...first.player.handle(voteMsg(voteBy(f, id, { round: 1, period: 0, step: Step.soft, value: a.block.hash })), 50));
+  for (const id of ['v1', 'v2', 'v3']) acts.push(...first.player.handle(voteMsg(voteBy(f, id, { round: 1, period: 0, step: Step.next, value: a.block.hash })), 60));
+  if (first.player.status().period !== 1) throw new Error('expected period 1');
+  const filter = lastTimer(acts)!;
+  acts.push(...first.player.handle({ kind: 'timeout', at: filter, entropy: 0 }, filter));
+  const softs = sentVotes(acts).filter((v) => v.step === Step.soft && v.period === 1);
+  if (softs.length !== 1 || valueKey(softs[0]!.value) !== valueKey(a.block.hash)) throw new Error('expected a soft vote for A in period 1');
+  return { a, state: lastPersist(acts), proposals: ofKind(acts, 'persistProposal').map((x) => x.proposal), ledger };
+}
+
+function softQuorumP1(player: ReturnType<typeof startPlayer>['player'], value: Uint8Array, now: number): AgreementAction[] {
+  const acts: AgreementAction[] = [];
+  for (const id of ['v1', 'v2', 'v3']) acts.push(...player.handle(voteMsg(voteBy(f, id, { round: 1, period: 1, step: Step.soft, value })), now));
+  return acts;
+}
+
+test('restart without the persisted block (the old hole): back in period 1 with A carried, a soft quorum for A gets no cert vote', (t) => {
+  const { a, state, ledger } = carriedThenCrash();
+  const second = startPlayer(f, 'v0', ledger, state);
+  t.is(second.player.status().period, 1);
+  const acts = softQuorumP1(second.player, a.block.hash, 10);
+  t.is(sentVotes(acts).filter((v) => v.step === Step.cert).length, 0, 'nobody can cert-vote a block nobody holds');
+});
+
+test('restart with the persisted block: it is checked and validated again, then A is cert-voted in period 1', (t) => {
+  const { a, state, proposals, ledger } = carriedThenCrash();
+  t.is(proposals.length, 1);
+  const second = startPlayer(f, 'v0', ledger, state, proposals);
+  t.is(second.player.status().period, 1);
+  t.is(second.player.counters()['blocks-restored'], 1);
+  const validate = ofKind(second.actions, 'validate');
+  t.deepEqual(validate.map((v) => valueKey(v.block.hash)), [valueKey(a.block.hash)], 'the host validates it again (payload from disk)');
+  // No cert vote before the verdict; the verdict then completes it.
+  const early = softQuorumP1(second.player, a.block.hash, 10);
+  t.is(sentVotes(early).filter((v) => v.step === Step.cert).length, 0);
+  const acts = second.player.handle({ kind: 'verdict', round: 1, hash: a.block.hash, valid: true }, 11);
+  const certs = sentVotes(acts).filter((v) => v.step === Step.cert);
+  t.deepEqual(certs.map((v) => [v.period, valueKey(v.value)]), [[1, valueKey(a.block.hash)]]);
+  t.is(ofKind(acts, 'persistProposal').length, 0, 'a restored block is on disk already');
+});
+
+test('restored proposals are checked: a tampered block is dropped, one of another round ignored', (t) => {
+  const { state, proposals, ledger } = carriedThenCrash();
+  const good = proposals[0]!;
+  const tampered = { ...good, block: { ...good.block, body: new TextEncoder().encode('not what was hashed') } };
+  const otherRound = { ...good, block: { ...good.block, round: 2 } };
+  const second = startPlayer(f, 'v0', ledger, state, [tampered, otherRound]);
+  t.is(ofKind(second.actions, 'validate').length, 0);
+  t.is(second.player.counters()['blocks-restored'] ?? 0, 0);
+  t.is(second.player.counters()['drop.bad-block'], 1);
+});

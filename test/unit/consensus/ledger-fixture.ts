@@ -26,7 +26,7 @@ export interface Net {
 }
 
 /** 4 consensus nodes, 4 storers (storer committee = total storer stake: every storer is selected), 1 gateway, N = 3. */
-export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number } = {}): Net {
+export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts'] } = {}): Net {
   const consensus = [newKey(), newKey(), newKey(), newKey()];
   const storers = Array.from({ length: opts.storers ?? 4 }, newKey);
   const gateway = newKey();
@@ -41,6 +41,7 @@ export function makeNet(opts: { storers?: number; replication?: number; storerCo
       ...storers.map((k, i) => node(k, 'storer', 10 + i)),
       node(gateway, 'gateway', 20),
     ],
+    ...(opts.accounts ? { accounts: opts.accounts } : {}),
   };
   return { genesis, consensus, storers, gateway };
 }
@@ -80,11 +81,11 @@ export function fileInfo(size = 10_000n): FileInfo {
 }
 
 /** A storer's commitment to `file` on the seed of `seedRound`, as the storer would sign it. */
-export function commitment(storer: NodeKey, file: FileInfo, seed: Uint8Array, seedRound: number, totalStake: bigint, over: Partial<StorageCommitment> = {}, expectedSize = Number(totalStake)): StorageCommitment {
+export function commitment(storer: NodeKey, file: FileInfo, seed: Uint8Array, seedRound: number, totalStake: bigint, over: Partial<StorageCommitment> = {}, expectedSize = Number(totalStake), stake = 1000n): StorageCommitment {
   const alpha = sortitionAlpha(SortitionDomain.Storer, seed, file.filehash);
   const proof = vrfProve(storer.vrfSecretKey, alpha);
   const out = vrfProofToHash(proof)!;
-  const weight = sortition(out, 1000n, totalStake, expectedSize);
+  const weight = sortition(out, stake, totalStake, expectedSize);
   const c: StorageCommitment = {
     storerId: Buffer.from(storer.signPublicKey),
     vrfPublicKey: Buffer.from(storer.vrfPublicKey),

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../../../lib/log/logger.js';
 import { openRocksKv } from '../../../lib/storage/rocksdb.js';
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { createAgreementCrypto } from '../../../services/consensus/agreement/crypto.js';
+import type { Block } from '../../../services/consensus/agreement/types.js';
 import { Gossip } from '../../../services/consensus/gossip.js';
 import { AgreementHost } from '../../../services/consensus/host.js';
 import { DEFAULT_BLOCK_LIMITS, Ledger } from '../../../services/consensus/ledger/ledger.js';
@@ -48,15 +49,20 @@ export interface LiveNode {
 
 export interface LiveCluster {
   readonly nodes: LiveNode[];
+  /** Nodes outside the committee that dial the committee but are in nobody's peer list (`followers`). */
+  readonly followers: LiveNode[];
   /** Cut (false) or restore (true) every link of node i, both directions. */
   connect(i: number, up: boolean): void;
   /** While true every node's block check refuses every block. */
   rejectBlocks: boolean;
+  /** When set (and rejectBlocks is false), node i's storage check of a block: null passes, a string fails. */
+  storageCheck: ((node: number, block: Block) => Promise<string | null>) | null;
   stop(): Promise<void>;
 }
 
-export async function startLiveCluster(o: { size?: number; lambdaMs: number; logger?: Logger }): Promise<LiveCluster> {
-  const size = o.size ?? 4;
+export async function startLiveCluster(o: { size?: number; followers?: number; lambdaMs: number; logger?: Logger }): Promise<LiveCluster> {
+  const committeeSize = o.size ?? 4;
+  const size = committeeSize + (o.followers ?? 0);
   const dir = mkdtempSync(join(tmpdir(), 'wolk-liveness-'));
   const keys = Array.from({ length: size }, () => nodeKeyFromSeeds(randomBytes(32), randomBytes(32)));
   const endpoints: string[] = [];
@@ -66,14 +72,16 @@ export async function startLiveCluster(o: { size?: number; lambdaMs: number; log
     seed: toHex(randomBytes(32)),
     timestampMs: Date.now() - 1000,
     params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: o.lambdaMs, auditDepth: 4 },
-    nodes: keys.map((k, i) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: endpoints[i]!, roles: ['consensus' as const], stake: '1000' })),
+    nodes: keys.slice(0, committeeSize).map((k, i) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: endpoints[i]!, roles: ['consensus' as const], stake: '1000' })),
   };
-  const directory = new Map(keys.map((k) => [k.id, { vrf: k.vrfPublicKey, sign: fromHex(k.id) }]));
+  const directory = new Map(keys.slice(0, committeeSize).map((k) => [k.id, { vrf: k.vrfPublicKey, sign: fromHex(k.id) }]));
   const up = new Array<boolean>(size).fill(true);
   const indexOf = new Map(endpoints.map((e, i) => [e, i]));
   const cluster: LiveCluster = {
     nodes: [],
+    followers: [],
     rejectBlocks: false,
+    storageCheck: null,
     connect(i, u) {
       up[i] = u;
     },
@@ -99,7 +107,7 @@ export async function startLiveCluster(o: { size?: number; lambdaMs: number; log
     dbs.push(db);
     const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
     const peers = new CuttablePeers(
-      { static: endpoints, self: endpoints[i]!, logger: log, maxMessageBytes: 16 << 20 },
+      { static: endpoints.slice(0, committeeSize), self: endpoints[i]!, logger: log, maxMessageBytes: 16 << 20 },
       (e) => up[i]! && up[indexOf.get(e)!]!,
     );
     const gossip = new Gossip(peers, log);
@@ -113,7 +121,7 @@ export async function startLiveCluster(o: { size?: number; lambdaMs: number; log
       peers,
       logger: log,
       maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
-      storageCheck: async () => (cluster.rejectBlocks ? 'test: every block refused' : null),
+      storageCheck: async (block) => (cluster.rejectBlocks ? 'test: every block refused' : cluster.storageCheck ? cluster.storageCheck(i, block) : null),
     });
     const server = createGrpcServer({ logger: log, maxMessageBytes: 16 << 20 });
     server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }));
@@ -124,9 +132,9 @@ export async function startLiveCluster(o: { size?: number; lambdaMs: number; log
       peers.stop();
       await server.shutdown(200);
     });
-    cluster.nodes.push({ index: i, endpoint: endpoints[i]!, key, ledger, host });
+    (i < committeeSize ? cluster.nodes : cluster.followers).push({ index: i, endpoint: endpoints[i]!, key, ledger, host });
   }
-  for (const n of cluster.nodes) await n.host.start();
+  for (const n of [...cluster.nodes, ...cluster.followers]) await n.host.start();
   return cluster;
 }
 

@@ -48,6 +48,7 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
     txRoot: Buffer.alloc(32),
     newChunksHash: Buffer.alloc(32),
     timestampMs: 0n,
+    chunkCommitmentsHash: Buffer.alloc(0),
   });
   blocks.push({ header: header(0n), txs: [], newChunks: undefined });
   const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });

@@ -141,6 +141,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.rewards.v1.RewardsService/GetReputation ->',
     'wolk.rewards.v1.RewardsService/GetTally ->',
     'wolk.rewards.v1.RewardsService/Tally ->',
+    'wolk.storer.v1.StorerService/CommitChunks ->',
     'wolk.storer.v1.StorerService/GetFile -> stream',
     'wolk.storer.v1.StorerService/GetInfo ->',
     'wolk.storer.v1.StorerService/GetShare ->',
@@ -150,6 +151,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.storer.v1.StorerService/Solicit ->',
     'wolk.storer.v1.StorerService/VerifyFile ->',
     'wolk.storer.v1.StorerService/VerifyShare ->',
+    'wolk.storer.v1.StorerService/VerifyShares ->',
   ]);
   // Comments travel with the descriptor set, so reflection clients see the documentation.
   t.true(descriptorSet().file.every((f) => (f.sourceCodeInfo?.location.length ?? 0) > 0));
@@ -244,6 +246,7 @@ test('a block with a certificate round-trips', (t) => {
       originalPeriod: 0n,
       proposerCredential: vote.credential,
       timestampMs: 1_700_000_000_000n,
+      chunkCommitmentsHash: bytes(32, 7),
     },
     txs: [setKeyTx()],
     newChunks: {

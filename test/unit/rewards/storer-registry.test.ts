@@ -30,9 +30,9 @@ test('the registry read over GetStateProof equals the ledger\'s; Solicit paramet
   const chain = await makeChain({ storerCommitteeSize: 20 });
   await chain.finalize([]);
   const ids = nodesWithRole(chain.net.genesis, 'storer').nodes.map((n) => fromHex(n.id));
-  const remote = new RemoteStorerRegistry(ids, proofsFrom(chain.ledger));
+  const remote = new RemoteStorerRegistry(proofsFrom(chain.ledger));
   const r0 = chain.ledger.tip().round;
-  const fromState = await storerRegistryFromState(r0, ids, (k) => chain.ledger.latestState().get(k));
+  const fromState = await storerRegistryFromState(r0, (k) => chain.ledger.latestState().get(k));
   const viaProofs = await remote.at(r0, chain.ledger.seedAt(r0)!);
   t.is(viaProofs.totalWeight, 4000n);
   t.is(fromState.totalWeight, viaProofs.totalWeight);
@@ -41,7 +41,7 @@ test('the registry read over GetStateProof equals the ledger\'s; Solicit paramet
   // A seed that is not block r0's (by the proven header): refused.
   await t.throwsAsync(remote.at(r0, new Uint8Array(randomBytes(32))), { message: /not the seed of block/ });
   // An answer for another round: refused.
-  const liar = new RemoteStorerRegistry(ids, async (key) => proofsFrom(chain.ledger)(key, 0));
+  const liar = new RemoteStorerRegistry(async (key) => proofsFrom(chain.ledger)(key, 0));
   if (r0 !== 0) await t.throwsAsync(liar.at(r0), { message: /answered for round 0/ });
 
   // The storer's Solicit parameters with the chain registry.

@@ -25,13 +25,13 @@ export const protobufFileName = "wolk/common/v1/chain.proto";
  */
 
 /**
- * A block header: the fields agreement checks (1-6) and the ledger's commitments (7-10).
+ * A block header: the fields agreement checks (1-6) and the ledger's commitments (7-11).
  *
  * Block hash (codec.ts blockHash) = SHA-256("wolk/agreement/block/v1" ‖ round ‖ previous_hash ‖
  * seed ‖ proposer ‖ original_period ‖ proposer credential ‖ SHA-256(ledger part)), where the
  * ledger part is the deterministic encoding of this header with fields 1-6 cleared (i.e. of
- * state_root, tx_root, new_chunks_hash and timestamp_ms, which in turn commit to the body). A
- * header alone therefore suffices to check a state proof against a certificate.
+ * state_root, tx_root, new_chunks_hash, timestamp_ms and chunk_commitments_hash, which in turn
+ * commit to the body). A header alone therefore suffices to check a state proof against a certificate.
  */
 export interface BlockHeader {
   /** Round (height); the genesis block is round 0. */
@@ -60,6 +60,13 @@ export interface BlockHeader {
   newChunksHash: Buffer;
   /** Proposer's wall clock when assembling, milliseconds since the Unix epoch (UTC). */
   timestampMs: bigint;
+  /**
+   * Hash of NewChunks.chunk_commitments (they are outside new_chunks_hash, which storers sign):
+   * empty when the block has none (genesis, and blocks made before the field existed, hash as
+   * before); otherwise 32 bytes, SHA-256 of the deterministic encoding of a NewChunks holding only
+   * `chunk_commitments` in block order (lib/chain/commitment.ts chunkCommitmentsHash).
+   */
+  chunkCommitmentsHash: Buffer;
 }
 
 /**
@@ -227,6 +234,7 @@ function createBaseBlockHeader(): BlockHeader {
     txRoot: Buffer.alloc(0),
     newChunksHash: Buffer.alloc(0),
     timestampMs: 0n,
+    chunkCommitmentsHash: Buffer.alloc(0),
   };
 }
 
@@ -270,6 +278,9 @@ export const BlockHeader: MessageFns<BlockHeader> = {
         throw new globalThis.Error("value provided for field message.timestampMs of type uint64 too large");
       }
       writer.uint32(80).uint64(message.timestampMs);
+    }
+    if (message.chunkCommitmentsHash.length !== 0) {
+      writer.uint32(90).bytes(message.chunkCommitmentsHash);
     }
     return writer;
   },
@@ -367,6 +378,14 @@ export const BlockHeader: MessageFns<BlockHeader> = {
             message.timestampMs = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.chunkCommitmentsHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -423,6 +442,11 @@ export const BlockHeader: MessageFns<BlockHeader> = {
         : isSet(object.timestamp_ms)
         ? BigInt(object.timestamp_ms)
         : 0n,
+      chunkCommitmentsHash: isSet(object.chunkCommitmentsHash)
+        ? Buffer.from(bytesFromBase64(object.chunkCommitmentsHash))
+        : isSet(object.chunk_commitments_hash)
+        ? Buffer.from(bytesFromBase64(object.chunk_commitments_hash))
+        : Buffer.alloc(0),
     };
   },
 
@@ -458,6 +482,9 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     if (message.timestampMs !== 0n) {
       obj.timestampMs = message.timestampMs.toString();
     }
+    if (message.chunkCommitmentsHash.length !== 0) {
+      obj.chunkCommitmentsHash = base64FromBytes(message.chunkCommitmentsHash);
+    }
     return obj;
   },
 
@@ -482,6 +509,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
     message.timestampMs = (object.timestampMs !== undefined && object.timestampMs !== null)
       ? BigInt(object.timestampMs)
       : 0n;
+    message.chunkCommitmentsHash = object.chunkCommitmentsHash ?? Buffer.alloc(0);
     return message;
   },
 };

@@ -22,6 +22,7 @@ export const protobufFileName = "wolk/common/v1/state.proto";
  *   * key         wolk://OWNER/COLLECTION/KEY  key = SHA-256(that path, UTF-8)        -> KeyRecord
  *   * account     a public key P (32 bytes)    key = SHA-256("wolk/account/v1" ‖ 0x00 ‖ P)
  *                                                                                     -> AccountRecord
+ *   * storer set  the registered storers       key = SHA-256("wolk/storer-set/v1")    -> StorerSet
  */
 
 /** Owner of a name. */
@@ -83,6 +84,16 @@ export interface AccountRecord {
   balance: bigint;
   /** The node record, if the account is a registered node. */
   node?: NodeRecord | undefined;
+}
+
+/**
+ * The ids of every account whose node record has the storer role, in ascending byte order, no
+ * duplicates: what storer sortition enumerates (lib/chain/storer-registry.ts). Written at genesis
+ * and by every RegisterNode or UpdateNode that adds or drops the storer role.
+ */
+export interface StorerSet {
+  /** 32-byte Ed25519 public keys of the storers. */
+  storerIds: Buffer[];
 }
 
 function createBaseNameRecord(): NameRecord {
@@ -639,6 +650,79 @@ export const AccountRecord: MessageFns<AccountRecord> = {
     message.node = (object.node !== undefined && object.node !== null)
       ? NodeRecord.fromPartial(object.node)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseStorerSet(): StorerSet {
+  return { storerIds: [] };
+}
+
+export const StorerSet: MessageFns<StorerSet> = {
+  encode(message: StorerSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.storerIds) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StorerSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStorerSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StorerSet {
+    return {
+      storerIds: globalThis.Array.isArray(object?.storerIds)
+        ? object.storerIds.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.storer_ids)
+        ? object.storer_ids.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: StorerSet): unknown {
+    const obj: any = {};
+    if (message.storerIds?.length) {
+      obj.storerIds = message.storerIds.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StorerSet>): StorerSet {
+    return StorerSet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StorerSet>): StorerSet {
+    const message = createBaseStorerSet();
+    message.storerIds = object.storerIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { NewChunks } from "../../common/v1/chain.js";
 import { MerkleMultiProof, VrfProof } from "../../common/v1/crypto.js";
 import { FileAudit, FileInfo, ShareProof, StorageCommitment } from "../../common/v1/storage.js";
 
@@ -88,6 +89,31 @@ export interface VerifyShareRequest {
 export interface VerifyShareResponse {
   /** The signed possession proof bound to the storer id and the nonce. */
   proof?: ShareProof | undefined;
+}
+
+/** Request of VerifyShares. */
+export interface VerifySharesRequest {
+  /** The challenges (chunk id and 32-byte nonce each), at most 1024. */
+  challenges: VerifyShareRequest[];
+}
+
+/** One answer of VerifyShares. */
+export interface ShareAnswer {
+  /** The outcome for this challenge. */
+  result?:
+    | //
+    /** The possession proof, as VerifyShare gives it. */
+    { $case: "proof"; value: ShareProof }
+    | //
+    /** This storer does not hold the chunk: the reason (what VerifyShare answers NOT_FOUND with). */
+    { $case: "notFound"; value: string }
+    | undefined;
+}
+
+/** Response of VerifyShares. */
+export interface VerifySharesResponse {
+  /** One answer per challenge, in request order. */
+  answers: ShareAnswer[];
 }
 
 /** One message of the SetFile stream. */
@@ -263,6 +289,71 @@ export interface GetInfoResponse {
   endpoint: string;
   /** Statistics. */
   stats?: StorerStats | undefined;
+}
+
+/** Request of CommitChunks: a proposer asks storers to commit to its block's chunk set. */
+export interface CommitChunksRequest {
+  /**
+   * The block's NewChunks with `chunk_commitments` empty; the commitment's filehash is its
+   * new_chunks_hash (chain.proto), which the storer recomputes.
+   */
+  newChunks?:
+    | NewChunks
+    | undefined;
+  /**
+   * 32-byte seed to evaluate the VRF on: the seed of the finalized block at `seed_round` (for a
+   * block of round r: the parent, r - 1).
+   */
+  seed: Buffer;
+  /** Round of the block whose seed is `seed`. */
+  seedRound: bigint;
+  /** Expected number of storers selected (0: the registry's storer committee size). */
+  expectedStorers: number;
+  /** Total storer weight at seed_round (0: the storer's own view). */
+  totalStake: bigint;
+  /**
+   * Chunks of the set sent along (each is stored, synced, before the check), so a selected storer
+   * that lacks some needs no second call; may be empty. Every one must be listed in chunk_ids.
+   */
+  data: Buffer[];
+  /** 32-byte Ed25519 id of the requesting proposer; empty = unsigned request. */
+  requesterId: Buffer;
+  /**
+   * 64-byte Ed25519 signature by requester_id, domain "wolk/chunk-commit-request/v1", over the
+   * deterministic encoding of this request with `signature` and `data` cleared.
+   */
+  signature: Buffer;
+}
+
+/**
+ * A selected storer lacks chunks of the set: the requester sends them (SetShares, or `data` in a
+ * new CommitChunks) and asks again.
+ */
+export interface MissingChunks {
+  /** 32-byte ids of the chunks of the set this storer does not hold. */
+  chunkIds: Buffer[];
+}
+
+/** Response of CommitChunks. */
+export interface CommitChunksResponse {
+  /** The outcome. */
+  result?:
+    | //
+    /**
+     * Selected and holding every chunk of the set (synced): the commitment. Its filehash is
+     * new_chunks_hash, size the sum of the chunks' lengths, chunk_size the smallest valid chunk
+     * size (4096 to 32768) that no chunk exceeds, replica_root SHA-256(len(d) ‖ d ‖ storer_id ‖
+     * new_chunks_hash) with d = "wolk/chunk-set/v1" (chunks are proven one by one with
+     * VerifyShare, so no replica tree is needed).
+     */
+    { $case: "selected"; value: StorageCommitment }
+    | //
+    /** Not selected: proof of weight 0. */
+    { $case: "notSelected"; value: NotSelected }
+    | //
+    /** Selected, but chunks are missing: nothing was signed. */
+    { $case: "missing"; value: MissingChunks }
+    | undefined;
 }
 
 function createBaseSetShareRequest(): SetShareRequest {
@@ -863,6 +954,249 @@ export const VerifyShareResponse: MessageFns<VerifyShareResponse> = {
     message.proof = (object.proof !== undefined && object.proof !== null)
       ? ShareProof.fromPartial(object.proof)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseVerifySharesRequest(): VerifySharesRequest {
+  return { challenges: [] };
+}
+
+export const VerifySharesRequest: MessageFns<VerifySharesRequest> = {
+  encode(message: VerifySharesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.challenges) {
+      VerifyShareRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifySharesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifySharesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.challenges.push(VerifyShareRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifySharesRequest {
+    return {
+      challenges: globalThis.Array.isArray(object?.challenges)
+        ? object.challenges.map((e: any) => VerifyShareRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: VerifySharesRequest): unknown {
+    const obj: any = {};
+    if (message.challenges?.length) {
+      obj.challenges = message.challenges.map((e) => VerifyShareRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VerifySharesRequest>): VerifySharesRequest {
+    return VerifySharesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VerifySharesRequest>): VerifySharesRequest {
+    const message = createBaseVerifySharesRequest();
+    message.challenges = object.challenges?.map((e) => VerifyShareRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseShareAnswer(): ShareAnswer {
+  return { result: undefined };
+}
+
+export const ShareAnswer: MessageFns<ShareAnswer> = {
+  encode(message: ShareAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "proof":
+        ShareProof.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "notFound":
+        writer.uint32(18).string(message.result.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "proof", value: ShareProof.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "notFound", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareAnswer {
+    return {
+      result: isSet(object.proof)
+        ? { $case: "proof", value: ShareProof.fromJSON(object.proof) }
+        : isSet(object.notFound)
+        ? { $case: "notFound", value: globalThis.String(object.notFound) }
+        : isSet(object.not_found)
+        ? { $case: "notFound", value: globalThis.String(object.not_found) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ShareAnswer): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "proof") {
+      obj.proof = ShareProof.toJSON(message.result.value);
+    } else if (message.result?.$case === "notFound") {
+      obj.notFound = message.result.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ShareAnswer>): ShareAnswer {
+    return ShareAnswer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ShareAnswer>): ShareAnswer {
+    const message = createBaseShareAnswer();
+    switch (object.result?.$case) {
+      case "proof": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "proof", value: ShareProof.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "notFound": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "notFound", value: object.result.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseVerifySharesResponse(): VerifySharesResponse {
+  return { answers: [] };
+}
+
+export const VerifySharesResponse: MessageFns<VerifySharesResponse> = {
+  encode(message: VerifySharesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.answers) {
+      ShareAnswer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifySharesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifySharesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.answers.push(ShareAnswer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifySharesResponse {
+    return {
+      answers: globalThis.Array.isArray(object?.answers) ? object.answers.map((e: any) => ShareAnswer.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: VerifySharesResponse): unknown {
+    const obj: any = {};
+    if (message.answers?.length) {
+      obj.answers = message.answers.map((e) => ShareAnswer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VerifySharesResponse>): VerifySharesResponse {
+    return VerifySharesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VerifySharesResponse>): VerifySharesResponse {
+    const message = createBaseVerifySharesResponse();
+    message.answers = object.answers?.map((e) => ShareAnswer.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2292,6 +2626,425 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
   },
 };
 
+function createBaseCommitChunksRequest(): CommitChunksRequest {
+  return {
+    newChunks: undefined,
+    seed: Buffer.alloc(0),
+    seedRound: 0n,
+    expectedStorers: 0,
+    totalStake: 0n,
+    data: [],
+    requesterId: Buffer.alloc(0),
+    signature: Buffer.alloc(0),
+  };
+}
+
+export const CommitChunksRequest: MessageFns<CommitChunksRequest> = {
+  encode(message: CommitChunksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.newChunks !== undefined) {
+      NewChunks.encode(message.newChunks, writer.uint32(10).fork()).join();
+    }
+    if (message.seed.length !== 0) {
+      writer.uint32(18).bytes(message.seed);
+    }
+    if (message.seedRound !== 0n) {
+      if (BigInt.asUintN(64, message.seedRound) !== message.seedRound) {
+        throw new globalThis.Error("value provided for field message.seedRound of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.seedRound);
+    }
+    if (message.expectedStorers !== 0) {
+      writer.uint32(32).uint32(message.expectedStorers);
+    }
+    if (message.totalStake !== 0n) {
+      if (BigInt.asUintN(64, message.totalStake) !== message.totalStake) {
+        throw new globalThis.Error("value provided for field message.totalStake of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.totalStake);
+    }
+    for (const v of message.data) {
+      writer.uint32(50).bytes(v!);
+    }
+    if (message.requesterId.length !== 0) {
+      writer.uint32(58).bytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(66).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitChunksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitChunksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.newChunks = NewChunks.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.seed = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seedRound = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expectedStorers = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.totalStake = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.data.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requesterId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitChunksRequest {
+    return {
+      newChunks: isSet(object.newChunks)
+        ? NewChunks.fromJSON(object.newChunks)
+        : isSet(object.new_chunks)
+        ? NewChunks.fromJSON(object.new_chunks)
+        : undefined,
+      seed: isSet(object.seed) ? Buffer.from(bytesFromBase64(object.seed)) : Buffer.alloc(0),
+      seedRound: isSet(object.seedRound)
+        ? BigInt(object.seedRound)
+        : isSet(object.seed_round)
+        ? BigInt(object.seed_round)
+        : 0n,
+      expectedStorers: isSet(object.expectedStorers)
+        ? globalThis.Number(object.expectedStorers)
+        : isSet(object.expected_storers)
+        ? globalThis.Number(object.expected_storers)
+        : 0,
+      totalStake: isSet(object.totalStake)
+        ? BigInt(object.totalStake)
+        : isSet(object.total_stake)
+        ? BigInt(object.total_stake)
+        : 0n,
+      data: globalThis.Array.isArray(object?.data)
+        ? object.data.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      requesterId: isSet(object.requesterId)
+        ? Buffer.from(bytesFromBase64(object.requesterId))
+        : isSet(object.requester_id)
+        ? Buffer.from(bytesFromBase64(object.requester_id))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: CommitChunksRequest): unknown {
+    const obj: any = {};
+    if (message.newChunks !== undefined) {
+      obj.newChunks = NewChunks.toJSON(message.newChunks);
+    }
+    if (message.seed.length !== 0) {
+      obj.seed = base64FromBytes(message.seed);
+    }
+    if (message.seedRound !== 0n) {
+      obj.seedRound = message.seedRound.toString();
+    }
+    if (message.expectedStorers !== 0) {
+      obj.expectedStorers = Math.round(message.expectedStorers);
+    }
+    if (message.totalStake !== 0n) {
+      obj.totalStake = message.totalStake.toString();
+    }
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => base64FromBytes(e));
+    }
+    if (message.requesterId.length !== 0) {
+      obj.requesterId = base64FromBytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CommitChunksRequest>): CommitChunksRequest {
+    return CommitChunksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CommitChunksRequest>): CommitChunksRequest {
+    const message = createBaseCommitChunksRequest();
+    message.newChunks = (object.newChunks !== undefined && object.newChunks !== null)
+      ? NewChunks.fromPartial(object.newChunks)
+      : undefined;
+    message.seed = object.seed ?? Buffer.alloc(0);
+    message.seedRound = (object.seedRound !== undefined && object.seedRound !== null) ? BigInt(object.seedRound) : 0n;
+    message.expectedStorers = object.expectedStorers ?? 0;
+    message.totalStake = (object.totalStake !== undefined && object.totalStake !== null)
+      ? BigInt(object.totalStake)
+      : 0n;
+    message.data = object.data?.map((e) => e) || [];
+    message.requesterId = object.requesterId ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMissingChunks(): MissingChunks {
+  return { chunkIds: [] };
+}
+
+export const MissingChunks: MessageFns<MissingChunks> = {
+  encode(message: MissingChunks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunkIds) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MissingChunks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMissingChunks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MissingChunks {
+    return {
+      chunkIds: globalThis.Array.isArray(object?.chunkIds)
+        ? object.chunkIds.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.chunk_ids)
+        ? object.chunk_ids.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: MissingChunks): unknown {
+    const obj: any = {};
+    if (message.chunkIds?.length) {
+      obj.chunkIds = message.chunkIds.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MissingChunks>): MissingChunks {
+    return MissingChunks.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MissingChunks>): MissingChunks {
+    const message = createBaseMissingChunks();
+    message.chunkIds = object.chunkIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCommitChunksResponse(): CommitChunksResponse {
+  return { result: undefined };
+}
+
+export const CommitChunksResponse: MessageFns<CommitChunksResponse> = {
+  encode(message: CommitChunksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "selected":
+        StorageCommitment.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "notSelected":
+        NotSelected.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "missing":
+        MissingChunks.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitChunksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitChunksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "selected", value: StorageCommitment.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "notSelected", value: NotSelected.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "missing", value: MissingChunks.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitChunksResponse {
+    return {
+      result: isSet(object.selected)
+        ? { $case: "selected", value: StorageCommitment.fromJSON(object.selected) }
+        : isSet(object.notSelected)
+        ? { $case: "notSelected", value: NotSelected.fromJSON(object.notSelected) }
+        : isSet(object.not_selected)
+        ? { $case: "notSelected", value: NotSelected.fromJSON(object.not_selected) }
+        : isSet(object.missing)
+        ? { $case: "missing", value: MissingChunks.fromJSON(object.missing) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CommitChunksResponse): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "selected") {
+      obj.selected = StorageCommitment.toJSON(message.result.value);
+    } else if (message.result?.$case === "notSelected") {
+      obj.notSelected = NotSelected.toJSON(message.result.value);
+    } else if (message.result?.$case === "missing") {
+      obj.missing = MissingChunks.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CommitChunksResponse>): CommitChunksResponse {
+    return CommitChunksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CommitChunksResponse>): CommitChunksResponse {
+    const message = createBaseCommitChunksResponse();
+    switch (object.result?.$case) {
+      case "selected": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "selected", value: StorageCommitment.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "notSelected": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "notSelected", value: NotSelected.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "missing": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "missing", value: MissingChunks.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /** Storage node API. Nothing is acknowledged before it is durable (fsync). */
 export type StorerServiceService = typeof StorerServiceService;
 export const StorerServiceService = {
@@ -2338,6 +3091,21 @@ export const StorerServiceService = {
     requestDeserialize: (value: Buffer): VerifyShareRequest => VerifyShareRequest.decode(value),
     responseSerialize: (value: VerifyShareResponse): Buffer => Buffer.from(VerifyShareResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VerifyShareResponse => VerifyShareResponse.decode(value),
+  },
+  /**
+   * VerifyShare for many chunks in one call (up to 1024): the rewards auditor challenges every chunk
+   * of a block's chunk set per committed storer. Answers in request order; a chunk this storer does
+   * not hold is answered `not_found`, the others are still proven.
+   */
+  verifyShares: {
+    path: "/wolk.storer.v1.StorerService/VerifyShares" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifySharesRequest): Buffer => Buffer.from(VerifySharesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifySharesRequest => VerifySharesRequest.decode(value),
+    responseSerialize: (value: VerifySharesResponse): Buffer =>
+      Buffer.from(VerifySharesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifySharesResponse => VerifySharesResponse.decode(value),
   },
   /**
    * Stores a whole file, streamed: the first message carries the FileInfo, every further message
@@ -2391,6 +3159,21 @@ export const StorerServiceService = {
     responseSerialize: (value: SolicitResponse): Buffer => Buffer.from(SolicitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SolicitResponse => SolicitResponse.decode(value),
   },
+  /**
+   * A block's own chunks (DESIGN §4 step 7): the storer self-selects by VRF over the block's
+   * new_chunks_hash exactly as Solicit does over a filehash; selected, it makes sure it holds every
+   * chunk listed (synced) and signs a StorageCommitment with filehash = new_chunks_hash.
+   */
+  commitChunks: {
+    path: "/wolk.storer.v1.StorerService/CommitChunks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CommitChunksRequest): Buffer => Buffer.from(CommitChunksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommitChunksRequest => CommitChunksRequest.decode(value),
+    responseSerialize: (value: CommitChunksResponse): Buffer =>
+      Buffer.from(CommitChunksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommitChunksResponse => CommitChunksResponse.decode(value),
+  },
   /** Describes the storer: ids, keys and storage statistics. */
   getInfo: {
     path: "/wolk.storer.v1.StorerService/GetInfo" as const,
@@ -2417,6 +3200,12 @@ export interface StorerServiceServer extends UntypedServiceImplementation {
   /** Proves possession of a chunk for a fresh nonce; the answer is signed by the storer. */
   verifyShare: handleUnaryCall<VerifyShareRequest, VerifyShareResponse>;
   /**
+   * VerifyShare for many chunks in one call (up to 1024): the rewards auditor challenges every chunk
+   * of a block's chunk set per committed storer. Answers in request order; a chunk this storer does
+   * not hold is answered `not_found`, the others are still proven.
+   */
+  verifyShares: handleUnaryCall<VerifySharesRequest, VerifySharesResponse>;
+  /**
    * Stores a whole file, streamed: the first message carries the FileInfo, every further message
    * a piece of data, in order. The storer hashes while writing, rejects (INVALID_ARGUMENT) a file
    * whose length or filehash differ from the FileInfo, and answers after the replica is durable.
@@ -2436,6 +3225,12 @@ export interface StorerServiceServer extends UntypedServiceImplementation {
    * StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
    */
   solicit: handleUnaryCall<SolicitRequest, SolicitResponse>;
+  /**
+   * A block's own chunks (DESIGN §4 step 7): the storer self-selects by VRF over the block's
+   * new_chunks_hash exactly as Solicit does over a filehash; selected, it makes sure it holds every
+   * chunk listed (synced) and signs a StorageCommitment with filehash = new_chunks_hash.
+   */
+  commitChunks: handleUnaryCall<CommitChunksRequest, CommitChunksResponse>;
   /** Describes the storer: ids, keys and storage statistics. */
   getInfo: handleUnaryCall<GetInfoRequest, GetInfoResponse>;
 }
@@ -2510,6 +3305,26 @@ export interface StorerServiceClient extends Client {
     callback: (error: ServiceError | null, response: VerifyShareResponse) => void,
   ): ClientUnaryCall;
   /**
+   * VerifyShare for many chunks in one call (up to 1024): the rewards auditor challenges every chunk
+   * of a block's chunk set per committed storer. Answers in request order; a chunk this storer does
+   * not hold is answered `not_found`, the others are still proven.
+   */
+  verifyShares(
+    request: VerifySharesRequest,
+    callback: (error: ServiceError | null, response: VerifySharesResponse) => void,
+  ): ClientUnaryCall;
+  verifyShares(
+    request: VerifySharesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifySharesResponse) => void,
+  ): ClientUnaryCall;
+  verifyShares(
+    request: VerifySharesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifySharesResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Stores a whole file, streamed: the first message carries the FileInfo, every further message
    * a piece of data, in order. The storer hashes while writing, rejects (INVALID_ARGUMENT) a file
    * whose length or filehash differ from the FileInfo, and answers after the replica is durable.
@@ -2576,6 +3391,26 @@ export interface StorerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SolicitResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A block's own chunks (DESIGN §4 step 7): the storer self-selects by VRF over the block's
+   * new_chunks_hash exactly as Solicit does over a filehash; selected, it makes sure it holds every
+   * chunk listed (synced) and signs a StorageCommitment with filehash = new_chunks_hash.
+   */
+  commitChunks(
+    request: CommitChunksRequest,
+    callback: (error: ServiceError | null, response: CommitChunksResponse) => void,
+  ): ClientUnaryCall;
+  commitChunks(
+    request: CommitChunksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CommitChunksResponse) => void,
+  ): ClientUnaryCall;
+  commitChunks(
+    request: CommitChunksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CommitChunksResponse) => void,
   ): ClientUnaryCall;
   /** Describes the storer: ids, keys and storage statistics. */
   getInfo(

@@ -1,0 +1,105 @@
+// CommitChunks: a block's own chunks (DESIGN §4 step 7). The storer self-selects exactly as for Solicit
+// (selection.ts: the same registry, seed and seed_round rules), with the VRF over
+// sortitionAlpha("wolk/sortition/storer/v1", seed, new_chunks_hash); new_chunks_hash is recomputed
+// from the NewChunks in the request, never taken on trust. Not selected: the proof, nothing stored.
+// Selected: the chunks sent along in `data` are stored (synced, SetShares' path), then every listed
+// chunk id must be held; any missing → MissingChunks (the proposer pushes them and asks again), else a
+// signed StorageCommitment (lib/chain/commitment.ts chunkSetReplicaRoot, chunkSetShape).
+import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import type { CommitChunksRequest, CommitChunksResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { chunkSetReplicaRoot, chunkSetShape, commitChunksMessage, signStorageCommitment, storerAlpha } from '../../lib/chain/commitment.js';
+import { sha256 } from '../../lib/crypto/hash.js';
+import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
+import { proveSortition } from '../../lib/crypto/sortition.js';
+import { invalidArgument, unauthenticated } from '../../lib/grpc/errors.js';
+import type { NodeKey } from '../../lib/identity/node-key.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { hex } from './layout.js';
+import type { Selection } from './selection.js';
+import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
+
+/** Most chunk ids one set may list (a block of 200 SetNames makes ≈ 2,400). */
+export const MAX_SET_CHUNKS = 200_000;
+
+export interface ChunkCommitterDeps {
+  readonly shares: ShareStore;
+  readonly key: NodeKey;
+  readonly selection: Selection;
+  readonly logger?: Logger;
+  /** Fault switch drop-after-commit: delete the set's chunks right after answering (a lazy storer). */
+  readonly dropAfterCommit?: boolean;
+}
+
+export class ChunkCommitter {
+  selected = 0;
+  notSelected = 0;
+
+  constructor(private readonly deps: ChunkCommitterDeps) {}
+
+  async commit(req: CommitChunksRequest): Promise<CommitChunksResponse> {
+    const nc = req.newChunks;
+    if (!nc) throw invalidArgument('new_chunks is required');
+    if (nc.chunkCommitments.length > 0) throw invalidArgument('new_chunks.chunk_commitments must be empty (they are not part of new_chunks_hash)');
+    if (nc.chunkIds.length > MAX_SET_CHUNKS) throw invalidArgument(`${nc.chunkIds.length} chunk ids: at most ${MAX_SET_CHUNKS}`);
+    nc.chunkIds.forEach((id, i) => {
+      if (id.length !== 32) throw invalidArgument(`new_chunks.chunk_ids[${i}]: expected 32 bytes, got ${id.length}`);
+    });
+    if (req.seed.length !== 32) throw invalidArgument(`seed: expected 32 bytes, got ${req.seed.length}`);
+    this.checkRequester(req);
+    const listed = new Set(nc.chunkIds.map((id) => hex(id)));
+    const sent = req.data.map((d, i) => {
+      const k = hex(sha256(d));
+      if (!listed.has(k)) throw invalidArgument(`data[${i}] is not a chunk of the set (its SHA-256 ${k} is not in chunk_ids)`);
+      return d;
+    });
+    const params = await this.deps.selection.paramsFor({ totalStake: req.totalStake, expectedStorers: req.expectedStorers, seedRound: req.seedRound, seed: req.seed });
+    const { key } = this.deps;
+    const setHash = sha256(NewChunks.encode(nc).finish());
+    const draw = proveSortition(key.vrfSecretKey, storerAlpha(req.seed, setHash), params.stake, params.totalWeight, params.expectedSize);
+    const vrf = { proof: Buffer.from(draw.proof), output: Buffer.from(draw.beta) };
+    if (draw.j === 0) {
+      this.notSelected++;
+      return { result: { $case: 'notSelected', value: { storerId: Buffer.from(key.signPublicKey), vrfPublicKey: Buffer.from(key.vrfPublicKey), vrf } } };
+    }
+    for (let i = 0; i < sent.length; i += MAX_CHUNKS_PER_CALL) await this.deps.shares.putMany(sent.slice(i, i + MAX_CHUNKS_PER_CALL));
+    const lengths = await this.deps.shares.lengths(nc.chunkIds);
+    const missing = nc.chunkIds.filter((_, i) => lengths[i] === null);
+    if (missing.length > 0) return { result: { $case: 'missing', value: { chunkIds: missing.map((id) => Buffer.from(id)) } } };
+    const shape = chunkSetShape(lengths as number[]);
+    const commitment = signStorageCommitment(
+      {
+        storerId: Buffer.from(key.signPublicKey),
+        vrfPublicKey: Buffer.from(key.vrfPublicKey),
+        vrf,
+        weight: draw.j,
+        replicaRoot: Buffer.from(chunkSetReplicaRoot(key.signPublicKey, setHash)),
+        filehash: Buffer.from(setHash),
+        size: shape.size,
+        chunkSize: shape.chunkSize,
+        seed: Buffer.from(req.seed),
+        seedRound: req.seedRound,
+      },
+      key.signSecretKey,
+    );
+    this.selected++;
+    if (this.deps.dropAfterCommit) {
+      const ids = nc.chunkIds;
+      setImmediate(() => {
+        this.deps.shares.drop(ids).then(
+          (n) => this.deps.logger?.warn('fault drop-after-commit: dropped the chunks of a committed chunk set', { chunks: n }),
+          (err: unknown) => this.deps.logger?.error('fault drop-after-commit failed', { error: err }),
+        );
+      });
+    }
+    return { result: { $case: 'selected', value: commitment } };
+  }
+
+  /** A signed request must verify; an unsigned one (no requester_id, no signature) is accepted, like Solicit. */
+  private checkRequester(req: CommitChunksRequest): void {
+    if (req.requesterId.length === 0 && req.signature.length === 0) return;
+    if (req.requesterId.length !== 32) throw unauthenticated(`requester_id: expected 32 bytes, got ${req.requesterId.length}`);
+    if (!verifySignature(SignDomain.ChunkCommitRequest, req.requesterId, commitChunksMessage(req), req.signature)) {
+      throw unauthenticated('the chunk commit request signature does not verify for requester_id');
+    }
+  }
+}
