@@ -1,8 +1,9 @@
 // The gateway's view of the chain, through ConsensusService (docs/contracts.md): status and seed,
 // state lookups with their proofs (checked against the header's state root before use), submitting
-// transactions and waiting for a key's SetKey to be final. Consensus nodes are tried in order; one
-// that is unavailable is skipped.
-import type { ConsensusServiceClient, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+// transactions and waiting for a key's SetKey to be final. Status asks every consensus node at once
+// and takes the most advanced one (a lagging node would hand out an old seed round); other calls try
+// the nodes in order, from the last one that answered, skipping one that is unavailable.
+import type { ConsensusServiceClient, GetStateProofResponse, GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { AccountRecord } from '../../gen/wolk/common/v1/state.js';
@@ -65,8 +66,34 @@ export function createChain(clients: Clients, endpoints: readonly string[], time
   }
   return {
     endpoints,
+    // Every node is asked at once and the most advanced one answers: a node that fell behind (restarted,
+    // partitioned, or slow under load) would otherwise hand out an old seed round, whose registry lacks
+    // the storers registered since. Later calls prefer that node, so the seed block is read from it.
     async status(signal) {
-      const s = await call('GetStatus', (c, e) => unary(e, c.getStatus.bind(c), {}, timeoutMs, signal));
+      const answers = await Promise.allSettled(
+        endpoints.map((e) => {
+          const c = clients.consensusNode(e);
+          return unary(e, c.getStatus.bind(c), {}, timeoutMs, signal);
+        }),
+      );
+      let best: { index: number; status: GetStatusResponse } | undefined;
+      let rejected: unknown;
+      let last: unknown;
+      answers.forEach((a, index) => {
+        if (a.status === 'fulfilled') {
+          if (!best || a.value.finalizedRound > best.status.finalizedRound) best = { index, status: a.value };
+          return;
+        }
+        last = a.reason;
+        if (!(a.reason instanceof RpcError && a.reason.unavailable)) rejected ??= a.reason;
+      });
+      if (!best) {
+        if (rejected instanceof RpcError) throw new ChainError('rejected', `GetStatus: ${rejected.message}`);
+        if (rejected !== undefined) throw rejected;
+        throw new ChainError('unavailable', `GetStatus: no consensus node answered (${(last as Error)?.message ?? 'none configured'})`);
+      }
+      preferred = best.index;
+      const s = best.status;
       return { chainId: s.chainId, finalizedRound: s.finalizedRound, finalizedHash: s.finalizedHash };
     },
     async block(round, signal) {

@@ -74,7 +74,15 @@ export const createRewardsNode: NodeFactory = async (ctx) => {
       throw last;
     }
     const chain: ChainAccess = {
-      finalizedRound: () => any(async (c) => Number((await call<GetStatusResponse>((md, o, cb) => c.getStatus({}, md, o, cb), 3000)).finalizedRound)),
+      // The most advanced node's tip: one that fell behind would hold the audits (and the search for a
+      // submitted Reward) back at its round. Blocks are then read from whichever node has them.
+      finalizedRound: async () => {
+        const answers = await Promise.allSettled(consensus.map((c) => call<GetStatusResponse>((md, o, cb) => c.getStatus({}, md, o, cb), 3000)));
+        let best = -1;
+        for (const a of answers) if (a.status === 'fulfilled') best = Math.max(best, Number(a.value.finalizedRound));
+        if (best < 0) throw (answers.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason;
+        return best;
+      },
       block: (round) => any(async (c) => (await call<GetBlockResponse>((md, o, cb) => c.getBlock({ selector: { $case: 'round', value: BigInt(round) } }, md, o, cb), 10_000)).block as CertifiedBlock),
       nonceOf: (id) => any(async (c) => (await call<GetAccountResponse>((md, o, cb) => c.getAccount({ publicKey: Buffer.from(id) }, md, o, cb), 3000)).account?.nonce ?? 0n),
       submit: (stx) => any(async (c) => new Uint8Array((await call<SubmitTxResponse>((md, o, cb) => c.submitTx({ tx: stx }, md, o, cb), 5000)).txId)),

@@ -151,7 +151,7 @@ test.serial('a storer registered after genesis: it registers itself, is weighed 
       put = JSON.parse((await cli('put', file, 'wolk://alice/videos/joined.bin')).stdout) as { storers: string[] };
     } catch (err) {
       const e = err as { stdout: string; stderr: string };
-      failures.push(`${e.stdout}${e.stderr}`.slice(-300));
+      failures.push(`${e.stdout}${e.stderr}`.slice(-2000));
       if (!/503/.test(`${e.stdout}${e.stderr}`)) break;
       await new Promise((r) => setTimeout(r, 3000));
     }
