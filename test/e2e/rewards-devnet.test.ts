@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
-import { ConsensusServiceClient, type GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { ConsensusServiceClient, type GetBlockResponse, type GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceClient, type GetFileLocationsResponse, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
 import { loadGenesis } from '../../lib/chain/genesis.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
@@ -113,7 +113,13 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   t.true(view.length > 0 && fell(), `${LAZY}'s reputation on chain fell below full (audit depth Q = ${DEVNET_PARAMS.auditDepth})`);
   t.true(credited(), 'an honest storer committed with it was credited for valid answers');
   const lazyNow = view.find((n) => Buffer.from(n.id).toString('hex') === lazyId)!;
-  t.is(lazyNow.balance, 0n, 'the lazy storer earned nothing (its answers were never valid)');
+  // The lazy storer drops what it commits to, at commit time. Block chunks can reach it again after
+  // that: several proposers place their blocks' chunks (SetShares, placement goes on past the
+  // proposer's budget) and blocks of one round share transaction and state-tree chunks, so it may hold
+  // and prove a few of them. It must still have failed most of its audits and earned less than the
+  // best honest storer.
+  const bestHonestBalance = view.filter((n) => honest.has(Buffer.from(n.id).toString('hex'))).reduce((m, n) => (n.balance > m ? n.balance : m), 0n);
+  t.true(lazyNow.balance < bestHonestBalance, `the lazy storer earned ${lazyNow.balance}, less than the best honest storer's ${bestHonestBalance}`);
   // (Honest storers' reputation is not asserted: on a machine at load 20 an honest storer may miss a time box.)
   const best = Math.max(...view.filter((n) => honest.has(Buffer.from(n.id).toString('hex'))).map((n) => n.reputationPpm));
   t.true(best > lazyNow.reputationPpm, 'some honest storer stands above the lazy one');
@@ -121,24 +127,35 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   // The rewards service's own view: invalid or unreachable answers of the lazy storer, and at least one
   // audited round with the lazy storer whose Reward is final.
   const rep = await unary<GetReputationResponse>((md, o, cb) => rewards.getReputation({ storerId: Buffer.from(lazy!.id) }, md, o, cb));
-  t.true(rep.totals!.invalid + rep.totals!.unreachable > 0, `the verifier recorded failed audits of ${LAZY}`);
-  t.is(rep.totals!.valid, 0);
+  t.true(rep.totals!.invalid + rep.totals!.unreachable > rep.totals!.valid, `the verifier recorded mostly failed audits of ${LAZY} (valid ${rep.totals!.valid}, invalid ${rep.totals!.invalid}, unreachable ${rep.totals!.unreachable})`);
+  // Audited rounds are drawn by the verifier's sortition, and the lazy storer also commits to blocks'
+  // own chunk sets (CommitChunks), so the Reward that lowered it may be for any block since the first
+  // upload: scan every round from there to the tip, until a finalized Reward tallies the lazy storer.
+  const consensus = new ConsensusServiceClient(ep.consensus[0]!, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  t.teardown(() => consensus.close());
+  const firstRound = uploads.reduce((m, u) => (BigInt(u.round) < m ? BigInt(u.round) : m), BigInt(uploads[0]!.round));
+  const finalizedTallies = new Map<bigint, GetTallyResponse>();
+  const lazyTallied = (x: GetTallyResponse) => x.reward!.tallies.some((y) => Buffer.from(y.storerId).toString('hex') === lazyId && y.invalid + y.unreachable > 0);
   let finalized: GetTallyResponse | null = null;
-  for (const round of blocksWithLazy) {
-    const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: BigInt(round) }, md, o, cb)).catch(() => null);
-    if (tally?.finalized) finalized = tally;
+  for (const end = Date.now() + 300_000; finalized === null && Date.now() < end; ) {
+    const tip = (await unary<GetStatusResponse>((md, o, cb) => consensus.getStatus({}, md, o, cb))).finalizedRound;
+    for (let r = firstRound; r <= tip; r++) {
+      if (finalizedTallies.has(r)) continue;
+      const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: r }, md, o, cb)).catch(() => null);
+      if (tally?.finalized) finalizedTallies.set(r, tally);
+    }
+    finalized = [...finalizedTallies.values()].find(lazyTallied) ?? null;
+    if (finalized === null) await new Promise((r) => setTimeout(r, 3000));
   }
+  t.log(`finalized Rewards for audited rounds ${[...finalizedTallies.keys()].join(', ')}`);
   t.truthy(finalized, 'a Reward for a block with the lazy storer is reported finalized by GetTally');
   const lt = finalized!.reward!.tallies.find((x) => Buffer.from(x.storerId).toString('hex') === lazyId)!;
-  t.is(lt.valid, 0);
-  t.true(lt.invalid + lt.unreachable > 0);
+  t.true(lt.invalid + lt.unreachable > 0, 'the finalized Reward tallies failed answers of the lazy storer');
 
   // Block chunks: finalized blocks carry storers' commitments to their own chunk set (CommitChunks,
   // header chunk_commitments_hash), and the audit challenged every chunk of a committed set: a Reward's
   // tally for a chunk committer counts at least every chunk id, and honest committers' chunk proofs are
   // valid (the lazy storer drops the set's chunks after committing, so its answers are not).
-  const consensus = new ConsensusServiceClient(ep.consensus[0]!, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  t.teardown(() => consensus.close());
   const blockAt = (round: bigint) => unary<GetBlockResponse>((md, o, cb) => consensus.getBlock({ selector: { $case: 'round', value: round } }, md, o, cb)).then((r) => r.block!.block!);
   const uploadRounds = [...new Set(uploads.map((u) => BigInt(u.round)))];
   const withCommitments: bigint[] = [];
@@ -155,9 +172,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   t.true(withCommitments.length > 0, 'finalized blocks carry storers\' commitments to their chunk sets');
   let chunkAudits = 0;
   let honestChunkValid = 0;
-  for (const round of uploadRounds) {
-    const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: round }, md, o, cb)).catch(() => null);
-    if (!tally?.finalized) continue;
+  for (const [round, tally] of finalizedTallies) {
     const b = await blockAt(round);
     const nc = b.newChunks!;
     for (const c of nc.chunkCommitments) {
