@@ -75,6 +75,14 @@ export interface LedgerOptions {
    * Unset: no time limit (only the size limits).
    */
   readonly assembleBudgetMs?: number;
+  /**
+   * Where the body of a block this node holds only the header of comes from (the blocks before a
+   * checkpoint; services/consensus/node.ts asks its peers with GetBlock, in turn, until `accept` takes
+   * one). Nothing from it is trusted: its NewChunks is used only when it hashes to that header's
+   * new_chunks_hash and its chunk commitments to the header's chunk_commitments_hash. A Reward
+   * auditing such a block needs it.
+   */
+  readonly blockSource?: (round: number, accept: (block: PbBlock) => boolean) => Promise<PbBlock | null>;
 }
 
 /**
@@ -143,6 +151,9 @@ export class Ledger implements AgreementLedgerReader {
   private startedFrom: number | null = null;
   private readonly chunkCache = new Map<string, BlockChunk[]>();
   private readonly assembleBudgetMs: number | undefined;
+  private readonly blockSource: LedgerOptions['blockSource'];
+  /** NewChunks of header-only blocks, fetched from `blockSource` and checked (bounded). */
+  private readonly fetchedNewChunks = new Map<number, NewChunks>();
 
   private constructor(o: LedgerOptions) {
     this.genesis = o.genesis;
@@ -154,6 +165,7 @@ export class Ledger implements AgreementLedgerReader {
     this.tree = new SparseMerkleTree({ kv: o.kv, ...(o.nodeSource ? { source: writeThroughNodeSource(o.kv, o.nodeSource) } : {}) });
     this.blockStore = o.blockStore;
     this.checkpoint = o.checkpoint;
+    this.blockSource = o.blockSource;
     const committee = nodesWithRole(o.genesis, 'consensus');
     for (const n of committee.nodes) this.stakes.set(n.id, BigInt(n.stake));
     this.total = committee.totalStake;
@@ -168,14 +180,39 @@ export class Ledger implements AgreementLedgerReader {
       seedAt: (round) => this.seedAt(round),
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
       rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
-      newChunksAt: async (round) => (round <= this.tipBlock.round ? ((await this.chain.get(round))?.block.newChunks ?? null) : null),
+      newChunksAt: (round) => this.newChunksAt(round),
+      // A header is enough (its state root; state-tree nodes this node lacks come from storers), so a
+      // node started from a checkpoint checks seed rounds before it too.
       stateAt: async (round) => {
-        const header = round <= this.tipBlock.round ? (await this.chain.get(round))?.block.header : undefined;
+        const header = round <= this.tipBlock.round ? await this.chain.header(round) : undefined;
         if (!header) return null;
         const root = new Uint8Array(header.stateRoot);
         return { root, state: this.stateAtRoot(root) };
       },
     };
+  }
+
+  /**
+   * NewChunks of a finalized round: from the stored block; for a block this node holds only the header
+   * of (before its checkpoint), from `blockSource`, checked against that header.
+   */
+  private async newChunksAt(round: number): Promise<NewChunks | null> {
+    if (round > this.tipBlock.round) return null;
+    const stored = await this.chain.get(round);
+    if (stored?.block.newChunks) return stored.block.newChunks;
+    const known = this.fetchedNewChunks.get(round);
+    if (known) return known;
+    const header = stored ? null : await this.chain.header(round);
+    const checkpointHeader = stored && (await this.chain.checkpointRound()) === round ? stored.block.header : undefined;
+    const h = header ?? checkpointHeader;
+    if (!h || !this.blockSource) return stored?.block.newChunks ?? null;
+    const matches = (b: PbBlock) => b.newChunks !== undefined && eq(newChunksHash(b.newChunks), h.newChunksHash) && eq(chunkCommitmentsHash(b.newChunks.chunkCommitments), h.chunkCommitmentsHash);
+    const body = await this.blockSource(round, matches).catch(() => null);
+    const nc = body?.newChunks;
+    if (!body || !nc || !matches(body)) return null;
+    if (this.fetchedNewChunks.size >= 512) this.fetchedNewChunks.delete(this.fetchedNewChunks.keys().next().value!);
+    this.fetchedNewChunks.set(round, nc);
+    return nc;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {

@@ -17,7 +17,11 @@ import type { Block } from '../../../services/consensus/agreement/types.js';
 import { Ledger, newChunksHash, newChunksOf, txRootOf } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
-import { encodeLedgerPart } from '../../../services/consensus/wire.js';
+import { blockFromHeader, encodeLedgerPart } from '../../../services/consensus/wire.js';
+import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate } from '../../../gen/wolk/common/v1/chain.js';
+import type { KvStore } from '../../../lib/storage/kv.js';
+import { kvNodeSource } from '../../../lib/smt/index.js';
+import type { VerifiedCheckpoint } from '../../../services/consensus/checkpoint.js';
 import { commitment, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot, type HeldFile } from '../rewards/world.js';
 
@@ -63,6 +67,7 @@ async function refused(t: import('ava').ExecutionContext, ledger: Ledger, stx: S
 interface Scene {
   readonly net: Net;
   readonly ledger: Ledger;
+  readonly kv: KvStore;
   readonly verifier: NodeKey;
   readonly files: HeldFile[];
   readonly audited: number;
@@ -84,7 +89,8 @@ async function scene(): Promise<Scene> {
   };
   const net = { ...base, genesis };
   const Q = genesis.params.auditDepth;
-  const ledger = await Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  const kv = createMemoryKv();
+  const ledger = await Ledger.open({ kv, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
   const alice = newUser();
   await finalize(ledger, [setName(alice, 'alice'), setBucket(alice, 'alice', 'docs')]);
   const files = [makeFile(3 * 4096 + 100), makeFile(4096)];
@@ -125,7 +131,7 @@ async function scene(): Promise<Scene> {
     const tx: Transaction = { sender: Buffer.from(from.signPublicKey), nonce, fee: 0n, chainId: genesis.network, body: { $case: 'reward', value: r } };
     return signTx({ publicKey: from.signPublicKey, secretKey: from.signSecretKey }, tx);
   };
-  return { net, ledger, verifier, files, audited, rewardRound, prevSeed, alice, honest, rewardTx };
+  return { net, ledger, kv, verifier, files, audited, rewardRound, prevSeed, alice, honest, rewardTx };
 }
 
 test('an honest Reward is included: valid answers are credited, reputation follows the rule, the round is rewarded once', async (t) => {
@@ -252,4 +258,54 @@ test('reputation weighs storer selection: commitments on a seed after the Reward
   const f3 = info();
   const before = put('before', f3, [0, 1, 2].map((i) => commitment(s.net.storers[i]!, f3, seedBefore, R - 1, 4000n, { weight: 1000 })));
   await t.notThrowsAsync(run(s.ledger, before));
+});
+
+// A node started from a checkpoint holds only the headers of the blocks before it; a Reward in a later
+// block audits one of those (Q rounds back). Its NewChunks comes from the peers (blockSource), and is
+// used only when it matches the header: otherwise the node could not execute the block its peers
+// certified and stayed at the checkpoint (devnet e2e state-from-storers, CI).
+test('a node started from a checkpoint verifies a Reward auditing a block before it, with the body from its peers checked against the header', async (t) => {
+  const s = await scene();
+  const tip = s.ledger.tip().round;
+  t.true(s.audited < tip, 'the audited block is before the checkpoint');
+  const top = (await s.ledger.certifiedBlock(tip))!;
+  const ancestors: BlockHeader[] = [];
+  for (let r = tip - 1; r >= 0; r--) ancestors.push((await s.ledger.certifiedBlock(r))!.block.header!);
+  const checkpoint: VerifiedCheckpoint = {
+    header: top.block.header!,
+    certificate: top.certificate as PbCertificate,
+    ancestors,
+    round: tip,
+    block: blockFromHeader(crypto, top.block.header),
+    verified: true,
+  };
+  const fromPeers = async (round: number, accept: (b: PbBlock) => boolean, alter = false): Promise<PbBlock | null> => {
+    const b = (await s.ledger.certifiedBlock(round))?.block;
+    if (!b) return null;
+    const body = alter ? { ...b, newChunks: { ...b.newChunks!, files: b.newChunks!.files.slice(1) } } : b;
+    return accept(body) ? body : null;
+  };
+  const open = (blockSource?: (round: number, accept: (b: PbBlock) => boolean) => Promise<PbBlock | null>) =>
+    Ledger.open({
+      kv: createMemoryKv(),
+      genesis: s.net.genesis,
+      crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
+      nodeSource: kvNodeSource(s.kv),
+      checkpoint,
+      ...(blockSource ? { blockSource } : {}),
+    });
+  const stx = s.rewardTx(s.honest());
+  const exec = (l: Ledger) => l.execute(tip + 1, new Uint8Array(l.tipHeader().stateRoot), [stx], false);
+
+  const withPeers = await open((r, accept) => fromPeers(r, accept));
+  t.is(withPeers.tip().round, tip);
+  await t.notThrowsAsync(exec(withPeers), 'the Reward verifies with the audited block from the peers');
+
+  const without = await open();
+  const e1 = await t.throwsAsync(exec(without), { instanceOf: TxError });
+  t.regex(e1!.message, new RegExp(`block ${s.audited} is unknown`));
+
+  const lying = await open((r, accept) => fromPeers(r, accept, true));
+  const e2 = await t.throwsAsync(exec(lying), { instanceOf: TxError });
+  t.regex(e2!.message, new RegExp(`block ${s.audited} is unknown`), 'a body that does not match the header is not used');
 });
