@@ -7,6 +7,7 @@
 // before the next round starts. On start the saved proposals of the current round go back to the core.
 import { randomInt } from 'node:crypto';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { sha256 } from '../../lib/crypto/index.js';
@@ -343,25 +344,24 @@ export class AgreementHost {
     if (this.catchupInFlight) return false;
     this.catchupInFlight = true;
     try {
-      for (const endpoint of shuffle(this.c.peers.endpoints())) {
-        const res = await getBlock(this.c.peers.client(endpoint), round).catch(() => null);
-        const cb = res?.block;
-        if (!cb?.block || !cb.certificate) continue;
+      const got = await firstPeerBlock(this.c.peers, shuffle(this.c.peers.endpoints()), round, (cb, endpoint) => {
+        if (!cb.block || !cb.certificate) return null;
         try {
           const block = blockFromHeader(this.c.crypto, cb.block.header);
-          if (block.round !== round) continue;
-          const certificate = certificateFromProto(cb.certificate);
-          this.keepPayload(block.body, { txs: cb.block.txs, newChunks: cb.block.newChunks });
-          this.push({ kind: 'certified', block, certificate });
-          return true;
+          if (block.round !== round) return null;
+          return { block, certificate: certificateFromProto(cb.certificate), payload: { txs: cb.block.txs, newChunks: cb.block.newChunks } };
         } catch (err) {
           this.log.warn('catch-up block did not convert', { peer: endpoint, round, error: err });
+          return null;
         }
-      }
+      });
+      if (!got) return false;
+      this.keepPayload(got.block.body, got.payload);
+      this.push({ kind: 'certified', block: got.block, certificate: got.certificate });
+      return true;
     } finally {
       this.catchupInFlight = false;
     }
-    return false;
   }
 
   private keepPayload(body: Uint8Array, payload: Payload): void {
@@ -380,6 +380,19 @@ function shuffle<T>(xs: T[]): T[] {
     [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
   return xs;
+}
+
+/**
+ * Asks `endpoints` in turn for the certified block of `round` (GetBlock) and returns the first answer
+ * `take` makes something of; null when no peer's answer is taken (or none answers).
+ */
+export async function firstPeerBlock<T>(peers: Peers, endpoints: readonly string[], round: number, take: (cb: CertifiedBlock, endpoint: string) => T | null): Promise<T | null> {
+  for (const endpoint of endpoints) {
+    const cb = (await getBlock(peers.client(endpoint), round).catch(() => null))?.block;
+    const got = cb ? take(cb, endpoint) : null;
+    if (got !== null) return got;
+  }
+  return null;
 }
 
 export function getBlock(client: ReturnType<Peers['client']>, round: number, timeoutMs = 3000): Promise<GetBlockResponse> {

@@ -19,8 +19,7 @@ import { catchUp } from './catchup.js';
 import { ChainStore } from './chain-store.js';
 import { fetchCheckpoint, verifyCheckpoint, type Checkpoint, type VerifiedCheckpoint } from './checkpoint.js';
 import { Gossip } from './gossip.js';
-import { AgreementHost, getBlock } from './host.js';
-import type { Block as PbBlock } from '../../gen/wolk/common/v1/chain.js';
+import { AgreementHost, firstPeerBlock } from './host.js';
 import { DEFAULT_BLOCK_LIMITS, Ledger } from './ledger/ledger.js';
 import { Mempool } from './mempool.js';
 import { Peers } from './peers.js';
@@ -115,12 +114,17 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     const committeeStake = new Map(committee.map((n) => [n.id, BigInt(n.stake)]));
     checkpoint = await takeCheckpoint(checkpointFrom, (cp) => verifyCheckpoint(cp, { crypto, params, committee: committeeStake }), log);
   }
-  // Bodies of the blocks before a checkpoint (only their headers are kept), from the peers: bound once
-  // the peer set exists, below.
-  let blockFromPeers: (round: number, accept: (b: PbBlock) => boolean) => Promise<PbBlock | null> = async () => null;
+  const peers = new Peers({
+    static: readEnv(env, 'WOLK_PEERS') ?? [],
+    ...(readEnv(env, 'WOLK_PEERS_SRV') !== undefined ? { srv: readEnv(env, 'WOLK_PEERS_SRV')! } : {}),
+    self,
+    logger: log,
+    maxMessageBytes: options.maxMessageBytes,
+  });
   const ledger = await Ledger.open({
     kv: db,
-    blockSource: (round, accept) => blockFromPeers(round, accept),
+    // Bodies of the blocks before a checkpoint (only their headers are kept), from the peers.
+    blockSource: (round, accept) => firstPeerBlock(peers, peers.endpoints(), round, (cb) => (cb.block && accept(cb.block) ? cb.block : null)),
     genesis,
     crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
     nodeSource: blockChunks.nodeSource(),
@@ -140,20 +144,6 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     ...(checkpoint ? { checkpoint } : {}),
   });
   if (checkpoint) log.info('started from a checkpoint: state comes from storers', { round: checkpoint.round, from: checkpointFrom });
-  const peers = new Peers({
-    static: readEnv(env, 'WOLK_PEERS') ?? [],
-    ...(readEnv(env, 'WOLK_PEERS_SRV') !== undefined ? { srv: readEnv(env, 'WOLK_PEERS_SRV')! } : {}),
-    self,
-    logger: log,
-    maxMessageBytes: options.maxMessageBytes,
-  });
-  blockFromPeers = async (round, accept) => {
-    for (const endpoint of peers.endpoints()) {
-      const res = await getBlock(peers.client(endpoint), round).catch(() => null);
-      if (res?.block?.block && accept(res.block.block)) return res.block.block;
-    }
-    return null;
-  };
   const gossip = new Gossip(peers, log);
   const mempool = new Mempool();
   const host = new AgreementHost({

@@ -200,19 +200,20 @@ export class Ledger implements AgreementLedgerReader {
     if (round > this.tipBlock.round) return null;
     const stored = await this.chain.get(round);
     if (stored?.block.newChunks) return stored.block.newChunks;
+    // A block held whole has no NewChunks then; only header-only blocks (before the checkpoint, and
+    // the checkpoint's own) are asked of blockSource.
+    if ((stored && round !== this.startedFrom) || !this.blockSource) return null;
     const known = this.fetchedNewChunks.get(round);
     if (known) return known;
-    const header = stored ? null : await this.chain.header(round);
-    const checkpointHeader = stored && (await this.chain.checkpointRound()) === round ? stored.block.header : undefined;
-    const h = header ?? checkpointHeader;
-    if (!h || !this.blockSource) return stored?.block.newChunks ?? null;
+    const h = await this.chain.header(round);
+    if (!h) return null;
     const matches = (b: PbBlock) => b.newChunks !== undefined && eq(newChunksHash(b.newChunks), h.newChunksHash) && eq(chunkCommitmentsHash(b.newChunks.chunkCommitments), h.chunkCommitmentsHash);
     const body = await this.blockSource(round, matches).catch(() => null);
-    const nc = body?.newChunks;
-    if (!body || !nc || !matches(body)) return null;
+    // The source is asked to return only a block `matches` takes; checked here again all the same.
+    if (!body?.newChunks || !matches(body)) return null;
     if (this.fetchedNewChunks.size >= 512) this.fetchedNewChunks.delete(this.fetchedNewChunks.keys().next().value!);
-    this.fetchedNewChunks.set(round, nc);
-    return nc;
+    this.fetchedNewChunks.set(round, body.newChunks);
+    return body.newChunks;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
