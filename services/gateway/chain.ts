@@ -3,10 +3,11 @@
 // transactions and waiting for a key's SetKey to be final. Status asks every consensus node at once
 // and takes the most advanced one (a lagging node would hand out an old seed round); other calls try
 // the nodes in order, from the last one that answered, skipping one that is unavailable.
-import type { ConsensusServiceClient, GetStateProofResponse, GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import type { ConsensusServiceClient, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { AccountRecord } from '../../gen/wolk/common/v1/state.js';
+import { mostAdvanced } from '../../lib/client/most-advanced.js';
 import { verifyProofResponse } from '../../lib/client/proof.js';
 import { RpcError, unary, type Clients } from './rpc.js';
 
@@ -76,21 +77,13 @@ export function createChain(clients: Clients, endpoints: readonly string[], time
           return unary(e, c.getStatus.bind(c), {}, timeoutMs, signal);
         }),
       );
-      let best: { index: number; status: GetStatusResponse } | undefined;
-      let rejected: unknown;
-      let last: unknown;
-      answers.forEach((a, index) => {
-        if (a.status === 'fulfilled') {
-          if (!best || a.value.finalizedRound > best.status.finalizedRound) best = { index, status: a.value };
-          return;
-        }
-        last = a.reason;
-        if (!(a.reason instanceof RpcError && a.reason.unavailable)) rejected ??= a.reason;
-      });
+      const best = mostAdvanced(answers);
       if (!best) {
+        const failures = answers.map((a) => (a as PromiseRejectedResult).reason as unknown);
+        const rejected = failures.find((e) => !(e instanceof RpcError && e.unavailable));
         if (rejected instanceof RpcError) throw new ChainError('rejected', `GetStatus: ${rejected.message}`);
         if (rejected !== undefined) throw rejected;
-        throw new ChainError('unavailable', `GetStatus: no consensus node answered (${(last as Error)?.message ?? 'none configured'})`);
+        throw new ChainError('unavailable', `GetStatus: no consensus node answered (${(failures.at(-1) as Error)?.message ?? 'none configured'})`);
       }
       preferred = best.index;
       const s = best.status;

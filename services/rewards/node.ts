@@ -7,6 +7,7 @@ import { ConsensusServiceClient, type GetAccountResponse, type GetBlockResponse,
 import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient, type VerifyFileResponse, type VerifyShareResponse, type VerifySharesResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { loadGenesis, nodesWithRole } from '../../lib/chain/genesis.js';
+import { mostAdvanced } from '../../lib/client/most-advanced.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
 import { readEnv } from '../../lib/config/env.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -78,10 +79,9 @@ export const createRewardsNode: NodeFactory = async (ctx) => {
       // submitted Reward) back at its round. Blocks are then read from whichever node has them.
       finalizedRound: async () => {
         const answers = await Promise.allSettled(consensus.map((c) => call<GetStatusResponse>((md, o, cb) => c.getStatus({}, md, o, cb), 3000)));
-        let best = -1;
-        for (const a of answers) if (a.status === 'fulfilled') best = Math.max(best, Number(a.value.finalizedRound));
-        if (best < 0) throw (answers.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason;
-        return best;
+        const best = mostAdvanced(answers);
+        if (!best) throw (answers.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason;
+        return Number(best.status.finalizedRound);
       },
       block: (round) => any(async (c) => (await call<GetBlockResponse>((md, o, cb) => c.getBlock({ selector: { $case: 'round', value: BigInt(round) } }, md, o, cb), 10_000)).block as CertifiedBlock),
       nonceOf: (id) => any(async (c) => (await call<GetAccountResponse>((md, o, cb) => c.getAccount({ publicKey: Buffer.from(id) }, md, o, cb), 3000)).account?.nonce ?? 0n),
