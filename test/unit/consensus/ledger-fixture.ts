@@ -10,6 +10,9 @@ import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.j
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { sortition } from '../../../lib/crypto/index.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
+import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
+import type { StateProofAnswer } from '../../../lib/chain/storer-registry.js';
 import { cosignBytes, userSignedBytes } from '../../../services/consensus/ledger/transactions.js';
 
 export const CHAIN = 'wolk-test';
@@ -111,4 +114,14 @@ export function setKey(user: User, gateway: NodeKey, intent: { owner: string; co
   const sig = sign(SignDomain.GatewayCosign, gateway.signSecretKey, cosignBytes(tx));
   const signed: Transaction = { ...tx, body: { $case: 'setKey', value: { ...value, gatewaySignature: Buffer.from(sig) } } };
   return signTx(user, signed);
+}
+
+/** GetStateProof as a consensus node answers it, from the ledger (for RemoteStorerRegistry). */
+export function proofsFrom(ledger: Ledger) {
+  return async (key: Uint8Array, round: number): Promise<StateProofAnswer> => {
+    const b = (await ledger.certifiedBlock(round))!;
+    const root = new Uint8Array(b.block.header!.stateRoot);
+    const [proof, value] = await Promise.all([ledger.tree.prove(root, key), ledger.tree.get(root, key)]);
+    return { proof: smtProofToProto(key, value, root, proof), header: b.block.header as BlockHeader };
+  };
 }

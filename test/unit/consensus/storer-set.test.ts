@@ -3,25 +3,15 @@
 // state (ledger and GetStateProof readers alike), a new storer's commitments count from the first seed
 // after its registration and never before, and a node that drops the storer role leaves the set.
 import test from 'ava';
-import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
-import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
-import { decodeStorerSet, RemoteStorerRegistry, STORER_SET_KEY, storerRegistryFromState, type StateProofAnswer } from '../../../lib/chain/storer-registry.js';
+import { decodeStorerSet, RemoteStorerRegistry, STORER_SET_KEY, storerRegistryFromState } from '../../../lib/chain/storer-registry.js';
 import { validateGenesis } from '../../../lib/chain/genesis.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { registryAt } from '../../../services/consensus/ledger/transactions.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
-import { commitment, fileInfo, newKey, setKey, txOf, type User } from './ledger-fixture.js';
+import { commitment, fileInfo, newKey, proofsFrom, setKey, txOf, type User } from './ledger-fixture.js';
 
-function proofsFrom(ledger: Ledger) {
-  return async (key: Uint8Array, round: number): Promise<StateProofAnswer> => {
-    const b = (await ledger.certifiedBlock(round))!;
-    const root = new Uint8Array(b.block.header!.stateRoot);
-    const [proof, value] = await Promise.all([ledger.tree.prove(root, key), ledger.tree.get(root, key)]);
-    return { proof: smtProofToProto(key, value, root, proof), header: b.block.header as BlockHeader };
-  };
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

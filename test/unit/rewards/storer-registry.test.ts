@@ -4,11 +4,10 @@
 // it after a real Reward: test/unit/consensus/ledger-reward.test.ts.)
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
-import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
-import { RemoteStorerRegistry, storerRegistryFrom, storerRegistryFromState, type StateProofAnswer } from '../../../lib/chain/storer-registry.js';
+import { RemoteStorerRegistry, storerRegistryFrom, storerRegistryFromState } from '../../../lib/chain/storer-registry.js';
+import { proofsFrom } from '../consensus/ledger-fixture.js';
 import { fromHex } from '../../../lib/crypto/index.js';
 import { WolkError } from '../../../lib/grpc/errors.js';
 import { createSelection } from '../../../services/storer/selection.js';
@@ -16,15 +15,6 @@ import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { makeChain } from '../indexer/chain.js';
 import { newKey } from './world.js';
 
-/** GetStateProof as a consensus node answers it, from the ledger. */
-function proofsFrom(ledger: Ledger) {
-  return async (key: Uint8Array, round: number): Promise<StateProofAnswer> => {
-    const b = (await ledger.certifiedBlock(round))!;
-    const root = new Uint8Array(b.block.header!.stateRoot);
-    const [proof, value] = await Promise.all([ledger.tree.prove(root, key), ledger.tree.get(root, key)]);
-    return { proof: smtProofToProto(key, value, root, proof), header: b.block.header as BlockHeader };
-  };
-}
 
 test('the registry read over GetStateProof equals the ledger\'s; Solicit parameters come from it; wrong seeds and rounds are caught', async (t) => {
   const chain = await makeChain({ storerCommitteeSize: 20 });
