@@ -47,6 +47,9 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
     totalStake += BigInt(n.stake);
   }
   const endpoints = storerEndpoints.length > 0 ? storerEndpoints : [...byId.values()].map((e) => e.endpoint);
+  // Storers known only from chain records (registered after genesis, behind no WOLK_STORERS endpoint):
+  // with configured endpoints they are still solicited at their record endpoint, every time.
+  const fromRecords = new Set<string>();
   let probed: Promise<void> | undefined;
   const probe = (signal?: AbortSignal) =>
     (probed ??= Promise.all(
@@ -58,6 +61,7 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
           const known = byId.get(id);
           if (known) known.endpoint = endpoint;
           else byId.set(id, { id, endpoint });
+          fromRecords.delete(id);
         } catch {
           // unreachable now: asked again on a later miss
         }
@@ -89,9 +93,12 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
         if (s.stake <= 0n) continue;
         const id = Buffer.from(s.id).toString('hex');
         const known = byId.get(id);
-        if (configured && known) continue;
+        if (configured && known && !fromRecords.has(id)) continue;
         if (known) known.endpoint = s.endpoint;
-        else byId.set(id, { id, endpoint: s.endpoint });
+        else {
+          byId.set(id, { id, endpoint: s.endpoint });
+          if (configured) fromRecords.add(id);
+        }
         all.add(s.endpoint);
       }
       return { totalStake: reg.totalWeight, lookup: (id) => reg.lookup(Buffer.from(id, 'hex')), endpoints: [...all] };
