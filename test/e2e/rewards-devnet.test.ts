@@ -88,7 +88,13 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   for (let i = 0; i < 16 && blocksWithLazy.size < 4; i++) {
     const file = join(work, `f${i}.bin`);
     writeFileSync(file, randomBytes(20_000 + i * 1000));
-    const put = JSON.parse((await cli('put', file, `wolk://alice/audit/f${i}.bin`)).stdout) as { filehash: string; storers: string[]; round: string };
+    const put = JSON.parse((await cli('put', file, `wolk://alice/audit/f${i}.bin`)).stdout) as { filehash: string; storers: string[]; round?: string; state?: string };
+    // Not final within the gateway's finality timeout: 202 with the status URL and no round yet (seen on
+    // a loaded CI machine). Its block is unknown here, so it counts for nothing below.
+    if (put.round === undefined) {
+      t.log(`upload f${i}: ${put.state ?? 'no state'}, not final yet; not counted`);
+      continue;
+    }
     uploads.push({ round: put.round, storers: put.storers });
     if (put.storers.includes(lazyId)) {
       blocksWithLazy.add(put.round);
@@ -96,6 +102,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
     }
   }
   t.log(`uploads: ${uploads.map((u) => `round ${u.round} → ${u.storers.map((s) => s.slice(0, 8)).join(',')}`).join('; ')}`);
+  if (uploads.length === 0) return t.fail('no upload became final');
   t.true(blocksWithLazy.size >= 1, `${LAZY} committed to some of the uploaded files`);
 
   // Wait (on chain, through the indexer) until the lazy storer's reputation fell and an honest storer
