@@ -111,8 +111,8 @@ function componentValue(name: string, req: SignableRequest): string {
 /** The inner list of a signature's Signature-Input member: covered components with parameters. */
 export function signatureInputList(covered: readonly string[], params: SignatureParams): InnerList {
   const p = new Map<string, BareItem>();
-  p.set('created', BigInt(params.created));
-  if (params.expires !== undefined) p.set('expires', BigInt(params.expires));
+  p.set('created', params.created);
+  if (params.expires !== undefined) p.set('expires', params.expires);
   p.set('nonce', params.nonce);
   p.set('keyid', params.keyid);
   p.set('alg', params.alg);
@@ -252,19 +252,19 @@ export function verifyRequest(req: SignableRequest, policy: VerifyPolicy): Verif
   const covered = member.items.map((i) => (typeof i.value === 'string' ? i.value : ''));
   for (const r of policy.required) if (!covered.includes(r)) throw new SignatureError('malformed', `the signature must cover "${r}"`);
   const alg = param(member, 'alg');
-  if (alg !== SIGNATURE_ALG) throw new SignatureError('unsupported', `alg must be "${SIGNATURE_ALG}", got ${alg === undefined ? 'none' : JSON.stringify(alg instanceof Token ? alg.value : String(alg))}`);
+  if (alg !== SIGNATURE_ALG) throw new SignatureError('unsupported', `alg must be "${SIGNATURE_ALG}", got ${alg === undefined ? 'none' : JSON.stringify(alg instanceof Token ? alg.toString() : String(alg))}`);
   const keyid = param(member, 'keyid');
   if (typeof keyid !== 'string' || !KEYID_RE.test(keyid)) throw new SignatureError('malformed', 'keyid must be the lowercase hex of a 32-byte Ed25519 public key');
   const nonce = param(member, 'nonce');
   if (typeof nonce !== 'string' || !NONCE_RE.test(nonce)) throw new SignatureError('malformed', 'nonce must be a string of 16 to 128 characters [A-Za-z0-9_-]');
   const created = param(member, 'created');
-  if (typeof created !== 'bigint') throw new SignatureError('malformed', 'created must be an integer (Unix seconds)');
-  const createdS = Number(created);
+  if (typeof created !== 'number' || !Number.isSafeInteger(created)) throw new SignatureError('malformed', 'created must be an integer (Unix seconds)');
+  const createdS = created;
   if (Math.abs(policy.now - createdS) > policy.windowSeconds) {
     throw new SignatureError('expired', `created ${createdS} is more than ${policy.windowSeconds} s from the server's clock (${policy.now})`);
   }
   const expires = param(member, 'expires');
-  if (expires !== undefined && (typeof expires !== 'bigint' || Number(expires) < policy.now)) throw new SignatureError('expired', 'the signature has expired');
+  if (expires !== undefined && (typeof expires !== 'number' || !Number.isSafeInteger(expires) || expires < policy.now)) throw new SignatureError('expired', 'the signature has expired');
 
   const base = signatureBase(req, member);
   const publicKey = new Uint8Array(Buffer.from(keyid, 'hex'));

@@ -1,9 +1,25 @@
-// The subset of RFC 8941 Structured Field Values that RFC 9421 (Signature-Input, Signature) and
-// RFC 9530 (Content-Digest) use: dictionaries whose members are inner lists or byte sequences, with
-// parameters whose values are integers, strings, tokens, booleans or byte sequences.
-//
-// Parsing follows RFC 8941 §4.2 (strict: anything malformed throws StructuredFieldError); serializing
-// follows §4.1, which is what RFC 9421 §2.3 needs to rebuild "@signature-params" exactly.
+// RFC 8941 Structured Field Values as RFC 9421 (Signature-Input, Signature) and RFC 9530
+// (Content-Digest) use them. Parsing and serializing are done by the `structured-headers` package
+// (RFC 8941 / RFC 9651, checked against the httpwg structured-field test suite upstream); this module
+// only maps its tuples onto named shapes and its errors onto StructuredFieldError, so the
+// authentication path does not depend on a hand-written parser.
+import {
+  DisplayString,
+  ParseError,
+  SerializeError,
+  Token,
+  parseDictionary as sfParseDictionary,
+  serializeBareItem as sfSerializeBareItem,
+  serializeInnerList as sfSerializeInnerList,
+  serializeItem as sfSerializeItem,
+  serializeParameters as sfSerializeParameters,
+  type BareItem as SfBareItem,
+  type InnerList as SfInnerList,
+  type Item as SfItem,
+  type Parameters as SfParameters,
+} from 'structured-headers';
+
+export { DisplayString, Token };
 
 export class StructuredFieldError extends Error {
   constructor(message: string) {
@@ -12,12 +28,11 @@ export class StructuredFieldError extends Error {
   }
 }
 
-export type BareItem = bigint | string | Token | Uint8Array | boolean;
-
-/** An RFC 8941 token (distinct from a string: serialized without quotes). */
-export class Token {
-  constructor(readonly value: string) {}
-}
+/**
+ * A bare item: integers and decimals are numbers (RFC 8941 integers have at most 15 digits, so they
+ * are exact), byte sequences Uint8Array, tokens Token. RFC 9651's Date and Display String parse too.
+ */
+export type BareItem = number | string | Token | Uint8Array | boolean | Date | DisplayString;
 
 export type Parameters = ReadonlyMap<string, BareItem>;
 
@@ -37,188 +52,85 @@ export function isInnerList(m: DictMember): m is InnerList {
   return 'items' in m;
 }
 
-class Parser {
-  private i = 0;
-  constructor(private readonly s: string) {}
-
-  fail(what: string): never {
-    throw new StructuredFieldError(`structured field: ${what} at position ${this.i} of "${this.s}"`);
-  }
-  peek(): string {
-    return this.s[this.i] ?? '';
-  }
-  eof(): boolean {
-    return this.i >= this.s.length;
-  }
-  skipSP(): void {
-    while (this.peek() === ' ') this.i++;
-  }
-  skipOWS(): void {
-    while (this.peek() === ' ' || this.peek() === '\t') this.i++;
-  }
-
-  // §4.2.3.3
-  key(): string {
-    const c = this.peek();
-    if (!/[a-z*]/.test(c)) this.fail('expected a key');
-    const start = this.i;
-    while (/[a-z0-9_\-.*]/.test(this.peek()) && !this.eof()) this.i++;
-    return this.s.slice(start, this.i);
-  }
-
-  // §4.2.3
-  bareItem(): BareItem {
-    const c = this.peek();
-    if (c === '-' || /[0-9]/.test(c)) return this.integer();
-    if (c === '"') return this.string();
-    if (c === ':') return this.bytes();
-    if (c === '?') return this.boolean();
-    if (/[A-Za-z*]/.test(c)) return this.token();
-    return this.fail('expected an item');
-  }
-
-  integer(): bigint {
-    const m = /^-?[0-9]{1,15}/.exec(this.s.slice(this.i));
-    if (!m) this.fail('expected an integer');
-    if (this.s[this.i + m[0].length] === '.') this.fail('decimals are not accepted here');
-    this.i += m[0].length;
-    return BigInt(m[0]);
-  }
-
-  string(): string {
-    this.i++; // opening quote
-    let out = '';
-    for (;;) {
-      if (this.eof()) this.fail('unterminated string');
-      const c = this.s[this.i++]!;
-      if (c === '\\') {
-        const n = this.s[this.i++];
-        if (n !== '"' && n !== '\\') this.fail('bad escape in string');
-        out += n;
-      } else if (c === '"') {
-        return out;
-      } else {
-        const code = c.charCodeAt(0);
-        if (code < 0x20 || code > 0x7e) this.fail('non-printable character in string');
-        out += c;
-      }
-    }
-  }
-
-  token(): Token {
-    const start = this.i;
-    this.i++;
-    while (/[A-Za-z0-9!#$%&'*+\-.^_`|~:/]/.test(this.peek()) && !this.eof()) this.i++;
-    return new Token(this.s.slice(start, this.i));
-  }
-
-  bytes(): Uint8Array {
-    this.i++;
-    const end = this.s.indexOf(':', this.i);
-    if (end < 0) this.fail('unterminated byte sequence');
-    const b64 = this.s.slice(this.i, end);
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) this.fail('byte sequence is not base64');
-    this.i = end + 1;
-    return new Uint8Array(Buffer.from(b64, 'base64'));
-  }
-
-  boolean(): boolean {
-    this.i++;
-    const c = this.s[this.i++];
-    if (c === '1') return true;
-    if (c === '0') return false;
-    return this.fail('expected ?0 or ?1');
-  }
-
-  // §4.2.3.2
-  params(): Map<string, BareItem> {
-    const out = new Map<string, BareItem>();
-    while (this.peek() === ';') {
-      this.i++;
-      this.skipSP();
-      const k = this.key();
-      let v: BareItem = true;
-      if (this.peek() === '=') {
-        this.i++;
-        v = this.bareItem();
-      }
-      out.set(k, v);
-    }
-    return out;
-  }
-
-  item(): Item {
-    const value = this.bareItem();
-    return { value, params: this.params() };
-  }
-
-  // §4.2.1.2
-  innerList(): InnerList {
-    this.i++; // (
-    const items: Item[] = [];
-    for (;;) {
-      this.skipSP();
-      if (this.peek() === ')') {
-        this.i++;
-        return { items, params: this.params() };
-      }
-      if (this.eof()) this.fail('unterminated inner list');
-      items.push(this.item());
-      const c = this.peek();
-      if (c !== ' ' && c !== ')') this.fail('expected space or ) in inner list');
-    }
-  }
-
-  // §4.2.2
-  dictionary(): Map<string, DictMember> {
-    const out = new Map<string, DictMember>();
-    this.skipSP();
-    if (this.eof()) return out;
-    for (;;) {
-      const k = this.key();
-      let m: DictMember;
-      if (this.peek() === '=') {
-        this.i++;
-        m = this.peek() === '(' ? this.innerList() : this.item();
-      } else {
-        m = { value: true, params: this.params() };
-      }
-      out.set(k, m);
-      this.skipOWS();
-      if (this.eof()) return out;
-      if (this.peek() !== ',') this.fail('expected , between dictionary members');
-      this.i++;
-      this.skipOWS();
-      if (this.eof()) this.fail('trailing comma');
-    }
-  }
+function fromSfBare(v: SfBareItem): BareItem {
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return v as BareItem;
 }
 
-/** Parses an RFC 8941 dictionary (e.g. Signature-Input, Signature, Content-Digest). */
+function fromSfParams(p: SfParameters): Map<string, BareItem> {
+  const out = new Map<string, BareItem>();
+  for (const [k, v] of p) out.set(k, fromSfBare(v));
+  return out;
+}
+
+function fromSfItem(i: SfItem): Item {
+  return { value: fromSfBare(i[0]), params: fromSfParams(i[1]) };
+}
+
+function toSfParams(p: Parameters): SfParameters {
+  return new Map([...p].map(([k, v]) => [k, v as SfBareItem]));
+}
+
+function toSfItem(i: Item): SfItem {
+  return [i.value as SfBareItem, toSfParams(i.params)];
+}
+
+function rethrow(err: unknown, field?: string): never {
+  if (err instanceof ParseError || err instanceof SerializeError || err instanceof TypeError) {
+    throw new StructuredFieldError(`structured field: ${err.message}${field === undefined ? '' : ` in "${field}"`}`);
+  }
+  throw err;
+}
+
+/** Parses an RFC 8941 dictionary (§4.2.2; e.g. Signature-Input, Signature, Content-Digest). Throws StructuredFieldError. */
 export function parseDictionary(field: string): Map<string, DictMember> {
-  return new Parser(field.trim()).dictionary();
+  let dict;
+  try {
+    dict = sfParseDictionary(field);
+  } catch (err) {
+    rethrow(err, field);
+  }
+  const out = new Map<string, DictMember>();
+  for (const [k, member] of dict) {
+    const [value, params] = member;
+    out.set(k, Array.isArray(value) ? { items: (value as SfItem[]).map(fromSfItem), params: fromSfParams(params) } : fromSfItem(member as SfItem));
+  }
+  return out;
 }
 
 /** §4.1.3.1 serialization of a bare item. */
 export function serializeBareItem(v: BareItem): string {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'boolean') return v ? '?1' : '?0';
-  if (v instanceof Token) return v.value;
-  if (v instanceof Uint8Array) return `:${Buffer.from(v).toString('base64')}:`;
-  if (!/^[\x20-\x7e]*$/.test(v)) throw new StructuredFieldError(`structured field: string has non-printable characters: ${JSON.stringify(v)}`);
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  try {
+    return sfSerializeBareItem(v as SfBareItem);
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
+/** §4.1.1.2 serialization of parameters (in insertion order). */
 export function serializeParams(params: Parameters): string {
-  let out = '';
-  for (const [k, v] of params) out += v === true ? `;${k}` : `;${k}=${serializeBareItem(v)}`;
-  return out;
+  try {
+    return sfSerializeParameters(toSfParams(params));
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
 export function serializeItem(item: Item): string {
-  return serializeBareItem(item.value) + serializeParams(item.params);
+  try {
+    return sfSerializeItem(toSfItem(item));
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
+/** §4.1.1.1 serialization of an inner list: what RFC 9421 §2.3 needs to rebuild "@signature-params". */
 export function serializeInnerList(list: InnerList): string {
-  return `(${list.items.map(serializeItem).join(' ')})${serializeParams(list.params)}`;
+  const sf: SfInnerList = [list.items.map(toSfItem), toSfParams(list.params)];
+  try {
+    return sfSerializeInnerList(sf);
+  } catch (err) {
+    rethrow(err);
+  }
 }
