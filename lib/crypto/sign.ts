@@ -7,6 +7,7 @@
 // and so on, even when two kinds of message happen to share bytes.
 import { KeyObject, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { LRUCache } from 'lru-cache';
 import { CryptoError, CryptoErrorCode, assertBytes } from './errors.js';
 import { concatBytes, toHex } from './hash.js';
 
@@ -64,13 +65,13 @@ export function signedBytes(domain: SignDomain | string, message: Uint8Array): U
 }
 
 // Importing a key into OpenSSL costs more than a signature; nodes sign with one key and verify the
-// same few hundred peers over and over, so KeyObjects are cached (bounded, oldest evicted first).
+// same few hundred peers over and over, so KeyObjects are cached, bounded, least recently used evicted
+// first (oldest-first would throw out the node's own key and the committee's, the hottest entries).
 const CACHE_MAX = 2048;
-const privateKeys = new Map<string, KeyObject>();
-const publicKeys = new Map<string, KeyObject>();
+const privateKeys = new LRUCache<string, KeyObject>({ max: CACHE_MAX });
+const publicKeys = new LRUCache<string, KeyObject>({ max: CACHE_MAX });
 
-function remember(cache: Map<string, KeyObject>, id: string, key: KeyObject): KeyObject {
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+function remember(cache: LRUCache<string, KeyObject>, id: string, key: KeyObject): KeyObject {
   cache.set(id, key);
   return key;
 }

@@ -13,6 +13,7 @@ import { ed25519, ed25519_hasher } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { LRUCache } from 'lru-cache';
 import { CryptoError, CryptoErrorCode, assertBytes } from './errors.js';
 import { bytesEqual, concatBytes, sha512, toHex } from './hash.js';
 
@@ -75,9 +76,10 @@ interface ExpandedKey {
 }
 
 // Proving recomputes x and Y = x*B from the seed; a node proves with one key over and over, so the
-// expansion is cached. Bounded: a process that proves for many keys (the simulator) just recomputes.
+// expansion is cached. Bounded, least recently used evicted first: a process that proves for many keys
+// (the simulator) recomputes the cold ones and keeps the hot ones.
 const EXPANDED_CACHE_MAX = 256;
-const expandedCache = new Map<string, ExpandedKey>();
+const expandedCache = new LRUCache<string, ExpandedKey>({ max: EXPANDED_CACHE_MAX });
 
 function expandSecret(seed: Uint8Array): ExpandedKey {
   const id = toHex(seed);
@@ -92,7 +94,6 @@ function expandSecret(seed: Uint8Array): ExpandedKey {
   const x = bytesToNumberLE(lower) % q;
   const Y = B.multiply(x);
   const key: ExpandedKey = { x, prefix: h.slice(32, 64), Y, pk: Y.toBytes() };
-  if (expandedCache.size >= EXPANDED_CACHE_MAX) expandedCache.delete(expandedCache.keys().next().value as string);
   expandedCache.set(id, key);
   return key;
 }
@@ -111,9 +112,10 @@ export function vrfGenerateKey(random: (n: number) => Uint8Array = (n) => new Ui
 }
 
 // Verifiers meet the same public keys again and again (a committee votes every step), and decoding
-// one costs a square root: cache decoded, validated keys. Invalid keys are cached as null too.
+// one costs a square root: cache decoded, validated keys (least recently used evicted first, so a
+// committee's keys stay while one-off keys pass through). Invalid keys are cached too, as point null.
 const PUBKEY_CACHE_MAX = 4096;
-const pubkeyCache = new Map<string, Pt | null>();
+const pubkeyCache = new LRUCache<string, { readonly point: Pt | null }>({ max: PUBKEY_CACHE_MAX });
 
 /**
  * string_to_point (RFC 8032 §5.1.3, strict: y < p and no "negative zero" x) followed by
@@ -122,7 +124,8 @@ const pubkeyCache = new Map<string, Pt | null>();
  */
 function decodePublicKey(pk: Uint8Array): Pt | null {
   const id = toHex(pk);
-  if (pubkeyCache.has(id)) return pubkeyCache.get(id)!;
+  const hit = pubkeyCache.get(id);
+  if (hit) return hit.point;
   let Y: Pt | null;
   try {
     Y = Point.fromBytes(pk, false);
@@ -130,8 +133,7 @@ function decodePublicKey(pk: Uint8Array): Pt | null {
   } catch {
     Y = null;
   }
-  if (pubkeyCache.size >= PUBKEY_CACHE_MAX) pubkeyCache.delete(pubkeyCache.keys().next().value as string);
-  pubkeyCache.set(id, Y);
+  pubkeyCache.set(id, { point: Y });
   return Y;
 }
 
