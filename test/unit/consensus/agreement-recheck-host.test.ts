@@ -10,6 +10,10 @@ import test from 'ava';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { blockFromHeader } from '../../../services/consensus/wire.js';
 import { startLiveCluster, until, type LiveCluster } from './liveness-cluster.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 const hashCrypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockFromHeader>[0];
 

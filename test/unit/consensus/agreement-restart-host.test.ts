@@ -23,6 +23,10 @@ import type { Peers } from '../../../services/consensus/peers.js';
 import { proposalFromProto, voteFromProto } from '../../../services/consensus/wire.js';
 import { makeNet } from './ledger-fixture.js';
 import { until } from './liveness-cluster.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 const LAMBDA = 50;
 

@@ -22,6 +22,10 @@ import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { checkpointOf, committeeOf, finalize } from './block-storage-fixture.js';
 import { makeNet, newUser, setBucket, setName } from './ledger-fixture.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 const hashFn = { hash: (...p: Uint8Array[]) => sha256(...p) };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

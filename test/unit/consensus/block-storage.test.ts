@@ -13,6 +13,10 @@ import { accountKey, pathKey } from '../../../services/consensus/ledger/state-vi
 import { encodeLedgerPart, headerOf } from '../../../services/consensus/wire.js';
 import { blockOn, checkpointOf, committeeOf, finalize } from './block-storage-fixture.js';
 import { makeNet, newUser, openLedger, setBucket, setName, type Net } from './ledger-fixture.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const hashFn = { hash: (...p: Uint8Array[]) => sha256(...p) };

@@ -4,7 +4,6 @@
 // validates them and commits the same block. A block whose commitments were altered, added, stripped
 // or replayed, or whose header hash does not match them, is refused.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,6 @@ import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { chunkCommitmentsHash } from '../../../lib/chain/commitment.js';
 import { DEFAULT_REWARD_PARAMS } from '../../../lib/chain/reward.js';
 import { sha256 } from '../../../lib/crypto/index.js';
-import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Ledger, newChunksHash } from '../../../services/consensus/ledger/ledger.js';
@@ -24,6 +22,11 @@ import { startInProcess } from '../../helpers/service.js';
 import { blockOn, certify, committeeOf, headerOf } from './block-storage-fixture.js';
 import { makeNet, newUser, setName } from './ledger-fixture.js';
 import { storerClient, unary } from '../storer/client.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/chunk-commitments.test.ts');
+logSeedOnFailure(test);
 
 const hashFn = { hash: (...p: Uint8Array[]) => sha256(...p) };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -32,7 +35,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 async function setup(t: import('ava').ExecutionContext) {
   const net = makeNet({ storers: 3, replication: 2 });
   const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'wolk-cc-storer-')));
-  const keys = dirs.map((d) => loadOrCreateNodeKey(d).key);
+  const keys = dirs.map((d) => seeded.provisionNodeKey(d));
   const storerNodes = net.genesis.nodes.filter((n) => n.roles.includes('storer'));
   storerNodes.forEach((n, i) => Object.assign(n, { id: keys[i]!.id, vrfPublicKey: hex(keys[i]!.vrfPublicKey) }));
   const genesisPath = join(dirs[0]!, 'genesis.json');
@@ -171,7 +174,7 @@ test('the rewards audit challenges every committed storer for every chunk of the
       return res.answers.map((x) => (x.result?.$case === 'proof' ? { proof: x.result.value } : { notFound: x.result?.$case === 'notFound' ? x.result.value : '?' }));
     },
   };
-  const seed = randomBytes(32);
+  const seed = seeded.bytes(32);
   const audit = () => runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: nc, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000 });
   const { reward, outcomes } = await audit();
   t.is(outcomes.length, 3 * nc.chunkIds.length, 'every chunk, every committed storer');

@@ -5,6 +5,10 @@ import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { makeNet, newUser, setName } from './ledger-fixture.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 function openWith(clock: () => number, assembleBudgetMs?: number) {
   const net = makeNet();

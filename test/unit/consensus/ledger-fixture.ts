@@ -1,12 +1,11 @@
 // A small network for ledger tests: a genesis with consensus nodes, storers and a gateway (real
 // Ed25519 and VRF keys), a ledger over an in-memory store, and builders for signed transactions
 // and storage commitments exactly as users, gateways and storers make them (docs/contracts.md).
-import { randomBytes } from 'node:crypto';
 import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
 import { StorageCommitment, type FileInfo } from '../../../gen/wolk/common/v1/storage.js';
 import type { Genesis, GenesisRole } from '../../../lib/chain/genesis.js';
 import { SignDomain, SortitionDomain, sha256, sign, sortitionAlpha, toHex, vrfProofToHash, vrfProve } from '../../../lib/crypto/index.js';
-import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
+import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { sortition } from '../../../lib/crypto/index.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
@@ -14,11 +13,15 @@ import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import type { StateProofAnswer } from '../../../lib/chain/storer-registry.js';
 import { cosignBytes, userSignedBytes } from '../../../services/consensus/ledger/transactions.js';
+import { testRandom } from '../../helpers/seed.js';
 
 export const CHAIN = 'wolk-test';
 
+/** Keys, seeds and file hashes of this fixture: seeded (test/helpers/seed.ts), the same on every run. */
+const random = testRandom('consensus/ledger-fixture');
+
 export function newKey(): NodeKey {
-  return nodeKeyFromSeeds(randomBytes(32), randomBytes(32));
+  return random.nodeKey();
 }
 
 export interface Net {
@@ -36,7 +39,7 @@ export function makeNet(opts: { storers?: number; replication?: number; storerCo
   const node = (k: NodeKey, role: GenesisRole, i: number) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: `127.0.0.1:${7000 + i}`, roles: [role], stake: '1000' });
   const genesis: Genesis = {
     network: CHAIN,
-    seed: toHex(randomBytes(32)),
+    seed: random.hex(32),
     timestampMs: Date.now() - 1000,
     params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
     nodes: [
@@ -80,7 +83,7 @@ export const setBucket = (user: User, owner: string, collection: string, replica
   txOf(user, { $case: 'setBucket', value: { owner, collection, settings: { replication, maxFileSize: 0n, chunkSize: 0 } } });
 
 export function fileInfo(size = 10_000n): FileInfo {
-  return { filehash: Buffer.from(randomBytes(32)), size, chunkSize: 4096 };
+  return { filehash: random.bytes(32), size, chunkSize: 4096 };
 }
 
 /** A storer's commitment to `file` on the seed of `seedRound`, as the storer would sign it. */
@@ -94,7 +97,7 @@ export function commitment(storer: NodeKey, file: FileInfo, seed: Uint8Array, se
     vrfPublicKey: Buffer.from(storer.vrfPublicKey),
     vrf: { proof: Buffer.from(proof), output: Buffer.from(out) },
     weight,
-    replicaRoot: Buffer.from(randomBytes(32)),
+    replicaRoot: random.bytes(32),
     filehash: file.filehash,
     size: file.size,
     chunkSize: file.chunkSize,

@@ -4,7 +4,6 @@
 // branch, a wrong verifier (not a rewards node, or a credential that sortition does not give), a tally
 // that does not match the branches, a second Reward in one block, a second Reward for the same round.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import type { FileAudit } from '../../../gen/wolk/common/v1/storage.js';
 import type { Reward, SampledProof, SignedTransaction, Transaction } from '../../../gen/wolk/common/v1/tx.js';
 import type { Genesis } from '../../../lib/chain/genesis.js';
@@ -24,6 +23,11 @@ import { kvNodeSource } from '../../../lib/smt/index.js';
 import type { VerifiedCheckpoint } from '../../../services/consensus/checkpoint.js';
 import { commitment, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot, type HeldFile } from '../rewards/world.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/ledger-reward.test.ts');
+logSeedOnFailure(test);
 
 const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
 const VERIFIER_STAKE = 10n;
@@ -44,7 +48,7 @@ function blockOf(ledger: Ledger, body: Uint8Array, seed: Uint8Array): Block {
 }
 
 /** Assembles, validates and commits a block of `txs` with the given seed (agreement is not under test). */
-async function finalize(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(randomBytes(32))) {
+async function finalize(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))) {
   const round = ledger.tip().round + 1;
   const { body, payload, rejected } = await ledger.assemble(round, txs);
   const block = blockOf(ledger, body, seed);
@@ -110,7 +114,7 @@ async function scene(): Promise<Scene> {
   while (ledger.tip().round < rewardRound - 2) await finalize(ledger, []);
   // Block R − 1 gets a seed under which the verifier's sortition selects it for R.
   let prevSeed: Uint8Array;
-  do prevSeed = new Uint8Array(randomBytes(32));
+  do prevSeed = new Uint8Array(seeded.bytes(32));
   while (proveVerifier(verifier.vrfSecretKey, prevSeed, rewardRound, { stake: VERIFIER_STAKE, totalStake: VERIFIER_STAKE }, DEFAULT_REWARD_PARAMS.expectedVerifiers) === null);
   await finalize(ledger, [], prevSeed);
 
@@ -169,7 +173,7 @@ test('forged Rewards are refused: altered branch, wrong verifier, tally not matc
   const sample = r.samples[0]!;
   const audit = (sample.proof as { $case: 'file'; value: FileAudit }).value;
   const leaf = audit.leaves[0]!;
-  const forgedLeaf = { ...leaf, fileBranch: { ...leaf.fileBranch!, siblings: leaf.fileBranch!.siblings.map((b, i) => (i === 0 ? Buffer.from(randomBytes(32)) : b)) } };
+  const forgedLeaf = { ...leaf, fileBranch: { ...leaf.fileBranch!, siblings: leaf.fileBranch!.siblings.map((b, i) => (i === 0 ? seeded.bytes(32) : b)) } };
   const altered: Reward = { ...r, samples: [{ proof: { $case: 'file', value: { ...audit, leaves: [forgedLeaf, ...audit.leaves.slice(1)] } } } as SampledProof, ...r.samples.slice(1)] };
   await refused(t, s.ledger, s.rewardTx(altered), /file branch fails/);
 
@@ -193,7 +197,7 @@ test('forged Rewards are refused: altered branch, wrong verifier, tally not matc
   // A storer left out of the tallies.
   await refused(t, s.ledger, s.rewardTx({ ...r, tallies: r.tallies.filter((x) => !Buffer.from(x.storerId).equals(id1)) }), /2 tallies, block \d+ has 3 committed storers/);
   // Another challenge seed than seed(R − 1).
-  await refused(t, s.ledger, s.rewardTx({ ...r, challengeSeed: Buffer.from(randomBytes(32)) }), /challenge_seed is not the seed of round/);
+  await refused(t, s.ledger, s.rewardTx({ ...r, challengeSeed: seeded.bytes(32) }), /challenge_seed is not the seed of round/);
 
   // None of these changed state: the honest one still applies.
   await t.notThrowsAsync(run(s.ledger, s.rewardTx(r)));
@@ -206,7 +210,7 @@ test('a second Reward in one block: validation refuses the block; assembly keeps
   const txs = [first, second];
   const nc = newChunksOf(txs);
   const body = encodeLedgerPart({ stateRoot: Buffer.alloc(32), txRoot: Buffer.from(txRootOf(txs)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: BigInt(Date.now()) });
-  const v = await s.ledger.validate(blockOf(s.ledger, body, new Uint8Array(randomBytes(32))), { txs, newChunks: nc });
+  const v = await s.ledger.validate(blockOf(s.ledger, body, new Uint8Array(seeded.bytes(32))), { txs, newChunks: nc });
   t.false(v.valid);
   t.regex(v.reason ?? '', /second Reward in the block \(transactions 0 and 1\)/);
 

@@ -1,7 +1,6 @@
 // Each transaction kind's accept and reject paths, through the ledger's block execution (the same
 // rules the mempool and every validator apply).
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { blockHash } from '../../../services/consensus/agreement/codec.js';
 import type { Block } from '../../../services/consensus/agreement/types.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
@@ -12,6 +11,11 @@ import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { CHAIN, commitment, fileInfo, makeNet, newUser, openLedger, setBucket, setKey, setName, signTx, txOf, type Net } from './ledger-fixture.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/ledger-tx.test.ts');
+logSeedOnFailure(test);
 
 const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
 
@@ -23,7 +27,7 @@ async function finalize(ledger: Ledger, txs: SignedTransaction[]): Promise<{ inc
   const b: Omit<Block, 'hash'> = {
     round,
     prevHash: tip.hash,
-    seed: new Uint8Array(randomBytes(32)),
+    seed: new Uint8Array(seeded.bytes(32)),
     proposer: 'aa'.repeat(32),
     period: 0,
     credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
@@ -93,7 +97,7 @@ test('SetName: malformed names, foreign owners, bad signatures and other network
   await rejects(t, ledger, setName(newUser(), 'dave', newUser().publicKey), 'FAILED_PRECONDITION', /claimed by its owner key/);
   const eve = newUser();
   const good = setName(eve, 'eve');
-  await rejects(t, ledger, { ...good, signature: Buffer.from(randomBytes(64)) }, 'INVALID_ARGUMENT', /signature/);
+  await rejects(t, ledger, { ...good, signature: seeded.bytes(64) }, 'INVALID_ARGUMENT', /signature/);
   const forged = { ...good, tx: { ...good.tx!, body: { $case: 'setName' as const, value: { name: 'mallory', owner: eve.publicKey } } } };
   await rejects(t, ledger, forged, 'INVALID_ARGUMENT', /signature/);
   await rejects(t, ledger, txOf(newUser(), { $case: 'setName', value: { name: 'x', owner: Buffer.alloc(32) } }, { chainId: 'other-net' }), 'INVALID_ARGUMENT', /chain_id/);
@@ -162,7 +166,7 @@ test('SetKey: a bad gateway co-signature or an unregistered gateway is refused',
   const { net, ledger, alice, commits, intent } = await setKeyNet();
   const stx = setKey(alice, net.gateway, intent, commits);
   const body = stx.tx!.body as { $case: 'setKey'; value: import('../../../gen/wolk/common/v1/tx.js').SetKey };
-  const tampered = { ...stx, tx: { ...stx.tx!, body: { $case: 'setKey' as const, value: { ...body.value, gatewaySignature: Buffer.from(randomBytes(64)) } } } };
+  const tampered = { ...stx, tx: { ...stx.tx!, body: { $case: 'setKey' as const, value: { ...body.value, gatewaySignature: seeded.bytes(64) } } } };
   await rejects(t, ledger, tampered, 'INVALID_ARGUMENT', /co-signature/);
   alice.nonce = 2n;
   await rejects(t, ledger, setKey(alice, net.storers[3]!, intent, commits), 'FAILED_PRECONDITION', /not a registered gateway/);
@@ -173,8 +177,8 @@ test('SetKey: an unregistered storer, a forged commitment, a stale seed or a wro
   const stranger = (await import('./ledger-fixture.js')).newKey();
   const cases: [import('../../../gen/wolk/common/v1/storage.js').StorageCommitment, RegExp][] = [
     [commitment(stranger, file, seed, seedRound, total), /not a registered storer/],
-    [{ ...commits[2]!, replicaRoot: Buffer.from(randomBytes(32)) }, /bad signature/],
-    [commitment(net.storers[2]!, file, new Uint8Array(randomBytes(32)), seedRound, total), /seed is not the seed/],
+    [{ ...commits[2]!, replicaRoot: seeded.bytes(32) }, /bad signature/],
+    [commitment(net.storers[2]!, file, new Uint8Array(seeded.bytes(32)), seedRound, total), /seed is not the seed/],
     [commitment(net.storers[2]!, file, seed, 99, total), /not a recent finalized round/],
     [commitment(net.storers[2]!, file, seed, seedRound, total, { weight: 7 }), /claims weight 7/],
     [commitment(net.storers[2]!, fileInfo(), seed, seedRound, total), /commits to another file/],
@@ -209,7 +213,7 @@ test('SetKey: a commitment whose VRF output is above the sortition threshold is 
 test('RegisterNode / UpdateNode: stake is locked from the balance; a second registration is refused', async (t) => {
   const ledger = await openLedger(makeNet());
   const op = newUser();
-  const vrf = Buffer.from(randomBytes(32));
+  const vrf = seeded.bytes(32);
   await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'h:1', stake: 10n, roles: [NodeRole.NODE_ROLE_STORER] } }), 'FAILED_PRECONDITION', /stake 10 exceeds the balance 0/);
   op.nonce = 0n;
   await rejects(t, ledger, txOf(op, { $case: 'registerNode', value: { vrfPublicKey: vrf, endpoint: 'no-port', stake: 0n, roles: [NodeRole.NODE_ROLE_STORER] } }), 'INVALID_ARGUMENT', /endpoint/);

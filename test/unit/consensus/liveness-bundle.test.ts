@@ -3,7 +3,6 @@
 // for those and survives forged ones; and the reason it exists: the same votes sent loose are
 // dropped by a node more than one period behind, while as a bundle they move it forward.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceClient, type VoteBundle } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { blockHashOfHeader as clientBlockHash } from '../../../lib/client/proof.js';
@@ -16,8 +15,13 @@ import { createConsensusNode } from '../../../services/consensus/node.js';
 import { bundleFromProto, bundleToProto, encodeLedgerPart, headerOf, MAX_BUNDLE_VOTES, voteToProto, WireError } from '../../../services/consensus/wire.js';
 import { startInProcess } from '../../helpers/service.js';
 import { makeFixture, msg, startPlayer, voteBy, voteMsg } from '../../sim/fixture.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
-const rnd = (n: number) => new Uint8Array(randomBytes(n));
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/liveness-bundle.test.ts');
+logSeedOnFailure(test);
+
+const rnd = (n: number) => new Uint8Array(seeded.bytes(n));
 
 function sampleVote(step: number, value: Uint8Array | null, voter = 'ab'.repeat(32)): Vote {
   return { round: 7, period: 4, step, value, credential: { voterId: voter, vrfProof: rnd(80), vrfOutput: rnd(64), weight: 3 }, signature: rnd(64) };

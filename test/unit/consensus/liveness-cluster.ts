@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ConsensusServiceService } from '../../../gen/wolk/consensus/v1/consensus.js';
 import type { Genesis } from '../../../lib/chain/genesis.js';
 import { fromHex, sha256, toHex } from '../../../lib/crypto/index.js';
@@ -25,6 +24,10 @@ import { agreementParams } from '../../../services/consensus/node.js';
 import { Peers, type PeersOptions } from '../../../services/consensus/peers.js';
 import { consensusHandlers } from '../../../services/consensus/server.js';
 import { freePort } from '../../e2e/consensus-cluster.js';
+import { testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/liveness-cluster.ts');
 
 /** Peers whose endpoint list leaves out the links the test has cut (gossip and GetBlock both use it). */
 class CuttablePeers extends Peers {
@@ -64,12 +67,12 @@ export async function startLiveCluster(o: { size?: number; followers?: number; l
   const committeeSize = o.size ?? 4;
   const size = committeeSize + (o.followers ?? 0);
   const dir = mkdtempSync(join(tmpdir(), 'wolk-liveness-'));
-  const keys = Array.from({ length: size }, () => nodeKeyFromSeeds(randomBytes(32), randomBytes(32)));
+  const keys = Array.from({ length: size }, () => seeded.nodeKey());
   const endpoints: string[] = [];
   for (let i = 0; i < size; i++) endpoints.push(`127.0.0.1:${await freePort()}`);
   const genesis: Genesis = {
     network: 'wolk-liveness',
-    seed: toHex(randomBytes(32)),
+    seed: seeded.hex(32),
     timestampMs: Date.now() - 1000,
     params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: o.lambdaMs, auditDepth: 4 },
     nodes: keys.slice(0, committeeSize).map((k, i) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: endpoints[i]!, roles: ['consensus' as const], stake: '1000' })),

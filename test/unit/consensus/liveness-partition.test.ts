@@ -9,6 +9,10 @@ import test from 'ava';
 import { blockFromHeader } from '../../../services/consensus/wire.js';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { startLiveCluster, until, type LiveCluster, type LiveNode } from './liveness-cluster.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 const LAMBDA_MS = 150;
 // The machine may be shared with other test runs at load 10–20: wait for conditions, generously.

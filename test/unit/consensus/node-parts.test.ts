@@ -2,7 +2,6 @@
 // certificates round-trip), the mempool's bounds and order, the state proof's proto form, and the
 // ledger's block checks (a tampered block is refused; a block replayed on another parent re-executes).
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { SparseMerkleTree, verifySmtProof } from '../../../lib/smt/index.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
@@ -14,9 +13,14 @@ import * as wire from '../../../services/consensus/wire.js';
 import { blockFromHeader, certificateFromProto, certificateToProto, headerOf, voteFromProto, voteToProto, WireError } from '../../../services/consensus/wire.js';
 import { txId } from '../../../services/consensus/ledger/transactions.js';
 import { makeNet, newUser, openLedger, setName } from './ledger-fixture.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/node-parts.test.ts');
+logSeedOnFailure(test);
 
 const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
-const rnd = (n: number) => new Uint8Array(randomBytes(n));
+const rnd = (n: number) => new Uint8Array(seeded.bytes(n));
 
 function sampleVote(step: number, value: Uint8Array | null): Vote {
   return { round: 7, period: 1, step, value, credential: { voterId: 'ab'.repeat(32), vrfProof: rnd(80), vrfOutput: rnd(64), weight: 3 }, signature: rnd(64) };

@@ -2,7 +2,6 @@
 // challenged storer proves passes; a commitment to another replica root, a file the storer does not
 // hold, or a storer that does not answer in the time box make the block fail (no cert vote).
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { StorerServiceClient, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
@@ -19,6 +18,11 @@ import { createStorageCheck } from '../../../services/consensus/storage-check.js
 import type { Block } from '../../../services/consensus/agreement/types.js';
 import { startInProcess } from '../../helpers/service.js';
 import { newKey } from './ledger-fixture.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/consensus/storage-check.test.ts');
+logSeedOnFailure(test);
 
 const block = { round: 1 } as Block;
 
@@ -59,7 +63,7 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   const endpoint = storer.endpoints['grpc']!;
 
   // Store a 3-chunk file on the storer through its API.
-  const bytes = new Uint8Array(randomBytes(4096 * 2 + 100));
+  const bytes = new Uint8Array(seeded.bytes(4096 * 2 + 100));
   const digest = hashFile(bytes, 4096);
   const file = { filehash: digest.filehash, size: BigInt(bytes.length), chunkSize: 4096 };
   const client = new StorerServiceClient(endpoint, credentials.createInsecure());
@@ -74,7 +78,7 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   const silent = newKey();
   const genesis: Genesis = {
     network: 'wolk-test',
-    seed: toHex(randomBytes(32)),
+    seed: seeded.hex(32),
     timestampMs: Date.now(),
     params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
     nodes: [
@@ -90,8 +94,8 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   const run = (c: StorageCommitment, f = file) => check(block, { txs: [setKeyWith([c], f)], newChunks: undefined }, signal);
 
   t.is(await run(commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot)), null, 'a held file with its real replica root passes');
-  t.regex((await run(commitmentOf(storerKey.signPublicKey, file, randomBytes(32)))) ?? '', /replica_root/);
-  const other = { ...file, filehash: new Uint8Array(randomBytes(32)) };
+  t.regex((await run(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32)))) ?? '', /replica_root/);
+  const other = { ...file, filehash: new Uint8Array(seeded.bytes(32)) };
   t.truthy(await run(commitmentOf(storerKey.signPublicKey, other, stored.replicaRoot), other), 'a file the storer does not hold fails');
   const t0 = Date.now();
   t.truthy(await run(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a storer that does not answer fails');

@@ -11,6 +11,10 @@ import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { registryAt } from '../../../services/consensus/ledger/transactions.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
 import { commitment, fileInfo, newKey, proofsFrom, setKey, txOf, type User } from './ledger-fixture.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -1,7 +1,6 @@
 // A real chain for indexer and rewards tests: blocks assembled, validated and committed by the real
 // ledger (services/consensus/ledger) with certificates of real cert votes (VRF credentials and Ed25519
 // signatures of the genesis committee, made by the production AgreementCrypto), as StreamBlocks sends them.
-import { randomBytes } from 'node:crypto';
 import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
@@ -13,6 +12,10 @@ import { smallNetworkParams } from '../../../services/consensus/agreement/params
 import { Step, type AgreementCrypto, type Block, type Vote } from '../../../services/consensus/agreement/types.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { commitment, fileInfo, makeNet, newUser, openLedger, setBucket, setKey, setName, type Net, type User } from '../consensus/ledger-fixture.js';
+import { testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/indexer/chain.ts');
 
 export interface TestChain {
   readonly net: Net;
@@ -55,7 +58,7 @@ export async function makeChain(opts: Parameters<typeof makeNet>[0] = {}): Promi
       if (proposerIndex < 0) throw new Error(`test chain: sortition selected no proposer in round ${round}`);
       const proposer = cryptos[proposerIndex]!;
       const pcred = proposer.proveCredential(proposeCtx, 1000n)!;
-      const b: Omit<Block, 'hash'> = { round, prevHash: tip.hash, seed: new Uint8Array(randomBytes(32)), proposer: proposer.self, period: 0, credential: pcred, body };
+      const b: Omit<Block, 'hash'> = { round, prevHash: tip.hash, seed: new Uint8Array(seeded.bytes(32)), proposer: proposer.self, period: 0, credential: pcred, body };
       const block: Block = { ...b, hash: blockHash(proposer, b) };
       const v = await ledger.validate(block, payload);
       if (!v.valid) throw new Error(`test chain: own block invalid: ${v.reason}`);

@@ -5,7 +5,6 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { KeyRecord } from '../../../gen/wolk/common/v1/state.js';
@@ -18,6 +17,11 @@ import { BlockRejected } from '../../../services/indexer/core.js';
 import { QueryError, ReadModel } from '../../../services/indexer/store.js';
 import { fileInfo } from '../consensus/ledger-fixture.js';
 import { makeChain, putKey, userWithBucket, type TestChain } from './chain.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/indexer/core.test.ts');
+logSeedOnFailure(test);
 
 function modelOf(chain: TestChain, kv: KvStore = createMemoryKv()): ReadModel {
   return new ReadModel(kv, { genesis: chain.net.genesis, certificates: createCertificateVerifier(chain.net.genesis), rewardPerValid: 10n });
@@ -84,7 +88,7 @@ test('a block with a forged certificate, altered transactions, a wrong link or a
     ['a vote with a bad signature', { ...good, certificate: { ...cert, votes: [{ ...cert.votes[0]!, signature: Buffer.alloc(64, 1) }, ...cert.votes.slice(1)] } }, /does not verify/],
     ['certificate of the previous block', { ...good, certificate: blocks[last - 1]!.certificate }, /not for block/],
     ['a dropped transaction', { ...good, block: { ...good.block!, txs: [] } }, /tx_root/],
-    ['another header seed (hash changes)', { ...good, block: { ...good.block!, header: { ...good.block!.header!, seed: Buffer.from(randomBytes(32)) } } }, /not for block|does not verify/],
+    ['another header seed (hash changes)', { ...good, block: { ...good.block!, header: { ...good.block!.header!, seed: seeded.bytes(32) } } }, /not for block|does not verify/],
     ['a gap', blocks[last - 2]!, /expected/],
   ];
   for (const [what, cb, re] of forgeries) {

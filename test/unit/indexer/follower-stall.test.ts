@@ -7,6 +7,10 @@ import type { StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consen
 import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { Follower, type BlockSource } from '../../../services/indexer/follower.js';
 import { createLogger } from '../../../lib/log/logger.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 function blockOf(round: number): CertifiedBlock {
   return { block: { header: { round: BigInt(round) } } } as unknown as CertifiedBlock;

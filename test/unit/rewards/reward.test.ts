@@ -2,11 +2,15 @@
 // wrong verifier, tally not matching the samples, wrong challenge, wrong timing, a second Reward in a
 // block) are rejected with the reason.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import type { Reward, SampledProof } from '../../../gen/wolk/common/v1/tx.js';
 import { buildReward, objectChallenge, proveVerifier, rewardEffects, rewardedRoundKey, rewardsInBlock, verifyRewardTx } from '../../../lib/chain/reward.js';
 
 import { answerFile, credentialOf, makeWorld, newKey, type World } from './world.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/rewards/reward.test.ts');
+logSeedOnFailure(test);
 
 function honest(w: World, override?: Parameters<World['outcomes']>[0]): Reward {
   return buildReward({ auditedRound: w.auditedRound, verifier: credentialOf(w), challengeSeed: w.prevSeed, outcomes: w.outcomes(override), samplesPerStorer: w.params.samplesPerStorer });
@@ -40,9 +44,9 @@ test('altered branch, chunk or signature in a sample is rejected', (t) => {
   const audit = (s.proof as { $case: 'file'; value: import('../../../gen/wolk/common/v1/storage.js').FileAudit }).value;
   const withAudit = (a: typeof audit): Reward => ({ ...r, samples: r.samples.map((x) => (x === s ? ({ proof: { $case: 'file', value: a } } as SampledProof) : x)) });
   const leaf = audit.leaves[0]!;
-  const sib = leaf.fileBranch!.siblings.map((b, i) => (i === 0 ? Buffer.from(randomBytes(32)) : b));
+  const sib = leaf.fileBranch!.siblings.map((b, i) => (i === 0 ? seeded.bytes(32) : b));
   rejectsWith(t, w, withAudit({ ...audit, leaves: [{ ...leaf, fileBranch: { ...leaf.fileBranch!, siblings: sib } }, ...audit.leaves.slice(1)] }), /file branch fails/);
-  const rsib = leaf.replicaBranch!.siblings.map((b, i) => (i === 0 ? Buffer.from(randomBytes(32)) : b));
+  const rsib = leaf.replicaBranch!.siblings.map((b, i) => (i === 0 ? seeded.bytes(32) : b));
   rejectsWith(t, w, withAudit({ ...audit, leaves: [{ ...leaf, replicaBranch: { ...leaf.replicaBranch!, siblings: rsib } }, ...audit.leaves.slice(1)] }), /replica branch fails/);
   const chunk = Buffer.from(leaf.chunk);
   chunk[0]! ^= 1;
@@ -51,7 +55,7 @@ test('altered branch, chunk or signature in a sample is rejected', (t) => {
   // A valid answer to another challenge (prepared in advance) does not count.
   const storer = w.storers.find((k) => Buffer.from(k.signPublicKey).equals(Buffer.from(audit.storerId)))!;
   const f = w.files.find((x) => Buffer.from(x.filehash).equals(Buffer.from(audit.filehash)))!;
-  rejectsWith(t, w, withAudit(answerFile(storer, f, new Uint8Array(randomBytes(32)), w.params.leavesPerFile)), /another challenge/);
+  rejectsWith(t, w, withAudit(answerFile(storer, f, new Uint8Array(seeded.bytes(32)), w.params.leavesPerFile)), /another challenge/);
   // Another storer's (valid) answer presented as this storer's.
   const other = w.storers.find((k) => k !== storer)!;
   const stolen = answerFile(other, f, objectChallenge(w.prevSeed, w.auditedRound, f.filehash, storer.signPublicKey), w.params.leavesPerFile);
@@ -100,7 +104,7 @@ test('tallies that do not match the samples or the block are rejected', (t) => {
   const [t0, t1, t2] = r.tallies;
   // A storer missing, an extra storer, unsorted.
   rejectsWith(t, w, { ...r, tallies: [t0!, t1!] }, /2 tallies, block 6 has 3 committed storers/);
-  rejectsWith(t, w, { ...r, tallies: [t0!, t1!, { ...t2!, storerId: Buffer.from(randomBytes(32)) }] }, /not sorted|no commitment/);
+  rejectsWith(t, w, { ...r, tallies: [t0!, t1!, { ...t2!, storerId: seeded.bytes(32) }] }, /not sorted|no commitment/);
   rejectsWith(t, w, { ...r, tallies: [t1!, t0!, t2!] }, /not sorted/);
   // The same sample twice.
   rejectsWith(t, w, { ...r, samples: [...r.samples, r.samples[0]!] }, /repeats an object/);
@@ -109,7 +113,7 @@ test('tallies that do not match the samples or the block are rejected', (t) => {
 test('challenge seed and timing: only the seed of R − 1, only from R to R + maxDelay', (t) => {
   const w = makeWorld();
   const r = honest(w);
-  rejectsWith(t, w, { ...r, challengeSeed: Buffer.from(randomBytes(32)) }, /challenge_seed is not the seed/);
+  rejectsWith(t, w, { ...r, challengeSeed: seeded.bytes(32) }, /challenge_seed is not the seed/);
   rejectsWith(t, w, r, /not yet reached/, w.context({ round: w.rewardRound - 1 }));
   rejectsWith(t, w, r, /expired/, w.context({ round: w.rewardRound + w.params.maxDelay + 1 }));
   rejectsWith(t, w, { ...r, auditedRound: BigInt(w.auditedRound + 1) }, /challenge_seed|VRF proof is not valid|unknown/, w.context({ round: w.rewardRound + 1 }));

@@ -13,6 +13,10 @@ import { Rewarder } from '../../../services/rewards/rewarder.js';
 import { commitment, setKey } from '../consensus/ledger-fixture.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
 import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
+logSeedOnFailure(test);
 
 test('audits the block Q rounds back: dropped data is invalid, silence unreachable, the Reward verifies from chain data', async (t) => {
   const chain = await makeChain();

@@ -3,7 +3,6 @@
 // (stake × reputation, the effective total); a lying consensus answer is caught. (The ledger's use of
 // it after a real Reward: test/unit/consensus/ledger-reward.test.ts.)
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { RemoteStorerRegistry, storerRegistryFrom, storerRegistryFromState } from '../../../lib/chain/storer-registry.js';
@@ -14,6 +13,11 @@ import { createSelection } from '../../../services/storer/selection.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { makeChain } from '../indexer/chain.js';
 import { newKey } from './world.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/rewards/storer-registry.test.ts');
+logSeedOnFailure(test);
 
 
 test('the registry read over GetStateProof equals the ledger\'s; Solicit parameters come from it; wrong seeds and rounds are caught', async (t) => {
@@ -29,7 +33,7 @@ test('the registry read over GetStateProof equals the ledger\'s; Solicit paramet
   for (const id of ids) t.is(viaProofs.lookup(id)?.stake, 1000n);
 
   // A seed that is not block r0's (by the proven header): refused.
-  await t.throwsAsync(remote.at(r0, new Uint8Array(randomBytes(32))), { message: /not the seed of block/ });
+  await t.throwsAsync(remote.at(r0, new Uint8Array(seeded.bytes(32))), { message: /not the seed of block/ });
   // An answer for another round: refused.
   const liar = new RemoteStorerRegistry(async (key) => proofsFrom(chain.ledger)(key, 0));
   if (r0 !== 0) await t.throwsAsync(liar.at(r0), { message: /answered for round 0/ });

@@ -1,7 +1,6 @@
 // A small audited world for rewards tests: storers holding real files (replica and file Merkle trees
 // built from the bytes, answers signed as the storer signs them), an audited block's NewChunks with
 // their commitments, a rewards verifier, and the RewardContext the ledger would give.
-import { randomBytes } from 'node:crypto';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import type { FileAudit, ShareProof, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import type { SignedTransaction, Transaction, Reward } from '../../../gen/wolk/common/v1/tx.js';
@@ -11,7 +10,7 @@ import { SignDomain, sign, sha256 } from '../../../lib/crypto/index.js';
 import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
 import { hashFile, leafHash, MerkleTree, replicaLeafHash, replicaRootOf } from '../../../lib/merkle/index.js';
 
-export const newKey = (): NodeKey => nodeKeyFromSeeds(randomBytes(32), randomBytes(32));
+export const newKey = (): NodeKey => seeded.nodeKey();
 const buf = (b: Uint8Array) => Buffer.from(b);
 const CHUNK = 4096;
 
@@ -22,7 +21,7 @@ export interface HeldFile {
 }
 
 export function makeFile(size: number): HeldFile {
-  const bytes = new Uint8Array(randomBytes(size));
+  const bytes = new Uint8Array(seeded.bytes(size));
   const d = hashFile(bytes, CHUNK);
   return { bytes, filehash: d.filehash, size };
 }
@@ -97,7 +96,7 @@ export interface World {
 export function makeWorld(): World {
   const storers = [newKey(), newKey(), newKey()];
   const files = [makeFile(3 * CHUNK + 100), makeFile(CHUNK)];
-  const chunk = new Uint8Array(randomBytes(CHUNK));
+  const chunk = new Uint8Array(seeded.bytes(CHUNK));
   const params: RewardParams = { ...DEFAULT_REWARD_PARAMS, auditDepth: 4, expectedVerifiers: 10 };
   const newChunks: NewChunks = {
     chunkIds: [buf(sha256(chunk))],
@@ -108,7 +107,7 @@ export function makeWorld(): World {
   const auditedRound = 6;
   const rewardRound = auditedRound + params.auditDepth;
   const seeds = new Map<number, Uint8Array>();
-  for (let r = 0; r <= rewardRound + 20; r++) seeds.set(r, new Uint8Array(randomBytes(32)));
+  for (let r = 0; r <= rewardRound + 20; r++) seeds.set(r, new Uint8Array(seeded.bytes(32)));
   const prevSeed = seeds.get(rewardRound - 1)!;
   const registry = new Map([[Buffer.from(verifier.signPublicKey).toString('hex'), { vrfPublicKey: verifier.vrfPublicKey, stake: 10n }]]);
   const context = (over: Partial<RewardContext> = {}): RewardContext => ({
@@ -144,6 +143,10 @@ export function makeWorld(): World {
 }
 
 import { Transaction as TxMsg } from '../../../gen/wolk/common/v1/tx.js';
+import { testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/rewards/world.ts');
 function awaitEncode(t: Transaction): Uint8Array {
   return TxMsg.encode(t).finish();
 }

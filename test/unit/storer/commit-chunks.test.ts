@@ -4,17 +4,21 @@
 // signs nothing; a not-selected one proves it and stores nothing; forged or malformed requests are refused.
 import test from 'ava';
 import { status } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import type { CommitChunksRequest, NotSelected, StorerServiceClient } from '../../../gen/wolk/storer/v1/storer.js';
 import { chunkSetShape, commitChunksMessage, verifyChunkCommitment, verifyNotSelected, verifyShareProof } from '../../../lib/chain/commitment.js';
 import { newChunksHashOf } from '../../../lib/chain/reward.js';
 import { sha256 } from '../../../lib/crypto/hash.js';
-import { SignDomain, generateSignKey, sign } from '../../../lib/crypto/sign.js';
+import { SignDomain, sign } from '../../../lib/crypto/sign.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, storerClient, unary } from './client.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/storer/commit-chunks.test.ts');
+logSeedOnFailure(test);
 
 async function start() {
   const node = await startInProcess('storer', createStorerNode, {});
@@ -33,12 +37,12 @@ async function start() {
 
 /** A block-like chunk set: small "state nodes" and one chunk of 5000 bytes (chunk_size 8192). */
 function chunkSet(n: number): { chunks: Buffer[]; nc: NewChunks } {
-  const chunks = Array.from({ length: n }, (_, i) => randomBytes(i === 0 ? 5000 : 80 + (i % 40)));
+  const chunks = Array.from({ length: n }, (_, i) => seeded.bytes(i === 0 ? 5000 : 80 + (i % 40)));
   return { chunks, nc: { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] } };
 }
 
 function request(nc: NewChunks, over: Partial<CommitChunksRequest> = {}): CommitChunksRequest {
-  return { newChunks: nc, seed: randomBytes(32), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: [], requesterId: Buffer.alloc(0), signature: Buffer.alloc(0), ...over };
+  return { newChunks: nc, seed: seeded.bytes(32), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: [], requesterId: Buffer.alloc(0), signature: Buffer.alloc(0), ...over };
 }
 
 const commit = (c: StorerServiceClient, req: CommitChunksRequest) => unary(c.commitChunks.bind(c), req, 30_000);
@@ -64,11 +68,11 @@ test('selected: missing chunks are named, then the commitment verifies against t
     t.deepEqual({ size: c.size, chunkSize: c.chunkSize }, chunkSetShape(chunks.map((x) => x.length)));
     t.is(c.chunkSize, 8192);
     t.false(verifyChunkCommitment(c, { ...ctx, chunkLengths: chunks.slice(1).map((x) => x.length) }).ok, 'size is checked when the chunks are known');
-    t.false(verifyChunkCommitment(c, { ...ctx, newChunksHash: randomBytes(32) }).ok, 'another set');
-    t.false(verifyChunkCommitment({ ...c, replicaRoot: randomBytes(32) }, ctx).ok, 'another replica root');
+    t.false(verifyChunkCommitment(c, { ...ctx, newChunksHash: seeded.bytes(32) }).ok, 'another set');
+    t.false(verifyChunkCommitment({ ...c, replicaRoot: seeded.bytes(32) }, ctx).ok, 'another replica root');
 
     // Every chunk is now durable here and answers VerifyShare.
-    const nonce = randomBytes(32);
+    const nonce = seeded.bytes(32);
     const { proof } = await unary(s.client.verifyShare.bind(s.client), { chunkId: nc.chunkIds[299]!, nonce });
     t.true(Buffer.from(proof!.storerId).equals(s.id));
   } finally {
@@ -95,17 +99,17 @@ test('signed requests: valid accepted; altered or forged UNAUTHENTICATED; malfor
   const s = await start();
   try {
     const { chunks, nc } = chunkSet(3);
-    const proposer = generateSignKey();
+    const proposer = seeded.keyPair();
     const unsigned = request(nc, { requesterId: Buffer.from(proposer.publicKey) });
     const signed = { ...unsigned, data: chunks, signature: Buffer.from(sign(SignDomain.ChunkCommitRequest, proposer.secretKey, commitChunksMessage(unsigned))) };
     t.is((await commit(s.client, signed)).result?.$case, 'selected', 'data is not covered by the signature (chunks are checked by hash)');
     t.is(await codeOf(commit(s.client, { ...signed, seedRound: 8n })), status.UNAUTHENTICATED, 'a field changed after signing');
-    const other = { ...nc, chunkIds: [...nc.chunkIds, Buffer.from(sha256(randomBytes(9)))] };
+    const other = { ...nc, chunkIds: [...nc.chunkIds, Buffer.from(sha256(seeded.bytes(9)))] };
     t.is(await codeOf(commit(s.client, { ...signed, newChunks: other })), status.UNAUTHENTICATED, 'another chunk set under the same signature');
     const storeDomain = Buffer.from(sign(SignDomain.StoreRequest, proposer.secretKey, commitChunksMessage(unsigned)));
     t.is(await codeOf(commit(s.client, { ...signed, signature: storeDomain })), status.UNAUTHENTICATED, 'a signature in another domain');
     t.is(await codeOf(commit(s.client, { ...unsigned, signature: Buffer.alloc(0) })), status.UNAUTHENTICATED, 'requester without signature');
-    t.is(await codeOf(commit(s.client, request(nc, { data: [randomBytes(50)] }))), status.INVALID_ARGUMENT, 'data that is not in the set');
+    t.is(await codeOf(commit(s.client, request(nc, { data: [seeded.bytes(50)] }))), status.INVALID_ARGUMENT, 'data that is not in the set');
     t.is(await codeOf(commit(s.client, request(nc, { seed: Buffer.alloc(5) }))), status.INVALID_ARGUMENT, 'short seed');
     t.is(await codeOf(commit(s.client, request({ ...nc, chunkIds: [Buffer.alloc(3)] }))), status.INVALID_ARGUMENT, 'malformed chunk id');
     t.is(await codeOf(commit(s.client, request(undefined as unknown as NewChunks))), status.INVALID_ARGUMENT, 'no new_chunks');
@@ -119,9 +123,9 @@ test('VerifyShares: proofs in request order, a chunk not held answered not_found
   try {
     const { chunks, nc } = chunkSet(4);
     await unary(s.client.setShares.bind(s.client), { data: chunks });
-    const absent = Buffer.from(sha256(randomBytes(20)));
+    const absent = Buffer.from(sha256(seeded.bytes(20)));
     const ids = [nc.chunkIds[2]!, absent, nc.chunkIds[0]!];
-    const nonces = ids.map(() => randomBytes(32));
+    const nonces = ids.map(() => seeded.bytes(32));
     const res = await unary(s.client.verifyShares.bind(s.client), { challenges: ids.map((chunkId, i) => ({ chunkId, nonce: nonces[i]! })) });
     t.deepEqual(res.answers.map((a) => a.result?.$case), ['proof', 'notFound', 'proof']);
     const p0 = res.answers[0]!.result!.value as import('../../../gen/wolk/common/v1/storage.js').ShareProof;

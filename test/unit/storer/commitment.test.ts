@@ -1,7 +1,6 @@
 // Sortition honesty: the verifier in lib/chain/commitment.ts accepts a storer's honest commitment and
 // rejects forged, reused, replayed or inflated ones, and checks "not selected" answers too.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import {
   signStorageCommitment,
@@ -14,6 +13,11 @@ import {
 import { proveSortition } from '../../../lib/crypto/sortition.js';
 import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
 import { sha256 } from '../../../lib/crypto/hash.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/storer/commitment.test.ts');
+logSeedOnFailure(test);
 
 const keyOf = (i: number) => nodeKeyFromSeeds(sha256(Buffer.from(`sign ${i}`)), sha256(Buffer.from(`vrf ${i}`)));
 const storers = [keyOf(1), keyOf(2), keyOf(3)];
@@ -44,7 +48,7 @@ function commit(key: NodeKey, seed: Uint8Array, fh = filehash, overrides: Partia
       vrfPublicKey: Buffer.from(key.vrfPublicKey),
       vrf: { proof: Buffer.from(d.proof), output: Buffer.from(d.beta) },
       weight: d.j,
-      replicaRoot: Buffer.from(randomBytes(32)),
+      replicaRoot: seeded.bytes(32),
       filehash: Buffer.from(fh),
       size: 12345n,
       chunkSize: 4096,
@@ -75,9 +79,9 @@ test('a forged VRF proof or output is rejected', (t) => {
   // Re-signed by A itself: the signature is fine, only the proof is forged.
   const forged = commit(A, seed, filehash, { vrf: { proof, output: c.vrf!.output } });
   t.regex((verifyStorageCommitment(forged, ctxFor(seed)) as { reason: string }).reason, /VRF proof is not valid/);
-  const otherOutput = commit(A, seed, filehash, { vrf: { proof: c.vrf!.proof, output: Buffer.from(randomBytes(64)) } });
+  const otherOutput = commit(A, seed, filehash, { vrf: { proof: c.vrf!.proof, output: seeded.bytes(64) } });
   t.regex((verifyStorageCommitment(otherOutput, ctxFor(seed)) as { reason: string }).reason, /VRF output/);
-  const random = commit(A, seed, filehash, { vrf: { proof: Buffer.from(randomBytes(80)), output: c.vrf!.output } });
+  const random = commit(A, seed, filehash, { vrf: { proof: seeded.bytes(80), output: c.vrf!.output } });
   t.false(verifyStorageCommitment(random, ctxFor(seed)).ok);
 });
 
@@ -123,7 +127,7 @@ test('an inflated or unselected weight is rejected; a changed field breaks the s
   t.regex((verifyStorageCommitment(unselected, ctxFor(loser)) as { reason: string }).reason, /does not select/);
   const zero = commit(A, loser);
   t.regex((verifyStorageCommitment(zero, ctxFor(loser)) as { reason: string }).reason, /weight 0/);
-  const tampered = { ...c, replicaRoot: Buffer.from(randomBytes(32)) };
+  const tampered = { ...c, replicaRoot: seeded.bytes(32) };
   t.regex((verifyStorageCommitment(tampered, ctxFor(seed)) as { reason: string }).reason, /bad signature/);
   t.regex((verifyStorageCommitment({ ...c, signature: Buffer.alloc(3) }, ctxFor(seed)) as { reason: string }).reason, /64 bytes/);
   t.regex((verifyStorageCommitment(c, { ...ctxFor(seed), seedRound: 8n }) as { reason: string }).reason, /seed_round/);

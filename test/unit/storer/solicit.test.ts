@@ -3,7 +3,6 @@
 // broken sources, bad signatures and registry mismatches are refused; the fault switches misbehave.
 import test from 'ava';
 import { status } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
@@ -13,13 +12,17 @@ import { SolicitRequest, StorerServiceService, type GetFileResponse, type Storer
 import { verifyFileAudit, verifyNotSelected, verifyStorageCommitment } from '../../../lib/chain/commitment.js';
 import { nodesWithRole, validateGenesis } from '../../../lib/chain/genesis.js';
 import { fromHex } from '../../../lib/crypto/hash.js';
-import { SignDomain, generateSignKey, sign } from '../../../lib/crypto/sign.js';
+import { SignDomain, sign } from '../../../lib/crypto/sign.js';
 import { createGrpcServer } from '../../../lib/grpc/server.js';
-import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/storer/solicit.test.ts');
+logSeedOnFailure(test);
 
 async function start(env: Record<string, string> = {}) {
   const node = await startInProcess('storer', createStorerNode, env);
@@ -59,7 +62,7 @@ async function fakeSource(data: Buffer, info: FileInfo, opts: { delayMs?: number
 function request(file: FileInfo, source: string, over: Partial<SolicitRequest> = {}): SolicitRequest {
   return {
     file,
-    seed: Buffer.from(randomBytes(32)),
+    seed: seeded.bytes(32),
     seedRound: 3n,
     sourceEndpoint: source,
     expectedStorers: 0,
@@ -88,7 +91,7 @@ test('selected: fetches from the source, commits, and the commitment and audits 
     const v = verifyStorageCommitment(c, { lookupStorer: lookup, totalWeight: 1000n, expectedSize: 1000, seed: req.seed, filehash: info.filehash, seedRound: 3n, size: info.size, chunkSize: 4096 });
     t.deepEqual(v, { ok: true, weight: 1000 });
     t.true((await getFile(dst.client, { filehash: info.filehash })).bytes.equals(data), 'the replica is readable');
-    const challenge = randomBytes(32);
+    const challenge = seeded.bytes(32);
     const { audit } = await unary(dst.client.verifyFile.bind(dst.client), { filehash: info.filehash, challenge, k: 12 });
     t.deepEqual(verifyFileAudit(audit!, c, challenge, 12), { ok: true }, 'audit against the commitment');
     const stats = (await unary(dst.client.getInfo.bind(dst.client), {})).stats!;
@@ -163,7 +166,7 @@ test('signed store requests: a valid signature is accepted, a bad one is UNAUTHE
   const info = infoOf(data);
   const source = await fakeSource(data, info);
   try {
-    const gw = generateSignKey();
+    const gw = seeded.keyPair();
     const unsigned = request(info, source.endpoint, { totalStake: 1000n, expectedStorers: 1000, requesterId: Buffer.from(gw.publicKey) });
     const signed = { ...unsigned, signature: Buffer.from(sign(SignDomain.StoreRequest, gw.secretKey, SolicitRequest.encode(unsigned).finish())) };
     t.is((await solicit(s.client, signed)).result?.$case, 'selected');
@@ -178,8 +181,8 @@ test('signed store requests: a valid signature is accepted, a bad one is UNAUTHE
 test('with a genesis: sortition against the registry; contradicting requests and unlisted storers refused', async (t) => {
   // Make the storer's keys first so the genesis can list it.
   const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-genesis-'));
-  const { key } = loadOrCreateNodeKey(dataDir);
-  const other = loadOrCreateNodeKey(mkdtempSync(join(tmpdir(), 'wolk-storer-other-'))).key;
+  const key = seeded.provisionNodeKey(dataDir);
+  const other = seeded.nodeKey();
   const genesisPath = join(dataDir, 'genesis.json');
   const node = (id: string, vrf: Uint8Array, port: number) => ({ id, vrfPublicKey: Buffer.from(vrf).toString('hex'), endpoint: `127.0.0.1:${port}`, roles: ['storer'], stake: '1000' });
   const genesis = validateGenesis({
@@ -236,7 +239,7 @@ test('fault switches: drop-after-commit keeps the record but not the bytes; corr
     await new Promise((r) => setTimeout(r, 300));
     t.is((await unary(lazy.client.getInfo.bind(lazy.client), {})).stats!.files, 1n, 'the record stays');
     t.is(await codeOf(getFile(lazy.client, { filehash: info.filehash })), status.INTERNAL, 'the bytes are gone');
-    t.is(await codeOf(unary(lazy.client.verifyFile.bind(lazy.client), { filehash: info.filehash, challenge: randomBytes(32), k: 4 })), status.INTERNAL, 'audits fail');
+    t.is(await codeOf(unary(lazy.client.verifyFile.bind(lazy.client), { filehash: info.filehash, challenge: seeded.bytes(32), k: 4 })), status.INTERNAL, 'audits fail');
 
     await setFile(liar.client, info, data);
     const got = await getFile(liar.client, { filehash: info.filehash });

@@ -2,7 +2,6 @@
 // file round trips, hash and length checks, range edges, limits, malformed input, audits.
 import test from 'ava';
 import { status } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyFileAudit, verifyShareProof } from '../../../lib/chain/commitment.js';
@@ -11,6 +10,11 @@ import { sha256 } from '../../../lib/crypto/hash.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/storer/storer.test.ts');
+logSeedOnFailure(test);
 
 async function start(env: Record<string, string> = {}) {
   const node = await startInProcess('storer', createStorerNode, env);
@@ -60,11 +64,11 @@ test('chunks: round trip, idempotent, wrong hash and oversize refused, possessio
     t.is(await codeOf(unary(c.setShare.bind(c), { data, chunkId: Buffer.alloc(31) })), status.INVALID_ARGUMENT, 'short chunk id');
     t.is(await codeOf(unary(c.getShare.bind(c), { chunkId: Buffer.alloc(5) })), status.INVALID_ARGUMENT, 'malformed id');
 
-    const nonce = randomBytes(32);
+    const nonce = seeded.bytes(32);
     const { proof } = await unary(c.verifyShare.bind(c), { chunkId: Buffer.from(id), nonce });
     const info = await unary(c.getInfo.bind(c), {});
     t.deepEqual(verifyShareProof(proof!, { chunkId: id, nonce, storerId: info.storerId, chunk: data }), { ok: true });
-    t.false(verifyShareProof(proof!, { chunkId: id, nonce: randomBytes(32), chunk: data }).ok, 'another nonce');
+    t.false(verifyShareProof(proof!, { chunkId: id, nonce: seeded.bytes(32), chunk: data }).ok, 'another nonce');
     t.false(verifyShareProof(proof!, { chunkId: id, nonce, chunk: Buffer.from(other) }).ok, 'another chunk');
     t.is(await codeOf(unary(c.verifyShare.bind(c), { chunkId: Buffer.from(id), nonce: Buffer.alloc(3) })), status.INVALID_ARGUMENT);
     t.is(info.stats?.chunks, 1n);
@@ -100,8 +104,8 @@ test('files: round trip across segments, ranges at the edges, verified streaming
     t.true((await range(12345, 0)).equals(data.subarray(12345)), 'length 0 = to the end');
     t.is((await range(size)).length, 0, 'offset at the end: empty');
     t.is(await codeOf(range(size + 1)), status.OUT_OF_RANGE, 'past the end');
-    t.is(await codeOf(getFile(c, { filehash: randomBytes(32) })), status.NOT_FOUND);
-    t.is(await codeOf(getFile(c, { filehash: randomBytes(31) })), status.INVALID_ARGUMENT);
+    t.is(await codeOf(getFile(c, { filehash: seeded.bytes(32) })), status.NOT_FOUND);
+    t.is(await codeOf(getFile(c, { filehash: seeded.bytes(31) })), status.INVALID_ARGUMENT);
 
     // Verified streaming as a reader that trusts nothing does it (services/gateway/read.ts).
     const v = await getFile(c, { filehash: info.filehash, offset: 10_000n, length: 3_000_000n, withProofs: true });
@@ -119,13 +123,13 @@ test('files: round trip across segments, ranges at the edges, verified streaming
     t.true(v.bytes.equals(data.subarray(8192, 8192 + v.bytes.length)));
     t.true(8192 + v.bytes.length >= 3_010_000);
 
-    const challenge = randomBytes(32);
+    const challenge = seeded.bytes(32);
     const { audit } = await unary(c.verifyFile.bind(c), { filehash: info.filehash, challenge, k: 16 });
     const target = { storerId: audit!.storerId, replicaRoot: res.replicaRoot, filehash: info.filehash, size: info.size, chunkSize: 4096 };
     t.deepEqual(verifyFileAudit(audit!, target, challenge, 16), { ok: true });
     t.is(audit!.leaves.length, 16);
-    t.false(verifyFileAudit(audit!, target, randomBytes(32), 16).ok, 'answers only its own challenge');
-    t.false(verifyFileAudit(audit!, { ...target, replicaRoot: Buffer.from(randomBytes(32)) }, challenge, 16).ok, 'bound to the replica root');
+    t.false(verifyFileAudit(audit!, target, seeded.bytes(32), 16).ok, 'answers only its own challenge');
+    t.false(verifyFileAudit(audit!, { ...target, replicaRoot: seeded.bytes(32) }, challenge, 16).ok, 'bound to the replica root');
     t.is(await codeOf(unary(c.verifyFile.bind(c), { filehash: info.filehash, challenge, k: 0 })), status.INVALID_ARGUMENT, 'k = 0');
     t.is(await codeOf(unary(c.verifyFile.bind(c), { filehash: info.filehash, challenge, k: 65 })), status.INVALID_ARGUMENT, 'k = 65');
     t.is(await codeOf(unary(c.verifyFile.bind(c), { filehash: info.filehash, challenge: Buffer.alloc(8), k: 4 })), status.INVALID_ARGUMENT, 'short challenge');
@@ -150,7 +154,7 @@ test('files: small, empty and one-chunk files; every chunk size', async (t) => {
       await setFile(c, info, data, 777);
       const got = await getFile(c, { filehash: info.filehash });
       t.true(got.bytes.equals(data), `${len} bytes, C=${cs}`);
-      const challenge = randomBytes(32);
+      const challenge = seeded.bytes(32);
       const { audit } = await unary(c.verifyFile.bind(c), { filehash: info.filehash, challenge, k: 3 });
       t.is(audit!.leaves.length, Math.min(3, Math.ceil(len / cs)));
     }
@@ -270,7 +274,7 @@ test('files survive a restart on the same data directory; the id stays', async (
     const info2 = await unary(again.client.getInfo.bind(again.client), {});
     t.deepEqual(info2.storerId, id);
     t.is(info2.stats!.files, 1n);
-    const challenge = randomBytes(32);
+    const challenge = seeded.bytes(32);
     const { audit } = await unary(again.client.verifyFile.bind(again.client), { filehash: info.filehash, challenge, k: 8 });
     t.deepEqual(audit!.replicaRoot, res.replicaRoot);
   } finally {
