@@ -9,7 +9,9 @@ import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { AccountRecord } from '../../gen/wolk/common/v1/state.js';
 import { mostAdvanced } from '../../lib/client/most-advanced.js';
 import { verifyProofResponse } from '../../lib/client/proof.js';
-import { RpcError, unary, type Clients } from './rpc.js';
+import { failover, NoEndpointAnswered, RpcError, unaryCall } from '../../lib/grpc/client.js';
+import { isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
+import type { Clients } from './rpc.js';
 
 export interface ChainStatus {
   readonly chainId: string;
@@ -47,23 +49,17 @@ export interface Chain {
 export function createChain(clients: Clients, endpoints: readonly string[], timeoutMs = 5000): Chain {
   if (endpoints.length === 0) throw new Error('the gateway needs WOLK_CONSENSUS (at least one consensus node)');
   let preferred = 0;
-  async function call<Res>(what: string, fn: (c: ConsensusServiceClient, endpoint: string) => Promise<Res>): Promise<Res> {
-    let last: unknown;
-    for (let i = 0; i < endpoints.length; i++) {
-      const idx = (preferred + i) % endpoints.length;
-      const endpoint = endpoints[idx]!;
-      try {
-        const res = await fn(clients.consensusNode(endpoint), endpoint);
-        preferred = idx;
-        return res;
-      } catch (err) {
-        last = err;
-        if (err instanceof RpcError && err.unavailable) continue;
-        if (err instanceof RpcError) throw new ChainError('rejected', `${what}: ${err.message}`);
-        throw err;
-      }
+  // The nodes in turn from the last one that answered; an outage (errors.ts isOutage) moves on, a
+  // verdict is the chain's answer ('rejected'). A call cancelled by the caller's signal counts as
+  // unavailable, as before.
+  async function call<Res>(what: string, fn: (c: ConsensusServiceClient, endpoint: string) => Promise<Res>, signal: AbortSignal | undefined): Promise<Res> {
+    try {
+      const r = await failover(endpoints, (endpoint) => fn(clients.consensusNode(endpoint), endpoint), { start: preferred, signal });
+      preferred = r.index;
+      return r.value;
+    } catch (err) {
+      throw chainError(what, err);
     }
-    throw new ChainError('unavailable', `${what}: no consensus node answered (${(last as Error)?.message ?? 'none configured'})`);
   }
   return {
     endpoints,
@@ -74,39 +70,49 @@ export function createChain(clients: Clients, endpoints: readonly string[], time
       const answers = await Promise.allSettled(
         endpoints.map((e) => {
           const c = clients.consensusNode(e);
-          return unary(e, c.getStatus.bind(c), {}, timeoutMs, signal);
+          return unaryCall(c.getStatus.bind(c), {}, { endpoint: e, timeoutMs, signal });
         }),
       );
       const best = mostAdvanced(answers);
       if (!best) {
         const failures = answers.map((a) => (a as PromiseRejectedResult).reason as unknown);
-        const rejected = failures.find((e) => !(e instanceof RpcError && e.unavailable));
-        if (rejected instanceof RpcError) throw new ChainError('rejected', `GetStatus: ${rejected.message}`);
-        if (rejected !== undefined) throw rejected;
-        throw new ChainError('unavailable', `GetStatus: no consensus node answered (${(failures.at(-1) as Error)?.message ?? 'none configured'})`);
+        throw chainError('GetStatus', failures.find((e) => !unavailable(e)) ?? new NoEndpointAnswered(failures.map((error, i) => ({ endpoint: endpoints[i]!, error }))));
       }
       preferred = best.index;
       const s = best.status;
       return { chainId: s.chainId, finalizedRound: s.finalizedRound, finalizedHash: s.finalizedHash };
     },
     async block(round, signal) {
-      const r = await call('GetBlock', (c, e) => unary(e, c.getBlock.bind(c), { selector: { $case: 'round', value: round } }, timeoutMs, signal));
+      const r = await call('GetBlock', (c, e) => unaryCall(c.getBlock.bind(c), { selector: { $case: 'round', value: round } }, { endpoint: e, timeoutMs, signal }), signal);
       if (!r.block) throw new ChainError('rejected', `GetBlock ${round}: empty answer`);
       return r.block;
     },
     async state(key, signal) {
-      const r = await call('GetStateProof', (c, e) => unary(e, c.getStateProof.bind(c), { key: Buffer.from(key), round: undefined }, timeoutMs, signal));
+      const r = await call('GetStateProof', (c, e) => unaryCall(c.getStateProof.bind(c), { key: Buffer.from(key), round: undefined }, { endpoint: e, timeoutMs, signal }), signal);
       const checked = verifyProofResponse(r, key);
       if (!checked.ok) throw new ChainError('bad-proof', `GetStateProof: ${checked.reason}`);
       return { value: checked.value, round: r.header?.round ?? 0n, response: r };
     },
     async account(publicKey, signal) {
-      const r = await call('GetAccount', (c, e) => unary(e, c.getAccount.bind(c), { publicKey: Buffer.from(publicKey) }, timeoutMs, signal));
+      const r = await call('GetAccount', (c, e) => unaryCall(c.getAccount.bind(c), { publicKey: Buffer.from(publicKey) }, { endpoint: e, timeoutMs, signal }), signal);
       return { account: r.account, round: r.round };
     },
     async submit(tx, signal) {
-      const r = await call('SubmitTx', (c, e) => unary(e, c.submitTx.bind(c), { tx }, timeoutMs, signal));
+      const r = await call('SubmitTx', (c, e) => unaryCall(c.submitTx.bind(c), { tx }, { endpoint: e, timeoutMs, signal }), signal);
       return r.txId;
     },
   };
+}
+
+/** An outage, or the caller's own cancel: the chain did not judge the request. */
+const unavailable = (err: unknown) => isOutage(err) || isCancelledByCaller(err);
+
+/** A failed chain call in the gateway's terms: no node answered ('unavailable') or one judged it ('rejected'). */
+function chainError(what: string, err: unknown): unknown {
+  if (err instanceof NoEndpointAnswered) {
+    return new ChainError('unavailable', `${what}: no consensus node answered (${(err.last as Error | undefined)?.message ?? 'none configured'})`);
+  }
+  if (unavailable(err)) return new ChainError('unavailable', `${what}: no consensus node answered (${(err as Error).message})`);
+  if (err instanceof RpcError) return new ChainError('rejected', `${what}: ${err.message}`);
+  return err;
 }

@@ -2,10 +2,11 @@
 // which storers hold a file, best reputation first (GetFileLocations). The indexer is a convenience,
 // not a source of truth: listings say which block they are as of, and reads still verify every chunk
 // against the filehash the chain proves, so a wrong answer costs time, never integrity.
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
-import { unary } from './rpc.js';
+import { reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
+import { grpcCode } from '../../lib/grpc/errors.js';
 
 export interface IndexedListing {
   readonly keys: KeyRecord[];
@@ -30,23 +31,21 @@ export interface IndexerView {
   close(): void;
 }
 
-const OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
-
 /** `rankTimeoutMs` is short: a ranking only orders storers, and a GET should not wait on a stuck indexer. */
 export function createIndexerView(endpoint: string, timeoutMs = 3000, rankTimeoutMs = 1000): IndexerView {
-  const client = new IndexerServiceClient(endpoint, credentials.createInsecure(), OPTIONS);
+  const client = new IndexerServiceClient(endpoint, credentials.createInsecure(), reconnectChannelOptions);
   return {
     endpoint,
     async listKeys(q, signal) {
-      const r = await unary(endpoint, client.listKeys.bind(client), q, timeoutMs, signal);
+      const r = await unaryCall(client.listKeys.bind(client), q, { endpoint, timeoutMs, signal });
       return { keys: r.keys, next: r.nextPageToken, round: r.round };
     },
     async fileLocations(filehash, signal) {
       try {
-        const r = await unary(endpoint, client.getFileLocations.bind(client), { filehash: Buffer.from(filehash) }, rankTimeoutMs, signal);
+        const r = await unaryCall(client.getFileLocations.bind(client), { filehash: Buffer.from(filehash) }, { endpoint, timeoutMs: rankTimeoutMs, signal });
         return r.locations.map((l) => ({ id: Buffer.from(l.storerId).toString('hex'), endpoint: l.endpoint, reputationPpm: l.reputationPpm }));
       } catch (err) {
-        if ((err as { code?: number }).code === 5 /* NOT_FOUND */) return null;
+        if (grpcCode(err) === status.NOT_FOUND) return null;
         throw err;
       }
     },

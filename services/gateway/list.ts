@@ -6,8 +6,10 @@
 // fine for a devnet. Both honour the same page tokens (base64url of the last key listed), so a client
 // paging through a listing does not notice a switch. A listing is never older than the block
 // finalized when the request arrived.
-import type { StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { status } from '@grpc/grpc-js';
 import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { serverStream } from '../../lib/grpc/client.js';
+import { sleep } from '../../lib/grpc/retry.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Chain } from './chain.js';
 import type { IndexerView } from './indexer.js';
@@ -101,10 +103,10 @@ export async function listCollection(s: ListSources, owner: string, collection: 
         const r = await s.indexer.listKeys({ owner, collection, prefix: q.prefix, pageSize: q.limit, pageToken: q.page });
         if (r.round >= floor) return { keys: r.keys.map(listed), ...(r.next ? { next: r.next } : {}), round: r.round.toString(), source: 'indexer' };
         if (Date.now() > end) throw new Error(`the indexer is at block ${r.round}, behind the finalized ${floor}`);
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await sleep(150);
       }
     } catch (err) {
-      if (err instanceof RpcError && err.code === 3 /* INVALID_ARGUMENT */) throw new ListError('bad-request', err.message);
+      if (err instanceof RpcError && err.code === status.INVALID_ARGUMENT) throw new ListError('bad-request', err.message);
       indexerProblem = (err as Error).message;
       s.logger.warn('indexer did not list; scanning consensus blocks instead', { indexer: s.indexer.endpoint, error: indexerProblem });
     }
@@ -121,11 +123,11 @@ async function scanConsensus(s: ListSources, owner: string, collection: string, 
   const errors: string[] = [];
   for (const endpoint of s.chain.endpoints) {
     const client = s.clients.consensusNode(endpoint);
-    const call = client.streamBlocks({ fromRound: 0n, follow: false }, { deadline: Date.now() + (s.timeoutMs ?? 15_000) });
+    const blocks = serverStream(client.streamBlocks.bind(client), { fromRound: 0n, follow: false }, { endpoint, timeoutMs: s.timeoutMs ?? 15_000 });
     const found = new Map<string, ListedKey>();
     let last = 0n;
     try {
-      for await (const msg of call as AsyncIterable<StreamBlocksResponse>) {
+      for await (const msg of blocks) {
         const block = msg.block?.block;
         const round = block?.header?.round ?? 0n;
         last = round;
@@ -137,7 +139,7 @@ async function scanConsensus(s: ListSources, owner: string, collection: string, 
         }
       }
     } catch (err) {
-      errors.push(`StreamBlocks from ${endpoint}: ${(err as Error).message}`);
+      errors.push(`StreamBlocks from ${(err as Error).message}`);
       continue;
     }
     const after = q.page === '' ? null : Buffer.from(q.page, 'base64url');

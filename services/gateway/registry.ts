@@ -5,7 +5,8 @@
 import type { Genesis } from '../../lib/chain/genesis.js';
 import type { ChainRegistry } from '../../lib/chain/registry-client.js';
 import { fromHex } from '../../lib/crypto/hash.js';
-import { unary, type Clients } from './rpc.js';
+import { unaryCall } from '../../lib/grpc/client.js';
+import type { Clients } from './rpc.js';
 
 export interface StorerEntry {
   readonly id: string; // hex
@@ -56,7 +57,7 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
       endpoints.map(async (endpoint) => {
         try {
           const c = clients.storer(endpoint);
-          const info = await unary(endpoint, c.getInfo.bind(c), {}, 2000, signal);
+          const info = await unaryCall(c.getInfo.bind(c), {}, { endpoint, timeoutMs: 2000, signal });
           const id = Buffer.from(info.storerId).toString('hex');
           const known = byId.get(id);
           if (known) known.endpoint = endpoint;

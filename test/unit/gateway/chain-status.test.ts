@@ -3,7 +3,12 @@
 // the node that reported it. Real gRPC over loopback to two stand-in consensus nodes and a dead port.
 import test from 'ava';
 import { createServer } from 'node:net';
-import { createChain } from '../../../services/gateway/chain.js';
+import { ConsensusServiceService } from '../../../gen/wolk/consensus/v1/consensus.js';
+import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { WolkError, type ErrorCode } from '../../../lib/grpc/errors.js';
+import { createGrpcServer } from '../../../lib/grpc/server.js';
+import { createLogger } from '../../../lib/log/logger.js';
+import { ChainError, createChain } from '../../../services/gateway/chain.js';
 import { Clients } from '../../../services/gateway/rpc.js';
 import { startFakeConsensus, type FakeConsensus } from './fakes.js';
 
@@ -53,4 +58,42 @@ test('an unreachable node is skipped; with none reachable the error says so', as
   const none = createChain(clients, [dead], 2000);
   const err = await t.throwsAsync(none.status());
   t.regex(err!.message, /no consensus node answered/);
+});
+
+/** A stand-in consensus node whose SubmitTx answers `code` (or accepts); counts the calls. */
+async function submitAnswering(code: ErrorCode | null): Promise<{ endpoint: string; calls: () => number; close(): Promise<void> }> {
+  const server = createGrpcServer({ logger: createLogger({ level: 'error', write: () => undefined }), maxMessageBytes: 1024 * 1024 });
+  let calls = 0;
+  server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, {
+    submitTx: async () => {
+      calls++;
+      if (code !== null) throw new WolkError(code, code === 'RESOURCE_EXHAUSTED' ? 'the mempool is full; retry later' : 'refused');
+      return { txId: Buffer.alloc(32, 7) };
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  return { endpoint: `127.0.0.1:${port}`, calls: () => calls, close: () => server.shutdown(100) };
+}
+
+test('a node that is busy (RESOURCE_EXHAUSTED) is an outage: the transaction goes to the next node; a refusal is final', async (t) => {
+  const busy = await submitAnswering('RESOURCE_EXHAUSTED');
+  const refusing = await submitAnswering('FAILED_PRECONDITION');
+  const accepting = await submitAnswering(null);
+  const clients = new Clients();
+  t.teardown(async () => {
+    clients.close();
+    await Promise.all([busy.close(), refusing.close(), accepting.close()]);
+  });
+  const tx = SignedTransaction.fromPartial({});
+  // Before: a full mempool on the first node was answered as a rejected transaction (HTTP 409).
+  const id = await createChain(clients, [busy.endpoint, accepting.endpoint], 2000).submit(tx);
+  t.deepEqual(Buffer.from(id), Buffer.alloc(32, 7));
+  t.is(accepting.calls(), 1);
+
+  const err = await t.throwsAsync(createChain(clients, [refusing.endpoint, accepting.endpoint], 2000).submit(tx), { instanceOf: ChainError });
+  t.is(err.kind, 'rejected');
+  t.is(accepting.calls(), 1, 'a verdict is not taken to the next node');
+
+  const full = await t.throwsAsync(createChain(clients, [busy.endpoint], 2000).submit(tx), { instanceOf: ChainError });
+  t.is(full.kind, 'unavailable', 'every node busy: unavailable (503), not rejected');
 });
