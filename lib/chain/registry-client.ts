@@ -1,9 +1,14 @@
 // The storer registry of a seed round read from consensus nodes over gRPC (lib/chain/storer-registry.ts
 // has the rule and the proof checks): storers and gateways use this so that they weigh storers exactly
 // as the ledger does. A node that does not have the round yet (NOT_FOUND: it lags) or is down is skipped
-// for the next; a round just finalized elsewhere is retried briefly.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ConsensusServiceClient, type GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+// for the next (lib/grpc/client.ts failover); when none has it, a round just finalized elsewhere is
+// retried briefly (lib/grpc/retry.ts: up to `attempts` passes, backoff from 200 ms with full jitter).
+// close() ends retries and calls in flight.
+import { credentials, status } from '@grpc/grpc-js';
+import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
+import { failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../grpc/client.js';
+import { grpcCode, isOutage } from '../grpc/errors.js';
+import { retry } from '../grpc/retry.js';
 import { RemoteStorerRegistry, type StorerRegistry } from './storer-registry.js';
 
 export interface ChainRegistry {
@@ -11,36 +16,47 @@ export interface ChainRegistry {
   close(): void;
 }
 
+/** A node that is down, or lags behind the round asked for (NOT_FOUND), is skipped for the next. */
+const tryNext = (err: unknown) => isOutage(err) || grpcCode(err) === status.NOT_FOUND;
+
 export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
-  const clients = endpoints.map((e) => ({ endpoint: e, client: new ConsensusServiceClient(e, credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 }) }));
+  const clients = endpoints.map((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
   const timeoutMs = o.timeoutMs ?? 5000;
   const attempts = o.attempts ?? 5;
+  const closed = new AbortController();
   let preferred = 0;
-  const one = (c: ConsensusServiceClient, key: Uint8Array, round: number) =>
-    new Promise<GetStateProofResponse>((resolve, reject) =>
-      c.getStateProof({ key: Buffer.from(key), round: BigInt(round) }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res) => (err ? reject(err) : resolve(res))),
-    );
-  const getStateProof = async (key: Uint8Array, round: number): Promise<GetStateProofResponse> => {
-    const errors: string[] = [];
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      for (let i = 0; i < clients.length; i++) {
-        const idx = (preferred + i) % clients.length;
-        const { endpoint, client } = clients[idx]!;
-        try {
-          const res = await one(client, key, round);
-          preferred = idx;
-          return res;
-        } catch (err) {
-          errors.push(`${endpoint}: ${(err as ServiceError).details ?? (err as Error).message}`);
-        }
-      }
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  const getStateProof = async (key: Uint8Array, round: number) => {
+    let last: NoEndpointAnswered | undefined;
+    try {
+      return await retry(
+        async () => {
+          try {
+            const r = await failover(
+              endpoints,
+              (endpoint, i) => unaryCall(clients[i]!.getStateProof.bind(clients[i]!), { key: Buffer.from(key), round: BigInt(round) }, { endpoint, timeoutMs, signal: closed.signal }),
+              { start: preferred, tryNext, signal: closed.signal },
+            );
+            preferred = r.index;
+            return r.value;
+          } catch (err) {
+            if (err instanceof NoEndpointAnswered) last = err;
+            throw err;
+          }
+        },
+        { attempts, baseMs: 200, maxMs: 1000, retryOn: (err) => err instanceof NoEndpointAnswered && err.failures.length > 0, signal: closed.signal },
+      );
+    } catch (err) {
+      if (!(err instanceof NoEndpointAnswered) && !closed.signal.aborted) throw err;
+      const why = last?.failures.map((f) => (f.error as Error).message).join('; ');
+      throw new Error(`no consensus node proved the registry at round ${round} (${closed.signal.aborted ? 'closed' : why || 'none configured'})`, { cause: err });
     }
-    throw new Error(`no consensus node proved the registry at round ${round} (${errors.slice(-clients.length).join('; ') || 'none configured'})`);
   };
   const remote = new RemoteStorerRegistry(getStateProof);
   return {
     at: (round, seed) => remote.at(round, seed),
-    close: () => clients.forEach((c) => c.client.close()),
+    close: () => {
+      closed.abort(new Error('the chain registry client was closed'));
+      clients.forEach((c) => c.close());
+    },
   };
 }
