@@ -5,9 +5,9 @@
 // a cert-vote quorum of the genesis committee for exactly this header, checked with the parent's seed
 // (cert-vote credentials are drawn from the previous round's seed). The state under the header's
 // state_root is then read from storers object by object, each checked by its hash (remote-state.ts).
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { BlockHeader, Certificate as PbCertificate } from '../../gen/wolk/common/v1/chain.js';
-import type { ConsensusServiceClient, GetBlockResponse, GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import type { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
+import { unaryCall } from '../../lib/grpc/client.js';
 import { bytesEqual } from './agreement/codec.js';
 import type { AgreementParams } from './agreement/params.js';
 import type { AgreementCrypto, Block, VoterId } from './agreement/types.js';
@@ -76,19 +76,15 @@ export function verifyCheckpoint(cp: Checkpoint, ctx: CheckpointContext): Verifi
   return { header: cp.header, certificate: cp.certificate, ancestors: cp.ancestors, round: block.round, block, verified: true };
 }
 
-function call<R>(f: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: R) => void) => unknown, timeoutMs: number): Promise<R> {
-  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
 /**
  * The latest certified block of a consensus peer and up to `depth` headers before it (the peer is not
  * trusted: pass the result to verifyCheckpoint).
  */
 export async function fetchCheckpoint(client: ConsensusServiceClient, depth: number, timeoutMs = 10_000): Promise<Checkpoint> {
-  const st = await call<GetStatusResponse>((md, o, cb) => client.getStatus({}, md, o, cb), timeoutMs);
+  const st = await unaryCall(client.getStatus.bind(client), {}, { timeoutMs });
   const round = Number(st.finalizedRound);
   if (round < 1) throw new CheckpointError('the peer has no block after genesis yet');
-  const get = (r: number) => call<GetBlockResponse>((md, o, cb) => client.getBlock({ selector: { $case: 'round', value: BigInt(r) } }, md, o, cb), timeoutMs);
+  const get = (r: number) => unaryCall(client.getBlock.bind(client), { selector: { $case: 'round', value: BigInt(r) } }, { timeoutMs });
   const top = (await get(round)).block;
   if (!top?.block?.header || !top.certificate) throw new CheckpointError(`the peer's block ${round} has no header or certificate`);
   const ancestors: BlockHeader[] = [];

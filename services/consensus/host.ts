@@ -6,7 +6,7 @@
 // leaves before its record and the block it votes for are durable, and a committed block is on disk
 // before the next round starts. On start the saved proposals of the current round go back to the core.
 import { randomInt } from 'node:crypto';
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { unaryCall } from '../../lib/grpc/client.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -396,9 +396,5 @@ export async function firstPeerBlock<T>(peers: Peers, endpoints: readonly string
 }
 
 export function getBlock(client: ReturnType<Peers['client']>, round: number, timeoutMs = 3000): Promise<GetBlockResponse> {
-  return new Promise((resolve, reject) => {
-    client.getBlock({ selector: { $case: 'round', value: BigInt(round) } }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: GetBlockResponse) =>
-      err ? reject(err) : resolve(res),
-    );
-  });
+  return unaryCall(client.getBlock.bind(client), { selector: { $case: 'round', value: BigInt(round) } }, { timeoutMs });
 }
