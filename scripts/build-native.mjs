@@ -1,4 +1,5 @@
 // Builds the optional native Merkle batch hasher (native/merkle → native/merkle/build/Release/wolk_merkle.node)
+// and the proof-of-replication labelling loop (native/porep → native/porep/build/Release/wolk_porep.node)
 // with the node-gyp that ships with npm, against the headers of the running Node when they are installed
 // (offline), else node-gyp's download. Runs before `npm test`, `npm start` and `npm run bench`; skips when the
 // addon is newer than its sources. Never fails the caller: without a compiler lib/merkle uses Node's crypto
@@ -9,11 +10,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'native', 'merkle');
-const out = join(dir, 'build', 'Release', 'wolk_merkle.node');
+const ADDONS = [
+  { name: 'merkle', fallback: "lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)" },
+  { name: 'porep', fallback: 'lib/porep labels in JS (same labels, several times slower)' },
+];
 const say = (line) => process.stdout.write(`build-native: ${line}\n`);
 
-function newestSource() {
+function newestSource(dir) {
   const files = [join(dir, 'binding.gyp'), ...readdirSync(join(dir, 'src')).map((f) => join(dir, 'src', f))];
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
@@ -29,11 +32,13 @@ function nodeGyp() {
   return candidates.find((c) => c && existsSync(c)) ?? null;
 }
 
-function main() {
-  if (existsSync(out) && statSync(out).mtimeMs >= newestSource()) return;
+function build({ name, fallback }) {
+  const dir = join(root, 'native', name);
+  const out = join(dir, 'build', 'Release', `wolk_${name}.node`);
+  if (existsSync(out) && statSync(out).mtimeMs >= newestSource(dir)) return;
   const gyp = nodeGyp();
   if (!gyp) {
-    say("node-gyp not found; lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)");
+    say(`node-gyp not found; ${fallback}`);
     return;
   }
   const prefix = resolve(dirname(process.execPath), '..');
@@ -43,10 +48,10 @@ function main() {
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0 || !existsSync(out)) {
     const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
-    say(`could not build native/merkle (${tail || r.error?.message || 'unknown error'}); lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)`);
+    say(`could not build native/${name} (${tail || r.error?.message || 'unknown error'}); ${fallback}`);
     return;
   }
   say(`built ${out.slice(root.length + 1)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main();
+for (const addon of ADDONS) build(addon);

@@ -1,0 +1,47 @@
+// The optional native labelling loop (native/porep, built by scripts/build-native.mjs like native/merkle).
+// Without it (no compiler where Wolk was installed) labels.ts computes the same labels in JS, one Node
+// crypto call per label; the tests check both paths give identical bytes.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativePorep {
+  /** Labels nodes [0, count) of `layer` into `out`; `prev` is the whole previous layer (layer ≥ 2). */
+  labelLayer(graphKey: Uint8Array, replicaId: Uint8Array, layer: number, nodes: number, count: number, prev: Uint8Array | null, out: Uint8Array): void;
+}
+
+const ADDON = join('native', 'porep', 'build', 'Release', 'wolk_porep.node');
+
+function load(): NativePorep | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) {
+      try {
+        const mod = createRequire(import.meta.url)(candidate) as Partial<NativePorep>;
+        return typeof mod.labelLayer === 'function' ? (mod as NativePorep) : null;
+      } catch {
+        return null; // built for another Node ABI or platform: label in JS
+      }
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+const loaded = load();
+let enabled = true;
+
+/** The native loop when it is built and enabled, else null. */
+export function nativePorep(): NativePorep | null {
+  return enabled ? loaded : null;
+}
+
+/** Whether the addon could be loaded at all (whatever `setNativePorep` says). */
+export const nativePorepAvailable: boolean = loaded !== null;
+
+/** Turns the native path off or on (tests and the benchmark compare both). */
+export function setNativePorep(on: boolean): void {
+  enabled = on;
+}
