@@ -14,7 +14,7 @@ import { readAccount, StateOverlay } from './ledger/state-view.js';
 import { applyTx, checkStateless, TxError, txId } from './ledger/transactions.js';
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
-import { blockFromHeader, bundleFromProto, proposalFromProto, voteFromProto, WireError } from './wire.js';
+import { blockFromHeader, bundleFromProto, looseVoteFromProto, proposalFromProto, WireError } from './wire.js';
 import { smtProofToProto } from '../../lib/chain/smt-proof.js';
 
 export interface ServerComponents {
@@ -30,6 +30,8 @@ export interface ServerComponents {
 const MAX_VOTES_PER_CALL = 1024;
 const SEEN_LIMIT = 200_000;
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+/** No round beyond this is ever reached (rounds are JS numbers in the core); a uint64 above it is compared and printed as the bigint. */
+const MAX_ROUND = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Messages already delivered (gossip reaches a node by several paths): bounded, oldest forgotten first. */
 class SeenSet {
@@ -97,15 +99,17 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
     },
 
     async vote(req) {
+      // Like Propose {} and Bundle {}: a call that carries nothing is a malformed call (issue #25.6).
+      if (req.votes.length === 0) throw invalidArgument('Vote: no votes (give 1 to 1024)');
       if (req.votes.length > MAX_VOTES_PER_CALL) throw invalidArgument(`Vote: at most ${MAX_VOTES_PER_CALL} votes per call, got ${req.votes.length}`);
       const bad: string[] = [];
-      for (const v of req.votes) {
+      for (const [i, v] of req.votes.entries()) {
         const key = 'v' + hex(sha256(PbVote.encode(v).finish()));
         if (seen.has(key)) continue;
         try {
-          if (c.host.deliver({ kind: 'vote', vote: voteFromProto(v) })) seen.add(key);
+          if (c.host.deliver({ kind: 'vote', vote: looseVoteFromProto(v) })) seen.add(key);
         } catch (err) {
-          if (err instanceof WireError) bad.push(err.message);
+          if (err instanceof WireError) bad.push(`votes[${i}]: ${err.message}`);
           else throw err;
         }
       }
@@ -128,7 +132,11 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
     async getBlock(req) {
       const sel = req.selector;
       if (!sel) throw invalidArgument('GetBlock: give a round or a hash');
-      if (sel.$case === 'round') return { block: await certified(Number(sel.value)) };
+      if (sel.$case === 'round') {
+        // Checked as the bigint: Number(2^64 − 1) is 2^64, which the chain store's u64 key wraps to round 0 (genesis).
+        if (sel.value > MAX_ROUND) throw notFound(`no finalized block at round ${sel.value} (latest is ${c.ledger.tip().round})`);
+        return { block: await certified(Number(sel.value)) };
+      }
       if (sel.value.length !== 32) throw invalidArgument('GetBlock: hash must be 32 bytes');
       const round = await c.ledger.chain.roundOf(sel.value);
       if (round === null) throw notFound(`no finalized block with hash ${hex(sel.value)}`);
@@ -151,6 +159,8 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
     },
 
     async *streamBlocks(req, ctx) {
+      // A round past 2^53 − 1 is never reached: following from it would wait forever, and Number() would round it.
+      if (req.fromRound > MAX_ROUND) throw invalidArgument(`StreamBlocks: from_round ${req.fromRound} is beyond any round this chain reaches (at most ${MAX_ROUND})`);
       let round = Number(req.fromRound);
       while (!ctx.signal.aborted) {
         while (round <= c.ledger.tip().round) {
@@ -175,8 +185,9 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
 
     async getStateProof(req) {
       if (req.key.length !== 32) throw invalidArgument(`GetStateProof: key must be 32 bytes, got ${req.key.length}`);
-      const round = req.round === undefined ? c.ledger.tip().round : Number(req.round);
-      if (round > c.ledger.tip().round) throw notFound(`round ${round} is not finalized yet (latest is ${c.ledger.tip().round})`);
+      const tip = c.ledger.tip().round;
+      if (req.round !== undefined && req.round > BigInt(tip)) throw notFound(`round ${req.round} is not finalized yet (latest is ${tip})`);
+      const round = req.round === undefined ? tip : Number(req.round);
       const root = await c.ledger.tree.rootAt(round);
       const b = await c.ledger.certifiedBlock(round);
       if (root === null || b === null) throw notFound(`the state of round ${round} is not kept by this node`);

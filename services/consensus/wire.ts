@@ -4,12 +4,14 @@
 // cleared (the "ledger part": state_root, tx_root, new_chunks_hash, timestamp_ms, chunk_commitments_hash), so the agreement
 // block hash equals the header hash a client recomputes; transactions and NewChunks travel beside it
 // and are bound to it by tx_root and new_chunks_hash.
-import { Block as PbBlock, BlockHeader, type Proposal as PbProposal } from '../../gen/wolk/common/v1/chain.js';
+import { Block as PbBlock, BlockHeader, type Proposal as PbProposal, type Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
 import type { VoteBundle as PbBundle } from '../../gen/wolk/consensus/v1/consensus.js';
 import { blockHashFieldsOfHeader } from '../../lib/chain/block-hash.js';
 import { credentialFromProto, credentialToProto, safeNumber, voteFromProto, voteToProto, WireError } from '../../lib/chain/certificate.js';
+import { SIGNATURE_LENGTH } from '../../lib/crypto/sign.js';
+import { VRF_OUTPUT_LENGTH, VRF_PROOF_LENGTH } from '../../lib/crypto/vrf.js';
 import { blockHash } from './agreement/codec.js';
-import type { AgreementCrypto, Block, Bundle, Credential, Proposal } from './agreement/types.js';
+import { Step, type AgreementCrypto, type Block, type Bundle, type Credential, type Proposal, type Vote } from './agreement/types.js';
 
 const buf = (b: Uint8Array) => Buffer.from(b);
 const u8 = (b: Uint8Array) => new Uint8Array(b);
@@ -67,7 +69,34 @@ export function proposalToProto(p: Proposal, payload: Payload): PbProposal {
 export function proposalFromProto(crypto: AgreementCrypto, p: PbProposal): { proposal: Proposal; payload: Payload } {
   if (!p.vote || !p.block) throw new WireError('proposal needs a vote and a block');
   const block = blockFromHeader(crypto, p.block.header);
-  return { proposal: { vote: voteFromProto(p.vote), block }, payload: { txs: p.block.txs, newChunks: p.block.newChunks } };
+  return { proposal: { vote: receivedVoteFromProto(p.vote), block }, payload: { txs: p.block.txs, newChunks: p.block.newChunks } };
+}
+
+/**
+ * A vote received from a peer (in a Proposal, a VoteRequest or a VoteBundle), its sizes checked: a
+ * signature, VRF proof or VRF output of the wrong length, or a credential claiming weight 0, could
+ * never verify, so it is refused here with a reason instead of being acknowledged and dropped by the
+ * core without a word (issue #25.6). Whether the vote verifies stays the core's check.
+ */
+export function receivedVoteFromProto(pb: PbVote): Vote {
+  const v = voteFromProto(pb);
+  const c = v.credential;
+  if (v.signature.length !== SIGNATURE_LENGTH) throw new WireError(`signature must be ${SIGNATURE_LENGTH} bytes, got ${v.signature.length}`);
+  if (c.vrfProof.length !== VRF_PROOF_LENGTH) throw new WireError(`credential VRF proof must be ${VRF_PROOF_LENGTH} bytes, got ${c.vrfProof.length}`);
+  if (c.vrfOutput.length !== VRF_OUTPUT_LENGTH) throw new WireError(`credential VRF output must be ${VRF_OUTPUT_LENGTH} bytes, got ${c.vrfOutput.length}`);
+  if (c.weight < 1) throw new WireError('credential weight must be at least 1 (0 means not selected)');
+  return v;
+}
+
+/**
+ * A loose vote (ConsensusService.Vote): a soft, cert or next vote. A proposal-vote (step 0) travels
+ * inside its Proposal, and soft and cert votes are for a block, never ⊥ (chain.proto Vote).
+ */
+export function looseVoteFromProto(pb: PbVote): Vote {
+  const v = receivedVoteFromProto(pb);
+  if (v.step === Step.propose) throw new WireError('a step 0 (proposal) vote travels inside its Proposal, not alone');
+  if (v.value === null && (v.step === Step.soft || v.step === Step.cert)) throw new WireError(`a ${v.step === Step.soft ? 'soft' : 'cert'} vote (step ${v.step}) needs a 32-byte value; ⊥ (empty) is for next steps only`);
+  return v;
 }
 
 
@@ -97,10 +126,10 @@ export function bundleFromProto(b: PbBundle | undefined): Bundle {
     period: toSafe(b.period, 'period'),
     step: toSafe(b.step, 'step'),
     value: b.value.length === 0 ? null : u8(b.value),
-    votes: b.votes.map(voteFromProto),
+    votes: b.votes.map(receivedVoteFromProto),
     equivocations: b.equivocations.map((e) => {
       if (!e.first || !e.second) throw new WireError('equivocation needs two votes');
-      return [voteFromProto(e.first), voteFromProto(e.second)] as const;
+      return [receivedVoteFromProto(e.first), receivedVoteFromProto(e.second)] as const;
     }),
   };
 }
