@@ -25,6 +25,11 @@ export const DEVNET_PARAMS = {
   auditDepth: 4,
 } as const;
 
+/** Grace each devnet process gets on SIGTERM (its WOLK_SHUTDOWN_GRACE_MS). */
+export const DEVNET_SHUTDOWN_GRACE_MS = 3000;
+/** The launcher SIGKILLs a child still running this long after it sent SIGTERM. */
+export const LAUNCHER_KILL_AFTER_MS = 8000;
+
 export interface PlannedProcess {
   /** e.g. "storer-2" */
   readonly name: string;
@@ -87,7 +92,7 @@ export function environmentFor(
     WOLK_REPLICATION: String(DEVNET_PARAMS.replication),
     WOLK_LAMBDA_MS: String(DEVNET_PARAMS.lambdaMs),
     WOLK_AUDIT_DEPTH: String(DEVNET_PARAMS.auditDepth),
-    WOLK_SHUTDOWN_GRACE_MS: '3000',
+    WOLK_SHUTDOWN_GRACE_MS: String(DEVNET_SHUTDOWN_GRACE_MS),
     OTEL_SERVICE_NAME: `wolk-${p.name}`,
   };
   const consensus = of('consensus').map(endpoint).join(',');

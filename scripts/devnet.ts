@@ -1,7 +1,8 @@
 // `npm start`: a devnet of every Wolk service on loopback, each a separate Node process with its own
 // data directory under .wolk/devnet/ (WOLK_DEVNET_DIR). Prints the endpoints, writes endpoints.json,
-// reports any process that dies, and stops every child on Ctrl-C or SIGTERM. A second start reuses
-// the same ports, keys, genesis and data.
+// reports any process that dies, and stops every child on Ctrl-C or SIGTERM, or when the process that
+// started it is gone. A second start reuses the same ports, keys, genesis and data; a start in a
+// directory where a devnet still runs is refused (devnet-lock.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,6 +17,7 @@ import { validateGenesis } from '../lib/chain/genesis.js';
 import { waitForServing } from '../lib/grpc/health-client.js';
 import {
   DEFAULT_SHAPE,
+  LAUNCHER_KILL_AFTER_MS,
   devnetGenesis,
   endpointsOf,
   environmentFor,
@@ -26,11 +28,16 @@ import {
   type PlannedProcess,
   type PortMap,
 } from './devnet-plan.js';
+import { acquireDevnetLock, DevnetRunningError, type DevnetLock } from './devnet-lock.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = processEnvironment();
 const dir = resolve(root, readEnvOr(env, 'WOLK_DEVNET_DIR', '.wolk/devnet'));
 const say = (line: string) => process.stdout.write(line + '\n');
+// The terminal (or npm, whose output we share) may be gone when we stop: a failed write must not cut
+// the shutdown of the children short.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const warn = (line: string) => process.stderr.write(line + '\n');
 
 function writeJsonAtomic(path: string, value: unknown): void {
@@ -102,7 +109,16 @@ function devnetExtras(processes: readonly PlannedProcess[]): DevnetExtras {
   return { faults, ...(traceDir ? { traceDir } : {}) };
 }
 
+/** How often the launcher checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1000;
+/** The directory's pid file once taken; released when the launcher stops or fails to start. */
+let held: DevnetLock | undefined;
+
 async function main(): Promise<void> {
+  mkdirp(dir);
+  // Before anything in the directory is read or written: a running devnet's files stay untouched.
+  const lock = acquireDevnetLock(dir);
+  held = lock;
   mkdirp(join(dir, 'logs'));
   const ports = await planPorts();
   const processes = planProcesses(dir, DEFAULT_SHAPE, ports);
@@ -179,15 +195,24 @@ async function main(): Promise<void> {
     );
     const killer = setTimeout(() => {
       for (const { child } of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }, 8000);
+    }, LAUNCHER_KILL_AFTER_MS);
     await Promise.all(exits);
     clearTimeout(killer);
     writeProcesses();
+    lock.release();
     say('devnet stopped; data kept in ' + dir);
     process.exit(0);
   };
   process.on('SIGINT', () => void stopAll('SIGINT'));
   process.on('SIGTERM', () => void stopAll('SIGTERM'));
+  // A SIGTERM to `npm start`'s own pid may never reach us (npm signals its shell, which dies without
+  // passing it on; package.json's `exec` avoids the shell) and SIGKILL never does: when the process
+  // that started us is gone we are re-parented, and stop as the services do with WOLK_PARENT_PID.
+  const parentAtStart = process.ppid;
+  const parentCheck = setInterval(() => {
+    if (process.ppid !== parentAtStart) void stopAll(`parent ${parentAtStart} is gone`);
+  }, PARENT_CHECK_MS);
+  parentCheck.unref();
 
   say(`starting the Wolk devnet in ${dir} …`);
   for (const p of processes) start(p);
@@ -213,6 +238,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  warn(`devnet: ${(err as Error).message}`);
+  if (err instanceof DevnetRunningError) warn(`devnet: ${err.message}`);
+  else {
+    warn(`devnet: ${(err as Error).message}`);
+    held?.release();
+  }
   process.exit(1);
 });
