@@ -43,7 +43,7 @@ import { hashFile } from '../lib/merkle/index.js';
 import { createRegistry } from '../services/gateway/registry.js';
 import { Clients } from '../services/gateway/rpc.js';
 import { collectCommitments } from '../services/gateway/upload.js';
-import { freePort } from '../test/e2e/consensus-cluster.js';
+import { freePort } from '../test/helpers/ports.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
 

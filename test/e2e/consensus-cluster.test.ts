@@ -4,7 +4,6 @@
 // forking; restarted, the killed nodes catch up from their disk and their peers and all resume.
 // The tests share one cluster and run in order.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { SignDomain, sign, sha256 } from '../../lib/crypto/index.js';
 import { signKeyFromSeed } from '../../lib/crypto/sign.js';
@@ -15,7 +14,14 @@ import { pathKey } from '../../services/consensus/ledger/state-view.js';
 import { userSignedBytes } from '../../services/consensus/ledger/transactions.js';
 import { blockFromHeader } from '../../services/consensus/wire.js';
 import { smtProofFromProto } from '../../services/consensus/server.js';
-import { startCluster, statusOrNull, unaryCall, waitFor, type Cluster, type ClusterNode } from './consensus-cluster.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCluster, status, statusOrNull, unaryCall, type Cluster, type ClusterNode } from './consensus-cluster.js';
+import { pollUntil } from '../helpers/poll.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Users' keys: seeded (test/helpers/seed.ts), as are the cluster's node keys and genesis seed. */
+const seeded = testRandom('e2e/consensus-cluster.test.ts');
+logSeedOnFailure(test);
 
 // λ: 100–200 ms suits an idle 2-core machine; on one shared with other test runs (load 10–20 on
 // 2 cores measured) proposals need more than 2λ to reach and be verified by every peer.
@@ -41,6 +47,17 @@ async function minFinalized(nodes: ClusterNode[]): Promise<number> {
   return Math.min(...(await Promise.all(nodes.map(finalized))));
 }
 
+/** Waits until every node in `nodes` has finalized round `round`; fails naming each node's round. */
+async function allFinalize(nodes: ClusterNode[], round: number, deadlineMs: number): Promise<void> {
+  await pollUntil(() => Promise.all(nodes.map(finalized)), {
+    what: `nodes ${nodes.map((n) => n.index).join(',')} to finalize round ${round}`,
+    deadlineMs,
+    intervalMs: 500,
+    until: (rounds) => Math.min(...rounds) >= round,
+    describe: (rounds) => `finalized rounds ${rounds.join(',')} (-1: no answer)`,
+  });
+}
+
 async function blockHashAt(n: ClusterNode, round: number): Promise<string> {
   const res = await unaryCall(n.client, n.client.getBlock, { selector: { $case: 'round', value: BigInt(round) } });
   // Recompute from the header: a node's claim about its own block hash is not evidence.
@@ -58,7 +75,7 @@ async function assertSamePrefix(t: import('ava').ExecutionContext, nodes: Cluste
 }
 
 function setNameTx(name: string): { stx: SignedTransaction; owner: Uint8Array } {
-  const key = signKeyFromSeed(randomBytes(32));
+  const key = signKeyFromSeed(new Uint8Array(seeded.bytes(32)));
   const tx: Transaction = { sender: Buffer.from(key.publicKey), nonce: 0n, fee: 0n, chainId: cluster.genesis.network, body: { $case: 'setName', value: { name, owner: Buffer.from(key.publicKey) } } };
   return { stx: { tx, signature: Buffer.from(sign(SignDomain.Tx, key.secretKey, userSignedBytes(tx))) }, owner: key.publicKey };
 }
@@ -66,7 +83,7 @@ function setNameTx(name: string): { stx: SignedTransaction; owner: Uint8Array } 
 test.serial('4 nodes finalize blocks with submitted SetName transactions, the same on every node, provable by state proofs', async (t) => {
   t.timeout(150_000);
   const all = cluster.nodes;
-  t.true(await waitFor(async () => (await minFinalized(all)) >= 2, 90_000, 500), 'the cluster finalized blocks');
+  await allFinalize(all, 2, 90_000);
 
   const names = ['alpha', 'bravo', 'charlie'];
   const owners = new Map<string, Uint8Array>();
@@ -78,12 +95,14 @@ test.serial('4 nodes finalize blocks with submitted SetName transactions, the sa
   }
   // The same name claimed again by another key is refused at the edge once the first is final.
   const lookup = async (n: ClusterNode, name: string) => unaryCall(n.client, n.client.getStateProof, { key: Buffer.from(pathKey(name)), round: undefined });
-  t.true(
-    await waitFor(async () => {
-      for (const n of all) for (const name of names) if ((await lookup(n, name)).proof?.value === undefined) return false;
-      return true;
-    }, 60_000, 500),
-    'every node has every name in its finalized state',
+  // Every node has every name in its finalized state.
+  await pollUntil(
+    async () => {
+      const missing: string[] = [];
+      for (const n of all) for (const name of names) if ((await lookup(n, name)).proof?.value === undefined) missing.push(`${name}@node${n.index}`);
+      return missing;
+    },
+    { what: 'every node to hold every name in its finalized state', deadlineMs: 60_000, intervalMs: 500, until: (missing) => missing.length === 0, describe: (m) => `missing ${m.join(' ')}` },
   );
   for (const n of all) {
     for (const name of names) {
@@ -112,7 +131,7 @@ test.serial('with 1 of 4 nodes killed the other 3 keep finalizing', async (t) =>
   await cluster.kill(3);
   const live = cluster.nodes.slice(0, 3);
   const start = Math.max(...(await Promise.all(live.map(finalized))));
-  t.true(await waitFor(async () => (await minFinalized(live)) >= start + 4, 90_000, 500), `3 nodes finalized 4 more rounds after round ${start}`);
+  await allFinalize(live, start + 4, 90_000);
   await assertSamePrefix(t, live, await minFinalized(live));
 });
 
@@ -120,16 +139,26 @@ test.serial('with 2 of 4 killed nothing is finalized and nothing forks; restarte
   t.timeout(180_000);
   await cluster.kill(2);
   const live = cluster.nodes.slice(0, 2);
-  // A round in flight may still complete with votes already cast; after that, nothing.
-  await new Promise((r) => setTimeout(r, 8 * LAMBDA_MS));
-  const stalled = await Promise.all(live.map(finalized));
-  await new Promise((r) => setTimeout(r, 30 * LAMBDA_MS));
-  t.deepEqual(await Promise.all(live.map(finalized)), stalled, 'no block is finalized with half the stake');
+  // A round in flight may still complete with votes already cast: wait until both live nodes answer,
+  // agree on their tip and work on the round after it.
+  const settled = await pollUntil(() => Promise.all(live.map((n) => status(n, 2000))), {
+    what: 'the two live nodes to agree on their tip and work on the next round',
+    deadlineMs: 60_000,
+    intervalMs: 250,
+    until: (ss) => ss.every((s) => s.finalizedRound === ss[0]!.finalizedRound && s.currentRound === s.finalizedRound + 1n),
+    describe: (ss) => ss.map((s) => `tip ${s.finalizedRound} at r${s.currentRound}/p${s.currentPeriod}`).join('; '),
+  });
+  const stalled = settled.map((s) => Number(s.finalizedRound));
+  // After that, nothing: watched for 30λ (many filter and certification timeouts), no node finalizes.
+  const seen = new Set<string>();
+  for (const end = Date.now() + 30 * LAMBDA_MS; Date.now() < end; await sleep(500)) seen.add((await Promise.all(live.map(finalized))).join(','));
+  seen.add((await Promise.all(live.map(finalized))).join(','));
+  t.deepEqual([...seen], [stalled.join(',')], 'no block is finalized with half the stake');
   await assertSamePrefix(t, live, Math.min(...stalled));
 
   cluster.start(2);
   cluster.start(3);
   const top = Math.max(...stalled);
-  t.true(await waitFor(async () => (await minFinalized(cluster.nodes)) >= top + 3, 150_000, 500), `all 4 finalized 3 rounds past ${top} after the restart`);
+  await allFinalize(cluster.nodes, top + 3, 150_000);
   await assertSamePrefix(t, cluster.nodes, await minFinalized(cluster.nodes));
 });

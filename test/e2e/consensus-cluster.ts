@@ -1,32 +1,25 @@
 // A cluster of real consensus processes on loopback for the consensus e2e tests and the benchmark:
-// data directories with node keys made as in production (loadOrCreateNodeKey), a genesis listing the
+// data directories with seeded node keys provisioned as an operator does (node-key.json, read by the
+// node as in production; test/helpers/seed.ts), a genesis with a seeded seed listing the
 // consensus nodes (plus optional extra nodes), one `node --import tsx services/consensus/main.ts` per
 // node with WOLK_LISTEN / WOLK_PEERS / WOLK_GENESIS, and gRPC clients to call them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, createWriteStream, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceClient, type GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import type { Genesis, GenesisNode } from '../../lib/chain/genesis.js';
 import { toHex } from '../../lib/crypto/index.js';
-import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
+import type { NodeKey } from '../../lib/identity/node-key.js';
+import { freePort } from '../helpers/ports.js';
+import { testRandom } from '../helpers/seed.js';
 
 // Nodes start after the clients are made and restart during tests: retry connections quickly.
 const CLIENT_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** Node keys and the genesis seed: seeded, so sortition picks the same proposers on every run with one seed. */
+const seeded = testRandom('e2e/consensus-cluster.ts');
 
 export interface ClusterNode {
   readonly index: number;
@@ -63,13 +56,13 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   for (let i = 0; i < size; i++) {
     const dataDir = join(dir, `consensus-${i}`);
     (await import('node:fs')).mkdirSync(dataDir, { recursive: true });
-    const { key } = loadOrCreateNodeKey(dataDir);
+    const key = seeded.provisionNodeKey(dataDir);
     const endpoint = `127.0.0.1:${ports[i]}`;
     nodes.push({ index: i, dataDir, endpoint, key, client: new ConsensusServiceClient(endpoint, credentials.createInsecure(), CLIENT_OPTIONS), proc: null });
   }
   const genesis: Genesis = {
     network: o.network ?? 'wolk-e2e',
-    seed: toHex(randomBytes(32)),
+    seed: seeded.hex(32),
     timestampMs: Date.now(),
     params: { replication: 3, storerCommitteeSize: 18, chunkSize: 4096, lambdaMs: o.lambdaMs ?? 150, auditDepth: 4 },
     nodes: [...nodes.map((n) => ({ id: n.key.id, vrfPublicKey: toHex(n.key.vrfPublicKey), endpoint: n.endpoint, roles: ['consensus' as const], stake: '1000' })), ...(o.extraNodes ?? [])],
@@ -139,14 +132,4 @@ export async function statusOrNull(n: ClusterNode): Promise<GetStatusResponse | 
   } catch {
     return null;
   }
-}
-
-/** Polls until `pred` holds or the time runs out; returns whether it held. */
-export async function waitFor(pred: () => Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await pred().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return false;
 }

@@ -15,7 +15,7 @@ import { vrfKeyFromSeed } from '../../lib/crypto/vrf.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { ROOT, spawnService, waitForExit, waitForLog } from '../helpers/process.js';
-import { freePort } from './consensus-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 const run = promisify(execFile);
 let devnet: Devnet;

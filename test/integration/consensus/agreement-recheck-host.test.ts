@@ -9,7 +9,7 @@
 import test from 'ava';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { blockFromHeader } from '../../../services/consensus/wire.js';
-import { startLiveCluster, until, type LiveCluster } from './liveness-cluster.js';
+import { startLiveCluster, untilTip, type LiveCluster } from './liveness-cluster.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
@@ -37,9 +37,7 @@ test('checks that disagree at first (2 of 4 fail their first check of every bloc
     return node >= 2 && n === 1 ? 'test: no storer answered in time (first attempt)' : null;
   };
   const target = 3;
-  const ok = await until(() => cluster!.nodes.every((n) => n.ledger.tip().round >= target), WAIT_MS);
-  const state = cluster.nodes.map((n) => `${n.index}: tip ${n.ledger.tip().round} r${n.host.status().round}/p${n.host.status().period}`).join('; ');
-  t.true(ok, `every node reaches round ${target} (${state})`);
+  await untilTip(cluster.nodes, target, WAIT_MS);
   for (const n of cluster.nodes.slice(2)) {
     const c = n.host.counters();
     t.true((c['storage-rechecks-passed'] ?? 0) >= 1, `node ${n.index} upgraded a block on re-check: ${JSON.stringify(c)}`);

@@ -23,11 +23,12 @@ import { Mempool } from '../../../services/consensus/mempool.js';
 import { agreementParams } from '../../../services/consensus/node.js';
 import { Peers, type PeersOptions } from '../../../services/consensus/peers.js';
 import { consensusHandlers } from '../../../services/consensus/server.js';
-import { freePort } from '../../e2e/consensus-cluster.js';
+import { freePort } from '../../helpers/ports.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { testRandom } from '../../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
-const seeded = testRandom('unit/consensus/liveness-cluster.ts');
+const seeded = testRandom('integration/consensus/liveness-cluster.ts');
 
 /** Peers whose endpoint list leaves out the links the test has cut (gossip and GetBlock both use it). */
 class CuttablePeers extends Peers {
@@ -141,12 +142,18 @@ export async function startLiveCluster(o: { size?: number; followers?: number; l
   return cluster;
 }
 
-/** Polls `pred` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function until(pred: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return pred();
+/** Where each node stands (tip, round/period), for wait and failure messages. */
+export function where(nodes: readonly LiveNode[]): string {
+  return nodes.map((n) => `${n.index}: tip ${n.ledger.tip().round} r${n.host.status().round}/p${n.host.status().period}`).join('; ');
+}
+
+/** Waits until every node in `nodes` has finalized `round`; on timeout the error says where each stands. */
+export async function untilTip(nodes: readonly LiveNode[], round: number, deadlineMs: number): Promise<void> {
+  await pollUntil(() => nodes.map((n) => n.ledger.tip().round), {
+    what: `nodes ${nodes.map((n) => n.index).join(',')} to finalize round ${round}`,
+    deadlineMs,
+    intervalMs: 100,
+    until: (tips) => tips.every((r) => r >= round),
+    describe: () => where(nodes),
+  });
 }

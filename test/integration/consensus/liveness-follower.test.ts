@@ -6,7 +6,7 @@
 import test from 'ava';
 import { blockFromHeader } from '../../../services/consensus/wire.js';
 import { sha256 } from '../../../lib/crypto/index.js';
-import { startLiveCluster, until, type LiveCluster, type LiveNode } from './liveness-cluster.js';
+import { startLiveCluster, untilTip, type LiveCluster, type LiveNode } from './liveness-cluster.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
@@ -32,9 +32,9 @@ test('a follower no peer gossips to keeps up with the committee through certifie
   cluster = await startLiveCluster({ lambdaMs: LAMBDA_MS, followers: 1 });
   const follower = cluster.followers[0]!;
   const committee = cluster.nodes;
-  t.true(await until(() => committee.every((n) => n.ledger.tip().round >= 4), WAIT_MS), 'the committee finalizes 4 blocks');
+  await untilTip(committee, 4, WAIT_MS);
   const target = Math.min(...committee.map((n) => n.ledger.tip().round));
-  t.true(await until(() => follower.ledger.tip().round >= target, WAIT_MS), `the follower reaches round ${target} (at ${follower.ledger.tip().round})`);
+  await untilTip([follower], target, WAIT_MS);
   for (let r = 1; r <= target; r++) t.is(await hashAt(follower, r), await hashAt(committee[0]!, r), `block ${r} is the committee's`);
   t.true((follower.host.counters()['host.followed-blocks'] ?? 0) >= 1, 'it got them by following');
   t.is(follower.host.counters()['votes-cast.1'] ?? 0, 0, 'it never votes');

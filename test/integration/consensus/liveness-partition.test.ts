@@ -8,7 +8,8 @@
 import test from 'ava';
 import { blockFromHeader } from '../../../services/consensus/wire.js';
 import { sha256 } from '../../../lib/crypto/index.js';
-import { startLiveCluster, until, type LiveCluster, type LiveNode } from './liveness-cluster.js';
+import { startLiveCluster, untilTip, type LiveCluster, type LiveNode } from './liveness-cluster.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
@@ -40,19 +41,30 @@ test('a node left periods behind by a partition is pulled forward by a bundle an
   t.timeout(8 * WAIT_MS);
   cluster = await startLiveCluster({ lambdaMs: LAMBDA_MS });
   const [a, b, c, d] = cluster.nodes as [LiveNode, LiveNode, LiveNode, LiveNode];
-  t.true(await until(() => cluster!.nodes.every((n) => n.ledger.tip().round >= 1), WAIT_MS), 'all four finalize round 1');
+  await untilTip(cluster.nodes, 1, WAIT_MS);
 
   // No more blocks certify: every period ends with a ⊥ next quorum. Cut D off, then let A, B and C
   // run periods without it.
   cluster.rejectBlocks = true;
-  await new Promise((r) => setTimeout(r, 4 * LAMBDA_MS)); // let a round in flight settle
+  // A round in flight may still be certified: wait until it settled, i.e. all four agree on the tip and
+  // a period of the next round ended without a certificate.
+  await pollUntil(() => cluster!.nodes.map((n) => ({ tip: n.ledger.tip().round, ...n.host.status() })), {
+    what: 'all four to agree on the tip and end a period of the next round without certifying',
+    deadlineMs: WAIT_MS,
+    intervalMs: 100,
+    until: (ss) => ss.every((s) => s.tip === ss[0]!.tip && s.round === s.tip + 1 && s.period >= 2),
+    describe: (ss) => ss.map((s) => `tip ${s.tip} r${s.round}/p${s.period}`).join('; '),
+  });
   cluster.connect(d.index, false);
   const stuck = Math.max(...cluster.nodes.map((n) => n.ledger.tip().round));
   const dPeriodAtCut = d.host.status().period;
-  t.true(
-    await until(() => [a, b, c].every((n) => n.host.status().period >= dPeriodAtCut + 4), WAIT_MS),
-    `A, B, C reach period ${dPeriodAtCut + 4} (at ${[a, b, c].map(where).join(' ')})`,
-  );
+  await pollUntil(() => [a, b, c].map((n) => n.host.status().period), {
+    what: `A, B, C to reach period ${dPeriodAtCut + 4}`,
+    deadlineMs: WAIT_MS,
+    intervalMs: 100,
+    until: (periods) => periods.every((p) => p >= dPeriodAtCut + 4),
+    describe: () => [a, b, c].map(where).join(' '),
+  });
   const ahead = Math.min(...[a, b, c].map((n) => n.host.status().period));
   const dStatus = d.host.status();
   t.log(`A, B, C at period ≥ ${ahead}; D at ${where(d)}; tips ${cluster.nodes.map((n) => n.ledger.tip().round).join(',')}`);
@@ -63,13 +75,17 @@ test('a node left periods behind by a partition is pulled forward by a bundle an
   cluster.connect(d.index, true);
   cluster.rejectBlocks = false;
   const target = stuck + 3;
-  const ok = await until(() => [a, b, d].every((n) => n.ledger.tip().round >= target), WAIT_MS);
-  t.true(ok, `A, B, D finalize up to round ${target} (tips ${[a, b, d].map((n) => n.ledger.tip().round).join(',')}; D at ${where(d)}; D counters ${JSON.stringify(d.host.counters())})`);
-  if (!ok) return;
+  await pollUntil(() => [a, b, d].map((n) => n.ledger.tip().round), {
+    what: `A, B, D to finalize up to round ${target}`,
+    deadlineMs: WAIT_MS,
+    intervalMs: 100,
+    until: (tips) => tips.every((r) => r >= target),
+    describe: (tips) => `tips ${tips.join(',')}; D at ${where(d)}; D counters ${JSON.stringify(d.host.counters())}`,
+  });
 
   // C returns and catches up; every node holds the same blocks.
   cluster.connect(c.index, true);
-  t.true(await until(() => c.ledger.tip().round >= target, WAIT_MS), `C catches up to round ${target} (at ${c.ledger.tip().round})`);
+  await untilTip([c], target, WAIT_MS);
   for (let r = 1; r <= target; r++) {
     const hashes = await Promise.all(cluster.nodes.map((n) => hashAt(n, r)));
     t.is(new Set(hashes).size, 1, `round ${r}: nodes disagree`);

@@ -22,7 +22,7 @@ import { agreementParams } from '../../../services/consensus/node.js';
 import type { Peers } from '../../../services/consensus/peers.js';
 import { proposalFromProto, voteFromProto } from '../../../services/consensus/wire.js';
 import { makeNet } from './ledger-fixture.js';
-import { until } from './liveness-cluster.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
@@ -78,7 +78,7 @@ test('a voted block survives a restart of the host: saved before the vote, resto
   const first = await open();
   await first.host.start();
   const softVote = (l: string) => l.startsWith(`vote 0:${Step.soft} `);
-  t.true(await until(() => log.some(softVote), 10_000), 'soft-voted');
+  await pollUntil(() => log.some(softVote), { what: 'its soft vote', deadlineMs: 10_000, intervalMs: 50, describe: () => log.join(' | ') });
   const soft = log.find(softVote)!;
   const value = soft.split(' ')[2]!;
   t.not(value, '');
@@ -99,8 +99,8 @@ test('a voted block survives a restart of the host: saved before the vote, resto
   // (its payload came from disk: without it validation fails), and the own soft vote is re-sent unchanged.
   log.length = 0;
   await second.host.start();
-  t.true(await until(() => second.host.counters()['blocks-restored'] === 1, 5_000), JSON.stringify(second.host.counters()));
-  t.true(await until(() => log.some(softVote), 10_000));
+  await pollUntil(() => second.host.counters(), { what: 'the saved block to be restored', deadlineMs: 5_000, intervalMs: 50, until: (c) => c['blocks-restored'] === 1 });
+  await pollUntil(() => log.some(softVote), { what: 'its soft vote re-sent', deadlineMs: 10_000, intervalMs: 50, describe: () => log.join(' | ') });
   t.deepEqual(log.filter(softVote), [`vote 0:${Step.soft} ${value}`]);
   const c = second.host.counters();
   t.is(c['drop.invalid-block'] ?? 0, 0, 'validated with the payload from disk');
