@@ -4,8 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../../lib/log/logger.js';
 import { sendJson, sendProblem } from '../../lib/http/problem.js';
 import { probeAll, type KnownProcess } from './status.js';
-import { HttpProblem, type createApi } from './api.js';
+import type { Api } from './api.js';
 import type { Chain } from './chain.js';
+import { toProblem } from './problems.js';
 
 
 /** How long a refused request's remaining body is read and discarded before the connection is closed. */
@@ -15,13 +16,13 @@ export interface GatewayHttpDeps {
   readonly logger: Logger;
   readonly processes: readonly KnownProcess[];
   readonly startedAt: number;
-  readonly api?: ReturnType<typeof createApi>;
+  readonly api?: Api;
   readonly chain?: Chain;
   readonly info?: Record<string, unknown>;
 }
 
 export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, signal: AbortSignal) => {
     const rawTarget = req.url ?? '/';
     const url = new URL(rawTarget, 'http://gateway');
     // RFC 9421 @path is the path as sent, percent-encoding untouched.
@@ -41,16 +42,12 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
       });
     }
     if (url.pathname === '/chain' && deps.chain) {
-      const s = await deps.chain.status().catch((err: unknown) => {
-        throw new HttpProblem({ type: '/problems/chain-unavailable', status: 503, title: 'Service Unavailable', detail: (err as Error).message });
-      });
+      const s = await deps.chain.status(signal);
       return sendJson(res, 200, { chainId: s.chainId, finalizedRound: s.finalizedRound.toString(), finalizedHash: Buffer.from(s.finalizedHash).toString('hex'), ...deps.info });
     }
     const acct = /^\/accounts\/([0-9a-f]{64})$/.exec(url.pathname);
     if (acct && deps.chain) {
-      const r = await deps.chain.account(Buffer.from(acct[1]!, 'hex')).catch((err: unknown) => {
-        throw new HttpProblem({ type: '/problems/chain-unavailable', status: 503, title: 'Service Unavailable', detail: (err as Error).message });
-      });
+      const r = await deps.chain.account(Buffer.from(acct[1]!, 'hex'), signal);
       return sendJson(res, 200, { publicKey: acct[1], nonce: (r.account?.nonce ?? 0n).toString(), balance: (r.account?.balance ?? 0n).toString(), round: r.round.toString() });
     }
     const up = /^\/status\/uploads\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
@@ -59,13 +56,20 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
       if (!s) return sendProblem(res, { type: '/problems/not-found', status: 404, title: 'Not Found', detail: 'no upload with that id on this gateway' });
       return sendJson(res, 200, s);
     }
-    if (url.pathname.startsWith('/wolk/') && deps.api) return deps.api.handle(req, res, url, rawPath);
+    if (url.pathname.startsWith('/wolk/') && deps.api) return deps.api.handle({ req, res, url, rawPath, signal });
     req.resume();
     return sendProblem(res, { status: 404, title: 'Not Found', detail: `no route for ${req.method} ${url.pathname}` });
   };
   return createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpProblem) {
+    // Aborts when the client goes away before its answer is complete: the flows stop their work (a
+    // finality wait, a read from the storers) instead of finishing it for nobody.
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    handle(req, res, controller.signal).catch((err: unknown) => {
+      const answer = toProblem(err);
+      if (answer) {
         // A refusal while the client is still sending (413 on a large body, 401 before the body): answer
         // at once, keep reading and discarding what comes for a short while so the client reads the answer
         // instead of a write error (closing at once made clients see EPIPE, not the status), then close
@@ -77,7 +81,7 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
           req.once('end', () => clearTimeout(cut));
           req.once('close', () => clearTimeout(cut));
         }
-        return sendProblem(res, err.problem, err.headers);
+        return sendProblem(res, answer.problem, answer.headers);
       }
       deps.logger.error('http handler failed', { error: err, path: req.url });
       sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'the gateway failed to handle this request' });

@@ -12,6 +12,8 @@ export class SpoolError extends Error {
   constructor(
     readonly code: 'too-large' | 'aborted' | 'length-mismatch',
     message: string,
+    /** For 'too-large': the most bytes accepted. */
+    readonly maxBytes?: number,
   ) {
     super(message);
     this.name = 'SpoolError';
@@ -38,7 +40,7 @@ export interface SpoolOptions {
 /** Reads `body` to the end into a new spool file. On any failure the partial file is removed. */
 export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spooled> {
   if (o.declaredLength !== undefined && o.declaredLength > o.maxBytes) {
-    throw new SpoolError('too-large', `the body (${o.declaredLength} bytes) is larger than this gateway accepts (${o.maxBytes} bytes)`);
+    throw new SpoolError('too-large', `the body (${o.declaredLength} bytes) is larger than this gateway accepts (${o.maxBytes} bytes)`, o.maxBytes);
   }
   mkdirp(o.dir);
   const path = join(o.dir, `${Date.now()}-${randomBytes(8).toString('hex')}.spool`);
@@ -52,7 +54,7 @@ export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spoole
   try {
     for await (const piece of body as AsyncIterable<Buffer>) {
       size += piece.length;
-      if (size > o.maxBytes) throw new SpoolError('too-large', `the body is larger than this gateway accepts (${o.maxBytes} bytes)`);
+      if (size > o.maxBytes) throw new SpoolError('too-large', `the body is larger than this gateway accepts (${o.maxBytes} bytes)`, o.maxBytes);
       sha.update(piece);
       hasher.update(piece);
       if (!out.write(piece)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);

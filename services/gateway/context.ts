@@ -1,0 +1,46 @@
+// What the gateway's HTTP flows are built from (services/gateway/api.ts wires them): the chain, the
+// storers' clients and registry, the replay cache, the spool, the limits, and the injected clock.
+import type { Logger } from '../../lib/log/logger.js';
+import type { Chain } from './chain.js';
+import { systemClock, type Clock } from './clock.js';
+import type { IndexerView } from './indexer.js';
+import type { Registry } from './registry.js';
+import type { ReplayCache } from './replay.js';
+import type { Clients } from './rpc.js';
+import type { SpoolRegistry } from './source.js';
+
+export interface ApiDeps {
+  readonly logger: Logger;
+  readonly chain: Chain;
+  readonly clients: Clients;
+  readonly registry: Registry;
+  /** WOLK_INDEXER: listings and the storers' reputation order for GET (optional). */
+  readonly indexer?: IndexerView | undefined;
+  readonly replay: ReplayCache;
+  readonly spools: SpoolRegistry;
+  readonly spoolDir: string;
+  readonly gatewayKey: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
+  readonly source: string;
+  readonly replication: number;
+  readonly chunkSize: number;
+  readonly maxFileBytes: number;
+  readonly maxConcurrentUploads: number;
+  readonly signatureWindowSeconds: number;
+  readonly commitDeadlineMs: number;
+  /** The commit deadline grows by size / this (seconds): big files take longer to fetch. */
+  readonly commitMinBytesPerSecond: number;
+  readonly finalityTimeoutMs: number;
+  /** The wall clock by default. */
+  readonly clock?: Clock;
+}
+
+/** ApiDeps with the defaults filled in: what every flow gets. */
+export interface ApiContext extends ApiDeps {
+  readonly clock: Clock;
+}
+
+export function apiContext(deps: ApiDeps): ApiContext {
+  return { ...deps, clock: deps.clock ?? systemClock };
+}
+
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

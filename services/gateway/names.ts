@@ -1,0 +1,89 @@
+// The name and collection flows (docs/http-api.md "Owner names", "Collections"): PUT /wolk/{owner}
+// claims a name with a user-signed SetName, GET /wolk/{owner} reads it; PUT /wolk/{owner}/{collection}/
+// creates a collection or changes its settings with a user-signed SetBucket. Each answers 201 once
+// final, 200 when the chain already holds what was asked, 202 when finality takes longer than the
+// gateway waits.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BucketRecord } from '../../gen/wolk/common/v1/state.js';
+import { txId } from '../../lib/client/tx.js';
+import { sendJson } from '../../lib/http/problem.js';
+import { isValidChunkSize } from '../../lib/merkle/index.js';
+import { readSignedTransaction, requireUserSignature } from './auth.js';
+import { hex, type ApiContext } from './context.js';
+import { awaitFinal, submitTx } from './finality.js';
+import { problem } from './problems.js';
+import { bucketJson, bucketRecord, nameRecord, requireOwner } from './records.js';
+
+/** PUT /wolk/{owner}: claims the name with a user-signed SetName (body: SignedTransaction). */
+export async function putName(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string, signal: AbortSignal): Promise<void> {
+  const { sig, stx } = await readSignedTransaction(ctx, req, rawPath, 'SetName');
+  const tx = stx.tx;
+  if (!tx || tx.body?.$case !== 'setName' || tx.body.value.name !== owner) throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetName of "${owner}"`);
+  if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey)) || !Buffer.from(tx.body.value.owner).equals(Buffer.from(sig.publicKey))) {
+    throw problem(403, 'not-owner', 'Forbidden', 'the SetName must be sent by, and name as owner, the key that signed the request');
+  }
+  requireUserSignature(stx);
+  const current = await nameRecord(ctx, owner);
+  if (current && !Buffer.from(current.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" is already claimed by another key`);
+  if (current) return sendJson(res, 200, { name: owner, owner: hex(current.owner), round: current.round.toString() });
+  const id = txId(stx);
+  await submitTx(ctx, stx);
+  const rec = await awaitFinal(
+    ctx,
+    async () => {
+      const r = await nameRecord(ctx, owner);
+      if (r && !Buffer.from(r.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" was claimed by another key first`);
+      return r;
+    },
+    { timeoutMs: ctx.finalityTimeoutMs, signal },
+  );
+  if (rec) return sendJson(res, 201, { name: owner, owner: hex(rec.owner), round: rec.round.toString(), txid: hex(id) }, { location: rawPath });
+  sendJson(res, 202, { name: owner, txid: hex(id), state: 'submitted' });
+}
+
+/** GET /wolk/{owner}. */
+export async function getName(ctx: ApiContext, res: ServerResponse, owner: string): Promise<void> {
+  const rec = await nameRecord(ctx, owner);
+  if (!rec) throw problem(404, 'not-found', 'Not Found', `the name "${owner}" is not claimed`);
+  sendJson(res, 200, { name: rec.name, owner: hex(rec.owner), round: rec.round.toString() });
+}
+
+/**
+ * PUT /wolk/{owner}/{collection}/: creates a collection or changes its settings with a user-signed
+ * SetBucket (body: SignedTransaction). 201 once final, 200 if the chain already holds these settings,
+ * 202 if finality takes longer than the gateway waits; 409 for a chunk-size change (files were cut
+ * with it) or a ledger refusal.
+ */
+export async function putBucket(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string, collection: string, signal: AbortSignal): Promise<void> {
+  const { sig, stx } = await readSignedTransaction(ctx, req, rawPath, 'SetBucket');
+  const tx = stx.tx;
+  if (!tx || tx.body?.$case !== 'setBucket' || tx.body.value.owner !== owner || tx.body.value.collection !== collection) {
+    throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetBucket of "${owner}/${collection}"`);
+  }
+  if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey))) throw problem(403, 'not-owner', 'Forbidden', 'the SetBucket must be sent by the key that signed the request');
+  requireUserSignature(stx);
+  await requireOwner(ctx, owner, sig.publicKey);
+  const want = { replication: tx.body.value.settings?.replication ?? 0, maxFileSize: tx.body.value.settings?.maxFileSize ?? 0n, chunkSize: tx.body.value.settings?.chunkSize ?? 0 };
+  if (want.replication < 0 || (want.chunkSize !== 0 && !isValidChunkSize(want.chunkSize))) {
+    throw problem(400, 'bad-settings', 'Bad Request', `chunk_size ${want.chunkSize} must be 0 (the network's) or a power of two from 4096 to 32768`);
+  }
+  const same = (r: BucketRecord | null): boolean =>
+    r !== null && (r.settings?.replication ?? 0) === want.replication && (r.settings?.maxFileSize ?? 0n) === want.maxFileSize && (r.settings?.chunkSize ?? 0) === want.chunkSize;
+  const before = await bucketRecord(ctx, owner, collection);
+  if (before && same(before)) return sendJson(res, 200, { ...(await bucketJson(ctx, owner, collection)), round: before.round.toString() });
+  if (before && (before.settings?.chunkSize ?? 0) !== want.chunkSize) {
+    throw problem(409, 'chunk-size-fixed', 'Conflict', `the chunk size of ${owner}/${collection} is ${before.settings?.chunkSize || ctx.chunkSize} and cannot change (its files were cut with it)`);
+  }
+  const id = txId(stx);
+  await submitTx(ctx, stx);
+  const after = await awaitFinal(
+    ctx,
+    async () => {
+      const r = await bucketRecord(ctx, owner, collection);
+      return r && same(r) ? r : null;
+    },
+    { timeoutMs: ctx.finalityTimeoutMs, signal },
+  );
+  if (after) return sendJson(res, 201, { ...(await bucketJson(ctx, owner, collection)), round: after.round.toString(), txid: hex(id) }, { location: rawPath + '?settings' });
+  sendJson(res, 202, { owner, collection, txid: hex(id), state: 'submitted' });
+}

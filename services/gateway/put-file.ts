@@ -1,0 +1,210 @@
+// The upload flow, PUT /wolk/{owner}/{collection}/{key} (docs/http-api.md "Upload", DESIGN §4):
+// every check that can refuse the write runs before anything is stored or submitted; then the body is
+// spooled and hashed, N storers commit, the gateway co-signs and submits the SetKey and waits for it
+// to be final. Uploads answered 202 are followed at /status/uploads/{id}.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { SetKey } from '../../gen/wolk/common/v1/tx.js';
+import { cosignSetKey, pathStateKey, txId } from '../../lib/client/tx.js';
+import type { Problem } from '../../lib/http/problem.js';
+import { sendJson } from '../../lib/http/problem.js';
+import { isValidChunkSize } from '../../lib/merkle/index.js';
+import { wolkTracer } from '../../lib/telemetry/tracing.js';
+import { authenticate, requireUserSignature } from './auth.js';
+import { hex, type ApiContext } from './context.js';
+import { awaitFinal, submitTx } from './finality.js';
+import { problem, toProblem } from './problems.js';
+import { bucketSettings, requireOwner } from './records.js';
+import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
+import { FETCH_SPARE } from './source.js';
+import { spoolBody, type Spooled } from './spool.js';
+import { collectCommitments } from './upload.js';
+
+export interface UploadStatus {
+  state: 'storing' | 'submitted' | 'final' | 'failed';
+  owner: string;
+  collection: string;
+  key: string;
+  filehash: string;
+  size: number;
+  txid?: string;
+  round?: string;
+  storers?: string[];
+  /** How long each phase took: body to disk, N commitments, submit to final (ms). */
+  phasesMs?: { spool: number; commit?: number; finality?: number };
+  problem?: Problem;
+}
+
+export interface FilePath {
+  readonly owner: string;
+  readonly collection: string;
+  readonly key: string;
+}
+
+/** Uploads remembered for their status URL (the oldest forgotten first). */
+const REMEMBERED_UPLOADS = 10_000;
+
+export interface UploadFlow {
+  put(req: IncomingMessage, res: ServerResponse, rawPath: string, p: FilePath, signal: AbortSignal): Promise<void>;
+  status(id: string): UploadStatus | undefined;
+  readonly uploads: ReadonlyMap<string, UploadStatus>;
+}
+
+export function createUploadFlow(ctx: ApiContext): UploadFlow {
+  const uploads = new Map<string, UploadStatus>();
+  const remember = (id: string, s: UploadStatus) => {
+    if (uploads.size >= REMEMBERED_UPLOADS) uploads.delete(uploads.keys().next().value as string);
+    uploads.set(id, s);
+  };
+  let active = 0;
+  const commitDeadlineFor = (size: number) => ctx.commitDeadlineMs + Math.ceil((size / ctx.commitMinBytesPerSecond) * 1000);
+
+  async function put(req: IncomingMessage, res: ServerResponse, rawPath: string, p: FilePath, signal: AbortSignal): Promise<void> {
+    const sig = await authenticate(ctx, req, rawPath);
+    const stx = transactionHeader(req);
+    const tx = stx.tx;
+    if (!tx || tx.body?.$case !== 'setKey') throw problem(400, 'malformed-transaction', 'Bad Request', 'Wolk-Transaction must hold a SetKey');
+    const intent: SetKey = tx.body.value;
+    if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey))) throw problem(403, 'not-owner', 'Forbidden', 'the transaction sender is not the key that signed the request');
+    if (intent.owner !== p.owner || intent.collection !== p.collection || intent.key !== p.key) throw problem(400, 'transaction-mismatch', 'Bad Request', 'the SetKey names another path than the request');
+    requireUserSignature(stx, true);
+    const file = intent.file;
+    if (!file || !isValidChunkSize(file.chunkSize)) throw problem(400, 'malformed-transaction', 'Bad Request', 'the SetKey must name the file (filehash, size, chunk size 4096-32768, a power of two)');
+    const declaredDigest = contentDigest(req);
+    if (!declaredDigest) throw problem(400, 'missing-digest', 'Bad Request', 'Content-Digest with sha-256 is required (RFC 9530)');
+    const length = declaredLength(req);
+    if (length !== undefined && length > ctx.maxFileBytes) {
+      throw problem(413, 'too-large', 'Content Too Large', `the body (${length} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
+    }
+    if (BigInt(ctx.maxFileBytes) < file.size) throw problem(413, 'too-large', 'Content Too Large', `the file (${file.size} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
+    await requireOwner(ctx, p.owner, sig.publicKey);
+    // Whatever consensus would refuse after the storers did their work is refused here, first.
+    const bucket = await bucketSettings(ctx, p.owner, p.collection);
+    if (file.chunkSize !== bucket.chunkSize) {
+      throw problem(400, 'wrong-chunk-size', 'Bad Request', `files of wolk://${p.owner}/${p.collection} use chunks of ${bucket.chunkSize} bytes; the SetKey says ${file.chunkSize}`, { chunkSize: bucket.chunkSize });
+    }
+    const maxBytes = bucket.maxFileBytes;
+    if ((length !== undefined && length > maxBytes) || BigInt(maxBytes) < file.size) {
+      throw problem(413, 'too-large', 'Content Too Large', `wolk://${p.owner}/${p.collection} takes files of at most ${maxBytes} bytes`, { maxBytes });
+    }
+    const chainStatus = await ctx.chain.status();
+    if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
+    if (active >= ctx.maxConcurrentUploads) throw problem(503, 'busy', 'Service Unavailable', `this gateway is serving ${active} uploads; retry shortly`);
+
+    active++;
+    const startedAt = ctx.clock.now();
+    let spool: Spooled | undefined;
+    try {
+      spool = await wolkTracer().startActiveSpan('wolk.gateway.spool', async (span) => {
+        try {
+          const spooled = await spoolBody(req, { dir: ctx.spoolDir, maxBytes, chunkSize: file.chunkSize, ...(length !== undefined ? { declaredLength: length } : {}) });
+          span.setAttribute('wolk.size', spooled.size);
+          return spooled;
+        } finally {
+          span.end();
+        }
+      });
+      if (!Buffer.from(spool.sha256).equals(Buffer.from(declaredDigest))) {
+        throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');
+      }
+      const d = spool.digest;
+      if (!Buffer.from(d.filehash).equals(Buffer.from(file.filehash)) || BigInt(d.size) !== file.size) {
+        throw problem(422, 'filehash-mismatch', 'Unprocessable Content', `the body's filehash/size (${hex(d.filehash)}, ${d.size}) differ from the signed SetKey's`);
+      }
+    } catch (err) {
+      spool?.remove();
+      active--;
+      throw err;
+    }
+    const spooled = spool;
+
+    const spooledAt = ctx.clock.now();
+    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: spooledAt - startedAt };
+    const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(spooled.digest.filehash), size: spooled.size, phasesMs };
+    const uploadId = randomBytes(12).toString('base64url');
+    remember(uploadId, status);
+    const statusUrl = `/status/uploads/${uploadId}`;
+    const respondAsync = prefersAsync(req);
+    if (respondAsync) sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, 'preference-applied': 'respond-async' });
+    // An async upload goes on after its answer (its client may hang up); a synchronous one ends with its client.
+    const waitSignal = respondAsync ? undefined : signal;
+
+    const release = ctx.spools.add(spooled, bucket.replication + FETCH_SPARE);
+    const stateKey = pathStateKey(p.owner, p.collection, p.key);
+    try {
+      const committed = await wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
+        span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': spooled.size, 'wolk.replication': bucket.replication });
+        try {
+          const seedRound = chainStatus.finalizedRound;
+          const block = await ctx.chain.block(seedRound);
+          const seed = block.block?.header?.seed;
+          if (!seed || seed.length !== 32) throw problem(503, 'chain-unavailable', 'Service Unavailable', `the finalized block ${seedRound} has no seed`);
+          return await collectCommitments(ctx.clients, ctx.registry, ctx.logger, {
+            file: { filehash: Buffer.from(spooled.digest.filehash), size: BigInt(spooled.size), chunkSize: spooled.digest.chunkSize },
+            seed,
+            seedRound,
+            source: ctx.source,
+            replication: bucket.replication,
+            deadlineMs: commitDeadlineFor(spooled.size),
+            gateway: ctx.gatewayKey,
+            onUnusable: () => ctx.spools.raise(spooled.digest.filehash),
+          });
+        } finally {
+          span.end();
+        }
+      });
+      const committedAt = ctx.clock.now();
+      phasesMs.commit = committedAt - spooledAt;
+      const signed = cosignSetKey(stx, committed.commitments, ctx.gatewayKey);
+      const id = txId(signed);
+      status.txid = hex(id);
+      status.storers = committed.commitments.map((c) => hex(c.storerId));
+      await submitTx(ctx, signed);
+      status.state = 'submitted';
+      const round = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
+        try {
+          return await awaitFinal(
+            ctx,
+            async (s) => {
+              const v = await ctx.chain.state(stateKey, s);
+              if (!v.value) return null;
+              const rec = KeyRecord.decode(v.value);
+              return Buffer.from(rec.txId).equals(Buffer.from(id)) ? rec.round : null;
+            },
+            { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal },
+          );
+        } finally {
+          span.end();
+        }
+      });
+      phasesMs.finality = ctx.clock.now() - committedAt;
+      if (round !== null) {
+        status.state = 'final';
+        status.round = round.toString();
+      }
+      ctx.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: spooled.size, filehash: status.filehash, storers: status.storers, phasesMs });
+      if (respondAsync) return;
+      if (round === null) {
+        sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl });
+        return;
+      }
+      sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers, phasesMs }, { location: rawPath, etag: `"${status.filehash}"` });
+    } catch (err) {
+      status.state = 'failed';
+      const answer = toProblem(err);
+      if (answer) status.problem = answer.problem;
+      if (respondAsync) {
+        ctx.logger.warn('async upload failed', { uploadId, error: err });
+        return;
+      }
+      throw err;
+    } finally {
+      release();
+      spooled.remove();
+      active--;
+    }
+  }
+
+  return { put, status: (id) => uploads.get(id), uploads };
+}
