@@ -86,23 +86,43 @@ function malformedError(method: string, m: Malformed): WolkError {
   return new WolkError('INVALID_ARGUMENT', `${method}: request is not a valid protobuf message (${m[MALFORMED]})`);
 }
 
+/**
+ * A call that grpc-js ended before the handler answered, seen from the handler. grpc-js tells us only
+ * that the call is over ('cancelled'), not why: the client cancelled it, or grpc-js itself answered it,
+ * e.g. RESOURCE_EXHAUSTED for a message over the receive limit (WOLK_MAX_MESSAGE_BYTES). Either way a
+ * client's doing, not a server error: logged at info for calls that read a request stream (where a
+ * refused message shows up this way), at debug for the others.
+ */
+class CallEndedEarly extends WolkError {
+  constructor(readsStream: boolean, maxReceiveBytes: number | undefined) {
+    const limit = maxReceiveBytes === undefined ? "the server's receive limit" : `the server's receive limit of ${maxReceiveBytes} bytes (WOLK_MAX_MESSAGE_BYTES)`;
+    super(
+      'CANCELLED',
+      readsStream
+        ? `the call ended before the server answered: the client cancelled it, or gRPC refused one of its messages (a message over ${limit} is answered RESOURCE_EXHAUSTED)`
+        : 'call cancelled by the client',
+    );
+  }
+}
+
 function contextFor(
   call: { metadata: Metadata; getPeer(): string; cancelled?: boolean; on(event: 'cancelled', fn: () => void): unknown; getDeadline?(): Date | number },
   method: string,
   shutdown: AbortSignal,
-): { ctx: CallContext; done: () => void } {
+  endedEarly: () => WolkError,
+): { ctx: CallContext; done: () => void; ended: () => WolkError } {
   const controller = new AbortController();
   const onShutdown = () => controller.abort(new WolkError('UNAVAILABLE', 'server is shutting down'));
   shutdown.addEventListener('abort', onShutdown, { once: true });
-  call.on('cancelled', () => controller.abort(new WolkError('CANCELLED', 'call cancelled by the client')));
   let timer: NodeJS.Timeout | undefined;
   const deadline = call.getDeadline?.();
-  if (deadline !== undefined) {
-    const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    if (Number.isFinite(at)) {
-      timer = setTimeout(() => controller.abort(new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, at - Date.now()));
-      timer.unref();
-    }
+  const at = deadline === undefined ? Infinity : deadline instanceof Date ? deadline.getTime() : deadline;
+  // Why grpc-js ended the call under the handler; its own deadline timer may fire a moment before ours.
+  const ended = () => (Date.now() >= at ? new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded') : endedEarly());
+  call.on('cancelled', () => controller.abort(ended()));
+  if (Number.isFinite(at)) {
+    timer = setTimeout(() => controller.abort(new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, at - Date.now()));
+    timer.unref();
   }
   return {
     ctx: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), method },
@@ -110,14 +130,24 @@ function contextFor(
       if (timer) clearTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
     },
+    ended,
   };
 }
 
-/** Reads a client stream as an async iterable, turning malformed messages into INVALID_ARGUMENT. */
-async function* readRequests<T>(call: ServerReadableStream<T, unknown> | ServerDuplexStream<T, unknown>, method: string): AsyncIterable<T> {
-  for await (const message of call as AsyncIterable<T | Malformed>) {
-    if (isMalformed(message)) throw malformedError(method, message);
-    yield message;
+/**
+ * Reads a client stream as an async iterable, turning malformed messages into INVALID_ARGUMENT. When
+ * grpc-js ends the call under us it destroys the stream, and reading fails with Node's bare "Premature
+ * close": that becomes `ended()`, which says what happened.
+ */
+async function* readRequests<T>(call: ServerReadableStream<T, unknown> | ServerDuplexStream<T, unknown>, method: string, ended: () => WolkError): AsyncIterable<T> {
+  try {
+    for await (const message of call as AsyncIterable<T | Malformed>) {
+      if (isMalformed(message)) throw malformedError(method, message);
+      yield message;
+    }
+  } catch (err) {
+    if (!(err instanceof WolkError) && (call.cancelled || (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE')) throw ended();
+    throw err;
   }
 }
 
@@ -150,6 +180,8 @@ export interface ImplementationOptions {
   readonly unimplemented?: Readonly<Record<string, string>>;
   /** Aborted when the server shuts down; in-flight handlers see it through ctx.signal. */
   readonly shutdown: AbortSignal;
+  /** The server's receive limit (grpc.max_receive_message_length), named when a call ends early. */
+  readonly maxReceiveBytes?: number;
 }
 
 export function toGrpcImplementation<D extends ServiceDefinition>(
@@ -163,9 +195,11 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
     const m = method as unknown as MethodDefinition<unknown, unknown>;
     const label = `${options.serviceName}/${m.path.split('/').pop() ?? name}`;
     const handler = (handlers as Record<string, unknown>)[name] as ((...args: unknown[]) => unknown) | undefined;
+    const endedEarly = () => new CallEndedEarly(m.requestStream, options.maxReceiveBytes);
     const fail = (err: unknown) => {
       const st = toStatus(err);
-      if (isClientError(err) || st.code === status.CANCELLED) logger.debug('call failed', { method: label, code: st.code, error: err });
+      if (err instanceof CallEndedEarly && m.requestStream) logger.info('call ended before it was answered', { method: label, reason: err.message });
+      else if (isClientError(err) || st.code === status.CANCELLED) logger.debug('call failed', { method: label, code: st.code, error: err });
       else logger.error('call failed', { method: label, code: st.code, error: err });
       return st;
     };
@@ -179,7 +213,7 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
       impl[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         if (isMalformed(call.request)) return callback(fail(malformedError(label, call.request)));
         if (!handler) return callback(fail(missing()));
-        const { ctx, done } = contextFor(call, label, options.shutdown);
+        const { ctx, done } = contextFor(call, label, options.shutdown, endedEarly);
         Promise.resolve()
           .then(() => handler(call.request, ctx))
           .then((res) => callback(null, res), (err: unknown) => callback(fail(err)))
@@ -191,9 +225,9 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
           call.resume();
           return callback(fail(missing()));
         }
-        const { ctx, done } = contextFor(call, label, options.shutdown);
+        const { ctx, done, ended } = contextFor(call, label, options.shutdown, endedEarly);
         Promise.resolve()
-          .then(() => handler(readRequests(call, label), ctx))
+          .then(() => handler(readRequests(call, label, ended), ctx))
           .then((res) => callback(null, res), (err: unknown) => callback(fail(err)))
           .finally(done);
       };
@@ -201,7 +235,7 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
       impl[name] = (call: ServerWritableStream<unknown, unknown>) => {
         if (isMalformed(call.request)) return call.emit('error', fail(malformedError(label, call.request)));
         if (!handler) return call.emit('error', fail(missing()));
-        const { ctx, done } = contextFor(call, label, options.shutdown);
+        const { ctx, done } = contextFor(call, label, options.shutdown, endedEarly);
         Promise.resolve()
           .then(() => writeAll(call, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal))
           .then(() => call.end(), (err: unknown) => {
@@ -212,9 +246,9 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
     } else {
       impl[name] = (call: ServerDuplexStream<unknown, unknown>) => {
         if (!handler) return call.emit('error', fail(missing()));
-        const { ctx, done } = contextFor(call, label, options.shutdown);
+        const { ctx, done, ended } = contextFor(call, label, options.shutdown, endedEarly);
         Promise.resolve()
-          .then(() => writeAll(call, handler(readRequests(call, label), ctx) as AsyncIterable<unknown>, ctx.signal))
+          .then(() => writeAll(call, handler(readRequests(call, label, ended), ctx) as AsyncIterable<unknown>, ctx.signal))
           .then(() => call.end(), (err: unknown) => {
             if (!call.cancelled) call.emit('error', fail(err));
           })

@@ -76,6 +76,7 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
           logger: options.logger.child({ service: fullName }),
           serviceName: fullName,
           shutdown: shutdownController.signal,
+          maxReceiveBytes: options.maxMessageBytes,
           ...(unimplemented ? { unimplemented } : {}),
         }),
       );
