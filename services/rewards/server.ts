@@ -4,6 +4,9 @@ import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { invalidArgument, WolkError } from '../../lib/grpc/errors.js';
 import { RewardsError, type Rewarder } from './rewarder.js';
 
+/** No round beyond this is ever reached; a uint64 above it is compared and printed as the bigint. */
+const MAX_ROUND = BigInt(Number.MAX_SAFE_INTEGER);
+
 async function mapped<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
@@ -20,12 +23,13 @@ export function rewardsHandlers(r: Rewarder | null, missing: string): ServiceHan
   };
   return {
     async tally(req) {
-      if (req.round !== undefined && req.round > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('round is out of range');
+      if (req.round !== undefined && req.round > MAX_ROUND) throw invalidArgument(`Tally: round ${req.round} is beyond any round this chain reaches (at most ${MAX_ROUND})`);
       const res = await mapped(() => need().tally(req.round === undefined ? undefined : Number(req.round), req.submit));
       return { reward: res.reward, txId: Buffer.from(res.txId) };
     },
     async getTally(req) {
-      if (req.auditedRound > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('audited_round is out of range');
+      // Like any round no audit ran for (rewarder.ts getTally): NOT_FOUND, the round printed from the bigint.
+      if (req.auditedRound > MAX_ROUND) throw new WolkError('NOT_FOUND', `no audit of round ${req.auditedRound} was run by this node`);
       return mapped(() => need().getTally(Number(req.auditedRound)));
     },
     async getReputation(req) {
