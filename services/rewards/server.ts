@@ -1,7 +1,7 @@
 // RewardsService handlers: thin; RewardsError becomes the matching gRPC status.
 import type { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
-import { invalidArgument, WolkError } from '../../lib/grpc/errors.js';
+import { invalidArgument, notFound, WolkError } from '../../lib/grpc/errors.js';
 import { RewardsError, type Rewarder } from './rewarder.js';
 
 /** No round beyond this is ever reached; a uint64 above it is compared and printed as the bigint. */
@@ -29,7 +29,7 @@ export function rewardsHandlers(r: Rewarder | null, missing: string): ServiceHan
     },
     async getTally(req) {
       // Like any round no audit ran for (rewarder.ts getTally): NOT_FOUND, the round printed from the bigint.
-      if (req.auditedRound > MAX_ROUND) throw new WolkError('NOT_FOUND', `no audit of round ${req.auditedRound} was run by this node`);
+      if (req.auditedRound > MAX_ROUND) throw notFound(`no audit of round ${req.auditedRound} was run by this node`);
       return mapped(() => need().getTally(Number(req.auditedRound)));
     },
     async getReputation(req) {
