@@ -3,8 +3,9 @@
 // itself (cert votes' VRF credentials, sortition weights and signatures against the committee, a
 // quorum for exactly this block hash), re-executes the block and commits it. Nothing from the peer
 // is trusted: a peer that sends a bad block or certificate is dropped and the next one is tried.
-import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { serverStream, unaryCall } from '../../lib/grpc/client.js';
+import { backoffDelay, sleep } from '../../lib/grpc/retry.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { bytesEqual } from './agreement/codec.js';
 import type { AgreementParams } from './agreement/params.js';
@@ -20,6 +21,8 @@ export interface CatchupComponents {
   readonly crypto: AgreementCrypto;
   readonly params: AgreementParams;
   readonly logger: Logger;
+  /** Jitter of the wait between passes, in [0, 1) (default Math.random; seeded in tests). */
+  readonly random?: () => number;
 }
 
 /** Applies one certified block from a peer; throws with the reason when it does not verify. */
@@ -49,9 +52,12 @@ export async function applyCertified(c: CatchupComponents, msg: StreamBlocksResp
 /**
  * Streams and applies blocks from peers until none has more; returns how many were applied. A block
  * that a peer sends but that does not apply (its state could not be read yet, e.g. a storer timed out
- * for a node started from a checkpoint) is retried on the next pass, with backoff, up to `passes`
- * passes; a peer that is merely unreachable does not cause another pass.
+ * for a node started from a checkpoint) is retried on the next pass, with backoff (lib/grpc/retry.ts:
+ * up to 500 ms doubling to 8 s, full jitter), up to `passes` passes; a peer that is merely unreachable
+ * does not cause another pass.
  */
+const PASS_BACKOFF = { baseMs: 500, maxMs: 8000 };
+
 export async function catchUp(c: CatchupComponents, signal: AbortSignal, passes = 6): Promise<number> {
   let applied = 0;
   for (let pass = 0; pass < passes && !signal.aborted; pass++) {
@@ -59,12 +65,9 @@ export async function catchUp(c: CatchupComponents, signal: AbortSignal, passes 
     applied += got.applied;
     if (!got.applyFailed) break;
     if (pass + 1 < passes) {
-      const waitMs = Math.min(500 * 2 ** pass, 8000);
+      const waitMs = backoffDelay(pass, PASS_BACKOFF, c.random);
       c.logger.warn('catch-up: a block did not apply, trying again', { tip: c.ledger.tip().round, inMs: waitMs, pass: pass + 1 });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, waitMs);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      await sleep(waitMs, signal);
     }
   }
   if (applied > 0) c.logger.info('caught up', { blocks: applied, tip: c.ledger.tip().round });
@@ -77,14 +80,11 @@ async function catchUpPass(c: CatchupComponents, signal: AbortSignal): Promise<{
   for (const endpoint of c.peers.endpoints()) {
     if (signal.aborted) break;
     const from = c.ledger.tip().round + 1;
-    const stream: ClientReadableStream<StreamBlocksResponse> = c.peers.client(endpoint).streamBlocks({ fromRound: BigInt(from), follow: false }, new Metadata(), {
-      deadline: Date.now() + 120_000,
-    });
-    const onAbort = () => stream.cancel();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const client = c.peers.client(endpoint);
+    const blocks = serverStream(client.streamBlocks.bind(client), { fromRound: BigInt(from), follow: false }, { endpoint, timeoutMs: 120_000, signal });
     let applying = false;
     try {
-      for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
+      for await (const msg of blocks) {
         applying = true;
         await applyCertified(c, msg);
         applying = false;
@@ -93,9 +93,6 @@ async function catchUpPass(c: CatchupComponents, signal: AbortSignal): Promise<{
     } catch (err) {
       if (applying) applyFailed = true;
       c.logger.warn('catch-up from peer stopped', { peer: endpoint, error: (err as Error).message, tip: c.ledger.tip().round });
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      stream.cancel();
     }
   }
   // A later peer may have applied what an earlier one could not: only a failure at the end counts.
@@ -109,12 +106,13 @@ async function catchUpPass(c: CatchupComponents, signal: AbortSignal): Promise<{
 /** Whether some peer has a certified block after `round` (GetStatus). */
 async function anyPeerAhead(c: CatchupComponents, round: number): Promise<boolean> {
   const answers = await Promise.all(
-    c.peers.endpoints().map(
-      (endpoint) =>
-        new Promise<number>((resolve) =>
-          c.peers.client(endpoint).getStatus({}, new Metadata(), { deadline: Date.now() + 3000 }, (err, res) => resolve(err || !res ? -1 : Number(res.finalizedRound))),
-        ),
-    ),
+    c.peers.endpoints().map((endpoint) => {
+      const client = c.peers.client(endpoint);
+      return unaryCall(client.getStatus.bind(client), {}, { endpoint, timeoutMs: 3000 }).then(
+        (res) => Number(res.finalizedRound),
+        () => -1,
+      );
+    }),
   );
   return answers.some((r) => r > round);
 }

@@ -3,10 +3,11 @@
 // per call.
 // A failed send is dropped, not retried: agreement recovers lost messages itself (bundles are
 // rebroadcast, catch-up fetches certified blocks), and a stale vote is worth nothing.
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Proposal as PbProposal, Vote as PbVote } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { VoteBundle } from '../../gen/wolk/consensus/v1/consensus.js';
+import { unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
+import { isOutage } from '../../lib/grpc/errors.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Peers } from './peers.js';
 
@@ -47,15 +48,15 @@ class PeerQueue {
           else rest.push(it);
         }
         this.items = rest;
-        sent = this.call((c, md, o, cb) => c.vote({ votes }, md, o, cb));
+        sent = this.call((c) => c.vote.bind(c), { votes });
       } else {
         this.items.shift();
         sent =
           first.kind === 'proposal'
-            ? this.call((c, md, o, cb) => c.propose({ proposal: first.proposal }, md, o, cb))
+            ? this.call((c) => c.propose.bind(c), { proposal: first.proposal })
             : first.kind === 'bundle'
-              ? this.call((c, md, o, cb) => c.bundle({ bundle: first.bundle }, md, o, cb))
-              : this.call((c, md, o, cb) => c.submitTx({ tx: first.tx }, md, o, cb));
+              ? this.call((c) => c.bundle.bind(c), { bundle: first.bundle })
+              : this.call((c) => c.submitTx.bind(c), { tx: first.tx });
       }
       this.inFlight++;
       void sent.then(() => {
@@ -65,16 +66,20 @@ class PeerQueue {
     }
   }
 
-  private call(
-    fn: (c: ReturnType<Peers['client']>, md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null) => void) => void,
-  ): Promise<void> {
-    return new Promise((resolve) => {
-      fn(this.peers.client(this.endpoint), new Metadata(), { deadline: Date.now() + this.timeoutMs }, (err) => {
-        this.peers.mark(this.endpoint, err === null || (err.code !== 14 && err.code !== 4)); // UNAVAILABLE, DEADLINE_EXCEEDED
-        if (err && err.code !== 14 && err.code !== 4) this.logger.debug('gossip call failed', { peer: this.endpoint, error: err.message });
-        resolve();
-      });
-    });
+  /**
+   * One send; never rejects. A peer whose call fails with an outage (errors.ts isOutage: unreachable,
+   * timed out, overloaded) is marked not connected; one that answers, even with a refusal, is connected,
+   * and a refusal is logged at debug.
+   */
+  private call<Req, Res>(method: (c: ReturnType<Peers['client']>) => UnaryMethod<Req, Res>, req: Req): Promise<void> {
+    return unaryCall(method(this.peers.client(this.endpoint)), req, { endpoint: this.endpoint, timeoutMs: this.timeoutMs }).then(
+      () => this.peers.mark(this.endpoint, true),
+      (err: unknown) => {
+        const outage = isOutage(err);
+        this.peers.mark(this.endpoint, !outage);
+        if (!outage) this.logger.debug('gossip call failed', { peer: this.endpoint, error: (err as Error).message });
+      },
+    );
   }
 }
 

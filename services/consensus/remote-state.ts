@@ -3,13 +3,14 @@
 // storers responsible for each chunk (block-data.ts storerOrder), and any node reads a state-tree object it lacks with GetShare(hash),
 // checking the answer by hashing it; a storer that answers with wrong bytes is counted and the next one
 // is asked. Nothing here is trusted beyond what a hash proves.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import { StorerServiceClient, type CommitChunksRequest, type CommitChunksResponse, type GetShareResponse, type SetSharesResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type CommitChunksRequest, type GetShareResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { commitChunksMessage } from '../../lib/chain/commitment.js';
 import { SignDomain, sign } from '../../lib/crypto/sign.js';
+import { unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { NodeSource } from '../../lib/smt/index.js';
 import { storerOrder, type BlockChunk, type StorerRef } from './block-data.js';
@@ -82,6 +83,7 @@ export class StorerChunks {
   private readonly waiting: (() => void)[] = [];
   private readonly log: Logger;
   private closed = false;
+  private readonly closing = new AbortController();
   // Chunk ids (hex) already on R storers, in two generations (bounded): a block proposed again in a
   // later period, or a state object that reappears, is not written again.
   private placedYoung = new Set<string>();
@@ -165,7 +167,7 @@ export class StorerChunks {
             batch.push(items[i++]!);
           }
           calls.push(
-            this.call<SetSharesResponse>(ref.endpoint, (cl, md, opts, cb) => cl.setShares({ data: batch.map((w) => Buffer.from(w.chunk.data)) }, md, opts, cb)).then(
+            this.call(ref.endpoint, (cl) => cl.setShares.bind(cl), { data: batch.map((w) => Buffer.from(w.chunk.data)) }).then(
               (res) => {
                 batch.forEach((w, j) => {
                   const id = res.chunkIds[j];
@@ -218,7 +220,7 @@ export class StorerChunks {
         const left = deadline - Date.now();
         if (left <= 0) return;
         const req = { ...base, data };
-        const res = await this.call<CommitChunksResponse>(s.endpoint, (cl, md, opts, cb) => cl.commitChunks(req, md, { deadline: Math.min(opts.deadline, deadline) }, cb));
+        const res = await this.call(s.endpoint, (cl) => cl.commitChunks.bind(cl), req, deadline);
         const r = res.result;
         if (r?.$case === 'selected') {
           if (!done) out.push(r.value);
@@ -257,7 +259,7 @@ export class StorerChunks {
       if (this.closed) break;
       let res: GetShareResponse;
       try {
-        res = await this.call<GetShareResponse>(s.endpoint, (cl, md, opts, cb) => cl.getShare({ chunkId: Buffer.from(id) }, md, opts, cb));
+        res = await this.call(s.endpoint, (cl) => cl.getShare.bind(cl), { chunkId: Buffer.from(id) });
       } catch {
         continue; // NOT_FOUND, unreachable, timed out: the next storer
       }
@@ -280,6 +282,7 @@ export class StorerChunks {
 
   close(): void {
     this.closed = true;
+    this.closing.abort();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
     for (const w of this.waiting.splice(0)) w();
@@ -294,18 +297,13 @@ export class StorerChunks {
     return c;
   }
 
-  /** One unary call under the in-flight bound, with a deadline. */
-  private async call<R>(
-    endpoint: string,
-    f: (c: StorerServiceClient, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: R) => void) => unknown,
-  ): Promise<R> {
+  /** One unary call under the in-flight bound, with the call deadline (or `deadline`, ms since the epoch, when sooner); close() cancels it. */
+  private async call<Req, Res>(endpoint: string, method: (c: StorerServiceClient) => UnaryMethod<Req, Res>, req: Req, deadline = Number.POSITIVE_INFINITY): Promise<Res> {
     while (this.inFlight >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.waiting.push(r));
     if (this.closed) throw new Error('closed');
     this.inFlight++;
     try {
-      return await new Promise<R>((resolve, reject) => {
-        f(this.client(endpoint), new Metadata(), { deadline: Date.now() + this.o.callTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
-      });
+      return await unaryCall(method(this.client(endpoint)), req, { endpoint, deadline: Math.min(Date.now() + this.o.callTimeoutMs, deadline), signal: this.closing.signal });
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();

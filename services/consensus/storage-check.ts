@@ -11,10 +11,11 @@
 // either: when a quorum stands behind the block, agreement asks for the check again (`recheck`, at most
 // once per step; host.ts), and a pass there lets this node vote for it after all.
 import { randomBytes, randomInt } from 'node:crypto';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
+import { toRpcError, unaryCall } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Block } from './agreement/types.js';
 import type { BlockCheck } from './host.js';
@@ -54,13 +55,13 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const endpoint = acct.node?.endpoint;
     if (!endpoint) return `storer ${who} has no registered endpoint`;
     const nonce = randomBytes(32);
-    const res = await new Promise<VerifyFileResponse | string>((resolve) => {
-      const call = clientOf(endpoint).verifyFile({ filehash: c.filehash, challenge: nonce, k }, new Metadata(), { deadline }, (err: ServiceError | null, r: VerifyFileResponse) =>
-        resolve(err ? `storer ${who} at ${endpoint}: ${err.details || err.message}` : r),
-      );
-      signal.addEventListener('abort', () => call.cancel(), { once: true });
-    });
-    if (typeof res === 'string') return res;
+    const client = clientOf(endpoint);
+    let res: VerifyFileResponse;
+    try {
+      res = await unaryCall(client.verifyFile.bind(client), { filehash: c.filehash, challenge: nonce, k }, { endpoint, deadline, signal });
+    } catch (err) {
+      return `storer ${who} at ${endpoint}: ${toRpcError(err).details}`;
+    }
     if (!res.audit) return `storer ${who} returned no audit`;
     const v = verifyFileAudit(res.audit, c, nonce, k);
     return v.ok ? null : `storer ${who}: ${v.reason}`;
