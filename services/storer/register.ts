@@ -4,12 +4,16 @@
 // with its node key, and waits until the record is final. A record whose endpoint differs from the
 // advertised one is moved with an UpdateNode; one without the storer role gets it. From the first
 // round after that block, the chain's storer registry weighs it (lib/chain/storer-registry.ts).
-// A refusal (e.g. the stake exceeds the balance) is logged once with the chain's reason; nothing retries it.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+// A refusal (a verdict, lib/grpc/errors.ts isVerdict: e.g. the stake exceeds the balance) is logged once with the
+// chain's reason; nothing retries it. An outage moves on to the next consensus node, then polls again.
+import { credentials } from '@grpc/grpc-js';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
-import { ConsensusServiceClient, type GetAccountResponse, type SubmitTxResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { ConsensusServiceClient, type GetAccountResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { signTransaction } from '../../lib/client/tx.js';
+import { failover, toRpcError, unaryCall } from '../../lib/grpc/client.js';
+import { isVerdict } from '../../lib/grpc/errors.js';
+import { sleep } from '../../lib/grpc/retry.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 
@@ -27,46 +31,25 @@ export interface SelfRegistration {
 
 export type RegistrationOutcome = 'registered' | 'refused' | 'stopped';
 
-const CODE_INVALID_ARGUMENT = 3;
-const CODE_FAILED_PRECONDITION = 9;
-
-function unary<T>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
-}
+const TIMEOUT_MS = 5000;
 
 /** Registers (or updates) this storer's node record; resolves once the chain holds it as wanted. */
 export async function registerSelf(o: SelfRegistration): Promise<RegistrationOutcome> {
   const clients = o.consensus.map((e) => new ConsensusServiceClient(e, credentials.createInsecure()));
   const pollMs = o.pollMs ?? 1000;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      o.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
-  // Each consensus node in turn until one answers.
-  async function any<T>(f: (c: ConsensusServiceClient) => Promise<T>): Promise<T> {
-    let last: unknown = new Error('no consensus endpoint');
-    for (const c of clients) {
-      try {
-        return await f(c);
-      } catch (err) {
-        last = err;
-        const code = (err as ServiceError).code;
-        if (code === CODE_FAILED_PRECONDITION || code === CODE_INVALID_ARGUMENT) throw err; // a verdict, not an outage
-      }
-    }
-    throw last;
-  }
+  // Each consensus node in turn until one answers; a verdict is thrown at once.
+  const any = async <T>(f: (c: ConsensusServiceClient, endpoint: string) => Promise<T>): Promise<T> =>
+    (await failover(o.consensus, (endpoint, i) => f(clients[i]!, endpoint), { signal: o.signal })).value;
   let submittedAt = 0;
   let submittedNonce = -1n;
   try {
     while (!o.signal.aborted) {
       let account: GetAccountResponse['account'];
       try {
-        account = (await any((c) => unary<GetAccountResponse>((md, opt, cb) => c.getAccount({ publicKey: Buffer.from(o.key.signPublicKey) }, md, opt, cb)))).account;
+        account = (await any((c, endpoint) => unaryCall(c.getAccount.bind(c), { publicKey: Buffer.from(o.key.signPublicKey) }, { endpoint, timeoutMs: TIMEOUT_MS, signal: o.signal }))).account;
       } catch (err) {
         o.logger.debug('registration: consensus not reachable yet', { error: (err as Error).message });
-        await sleep(pollMs);
+        await sleep(pollMs, o.signal);
         continue;
       }
       const node: NodeRecord | undefined = account?.node;
@@ -92,20 +75,19 @@ export async function registerSelf(o: SelfRegistration): Promise<RegistrationOut
         const tx: Transaction = { sender: Buffer.from(o.key.signPublicKey), nonce, fee: 0n, chainId: o.chainId, body };
         const stx = signTransaction(tx, { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey });
         try {
-          await any((c) => unary<SubmitTxResponse>((md, opt, cb) => c.submitTx({ tx: stx }, md, opt, cb)));
+          await any((c, endpoint) => unaryCall(c.submitTx.bind(c), { tx: stx }, { endpoint, timeoutMs: TIMEOUT_MS, signal: o.signal }));
           submittedAt = Date.now();
           submittedNonce = nonce;
           o.logger.info(node === undefined ? 'registration submitted (RegisterNode)' : 'registration update submitted (UpdateNode)', { endpoint, stake: o.stake.toString(), nonce: nonce.toString() });
         } catch (err) {
-          const code = (err as ServiceError).code;
-          if (code === CODE_FAILED_PRECONDITION || code === CODE_INVALID_ARGUMENT) {
-            o.logger.error('the chain refused this storer\'s registration: it is not a storer until that is fixed', { reason: (err as ServiceError).details ?? (err as Error).message });
+          if (isVerdict(err)) {
+            o.logger.error('the chain refused this storer\'s registration: it is not a storer until that is fixed', { reason: toRpcError(err).details });
             return 'refused';
           }
           o.logger.debug('registration: submit failed, trying again', { error: (err as Error).message });
         }
       }
-      await sleep(pollMs);
+      await sleep(pollMs, o.signal);
     }
     return 'stopped';
   } finally {
