@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import { verifyUserSignature } from '../../lib/client/tx.js';
 import { WOLK_COVERED, verifyRequest, type VerifiedSignature } from '../../lib/http/signatures.js';
-import type { ApiContext } from './context.js';
+import { bodyOptions, type ApiContext, type Routed } from './context.js';
 import { HttpProblem, problem } from './problems.js';
 import { contentDigest, header, readSmallBody } from './request.js';
 
@@ -33,9 +33,10 @@ export function requireUserSignature(stx: SignedTransaction, challenge = false):
 }
 
 /** A signed request whose body is a user-signed SignedTransaction (application/x-protobuf, at most 64 KiB). */
-export async function readSignedTransaction(ctx: ApiContext, req: IncomingMessage, rawPath: string, holding: string): Promise<{ sig: VerifiedSignature; stx: SignedTransaction }> {
-  const sig = await authenticate(ctx, req, rawPath);
-  const body = await readSmallBody(req, 64 * 1024);
+export async function readSignedTransaction(ctx: ApiContext, r: Routed, holding: string): Promise<{ sig: VerifiedSignature; stx: SignedTransaction }> {
+  const req = r.req;
+  const sig = await authenticate(ctx, req, r.rawPath);
+  const body = await readSmallBody(req, 64 * 1024, bodyOptions(ctx, r));
   const declared = contentDigest(req);
   if (!declared || !createHash('sha256').update(body).digest().equals(Buffer.from(declared))) {
     throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');

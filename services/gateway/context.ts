@@ -1,5 +1,6 @@
 // What the gateway's HTTP flows are built from (services/gateway/api.ts wires them): the chain, the
 // storers' clients and registry, the replay cache, the spool, the limits, and the injected clock.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Chain } from './chain.js';
 import { systemClock, type Clock } from './clock.js';
@@ -8,6 +9,7 @@ import type { Registry } from './registry.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
 import type { SpoolRegistry } from './source.js';
+import { BODY_IDLE_TIMEOUT_MS } from './spool.js';
 
 export interface ApiDeps {
   readonly logger: Logger;
@@ -30,17 +32,36 @@ export interface ApiDeps {
   /** The commit deadline grows by size / this (seconds): big files take longer to fetch. */
   readonly commitMinBytesPerSecond: number;
   readonly finalityTimeoutMs: number;
+  /** Longest silence within a request body before it is refused (408); BODY_IDLE_TIMEOUT_MS by default. */
+  readonly bodyIdleTimeoutMs?: number;
   /** The wall clock by default. */
   readonly clock?: Clock;
+}
+
+/** One request as the router hands it to a flow. */
+export interface Routed {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The path as sent (RFC 9421 @path): what is routed, parsed and covered by signatures. */
+  readonly rawPath: string;
+  readonly query: URLSearchParams;
+  /** Aborts when the client goes away before its answer is written. */
+  readonly signal: AbortSignal;
+  /** Aborts when the body cannot complete (Node's parser found its framing broken). */
+  readonly body: AbortSignal;
 }
 
 /** ApiDeps with the defaults filled in: what every flow gets. */
 export interface ApiContext extends ApiDeps {
   readonly clock: Clock;
+  readonly bodyIdleTimeoutMs: number;
 }
 
 export function apiContext(deps: ApiDeps): ApiContext {
-  return { ...deps, clock: deps.clock ?? systemClock };
+  return { ...deps, clock: deps.clock ?? systemClock, bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS };
 }
+
+/** How a flow reads a request's body: ended by a broken framing or the idle timeout. */
+export const bodyOptions = (ctx: ApiContext, r: Routed) => ({ signal: r.body, idleMs: ctx.bodyIdleTimeoutMs });
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

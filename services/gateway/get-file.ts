@@ -2,24 +2,24 @@
 // record from consensus (proof checked), then the bytes from the storers that committed, verified
 // chunk by chunk before they reach the client (read.ts); `?proof` answers the record with everything
 // an offline verifier needs.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { BlockHeader } from '../../gen/wolk/common/v1/chain.js';
-import { pathStateKey } from '../../lib/client/tx.js';
+import { pathStateKey } from '../../lib/chain/state-keys.js';
 import { sendJson } from '../../lib/http/problem.js';
 import { contentRange, parseRange } from '../../lib/http/range.js';
-import { hex, type ApiContext } from './context.js';
+import { hex, type ApiContext, type Routed } from './context.js';
 import { HttpProblem, problem } from './problems.js';
 import { readVerified, ReadFailed, storerOrder } from './read.js';
 import { keyRecord } from './records.js';
 import { header } from './request.js';
 import type { FilePath } from './put-file.js';
 
-export async function getFile(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, p: FilePath, signal: AbortSignal): Promise<void> {
+export async function getFile(ctx: ApiContext, r: Routed, p: FilePath): Promise<void> {
+  const { req, res, signal } = r;
   const { record, proof } = await keyRecord(ctx, p.owner, p.collection, p.key);
   const file = record.file!;
   const filehash = hex(file.filehash);
-  if (url.searchParams.has('proof')) {
+  if (r.query.has('proof')) {
     // The parent's header too: its seed is what the certificate's credentials were drawn with, so a
     // client holding the genesis can check the cert votes' sortition weights reach the quorum.
     const round = proof.response.header?.round ?? 0n;

@@ -3,20 +3,21 @@
 // creates a collection or changes its settings with a user-signed SetBucket. Each answers 201 once
 // final, 200 when the chain already holds what was asked, 202 when finality takes longer than the
 // gateway waits.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { BucketRecord } from '../../gen/wolk/common/v1/state.js';
-import { txId } from '../../lib/client/tx.js';
+import { txId } from '../../lib/chain/tx-bytes.js';
 import { sendJson } from '../../lib/http/problem.js';
 import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { readSignedTransaction, requireUserSignature } from './auth.js';
-import { hex, type ApiContext } from './context.js';
+import { hex, type ApiContext, type Routed } from './context.js';
 import { awaitFinal, submitTx } from './finality.js';
 import { problem } from './problems.js';
 import { bucketJson, bucketRecord, nameRecord, requireOwner } from './records.js';
 
 /** PUT /wolk/{owner}: claims the name with a user-signed SetName (body: SignedTransaction). */
-export async function putName(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string, signal: AbortSignal): Promise<void> {
-  const { sig, stx } = await readSignedTransaction(ctx, req, rawPath, 'SetName');
+export async function putName(ctx: ApiContext, r: Routed, owner: string): Promise<void> {
+  const { res, rawPath, signal } = r;
+  const { sig, stx } = await readSignedTransaction(ctx, r, 'SetName');
   const tx = stx.tx;
   if (!tx || tx.body?.$case !== 'setName' || tx.body.value.name !== owner) throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetName of "${owner}"`);
   if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey)) || !Buffer.from(tx.body.value.owner).equals(Buffer.from(sig.publicKey))) {
@@ -31,9 +32,9 @@ export async function putName(ctx: ApiContext, req: IncomingMessage, res: Server
   const rec = await awaitFinal(
     ctx,
     async () => {
-      const r = await nameRecord(ctx, owner);
-      if (r && !Buffer.from(r.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" was claimed by another key first`);
-      return r;
+      const rec = await nameRecord(ctx, owner);
+      if (rec && !Buffer.from(rec.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" was claimed by another key first`);
+      return rec;
     },
     { timeoutMs: ctx.finalityTimeoutMs, signal },
   );
@@ -54,8 +55,9 @@ export async function getName(ctx: ApiContext, res: ServerResponse, owner: strin
  * 202 if finality takes longer than the gateway waits; 409 for a chunk-size change (files were cut
  * with it) or a ledger refusal.
  */
-export async function putBucket(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, rawPath: string, owner: string, collection: string, signal: AbortSignal): Promise<void> {
-  const { sig, stx } = await readSignedTransaction(ctx, req, rawPath, 'SetBucket');
+export async function putBucket(ctx: ApiContext, r: Routed, owner: string, collection: string): Promise<void> {
+  const { res, rawPath, signal } = r;
+  const { sig, stx } = await readSignedTransaction(ctx, r, 'SetBucket');
   const tx = stx.tx;
   if (!tx || tx.body?.$case !== 'setBucket' || tx.body.value.owner !== owner || tx.body.value.collection !== collection) {
     throw problem(400, 'transaction-mismatch', 'Bad Request', `the body must be a SetBucket of "${owner}/${collection}"`);
@@ -67,8 +69,8 @@ export async function putBucket(ctx: ApiContext, req: IncomingMessage, res: Serv
   if (want.replication < 0 || (want.chunkSize !== 0 && !isValidChunkSize(want.chunkSize))) {
     throw problem(400, 'bad-settings', 'Bad Request', `chunk_size ${want.chunkSize} must be 0 (the network's) or a power of two from 4096 to 32768`);
   }
-  const same = (r: BucketRecord | null): boolean =>
-    r !== null && (r.settings?.replication ?? 0) === want.replication && (r.settings?.maxFileSize ?? 0n) === want.maxFileSize && (r.settings?.chunkSize ?? 0) === want.chunkSize;
+  const same = (rec: BucketRecord): boolean =>
+    (rec.settings?.replication ?? 0) === want.replication && (rec.settings?.maxFileSize ?? 0n) === want.maxFileSize && (rec.settings?.chunkSize ?? 0) === want.chunkSize;
   const before = await bucketRecord(ctx, owner, collection);
   if (before && same(before)) return sendJson(res, 200, { ...(await bucketJson(ctx, owner, collection)), round: before.round.toString() });
   if (before && (before.settings?.chunkSize ?? 0) !== want.chunkSize) {
@@ -79,8 +81,8 @@ export async function putBucket(ctx: ApiContext, req: IncomingMessage, res: Serv
   const after = await awaitFinal(
     ctx,
     async () => {
-      const r = await bucketRecord(ctx, owner, collection);
-      return r && same(r) ? r : null;
+      const rec = await bucketRecord(ctx, owner, collection);
+      return rec && same(rec) ? rec : null;
     },
     { timeoutMs: ctx.finalityTimeoutMs, signal },
   );

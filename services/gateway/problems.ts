@@ -59,6 +59,7 @@ export function toProblem(err: unknown): HttpProblem | null {
     return problem(502, 'chain-error', 'Bad Gateway', err.message);
   }
   if (err instanceof SpoolError) {
+    if (err.code === 'idle') return problem(408, 'body-timeout', 'Request Timeout', err.message);
     if (err.code === 'too-large') return problem(413, 'too-large', 'Content Too Large', err.message, err.maxBytes !== undefined ? { maxBytes: err.maxBytes } : {});
     return problem(400, 'incomplete-body', 'Bad Request', err.message);
   }

@@ -3,16 +3,17 @@
 // spooled and hashed, N storers commit, the gateway co-signs and submits the SetKey and waits for it
 // to be final. Uploads answered 202 are followed at /status/uploads/{id}.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import type { SetKey } from '../../gen/wolk/common/v1/tx.js';
-import { cosignSetKey, pathStateKey, txId } from '../../lib/client/tx.js';
+import { cosignSetKey } from '../../lib/client/tx.js';
+import { pathStateKey } from '../../lib/chain/state-keys.js';
+import { txId } from '../../lib/chain/tx-bytes.js';
 import type { Problem } from '../../lib/http/problem.js';
 import { sendJson } from '../../lib/http/problem.js';
 import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
 import { authenticate, requireUserSignature } from './auth.js';
-import { hex, type ApiContext } from './context.js';
+import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
 import { awaitFinal, submitTx } from './finality.js';
 import { problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner } from './records.js';
@@ -46,7 +47,7 @@ export interface FilePath {
 const REMEMBERED_UPLOADS = 10_000;
 
 export interface UploadFlow {
-  put(req: IncomingMessage, res: ServerResponse, rawPath: string, p: FilePath, signal: AbortSignal): Promise<void>;
+  put(r: Routed, p: FilePath): Promise<void>;
   status(id: string): UploadStatus | undefined;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
 }
@@ -60,7 +61,8 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
   let active = 0;
   const commitDeadlineFor = (size: number) => ctx.commitDeadlineMs + Math.ceil((size / ctx.commitMinBytesPerSecond) * 1000);
 
-  async function put(req: IncomingMessage, res: ServerResponse, rawPath: string, p: FilePath, signal: AbortSignal): Promise<void> {
+  async function put(r: Routed, p: FilePath): Promise<void> {
+    const { req, res, rawPath, signal } = r;
     const sig = await authenticate(ctx, req, rawPath);
     const stx = transactionHeader(req);
     const tx = stx.tx;
@@ -98,7 +100,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     try {
       spool = await wolkTracer().startActiveSpan('wolk.gateway.spool', async (span) => {
         try {
-          const spooled = await spoolBody(req, { dir: ctx.spoolDir, maxBytes, chunkSize: file.chunkSize, ...(length !== undefined ? { declaredLength: length } : {}) });
+          const spooled = await spoolBody(req, { dir: ctx.spoolDir, maxBytes, chunkSize: file.chunkSize, ...(length !== undefined ? { declaredLength: length } : {}), ...bodyOptions(ctx, r) });
           span.setAttribute('wolk.size', spooled.size);
           return spooled;
         } finally {

@@ -1,7 +1,7 @@
 // The chain records the flows read (proofs checked in chain.ts): who owns a name, a collection's
 // settings with the network's defaults filled in, a key's record.
 import { BucketRecord, KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
-import { pathStateKey } from '../../lib/client/tx.js';
+import { pathStateKey } from '../../lib/chain/state-keys.js';
 import type { StateValue } from './chain.js';
 import type { ApiContext } from './context.js';
 import { problem } from './problems.js';

@@ -2,9 +2,10 @@
 // here and refused with a 400 naming it when present but broken (never a 500 from deep inside a flow).
 import type { IncomingMessage } from 'node:http';
 import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
-import { COLLECTION_RE, NAME_RE, isValidKey } from '../../lib/client/tx.js';
+import { COLLECTION_RE, NAME_RE, isValidKey } from '../../lib/chain/state-keys.js';
 import { parseContentDigest } from '../../lib/http/signatures.js';
 import { HeaderError, problem } from './problems.js';
+import { bodyPieces } from './spool.js';
 
 export interface WolkPath {
   readonly owner: string;
@@ -80,10 +81,11 @@ export function prefersAsync(req: IncomingMessage): boolean {
   return /\brespond-async\b/i.test(header(req, 'prefer') ?? '');
 }
 
-export async function readSmallBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/** A body of at most `max` bytes, read whole (the body signal and idle timeout as for uploads). */
+export async function readSmallBody(req: IncomingMessage, max: number, o: { signal?: AbortSignal | undefined; idleMs?: number | undefined } = {}): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const piece of req as AsyncIterable<Buffer>) {
+  for await (const piece of bodyPieces(req, o)) {
     n += piece.length;
     if (n > max) throw problem(413, 'too-large', 'Content Too Large', `this request's body may have at most ${max} bytes`);
     parts.push(piece);

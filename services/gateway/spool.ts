@@ -10,7 +10,7 @@ import { FileHasher, type FileDigest } from '../../lib/merkle/index.js';
 
 export class SpoolError extends Error {
   constructor(
-    readonly code: 'too-large' | 'aborted' | 'length-mismatch',
+    readonly code: 'too-large' | 'aborted' | 'length-mismatch' | 'idle',
     message: string,
     /** For 'too-large': the most bytes accepted. */
     readonly maxBytes?: number,
@@ -35,6 +35,47 @@ export interface SpoolOptions {
   readonly chunkSize: number;
   /** Content-Length when the client sent one: the body must have exactly this many bytes. */
   readonly declaredLength?: number;
+  /** Ends the read (a SpoolError reason is thrown as it is): the body cannot complete. */
+  readonly signal?: AbortSignal | undefined;
+  /** Longest wait for the next bytes of the body (a stalled client frees its upload slot). */
+  readonly idleMs?: number | undefined;
+}
+
+/** A body longer silent than this is refused (408): long enough for a slow link, short enough that a stalled client does not hold a slot for minutes. */
+export const BODY_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The pieces of a request body, ending with a SpoolError when `signal` aborts or no bytes came for
+ * `idleMs`. The stream itself is left alone then (destroying a request destroys its socket, and the
+ * refusal still has to be written on it).
+ */
+export async function* bodyPieces(body: Readable, o: { signal?: AbortSignal | undefined; idleMs?: number | undefined }): AsyncGenerator<Buffer> {
+  const it = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let stop!: (err: SpoolError) => void;
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  stopped.catch(() => undefined);
+  const onAbort = () => {
+    const reason: unknown = o.signal?.reason;
+    stop(reason instanceof SpoolError ? reason : new SpoolError('aborted', 'the request was cancelled during its body'));
+  };
+  if (o.signal?.aborted) onAbort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      if (o.idleMs !== undefined && o.idleMs > 0) {
+        const ms = o.idleMs;
+        timer = setTimeout(() => stop(new SpoolError('idle', `no bytes of the body arrived for ${ms / 1000} s`)), ms);
+      }
+      const r = await Promise.race([it.next(), stopped]);
+      clearTimeout(timer);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Reads `body` to the end into a new spool file. On any failure the partial file is removed. */
@@ -52,7 +93,7 @@ export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spoole
   const outError = new Promise<never>((_, reject) => out.once('error', reject));
   outError.catch(() => undefined);
   try {
-    for await (const piece of body as AsyncIterable<Buffer>) {
+    for await (const piece of bodyPieces(body, { signal: o.signal, idleMs: o.idleMs })) {
       size += piece.length;
       if (size > o.maxBytes) throw new SpoolError('too-large', `the body is larger than this gateway accepts (${o.maxBytes} bytes)`, o.maxBytes);
       sha.update(piece);
