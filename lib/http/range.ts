@@ -19,13 +19,16 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
     return { kind: 'range', start: Math.max(0, size - n), end: size - 1 };
   }
-  const start = Number(m[1]);
-  if (!Number.isSafeInteger(start)) return { kind: 'unsatisfiable' };
-  if (start >= size) return { kind: 'unsatisfiable' };
-  let end = m[2] === '' ? size - 1 : Number(m[2]);
-  if (!Number.isSafeInteger(end) || end < start) return m[2] !== '' && end < start ? { kind: 'none' } : { kind: 'unsatisfiable' };
-  end = Math.min(end, size - 1);
-  return { kind: 'range', start, end };
+  // Positions are compared as BigInt: a client may send more digits than a double holds exactly.
+  const first = BigInt(m[1]!);
+  if (first >= BigInt(size)) return { kind: 'unsatisfiable' };
+  const start = Number(first);
+  if (m[2] === '') return { kind: 'range', start, end: size - 1 };
+  const last = BigInt(m[2]!);
+  // last-pos < first-pos: not a valid range-spec, so the field is ignored (§14.1.1, §14.2).
+  if (last < first) return { kind: 'none' };
+  // A last-pos at or beyond the end means "to the end" (§14.1.1): clipped, never refused.
+  return { kind: 'range', start, end: last >= BigInt(size) ? size - 1 : Number(last) };
 }
 
 export function contentRange(start: number, end: number, size: number): string {
