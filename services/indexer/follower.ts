@@ -1,12 +1,14 @@
 // Follows finalized blocks: StreamBlocks(from = cursor + 1, follow) from one consensus node at a time.
 // When the stream breaks, ends, delivers a block that does not verify, or goes silent for `stallMs` (a
 // node stuck in a round while the chain moves on: BA* certifies a block every round, empty or not), it
-// moves to the next node of the list and retries with exponential backoff (reset after a block is applied). Every block is handed
+// moves to the next node of the list and retries with exponential backoff and full jitter (lib/grpc/retry.ts; reset after a
+// block is applied). Every block is handed
 // to `apply`, which persists it before the next one is read: the stream is the only queue, so memory
 // stays bounded whatever the lag.
 import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { StreamBlocksRequest, StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { backoffDelay, sleep as abortableSleep } from '../../lib/grpc/retry.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 /** The one call the follower makes (the generated ConsensusServiceClient has it). */
@@ -21,24 +23,16 @@ export interface FollowerOptions {
   readonly nextRound: () => Promise<number>;
   readonly apply: (b: CertifiedBlock) => Promise<void>;
   readonly logger: Logger;
+  /** Ceiling of the first wait before the next node (default 200 ms); it doubles per failure up to maxBackoffMs (10 s). */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Jitter, in [0, 1); injected for tests (default Math.random). */
+  readonly random?: () => number;
   /** No block for this long: the node is taken as stuck and the next one is tried (default 60 s). */
   readonly stallMs?: number;
   /** Injected for tests. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
-
-const defaultSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export class Follower {
   private abort = new AbortController();
@@ -69,10 +63,13 @@ export class Follower {
   private async run(signal: AbortSignal): Promise<void> {
     const min = this.o.minBackoffMs ?? 200;
     const max = this.o.maxBackoffMs ?? 10_000;
-    const sleep = this.o.sleep ?? defaultSleep;
-    let backoff = min;
+    const sleep = this.o.sleep ?? abortableSleep;
+    const backoff = { baseMs: min, maxMs: max };
+    /** Failures since a block was last applied. */
+    let failures = 0;
     let i = 0;
     while (!signal.aborted) {
+      let waitMs: number | undefined;
       const endpoint = this.o.endpoints[i % this.o.endpoints.length]!;
       try {
         const from = await this.o.nextRound();
@@ -93,7 +90,7 @@ export class Follower {
             if (!msg.block) throw new Error('stream message without a block');
             await this.o.apply(msg.block);
             this.applied++;
-            backoff = min;
+            failures = 0;
             watchdog = setTimeout(onStall, stallMs);
           }
         } catch (err) {
@@ -106,15 +103,16 @@ export class Follower {
       } catch (err) {
         if (signal.aborted) break;
         this.lastError = `${endpoint}: ${(err as Error).message}`;
-        this.o.logger.warn('following stopped; trying the next consensus node', { endpoint, error: (err as Error).message, backoffMs: backoff });
+        waitMs = backoffDelay(failures, backoff, this.o.random);
+        this.o.logger.warn('following stopped; trying the next consensus node', { endpoint, error: (err as Error).message, backoffMs: waitMs });
       } finally {
         this.current?.cancel();
         this.current = null;
         this.connectedTo = null;
       }
       i++;
-      await sleep(backoff, signal);
-      backoff = Math.min(backoff * 2, max);
+      await sleep(waitMs ?? backoffDelay(failures, backoff, this.o.random), signal);
+      failures++;
     }
   }
 }
