@@ -10,6 +10,7 @@ import type { FileAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js'
 import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
 import { auditObjects, buildReward, objectChallenge, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
+import { isVerdict } from '../../lib/grpc/errors.js';
 
 /** How the auditor reaches storers (gRPC StorerService in production, fakes in tests). */
 export interface StorerProber {
@@ -25,11 +26,12 @@ export interface StorerProber {
 /** Chunks challenged per VerifyShares call (storer.proto allows 1024). */
 export const SHARE_BATCH = 1024;
 
-/** An error answer means the storer answered (invalid); no answer at all means unreachable. */
-function answered(err: unknown): boolean {
-  const code = (err as { code?: number }).code;
-  return code === 5 /* NOT_FOUND */ || code === 3 /* INVALID_ARGUMENT */ || code === 9 /* FAILED_PRECONDITION */ || code === 11 /* OUT_OF_RANGE */;
-}
+/**
+ * An error answer means the storer answered (invalid): a verdict (lib/grpc/errors.ts isVerdict, e.g.
+ * NOT_FOUND). No answer in time, or an outage (unreachable, overloaded, failed internally), means
+ * unreachable; so does the time box cutting the call off.
+ */
+const answered = isVerdict;
 
 export interface AuditInput {
   readonly auditedRound: number;
