@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativePorep {
   /** Labels nodes [0, count) of `layer` into `out`; `prev` is the whole previous layer (layer ≥ 2). */
   labelLayer(graphKey: Uint8Array, replicaId: Uint8Array, layer: number, nodes: number, count: number, prev: Uint8Array | null, out: Uint8Array): void;
+  /** Node i's base parents (0 or 6) then its 8 expander parents, from the C graph (tests compare it). */
+  parents(graphKey: Uint8Array, nodes: number, i: number): number[];
 }
 
 const ADDON = join('native', 'porep', 'build', 'Release', 'wolk_porep.node');
@@ -20,7 +22,7 @@ function load(): NativePorep | null {
     if (existsSync(candidate)) {
       try {
         const mod = createRequire(import.meta.url)(candidate) as Partial<NativePorep>;
-        return typeof mod.labelLayer === 'function' ? (mod as NativePorep) : null;
+        return typeof mod.labelLayer === 'function' && typeof mod.parents === 'function' ? (mod as NativePorep) : null;
       } catch {
         return null; // built for another Node ABI or platform: label in JS
       }

@@ -121,6 +121,10 @@ static void expander_parents(const uint32_t* key, const expander_t* e, uint64_t 
   }
 }
 
+static void read_key(const uint8_t* key_bytes, uint32_t* key) {
+  for (int j = 0; j < 8; j++) key[j] = ((uint32_t)key_bytes[4 * j] << 24) | ((uint32_t)key_bytes[4 * j + 1] << 16) | ((uint32_t)key_bytes[4 * j + 2] << 8) | key_bytes[4 * j + 3];
+}
+
 // labelLayer(graphKey(32), replicaId(32), layer, nodes, count, prev | null, out)
 //   labels nodes [0, count) of `layer` (1-based) of a sector of `nodes` nodes into out[0 .. 32·count);
 //   prev holds the whole previous layer (32·nodes bytes) when layer >= 2 and is ignored for layer 1.
@@ -142,7 +146,7 @@ static napi_value label_layer(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[6], &out, &out_len) || out_len < (size_t)count * HASH) return throw_type(env, "labelLayer: out too small");
 
   uint32_t key[8];
-  for (int j = 0; j < 8; j++) key[j] = ((uint32_t)key_bytes[4 * j] << 24) | ((uint32_t)key_bytes[4 * j + 1] << 16) | ((uint32_t)key_bytes[4 * j + 2] << 8) | key_bytes[4 * j + 3];
+  read_key(key_bytes, key);
   expander_t e;
   expander_init(&e, (uint64_t)nodes);
 
@@ -164,10 +168,41 @@ static napi_value label_layer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// parents(graphKey(32), nodes, i) -> [base parents..., expander parents...] (0 or 6 base, then 8): lets the
+// tests compare the C graph with graph.ts at sector sizes too large to label in a test.
+static napi_value parents_of(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) return throw_type(env, "parents: expected 3 arguments");
+  uint8_t* key_bytes;
+  size_t key_len;
+  int64_t nodes, i;
+  if (!get_bytes(env, argv[0], &key_bytes, &key_len) || key_len != 32) return throw_type(env, "parents: graphKey must be 32 bytes");
+  if (!get_int(env, argv[1], &nodes) || nodes < 1 || (uint64_t)nodes > MAX_NODES) return throw_type(env, "parents: nodes must be in [1, 2^30]");
+  if (!get_int(env, argv[2], &i) || i >= nodes) return throw_type(env, "parents: i must be in [0, nodes)");
+  uint32_t key[8];
+  read_key(key_bytes, key);
+  expander_t e;
+  expander_init(&e, (uint64_t)nodes);
+  uint64_t base[BASE_DEGREE], exp[EXP_DEGREE];
+  int nb = base_parents(key, (uint64_t)i, base);
+  expander_parents(key, &e, (uint64_t)i, exp);
+  napi_value arr;
+  napi_create_array_with_length(env, (size_t)(nb + EXP_DEGREE), &arr);
+  for (int j = 0; j < nb + EXP_DEGREE; j++) {
+    napi_value v;
+    napi_create_double(env, (double)(j < nb ? base[j] : exp[j - nb]), &v);
+    napi_set_element(env, arr, (uint32_t)j, v);
+  }
+  return arr;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "labelLayer", NAPI_AUTO_LENGTH, label_layer, NULL, &fn);
   napi_set_named_property(env, exports, "labelLayer", fn);
+  napi_create_function(env, "parents", NAPI_AUTO_LENGTH, parents_of, NULL, &fn);
+  napi_set_named_property(env, exports, "parents", fn);
   return exports;
 }
 
