@@ -3,6 +3,7 @@
 import { resolveSrv } from 'node:dns/promises';
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
+import { reconnectChannelOptions } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 export interface PeersOptions {
@@ -57,8 +58,7 @@ export class Peers {
       c = new ConsensusServiceClient(endpoint, credentials.createInsecure(), {
         'grpc.max_receive_message_length': this.o.maxMessageBytes,
         'grpc.max_send_message_length': this.o.maxMessageBytes,
-        'grpc.initial_reconnect_backoff_ms': 200,
-        'grpc.max_reconnect_backoff_ms': 2000,
+        ...reconnectChannelOptions,
       });
       this.clients.set(endpoint, c);
     }
