@@ -16,7 +16,7 @@
 //                  ‖ storer id), d = "wolk/rewards/challenge/v1"; object id = filehash (VerifyFile,
 //                  k leaves) or chunk id (VerifyShare nonce).
 // Inclusion: a block of round B may include the Reward when R <= B <= R + maxDelay, at most one Reward
-// per block (rewardsInBlock), and each audited round is rewarded once (rewardedRoundKey, a state key).
+// per block (rewardsInBlock), and each audited round is rewarded once (rewardedRoundKey in lib/chain/state-keys.ts, a state key).
 //
 // Verification (verifyRewardTx): the credential; tallies sorted, one per storer committed in block A,
 // each summing to the number of objects that storer is responsible for there; every sample re-checked
@@ -300,13 +300,6 @@ export function rewardsInBlock(txs: readonly SignedTransaction[]): RewardVerdict
     index = i;
   }
   return { ok: true, index };
-}
-
-const REWARDED_DOMAIN = new TextEncoder().encode('wolk/reward/v1');
-
-/** State key marking an audited round as rewarded (so it is rewarded once across blocks). */
-export function rewardedRoundKey(auditedRound: number | bigint): Uint8Array {
-  return sha256(REWARDED_DOMAIN, Uint8Array.of(0), u64be(BigInt(auditedRound)));
 }
 
 // ---------------------------------------------------------------------------------------------

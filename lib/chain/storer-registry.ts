@@ -3,12 +3,12 @@
 // the SetKey) and the ledger (checking them in the block), so that all three compute the same weight:
 //
 //   A store request names a finalized round s (seed_round) and uses seed(s). The registry for it is the
-//   storer set IN THE STATE AFTER BLOCK s (state key storerSetKey(): every account whose node record
-//   has the storer role, genesis storers and those registered since), each with the stake and
-//   reputation_ppm of its node record in that state (a finalized, immutable state every party can
-//   read: the ledger from its own tree, storers and gateways by GetStateProof at round s, proofs
-//   checked against block s's header). Its sortition weight is effectiveStake(stake, reputation_ppm)
-//   (lib/chain/reputation.ts); the denominator is the sum of those weights. A Reward, RegisterNode or
+//   storer set IN THE STATE AFTER BLOCK s (state key STORER_SET_KEY, lib/chain/state-keys.ts: every
+//   account whose node record has the storer role, genesis storers and those registered since),
+//   each with the stake and reputation_ppm of its node record in that state (a finalized, immutable
+//   state every party can read: the ledger from its own tree, storers and gateways by GetStateProof
+//   at round s, proofs checked against block s's header). Its sortition weight is
+//   effectiveStake(stake, reputation_ppm) (lib/chain/reputation.ts); the denominator is the sum of those weights. A Reward, RegisterNode or
 //   UpdateNode finalized after round s does not change this request's registry; it applies to
 //   requests on later seeds.
 //
@@ -17,20 +17,11 @@ import { NodeRecord, NodeRole } from '../../gen/wolk/common/v1/node.js';
 import { AccountRecord, StorerSet } from '../../gen/wolk/common/v1/state.js';
 import type { BlockHeader, SmtProof } from '../../gen/wolk/common/v1/chain.js';
 import { verifyProofResponse } from '../client/proof.js';
-import { sha256 } from '../crypto/hash.js';
 import type { RegisteredStorer } from './commitment.js';
+import { accountStateKey, STORER_SET_KEY } from './state-keys.js';
 import { effectiveStake } from './reputation.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const utf8 = new TextEncoder();
-
-/** State key of an account: SHA-256("wolk/account/v1" ‖ 0x00 ‖ P) (state.proto). */
-export function accountStateKey(publicKey: Uint8Array): Uint8Array {
-  return sha256(utf8.encode('wolk/account/v1'), Uint8Array.of(0), publicKey);
-}
-
-/** State key of the storer set (state.proto StorerSet): SHA-256("wolk/storer-set/v1"). */
-export const STORER_SET_KEY: Uint8Array = sha256(utf8.encode('wolk/storer-set/v1'));
 
 /** A storer of the registry: its id, VRF key, effective stake (sortition weight) and gRPC endpoint. */
 export interface RegistryEntry extends RegisteredStorer {

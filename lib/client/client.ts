@@ -15,7 +15,8 @@ import { checkCertificate, checkQuorum, verifyProofResponse } from './proof.js';
 import { BlockHeader } from '../../gen/wolk/common/v1/chain.js';
 import type { Genesis } from '../chain/genesis.js';
 import { signWolkRequest, type ClientKey } from './signing.js';
-import { pathStateKey, setBucketTransaction, setKeyTransaction, setNameTransaction, signTransaction } from './tx.js';
+import { setBucketTransaction, setKeyTransaction, setNameTransaction, signTransaction } from './tx.js';
+import { pathStateKey } from '../chain/state-keys.js';
 import { gatewayPath, parseWolkUri } from './uri.js';
 
 export type Progress = (done: number, total: number, phase: string) => void;

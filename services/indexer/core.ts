@@ -12,15 +12,14 @@
 //   fees          a node's balance pays its transactions' fees
 //   Reward        lib/chain/reward.ts rewardEffects: credits for valid answers, reputation by the rule
 // Genesis (round 0) seeds the registry from the genesis file, as the ledger's genesis state does.
-import { createHash } from 'node:crypto';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import { genesisBalance, type Genesis, type GenesisRole } from '../../lib/chain/genesis.js';
 import { chunkCommitmentsHash } from '../../lib/chain/commitment.js';
 import { newChunksHashOf, rewardEffects } from '../../lib/chain/reward.js';
+import { txId } from '../../lib/chain/tx-bytes.js';
 import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
 import { fromHex } from '../../lib/crypto/index.js';
 import { leafHash, rootOfLeaves } from '../../lib/merkle/index.js';
@@ -60,7 +59,6 @@ const ROLE: Record<GenesisRole, NodeRole> = {
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && hex(a) === hex(b);
-const txIdOf = (stx: SignedTransaction) => new Uint8Array(createHash('sha256').update(SignedTransaction.encode(stx).finish()).digest());
 
 /** Writes of one block over the stored read model; reads see earlier writes of the same block. */
 class Overlay {
@@ -118,7 +116,7 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
     if (!v.ok) throw new BlockRejected(`certificate of block ${round} does not verify: ${v.reason}`);
     hash = v.hash;
   }
-  const txRoot = rootOfLeaves(block.txs.map((t) => leafHash(txIdOf(t))));
+  const txRoot = rootOfLeaves(block.txs.map((t) => leafHash(txId(t))));
   if (!eq(txRoot, header.txRoot)) throw new BlockRejected(`transactions of block ${round} do not match its tx_root`);
   if (block.newChunks && !eq(newChunksHashOf(block.newChunks), header.newChunksHash)) throw new BlockRejected(`NewChunks of block ${round} do not match new_chunks_hash`);
   if (!eq(chunkCommitmentsHash(block.newChunks?.chunkCommitments ?? []), header.chunkCommitmentsHash)) throw new BlockRejected(`chunk commitments of block ${round} do not match chunk_commitments_hash`);
@@ -137,7 +135,7 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       case 'setKey': {
         const k = body.value;
         if (!k.file) break;
-        const rec: KeyRecord = { owner: k.owner, collection: k.collection, key: k.key, file: k.file, contentType: k.contentType, commitments: k.commitments, txId: Buffer.from(txIdOf(stx)), round: BigInt(round) };
+        const rec: KeyRecord = { owner: k.owner, collection: k.collection, key: k.key, file: k.file, contentType: k.contentType, commitments: k.commitments, txId: Buffer.from(txId(stx)), round: BigInt(round) };
         o.put(keyRecordKey(k.owner, k.collection, k.key), KeyRecord.encode(rec).finish());
         o.put(fileInfoKey(k.file.filehash), FileInfo.encode(k.file).finish());
         for (const c of k.commitments) o.put(fileLocationKey(k.file.filehash, c.storerId), StorageCommitment.encode(c).finish());

@@ -1,9 +1,9 @@
 // IndexerService handlers: thin; they validate the request, call the read model, and map its errors.
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
 import type { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
 import type { GetStateProofRequest, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { pathStateKey } from '../../lib/chain/state-keys.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { invalidArgument, notFound, unavailable } from '../../lib/grpc/errors.js';
 import { QueryError, type ReadModel } from './store.js';
@@ -17,11 +17,6 @@ export interface IndexerServerComponents {
   readonly model: ReadModel;
   readonly consensus: readonly { endpoint: string; client: StateProofSource }[];
   readonly proofTimeoutMs?: number;
-}
-
-/** State key of wolk://OWNER/COLLECTION/KEY (state.proto): SHA-256 of the path, UTF-8. */
-export function keyPathKey(owner: string, collection: string, key: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(`wolk://${owner}/${collection}/${key}`, 'utf8').digest());
 }
 
 async function wrap<T>(f: () => Promise<T>): Promise<T> {
@@ -43,7 +38,7 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
     async getKey(req) {
       if (!req.owner || !req.collection || !req.key) throw invalidArgument('GetKey: owner, collection and key are required');
       const cur = await ready();
-      const key = keyPathKey(req.owner, req.collection, req.key);
+      const key = pathStateKey(req.owner, req.collection, req.key);
       const errors: string[] = [];
       for (const { endpoint, client } of c.consensus) {
         let res: GetStateProofResponse;

@@ -3,11 +3,13 @@
 // view per storer in its RocksDB (Bucket.tally). Chain access, storers and time are injected.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
-import { SignedTransaction, Transaction, type Reward } from '../../gen/wolk/common/v1/tx.js';
+import type { Reward, SignedTransaction, Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { GetReputationResponse, GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { auditedRoundFor, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
-import { SignDomain, sha256, sign, u64be } from '../../lib/crypto/index.js';
+import { txId as txIdOf } from '../../lib/chain/tx-bytes.js';
+import { signTransaction } from '../../lib/client/tx.js';
+import { u64be } from '../../lib/crypto/index.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
@@ -96,7 +98,7 @@ export class Rewarder {
     if (submit && reward.tallies.length > 0) {
       const nonce = await this.nonceFor(tip);
       const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
-      const stx: SignedTransaction = { tx, signature: Buffer.from(sign(SignDomain.Tx, this.o.key.signSecretKey, Transaction.encode(tx).finish())) };
+      const stx = signTransaction(tx, { publicKey: this.o.key.signPublicKey, secretKey: this.o.key.signSecretKey });
       try {
         txId = await this.o.chain.submit(stx);
       } catch (err) {
@@ -180,7 +182,7 @@ export class Rewarder {
         return false;
       }
       for (const stx of block.block?.txs ?? []) {
-        if (stx.tx?.body?.$case === 'reward' && want.equals(Buffer.from(sha256(SignedTransaction.encode(stx).finish())))) return true;
+        if (stx.tx?.body?.$case === 'reward' && want.equals(Buffer.from(txIdOf(stx)))) return true;
       }
     }
     return false;

@@ -15,7 +15,9 @@ import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS, rewardsInBlock } from '../../../lib/chain/reward.js';
-import { encodeStorerSet, STORER_SET_KEY } from '../../../lib/chain/storer-registry.js';
+import { encodeStorerSet } from '../../../lib/chain/storer-registry.js';
+import { accountStateKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
+import { txId } from '../../../lib/chain/tx-bytes.js';
 import { fromHex } from '../../../lib/crypto/index.js';
 import { leafHash, rootOfLeaves } from '../../../lib/merkle/index.js';
 import { SparseMerkleTree, writeThroughNodeSource, type NodeSource } from '../../../lib/smt/index.js';
@@ -26,8 +28,8 @@ import type { VerifiedCheckpoint } from '../checkpoint.js';
 import type { AgreementCrypto, AgreementLedgerReader, Block, Certificate, LedgerTip, Round, VoterId } from '../agreement/types.js';
 import { ChainStore } from '../chain-store.js';
 import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
-import { accountKey, StateOverlay, type StateReader } from './state-view.js';
-import { applyTx, checkStateless, DEFAULT_TX_LIMITS, registryAt, TxError, txId, type LedgerRules, type TxLimits } from './transactions.js';
+import { StateOverlay, type StateReader } from './state-view.js';
+import { applyTx, checkStateless, DEFAULT_TX_LIMITS, registryAt, TxError, type LedgerRules, type TxLimits } from './transactions.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -272,7 +274,7 @@ export class Ledger implements AgreementLedgerReader {
       const rec = records.get(a.id) ?? { publicKey: Buffer.from(fromHex(a.id)), nonce: 0n, balance: 0n, node: undefined };
       records.set(a.id, { ...rec, balance: BigInt(a.balance) });
     }
-    const changes: { key: Uint8Array; value: Uint8Array }[] = [...records.values()].map((rec) => ({ key: accountKey(rec.publicKey), value: AccountRecord.encode(rec).finish() }));
+    const changes: { key: Uint8Array; value: Uint8Array }[] = [...records.values()].map((rec) => ({ key: accountStateKey(rec.publicKey), value: AccountRecord.encode(rec).finish() }));
     // The storer set (lib/chain/storer-registry.ts): the genesis storers; RegisterNode/UpdateNode keep it.
     const storerIds = this.genesis.nodes.filter((n) => n.roles.includes('storer')).map((n) => fromHex(n.id));
     changes.push({ key: STORER_SET_KEY, value: encodeStorerSet(storerIds) });

@@ -5,20 +5,20 @@
 //                   each storage commitment's own signature/VRF: INVALID_ARGUMENT when it fails.
 //   applyTx         against state: nonce, fee, name ownership, bucket settings, registry lookups;
 //                   writes the new records into the overlay: FAILED_PRECONDITION when it fails.
-// Signed bytes follow docs/contracts.md "Canonical signing": the deterministic encoding of the
-// Transaction with the gateway's SetKey fields cleared (user), or with gateway_signature cleared
-// (gateway co-signature).
-import { createHash } from 'node:crypto';
+// Signed bytes follow docs/contracts.md "Canonical signing" (lib/chain/tx-bytes.ts, the same code
+// the client library signs with); state keys and name patterns are lib/chain/state-keys.ts.
 import { SignDomain, u64be, verifySignature } from '../../../lib/crypto/index.js';
 import { isValidChunkSize } from '../../../lib/merkle/index.js';
-import { SignedTransaction, Transaction, type SetKey } from '../../../gen/wolk/common/v1/tx.js';
+import { SignedTransaction, type SetKey, type Transaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
-import { decodeStorerSet, encodeStorerSet, STORER_SET_KEY, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
-import { rewardEffects, rewardedRoundKey, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
-import { pathKey, readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
+import { decodeStorerSet, encodeStorerSet, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
+import { rewardEffects, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
+import { COLLECTION_RE, isValidKey, NAME_RE, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
+import { cosignBytes, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
+import { readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
 
 export type TxErrorCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
 
@@ -80,35 +80,11 @@ export interface LedgerRules {
   newChunksAt(round: number): Promise<NewChunks | null>;
 }
 
-export const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const COLLECTION_RE = /^[a-z0-9._-]{1,63}$/;
 const ENDPOINT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const FULL_REPUTATION = 1_000_000;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-
-export function txId(stx: SignedTransaction): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(SignedTransaction.encode(stx).finish()).digest());
-}
-
-/** What the sender signs: the Transaction with a SetKey's gateway fields cleared. */
-export function userSignedBytes(tx: Transaction): Uint8Array {
-  if (tx.body?.$case !== 'setKey') return Transaction.encode(tx).finish();
-  const intent: SetKey = { ...tx.body.value, commitments: [], gatewayId: Buffer.alloc(0), gatewaySignature: Buffer.alloc(0) };
-  return Transaction.encode({ ...tx, body: { $case: 'setKey', value: intent } }).finish();
-}
-
-/** What the gateway co-signs: the whole Transaction with set_key.gateway_signature cleared. */
-export function cosignBytes(tx: Transaction): Uint8Array {
-  if (tx.body?.$case !== 'setKey') throw new TypeError('cosignBytes: not a SetKey');
-  return Transaction.encode({ ...tx, body: { $case: 'setKey', value: { ...tx.body.value, gatewaySignature: Buffer.alloc(0) } } }).finish();
-}
-
-export function isValidKeyName(key: string): boolean {
-  const n = Buffer.byteLength(key);
-  return n >= 1 && n <= 1024 && !key.includes('\0');
-}
 
 function validRoles(roles: readonly NodeRole[]): boolean {
   if (roles.length === 0) return false;
@@ -182,7 +158,7 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
 function checkSetKeyStateless(tx: Transaction, k: SetKey): void {
   if (!NAME_RE.test(k.owner)) invalid(`owner "${k.owner}" is not a valid name`);
   if (!COLLECTION_RE.test(k.collection)) invalid(`collection "${k.collection}" is not a valid collection name`);
-  if (!isValidKeyName(k.key)) invalid('key must be 1 to 1024 bytes of UTF-8 without NUL');
+  if (!isValidKey(k.key)) invalid('key must be 1 to 1024 bytes of UTF-8 without NUL');
   const f = k.file;
   if (!f || f.filehash.length !== 32) invalid('set_key.file.filehash must be 32 bytes');
   if (!isValidChunkSize(f!.chunkSize)) invalid(`set_key.file.chunk_size ${f!.chunkSize} must be 4096 to 32768`);
@@ -230,7 +206,7 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
       } else if (eq(current.owner, owner)) {
         precondition(`name "${name}" is already owned by this key`);
       }
-      state.put(pathKey(name), NameRecord.encode({ name, owner: Buffer.from(owner), round }).finish());
+      state.put(pathStateKey(name), NameRecord.encode({ name, owner: Buffer.from(owner), round }).finish());
       break;
     }
     case 'setBucket': {
@@ -241,7 +217,7 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
         precondition('the chunk size of an existing collection cannot change (its files were cut with it)');
       }
       state.put(
-        pathKey(owner, collection),
+        pathStateKey(owner, collection),
         BucketRecord.encode({ owner, collection, settings: settings ?? { replication: 0, maxFileSize: 0n, chunkSize: 0 }, round }).finish(),
       );
       break;
@@ -379,7 +355,7 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
   let bucket = await readBucket(state, k.owner, k.collection);
   if (bucket === null) {
     bucket = { owner: k.owner, collection: k.collection, settings: { replication: 0, maxFileSize: 0n, chunkSize: 0 }, round: BigInt(ctx.round) };
-    state.put(pathKey(k.owner, k.collection), BucketRecord.encode(bucket).finish());
+    state.put(pathStateKey(k.owner, k.collection), BucketRecord.encode(bucket).finish());
   }
   const settings = bucket.settings;
   const n = settings?.replication || ctx.rules.defaultReplication;
@@ -417,7 +393,7 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
     if (!verdict.ok) precondition(`storer ${who}: ${verdict.reason}`);
   }
   state.put(
-    pathKey(k.owner, k.collection, k.key),
+    pathStateKey(k.owner, k.collection, k.key),
     KeyRecord.encode({
       owner: k.owner,
       collection: k.collection,

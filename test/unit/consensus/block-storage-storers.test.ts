@@ -16,7 +16,7 @@ import { sha256 } from '../../../lib/crypto/index.js';
 import { applyCertified } from '../../../services/consensus/catchup.js';
 import { verifyCheckpoint } from '../../../services/consensus/checkpoint.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
-import { accountKey, pathKey } from '../../../services/consensus/ledger/state-view.js';
+import { accountStateKey as accountKey, pathStateKey as pathKey } from '../../../lib/chain/state-keys.js';
 import { StorerChunks, type StoreSummary } from '../../../services/consensus/remote-state.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';

@@ -9,7 +9,7 @@ import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { decodeTxChunks, newChunksHash, txChunkCount, type BlockChunk } from '../../../services/consensus/block-data.js';
 import { CheckpointError, verifyCheckpoint } from '../../../services/consensus/checkpoint.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
-import { accountKey, pathKey } from '../../../services/consensus/ledger/state-view.js';
+import { accountStateKey as accountKey, pathStateKey as pathKey } from '../../../lib/chain/state-keys.js';
 import { encodeLedgerPart, headerOf } from '../../../services/consensus/wire.js';
 import { blockOn, checkpointOf, committeeOf, finalize } from './block-storage-fixture.js';
 import { makeNet, newUser, openLedger, setBucket, setName, type Net } from './ledger-fixture.js';

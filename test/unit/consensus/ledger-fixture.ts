@@ -12,7 +12,7 @@ import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import type { StateProofAnswer } from '../../../lib/chain/storer-registry.js';
-import { cosignBytes, userSignedBytes } from '../../../services/consensus/ledger/transactions.js';
+import { cosignBytes, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
 import { testRandom } from '../../helpers/seed.js';
 
 export const CHAIN = 'wolk-test';

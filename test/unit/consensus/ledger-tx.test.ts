@@ -4,7 +4,8 @@ import test from 'ava';
 import { blockHash } from '../../../services/consensus/agreement/codec.js';
 import type { Block } from '../../../services/consensus/agreement/types.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
-import { readAccount, readName, pathKey } from '../../../services/consensus/ledger/state-view.js';
+import { readAccount, readName } from '../../../services/consensus/ledger/state-view.js';
+import { pathStateKey } from '../../../lib/chain/state-keys.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
 import { KeyRecord } from '../../../gen/wolk/common/v1/state.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
@@ -124,7 +125,7 @@ test('SetBucket: the owner creates a collection; others and unknown names are re
   const net = makeNet();
   const ledger = await openLedger(net);
   const alice = await withBucket(net, ledger);
-  t.truthy(await ledger.latestState().get(pathKey('alice', 'photos')));
+  t.truthy(await ledger.latestState().get(pathStateKey('alice', 'photos')));
   await rejects(t, ledger, setBucket(newUser(), 'alice', 'mine'), 'FAILED_PRECONDITION', /owned by/);
   await rejects(t, ledger, setBucket(alice, 'nobody', 'x'), 'FAILED_PRECONDITION', /not registered/);
   await rejects(t, ledger, setBucket(alice, 'alice', 'Bad Name'), 'INVALID_ARGUMENT', /collection/);
@@ -149,7 +150,7 @@ test('SetKey: N valid commitments co-signed by a registered gateway are accepted
   const { net, ledger, alice, commits, intent } = await setKeyNet();
   const r = await finalize(ledger, [setKey(alice, net.gateway, intent, commits)]);
   t.is(r.included, 1, r.rejected.join('; '));
-  const bytes = await ledger.latestState().get(pathKey('alice', 'photos', 'cat.jpg'));
+  const bytes = await ledger.latestState().get(pathStateKey('alice', 'photos', 'cat.jpg'));
   const rec = KeyRecord.decode(bytes!);
   t.is(rec.commitments.length, 3);
   t.deepEqual(rec.file?.filehash, intent.file.filehash);

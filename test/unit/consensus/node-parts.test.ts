@@ -11,7 +11,7 @@ import { Mempool } from '../../../services/consensus/mempool.js';
 import { smtProofFromProto, smtProofToProto } from '../../../services/consensus/server.js';
 import * as wire from '../../../services/consensus/wire.js';
 import { blockFromHeader, certificateFromProto, certificateToProto, headerOf, voteFromProto, voteToProto, WireError } from '../../../services/consensus/wire.js';
-import { txId } from '../../../services/consensus/ledger/transactions.js';
+import { txId } from '../../../lib/chain/tx-bytes.js';
 import { makeNet, newUser, openLedger, setName } from './ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 

@@ -4,7 +4,8 @@
 // after its registration and never before, and a node that drops the storer role leaves the set.
 import test from 'ava';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
-import { decodeStorerSet, RemoteStorerRegistry, STORER_SET_KEY, storerRegistryFromState } from '../../../lib/chain/storer-registry.js';
+import { decodeStorerSet, RemoteStorerRegistry, storerRegistryFromState } from '../../../lib/chain/storer-registry.js';
+import { STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { validateGenesis } from '../../../lib/chain/genesis.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';

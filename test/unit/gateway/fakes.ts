@@ -20,7 +20,9 @@ import { EMPTY } from '../../../lib/smt/node.js';
 import { MerkleTree, hashFile, leafHash } from '../../../lib/merkle/index.js';
 import { SignDomain, generateSignKey, sign, verifySignature } from '../../../lib/crypto/sign.js';
 import { Clients } from '../../../services/gateway/rpc.js';
-import { accountStateKey, cosignBytes, pathStateKey, txId, verifyUserSignature } from '../../../lib/client/tx.js';
+import { verifyUserSignature } from '../../../lib/client/tx.js';
+import { accountStateKey, pathStateKey } from '../../../lib/chain/state-keys.js';
+import { cosignBytes, txId } from '../../../lib/chain/tx-bytes.js';
 
 export const CHAIN_ID = 'wolk-test';
 

@@ -3,7 +3,8 @@
 // block) are rejected with the reason.
 import test from 'ava';
 import type { Reward, SampledProof } from '../../../gen/wolk/common/v1/tx.js';
-import { buildReward, objectChallenge, proveVerifier, rewardEffects, rewardedRoundKey, rewardsInBlock, verifyRewardTx } from '../../../lib/chain/reward.js';
+import { buildReward, objectChallenge, proveVerifier, rewardEffects, rewardsInBlock, verifyRewardTx } from '../../../lib/chain/reward.js';
+import { rewardedRoundKey } from '../../../lib/chain/state-keys.js';
 
 import { answerFile, credentialOf, makeWorld, newKey, type World } from './world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
