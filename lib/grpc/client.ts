@@ -1,13 +1,40 @@
 // The one gRPC client layer over grpc-js and the generated clients in gen/ (nice-grpc style): a unary
 // call as a promise with a deadline and an AbortSignal that cancels it, a server stream as an async
 // iterable that honours the signal, and failover across endpoints (the next one on an outage, never
-// on a verdict: errors.ts isOutage). Retries with backoff live in retry.ts. Every failure of a call
+// on a verdict: errors.ts isOutage), and a pool of clients per endpoint. Retries with backoff live in
+// retry.ts. Every failure of a call
 // rejects with an RpcError naming the endpoint, the status code and the server's details.
 import { Metadata, status, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { grpcCode, isOutage } from './errors.js';
 
 /** Channel options for clients of long-lived peers: reconnect soon after a peer comes back (grpc-js waits up to 120 s). */
 export const reconnectChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 } as const;
+
+/** Clients made on first use, one per endpoint (a channel each), closed together. */
+export class ClientPool<C extends { close(): void }> {
+  private readonly clients = new Map<string, C>();
+  constructor(private readonly make: (endpoint: string) => C) {}
+
+  get(endpoint: string): C {
+    let c = this.clients.get(endpoint);
+    if (!c) {
+      c = this.make(endpoint);
+      this.clients.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** Closes and forgets one endpoint's client (the endpoint left). */
+  drop(endpoint: string): void {
+    this.clients.get(endpoint)?.close();
+    this.clients.delete(endpoint);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
 
 /** A failed call: its status code, the server's details, and the endpoint it went to. */
 export class RpcError extends Error {

@@ -3,7 +3,7 @@
 import { resolveSrv } from 'node:dns/promises';
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
-import { reconnectChannelOptions } from '../../lib/grpc/client.js';
+import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 export interface PeersOptions {
@@ -23,7 +23,14 @@ export interface PeerState {
 }
 
 export class Peers {
-  private readonly clients = new Map<string, ConsensusServiceClient>();
+  private readonly clients = new ClientPool(
+    (endpoint) =>
+      new ConsensusServiceClient(endpoint, credentials.createInsecure(), {
+        'grpc.max_receive_message_length': this.o.maxMessageBytes,
+        'grpc.max_send_message_length': this.o.maxMessageBytes,
+        ...reconnectChannelOptions,
+      }),
+  );
   private readonly state = new Map<string, PeerState>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -40,8 +47,7 @@ export class Peers {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.clients.close();
   }
 
   endpoints(): string[] {
@@ -53,16 +59,7 @@ export class Peers {
   }
 
   client(endpoint: string): ConsensusServiceClient {
-    let c = this.clients.get(endpoint);
-    if (!c) {
-      c = new ConsensusServiceClient(endpoint, credentials.createInsecure(), {
-        'grpc.max_receive_message_length': this.o.maxMessageBytes,
-        'grpc.max_send_message_length': this.o.maxMessageBytes,
-        ...reconnectChannelOptions,
-      });
-      this.clients.set(endpoint, c);
-    }
-    return c;
+    return this.clients.get(endpoint);
   }
 
   mark(endpoint: string, connected: boolean): void {
@@ -75,8 +72,7 @@ export class Peers {
     for (const e of [...this.state.keys()]) {
       if (!want.has(e)) {
         this.state.delete(e);
-        this.clients.get(e)?.close();
-        this.clients.delete(e);
+        this.clients.drop(e);
       }
     }
     for (const e of want) if (!this.state.has(e)) this.state.set(e, { endpoint: e, connected: false });

@@ -10,7 +10,7 @@ import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type CommitChunksRequest, type GetShareResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { commitChunksMessage } from '../../lib/chain/commitment.js';
 import { SignDomain, sign } from '../../lib/crypto/sign.js';
-import { unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
+import { ClientPool, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { NodeSource } from '../../lib/smt/index.js';
 import { storerOrder, type BlockChunk, type StorerRef } from './block-data.js';
@@ -74,7 +74,7 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 export class StorerChunks {
   readonly counters: StorerChunksCounters = { storedChunks: 0, shortChunks: 0, fetched: 0, corruptAnswers: 0, missing: 0 };
-  private readonly clients = new Map<string, StorerServiceClient>();
+  private readonly clients = new ClientPool((endpoint) => new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 4 * 1024 * 1024 }));
   private readonly replicas: number;
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
@@ -283,18 +283,8 @@ export class StorerChunks {
   close(): void {
     this.closed = true;
     this.closing.abort();
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.clients.close();
     for (const w of this.waiting.splice(0)) w();
-  }
-
-  private client(endpoint: string): StorerServiceClient {
-    let c = this.clients.get(endpoint);
-    if (!c) {
-      c = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-      this.clients.set(endpoint, c);
-    }
-    return c;
   }
 
   /** One unary call under the in-flight bound, with the call deadline (or `deadline`, ms since the epoch, when sooner); close() cancels it. */
@@ -303,7 +293,7 @@ export class StorerChunks {
     if (this.closed) throw new Error('closed');
     this.inFlight++;
     try {
-      return await unaryCall(method(this.client(endpoint)), req, { endpoint, deadline: Math.min(Date.now() + this.o.callTimeoutMs, deadline), signal: this.closing.signal });
+      return await unaryCall(method(this.clients.get(endpoint)), req, { endpoint, deadline: Math.min(Date.now() + this.o.callTimeoutMs, deadline), signal: this.closing.signal });
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();

@@ -15,7 +15,7 @@ import { credentials } from '@grpc/grpc-js';
 import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
-import { toRpcError, unaryCall } from '../../lib/grpc/client.js';
+import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Block } from './agreement/types.js';
 import type { BlockCheck } from './host.js';
@@ -37,15 +37,7 @@ export interface StorageCheckOptions {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
-  const clients = new Map<string, StorerServiceClient>();
-  const clientOf = (endpoint: string) => {
-    let c = clients.get(endpoint);
-    if (!c) {
-      c = new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-      clients.set(endpoint, c);
-    }
-    return c;
-  };
+  const clients = new ClientPool((endpoint) => new StorerServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
   const k = o.k ?? 4;
   const perFile = Math.max(1, o.perFile ?? 1);
 
@@ -55,7 +47,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const endpoint = acct.node?.endpoint;
     if (!endpoint) return `storer ${who} has no registered endpoint`;
     const nonce = randomBytes(32);
-    const client = clientOf(endpoint);
+    const client = clients.get(endpoint);
     let res: VerifyFileResponse;
     try {
       res = await unaryCall(client.verifyFile.bind(client), { filehash: c.filehash, challenge: nonce, k }, { endpoint, deadline, signal });

@@ -3,7 +3,7 @@
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
-import { unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
+import { ClientPool, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import { bulkChannelOptions } from '../../lib/grpc/flow-control.js';
 
 export { RpcError } from '../../lib/grpc/client.js';
@@ -17,31 +17,19 @@ const grpcOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc
 
 /** Lazily made clients, one per endpoint, closed together. */
 export class Clients {
-  private readonly storers = new Map<string, StorerServiceClient>();
-  private readonly consensus = new Map<string, ConsensusServiceClient>();
+  private readonly storers = new ClientPool((endpoint) => new StorerServiceClient(endpoint, credentials.createInsecure(), grpcOptions));
+  private readonly consensus = new ClientPool((endpoint) => new ConsensusServiceClient(endpoint, credentials.createInsecure(), grpcOptions));
 
   storer(endpoint: string): StorerServiceClient {
-    let c = this.storers.get(endpoint);
-    if (!c) {
-      c = new StorerServiceClient(endpoint, credentials.createInsecure(), grpcOptions);
-      this.storers.set(endpoint, c);
-    }
-    return c;
+    return this.storers.get(endpoint);
   }
 
   consensusNode(endpoint: string): ConsensusServiceClient {
-    let c = this.consensus.get(endpoint);
-    if (!c) {
-      c = new ConsensusServiceClient(endpoint, credentials.createInsecure(), grpcOptions);
-      this.consensus.set(endpoint, c);
-    }
-    return c;
+    return this.consensus.get(endpoint);
   }
 
   close(): void {
-    for (const c of this.storers.values()) c.close();
-    for (const c of this.consensus.values()) c.close();
-    this.storers.clear();
-    this.consensus.clear();
+    this.storers.close();
+    this.consensus.close();
   }
 }

@@ -86,14 +86,14 @@ test('a node that is busy (RESOURCE_EXHAUSTED) is an outage: the transaction goe
   });
   const tx = SignedTransaction.fromPartial({});
   // Before: a full mempool on the first node was answered as a rejected transaction (HTTP 409).
-  const id = await createChain(clients, [busy.endpoint, accepting.endpoint], 2000).submit(tx);
+  const id = await createChain(clients, [busy.endpoint, accepting.endpoint], 10_000).submit(tx);
   t.deepEqual(Buffer.from(id), Buffer.alloc(32, 7));
   t.is(accepting.calls(), 1);
 
-  const err = await t.throwsAsync(createChain(clients, [refusing.endpoint, accepting.endpoint], 2000).submit(tx), { instanceOf: ChainError });
+  const err = await t.throwsAsync(createChain(clients, [refusing.endpoint, accepting.endpoint], 10_000).submit(tx), { instanceOf: ChainError });
   t.is(err.kind, 'rejected');
   t.is(accepting.calls(), 1, 'a verdict is not taken to the next node');
 
-  const full = await t.throwsAsync(createChain(clients, [busy.endpoint], 2000).submit(tx), { instanceOf: ChainError });
+  const full = await t.throwsAsync(createChain(clients, [busy.endpoint], 10_000).submit(tx), { instanceOf: ChainError });
   t.is(full.kind, 'unavailable', 'every node busy: unavailable (503), not rejected');
 });

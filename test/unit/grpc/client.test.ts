@@ -18,6 +18,8 @@ logSeedOnFailure(test);
 
 // The servers log the outages they are told to answer; those lines are the test's own doing.
 const logger = createLogger({ level: 'error', write: () => undefined });
+/** Deadline of calls that should answer: generous, the machine running the tests may be loaded. */
+const ANSWER_MS = 10_000;
 
 interface Behaviour {
   /** Answers GetStatus (throw a WolkError for a status). */
@@ -82,7 +84,7 @@ test('a unary call answers, and a deadline ends a call the server does not answe
   const ok = await serve({ getStatus: async () => status0(7n) });
   const slow = await serve({ getStatus: never });
   t.teardown(() => Promise.all([ok.close(), slow.close()]));
-  const res = await unaryCall(ok.client.getStatus.bind(ok.client), {}, { timeoutMs: 2000, endpoint: ok.endpoint });
+  const res = await unaryCall(ok.client.getStatus.bind(ok.client), {}, { timeoutMs: ANSWER_MS, endpoint: ok.endpoint });
   t.is(res.finalizedRound, 7n);
 
   const started = Date.now();
@@ -130,7 +132,7 @@ test('retry: an outage is retried with jittered backoff until the call succeeds'
   t.teardown(() => flaky.close());
   const prng = testPrng('grpc-client:retry');
   const waits: number[] = [];
-  const res = await retry((_attempt) => unaryCall(flaky.client.getStatus.bind(flaky.client), {}, { timeoutMs: 2000, endpoint: flaky.endpoint }), {
+  const res = await retry((_attempt) => unaryCall(flaky.client.getStatus.bind(flaky.client), {}, { timeoutMs: ANSWER_MS, endpoint: flaky.endpoint }), {
     attempts: 5,
     baseMs: 20,
     maxMs: 200,
@@ -149,12 +151,12 @@ test('retry: a verdict is not retried, and the attempts bound gives up with the 
   t.teardown(() => Promise.all([refusing.close(), down.close()]));
   const prng = testPrng('grpc-client:verdict');
   const policy = { attempts: 4, baseMs: 5, maxMs: 20, random: () => prng.float() };
-  const verdict = await t.throwsAsync(retry(() => unaryCall(refusing.client.getStatus.bind(refusing.client), {}, { timeoutMs: 2000 }), policy), { instanceOf: RpcError });
+  const verdict = await t.throwsAsync(retry(() => unaryCall(refusing.client.getStatus.bind(refusing.client), {}, { timeoutMs: ANSWER_MS }), policy), { instanceOf: RpcError });
   t.is(verdict.code, status.FAILED_PRECONDITION);
   t.true(isVerdict(verdict));
   t.is(refusing.calls, 1, 'asked once');
 
-  const outage = await t.throwsAsync(retry(() => unaryCall(down.client.getStatus.bind(down.client), {}, { timeoutMs: 2000 }), policy), { instanceOf: RpcError });
+  const outage = await t.throwsAsync(retry(() => unaryCall(down.client.getStatus.bind(down.client), {}, { timeoutMs: ANSWER_MS }), policy), { instanceOf: RpcError });
   t.is(outage.code, status.UNAVAILABLE);
   t.is(outage.details, 'down for good');
   t.is(down.calls, 4, 'exactly the attempts allowed');
@@ -218,7 +220,7 @@ test('failover: an outage moves on to the next endpoint; a verdict does not', as
   });
   const ask = (endpoint: string) => {
     const c = clients.get(endpoint)!;
-    return unaryCall(c.getStatus.bind(c), {}, { timeoutMs: 2000, endpoint });
+    return unaryCall(c.getStatus.bind(c), {}, { timeoutMs: ANSWER_MS, endpoint });
   };
 
   const got = await failover([dead, live.endpoint], ask);
