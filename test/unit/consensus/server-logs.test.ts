@@ -34,8 +34,8 @@ test('the agreement counters line prints the tip hash and seed as hex, the hash 
     await node.close();
   });
 
-  // The host writes the line every 10 s.
-  const line = await pollUntil(() => raw.find((l) => l.includes('"msg":"agreement counters"')), { what: 'an "agreement counters" log line', deadlineMs: 30_000, intervalMs: 250 });
+  // The host writes the line every 10 s. (pollUntil returns only a found line: `!` is safe.)
+  const line = (await pollUntil(() => raw.find((l) => l.includes('"msg":"agreement counters"')), { what: 'an "agreement counters" log line', deadlineMs: 30_000, intervalMs: 250 }))!;
   t.false(/"0":\d+,"1":\d+/.test(line), line);
   const counters = JSON.parse(line) as CountersLine;
   t.regex(String(counters.tip?.hash), /^[0-9a-f]{64}$/, line);

@@ -79,11 +79,12 @@ test('an oversized SetFile message: RESOURCE_EXHAUSTED to the client, an info li
     const err = await scriptedSetFile(s.client, steps);
     t.is(err?.code, status.RESOURCE_EXHAUSTED, `${what}: ${err?.details}`);
     t.regex(err?.details ?? '', /larger than max/, what);
-    const ended = await pollUntil(() => s.lines.slice(before).find((l) => l.msg === 'call ended before it was answered'), {
+    // pollUntil returns only a found line: `!` is safe.
+    const ended = (await pollUntil(() => s.lines.slice(before).find((l) => l.msg === 'call ended before it was answered'), {
       what: `the storer's log line about the refused SetFile (${what})`,
       deadlineMs: 10_000,
       describe: () => JSON.stringify(s.lines.slice(before)),
-    });
+    }))!;
     t.is(ended.level, 'info', what);
     t.is(ended['method'], 'wolk.storer.v1.StorerService/SetFile', what);
     t.is(
