@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LOCK_FILE } from '../../scripts/devnet-lock.js';
 import { DEVNET_SHUTDOWN_GRACE_MS, LAUNCHER_KILL_AFTER_MS } from '../../scripts/devnet-plan.js';
 import { isAlive, ROOT } from '../helpers/process.js';
-import { until } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
 
 interface Started {
   readonly child: ChildProcess;
@@ -54,7 +54,7 @@ test.serial('npm start: a second start in the same directory refuses; SIGTERM to
     for (const pid of [first.child.pid, ...pids]) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  await until('devnet ready', () => /devnet ready: 13 processes/.test(first.output()), 300_000, first.output);
+  await pollUntil(first.output, { what: 'devnet ready', deadlineMs: 300_000, until: (o) => /devnet ready: 13 processes/.test(o), describe: (o) => `devnet said:\n${o}` });
 
   const launcher = launcherPid(dir);
   const services = servicePids(dir);
@@ -80,12 +80,12 @@ test.serial('npm start: a second start in the same directory refuses; SIGTERM to
   // plus a second for the launcher to notice and a few for process exits on a loaded machine.
   const grace = Math.max(DEVNET_SHUTDOWN_GRACE_MS, LAUNCHER_KILL_AFTER_MS) + 1000 + 5000;
   const left = () => [{ name: 'launcher', pid: launcher }, ...services].filter((p) => running(p.pid));
-  await until(
-    'no devnet process left',
-    () => left().length === 0,
-    grace,
-    () => first.output() + `\nstill running: ${left().map((p) => `${p.name}:${p.pid}`).join(', ')}`,
-  );
+  await pollUntil(left, {
+    what: 'no devnet process left',
+    deadlineMs: grace,
+    until: (l) => l.length === 0,
+    describe: (l) => `still running: ${l.map((p) => `${p.name}:${p.pid}`).join(', ')}; devnet said:\n${first.output()}`,
+  });
   t.log(`every devnet process gone ${Date.now() - stopAt} ms after SIGTERM to npm (pid ${first.child.pid})`);
   t.deepEqual(left(), []);
   t.false(existsSync(join(dir, LOCK_FILE)), 'the launcher released the directory');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHealth } from '../../lib/grpc/health-client.js';
 import { isAlive } from '../helpers/process.js';
-import { startDevnet, until } from '../helpers/devnet.js';
+import { startDevnet } from '../helpers/devnet.js';
 
 interface ProcessEntry {
   name: string;
@@ -42,7 +42,7 @@ test.serial('npm start runs the whole devnet, reports deaths, and stops every ch
   // A service that dies is reported, not silently lost.
   const victim = processes.find((p) => p.name === 'storer-3')!;
   process.kill(victim.pid, 'SIGKILL');
-  await until('death report', () => /storer-3 \(pid \d+\) exited on SIGKILL/.test(first.output()), 15_000, first.output);
+  await first.waitForOutput(/storer-3 \(pid \d+\) exited on SIGKILL/, 'death report', 15_000);
 
   t.is(await first.stop(), 0);
   for (const p of processes) t.false(isAlive(p.pid), `${p.name} (pid ${p.pid}) was stopped`);

@@ -6,16 +6,19 @@
 // alive again: uploads complete with it among the committed storers, and read back byte-identical.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { vrfKeyFromSeed } from '../../lib/crypto/vrf.js';
-import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { ROOT, spawnService, waitForExit, waitForLog } from '../helpers/process.js';
 import { freePort } from '../helpers/ports.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/gateway-devnet.test.ts');
+logSeedOnFailure(test);
 
 const run = promisify(execFile);
 let devnet: Devnet;
@@ -36,7 +39,7 @@ function cliWith(extra: Record<string, string>, ...args: string[]) {
 
 // A storer outside the genesis, with a starting balance to lock its stake from.
 const joinerDir = mkdtempSync(join(tmpdir(), 'wolk-joiner-'));
-const joiner = loadOrCreateNodeKey(joinerDir).key;
+const joiner = seeded.provisionNodeKey(joinerDir);
 
 test.before(async () => {
   devnet = await startDevnet(undefined, { WOLK_DEVNET_ACCOUNTS: `${joiner.id}=5000` });
@@ -53,7 +56,7 @@ test.serial('keygen, claim, put 10 MB, get it byte-identical, verify the proof o
   await cli('claim', 'alice');
 
   const file = join(work, 'bday.mp4');
-  writeFileSync(file, randomBytes(10 * 1024 * 1024));
+  writeFileSync(file, seeded.bytes(10 * 1024 * 1024));
   const put = JSON.parse((await cli('put', file, 'wolk://alice/videos/bday.mp4')).stdout) as { filehash: string; storers: string[]; round: string };
   t.regex(put.filehash, /^[0-9a-f]{64}$/);
   t.is(new Set(put.storers).size, 3, 'N = 3 distinct storers committed');
@@ -68,7 +71,7 @@ test.serial('keygen, claim, put 10 MB, get it byte-identical, verify the proof o
   t.is((JSON.parse(proof.stdout) as { quorum: boolean }).quorum, true, 'the cert votes reach the quorum of the genesis committee');
   // Against another network's committee (same ids, other VRF keys) the same certificate is no quorum.
   const genesis = JSON.parse(readFileSync(join(devnet.dir, 'genesis.json'), 'utf8')) as { nodes: { roles: string[]; vrfPublicKey: string }[] };
-  for (const n of genesis.nodes) if (n.roles.includes('consensus')) n.vrfPublicKey = Buffer.from(vrfKeyFromSeed(randomBytes(32)).publicKey).toString('hex');
+  for (const n of genesis.nodes) if (n.roles.includes('consensus')) n.vrfPublicKey = Buffer.from(vrfKeyFromSeed(seeded.bytes(32)).publicKey).toString('hex');
   const forged = join(work, 'other-genesis.json');
   writeFileSync(forged, JSON.stringify(genesis));
   const refused = await cliWith({ WOLK_GENESIS: forged }, 'proof', 'wolk://alice/videos/bday.mp4').then(
@@ -87,7 +90,7 @@ test.serial('one storer down: the upload still completes with N commitments from
   const victim = devnet.processes().find((p) => p.name === 'storer-0')!;
   process.kill(victim.pid, 'SIGKILL');
   const file = join(work, 'second.bin');
-  writeFileSync(file, randomBytes(256 * 1024));
+  writeFileSync(file, seeded.bytes(256 * 1024));
   const put = JSON.parse((await cli('put', file, 'wolk://alice/videos/second.bin')).stdout) as { storers: string[] };
   t.is(new Set(put.storers).size, 3);
   const out = join(work, 'second.out');
@@ -102,7 +105,7 @@ test.serial('fewer than N storers alive: 503 quickly and nothing on chain', asyn
     process.kill(p.pid, 'SIGKILL');
   }
   const file = join(work, 'third.bin');
-  writeFileSync(file, randomBytes(64 * 1024));
+  writeFileSync(file, seeded.bytes(64 * 1024));
   const started = Date.now();
   const err = (await cli('put', file, 'wolk://alice/videos/third.bin').then(
     () => null,
@@ -143,7 +146,7 @@ test.serial('a storer registered after genesis: it registers itself, is weighed 
   // Sortition may leave one of the three out of a given file's committee (each is selected with
   // probability 0.9–0.99 here): an upload that gets 503 is tried again on a later seed.
   const file = join(work, 'joined.bin');
-  writeFileSync(file, randomBytes(128 * 1024));
+  writeFileSync(file, seeded.bytes(128 * 1024));
   let put: { storers: string[] } | null = null;
   const failures: string[] = [];
   for (let attempt = 0; attempt < 6 && put === null; attempt++) {

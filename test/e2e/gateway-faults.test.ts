@@ -8,16 +8,20 @@
 //     consensus SubmitTx, linked parent to child across the processes;
 //   - a collection made through the gateway (PUT /wolk/OWNER/COLL/, `wolk mb`) decides N, the chunk size and the size limit.
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../lib/client/client.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
 import { mkdirp } from '../../lib/fs/mkdirp.js';
-import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
 import { chainOf, devnetStorers, nonceOf, preparePut, send, storerBytes, storersHolding, waitRounds, type Answer, type PutSpec } from './gateway-requests.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/gateway-faults.test.ts');
+logSeedOnFailure(test);
 
 /** The storers made to corrupt their reads: the three with the lowest ids (see test.before). */
 let CORRUPT: string[] = [];
@@ -25,20 +29,20 @@ const MAX_FILE = 8 * 1024 * 1024;
 let devnet: Devnet;
 let gateway: string;
 let traceDir: string;
-const alice = keyFromSeed(randomBytes(32));
-const mallory = keyFromSeed(randomBytes(32));
+const alice = keyFromSeed(seeded.bytes(32));
+const mallory = keyFromSeed(seeded.bytes(32));
 const work = mkdtempSync(join(tmpdir(), 'wolk-gw-faults-'));
 
 test.before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-'));
   traceDir = join(dir, 'trace');
-  // Node keys are made before the devnet starts (it loads them), so the corrupting storers can be the
+  // Node keys are provisioned (seeded) before the devnet starts (it loads them), so the corrupting storers can be the
   // three with the lowest ids: among storers of equal reputation a GET asks the lowest id first, so a
   // file with a corrupting storer is likely to be read from it first (the test checks that it was).
   const ids = [0, 1, 2, 3, 4, 5].map((i) => {
     const dataDir = join(dir, `storer-${i}`);
     mkdirp(dataDir);
-    return { name: `storer-${i}`, id: loadOrCreateNodeKey(dataDir).key.id };
+    return { name: `storer-${i}`, id: seeded.provisionNodeKey(dataDir).id };
   });
   CORRUPT = ids.sort((a, b) => a.id.localeCompare(b.id)).slice(0, 3).map((x) => x.name);
   devnet = await startDevnet(dir, {
@@ -70,7 +74,7 @@ test.serial('refused PUTs get 401/401/409/403/422/413, and nothing is stored or 
   const storers = devnet.endpoints().storer;
   const spec = (name: string, extra: Partial<PutSpec> = {}): PutSpec => ({
     path: `/wolk/alice/refused/${name}`,
-    body: randomBytes(300_000),
+    body: seeded.bytes(300_000),
     key: alice,
     nonce: aliceNonce,
     chainId,
@@ -91,8 +95,8 @@ test.serial('refused PUTs get 401/401/409/403/422/413, and nothing is stored or 
   t.is(unsigned.headers['www-authenticate'], 'Signature');
   await put('signed with another key than its keyid', spec('wrong-sig', { requestSecretKey: mallory.secretKey }), 401);
   await put('foreign owner', spec('foreign', { key: mallory, nonce: malloryNonce }), 403);
-  await put('body does not match Content-Digest', spec('digest', { digestOf: randomBytes(300_000) }), 422);
-  const other = randomBytes(300_000);
+  await put('body does not match Content-Digest', spec('digest', { digestOf: seeded.bytes(300_000) }), 422);
+  const other = seeded.bytes(300_000);
   const mismatch = spec('filehash');
   // The SetKey names `mismatch.body`, but `other` is sent (and signed for): the Content-Digest holds.
   const spoiled = preparePut({ ...mismatch, body: mismatch.body });
@@ -102,11 +106,11 @@ test.serial('refused PUTs get 401/401/409/403/422/413, and nothing is stored or 
   t.is(fileMismatch.status, 422, JSON.stringify(problemOf(fileMismatch)));
   t.is(problemOf(fileMismatch)['type'], '/problems/filehash-mismatch');
 
-  const big = randomBytes(MAX_FILE + 1);
+  const big = seeded.bytes(MAX_FILE + 1);
   const tooLong = await put('Content-Length over the limit', spec('too-long', { body: big }), 413);
   t.is(problemOf(tooLong)['maxBytes'], MAX_FILE);
   // A chunked body (no Content-Length) whose SetKey claims 1 MiB but which keeps streaming past the limit.
-  const small = randomBytes(1024 * 1024);
+  const small = seeded.bytes(1024 * 1024);
   async function* endless(): AsyncIterable<Buffer> {
     for (let sent = 0; sent < MAX_FILE * 2; sent += small.length) yield small;
   }
@@ -156,7 +160,7 @@ test.serial('GET: a storer serving corrupted chunks is passed over and the clien
   let passedOver: { name: string; endpoint: string; filehash: string; bytes: Buffer } | undefined;
   let allCorrupt: string | undefined;
   for (let i = 0; i < 12 && !passedOver; i++) {
-    const bytes = randomBytes(3 * 1024 * 1024 + 777);
+    const bytes = seeded.bytes(3 * 1024 * 1024 + 777);
     const file = join(work, `f${i}.bin`);
     writeFileSync(file, bytes);
     const path = `/wolk/alice/corrupt/f${i}.bin`;
@@ -224,21 +228,21 @@ test.serial('one trace spans a whole PUT: gateway, each storer Solicit, consensu
   t.timeout(600_000);
   const client = new WolkClient(gateway, alice);
   const file = join(work, 'traced.bin');
-  writeFileSync(file, randomBytes(2 * 1024 * 1024));
+  writeFileSync(file, seeded.bytes(2 * 1024 * 1024));
   const put = await client.put(file, 'wolk://alice/traced/one.bin');
   const storers = devnetStorers(devnet.dir);
   const committed = put.storers!.map((id) => storers.find((s) => s.id === id)!.name);
 
   // Spans are written when they end; the HTTP span may end just after the client has its answer.
-  let spans: Span[] = [];
-  let root: Span | undefined;
-  const end = Date.now() + 60_000;
-  while (!root && Date.now() < end) {
-    spans = readSpans(traceDir);
-    root = spans.find((s) => s.file === 'gateway-0' && s.kind === SERVER && s.name === 'PUT' && s.attributes['url.path'] === '/wolk/alice/traced/one.bin');
-    if (!root) await new Promise((r) => setTimeout(r, 500));
-  }
-  if (!root) return t.fail('no HTTP server span of the PUT in the gateway');
+  const isPut = (s: Span) => s.file === 'gateway-0' && s.kind === SERVER && s.name === 'PUT' && s.attributes['url.path'] === '/wolk/alice/traced/one.bin';
+  const spans = await pollUntil(() => readSpans(traceDir), {
+    what: 'the HTTP server span of the PUT in the gateway',
+    deadlineMs: 60_000,
+    intervalMs: 500,
+    until: (ss) => ss.some(isPut),
+    describe: (ss) => `${ss.length} spans, ${ss.filter((s) => s.file === 'gateway-0' && s.kind === SERVER).length} gateway server spans`,
+  });
+  const root = spans.find(isPut)!;
   t.is(root.attributes['http.response.status_code'], 201);
   const trace = spans.filter((s) => s.traceId === root!.traceId);
   const byId = new Map(trace.map((s) => [s.spanId, s]));
@@ -285,7 +289,7 @@ test.serial("a collection's settings on chain (SetBucket): N, chunk size and siz
   const client = new WolkClient(gateway, alice);
   t.like(await client.bucket('wolk://alice/wide/'), { replication: 3, chunkSize: 4096, onChain: false }, 'no SetBucket yet: the network defaults');
   // Only the owner makes collections under its name: mallory's signed SetBucket of alice/… is 403.
-  const mallory = keyFromSeed(randomBytes(32));
+  const mallory = keyFromSeed(seeded.bytes(32));
   const foreign = await new WolkClient(gateway, mallory).makeBucket('wolk://alice/wide/', { replication: 4 }).catch((e: unknown) => e as { status?: number });
   t.is((foreign as { status?: number }).status, 403);
   // Through the gateway, as the CLI's `wolk mb` does: 201 once final, with the settings it now has.
@@ -298,7 +302,7 @@ test.serial("a collection's settings on chain (SetBucket): N, chunk size and siz
   const nonce = await nonceOf(gateway, alice);
 
   // The gateway's default chunk size (4096) is not this bucket's: refused before anything is stored.
-  const body = randomBytes(1024 * 1024 + 5);
+  const body = seeded.bytes(1024 * 1024 + 5);
   const { chunkSize: networkChunk } = await chainOf(gateway);
   const wrong = preparePut({ path: '/wolk/alice/wide/a.bin', body, key: alice, nonce, chainId, chunkSize: networkChunk });
   const refused = await send(gateway, 'PUT', wrong.path, wrong.headers, body);
@@ -308,7 +312,7 @@ test.serial("a collection's settings on chain (SetBucket): N, chunk size and siz
   t.deepEqual(await storersHolding(devnet.endpoints().storer, wrong.filehash), []);
 
   // Over the bucket's limit (below the gateway's): 413 naming the bucket's limit.
-  const big = randomBytes(2 * 1024 * 1024 + 1);
+  const big = seeded.bytes(2 * 1024 * 1024 + 1);
   const tooBig = preparePut({ path: '/wolk/alice/wide/big.bin', body: big, key: alice, nonce, chainId, chunkSize: 8192 });
   const r413 = await send(gateway, 'PUT', tooBig.path, tooBig.headers, big);
   t.is(r413.status, 413, JSON.stringify(problemOf(r413)));
@@ -325,7 +329,7 @@ test.serial("a collection's settings on chain (SetBucket): N, chunk size and siz
   // The client (and so `wolk put`) hashes with the collection's chunk size by itself.
   const dir = mkdtempSync(join(tmpdir(), 'wolk-bucket-'));
   const file = join(dir, 'b.bin');
-  writeFileSync(file, randomBytes(300_000));
+  writeFileSync(file, seeded.bytes(300_000));
   const viaClient = await client.put(file, 'wolk://alice/wide/b.bin');
   t.is(new Set(viaClient.storers).size, 4);
   const back = await fetch(new URL('/wolk/alice/wide/b.bin', gateway));

@@ -12,6 +12,7 @@ import type { ClientKey } from '../../lib/client/signing.js';
 import { signWolkRequest } from '../../lib/client/signing.js';
 import { setKeyTransaction, signTransaction } from '../../lib/client/tx.js';
 import { hashFile } from '../../lib/merkle/index.js';
+import { pollUntil } from '../helpers/poll.js';
 
 export interface Answer {
   readonly status: number;
@@ -40,13 +41,12 @@ export async function nonceOf(gateway: string, key: ClientKey): Promise<bigint> 
 /** Waits until the chain has finalized `rounds` more blocks than now (so anything in a mempool had its chance). */
 export async function waitRounds(gateway: string, rounds: number, timeoutMs = 120_000): Promise<bigint> {
   const start = (await chainOf(gateway)).finalizedRound;
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const now = (await chainOf(gateway)).finalizedRound;
-    if (now >= start + BigInt(rounds)) return now;
-    if (Date.now() > end) throw new Error(`the chain did not finalize ${rounds} blocks within ${timeoutMs} ms (at ${now}, from ${start})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return pollUntil(async () => (await chainOf(gateway)).finalizedRound, {
+    what: `the chain to finalize ${rounds} blocks after round ${start}`,
+    deadlineMs: timeoutMs,
+    intervalMs: 250,
+    until: (now) => now >= start + BigInt(rounds),
+  });
 }
 
 export interface PutSpec {

@@ -8,7 +8,6 @@
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,13 @@ import { WolkClient } from '../../lib/client/client.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
 import { DEFAULT_SHAPE, environmentFor, planProcesses, type PortMap } from '../../scripts/devnet-plan.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
 import { isAlive, spawnService } from '../helpers/process.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/indexer-restart.test.ts');
+logSeedOnFailure(test);
 
 const WRITERS = 3;
 const COLLECTION = 'docs';
@@ -33,21 +38,6 @@ test.after.always(async () => {
   }
   await devnet?.stop();
 });
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function listPage(client: IndexerServiceClient, owner: string, pageSize: number, pageToken: string): Promise<ListKeysResponse> {
   return new Promise((resolve, reject) =>
@@ -89,8 +79,8 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const indexer = new IndexerServiceClient(indexerEndpoint, credentials.createInsecure());
   const work = mkdtempSync(join(tmpdir(), 'wolk-indexer-restart-'));
 
-  const suffix = randomBytes(3).toString('hex');
-  const writers = Array.from({ length: WRITERS }, (_, i) => ({ owner: `ix${i}-${suffix}`, client: new WolkClient(gateway, keyFromSeed(new Uint8Array(randomBytes(32)))) }));
+  const suffix = seeded.hex(3);
+  const writers = Array.from({ length: WRITERS }, (_, i) => ({ owner: `ix${i}-${suffix}`, client: new WolkClient(gateway, keyFromSeed(new Uint8Array(seeded.bytes(32)))) }));
   await Promise.all(writers.map((w) => w.client.claim(w.owner)));
 
   let phase: Written['phase'] = 'before';
@@ -101,7 +91,7 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
     for (let n = 0; !stop; n++) {
       const key = `k-${String(n).padStart(4, '0')}`;
       const file = join(work, `${wi}-${n}.bin`);
-      writeFileSync(file, randomBytes(1 + Math.floor(Math.random() * 6000)));
+      writeFileSync(file, seeded.bytes(seeded.int(1, 6000)));
       try {
         const r = await w.client.put(file, `wolk://${w.owner}/${COLLECTION}/${key}`);
         written.push({ owner: w.owner, key, file, ...(r.txid ? { txid: r.txid } : {}), ...(r.round ? { round: r.round } : {}), phase });
@@ -115,20 +105,20 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const finalIn = (p: Written['phase']) => written.filter((w) => w.phase === p && w.round !== undefined).length;
 
   // Mid-stream: the indexer has applied blocks with keys and keeps following new ones.
-  await waitFor('the indexer to list keys of every writer', 600_000, async () => {
+  await pollUntil(async () => {
     for (const w of writers) if ((await listPage(indexer, w.owner, 1, '')).keys.length === 0) return undefined;
     return true;
-  });
-  await waitFor('more keys to finalize', 600_000, async () => (finalIn('before') >= WRITERS * 2 ? true : undefined));
+  }, { what: 'the indexer to list keys of every writer', deadlineMs: 600_000, intervalMs: 250 });
+  await pollUntil(async () => (finalIn('before') >= WRITERS * 2 ? true : undefined), { what: 'more keys to finalize', deadlineMs: 600_000, intervalMs: 250 });
   const before = await listAll(indexer, writers[0]!.owner);
   const victim = dn.processes().find((p) => p.name === 'indexer-0')!;
   process.kill(victim.pid, 'SIGKILL');
   phase = 'down';
-  await waitFor('the indexer process to die', 30_000, async () => (isAlive(victim.pid) ? undefined : true));
+  await pollUntil(async () => (isAlive(victim.pid) ? undefined : true), { what: 'the indexer process to die', deadlineMs: 30_000, intervalMs: 250 });
   t.log(`indexer SIGKILLed at round ≥ ${before.round} with ${written.length} puts done`);
 
   // Blocks with entries keep finalizing while it is down.
-  await waitFor('keys to finalize while the indexer is down', 600_000, async () => (finalIn('down') >= WRITERS * 2 ? true : undefined));
+  await pollUntil(async () => (finalIn('down') >= WRITERS * 2 ? true : undefined), { what: 'keys to finalize while the indexer is down', deadlineMs: 600_000, intervalMs: 250 });
 
   // Restart on the same data directory with the devnet's environment for it.
   const ports = JSON.parse(readFileSync(join(dn.dir, 'ports.json'), 'utf8')) as PortMap;
@@ -140,10 +130,10 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
     restarted = spawnService('indexer', environmentFor(me, plan, join(dn.dir, 'genesis.json'), process.pid));
     restarted.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     restarted.stdout!.resume();
-    const opened = await waitFor('the restarted indexer to log its cursor', 300_000, async () => {
+    const opened = await pollUntil(async () => {
       const m = /"msg":"read model opened"[^\n]*"cursor":(\d+|null)/.exec(log);
       return m ? m[1]! : undefined;
-    });
+    }, { what: 'the restarted indexer to log its cursor', deadlineMs: 300_000, intervalMs: 250 });
     t.not(opened, 'null', 'the restarted indexer resumes from its stored cursor, not from genesis');
     return BigInt(opened === 'null' ? -1 : opened);
   };
@@ -152,10 +142,10 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   t.true(opened >= before.round, `resumes at ${opened}, at or after the round it had listed (${before.round})`);
 
   // Killed again while catching up: as soon as it has applied a block past its cursor.
-  const caughtUpTo = await waitFor('the restarted indexer to apply blocks', 300_000, async () => {
+  const caughtUpTo = await pollUntil(async () => {
     const r = (await listPage(indexer, writers[0]!.owner, 1, '')).round;
     return r > opened ? r : undefined;
-  });
+  }, { what: 'the restarted indexer to apply blocks', deadlineMs: 300_000, intervalMs: 250 });
   const tipAtKill = await chainTip();
   const second = restarted!;
   const gone = new Promise((r) => second.once('exit', r));
@@ -166,7 +156,7 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const reopened = await restart();
   t.true(reopened >= caughtUpTo, `resumes at ${reopened}, at or after the round it had applied (${caughtUpTo})`);
 
-  await waitFor('keys to finalize after the restart', 600_000, async () => (finalIn('after') >= WRITERS ? true : undefined));
+  await pollUntil(async () => (finalIn('after') >= WRITERS ? true : undefined), { what: 'keys to finalize after the restart', deadlineMs: 600_000, intervalMs: 250 });
   stop = true;
   await Promise.all(loops);
 
@@ -174,12 +164,12 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const truth = new Map<string, { txid: string; round: string }>();
   for (const w of written) {
     // A put answered 201 is final: if the consensus node asked lags, ask again until it has the block.
-    const j = await waitFor(`?proof of ${w.owner}/${w.key}`, w.round !== undefined ? 120_000 : 0, async () => {
+    const j = await pollUntil(async () => {
       const res = await fetch(new URL(`/wolk/${w.owner}/${COLLECTION}/${w.key}?proof`, gateway));
       if (res.status === 404 && w.round === undefined) return null;
       if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
       return (await res.json()) as { record: { txid: string; round: string } };
-    }).catch((err: Error) => (t.fail(`${w.owner}/${w.key} (put answered ${JSON.stringify(w)}) is not readable on chain: ${err.message}`), null));
+    }, { what: `?proof of ${w.owner}/${w.key}`, deadlineMs: w.round !== undefined ? 120_000 : 0, intervalMs: 250, until: () => true }).catch((err: Error) => (t.fail(`${w.owner}/${w.key} (put answered ${JSON.stringify(w)}) is not readable on chain: ${err.message}`), null));
     if (j) truth.set(`${w.owner}/${w.key}`, { txid: j.record.txid, round: j.record.round });
   }
   for (const w of written) if (w.round !== undefined) t.deepEqual(truth.get(`${w.owner}/${w.key}`), { txid: w.txid, round: w.round }, `${w.owner}/${w.key} was answered 201 and is on chain as answered`);
@@ -187,7 +177,7 @@ test.serial('indexer SIGKILLed mid-stream resumes on its data and lists every ke
   const tip = await chainTip();
 
   // The indexer catches up to (at least) the tip the writers left behind, then lists exactly the truth.
-  await waitFor(`the indexer to reach round ${tip}`, 600_000, async () => ((await listPage(indexer, writers[0]!.owner, 1, '')).round >= tip ? true : undefined));
+  await pollUntil(async () => ((await listPage(indexer, writers[0]!.owner, 1, '')).round >= tip ? true : undefined), { what: `the indexer to reach round ${tip}`, deadlineMs: 600_000, intervalMs: 250 });
   let listed = 0;
   for (const w of writers) {
     const { keys, round } = await listAll(indexer, w.owner);

@@ -8,7 +8,6 @@
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,13 @@ import { sortition } from '../../lib/crypto/index.js';
 import { RewardsServiceClient, type GetReputationResponse, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
 import { ROOT } from '../helpers/process.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/rewards-devnet.test.ts');
+logSeedOnFailure(test);
 
 const run = promisify(execFile);
 const LAZY = 'storer-1';
@@ -66,11 +71,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
     return res.nodes;
   };
   // The indexer may still be catching up at start.
-  let registry: NodeRecord[] = [];
-  for (const end = Date.now() + 120_000; registry.length === 0 && Date.now() < end; ) {
-    registry = await storers().catch(() => []);
-    if (registry.length === 0) await new Promise((r) => setTimeout(r, 1000));
-  }
+  const registry = await pollUntil(storers, { what: 'the indexer to list storers', deadlineMs: 120_000, intervalMs: 1000, until: (r) => r.length > 0 });
   t.is(registry.length, 6, 'the indexer lists the 6 devnet storers');
   const lazy = registry.find((n) => n.endpoint === lazyEndpoint);
   t.truthy(lazy, `the indexer knows ${LAZY} at ${lazyEndpoint}`);
@@ -87,7 +88,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   const uploads: { round: string; storers: string[] }[] = [];
   for (let i = 0; i < 16 && blocksWithLazy.size < 4; i++) {
     const file = join(work, `f${i}.bin`);
-    writeFileSync(file, randomBytes(20_000 + i * 1000));
+    writeFileSync(file, seeded.bytes(20_000 + i * 1000));
     const put = JSON.parse((await cli('put', file, `wolk://alice/audit/f${i}.bin`)).stdout) as { filehash: string; storers: string[]; round?: string; state?: string };
     // Not final within the gateway's finality timeout: 202 with the status URL and no round yet (seen on
     // a loaded CI machine). Its block is unknown here, so it counts for nothing below.
@@ -107,18 +108,20 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
 
   // Wait (on chain, through the indexer) until the lazy storer's reputation fell and an honest storer
   // committed with it was credited.
-  let view: NodeRecord[] = [];
-  const fell = () => view.find((n) => Buffer.from(n.id).toString('hex') === lazyId)!.reputationPpm < 1_000_000;
-  const credited = () => view.some((n) => honest.has(Buffer.from(n.id).toString('hex')) && n.balance > 0n);
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    view = await storers().catch(() => view);
-    if (view.length > 0 && fell() && credited()) break;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  t.log(`storers: ${view.map((n) => `${Buffer.from(n.id).toString('hex').slice(0, 8)}${Buffer.from(n.id).toString('hex') === lazyId ? '(lazy)' : ''} rep=${n.reputationPpm} bal=${n.balance}`).join('; ')}`);
-  t.true(view.length > 0 && fell(), `${LAZY}'s reputation on chain fell below full (audit depth Q = ${DEVNET_PARAMS.auditDepth})`);
-  t.true(credited(), 'an honest storer committed with it was credited for valid answers');
+  const fell = (view: NodeRecord[]) => (view.find((n) => Buffer.from(n.id).toString('hex') === lazyId)?.reputationPpm ?? 1_000_000) < 1_000_000;
+  const credited = (view: NodeRecord[]) => view.some((n) => honest.has(Buffer.from(n.id).toString('hex')) && n.balance > 0n);
+  const describeView = (view: NodeRecord[]) =>
+    view.map((n) => `${Buffer.from(n.id).toString('hex').slice(0, 8)}${Buffer.from(n.id).toString('hex') === lazyId ? '(lazy)' : ''} rep=${n.reputationPpm} bal=${n.balance}`).join('; ');
+  const view = await pollUntil(storers, {
+    what: `${LAZY}'s reputation on chain to fall below full (audit depth Q = ${DEVNET_PARAMS.auditDepth}) and an honest storer committed with it to be credited for valid answers`,
+    deadlineMs: 600_000,
+    intervalMs: 2000,
+    until: (v) => fell(v) && credited(v),
+    describe: describeView,
+  });
+  t.log(`storers: ${describeView(view)}`);
+  t.true(fell(view), `${LAZY}'s reputation on chain fell below full (audit depth Q = ${DEVNET_PARAMS.auditDepth})`);
+  t.true(credited(view), 'an honest storer committed with it was credited for valid answers');
   const lazyNow = view.find((n) => Buffer.from(n.id).toString('hex') === lazyId)!;
   // The lazy storer drops what it commits to, at commit time. Block chunks can reach it again after
   // that: several proposers place their blocks' chunks (SetShares, placement goes on past the
@@ -143,20 +146,25 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   const firstRound = uploads.reduce((m, u) => (BigInt(u.round) < m ? BigInt(u.round) : m), BigInt(uploads[0]!.round));
   const finalizedTallies = new Map<bigint, GetTallyResponse>();
   const lazyTallied = (x: GetTallyResponse) => x.reward!.tallies.some((y) => Buffer.from(y.storerId).toString('hex') === lazyId && y.invalid + y.unreachable > 0);
-  let finalized: GetTallyResponse | null = null;
-  for (const end = Date.now() + 300_000; finalized === null && Date.now() < end; ) {
-    const tip = (await unary<GetStatusResponse>((md, o, cb) => consensus.getStatus({}, md, o, cb))).finalizedRound;
-    for (let r = firstRound; r <= tip; r++) {
-      if (finalizedTallies.has(r)) continue;
-      const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: r }, md, o, cb)).catch(() => null);
-      if (tally?.finalized) finalizedTallies.set(r, tally);
-    }
-    finalized = [...finalizedTallies.values()].find(lazyTallied) ?? null;
-    if (finalized === null) await new Promise((r) => setTimeout(r, 3000));
-  }
+  const finalized = await pollUntil(
+    async () => {
+      const tip = (await unary<GetStatusResponse>((md, o, cb) => consensus.getStatus({}, md, o, cb))).finalizedRound;
+      for (let r = firstRound; r <= tip; r++) {
+        if (finalizedTallies.has(r)) continue;
+        const tally = await unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: r }, md, o, cb)).catch(() => null);
+        if (tally?.finalized) finalizedTallies.set(r, tally);
+      }
+      return [...finalizedTallies.values()].find(lazyTallied);
+    },
+    {
+      what: 'GetTally to report finalized a Reward for a block with the lazy storer',
+      deadlineMs: 300_000,
+      intervalMs: 3000,
+      describe: () => `finalized Rewards for audited rounds ${[...finalizedTallies.keys()].join(', ') || 'none'}, none tallying failed answers of ${LAZY}`,
+    },
+  );
   t.log(`finalized Rewards for audited rounds ${[...finalizedTallies.keys()].join(', ')}`);
-  t.truthy(finalized, 'a Reward for a block with the lazy storer is reported finalized by GetTally');
-  const lt = finalized!.reward!.tallies.find((x) => Buffer.from(x.storerId).toString('hex') === lazyId)!;
+  const lt = finalized.reward!.tallies.find((x) => Buffer.from(x.storerId).toString('hex') === lazyId)!;
   t.true(lt.invalid + lt.unreachable > 0, 'the finalized Reward tallies failed answers of the lazy storer');
 
   // Block chunks: finalized blocks carry storers' commitments to their own chunk set (CommitChunks,
@@ -207,15 +215,14 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   let sawLowered = false;
   for (let i = 0; i < 4 && !(lazySeen && sawLowered); i++) {
     const file = join(work, `after${i}.bin`);
-    writeFileSync(file, randomBytes(12_000));
+    writeFileSync(file, seeded.bytes(12_000));
     const put = JSON.parse((await cli('put', file, `wolk://alice/audit/after${i}.bin`)).stdout) as { filehash: string; storers: string[] };
-    let locs: GetFileLocationsResponse | null = null;
-    for (const end = Date.now() + 120_000; locs === null && Date.now() < end; ) {
-      locs = await unary<GetFileLocationsResponse>((md, o, cb) => indexer.getFileLocations({ filehash: Buffer.from(put.filehash, 'hex') }, md, o, cb)).catch(() => null);
-      if (locs === null) await new Promise((r) => setTimeout(r, 1000));
-    }
-    t.truthy(locs, 'the indexer has the new file');
-    for (const loc of locs!.locations) {
+    const locs = await pollUntil(() => unary<GetFileLocationsResponse>((md, o, cb) => indexer.getFileLocations({ filehash: Buffer.from(put.filehash, 'hex') }, md, o, cb)), {
+      what: `the indexer to have the new file ${put.filehash}`,
+      deadlineMs: 120_000,
+      intervalMs: 1000,
+    });
+    for (const loc of locs.locations) {
       const c = loc.commitment!;
       const reg = await chainReg.at(Number(c.seedRound), c.seed);
       // (A seed round from just before the Reward was final still has the full registry.)

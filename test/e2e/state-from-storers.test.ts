@@ -5,9 +5,7 @@
 // the blocks that wrote them: every state-tree node on the way comes from storers, checked by hash.
 import test from 'ava';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NameRecord } from '../../gen/wolk/common/v1/state.js';
@@ -18,20 +16,17 @@ import { setNameTransaction, signTransaction } from '../../lib/client/tx.js';
 import { pathStateKey } from '../../lib/chain/state-keys.js';
 import { checkHealth } from '../../lib/grpc/health-client.js';
 import { startDevnet } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
+import { freePort } from '../helpers/ports.js';
 import { spawnService, waitForExit, waitForLog } from '../helpers/process.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Users' keys and names: seeded (test/helpers/seed.ts); the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/state-from-storers.test.ts');
+logSeedOnFailure(test);
 
 function call<R>(f: (md: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: R) => void) => unknown, timeoutMs = 20_000): Promise<R> {
   return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? reject(e) : resolve(r))));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 test.serial('a consensus node started from a certified header alone proves old keys with state from storers', async (t) => {
@@ -48,26 +43,31 @@ test.serial('a consensus node started from a certified header alone proves old k
   const round = async (c: ConsensusServiceClient) => Number((await call<GetStatusResponse>((md, o, cb) => c.getStatus({}, md, o, cb))).finalizedRound);
 
   // 1. Three users claim names.
-  const users = [0, 1, 2].map(() => ({ key: keyFromSeed(new Uint8Array(randomBytes(32))), name: `sfs-${randomBytes(4).toString('hex')}` }));
+  const users = [0, 1, 2].map(() => ({ key: keyFromSeed(new Uint8Array(seeded.bytes(32))), name: `sfs-${seeded.hex(4)}` }));
   for (const u of users) {
     const stx = signTransaction(setNameTransaction(u.name, u.key.publicKey, 0n, genesis.network), u.key);
     await call<SubmitTxResponse>((md, o, cb) => peer.submitTx({ tx: stx }, md, o, cb));
   }
-  let written = 0;
-  const deadline = Date.now() + 300_000;
-  while (written === 0) {
-    if (Date.now() > deadline) throw new Error('names not final in 300 s');
-    const proofs = await Promise.all(users.map((u) => call<GetStateProofResponse>((md, o, cb) => peer.getStateProof({ key: Buffer.from(pathStateKey(u.name)) }, md, o, cb))));
-    const ok = proofs.every((p, i) => {
+  const proofs = await pollUntil(() => Promise.all(users.map((u) => call<GetStateProofResponse>((md, o, cb) => peer.getStateProof({ key: Buffer.from(pathStateKey(u.name)) }, md, o, cb)))), {
+    what: 'the three names to be final and proven',
+    deadlineMs: 300_000,
+    intervalMs: 500,
+    until: (ps) => ps.every((p, i) => {
       const v = verifyProofResponse(p, pathStateKey(users[i]!.name));
       return v.ok && v.value !== null;
-    });
-    if (ok) written = Number(proofs[0]!.header!.round);
-    else await new Promise((r) => setTimeout(r, 500));
-  }
+    }),
+    describe: (ps) =>
+      ps
+        .map((p, i) => {
+          const v = verifyProofResponse(p, pathStateKey(users[i]!.name));
+          return `${users[i]!.name} at round ${p.header?.round}: ${v.ok ? (v.value === null ? 'not set yet' : 'proven') : v.reason}`;
+        })
+        .join('; '),
+  });
+  const written = Number(proofs[0]!.header!.round);
   // 2. The chain moves on a few blocks, so the checkpoint is well past the blocks that wrote the names.
   const target = written + 4;
-  while ((await round(peer)) < target) await new Promise((r) => setTimeout(r, 500));
+  await pollUntil(() => round(peer), { what: `the chain to finalize round ${target}`, deadlineMs: 300_000, intervalMs: 500, until: (r) => r >= target });
 
   // 3. A new consensus process: empty data dir, the genesis file, a checkpoint from a peer, and the peers to follow.
   const port = await freePort();
@@ -90,13 +90,7 @@ test.serial('a consensus node started from a certified header alone proves old k
   const started = await waitForLog(fresh, 'started from a checkpoint: state comes from storers', 240_000);
   const from = Number(started['round']);
   t.true(from >= target, `checkpoint round ${from} is at least ${target} (names written at ${written})`);
-  const serving = async () => {
-    const end = Date.now() + 120_000;
-    while ((await checkHealth(endpoint).catch(() => 'DOWN')) !== 'SERVING') {
-      if (Date.now() > end) throw new Error('the fresh node never served');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
+  const serving = () => pollUntil(() => checkHealth(endpoint), { what: `the fresh node at ${endpoint} to serve`, deadlineMs: 120_000, intervalMs: 500, until: (h) => h === 'SERVING' });
   await serving();
   const client = new ConsensusServiceClient(endpoint, credentials.createInsecure());
   t.teardown(() => client.close());
@@ -118,7 +112,7 @@ test.serial('a consensus node started from a certified header alone proves old k
     t.true(checkCertificate(res.header!, res.certificate).ok, 'the certificate covers the header');
   }
   // A name nobody claimed: a verified non-membership proof.
-  const none = pathStateKey(`sfs-none-${randomBytes(4).toString('hex')}`);
+  const none = pathStateKey(`sfs-none-${seeded.hex(4)}`);
   const absent = await call<GetStateProofResponse>((md, o, cb) => client.getStateProof({ key: Buffer.from(none) }, md, o, cb), 120_000);
   const a = verifyProofResponse(absent, none);
   t.true(a.ok && a.value === null);
@@ -129,7 +123,7 @@ test.serial('a consensus node started from a certified header alone proves old k
   // block's certificate checked and the block executed on state fetched from storers.
   fresh.kill('SIGTERM');
   t.is((await exited).code, 0);
-  while ((await round(peer)) < from + 2) await new Promise((r) => setTimeout(r, 500));
+  await pollUntil(() => round(peer), { what: `the chain to finalize round ${from + 2}`, deadlineMs: 300_000, intervalMs: 500, until: (r) => r >= from + 2 });
   fresh = spawnService('consensus', freshEnv);
   exited = waitForExit(fresh, 900_000);
   // Caught up at start (StreamBlocks), or after it by following (GetBlock of the next round): either
@@ -137,12 +131,7 @@ test.serial('a consensus node started from a certified header alone proves old k
   await serving();
   const client2 = new ConsensusServiceClient(endpoint, credentials.createInsecure());
   t.teardown(() => client2.close());
-  const caughtBy = Date.now() + 240_000;
-  let tip = await round(client2);
-  while (tip < from + 2 && Date.now() < caughtBy) {
-    await new Promise((r) => setTimeout(r, 1000));
-    tip = await round(client2);
-  }
+  const tip = await pollUntil(() => round(client2), { what: `the restarted node to reach round ${from + 2}`, deadlineMs: 240_000, intervalMs: 1000, until: (r) => r >= from + 2 });
   t.true(tip >= from + 2, `the restarted node reached round ${tip}, wanted ${from + 2}`);
   const key = pathStateKey(users[0]!.name);
   const res = await call<GetStateProofResponse>((md, o, cb) => client2.getStateProof({ key: Buffer.from(key) }, md, o, cb), 120_000);

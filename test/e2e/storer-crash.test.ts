@@ -4,7 +4,7 @@
 // and verifying, a file it never received completely is not visible, and no space leaks.
 import test from 'ava';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv } from 'node:crypto';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,11 @@ import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { decodeFileRecord, fileRecordPrefix, pendingPrefix } from '../../services/storer/layout.js';
 import { spawnService, waitForLog } from '../helpers/process.js';
 import { getFile, infoOf, storerClient, unary } from '../unit/storer/client.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('e2e/storer-crash.test.ts');
+logSeedOnFailure(test);
 
 /** Deterministic bytes from a seed, fast (AES-128-CTR keystream): regenerated to check, never kept. */
 function pattern(size: number, seed: number): Buffer {
@@ -42,8 +47,8 @@ const acked = new Map<string, { file: Planned; replicaRoot: Buffer }>();
 const attempted: Planned[] = [];
 
 function plan(kind: Planned['kind'], i: number): Planned {
-  const seed = 1 + Math.floor(Math.random() * 2 ** 30);
-  const size = kind === 'partial' ? 2 * 1024 * 1024 + 100 : 1 + Math.floor(Math.random() * 4 * 1024 * 1024);
+  const seed = seeded.int(1, 2 ** 30);
+  const size = kind === 'partial' ? 2 * 1024 * 1024 + 100 : seeded.int(1, 4 * 1024 * 1024);
   const p: Planned = { name: `${kind}-${i}`, seed, size, info: infoOf(pattern(size, seed)), kind };
   attempted.push(p);
   return p;
@@ -152,7 +157,7 @@ test(`SIGKILL during concurrent SetFile and Solicit, ${CYCLES} cycles: acknowled
         calls.push(
           unary(client.solicit.bind(client), {
             file: p.info,
-            seed: Buffer.from(randomBytes(32)),
+            seed: seeded.bytes(32),
             seedRound: 1n,
             sourceEndpoint: source.endpoint,
             expectedStorers: 1000,
@@ -167,10 +172,10 @@ test(`SIGKILL during concurrent SetFile and Solicit, ${CYCLES} cycles: acknowled
       for (const c of calls) c.catch(() => undefined);
       // Kill at a random point of the work, measured in answers rather than milliseconds so the test
       // means the same on a loaded machine: after 0 to 3 acknowledgments, then 0-150 ms more.
-      const target = before + Math.floor(Math.random() * 4);
+      const target = before + seeded.int(0, 3);
       const deadline = Date.now() + 20_000;
       while (acked.size < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      await new Promise((r) => setTimeout(r, seeded.prng.float() * 150));
       await kill(child);
       kills++;
       ackedBeforeKill += acked.size - before;
@@ -197,7 +202,7 @@ test(`SIGKILL during concurrent SetFile and Solicit, ${CYCLES} cycles: acknowled
         t.true(got.equals(pattern(p.size, p.seed)), `${p.name}: intact (${p.size} bytes)`);
         visibleBytes += p.size;
         if (!ack) unackedVisible++;
-        const challenge = randomBytes(32);
+        const challenge = seeded.bytes(32);
         const { audit } = await unary(client.verifyFile.bind(client), { filehash: p.info.filehash, challenge, k: 8 });
         const replicaRoot = ack?.replicaRoot ?? audit!.replicaRoot;
         t.deepEqual(

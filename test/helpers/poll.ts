@@ -32,10 +32,17 @@ function defaultDescribe(v: unknown): string {
   }
 }
 
+/** Not yet: undefined (for probes whose awaited answer may be null). */
+export const isDefined = <T>(v: T | undefined): v is T => v !== undefined;
+
 /**
  * Calls `observe` until `until(value)` holds and returns that value. An observation that throws counts
  * as "not yet" (a service still starting); on timeout the error names the last value and last error.
+ * Without `until`, undefined, null and false mean "not yet" and are left out of the result's type.
  */
+export function pollUntil<T, U extends T>(observe: () => T | Promise<T>, o: PollOptions<T> & { readonly until: (value: T) => value is U }): Promise<U>;
+export function pollUntil<T>(observe: () => T | Promise<T>, o: PollOptions<T> & { readonly until: (value: T) => boolean }): Promise<T>;
+export function pollUntil<T>(observe: () => T | Promise<T>, o: Omit<PollOptions<T>, 'until'>): Promise<Exclude<T, undefined | null | false>>;
 export async function pollUntil<T>(observe: () => T | Promise<T>, o: PollOptions<T>): Promise<T> {
   const until = o.until ?? defaultUntil;
   const describe = o.describe ?? defaultDescribe;

@@ -48,7 +48,7 @@ test('a node left periods behind by a partition is pulled forward by a bundle an
   cluster.rejectBlocks = true;
   // A round in flight may still be certified: wait until it settled, i.e. all four agree on the tip and
   // a period of the next round ended without a certificate.
-  await pollUntil(() => cluster!.nodes.map((n) => ({ tip: n.ledger.tip().round, ...n.host.status() })), {
+  await pollUntil(() => cluster!.nodes.map((n) => ({ ...n.host.status(), tip: n.ledger.tip().round })), {
     what: 'all four to agree on the tip and end a period of the next round without certifying',
     deadlineMs: WAIT_MS,
     intervalMs: 100,

@@ -8,6 +8,7 @@ import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { Follower, type BlockSource } from '../../../services/indexer/follower.js';
 import { createLogger } from '../../../lib/log/logger.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
 logSeedOnFailure(test);
@@ -48,9 +49,7 @@ test('a silent stream is left after stallMs and the next node is followed from t
     minBackoffMs: 10,
   });
   follower.start();
-  const deadline = Date.now() + 20_000;
-  while (applied.at(-1) !== 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  await follower.stop();
+  await pollUntil(() => applied.at(-1), { what: 'the follower to apply round 8', deadlineMs: 20_000, intervalMs: 50, until: (r) => r === 8, describe: () => `applied ${applied.join(',')}` }).finally(() => follower.stop());
   t.deepEqual(applied, [1, 2, 3, 4, 5, 6, 7, 8], 'every round once, in order');
   t.deepEqual(asked.slice(0, 2), ['stuck@1', 'live@4'], 'left the stuck node and resumed from the cursor');
   t.regex(follower.lastError ?? '', /no block for 300 ms/);

@@ -19,6 +19,7 @@ import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/storer/solicit.test.ts');
@@ -236,7 +237,8 @@ test('fault switches: drop-after-commit keeps the record but not the bytes; corr
   try {
     const res = await solicit(lazy.client, request(info, source.endpoint, { totalStake: 1000n, expectedStorers: 1000 }));
     t.is(res.result?.$case, 'selected', 'the lazy storer still commits');
-    await new Promise((r) => setTimeout(r, 300));
+    // The bytes are dropped after the commitment is answered: wait for that, then check the record.
+    await pollUntil(() => codeOf(getFile(lazy.client, { filehash: info.filehash })), { what: 'the lazy storer to drop the bytes (GetFile INTERNAL)', deadlineMs: 10_000, intervalMs: 50, until: (code) => code === status.INTERNAL });
     t.is((await unary(lazy.client.getInfo.bind(lazy.client), {})).stats!.files, 1n, 'the record stays');
     t.is(await codeOf(getFile(lazy.client, { filehash: info.filehash })), status.INTERNAL, 'the bytes are gone');
     t.is(await codeOf(unary(lazy.client.verifyFile.bind(lazy.client), { filehash: info.filehash, challenge: seeded.bytes(32), k: 4 })), status.INTERNAL, 'audits fail');

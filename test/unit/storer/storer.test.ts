@@ -11,6 +11,7 @@ import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/storer/storer.test.ts');
@@ -206,7 +207,7 @@ test('files: a cancelled upload leaves nothing', async (t) => {
     });
     t.is(await codeOf(done), status.CANCELLED);
     // The server sees the cancel asynchronously: wait until its clean-up is done.
-    for (let i = 0; i < 50 && filesUnder(join(s.node.dataDir, 'blobs', 'objects')).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(() => filesUnder(join(s.node.dataDir, 'blobs', 'objects')), { what: 'the cancelled upload\'s segments to be removed', deadlineMs: 5_000, intervalMs: 100, until: (files) => files.length === 0 });
     t.deepEqual(filesUnder(join(s.node.dataDir, 'blobs', 'objects')), []);
     t.is(await codeOf(getFile(c, { filehash: info.filehash })), status.NOT_FOUND);
     await setFile(c, info, data);
