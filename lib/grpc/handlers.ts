@@ -196,9 +196,14 @@ export function toGrpcImplementation<D extends ServiceDefinition>(
     const label = `${options.serviceName}/${m.path.split('/').pop() ?? name}`;
     const handler = (handlers as Record<string, unknown>)[name] as ((...args: unknown[]) => unknown) | undefined;
     const endedEarly = () => new CallEndedEarly(m.requestStream, options.maxReceiveBytes);
+    // Log levels: error only for the server's own failures. A call ended under a request stream is
+    // info (CallEndedEarly); a limit the request ran into (a file over WOLK_MAX_FILE_BYTES, every upload
+    // slot busy, a full mempool) is refused as designed, worth an operator's eye: warn (a full disk is a
+    // StorageError, not a WolkError, and stays an error); other refusals of the request are debug.
     const fail = (err: unknown) => {
       const st = toStatus(err);
       if (err instanceof CallEndedEarly && m.requestStream) logger.info('call ended before it was answered', { method: label, reason: err.message });
+      else if (err instanceof WolkError && err.code === 'RESOURCE_EXHAUSTED') logger.warn('call refused: a limit was reached', { method: label, reason: err.message });
       else if (isClientError(err) || st.code === status.CANCELLED) logger.debug('call failed', { method: label, code: st.code, error: err });
       else logger.error('call failed', { method: label, code: st.code, error: err });
       return st;

@@ -1,7 +1,8 @@
 // StorerService edges through the generated client on a real in-process storer (issue #24.8, #24.11):
 // a client's SetFile message over the receive limit gets RESOURCE_EXHAUSTED and is logged as what it
-// is (info, a sentence naming the limit), never as an error "Premature close"; uint64 sizes, offsets
-// and lengths past 2^53 are refused or clipped as the contract says and printed exactly.
+// is (info, a sentence naming the limit), never as an error "Premature close"; a file over the size
+// limit is a warn line, not an error; uint64 sizes, offsets and lengths past 2^53 are refused or
+// clipped as the contract says and printed exactly.
 import test, { type ExecutionContext } from 'ava';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
@@ -101,6 +102,28 @@ test('an oversized SetFile message: RESOURCE_EXHAUSTED to the client, an info li
   // The storer is fine: the same file in pieces that fit is stored.
   await setFile(s.client, info, data, 100_000);
   t.true((await getFile(s.client, { filehash: info.filehash })).bytes.equals(data));
+});
+
+test('a file over WOLK_MAX_FILE_BYTES: RESOURCE_EXHAUSTED to the client, a warn line with the reason, no error line', async (t) => {
+  const s = await start(t, { WOLK_MAX_FILE_BYTES: '64KiB' });
+  const data = seeded.bytes(70_000);
+  const before = s.lines.length;
+  const err = await scriptedSetFile(s.client, [{ part: { $case: 'info', value: infoOf(data) } }, { part: { $case: 'data', value: data } }]);
+  t.is(err?.code, status.RESOURCE_EXHAUSTED);
+  const reason = `file of 70000 bytes exceeds this storer's limit of ${64 * 1024} bytes (WOLK_MAX_FILE_BYTES)`;
+  t.is(err?.details, reason);
+  const refused = (await pollUntil(() => s.lines.slice(before).find((l) => l.msg === 'call refused: a limit was reached'), {
+    what: "the storer's log line about the refused file",
+    deadlineMs: 10_000,
+    describe: () => JSON.stringify(s.lines.slice(before)),
+  }))!;
+  t.is(refused.level, 'warn');
+  t.is(refused['method'], 'wolk.storer.v1.StorerService/SetFile');
+  t.is(refused['reason'], reason);
+  t.deepEqual(
+    s.lines.filter((l) => l.level === 'error'),
+    [],
+  );
 });
 
 test('uint64 size, offset and length past 2^53 are refused or clipped, printed exactly', async (t) => {
