@@ -2,9 +2,16 @@
 // claim, collection settings). It runs on the injected clock and stops as soon as the request's
 // signal aborts (a client that went away no longer needs an answer), at the deadline, or when `check`
 // gives an outcome.
+//
+// The outcome of a transaction is learned from the finalized blocks (followTx): final in the round
+// whose block includes its id, rejected as soon as a block spends its nonce with another transaction
+// of the same key (two uploads signed with one nonce: only one can be final). What a key, name or
+// collection holds now says nothing about a given transaction: a later write replaces the record.
+import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
-import { ChainError } from './chain.js';
-import type { ApiContext } from './context.js';
+import { txId } from '../../lib/chain/tx-bytes.js';
+import { ChainError, type Chain, type ChainStatus } from './chain.js';
+import { hex, type ApiContext } from './context.js';
 import { TxRejected } from './problems.js';
 
 /** Time between two looks at the chain: about one block interval of the devnet, at most a few per second. */
@@ -44,4 +51,76 @@ export async function submitTx(ctx: Pick<ApiContext, 'chain'>, stx: SignedTransa
     if (err instanceof ChainError && err.kind === 'rejected') throw new TxRejected(err.message);
     throw err;
   }
+}
+
+export type TxOutcome = { readonly state: 'final'; readonly round: bigint } | { readonly state: 'rejected'; readonly reason: string };
+
+/** Finalized blocks read for followTx, shared by every wait on one chain (a block never changes). */
+const blockCaches = new WeakMap<Chain, Map<bigint, Promise<CertifiedBlock>>>();
+const BLOCKS_CACHED = 256;
+
+function finalizedBlock(chain: Chain, round: bigint, signal?: AbortSignal): Promise<CertifiedBlock> {
+  let cache = blockCaches.get(chain);
+  if (!cache) blockCaches.set(chain, (cache = new Map()));
+  let hit = cache.get(round);
+  if (!hit) {
+    if (cache.size >= BLOCKS_CACHED) cache.delete(cache.keys().next().value as bigint);
+    hit = chain.block(round, signal);
+    cache.set(round, hit);
+    hit.catch(() => cache.delete(round));
+  }
+  return hit;
+}
+
+/** One GetStatus answer shared by the waits that ask within STATUS_REUSE_MS of each other. */
+const statusCaches = new WeakMap<Chain, { at: number; answer: Promise<ChainStatus> }>();
+const STATUS_REUSE_MS = 100;
+
+function finalizedStatus(ctx: Pick<ApiContext, 'chain' | 'clock'>, signal?: AbortSignal): Promise<ChainStatus> {
+  const now = ctx.clock.now();
+  const hit = statusCaches.get(ctx.chain);
+  if (hit && now - hit.at < STATUS_REUSE_MS) return hit.answer;
+  const answer = ctx.chain.status(signal);
+  statusCaches.set(ctx.chain, { at: now, answer });
+  answer.catch(() => statusCaches.delete(ctx.chain));
+  return answer;
+}
+
+/**
+ * A `check` for awaitFinal that follows `stx` through the blocks finalized after `afterRound` (the
+ * finalized round before it was submitted): final when a block includes its id; rejected when a block
+ * includes another transaction of its sender with its nonce, or when the sender's nonce has moved past
+ * it in blocks that did not include it.
+ */
+export function followTx(ctx: Pick<ApiContext, 'chain' | 'clock'>, stx: SignedTransaction, afterRound: bigint): (signal?: AbortSignal) => Promise<TxOutcome | null> {
+  const tx = stx.tx;
+  if (!tx) throw new Error('followTx: a SignedTransaction without its transaction');
+  const id = Buffer.from(txId(stx));
+  const sender = Buffer.from(tx.sender);
+  let next = afterRound + 1n;
+  return async (signal) => {
+    const { finalizedRound } = await finalizedStatus(ctx, signal);
+    for (; next <= finalizedRound; next++) {
+      const block = await finalizedBlock(ctx.chain, next, signal);
+      for (const other of block.block?.txs ?? []) {
+        const o = other.tx;
+        if (!o) continue;
+        const otherId = Buffer.from(txId(other));
+        if (otherId.equals(id)) return { state: 'final', round: next };
+        if (o.nonce === tx.nonce && sender.equals(Buffer.from(o.sender))) {
+          return {
+            state: 'rejected',
+            reason: `another transaction of this key (${hex(otherId)}) used nonce ${tx.nonce} first and is final in round ${next}; sign again with the key's next nonce (GET /accounts/${hex(sender)})`,
+          };
+        }
+      }
+    }
+    // Every block up to the account's round was read without this transaction: if its nonce is spent,
+    // it never will be final (the nonce went to a transaction finalized before this one was submitted).
+    const acct = await ctx.chain.account(sender, signal);
+    if (acct.round < next && (acct.account?.nonce ?? 0n) > tx.nonce) {
+      return { state: 'rejected', reason: `nonce ${tx.nonce} of this key was already used (the account's next nonce is ${acct.account?.nonce}); sign again with it` };
+    }
+    return null;
+  };
 }

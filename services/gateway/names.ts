@@ -10,8 +10,9 @@ import { sendJson } from '../../lib/http/problem.js';
 import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { readSignedTransaction, requireUserSignature } from './auth.js';
 import { hex, type ApiContext, type Routed } from './context.js';
-import { awaitFinal, submitTx } from './finality.js';
-import { problem } from './problems.js';
+import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
+import { awaitFinal, followTx, submitTx } from './finality.js';
+import { TxRejected, problem } from './problems.js';
 import { bucketJson, bucketRecord, nameRecord, requireOwner } from './records.js';
 
 /** PUT /wolk/{owner}: claims the name with a user-signed SetName (body: SignedTransaction). */
@@ -28,16 +29,12 @@ export async function putName(ctx: ApiContext, r: Routed, owner: string): Promis
   if (current && !Buffer.from(current.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" is already claimed by another key`);
   if (current) return sendJson(res, 200, { name: owner, owner: hex(current.owner), round: current.round.toString() });
   const id = txId(stx);
-  await submitTx(ctx, stx);
-  const rec = await awaitFinal(
-    ctx,
-    async () => {
-      const rec = await nameRecord(ctx, owner);
-      if (rec && !Buffer.from(rec.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" was claimed by another key first`);
-      return rec;
-    },
-    { timeoutMs: ctx.finalityTimeoutMs, signal },
-  );
+  const round = await submitAndFollow(ctx, stx, signal, async () => {
+    // A SetName the ledger refuses (the name went to another key first) is in no block: the record says so.
+    const rec = await nameRecord(ctx, owner);
+    if (rec && !Buffer.from(rec.owner).equals(Buffer.from(sig.publicKey))) throw problem(409, 'name-taken', 'Conflict', `"${owner}" was claimed by another key first`);
+  });
+  const rec = round !== null ? await nameRecord(ctx, owner) : null;
   if (rec) return sendJson(res, 201, { name: owner, owner: hex(rec.owner), round: rec.round.toString(), txid: hex(id) }, { location: rawPath });
   sendJson(res, 202, { name: owner, txid: hex(id), state: 'submitted' });
 }
@@ -77,15 +74,30 @@ export async function putBucket(ctx: ApiContext, r: Routed, owner: string, colle
     throw problem(409, 'chunk-size-fixed', 'Conflict', `the chunk size of ${owner}/${collection} is ${before.settings?.chunkSize || ctx.chunkSize} and cannot change (its files were cut with it)`);
   }
   const id = txId(stx);
+  const round = await submitAndFollow(ctx, stx, signal);
+  const after = round !== null ? await bucketRecord(ctx, owner, collection) : null;
+  if (after) return sendJson(res, 201, { ...(await bucketJson(ctx, owner, collection)), round: after.round.toString(), txid: hex(id) }, { location: rawPath + '?settings' });
+  sendJson(res, 202, { owner, collection, txid: hex(id), state: 'submitted' });
+}
+
+/**
+ * Submits a user's transaction and waits for the block that includes it: its round, or null when the
+ * wait ended first (202); TxRejected (409) when consensus refused it. `refused` may throw a refusal
+ * the chain's state shows while waiting.
+ */
+async function submitAndFollow(ctx: ApiContext, stx: SignedTransaction, signal: AbortSignal, refused?: () => Promise<void>): Promise<bigint | null> {
+  const { finalizedRound } = await ctx.chain.status(signal);
   await submitTx(ctx, stx);
-  const after = await awaitFinal(
+  const follow = followTx(ctx, stx, finalizedRound);
+  const outcome = await awaitFinal(
     ctx,
-    async () => {
-      const rec = await bucketRecord(ctx, owner, collection);
-      return rec && same(rec) ? rec : null;
+    async (s) => {
+      const o = await follow(s);
+      if (o === null && refused) await refused();
+      return o;
     },
     { timeoutMs: ctx.finalityTimeoutMs, signal },
   );
-  if (after) return sendJson(res, 201, { ...(await bucketJson(ctx, owner, collection)), round: after.round.toString(), txid: hex(id) }, { location: rawPath + '?settings' });
-  sendJson(res, 202, { owner, collection, txid: hex(id), state: 'submitted' });
+  if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason);
+  return outcome?.round ?? null;
 }

@@ -3,10 +3,8 @@
 // spooled and hashed, N storers commit, the gateway co-signs and submits the SetKey and waits for it
 // to be final. Uploads answered 202 are followed at /status/uploads/{id}.
 import { randomBytes } from 'node:crypto';
-import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import type { SetKey } from '../../gen/wolk/common/v1/tx.js';
 import { cosignSetKey } from '../../lib/client/tx.js';
-import { pathStateKey } from '../../lib/chain/state-keys.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import type { Problem } from '../../lib/http/problem.js';
 import { sendJson } from '../../lib/http/problem.js';
@@ -14,8 +12,8 @@ import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
 import { authenticate, requireUserSignature } from './auth.js';
 import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
-import { awaitFinal, submitTx } from './finality.js';
-import { problem, toProblem } from './problems.js';
+import { awaitFinal, followTx, submitTx } from './finality.js';
+import { TxRejected, problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
 import { FETCH_SPARE } from './source.js';
@@ -23,7 +21,8 @@ import { spoolBody, type Spooled } from './spool.js';
 import { collectCommitments } from './upload.js';
 
 export interface UploadStatus {
-  state: 'storing' | 'submitted' | 'final' | 'failed';
+  /** rejected: consensus refused the transaction (`problem` says why); failed: the upload stopped before. */
+  state: 'storing' | 'submitted' | 'final' | 'rejected' | 'failed';
   owner: string;
   collection: string;
   key: string;
@@ -133,7 +132,6 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     const waitSignal = respondAsync ? undefined : signal;
 
     const release = ctx.spools.add(spooled, bucket.replication + FETCH_SPARE);
-    const stateKey = pathStateKey(p.owner, p.collection, p.key);
     try {
       const committed = await wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
         span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': spooled.size, 'wolk.replication': bucket.replication });
@@ -164,23 +162,16 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       status.storers = committed.commitments.map((c) => hex(c.storerId));
       await submitTx(ctx, signed);
       status.state = 'submitted';
-      const round = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
+      const outcome = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
         try {
-          return await awaitFinal(
-            ctx,
-            async (s) => {
-              const v = await ctx.chain.state(stateKey, s);
-              if (!v.value) return null;
-              const rec = KeyRecord.decode(v.value);
-              return Buffer.from(rec.txId).equals(Buffer.from(id)) ? rec.round : null;
-            },
-            { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal },
-          );
+          return await awaitFinal(ctx, followTx(ctx, signed, chainStatus.finalizedRound), { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal });
         } finally {
           span.end();
         }
       });
       phasesMs.finality = ctx.clock.now() - committedAt;
+      if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason);
+      const round = outcome?.round ?? null;
       if (round !== null) {
         status.state = 'final';
         status.round = round.toString();
@@ -193,7 +184,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       }
       sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers, phasesMs }, { location: rawPath, etag: `"${status.filehash}"` });
     } catch (err) {
-      status.state = 'failed';
+      status.state = err instanceof TxRejected ? 'rejected' : 'failed';
       const answer = toProblem(err);
       if (answer) status.problem = answer.problem;
       if (respondAsync) {

@@ -36,7 +36,10 @@ export interface FakeConsensus {
 export async function startFakeConsensus(): Promise<FakeConsensus> {
   const tree = new SparseMerkleTree({ kv: createMemoryKv() });
   let root: Uint8Array = EMPTY;
+  // The next nonce of each sender counting accepted transactions (SubmitTx checks it), and as of the
+  // latest block (what GetAccount answers: an account at the latest finalized block).
   const nonces = new Map<string, bigint>();
+  const finalNonces = new Map<string, bigint>();
   const submitted: SignedTransaction[] = [];
   const blocks: Block[] = [];
   const header = (round: bigint): BlockHeader => ({
@@ -75,7 +78,7 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
       };
     },
     async getAccount(req) {
-      return { account: { publicKey: req.publicKey, nonce: nonces.get(req.publicKey.toString('hex')) ?? 0n, balance: 0n, node: undefined }, round: BigInt(blocks.length - 1) };
+      return { account: { publicKey: req.publicKey, nonce: finalNonces.get(req.publicKey.toString('hex')) ?? 0n, balance: 0n, node: undefined }, round: BigInt(blocks.length - 1) };
     },
     async submitTx(req) {
       const stx = req.tx!;
@@ -108,6 +111,7 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
       setTimeout(() => {
         void tree.update(root, changes).then((r) => {
           root = r;
+          finalNonces.set(sender, tx.nonce + 1n);
           blocks.push({ header: header(round), txs: [stx], newChunks: undefined });
         });
       }, 50);
