@@ -3,9 +3,10 @@
 // is checked against the ETag), list, and fetch + verify a key's proof offline. Node only, no
 // service code: the CLI (cli/) is a thin shell over this.
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
@@ -18,8 +19,52 @@ import { signWolkRequest, type ClientKey } from './signing.js';
 import { setBucketTransaction, setKeyTransaction, setNameTransaction, signTransaction } from './tx.js';
 import { pathStateKey } from '../chain/state-keys.js';
 import { gatewayPath, parseWolkUri } from './uri.js';
+import { send, text, gatewayOrigin, type GatewayResponse } from './transport.js';
 
-export type Progress = (done: number, total: number, phase: string) => void;
+/**
+ * What a long call is doing: hashing the file, sending it, waiting for the gateway's answer after the
+ * last byte went out (storers fetch and commit replicas, then the SetKey must become final), or
+ * downloading.
+ */
+export type ProgressPhase = 'hashing' | 'uploading' | 'waiting' | 'downloading';
+export type Progress = (done: number, total: number, phase: ProgressPhase) => void;
+
+/** What the gateway answers when a SetKey names no content type (GET's Content-Type). */
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+/**
+ * One key, the same shape in every result of this client and in every line of the CLI's JSON output
+ * (docs/cli.md): sizes are JSON numbers of bytes (exact to 2^53 - 1, far above any file size limit),
+ * rounds decimal strings (uint64), hashes lowercase hex, and the content type what GET answers
+ * (application/octet-stream when the SetKey named none).
+ */
+export interface KeyInfo {
+  readonly uri: string;
+  readonly key: string;
+  readonly filehash: string;
+  readonly size: number;
+  readonly contentType: string;
+  /** The round whose block made the key's current record (absent while an upload is not final). */
+  readonly round?: string;
+}
+
+/** A size from JSON (number, or a uint64 as a decimal string) as a number of bytes. */
+function sizeOf(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new Error(`the gateway sent a size that is not a whole number of bytes: ${JSON.stringify(v)}`);
+  return n;
+}
+
+function keyInfo(owner: string, collection: string, key: string, f: { filehash: string; size: unknown; contentType?: string | undefined; round?: string | undefined }): KeyInfo {
+  return {
+    uri: `wolk://${owner}/${collection}/${key}`,
+    key,
+    filehash: f.filehash,
+    size: sizeOf(f.size),
+    contentType: f.contentType || DEFAULT_CONTENT_TYPE,
+    ...(f.round ? { round: f.round } : {}),
+  };
+}
 
 export class WolkHttpError extends Error {
   constructor(
@@ -39,19 +84,44 @@ export interface ChainInfo {
   maxFileBytes: number;
 }
 
-export interface PutResult {
-  filehash: string;
-  size: number;
-  round?: string;
-  txid?: string;
-  storers?: string[];
-  status?: string;
+/** The states of an upload (GET /status/uploads/{id}); `final`, `failed` and `rejected` are the last. */
+export type UploadState = 'storing' | 'submitted' | 'final' | 'failed' | 'rejected';
+const LAST_STATES: readonly UploadState[] = ['final', 'failed', 'rejected'];
+
+/**
+ * A PUT's outcome: the key (KeyInfo) and its upload. `state` is `final` when the gateway answered 201;
+ * otherwise (202: asked for with respondAsync, or finality took longer than the gateway waits) the
+ * upload goes on and `uploadId` / `statusUrl` say where to follow it (waitUpload, `wolk status`).
+ */
+export interface PutResult extends KeyInfo {
+  readonly state: UploadState;
+  readonly txid?: string;
+  readonly storers?: string[];
+  readonly phasesMs?: { readonly spool?: number; readonly commit?: number; readonly finality?: number };
+  readonly uploadId?: string;
+  readonly statusUrl?: string;
+}
+
+/** GET /status/uploads/{id}: an upload the gateway answered 202 for. */
+export interface UploadStatus {
+  readonly uploadId: string;
+  readonly statusUrl: string;
+  readonly state: UploadState;
+  readonly uri: string;
+  readonly filehash: string;
+  readonly size: number;
+  readonly round?: string;
+  readonly txid?: string;
+  readonly storers?: string[];
+  readonly phasesMs?: PutResult['phasesMs'];
+  readonly problem?: Record<string, unknown>;
 }
 
 export interface ProofReport {
   readonly uri: string;
   readonly filehash: string;
-  readonly size: string;
+  /** Bytes (a number, as in every key of the CLI's output). */
+  readonly size: number;
   readonly round: string;
   readonly stateRoot: string;
   /** The SMT proof leads from the key's record to the header's state root. */
@@ -66,13 +136,29 @@ export interface ProofReport {
   readonly reason?: string;
 }
 
-async function problemOf(res: Response): Promise<WolkHttpError> {
-  const text = await res.text();
+async function problemOf(res: GatewayResponse): Promise<WolkHttpError> {
+  const body = await text(res);
   try {
-    return new WolkHttpError(res.status, JSON.parse(text) as Record<string, unknown>);
+    return new WolkHttpError(res.status, JSON.parse(body) as Record<string, unknown>);
   } catch {
-    return new WolkHttpError(res.status, { title: res.statusText, detail: text });
+    return new WolkHttpError(res.status, { title: res.body.statusMessage ?? '', detail: body });
   }
+}
+
+async function jsonOf(res: GatewayResponse): Promise<Record<string, unknown>> {
+  const body = await text(res);
+  try {
+    return (body ? JSON.parse(body) : {}) as Record<string, unknown>;
+  } catch {
+    throw new Error(`the gateway answered ${res.status} with a body that is not JSON: ${body.slice(0, 200)}`);
+  }
+}
+
+/** An upload id, from the id itself or from its status URL (absolute or /status/uploads/ID). */
+export function uploadIdOf(idOrUrl: string): string {
+  const m = /^(?:[a-z]+:\/\/[^/]+)?(?:\/status\/uploads\/)?([A-Za-z0-9_-]+)$/.exec(idOrUrl.trim());
+  if (!m) throw new Error(`expected an upload id or its status URL (…/status/uploads/ID), got "${idOrUrl}"`);
+  return m[1]!;
 }
 
 /** GET /wolk/OWNER/COLLECTION/?settings */
@@ -98,10 +184,20 @@ export class WolkClient {
     return this.key;
   }
 
-  async json<T>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(new URL(path, this.gateway), init);
-    if (!res.ok) throw await problemOf(res);
-    return (await res.json()) as T;
+  /** GET a JSON resource of the gateway (path as built by gatewayPath, plus a query). */
+  async json<T>(pathAndQuery: string, signal?: AbortSignal): Promise<T> {
+    const res = await send(this.gateway, 'GET', pathAndQuery, signal ? { signal } : {});
+    if (res.status >= 400) throw await problemOf(res);
+    return (await jsonOf(res)) as T;
+  }
+
+  /** A signed PUT of a SignedTransaction (claim, SetBucket). */
+  private async putTransaction(path: string, stx: SignedTransaction, key: ClientKey): Promise<Record<string, unknown>> {
+    const body = Buffer.from(SignedTransaction.encode(stx).finish());
+    const auth = signWolkRequest({ method: 'PUT', path, bodySha256: createHash('sha256').update(body).digest(), key });
+    const res = await send(this.gateway, 'PUT', path, { body, headers: { ...auth, 'content-type': 'application/x-protobuf', 'content-length': String(body.length) } });
+    if (res.status >= 400) throw await problemOf(res);
+    return jsonOf(res);
   }
 
   chain(): Promise<ChainInfo> {
@@ -122,12 +218,7 @@ export class WolkClient {
     const key = this.needKey();
     const [info, nonce] = await Promise.all([this.chain(), this.nonce()]);
     const stx = signTransaction(setNameTransaction(name, key.publicKey, nonce, info.chainId), key);
-    const body = Buffer.from(SignedTransaction.encode(stx).finish());
-    const path = gatewayPath({ owner: name });
-    const auth = signWolkRequest({ method: 'PUT', path, bodySha256: createHash('sha256').update(body).digest(), key });
-    const res = await fetch(new URL(path, this.gateway), { method: 'PUT', body, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
-    if (!res.ok) throw await problemOf(res);
-    return (await res.json()) as Record<string, unknown>;
+    return this.putTransaction(gatewayPath({ owner: name }), stx, key);
   }
 
   /** A collection's settings (what the chain holds, the network's defaults filled in; `onChain: false` when it has no SetBucket yet). */
@@ -144,12 +235,7 @@ export class WolkClient {
     if (!u.collection || u.key) throw new Error(`a collection is wolk://OWNER/COLLECTION/, got ${uri}`);
     const [info, nonce] = await Promise.all([this.chain(), this.nonce()]);
     const stx = signTransaction(setBucketTransaction(u.owner, u.collection, settings, key.publicKey, nonce, info.chainId), key);
-    const body = Buffer.from(SignedTransaction.encode(stx).finish());
-    const path = gatewayPath({ owner: u.owner, collection: u.collection });
-    const auth = signWolkRequest({ method: 'PUT', path, bodySha256: createHash('sha256').update(body).digest(), key });
-    const res = await fetch(new URL(path, this.gateway), { method: 'PUT', body, headers: { ...auth, 'content-type': 'application/x-protobuf' } });
-    if (!res.ok) throw await problemOf(res);
-    return (await res.json()) as Record<string, unknown>;
+    return this.putTransaction(gatewayPath({ owner: u.owner, collection: u.collection }), stx, key);
   }
 
   /** Uploads a file: hashes it (filehash + sha-256), signs the SetKey intent and the request, streams it. */
@@ -187,43 +273,92 @@ export class WolkClient {
       'wolk-transaction': Buffer.from(SignedTransaction.encode(stx).finish()).toString('base64'),
       ...(o.respondAsync ? { prefer: 'respond-async' } : {}),
     };
-    const target = new URL(path, this.gateway);
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'PUT', headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      let sent = 0;
-      const src = createReadStream(file, { highWaterMark: 1 << 20 });
-      src.on('data', (c) => {
-        sent += c.length;
-        o.onProgress?.(sent, size, 'uploading');
-      });
-      src.on('error', reject);
-      src.pipe(req);
+    let sent = 0;
+    const src = createReadStream(file, { highWaterMark: 1 << 20 });
+    src.on('data', (c) => {
+      sent += c.length;
+      o.onProgress?.(sent, size, 'uploading');
     });
-    const parsed = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
-    if (status >= 400) throw new WolkHttpError(status, parsed);
-    return parsed as unknown as PutResult;
+    const res = await send(this.gateway, 'PUT', path, { headers, body: src, onBodySent: () => o.onProgress?.(size, size, 'waiting') });
+    if (res.status >= 400) throw await problemOf(res);
+    const body = await jsonOf(res);
+    const stored = keyInfo(u.owner, u.collection, u.key, { filehash: String(body['filehash'] ?? ''), size: body['size'], contentType: o.contentType, round: body['round'] as string | undefined });
+    const extra = {
+      ...(typeof body['txid'] === 'string' ? { txid: body['txid'] } : {}),
+      ...(Array.isArray(body['storers']) ? { storers: body['storers'] as string[] } : {}),
+      ...(body['phasesMs'] ? { phasesMs: body['phasesMs'] as PutResult['phasesMs'] } : {}),
+    };
+    if (res.status === 201 || res.status === 200) return { ...stored, state: 'final', ...extra };
+    // 202: accepted, not final yet; the body carries the state and the status path.
+    const statusPath = typeof body['status'] === 'string' ? body['status'] : String(res.headers['location'] ?? '');
+    const uploadId = uploadIdOf(statusPath);
+    return { ...stored, state: (body['state'] as UploadState | undefined) ?? 'submitted', ...extra, uploadId, statusUrl: this.statusUrl(uploadId) };
+  }
+
+  private statusUrl(uploadId: string): string {
+    return new URL(`/status/uploads/${uploadId}`, gatewayOrigin(this.gateway)).href;
+  }
+
+  /** GET /status/uploads/{id}: where an upload answered 202 stands now. */
+  async uploadStatus(idOrUrl: string, signal?: AbortSignal): Promise<UploadStatus> {
+    const uploadId = uploadIdOf(idOrUrl);
+    const s = await this.json<Record<string, unknown>>(`/status/uploads/${uploadId}`, signal);
+    const uri = `wolk://${String(s['owner'])}/${String(s['collection'])}/${String(s['key'])}`;
+    return {
+      uploadId,
+      statusUrl: this.statusUrl(uploadId),
+      state: s['state'] as UploadState,
+      uri,
+      filehash: String(s['filehash'] ?? ''),
+      size: sizeOf(s['size']),
+      ...(typeof s['round'] === 'string' ? { round: s['round'] } : {}),
+      ...(typeof s['txid'] === 'string' ? { txid: s['txid'] } : {}),
+      ...(Array.isArray(s['storers']) ? { storers: s['storers'] as string[] } : {}),
+      ...(s['phasesMs'] ? { phasesMs: s['phasesMs'] as PutResult['phasesMs'] } : {}),
+      ...(s['problem'] && typeof s['problem'] === 'object' ? { problem: s['problem'] as Record<string, unknown> } : {}),
+    };
+  }
+
+  /**
+   * Follows an upload until it is final, failed or rejected, or until `timeoutMs` passes (then the last
+   * state seen is returned, not final). Polls every `intervalMs`; `onState` hears each new state.
+   */
+  async waitUpload(idOrUrl: string, o: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; onState?: (s: UploadStatus) => void; now?: () => number }): Promise<UploadStatus> {
+    const now = o.now ?? Date.now;
+    const deadline = now() + o.timeoutMs;
+    let last: UploadState | undefined;
+    for (;;) {
+      const s = await this.uploadStatus(idOrUrl, o.signal);
+      if (s.state !== last) o.onState?.(s);
+      last = s.state;
+      if (LAST_STATES.includes(s.state) || now() >= deadline) return s;
+      const pause = Math.min(o.intervalMs ?? 1000, Math.max(0, deadline - now()));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, pause);
+        o.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(o.signal!.reason as Error)), { once: true });
+      });
+    }
   }
 
   /**
    * Downloads a key into `out`. A whole-file GET is re-hashed as it arrives and must give the filehash
-   * the chain holds (ETag); a mismatch throws after the last byte.
+   * the gateway names (ETag) and, when given, `filehash` (e.g. from a verified proof); a mismatch
+   * throws after the last byte. Bytes reach `out` before they are verified: to a file, use getFile.
    */
-  async get(uri: string, out: Writable, o: { onProgress?: Progress; range?: string; chunkSize?: number } = {}): Promise<{ size: number; filehash: string; contentType: string }> {
+  async get(uri: string, out: Writable, o: { onProgress?: Progress; range?: string; chunkSize?: number; filehash?: string } = {}): Promise<KeyInfo> {
     const u = parseWolkUri(uri);
-    const res = await fetch(new URL(gatewayPath(u), this.gateway), o.range ? { headers: { range: o.range } } : {});
-    if (!res.ok || !res.body) throw await problemOf(res);
-    const total = Number(res.headers.get('content-length') ?? 0);
-    const etag = (res.headers.get('etag') ?? '').replace(/"/g, '');
+    if (!u.collection || !u.key) throw new Error(`get needs wolk://OWNER/COLLECTION/KEY, got ${uri}`);
+    const res = await send(this.gateway, 'GET', gatewayPath(u), o.range ? { headers: { range: o.range } } : {});
+    if (res.status >= 400) throw await problemOf(res);
+    const total = Number(res.headers['content-length'] ?? 0);
+    const etag = String(res.headers['etag'] ?? '').replace(/"/g, '');
+    if (o.filehash !== undefined && etag !== o.filehash) {
+      res.body.destroy();
+      throw new Error(`the gateway serves filehash ${etag || '(none)'} for ${uri}, the proven record says ${o.filehash}`);
+    }
     const hasher = res.status === 200 && o.chunkSize ? new FileHasher({ chunkSize: o.chunkSize }) : undefined;
     let done = 0;
-    for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const piece of res.body as AsyncIterable<Buffer>) {
       hasher?.update(piece);
       done += piece.length;
       if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
@@ -234,19 +369,44 @@ export class WolkClient {
       const got = Buffer.from(hasher.digest().filehash).toString('hex');
       if (got !== etag) throw new Error(`the downloaded bytes hash to ${got}, the chain says ${etag}`);
     }
-    return { size: done, filehash: etag, contentType: res.headers.get('content-type') ?? '' };
+    return keyInfo(u.owner, u.collection, u.key, { filehash: etag, size: done, contentType: String(res.headers['content-type'] ?? '') });
+  }
+
+  /**
+   * Downloads a key to `file` so that no unverified byte is ever left there: the bytes go to a
+   * temporary file beside it (created exclusively, so a missing directory fails before any request),
+   * are re-hashed against `filehash` (the proven record's) and only then renamed over `file`; on any
+   * failure the temporary file is removed and `file` is untouched.
+   */
+  async getFile(uri: string, file: string, o: { chunkSize: number; filehash: string; onProgress?: Progress }): Promise<KeyInfo> {
+    if (!(o.chunkSize > 0)) throw new Error(`cannot verify a download of ${uri} without the record's chunk size`);
+    const tmp = join(dirname(file), `.${basename(file)}.wolk-${randomBytes(6).toString('hex')}.part`);
+    const handle = await open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot write ${file}: ${err.code === 'ENOENT' ? `the directory ${dirname(file)} does not exist` : err.message}`);
+    });
+    const out = createWriteStream('', { fd: handle.fd, autoClose: true });
+    let renamed = false;
+    try {
+      const r = await this.get(uri, out, { chunkSize: o.chunkSize, filehash: o.filehash, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      await rename(tmp, file);
+      renamed = true;
+      return r;
+    } finally {
+      if (!out.destroyed) out.destroy();
+      if (!renamed) await rm(tmp, { force: true });
+    }
   }
 
   /** Every key of a collection (the gateway pages listings: `next` is followed to the end). */
-  async list(uri: string, o: { prefix?: string } = {}): Promise<{ keys: { key: string; filehash: string; size: string; contentType: string; round: string }[] }> {
+  async list(uri: string, o: { prefix?: string } = {}): Promise<{ keys: KeyInfo[] }> {
     const u = parseWolkUri(uri);
-    if (!u.collection) throw new Error(`ls needs wolk://OWNER/COLLECTION/, got ${uri}`);
-    const keys: { key: string; filehash: string; size: string; contentType: string; round: string }[] = [];
+    if (!u.collection || u.key) throw new Error(`ls needs wolk://OWNER/COLLECTION/, got ${uri}`);
+    const keys: KeyInfo[] = [];
     let next: string | undefined;
     do {
       const q = new URLSearchParams({ limit: '1000', ...(o.prefix ? { prefix: o.prefix } : {}), ...(next ? { page: next } : {}) });
-      const page = await this.json<{ keys: typeof keys; next?: string }>(`${gatewayPath({ owner: u.owner, collection: u.collection })}?${q}`);
-      keys.push(...page.keys);
+      const page = await this.json<{ keys: { key: string; filehash: string; size: unknown; contentType?: string; round?: string }[]; next?: string }>(`${gatewayPath({ owner: u.owner, collection: u.collection })}?${q}`);
+      for (const k of page.keys) keys.push(keyInfo(u.owner, u.collection, k.key, k));
       next = page.next;
     } while (next);
     return { keys };
@@ -276,7 +436,7 @@ export function verifyProofJson(owner: string, collection: string, key: string, 
   const header = r.header;
   const base = { uri, round: (header?.round ?? 0n).toString(), stateRoot: Buffer.from(header?.stateRoot ?? []).toString('hex') };
   if (!checked.ok || !checked.value) {
-    return { ...base, filehash: '', size: '0', stateProof: false, certificate: false, certVotes: 0, certWeight: 0, quorum: null, verified: false, reason: checked.ok ? 'the key is absent' : checked.reason };
+    return { ...base, filehash: '', size: 0, stateProof: false, certificate: false, certVotes: 0, certWeight: 0, quorum: null, verified: false, reason: checked.ok ? 'the key is absent' : checked.reason };
   }
   const rec = KeyRecord.decode(checked.value);
   const recordMatches = rec.owner === owner && rec.collection === collection && rec.key === key;
@@ -287,7 +447,7 @@ export function verifyProofJson(owner: string, collection: string, key: string, 
   return {
     ...base,
     filehash: Buffer.from(rec.file?.filehash ?? []).toString('hex'),
-    size: (rec.file?.size ?? 0n).toString(),
+    size: Number(rec.file?.size ?? 0n),
     stateProof: recordMatches,
     certificate: cert.ok,
     certVotes: cert.validVotes,

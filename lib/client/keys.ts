@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { readEnv, type Environment } from '../config/env.js';
 import { ed25519PublicKey } from '../http/signatures.js';
 import type { ClientKey } from './signing.js';
 
-export function defaultKeyPath(env: Readonly<Record<string, string | undefined>>): string {
-  return env['WOLK_KEY'] || join(homedir(), '.wolk', 'key.json');
+/** WOLK_KEY, else ~/.wolk/key.json. */
+export function defaultKeyPath(env: Environment): string {
+  return readEnv(env, 'WOLK_KEY') ?? join(homedir(), '.wolk', 'key.json');
 }
 
 export function keyFromSeed(seed: Uint8Array): ClientKey {

@@ -43,7 +43,7 @@ function parseEndpointList(raw: string, name: string): string[] {
   return items;
 }
 
-function parseInteger(min: number, max: number) {
+export function parseInteger(min: number, max: number) {
   return (raw: string, name: string): number => {
     const t = raw.trim();
     if (!/^-?\d+$/.test(t)) throw new ConfigError(name, `expected an integer from ${min} to ${max}, got "${raw}"`);
@@ -53,7 +53,7 @@ function parseInteger(min: number, max: number) {
   };
 }
 
-function parseBytes(min: number, max: number) {
+export function parseBytes(min: number, max: number) {
   return (raw: string, name: string): number => {
     const m = /^(\d+)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(raw.trim());
     if (!m) throw new ConfigError(name, `expected a size like 4096, 64KiB, 8MiB or 1GiB, got "${raw}"`);
