@@ -27,9 +27,12 @@ export const protobufFileName = "wolk/common/v1/chain.proto";
 /**
  * A block header: the fields agreement checks (1-6) and the ledger's commitments (7-11).
  *
- * Block hash (codec.ts blockHash) = SHA-256("wolk/agreement/block/v1" ‖ round ‖ previous_hash ‖
- * seed ‖ proposer ‖ original_period ‖ proposer credential ‖ SHA-256(ledger part)), where the
- * ledger part is the deterministic encoding of this header with fields 1-6 cleared (i.e. of
+ * Block hash (lib/chain/block-hash.ts) = SHA-256("wolk/agreement/block/v1" ‖ u64be(round) ‖
+ * previous_hash ‖ seed ‖ id(proposer_id) ‖ u64be(original_period) ‖ id(proposer_id) ‖ u64be(80) ‖
+ * vrf proof ‖ u64be(64) ‖ vrf output ‖ u64be(weight) ‖ SHA-256(ledger part)), where id(x) is
+ * u64be(len) ‖ the lowercase hex of x (UTF-8) and the credential is proposer_credential; for the
+ * genesis block both ids are empty, the credential's proof and output are empty and its weight 0.
+ * The ledger part is the deterministic encoding of this header with fields 1-6 cleared (i.e. of
  * state_root, tx_root, new_chunks_hash, timestamp_ms and chunk_commitments_hash, which in turn
  * commit to the body). A header alone therefore suffices to check a state proof against a certificate.
  */
@@ -54,7 +57,7 @@ export interface BlockHeader {
     | undefined;
   /** 32-byte root of the sparse Merkle state tree after applying this block. */
   stateRoot: Buffer;
-  /** 32-byte Merkle root over the ids of `Block.txs`, in block order (lib/merkle). */
+  /** 32-byte Merkle root (RFC 6962, lib/merkle) over the ids of `Block.txs` (tx.proto), in block order. */
   txRoot: Buffer;
   /** 32-byte hash of the block's NewChunks (see NewChunks). */
   newChunksHash: Buffer;
@@ -104,8 +107,9 @@ export interface Block {
  * vote and travels inside a Proposal.
  *
  * The signature is the voter's Ed25519 signature (lib/crypto sign, domain "wolk/vote/v1") over
- * codec.ts voteSigningBytes: "wolk/agreement/vote/v1" ‖ voter ‖ round ‖ period ‖ step ‖ value,
- * not over the protobuf encoding (layout in docs/contracts.md).
+ * lib/chain/certificate.ts voteSigningBytes: "wolk/agreement/vote/v1" ‖ u64be(len) ‖ voter id as
+ * lowercase hex ‖ u64be(round) ‖ u64be(period) ‖ u64be(step) ‖ (0x00 for bottom | 0x01 ‖ value),
+ * not over the protobuf encoding (docs/contracts.md).
  */
 export interface Vote {
   /** Round voted in. */
@@ -186,9 +190,10 @@ export interface CertifiedBlock {
 }
 
 /**
- * A (non-)membership proof in the 256-level sparse Merkle state tree (lib/smt). Leaf hash =
- * SHA-256(0x00 ‖ key ‖ SHA-256(value)), node hash = SHA-256(0x01 ‖ left ‖ right); an empty subtree
- * has the default hash of its height (lib/smt is normative for the hashing).
+ * A (non-)membership proof in the 256-level sparse Merkle state tree (lib/smt, docs/smt.md). A subtree
+ * holding one entry is that entry's leaf, an empty subtree is EMPTY = 32 zero bytes: value hash vh =
+ * SHA-256(0x12 ‖ value), leaf hash = SHA-256(0x10 ‖ key ‖ vh), node hash = SHA-256(0x11 ‖ left ‖
+ * right); key bit d (byte d / 8, mask 0x80 >> (d % 8)) picks the child at depth d + 1 (0 = left).
  */
 export interface SmtProof {
   /** 32-byte state key (see state.proto for how keys are derived). */
@@ -202,7 +207,7 @@ export interface SmtProof {
     | undefined;
   /**
    * 32-byte bitmap, bit d (byte d / 8, mask 0x80 >> (d % 8)) set iff the sibling at depth d + 1
-   * (depth 1 = a child of the root) is not the default hash of its height.
+   * (depth 1 = a child of the root) is not EMPTY; the path ends at the depth of the last set bit.
    */
   bitmap: Buffer;
   /** The non-default sibling hashes (32 bytes each), in increasing depth (root side first). */

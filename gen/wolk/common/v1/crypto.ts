@@ -51,9 +51,12 @@ export interface VrfProof {
  *   * proposer:          domain "wolk/sortition/proposer/v1",  parts seed (32), round, period, step
  *   * committee (votes): domain "wolk/sortition/committee/v1", parts seed (32), round, period, step
  *   * rewards verifier:  domain "wolk/sortition/rewards/v1",   parts seed (32), round
- * (round, period and step as u64 BE; seed = the previous block's seed). The weight is the smallest
- * j with ratio <= BinomialCDF(j; stake, p), ratio = first 32 bytes of the VRF output as a big-endian
+ * (round, period and step as u64 BE, lengths 8; seed = the previous block's seed, except for
+ * storer selection, where it is the seed of the block at the request's seed_round; the proposer
+ * uses step 0, committee votes their step >= 1). The weight is the smallest j with
+ * ratio <= BinomialCDF(j; stake, p), ratio = first 32 bytes of the VRF output as a big-endian
  * integer / 2^256, p = expected size / total stake. Receivers recompute j and reject a mismatch.
+ * Test vectors of each alpha: docs/contracts.md "Derivation rules and test vectors".
  */
 export interface Credential {
   /** The VRF proof and output over the role's alpha. */

@@ -23,6 +23,10 @@ export const protobufFileName = "wolk/common/v1/state.proto";
  *   * account     a public key P (32 bytes)    key = SHA-256("wolk/account/v1" ‖ 0x00 ‖ P)
  *                                                                                     -> AccountRecord
  *   * storer set  the registered storers       key = SHA-256("wolk/storer-set/v1")    -> StorerSet
+ *   * rewarded    audited round A              key = SHA-256("wolk/reward/v1" ‖ 0x00 ‖ u64be(A))
+ *                 (present once a Reward for A is final) -> u64be(round of the block that rewarded A)
+ * Paths are UTF-8 without normalization; OWNER, COLLECTION and KEY follow SetName, SetBucket and
+ * SetKey (tx.proto). Test vectors: docs/contracts.md "Derivation rules and test vectors".
  */
 
 /** Owner of a name. */

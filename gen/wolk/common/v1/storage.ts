@@ -28,8 +28,10 @@ export interface FileInfo {
   size: bigint;
   /**
    * Chunk size C in bytes used to split the file (4096 to 32768; every chunk but the last is
-   * exactly C bytes). The chunk count is ceil(size / chunk_size), at least 1 (an empty file has
-   * one empty chunk).
+   * exactly C bytes). The chunk count (leaf_count) is ceil(size / chunk_size): an empty file has
+   * no chunks, and its tree root is SHA-256 of the empty string. filehash = SHA-256(0x02 ‖
+   * u64be(size) ‖ u32be(C) ‖ tree root), the tree root being RFC 6962's MTH over leaf hashes
+   * SHA-256(0x00 ‖ chunk) (docs/merkle.md).
    */
   chunkSize: number;
 }
@@ -57,8 +59,10 @@ export interface StorageCommitment {
   weight: number;
   /**
    * 32-byte Merkle root over the storer's own replica: same tree shape as the filehash tree, but
-   * each leaf is bound to `storer_id` (lib/merkle replica leaves), so one storer's branches cannot
-   * be replayed by another.
+   * each leaf is bound to `storer_id`, so one storer's branches cannot be replayed by another:
+   * leaf i = SHA-256(0x03 ‖ storer_id ‖ filehash ‖ u64be(i) ‖ chunk_i), replica_root =
+   * SHA-256(0x04 ‖ storer_id ‖ filehash ‖ u64be(size) ‖ u32be(chunk_size) ‖ MTH(leaves))
+   * (docs/merkle.md "Replica roots"). For a block's own chunks, see CommitChunksResponse.selected.
    */
   replicaRoot: Buffer;
   /** 32-byte filehash of the content committed to (for a block's own chunks: its new_chunks_hash). */
@@ -120,13 +124,20 @@ export interface FileLeafProof {
 }
 
 /**
- * A storer's answer to a file challenge (StorerService.VerifyFile): k leaves chosen by the
+ * A storer's answer to a file challenge (StorerService.VerifyFile): the leaves chosen by the
  * challenge, each with branches to replica_root and to filehash.
  *
- * The leaf indices are derived from the challenge, not chosen by the storer:
- * index_i = (first 8 bytes of SHA-256(len(d) ‖ d ‖ challenge (32) ‖ storer_id (32) ‖ u32 BE i),
- * read big-endian) mod leaf_count, for i = 0 .. k-1 (duplicates allowed), with d = the ASCII domain
- * "wolk/file-challenge/v1" and len(d) one byte.
+ * The leaf indices are derived from the challenge and the file alone, not chosen by the storer
+ * (lib/merkle/challenge.ts challengeIndices(challenge, n, k); docs/merkle.md "Challenge indices"),
+ * with n = leaf_count = ceil(size / chunk_size):
+ *   block_b    = SHA-256("wolk/challenge/v1" ‖ challenge ‖ u64be(n) ‖ u64be(b)), b = 0, 1, 2, ...
+ *                (the domain without a length byte); each block is four u64be words, used in order.
+ *   uniform(m) = take the next word w, taking another while w >= 2^64 - (2^64 mod m); then w mod m.
+ *   If k >= n the indices are 0 .. n-1. Otherwise a = [0, 1, ..., n-1]; for j = 0 .. k-1:
+ *   r = j + uniform(n - j), swap a[j] and a[r]. The indices are a[0 .. k-1] sorted ascending:
+ *   min(k, n) distinct leaves.
+ * Test vector: challenge = 32 zero bytes, n = 1000000, k = 8 ->
+ *   [40956, 50466, 302405, 332737, 445687, 586681, 668344, 837580].
  * Signed by the storer with domain "wolk/file-proof/v1" over the deterministic encoding of this
  * message with `signature` cleared.
  */
@@ -139,9 +150,9 @@ export interface FileAudit {
   replicaRoot: Buffer;
   /** The challenge seed (32 bytes). */
   challenge: Buffer;
-  /** Number of leaves challenged. */
+  /** Number of leaves challenged (as requested; the audit holds min(k, leaf_count) leaves). */
   k: number;
-  /** The k leaf proofs, in challenge order i = 0 .. k-1. */
+  /** The leaf proofs of the challenged indices (see message comment), in ascending leaf index. */
   leaves: FileLeafProof[];
   /** 64-byte Ed25519 signature by the storer. */
   signature: Buffer;

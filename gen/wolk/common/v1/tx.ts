@@ -22,6 +22,8 @@ export const protobufFileName = "wolk/common/v1/tx.proto";
  * filled in by the gateway (commitments, gateway_id, gateway_signature) are cleared first: the
  * user signs its intent before storers are chosen. The gateway co-signs the whole transaction afterwards (see SetKey.gateway_signature).
  * The transaction id is SHA-256 of the deterministic encoding of the SignedTransaction.
+ * lib/chain/tx-bytes.ts implements these; test vectors: docs/contracts.md "Derivation rules and
+ * test vectors".
  */
 
 /** An unsigned transaction: common header and one body. */
@@ -198,8 +200,15 @@ export interface SampledProof {
 }
 
 /**
- * Reports an audit of an old block by a rewards verifier (DESIGN §6). The audited block is the
- * one chosen by the verifier's VRF from the seed of the block Q rounds before the current one.
+ * Reports an audit of an old block by a rewards verifier (DESIGN §6, docs/rewards.md). A Reward is
+ * made for a reward round R (the round of the block it is meant for) and audits block A = R - Q
+ * (Q = the genesis params.auditDepth); the verifier's credential is over
+ * alpha = sortitionAlpha("wolk/sortition/rewards/v1", seed(R - 1), u64be(R)) (crypto.proto).
+ * Every object (a file: VerifyFile; a chunk: VerifyShare) of every storer committed in block A is
+ * challenged with SHA-256(len(d) ‖ d ‖ challenge_seed ‖ u64be(A) ‖ object id ‖ storer_id), d =
+ * "wolk/rewards/challenge/v1" and len(d) one byte, object id = the filehash or the chunk id: the
+ * VerifyFile challenge or the VerifyShare nonce. Once final, the state key
+ * SHA-256("wolk/reward/v1" ‖ 0x00 ‖ u64be(A)) marks A as rewarded (state.proto).
  */
 export interface Reward {
   /** Round of the audited block. */
@@ -212,7 +221,10 @@ export interface Reward {
   tallies: StorerTally[];
   /** A sample of valid answers backing the tallies. */
   samples: SampledProof[];
-  /** 32-byte challenge seed used for the audit: the seed of the block the reward is submitted at. */
+  /**
+   * 32-byte challenge seed used for the audit: seed(R - 1), the seed of the block before the reward
+   * round R (unknown until that block is final, so no storer can prepare its answers).
+   */
   challengeSeed: Buffer;
 }
 

@@ -667,9 +667,10 @@ export const GetReputationResponse: MessageFns<GetReputationResponse> = {
 export type RewardsServiceService = typeof RewardsServiceService;
 export const RewardsServiceService = {
   /**
-   * Runs an audit now: picks the old block from the seed of the block Q rounds before `round`,
-   * challenges every storer of its NewChunks, and (if this node holds a rewards credential and
-   * `submit` is set) submits the Reward transaction. Answers when the audit is done.
+   * Runs an audit now: audits block `round` - Q (Q = genesis params.auditDepth), challenging every
+   * storer of its NewChunks with challenges from the seed of block `round` - 1 (tx.proto Reward),
+   * and (if this node holds a rewards credential and `submit` is set) submits the Reward
+   * transaction. Answers when the audit is done.
    */
   tally: {
     path: "/wolk.rewards.v1.RewardsService/Tally" as const,
@@ -705,9 +706,10 @@ export const RewardsServiceService = {
 
 export interface RewardsServiceServer extends UntypedServiceImplementation {
   /**
-   * Runs an audit now: picks the old block from the seed of the block Q rounds before `round`,
-   * challenges every storer of its NewChunks, and (if this node holds a rewards credential and
-   * `submit` is set) submits the Reward transaction. Answers when the audit is done.
+   * Runs an audit now: audits block `round` - Q (Q = genesis params.auditDepth), challenging every
+   * storer of its NewChunks with challenges from the seed of block `round` - 1 (tx.proto Reward),
+   * and (if this node holds a rewards credential and `submit` is set) submits the Reward
+   * transaction. Answers when the audit is done.
    */
   tally: handleUnaryCall<TallyRequest, TallyResponse>;
   /** Returns the result of an earlier audit. */
@@ -718,9 +720,10 @@ export interface RewardsServiceServer extends UntypedServiceImplementation {
 
 export interface RewardsServiceClient extends Client {
   /**
-   * Runs an audit now: picks the old block from the seed of the block Q rounds before `round`,
-   * challenges every storer of its NewChunks, and (if this node holds a rewards credential and
-   * `submit` is set) submits the Reward transaction. Answers when the audit is done.
+   * Runs an audit now: audits block `round` - Q (Q = genesis params.auditDepth), challenging every
+   * storer of its NewChunks with challenges from the seed of block `round` - 1 (tx.proto Reward),
+   * and (if this node holds a rewards credential and `submit` is set) submits the Reward
+   * transaction. Answers when the audit is done.
    */
   tally(
     request: TallyRequest,

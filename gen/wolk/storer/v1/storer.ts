@@ -242,7 +242,7 @@ export interface NotSelected {
   storerId: Buffer;
   /** 32-byte VRF public key of the storer. */
   vrfPublicKey: Buffer;
-  /** VRF proof over seed ‖ filehash; sortition gives weight 0. */
+  /** VRF proof over the storer alpha of (seed, filehash) (crypto.proto); sortition gives weight 0. */
   vrf?: VrfProof | undefined;
 }
 
@@ -3146,9 +3146,9 @@ export const StorerServiceService = {
   },
   /**
    * A store request from a primary node (DESIGN §4 step 3): the storer evaluates its VRF over
-   * seed ‖ filehash; if sortition selects it, it fetches the file from `source_endpoint`
-   * (StorerService.GetFile), verifies it, writes and fsyncs its replica, and answers with a signed
-   * StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
+   * alpha = sortitionAlpha("wolk/sortition/storer/v1", seed, filehash) (crypto.proto); if
+   * sortition selects it, it fetches the file from `source_endpoint` (StorerService.GetFile),
+   * verifies it, writes and fsyncs its replica, and answers with a signed StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
    */
   solicit: {
     path: "/wolk.storer.v1.StorerService/Solicit" as const,
@@ -3220,9 +3220,9 @@ export interface StorerServiceServer extends UntypedServiceImplementation {
   verifyFile: handleUnaryCall<VerifyFileRequest, VerifyFileResponse>;
   /**
    * A store request from a primary node (DESIGN §4 step 3): the storer evaluates its VRF over
-   * seed ‖ filehash; if sortition selects it, it fetches the file from `source_endpoint`
-   * (StorerService.GetFile), verifies it, writes and fsyncs its replica, and answers with a signed
-   * StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
+   * alpha = sortitionAlpha("wolk/sortition/storer/v1", seed, filehash) (crypto.proto); if
+   * sortition selects it, it fetches the file from `source_endpoint` (StorerService.GetFile),
+   * verifies it, writes and fsyncs its replica, and answers with a signed StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
    */
   solicit: handleUnaryCall<SolicitRequest, SolicitResponse>;
   /**
@@ -3373,9 +3373,9 @@ export interface StorerServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * A store request from a primary node (DESIGN §4 step 3): the storer evaluates its VRF over
-   * seed ‖ filehash; if sortition selects it, it fetches the file from `source_endpoint`
-   * (StorerService.GetFile), verifies it, writes and fsyncs its replica, and answers with a signed
-   * StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
+   * alpha = sortitionAlpha("wolk/sortition/storer/v1", seed, filehash) (crypto.proto); if
+   * sortition selects it, it fetches the file from `source_endpoint` (StorerService.GetFile),
+   * verifies it, writes and fsyncs its replica, and answers with a signed StorageCommitment. Otherwise it answers at once with its VRF proof showing weight 0.
    */
   solicit(
     request: SolicitRequest,
