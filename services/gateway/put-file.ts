@@ -60,7 +60,26 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
   let active = 0;
   const commitDeadlineFor = (size: number) => ctx.commitDeadlineMs + Math.ceil((size / ctx.commitMinBytesPerSecond) * 1000);
 
+  /** Every refusal of an upload is logged with its reason: a client's fault at info, the gateway's or the network's at warn. */
+  function logRefusal(rawPath: string, err: unknown, uploadId?: string): void {
+    const answer = toProblem(err);
+    if (!answer) return; // not a refusal: a bug, logged as such by the HTTP front
+    const { status, type, detail } = answer.problem;
+    const fields = { path: rawPath, status, type, reason: detail, ...(uploadId ? { uploadId } : {}) };
+    if (status >= 500) ctx.logger.warn('upload refused', fields);
+    else ctx.logger.info('upload refused', fields);
+  }
+
   async function put(r: Routed, p: FilePath): Promise<void> {
+    try {
+      await attempt(r, p);
+    } catch (err) {
+      logRefusal(r.rawPath, err);
+      throw err;
+    }
+  }
+
+  async function attempt(r: Routed, p: FilePath): Promise<void> {
     const { req, res, rawPath, signal } = r;
     const sig = await authenticate(ctx, req, rawPath);
     const stx = transactionHeader(req);
@@ -188,7 +207,9 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       const answer = toProblem(err);
       if (answer) status.problem = answer.problem;
       if (respondAsync) {
-        ctx.logger.warn('async upload failed', { uploadId, error: err });
+        // Answered 202 already: the refusal is in the status and the log.
+        if (answer) logRefusal(rawPath, err, uploadId);
+        else ctx.logger.error('async upload failed', { uploadId, error: err });
         return;
       }
       throw err;

@@ -9,15 +9,37 @@ import { commitmentProblem } from './commitments.js';
 import type { Registry } from './registry.js';
 import { unary, type Clients } from './rpc.js';
 
+/** Why fewer than N storers committed: the deadline passed with answers missing, or every storer asked answered. */
+export type ShortfallCause = 'deadline' | 'all-answered';
+
 export class NotEnoughStorers extends Error {
   constructor(
     readonly wanted: number,
     readonly got: number,
     readonly failures: Readonly<Record<string, string>>,
+    readonly shortfall: ShortfallCause,
+    /** Storers asked. */
+    readonly asked: number,
+    readonly deadlineMs: number,
   ) {
-    super(`${got} of the ${wanted} storers needed committed before the deadline`);
+    super(shortfallMessage(wanted, got, failures, shortfall, asked, deadlineMs));
     this.name = 'NotEnoughStorers';
   }
+}
+
+/** What happened, in the words a user can act on: how many were asked, how they answered, and whether time ran out. */
+function shortfallMessage(wanted: number, got: number, failures: Readonly<Record<string, string>>, cause: ShortfallCause, asked: number, deadlineMs: number): string {
+  if (asked === 0) return `no storer is known to this gateway; ${wanted} must commit`;
+  const reasons = new Map<string, number>();
+  for (const why of Object.values(failures)) {
+    const kind = why === 'not selected' || why === 'duplicate storer id' || why.startsWith('invalid commitment') ? why.replace(/:.*/, '') : 'unreachable or failed';
+    reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+  }
+  const how = [...reasons].map(([why, n]) => `${n} ${why}`).join(', ');
+  const usable = `${got} usable commitment${got === 1 ? '' : 's'} of the ${wanted} needed`;
+  if (cause === 'all-answered') return `all ${asked} storers asked have answered: ${usable}${how ? ` (${how})` : ''}`;
+  const silent = asked - got - Object.keys(failures).length;
+  return `${usable} within the ${Math.round(deadlineMs / 1000)} s commit deadline; of the ${asked} storers asked${how ? ` ${how},` : ''} ${silent} had not answered`;
 }
 
 export interface SolicitInput {
@@ -81,7 +103,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
       input.signal?.removeEventListener('abort', onAbort);
       controller.abort(); // the rest are not needed (or too late)
       if (ok) resolve({ commitments: kept.slice(0, input.replication), endpoints: keptAt.slice(0, input.replication) });
-      else reject(new NotEnoughStorers(input.replication, kept.length, failures));
+      else reject(new NotEnoughStorers(input.replication, kept.length, { ...failures }, pending === 0 ? 'all-answered' : 'deadline', weights.endpoints.length, input.deadlineMs));
     };
     const timer = setTimeout(() => finish(false), input.deadlineMs);
     if (pending === 0) return finish(false);
