@@ -2,7 +2,7 @@
 // its size limit; a collection without settings takes the network's. In-process over real HTTP and
 // gRPC against the contract stand-ins (fakes.ts); the devnet version is test/e2e/gateway-faults.test.ts.
 import test from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SignedTransaction, type Transaction } from '../../../gen/wolk/common/v1/tx.js';
 import { keyFromSeed } from '../../../lib/client/keys.js';
 import { WolkClient } from '../../../lib/client/client.js';
@@ -14,6 +14,11 @@ import { ConsensusServiceClient } from '../../../gen/wolk/consensus/v1/consensus
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { CHAIN_ID, startFakeConsensus, startFakeStorer } from './fakes.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/gateway/bucket.test.ts');
+logSeedOnFailure(test);
 
 const alice = keyFromSeed(new Uint8Array(32).fill(21));
 
@@ -59,12 +64,12 @@ test('SetBucket: the gateway uses the collection N, chunk size and limit; other 
     const end = Date.now() + 10_000;
     while (consensus.blocks.length === blocks && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 
-    const body = randomBytes(50_000);
+    const body = seeded.bytes(50_000);
     const wrongChunk = await put(url, '/wolk/alice/wide/a', body, 4096);
     t.is(wrongChunk.status, 400);
     t.is(wrongChunk.body['type'], '/problems/wrong-chunk-size');
     t.is(wrongChunk.body['chunkSize'], 8192);
-    const tooBig = await put(url, '/wolk/alice/wide/b', randomBytes(100_001), 8192);
+    const tooBig = await put(url, '/wolk/alice/wide/b', seeded.bytes(100_001), 8192);
     t.is(tooBig.status, 413);
     t.is(tooBig.body['maxBytes'], 100_000);
     t.is(storers.reduce((n, s) => n + s.solicits, 0), 0, 'no storer was asked to store a refused upload');

@@ -2,7 +2,6 @@
 // whole flow (signed PUT → Solicit → commitments → SetKey → finality → verified GET) runs in one test
 // process until the real services land. They follow the contracts: a real sparse Merkle tree for
 // state proofs, real Ed25519 commitments, real multiproofs on GetFile(with_proofs).
-import { randomBytes } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ConsensusServiceService, type StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { StorerServiceService, type GetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
@@ -23,6 +22,10 @@ import { Clients } from '../../../services/gateway/rpc.js';
 import { verifyUserSignature } from '../../../lib/client/tx.js';
 import { accountStateKey, pathStateKey } from '../../../lib/chain/state-keys.js';
 import { cosignBytes, txId } from '../../../lib/chain/tx-bytes.js';
+import { testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/gateway/fakes.ts');
 
 export const CHAIN_ID = 'wolk-test';
 
@@ -179,7 +182,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
         vrfPublicKey: Buffer.alloc(32),
         vrf: { proof: Buffer.alloc(80), output: Buffer.alloc(64) },
         weight: 1,
-        replicaRoot: randomBytes(32),
+        replicaRoot: seeded.bytes(32),
         filehash: file.filehash,
         size: file.size,
         chunkSize: file.chunkSize,
@@ -188,7 +191,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
         signature: Buffer.alloc(0),
       };
       const signature = sign(SignDomain.Commitment, key.secretKey, StorageCommitment.encode(unsigned).finish());
-      const commitment = { ...unsigned, signature: Buffer.from(self.fault === 'bad-commitment' ? randomBytes(64) : signature) };
+      const commitment = { ...unsigned, signature: Buffer.from(self.fault === 'bad-commitment' ? seeded.bytes(64) : signature) };
       return { result: { $case: 'selected', value: commitment } };
     },
     async *getFile(req): AsyncIterable<GetFileResponse> {

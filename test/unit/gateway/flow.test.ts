@@ -2,7 +2,7 @@
 // stand-ins for consensus and storers (fakes.ts): what a user checks — their bytes come back identical,
 // ranges work, the proof holds, and each refused PUT gets its status with nothing stored or submitted.
 import test from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ import { hashFile } from '../../../lib/merkle/index.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { CHAIN_ID, startFakeConsensus, startFakeStorer, type FakeConsensus, type FakeStorer } from './fakes.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/gateway/flow.test.ts');
+logSeedOnFailure(test);
 
 interface World {
   consensus: FakeConsensus;
@@ -77,7 +82,7 @@ test.serial('claim, put 1 MB, get it byte-identical, ranges, HEAD, proof, listin
 
     const dir = mkdtempSync(join(tmpdir(), 'wolk-flow-'));
     const file = join(dir, 'video.bin');
-    const bytes = randomBytes(1_000_001);
+    const bytes = seeded.bytes(1_000_001);
     writeFileSync(file, bytes);
     const put = await client.put(file, 'wolk://alice/videos/cat.mp4', { contentType: 'video/mp4' });
     t.is(put.filehash, Buffer.from(hashFile(bytes).filehash).toString('hex'));
@@ -128,7 +133,7 @@ test.serial('a storer serving corrupted chunks is dropped; the client still gets
     await client.claim('alice');
     const dir = mkdtempSync(join(tmpdir(), 'wolk-flow-'));
     const file = join(dir, 'f.bin');
-    const bytes = randomBytes(300_000);
+    const bytes = seeded.bytes(300_000);
     writeFileSync(file, bytes);
     const put = await client.put(file, 'wolk://alice/c/k');
     // Every storer serves corrupted chunks but one committed storer (the last in commitment order).
@@ -165,7 +170,7 @@ test.serial('refused PUTs: each gets its status and nothing is stored or submitt
     await new WolkClient(w.url, alice).claim('alice');
     await new WolkClient(w.url, mallory).claim('mallory');
     const before = w.consensus.submitted.length;
-    const body = randomBytes(10_000);
+    const body = seeded.bytes(10_000);
     const cases: [string, Promise<{ status: number; type: string | null; problem: Record<string, unknown> }>, number][] = [];
     const run = async (name: string, p: Promise<{ status: number; type: string | null; problem: Record<string, unknown> }>, status: number) => {
       const r = await p;
@@ -175,11 +180,11 @@ test.serial('refused PUTs: each gets its status and nothing is stored or submitt
     await run('unsigned', rawPut(w.url, '/wolk/alice/c/a', body, { unsigned: true }), 401);
     await run('signed by another key under alice\'s keyid', rawPut(w.url, '/wolk/alice/c/a', body, { signer: { secretKey: mallory.secretKey, publicKey: alice.publicKey } }), 401);
     await run('foreign owner', rawPut(w.url, '/wolk/alice/c/a', body, { key: mallory }), 403);
-    await run('digest mismatch', rawPut(w.url, '/wolk/alice/c/a', body, { digestOf: randomBytes(10) }), 422);
-    await run('oversized', rawPut(w.url, '/wolk/alice/c/a', randomBytes(100_000)), 413);
+    await run('digest mismatch', rawPut(w.url, '/wolk/alice/c/a', body, { digestOf: seeded.bytes(10) }), 422);
+    await run('oversized', rawPut(w.url, '/wolk/alice/c/a', seeded.bytes(100_000)), 413);
     // Replay: the same nonce twice — the first is refused for another reason (bad digest) after the
     // nonce was recorded, so the second is a replay.
-    await run('first use of a nonce', rawPut(w.url, '/wolk/alice/c/a', body, { nonce: 'replayed-nonce-0001', digestOf: randomBytes(5) }), 422);
+    await run('first use of a nonce', rawPut(w.url, '/wolk/alice/c/a', body, { nonce: 'replayed-nonce-0001', digestOf: seeded.bytes(5) }), 422);
     await run('replayed nonce', rawPut(w.url, '/wolk/alice/c/a', body, { nonce: 'replayed-nonce-0001' }), 409);
     void cases;
     t.is(w.consensus.submitted.length, before, 'nothing submitted');
@@ -201,7 +206,7 @@ test.serial('fewer than N storers commit: 503 quickly, nothing on chain; then an
     w.storers[1]!.fault = 'bad-commitment';
     const dir = mkdtempSync(join(tmpdir(), 'wolk-flow-'));
     const file = join(dir, 'f.bin');
-    writeFileSync(file, randomBytes(50_000));
+    writeFileSync(file, seeded.bytes(50_000));
     const started = Date.now();
     const err = await t.throwsAsync(client.put(file, 'wolk://alice/c/k'));
     t.is((err as WolkHttpError).status, 503);

@@ -1,16 +1,21 @@
 // The spool: what it writes is the body, the hashes are those of the body, a body over the limit is
 // refused early (Content-Length) or while streaming, and nothing is left behind on failure.
 import test from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { hashFile } from '../../../lib/merkle/index.js';
 import { SpoolError, spoolBody } from '../../../services/gateway/spool.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+
+/** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
+const seeded = testRandom('unit/gateway/spool.test.ts');
+logSeedOnFailure(test);
 
 function pieces(total: number, piece = 65536): { stream: Readable; bytes: Buffer } {
-  const bytes = randomBytes(total);
+  const bytes = seeded.bytes(total);
   const parts: Buffer[] = [];
   for (let o = 0; o < total; o += piece) parts.push(bytes.subarray(o, o + piece));
   return { stream: Readable.from(parts), bytes };
