@@ -17,6 +17,7 @@ import type { LayerStore } from './layer-store.js';
 export const COLUMN_TAG = new TextEncoder().encode('wolk/porep/column/v1');
 export const COMM_R_TAG = new TextEncoder().encode('wolk/porep/comm-r/v1');
 const LEAF_HEADER = Uint8Array.of(MerkleDomain.leaf);
+const WORDS = NODE_SIZE / 4;
 
 export interface ReplicaCommitment {
   readonly commC: Uint8Array;
@@ -90,11 +91,22 @@ export async function commitReplica(store: LayerStore, replica: Uint8Array, laye
   const colBytes = layers * NODE_SIZE;
   const columnLeaves = new Uint8Array(nodes * 32);
   const columns = new Uint8Array(Math.min(window, nodes) * colBytes);
+  const columnWords = new Uint32Array(columns.buffer);
   for (let start = 0; start < nodes; start += window) {
     const count = Math.min(window, nodes - start);
     for (let l = 1; l <= layers; l++) {
       const labels = await store.read(l, start, count);
-      for (let j = 0; j < count; j++) columns.set(labels.subarray(j * NODE_SIZE, (j + 1) * NODE_SIZE), j * colBytes + (l - 1) * NODE_SIZE);
+      if (labels.byteOffset % 4 === 0) {
+        // word copies: a subarray per node costs more than the hashing
+        const from = new Uint32Array(labels.buffer, labels.byteOffset, count * WORDS);
+        const colWords = layers * WORDS;
+        for (let j = 0; j < count; j++) {
+          const o = j * colWords + (l - 1) * WORDS;
+          for (let w = 0; w < WORDS; w++) columnWords[o + w] = from[j * WORDS + w]!;
+        }
+      } else {
+        for (let j = 0; j < count; j++) columns.set(labels.subarray(j * NODE_SIZE, (j + 1) * NODE_SIZE), j * colBytes + (l - 1) * NODE_SIZE);
+      }
     }
     const c = hashPieces(columns.subarray(0, count * colBytes), colBytes, COLUMN_TAG);
     columnLeaves.set(nodeLeaves(c), start * 32);

@@ -3,7 +3,9 @@
 // and the optimal regeneration attack (for choosing deadlines and sector sizes).
 export {
   BASE_DEGREE,
+  DEFAULT_AUDIT_DEADLINE_MS,
   DEFAULT_PARAMS,
+  MIN_SECTOR_BYTES,
   EXPANDER_DEGREE,
   MAX_LAYERS,
   MAX_NODES,

@@ -45,6 +45,16 @@ export const DEFAULT_PARAMS: PorepParams = Object.freeze({
   auditChallenges: 16,
 });
 
+/**
+ * The audit response deadline and the smallest sector that keeps the regeneration attack at ≥ 10× it,
+ * from bench/porep.ts (docs/porep.md "Parameters"): regenerating the cheapest node of a 4-layer sector
+ * takes ~2.6 n labels; at the measured ~1.5 µs of CPU per label, with a 3× allowance for an attacker's
+ * faster core, 10 s of regeneration needs n ≥ 10 s / (2.6 × 0.5 µs) ≈ 7.7 M nodes: 256 MiB sectors.
+ * Files this large are sealed as their own sector; smaller ones only inside a packed sector.
+ */
+export const DEFAULT_AUDIT_DEADLINE_MS = 1000;
+export const MIN_SECTOR_BYTES = 256 * 1024 * 1024;
+
 export function assertParams(p: PorepParams): void {
   const check = (name: string, v: unknown, min: number, max: number) => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {

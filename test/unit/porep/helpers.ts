@@ -15,6 +15,7 @@ import {
 } from '../../../lib/porep/index.js';
 
 export { prng };
+export { sha } from '../merkle/helpers.js';
 
 export interface Fixture {
   readonly seed: number;
