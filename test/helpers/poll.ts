@@ -32,9 +32,6 @@ function defaultDescribe(v: unknown): string {
   }
 }
 
-/** Not yet: undefined (for probes whose awaited answer may be null). */
-export const isDefined = <T>(v: T | undefined): v is T => v !== undefined;
-
 /**
  * Calls `observe` until `until(value)` holds and returns that value. An observation that throws counts
  * as "not yet" (a service still starting); on timeout the error names the last value and last error.
@@ -69,6 +66,9 @@ export async function pollUntil<T>(observe: () => T | Promise<T>, o: PollOptions
       if (lastError !== undefined) parts.push(`last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
       throw new PollTimeoutError(parts.join('; '));
     }
-    await sleep(Math.min(interval, Math.max(0, end - Date.now())), undefined, o.signal ? { signal: o.signal } : undefined);
+    await sleep(Math.min(interval, Math.max(0, end - Date.now())), undefined, o.signal ? { signal: o.signal } : undefined).catch((err: unknown) => {
+      o.signal?.throwIfAborted(); // the caller's reason, not timers' AbortError
+      throw err;
+    });
   }
 }
