@@ -47,10 +47,10 @@ export const DEFAULT_PARAMS: PorepParams = Object.freeze({
 
 /**
  * The audit response deadline and the smallest sector that keeps the regeneration attack at ≥ 10× it,
- * from bench/porep.ts (docs/porep.md "Parameters"): regenerating the cheapest node of a 4-layer sector
- * takes ~2.6 n labels; at the measured ~1.5 µs of CPU per label, with a 3× allowance for an attacker's
- * faster core, 10 s of regeneration needs n ≥ 10 s / (2.6 × 0.5 µs) ≈ 7.7 M nodes: 256 MiB sectors.
- * Files this large are sealed as their own sector; smaller ones only inside a packed sector.
+ * from bench/porep.ts (docs/porep.md "Parameters"): node 0 has the smallest cone of any node; in a
+ * 4-layer sector of 2^23 nodes (256 MiB) it is 2.509 n = 21.0 M labels (regenerationCone). At ~1.5–2 µs
+ * of CPU per label measured, that is 30–40 s; an attacker core 3× faster still needs ≥ 10 s = 10× the
+ * deadline. Files this large are sealed as their own sector; smaller ones only inside a packed sector.
  */
 export const DEFAULT_AUDIT_DEADLINE_MS = 1000;
 export const MIN_SECTOR_BYTES = 256 * 1024 * 1024;
