@@ -21,6 +21,8 @@ export interface Api {
   handle(r: Routed): Promise<void>;
   uploadStatus(id: string): UploadStatus | undefined;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
+  /** Uploads in progress (holding an upload slot). */
+  readonly activeUploads: number;
 }
 
 const methodNotAllowed = (allow: string) => new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: `use ${allow.replace(/, (\w+)$/, ' or $1')}` }, { allow });
@@ -31,6 +33,9 @@ export function createApi(deps: ApiDeps): Api {
   return {
     uploads: uploads.uploads,
     uploadStatus: (id) => uploads.status(id),
+    get activeUploads() {
+      return uploads.active;
+    },
     async handle(r) {
       const { req, res, query } = r;
       const p = parseWolkPath(r.rawPath);

@@ -21,8 +21,8 @@ export class HttpProblem extends Error {
   }
 }
 
-export const problem = (status: number, type: string, title: string, detail: string, ext: Record<string, unknown> = {}): HttpProblem =>
-  new HttpProblem({ type: `/problems/${type}`, title, status, detail, ...ext });
+export const problem = (status: number, type: string, title: string, detail: string, ext: Record<string, unknown> = {}, headers: Record<string, string> = {}): HttpProblem =>
+  new HttpProblem({ type: `/problems/${type}`, title, status, detail, ...ext }, headers);
 
 /** A request header that is present but cannot be parsed (400, naming the header). */
 export class HeaderError extends Error {

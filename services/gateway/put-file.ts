@@ -17,6 +17,7 @@ import { TxRejected, problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
 import { FETCH_SPARE } from './source.js';
+import { createUploadSlots, slotRefusalText } from './slots.js';
 import { spoolBody, type Spooled } from './spool.js';
 import { collectCommitments } from './upload.js';
 
@@ -49,6 +50,8 @@ export interface UploadFlow {
   put(r: Routed, p: FilePath): Promise<void>;
   status(id: string): UploadStatus | undefined;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
+  /** Uploads holding a slot now (from the checks' end to their answer). */
+  readonly active: number;
 }
 
 export function createUploadFlow(ctx: ApiContext): UploadFlow {
@@ -57,7 +60,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     if (uploads.size >= REMEMBERED_UPLOADS) uploads.delete(uploads.keys().next().value as string);
     uploads.set(id, s);
   };
-  let active = 0;
+  const slots = createUploadSlots(ctx.maxConcurrentUploads);
   const commitDeadlineFor = (size: number) => ctx.commitDeadlineMs + Math.ceil((size / ctx.commitMinBytesPerSecond) * 1000);
 
   /** Every refusal of an upload is logged with its reason: a client's fault at info, the gateway's or the network's at warn. */
@@ -110,9 +113,11 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     }
     const chainStatus = await ctx.chain.status();
     if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
-    if (active >= ctx.maxConcurrentUploads) throw problem(503, 'busy', 'Service Unavailable', `this gateway is serving ${active} uploads; retry shortly`);
-
-    active++;
+    const holder = { owner: p.owner, address: req.socket.remoteAddress ?? 'unknown' };
+    const slot = slots.take(holder);
+    if (!('release' in slot)) {
+      throw problem(503, 'busy', 'Service Unavailable', slotRefusalText(slot, holder, ctx.maxConcurrentUploads), { scope: slot.scope, limit: slot.limit }, { 'retry-after': '5' });
+    }
     const startedAt = ctx.clock.now();
     let spool: Spooled | undefined;
     try {
@@ -134,7 +139,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       }
     } catch (err) {
       spool?.remove();
-      active--;
+      slot.release();
       throw err;
     }
     const spooled = spool;
@@ -216,9 +221,16 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     } finally {
       release();
       spooled.remove();
-      active--;
+      slot.release();
     }
   }
 
-  return { put, status: (id) => uploads.get(id), uploads };
+  return {
+    put,
+    status: (id) => uploads.get(id),
+    uploads,
+    get active() {
+      return slots.active;
+    },
+  };
 }

@@ -66,6 +66,9 @@ export async function startHarness(o: Partial<ApiDeps> & { logger?: Logger; stor
   const handled: Harness['handled'] = [];
   const observed: Api = {
     uploads: api.uploads,
+    get activeUploads() {
+      return api.activeUploads;
+    },
     uploadStatus: (id) => api.uploadStatus(id),
     handle(r: Routed) {
       const done = api.handle(r);

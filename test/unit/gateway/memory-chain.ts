@@ -18,6 +18,8 @@ export interface MemoryChain extends Chain {
   finalize(txs: SignedTransaction[]): bigint;
   /** What SubmitTx does with a transaction before accepting it: throw to refuse it. */
   onSubmit: (stx: SignedTransaction) => void;
+  /** Finalize every accepted transaction in a block of its own right away (a chain that keeps up). */
+  autoFinalize: boolean;
   /** Resolves on the next SubmitTx. */
   nextSubmit(): Promise<SignedTransaction>;
 }
@@ -46,6 +48,7 @@ export function memoryChain(chainId = 'wolk-test'): MemoryChain {
     blocks,
     calls,
     onSubmit: () => undefined,
+    autoFinalize: false,
     async status(): Promise<ChainStatus> {
       calls.status++;
       return { chainId, finalizedRound: tip(), finalizedHash: Buffer.alloc(32) };
@@ -71,6 +74,7 @@ export function memoryChain(chainId = 'wolk-test'): MemoryChain {
       const w = waiters;
       waiters = [];
       for (const f of w) f(stx);
+      if (self.autoFinalize) self.finalize([stx]);
       return new Uint8Array(32);
     },
     set(key, value) {

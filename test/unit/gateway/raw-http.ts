@@ -36,6 +36,10 @@ export interface RawOptions {
   readonly halfClose?: boolean;
   /** Give up on the connection after this long (it should have been answered and closed before). */
   readonly deadlineMs?: number;
+  /** The client's own address (any of 127.0.0.0/8 on loopback): another client as the gateway sees it. */
+  readonly localAddress?: string;
+  /** Hang up once this many whole responses came, instead of waiting for the server to close. */
+  readonly responses?: number;
 }
 
 /** Sends `head` (+ body) on a new connection and returns every response read until the server closes it. */
@@ -44,13 +48,16 @@ export function rawRequest(url: string, head: string, o: RawOptions = {}): Promi
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let closedByServer = false;
-    const s = connect(Number(port), hostname, () => {
+    const s = connect({ port: Number(port), host: hostname, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }, () => {
       s.write(head);
       if (o.body !== undefined) s.write(o.body);
       if (o.halfClose) s.end();
     });
     const timer = setTimeout(() => s.destroy(), o.deadlineMs ?? 10_000);
-    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (o.responses !== undefined && parseResponses(Buffer.concat(chunks).toString('latin1')).length >= o.responses) s.destroy();
+    });
     s.on('end', () => {
       closedByServer = true;
       s.end();
