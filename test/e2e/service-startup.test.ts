@@ -1,10 +1,11 @@
-// Start-up faults a person will hit: each gives one line naming the variable or path, and exit code 1.
+// Start-up faults a person will hit, on real service processes (hence the e2e tier): each gives one
+// line naming the variable or path, and exit code 1.
 import test from 'ava';
 import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnService, waitForExit, waitForLog } from '../../helpers/process.js';
+import { spawnService, waitForExit, waitForLog } from '../helpers/process.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wolk-start-'));
 /** What a person reads: the lines that are not JSON log records (a service may log before it fails). */

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkHealth } from '../../../lib/grpc/health-client.js';
-import { ROOT, waitForExit, waitForLog } from '../../helpers/process.js';
+import { checkHealth } from '../../lib/grpc/health-client.js';
+import { ROOT, waitForExit, waitForLog } from '../helpers/process.js';
 
 function startTraced(env: Record<string, string>) {
   return spawn(process.execPath, ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', 'services/storer/main.ts'], {
