@@ -28,7 +28,7 @@ import { pollUntil } from '../../helpers/poll.js';
 import { testRandom } from '../../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
-const seeded = testRandom('integration/consensus/liveness-cluster.ts');
+const seeded = testRandom('cluster/consensus/liveness-cluster.ts');
 
 /** Peers whose endpoint list leaves out the links the test has cut (gossip and GetBlock both use it). */
 class CuttablePeers extends Peers {
