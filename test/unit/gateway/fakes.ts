@@ -17,7 +17,7 @@ import { SparseMerkleTree } from '../../../lib/smt/index.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import { EMPTY } from '../../../lib/smt/node.js';
 import { MerkleTree, hashFile, leafHash } from '../../../lib/merkle/index.js';
-import { SignDomain, generateSignKey, sign, verifySignature } from '../../../lib/crypto/sign.js';
+import { SignDomain, sign, verifySignature } from '../../../lib/crypto/sign.js';
 import { Clients } from '../../../services/gateway/rpc.js';
 import { verifyUserSignature } from '../../../lib/client/tx.js';
 import { accountStateKey, pathStateKey } from '../../../lib/chain/state-keys.js';
@@ -141,7 +141,7 @@ export interface FakeStorer {
 const PIECE_CHUNKS = 16;
 
 export async function startFakeStorer(): Promise<FakeStorer> {
-  const key = generateSignKey();
+  const key = seeded.keyPair();
   const clients = new Clients();
   const files = new Map<string, Buffer>();
   const chunkSizes = new Map<string, number>();
