@@ -1,6 +1,6 @@
-// Test randomness from one seed per test process (DESIGN: tests are reproducible). Fixtures draw keys
-// and data from a seeded PRNG instead of node:crypto's randomBytes, so sortition picks the same
-// proposers and storers on every run with the same seed, and a failure names the seed that replays it.
+// Test randomness from one seed per test process, as the simulator does (STYLE.md: one seeded PRNG, the
+// seed printed on failure). Fixtures draw keys and data from a seeded PRNG instead of randomBytes, so
+// sortition picks the same proposers and storers on every run with one seed, and a failure names it.
 //
 // The seed is WOLK_TEST_SEED when set (a uint32, or `random` for a fresh one, printed), otherwise a
 // fixed default: every run of `npm test` sees the same fixtures. Each fixture module or test asks for
