@@ -1,10 +1,20 @@
-// Runs `npm start`'s launcher (scripts/devnet.ts) in a temporary directory for end-to-end tests.
+// Runs `npm start`'s launcher (scripts/devnet.ts) in a temporary directory for end-to-end tests. A new
+// directory is seeded first (test/helpers/seed.ts): node keys and a genesis with a seeded seed, which
+// the launcher keeps as it keeps a restarted devnet's, so sortition replays under one WOLK_TEST_SEED.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readEnv, type Environment } from '../../lib/config/env.js';
+import { toHex } from '../../lib/crypto/hash.js';
+import { mkdirp } from '../../lib/fs/mkdirp.js';
+import { loadOrCreateNodeKey, NODE_KEY_FILE } from '../../lib/identity/node-key.js';
+import { DEFAULT_SHAPE, devnetGenesis, planProcesses, portKeys, type NodeIdentity } from '../../scripts/devnet-plan.js';
 import { pollUntil } from './poll.js';
 import { ROOT } from './process.js';
+import { testRandom } from './seed.js';
+
+const seeded = testRandom('helpers/devnet');
 
 export interface Devnet {
   readonly dir: string;
@@ -21,7 +31,27 @@ async function outputMatches(output: () => string, pattern: RegExp, what: string
   await pollUntil(output, { what, deadlineMs, until: (o) => pattern.test(o), describe: (o) => `devnet said:\n${o}` });
 }
 
+/**
+ * For a directory without a devnet yet: every planned process's node key (unless one is there already)
+ * and a genesis with a seeded seed, the current time and WOLK_DEVNET_ACCOUNTS. The launcher loads the
+ * keys and keeps seed, time and balances of an existing genesis (it rewrites endpoints and nodes).
+ */
+function seedDevnet(dir: string, env: Environment): void {
+  if (existsSync(join(dir, 'genesis.json'))) return;
+  // Placeholder ports: the launcher plans its own and rewrites every endpoint.
+  const processes = planProcesses(dir, DEFAULT_SHAPE, Object.fromEntries(portKeys(DEFAULT_SHAPE).map((k, i) => [k, 1 + i])));
+  const identities = new Map<string, NodeIdentity>();
+  for (const p of processes) {
+    mkdirp(p.dataDir);
+    const key = existsSync(join(p.dataDir, NODE_KEY_FILE)) ? loadOrCreateNodeKey(p.dataDir).key : seeded.provisionNodeKey(p.dataDir);
+    identities.set(p.name, { id: key.id, vrfPublicKey: toHex(key.vrfPublicKey) });
+  }
+  const accounts = readEnv(env, 'WOLK_DEVNET_ACCOUNTS') ?? [];
+  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(devnetGenesis(processes, identities, seeded.hex(32), Date.now(), accounts), null, 2) + '\n');
+}
+
 export async function startDevnet(dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-')), env: Record<string, string> = {}): Promise<Devnet> {
+  seedDevnet(dir, { ...process.env, ...env });
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/devnet.ts'], {
     cwd: ROOT,
     env: { ...process.env, WOLK_DEVNET_DIR: dir, ...env },
