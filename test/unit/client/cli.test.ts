@@ -23,6 +23,8 @@ interface World {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly gateway: string;
+  /** A gateway over the same chain that waits 0 ms for finality: every synchronous PUT ends in 202. */
+  readonly impatientGateway: string;
   wolk(...args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** Runs and resolves with the exit code and output whatever the code. */
   attempt(args: string[], o?: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -40,6 +42,13 @@ test.before(async () => {
     WOLK_STORERS: storers.map((s) => s.endpoint).join(','),
     WOLK_REPLICATION: '2',
   });
+  const impatient = await startInProcess('gateway', createGatewayNode, {
+    WOLK_HTTP_LISTEN: '127.0.0.1:0',
+    WOLK_CONSENSUS: consensus.endpoint,
+    WOLK_STORERS: storers.map((s) => s.endpoint).join(','),
+    WOLK_REPLICATION: '2',
+    WOLK_FINALITY_TIMEOUT_MS: '0',
+  });
   const dir = mkdtempSync(join(tmpdir(), 'wolk-cli-'));
   const env = { ...process.env, WOLK_GATEWAY: gateway.endpoints['http']!, WOLK_KEY: join(dir, 'key.json') };
   const attempt: World['attempt'] = (args, o = {}) =>
@@ -51,9 +60,11 @@ test.before(async () => {
     dir,
     env,
     gateway: gateway.endpoints['http']!,
+    impatientGateway: impatient.endpoints['http']!,
     wolk: (...args) => run(process.execPath, [BIN, ...args], { env, maxBuffer: 1 << 26 }),
     attempt,
     close: async () => {
+      await impatient.close();
       await gateway.close();
       await Promise.all(storers.map((s) => s.close()));
       await consensus.close();
@@ -157,6 +168,26 @@ test.serial('an upload not final yet exits 3 with its status URL; `wolk status` 
   const unknown = await world.attempt(['status', 'nosuchupload']);
   t.is(unknown.code, 1);
   t.regex(unknown.stdout, /"status":404/);
+});
+
+test.serial('a synchronous put answered 202 (finality slower than the gateway waits) exits 3, not 0', async (t) => {
+  t.timeout(120_000);
+  const { file } = writeRandom(t, 'slow.bin', 7000);
+  const env = { ...world.env, WOLK_GATEWAY: world.impatientGateway };
+  const r = await world.attempt(['put', file, 'wolk://bob/docs/slow.bin'], { env });
+  t.is(r.code, 3, r.stderr);
+  const res = JSON.parse(r.stdout) as { state: string; uploadId: string; statusUrl: string };
+  t.not(res.state, 'final');
+  t.true(r.stderr.includes(res.statusUrl), r.stderr);
+  // `wolk status` reports the gateway's state of that upload, and its exit code says whether it is final.
+  // (This gateway does not go on following a synchronous upload it answered 202 for, so it may stay
+  // `submitted`: the CLI then says so and exits 3 after its timeout.)
+  const s = await world.attempt(['status', res.uploadId, '--timeout=2'], { env });
+  const st = JSON.parse(s.stdout) as { state: string; uri: string; uploadId: string };
+  t.is(st.uri, 'wolk://bob/docs/slow.bin');
+  t.is(st.uploadId, res.uploadId);
+  t.is(s.code, st.state === 'final' ? 0 : 3, `${st.state}: ${s.stderr}`);
+  if (st.state !== 'final') t.regex(s.stderr, new RegExp(`still not final after 2 s; ask again with \`wolk status ${res.uploadId}\``));
 });
 
 test.serial('from another directory, the devnet named by WOLK_DEVNET_DIR is found; without one, every fix is named', async (t) => {
