@@ -75,6 +75,11 @@ export function labelLayer(replicaId: Uint8Array, layer: number, nodes: number, 
  * in graph order (none for node 0), `expander` the expander parents' (none in layer 1).
  */
 export function labelFromParents(replicaId: Uint8Array, layer: number, index: number, base: readonly Uint8Array[], expander: readonly Uint8Array[]): Uint8Array {
+  assertBytes(replicaId, 32, 'porep: replicaId');
+  if (base.length > BASE_DEGREE || expander.length > EXPANDER_DEGREE) {
+    throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, `porep: at most ${BASE_DEGREE} base and ${EXPANDER_DEGREE} expander parents, got ${base.length} and ${expander.length}`);
+  }
+  for (const p of [...base, ...expander]) assertBytes(p, NODE_SIZE, 'porep: parent label');
   const buf = new Uint8Array(HEADER + (base.length + expander.length) * NODE_SIZE);
   writeHeader(buf, new DataView(buf.buffer), replicaId, layer, index);
   let o = HEADER;
