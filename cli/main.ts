@@ -12,6 +12,7 @@ import { loadGenesis } from '../lib/chain/genesis.js';
 import { parseBytes, parseInteger, processEnvironment, type Environment } from '../lib/config/env.js';
 import { progressBar } from './progress.js';
 import { gatewayUrl, genesisPath, readCliOptions, type CliOptions } from './options.js';
+import { runS3, S3UsageError, untilSignal } from './s3/command.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFinal: 3 } as const;
 
@@ -31,6 +32,7 @@ export const USAGE = `usage: wolk <command> [options]   (options also as --name=
   ls wolk://OWNER/COLL/           list keys [--prefix P]
   proof wolk://OWNER/COLL/KEY     fetch the key's proof and verify it offline
   status                          the gateway's view of the network
+  s3 [--listen HOST:PORT] [--owner NAME] [--data-dir DIR]  an S3-compatible endpoint signing with your key (docs/s3.md)
 exit codes: 0 done, 1 failed, 2 bad usage, 3 accepted but not final yet
 env: WOLK_GATEWAY (default: the devnet's, from WOLK_DEVNET_DIR/endpoints.json; WOLK_DEVNET_DIR
      defaults to .wolk/devnet in the wolk repository, from any directory), WOLK_KEY,
@@ -211,6 +213,10 @@ export async function main(argv: string[], o: CliOptions, io: CliIo): Promise<nu
       );
       return r.verified ? EXIT.ok : EXIT.failed;
     }
+    case 's3':
+      return runS3(rest, o, processEnvironment(), { say, stopped: untilSignal() }).catch((e: unknown) => {
+        throw e instanceof S3UsageError ? new UsageError(e.message) : e;
+      });
     case undefined:
     case 'help':
     case '--help':
