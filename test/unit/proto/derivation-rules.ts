@@ -2,7 +2,7 @@
 // for SHA-256 and Ed25519, protobuf encodings spelled out byte by byte, nothing imported from lib/ or
 // services/. test/unit/proto/derivations.test.ts holds the code to these and to the vectors published in
 // docs/contracts.md "Derivation rules and test vectors", so the comment, the docs and the code agree.
-import { createHash, createPrivateKey, sign as edSign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify } from 'node:crypto';
 
 export const sha256 = (...parts: Uint8Array[]): Buffer => {
   const h = createHash('sha256');
@@ -42,6 +42,17 @@ export const CHUNK_SIZE = 4096;
 export function domainSignature(domain: string, seed: Uint8Array, message: Uint8Array): Buffer {
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
   return edSign(null, Buffer.concat([framed(domain), message]), createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }));
+}
+
+/** The raw 32-byte Ed25519 public key of a seed. */
+export function publicKeyOf(seed: Uint8Array): Buffer {
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  return createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).subarray(-32);
+}
+/** Checks an Ed25519 signature over len(domain) ‖ domain ‖ message. */
+export function domainVerify(domain: string, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), publicKey]);
+  return edVerify(null, Buffer.concat([framed(domain), message]), createPublicKey({ key: spki, format: 'der', type: 'spki' }), signature);
 }
 
 // ---- crypto.proto: sortition alpha ----

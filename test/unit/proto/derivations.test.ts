@@ -6,14 +6,17 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
-import type { SignedTransaction, Transaction } from '../../../gen/wolk/common/v1/tx.js';
+import { Transaction, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { FileAudit, ShareProof, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import { CommitChunksRequest } from '../../../gen/wolk/storer/v1/storer.js';
 import { blockHashOfHeader } from '../../../lib/chain/block-hash.js';
 import { selectorAlpha } from '../../../lib/chain/certificate.js';
-import { auditIndices, chunkSetReplicaRoot, shareDigest, storerAlpha } from '../../../lib/chain/commitment.js';
+import { auditIndices, chunkSetReplicaRoot, commitChunksMessage, shareDigest, signFileAudit, signShareProof, signStorageCommitment, storerAlpha } from '../../../lib/chain/commitment.js';
 import { newChunksHashOf, objectChallenge, rewardsAlpha } from '../../../lib/chain/reward.js';
 import { accountStateKey, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { cosignBytes, txId, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
-import { sign, SignDomain } from '../../../lib/crypto/index.js';
+import { sign, SignDomain, verifySignature } from '../../../lib/crypto/index.js';
+import { cosignSetKey, signTransaction } from '../../../lib/client/tx.js';
 import { challengeIndices, hashFile, hashReplica } from '../../../lib/merkle/index.js';
 import { SparseMerkleTree } from '../../../lib/smt/index.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
@@ -305,4 +308,43 @@ test('the vectors exercise what they claim: inputs that differ in one byte give 
   t.not(hex(txId(signedSetName)), hex(txId({ ...signedSetName, signature: Buffer.alloc(64, 0xab) })));
   t.not(hex(userSignedBytes(setKeyFromGateway)), hex(cosignBytes(setKeyFromGateway)));
   t.is(hex(userSignedBytes(setKeyFromGateway)), hex(userSignedBytes(tx(new Uint8Array(0), new Uint8Array(0)))), 'gateway fields do not reach the user-signed bytes');
+});
+
+test('signing domains: each signed message is signed by the code with the domain its proto comment names, over its encoding with the signature cleared', (t) => {
+  const pk = R.publicKeyOf(R.SECRET);
+  const key = { publicKey: pk, secretKey: R.SECRET };
+  const empty = Buffer.alloc(0);
+  /** [proto file, the comment's phrase naming the domain, the domain, what the code signed, the bytes the rule says are signed] */
+  const cases: [string, string, string, Uint8Array, Uint8Array][] = [];
+  const c = signStorageCommitment(
+    { storerId: pk, vrfPublicKey: Buffer.from(R.PUBKEY), vrf: { proof: R.counting(80, 0x10), output: R.counting(64, 0x70) }, weight: 1, replicaRoot: R.NONCE, filehash: R.FILEHASH, size: 5000n, chunkSize: 4096, seed: R.SEED, seedRound: 7n },
+    R.SECRET,
+  );
+  cases.push(['common/v1/storage.proto', 'Signed by the storer with domain "wolk/commitment/v1"', 'wolk/commitment/v1', c.signature, StorageCommitment.encode({ ...c, signature: empty }).finish()]);
+  const sp = signShareProof({ chunkId: sha256(ascii('chunk')), storerId: pk, nonce: R.NONCE, digest: R.shareDigest(R.NONCE, pk, ascii('chunk')) }, R.SECRET);
+  cases.push(['common/v1/storage.proto', 'Signed by the storer with domain "wolk/share-proof/v1"', 'wolk/share-proof/v1', sp.signature, Buffer.concat([R.lenField(1, sp.chunkId), R.lenField(2, pk), R.lenField(3, R.NONCE), R.lenField(4, sp.digest)])]);
+  const fa = signFileAudit({ storerId: pk, filehash: R.FILEHASH, replicaRoot: R.NONCE, challenge: R.SEED, k: 2, leaves: [] }, R.SECRET);
+  cases.push(['common/v1/storage.proto', 'Signed by the storer with domain "wolk/file-proof/v1"', 'wolk/file-proof/v1', fa.signature, FileAudit.encode({ ...fa, signature: empty }).finish()]);
+  const user = signTransaction(tx(empty, empty), key);
+  cases.push(['common/v1/tx.proto', 'domain "wolk/tx/v1" over the deterministic encoding of `tx`', 'wolk/tx/v1', user.signature, R.setKeyTransactionBytes(empty, empty)]);
+  const cosigned = cosignSetKey(user, [], key);
+  const gatewaySig = cosigned.tx?.body?.$case === 'setKey' ? cosigned.tx.body.value.gatewaySignature : empty;
+  cases.push(['common/v1/tx.proto', 'signature by the gateway, domain "wolk/gateway-cosign/v1"', 'wolk/gateway-cosign/v1', gatewaySig, Transaction.encode({ ...cosigned.tx!, body: { $case: 'setKey', value: { ...(cosigned.tx!.body as Extract<Transaction['body'], { $case: 'setKey' }>).value, gatewaySignature: empty } } }).finish()]);
+  for (const [file, phrase, domain, signature, signed] of cases) {
+    t.true(protoComments(file).includes(phrase), `proto/wolk/${file} no longer states: ${phrase}`);
+    t.true(R.domainVerify(domain, pk, signed, signature), `the code's ${domain} signature verifies over the bytes the proto describes`);
+  }
+  // Requests signed inside the services: the domain the code checks is the one the proto names, over the message it describes.
+  const req = CommitChunksRequest.fromPartial({ newChunks: { chunkIds: [R.SEED] }, seed: R.SEED, seedRound: 7n, data: [ascii('chunk')], requesterId: pk });
+  const unsignedReq = CommitChunksRequest.encode({ ...req, data: [], signature: empty }).finish();
+  t.deepEqual(Buffer.from(commitChunksMessage(req)), Buffer.from(unsignedReq), 'CommitChunks: signature and data cleared');
+  for (const [file, phrase, domain, value] of [
+    ['storer/v1/storer.proto', 'domain "wolk/chunk-commit-request/v1", over the deterministic encoding of this request with `signature` and `data` cleared', 'wolk/chunk-commit-request/v1', SignDomain.ChunkCommitRequest],
+    ['storer/v1/storer.proto', 'domain "wolk/store-request/v1"', 'wolk/store-request/v1', SignDomain.StoreRequest],
+    ['common/v1/chain.proto', 'domain "wolk/vote/v1"', 'wolk/vote/v1', SignDomain.Vote],
+  ] as const) {
+    t.true(protoComments(file).includes(phrase), `proto/wolk/${file} no longer states: ${phrase}`);
+    t.is(String(value), domain);
+    t.true(verifySignature(value, pk, unsignedReq, R.domainSignature(domain, R.SECRET, unsignedReq)), `a signature made by the written rule verifies under ${domain}`);
+  }
 });
