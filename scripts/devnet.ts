@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { processEnvironment, readEnvOr } from '../lib/config/env.js';
+import { processEnvironment, readEnv, readOption } from '../lib/config/env.js';
 import { mkdirp } from '../lib/fs/mkdirp.js';
 import { loadOrCreateNodeKey } from '../lib/identity/node-key.js';
 import { toHex } from '../lib/crypto/hash.js';
@@ -32,7 +32,7 @@ import { acquireDevnetLock, DevnetRunningError, type DevnetLock } from './devnet
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = processEnvironment();
-const dir = resolve(root, readEnvOr(env, 'WOLK_DEVNET_DIR', '.wolk/devnet'));
+const dir = resolve(root, readOption(env, 'WOLK_DEVNET_DIR'));
 const say = (line: string) => process.stdout.write(line + '\n');
 // The terminal (or npm, whose output we share) may be gone when we stop: a failed write must not cut
 // the shutdown of the children short.
@@ -96,14 +96,14 @@ function tailOf(path: string, lines = 8): string {
 
 /** Test-only per-process faults and per-process span files; a fault for a process that is not a storer is refused. */
 function devnetExtras(processes: readonly PlannedProcess[]): DevnetExtras {
-  const faults = readEnvOr(env, 'WOLK_DEVNET_FAULTS', new Map<string, readonly string[]>());
+  const faults = readEnv(env, 'WOLK_DEVNET_FAULTS') ?? new Map<string, readonly string[]>();
   for (const name of faults.keys()) {
     const p = processes.find((q) => q.name === name);
     if (!p || p.service !== 'storer') {
       throw new Error(`WOLK_DEVNET_FAULTS: "${name}" is not a storer of this devnet (storers: ${processes.filter((q) => q.service === 'storer').map((q) => q.name).join(', ')})`);
     }
   }
-  const traceDirRaw = readEnvOr(env, 'WOLK_DEVNET_TRACE_DIR', '');
+  const traceDirRaw = readEnv(env, 'WOLK_DEVNET_TRACE_DIR');
   const traceDir = traceDirRaw ? resolve(root, traceDirRaw) : undefined;
   if (traceDir) mkdirp(traceDir);
   return { faults, ...(traceDir ? { traceDir } : {}) };
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     seedHex = old.seed;
     timestampMs = old.timestampMs;
   }
-  let accounts = readEnvOr(env, 'WOLK_DEVNET_ACCOUNTS', [] as readonly { id: string; balance: string }[]);
+  let accounts = readEnv(env, 'WOLK_DEVNET_ACCOUNTS') ?? [];
   // An existing devnet keeps the balances it started with (another genesis state would be another chain).
   if (existsSync(genesisPath)) accounts = validateGenesis(JSON.parse(readFileSync(genesisPath, 'utf8')), genesisPath).accounts ?? [];
   // Endpoints can move between starts (a port was taken); keys, seed, time and balances stay.

@@ -1,12 +1,13 @@
 // Rewrites the configuration table in README.md (between the env-table markers) from the registry in
-// lib/config/env.ts, so the docs cannot drift from what the code reads. `npm run docs:env`.
+// lib/config/env.ts, so the docs cannot drift from what the code reads: the default column comes from
+// the same default values the services' options readers use. `npm run docs:env`.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ENV } from '../lib/config/env.js';
+import { defaultText, ENV } from '../lib/config/env.js';
 
 export function envTable(): string {
   const rows = Object.values(ENV).map((v) => {
     const readers = v.services === 'all' ? 'all' : v.services.length > 0 ? v.services.join(', ') : 'CLI / devnet';
-    const dflt = 'defaultText' in v && v.defaultText ? `\`${v.defaultText}\`` : '—';
+    const dflt = defaultText(v, (value) => `\`${value}\``) ?? '—';
     return `| \`${v.name}\` | ${dflt} | ${readers} | ${v.doc.replace(/\|/g, '\\|')} |`;
   });
   return ['| variable | default | read by | meaning |', '|---|---|---|---|', ...rows].join('\n');

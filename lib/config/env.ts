@@ -1,9 +1,20 @@
-// Every environment variable Wolk reads, in one registry: its name, meaning, default and parser.
-// This is the only module that reads process.env (besides OpenTelemetry's own OTEL_* handling); the
-// README's configuration table and the Kubernetes manifest checks are both derived from this list.
+// Every environment variable Wolk reads, in one registry: its name, meaning, parser and the default the
+// code uses. This is the only module that reads process.env (besides OpenTelemetry's own OTEL_*
+// handling); each service turns the environment into its typed options once (services/<name>/options.ts,
+// lib/service/options.ts), and the README's configuration table and the Kubernetes manifest checks are
+// both derived from this list. A default lives here and nowhere else: readers get it from readOption().
 
 export type ServiceName = 'gateway' | 'storer' | 'consensus' | 'rewards' | 'indexer';
 export const SERVICE_NAMES: readonly ServiceName[] = ['gateway', 'storer', 'consensus', 'rewards', 'indexer'];
+
+/** Each service's gRPC port when WOLK_LISTEN is unset. */
+export const SERVICE_PORTS: Readonly<Record<ServiceName, number>> = {
+  storer: 7001,
+  consensus: 7002,
+  rewards: 7003,
+  indexer: 7004,
+  gateway: 7005,
+};
 
 /** A variable whose value is missing or malformed; the message names the variable and what it expects. */
 export class ConfigError extends Error {
@@ -15,14 +26,30 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the code uses when a variable is unset. */
+export type EnvDefault<T> =
+  /** One value for every reader: readOption(env, name) returns it. */
+  | { readonly value: T }
+  /** A value per service (e.g. its port): readOption(env, name, service) returns it. */
+  | { readonly perService: (service: ServiceName) => T }
+  /**
+   * Worked out from another input the reader holds (the genesis, λ): readDerived(env, name, thatValue)
+   * returns it, or `otherwise` when the reader has no such input (no genesis).
+   */
+  | { readonly derived: string; readonly otherwise?: T }
+  /** Optional: unset turns something off or leaves it to a library; the text says what happens. */
+  | { readonly unset: string };
+
 export interface EnvVarSpec<T> {
   readonly name: string;
   readonly doc: string;
   /** Which services read it. */
   readonly services: readonly ServiceName[] | 'all';
-  /** Default as the user would write it; undefined means the variable is optional with no value. */
-  readonly defaultText?: string;
   readonly parse: (raw: string, name: string) => T;
+  /** Absent: optional, with no value standing in. */
+  readonly default?: EnvDefault<T>;
+  /** Writes a value as a user would (the docs' default column); parse(format(v)) gives v back. */
+  format?(value: T): string;
 }
 
 // ---- parsers: each throws ConfigError with what was expected and what was received ----
@@ -121,28 +148,48 @@ function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'r
   throw new ConfigError(name, `expected "rocksdb", "rados://POOL" or "rados://POOL/NAMESPACE", got "${raw}"`);
 }
 
+// ---- formatters: the inverse of the parsers, for defaults shown in the docs ----
+
+export function formatHostPort(v: { readonly host: string; readonly port: number }): string {
+  return `${v.host.includes(':') ? `[${v.host}]` : v.host}:${v.port}`;
+}
+
+/** The largest binary unit that divides the size exactly: 8388608 → 8MiB. */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+function formatStore(v: ReturnType<typeof parseStore>): string {
+  return v.kind === 'rocksdb' ? 'rocksdb' : `rados://${v.pool}${v.namespace !== undefined ? `/${v.namespace}` : ''}`;
+}
+
 // ---- the registry ----
 
 export const ENV = {
   WOLK_LISTEN: {
     name: 'WOLK_LISTEN',
-    doc: 'gRPC listen address HOST:PORT (port 0 picks a free port). Defaults per service: storer 7001, consensus 7002, rewards 7003, indexer 7004, gateway 7005 (its gRPC health).',
+    doc: 'gRPC listen address HOST:PORT (port 0 picks a free port); at the gateway it serves gRPC health and the source of uploads.',
     services: 'all',
-    defaultText: '0.0.0.0:<service port>',
+    default: { perService: (service: ServiceName) => ({ host: '0.0.0.0', port: SERVICE_PORTS[service] }) },
+    format: formatHostPort,
     parse: parseHostPort,
   },
   WOLK_HTTP_LISTEN: {
     name: 'WOLK_HTTP_LISTEN',
     doc: 'HTTP listen address of the gateway.',
     services: ['gateway'],
-    defaultText: '0.0.0.0:8080',
+    default: { value: { host: '0.0.0.0', port: 8080 } },
+    format: formatHostPort,
     parse: parseHostPort,
   },
   WOLK_DATA_DIR: {
     name: 'WOLK_DATA_DIR',
     doc: 'Directory holding all of the service\'s state (RocksDB, keys). In Kubernetes: the Ceph RBD volume.',
     services: 'all',
-    defaultText: '.wolk/<service>',
+    default: { perService: (service: ServiceName) => `.wolk/${service}` },
     parse: parseString,
   },
   WOLK_PEERS: {
@@ -207,93 +254,96 @@ export const ENV = {
   },
   WOLK_REPLICATION: {
     name: 'WOLK_REPLICATION',
-    doc: 'N, the number of storers that must commit to each file.',
+    doc: 'N, the number of storers that must commit to each file. Every node of a network should use the genesis value.',
     services: ['gateway', 'consensus', 'storer'],
-    defaultText: '8',
+    default: { derived: 'the genesis `params.replication`', otherwise: 8 },
     parse: parseInteger(1, 64),
   },
   WOLK_CHUNK_SIZE: {
     name: 'WOLK_CHUNK_SIZE',
     doc: 'Chunk size in bytes for new files (4096 to 32768).',
     services: ['gateway', 'storer'],
-    defaultText: '4096',
+    default: { derived: 'the genesis `params.chunkSize`', otherwise: 4096 },
     parse: parseBytes(4096, 32768),
   },
   WOLK_MAX_FILE_BYTES: {
     name: 'WOLK_MAX_FILE_BYTES',
     doc: 'Largest file accepted.',
     services: ['gateway', 'storer'],
-    defaultText: '4GiB',
+    default: { value: 4 * 1024 ** 3 },
+    format: formatBytes,
     parse: parseBytes(1, 2 ** 50),
   },
   WOLK_MAX_MESSAGE_BYTES: {
     name: 'WOLK_MAX_MESSAGE_BYTES',
     doc: 'Largest single gRPC message sent or received.',
     services: 'all',
-    defaultText: '8MiB',
+    default: { value: 8 * 1024 ** 2 },
+    format: formatBytes,
     parse: parseBytes(64 * 1024, 1024 ** 3),
   },
   WOLK_MAX_CONCURRENT_UPLOADS: {
     name: 'WOLK_MAX_CONCURRENT_UPLOADS',
     doc: 'Uploads (SetFile, Solicit fetches, PUTs) served at once; more are refused with RESOURCE_EXHAUSTED / 503.',
     services: ['gateway', 'storer'],
-    defaultText: '16',
+    default: { value: 16 },
     parse: parseInteger(1, 10000),
   },
   WOLK_SIGNATURE_WINDOW_SECONDS: {
     name: 'WOLK_SIGNATURE_WINDOW_SECONDS',
     doc: 'How far a signed request\'s `created` may be from the gateway\'s clock, in seconds (RFC 9421); nonces are remembered this long.',
     services: ['gateway'],
-    defaultText: '300',
+    default: { value: 300 },
     parse: parseInteger(1, 86400),
   },
   WOLK_COMMIT_DEADLINE_MS: {
     name: 'WOLK_COMMIT_DEADLINE_MS',
     doc: 'Time the gateway gives N storers to commit to an upload, in milliseconds, plus the file\'s size at WOLK_COMMIT_MIN_RATE; fewer by then: 503 and nothing on chain.',
     services: ['gateway'],
-    defaultText: '60000',
+    default: { value: 60_000 },
     parse: parseInteger(100, 3600000),
   },
   WOLK_COMMIT_MIN_RATE: {
     name: 'WOLK_COMMIT_MIN_RATE',
     doc: 'Slowest fetch rate per second the commit deadline allows for (a 1 GiB upload at 8MiB gets 128 s more).',
     services: ['gateway'],
-    defaultText: '8MiB',
+    default: { value: 8 * 1024 ** 2 },
+    format: formatBytes,
     parse: parseBytes(64 * 1024, 2 ** 40),
   },
   WOLK_FINALITY_TIMEOUT_MS: {
     name: 'WOLK_FINALITY_TIMEOUT_MS',
     doc: 'How long a synchronous PUT waits for its SetKey to be final before answering 202 with a status URL, in milliseconds.',
     services: ['gateway'],
-    defaultText: '60000',
+    default: { value: 60_000 },
     parse: parseInteger(0, 3600000),
   },
   WOLK_STAKE: {
     name: 'WOLK_STAKE',
-    doc: 'Stake units this node registers with.',
+    doc: 'Stake units this node registers with (a storer the genesis does not list; a consensus node without WOLK_GENESIS, in its one-node chain).',
     services: ['storer', 'consensus', 'rewards'],
-    defaultText: '1000',
+    default: { value: 1000 },
     parse: parseInteger(0, Number.MAX_SAFE_INTEGER),
   },
   WOLK_LAMBDA_MS: {
     name: 'WOLK_LAMBDA_MS',
-    doc: 'Agreement timeout unit λ in milliseconds (Algorand uses 2000; a loopback devnet 20–100).',
+    doc: 'Agreement timeout unit λ in milliseconds. Every node of a network must use the same λ, so leave it to the genesis (Algorand uses 2000; the devnet 500).',
     services: ['consensus'],
-    defaultText: '2000',
+    default: { derived: 'the genesis `params.lambdaMs`' },
     parse: parseInteger(1, 600000),
   },
   WOLK_BLOCK_STORE_BUDGET_MS: {
     name: 'WOLK_BLOCK_STORE_BUDGET_MS',
     doc: 'How long a proposer waits for storers to acknowledge its block\'s own chunks and to commit to the chunk set (CommitChunks; at least a quarter of it goes to the commitments) before proposing anyway, in milliseconds (the writes go on in the background).',
     services: ['consensus'],
-    defaultText: 'λ (WOLK_LAMBDA_MS)',
+    default: { derived: 'λ (WOLK_LAMBDA_MS)' },
     parse: parseInteger(0, 600000),
   },
   WOLK_CHECKPOINT_FROM: {
     name: 'WOLK_CHECKPOINT_FROM',
     doc: 'HOST:PORT of a consensus node: an empty data directory starts from its latest certified block (certificate checked against the genesis committee) instead of replaying from genesis; state is read from storers.',
     services: ['consensus'],
-    defaultText: 'unset: replay from genesis',
+    default: { unset: 'replay from genesis' },
     parse: (raw: string, name: string): string => {
       parseHostPort(raw, name);
       return raw.trim();
@@ -301,9 +351,9 @@ export const ENV = {
   },
   WOLK_AUDIT_DEPTH: {
     name: 'WOLK_AUDIT_DEPTH',
-    doc: 'Q: the rewards verifier audits the block this many rounds back.',
+    doc: 'Q: the rewards verifier audits the block this many rounds back. Every node of a network must use the genesis value.',
     services: ['rewards', 'consensus'],
-    defaultText: '100',
+    default: { derived: 'the genesis `params.auditDepth`' },
     parse: parseInteger(1, 1000000),
   },
   WOLK_GENESIS: {
@@ -316,35 +366,36 @@ export const ENV = {
     name: 'WOLK_STORE',
     doc: 'Storer backend: "rocksdb" (files under WOLK_DATA_DIR) or "rados://POOL[/NAMESPACE]" (native Ceph RADOS, with CEPH_CONF; the namespace defaults to the storer\'s id so storers can share a pool).',
     services: ['storer'],
-    defaultText: 'rocksdb',
+    default: { value: { kind: 'rocksdb' } },
+    format: formatStore,
     parse: parseStore,
   },
   CEPH_CONF: {
     name: 'CEPH_CONF',
     doc: 'Path to ceph.conf for the RADOS backend.',
     services: ['storer'],
-    defaultText: '/etc/ceph/ceph.conf',
+    default: { value: '/etc/ceph/ceph.conf' },
     parse: parseString,
   },
   CEPH_CLIENT: {
     name: 'CEPH_CLIENT',
     doc: 'cephx client name for the RADOS backend (e.g. client.wolk-storer under Rook).',
     services: ['storer'],
-    defaultText: 'client.admin',
+    default: { unset: 'librados\'s default, client.admin' },
     parse: parseString,
   },
   WOLK_LOG_LEVEL: {
     name: 'WOLK_LOG_LEVEL',
     doc: 'Log level: debug, info, warn or error. Logs are JSON lines on stderr.',
     services: 'all',
-    defaultText: 'info',
+    default: { value: 'info' },
     parse: parseOneOf(['debug', 'info', 'warn', 'error'] as const),
   },
   WOLK_SHUTDOWN_GRACE_MS: {
     name: 'WOLK_SHUTDOWN_GRACE_MS',
     doc: 'On SIGTERM, how long in-flight calls may finish before they are cancelled.',
     services: 'all',
-    defaultText: '10000',
+    default: { value: 10_000 },
     parse: parseInteger(0, 600000),
   },
   WOLK_TRACE_FILE: {
@@ -361,16 +412,16 @@ export const ENV = {
   },
   OTEL_TRACES_EXPORTER: {
     name: 'OTEL_TRACES_EXPORTER',
-    doc: 'OpenTelemetry trace exporter: none (default), otlp or console. Standard OTEL_EXPORTER_OTLP_* variables configure otlp.',
+    doc: 'OpenTelemetry trace exporter: none, otlp or console. Standard OTEL_EXPORTER_OTLP_* variables configure otlp.',
     services: 'all',
-    defaultText: 'none',
+    default: { value: 'none' },
     parse: parseOneOf(['none', 'otlp', 'console'] as const),
   },
   OTEL_SERVICE_NAME: {
     name: 'OTEL_SERVICE_NAME',
     doc: 'Service name on traces.',
     services: 'all',
-    defaultText: 'wolk-<service>',
+    default: { perService: (service: ServiceName) => `wolk-${service}` },
     parse: parseString,
   },
   WOLK_GATEWAY: {
@@ -381,9 +432,9 @@ export const ENV = {
   },
   WOLK_DEVNET_DIR: {
     name: 'WOLK_DEVNET_DIR',
-    doc: 'npm start: where the devnet keeps its data, logs, genesis and endpoints.json.',
+    doc: 'npm start: where the devnet keeps its data, logs, genesis, endpoints.json and the launcher\'s pid file (devnet.pid: a second npm start there is refused while it runs).',
     services: [],
-    defaultText: '.wolk/devnet',
+    default: { value: '.wolk/devnet' },
     parse: parseString,
   },
   WOLK_DEVNET_FAULTS: {
@@ -413,7 +464,24 @@ export const ENV = {
 } as const satisfies Record<string, EnvVarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV;
-type ParsedOf<N extends EnvName> = ReturnType<(typeof ENV)[N]['parse']>;
+type Spec<N extends EnvName> = (typeof ENV)[N];
+type ParsedOf<N extends EnvName> = ReturnType<Spec<N>['parse']>;
+/** Variables with one default value, with one per service, and with one derived from another input. */
+type ValueDefaulted = { [N in EnvName]: Spec<N> extends { readonly default: { readonly value: unknown } } ? N : never }[EnvName];
+type PerServiceDefaulted = { [N in EnvName]: Spec<N> extends { readonly default: { readonly perService: unknown } } ? N : never }[EnvName];
+type DerivedDefaulted = { [N in EnvName]: Spec<N> extends { readonly default: { readonly derived: string } } ? N : never }[EnvName];
+
+// Compile-time check that every default has the type its parser returns.
+type DefaultValueOf<S> = S extends { readonly default: { readonly value: infer V } }
+  ? V
+  : S extends { readonly default: { readonly perService: (s: ServiceName) => infer V } }
+    ? V
+    : S extends { readonly default: { readonly otherwise: infer V } }
+      ? V
+      : never;
+type MistypedDefaults = { [N in EnvName]: [DefaultValueOf<Spec<N>>] extends [ParsedOf<N>] ? never : N }[EnvName];
+const defaultsMatchParsers: [MistypedDefaults] extends [never] ? true : MistypedDefaults = true;
+void defaultsMatchParsers;
 
 /** The environment, passed in so tests and the devnet can build one without touching process.env. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -425,9 +493,51 @@ export function readEnv<N extends EnvName>(env: Environment, name: N): ParsedOf<
   return ENV[name].parse(raw, name) as ParsedOf<N>;
 }
 
-/** Reads one variable, falling back to a default value. */
-export function readEnvOr<N extends EnvName>(env: Environment, name: N, fallback: ParsedOf<N>): ParsedOf<N> {
-  return readEnv(env, name) ?? fallback;
+/** Reads one variable, or its registry default when unset (per service where the default depends on it). */
+export function readOption<N extends ValueDefaulted>(env: Environment, name: N): ParsedOf<N>;
+export function readOption<N extends PerServiceDefaulted>(env: Environment, name: N, service: ServiceName): ParsedOf<N>;
+export function readOption(env: Environment, name: ValueDefaulted | PerServiceDefaulted, service?: ServiceName): unknown {
+  const set = readEnv(env, name);
+  if (set !== undefined) return set;
+  const d: EnvDefault<unknown> = ENV[name].default;
+  if ('value' in d) return d.value;
+  if ('perService' in d) {
+    if (service === undefined) throw new Error(`${name}: its default depends on the service; say which`);
+    return d.perService(service);
+  }
+  throw new Error(`${name}: no default value in the registry`);
+}
+
+/**
+ * Reads one variable whose default comes from another input the reader holds (`from`: e.g. the genesis
+ * parameter); without that input (undefined), the registry's `otherwise`.
+ */
+export function readDerived<N extends DerivedDefaulted>(env: Environment, name: N, from: ParsedOf<N> | undefined): ParsedOf<N> {
+  const set = readEnv(env, name) ?? from;
+  if (set !== undefined) return set;
+  const d: EnvDefault<unknown> = ENV[name].default;
+  if ('otherwise' in d && d.otherwise !== undefined) return d.otherwise as ParsedOf<N>;
+  throw new ConfigError(name, `not set, and there is nothing to derive it from (${'derived' in d ? d.derived : 'no default'})`);
+}
+
+/**
+ * The default as the docs show it (the README table, the manifest checks); undefined when there is none.
+ * `code` marks up a value as written in the environment (the README wraps it in backticks).
+ */
+export function defaultText(spec: EnvVarSpec<unknown>, code: (value: string) => string = (v) => v): string | undefined {
+  const d = spec.default;
+  if (d === undefined) return undefined;
+  const show = (v: unknown) => (spec.format ? spec.format(v) : String(v));
+  if ('value' in d) return code(show(d.value));
+  if ('perService' in d) {
+    // One pattern when the values differ only by the service's name (`.wolk/<service>`), else each.
+    const shown = SERVICE_NAMES.map((s) => ({ s, text: show(d.perService(s)) }));
+    const patterns = new Set(shown.map(({ s, text }) => text.split(s).join('<service>')));
+    if (patterns.size === 1) return code([...patterns][0]!);
+    return shown.map(({ s, text }) => `${s} ${code(text)}`).join(', ');
+  }
+  if ('derived' in d) return d.otherwise !== undefined ? `${d.derived}; without one, ${code(show(d.otherwise))}` : d.derived;
+  return `unset: ${d.unset}`;
 }
 
 /** The variables a service reads, for docs and manifest checks. */

@@ -1,15 +1,8 @@
-// Options every service shares, parsed from the environment in one place.
-import { readEnv, readEnvOr, type Environment, type ServiceName } from '../config/env.js';
+// Options every service shares, read from the environment once (lib/config/env.ts holds the defaults).
+// Each service's own options (services/<name>/options.ts) extend these.
+import { loadGenesis, type Genesis } from '../chain/genesis.js';
+import { ConfigError, readEnv, readOption, type Environment, type ServiceName } from '../config/env.js';
 import type { LogLevel } from '../log/logger.js';
-
-/** Default gRPC ports per service (README: configuration). */
-export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  storer: 7001,
-  consensus: 7002,
-  rewards: 7003,
-  indexer: 7004,
-  gateway: 7005,
-};
 
 export interface CommonOptions {
   readonly service: ServiceName;
@@ -24,11 +17,26 @@ export interface CommonOptions {
 export function readCommonOptions(env: Environment, service: ServiceName): CommonOptions {
   return {
     service,
-    listen: readEnvOr(env, 'WOLK_LISTEN', { host: '0.0.0.0', port: DEFAULT_PORTS[service] }),
-    dataDir: readEnvOr(env, 'WOLK_DATA_DIR', `.wolk/${service}`),
-    logLevel: readEnvOr(env, 'WOLK_LOG_LEVEL', 'info'),
-    maxMessageBytes: readEnvOr(env, 'WOLK_MAX_MESSAGE_BYTES', 8 * 1024 * 1024),
-    shutdownGraceMs: readEnvOr(env, 'WOLK_SHUTDOWN_GRACE_MS', 10_000),
+    listen: readOption(env, 'WOLK_LISTEN', service),
+    dataDir: readOption(env, 'WOLK_DATA_DIR', service),
+    logLevel: readOption(env, 'WOLK_LOG_LEVEL'),
+    maxMessageBytes: readOption(env, 'WOLK_MAX_MESSAGE_BYTES'),
+    shutdownGraceMs: readOption(env, 'WOLK_SHUTDOWN_GRACE_MS'),
     parentPid: readEnv(env, 'WOLK_PARENT_PID'),
   };
 }
+
+/** Reads a service's typed options from an environment (services/<name>/options.ts `readOptions`). */
+export type OptionsReader<O extends CommonOptions> = (env: Environment) => O;
+
+/** WOLK_GENESIS loaded and checked; undefined when unset. A file that cannot be used stops the start as a ConfigError. */
+export function readGenesis(env: Environment): Genesis | undefined {
+  const path = readEnv(env, 'WOLK_GENESIS');
+  if (path === undefined) return undefined;
+  try {
+    return loadGenesis(path);
+  } catch (err) {
+    throw new ConfigError('WOLK_GENESIS', (err as Error).message.replace(/^WOLK_GENESIS: /, ''));
+  }
+}
+

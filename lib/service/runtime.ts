@@ -1,12 +1,13 @@
-// Runs a service process: reads config, builds the node, handles SIGTERM/SIGINT with a graceful close,
-// and turns start-up failures (bad env value, port in use, unwritable data dir) into one line on stderr
-// and exit code 1 — no stack trace for a person to decode.
-import { ConfigError, processEnvironment, type Environment, type ServiceName } from '../config/env.js';
+// Runs a service process: reads its options once, builds the node, handles SIGTERM/SIGINT with a
+// graceful close, and turns start-up failures (bad env value, port in use, unwritable data dir) into one
+// line on stderr and exit code 1 — no stack trace for a person to decode. Every service's main.ts is
+// one runService call; tests build nodes with the same options reader and factory (test/helpers/service.ts).
+import { ConfigError, processEnvironment, type ServiceName } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { ListenError } from '../grpc/server.js';
 import { StorageError } from '../storage/errors.js';
 import { shutdownTracing } from '../telemetry/tracing.js';
-import { readCommonOptions, type CommonOptions } from './options.js';
+import type { CommonOptions, OptionsReader } from './options.js';
 import { ensureWritableDataDir } from './data-dir.js';
 
 export interface RunningNode {
@@ -16,13 +17,14 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-export interface ServiceContext {
-  readonly env: Environment;
-  readonly options: CommonOptions;
+/** What a node factory gets: its typed options (read once, before it runs) and a logger. */
+export interface ServiceContext<O extends CommonOptions = CommonOptions> {
+  readonly options: O;
   readonly logger: Logger;
 }
 
-export type NodeFactory = (ctx: ServiceContext) => Promise<RunningNode>;
+/** Builds and starts a node; on failure it has closed whatever it opened. */
+export type NodeFactory<O extends CommonOptions = CommonOptions> = (ctx: ServiceContext<O>) => Promise<RunningNode>;
 
 function oneLine(service: ServiceName, err: unknown): string {
   if (err instanceof ConfigError || err instanceof ListenError || err instanceof StorageError) return `wolk-${service}: ${err.message}`;
@@ -30,12 +32,11 @@ function oneLine(service: ServiceName, err: unknown): string {
 }
 
 /** The body of every services/<name>/main.ts. */
-export async function runService(service: ServiceName, factory: NodeFactory): Promise<void> {
-  const env = processEnvironment();
-  let options: CommonOptions;
+export async function runService<O extends CommonOptions>(service: ServiceName, readOptions: OptionsReader<O>, factory: NodeFactory<O>): Promise<void> {
+  let options: O;
   let logger: Logger;
   try {
-    options = readCommonOptions(env, service);
+    options = readOptions(processEnvironment());
     ensureWritableDataDir(options.dataDir);
     logger = createLogger({ level: options.logLevel, fields: { service: `wolk-${service}` } });
   } catch (err) {
@@ -75,7 +76,7 @@ export async function runService(service: ServiceName, factory: NodeFactory): Pr
   process.on('SIGTERM', () => void close('SIGTERM'));
   process.on('SIGINT', () => void close('SIGINT'));
   try {
-    node = await factory({ env, options, logger });
+    node = await factory({ options, logger });
   } catch (err) {
     process.stderr.write(oneLine(service, err) + '\n');
     process.exit(1);

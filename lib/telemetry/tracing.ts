@@ -19,7 +19,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { readEnv, type Environment } from '../config/env.js';
+import { readEnv, readOption, type Environment } from '../config/env.js';
 
 /** Writes each finished span as one JSON line, synchronously, so nothing is lost if the process dies. */
 export class JsonLinesSpanExporter implements SpanExporter {
@@ -50,7 +50,7 @@ export class JsonLinesSpanExporter implements SpanExporter {
 }
 
 export function tracingEnabled(env: Environment): boolean {
-  return (readEnv(env, 'OTEL_TRACES_EXPORTER') ?? 'none') !== 'none' || readEnv(env, 'WOLK_TRACE_FILE') !== undefined;
+  return readOption(env, 'OTEL_TRACES_EXPORTER') !== 'none' || readEnv(env, 'WOLK_TRACE_FILE') !== undefined;
 }
 
 let provider: NodeTracerProvider | undefined;
@@ -59,7 +59,7 @@ let provider: NodeTracerProvider | undefined;
 export function initTracing(env: Environment, serviceName: string): boolean {
   if (provider || !tracingEnabled(env)) return provider !== undefined;
   const processors: SpanProcessor[] = [];
-  const exporter = readEnv(env, 'OTEL_TRACES_EXPORTER') ?? 'none';
+  const exporter = readOption(env, 'OTEL_TRACES_EXPORTER');
   if (exporter === 'otlp') processors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
   if (exporter === 'console') processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
   const file = readEnv(env, 'WOLK_TRACE_FILE');

@@ -5,6 +5,8 @@
 // `commit` are awaited (synced RocksDB writes) before anything after them runs, so an own vote never
 // leaves before its record and the block it votes for are durable, and a committed block is on disk
 // before the next round starts. On start the saved proposals of the current round go back to the core.
+// stop() resolves only when every piece of work the host started has ended (the event loop, assemblies,
+// validations, storage checks, catch-ups, mempool pruning), so the database can close right after it.
 import { randomInt } from 'node:crypto';
 import { unaryCall } from '../../lib/grpc/client.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
@@ -67,6 +69,8 @@ export class AgreementHost {
   private followedBlocks = 0;
   private roundStartedAt = Date.now();
   private busyMs = 0;
+  /** Work started in the background (the event loop, assemble, validate, …) that stop() waits for. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly c: HostComponents) {
     this.now = c.now ?? Date.now;
@@ -92,7 +96,7 @@ export class AgreementHost {
     // down or failing to execute) sees no votes of later rounds, so the core never asks to catch up.
     // When its tip has not moved between two checks it asks its peers for the next certified block.
     const followMs = this.c.followCheckMs ?? Math.max(1000, 5 * this.c.params.lambda);
-    this.followTimer = setInterval(() => void this.followCheck(), followMs);
+    this.followTimer = setInterval(() => this.background(this.followCheck(), 'follow check'), followMs);
     this.followTimer.unref();
   }
 
@@ -132,12 +136,24 @@ export class AgreementHost {
     return out;
   }
 
-  stop(): void {
+  /**
+   * Stops taking events and resolves when everything already started has ended. Storage checks and
+   * peer fetches are cut short through the abort signal; a block write under way completes.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     if (this.countersTimer) clearInterval(this.countersTimer);
     if (this.followTimer) clearInterval(this.followTimer);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs `work` in the background, where stop() waits for it; a failure is logged, never dropped. */
+  private background(work: Promise<unknown>, what: string): void {
+    const tracked = work.catch((err: unknown) => this.log.error(`${what} failed`, { error: err }));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
   }
 
   status(): { round: number; period: number } {
@@ -171,7 +187,10 @@ export class AgreementHost {
       return false;
     }
     this.queue.push(ev);
-    if (!this.running) void this.run();
+    if (!this.running) {
+      this.running = true; // before run() yields, so one loop at a time
+      this.background(this.run(), 'event loop');
+    }
     return true;
   }
 
@@ -227,13 +246,13 @@ export class AgreementHost {
         return;
       }
       case 'assemble':
-        void this.assemble(a.round, a.period);
+        this.background(this.assemble(a.round, a.period), 'assemble');
         return;
       case 'validate':
-        void this.validate(a.block);
+        this.background(this.validate(a.block), 'validation');
         return;
       case 'recheck':
-        void this.recheck(a.block);
+        this.background(this.recheck(a.block), 'storage re-check');
         return;
       case 'commit': {
         const payload = this.payloads.get(bodyKey(a.block.body));
@@ -254,11 +273,11 @@ export class AgreementHost {
         this.roundStartedAt = now;
         this.busyMs = 0;
         const state = this.c.ledger.latestState();
-        void this.c.mempool.prune(async (sender) => (await readAccount(state, sender)).nonce);
+        this.background(this.c.mempool.prune(async (sender) => (await readAccount(state, sender)).nonce), 'mempool pruning');
         return;
       }
       case 'catchup':
-        void this.catchup(a.round);
+        this.background(this.catchup(a.round), 'catch-up');
         return;
     }
   }
@@ -290,8 +309,7 @@ export class AgreementHost {
       this.keepPayload(body, payload);
       this.push({ kind: 'assembled', round, period, body });
     } catch (err) {
-      // Stopping closes the database under assemblies still in flight: not an error worth a line each.
-      if (this.stopped) return;
+      // stop() waits for this assembly, so the database is still open here: a failure is a real one.
       this.log.error('assemble failed', { round, error: err });
     }
   }
@@ -344,7 +362,7 @@ export class AgreementHost {
     if (this.catchupInFlight) return false;
     this.catchupInFlight = true;
     try {
-      const got = await firstPeerBlock(this.c.peers, shuffle(this.c.peers.endpoints()), round, (cb, endpoint) => {
+      const fetching = firstPeerBlock(this.c.peers, shuffle(this.c.peers.endpoints()), round, (cb, endpoint) => {
         if (!cb.block || !cb.certificate) return null;
         try {
           const block = blockFromHeader(this.c.crypto, cb.block.header);
@@ -355,6 +373,9 @@ export class AgreementHost {
           return null;
         }
       });
+      // stop() must not wait out a peer's call deadline: on abort the answer is dropped, and the call
+      // ends when the peers' clients close.
+      const got = await untilAborted(fetching, this.abort.signal);
       if (!got) return false;
       this.keepPayload(got.block.body, got.payload);
       this.push({ kind: 'certified', block: got.block, certificate: got.certificate });
@@ -368,6 +389,16 @@ export class AgreementHost {
     if (this.payloads.size >= MAX_PAYLOADS) this.payloads.delete(this.payloads.keys().next().value!);
     this.payloads.set(bodyKey(body), payload);
   }
+}
+
+/** `work`'s result, or null as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T | null>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function bodyKey(body: Uint8Array): string {

@@ -1,17 +1,18 @@
 // The consensus node's wiring (STYLE: one wiring file; parts built in order, closed in reverse):
 // identity key and genesis → RocksDB → ledger (state tree, chain store) → peers, gossip, mempool →
 // agreement host → gRPC ConsensusService; then, in the background, catch-up from peers and the start
-// of agreement. Configuration comes from the environment registry (lib/config/env.ts) only here.
+// of agreement. Options come typed from ./options.ts (read once by the runtime); close() waits for the
+// catch-up and the agreement host's in-flight work before the database closes.
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient, ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
-import { loadGenesis, nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
-import { readEnv } from '../../lib/config/env.js';
+import { nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
 import { fromHex, sha256, toHex } from '../../lib/crypto/index.js';
 import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
-import type { NodeFactory } from '../../lib/service/runtime.js';
+import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
+import type { NodeFactory, RunningNode, ServiceContext } from '../../lib/service/runtime.js';
+import type { KvStore } from '../../lib/storage/kv.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { createAgreementCrypto } from './agreement/crypto.js';
 import { algorandParams, smallNetworkParams, type AgreementParams } from './agreement/params.js';
@@ -24,6 +25,7 @@ import { DEFAULT_BLOCK_LIMITS, Ledger } from './ledger/ledger.js';
 import { Mempool } from './mempool.js';
 import { Peers } from './peers.js';
 import { StorerChunks } from './remote-state.js';
+import { SOLO_GENESIS_PARAMS, type ConsensusOptions } from './options.js';
 import { consensusHandlers } from './server.js';
 import { createStorageCheck } from './storage-check.js';
 
@@ -46,7 +48,7 @@ function soloGenesis(key: NodeKey, endpoint: string, stake: number): Genesis {
     network: 'wolk-local',
     seed: toHex(sha256(new TextEncoder().encode(`wolk-local/${key.id}`))),
     timestampMs: 0,
-    params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    params: SOLO_GENESIS_PARAMS,
     nodes: [{ id: key.id, vrfPublicKey: toHex(key.vrfPublicKey), endpoint, roles: ['consensus'], stake: String(Math.max(1, stake)) }],
   };
 }
@@ -78,18 +80,35 @@ async function takeCheckpoint(endpoint: string, verify: (cp: Checkpoint) => Veri
   }
 }
 
-export const createConsensusNode: NodeFactory = async (ctx) => {
-  const { env, options, logger } = ctx;
+export const createConsensusNode: NodeFactory<ConsensusOptions> = async (ctx) => {
+  const { options, logger } = ctx;
   const { key } = loadOrCreateNodeKey(options.dataDir);
-  const listen = options.listen;
-  const advertise = readEnv(env, 'WOLK_ADVERTISE') ?? listen;
-  const self = `${advertise.host === '0.0.0.0' ? '127.0.0.1' : advertise.host}:${advertise.port}`;
-  const genesisPath = readEnv(env, 'WOLK_GENESIS');
-  const genesis = genesisPath === undefined ? soloGenesis(key, self, readEnv(env, 'WOLK_STAKE') ?? 1000) : loadGenesis(genesisPath);
-  if (genesisPath === undefined) logger.info('no WOLK_GENESIS: a one-node chain of this node alone (wolk-local)');
-  const lambdaMs = readEnv(env, 'WOLK_LAMBDA_MS') ?? genesis.params.lambdaMs;
+  const self = options.self;
+  const genesis = options.genesis ?? soloGenesis(key, self, options.stake);
+  if (options.genesis === undefined) logger.info('no WOLK_GENESIS: a one-node chain of this node alone (wolk-local)');
+  const lambdaMs = options.lambdaMs;
+  if (lambdaMs !== genesis.params.lambdaMs) logger.warn('WOLK_LAMBDA_MS differs from the genesis λ: this node\'s timeouts are not the committee\'s', { lambdaMs, genesisLambdaMs: genesis.params.lambdaMs });
 
   const db = await openRocksKv(join(options.dataDir, 'db'));
+  // What is open so far, closed (last first) when the start fails before the node owns it.
+  const opened: (() => void | Promise<void>)[] = [() => db.close()];
+  try {
+    return await startNode(ctx, key, genesis, db, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw err;
+  }
+};
+
+async function startNode(
+  ctx: ServiceContext<ConsensusOptions>,
+  key: NodeKey,
+  genesis: Genesis,
+  db: KvStore & { close(): Promise<void> },
+  opened: (() => void | Promise<void>)[],
+): Promise<RunningNode> {
+  const { options, logger } = ctx;
+  const { self, lambdaMs } = options;
   const committee = nodesWithRole(genesis, 'consensus').nodes;
   const directory = new Map(committee.map((n) => [n.id, { vrf: fromHex(n.vrfPublicKey), sign: fromHex(n.id) }]));
   const crypto = createAgreementCrypto(
@@ -107,20 +126,22 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
     logger: log,
     signer: { id: key.signPublicKey, secretKey: key.signSecretKey },
   });
-  const storeBudgetMs = readEnv(env, 'WOLK_BLOCK_STORE_BUDGET_MS') ?? lambdaMs;
-  const checkpointFrom = readEnv(env, 'WOLK_CHECKPOINT_FROM');
+  opened.push(() => blockChunks.close());
+  const storeBudgetMs = options.blockStoreBudgetMs;
+  const checkpointFrom = options.checkpointFrom;
   let checkpoint: VerifiedCheckpoint | undefined;
   if (checkpointFrom !== undefined && ((await new ChainStore(db).latestRound()) ?? 0) === 0) {
     const committeeStake = new Map(committee.map((n) => [n.id, BigInt(n.stake)]));
     checkpoint = await takeCheckpoint(checkpointFrom, (cp) => verifyCheckpoint(cp, { crypto, params, committee: committeeStake }), log);
   }
   const peers = new Peers({
-    static: readEnv(env, 'WOLK_PEERS') ?? [],
-    ...(readEnv(env, 'WOLK_PEERS_SRV') !== undefined ? { srv: readEnv(env, 'WOLK_PEERS_SRV')! } : {}),
+    static: [...options.peers],
+    ...(options.peersSrv !== undefined ? { srv: options.peersSrv } : {}),
     self,
     logger: log,
     maxMessageBytes: options.maxMessageBytes,
   });
+  opened.push(() => peers.stop());
   const ledger = await Ledger.open({
     kv: db,
     // Bodies of the blocks before a checkpoint (only their headers are kept), from the peers.
@@ -160,20 +181,24 @@ export const createConsensusNode: NodeFactory = async (ctx) => {
   if (!directory.has(key.id)) log.warn('this node is not in the genesis committee: it follows but does not vote', { id: key.id });
 
   const abort = new AbortController();
-  const agreement = {
+  let joining: Promise<void> = Promise.resolve();
+  const agreement: NodePart = {
     async start() {
       await peers.start();
       // In the background: the server is up (peers can reach us) while we catch up and then join.
-      void (async () => {
+      joining = (async () => {
         await catchUp({ ledger, peers, crypto, params, logger: log }, abort.signal).catch((err: unknown) => log.warn('catch-up failed', { error: err }));
         if (abort.signal.aborted) return;
         await host.start();
         log.info('agreement started', { round: ledger.tip().round + 1, lambdaMs, peers: peers.endpoints().length });
-      })();
+      })().catch((err: unknown) => log.error('agreement did not start', { error: err }));
     },
-    stop() {
+    // Resolves when nothing of agreement runs any more: the catch-up has seen the abort, the host's
+    // in-flight assembly, validation and writes have ended; only then may the database close.
+    async stop() {
       abort.abort();
-      host.stop();
+      await joining;
+      await host.stop();
       peers.stop();
     },
   };

@@ -1,112 +1,147 @@
-// The gateway's wiring: the gRPC server (WOLK_LISTEN: health, reflection, and StorerService.GetFile
-// as the source of uploads), the replay cache in RocksDB, clients of consensus and storers, and the
-// HTTP front (WOLK_HTTP_LISTEN). close() tears down in reverse.
+// The gateway's wiring, started through the shared node runtime (lib/service/grpc-node.ts) like every
+// service: the gRPC server (WOLK_LISTEN: health, reflection, and StorerService.GetFile as the source of
+// uploads), the replay cache in RocksDB, clients of consensus and storers, and the HTTP front
+// (WOLK_HTTP_LISTEN) as a part started once the gRPC port is known. close() tears down in reverse; a
+// start that fails part-way (the HTTP port taken) closes the clients and the database it opened.
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createGrpcServer, ListenError } from '../../lib/grpc/server.js';
+import { ListenError } from '../../lib/grpc/server.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { createApi } from './api.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
 import { createChain } from './chain.js';
 import { createGatewayHttpServer } from './http.js';
-import { readGatewayOptions } from './options.js';
+import type { GatewayOptions } from './options.js';
 import { createIndexerView } from './indexer.js';
 import { createRegistry } from './registry.js';
 import { openReplayCache } from './replay.js';
 import { Clients } from './rpc.js';
-import { SpoolRegistry, registerSource } from './source.js';
+import { SpoolRegistry, sourceService } from './source.js';
 
-export const createGatewayNode: NodeFactory = async (ctx) => {
-  const options = readGatewayOptions(ctx.env);
-  const dataDir = ctx.options.dataDir;
+const shownHost = (h: string) => (h === '0.0.0.0' ? '127.0.0.1' : h);
+
+export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
+  const { options } = ctx;
+  const dataDir = options.dataDir;
   const { key } = loadOrCreateNodeKey(dataDir);
   const gatewayKey = { publicKey: key.signPublicKey, secretKey: key.signSecretKey };
   const kv = await openRocksKv(join(dataDir, 'gateway-db'));
-  const replay = await openReplayCache(kv, { windowSeconds: options.signatureWindowSeconds, maxEntries: options.replayCacheEntries });
-  const pruner = setInterval(() => void replay.prune(Math.floor(Date.now() / 1000)).catch(() => undefined), 60_000);
-  pruner.unref();
-
-  const spools = new SpoolRegistry();
-  const grpc = createGrpcServer({ logger: ctx.logger, maxMessageBytes: ctx.options.maxMessageBytes });
-  registerSource(grpc, spools);
-  const grpcPort = await grpc.listen(ctx.options.listen.host, ctx.options.listen.port);
-  const shownHost = (h: string) => (h === '0.0.0.0' ? '127.0.0.1' : h);
-  const source = options.advertise ?? `${shownHost(ctx.options.listen.host)}:${grpcPort}`;
-
-  const clients = new Clients();
-  const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
-  // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
-  const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.consensus) : undefined;
-  const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2, weights);
-  const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
-  const info = {
-    id: key.id,
-    replication: options.replication,
-    chunkSize: options.chunkSize,
-    maxFileBytes: options.maxFileBytes,
-    source,
-  };
-  const api = chain
-    ? createApi({
-        logger: ctx.logger.child({ module: 'api' }),
-        chain,
-        clients,
-        registry,
-        indexer,
-        replay,
-        spools,
-        spoolDir: join(dataDir, 'spool'),
-        gatewayKey,
-        source,
-        replication: options.replication,
-        chunkSize: options.chunkSize,
-        maxFileBytes: options.maxFileBytes,
-        maxConcurrentUploads: options.maxConcurrentUploads,
-        signatureWindowSeconds: options.signatureWindowSeconds,
-        commitDeadlineMs: options.commitDeadlineMs,
-        commitMinBytesPerSecond: options.commitMinBytesPerSecond,
-        finalityTimeoutMs: options.finalityTimeoutMs,
-      })
-    : undefined;
-  const http = createGatewayHttpServer({
-    logger: ctx.logger,
-    processes: options.processes,
-    startedAt: Date.now(),
-    ...(api ? { api } : {}),
-    ...(chain ? { chain } : {}),
-    info,
-  });
-  const { host, port } = options.httpListen;
+  // Once startGrpcNode has them, it closes the clients and the database itself if the start fails.
+  let handedOver = false;
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(port, host, () => {
-        http.off('error', reject);
-        resolve();
-      });
+    const replay = await openReplayCache(kv, { windowSeconds: options.signatureWindowSeconds, maxEntries: options.replayCacheEntries });
+    let pruneTimer: NodeJS.Timeout | undefined;
+    let pruning: Promise<void> = Promise.resolve();
+    const pruner: NodePart = {
+      start() {
+        pruneTimer = setInterval(() => {
+          pruning = pruning.then(async () => void (await replay.prune(Math.floor(Date.now() / 1000)))).catch(() => undefined);
+        }, 60_000);
+        pruneTimer.unref();
+      },
+      async stop() {
+        clearInterval(pruneTimer);
+        await pruning;
+      },
+    };
+
+    const spools = new SpoolRegistry();
+    const clients = new Clients();
+    const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
+    // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
+    const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.consensus) : undefined;
+    const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2, weights);
+    const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
+
+    // The HTTP front: uploads name this gateway's gRPC GetFile as their source, so it starts once the
+    // gRPC server listens.
+    let http: Server | undefined;
+    const front: NodePart = {
+      async start(listening) {
+        const source = options.advertise ?? listening.endpoint;
+        const info = {
+          id: key.id,
+          replication: options.replication,
+          chunkSize: options.chunkSize,
+          maxFileBytes: options.maxFileBytes,
+          source,
+        };
+        const api = chain
+          ? createApi({
+              logger: ctx.logger.child({ module: 'api' }),
+              chain,
+              clients,
+              registry,
+              indexer,
+              replay,
+              spools,
+              spoolDir: join(dataDir, 'spool'),
+              gatewayKey,
+              source,
+              replication: options.replication,
+              chunkSize: options.chunkSize,
+              maxFileBytes: options.maxFileBytes,
+              maxConcurrentUploads: options.maxConcurrentUploads,
+              signatureWindowSeconds: options.signatureWindowSeconds,
+              commitDeadlineMs: options.commitDeadlineMs,
+              commitMinBytesPerSecond: options.commitMinBytesPerSecond,
+              finalityTimeoutMs: options.finalityTimeoutMs,
+            })
+          : undefined;
+        const server = createGatewayHttpServer({
+          logger: ctx.logger,
+          processes: options.processes,
+          startedAt: Date.now(),
+          ...(api ? { api } : {}),
+          ...(chain ? { chain } : {}),
+          info,
+        });
+        const { host, port } = options.httpListen;
+        try {
+          await new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(port, host, () => {
+              server.off('error', reject);
+              resolve();
+            });
+          });
+        } catch (err) {
+          throw new ListenError(`${host}:${port}`, err as Error);
+        }
+        http = server;
+        return { http: `http://${shownHost(host)}:${(server.address() as AddressInfo).port}` };
+      },
+      async stop() {
+        const server = http;
+        if (!server) return;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      },
+    };
+
+    handedOver = true;
+    return await startGrpcNode(ctx, {
+      services: [sourceService(spools)],
+      resources: [
+        kv,
+        {
+          close: async () => {
+            clients.close();
+            weights?.close();
+            indexer?.close();
+          },
+        },
+      ],
+      background: [pruner, front],
     });
   } catch (err) {
-    await grpc.shutdown(0);
-    weights?.close();
-    await kv.close();
-    throw new ListenError(`${host}:${port}`, err as Error);
+    if (!handedOver) await kv.close();
+    throw err;
   }
-  const httpPort = (http.address() as AddressInfo).port;
-  return {
-    endpoints: { http: `http://${shownHost(host)}:${httpPort}`, grpc: `${shownHost(ctx.options.listen.host)}:${grpcPort}` },
-    async close() {
-      clearInterval(pruner);
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeIdleConnections();
-      });
-      await grpc.shutdown(ctx.options.shutdownGraceMs);
-      clients.close();
-      weights?.close();
-      indexer?.close();
-      await kv.close();
-    },
-  };
 };

@@ -1,9 +1,14 @@
-// The gateway's options, parsed from the environment in one place.
-import { readEnv, readEnvOr, type Environment } from '../../lib/config/env.js';
-import { loadGenesis, type Genesis } from '../../lib/chain/genesis.js';
+// The gateway's options: their types and the one place they are read from the environment
+// (lib/config/env.ts defines every variable and its default).
+import { formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
+import type { Genesis } from '../../lib/chain/genesis.js';
+import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
 import type { KnownProcess } from './status.js';
 
-export interface GatewayOptions {
+/** Most nonces the replay cache holds within one signature window. */
+const REPLAY_CACHE_ENTRIES = 1_000_000;
+
+export interface GatewayOptions extends CommonOptions {
   readonly httpListen: { readonly host: string; readonly port: number };
   readonly processes: readonly KnownProcess[];
   readonly consensus: readonly string[];
@@ -29,7 +34,7 @@ export interface GatewayOptions {
   readonly finalityTimeoutMs: number;
 }
 
-export function readGatewayOptions(env: Environment): GatewayOptions {
+export function readOptions(env: Environment): GatewayOptions {
   const consensus = readEnv(env, 'WOLK_CONSENSUS') ?? [];
   const storers = readEnv(env, 'WOLK_STORERS') ?? [];
   const processes: KnownProcess[] = [
@@ -37,28 +42,28 @@ export function readGatewayOptions(env: Environment): GatewayOptions {
     ...storers.map((endpoint) => ({ role: 'storer' as const, endpoint })),
   ];
   const indexer = readEnv(env, 'WOLK_INDEXER');
-  if (indexer) processes.push({ role: 'indexer', endpoint: `${indexer.host}:${indexer.port}` });
+  if (indexer) processes.push({ role: 'indexer', endpoint: formatHostPort(indexer) });
   const rewards = readEnv(env, 'WOLK_REWARDS');
-  if (rewards) processes.push({ role: 'rewards', endpoint: `${rewards.host}:${rewards.port}` });
+  if (rewards) processes.push({ role: 'rewards', endpoint: formatHostPort(rewards) });
   const advertise = readEnv(env, 'WOLK_ADVERTISE');
-  const genesisPath = readEnv(env, 'WOLK_GENESIS');
-  const genesis = genesisPath ? loadGenesis(genesisPath) : undefined;
+  const genesis = readGenesis(env);
   return {
-    httpListen: readEnvOr(env, 'WOLK_HTTP_LISTEN', { host: '0.0.0.0', port: 8080 }),
+    ...readCommonOptions(env, 'gateway'),
+    httpListen: readOption(env, 'WOLK_HTTP_LISTEN'),
     processes,
     consensus,
     storers,
-    indexer: indexer ? `${indexer.host}:${indexer.port}` : undefined,
-    advertise: advertise ? `${advertise.host}:${advertise.port}` : undefined,
-    replication: readEnv(env, 'WOLK_REPLICATION') ?? genesis?.params.replication ?? 8,
-    chunkSize: readEnv(env, 'WOLK_CHUNK_SIZE') ?? genesis?.params.chunkSize ?? 4096,
-    maxFileBytes: readEnvOr(env, 'WOLK_MAX_FILE_BYTES', 4 * 1024 ** 3),
-    maxConcurrentUploads: readEnvOr(env, 'WOLK_MAX_CONCURRENT_UPLOADS', 16),
+    indexer: indexer ? formatHostPort(indexer) : undefined,
+    advertise: advertise ? formatHostPort(advertise) : undefined,
+    replication: readDerived(env, 'WOLK_REPLICATION', genesis?.params.replication),
+    chunkSize: readDerived(env, 'WOLK_CHUNK_SIZE', genesis?.params.chunkSize),
+    maxFileBytes: readOption(env, 'WOLK_MAX_FILE_BYTES'),
+    maxConcurrentUploads: readOption(env, 'WOLK_MAX_CONCURRENT_UPLOADS'),
     genesis,
-    signatureWindowSeconds: readEnvOr(env, 'WOLK_SIGNATURE_WINDOW_SECONDS', 300),
-    replayCacheEntries: 1_000_000,
-    commitDeadlineMs: readEnvOr(env, 'WOLK_COMMIT_DEADLINE_MS', 60_000),
-    commitMinBytesPerSecond: readEnvOr(env, 'WOLK_COMMIT_MIN_RATE', 8 * 1024 * 1024),
-    finalityTimeoutMs: readEnvOr(env, 'WOLK_FINALITY_TIMEOUT_MS', 60_000),
+    signatureWindowSeconds: readOption(env, 'WOLK_SIGNATURE_WINDOW_SECONDS'),
+    replayCacheEntries: REPLAY_CACHE_ENTRIES,
+    commitDeadlineMs: readOption(env, 'WOLK_COMMIT_DEADLINE_MS'),
+    commitMinBytesPerSecond: readOption(env, 'WOLK_COMMIT_MIN_RATE'),
+    finalityTimeoutMs: readOption(env, 'WOLK_FINALITY_TIMEOUT_MS'),
   };
 }

@@ -13,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { StorerServiceService, type GetFileRequest, type GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { WolkError } from '../../lib/grpc/errors.js';
 import type { WolkGrpcServer } from '../../lib/grpc/server.js';
+import { registration, type ServiceRegistration } from '../../lib/service/grpc-node.js';
 import type { CallContext } from '../../lib/grpc/handlers.js';
 import type { Spooled } from './spool.js';
 
@@ -157,15 +158,18 @@ async function* getFile(spools: SpoolRegistry, req: GetFileRequest, ctx: CallCon
   }
 }
 
-export function registerSource(server: WolkGrpcServer, spools: SpoolRegistry): void {
+export function sourceService(spools: SpoolRegistry): ServiceRegistration {
   const why = 'the gateway serves StorerService.GetFile only, for uploads in progress';
-  server.addService('wolk.storer.v1.StorerService', StorerServiceService, { getFile: (req, ctx) => getFile(spools, req, ctx) }, {
-    setShare: why,
-    getShare: why,
-    verifyShare: why,
-    setFile: why,
-    verifyFile: why,
-    solicit: why,
-    getInfo: why,
+  return registration({
+    fullName: 'wolk.storer.v1.StorerService',
+    definition: StorerServiceService,
+    handlers: { getFile: (req, ctx) => getFile(spools, req, ctx) },
+    unimplemented: { setShare: why, getShare: why, verifyShare: why, setFile: why, verifyFile: why, solicit: why, getInfo: why },
   });
+}
+
+/** Adds the source service to a server that is not started through the node runtime (test harnesses). */
+export function registerSource(server: WolkGrpcServer, spools: SpoolRegistry): void {
+  const s = sourceService(spools);
+  server.addService(s.fullName, s.definition, s.handlers, s.unimplemented);
 }

@@ -4,33 +4,27 @@ import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
-import { loadGenesis } from '../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
-import { ConfigError, readEnv } from '../../lib/config/env.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { createCertificateVerifier } from './certificate.js';
 import { Follower } from './follower.js';
+import type { IndexerOptions } from './options.js';
 import { indexerHandlers } from './server.js';
 import { ReadModel } from './store.js';
 
 const CLIENT_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
 
-export const createIndexerNode: NodeFactory = async (ctx) => {
-  const { env, options, logger } = ctx;
-  const genesisPath = readEnv(env, 'WOLK_GENESIS');
-  const endpoints = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
+  const { options, logger } = ctx;
+  const endpoints = [...options.consensus];
+  const genesis = options.genesis ?? null;
   const db = await openRocksKv(join(options.dataDir, 'db'));
-  if (genesisPath === undefined || endpoints.length === 0) {
+  if (genesis === null || endpoints.length === 0) {
     // Without a network to follow the indexer still serves (empty, UNAVAILABLE) so health checks work;
     // say loudly what is missing.
-    logger.warn('the indexer follows nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesisPath ?? null, consensus: endpoints });
-  }
-  const genesis = genesisPath !== undefined ? loadGenesis(genesisPath) : null;
-  if (genesis === null && endpoints.length > 0) {
-    await db.close();
-    throw new ConfigError('WOLK_GENESIS', 'the indexer needs the network\'s genesis file to verify certificates');
+    logger.warn('the indexer follows nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesis?.network ?? null, consensus: endpoints });
   }
   const certificates = genesis ? createCertificateVerifier(genesis) : { hashOf: () => new Uint8Array(32), verify: () => ({ ok: false as const, reason: 'no genesis' }) };
   const model = new ReadModel(db, {

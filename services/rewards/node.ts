@@ -6,15 +6,15 @@ import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { ConsensusServiceClient, type GetAccountResponse, type GetBlockResponse, type GetStatusResponse, type SubmitTxResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient, type VerifyFileResponse, type VerifyShareResponse, type VerifySharesResponse } from '../../gen/wolk/storer/v1/storer.js';
-import { loadGenesis, nodesWithRole } from '../../lib/chain/genesis.js';
+import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { mostAdvanced } from '../../lib/client/most-advanced.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
-import { readEnv } from '../../lib/config/env.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import type { StorerProber } from './auditor.js';
+import type { RewardsOptions } from './options.js';
 import { Rewarder, type ChainAccess } from './rewarder.js';
 import { rewardsHandlers } from './server.js';
 
@@ -29,17 +29,16 @@ function call<T>(f: (md: Metadata, o: { deadline: number }, cb: Cb<T>) => unknow
   });
 }
 
-export const createRewardsNode: NodeFactory = async (ctx) => {
-  const { env, options, logger } = ctx;
+export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
+  const { options, logger } = ctx;
   const db = await openRocksKv(join(options.dataDir, 'db'));
-  const genesisPath = readEnv(env, 'WOLK_GENESIS');
-  const endpoints = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+  const endpoints = [...options.consensus];
   let rewarder: Rewarder | null = null;
   const closers: { close(): Promise<void> }[] = [db];
-  if (genesisPath === undefined || endpoints.length === 0) {
-    logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesisPath ?? null, consensus: endpoints });
+  if (options.genesis === undefined || endpoints.length === 0) {
+    logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: options.genesis?.network ?? null, consensus: endpoints });
   } else {
-    const genesis = loadGenesis(genesisPath);
+    const genesis = options.genesis;
     const { key } = loadOrCreateNodeKey(options.dataDir);
     const rewardsNodes = nodesWithRole(genesis, 'rewards');
     const self = rewardsNodes.nodes.find((n) => n.id === key.id);
@@ -107,7 +106,7 @@ export const createRewardsNode: NodeFactory = async (ctx) => {
         return res.answers.map((a) => (a.result?.$case === 'proof' ? { proof: a.result.value } : { notFound: a.result?.$case === 'notFound' ? a.result.value : 'empty answer' }));
       },
     };
-    const auditDepth = readEnv(env, 'WOLK_AUDIT_DEPTH') ?? genesis.params.auditDepth;
+    const auditDepth = options.auditDepth ?? genesis.params.auditDepth;
     rewarder = new Rewarder({
       key,
       chainId: genesis.network,

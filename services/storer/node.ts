@@ -4,9 +4,8 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
-import { readEnv } from '../../lib/config/env.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
-import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
+import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
 import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
 import type { BlobStore } from '../../lib/storage/blob.js';
 import { openFsBlobStore } from '../../lib/storage/blob-fs.js';
@@ -14,7 +13,7 @@ import { openRadosBlobStore } from '../../lib/storage/blob-rados.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { fetchFromSource } from './fetch.js';
 import { FileStore } from './files.js';
-import { readStorerOptions } from './options.js';
+import type { StorerOptions } from './options.js';
 import { registerSelf } from './register.js';
 import { createSelection } from './selection.js';
 import { storerHandlers } from './server.js';
@@ -23,10 +22,10 @@ import { Solicitor } from './solicit.js';
 import { ChunkCommitter } from './chunk-commit.js';
 import { storerServiceDefinition } from './wire.js';
 
-export const createStorerNode: NodeFactory = async (ctx) => {
-  const { dataDir } = ctx.options;
+export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
+  const opts = ctx.options;
+  const { dataDir } = opts;
   const log = ctx.logger;
-  const opts = readStorerOptions(ctx.env, ctx.options);
   const { key, created } = loadOrCreateNodeKey(dataDir);
   log.info('storer identity', { id: key.id, vrfPublicKey: key.vrfPublicKey, created });
   if (opts.faults.size > 0) {
@@ -52,6 +51,8 @@ export const createStorerNode: NodeFactory = async (ctx) => {
     throw err;
   }
   let node: RunningNode & { port: number };
+  // Once startGrpcNode has them, it closes the stores itself if the start fails.
+  let handedOver = false;
   try {
     const files = new FileStore({
       kv: db,
@@ -67,7 +68,7 @@ export const createStorerNode: NodeFactory = async (ctx) => {
     log.info('storage opened', { files: recovered.files, chunks: shares.count, removedSegments: recovered.removedSegments, store: opts.store.kind });
 
     // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
-    const consensus = readEnv(ctx.env, 'WOLK_CONSENSUS') ?? [];
+    const consensus = opts.consensus;
     const registry = opts.genesis && consensus.length > 0 ? chainRegistry(consensus) : undefined;
     const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication, registry ? (round, seed) => registry.at(round, seed) : undefined);
     if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
@@ -92,6 +93,24 @@ export const createStorerNode: NodeFactory = async (ctx) => {
         return undefined;
       }
     };
+    // A storer the genesis does not list registers itself on chain (services/storer/register.ts), once
+    // its server listens; close() waits for the registration loop to end.
+    let registrationLoop: Promise<unknown> = Promise.resolve();
+    const selfRegistration: NodePart = {
+      start(listening) {
+        endpoint = listening.endpoint;
+        if (!opts.genesis || consensus.length === 0 || nodesWithRole(opts.genesis, 'storer').nodes.some((n) => n.id === key.id)) return;
+        const chainId = opts.genesis.network;
+        registrationLoop = registerSelf({ key, chainId, endpoint: () => opts.advertise ?? endpoint, stake: opts.stake, consensus, logger: log, signal: registering.signal }).catch((err: unknown) =>
+          log.error('registration stopped', { error: (err as Error).message }),
+        );
+      },
+      async stop() {
+        registering.abort();
+        await registrationLoop;
+      },
+    };
+    handedOver = true;
     node = await startGrpcNode(ctx, {
       services: [
         registration({
@@ -111,19 +130,14 @@ export const createStorerNode: NodeFactory = async (ctx) => {
           }),
         }),
       ],
-      resources: [{ close: async () => registry?.close() }, { close: async () => registering.abort() }, db, blobs],
+      resources: [{ close: async () => registry?.close() }, db, blobs],
+      background: [selfRegistration],
     });
-    endpoint = node.endpoints['grpc'] ?? '';
-    // A storer the genesis does not list registers itself on chain (services/storer/register.ts).
-    if (opts.genesis && consensus.length > 0 && !nodesWithRole(opts.genesis, 'storer').nodes.some((n) => n.id === key.id)) {
-      const chainId = opts.genesis.network;
-      void registerSelf({ key, chainId, endpoint: () => opts.advertise ?? endpoint, stake: opts.stake, consensus, logger: log, signal: registering.signal }).catch((err: unknown) =>
-        log.error('registration stopped', { error: (err as Error).message }),
-      );
-    }
   } catch (err) {
-    await blobs.close();
-    await db.close();
+    if (!handedOver) {
+      await blobs.close();
+      await db.close();
+    }
     throw err;
   }
   return node;

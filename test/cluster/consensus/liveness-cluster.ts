@@ -132,7 +132,7 @@ export async function startLiveCluster(o: { size?: number; followers?: number; l
     await server.listen('127.0.0.1', Number(endpoints[i]!.split(':')[1]));
     servers.push(server);
     stops.push(async () => {
-      host.stop();
+      await host.stop();
       peers.stop();
       await server.shutdown(200);
     });

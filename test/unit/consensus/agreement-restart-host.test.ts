@@ -83,8 +83,9 @@ test('a voted block survives a restart of the host: saved before the vote, resto
   const value = soft.split(' ')[2]!;
   t.not(value, '');
   t.true(log.indexOf(`saved ${value}`) >= 0 && log.indexOf(`saved ${value}`) < log.indexOf(soft), log.join(' | '));
-  first.host.stop();
-  await new Promise((r) => setTimeout(r, 200)); // let background work see the stop
+  // stop() resolves when the host's background work (assembly, validation, writes) has ended: the
+  // database can close at once.
+  await first.host.stop();
   await first.db.close();
 
   // On disk: the proposal with its block header and payload, for round 1.
@@ -105,8 +106,7 @@ test('a voted block survives a restart of the host: saved before the vote, resto
   const c = second.host.counters();
   t.is(c['drop.invalid-block'] ?? 0, 0, 'validated with the payload from disk');
   t.false(log.includes(`saved ${value}`), 'not written again');
-  second.host.stop();
-  await new Promise((r) => setTimeout(r, 200));
+  await second.host.stop();
 
   // Pruning: proposals of final rounds go, later ones stay.
   await second.ledger.chain.saveProposal(2, new Uint8Array(32).fill(2), saved[0]!);

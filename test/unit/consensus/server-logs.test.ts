@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsensusServiceClient, type GetBlockResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { createLogger } from '../../../lib/log/logger.js';
-import { readCommonOptions } from '../../../lib/service/options.js';
+import { optionsFor } from '../../helpers/service.js';
 import { createConsensusNode } from '../../../services/consensus/node.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
@@ -27,7 +27,7 @@ test('the agreement counters line prints the tip hash and seed as hex, the hash 
   const raw: string[] = [];
   const logger = createLogger({ write: (l) => raw.push(l) });
   const env = { WOLK_LISTEN: '127.0.0.1:0', WOLK_DATA_DIR: dataDir, WOLK_SHUTDOWN_GRACE_MS: '500' };
-  const node = await createConsensusNode({ env, options: readCommonOptions(env, 'consensus'), logger });
+  const node = await createConsensusNode({ options: optionsFor('consensus', env), logger });
   const client = new ConsensusServiceClient(node.endpoints['grpc']!, credentials.createInsecure());
   t.teardown(async () => {
     client.close();

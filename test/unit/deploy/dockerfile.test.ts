@@ -5,7 +5,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { ENV, SERVICE_NAMES, variablesOf } from '../../../lib/config/env.js';
+import { defaultText, ENV, SERVICE_NAMES, variablesOf } from '../../../lib/config/env.js';
 import { containersOf, workloads } from './checks.js';
 import { OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { ignoredBy, npmScriptsRun, parseDockerfile, producedPaths, readDockerfile, readDockerignore } from './dockerfile.js';
@@ -121,7 +121,7 @@ test('no workload asks for a storage backend the image lacks (the RADOS addon is
   const imageHasRados = stages.some((s) => s.copies.some((c) => c.sources.some((src) => src.startsWith('native'))));
   for (const overlay of OVERLAYS) {
     for (const r of resolveEnvironments(renderOverlay(overlay))) {
-      const store = r.env.get('WOLK_STORE')?.value ?? ENV.WOLK_STORE.defaultText;
+      const store = r.env.get('WOLK_STORE')?.value ?? defaultText(ENV.WOLK_STORE)!;
       if (store.startsWith('rados://')) t.true(imageHasRados, `${overlay}: ${describe(r.workload)} sets WOLK_STORE=${store}, but the image has no RADOS addon`);
       else t.is(store, 'rocksdb');
     }

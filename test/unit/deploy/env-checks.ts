@@ -182,7 +182,7 @@ export function checkEnvironments(objects: readonly K8sObject[], otlpProtocols: 
 
     // Every variable the service reads: set, defaulted, one of a set group, or deliberately left unset.
     for (const spec of variablesOf(service)) {
-      if (r.env.has(spec.name) || spec.defaultText !== undefined || LEFT_UNSET[spec.name] !== undefined) continue;
+      if (r.env.has(spec.name) || spec.default !== undefined || LEFT_UNSET[spec.name] !== undefined) continue;
       const group = ALTERNATIVES.find((g) => g.includes(spec.name));
       if (group) {
         if (!group.some((n) => r.env.has(n)) && group[0] === spec.name) {

@@ -98,7 +98,7 @@ for (const overlay of OVERLAYS) {
 
   test(`${overlay}: pods get time to shut down gracefully`, (t) => {
     for (const w of workloads(objects)) {
-      const grace = Number(envOf(objects, w.kind, w.metadata.name, 'WOLK_SHUTDOWN_GRACE_MS') ?? ENV.WOLK_SHUTDOWN_GRACE_MS.defaultText);
+      const grace = Number(envOf(objects, w.kind, w.metadata.name, 'WOLK_SHUTDOWN_GRACE_MS') ?? ENV.WOLK_SHUTDOWN_GRACE_MS.default.value);
       const seconds = Number(at(w, 'spec.template.spec.terminationGracePeriodSeconds') ?? 30);
       // lib/service/runtime.ts: in-flight calls get WOLK_SHUTDOWN_GRACE_MS, then a hard stop 5 s later.
       t.true(seconds * 1000 > grace + 5000, `${describe(w)}: SIGKILL after ${seconds}s cuts the ${grace} ms grace + 5 s`);
@@ -228,7 +228,7 @@ test('the registry the manifests are checked against lists every variable the se
   // does not attribute to it would be a variable the manifests never get asked for.
   const files = (dir: string): string[] =>
     readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  const readsIn = (dir: string) => new Set(files(dir).flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/readEnv(?:Or)?\(\s*\w+\s*,\s*'([A-Z0-9_]+)'/g)].map((m) => m[1]!)));
+  const readsIn = (dir: string) => new Set(files(dir).flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/read(?:Env|Option|Derived)\(\s*\w+\s*,\s*'([A-Z0-9_]+)'/g)].map((m) => m[1]!)));
   const registry = ENV as Record<string, { services: readonly string[] | 'all' }>;
   for (const service of SERVICE_NAMES) {
     for (const name of readsIn(`services/${service}`)) {

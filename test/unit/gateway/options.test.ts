@@ -1,7 +1,7 @@
 // The gateway's upload timing comes from the environment (lib/config/env.ts), with the documented
 // defaults, and a bad value stops the gateway with a message naming the variable.
 import test from 'ava';
-import { readGatewayOptions } from '../../../services/gateway/options.js';
+import { readOptions as readGatewayOptions } from '../../../services/gateway/options.js';
 
 test('upload timing: documented defaults', (t) => {
   const o = readGatewayOptions({});

@@ -9,22 +9,21 @@ import { createConsensusNode } from '../../../services/consensus/node.js';
 import { createRewardsNode } from '../../../services/rewards/node.js';
 import { createIndexerNode } from '../../../services/indexer/node.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
-import type { NodeFactory } from '../../../lib/service/runtime.js';
 import type { ServiceName } from '../../../lib/config/env.js';
 import { BUF, startInProcess } from '../../helpers/service.js';
 
 const run = promisify(execFile);
 
-const CASES: [ServiceName, NodeFactory, string][] = [
-  ['storer', createStorerNode, 'wolk.storer.v1.StorerService'],
-  ['consensus', createConsensusNode, 'wolk.consensus.v1.ConsensusService'],
-  ['rewards', createRewardsNode, 'wolk.rewards.v1.RewardsService'],
-  ['indexer', createIndexerNode, 'wolk.indexer.v1.IndexerService'],
+const CASES: [ServiceName, () => ReturnType<typeof startInProcess>, string][] = [
+  ['storer', () => startInProcess('storer', createStorerNode), 'wolk.storer.v1.StorerService'],
+  ['consensus', () => startInProcess('consensus', createConsensusNode), 'wolk.consensus.v1.ConsensusService'],
+  ['rewards', () => startInProcess('rewards', createRewardsNode), 'wolk.rewards.v1.RewardsService'],
+  ['indexer', () => startInProcess('indexer', createIndexerNode), 'wolk.indexer.v1.IndexerService'],
 ];
 
-for (const [name, factory, fullName] of CASES) {
+for (const [name, start, fullName] of CASES) {
   test(`${name}: health is SERVING and reflection lists exactly its services`, async (t) => {
-    const node = await startInProcess(name, factory);
+    const node = await start();
     try {
       const endpoint = node.endpoints['grpc']!;
       t.is(await checkHealth(endpoint, '', 10_000), 'SERVING');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FileInfo } from '../../../gen/wolk/common/v1/storage.js';
 import type { StorerServiceClient } from '../../../gen/wolk/storer/v1/storer.js';
 import { createLogger } from '../../../lib/log/logger.js';
-import { readCommonOptions } from '../../../lib/service/options.js';
+import { optionsFor } from '../../helpers/service.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
@@ -36,7 +36,7 @@ async function start(t: ExecutionContext, env: Record<string, string> = {}) {
   const lines: LogLine[] = [];
   const logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as LogLine) });
   const fullEnv = { WOLK_LISTEN: '127.0.0.1:0', WOLK_DATA_DIR: dataDir, WOLK_SHUTDOWN_GRACE_MS: '500', ...env };
-  const node = await createStorerNode({ env: fullEnv, options: readCommonOptions(fullEnv, 'storer'), logger });
+  const node = await createStorerNode({ options: optionsFor('storer', fullEnv), logger });
   const client = storerClient(node.endpoints['grpc']!);
   t.teardown(async () => {
     client.close();

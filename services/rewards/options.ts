@@ -1,0 +1,24 @@
+// The rewards service's options: their types and the one place they are read from the environment
+// (lib/config/env.ts defines every variable and its default).
+import type { Genesis } from '../../lib/chain/genesis.js';
+import { readDerived, readEnv, type Environment } from '../../lib/config/env.js';
+import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+
+export interface RewardsOptions extends CommonOptions {
+  /** The network's genesis (rewards stake, storer endpoints, Q); undefined: audits nothing. */
+  readonly genesis: Genesis | undefined;
+  /** Consensus nodes (WOLK_CONSENSUS): blocks in, Reward transactions out. */
+  readonly consensus: readonly string[];
+  /** Q: the block audited is this many rounds back (the genesis value unless WOLK_AUDIT_DEPTH says otherwise). */
+  readonly auditDepth: number | undefined;
+}
+
+export function readOptions(env: Environment): RewardsOptions {
+  const genesis = readGenesis(env);
+  return {
+    ...readCommonOptions(env, 'rewards'),
+    genesis,
+    consensus: readEnv(env, 'WOLK_CONSENSUS') ?? [],
+    auditDepth: genesis ? readDerived(env, 'WOLK_AUDIT_DEPTH', genesis.params.auditDepth) : readEnv(env, 'WOLK_AUDIT_DEPTH'),
+  };
+}

@@ -1,0 +1,95 @@
+// Options are read once, from the registry's defaults (issue #16 point 3): every default written in
+// lib/config/env.ts is what the services' options readers return and what the README shows, parses back
+// to itself, and λ (and what is timed by it) comes from the genesis unless WOLK_LAMBDA_MS says otherwise.
+import test from 'ava';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultText, ENV, readDerived, readOption, SERVICE_NAMES, SERVICE_PORTS, type EnvVarSpec } from '../../../lib/config/env.js';
+import { readCommonOptions } from '../../../lib/service/options.js';
+import { readOptions as readConsensusOptions } from '../../../services/consensus/options.js';
+import { readOptions as readGatewayOptions } from '../../../services/gateway/options.js';
+import { readOptions as readRewardsOptions } from '../../../services/rewards/options.js';
+import { readOptions as readStorerOptions } from '../../../services/storer/options.js';
+import type { GenesisParams } from '../../../lib/chain/genesis.js';
+import { DEFAULT_SHAPE, devnetGenesis, planProcesses, portKeys } from '../../../scripts/devnet-plan.js';
+
+/** A genesis file of the devnet's shape and parameters (fixed, made-up keys: nothing here verifies them). */
+function genesisFile(params: Partial<GenesisParams> = {}): string {
+  const ports = Object.fromEntries(portKeys(DEFAULT_SHAPE).map((k, i) => [k, 20_000 + i]));
+  const processes = planProcesses('/nowhere', DEFAULT_SHAPE, ports);
+  const ids = new Map(processes.map((p, i) => [p.name, { id: i.toString(16).padStart(2, '0').repeat(32), vrfPublicKey: 'ab'.repeat(32) }]));
+  const genesis = devnetGenesis(processes, ids, '00'.repeat(32), 0);
+  const path = join(mkdtempSync(join(tmpdir(), 'wolk-options-')), 'genesis.json');
+  writeFileSync(path, JSON.stringify({ ...genesis, params: { ...genesis.params, ...params } }));
+  return path;
+}
+
+test('every default in the registry parses back to itself from the text the README shows', (t) => {
+  for (const spec of Object.values(ENV) as EnvVarSpec<unknown>[]) {
+    const d = spec.default;
+    if (d === undefined) continue;
+    const show = (v: unknown) => (spec.format ? spec.format(v) : String(v));
+    const values = 'value' in d ? [d.value] : 'perService' in d ? SERVICE_NAMES.map((s) => d.perService(s)) : 'derived' in d && d.otherwise !== undefined ? [d.otherwise] : [];
+    for (const v of values) t.deepEqual(spec.parse(show(v), spec.name), v, `${spec.name}: ${show(v)}`);
+    t.truthy(defaultText(spec), spec.name);
+  }
+});
+
+test('with an empty environment every service gets the registry defaults', (t) => {
+  for (const service of SERVICE_NAMES) {
+    const o = readCommonOptions({}, service);
+    t.deepEqual(o.listen, { host: '0.0.0.0', port: SERVICE_PORTS[service] });
+    t.is(o.dataDir, `.wolk/${service}`);
+    t.is(o.maxMessageBytes, ENV.WOLK_MAX_MESSAGE_BYTES.default.value);
+    t.is(o.shutdownGraceMs, ENV.WOLK_SHUTDOWN_GRACE_MS.default.value);
+    t.is(o.logLevel, 'info');
+  }
+  const s = readStorerOptions({});
+  t.is(s.maxFileBytes, 4 * 1024 ** 3);
+  t.is(s.maxConcurrentUploads, 16);
+  t.is(s.replication, 8, 'without a genesis, the registry\'s fallback');
+  t.is(s.stake, 1000n);
+  t.deepEqual(s.store, { kind: 'rocksdb' });
+  const g = readGatewayOptions({});
+  t.deepEqual(g.httpListen, { host: '0.0.0.0', port: 8080 });
+  t.is(g.chunkSize, 4096);
+  t.is(g.finalityTimeoutMs, 60_000);
+  // The README says what the code uses: the same registry entries.
+  t.is(defaultText(ENV.WOLK_MAX_FILE_BYTES), '4GiB');
+  t.is(defaultText(ENV.WOLK_DATA_DIR), '.wolk/<service>');
+  t.is(defaultText(ENV.WOLK_LISTEN), SERVICE_NAMES.map((s) => `${s} 0.0.0.0:${SERVICE_PORTS[s]}`).join(', '));
+});
+
+test('λ, the block storage budget, N, the chunk size and Q come from the genesis unless set', (t) => {
+  const path = genesisFile({ lambdaMs: 750, replication: 5, chunkSize: 8192, auditDepth: 7 });
+  const c = readConsensusOptions({ WOLK_GENESIS: path });
+  t.is(c.lambdaMs, 750);
+  t.is(c.blockStoreBudgetMs, 750);
+  const set = readConsensusOptions({ WOLK_GENESIS: path, WOLK_LAMBDA_MS: '200' });
+  t.is(set.lambdaMs, 200);
+  t.is(set.blockStoreBudgetMs, 200, 'the budget follows λ');
+  t.is(readConsensusOptions({ WOLK_GENESIS: path, WOLK_BLOCK_STORE_BUDGET_MS: '90' }).blockStoreBudgetMs, 90);
+  // Without a genesis: the one-node chain's λ.
+  t.is(readConsensusOptions({}).lambdaMs, 100);
+  const g = readGatewayOptions({ WOLK_GENESIS: path });
+  t.is(g.replication, 5);
+  t.is(g.chunkSize, 8192);
+  t.is(readStorerOptions({ WOLK_GENESIS: path }).replication, 5);
+  t.is(readRewardsOptions({ WOLK_GENESIS: path }).auditDepth, 7);
+  t.is(readRewardsOptions({ WOLK_GENESIS: path, WOLK_AUDIT_DEPTH: '3' }).auditDepth, 3);
+  t.throws(() => readDerived({}, 'WOLK_LAMBDA_MS', undefined), { message: /WOLK_LAMBDA_MS: not set/ });
+});
+
+test('a bad value or genesis stops the reader with the variable\'s name', (t) => {
+  t.throws(() => readConsensusOptions({ WOLK_LAMBDA_MS: 'fast' }), { message: /^WOLK_LAMBDA_MS: expected an integer/ });
+  t.throws(() => readConsensusOptions({ WOLK_GENESIS: '/nowhere/genesis.json' }), { message: /^WOLK_GENESIS: cannot read \/nowhere\/genesis.json/ });
+  t.throws(() => readOption({ WOLK_MAX_MESSAGE_BYTES: '1' }, 'WOLK_MAX_MESSAGE_BYTES'), { message: /^WOLK_MAX_MESSAGE_BYTES: expected a size/ });
+});
+
+test('nothing but lib/config/env.ts reads process.env in lib/ and services/', (t) => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const readers = [...files('lib'), ...files('services')].filter((f) => /process\.env\b/.test(readFileSync(f, 'utf8')));
+  t.deepEqual(readers, [join('lib', 'config', 'env.ts')]);
+});
