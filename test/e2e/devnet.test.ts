@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { checkHealth } from '../../lib/grpc/health-client.js';
 import { isAlive } from '../helpers/process.js';
 import { startDevnet } from '../helpers/devnet.js';
+import { logSeedOnFailure } from '../helpers/seed.js';
+
+// Its node keys (and the devnet's genesis seed) come from the seeded test PRNG: a failure prints the seed.
+logSeedOnFailure(test);
 
 interface ProcessEntry {
   name: string;

@@ -6,6 +6,10 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { RewardsServiceClient } from '../../../gen/wolk/rewards/v1/rewards.js';
 import { createRewardsNode } from '../../../services/rewards/node.js';
 import { startInProcess } from '../../helpers/service.js';
+import { logSeedOnFailure } from '../../helpers/seed.js';
+
+// Its in-process nodes' keys come from the seeded test PRNG (test/helpers/service.ts): a failure prints the seed.
+logSeedOnFailure(test);
 
 const U64_MAX = 2n ** 64n - 1n;
 
