@@ -95,8 +95,8 @@ export function canonicalHeaders(headers: SignedRequest['headers'], signed: read
   return signed.map((h) => `${h}:${(headers[h] ?? '').trim().replace(/ +/g, ' ')}\n`).join('');
 }
 
-export function canonicalRequest(r: SignedRequest, signed: readonly string[], payloadHash: string, query: string): string {
-  return [r.method, canonicalUri(r.rawPath), query, canonicalHeaders(r.headers, signed), signed.join(';'), payloadHash].join('\n');
+export function canonicalRequest(r: SignedRequest, signed: readonly string[], payloadHash: string, query: string, uri = canonicalUri(r.rawPath)): string {
+  return [r.method, uri, query, canonicalHeaders(r.headers, signed), signed.join(';'), payloadHash].join('\n');
 }
 
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
@@ -216,9 +216,11 @@ export function verifyRequest(r: SignedRequest, creds: Credentials, nowMs: numbe
   }
   const scope = `${p.date}/${p.region}/${p.service}/aws4_request`;
   const key = signingKey(secret, p.date, p.region, p.service);
-  const canonical = canonicalRequest(r, p.signedHeaders, payloadHash, query);
-  const expected = hmacHex(key, stringToSign(p.amzDate, scope, canonical));
-  if (!sameHex(expected, p.signature)) {
+  const expectedFor = (uri: string) => hmacHex(key, stringToSign(p.amzDate, scope, canonicalRequest(r, p.signedHeaders, payloadHash, query, uri)));
+  // Clients differ on characters such as !'()* in a key: most encode them (the spec's UriEncode), some
+  // send and sign them as they are. Either is the same key; the path as sent is tried second.
+  const uri = canonicalUri(r.rawPath);
+  if (!sameHex(expectedFor(uri), p.signature) && (uri === r.rawPath || !sameHex(expectedFor(r.rawPath), p.signature))) {
     throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
   }
   const payload: PayloadMode =
