@@ -27,7 +27,7 @@ const MAX_CHUNK = 1 << 30;
  * payload bytes; throws S3Error (SignatureDoesNotMatch, IncompleteBody, InvalidRequest) on a bad
  * chunk, a missing final chunk, or a decoded length other than `decodedLength`.
  */
-export async function* decodeAwsChunked(src: AsyncIterable<Uint8Array>, signing: ChunkSigning | undefined, decodedLength?: number): AsyncGenerator<Buffer> {
+export async function* decodeAwsChunked(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signing: ChunkSigning | undefined, decodedLength?: number): AsyncGenerator<Buffer> {
   let state: 'header' | 'data' | 'crlf' | 'final-crlf' | 'done' = 'header';
   let line = Buffer.alloc(0);
   let remaining = 0;
