@@ -18,21 +18,19 @@ import { cosignSetKey, setBucketTransaction, setKeyTransaction, setNameTransacti
 import type { ClientKey } from '../../../lib/client/signing.js';
 import { sha256, sign, SignDomain, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
-import { blockHash } from '../../../services/consensus/agreement/codec.js';
-import type { Block } from '../../../services/consensus/agreement/types.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
-import { commitment, makeNet } from '../consensus/ledger-fixture.js';
+import { commitment, finalizeBlock, makeNet } from '../consensus/ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot } from '../rewards/world.js';
 
 /** Keys, seeds and files, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/chain/client-ledger.test.ts');
 logSeedOnFailure(test);
 
-const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
+const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) };
 const VERIFIER_STAKE = 10n;
 const JOINER_BALANCE = 5000n;
 const clientKey = (k: NodeKey): ClientKey => ({ publicKey: k.signPublicKey, secretKey: k.signSecretKey });
@@ -47,23 +45,8 @@ function bodyKindsInProto(): string[] {
 
 /** Assembles, validates and commits a block of `txs` (agreement is not under test); the messages of refused ones. */
 async function finalize(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))): Promise<{ included: number; refused: string[] }> {
-  const tip = ledger.tip();
-  const round = tip.round + 1;
-  const { body, payload, rejected } = await ledger.assemble(round, txs);
-  const b: Omit<Block, 'hash'> = {
-    round,
-    prevHash: tip.hash,
-    seed,
-    proposer: 'aa'.repeat(32),
-    period: 0,
-    credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
-    body,
-  };
-  const block = { ...b, hash: blockHash(crypto, b) };
-  const v = await ledger.validate(block, payload);
-  if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
-  await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
-  return { included: payload.txs.length, refused: rejected.map((r) => r.error.message) };
+  const { included, rejected } = await finalizeBlock(ledger, txs, seed);
+  return { included: included.length, refused: rejected.map((r) => r.error.message) };
 }
 
 test('a transaction of every kind, built and signed by the client library, is applied by the ledger', async (t) => {

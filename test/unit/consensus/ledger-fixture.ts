@@ -9,6 +9,8 @@ import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { sortition } from '../../../lib/crypto/index.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { blockHash } from '../../../services/consensus/agreement/codec.js';
+import type { Block } from '../../../services/consensus/agreement/types.js';
 import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import type { StateProofAnswer } from '../../../lib/chain/storer-registry.js';
@@ -127,4 +129,32 @@ export function proofsFrom(ledger: Ledger) {
     const [proof, value] = await Promise.all([ledger.tree.prove(root, key), ledger.tree.get(root, key)]);
     return { proof: smtProofToProto(key, value, root, proof), header: b.block.header as BlockHeader };
   };
+}
+
+const blockCrypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
+
+/** The agreement block for the ledger's next round with `body` and `seed` (a fixed proposer and credential). */
+export function blockOf(ledger: Ledger, body: Uint8Array, seed: Uint8Array): Block {
+  const tip = ledger.tip();
+  const b: Omit<Block, 'hash'> = {
+    round: tip.round + 1,
+    prevHash: tip.hash,
+    seed,
+    proposer: 'aa'.repeat(32),
+    period: 0,
+    credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
+    body,
+  };
+  return { ...b, hash: blockHash(blockCrypto, b) };
+}
+
+/** Assembles, validates and commits the next block from `txs` with `seed` (agreement is not under test). */
+export async function finalizeBlock(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array) {
+  const round = ledger.tip().round + 1;
+  const { body, payload, rejected } = await ledger.assemble(round, txs);
+  const block = blockOf(ledger, body, seed);
+  const v = await ledger.validate(block, payload);
+  if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
+  await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
+  return { included: payload.txs, rejected };
 }

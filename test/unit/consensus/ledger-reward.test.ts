@@ -12,7 +12,6 @@ import { sha256, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { blockHash } from '../../../services/consensus/agreement/codec.js';
-import type { Block } from '../../../services/consensus/agreement/types.js';
 import { Ledger, newChunksHash, newChunksOf, txRootOf } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
@@ -21,7 +20,7 @@ import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate } from
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { kvNodeSource } from '../../../lib/smt/index.js';
 import type { VerifiedCheckpoint } from '../../../services/consensus/checkpoint.js';
-import { commitment, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
+import { blockOf, commitment, finalizeBlock, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot, type HeldFile } from '../rewards/world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
@@ -32,31 +31,8 @@ logSeedOnFailure(test);
 const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
 const VERIFIER_STAKE = 10n;
 
-function blockOf(ledger: Ledger, body: Uint8Array, seed: Uint8Array): Block {
-  const tip = ledger.tip();
-  const round = tip.round + 1;
-  const b: Omit<Block, 'hash'> = {
-    round,
-    prevHash: tip.hash,
-    seed,
-    proposer: 'aa'.repeat(32),
-    period: 0,
-    credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
-    body,
-  };
-  return { ...b, hash: blockHash(crypto, b) };
-}
-
 /** Assembles, validates and commits a block of `txs` with the given seed (agreement is not under test). */
-async function finalize(ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))) {
-  const round = ledger.tip().round + 1;
-  const { body, payload, rejected } = await ledger.assemble(round, txs);
-  const block = blockOf(ledger, body, seed);
-  const v = await ledger.validate(block, payload);
-  if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
-  await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
-  return { included: payload.txs, rejected };
-}
+const finalize = (ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))) => finalizeBlock(ledger, txs, seed);
 
 async function run(ledger: Ledger, stx: SignedTransaction): Promise<void> {
   await ledger.execute(ledger.tip().round + 1, new Uint8Array(ledger.tipHeader().stateRoot), [stx], false);

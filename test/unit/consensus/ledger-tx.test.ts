@@ -1,8 +1,6 @@
 // Each transaction kind's accept and reject paths, through the ledger's block execution (the same
 // rules the mempool and every validator apply).
 import test from 'ava';
-import { blockHash } from '../../../services/consensus/agreement/codec.js';
-import type { Block } from '../../../services/consensus/agreement/types.js';
 import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount, readName } from '../../../services/consensus/ledger/state-view.js';
 import { pathStateKey } from '../../../lib/chain/state-keys.js';
@@ -10,35 +8,17 @@ import { TxError } from '../../../services/consensus/ledger/transactions.js';
 import { KeyRecord } from '../../../gen/wolk/common/v1/state.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
-import { sha256 } from '../../../lib/crypto/index.js';
-import { CHAIN, commitment, fileInfo, makeNet, newUser, openLedger, setBucket, setKey, setName, signTx, txOf, type Net } from './ledger-fixture.js';
+import { CHAIN, commitment, fileInfo, finalizeBlock, makeNet, newUser, openLedger, setBucket, setKey, setName, signTx, txOf, type Net } from './ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/consensus/ledger-tx.test.ts');
 logSeedOnFailure(test);
 
-const crypto = { hash: (...p: Uint8Array[]) => sha256(...p) } as Parameters<typeof blockHash>[0];
-
 /** Assembles a block from `txs` and commits it (agreement is not under test here). */
 async function finalize(ledger: Ledger, txs: SignedTransaction[]): Promise<{ included: number; rejected: string[] }> {
-  const tip = ledger.tip();
-  const round = tip.round + 1;
-  const { body, payload, rejected } = await ledger.assemble(round, txs);
-  const b: Omit<Block, 'hash'> = {
-    round,
-    prevHash: tip.hash,
-    seed: new Uint8Array(seeded.bytes(32)),
-    proposer: 'aa'.repeat(32),
-    period: 0,
-    credential: { voterId: 'aa'.repeat(32), vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(64), weight: 1 },
-    body,
-  };
-  const block = { ...b, hash: blockHash(crypto, b) };
-  const v = await ledger.validate(block, payload);
-  if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
-  await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
-  return { included: payload.txs.length, rejected: rejected.map((r) => r.error.message) };
+  const { included, rejected } = await finalizeBlock(ledger, txs, new Uint8Array(seeded.bytes(32)));
+  return { included: included.length, rejected: rejected.map((r) => r.error.message) };
 }
 
 /** Runs one transaction strictly on the tip's state; resolves on acceptance, rejects with TxError. */
