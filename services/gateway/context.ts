@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import type { Chain } from './chain.js';
 import { systemClock, type Clock } from './clock.js';
 import type { IndexerView } from './indexer.js';
+import { createStorerFailures, type StorerFailures } from './read.js';
 import type { Registry } from './registry.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
@@ -55,10 +56,13 @@ export interface Routed {
 export interface ApiContext extends ApiDeps {
   readonly clock: Clock;
   readonly bodyIdleTimeoutMs: number;
+  /** Storers that failed a read lately: asked last (read.ts). */
+  readonly storerFailures: StorerFailures;
 }
 
 export function apiContext(deps: ApiDeps): ApiContext {
-  return { ...deps, clock: deps.clock ?? systemClock, bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS };
+  const clock = deps.clock ?? systemClock;
+  return { ...deps, clock, bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS, storerFailures: createStorerFailures(() => clock.now()) };
 }
 
 /** How a flow reads a request's body: ended by a broken framing or the idle timeout. */

@@ -62,7 +62,8 @@ export async function getFile(ctx: ApiContext, r: Routed, p: FilePath): Promise<
     res.end();
     return;
   }
-  // Best reputation first when the indexer ranks the file's storers; commitment order otherwise.
+  // Best reputation first when the indexer ranks the file's storers; commitment order otherwise; a
+  // storer that failed a read lately after the others.
   const ranked = ctx.indexer ? await ctx.indexer.fileLocations(file.filehash).catch((err: unknown) => (ctx.logger.debug('no storer ranking from the indexer', { error: err }), null)) : null;
   const endpoints: string[] = [];
   for (const c of storerOrder(record.commitments.map((x) => hex(x.storerId)), ranked)) {
@@ -70,6 +71,7 @@ export async function getFile(ctx: ApiContext, r: Routed, p: FilePath): Promise<
     if (e) endpoints.push(e);
   }
   if (endpoints.length === 0) throw problem(503, 'no-storers', 'Service Unavailable', 'no storer of this file can be reached');
+  const ordered = ctx.storerFailures.order(endpoints);
   let started = false;
   const write = async (bytes: Buffer) => {
     if (!started) {
@@ -89,7 +91,7 @@ export async function getFile(ctx: ApiContext, r: Routed, p: FilePath): Promise<
     }
   };
   try {
-    await readVerified(ctx.clients, ctx.logger, { filehash: file.filehash, size, chunkSize: file.chunkSize, start, end, endpoints, write, signal });
+    await readVerified(ctx.clients, ctx.logger, { filehash: file.filehash, size, chunkSize: file.chunkSize, start, end, endpoints: ordered, write, signal, failures: ctx.storerFailures });
     res.end();
   } catch (err) {
     if (err instanceof ReadFailed && !started) throw err;

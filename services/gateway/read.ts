@@ -20,6 +20,51 @@ export interface VerifiedReadInput {
   /** Delivers verified bytes; resolves when the consumer can take more (backpressure). */
   readonly write: (bytes: Buffer) => Promise<void>;
   readonly signal: AbortSignal;
+  /** Told of each storer dropped (and why) and of each that served its part to the end. */
+  readonly failures?: StorerFailures;
+}
+
+/**
+ * What the gateway remembers of storers that failed a read (issue 25.5): for `memoryMs` after a
+ * failure a storer is asked after the others, so a dead storer does not cost every read a failed
+ * attempt (and a warning) first. One that serves a read well is forgotten at once.
+ */
+export interface StorerFailures {
+  failed(endpoint: string): void;
+  served(endpoint: string): void;
+  /** `endpoints` with the recently failed ones moved to the end (least recently failed first), otherwise in the given order. */
+  order(endpoints: readonly string[]): string[];
+}
+
+/** How long a failed read keeps a storer at the back of the line. */
+export const READ_FAILURE_MEMORY_MS = 60_000;
+
+export function createStorerFailures(now: () => number, memoryMs = READ_FAILURE_MEMORY_MS, maxRemembered = 4096): StorerFailures {
+  const failedAt = new Map<string, number>();
+  const recent = (e: string): number | undefined => {
+    const at = failedAt.get(e);
+    if (at === undefined) return undefined;
+    if (now() - at >= memoryMs) {
+      failedAt.delete(e);
+      return undefined;
+    }
+    return at;
+  };
+  return {
+    failed(endpoint) {
+      failedAt.delete(endpoint);
+      if (failedAt.size >= maxRemembered) failedAt.delete(failedAt.keys().next().value as string);
+      failedAt.set(endpoint, now());
+    },
+    served(endpoint) {
+      failedAt.delete(endpoint);
+    },
+    order(endpoints) {
+      const fine = endpoints.filter((e) => recent(e) === undefined);
+      const failed = endpoints.filter((e) => recent(e) !== undefined).sort((a, b) => recent(a)! - recent(b)!);
+      return [...fine, ...failed];
+    },
+  };
 }
 
 export class ReadFailed extends Error {
@@ -111,8 +156,10 @@ export async function readVerified(clients: Clients, logger: Logger, o: Verified
         if (pos > o.end) break;
       }
       if (pos <= o.end) throw new Error(`the stream ended at ${pos}, before ${o.end + 1}`);
+      o.failures?.served(endpoint);
     } catch (err) {
       if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
+      o.failures?.failed(endpoint);
       dropped[endpoint] = (err as Error).message;
       logger.warn('storer dropped during a read', { endpoint, reason: (err as Error).message, at: pos });
     } finally {

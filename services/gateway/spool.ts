@@ -105,7 +105,12 @@ export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spoole
     }
     await Promise.race([new Promise<void>((r) => out.end(() => r())), outError]);
   } catch (err) {
-    out.destroy();
+    // The file is opened asynchronously: removed before the stream closes, it could be created after.
+    await new Promise<void>((resolve) => {
+      if (out.closed) return resolve();
+      out.once('close', () => resolve());
+      out.destroy();
+    });
     remove();
     if (err instanceof SpoolError) throw err;
     if (body.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted') {

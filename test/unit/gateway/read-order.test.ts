@@ -41,3 +41,19 @@ test('without a ranking (no indexer, or it failed) the commitment order stands',
   );
   t.deepEqual(storerOrder([B, C, A], []), [{ id: B }, { id: C }, { id: A }]);
 });
+
+test('a storer that failed a read lately is asked after the others until the memory fades; serving well clears it', async (t) => {
+  const { createStorerFailures } = await import('../../../services/gateway/read.js');
+  let now = 1_000_000;
+  const f = createStorerFailures(() => now, 60_000);
+  const [e1, e2, e3] = ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'];
+  t.deepEqual(f.order([e1!, e2!, e3!]), [e1, e2, e3]);
+  f.failed(e1!);
+  now += 10;
+  f.failed(e2!);
+  t.deepEqual(f.order([e1!, e2!, e3!]), [e3, e1, e2], 'failed ones last, the longest ago first');
+  f.served(e2!);
+  t.deepEqual(f.order([e1!, e2!, e3!]), [e2, e3, e1]);
+  now += 60_000;
+  t.deepEqual(f.order([e1!, e2!, e3!]), [e1, e2, e3], 'forgotten after the memory');
+});
