@@ -440,7 +440,7 @@ export function createS3Server(d: S3ServerDeps): Server {
 
   async function route(c: Ctx): Promise<void> {
     const m = c.req.method ?? '';
-    const params = [...c.query.keys()].filter((k) => !PRESIGN_PARAMS.has(k));
+    const params = [...c.query.keys()].filter((k) => !PRESIGN_PARAMS.has(k) && k !== 'x-id'); // x-id: the SDK names the operation
     if (c.bucket === '') {
       if (m === 'GET' && params.length === 0) return listBuckets(c);
       return notImplemented(`${m} /`);
