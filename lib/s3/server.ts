@@ -4,7 +4,7 @@
 // x-amz-content-sha256), and stored through the user's signed Wolk upload; an object is acknowledged
 // only once its SetKey is final on chain. Every failure answers S3's <Error> XML.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -137,7 +137,6 @@ async function spool(c: Ctx, file: string, max: number): Promise<Spooled> {
   const md5 = createHash('md5');
   const sha = createHash('sha256');
   let size = 0;
-  const handle = await open(file, 'wx', 0o600);
   try {
     const src = bodyOf(c);
     await pipeline(
@@ -150,16 +149,20 @@ async function spool(c: Ctx, file: string, max: number): Promise<Spooled> {
           yield piece;
         }
       },
-      handle.createWriteStream({ autoClose: false }),
+      createWriteStream(file, { flags: 'wx', mode: 0o600 }),
     );
-    await handle.sync();
+    // Durable before a part is acknowledged (a whole object is acknowledged only once final on chain).
+    const handle = await open(file, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
-    await handle.close().catch(() => undefined);
     await rm(file, { force: true });
     if (!(err instanceof S3Error) && c.req.readableAborted) throw new S3Error('IncompleteBody', 'the request body ended before Content-Length bytes');
     throw err;
   }
-  await handle.close();
   const out = { size, md5: md5.digest(), sha256Hex: sha.digest('hex') };
   try {
     const p = c.verified.payload;
@@ -406,13 +409,12 @@ export function createS3Server(d: S3ServerDeps): Server {
     const etag = `${etagHash.digest('hex')}-${wanted.length}`;
     const file = store.spoolFile();
     try {
-      const out = await open(file, 'wx', 0o600);
+      const w = createWriteStream(file, { flags: 'wx', mode: 0o600 });
       try {
-        const w = out.createWriteStream({ autoClose: false });
         for (const part of wanted) await pipeline(createReadStream(store.partFile(id, part.partNumber)), w, { end: false });
         await new Promise<void>((resolve, reject) => w.end((err?: Error | null) => (err ? reject(err) : resolve())));
       } finally {
-        await out.close();
+        w.destroy();
       }
       const stored = await storeFile(c, collection, key, file, upload.contentType, etag, upload.userMeta);
       await store.removeUpload(id);
