@@ -73,6 +73,14 @@ async function problem(res: { status: number; body: Readable & { statusMessage?:
 export function wolkBackend(gateway: string, key: ClientKey, owner: string): WolkBackend {
   const client = new WolkClient(gateway, key);
   const uri = (collection: string, k?: string) => `wolk://${owner}/${collection}/${k ?? ''}`;
+  // Every write is a transaction signed with the account's next nonce: two at once would take the same
+  // nonce and one would be refused (409). Writes go out one at a time; reads are not queued.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(f: () => Promise<T>): Promise<T> => {
+    const r = queue.then(f, f);
+    queue = r.catch(() => undefined);
+    return r;
+  };
   return {
     owner,
     async bucketExists(collection, signal) {
@@ -89,12 +97,21 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
     },
     async makeBucket(collection) {
       try {
-        await client.makeBucket(uri(collection), {});
+        await serially(() => client.makeBucket(uri(collection), {}));
       } catch (err) {
         throw s3ErrorOf(err, `creating bucket ${collection}`);
       }
     },
-    async putFile(collection, k, file, contentType) {
+    putFile(collection, k, file, contentType) {
+      return serially(() => put(collection, k, file, contentType));
+    },
+    async read(method, collection, k, range, signal) {
+      return read(method, collection, k, range, signal);
+    },
+    keys,
+  };
+
+  async function put(collection: string, k: string, file: string, contentType: string): Promise<StoredObject> {
       let r;
       try {
         r = await client.put(file, uri(collection, k), { contentType });
@@ -110,8 +127,9 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
         throw s3ErrorOf(err, `storing ${k}`);
       }
       return { filehash: r.filehash, size: r.size, round: r.round ?? '' };
-    },
-    async read(method, collection, k, range, signal) {
+  }
+
+  async function read(method: 'GET' | 'HEAD', collection: string, k: string, range: string | undefined, signal?: AbortSignal): Promise<ObjectRead> {
       let res;
       try {
         res = await send(gateway, method, gatewayPath({ owner, collection, key: k }), { ...(range ? { headers: { range } } : {}), ...(signal ? { signal } : {}) });
@@ -144,8 +162,9 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
         contentRange: typeof res.headers['content-range'] === 'string' ? res.headers['content-range'] : undefined,
         body: res.body,
       };
-    },
-    async *keys(collection, prefix, signal) {
+  }
+
+  async function* keys(collection: string, prefix: string, signal?: AbortSignal): AsyncGenerator<ObjectEntry> {
       let next: string | undefined;
       do {
         const q = new URLSearchParams({ limit: '1000', ...(prefix ? { prefix } : {}), ...(next ? { page: next } : {}) });
@@ -159,6 +178,5 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
         for (const e of page.keys) yield { key: e.key, filehash: e.filehash, size: Number(e.size), ...(e.round ? { round: e.round } : {}) };
         next = page.next;
       } while (next);
-    },
-  };
+  }
 }
