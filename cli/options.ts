@@ -30,7 +30,7 @@ export function readCliOptions(env: Environment, root: string): CliOptions {
   const devnet = readEnv(env, 'WOLK_DEVNET_DIR');
   return {
     gateway,
-    keyPath: defaultKeyPath(env),
+    keyPath: readEnv(env, 'WOLK_KEY') ?? defaultKeyPath(),
     genesisPath: readEnv(env, 'WOLK_GENESIS'),
     devnetDir: resolve(root, devnet ?? join('.wolk', 'devnet')),
     devnetDirFromEnv: devnet !== undefined,

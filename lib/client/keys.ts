@@ -1,16 +1,15 @@
-// The user's key file (WOLK_KEY, default ~/.wolk/key.json): a 32-byte Ed25519 seed and its public key,
+// The user's key file (default ~/.wolk/key.json; the CLI's WOLK_KEY names another): a 32-byte Ed25519 seed and its public key,
 // hex, written with mode 0600 and never overwritten.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readEnv, type Environment } from '../config/env.js';
 import { ed25519PublicKey } from '../http/signatures.js';
 import type { ClientKey } from './signing.js';
 
-/** WOLK_KEY, else ~/.wolk/key.json. */
-export function defaultKeyPath(env: Environment): string {
-  return readEnv(env, 'WOLK_KEY') ?? join(homedir(), '.wolk', 'key.json');
+/** Where a key lives when the user names none: ~/.wolk/key.json. */
+export function defaultKeyPath(): string {
+  return join(homedir(), '.wolk', 'key.json');
 }
 
 export function keyFromSeed(seed: Uint8Array): ClientKey {
