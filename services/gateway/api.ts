@@ -19,7 +19,7 @@ export { parseWolkPath } from './request.js';
 
 export interface Api {
   handle(r: Routed): Promise<void>;
-  uploadStatus(id: string): UploadStatus | undefined;
+  uploadStatus(id: string, signal?: AbortSignal): Promise<UploadStatus | undefined>;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
   /** Uploads in progress (holding an upload slot). */
   readonly activeUploads: number;
@@ -32,7 +32,7 @@ export function createApi(deps: ApiDeps): Api {
   const uploads = createUploadFlow(ctx);
   return {
     uploads: uploads.uploads,
-    uploadStatus: (id) => uploads.status(id),
+    uploadStatus: (id, signal) => uploads.status(id, signal),
     get activeUploads() {
       return uploads.active;
     },

@@ -94,7 +94,7 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
     }
     const up = /^\/status\/uploads\/([A-Za-z0-9_-]+)$/.exec(rawPath);
     if (up && deps.api) {
-      const s = deps.api.uploadStatus(up[1]!);
+      const s = await deps.api.uploadStatus(up[1]!, signal);
       if (!s) return sendProblem(res, { type: '/problems/not-found', status: 404, title: 'Not Found', detail: 'no upload with that id on this gateway' });
       return sendJson(res, 200, s);
     }

@@ -12,7 +12,7 @@ import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
 import { authenticate, requireUserSignature } from './auth.js';
 import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
-import { awaitFinal, followTx, submitTx } from './finality.js';
+import { awaitFinal, followTx, submitTx, type TxOutcome } from './finality.js';
 import { TxRejected, problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
@@ -48,7 +48,8 @@ const REMEMBERED_UPLOADS = 10_000;
 
 export interface UploadFlow {
   put(r: Routed, p: FilePath): Promise<void>;
-  status(id: string): UploadStatus | undefined;
+  /** An upload's status; one answered 202 and still `submitted` is looked up on chain first. */
+  status(id: string, signal?: AbortSignal): Promise<UploadStatus | undefined>;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
   /** Uploads holding a slot now (from the checks' end to their answer). */
   readonly active: number;
@@ -56,9 +57,32 @@ export interface UploadFlow {
 
 export function createUploadFlow(ctx: ApiContext): UploadFlow {
   const uploads = new Map<string, UploadStatus>();
+  // For an upload answered 202 (its finality wait ended before the block), how to learn its outcome
+  // when its status is asked for: the gateway does no work in the background for it.
+  const pending = new Map<string, (signal?: AbortSignal) => Promise<TxOutcome | null>>();
   const remember = (id: string, s: UploadStatus) => {
-    if (uploads.size >= REMEMBERED_UPLOADS) uploads.delete(uploads.keys().next().value as string);
+    if (uploads.size >= REMEMBERED_UPLOADS) {
+      const oldest = uploads.keys().next().value as string;
+      uploads.delete(oldest);
+      pending.delete(oldest);
+    }
     uploads.set(id, s);
+  };
+  const status = async (id: string, signal?: AbortSignal): Promise<UploadStatus | undefined> => {
+    const s = uploads.get(id);
+    const follow = pending.get(id);
+    if (!s || s.state !== 'submitted' || !follow) return s;
+    const outcome = await follow(signal);
+    if (outcome?.state === 'final') {
+      s.state = 'final';
+      s.round = outcome.round.toString();
+      pending.delete(id);
+    } else if (outcome?.state === 'rejected') {
+      s.state = 'rejected';
+      s.problem = toProblem(new TxRejected(outcome.reason))?.problem;
+      pending.delete(id);
+    }
+    return s;
   };
   const slots = createUploadSlots(ctx.maxConcurrentUploads);
   const commitDeadlineFor = (size: number) => ctx.commitDeadlineMs + Math.ceil((size / ctx.commitMinBytesPerSecond) * 1000);
@@ -186,9 +210,10 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       status.storers = committed.commitments.map((c) => hex(c.storerId));
       await submitTx(ctx, signed);
       status.state = 'submitted';
+      const follow = followTx(ctx, signed, chainStatus.finalizedRound);
       const outcome = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
         try {
-          return await awaitFinal(ctx, followTx(ctx, signed, chainStatus.finalizedRound), { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal });
+          return await awaitFinal(ctx, follow, { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal });
         } finally {
           span.end();
         }
@@ -200,6 +225,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
         status.state = 'final';
         status.round = round.toString();
       }
+      if (round === null) pending.set(uploadId, follow);
       ctx.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: spooled.size, filehash: status.filehash, storers: status.storers, phasesMs });
       if (respondAsync) return;
       if (round === null) {
@@ -227,7 +253,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
 
   return {
     put,
-    status: (id) => uploads.get(id),
+    status,
     uploads,
     get active() {
       return slots.active;

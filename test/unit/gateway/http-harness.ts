@@ -69,7 +69,7 @@ export async function startHarness(o: Partial<ApiDeps> & { logger?: Logger; stor
     get activeUploads() {
       return api.activeUploads;
     },
-    uploadStatus: (id) => api.uploadStatus(id),
+    uploadStatus: (id, signal) => api.uploadStatus(id, signal),
     handle(r: Routed) {
       const done = api.handle(r);
       handled.push({ path: r.rawPath, done: done.catch(() => undefined) });

@@ -105,3 +105,31 @@ function setRecord(chain: { set(key: Uint8Array, value: Uint8Array): void }, stx
     KeyRecord.encode({ owner: sk.owner, collection: sk.collection, key: sk.key, file: sk.file, contentType: sk.contentType, commitments: sk.commitments, txId: Buffer.from(txId(stx)), round }).finish(),
   );
 }
+
+test('a synchronous upload answered 202 (its block came after the finality timeout) is final at its status URL once a block includes it', async (t) => {
+  t.timeout(60_000);
+  const rnd = randomFor(t);
+  const alice = rnd.keyPair();
+  // Short on purpose: the answer must be 202 because the block is finalized only after it.
+  const h = await startHarness({ storers: 3, finalityTimeoutMs: 1000 });
+  try {
+    claimed(h.chain, 'alice', alice);
+    const a = signedPut('/wolk/alice/c/late', rnd.bytes(12_000), alice, 0n, h.chain.chainId);
+    const submit = h.chain.nextSubmit();
+    const answer = await json(await fetch(`${h.url}/wolk/alice/c/late`, a.init));
+    await submit;
+    t.is(answer.status, 202, JSON.stringify(answer.body));
+    t.is(answer.body['state'], 'submitted');
+    const statusUrl = String(answer.body['status']);
+    h.chain.finalize([h.chain.submitted[0]!]);
+    const final = await pollUntil(async () => (await fetch(`${h.url}${statusUrl}`).then(json)).body, {
+      what: 'the status of the upload answered 202 to say final',
+      deadlineMs: 10_000,
+      until: (s) => s['state'] !== 'submitted',
+    });
+    t.is(final['state'], 'final');
+    t.regex(String(final['round']), /^[0-9]+$/);
+  } finally {
+    await h.close();
+  }
+});
