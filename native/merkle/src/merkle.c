@@ -15,29 +15,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "napi-args.h"
+
 #define HASH 32
 #define MAX_HEADER 256
 #define STACK_ENTRIES 64
-
-static napi_value throw_type(napi_env env, const char* msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-static int get_bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  napi_typedarray_type type;
-  size_t length;
-  void* ptr;
-  napi_value ab;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  *data = (uint8_t*)ptr;
-  *len = length;
-  return 1;
-}
 
 static int get_int(napi_env env, napi_value v, int64_t* out) {
   double d;
