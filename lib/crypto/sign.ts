@@ -25,6 +25,7 @@ export enum SignDomain {
   ChunkCommitRequest = 'wolk/chunk-commit-request/v1',
   Tally = 'wolk/tally/v1',
   Node = 'wolk/node/v1',
+  ReplicaAudit = 'wolk/replica-audit/v1',
 }
 
 export const SIGN_SECRET_KEY_LENGTH = 32;

@@ -61,6 +61,16 @@ function commitment(storer: number): StorageCommitment {
     seed: bytes(32, 0x5e),
     seedRound: 41n,
     signature: bytes(64, storer + 3),
+    sealed: {
+      sectorId: bytes(32, storer + 4),
+      sectorSeed: bytes(32, storer + 5),
+      sectorNodes: 8_388_608n,
+      layers: 4,
+      firstNode: 12_345n,
+      commC: bytes(32, storer + 6),
+      commRLast: bytes(32, storer + 7),
+      commR: bytes(32, storer + 8),
+    },
   };
 }
 
@@ -145,6 +155,8 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.storer.v1.StorerService/GetFile -> stream',
     'wolk.storer.v1.StorerService/GetInfo ->',
     'wolk.storer.v1.StorerService/GetShare ->',
+    'wolk.storer.v1.StorerService/ProveReplica ->',
+    'wolk.storer.v1.StorerService/ProveSeal ->',
     'wolk.storer.v1.StorerService/SetFile stream ->',
     'wolk.storer.v1.StorerService/SetShare ->',
     'wolk.storer.v1.StorerService/SetShares ->',

@@ -77,6 +77,122 @@ export interface StorageCommitment {
   seedRound: bigint;
   /** 64-byte Ed25519 signature by the storer (see message comment). */
   signature: Buffer;
+  /**
+   * The sealed replica this commitment stands for (proof of replication, docs/porep.md "Sectors"):
+   * where the storer encoded the file inside one of its pre-labelled sectors and the roots a proof of
+   * correct sealing (StorerService.ProveSeal) and every replica audit (ProveReplica) open against.
+   * Absent in commitments made before sealing existed and in chunk-set commitments (CommitChunks)
+   * for now; `replica_root` above stays the per-storer leaf tree VerifyFile opens.
+   */
+  sealed?: SealedReplica | undefined;
+}
+
+/**
+ * Where and how a storer sealed one file (docs/porep.md). The storer labels sectors ahead of time:
+ * a sector is `sector_nodes` nodes of 32 bytes labelled `layers` times (Stacked DRG, lib/porep) for
+ *   replica_id = SHA-256("wolk/porep/replica-id/v1" ‖ storer_id ‖ sector_id ‖ sector_seed)
+ * and a file arriving later is encoded by XOR at nodes [first_node, first_node + m) of it, m =
+ * max(1, ceil(size / 32)): r_j = d_j ⊕ label(layers, first_node + j), d_j = bytes [32j, 32j + 32) of
+ * the file, zero-padded. A file larger than the network's sector size gets a sector of its own,
+ * labelled on demand: sector_nodes = m and first_node = 0.
+ */
+export interface SealedReplica {
+  /** 32-byte sector id, chosen by the storer, unique among its sectors. */
+  sectorId: Buffer;
+  /** 32-byte sector seed, drawn at random by the storer when it started labelling the sector. */
+  sectorSeed: Buffer;
+  /** Nodes in the sector: the network's sector size / 32 (genesis), or m for a file of its own sector. */
+  sectorNodes: bigint;
+  /** Layers labelled (genesis porep layers, 4 on a real network). */
+  layers: number;
+  /** First node of the file inside the sector. */
+  firstNode: bigint;
+  /**
+   * 32-byte root over the column hashes of the WHOLE sector:
+   *   c_i = SHA-256("wolk/porep/column/v1" ‖ label(1, i) ‖ … ‖ label(layers, i)),
+   *   comm_c = MTH(LH(c_0), …, LH(c_{sector_nodes − 1})) (RFC 6962 tree, lib/merkle).
+   */
+  commC: Buffer;
+  /** 32-byte root over the file's own replica nodes: MTH(LH(r_0), …, LH(r_{m − 1})). */
+  commRLast: Buffer;
+  /** 32-byte SHA-256("wolk/porep/comm-r/v1" ‖ comm_c ‖ comm_r_last): what audits are checked against. */
+  commR: Buffer;
+}
+
+/**
+ * A proof of correct sealing of one file (lib/porep/seal-proof.ts, docs/porep.md "Seal proof").
+ * Challenges are drawn over the file's m nodes:
+ *   j_1..j_k = challengeIndices(SHA-256("wolk/porep/seal-challenge/v1" ‖ challenge ‖ comm_r), m, k)
+ * and sector node i = first_node + j. The proof opens the columns of every challenged node and of
+ * its 14 parents (anywhere in the sector) against comm_c, r_j against comm_r_last, and the chunks
+ * holding d_j against the filehash. Multiproofs are lib/merkle's (RFC 6962, shared paths once).
+ */
+export interface SealProof {
+  /**
+   * 32-byte comm_c; SHA-256("wolk/porep/comm-r/v1" ‖ comm_c ‖ comm_r_last) must be the
+   * commitment's comm_r.
+   */
+  commC: Buffer;
+  /** 32-byte comm_r_last (see comm_c). */
+  commRLast: Buffer;
+  /**
+   * Sector indices of the opened columns, strictly increasing: exactly the challenged nodes and
+   * all their parents.
+   */
+  columnIndices: bigint[];
+  /** The opened columns, one per index: layers × 32 bytes, layer 1 first. */
+  columns: Buffer[];
+  /** Multiproof of the columns' leaves LH(c_i) against comm_c (sector_nodes leaves). */
+  columnProof: Buffer[];
+  /** r_j of the challenged nodes in challenge order, 32 bytes each. */
+  replicaNodes: Buffer[];
+  /** Multiproof of LH(r_j) against comm_r_last (m leaves). */
+  replicaProof: Buffer[];
+  /** Chunk indices of the file holding the challenged d_j, strictly increasing. */
+  chunkIndices: bigint[];
+  /** Those chunks' bytes. */
+  chunks: Buffer[];
+  /** Multiproof of the chunks against the filehash's tree (lib/merkle/file.ts). */
+  dataProof: Buffer[];
+}
+
+/**
+ * A replica audit proof (lib/porep/audit-proof.ts): k replica nodes of the file, drawn as
+ *   j_1..j_k = challengeIndices(SHA-256("wolk/porep/audit-challenge/v1" ‖ challenge ‖ comm_r), m, k)
+ * in increasing order, opened against comm_r_last by one multiproof; the verifier rebuilds
+ * comm_r_last from them and checks SHA-256("wolk/porep/comm-r/v1" ‖ comm_c ‖ comm_r_last) = comm_r.
+ */
+export interface ReplicaAuditProof {
+  /** 32-byte comm_c of the commitment. */
+  commC: Buffer;
+  /** r_j of the challenged nodes, increasing j, 32 bytes each. */
+  nodes: Buffer[];
+  /** The multiproof against comm_r_last. */
+  proof: Buffer[];
+}
+
+/**
+ * A storer's signed answer to a replica audit (StorerService.ProveReplica). The signature makes a
+ * wrong answer evidence a third party can check. Signed by the storer with domain
+ * "wolk/replica-audit/v1" over the deterministic encoding of this message with `signature` cleared.
+ */
+export interface ReplicaAudit {
+  /** 32-byte Ed25519 public key of the answering storer. */
+  storerId: Buffer;
+  /** 32-byte filehash audited. */
+  filehash: Buffer;
+  /** 32-byte comm_r of the storer's commitment (StorageCommitment.sealed.comm_r). */
+  commR: Buffer;
+  /** The challenge, echoed (32 bytes). */
+  challenge: Buffer;
+  /** Number of replica nodes challenged, echoed (the proof holds min(k, m) nodes). */
+  k: number;
+  /** The proof. */
+  proof?:
+    | ReplicaAuditProof
+    | undefined;
+  /** 64-byte Ed25519 signature by the storer. */
+  signature: Buffer;
 }
 
 /** A file's identity together with the commitments of the storers that hold it. */
@@ -279,6 +395,7 @@ function createBaseStorageCommitment(): StorageCommitment {
     seed: Buffer.alloc(0),
     seedRound: 0n,
     signature: Buffer.alloc(0),
+    sealed: undefined,
   };
 }
 
@@ -322,6 +439,9 @@ export const StorageCommitment: MessageFns<StorageCommitment> = {
     }
     if (message.signature.length !== 0) {
       writer.uint32(90).bytes(message.signature);
+    }
+    if (message.sealed !== undefined) {
+      SealedReplica.encode(message.sealed, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -427,6 +547,14 @@ export const StorageCommitment: MessageFns<StorageCommitment> = {
             message.signature = Buffer.from(reader.bytes());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.sealed = SealedReplica.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -472,6 +600,7 @@ export const StorageCommitment: MessageFns<StorageCommitment> = {
         ? BigInt(object.seed_round)
         : 0n,
       signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      sealed: isSet(object.sealed) ? SealedReplica.fromJSON(object.sealed) : undefined,
     };
   },
 
@@ -510,6 +639,9 @@ export const StorageCommitment: MessageFns<StorageCommitment> = {
     if (message.signature.length !== 0) {
       obj.signature = base64FromBytes(message.signature);
     }
+    if (message.sealed !== undefined) {
+      obj.sealed = SealedReplica.toJSON(message.sealed);
+    }
     return obj;
   },
 
@@ -528,6 +660,821 @@ export const StorageCommitment: MessageFns<StorageCommitment> = {
     message.chunkSize = object.chunkSize ?? 0;
     message.seed = object.seed ?? Buffer.alloc(0);
     message.seedRound = (object.seedRound !== undefined && object.seedRound !== null) ? BigInt(object.seedRound) : 0n;
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.sealed = (object.sealed !== undefined && object.sealed !== null)
+      ? SealedReplica.fromPartial(object.sealed)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSealedReplica(): SealedReplica {
+  return {
+    sectorId: Buffer.alloc(0),
+    sectorSeed: Buffer.alloc(0),
+    sectorNodes: 0n,
+    layers: 0,
+    firstNode: 0n,
+    commC: Buffer.alloc(0),
+    commRLast: Buffer.alloc(0),
+    commR: Buffer.alloc(0),
+  };
+}
+
+export const SealedReplica: MessageFns<SealedReplica> = {
+  encode(message: SealedReplica, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sectorId.length !== 0) {
+      writer.uint32(10).bytes(message.sectorId);
+    }
+    if (message.sectorSeed.length !== 0) {
+      writer.uint32(18).bytes(message.sectorSeed);
+    }
+    if (message.sectorNodes !== 0n) {
+      if (BigInt.asUintN(64, message.sectorNodes) !== message.sectorNodes) {
+        throw new globalThis.Error("value provided for field message.sectorNodes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.sectorNodes);
+    }
+    if (message.layers !== 0) {
+      writer.uint32(32).uint32(message.layers);
+    }
+    if (message.firstNode !== 0n) {
+      if (BigInt.asUintN(64, message.firstNode) !== message.firstNode) {
+        throw new globalThis.Error("value provided for field message.firstNode of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.firstNode);
+    }
+    if (message.commC.length !== 0) {
+      writer.uint32(50).bytes(message.commC);
+    }
+    if (message.commRLast.length !== 0) {
+      writer.uint32(58).bytes(message.commRLast);
+    }
+    if (message.commR.length !== 0) {
+      writer.uint32(66).bytes(message.commR);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealedReplica {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealedReplica();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sectorId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sectorSeed = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sectorNodes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.layers = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.firstNode = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.commC = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.commRLast = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.commR = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SealedReplica {
+    return {
+      sectorId: isSet(object.sectorId)
+        ? Buffer.from(bytesFromBase64(object.sectorId))
+        : isSet(object.sector_id)
+        ? Buffer.from(bytesFromBase64(object.sector_id))
+        : Buffer.alloc(0),
+      sectorSeed: isSet(object.sectorSeed)
+        ? Buffer.from(bytesFromBase64(object.sectorSeed))
+        : isSet(object.sector_seed)
+        ? Buffer.from(bytesFromBase64(object.sector_seed))
+        : Buffer.alloc(0),
+      sectorNodes: isSet(object.sectorNodes)
+        ? BigInt(object.sectorNodes)
+        : isSet(object.sector_nodes)
+        ? BigInt(object.sector_nodes)
+        : 0n,
+      layers: isSet(object.layers) ? globalThis.Number(object.layers) : 0,
+      firstNode: isSet(object.firstNode)
+        ? BigInt(object.firstNode)
+        : isSet(object.first_node)
+        ? BigInt(object.first_node)
+        : 0n,
+      commC: isSet(object.commC)
+        ? Buffer.from(bytesFromBase64(object.commC))
+        : isSet(object.comm_c)
+        ? Buffer.from(bytesFromBase64(object.comm_c))
+        : Buffer.alloc(0),
+      commRLast: isSet(object.commRLast)
+        ? Buffer.from(bytesFromBase64(object.commRLast))
+        : isSet(object.comm_r_last)
+        ? Buffer.from(bytesFromBase64(object.comm_r_last))
+        : Buffer.alloc(0),
+      commR: isSet(object.commR)
+        ? Buffer.from(bytesFromBase64(object.commR))
+        : isSet(object.comm_r)
+        ? Buffer.from(bytesFromBase64(object.comm_r))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SealedReplica): unknown {
+    const obj: any = {};
+    if (message.sectorId.length !== 0) {
+      obj.sectorId = base64FromBytes(message.sectorId);
+    }
+    if (message.sectorSeed.length !== 0) {
+      obj.sectorSeed = base64FromBytes(message.sectorSeed);
+    }
+    if (message.sectorNodes !== 0n) {
+      obj.sectorNodes = message.sectorNodes.toString();
+    }
+    if (message.layers !== 0) {
+      obj.layers = Math.round(message.layers);
+    }
+    if (message.firstNode !== 0n) {
+      obj.firstNode = message.firstNode.toString();
+    }
+    if (message.commC.length !== 0) {
+      obj.commC = base64FromBytes(message.commC);
+    }
+    if (message.commRLast.length !== 0) {
+      obj.commRLast = base64FromBytes(message.commRLast);
+    }
+    if (message.commR.length !== 0) {
+      obj.commR = base64FromBytes(message.commR);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SealedReplica>): SealedReplica {
+    return SealedReplica.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SealedReplica>): SealedReplica {
+    const message = createBaseSealedReplica();
+    message.sectorId = object.sectorId ?? Buffer.alloc(0);
+    message.sectorSeed = object.sectorSeed ?? Buffer.alloc(0);
+    message.sectorNodes = (object.sectorNodes !== undefined && object.sectorNodes !== null)
+      ? BigInt(object.sectorNodes)
+      : 0n;
+    message.layers = object.layers ?? 0;
+    message.firstNode = (object.firstNode !== undefined && object.firstNode !== null) ? BigInt(object.firstNode) : 0n;
+    message.commC = object.commC ?? Buffer.alloc(0);
+    message.commRLast = object.commRLast ?? Buffer.alloc(0);
+    message.commR = object.commR ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSealProof(): SealProof {
+  return {
+    commC: Buffer.alloc(0),
+    commRLast: Buffer.alloc(0),
+    columnIndices: [],
+    columns: [],
+    columnProof: [],
+    replicaNodes: [],
+    replicaProof: [],
+    chunkIndices: [],
+    chunks: [],
+    dataProof: [],
+  };
+}
+
+export const SealProof: MessageFns<SealProof> = {
+  encode(message: SealProof, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commC.length !== 0) {
+      writer.uint32(10).bytes(message.commC);
+    }
+    if (message.commRLast.length !== 0) {
+      writer.uint32(18).bytes(message.commRLast);
+    }
+    if (message.columnIndices.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.columnIndices) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field columnIndices of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    for (const v of message.columns) {
+      writer.uint32(34).bytes(v!);
+    }
+    for (const v of message.columnProof) {
+      writer.uint32(42).bytes(v!);
+    }
+    for (const v of message.replicaNodes) {
+      writer.uint32(50).bytes(v!);
+    }
+    for (const v of message.replicaProof) {
+      writer.uint32(58).bytes(v!);
+    }
+    if (message.chunkIndices.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.chunkIndices) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field chunkIndices of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    for (const v of message.chunks) {
+      writer.uint32(74).bytes(v!);
+    }
+    for (const v of message.dataProof) {
+      writer.uint32(82).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealProof {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealProof();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commC = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commRLast = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.columnIndices.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.columnIndices.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.columns.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.columnProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.replicaNodes.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.replicaProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.chunkIndices.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.chunkIndices.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.chunks.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.dataProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SealProof {
+    return {
+      commC: isSet(object.commC)
+        ? Buffer.from(bytesFromBase64(object.commC))
+        : isSet(object.comm_c)
+        ? Buffer.from(bytesFromBase64(object.comm_c))
+        : Buffer.alloc(0),
+      commRLast: isSet(object.commRLast)
+        ? Buffer.from(bytesFromBase64(object.commRLast))
+        : isSet(object.comm_r_last)
+        ? Buffer.from(bytesFromBase64(object.comm_r_last))
+        : Buffer.alloc(0),
+      columnIndices: globalThis.Array.isArray(object?.columnIndices)
+        ? object.columnIndices.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.column_indices)
+        ? object.column_indices.map((e: any) => BigInt(e))
+        : [],
+      columns: globalThis.Array.isArray(object?.columns)
+        ? object.columns.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      columnProof: globalThis.Array.isArray(object?.columnProof)
+        ? object.columnProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.column_proof)
+        ? object.column_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      replicaNodes: globalThis.Array.isArray(object?.replicaNodes)
+        ? object.replicaNodes.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.replica_nodes)
+        ? object.replica_nodes.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      replicaProof: globalThis.Array.isArray(object?.replicaProof)
+        ? object.replicaProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.replica_proof)
+        ? object.replica_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      chunkIndices: globalThis.Array.isArray(object?.chunkIndices)
+        ? object.chunkIndices.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.chunk_indices)
+        ? object.chunk_indices.map((e: any) => BigInt(e))
+        : [],
+      chunks: globalThis.Array.isArray(object?.chunks)
+        ? object.chunks.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      dataProof: globalThis.Array.isArray(object?.dataProof)
+        ? object.dataProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.data_proof)
+        ? object.data_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: SealProof): unknown {
+    const obj: any = {};
+    if (message.commC.length !== 0) {
+      obj.commC = base64FromBytes(message.commC);
+    }
+    if (message.commRLast.length !== 0) {
+      obj.commRLast = base64FromBytes(message.commRLast);
+    }
+    if (message.columnIndices?.length) {
+      obj.columnIndices = message.columnIndices.map((e) => e.toString());
+    }
+    if (message.columns?.length) {
+      obj.columns = message.columns.map((e) => base64FromBytes(e));
+    }
+    if (message.columnProof?.length) {
+      obj.columnProof = message.columnProof.map((e) => base64FromBytes(e));
+    }
+    if (message.replicaNodes?.length) {
+      obj.replicaNodes = message.replicaNodes.map((e) => base64FromBytes(e));
+    }
+    if (message.replicaProof?.length) {
+      obj.replicaProof = message.replicaProof.map((e) => base64FromBytes(e));
+    }
+    if (message.chunkIndices?.length) {
+      obj.chunkIndices = message.chunkIndices.map((e) => e.toString());
+    }
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => base64FromBytes(e));
+    }
+    if (message.dataProof?.length) {
+      obj.dataProof = message.dataProof.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SealProof>): SealProof {
+    return SealProof.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SealProof>): SealProof {
+    const message = createBaseSealProof();
+    message.commC = object.commC ?? Buffer.alloc(0);
+    message.commRLast = object.commRLast ?? Buffer.alloc(0);
+    message.columnIndices = object.columnIndices?.map((e) => BigInt(e)) || [];
+    message.columns = object.columns?.map((e) => e) || [];
+    message.columnProof = object.columnProof?.map((e) => e) || [];
+    message.replicaNodes = object.replicaNodes?.map((e) => e) || [];
+    message.replicaProof = object.replicaProof?.map((e) => e) || [];
+    message.chunkIndices = object.chunkIndices?.map((e) => BigInt(e)) || [];
+    message.chunks = object.chunks?.map((e) => e) || [];
+    message.dataProof = object.dataProof?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReplicaAuditProof(): ReplicaAuditProof {
+  return { commC: Buffer.alloc(0), nodes: [], proof: [] };
+}
+
+export const ReplicaAuditProof: MessageFns<ReplicaAuditProof> = {
+  encode(message: ReplicaAuditProof, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commC.length !== 0) {
+      writer.uint32(10).bytes(message.commC);
+    }
+    for (const v of message.nodes) {
+      writer.uint32(18).bytes(v!);
+    }
+    for (const v of message.proof) {
+      writer.uint32(26).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaAuditProof {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaAuditProof();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commC = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodes.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.proof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaAuditProof {
+    return {
+      commC: isSet(object.commC)
+        ? Buffer.from(bytesFromBase64(object.commC))
+        : isSet(object.comm_c)
+        ? Buffer.from(bytesFromBase64(object.comm_c))
+        : Buffer.alloc(0),
+      nodes: globalThis.Array.isArray(object?.nodes)
+        ? object.nodes.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      proof: globalThis.Array.isArray(object?.proof)
+        ? object.proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: ReplicaAuditProof): unknown {
+    const obj: any = {};
+    if (message.commC.length !== 0) {
+      obj.commC = base64FromBytes(message.commC);
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => base64FromBytes(e));
+    }
+    if (message.proof?.length) {
+      obj.proof = message.proof.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicaAuditProof>): ReplicaAuditProof {
+    return ReplicaAuditProof.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicaAuditProof>): ReplicaAuditProof {
+    const message = createBaseReplicaAuditProof();
+    message.commC = object.commC ?? Buffer.alloc(0);
+    message.nodes = object.nodes?.map((e) => e) || [];
+    message.proof = object.proof?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReplicaAudit(): ReplicaAudit {
+  return {
+    storerId: Buffer.alloc(0),
+    filehash: Buffer.alloc(0),
+    commR: Buffer.alloc(0),
+    challenge: Buffer.alloc(0),
+    k: 0,
+    proof: undefined,
+    signature: Buffer.alloc(0),
+  };
+}
+
+export const ReplicaAudit: MessageFns<ReplicaAudit> = {
+  encode(message: ReplicaAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.filehash.length !== 0) {
+      writer.uint32(18).bytes(message.filehash);
+    }
+    if (message.commR.length !== 0) {
+      writer.uint32(26).bytes(message.commR);
+    }
+    if (message.challenge.length !== 0) {
+      writer.uint32(34).bytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      writer.uint32(40).uint32(message.k);
+    }
+    if (message.proof !== undefined) {
+      ReplicaAuditProof.encode(message.proof, writer.uint32(50).fork()).join();
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(58).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.filehash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commR = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.challenge = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.k = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.proof = ReplicaAuditProof.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaAudit {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      filehash: isSet(object.filehash) ? Buffer.from(bytesFromBase64(object.filehash)) : Buffer.alloc(0),
+      commR: isSet(object.commR)
+        ? Buffer.from(bytesFromBase64(object.commR))
+        : isSet(object.comm_r)
+        ? Buffer.from(bytesFromBase64(object.comm_r))
+        : Buffer.alloc(0),
+      challenge: isSet(object.challenge) ? Buffer.from(bytesFromBase64(object.challenge)) : Buffer.alloc(0),
+      k: isSet(object.k) ? globalThis.Number(object.k) : 0,
+      proof: isSet(object.proof) ? ReplicaAuditProof.fromJSON(object.proof) : undefined,
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReplicaAudit): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.filehash.length !== 0) {
+      obj.filehash = base64FromBytes(message.filehash);
+    }
+    if (message.commR.length !== 0) {
+      obj.commR = base64FromBytes(message.commR);
+    }
+    if (message.challenge.length !== 0) {
+      obj.challenge = base64FromBytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      obj.k = Math.round(message.k);
+    }
+    if (message.proof !== undefined) {
+      obj.proof = ReplicaAuditProof.toJSON(message.proof);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicaAudit>): ReplicaAudit {
+    return ReplicaAudit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicaAudit>): ReplicaAudit {
+    const message = createBaseReplicaAudit();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.filehash = object.filehash ?? Buffer.alloc(0);
+    message.commR = object.commR ?? Buffer.alloc(0);
+    message.challenge = object.challenge ?? Buffer.alloc(0);
+    message.k = object.k ?? 0;
+    message.proof = (object.proof !== undefined && object.proof !== null)
+      ? ReplicaAuditProof.fromPartial(object.proof)
+      : undefined;
     message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },

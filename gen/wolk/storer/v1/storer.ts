@@ -24,7 +24,15 @@ import {
 } from "@grpc/grpc-js";
 import { NewChunks } from "../../common/v1/chain.js";
 import { MerkleMultiProof, VrfProof } from "../../common/v1/crypto.js";
-import { FileAudit, FileInfo, ShareProof, StorageCommitment } from "../../common/v1/storage.js";
+import {
+  FileAudit,
+  FileInfo,
+  ReplicaAudit,
+  SealedReplica,
+  SealProof,
+  ShareProof,
+  StorageCommitment,
+} from "../../common/v1/storage.js";
 
 export const protobufPackage = "wolk.storer.v1";
 
@@ -38,6 +46,42 @@ export const protobufFileName = "wolk/storer/v1/storer.proto";
  * chunk or file), RESOURCE_EXHAUSTED (no space, file too large), FAILED_PRECONDITION (e.g. a
  * Solicit seed the storer cannot check), UNAVAILABLE (source unreachable during Solicit).
  */
+
+/** Request of ProveSeal. */
+export interface ProveSealRequest {
+  /** 32-byte filehash of the committed file. */
+  filehash: Buffer;
+  /** 32-byte challenge: fresh randomness the storer could not know when it committed. */
+  challenge: Buffer;
+  /** Number of nodes challenged, 1 to 1024 (consensus uses the genesis porep seal challenges, 264). */
+  k: number;
+}
+
+/** Response of ProveSeal. */
+export interface ProveSealResponse {
+  /** The sealed replica the proof is for (as in the storer's commitment). */
+  sealed?:
+    | SealedReplica
+    | undefined;
+  /** The proof. */
+  proof?: SealProof | undefined;
+}
+
+/** Request of ProveReplica. */
+export interface ProveReplicaRequest {
+  /** 32-byte filehash of the committed file. */
+  filehash: Buffer;
+  /** 32-byte challenge chosen by the auditor (the storer chooses nothing). */
+  challenge: Buffer;
+  /** Number of replica nodes to open, 1 to 1024 (the genesis porep audit challenges, 16). */
+  k: number;
+}
+
+/** Response of ProveReplica. */
+export interface ProveReplicaResponse {
+  /** The signed answer. */
+  audit?: ReplicaAudit | undefined;
+}
 
 /** Request of SetShare. */
 export interface SetShareRequest {
@@ -355,6 +399,366 @@ export interface CommitChunksResponse {
     { $case: "missing"; value: MissingChunks }
     | undefined;
 }
+
+function createBaseProveSealRequest(): ProveSealRequest {
+  return { filehash: Buffer.alloc(0), challenge: Buffer.alloc(0), k: 0 };
+}
+
+export const ProveSealRequest: MessageFns<ProveSealRequest> = {
+  encode(message: ProveSealRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filehash.length !== 0) {
+      writer.uint32(10).bytes(message.filehash);
+    }
+    if (message.challenge.length !== 0) {
+      writer.uint32(18).bytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      writer.uint32(24).uint32(message.k);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProveSealRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProveSealRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filehash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.challenge = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.k = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProveSealRequest {
+    return {
+      filehash: isSet(object.filehash) ? Buffer.from(bytesFromBase64(object.filehash)) : Buffer.alloc(0),
+      challenge: isSet(object.challenge) ? Buffer.from(bytesFromBase64(object.challenge)) : Buffer.alloc(0),
+      k: isSet(object.k) ? globalThis.Number(object.k) : 0,
+    };
+  },
+
+  toJSON(message: ProveSealRequest): unknown {
+    const obj: any = {};
+    if (message.filehash.length !== 0) {
+      obj.filehash = base64FromBytes(message.filehash);
+    }
+    if (message.challenge.length !== 0) {
+      obj.challenge = base64FromBytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      obj.k = Math.round(message.k);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProveSealRequest>): ProveSealRequest {
+    return ProveSealRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProveSealRequest>): ProveSealRequest {
+    const message = createBaseProveSealRequest();
+    message.filehash = object.filehash ?? Buffer.alloc(0);
+    message.challenge = object.challenge ?? Buffer.alloc(0);
+    message.k = object.k ?? 0;
+    return message;
+  },
+};
+
+function createBaseProveSealResponse(): ProveSealResponse {
+  return { sealed: undefined, proof: undefined };
+}
+
+export const ProveSealResponse: MessageFns<ProveSealResponse> = {
+  encode(message: ProveSealResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sealed !== undefined) {
+      SealedReplica.encode(message.sealed, writer.uint32(10).fork()).join();
+    }
+    if (message.proof !== undefined) {
+      SealProof.encode(message.proof, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProveSealResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProveSealResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sealed = SealedReplica.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.proof = SealProof.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProveSealResponse {
+    return {
+      sealed: isSet(object.sealed) ? SealedReplica.fromJSON(object.sealed) : undefined,
+      proof: isSet(object.proof) ? SealProof.fromJSON(object.proof) : undefined,
+    };
+  },
+
+  toJSON(message: ProveSealResponse): unknown {
+    const obj: any = {};
+    if (message.sealed !== undefined) {
+      obj.sealed = SealedReplica.toJSON(message.sealed);
+    }
+    if (message.proof !== undefined) {
+      obj.proof = SealProof.toJSON(message.proof);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProveSealResponse>): ProveSealResponse {
+    return ProveSealResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProveSealResponse>): ProveSealResponse {
+    const message = createBaseProveSealResponse();
+    message.sealed = (object.sealed !== undefined && object.sealed !== null)
+      ? SealedReplica.fromPartial(object.sealed)
+      : undefined;
+    message.proof = (object.proof !== undefined && object.proof !== null)
+      ? SealProof.fromPartial(object.proof)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseProveReplicaRequest(): ProveReplicaRequest {
+  return { filehash: Buffer.alloc(0), challenge: Buffer.alloc(0), k: 0 };
+}
+
+export const ProveReplicaRequest: MessageFns<ProveReplicaRequest> = {
+  encode(message: ProveReplicaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filehash.length !== 0) {
+      writer.uint32(10).bytes(message.filehash);
+    }
+    if (message.challenge.length !== 0) {
+      writer.uint32(18).bytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      writer.uint32(24).uint32(message.k);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProveReplicaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProveReplicaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filehash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.challenge = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.k = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProveReplicaRequest {
+    return {
+      filehash: isSet(object.filehash) ? Buffer.from(bytesFromBase64(object.filehash)) : Buffer.alloc(0),
+      challenge: isSet(object.challenge) ? Buffer.from(bytesFromBase64(object.challenge)) : Buffer.alloc(0),
+      k: isSet(object.k) ? globalThis.Number(object.k) : 0,
+    };
+  },
+
+  toJSON(message: ProveReplicaRequest): unknown {
+    const obj: any = {};
+    if (message.filehash.length !== 0) {
+      obj.filehash = base64FromBytes(message.filehash);
+    }
+    if (message.challenge.length !== 0) {
+      obj.challenge = base64FromBytes(message.challenge);
+    }
+    if (message.k !== 0) {
+      obj.k = Math.round(message.k);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProveReplicaRequest>): ProveReplicaRequest {
+    return ProveReplicaRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProveReplicaRequest>): ProveReplicaRequest {
+    const message = createBaseProveReplicaRequest();
+    message.filehash = object.filehash ?? Buffer.alloc(0);
+    message.challenge = object.challenge ?? Buffer.alloc(0);
+    message.k = object.k ?? 0;
+    return message;
+  },
+};
+
+function createBaseProveReplicaResponse(): ProveReplicaResponse {
+  return { audit: undefined };
+}
+
+export const ProveReplicaResponse: MessageFns<ProveReplicaResponse> = {
+  encode(message: ProveReplicaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audit !== undefined) {
+      ReplicaAudit.encode(message.audit, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProveReplicaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProveReplicaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audit = ReplicaAudit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProveReplicaResponse {
+    return { audit: isSet(object.audit) ? ReplicaAudit.fromJSON(object.audit) : undefined };
+  },
+
+  toJSON(message: ProveReplicaResponse): unknown {
+    const obj: any = {};
+    if (message.audit !== undefined) {
+      obj.audit = ReplicaAudit.toJSON(message.audit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProveReplicaResponse>): ProveReplicaResponse {
+    return ProveReplicaResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProveReplicaResponse>): ProveReplicaResponse {
+    const message = createBaseProveReplicaResponse();
+    message.audit = (object.audit !== undefined && object.audit !== null)
+      ? ReplicaAudit.fromPartial(object.audit)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseSetShareRequest(): SetShareRequest {
   return { data: Buffer.alloc(0), chunkId: Buffer.alloc(0) };
@@ -3184,6 +3588,37 @@ export const StorerServiceService = {
     responseSerialize: (value: GetInfoResponse): Buffer => Buffer.from(GetInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetInfoResponse => GetInfoResponse.decode(value),
   },
+  /**
+   * Proof of correct sealing of a committed file (docs/porep.md "Seal proof"): the consensus
+   * verifiers ask it before their cert vote with a fresh random challenge of their own and check it
+   * against the commitment's SealedReplica and the filehash. NOT_FOUND: no sealed replica of this
+   * file here; FAILED_PRECONDITION: the sector's layers are gone (proofs are answered while the
+   * storer keeps them).
+   */
+  proveSeal: {
+    path: "/wolk.storer.v1.StorerService/ProveSeal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProveSealRequest): Buffer => Buffer.from(ProveSealRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProveSealRequest => ProveSealRequest.decode(value),
+    responseSerialize: (value: ProveSealResponse): Buffer => Buffer.from(ProveSealResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProveSealResponse => ProveSealResponse.decode(value),
+  },
+  /**
+   * Replica audit (docs/porep.md "Audit proof"): opens k replica nodes of the committed file chosen
+   * by the caller's challenge, signed. The caller times it: an answer after its response deadline
+   * counts as a failure (a storer that regenerates nodes from plain data is too slow).
+   */
+  proveReplica: {
+    path: "/wolk.storer.v1.StorerService/ProveReplica" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProveReplicaRequest): Buffer => Buffer.from(ProveReplicaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProveReplicaRequest => ProveReplicaRequest.decode(value),
+    responseSerialize: (value: ProveReplicaResponse): Buffer =>
+      Buffer.from(ProveReplicaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProveReplicaResponse => ProveReplicaResponse.decode(value),
+  },
 } as const;
 
 export interface StorerServiceServer extends UntypedServiceImplementation {
@@ -3233,6 +3668,20 @@ export interface StorerServiceServer extends UntypedServiceImplementation {
   commitChunks: handleUnaryCall<CommitChunksRequest, CommitChunksResponse>;
   /** Describes the storer: ids, keys and storage statistics. */
   getInfo: handleUnaryCall<GetInfoRequest, GetInfoResponse>;
+  /**
+   * Proof of correct sealing of a committed file (docs/porep.md "Seal proof"): the consensus
+   * verifiers ask it before their cert vote with a fresh random challenge of their own and check it
+   * against the commitment's SealedReplica and the filehash. NOT_FOUND: no sealed replica of this
+   * file here; FAILED_PRECONDITION: the sector's layers are gone (proofs are answered while the
+   * storer keeps them).
+   */
+  proveSeal: handleUnaryCall<ProveSealRequest, ProveSealResponse>;
+  /**
+   * Replica audit (docs/porep.md "Audit proof"): opens k replica nodes of the committed file chosen
+   * by the caller's challenge, signed. The caller times it: an answer after its response deadline
+   * counts as a failure (a storer that regenerates nodes from plain data is too slow).
+   */
+  proveReplica: handleUnaryCall<ProveReplicaRequest, ProveReplicaResponse>;
 }
 
 export interface StorerServiceClient extends Client {
@@ -3427,6 +3876,48 @@ export interface StorerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetInfoResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Proof of correct sealing of a committed file (docs/porep.md "Seal proof"): the consensus
+   * verifiers ask it before their cert vote with a fresh random challenge of their own and check it
+   * against the commitment's SealedReplica and the filehash. NOT_FOUND: no sealed replica of this
+   * file here; FAILED_PRECONDITION: the sector's layers are gone (proofs are answered while the
+   * storer keeps them).
+   */
+  proveSeal(
+    request: ProveSealRequest,
+    callback: (error: ServiceError | null, response: ProveSealResponse) => void,
+  ): ClientUnaryCall;
+  proveSeal(
+    request: ProveSealRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProveSealResponse) => void,
+  ): ClientUnaryCall;
+  proveSeal(
+    request: ProveSealRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProveSealResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Replica audit (docs/porep.md "Audit proof"): opens k replica nodes of the committed file chosen
+   * by the caller's challenge, signed. The caller times it: an answer after its response deadline
+   * counts as a failure (a storer that regenerates nodes from plain data is too slow).
+   */
+  proveReplica(
+    request: ProveReplicaRequest,
+    callback: (error: ServiceError | null, response: ProveReplicaResponse) => void,
+  ): ClientUnaryCall;
+  proveReplica(
+    request: ProveReplicaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProveReplicaResponse) => void,
+  ): ClientUnaryCall;
+  proveReplica(
+    request: ProveReplicaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProveReplicaResponse) => void,
   ): ClientUnaryCall;
 }
 
