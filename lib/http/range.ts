@@ -21,12 +21,13 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   }
   // Positions are compared as BigInt: a client may send more digits than a double holds exactly.
   const first = BigInt(m[1]!);
+  const last = m[2] === '' ? null : BigInt(m[2]!);
+  // last-pos < first-pos: not a valid range-spec, so the field is ignored (§14.1.1, §14.2), even when
+  // first-pos is past the end (an invalid range is never "unsatisfiable": found by test/unit/fuzz).
+  if (last !== null && last < first) return { kind: 'none' };
   if (first >= BigInt(size)) return { kind: 'unsatisfiable' };
   const start = Number(first);
-  if (m[2] === '') return { kind: 'range', start, end: size - 1 };
-  const last = BigInt(m[2]!);
-  // last-pos < first-pos: not a valid range-spec, so the field is ignored (§14.1.1, §14.2).
-  if (last < first) return { kind: 'none' };
+  if (last === null) return { kind: 'range', start, end: size - 1 };
   // A last-pos at or beyond the end means "to the end" (§14.1.1): clipped, never refused.
   return { kind: 'range', start, end: last >= BigInt(size) ? size - 1 : Number(last) };
 }
