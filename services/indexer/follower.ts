@@ -5,15 +5,15 @@
 // block is applied). Every block is handed
 // to `apply`, which persists it before the next one is read: the stream is the only queue, so memory
 // stays bounded whatever the lag.
-import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { StreamBlocksRequest, StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { RpcError, serverStream, type ServerStreamMethod } from '../../lib/grpc/client.js';
 import { backoffDelay, sleep as abortableSleep } from '../../lib/grpc/retry.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 /** The one call the follower makes (the generated ConsensusServiceClient has it). */
 export interface BlockSource {
-  streamBlocks(req: StreamBlocksRequest, md: Metadata): ClientReadableStream<StreamBlocksResponse>;
+  readonly streamBlocks: ServerStreamMethod<StreamBlocksRequest, StreamBlocksResponse>;
 }
 
 export interface FollowerOptions {
@@ -37,7 +37,6 @@ export interface FollowerOptions {
 export class Follower {
   private abort = new AbortController();
   private loop: Promise<void> | null = null;
-  private current: ClientReadableStream<StreamBlocksResponse> | null = null;
   /** Blocks applied since start, and the last error seen (status). */
   applied = 0;
   lastError: string | null = null;
@@ -54,8 +53,7 @@ export class Follower {
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    this.current?.cancel();
+    this.abort.abort(); // ends the stream in flight too (serverStream's signal)
     await this.loop;
     this.loop = null;
   }
@@ -73,18 +71,20 @@ export class Follower {
       const endpoint = this.o.endpoints[i % this.o.endpoints.length]!;
       try {
         const from = await this.o.nextRound();
-        const stream = this.o.source(endpoint).streamBlocks({ fromRound: BigInt(from), follow: true }, new Metadata());
-        this.current = stream;
-        this.connectedTo = endpoint;
+        const source = this.o.source(endpoint);
         const stallMs = this.o.stallMs ?? 60_000;
+        // The stream ends when the follower stops or the node goes silent for stallMs.
+        const silent = new AbortController();
         let stalled = false;
-        let watchdog = setTimeout(onStall, stallMs);
-        function onStall() {
+        const onStall = () => {
           stalled = true;
-          stream.cancel();
-        }
+          silent.abort();
+        };
+        let watchdog = setTimeout(onStall, stallMs);
+        this.connectedTo = endpoint;
         try {
-          for await (const msg of stream as AsyncIterable<StreamBlocksResponse>) {
+          const blocks = serverStream(source.streamBlocks.bind(source), { fromRound: BigInt(from), follow: true }, { endpoint, signal: AbortSignal.any([signal, silent.signal]) });
+          for await (const msg of blocks) {
             clearTimeout(watchdog);
             if (signal.aborted) break;
             if (!msg.block) throw new Error('stream message without a block');
@@ -102,12 +102,12 @@ export class Follower {
         if (!signal.aborted) this.lastError = `stream from ${endpoint} ended`;
       } catch (err) {
         if (signal.aborted) break;
-        this.lastError = `${endpoint}: ${(err as Error).message}`;
+        // An RpcError's message names its endpoint already.
+        const why = err instanceof RpcError ? err.details : (err as Error).message;
+        this.lastError = `${endpoint}: ${why}`;
         waitMs = backoffDelay(failures, backoff, this.o.random);
-        this.o.logger.warn('following stopped; trying the next consensus node', { endpoint, error: (err as Error).message, backoffMs: waitMs });
+        this.o.logger.warn('following stopped; trying the next consensus node', { endpoint, error: why, backoffMs: waitMs });
       } finally {
-        this.current?.cancel();
-        this.current = null;
         this.connectedTo = null;
       }
       i++;

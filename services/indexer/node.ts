@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
@@ -13,8 +14,6 @@ import { Follower } from './follower.js';
 import type { IndexerOptions } from './options.js';
 import { indexerHandlers } from './server.js';
 import { ReadModel } from './store.js';
-
-const CLIENT_OPTIONS = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
 
 export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
   const { options, logger } = ctx;
@@ -32,13 +31,13 @@ export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
     certificates,
     rewardPerValid: DEFAULT_REWARD_PARAMS.rewardPerValid,
   });
-  const clients = endpoints.map((e) => ({ endpoint: e, client: new ConsensusServiceClient(e, credentials.createInsecure(), CLIENT_OPTIONS) }));
+  const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
   const log = logger.child({ module: 'follower' });
   const follower =
-    clients.length > 0
+    endpoints.length > 0
       ? new Follower({
           endpoints,
-          source: (e) => clients.find((c) => c.endpoint === e)!.client,
+          source: (e) => clients.get(e),
           nextRound: async () => ((await model.cursor())?.round ?? -1) + 1,
           apply: async (b) => {
             const a = await model.apply(b);
@@ -54,10 +53,10 @@ export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
       registration({
         fullName: 'wolk.indexer.v1.IndexerService',
         definition: IndexerServiceService,
-        handlers: indexerHandlers({ model, consensus: clients }),
+        handlers: indexerHandlers({ model, consensus: endpoints, client: (e) => clients.get(e) }),
       }),
     ],
-    resources: [db, { close: async () => clients.forEach((c) => c.client.close()) }],
+    resources: [db, { close: async () => clients.close() }],
     background: follower ? [{ start: () => follower.start(), stop: () => follower.stop() }] : [],
   });
 };

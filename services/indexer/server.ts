@@ -1,21 +1,23 @@
 // IndexerService handlers: thin; they validate the request, call the read model, and map its errors.
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
 import type { GetStateProofRequest, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { pathStateKey } from '../../lib/chain/state-keys.js';
+import { failover, NoEndpointAnswered, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { invalidArgument, notFound, unavailable } from '../../lib/grpc/errors.js';
 import { QueryError, type ReadModel } from './store.js';
 
 /** The one consensus call GetKey passes through. */
 export interface StateProofSource {
-  getStateProof(req: GetStateProofRequest, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: GetStateProofResponse) => void): unknown;
+  readonly getStateProof: UnaryMethod<GetStateProofRequest, GetStateProofResponse>;
 }
 
 export interface IndexerServerComponents {
   readonly model: ReadModel;
-  readonly consensus: readonly { endpoint: string; client: StateProofSource }[];
+  /** The consensus nodes GetKey asks for a proof, in turn. */
+  readonly consensus: readonly string[];
+  readonly client: (endpoint: string) => StateProofSource;
   readonly proofTimeoutMs?: number;
 }
 
@@ -35,31 +37,31 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
     return cur;
   };
   return {
-    async getKey(req) {
+    async getKey(req, ctx) {
       if (!req.owner || !req.collection || !req.key) throw invalidArgument('GetKey: owner, collection and key are required');
       const cur = await ready();
       const key = pathStateKey(req.owner, req.collection, req.key);
-      const errors: string[] = [];
-      for (const { endpoint, client } of c.consensus) {
-        let res: GetStateProofResponse;
-        try {
-          // Proven at the indexer's own latest block, so the answer matches its listings.
-          res = await new Promise<GetStateProofResponse>((resolve, reject) =>
-            client.getStateProof({ key: Buffer.from(key), round: BigInt(cur.round) }, new Metadata(), { deadline: Date.now() + (c.proofTimeoutMs ?? 5000) }, (err, r) => (err ? reject(err) : resolve(r))),
-          );
-        } catch (err) {
-          const e = err as ServiceError;
-          if (e.code === 5 /* NOT_FOUND: round no longer kept */ || e.code === 9) {
-            errors.push(`${endpoint}: ${e.details ?? e.message}`);
-            continue;
-          }
-          errors.push(`${endpoint}: ${e.details ?? e.message}`);
-          continue;
-        }
-        if (!res.proof || res.proof.value === undefined) throw notFound(`wolk://${req.owner}/${req.collection}/${req.key} is not set (as of block ${cur.round})`);
-        return { record: KeyRecord.decode(res.proof.value), proof: res.proof, header: res.header, certificate: res.certificate };
+      // Any failure (an outage, a round this node no longer keeps, a node behind the indexer) means
+      // this node gave no proof: the next one is asked.
+      let res: GetStateProofResponse;
+      try {
+        res = (
+          await failover(
+            c.consensus,
+            (endpoint) => {
+              const client = c.client(endpoint);
+              // Proven at the indexer's own latest block, so the answer matches its listings.
+              return unaryCall(client.getStateProof.bind(client), { key: Buffer.from(key), round: BigInt(cur.round) }, { endpoint, timeoutMs: c.proofTimeoutMs ?? 5000, signal: ctx.signal });
+            },
+            { tryNext: () => true, signal: ctx.signal },
+          )
+        ).value;
+      } catch (err) {
+        if (err instanceof NoEndpointAnswered) throw unavailable(`no consensus node gave a proof: ${err.failures.map((f) => (f.error as Error).message).join('; ') || 'none configured'}`);
+        throw err;
       }
-      throw unavailable(`no consensus node gave a proof: ${errors.join('; ') || 'none configured'}`);
+      if (!res.proof || res.proof.value === undefined) throw notFound(`wolk://${req.owner}/${req.collection}/${req.key} is not set (as of block ${cur.round})`);
+      return { record: KeyRecord.decode(res.proof.value), proof: res.proof, header: res.header, certificate: res.certificate };
     },
 
     async listKeys(req) {
