@@ -305,7 +305,7 @@ export class AgreementHost {
       const { body, payload, rejected } = await this.c.ledger.assemble(round, this.c.mempool.candidates(this.c.maxBlockTxs * 2));
       // A transaction that no longer applies (e.g. its name was claimed meanwhile) would fail
       // forever: drop it. One whose nonce is ahead may apply once the ones before it arrive.
-      for (const r of rejected) if (!r.error.future) this.c.mempool.remove(txId(r.stx));
+      this.c.mempool.leftOut(round, payload.txs, rejected);
       this.keepPayload(body, payload);
       this.push({ kind: 'assembled', round, period, body });
     } catch (err) {

@@ -14,6 +14,8 @@ import { readAccount, StateOverlay } from './ledger/state-view.js';
 import { applyTx, checkStateless, TxError } from './ledger/transactions.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import type { Mempool } from './mempool.js';
+import { RejectionCause, type GetTransactionResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { RecentInclusions } from './tx-inclusions.js';
 import type { Peers } from './peers.js';
 import { blockFromHeader, bundleFromProto, looseVoteFromProto, proposalFromProto, WireError } from './wire.js';
 import { smtProofToProto } from '../../lib/chain/smt-proof.js';
@@ -50,6 +52,7 @@ export { smtProofToProto, smtProofFromProto } from '../../lib/chain/smt-proof.js
 
 export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof ConsensusServiceService> {
   const seen = new SeenSet();
+  const inclusions = new RecentInclusions(c.ledger);
 
   async function certified(round: number): Promise<CertifiedBlock> {
     const from = c.ledger.checkpointRound();
@@ -74,7 +77,11 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
         // With the next nonce the transaction must apply now; a later nonce is checked when its turn comes.
         if (stx.tx!.nonce === account.nonce) await applyTx(stx, new StateOverlay(state), { round: c.ledger.tip().round + 1, rules: c.ledger.rules }, id);
       } catch (err) {
-        if (err instanceof TxError) throw new WolkError(err.code, err.message);
+        if (err instanceof TxError) {
+          // Remembered for GetTransaction: a gateway learns why, also after this call's answer is gone.
+          c.mempool.reject(stx, id, err.message);
+          throw new WolkError(err.code, err.message);
+        }
         throw err;
       }
       const added = c.mempool.add(stx, id);
@@ -203,6 +210,28 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
         }
         throw err;
       }
+    },
+
+    async getTransaction(req): Promise<GetTransactionResponse> {
+      if (req.txId.length !== 32) throw invalidArgument(`GetTransaction: tx_id must be 32 bytes, got ${req.txId.length}`);
+      const id = new Uint8Array(req.txId);
+      const round = BigInt(c.ledger.tip().round);
+      const included = await inclusions.lookup(id);
+      if (included) return { state: { $case: 'included', value: { round: BigInt(included.round), index: included.index } }, round };
+      const pending = c.mempool.get(id);
+      const rejection = c.mempool.rejection(id);
+      const tx = pending?.tx ?? (rejection ? { sender: rejection.sender, nonce: rejection.nonce } : undefined);
+      if (!tx) throw notFound(`transaction ${hex(id)} is unknown to this node: not pending, and not among the rejections it remembers or the blocks of rounds ${inclusions.from} to ${round}`);
+      const accountNonce = (await readAccount(c.ledger.latestState(), tx.sender)).nonce;
+      if (pending) return { state: { $case: 'pending', value: { accountNonce } }, round };
+      // A nonce the account has passed without this transaction is spent for good, whatever the reason recorded.
+      if (accountNonce > rejection!.nonce) {
+        return { state: { $case: 'rejected', value: { reason: `${rejection!.reason}; nonce ${rejection!.nonce} is spent (the sender's next nonce is ${accountNonce})`, cause: RejectionCause.REJECTION_CAUSE_NONCE_USED } }, round };
+      }
+      // Left out of a proposal for another transaction with its nonce: undecided until a block spends that nonce.
+      if (rejection!.cause === 'contested') return { state: { $case: 'pending', value: { accountNonce } }, round };
+      const cause = rejection!.cause === 'gap' ? RejectionCause.REJECTION_CAUSE_NONCE_GAP : RejectionCause.REJECTION_CAUSE_INVALID;
+      return { state: { $case: 'rejected', value: { reason: rejection!.reason, cause } }, round };
     },
 
     async getAccount(req) {

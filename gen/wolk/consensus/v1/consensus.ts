@@ -45,6 +45,65 @@ export const protobufFileName = "wolk/consensus/v1/consensus.proto";
  * RESOURCE_EXHAUSTED (mempool full), UNAVAILABLE (node still catching up).
  */
 
+/** Why a rejected transaction can never be included. */
+export enum RejectionCause {
+  /** REJECTION_CAUSE_UNSPECIFIED - Unspecified (not sent). */
+  REJECTION_CAUSE_UNSPECIFIED = 0,
+  /**
+   * REJECTION_CAUSE_INVALID - The transaction does not apply (e.g. a name taken meanwhile, too little balance); signing it again
+   * with another nonce does not help.
+   */
+  REJECTION_CAUSE_INVALID = 1,
+  /**
+   * REJECTION_CAUSE_NONCE_USED - Its nonce was spent by another transaction of the same sender: sign it again with the sender's
+   * next nonce.
+   */
+  REJECTION_CAUSE_NONCE_USED = 2,
+  /**
+   * REJECTION_CAUSE_NONCE_GAP - Its nonce is ahead of the sender's next nonce and the transactions before it never arrived: the
+   * mempool dropped it after waiting. Sign it again once the nonces before it are used.
+   */
+  REJECTION_CAUSE_NONCE_GAP = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function rejectionCauseFromJSON(object: any): RejectionCause {
+  switch (object) {
+    case 0:
+    case "REJECTION_CAUSE_UNSPECIFIED":
+      return RejectionCause.REJECTION_CAUSE_UNSPECIFIED;
+    case 1:
+    case "REJECTION_CAUSE_INVALID":
+      return RejectionCause.REJECTION_CAUSE_INVALID;
+    case 2:
+    case "REJECTION_CAUSE_NONCE_USED":
+      return RejectionCause.REJECTION_CAUSE_NONCE_USED;
+    case 3:
+    case "REJECTION_CAUSE_NONCE_GAP":
+      return RejectionCause.REJECTION_CAUSE_NONCE_GAP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RejectionCause.UNRECOGNIZED;
+  }
+}
+
+export function rejectionCauseToJSON(object: RejectionCause): string {
+  switch (object) {
+    case RejectionCause.REJECTION_CAUSE_UNSPECIFIED:
+      return "REJECTION_CAUSE_UNSPECIFIED";
+    case RejectionCause.REJECTION_CAUSE_INVALID:
+      return "REJECTION_CAUSE_INVALID";
+    case RejectionCause.REJECTION_CAUSE_NONCE_USED:
+      return "REJECTION_CAUSE_NONCE_USED";
+    case RejectionCause.REJECTION_CAUSE_NONCE_GAP:
+      return "REJECTION_CAUSE_NONCE_GAP";
+    case RejectionCause.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Request of SubmitTx. */
 export interface SubmitTxRequest {
   /** The transaction. */
@@ -216,6 +275,52 @@ export interface GetAccountResponse {
     | undefined;
   /** Round of the finalized block the answer reflects. */
   round: bigint;
+}
+
+/** Request of GetTransaction. */
+export interface GetTransactionRequest {
+  /** 32-byte transaction id (as SubmitTx returns it). */
+  txId: Buffer;
+}
+
+/** A transaction included in a finalized block. */
+export interface TransactionInclusion {
+  /** Round of the block. */
+  round: bigint;
+  /** Position of the transaction among the block's transactions (0-based). */
+  index: number;
+}
+
+/** A transaction this node refused or dropped. */
+export interface TransactionRejection {
+  /** What went wrong, in words. */
+  reason: string;
+  /** What went wrong, for programs. */
+  cause: RejectionCause;
+}
+
+/** Response of GetTransaction. */
+export interface GetTransactionResponse {
+  /** Where the transaction stands. */
+  state?:
+    | //
+    /** Waiting in this node's mempool. */
+    { $case: "pending"; value: TransactionPending }
+    | //
+    /** In a finalized block. */
+    { $case: "included"; value: TransactionInclusion }
+    | //
+    /** Refused at SubmitTx or left out of a block for good. */
+    { $case: "rejected"; value: TransactionRejection }
+    | undefined;
+  /** Round of the latest finalized block when the node answered. */
+  round: bigint;
+}
+
+/** A transaction waiting in the mempool. */
+export interface TransactionPending {
+  /** The sender's next nonce at the latest finalized block: a larger nonce waits for the ones before it. */
+  accountNonce: bigint;
 }
 
 function createBaseSubmitTxRequest(): SubmitTxRequest {
@@ -1959,6 +2064,471 @@ export const GetAccountResponse: MessageFns<GetAccountResponse> = {
   },
 };
 
+function createBaseGetTransactionRequest(): GetTransactionRequest {
+  return { txId: Buffer.alloc(0) };
+}
+
+export const GetTransactionRequest: MessageFns<GetTransactionRequest> = {
+  encode(message: GetTransactionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txId.length !== 0) {
+      writer.uint32(10).bytes(message.txId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTransactionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTransactionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txId = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTransactionRequest {
+    return {
+      txId: isSet(object.txId)
+        ? Buffer.from(bytesFromBase64(object.txId))
+        : isSet(object.tx_id)
+        ? Buffer.from(bytesFromBase64(object.tx_id))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: GetTransactionRequest): unknown {
+    const obj: any = {};
+    if (message.txId.length !== 0) {
+      obj.txId = base64FromBytes(message.txId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTransactionRequest>): GetTransactionRequest {
+    return GetTransactionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTransactionRequest>): GetTransactionRequest {
+    const message = createBaseGetTransactionRequest();
+    message.txId = object.txId ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTransactionInclusion(): TransactionInclusion {
+  return { round: 0n, index: 0 };
+}
+
+export const TransactionInclusion: MessageFns<TransactionInclusion> = {
+  encode(message: TransactionInclusion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    if (message.index !== 0) {
+      writer.uint32(16).uint32(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransactionInclusion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransactionInclusion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransactionInclusion {
+    return {
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+    };
+  },
+
+  toJSON(message: TransactionInclusion): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransactionInclusion>): TransactionInclusion {
+    return TransactionInclusion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransactionInclusion>): TransactionInclusion {
+    const message = createBaseTransactionInclusion();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
+
+function createBaseTransactionRejection(): TransactionRejection {
+  return { reason: "", cause: 0 };
+}
+
+export const TransactionRejection: MessageFns<TransactionRejection> = {
+  encode(message: TransactionRejection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.cause !== 0) {
+      writer.uint32(16).int32(message.cause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransactionRejection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransactionRejection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cause = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransactionRejection {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      cause: isSet(object.cause) ? rejectionCauseFromJSON(object.cause) : 0,
+    };
+  },
+
+  toJSON(message: TransactionRejection): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.cause !== 0) {
+      obj.cause = rejectionCauseToJSON(message.cause);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransactionRejection>): TransactionRejection {
+    return TransactionRejection.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransactionRejection>): TransactionRejection {
+    const message = createBaseTransactionRejection();
+    message.reason = object.reason ?? "";
+    message.cause = object.cause ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTransactionResponse(): GetTransactionResponse {
+  return { state: undefined, round: 0n };
+}
+
+export const GetTransactionResponse: MessageFns<GetTransactionResponse> = {
+  encode(message: GetTransactionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.state?.$case) {
+      case "pending":
+        TransactionPending.encode(message.state.value, writer.uint32(10).fork()).join();
+        break;
+      case "included":
+        TransactionInclusion.encode(message.state.value, writer.uint32(18).fork()).join();
+        break;
+      case "rejected":
+        TransactionRejection.encode(message.state.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.round);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTransactionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTransactionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = { $case: "pending", value: TransactionPending.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = { $case: "included", value: TransactionInclusion.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = { $case: "rejected", value: TransactionRejection.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTransactionResponse {
+    return {
+      state: isSet(object.pending)
+        ? { $case: "pending", value: TransactionPending.fromJSON(object.pending) }
+        : isSet(object.included)
+        ? { $case: "included", value: TransactionInclusion.fromJSON(object.included) }
+        : isSet(object.rejected)
+        ? { $case: "rejected", value: TransactionRejection.fromJSON(object.rejected) }
+        : undefined,
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+    };
+  },
+
+  toJSON(message: GetTransactionResponse): unknown {
+    const obj: any = {};
+    if (message.state?.$case === "pending") {
+      obj.pending = TransactionPending.toJSON(message.state.value);
+    } else if (message.state?.$case === "included") {
+      obj.included = TransactionInclusion.toJSON(message.state.value);
+    } else if (message.state?.$case === "rejected") {
+      obj.rejected = TransactionRejection.toJSON(message.state.value);
+    }
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTransactionResponse>): GetTransactionResponse {
+    return GetTransactionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTransactionResponse>): GetTransactionResponse {
+    const message = createBaseGetTransactionResponse();
+    switch (object.state?.$case) {
+      case "pending": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "pending", value: TransactionPending.fromPartial(object.state.value) };
+        }
+        break;
+      }
+      case "included": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "included", value: TransactionInclusion.fromPartial(object.state.value) };
+        }
+        break;
+      }
+      case "rejected": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "rejected", value: TransactionRejection.fromPartial(object.state.value) };
+        }
+        break;
+      }
+    }
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    return message;
+  },
+};
+
+function createBaseTransactionPending(): TransactionPending {
+  return { accountNonce: 0n };
+}
+
+export const TransactionPending: MessageFns<TransactionPending> = {
+  encode(message: TransactionPending, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountNonce !== 0n) {
+      if (BigInt.asUintN(64, message.accountNonce) !== message.accountNonce) {
+        throw new globalThis.Error("value provided for field message.accountNonce of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.accountNonce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransactionPending {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransactionPending();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accountNonce = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransactionPending {
+    return {
+      accountNonce: isSet(object.accountNonce)
+        ? BigInt(object.accountNonce)
+        : isSet(object.account_nonce)
+        ? BigInt(object.account_nonce)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TransactionPending): unknown {
+    const obj: any = {};
+    if (message.accountNonce !== 0n) {
+      obj.accountNonce = message.accountNonce.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransactionPending>): TransactionPending {
+    return TransactionPending.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransactionPending>): TransactionPending {
+    const message = createBaseTransactionPending();
+    message.accountNonce = (object.accountNonce !== undefined && object.accountNonce !== null)
+      ? BigInt(object.accountNonce)
+      : 0n;
+    return message;
+  },
+};
+
 /** Consensus node API: used by clients (SubmitTx, reads) and by peers (Propose, Vote gossip). */
 export type ConsensusServiceService = typeof ConsensusServiceService;
 export const ConsensusServiceService = {
@@ -2061,6 +2631,22 @@ export const ConsensusServiceService = {
     responseSerialize: (value: GetAccountResponse): Buffer => Buffer.from(GetAccountResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAccountResponse => GetAccountResponse.decode(value),
   },
+  /**
+   * What this node knows of a transaction by its id: waiting in the mempool, included in a finalized
+   * block (round and position), or rejected (with the reason). A transaction the node never saw, or
+   * whose fate it no longer remembers (the records of inclusions and rejections are bounded): NOT_FOUND.
+   */
+  getTransaction: {
+    path: "/wolk.consensus.v1.ConsensusService/GetTransaction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTransactionRequest): Buffer =>
+      Buffer.from(GetTransactionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTransactionRequest => GetTransactionRequest.decode(value),
+    responseSerialize: (value: GetTransactionResponse): Buffer =>
+      Buffer.from(GetTransactionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTransactionResponse => GetTransactionResponse.decode(value),
+  },
 } as const;
 
 export interface ConsensusServiceServer extends UntypedServiceImplementation {
@@ -2089,6 +2675,12 @@ export interface ConsensusServiceServer extends UntypedServiceImplementation {
   getStateProof: handleUnaryCall<GetStateProofRequest, GetStateProofResponse>;
   /** Returns an account's nonce, balance and node record at the latest finalized block. */
   getAccount: handleUnaryCall<GetAccountRequest, GetAccountResponse>;
+  /**
+   * What this node knows of a transaction by its id: waiting in the mempool, included in a finalized
+   * block (round and position), or rejected (with the reason). A transaction the node never saw, or
+   * whose fate it no longer remembers (the records of inclusions and rejections are bounded): NOT_FOUND.
+   */
+  getTransaction: handleUnaryCall<GetTransactionRequest, GetTransactionResponse>;
 }
 
 export interface ConsensusServiceClient extends Client {
@@ -2233,6 +2825,26 @@ export interface ConsensusServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAccountResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What this node knows of a transaction by its id: waiting in the mempool, included in a finalized
+   * block (round and position), or rejected (with the reason). A transaction the node never saw, or
+   * whose fate it no longer remembers (the records of inclusions and rejections are bounded): NOT_FOUND.
+   */
+  getTransaction(
+    request: GetTransactionRequest,
+    callback: (error: ServiceError | null, response: GetTransactionResponse) => void,
+  ): ClientUnaryCall;
+  getTransaction(
+    request: GetTransactionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTransactionResponse) => void,
+  ): ClientUnaryCall;
+  getTransaction(
+    request: GetTransactionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTransactionResponse) => void,
   ): ClientUnaryCall;
 }
 
