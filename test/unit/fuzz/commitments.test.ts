@@ -32,7 +32,7 @@ const TOTAL = 3000n;
 const TAU = 2;
 const registry = new Map<string, RegisteredStorer>([[storer.id, { vrfPublicKey: storer.vrfPublicKey, stake: STAKE }]]);
 const filehash = new Uint8Array(random.bytes(32));
-let seed = new Uint8Array(32);
+let seed: Uint8Array = new Uint8Array(32);
 let draw = proveSortition(storer.vrfSecretKey, storerAlpha(seed, filehash), STAKE, TOTAL, TAU);
 for (let i = 0; draw.j === 0; i++) {
   seed = sha256(Buffer.from(`fuzz seed ${i}`));
