@@ -10,6 +10,7 @@ import { getName, putBucket, putName } from './names.js';
 import { HttpProblem } from './problems.js';
 import { createUploadFlow, type UploadStatus } from './put-file.js';
 import { bucketJson } from './records.js';
+import { createConsole } from './console.js';
 import { parseWolkPath } from './request.js';
 
 export type { ApiDeps, Routed } from './context.js';
@@ -30,6 +31,7 @@ const methodNotAllowed = (allow: string) => new HttpProblem({ status: 405, title
 export function createApi(deps: ApiDeps): Api {
   const ctx = apiContext(deps);
   const uploads = createUploadFlow(ctx);
+  const webConsole = createConsole(ctx);
   return {
     uploads: uploads.uploads,
     uploadStatus: (id, signal) => uploads.status(id, signal),
@@ -38,6 +40,7 @@ export function createApi(deps: ApiDeps): Api {
     },
     async handle(r) {
       const { req, res, query } = r;
+      if (r.rawPath === '/console' || r.rawPath.startsWith('/console/')) return webConsole.handle(r); // the web console (console.ts)
       const p = parseWolkPath(r.rawPath);
       const method = req.method ?? 'GET';
       // /wolk/{owner}

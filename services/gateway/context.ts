@@ -2,6 +2,7 @@
 // storers' clients and registry, the replay cache, the spool, the limits, and the injected clock.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/log/logger.js';
+import type { Genesis } from '../../lib/chain/genesis.js';
 import type { Chain } from './chain.js';
 import { systemClock, type Clock } from './clock.js';
 import type { IndexerView } from './indexer.js';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   readonly bodyIdleTimeoutMs?: number;
   /** The wall clock by default. */
   readonly clock?: Clock;
+  /** WOLK_GENESIS: the web console hands it to the browser, which checks certificates against it. */
+  readonly genesis?: Genesis | undefined;
 }
 
 /** One request as the router hands it to a flow. */

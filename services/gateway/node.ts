@@ -90,6 +90,7 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
               commitDeadlineMs: options.commitDeadlineMs,
               commitMinBytesPerSecond: options.commitMinBytesPerSecond,
               finalityTimeoutMs: options.finalityTimeoutMs,
+              genesis: options.genesis,
             })
           : undefined;
         const server = createGatewayHttpServer({

@@ -1,0 +1,150 @@
+// Files and keys: wolk://owner/collection/key → its record, its N storers with their commitments and
+// latest audits, and Verify: the SMT proof and the certificate checked here, in the browser, by lib/'s
+// own verifyProofJson (what `wolk proof` runs) against the network's genesis.
+import { getJson, type FileView } from '../api.js';
+import { loadGenesis, importGenesis, type PinnedGenesis } from '../genesis.js';
+import { badge, card, dl, errorBox, h, hexId, num, percent, table, bytes, empty } from '../ui.js';
+import { gatewayPath, verifyProofJson, type ProofReport } from '../wolk.js';
+
+export async function filesPage(root: HTMLElement, _args: string[], query: URLSearchParams, signal: AbortSignal): Promise<void> {
+  root.append(h('h1', {}, 'Files and keys'));
+  const uri = query.get('uri') ?? '';
+  const form = h(
+    'form',
+    { class: 'inline-form' },
+    h('label', { for: 'file-uri' }, 'Key or collection'),
+    h('input', { id: 'file-uri', name: 'uri', type: 'text', placeholder: 'wolk://owner/collection/key', value: uri, autocomplete: 'off', spellcheck: 'false' }),
+    h('button', { type: 'submit' }, 'Look up'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = (form.querySelector('input') as HTMLInputElement).value.trim();
+    location.hash = `#/files?uri=${encodeURIComponent(v)}`;
+  });
+  root.append(form);
+  if (!uri) return void root.append(empty('Enter a wolk:// address: a key (wolk://alice/photos/cat.jpg) shows its storers and can be verified; a collection (wolk://alice/photos/) lists its keys.'));
+  const m = /^wolk:\/\/([^/]+)\/([^/]+)\/(.*)$/.exec(uri.trim());
+  if (!m) return void root.append(errorBox('Not a wolk:// address:', `expected wolk://OWNER/COLLECTION/KEY or wolk://OWNER/COLLECTION/, got "${uri}"`));
+  const [, owner, collection, key] = m as unknown as [string, string, string, string];
+  if (key === '') return listing(root, owner, collection, signal);
+  let f: FileView;
+  try {
+    f = await getJson<FileView>(`/console/api/file?uri=${encodeURIComponent(uri.trim())}`, signal);
+  } catch (err) {
+    return void root.append(errorBox(`Could not look up ${uri}:`, err));
+  }
+  const verifyOut = h('div', { class: 'verify-out', role: 'status', 'aria-live': 'polite', 'data-testid': 'verify-result' });
+  const verifyButton = h('button', { type: 'button', class: 'primary' }, 'Verify');
+  verifyButton.addEventListener('click', () => void verify(f, verifyOut, verifyButton));
+  root.append(
+    card(
+      'Record',
+      dl([
+        ['Address', h('span', { class: 'mono' }, f.uri)],
+        ['File hash', hexId(f.filehash, { label: 'file hash' })],
+        ['Size', `${bytes(f.size)} (${num(f.size)} bytes, chunks of ${num(f.chunkSize)})`],
+        ['Content type', f.contentType || 'application/octet-stream'],
+        ['Written in round', h('a', { href: `#/blocks/${f.round}` }, num(f.round))],
+        ['Transaction', hexId(f.txid, { label: 'transaction id', href: `#/blocks/search/${f.txid}` })],
+        ['As of round', num(f.asOfRound)],
+      ]),
+      h('div', { class: 'verify' }, verifyButton, h('p', { class: 'muted' }, 'Checks, in this browser, that the key\'s record is in the state of a certified block: the sparse-Merkle proof, the block hash and every cert vote against the network\'s genesis.'), verifyOut),
+    ),
+    card(
+      `Storers (${f.storers.length})`,
+      f.indexerError ? h('p', { class: 'warn' }, `The indexer did not answer (${f.indexerError}): endpoints and reputation are missing.`) : null,
+      table(
+        'Storers of this file',
+        ['Storer', 'Endpoint', 'Reputation', 'Replica root (commitment)', 'Weight', 'Latest audits'],
+        f.storers.map((s) => [
+          hexId(s.id, { label: 'storer id', href: '#/storers' }),
+          s.endpoint ? h('span', { class: 'mono' }, s.endpoint) : '—',
+          s.reputationPpm === null ? '—' : percent(s.reputationPpm),
+          hexId(s.replicaRoot, { label: 'replica root' }),
+          s.weight,
+          s.latestAudits.length === 0
+            ? h('span', { class: 'muted' }, 'not audited yet')
+            : h('ul', { class: 'plain' }, s.latestAudits.map((a) => h('li', {}, `round ${a.auditedRound}: `, a.invalid + a.unreachable === 0 ? badge(`${a.valid} passed`, 'ok') : badge(`${a.valid} passed, ${a.invalid} invalid, ${a.unreachable} unreachable`, 'bad')))),
+        ]),
+      ),
+    ),
+  );
+}
+
+async function listing(root: HTMLElement, owner: string, collection: string, signal: AbortSignal): Promise<void> {
+  try {
+    const l = await getJson<{ keys: { key: string; filehash: string; size: number | string; round: string }[]; round: string }>(`${gatewayPath({ owner, collection })}?limit=200`, signal);
+    root.append(
+      card(
+        `wolk://${owner}/${collection}/`,
+        h('p', { class: 'muted' }, `As of round ${num(l.round)}; the first ${l.keys.length} keys.`),
+        table('Keys', ['Key', 'Size', 'File hash', 'Round'], l.keys.map((k) => [h('a', { href: `#/files?uri=${encodeURIComponent(`wolk://${owner}/${collection}/${k.key}`)}` }, k.key), bytes(k.size), hexId(k.filehash, { label: 'file hash' }), num(k.round)]), { empty: 'This collection has no keys.' }),
+      ),
+    );
+  } catch (err) {
+    root.append(errorBox(`Could not list wolk://${owner}/${collection}/:`, err));
+  }
+}
+
+async function verify(f: FileView, out: HTMLElement, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  out.className = 'verify-out';
+  out.replaceChildren(h('p', {}, 'Fetching the proof and checking it…'));
+  try {
+    if (f.key.split('/').some((s) => s === '.' || s === '..')) throw new Error('a key with "." or ".." segments cannot be fetched by a browser unchanged (it would resolve them); use `wolk proof`');
+    let pinned: PinnedGenesis;
+    try {
+      pinned = await loadGenesis();
+    } catch (err) {
+      out.className = 'verify-out bad';
+      out.replaceChildren(h('p', {}, h('strong', {}, 'Not checked: '), (err as Error).message), genesisImport(f, out, button));
+      return;
+    }
+    const res = await fetch(`${gatewayPath({ owner: f.owner, collection: f.collection, key: f.key })}?proof`, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`the gateway answered ${res.status} for the proof`);
+    const j = (await res.json()) as { proof: string; parentHeader?: string };
+    const report = verifyProofJson(f.owner, f.collection, f.key, j.proof, { genesis: pinned.genesis, parentHeader: j.parentHeader });
+    show(out, report, pinned);
+  } catch (err) {
+    out.className = 'verify-out bad';
+    out.replaceChildren(h('p', {}, h('strong', {}, 'Not verified: '), (err as Error).message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function show(out: HTMLElement, r: ProofReport, g: PinnedGenesis): void {
+  const genesisNote = `genesis ${g.fingerprint.slice(0, 16)}… (${g.source === 'first-use' ? 'pinned in this browser now, on first use' : g.source === 'imported' ? 'imported by you' : 'pinned in this browser earlier'})`;
+  if (r.verified) {
+    out.className = 'verify-out ok';
+    out.replaceChildren(
+      h('p', { class: 'verdict' }, '✔ Verified'),
+      h('p', {}, `${r.uri} is file ${r.filehash.slice(0, 16)}… of ${num(r.size)} bytes in the state of round ${num(r.round)} (state root ${r.stateRoot.slice(0, 16)}…): the sparse-Merkle proof leads to that root, the block header hashes to the certified block, and its ${r.certVotes} cert votes (weight ${r.certWeight}) are valid signatures and VRF credentials of the genesis committee reaching the cert threshold.`),
+      h('p', { class: 'muted' }, `Checked in this browser against ${genesisNote}. Nothing the gateway said was taken on trust except the genesis pin.`),
+    );
+  } else {
+    out.className = 'verify-out bad';
+    out.replaceChildren(
+      h('p', { class: 'verdict' }, '✘ Not verified'),
+      h('p', {}, `${r.reason ?? 'the proof did not check'}. `, `State proof: ${r.stateProof ? 'holds' : 'fails'}; certificate: ${r.certificate ? 'holds' : 'fails'}; quorum of the genesis committee: ${r.quorum === null ? 'not checked' : r.quorum ? 'holds' : 'fails'}.`),
+      h('p', { class: 'muted' }, `Checked against ${genesisNote}.`),
+    );
+  }
+}
+
+function genesisImport(f: FileView, out: HTMLElement, button: HTMLButtonElement): HTMLElement {
+  const input = h('input', { id: 'genesis-file', type: 'file', accept: 'application/json,.json' });
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    void file.text().then((t) => {
+      try {
+        importGenesis(t);
+        void verify(f, out, button);
+      } catch (err) {
+        out.append(errorBox('That genesis file was refused:', err));
+      }
+    });
+  });
+  return h('p', {}, h('label', { for: 'genesis-file' }, 'Import the network\'s genesis.json: '), input);
+}
