@@ -3,7 +3,8 @@
 // transactions and waiting for a key's SetKey to be final. Status asks every consensus node at once
 // and takes the most advanced one (a lagging node would hand out an old seed round); other calls try
 // the nodes in order, from the last one that answered, skipping one that is unavailable.
-import type { ConsensusServiceClient, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { RejectionCause, type ConsensusServiceClient, type GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { AccountRecord } from '../../gen/wolk/common/v1/state.js';
@@ -30,11 +31,23 @@ export class ChainError extends Error {
   constructor(
     readonly kind: 'unavailable' | 'rejected' | 'bad-proof',
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ChainError';
   }
 }
+
+/**
+ * What a consensus node knows of a transaction (GetTransaction). `unknown`: it never saw it or no longer
+ * remembers it. A rejection's cause: `nonce-used` (another transaction of the sender spent its nonce),
+ * `nonce-gap` (dropped while waiting for earlier nonces that never came), `invalid` (it does not apply).
+ */
+export type TxState =
+  | { readonly state: 'pending'; readonly accountNonce: bigint }
+  | { readonly state: 'included'; readonly round: bigint; readonly index: number }
+  | { readonly state: 'rejected'; readonly reason: string; readonly cause: 'invalid' | 'nonce-used' | 'nonce-gap' }
+  | { readonly state: 'unknown' };
 
 export interface Chain {
   status(signal?: AbortSignal): Promise<ChainStatus>;
@@ -43,6 +56,7 @@ export interface Chain {
   state(key: Uint8Array, signal?: AbortSignal): Promise<StateValue>;
   account(publicKey: Uint8Array, signal?: AbortSignal): Promise<{ account: AccountRecord | undefined; round: bigint }>;
   submit(tx: SignedTransaction, signal?: AbortSignal): Promise<Uint8Array>;
+  transaction(id: Uint8Array, signal?: AbortSignal): Promise<TxState>;
   readonly endpoints: readonly string[];
 }
 
@@ -101,6 +115,25 @@ export function createChain(clients: Clients, endpoints: readonly string[], time
       const r = await call('SubmitTx', (c, e) => unaryCall(c.submitTx.bind(c), { tx }, { endpoint: e, timeoutMs, signal }), signal);
       return r.txId;
     },
+    async transaction(id, signal) {
+      let r;
+      try {
+        r = await call('GetTransaction', (c, e) => unaryCall(c.getTransaction.bind(c), { txId: Buffer.from(id) }, { endpoint: e, timeoutMs, signal }), signal);
+      } catch (err) {
+        // NOT_FOUND: the node does not know it; UNIMPLEMENTED: a node older than GetTransaction knows nothing either.
+        const code = err instanceof ChainError && err.cause instanceof RpcError ? err.cause.code : undefined;
+        if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.UNIMPLEMENTED) return { state: 'unknown' };
+        throw err;
+      }
+      const st = r.state;
+      if (st?.$case === 'pending') return { state: 'pending', accountNonce: st.value.accountNonce };
+      if (st?.$case === 'included') return { state: 'included', round: st.value.round, index: st.value.index };
+      if (st?.$case === 'rejected') {
+        const cause = st.value.cause === RejectionCause.REJECTION_CAUSE_NONCE_USED ? 'nonce-used' : st.value.cause === RejectionCause.REJECTION_CAUSE_NONCE_GAP ? 'nonce-gap' : 'invalid';
+        return { state: 'rejected', reason: st.value.reason, cause };
+      }
+      return { state: 'unknown' };
+    },
   };
 }
 
@@ -113,6 +146,6 @@ function chainError(what: string, err: unknown): unknown {
     return new ChainError('unavailable', `${what}: no consensus node answered (${(err.last as Error | undefined)?.message ?? 'none configured'})`);
   }
   if (unavailable(err)) return new ChainError('unavailable', `${what}: no consensus node answered (${(err as Error).message})`);
-  if (err instanceof RpcError) return new ChainError('rejected', `${what}: ${err.message}`);
+  if (err instanceof RpcError) return new ChainError('rejected', `${what}: ${err.message}`, { cause: err });
   return err;
 }

@@ -11,7 +11,7 @@ import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { readSignedTransaction, requireUserSignature } from './auth.js';
 import { hex, type ApiContext, type Routed } from './context.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
-import { awaitFinal, followTx, submitTx } from './finality.js';
+import { awaitFinal, followTx, rejectionMembers, submitTx } from './finality.js';
 import { TxRejected, problem } from './problems.js';
 import { bucketJson, bucketRecord, nameRecord, requireOwner } from './records.js';
 
@@ -98,6 +98,6 @@ async function submitAndFollow(ctx: ApiContext, stx: SignedTransaction, signal: 
     },
     { timeoutMs: ctx.finalityTimeoutMs, signal },
   );
-  if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason);
+  if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason, rejectionMembers(outcome));
   return outcome?.round ?? null;
 }

@@ -37,7 +37,11 @@ export class HeaderError extends Error {
 
 /** Consensus refused a user's transaction (at SubmitTx, or later, when a block spent its nonce). */
 export class TxRejected extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Extra problem members (finality.ts: `nonce` when its nonce was the reason). */
+    readonly members: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'TxRejected';
   }
@@ -53,7 +57,7 @@ export function toProblem(err: unknown): HttpProblem | null {
     );
   }
   if (err instanceof HeaderError) return problem(400, 'malformed-header', 'Bad Request', `${err.header}: ${err.message}`, { header: err.header });
-  if (err instanceof TxRejected) return problem(409, 'transaction-rejected', 'Conflict', err.message);
+  if (err instanceof TxRejected) return problem(409, 'transaction-rejected', 'Conflict', err.message, err.members);
   if (err instanceof ChainError) {
     if (err.kind === 'unavailable') return problem(503, 'chain-unavailable', 'Service Unavailable', err.message);
     return problem(502, 'chain-error', 'Bad Gateway', err.message);

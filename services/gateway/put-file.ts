@@ -12,7 +12,7 @@ import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
 import { authenticate, requireUserSignature } from './auth.js';
 import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
-import { awaitFinal, followTx, submitTx, type TxOutcome } from './finality.js';
+import { awaitFinal, followTx, rejectionMembers, submitTx, type TxOutcome } from './finality.js';
 import { TxRejected, problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
@@ -79,7 +79,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       pending.delete(id);
     } else if (outcome?.state === 'rejected') {
       s.state = 'rejected';
-      s.problem = toProblem(new TxRejected(outcome.reason))?.problem;
+      s.problem = toProblem(new TxRejected(outcome.reason, rejectionMembers(outcome)))?.problem;
       pending.delete(id);
     }
     return s;
@@ -219,7 +219,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
         }
       });
       phasesMs.finality = ctx.clock.now() - committedAt;
-      if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason);
+      if (outcome?.state === 'rejected') throw new TxRejected(outcome.reason, rejectionMembers(outcome));
       const round = outcome?.round ?? null;
       if (round !== null) {
         status.state = 'final';

@@ -4,14 +4,15 @@
 // transaction becomes final.
 import { BlockHeader, type CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
-import { ChainError, type Chain, type ChainStatus, type StateValue } from '../../../services/gateway/chain.js';
+import { ChainError, type Chain, type ChainStatus, type StateValue, type TxState } from '../../../services/gateway/chain.js';
+import { txId } from '../../../lib/chain/tx-bytes.js';
 
 export interface MemoryChain extends Chain {
   readonly chainId: string;
   readonly submitted: SignedTransaction[];
   readonly blocks: CertifiedBlock[];
   /** Calls of each method so far. */
-  readonly calls: Record<'status' | 'block' | 'state' | 'account' | 'submit', number>;
+  readonly calls: Record<'status' | 'block' | 'state' | 'account' | 'submit' | 'transaction', number>;
   /** Sets (or, with null, removes) a state value. */
   set(key: Uint8Array, value: Uint8Array | null): void;
   /** Appends a finalized block holding `txs`; their senders' nonces advance. */
@@ -20,6 +21,8 @@ export interface MemoryChain extends Chain {
   onSubmit: (stx: SignedTransaction) => void;
   /** Finalize every accepted transaction in a block of its own right away (a chain that keeps up). */
   autoFinalize: boolean;
+  /** GetTransaction answers set by the test (by tx id hex); otherwise included / pending / unknown from the blocks and submissions. */
+  readonly txStates: Map<string, TxState>;
   /** Resolves on the next SubmitTx. */
   nextSubmit(): Promise<SignedTransaction>;
 }
@@ -31,7 +34,8 @@ export function memoryChain(chainId = 'wolk-test'): MemoryChain {
   const nonces = new Map<string, bigint>();
   const blocks: CertifiedBlock[] = [];
   const submitted: SignedTransaction[] = [];
-  const calls = { status: 0, block: 0, state: 0, account: 0, submit: 0 };
+  const calls = { status: 0, block: 0, state: 0, account: 0, submit: 0, transaction: 0 };
+  const txStates = new Map<string, TxState>();
   let waiters: ((stx: SignedTransaction) => void)[] = [];
   const header = (round: bigint): BlockHeader => BlockHeader.fromPartial({ round, seed: Buffer.alloc(32, Number(round % 251n)), stateRoot: Buffer.alloc(32) });
   const append = (txs: SignedTransaction[]) => {
@@ -47,6 +51,7 @@ export function memoryChain(chainId = 'wolk-test'): MemoryChain {
     submitted,
     blocks,
     calls,
+    txStates,
     onSubmit: () => undefined,
     autoFinalize: false,
     async status(): Promise<ChainStatus> {
@@ -76,6 +81,17 @@ export function memoryChain(chainId = 'wolk-test'): MemoryChain {
       for (const f of w) f(stx);
       if (self.autoFinalize) self.finalize([stx]);
       return new Uint8Array(32);
+    },
+    async transaction(id) {
+      calls.transaction++;
+      const set = txStates.get(k(id));
+      if (set) return set;
+      for (const [round, b] of blocks.entries()) {
+        const index = (b.block?.txs ?? []).findIndex((t) => k(txId(t)) === k(id));
+        if (index >= 0) return { state: 'included', round: BigInt(round), index };
+      }
+      const pending = submitted.find((t) => k(txId(t)) === k(id));
+      return pending ? { state: 'pending', accountNonce: nonces.get(k(pending.tx!.sender)) ?? 0n } : { state: 'unknown' };
     },
     set(key, value) {
       if (value) state.set(k(key), value);
