@@ -67,6 +67,11 @@ export function planProcesses(dir: string, shape: DevnetShape, ports: PortMap): 
 
 const endpoint = (p: PlannedProcess) => `127.0.0.1:${p.grpcPort}`;
 
+/** The node arguments that start one service from the repository root (the launcher and the soaks use them). */
+export function serviceArgs(service: ServiceName): string[] {
+  return ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${service}/main.ts`];
+}
+
 /** The environment of one process: every address it needs, on loopback. */
 export interface DevnetExtras {
   /** Test-only fault switches per process name (WOLK_DEVNET_FAULTS), passed on as its WOLK_FAULTS. */

@@ -23,6 +23,7 @@ import {
   environmentFor,
   planProcesses,
   portKeys,
+  serviceArgs,
   type DevnetExtras,
   type NodeIdentity,
   type PlannedProcess,
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     const fd = openSync(log, 'a');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`],
+      serviceArgs(p.service),
       { cwd: root, env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid, extras) }, stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
