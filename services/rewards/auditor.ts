@@ -1,7 +1,9 @@
 // The audit core (DESIGN §6): challenges every storer committed in the audited block's NewChunks, with
 // challenges derived from the reward round's seed (lib/chain/reward.ts objectChallenge), a time box per
 // storer, and checks each answer locally with the same verifiers consensus uses (lib/chain/commitment):
-// a checked answer is valid, a wrong one invalid, no answer in time unreachable. Network is injected.
+// a checked answer is valid, a wrong one invalid. Every audit call has a response deadline; a storer
+// that misses it is contained and re-audited with fresh challenges (containment.ts) before the miss
+// counts. Network, clock and randomness are injected.
 // Every chunk of a committed chunk set is challenged (auditObjects pairs each chunk commitment with every
 // chunk id), in VerifyShares batches of up to 1024 when the prober has them, before the files.
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
@@ -9,8 +11,23 @@ import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { FileAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
 import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
-import { auditObjects, buildReward, objectChallenge, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
+import { auditObjects, buildReward, objectChallenge, type AuditObject, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
 import { isVerdict } from '../../lib/grpc/errors.js';
+import { createMemoryKv } from '../../lib/storage/memory.js';
+import { randomBytes } from 'node:crypto';
+import {
+  DEFAULT_CONTAINMENT_POLICY,
+  kvContainmentStore,
+  runContained,
+  systemClock,
+  type AuditCall,
+  type AuditClock,
+  type ContainmentEvents,
+  type ContainmentPolicy,
+  type ContainmentStore,
+  type ObjectRef,
+  type Verdicts,
+} from './containment.js';
 
 /** How the auditor reaches storers (gRPC StorerService in production, fakes in tests). */
 export interface StorerProber {
@@ -41,9 +58,23 @@ export interface AuditInput {
   readonly verifier: Credential;
   readonly params: RewardParams;
   readonly prober: StorerProber;
-  /** Time box per storer (all its objects), ms. */
+  /** Time box per storer for its first audit of every object, ms; containment adds its own bounded time. */
   readonly perStorerTimeoutMs: number;
+  /**
+   * Response deadline and containment (containment.ts). Default: DEFAULT_CONTAINMENT_POLICY, the
+   * system clock, an in-memory store (the Rewarder passes its RocksDB one) and node:crypto randomness.
+   */
+  readonly containment?: AuditContainment;
   readonly signal?: AbortSignal;
+}
+
+export interface AuditContainment {
+  readonly policy: ContainmentPolicy;
+  readonly clock: AuditClock;
+  readonly store: ContainmentStore;
+  /** Fresh challenges for re-audits: bytes the storer cannot predict. */
+  readonly random: (n: number) => Uint8Array;
+  readonly events?: ContainmentEvents;
 }
 
 export interface AuditResult {
@@ -51,61 +82,96 @@ export interface AuditResult {
   readonly outcomes: readonly ObjectOutcome[];
 }
 
+/** Time containment may add to a storer's audit: every re-audit's pause and deadline. */
+export function containmentBudgetMs(p: ContainmentPolicy, batchChunks = 0): number {
+  return p.maxRetries * (p.retryDelayMs + p.deadlineMs + p.chunkAllowanceMs * batchChunks);
+}
+
+function memoryContainmentStore(): ContainmentStore {
+  return kvContainmentStore(createMemoryKv());
+}
+
+type Proof = { kind: 'file'; audit: FileAudit } | { kind: 'chunk'; proof: ShareProof };
+
 export async function runAudit(a: AuditInput): Promise<AuditResult> {
+  const c: AuditContainment = a.containment ?? { policy: DEFAULT_CONTAINMENT_POLICY, clock: systemClock, store: memoryContainmentStore(), random: (n) => new Uint8Array(randomBytes(n)) };
   const objects = auditObjects(a.newChunks);
   const perStorer = await Promise.all(
     [...objects.values()].map(async ({ storerId, objects: objs }) => {
+      const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
+      const largestBatch = Math.min(SHARE_BATCH, chunkObjs.length);
       // A referenced timer (AbortSignal.timeout's is unref'd and would not keep a lone audit alive).
       const timer = new AbortController();
-      const handle = setTimeout(() => timer.abort(), a.perStorerTimeoutMs);
+      const handle = setTimeout(() => timer.abort(), a.perStorerTimeoutMs + containmentBudgetMs(c.policy, largestBatch));
       const box = AbortSignal.any([timer.signal, ...(a.signal ? [a.signal] : [])]);
-      const out: ObjectOutcome[] = [];
-      // Every chunk of a committed chunk set, batched (a block's set is thousands of chunks).
-      const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
+      const ref = (o: AuditObject): ObjectRef => ({ storerId, objectId: o.id, kind: o.kind, auditedRound: a.auditedRound });
+      const canonical = (o: AuditObject) => objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
+      // Attempt 0 asks the round's challenge (what the chain re-checks in a sample); re-audits of a
+      // contained object ask fresh ones the storer cannot have prepared while it was late.
+      const challengeFor = (o: AuditObject, attempt: number) => (attempt === 0 ? canonical(o) : c.random(32));
+
+      const askShares = async (batch: readonly AuditObject[], attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
+        const asked = batch.map((o) => ({ chunkId: o.id, nonce: challengeFor(o, attempt) }));
+        const answers = await a.prober.verifyShares!(storerId, asked, signal);
+        return asked.map(({ chunkId, nonce }, j) => {
+          const ans = answers[j];
+          if (!ans) return { valid: false, reason: 'no answer for this chunk in the batch' };
+          if ('notFound' in ans) return { valid: false, reason: ans.notFound };
+          const v = verifyShareProof(ans.proof, { chunkId, nonce, storerId });
+          return v.ok ? { valid: true, proof: { kind: 'chunk', proof: ans.proof } } : { valid: false, reason: v.reason };
+        });
+      };
+      const askOne = async (o: AuditObject, attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
+        const challenge = challengeFor(o, attempt);
+        if (o.kind === 'file') {
+          const cm = o.commitment;
+          const audit = await a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, signal);
+          const v = verifyFileAudit(audit, { storerId, replicaRoot: cm.replicaRoot, filehash: cm.filehash, size: cm.size, chunkSize: cm.chunkSize }, challenge, a.params.leavesPerFile);
+          return [v.ok ? { valid: true, proof: { kind: 'file', audit } } : { valid: false, reason: v.reason }];
+        }
+        const proof = await a.prober.verifyShare(storerId, o.id, challenge, signal);
+        const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
+        return [v.ok ? { valid: true, proof: { kind: 'chunk', proof } } : { valid: false, reason: v.reason }];
+      };
+
+      // Every chunk of a committed chunk set, batched (a block's set is thousands of chunks), then files.
+      const calls: (AuditCall<Proof> & { objs: readonly AuditObject[] })[] = [];
       for (let i = 0; i < chunkObjs.length; i += SHARE_BATCH) {
-        const batch = chunkObjs.slice(i, i + SHARE_BATCH).map((o) => ({ o, chunkId: o.id, nonce: objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId) }));
-        if (box.aborted) {
-          for (const { o } of batch) out.push({ storerId, objectId: o.id, kind: 'chunk', outcome: 'unreachable', reason: 'time box exhausted' });
-          continue;
-        }
-        try {
-          const answers = await a.prober.verifyShares!(storerId, batch, box);
-          batch.forEach(({ o, nonce }, j) => {
-            const base = { storerId, objectId: o.id, kind: 'chunk' as const };
-            const ans = answers[j];
-            if (!ans) return void out.push({ ...base, outcome: 'invalid', reason: 'no answer for this chunk in the batch' });
-            if ('notFound' in ans) return void out.push({ ...base, outcome: 'invalid', reason: ans.notFound });
-            const v = verifyShareProof(ans.proof, { chunkId: o.id, nonce, storerId });
-            out.push(v.ok ? { ...base, outcome: 'valid', proof: ans.proof } : { ...base, outcome: 'invalid', reason: v.reason });
-          });
-        } catch (err) {
-          for (const { o } of batch) out.push({ storerId, objectId: o.id, kind: 'chunk', outcome: answered(err) ? 'invalid' : 'unreachable', reason: (err as Error).message });
-        }
+        const batch = chunkObjs.slice(i, i + SHARE_BATCH);
+        calls.push({ objs: batch, refs: batch.map(ref), deadlineMs: c.policy.deadlineMs + c.policy.chunkAllowanceMs * batch.length, ask: (attempt, signal) => askShares(batch, attempt, signal) });
       }
       for (const o of objs) {
         if (o.kind === 'chunk' && a.prober.verifyShares) continue;
-        const challenge = objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
+        calls.push({ objs: [o], refs: [ref(o)], deadlineMs: c.policy.deadlineMs, ask: (attempt, signal) => askOne(o, attempt, signal) });
+      }
+      const finals = await runContained<Proof>({ policy: c.policy, clock: c.clock, store: c.store, classify: (err) => (answered(err) ? 'answered' : 'offline'), events: c.events }, calls, box);
+
+      const byRef = new Map(calls.flatMap((call) => call.refs.map((r, j) => [r, call.objs[j]!] as const)));
+      const out: ObjectOutcome[] = [];
+      for (const f of finals) {
+        const o = byRef.get(f.ref)!;
         const base = { storerId, objectId: o.id };
-        if (box.aborted) {
-          out.push({ ...base, kind: o.kind, outcome: 'unreachable', reason: 'time box exhausted' });
+        if (f.outcome !== 'valid') {
+          out.push({ ...base, kind: o.kind, outcome: f.outcome, reason: f.reason });
           continue;
         }
-        try {
-          if (o.kind === 'file') {
-            const c = o.commitment;
-            const audit = await a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, box);
-            const v = verifyFileAudit(audit, { storerId, replicaRoot: c.replicaRoot, filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, challenge, a.params.leavesPerFile);
-            out.push(v.ok ? { ...base, kind: 'file', outcome: 'valid', proof: audit } : { ...base, kind: 'file', outcome: 'invalid', reason: v.reason });
-          } else {
-            const proof = await a.prober.verifyShare(storerId, o.id, challenge, box);
-            const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
-            out.push(v.ok ? { ...base, kind: 'chunk', outcome: 'valid', proof } : { ...base, kind: 'chunk', outcome: 'invalid', reason: v.reason });
+        let proof = f.proof;
+        if (f.retries > 0) {
+          // Passed a re-audit on a fresh challenge: the Reward's sample must answer the round's own
+          // challenge (verifyRewardTx re-derives it), so ask that once more, under the time box only.
+          try {
+            const [v] = await askOne(o, 0, box);
+            if (!v || !v.valid) {
+              out.push({ ...base, kind: o.kind, outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` });
+              continue;
+            }
+            proof = v.proof;
+          } catch (err) {
+            out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` });
+            continue;
           }
-        } catch (err) {
-          // A storer that answers with an error (e.g. NOT_FOUND: it dropped the data) did answer: invalid.
-          // No answer at all (timeout, connection refused, unknown endpoint): unreachable.
-          out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: (err as Error).message });
         }
+        out.push(proof.kind === 'file' ? { ...base, kind: 'file', outcome: 'valid', proof: proof.audit } : { ...base, kind: 'chunk', outcome: 'valid', proof: proof.proof });
       }
       clearTimeout(handle);
       return out;

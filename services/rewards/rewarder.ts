@@ -13,7 +13,7 @@ import { u64be } from '../../lib/crypto/index.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
-import { runAudit, type StorerProber } from './auditor.js';
+import { runAudit, type AuditContainment, type StorerProber } from './auditor.js';
 
 /** What the rewarder needs from consensus (gRPC ConsensusService in production). */
 export interface ChainAccess {
@@ -36,6 +36,8 @@ export interface RewarderOptions {
   readonly logger: Logger;
   readonly perStorerTimeoutMs: number;
   readonly pollMs: number;
+  /** Response deadline and containment (auditor.ts AuditContainment); default: runAudit's. */
+  readonly containment?: AuditContainment;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -90,6 +92,7 @@ export class Rewarder {
       params: this.o.params,
       prober: this.o.prober,
       perStorerTimeoutMs: this.o.perStorerTimeoutMs,
+      ...(this.o.containment ? { containment: this.o.containment } : {}),
       signal: this.abort.signal,
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });

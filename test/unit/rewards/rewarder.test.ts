@@ -1,7 +1,8 @@
 // The Rewarder against a real ledger chain: storers hold real files; one dropped its data (answers
-// NOT_FOUND), one never answers. The audit of the block Q rounds back tallies them invalid and
-// unreachable, the submitted Reward verifies with verifyRewardTx from chain data alone, and the
-// reputation view moves by the rule.
+// NOT_FOUND), one is reached but never answers one file (contained, re-audited, then failed) and is
+// down for another. The audit of the block Q rounds back tallies them invalid and unreachable, the
+// submitted Reward verifies with verifyRewardTx from chain data alone, and the reputation view moves
+// by the rule.
 import test from 'ava';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { sha256 } from '../../../lib/crypto/index.js';
@@ -10,15 +11,18 @@ import { DEFAULT_REWARD_PARAMS, verifyRewardTx } from '../../../lib/chain/reward
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Rewarder } from '../../../services/rewards/rewarder.js';
+import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
+import { FULL_REPUTATION_PPM, nextReputation } from '../../../lib/chain/reputation.js';
 import { commitment, setKey } from '../consensus/ledger-fixture.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
 import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
-import { logSeedOnFailure } from '../../helpers/seed.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
 logSeedOnFailure(test);
+const seeded = testRandom('unit/rewards/rewarder.test.ts');
 
-test('audits the block Q rounds back: dropped data is invalid, silence unreachable, the Reward verifies from chain data', async (t) => {
+test('audits the block Q rounds back: dropped data is invalid, silence past the deadline invalid after containment, an outage unreachable, the Reward verifies from chain data', async (t) => {
   const chain = await makeChain();
   const alice = await userWithBucket(chain, 'alice', 'docs');
   const files: HeldFile[] = [makeFile(9000), makeFile(4096)];
@@ -40,6 +44,9 @@ test('audits the block Q rounds back: dropped data is invalid, silence unreachab
   const submitted: SignedTransaction[] = [];
   const verifierKey = newKey();
   const params = { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 };
+  const kv = createMemoryKv();
+  const policy = { deadlineMs: 100, chunkAllowanceMs: 0, maxRetries: 3, retryDelayMs: 20 };
+  let silentAsks = 0;
   const rewarder = new Rewarder({
     key: verifierKey,
     chainId: chain.net.genesis.network,
@@ -59,24 +66,34 @@ test('audits the block Q rounds back: dropped data is invalid, silence unreachab
       async verifyFile(id, filehash, challenge, k, signal) {
         const s = storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!;
         if (s === storers[1]) throw Object.assign(new Error('5 NOT_FOUND: no such file'), { code: 5 });
-        if (s === storers[2]) return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('deadline')), { once: true }));
+        // storers[2] is reached but never answers files[0] (late: contained, then failed), and is down for files[1] (offline).
+        if (s === storers[2] && Buffer.from(filehash).equals(Buffer.from(files[0]!.filehash))) {
+          silentAsks++;
+          return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('cancelled')), { once: true }));
+        }
+        if (s === storers[2]) throw Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
         return answerFile(s, byHash.get(Buffer.from(filehash).toString('hex'))!, challenge, k);
       },
       async verifyShare() {
         throw new Error('no chunk sets in this chain');
       },
     },
-    kv: createMemoryKv(),
+    kv,
     logger: silentLogger,
-    perStorerTimeoutMs: 300,
+    perStorerTimeoutMs: 2000,
     pollMs: 50,
+    // Short deadlines so the test runs in well under a second (the rule is unit-tested with a manual clock in containment.test.ts).
+    containment: { policy, clock: systemClock, store: kvContainmentStore(kv), random: (n) => seeded.bytes(n) },
   });
   const { reward } = await rewarder.tally(undefined, true);
   t.is(Number(reward.auditedRound), audited);
   const tallies = new Map(reward.tallies.map((x) => [Buffer.from(x.storerId).toString('hex'), x]));
   t.like(tallies.get(storers[0]!.id), { valid: 2, invalid: 0, unreachable: 0 });
   t.like(tallies.get(storers[1]!.id), { valid: 0, invalid: 2, unreachable: 0 });
-  t.like(tallies.get(storers[2]!.id), { valid: 0, invalid: 0, unreachable: 2 });
+  // Reached but silent: contained, re-audited maxRetries times, then a failure; down: unreachable.
+  t.like(tallies.get(storers[2]!.id), { valid: 0, invalid: 1, unreachable: 1 });
+  t.is(silentAsks, policy.maxRetries + 1, 'the silent storer was asked once and re-audited maxRetries times');
+  t.deepEqual(await kvContainmentStore(kv).list(), [], 'nothing stays contained once the audit decided');
   t.is(submitted.length, 1);
 
   // The ledger's check, from finalized chain data only.
@@ -102,7 +119,7 @@ test('audits the block Q rounds back: dropped data is invalid, silence unreachab
 
   t.is((await rewarder.reputation(storers[0]!.signPublicKey)).reputationPpm, 1_000_000);
   t.is((await rewarder.reputation(storers[1]!.signPublicKey)).reputationPpm, 875_000);
-  t.is((await rewarder.reputation(storers[2]!.signPublicKey)).reputationPpm, 937_500);
+  t.is((await rewarder.reputation(storers[2]!.signPublicKey)).reputationPpm, nextReputation(FULL_REPUTATION_PPM, { valid: 0, invalid: 1, unreachable: 1 }));
   t.is((await rewarder.getTally(audited)).reward!.tallies.length, 3);
   await t.throwsAsync(rewarder.getTally(audited - 1), { message: /no audit of round/ });
 });
