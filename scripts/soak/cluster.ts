@@ -138,7 +138,9 @@ export async function startSoakCluster(o: SoakClusterOptions = {}): Promise<Soak
         const name = `${p.name}->${server.name}`;
         let link = links.get(name);
         if (!link) {
-          link = await startFaultLink(name, direct.get(server.name)!);
+          // A port chosen with the others (not 0): a listener on any free port could take a port
+          // planned for a process that has not started yet.
+          link = await startFaultLink(name, direct.get(server.name)!, await newPort());
           links.set(name, link);
         }
         rewritten.push(`127.0.0.1:${link.listenPort}`);

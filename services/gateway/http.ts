@@ -83,6 +83,12 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
         total: processes.length,
       });
     }
+    // Read-only routes: any other method is 405, not an answer to a request nobody made (found by
+    // the devnet garbage fuzzer: PUT /chain, POST /accounts/... were answered 200).
+    const readOnly = rawPath === '/chain' || rawPath.startsWith('/accounts/') || rawPath.startsWith('/status/uploads/');
+    if (readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendProblem(res, { status: 405, title: 'Method Not Allowed', detail: `use GET for ${rawPath.startsWith('/accounts/') ? '/accounts/{key}' : rawPath.startsWith('/status/uploads/') ? '/status/uploads/{id}' : rawPath}` }, { allow: 'GET, HEAD' });
+    }
     if (rawPath === '/chain' && deps.chain) {
       const s = await deps.chain.status(signal);
       return sendJson(res, 200, { chainId: s.chainId, finalizedRound: s.finalizedRound.toString(), finalizedHash: Buffer.from(s.finalizedHash).toString('hex'), ...deps.info });
@@ -142,6 +148,12 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
   // A body may arrive slowly (a big file on a slow link): Node's whole-request timeout (300 s) would cut
   // a steady upload; bodies have their own idle timeout instead (spool.ts), headers Node's headersTimeout.
   server.requestTimeout = 0;
+  // CONNECT never reaches the request handler; without a listener Node closes the socket with no
+  // answer at all (found by the devnet garbage fuzzer). The gateway is no proxy: 405 as problem+json.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(problemResponse({ status: 405, title: 'Method Not Allowed', detail: 'CONNECT is not served: the gateway is not a proxy' }));
+  });
   // Node's parser refusals (a broken Content-Length, Content-Length with Transfer-Encoding, a body that
   // ends early, headers over 16 KiB, a header timeout, bytes that are not HTTP) as problem+json, not
   // Node's bare status line. A request in progress on the connection is answered first: a body that

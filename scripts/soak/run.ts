@@ -1,0 +1,47 @@
+// `npm run soak -- NAME [--flag value ...]`: long-running soaks, one module per name. Each prints a
+// table and exits 0 when everything it checks held, 1 otherwise (docs/testing.md).
+//   chaos        kill/restart random processes and inject network faults under load (chaos.ts)
+//                --cycles 100  --seed N  --users 2
+//   fuzz-devnet  garbage to every gRPC method and HTTP route of a devnet (garbage.ts)
+//                --rounds 20  --seed N
+import { chaosPassed, formatReport, runChaos } from './chaos.js';
+
+function flag(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got ${JSON.stringify(args[i + 1])}`);
+  return v;
+}
+
+const SOAKS: Record<string, (args: readonly string[]) => Promise<boolean>> = {
+  async chaos(args) {
+    const seed = flag(args, 'seed', Math.floor(Math.random() * 2 ** 31));
+    const report = await runChaos({ cycles: flag(args, 'cycles', 100), seed, users: flag(args, 'users', 2) });
+    process.stdout.write(`\n${formatReport(report)}\n`);
+    const ok = chaosPassed(report);
+    process.stdout.write(ok ? 'chaos soak: PASSED\n' : `chaos soak: FAILED (replay with npm run soak -- chaos --seed ${seed} --cycles ${report.cycles})\n`);
+    return ok;
+  },
+  async 'fuzz-devnet'(args) {
+    const { runDevnetFuzz, formatFuzzReport, fuzzPassed } = await import('./fuzz-devnet.js');
+    const seed = flag(args, 'seed', Math.floor(Math.random() * 2 ** 31));
+    const report = await runDevnetFuzz({ seed, rounds: flag(args, 'rounds', 20) });
+    process.stdout.write(`\n${formatFuzzReport(report)}\n`);
+    return fuzzPassed(report);
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const soak = name ? SOAKS[name] : undefined;
+if (!soak) {
+  process.stderr.write(`usage: npm run soak -- <${Object.keys(SOAKS).join('|')}> [flags]  (docs/testing.md)\n`);
+  process.exit(2);
+}
+soak(rest).then(
+  (ok) => process.exit(ok ? 0 : 1),
+  (err: unknown) => {
+    process.stderr.write(`soak ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
