@@ -10,6 +10,7 @@ import { nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
 import { fromHex, sha256, toHex } from '../../lib/crypto/index.js';
 import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { retry } from '../../lib/grpc/retry.js';
 import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
 import type { NodeFactory, RunningNode, ServiceContext } from '../../lib/service/runtime.js';
 import type { KvStore } from '../../lib/storage/kv.js';
@@ -55,26 +56,25 @@ function soloGenesis(key: NodeKey, endpoint: string, stake: number): Genesis {
 
 /**
  * The latest certified block of `endpoint` and the seed window of headers before it, verified; retried
- * for a minute while the peer is not reachable or has no block yet. A checkpoint that does not verify
- * stops the start.
+ * (lib/grpc/retry.ts: backoff 250 ms doubling to 2 s, full jitter) for a minute while the peer is not
+ * reachable or has no block yet, or until `signal` fires. A checkpoint that does not verify stops the start.
  */
-async function takeCheckpoint(endpoint: string, verify: (cp: Checkpoint) => VerifiedCheckpoint, log: Logger): Promise<VerifiedCheckpoint> {
+async function takeCheckpoint(endpoint: string, verify: (cp: Checkpoint) => VerifiedCheckpoint, log: Logger, signal?: AbortSignal): Promise<VerifiedCheckpoint> {
   // Blocks carry up to 4 MiB of transactions: the default 4 MiB receive limit is too small.
   const client = new ConsensusServiceClient(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   try {
-    const until = Date.now() + 60_000;
-    for (let attempt = 1; ; attempt++) {
-      let cp;
-      try {
-        cp = await fetchCheckpoint(client, DEFAULT_BLOCK_LIMITS.seedWindow);
-      } catch (err) {
-        if (Date.now() > until) throw new Error(`WOLK_CHECKPOINT_FROM: no checkpoint from ${endpoint}: ${(err as Error).message}`);
-        log.info('checkpoint not available yet', { from: endpoint, attempt, error: (err as Error).message });
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      return verify(cp);
-    }
+    const cp = await retry(() => fetchCheckpoint(client, DEFAULT_BLOCK_LIMITS.seedWindow), {
+      baseMs: 250,
+      maxMs: 2000,
+      totalMs: 60_000,
+      // Any failure to fetch (unreachable, no block after genesis yet) is retried; verification is not.
+      retryOn: () => true,
+      signal,
+      onRetry: (err, attempt) => log.info('checkpoint not available yet', { from: endpoint, attempt: attempt + 1, error: (err as Error).message }),
+    }).catch((err: unknown) => {
+      throw new Error(`WOLK_CHECKPOINT_FROM: no checkpoint from ${endpoint}: ${(err as Error).message}`, { cause: err });
+    });
+    return verify(cp);
   } finally {
     client.close();
   }
