@@ -3,6 +3,7 @@
 // devnet launcher writes one; in Kubernetes it is a ConfigMap.
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../crypto/hash.js';
+import { porepParamsProblem, type PorepNetworkParams } from './sealed.js';
 
 export type GenesisRole = 'storer' | 'consensus' | 'rewards' | 'gateway' | 'indexer';
 
@@ -36,6 +37,13 @@ export interface GenesisParams {
   readonly lambdaMs: number;
   /** Q: rounds back the rewards verifier audits. */
   readonly auditDepth: number;
+  /**
+   * Proof of replication (docs/porep.md "Sectors"): when present, storers seal every file into
+   * pre-labelled sectors of `sectorBytes`, commitments must carry a sealed replica of this shape and
+   * consensus verifiers check a seal proof before their cert vote. Absent: commitments are unsealed
+   * (the replica_root leaf tree only), as before sealing existed.
+   */
+  readonly porep?: PorepNetworkParams;
 }
 
 export interface Genesis {
@@ -65,6 +73,10 @@ export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
   if (!p || typeof p !== 'object') fail('"params" is missing');
   for (const k of ['replication', 'storerCommitteeSize', 'chunkSize', 'lambdaMs', 'auditDepth']) {
     if (!Number.isInteger(p![k]) || (p![k] as number) <= 0) fail(`"params.${k}" must be a positive integer`);
+  }
+  if (p!['porep'] !== undefined) {
+    const problem = porepParamsProblem(p!['porep']);
+    if (problem) fail(`"params.porep": ${problem}`);
   }
   if (!Array.isArray(g['nodes']) || g['nodes'].length === 0) fail('"nodes" must be a non-empty array');
   const ids = new Set<string>();

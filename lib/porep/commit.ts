@@ -78,15 +78,10 @@ export interface CommittedReplica {
 }
 
 /**
- * Reads every layer back from `store` in windows of `window` nodes (memory: L × window × 32 bytes for
- * the columns, plus both trees) and builds comm_c, comm_r_last and comm_r.
+ * comm_c of a sector: reads every layer back from `store` in windows of `window` nodes (memory:
+ * L × window × 32 bytes for the columns, plus the tree: 2 × 32 bytes per node).
  */
-export async function commitReplica(store: LayerStore, replica: Uint8Array, layers: number, window = 1 << 16): Promise<CommittedReplica> {
-  assertBytes(replica, undefined, 'porep: replica');
-  if (replica.length === 0 || replica.length % NODE_SIZE !== 0) {
-    throw new CryptoError(CryptoErrorCode.INVALID_LENGTH, `porep: replica: expected a positive multiple of ${NODE_SIZE} bytes, got ${replica.length}`);
-  }
-  const nodes = replica.length / NODE_SIZE;
+export async function commitColumns(store: LayerStore, nodes: number, layers: number, window = 1 << 16): Promise<{ readonly commC: Uint8Array; readonly treeC: MerkleTree }> {
   assertNodes(nodes);
   const colBytes = layers * NODE_SIZE;
   const columnLeaves = new Uint8Array(nodes * 32);
@@ -112,8 +107,31 @@ export async function commitReplica(store: LayerStore, replica: Uint8Array, laye
     columnLeaves.set(nodeLeaves(c), start * 32);
   }
   const treeC = MerkleTree.fromLeaves(columnLeaves);
-  const treeR = MerkleTree.fromLeaves(nodeLeaves(replica));
-  const commC = treeC.root();
+  return { commC: treeC.root(), treeC };
+}
+
+/** comm_r_last's tree over replica nodes (a whole sector's, or one file's range of a packed sector). */
+export function replicaTree(replica: Uint8Array): MerkleTree {
+  assertBytes(replica, undefined, 'porep: replica');
+  if (replica.length === 0 || replica.length % NODE_SIZE !== 0) {
+    throw new CryptoError(CryptoErrorCode.INVALID_LENGTH, `porep: replica: expected a positive multiple of ${NODE_SIZE} bytes, got ${replica.length}`);
+  }
+  return MerkleTree.fromLeaves(nodeLeaves(replica));
+}
+
+/**
+ * Reads every layer back from `store` in windows of `window` nodes (memory: L × window × 32 bytes for
+ * the columns, plus both trees) and builds comm_c, comm_r_last and comm_r.
+ */
+export async function commitReplica(store: LayerStore, replica: Uint8Array, layers: number, window = 1 << 16): Promise<CommittedReplica> {
+  assertBytes(replica, undefined, 'porep: replica');
+  if (replica.length === 0 || replica.length % NODE_SIZE !== 0) {
+    throw new CryptoError(CryptoErrorCode.INVALID_LENGTH, `porep: replica: expected a positive multiple of ${NODE_SIZE} bytes, got ${replica.length}`);
+  }
+  const nodes = replica.length / NODE_SIZE;
+  assertNodes(nodes);
+  const { commC, treeC } = await commitColumns(store, nodes, layers, window);
+  const treeR = replicaTree(replica);
   const commRLast = treeR.root();
   return { commitment: { commC, commRLast, commR: commROf(commC, commRLast) }, treeC, treeR };
 }

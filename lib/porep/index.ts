@@ -29,8 +29,11 @@ export {
   columnHash,
   commROf,
   commRMatches,
+  commitColumns,
   commitReplica,
   nodeLeaves,
+  readColumn,
+  replicaTree,
   type CommittedReplica,
   type ReplicaCommitment,
 } from './commit.js';

@@ -12,6 +12,12 @@
 // checks r_i = d_i ⊕ label(L, i). A sealing with a fraction ε of nodes wrong (a label that does not
 // follow from its parents, or a replica node that does not encode the data) survives with probability
 // (1 − ε)^k: params.ts challengesFor.
+//
+// Ranges (docs/porep.md "Sectors"): a file may occupy nodes [first, first + m) of a larger sector that
+// was labelled before the file arrived. Then the challenges are drawn over the file's m nodes (j), the
+// sector node is i = first + j, columns and parents are the sector's (comm_c covers the whole sector),
+// comm_r_last covers the file's m replica nodes (leaf j), and d_j is node j of the file. A whole-sector
+// sealing is the range first = 0, m = n.
 import { assertBytes } from '../crypto/errors.js';
 import { challengeIndices } from '../merkle/challenge.js';
 import { sha256One } from '../merkle/sha256.js';
@@ -75,7 +81,12 @@ function neededChunks(challenges: readonly number[], size: number, chunkSize: nu
 export interface SealProver {
   readonly layers: number;
   readonly store: LayerStore;
+  /** The replica nodes committed by comm_r_last: the whole sector, or the file's range of it. */
   readonly replica: Uint8Array;
+  /** Nodes of the sector (comm_c's leaves); default: the replica's node count. */
+  readonly sectorNodes?: number;
+  /** Sector node of replica node 0; default 0. */
+  readonly first?: number;
   readonly treeC: MerkleTree;
   readonly treeR: MerkleTree;
   readonly commitment: ReplicaCommitment;
@@ -84,9 +95,12 @@ export interface SealProver {
 
 /** Builds the seal proof for `k` challenges drawn from `seed`. */
 export async function proveSeal(p: SealProver, seed: Uint8Array, k: number): Promise<SealProof> {
-  const nodes = p.replica.length / NODE_SIZE;
-  const challenges = sealChallenges(seed, p.commitment.commR, nodes, k);
-  const indices = neededColumns(nodes, p.layers, challenges);
+  const count = p.replica.length / NODE_SIZE;
+  const nodes = p.sectorNodes ?? count;
+  const first = p.first ?? 0;
+  assertRange(nodes, first, count);
+  const challenges = sealChallenges(seed, p.commitment.commR, count, k);
+  const indices = neededColumns(nodes, p.layers, challenges.map((j) => first + j));
   const labels: Uint8Array[] = [];
   for (const i of indices) labels.push(await readColumn(p.store, p.layers, i));
   const chunks = neededChunks(challenges, p.data.size, p.data.chunkSize);
@@ -106,7 +120,11 @@ export interface SealStatement {
   /** replicaIdOf(storerId, dataId, commitSeed) as the verifier computes it. */
   readonly replicaId: Uint8Array;
   readonly commR: Uint8Array;
+  /** Nodes of the sector. */
   readonly nodes: number;
+  /** The data's range in the sector: first node (default 0) and node count (default `nodes`). */
+  readonly first?: number;
+  readonly count?: number;
   readonly layers: number;
   readonly data: DataCommitment;
   readonly seed: Uint8Array;
@@ -125,16 +143,27 @@ export function verifySeal(s: SealStatement, proof: SealProof): Verdict {
   }
 }
 
+/** The range [first, first + count) lies inside a sector of `nodes` nodes. */
+function assertRange(nodes: number, first: number, count: number): void {
+  assertNodes(nodes);
+  assertNodes(count);
+  if (!Number.isSafeInteger(first) || first < 0 || first + count > nodes) {
+    throw new RangeError(`porep: nodes [${first}, ${first + count}) are not inside a sector of ${nodes} nodes`);
+  }
+}
+
 function check(s: SealStatement, proof: SealProof): Verdict {
-  assertNodes(s.nodes);
+  const first = s.first ?? 0;
+  const count = s.count ?? s.nodes;
+  assertRange(s.nodes, first, count);
   const L = s.layers;
-  if (s.nodes < nodesFor(s.data.size)) return refuse(`a sector of ${s.nodes} nodes cannot hold ${s.data.size} bytes`);
+  if (count < nodesFor(s.data.size)) return refuse(`a range of ${count} nodes cannot hold ${s.data.size} bytes`);
   if (!isHash(proof.commC) || !isHash(proof.commRLast)) return refuse('comm_c and comm_r_last must be 32 bytes');
   if (!commRMatches(s.commR, proof.commC, proof.commRLast)) return refuse('comm_r is not H(comm_c ‖ comm_r_last)');
-  const challenges = sealChallenges(s.seed, s.commR, s.nodes, s.challenges);
+  const challenges = sealChallenges(s.seed, s.commR, count, s.challenges);
 
   // columns: exactly the needed set, each L labels, one multiproof against comm_c
-  const needed = neededColumns(s.nodes, L, challenges);
+  const needed = neededColumns(s.nodes, L, challenges.map((j) => first + j));
   const cols = proof.columns;
   if (!Array.isArray(cols.indices) || cols.indices.length !== needed.length || cols.indices.some((x, j) => x !== needed[j])) {
     return refuse('the opened columns are not those of the challenged nodes and their parents');
@@ -151,7 +180,7 @@ function check(s: SealStatement, proof: SealProof): Verdict {
   // replica nodes: one per challenge, one multiproof against comm_r_last
   const rn = proof.replicaNodes;
   if (!Array.isArray(rn.nodes) || rn.nodes.length !== challenges.length || !rn.nodes.every(isHash)) return refuse('one 32-byte replica node per challenge');
-  if (!verifyMultiproof(proof.commRLast, s.nodes, challenges, rn.nodes.map((r) => nodeLeaves(r)), rn.proof)) {
+  if (!verifyMultiproof(proof.commRLast, count, challenges, rn.nodes.map((r) => nodeLeaves(r)), rn.proof)) {
     return refuse('replica node paths do not lead to comm_r_last');
   }
 
@@ -165,8 +194,9 @@ function check(s: SealStatement, proof: SealProof): Verdict {
   const chunk = new Map<number, Uint8Array>(chunks.map((c, j) => [c, d.chunks[j]!]));
 
   // every label of every challenged node follows from its parents; the replica encodes the data
-  for (let j = 0; j < challenges.length; j++) {
-    const i = challenges[j]!;
+  for (let n = 0; n < challenges.length; n++) {
+    const j = challenges[n]!;
+    const i = first + j;
     const p = parentsOf(s.nodes, L, i);
     for (let l = 1; l <= L; l++) {
       const expected = labelFromParents(
@@ -178,12 +208,12 @@ function check(s: SealStatement, proof: SealProof): Verdict {
       );
       if (!equal32(expected, label(i, l))) return refuse(`label(${l}, ${i}) does not follow from its parents`);
     }
-    const c = chunkOfNode(i, s.data.size, s.data.chunkSize);
-    const di = nodeFromChunk(i, s.data.chunkSize, c === null ? null : chunk.get(c)!);
+    const c = chunkOfNode(j, s.data.size, s.data.chunkSize);
+    const dj = nodeFromChunk(j, s.data.chunkSize, c === null ? null : chunk.get(c)!);
     const key = label(i, L);
-    const ri = rn.nodes[j]!;
+    const rj = rn.nodes[n]!;
     for (let b = 0; b < NODE_SIZE; b++) {
-      if ((di[b]! ^ key[b]!) !== ri[b]) return refuse(`replica node ${i} is not data ⊕ label(${L}, ${i})`);
+      if ((dj[b]! ^ key[b]!) !== rj[b]) return refuse(`replica node ${j} is not data ⊕ label(${L}, ${i})`);
     }
   }
   return { ok: true };

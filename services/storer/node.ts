@@ -21,6 +21,9 @@ import { ShareStore } from './shares.js';
 import { Solicitor } from './solicit.js';
 import { ChunkCommitter } from './chunk-commit.js';
 import { storerServiceDefinition } from './wire.js';
+import { workerLabeller } from './porep/labeller.js';
+import { Sealer } from './porep/sealer.js';
+import { SectorStore } from './porep/sectors.js';
 
 export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
   const opts = ctx.options;
@@ -67,6 +70,16 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     await shares.init();
     log.info('storage opened', { files: recovered.files, chunks: shares.count, removedSegments: recovered.removedSegments, store: opts.store.kind });
 
+    // Proof of replication (genesis params.porep): sectors labelled ahead in a worker thread, files
+    // sealed into them on Solicit (docs/porep.md "Sectors").
+    const porep = opts.genesis?.params.porep;
+    const sectors = porep ? new SectorStore({ dir: join(dataDir, 'sectors'), storerId: key.signPublicKey, params: porep, labeller: workerLabeller, logger: log }) : null;
+    const sealer = sectors ? new Sealer({ dir: join(dataDir, 'sealed'), sectors, files, key, logger: log }) : null;
+    if (sectors) {
+      const found = sectors.init();
+      log.info('sectors opened', { sectors: found.sectors, removedHalfLabelled: found.removed, sectorBytes: porep!.sectorBytes, layers: porep!.layers });
+    }
+
     // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
     const consensus = opts.consensus;
     const registry = opts.genesis && consensus.length > 0 ? chainRegistry(consensus) : undefined;
@@ -79,6 +92,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
       fetch: (endpoint, filehash, signal) => fetchFromSource(endpoint, filehash, opts.maxMessageBytes, signal),
       logger: log,
       maxFileBytes: opts.maxFileBytes,
+      sealer,
       dropAfterCommit: opts.faults.has('drop-after-commit'),
     });
     const chunkCommitter = new ChunkCommitter({ shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
@@ -122,6 +136,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
             shares,
             solicitor,
             chunkCommitter,
+            sealer,
             maxFileBytes: opts.maxFileBytes,
             maxMessageBytes: opts.maxMessageBytes,
             advertise: () => opts.advertise ?? endpoint,
@@ -131,7 +146,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
         }),
       ],
       resources: [{ close: async () => registry?.close() }, db, blobs],
-      background: [selfRegistration],
+      background: [selfRegistration, ...(sectors ? [{ start: () => sectors.start(), stop: () => sectors.stop() }] : [])],
     });
   } catch (err) {
     if (!handedOver) {

@@ -11,6 +11,8 @@ import type { FileRecord } from './layout.js';
 import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
 import type { Solicitor } from './solicit.js';
 import type { ChunkCommitter } from './chunk-commit.js';
+import type { Sealer } from './porep/sealer.js';
+import { WolkError } from '../../lib/grpc/errors.js';
 
 /** Largest GetFile piece (storer.proto: pieces of at most 1 MiB). */
 const MAX_PIECE = 1024 * 1024;
@@ -23,6 +25,8 @@ export interface StorerServerDeps {
   readonly shares: ShareStore;
   readonly solicitor: Solicitor;
   readonly chunkCommitter: ChunkCommitter;
+  /** Proof of replication (genesis params.porep); null on a network without it. */
+  readonly sealer: Sealer | null;
   readonly maxFileBytes: number;
   readonly maxMessageBytes: number;
   readonly advertise: () => string;
@@ -202,6 +206,16 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
 
     async commitChunks(req) {
       return d.chunkCommitter.commit(req);
+    },
+
+    async proveSeal(req) {
+      if (!d.sealer) throw new WolkError('UNIMPLEMENTED', 'this network does not seal (no genesis params.porep)');
+      return d.sealer.proveSeal(req.filehash, req.challenge, req.k);
+    },
+
+    async proveReplica(req) {
+      if (!d.sealer) throw new WolkError('UNIMPLEMENTED', 'this network does not seal (no genesis params.porep)');
+      return { audit: await d.sealer.proveReplica(req.filehash, req.challenge, req.k) };
     },
 
     async getInfo() {

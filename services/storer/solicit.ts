@@ -15,6 +15,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { checkFileInfo, type FileId, type FileStore } from './files.js';
 import { hex, type FileRecord } from './layout.js';
 import type { Selection } from './selection.js';
+import type { Sealer } from './porep/sealer.js';
 
 export type SourceFetcher = (endpoint: string, filehash: Uint8Array, signal: AbortSignal) => AsyncIterable<Uint8Array>;
 
@@ -25,6 +26,8 @@ export interface SolicitDeps {
   readonly fetch: SourceFetcher;
   readonly logger: Logger;
   readonly maxFileBytes: number;
+  /** Seals the file before the commitment is signed (genesis params.porep); null: unsealed commitments. */
+  readonly sealer?: Sealer | null;
   /** Fault switch drop-after-commit: delete the bytes right after answering (a lazy storer). */
   readonly dropAfterCommit: boolean;
 }
@@ -85,6 +88,8 @@ export class Solicitor {
       return { result: { $case: 'notSelected', value: { storerId: Buffer.from(key.signPublicKey), vrfPublicKey: Buffer.from(key.vrfPublicKey), vrf } } };
     }
     const record = await this.obtain(file, req.sourceEndpoint, signal);
+    // sealed (placed in a labelled sector, XOR-encoded, record durable) before anything is signed
+    const sealed = this.deps.sealer ? await this.deps.sealer.seal(file.filehash, record, signal) : undefined;
     const commitment = signStorageCommitment(
       {
         storerId: Buffer.from(key.signPublicKey),
@@ -97,6 +102,7 @@ export class Solicitor {
         chunkSize: record.chunkSize,
         seed: Buffer.from(req.seed),
         seedRound: req.seedRound,
+        ...(sealed ? { sealed } : {}),
       },
       key.signSecretKey,
     );

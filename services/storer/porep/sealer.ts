@@ -1,0 +1,232 @@
+// Sealing a committed file into a pre-labelled sector, and answering ProveSeal / ProveReplica for it
+// (docs/porep.md "Sectors"). On Solicit, once the file is durable, seal() places it at a free node range
+// of a labelled sector (sectors.ts), encodes it by XOR only (r_j = d_j ⊕ label(L, first + j)), builds
+// comm_r_last over the file's replica nodes and writes the sealed record durably before the commitment
+// is signed. GET keeps serving the unsealed copy (files.ts).
+//
+// The replica is not stored separately: r = d ⊕ label(L) over the range, and both the plain copy and
+// the sector's last layer stay on disk, so the storer holds the replica's worth of sector-bound space
+// either way. Replica trees are rebuilt on demand and cached (bounded).
+//
+// On disk: <data dir>/sealed/<filehash hex>.json  {sector id, first node, nodes, comm_r_last, comm_r}.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SealedReplica } from '../../../gen/wolk/common/v1/storage.js';
+import { MAX_PROOF_CHALLENGES, auditProofToProto, sealProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
+import type { SealProof as SealProofMsg, ReplicaAudit } from '../../../gen/wolk/common/v1/storage.js';
+import { WolkError, invalidArgument, notFound } from '../../../lib/grpc/errors.js';
+import type { NodeKey } from '../../../lib/identity/node-key.js';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { MerkleTree } from '../../../lib/merkle/tree.js';
+import { commROf, commitColumns, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
+import type { FileStore } from '../files.js';
+import type { FileRecord } from '../layout.js';
+import { writeDurable } from './layer-files.js';
+import type { Sector, SectorStore } from './sectors.js';
+
+interface SealedJson {
+  v: 1;
+  sector: string;
+  first: number;
+  count: number;
+  commRLast: string;
+  commR: string;
+}
+
+export interface SealerDeps {
+  /** <data dir>/sealed */
+  readonly dir: string;
+  readonly sectors: SectorStore;
+  readonly files: FileStore;
+  readonly key: NodeKey;
+  readonly logger: Logger;
+  /** Bytes of replica trees kept in memory (default 256 MiB). */
+  readonly cacheBytes?: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const unhex = (s: string) => Buffer.from(s, 'hex');
+const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+export class Sealer {
+  private readonly log: Logger;
+  private readonly sealing = new Map<string, Promise<SealedReplica>>();
+  private readonly replicas = new Map<string, { replica: Uint8Array; tree: MerkleTree }>();
+  private readonly columnTrees = new Map<string, Promise<MerkleTree>>();
+  private cached = 0;
+  sealedFiles = 0;
+
+  constructor(private readonly deps: SealerDeps) {
+    this.log = deps.logger.child({ module: 'sealer' });
+    mkdirSync(deps.dir, { recursive: true });
+  }
+
+  private recordOf(filehash: Uint8Array): { json: SealedJson; sector: Sector } | null {
+    const path = join(this.deps.dir, `${hex(filehash)}.json`);
+    if (!existsSync(path)) return null;
+    const json = JSON.parse(readFileSync(path, 'utf8')) as SealedJson;
+    const sector = this.deps.sectors.get(json.sector);
+    if (!sector) throw new WolkError('FAILED_PRECONDITION', `the sector ${json.sector.slice(0, 16)} of file ${hex(filehash).slice(0, 16)} is gone`);
+    return { json, sector };
+  }
+
+  private toProto(json: SealedJson, sector: Sector): SealedReplica {
+    return {
+      sectorId: asBuffer(sector.id),
+      sectorSeed: asBuffer(sector.seed),
+      sectorNodes: BigInt(sector.nodes),
+      layers: sector.layers,
+      firstNode: BigInt(json.first),
+      commC: asBuffer(sector.commC),
+      commRLast: unhex(json.commRLast),
+      commR: unhex(json.commR),
+    };
+  }
+
+  /** The sealed replica of a committed file: sealed now, or as sealed before. Concurrent calls share one sealing. */
+  seal(filehash: Uint8Array, record: FileRecord, signal: AbortSignal): Promise<SealedReplica> {
+    const k = hex(filehash);
+    const existing = this.recordOf(filehash);
+    if (existing) return Promise.resolve(this.toProto(existing.json, existing.sector));
+    let p = this.sealing.get(k);
+    if (!p) {
+      p = this.sealNow(filehash, record, signal).finally(() => this.sealing.delete(k));
+      this.sealing.set(k, p);
+    }
+    return p;
+  }
+
+  private async sealNow(filehash: Uint8Array, record: FileRecord, signal: AbortSignal): Promise<SealedReplica> {
+    const started = Date.now();
+    const count = nodesFor(record.size);
+    const { sector, first } = await this.deps.sectors.place(count, signal);
+    const placedMs = Date.now() - started;
+    const replica = await this.encode(filehash, record, sector, first, count);
+    const tree = replicaTree(replica);
+    const commRLast = tree.root();
+    const commR = commROf(sector.commC, commRLast);
+    const json: SealedJson = { v: 1, sector: sector.idHex, first, count, commRLast: hex(commRLast), commR: hex(commR) };
+    writeDurable(this.deps.dir, `${hex(filehash)}.json`, new TextEncoder().encode(JSON.stringify(json)));
+    this.remember(hex(filehash), replica, tree);
+    this.sealedFiles++;
+    this.log.info('file sealed', { file: hex(filehash).slice(0, 16), size: record.size, sector: sector.idHex.slice(0, 16), first, nodes: count, waitedForSectorMs: placedMs, ms: Date.now() - started });
+    return this.toProto(json, sector);
+  }
+
+  /** r = d ⊕ label(L) over the file's range. */
+  private async encode(filehash: Uint8Array, record: FileRecord, sector: Sector, first: number, count: number): Promise<Uint8Array> {
+    const data = await this.bytesOf(filehash, record);
+    const key = this.deps.sectors.layers(sector).read(sector.layers, first, count);
+    return xorNodes(data, key);
+  }
+
+  private async bytesOf(filehash: Uint8Array, record: FileRecord): Promise<Uint8Array> {
+    const data = new Uint8Array(record.size);
+    for await (const p of this.deps.files.read(filehash, record, 0, record.size, 1024 * 1024)) data.set(p.data, p.offset);
+    return data;
+  }
+
+  private remember(k: string, replica: Uint8Array, tree: MerkleTree): void {
+    const limit = this.deps.cacheBytes ?? 256 * 1024 * 1024;
+    const cost = replica.length * 3;
+    if (cost > limit) return;
+    this.replicas.set(k, { replica, tree });
+    this.cached += cost;
+    for (const [key, v] of this.replicas) {
+      if (this.cached <= limit) break;
+      this.replicas.delete(key);
+      this.cached -= v.replica.length * 3;
+    }
+  }
+
+  private async replicaOf(filehash: Uint8Array, record: FileRecord, json: SealedJson, sector: Sector): Promise<{ replica: Uint8Array; tree: MerkleTree }> {
+    const k = hex(filehash);
+    const hit = this.replicas.get(k);
+    if (hit) return hit;
+    const replica = await this.encode(filehash, record, sector, json.first, json.count);
+    const tree = replicaTree(replica);
+    if (hex(tree.root()) !== json.commRLast) throw new WolkError('INTERNAL', `the replica of ${k.slice(0, 16)} no longer matches its comm_r_last (data or sector damaged)`);
+    this.remember(k, replica, tree);
+    return { replica, tree };
+  }
+
+  private columnTree(sector: Sector): Promise<MerkleTree> {
+    let t = this.columnTrees.get(sector.idHex);
+    if (!t) {
+      t = commitColumns(this.deps.sectors.layers(sector), sector.nodes, sector.layers).then(({ commC, treeC }) => {
+        if (hex(commC) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
+        return treeC;
+      });
+      t.catch(() => this.columnTrees.delete(sector.idHex));
+      this.columnTrees.set(sector.idHex, t);
+    }
+    return t;
+  }
+
+  private sealedOrThrow(filehash: Uint8Array): { json: SealedJson; sector: Sector } {
+    if (filehash.length !== 32) throw invalidArgument(`filehash: expected 32 bytes, got ${filehash.length}`);
+    const r = this.recordOf(filehash);
+    if (!r) throw notFound(`this storer has no sealed replica of ${hex(filehash)}`);
+    return r;
+  }
+
+  /** ProveSeal: the seal proof for `k` challenges drawn from `challenge`. */
+  async proveSeal(filehash: Uint8Array, challenge: Uint8Array, k: number): Promise<{ sealed: SealedReplica; proof: SealProofMsg }> {
+    checkChallenge(challenge, k);
+    const { json, sector } = this.sealedOrThrow(filehash);
+    const record = await this.deps.files.require(filehash);
+    const { replica, tree } = await this.replicaOf(filehash, record, json, sector);
+    const treeC = await this.columnTree(sector);
+    const trees = await this.deps.files.treesOf(filehash, record);
+    const data = await this.bytesOf(filehash, record);
+    const source: DataSource = {
+      size: record.size,
+      chunkSize: record.chunkSize,
+      open(chunkIndices) {
+        const mp = trees.file.multiproof(chunkIndices);
+        return {
+          chunkIndices: mp.indices,
+          chunks: mp.indices.map((c) => data.slice(c * record.chunkSize, Math.min((c + 1) * record.chunkSize, record.size))),
+          proof: mp.hashes,
+        };
+      },
+    };
+    const sealed = this.toProto(json, sector);
+    const proof = await proveSeal(
+      {
+        layers: sector.layers,
+        store: this.deps.sectors.layers(sector),
+        replica,
+        sectorNodes: sector.nodes,
+        first: json.first,
+        treeC,
+        treeR: tree,
+        commitment: { commC: sector.commC, commRLast: sealed.commRLast, commR: sealed.commR },
+        data: source,
+      },
+      challenge,
+      k,
+    );
+    return { sealed, proof: sealProofToProto(proof) };
+  }
+
+  /** ProveReplica: k replica nodes opened against comm_r_last, signed. */
+  async proveReplica(filehash: Uint8Array, challenge: Uint8Array, k: number): Promise<ReplicaAudit> {
+    checkChallenge(challenge, k);
+    const { json, sector } = this.sealedOrThrow(filehash);
+    const record = await this.deps.files.require(filehash);
+    const { replica, tree } = await this.replicaOf(filehash, record, json, sector);
+    const commR = unhex(json.commR);
+    const proof = proveAudit(replica, tree, sector.commC, commR, challenge, k);
+    return signReplicaAudit(
+      { storerId: asBuffer(this.deps.key.signPublicKey), filehash: asBuffer(filehash), commR, challenge: asBuffer(challenge), k, proof: auditProofToProto(proof) },
+      this.deps.key.signSecretKey,
+    );
+  }
+}
+
+function checkChallenge(challenge: Uint8Array, k: number): void {
+  if (challenge.length !== 32) throw invalidArgument(`challenge: expected 32 bytes, got ${challenge.length}`);
+  if (!Number.isInteger(k) || k < 1 || k > MAX_PROOF_CHALLENGES) throw invalidArgument(`k: expected 1 to ${MAX_PROOF_CHALLENGES}, got ${k}`);
+}
+

@@ -1,0 +1,273 @@
+// Pre-labelled sectors ("capacity", docs/porep.md "Sectors"). Labels depend only on the replica id
+// (storer id, sector id, sector seed), never on data, so the storer labels sectors AHEAD of time in the
+// background and a file arriving later is only XORed onto a free node range of a labelled sector:
+// sealing stays off the PUT latency path (what Filecoin's SnapDeals does with a sealed empty sector).
+//
+// On disk, under <data dir>/sectors/<sector id hex>/:
+//   layer-1 … layer-L   the labels, nodes × 32 bytes each (written durably by the labelling worker)
+//   sector.json         id, seed, nodes, layers, comm_c: written durably LAST; a sector is labelled iff
+//                       it exists. A directory without it is a half-labelled sector (a crash, a kill)
+//                       and is removed at start, never used.
+//   used.json           {used}: nodes [0, used) are taken; rewritten durably before a placement is
+//                       returned, so a range is never handed out twice, even across a crash.
+//
+// Files larger than one sector get a sector of their own, labelled on demand (nodes = the file's).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PorepNetworkParams } from '../../../lib/chain/sealed.js';
+import type { Logger } from '../../../lib/log/logger.js';
+import { NODE_SIZE, replicaIdOf } from '../../../lib/porep/index.js';
+import { FileLayerStore, fsyncDir, writeDurable } from './layer-files.js';
+import type { Labeller } from './labeller.js';
+
+export interface Sector {
+  readonly id: Uint8Array;
+  readonly idHex: string;
+  readonly seed: Uint8Array;
+  readonly nodes: number;
+  readonly layers: number;
+  readonly commC: Uint8Array;
+  readonly dir: string;
+  /** Nodes [0, used) are taken. */
+  used: number;
+  /** A sector labelled for one large file. */
+  readonly dedicated: boolean;
+}
+
+export interface Placement {
+  readonly sector: Sector;
+  readonly first: number;
+  readonly count: number;
+}
+
+export interface SectorStoreDeps {
+  /** <data dir>/sectors */
+  readonly dir: string;
+  readonly storerId: Uint8Array;
+  readonly params: PorepNetworkParams;
+  readonly labeller: Labeller;
+  readonly logger: Logger;
+  /** Labelled sectors with free room kept ready (default 1). */
+  readonly ahead?: number;
+  /** Randomness for sector ids and seeds (injected for tests). */
+  readonly random?: (n: number) => Uint8Array;
+}
+
+interface SectorJson {
+  v: 1;
+  id: string;
+  seed: string;
+  nodes: number;
+  layers: number;
+  commC: string;
+  dedicated: boolean;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+
+export class SectorStore {
+  private readonly sectors = new Map<string, Sector>();
+  private readonly stores = new Map<string, FileLayerStore>();
+  private readonly log: Logger;
+  private readonly ahead: number;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly sectorNodes: number;
+  /** Placements run one at a time (the used watermark is read, then written). */
+  private placing: Promise<unknown> = Promise.resolve();
+  /** Woken when a sector has been labelled, or when room was used. */
+  private wake: (() => void) | null = null;
+  private changed: Promise<void> = Promise.resolve();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | null = null;
+  /** Labelling errors in a row (the ahead loop backs off; a placement waiting gives up after a few). */
+  private failures = 0;
+  labelledSectors = 0;
+
+  constructor(private readonly deps: SectorStoreDeps) {
+    this.log = deps.logger.child({ module: 'sectors' });
+    this.ahead = Math.max(1, deps.ahead ?? 1);
+    this.random = deps.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.sectorNodes = deps.params.sectorBytes / NODE_SIZE;
+    this.resetChanged();
+  }
+
+  private resetChanged(): void {
+    this.changed = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.resetChanged();
+    w?.();
+  }
+
+  /** Loads labelled sectors, removes half-labelled ones. Returns what it found. */
+  init(): { sectors: number; removed: number } {
+    mkdirSync(this.deps.dir, { recursive: true });
+    let removed = 0;
+    for (const name of readdirSync(this.deps.dir)) {
+      const dir = join(this.deps.dir, name);
+      const metaPath = join(dir, 'sector.json');
+      if (!/^[0-9a-f]{64}$/.test(name) || !existsSync(metaPath)) {
+        rmSync(dir, { recursive: true, force: true });
+        removed++;
+        continue;
+      }
+      const j = JSON.parse(readFileSync(metaPath, 'utf8')) as SectorJson;
+      if (j.v !== 1 || j.id !== name || j.layers !== this.deps.params.layers) {
+        this.log.warn('a sector of other parameters is ignored', { sector: name, layers: j.layers });
+        continue;
+      }
+      const usedPath = join(dir, 'used.json');
+      const used = existsSync(usedPath) ? (JSON.parse(readFileSync(usedPath, 'utf8')) as { used: number }).used : 0;
+      this.sectors.set(name, { id: unhex(j.id), idHex: j.id, seed: unhex(j.seed), nodes: j.nodes, layers: j.layers, commC: unhex(j.commC), dir, used, dedicated: j.dedicated });
+    }
+    if (removed > 0) fsyncDir(this.deps.dir);
+    this.labelledSectors = this.sectors.size;
+    return { sectors: this.sectors.size, removed };
+  }
+
+  /** Starts labelling ahead in the background (one sector at a time, in a worker thread). */
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.aheadLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort(new Error('the sector store is closing'));
+    this.notify();
+    await this.loop;
+    for (const s of this.stores.values()) s.close();
+    this.stores.clear();
+  }
+
+  get(idHex: string): Sector | undefined {
+    return this.sectors.get(idHex);
+  }
+
+  /** The layer store of a sector (kept open). */
+  layers(sector: Sector): FileLayerStore {
+    let s = this.stores.get(sector.idHex);
+    if (!s) {
+      s = new FileLayerStore(sector.dir, sector.nodes);
+      this.stores.set(sector.idHex, s);
+    }
+    return s;
+  }
+
+  /** Free nodes in labelled shared sectors. */
+  get freeNodes(): number {
+    let free = 0;
+    for (const s of this.sectors.values()) if (!s.dedicated) free += s.nodes - s.used;
+    return free;
+  }
+
+  private openSectors(): number {
+    let n = 0;
+    // "open": room for at least a quarter of a sector
+    for (const s of this.sectors.values()) if (!s.dedicated && s.nodes - s.used >= s.nodes / 4) n++;
+    return n;
+  }
+
+  private async aheadLoop(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      if (this.openSectors() >= this.ahead) {
+        await this.changed;
+        continue;
+      }
+      try {
+        await this.label(this.sectorNodes, false, signal);
+        this.failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.failures++;
+        this.log.error('labelling a sector failed', { error: (err as Error).message, failures: this.failures });
+        this.notify();
+        // back off, bounded, without a timer that outlives stop()
+        await Promise.race([new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** this.failures)).unref()), this.changed]);
+      }
+    }
+  }
+
+  /** Labels a new sector and publishes it. */
+  private async label(nodes: number, dedicated: boolean, signal: AbortSignal): Promise<Sector> {
+    const id = this.random(32);
+    const seed = this.random(32);
+    const idHex = hex(id);
+    const dir = join(this.deps.dir, idHex);
+    mkdirSync(dir, { recursive: true });
+    fsyncDir(this.deps.dir);
+    const started = Date.now();
+    const replicaId = replicaIdOf(this.deps.storerId, id, seed);
+    let commC: Uint8Array;
+    try {
+      commC = await this.deps.labeller({ dir, replicaId, nodes, layers: this.deps.params.layers }, signal);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const json: SectorJson = { v: 1, id: idHex, seed: hex(seed), nodes, layers: this.deps.params.layers, commC: hex(commC), dedicated };
+    writeDurable(dir, 'sector.json', new TextEncoder().encode(JSON.stringify(json)));
+    const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated };
+    this.sectors.set(idHex, sector);
+    this.labelledSectors++;
+    const ms = Date.now() - started;
+    this.log.info('sector labelled', { sector: idHex.slice(0, 16), nodes, layers: json.layers, dedicated, ms, mbPerS: Number(((nodes * NODE_SIZE) / 1e6 / (ms / 1000)).toFixed(2)) });
+    this.notify();
+    return sector;
+  }
+
+  /**
+   * A free range of `count` nodes in a labelled sector, durably taken before it is returned. A file
+   * larger than a sector gets a sector of its own, labelled now. Otherwise, when no labelled sector has
+   * room, this waits for the background labeller (aborted by `signal`).
+   */
+  place(count: number, signal: AbortSignal): Promise<Placement> {
+    const run = this.placing.then(() => this.placeNow(count, signal));
+    this.placing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async placeNow(count: number, signal: AbortSignal): Promise<Placement> {
+    if (count > this.sectorNodes) {
+      const sector = await this.label(count, true, signal);
+      this.take(sector, count);
+      return { sector, first: 0, count };
+    }
+    for (;;) {
+      signal.throwIfAborted();
+      // best fit: the fullest sector that still has room, so sectors fill up one after another
+      let best: Sector | undefined;
+      for (const s of this.sectors.values()) {
+        if (s.dedicated || s.nodes - s.used < count) continue;
+        if (!best || s.nodes - s.used < best.nodes - best.used) best = s;
+      }
+      if (best) {
+        const first = best.used;
+        this.take(best, first + count);
+        this.notify(); // the ahead loop may need to label the next one
+        return { sector: best, first, count };
+      }
+      if (!this.loop) this.start();
+      if (this.failures >= 3) throw new Error(`no labelled sector has room for ${count} nodes and labelling failed ${this.failures} times`);
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.changed.then(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, reject);
+      });
+    }
+  }
+
+  private take(sector: Sector, used: number): void {
+    writeDurable(sector.dir, 'used.json', new TextEncoder().encode(JSON.stringify({ used })));
+    sector.used = used;
+  }
+}
