@@ -63,7 +63,7 @@ const QUERIES = ['', '', '?proof', '?settings', '?list', '?prefix=a&limit=3', '?
 const METHODS = ['GET', 'GET', 'HEAD', 'PUT', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'get', 'BREW', 'CONNECT'];
 
 /** One request's bytes. */
-function randomRequest(prng: Prng, host: string): { raw: Buffer; line: string; head: boolean } {
+function randomRequest(prng: Prng, host: string): { raw: Buffer; line: string; head: boolean; readOnly: boolean } {
   const method = pickOf(prng, METHODS);
   const path = randomPath(prng) + pickOf(prng, QUERIES);
   const bodyLen = method === 'PUT' || method === 'POST' ? pickOf(prng, [0, 1, 100, 5000, prng.next() % 70_000]) : prng.next() % 8 === 0 ? 10 : 0;
@@ -88,7 +88,9 @@ function randomRequest(prng: Prng, host: string): { raw: Buffer; line: string; h
   const lengthHeader = prng.next() % 12 === 0 ? pickOf(prng, ['abc', '-1', String(bodyLen + 0.5), '99999999999999999999']) : String(bodyLen);
   if (bodyLen > 0 || method === 'PUT' || method === 'POST') add('content-length', lengthHeader);
   const head = `${method} ${path} HTTP/1.1\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-  return { raw: Buffer.concat([Buffer.from(head, 'latin1'), lengthHeader === String(bodyLen) ? body : Buffer.alloc(0)]), line: `${method} ${path.length > 120 ? path.slice(0, 120) + '…' : path}`, head: method === 'HEAD' };
+  const bare = path.split('?')[0]!;
+  const readOnly = method !== 'GET' && method !== 'HEAD' && (bare === '/chain' || bare === '/healthz' || bare === '/status' || bare.startsWith('/accounts/') || bare.startsWith('/status/uploads/'));
+  return { raw: Buffer.concat([Buffer.from(head, 'latin1'), lengthHeader === String(bodyLen) ? body : Buffer.alloc(0)]), line: `${method} ${path.length > 120 ? path.slice(0, 120) + '…' : path}`, head: method === 'HEAD', readOnly };
 }
 
 function dechunk(b: Buffer): Buffer {
@@ -162,7 +164,10 @@ export async function fuzzHttp(o: { readonly baseUrl: string; readonly prng: Prn
       while (next < requests.length) {
         const r = requests[next++]!;
         const answer = await exchange(port, r.raw, o.timeoutMs);
-        out.push({ request: r.line, ...judge(answer, r.head, o.documented) });
+        const verdict = judge(answer, r.head, o.documented);
+        // A wrong acceptance: a read-only route answering 2xx to a method that would change something.
+        const wrong = r.readOnly && verdict.status !== null && verdict.status < 300 ? `a read-only route answered ${verdict.status} to ${r.line.split(' ')[0]}` : null;
+        out.push({ request: r.line, ...verdict, problem: verdict.problem ?? wrong });
       }
     }),
   );
