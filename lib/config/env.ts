@@ -356,6 +356,20 @@ export const ENV = {
     default: { derived: 'the genesis `params.auditDepth`' },
     parse: parseInteger(1, 1000000),
   },
+  WOLK_AUDIT_DEADLINE_MS: {
+    name: 'WOLK_AUDIT_DEADLINE_MS',
+    doc: 'Response deadline of one audit call (a file; a chunk batch gets 2 ms more per chunk). A storer that misses it is contained and re-audited on fresh challenges before the miss counts (docs/rewards.md). Default: the proof-of-replication deadline of docs/porep.md.',
+    services: ['rewards'],
+    default: { value: 1000 },
+    parse: parseInteger(1, 600000),
+  },
+  WOLK_AUDIT_RETRIES: {
+    name: 'WOLK_AUDIT_RETRIES',
+    doc: 'Re-audits of a contained object (one that missed the deadline) before the miss counts as a failure (Storj: 3). Each waits one deadline first.',
+    services: ['rewards'],
+    default: { value: 3 },
+    parse: parseInteger(0, 100),
+  },
   WOLK_GENESIS: {
     name: 'WOLK_GENESIS',
     doc: 'Path to the genesis file (initial nodes and stake) shared by every node of a network; the CLI checks proofs\' cert quorum against it (default there: the devnet\'s genesis.json).',

@@ -11,6 +11,7 @@
 // contained and how many re-audits they already had.
 import { DEFAULT_AUDIT_DEADLINE_MS } from '../../lib/porep/params.js';
 import { u64be } from '../../lib/crypto/index.js';
+import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, prefixEnd, type KvStore } from '../../lib/storage/kv.js';
 
 export interface ContainmentPolicy {
@@ -241,6 +242,19 @@ export interface ContainmentEvents {
   contained?(c: Contained, elapsedMs: number): void;
   released?(ref: ObjectRef, retries: number, elapsedMs: number): void;
   failed?(ref: ObjectRef, outcome: 'invalid' | 'unreachable', reason: string, retries: number): void;
+}
+
+const short = (b: Uint8Array) => Buffer.from(b).toString('hex').slice(0, 16);
+
+/** Log lines an operator follows containment by (one per event). */
+export function containmentLog(log: Logger): ContainmentEvents {
+  return {
+    contained: (c, elapsedMs) =>
+      log.info('audit contained', { storer: short(c.storerId), object: short(c.objectId), kind: c.kind, audited: c.auditedRound, misses: c.misses, late: c.late, elapsedMs: Math.round(elapsedMs), reason: c.lastReason }),
+    released: (r, retries, elapsedMs) => log.info('audit passed after containment', { storer: short(r.storerId), object: short(r.objectId), kind: r.kind, audited: r.auditedRound, retries, elapsedMs: Math.round(elapsedMs) }),
+    // A wrong answer without containment is logged by the rewarder with every other failure.
+    failed: (r, outcome, reason, retries) => void (retries > 0 && log.warn('audit failed after containment', { storer: short(r.storerId), object: short(r.objectId), kind: r.kind, audited: r.auditedRound, outcome, retries, reason })),
+  };
 }
 
 export interface ContainmentDeps {

@@ -1,6 +1,7 @@
 // The rewards service's wiring: node key, genesis (rewards stake, storer endpoints, Q), RocksDB,
 // consensus and storer gRPC clients → the Rewarder (audits each round it is selected) → RewardsService.
 import { credentials, status } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
@@ -15,6 +16,7 @@ import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import type { StorerProber } from './auditor.js';
+import { containmentLog, DEFAULT_CONTAINMENT_POLICY, kvContainmentStore, systemClock } from './containment.js';
 import type { RewardsOptions } from './options.js';
 import { Rewarder, type ChainAccess } from './rewarder.js';
 import { rewardsHandlers } from './server.js';
@@ -128,6 +130,13 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       logger: logger.child({ module: 'rewarder' }),
       perStorerTimeoutMs: Math.max(2000, 20 * genesis.params.lambdaMs),
       pollMs: Math.max(100, genesis.params.lambdaMs),
+      containment: {
+        policy: { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries },
+        clock: systemClock,
+        store: kvContainmentStore(db),
+        random: (n) => new Uint8Array(randomBytes(n)),
+        events: containmentLog(logger.child({ module: 'containment' })),
+      },
     });
     closers.push({
       close: async () => {

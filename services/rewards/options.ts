@@ -1,7 +1,7 @@
 // The rewards service's options: their types and the one place they are read from the environment
 // (lib/config/env.ts defines every variable and its default).
 import type { Genesis } from '../../lib/chain/genesis.js';
-import { readDerived, readEnv, type Environment } from '../../lib/config/env.js';
+import { readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
 
 export interface RewardsOptions extends CommonOptions {
@@ -11,6 +11,10 @@ export interface RewardsOptions extends CommonOptions {
   readonly consensus: readonly string[];
   /** Q: the block audited is this many rounds back (the genesis value unless WOLK_AUDIT_DEPTH says otherwise). */
   readonly auditDepth: number | undefined;
+  /** Response deadline of one audit call, ms (WOLK_AUDIT_DEADLINE_MS; docs/rewards.md "Deadlines and containment"). */
+  readonly auditDeadlineMs: number;
+  /** Re-audits of a contained object before its misses count as a failure (WOLK_AUDIT_RETRIES). */
+  readonly auditRetries: number;
 }
 
 export function readOptions(env: Environment): RewardsOptions {
@@ -20,5 +24,7 @@ export function readOptions(env: Environment): RewardsOptions {
     genesis,
     consensus: readEnv(env, 'WOLK_CONSENSUS') ?? [],
     auditDepth: genesis ? readDerived(env, 'WOLK_AUDIT_DEPTH', genesis.params.auditDepth) : readEnv(env, 'WOLK_AUDIT_DEPTH'),
+    auditDeadlineMs: readOption(env, 'WOLK_AUDIT_DEADLINE_MS'),
+    auditRetries: readOption(env, 'WOLK_AUDIT_RETRIES'),
   };
 }

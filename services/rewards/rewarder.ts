@@ -207,8 +207,12 @@ export class Rewarder {
         const tip = await this.o.chain.finalizedRound();
         if (tip === this.lastRound) return;
         const next = tip + 1;
-        const from = this.lastRound < 0 ? next : Math.max(this.lastRound + 2, next - Math.max(0, this.o.params.maxDelay - 2));
+        const oldest = next - Math.max(0, this.o.params.maxDelay - 2);
+        const resumed = this.lastRound < 0 ? await this.containedRounds(oldest) : [];
+        const from = this.lastRound < 0 ? next : Math.max(this.lastRound + 2, oldest);
         this.lastRound = tip;
+        // After a restart: audits that stopped while a storer was contained resume (containment.ts keeps its misses).
+        for (const R of resumed) if (R < from) await this.auditIfSelected(R);
         for (let R = from; R <= next; R++) await this.auditIfSelected(R);
       } catch (err) {
         this.o.logger.warn('audit round failed', { error: (err as Error).message });
@@ -218,6 +222,32 @@ export class Rewarder {
       if (this.running) return;
       this.running = tick().finally(() => (this.running = null));
     }, this.o.pollMs);
+  }
+
+  /**
+   * Reward rounds of audits left with contained objects (a stop or crash mid-audit) whose Reward can
+   * still be included (R ≥ oldest), ascending. Objects of older rounds can no longer be tallied on chain:
+   * they are released, with a warning naming them.
+   */
+  private async containedRounds(oldest: number): Promise<number[]> {
+    const store = this.o.containment?.store;
+    if (!store) return [];
+    const rounds = new Set<number>();
+    const expired = [];
+    for (const c of await store.list()) {
+      const R = c.auditedRound + this.o.params.auditDepth;
+      if (R >= oldest) rounds.add(R);
+      else expired.push(c);
+    }
+    if (expired.length > 0) {
+      this.o.logger.warn('contained audits expired while the service was down: released untallied', {
+        objects: expired.length,
+        storers: [...new Set(expired.map((c) => Buffer.from(c.storerId).toString('hex').slice(0, 16)))],
+        auditedRounds: [...new Set(expired.map((c) => c.auditedRound))],
+      });
+      await store.update([], expired);
+    }
+    return [...rounds].sort((a, b) => a - b);
   }
 
   private async auditIfSelected(R: number): Promise<void> {

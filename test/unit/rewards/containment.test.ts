@@ -7,7 +7,10 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_AUDIT_DEADLINE_MS } from '../../../lib/porep/params.js';
+import { readOptions } from '../../../services/rewards/options.js';
 import {
+  DEFAULT_CONTAINMENT_POLICY,
   decide,
   kvContainmentStore,
   runContained,
@@ -308,4 +311,14 @@ test('a restart of the rewards service keeps containment: misses count across it
     t.deepEqual(await store.list(), []);
     await kv.close();
   }
+});
+
+test('the rewards options default to the containment defaults: lib/porep\'s deadline and 3 re-audits; the environment overrides them', (t) => {
+  const o = readOptions({});
+  t.is(o.auditDeadlineMs, DEFAULT_AUDIT_DEADLINE_MS);
+  t.is(o.auditDeadlineMs, DEFAULT_CONTAINMENT_POLICY.deadlineMs);
+  t.is(o.auditRetries, DEFAULT_CONTAINMENT_POLICY.maxRetries);
+  const set = readOptions({ WOLK_AUDIT_DEADLINE_MS: '250', WOLK_AUDIT_RETRIES: '5' });
+  t.like(set, { auditDeadlineMs: 250, auditRetries: 5 });
+  t.throws(() => readOptions({ WOLK_AUDIT_DEADLINE_MS: '0' }), { message: /WOLK_AUDIT_DEADLINE_MS/ });
 });
