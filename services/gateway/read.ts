@@ -3,7 +3,7 @@
 // (fileHashOf(size, chunkSize, treeRoot), lib/merkle/file.ts) and every message's chunks must pass
 // their multiproof against tree_root BEFORE a byte of them reaches the client. A storer that sends
 // anything else is dropped and the next one continues from the same offset, invisibly to the client.
-import type { GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { RpcError, serverStream } from '../../lib/grpc/client.js';
 import { fileHashOf, leafHash, verifyMultiproof } from '../../lib/merkle/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Clients } from './rpc.js';
@@ -117,13 +117,12 @@ export async function readVerified(clients: Clients, logger: Logger, o: Verified
     if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
     const aligned = Math.floor(pos / C) * C;
     const client = clients.storer(endpoint);
-    const call = client.getFile({ filehash: Buffer.from(o.filehash), offset: BigInt(aligned), length: BigInt(o.end + 1 - aligned), withProofs: true });
-    const onAbort = () => call.cancel();
-    o.signal.addEventListener('abort', onAbort, { once: true });
+    // Ends (cancelled) when the client goes away or this loop leaves the storer.
+    const pieces = serverStream(client.getFile.bind(client), { filehash: Buffer.from(o.filehash), offset: BigInt(aligned), length: BigInt(o.end + 1 - aligned), withProofs: true }, { endpoint, signal: o.signal });
     let treeRoot: Uint8Array | undefined;
     let next = aligned;
     try {
-      for await (const msg of call as AsyncIterable<GetFileResponse>) {
+      for await (const msg of pieces) {
         if (!treeRoot) {
           const root = msg.treeRoot ?? Buffer.alloc(0);
           if (root.length !== 32) throw new Error('no tree_root in the first message (with_proofs unsupported?)');
@@ -160,11 +159,10 @@ export async function readVerified(clients: Clients, logger: Logger, o: Verified
     } catch (err) {
       if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
       o.failures?.failed(endpoint);
-      dropped[endpoint] = (err as Error).message;
-      logger.warn('storer dropped during a read', { endpoint, reason: (err as Error).message, at: pos });
-    } finally {
-      o.signal.removeEventListener('abort', onAbort);
-      call.cancel();
+      // An RpcError names its endpoint in its message; the endpoint is the key here already.
+      const reason = err instanceof RpcError ? err.details : (err as Error).message;
+      dropped[endpoint] = reason;
+      logger.warn('storer dropped during a read', { endpoint, reason, at: pos });
     }
   }
   if (pos <= o.end) throw new ReadFailed(`no storer could serve bytes ${pos}-${o.end}: ${JSON.stringify(dropped)}`, pos - o.start);
