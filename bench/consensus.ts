@@ -43,7 +43,8 @@ import { silentLogger } from '../lib/log/logger.js';
 import { hashFile } from '../lib/merkle/index.js';
 import { createRegistry } from '../services/gateway/registry.js';
 import { Clients } from '../services/gateway/rpc.js';
-import { collectCommitments } from '../services/gateway/upload.js';
+import { createChain } from '../services/gateway/chain.js';
+import { collectCommitments, seedAfter } from '../services/gateway/upload.js';
 import { freePort } from '../test/helpers/ports.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
@@ -110,6 +111,7 @@ interface Network {
   readonly registry: ReturnType<typeof createRegistry>;
   readonly gateway: ClientKey;
   readonly storerEndpoints: string[];
+  readonly consensusEndpoints: string[];
   stop(): Promise<void>;
 }
 
@@ -192,6 +194,7 @@ async function startNetwork(dir: string, log: (m: string) => void): Promise<Netw
       registry: createRegistry(clients, genesis, storerEndpoints, DEVNET_PARAMS.storerCommitteeSize),
       gateway: { publicKey: gw.signPublicKey, secretKey: gw.signSecretKey },
       storerEndpoints,
+      consensusEndpoints,
       stop: async () => {
         clients.close();
         await stop();
@@ -323,6 +326,7 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
   const out: SignedTransaction[] = new Array(count);
   const source = net.storerEndpoints[0]!;
   const storer0 = net.clients.storer(source);
+  const chain = createChain(net.clients, net.consensusEndpoints);
   let seed: { round: bigint; seed: Buffer; at: number } | null = null;
   const freshSeed = async () => {
     if (seed && Date.now() - seed.at < 5000) return seed;
@@ -357,6 +361,8 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
       replication: DEVNET_PARAMS.replication,
       deadlineMs: 120_000,
       gateway: net.gateway,
+      // Too few storers selected on this seed: the gateway's own retry on the next rounds' seeds.
+      nextSeed: (after, signal) => seedAfter(chain, after, signal),
     });
     const intent = { owner: u.name, collection: 'bench', key: `file-${i}`, file, contentType: 'application/octet-stream' };
     const signed = signTransaction(setKeyTransaction(intent, u.key.publicKey, nonce, net.chainId), u.key);

@@ -19,7 +19,7 @@ import { contentDigest, declaredLength, prefersAsync, transactionHeader } from '
 import { FETCH_SPARE } from './source.js';
 import { createUploadSlots, slotRefusalText } from './slots.js';
 import { spoolBody, type Spooled } from './spool.js';
-import { collectCommitments } from './upload.js';
+import { collectCommitments, seedAfter } from './upload.js';
 
 export interface UploadStatus {
   /** rejected: consensus refused the transaction (`problem` says why); failed: the upload stopped before. */
@@ -197,6 +197,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
             deadlineMs: commitDeadlineFor(spooled.size),
             gateway: ctx.gatewayKey,
             onUnusable: () => ctx.spools.raise(spooled.digest.filehash),
+            nextSeed: (after, signal) => seedAfter(ctx.chain, after, signal),
           });
         } finally {
           span.end();

@@ -1,13 +1,28 @@
 // The store request (DESIGN §4 steps 2-4): a signed Solicit to every storer at once, each answer's
-// commitment checked, the first N valid kept. Fewer than N before the deadline: NotEnoughStorers, and
-// nothing goes to the chain. The storers fetch the file from the gateway's own GetFile (source.ts).
+// commitment checked, the first N valid kept. Sortition may select fewer than N storers on one seed:
+// then the request is made again on the next finalized round's seed, to the storers that have not
+// committed yet (those that have keep theirs: every commitment carries its own seed round, and the
+// ledger checks each on its own), at most SEED_ATTEMPTS seeds within the commit deadline
+// (docs/storer.md "Uploads that are not selected": the chance that all of them fall short). Fewer
+// than N in the end: NotEnoughStorers, and nothing goes to the chain. The storers fetch the file from
+// the gateway's own GetFile (source.ts).
 import { SolicitRequest } from '../../gen/wolk/storer/v1/storer.js';
 import type { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SignDomain, sign } from '../../lib/crypto/sign.js';
 import type { Logger } from '../../lib/log/logger.js';
+import type { Chain } from './chain.js';
 import { commitmentProblem } from './commitments.js';
 import type { Registry } from './registry.js';
 import { unary, type Clients } from './rpc.js';
+
+/**
+ * Seeds a store request is made on: the first and up to two more (the next finalized rounds'), while
+ * storers are missing because sortition did not select them. Three make an upload at the devnet's
+ * parameters fail with probability ~1e-15 (one: ~1e-4; two: ~6e-10); docs/storer.md.
+ */
+export const SEED_ATTEMPTS = 3;
+/** How long a retry waits for a later round to be finalized (its seed) before giving up. */
+export const NEXT_SEED_WAIT_MS = 10_000;
 
 /** Why fewer than N storers committed: the deadline passed with answers missing, or every storer asked answered. */
 export type ShortfallCause = 'deadline' | 'all-answered';
@@ -21,10 +36,19 @@ export class NotEnoughStorers extends Error {
     /** Storers asked. */
     readonly asked: number,
     readonly deadlineMs: number,
+    /** The seed rounds the request was made on, in order (one unless sortition selected too few). */
+    readonly seedRounds: readonly bigint[] = [],
+    /** Why no further seed was tried, when that is not obvious from the cause. */
+    readonly retryNote = '',
   ) {
-    super(shortfallMessage(wanted, got, failures, shortfall, asked, deadlineMs));
+    super(shortfallMessage(wanted, got, failures, shortfall, asked, deadlineMs) + roundsNote(seedRounds, retryNote));
     this.name = 'NotEnoughStorers';
   }
+}
+
+function roundsNote(rounds: readonly bigint[], note: string): string {
+  const on = rounds.length > 1 ? `; asked on the seeds of rounds ${rounds.join(', ')}` : '';
+  return `${on}${note ? `; ${note}` : ''}`;
 }
 
 /** What happened, in the words a user can act on: how many were asked, how they answered, and whether time ran out. */
@@ -42,6 +66,12 @@ function shortfallMessage(wanted: number, got: number, failures: Readonly<Record
   return `${usable} within the ${Math.round(deadlineMs / 1000)} s commit deadline; of the ${asked} storers asked${how ? ` ${how},` : ''} ${silent} had not answered`;
 }
 
+/** A finalized round's seed. */
+export interface Seed {
+  readonly seed: Uint8Array;
+  readonly seedRound: bigint;
+}
+
 export interface SolicitInput {
   readonly file: FileInfo;
   readonly seed: Uint8Array;
@@ -53,6 +83,11 @@ export interface SolicitInput {
   readonly signal?: AbortSignal;
   /** Called when a storer's answer is unusable (an error, an invalid or duplicate commitment): the source lets another storer fetch. */
   readonly onUnusable?: () => void;
+  /**
+   * The seed of the first finalized round after `after` (`seedAfter`): with it, storers that sortition
+   * did not select are asked again on later seeds (SEED_ATTEMPTS in all); without it, one seed only.
+   */
+  readonly nextSeed?: (after: bigint, signal: AbortSignal) => Promise<Seed>;
 }
 
 export interface Committed {
@@ -61,13 +96,85 @@ export interface Committed {
   readonly endpoints: string[];
 }
 
+/** The seed of the first round finalized after `after`, polling the chain's status (rounds take about λ). */
+export async function seedAfter(chain: Pick<Chain, 'status' | 'block'>, after: bigint, signal: AbortSignal, pollMs = 250): Promise<Seed> {
+  for (;;) {
+    signal.throwIfAborted();
+    const s = await chain.status(signal);
+    if (s.finalizedRound > after) {
+      const seed = (await chain.block(s.finalizedRound, signal)).block?.header?.seed;
+      if (!seed || seed.length !== 32) throw new Error(`the finalized block ${s.finalizedRound} has no seed`);
+      return { seed, seedRound: s.finalizedRound };
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, pollMs);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** What one seed's request left: the kept commitments grow in place. */
+interface Attempt {
+  readonly cause: ShortfallCause | 'enough';
+  readonly failures: Record<string, string>;
+  readonly asked: number;
+  readonly notSelected: number;
+}
+
+interface Progress {
+  readonly kept: StorageCommitment[];
+  readonly keptAt: string[];
+  /** Storer ids that committed. */
+  readonly seen: Set<string>;
+}
+
 export async function collectCommitments(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput): Promise<Committed> {
+  const started = Date.now();
+  const progress: Progress = { kept: [], keptAt: [], seen: new Set() };
+  const rounds: bigint[] = [];
+  const askedAll = new Set<string>();
+  let seed: Seed = { seed: input.seed, seedRound: input.seedRound };
+  for (let attempt = 1; ; attempt++) {
+    rounds.push(seed.seedRound);
+    const left = input.deadlineMs - (Date.now() - started);
+    const r = await solicitOn(clients, registry, logger, input, seed, Math.max(0, left), progress, askedAll);
+    const done = () => ({ commitments: progress.kept.slice(0, input.replication), endpoints: progress.keptAt.slice(0, input.replication) });
+    if (r.cause === 'enough') return done();
+    const fail = (note = '') => new NotEnoughStorers(input.replication, progress.kept.length, r.failures, r.cause as ShortfallCause, askedAll.size, input.deadlineMs, rounds, note);
+    // Another seed helps only when sortition is what fell short (every storer answered, some not selected).
+    if (r.cause !== 'all-answered' || r.notSelected === 0 || !input.nextSeed || attempt >= SEED_ATTEMPTS || input.signal?.aborted) throw fail();
+    const wait = Math.min(NEXT_SEED_WAIT_MS, input.deadlineMs - (Date.now() - started));
+    if (wait <= 0) throw fail('no time was left to try a later seed');
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    input.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(), wait);
+    try {
+      seed = await input.nextSeed(seed.seedRound, controller.signal);
+    } catch (err) {
+      if (input.signal?.aborted) throw fail();
+      throw fail(controller.signal.aborted ? `no later round was finalized within ${Math.round(wait / 1000)} s to try again on` : `the next seed could not be read (${(err as Error).message})`);
+    } finally {
+      clearTimeout(timer);
+      input.signal?.removeEventListener('abort', onAbort);
+    }
+    logger.info('too few storers selected on one seed: asking the others on the next', { seedRound: String(rounds[rounds.length - 1]), next: String(seed.seedRound), have: progress.kept.length, want: input.replication });
+  }
+}
+
+/** One store request on one seed to every storer that has not committed yet, until N are kept, all answered, or time is up. */
+async function solicitOn(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput, on: Seed, deadlineMs: number, progress: Progress, askedAll: Set<string>): Promise<Attempt> {
   // Weights of the seed round: stake × reputation (the storers and the ledger weigh them the same way).
-  const weights = await registry.weightsAt(input.seedRound, input.seed);
+  const weights = await registry.weightsAt(on.seedRound, on.seed);
   const unsigned: SolicitRequest = {
     file: input.file,
-    seed: Buffer.from(input.seed),
-    seedRound: input.seedRound,
+    seed: Buffer.from(on.seed),
+    seedRound: on.seedRound,
     sourceEndpoint: input.source,
     expectedStorers: registry.expectedStorers,
     totalStake: weights.totalStake,
@@ -82,19 +189,21 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
     filehash: input.file.filehash,
     size: input.file.size,
     chunkSize: input.file.chunkSize,
-    seed: input.seed,
-    seedRound: input.seedRound,
+    seed: on.seed,
+    seedRound: on.seedRound,
   };
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   input.signal?.addEventListener('abort', onAbort, { once: true });
-  const kept: StorageCommitment[] = [];
-  const keptAt: string[] = [];
-  const seen = new Set<string>();
+  const { kept, keptAt, seen } = progress;
   const failures: Record<string, string> = {};
+  let notSelected = 0;
+  // Storers that committed on an earlier seed keep that commitment and are not asked again.
+  const ask = weights.endpoints.filter((e) => !keptAt.includes(e));
+  for (const e of ask) askedAll.add(e);
 
-  return new Promise<Committed>((resolve, reject) => {
-    let pending = weights.endpoints.length;
+  return new Promise<Attempt>((resolve) => {
+    let pending = ask.length;
     let settled = false;
     const finish = (ok: boolean) => {
       if (settled) return;
@@ -102,17 +211,17 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
       clearTimeout(timer);
       input.signal?.removeEventListener('abort', onAbort);
       controller.abort(); // the rest are not needed (or too late)
-      if (ok) resolve({ commitments: kept.slice(0, input.replication), endpoints: keptAt.slice(0, input.replication) });
-      else reject(new NotEnoughStorers(input.replication, kept.length, { ...failures }, pending === 0 ? 'all-answered' : 'deadline', weights.endpoints.length, input.deadlineMs));
+      resolve({ cause: ok ? 'enough' : pending === 0 ? 'all-answered' : 'deadline', failures: { ...failures }, asked: ask.length, notSelected });
     };
-    const timer = setTimeout(() => finish(false), input.deadlineMs);
-    if (pending === 0) return finish(false);
-    for (const endpoint of weights.endpoints) {
+    const timer = setTimeout(() => finish(false), deadlineMs);
+    if (pending === 0) return finish(kept.length >= input.replication);
+    for (const endpoint of ask) {
       const c = clients.storer(endpoint);
-      unary(endpoint, c.solicit.bind(c), request, input.deadlineMs, controller.signal)
+      unary(endpoint, c.solicit.bind(c), request, deadlineMs, controller.signal)
         .then((res) => {
           if (res.result?.$case !== 'selected') {
             failures[endpoint] = 'not selected';
+            notSelected++;
             return;
           }
           const commitment = res.result.value;
