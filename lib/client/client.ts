@@ -20,6 +20,15 @@ import { setBucketTransaction, setKeyTransaction, setNameTransaction, signTransa
 import { pathStateKey } from '../chain/state-keys.js';
 import { gatewayPath, parseWolkUri } from './uri.js';
 import { send, text, gatewayOrigin, type GatewayResponse } from './transport.js';
+import { nonceAllocator } from './nonces.js';
+import type { Readable } from 'node:stream';
+
+/** Times a transaction is signed again with a fresh nonce after a refusal for its nonce (`nonce` in the 409). */
+export const NONCE_ATTEMPTS = 5;
+/** Times a PUT refused with 503 /problems/busy (no upload slot; nothing stored or submitted) is sent again. */
+export const BUSY_ATTEMPTS = 12;
+/** Longest pause between two tries after a 503 busy, whatever its Retry-After says (seconds). */
+const BUSY_MAX_PAUSE_S = 30;
 
 /**
  * What a long call is doing: hashing the file, sending it, waiting for the gateway's answer after the
@@ -136,6 +145,25 @@ export interface ProofReport {
   readonly reason?: string;
 }
 
+/** A 409 refusal for the transaction's nonce: 'used' (spent by another) or 'gap' (dropped waiting for earlier ones). */
+function nonceTrouble(err: unknown): 'used' | 'gap' | null {
+  if (!(err instanceof WolkHttpError) || err.status !== 409 || err.problem['type'] !== '/problems/transaction-rejected') return null;
+  const n = err.problem['nonce'];
+  return n === 'used' || n === 'gap' ? n : null;
+}
+
+/**
+ * A refusal after which the transaction is certainly not on chain and never will be: every 4xx (the
+ * gateway checks everything it can before it stores or submits; a 409 transaction-rejected is a
+ * verdict of consensus), and the 503s that say nothing was submitted (no upload slot, too few storers).
+ * Anything else (5xx, a connection lost midway) may have reached the chain.
+ */
+function certainlyNotOnChain(err: unknown): boolean {
+  if (!(err instanceof WolkHttpError)) return false;
+  if (err.status >= 400 && err.status < 500) return true;
+  return err.status === 503 && (err.problem['type'] === '/problems/busy' || err.problem['type'] === '/problems/not-enough-storers');
+}
+
 async function problemOf(res: GatewayResponse): Promise<WolkHttpError> {
   const body = await text(res);
   try {
@@ -213,12 +241,42 @@ export class WolkClient {
     return BigInt(a.nonce);
   }
 
+  /**
+   * Runs `attempt` with a nonce of this key's allocator (lib/client/nonces.ts): consecutive nonces for
+   * calls that run side by side in this process. A refusal for the nonce (409 with `nonce`) signs again
+   * with a fresh one, at most NONCE_ATTEMPTS times; after a gap it first waits for this process's calls
+   * with smaller nonces to end. The same signed transaction is never sent twice here: a transaction that
+   * may be on chain (an answer lost, a 5xx) ends the call, and its nonce is kept from reuse.
+   */
+  private async withNonce<T>(chainId: string, key: ClientKey, attempt: (nonce: bigint) => Promise<T>): Promise<T> {
+    const lease = await nonceAllocator(chainId, Buffer.from(key.publicKey).toString('hex')).take(() => this.nonce());
+    let free = false;
+    try {
+      for (let n = 1; ; n++) {
+        try {
+          return await attempt(lease.nonce);
+        } catch (err) {
+          const trouble = nonceTrouble(err);
+          if (trouble !== null && n < NONCE_ATTEMPTS) {
+            if (trouble === 'gap') await lease.earlierSettled();
+            await lease.renew(() => this.nonce());
+            continue;
+          }
+          free = certainlyNotOnChain(err);
+          throw err;
+        }
+      }
+    } finally {
+      if (free) lease.release();
+      else lease.spent();
+    }
+  }
+
   /** Claims OWNER for this key (a SetName on chain; first claim wins). */
   async claim(name: string): Promise<Record<string, unknown>> {
     const key = this.needKey();
-    const [info, nonce] = await Promise.all([this.chain(), this.nonce()]);
-    const stx = signTransaction(setNameTransaction(name, key.publicKey, nonce, info.chainId), key);
-    return this.putTransaction(gatewayPath({ owner: name }), stx, key);
+    const info = await this.chain();
+    return this.withNonce(info.chainId, key, (nonce) => this.putTransaction(gatewayPath({ owner: name }), signTransaction(setNameTransaction(name, key.publicKey, nonce, info.chainId), key), key));
   }
 
   /** A collection's settings (what the chain holds, the network's defaults filled in; `onChain: false` when it has no SetBucket yet). */
@@ -233,9 +291,11 @@ export class WolkClient {
     const key = this.needKey();
     const u = parseWolkUri(uri);
     if (!u.collection || u.key) throw new Error(`a collection is wolk://OWNER/COLLECTION/, got ${uri}`);
-    const [info, nonce] = await Promise.all([this.chain(), this.nonce()]);
-    const stx = signTransaction(setBucketTransaction(u.owner, u.collection, settings, key.publicKey, nonce, info.chainId), key);
-    return this.putTransaction(gatewayPath({ owner: u.owner, collection: u.collection }), stx, key);
+    const { owner, collection } = u;
+    const info = await this.chain();
+    return this.withNonce(info.chainId, key, (nonce) =>
+      this.putTransaction(gatewayPath({ owner, collection }), signTransaction(setBucketTransaction(owner, collection, settings, key.publicKey, nonce, info.chainId), key), key),
+    );
   }
 
   /** Uploads a file: hashes it (filehash + sha-256), signs the SetKey intent and the request, streams it. */
@@ -256,31 +316,41 @@ export class WolkClient {
       o.onProgress?.(hashed, size, 'hashing');
     }
     const d = hasher.digest();
-    const nonce = await this.nonce();
-    const tx = setKeyTransaction(
-      { owner: u.owner, collection: u.collection, key: u.key, file: { filehash: Buffer.from(d.filehash), size: BigInt(d.size), chunkSize: d.chunkSize }, contentType: o.contentType ?? '' },
-      key.publicKey,
-      nonce,
-      info.chainId,
-    );
-    const stx = signTransaction(tx, key);
+    const bodySha256 = sha.digest();
     const path = gatewayPath(u);
-    const auth = signWolkRequest({ method: 'PUT', path, bodySha256: sha.digest(), key });
-    const headers: Record<string, string> = {
-      ...auth,
-      'content-length': String(size),
-      'content-type': o.contentType || 'application/octet-stream',
-      'wolk-transaction': Buffer.from(SignedTransaction.encode(stx).finish()).toString('base64'),
-      ...(o.respondAsync ? { prefer: 'respond-async' } : {}),
-    };
-    let sent = 0;
-    const src = createReadStream(file, { highWaterMark: 1 << 20 });
-    src.on('data', (c) => {
-      sent += c.length;
-      o.onProgress?.(sent, size, 'uploading');
+    const [owner, collection, k] = [u.owner, u.collection, u.key];
+    const res = await this.withNonce(info.chainId, key, async (nonce) => {
+      const tx = setKeyTransaction(
+        { owner, collection, key: k, file: { filehash: Buffer.from(d.filehash), size: BigInt(d.size), chunkSize: d.chunkSize }, contentType: o.contentType ?? '' },
+        key.publicKey,
+        nonce,
+        info.chainId,
+      );
+      const wolkTransaction = Buffer.from(SignedTransaction.encode(signTransaction(tx, key)).finish()).toString('base64');
+      // No upload slot free (503 busy): nothing was stored or submitted, so the same transaction goes again after Retry-After.
+      for (let busy = 1; ; busy++) {
+        const headers: Record<string, string> = {
+          ...signWolkRequest({ method: 'PUT', path, bodySha256, key }),
+          'content-length': String(size),
+          'content-type': o.contentType || 'application/octet-stream',
+          'wolk-transaction': wolkTransaction,
+          ...(o.respondAsync ? { prefer: 'respond-async' } : {}),
+        };
+        let sent = 0;
+        const src = createReadStream(file, { highWaterMark: 1 << 20 });
+        src.on('data', (c) => {
+          sent += c.length;
+          o.onProgress?.(sent, size, 'uploading');
+        });
+        const r = await send(this.gateway, 'PUT', path, { headers, body: src as Readable, onBodySent: () => o.onProgress?.(size, size, 'waiting') });
+        if (r.status < 400) return r;
+        const err = await problemOf(r);
+        if (r.status !== 503 || err.problem['type'] !== '/problems/busy' || busy >= BUSY_ATTEMPTS) throw err;
+        const after = Number(r.headers['retry-after']);
+        const pause = Math.min(BUSY_MAX_PAUSE_S, Number.isFinite(after) && after > 0 ? after : 5);
+        await new Promise((resolve) => setTimeout(resolve, pause * 1000));
+      }
     });
-    const res = await send(this.gateway, 'PUT', path, { headers, body: src, onBodySent: () => o.onProgress?.(size, size, 'waiting') });
-    if (res.status >= 400) throw await problemOf(res);
     const body = await jsonOf(res);
     const stored = keyInfo(u.owner, u.collection, u.key, { filehash: String(body['filehash'] ?? ''), size: body['size'], contentType: o.contentType, round: body['round'] as string | undefined });
     const extra = {

@@ -73,14 +73,8 @@ async function problem(res: { status: number; body: Readable & { statusMessage?:
 export function wolkBackend(gateway: string, key: ClientKey, owner: string): WolkBackend {
   const client = new WolkClient(gateway, key);
   const uri = (collection: string, k?: string) => `wolk://${owner}/${collection}/${k ?? ''}`;
-  // Every write is a transaction signed with the account's next nonce: two at once would take the same
-  // nonce and one would be refused (409). Writes go out one at a time; reads are not queued.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(f: () => Promise<T>): Promise<T> => {
-    const r = queue.then(f, f);
-    queue = r.catch(() => undefined);
-    return r;
-  };
+  // Writes run side by side: the client hands concurrent transactions of this key consecutive nonces
+  // (lib/client/nonces.ts) and signs again after a refusal for the nonce.
   return {
     owner,
     async bucketExists(collection, signal) {
@@ -97,13 +91,13 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
     },
     async makeBucket(collection) {
       try {
-        await serially(() => client.makeBucket(uri(collection), {}));
+        await client.makeBucket(uri(collection), {});
       } catch (err) {
         throw s3ErrorOf(err, `creating bucket ${collection}`);
       }
     },
     putFile(collection, k, file, contentType) {
-      return serially(() => put(collection, k, file, contentType));
+      return put(collection, k, file, contentType);
     },
     async read(method, collection, k, range, signal) {
       return read(method, collection, k, range, signal);

@@ -4,6 +4,7 @@
 // upload fails fast with 503 and nothing reaches the chain; a storer that the genesis does not list
 // (funded by a genesis `accounts` balance) starts, registers itself on chain, and with it N storers are
 // alive again: uploads complete with it among the committed storers, and read back byte-identical.
+// 20 concurrent SDK puts from one key, and two `wolk put` processes at once, all become final (issue 24.1).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { vrfKeyFromSeed } from '../../lib/crypto/vrf.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { WolkClient } from '../../lib/client/client.js';
+import { readKey } from '../../lib/client/keys.js';
 import { ROOT, spawnService, waitForExit, waitForLog } from '../helpers/process.js';
 import { freePort } from '../helpers/ports.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
@@ -83,6 +86,40 @@ test.serial('keygen, claim, put 10 MB, get it byte-identical, verify the proof o
 
   const ls = await cli('ls', 'wolk://alice/videos/');
   t.regex(ls.stdout, /bday\.mp4/);
+});
+
+test.serial('20 concurrent SDK puts from one key all become final, and so do two `wolk put` processes at once', async (t) => {
+  // Issue 24 item 1: they all read the same account nonce and all but one were refused (1 × 201, 4 × 503, 15 × 202).
+  t.timeout(300_000);
+  const key = readKey(join(work, 'key.json'));
+  const client = new WolkClient(devnet.endpoints().gateway, key);
+  const before = await client.nonce();
+  const files = Array.from({ length: 20 }, (_, i) => {
+    const f = join(work, `many-${i}.bin`);
+    writeFileSync(f, seeded.bytes(4096 + i));
+    return f;
+  });
+  const results = await Promise.allSettled(files.map((f, i) => client.put(f, `wolk://alice/many/k${i}`)));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`k${i}: ${(r.reason as Error).message}`] : []));
+  t.deepEqual(failed, [], 'every put answered');
+  const states = results.map((r) => (r.status === 'fulfilled' ? r.value.state : 'error'));
+  t.deepEqual(states, Array<string>(20).fill('final'), 'every put is final (201)');
+  // The key's nonce moved by exactly 20: one transaction each, none lost, none twice.
+  t.is((await client.nonce()) - before, 20n);
+  const listed = await client.list('wolk://alice/many/');
+  t.is(listed.keys.length, 20);
+
+  // Two CLI processes, no shared state: both sign the same nonce, one is refused for it and signs again.
+  const [a, b] = ['cli-a.bin', 'cli-b.bin'].map((n, i) => {
+    const f = join(work, n);
+    writeFileSync(f, seeded.bytes(8192 + i));
+    return f;
+  });
+  const n0 = await client.nonce();
+  const both = await Promise.allSettled([cli('put', a!, 'wolk://alice/many/cli-a'), cli('put', b!, 'wolk://alice/many/cli-b')]);
+  for (const r of both) t.is(r.status, 'fulfilled', r.status === 'rejected' ? String((r.reason as { stderr?: string }).stderr ?? r.reason) : '');
+  for (const r of both) if (r.status === 'fulfilled') t.is((JSON.parse(r.value.stdout) as { state: string }).state, 'final');
+  t.is((await client.nonce()) - n0, 2n);
 });
 
 test.serial('one storer down: the upload still completes with N commitments from the others', async (t) => {

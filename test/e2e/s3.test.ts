@@ -173,7 +173,10 @@ test.serial('rclone: copy a directory up, ls, copy it down, byte-identical', asy
   const up = join(work, 'rclone-up');
   const down = join(work, 'rclone-down');
   mkdirSync(join(up, 'sub'), { recursive: true });
+  // Six files copied with 6 parallel transfers: the writes run side by side with consecutive nonces of
+  // one key (they used to be queued one at a time: two at once took the same nonce and one was refused).
   const files: Record<string, Buffer> = { 'one.bin': seeded.bytes(3000), 'sub/two.bin': seeded.bytes(150_000) };
+  for (let i = 3; i <= 6; i++) files[`sub/p${i}.bin`] = seeded.bytes(20_000 + i);
   for (const [name, body] of Object.entries(files)) writeFileSync(join(up, name), body);
   // AWS_CA_BUNDLE (set on some machines for HTTPS) makes rclone 1.60 refuse to start even for an http endpoint.
   const { AWS_CA_BUNDLE: _caBundle, ...inherited } = process.env;
@@ -190,7 +193,7 @@ test.serial('rclone: copy a directory up, ls, copy it down, byte-identical', asy
   };
   const rclone = (...args: string[]) => run('rclone', ['--config', '/dev/null', '--retries', '1', '--low-level-retries', '1', ...args], { env, timeout: 240_000 });
   await rclone('mkdir', 'wolk:rclonebucket');
-  await rclone('copy', up, 'wolk:rclonebucket/dir');
+  await rclone('copy', '--transfers', '6', up, 'wolk:rclonebucket/dir');
   const ls = (await rclone('ls', 'wolk:rclonebucket')).stdout;
   for (const [name, body] of Object.entries(files)) t.regex(ls, new RegExp(`^\\s*${body.length} dir/${name}$`, 'm'));
   await rclone('copy', 'wolk:rclonebucket/dir', down);
