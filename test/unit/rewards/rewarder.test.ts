@@ -7,7 +7,7 @@ import test from 'ava';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { sha256 } from '../../../lib/crypto/index.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
-import { DEFAULT_REWARD_PARAMS, verifyRewardTx } from '../../../lib/chain/reward.js';
+import { DEFAULT_REWARD_PARAMS, objectChallenge, verifyRewardTx } from '../../../lib/chain/reward.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Rewarder } from '../../../services/rewards/rewarder.js';
@@ -17,6 +17,7 @@ import { commitment, setKey } from '../consensus/ledger-fixture.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
 import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
 logSeedOnFailure(test);
@@ -197,4 +198,85 @@ test('GetTally reports finalized once the Reward is in a block R..R+maxDelay; pe
   extra.clear();
   tipOverride = 0;
   t.true((await rewarder.getTally(audited)).finalized);
+});
+
+test('after a restart, an audit left with a contained storer resumes from its misses: a storer answering now passes (the sample answers the round\'s challenge); an expired containment is released', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const f = makeFile(6000);
+  // Enough history that a round can lie beyond the Reward window (maxDelay).
+  for (let i = 0; i < 8; i++) await chain.finalize([]);
+  const seedRound = chain.ledger.tip().round;
+  const seed = chain.ledger.seedAt(seedRound)!;
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+  const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+  await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key: 'f', file: info }, cs)]);
+  const audited = chain.ledger.tip().round;
+  const Q = 2;
+  await chain.finalize([]);
+  const params = { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 };
+  // What the previous life of the service left: storers[0] contained on this file after 2 misses, and
+  // an object of a round whose Reward can no longer be included.
+  const kv = createMemoryKv();
+  const store = kvContainmentStore(kv);
+  const base = { kind: 'file' as const, late: 2, misses: 2, since: 0, lastReason: 'no answer within the 100 ms deadline' };
+  await store.update(
+    [
+      { ...base, storerId: storers[0]!.signPublicKey, objectId: f.filehash, auditedRound: audited },
+      { ...base, storerId: storers[1]!.signPublicKey, objectId: f.filehash, auditedRound: audited - params.maxDelay },
+    ],
+    [],
+  );
+  const asked: { storer: number; challenge: Buffer }[] = [];
+  const submitted: SignedTransaction[] = [];
+  const verifierKey = newKey();
+  const rewarder = new Rewarder({
+    key: verifierKey,
+    chainId: chain.net.genesis.network,
+    params,
+    stake: 10n,
+    totalStake: 10n,
+    chain: {
+      finalizedRound: async () => chain.ledger.tip().round,
+      block: (r) => chain.certified(r),
+      nonceOf: async () => 0n,
+      submit: async (stx) => {
+        submitted.push(stx);
+        return new Uint8Array(32).fill(2);
+      },
+    },
+    prober: {
+      async verifyFile(id, _filehash, challenge, k) {
+        const i = storers.findIndex((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)));
+        asked.push({ storer: i, challenge: Buffer.from(challenge) });
+        return answerFile(storers[i]!, f, challenge, k);
+      },
+      async verifyShare() {
+        throw new Error('no chunk sets in this chain');
+      },
+    },
+    kv,
+    logger: silentLogger,
+    perStorerTimeoutMs: 2000,
+    pollMs: 20,
+    containment: { policy: { deadlineMs: 500, chunkAllowanceMs: 0, maxRetries: 3, retryDelayMs: 10 }, clock: systemClock, store, random: (n) => seeded.bytes(n) },
+  });
+  rewarder.start();
+  t.teardown(() => rewarder.stop());
+  await pollUntil(async () => submitted.length, { what: 'the resumed audit to submit its Reward', deadlineMs: 20_000, intervalMs: 20, until: (n) => n > 0 });
+  await rewarder.stop();
+  const reward = SignedTransaction.decode(SignedTransaction.encode(submitted[0]!).finish()).tx!.body!;
+  if (reward.$case !== 'reward') return t.fail('not a Reward');
+  t.is(Number(reward.value.auditedRound), audited);
+  for (const s of storers) t.like(reward.value.tallies.find((x) => Buffer.from(x.storerId).equals(Buffer.from(s.signPublicKey))), { valid: 1, invalid: 0, unreachable: 0 });
+  const canonical = Buffer.from(objectChallenge(chain.ledger.seedAt(audited + Q - 1)!, audited, f.filehash, storers[0]!.signPublicKey));
+  const toFirst = asked.filter((a) => a.storer === 0).map((a) => a.challenge);
+  t.is(toFirst.length, 2, 'storers[0]: one re-audit, then the round\'s challenge for the sample');
+  t.false(toFirst[0]!.equals(canonical), 'the re-audit asked a fresh challenge');
+  t.true(toFirst[1]!.equals(canonical), 'the sample answers the round\'s challenge');
+  const sample = reward.value.samples.find((s) => s.proof?.$case === 'file' && Buffer.from(s.proof.value.storerId).equals(Buffer.from(storers[0]!.signPublicKey)));
+  t.true(sample?.proof?.$case === 'file' && Buffer.from(sample.proof.value.challenge).equals(canonical));
+  t.deepEqual(await store.list(), [], 'the resumed one was released when it passed, the expired one at start');
 });
