@@ -140,6 +140,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.consensus.v1.ConsensusService/GetBlock ->',
     'wolk.consensus.v1.ConsensusService/GetStateProof ->',
     'wolk.consensus.v1.ConsensusService/GetStatus ->',
+    'wolk.consensus.v1.ConsensusService/GetTransaction ->',
     'wolk.consensus.v1.ConsensusService/Propose ->',
     'wolk.consensus.v1.ConsensusService/StreamBlocks -> stream',
     'wolk.consensus.v1.ConsensusService/SubmitTx ->',
