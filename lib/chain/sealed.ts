@@ -221,3 +221,26 @@ export function verifyReplicaAudit(audit: ReplicaAudit, c: Pick<StorageCommitmen
     return fail(`malformed audit (${(err as Error).message})`);
   }
 }
+
+/**
+ * What can be checked of a sealed replica without the network's parameters (the gateway, which has no
+ * genesis at hand): 32-byte fields, comm_r = H(comm_c ‖ comm_r_last), the file's range inside the sector.
+ * Commitments without a sealed replica pass (unsealed networks). Never throws.
+ */
+export function sealedWellFormed(c: Pick<StorageCommitment, 'sealed' | 'size'>): Verdict {
+  try {
+    const s = c.sealed;
+    if (!s) return { ok: true };
+    for (const [name, v] of [['sector_id', s.sectorId], ['sector_seed', s.sectorSeed], ['comm_c', s.commC], ['comm_r_last', s.commRLast], ['comm_r', s.commR]] as const) {
+      if (!isBytes(v, 32)) return fail(`sealed.${name} is not 32 bytes`);
+    }
+    if (s.layers < 1 || s.layers > MAX_LAYERS) return fail(`sealed.layers ${s.layers} out of range`);
+    if (s.sectorNodes < 1n || s.sectorNodes > BigInt(MAX_NODES)) return fail('sealed.sector_nodes out of range');
+    const count = BigInt(nodesFor(Number(c.size)));
+    if (s.firstNode + count > s.sectorNodes) return fail(`nodes [${s.firstNode}, ${s.firstNode + count}) do not fit a sector of ${s.sectorNodes} nodes`);
+    if (!same(commROf(s.commC, s.commRLast), s.commR)) return fail('sealed.comm_r is not H(comm_c ‖ comm_r_last)');
+    return { ok: true };
+  } catch (err) {
+    return fail(`malformed sealed replica (${(err as Error).message})`);
+  }
+}

@@ -10,9 +10,16 @@
 // random storer), and a 2-2 split of next votes stalls agreement for good. A failed check is not final
 // either: when a quorum stands behind the block, agreement asks for the check again (`recheck`, at most
 // once per step; host.ts), and a pass there lets this node vote for it after all.
+//
+// Proof of replication (issue #15, docs/porep.md): on a network whose genesis names params.porep, the
+// challenge is ProveSeal instead: a fresh random 32-byte challenge drawn here (the storer could not know
+// it when it committed; every verifier draws its own), answered with a seal proof that
+// lib/chain/sealed.ts verifySealAnswer checks against the commitment's sealed replica and the filehash.
+// A commitment whose seal proof fails is not vouched for: the next storer is asked, as above.
 import { randomBytes, randomInt } from 'node:crypto';
 import { credentials } from '@grpc/grpc-js';
-import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { sealProofWireBytes, verifySealAnswer } from '../../lib/chain/sealed.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
@@ -48,6 +55,22 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     if (!endpoint) return `storer ${who} has no registered endpoint`;
     const nonce = randomBytes(32);
     const client = clients.get(endpoint);
+    const porep = o.ledger.genesis.params.porep;
+    if (porep) {
+      const started = Date.now();
+      let answer: ProveSealResponse;
+      try {
+        answer = await unaryCall(client.proveSeal.bind(client), { filehash: c.filehash, challenge: nonce, k: porep.sealChallenges }, { endpoint, deadline, signal });
+      } catch (err) {
+        return `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}`;
+      }
+      const answeredMs = Date.now() - started;
+      const v = verifySealAnswer(c, porep, nonce, porep.sealChallenges, answer);
+      const verifyMs = Date.now() - started - answeredMs;
+      if (!v.ok) return `storer ${who}: seal proof refused: ${v.reason}`;
+      o.logger.info('seal proof verified', { file: hex(c.filehash).slice(0, 16), storer: who, challenges: porep.sealChallenges, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
+      return null;
+    }
     let res: VerifyFileResponse;
     try {
       res = await unaryCall(client.verifyFile.bind(client), { filehash: c.filehash, challenge: nonce, k }, { endpoint, deadline, signal });

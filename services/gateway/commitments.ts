@@ -10,6 +10,7 @@ import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
 import { SortitionDomain, sortitionAlpha, verifySortition } from '../../lib/crypto/sortition.js';
 import type { Registry, Weights } from './registry.js';
 import { verifyStorageCommitment } from '../../lib/chain/commitment.js';
+import { sealedWellFormed } from '../../lib/chain/sealed.js';
 
 export interface Expected {
   readonly filehash: Uint8Array;
@@ -24,6 +25,9 @@ const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b
 
 /** null when valid, else why not. */
 export function commitmentProblem(c: StorageCommitment, e: Expected, registry: Registry, weights?: Weights): string | null {
+  // A sealed replica (docs/porep.md) must be well formed; its seal proof is the consensus verifiers' check.
+  const sealed = sealedWellFormed(c);
+  if (!sealed.ok) return sealed.reason;
   if (registry.totalStake > 0n) {
     const v = verifyStorageCommitment(c, {
       lookupStorer: (id) => {

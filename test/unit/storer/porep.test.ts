@@ -1,0 +1,118 @@
+// Proof of replication on the storer (docs/porep.md "Sectors"): sectors labelled ahead in a worker thread,
+// kept across a restart, half-labelled ones discarded; a Solicit seals the file into a labelled sector and
+// the commitment carries the sealed replica; ProveSeal and ProveReplica answers verify with the checkers
+// consensus and rewards use, and a proof for another storer or a tampered one is refused.
+import test from 'ava';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StorerServiceService, type GetFileResponse, type SolicitRequest } from '../../../gen/wolk/storer/v1/storer.js';
+import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import { validateGenesis } from '../../../lib/chain/genesis.js';
+import { sealedShape, verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../../lib/chain/sealed.js';
+import { createGrpcServer } from '../../../lib/grpc/server.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { NODE_SIZE } from '../../../lib/porep/index.js';
+import { createStorerNode } from '../../../services/storer/node.js';
+import { workerLabeller } from '../../../services/storer/porep/labeller.js';
+import { SectorStore } from '../../../services/storer/porep/sectors.js';
+import { startInProcess } from '../../helpers/service.js';
+import { pollUntil } from '../../helpers/poll.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { infoOf, pattern, storerClient, unary } from './client.js';
+
+const seeded = testRandom('unit/storer/porep.test.ts');
+logSeedOnFailure(test);
+
+const PARAMS: PorepNetworkParams = { sectorBytes: 64 * 1024, layers: 4, sealChallenges: 64, auditChallenges: 16 };
+
+test('sector store: labels ahead, places disjoint ranges, keeps them across a restart, discards a half-labelled sector', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-sectors-'));
+  const storerId = seeded.bytes(32);
+  const random = (n: number) => seeded.bytes(n);
+  const store = new SectorStore({ dir, storerId, params: PARAMS, labeller: workerLabeller, logger: silentLogger, random });
+  t.deepEqual(store.init(), { sectors: 0, removed: 0 });
+  store.start();
+  await pollUntil(() => store.labelledSectors >= 1, { what: 'a sector labelled ahead', deadlineMs: 60_000 });
+  const nodes = PARAMS.sectorBytes / NODE_SIZE;
+  const a = await store.place(100, AbortSignal.timeout(60_000));
+  const b = await store.place(nodes - 100, AbortSignal.timeout(60_000));
+  t.is(a.sector.idHex, b.sector.idHex, 'the second file fills the same sector');
+  t.deepEqual([a.first, b.first], [0, 100], 'disjoint ranges, in order');
+  const c = await store.place(10, AbortSignal.timeout(60_000));
+  t.not(c.sector.idHex, a.sector.idHex, 'a full sector is not used again: the next labelled one is');
+  await store.stop();
+
+  // a crash mid-labelling leaves a directory without sector.json: removed at start, never used
+  mkdirSync(join(dir, 'ab'.repeat(32)));
+  writeFileSync(join(dir, 'ab'.repeat(32), 'layer-1'), new Uint8Array(1000));
+  const reopened = new SectorStore({ dir, storerId, params: PARAMS, labeller: workerLabeller, logger: silentLogger, random });
+  const found = reopened.init();
+  t.is(found.removed, 1, 'the half-labelled sector was removed');
+  t.false(readdirSync(dir).includes('ab'.repeat(32)));
+  t.is(reopened.get(a.sector.idHex)?.used, nodes, 'the filled sector is still full after the restart');
+  const d = await reopened.place(10, AbortSignal.timeout(60_000));
+  t.is(d.sector.idHex, c.sector.idHex, 'placement continues where it stopped');
+  t.is(d.first, 10, 'after the range taken before the restart');
+  await reopened.stop();
+});
+
+async function fakeSource(data: Buffer, info: FileInfo) {
+  const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
+  server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
+    async *getFile(): AsyncIterable<GetFileResponse> {
+      for (let o = 0; o < data.length; o += 65536) yield { offset: BigInt(o), data: data.subarray(o, o + 65536), info: o === 0 ? info : undefined, treeRoot: undefined, proof: undefined };
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  return { endpoint: `127.0.0.1:${port}`, stop: () => server.shutdown(0) };
+}
+
+test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and ProveReplica verify; wrong answers are refused', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-porep-'));
+  const key = seeded.provisionNodeKey(dataDir);
+  const genesisPath = join(dataDir, 'genesis.json');
+  const genesis = validateGenesis({
+    network: 'test',
+    seed: '00'.repeat(32),
+    timestampMs: 0,
+    params: { replication: 1, storerCommitteeSize: 1000, chunkSize: 4096, lambdaMs: 50, auditDepth: 4, porep: PARAMS },
+    nodes: [{ id: key.id, vrfPublicKey: Buffer.from(key.vrfPublicKey).toString('hex'), endpoint: '127.0.0.1:1', roles: ['storer'], stake: '1000' }],
+  });
+  writeFileSync(genesisPath, JSON.stringify(genesis));
+  const node = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath });
+  const client = storerClient(node.endpoints['grpc']!);
+  const small = pattern(20_000, 5);
+  const large = pattern(100_000, 6); // larger than the 64 KiB sector: a sector of its own
+  const sources = [];
+  try {
+    for (const [what, data] of [['20 kB in a shared sector', small], ['100 kB in its own sector', large]] as const) {
+      const info = infoOf(data);
+      const src = await fakeSource(data, info);
+      sources.push(src);
+      const req: SolicitRequest = { file: info, seed: seeded.bytes(32), seedRound: 3n, sourceEndpoint: src.endpoint, expectedStorers: 0, totalStake: 0n, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+      const res = await unary(client.solicit.bind(client), req, 120_000);
+      t.is(res.result?.$case, 'selected', what);
+      const c = res.result!.value as StorageCommitment;
+      t.true(sealedShape(c, PARAMS).ok, `${what}: ${JSON.stringify(sealedShape(c, PARAMS))}`);
+
+      const challenge = seeded.bytes(32);
+      const answer = await unary(client.proveSeal.bind(client), { filehash: info.filehash, challenge, k: PARAMS.sealChallenges }, 60_000);
+      t.deepEqual(verifySealAnswer(c, PARAMS, challenge, PARAMS.sealChallenges, answer), { ok: true }, what);
+      // the same proof for another challenge, another storer's commitment, or tampered: refused
+      t.false(verifySealAnswer(c, PARAMS, seeded.bytes(32), PARAMS.sealChallenges, answer).ok, `${what}: another challenge`);
+      t.false(verifySealAnswer({ ...c, storerId: Buffer.from(seeded.bytes(32)) }, PARAMS, challenge, PARAMS.sealChallenges, answer).ok, `${what}: another storer's replica id`);
+      const bad = { ...answer, proof: { ...answer.proof!, replicaNodes: answer.proof!.replicaNodes.map((r, i) => (i === 0 ? Buffer.from(r.map((x) => x ^ 1)) : r)) } };
+      t.false(verifySealAnswer(c, PARAMS, challenge, PARAMS.sealChallenges, bad).ok, `${what}: tampered replica node`);
+
+      const audit = await unary(client.proveReplica.bind(client), { filehash: info.filehash, challenge, k: PARAMS.auditChallenges }, 60_000);
+      t.deepEqual(verifyReplicaAudit(audit.audit!, c, challenge, PARAMS.auditChallenges), { ok: true }, `${what}: audit`);
+      const forged = { ...audit.audit!, proof: { ...audit.audit!.proof!, nodes: audit.audit!.proof!.nodes.map((r, i) => (i === 1 ? Buffer.alloc(32) : r)) } };
+      t.false(verifyReplicaAudit(forged, c, challenge, PARAMS.auditChallenges).ok, `${what}: forged audit node`);
+    }
+  } finally {
+    client.close();
+    await node.close();
+    for (const s of sources) await s.stop();
+  }
+});
