@@ -60,6 +60,8 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
     // The HTTP front: uploads name this gateway's gRPC GetFile as their source, so it starts once the
     // gRPC server listens.
     let http: Server | undefined;
+    let reapTimer: NodeJS.Timeout | undefined;
+    let reaping: Promise<void> = Promise.resolve();
     const front: NodePart = {
       async start(listening) {
         const source = options.advertise ?? listening.endpoint;
@@ -90,6 +92,8 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
               commitDeadlineMs: options.commitDeadlineMs,
               commitMinBytesPerSecond: options.commitMinBytesPerSecond,
               finalityTimeoutMs: options.finalityTimeoutMs,
+              resumable: { dir: join(dataDir, 'uploads'), ...options.resumable },
+              bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
               genesis: options.genesis,
             })
           : undefined;
@@ -114,9 +118,21 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
           throw new ListenError(`${host}:${port}`, err as Error);
         }
         http = server;
+        // Resumable uploads left alone past their expiry are reclaimed (also on each creation).
+        const resumable = api?.resumable;
+        if (resumable) {
+          const every = Math.max(1000, Math.min(60_000, Math.floor(options.resumable.expiryMs / 4)));
+          reapTimer = setInterval(() => {
+            reaping = reaping.then(async () => void (await resumable.reap())).catch((err: unknown) => ctx.logger.warn('reclaiming expired uploads failed', { error: err }));
+          }, every);
+          reapTimer.unref();
+          reaping = reaping.then(async () => void (await resumable.reap())).catch((err: unknown) => ctx.logger.warn('reading resumable uploads failed', { error: err }));
+        }
         return { http: `http://${shownHost(host)}:${(server.address() as AddressInfo).port}` };
       },
       async stop() {
+        clearInterval(reapTimer);
+        await reaping;
         const server = http;
         if (!server) return;
         await new Promise<void>((resolve) => {

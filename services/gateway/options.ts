@@ -32,6 +32,10 @@ export interface GatewayOptions extends CommonOptions {
   readonly commitMinBytesPerSecond: number;
   /** Time a synchronous PUT waits for finality before answering 202 with the status URL. */
   readonly finalityTimeoutMs: number;
+  /** Resumable (tus) uploads: expiry without a PATCH, per-owner and gateway-wide byte limits. */
+  readonly resumable: { readonly expiryMs: number; readonly ownerBytes: number; readonly totalBytes: number };
+  /** Longest silence within a request body before it is refused (408); 0: no limit. */
+  readonly bodyIdleTimeoutMs: number;
 }
 
 export function readOptions(env: Environment): GatewayOptions {
@@ -65,5 +69,7 @@ export function readOptions(env: Environment): GatewayOptions {
     commitDeadlineMs: readOption(env, 'WOLK_COMMIT_DEADLINE_MS'),
     commitMinBytesPerSecond: readOption(env, 'WOLK_COMMIT_MIN_RATE'),
     finalityTimeoutMs: readOption(env, 'WOLK_FINALITY_TIMEOUT_MS'),
+    resumable: { expiryMs: readOption(env, 'WOLK_RESUMABLE_EXPIRY_MS'), ownerBytes: readOption(env, 'WOLK_RESUMABLE_OWNER_BYTES'), totalBytes: readOption(env, 'WOLK_RESUMABLE_TOTAL_BYTES') },
+    bodyIdleTimeoutMs: readOption(env, 'WOLK_BODY_IDLE_TIMEOUT_MS'),
   };
 }
