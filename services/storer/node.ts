@@ -21,6 +21,7 @@ import { ShareStore } from './shares.js';
 import { Solicitor } from './solicit.js';
 import { ChunkCommitter } from './chunk-commit.js';
 import { storerServiceDefinition } from './wire.js';
+import { withAttacks } from './faults.js';
 import { workerLabeller } from './porep/labeller.js';
 import { Sealer } from './porep/sealer.js';
 import { SectorStore } from './porep/sectors.js';
@@ -130,7 +131,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
         registration({
           fullName: 'wolk.storer.v1.StorerService',
           definition: storerServiceDefinition,
-          handlers: storerHandlers({
+          handlers: withAttacks(storerHandlers({
             key,
             files,
             shares,
@@ -142,7 +143,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
             advertise: () => opts.advertise ?? endpoint,
             freeBytes,
             corruptReads: opts.faults.has('corrupt-reads'),
-          }),
+          }), opts.faults, log),
         }),
       ],
       resources: [{ close: async () => registry?.close() }, db, blobs],

@@ -3,10 +3,11 @@
 import { ConfigError, formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import { ATTACKS, type Attack } from './faults.js';
 
 /** Test-only fault switches (WOLK_FAULTS). */
-export type Fault = 'drop-after-commit' | 'corrupt-reads';
-export const FAULTS: readonly Fault[] = ['drop-after-commit', 'corrupt-reads'];
+export type Fault = 'drop-after-commit' | 'corrupt-reads' | Attack;
+export const FAULTS: readonly Fault[] = ['drop-after-commit', 'corrupt-reads', ...ATTACKS];
 
 export interface StorerOptions extends CommonOptions {
   readonly maxFileBytes: number;
