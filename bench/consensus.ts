@@ -48,17 +48,23 @@ import { collectCommitments, seedAfter } from '../services/gateway/upload.js';
 import { freePort } from '../test/helpers/ports.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
+import { breakdown, type Breakdown } from './profile/cpu-breakdown.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ETCD_SCRIPTS = join(ROOT, 'scripts', 'etcd');
 
 /** Which processes run: the devnet's consensus and storers; the gateway is only a registered key here. */
-const SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 0, indexer: 0, gateway: 1 };
+const VALIDATORS = numberArg('validators', 4);
+const SHAPE: DevnetShape = { consensus: VALIDATORS, storer: 6, rewards: 0, indexer: 0, gateway: 1 };
+/** `--profile`: consensus-0 and storer-0 run under `node --cpu-prof`; the table gets the CPU breakdown per SetKey. */
+const PROFILE = process.argv.includes('--profile');
+/** Processes profiled with --profile. */
+const PROFILED = ['consensus-0', 'storer-0'];
 const FILE_BYTES = 4096;
 /** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
 const SEQ_TXS = numberArg('seq', 20);
 /** Open-loop offered rates (SetKey/s), each for STEP_SECONDS, until one is not kept up with. */
-const LADDER = [1, 2, 3, 4, 6, 8];
+const LADDER = listArg('ladder', [1, 2, 3, 4, 6, 8]);
 const STEP_SECONDS = numberArg('step', 20);
 /** Then a burst: this many submitted at once, SUBMIT_IN_FLIGHT SubmitTx calls in flight. */
 const BURST_TXS = numberArg('burst', 200);
@@ -79,6 +85,14 @@ const ETCD_SEQ_PUTS = 500;
 const ETCD_LOAD_PUTS = 5000;
 const ETCD_IN_FLIGHT = 32;
 const FINALITY_TIMEOUT_MS = 180_000;
+
+function listArg(name: string, fallback: number[]): number[] {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (!hit) return fallback;
+  const list = hit.slice(name.length + 3).split(',').map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`bench consensus: --${name} must be a comma-separated list of positive integers`);
+  return list;
+}
 
 function numberArg(name: string, fallback: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -115,7 +129,7 @@ interface Network {
   stop(): Promise<void>;
 }
 
-async function startNetwork(dir: string, log: (m: string) => void): Promise<Network> {
+async function startNetwork(dir: string, log: (m: string) => void, profileDir: string | null): Promise<Network> {
   mkdirp(join(dir, 'logs'));
   const ports: Record<string, number> = {};
   const taken = new Set<number>();
@@ -142,7 +156,8 @@ async function startNetwork(dir: string, log: (m: string) => void): Promise<Netw
   const children: ChildProcess[] = [];
   for (const p of running) {
     const fd = openSync(join(dir, 'logs', `${p.name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`], {
+    const prof = profileDir && PROFILED.includes(p.name) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${p.name}.cpuprofile`] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`], {
       cwd: ROOT,
       env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid) },
       stdio: ['ignore', fd, fd],
@@ -454,6 +469,10 @@ interface WolkFigures {
   ladder: Step[];
   burst: Batch | null;
   burstSkipped: string;
+  /** SetKeys finalized in the whole run (sequential, ladder, burst). */
+  finalized: number;
+  /** --profile: the CPU breakdown of each profiled process over the whole run. */
+  profiles: { name: string; b: Breakdown }[];
 }
 
 /** Whether every node's mempool is empty within `timeoutMs`. */
@@ -470,7 +489,13 @@ async function waitDrained(net: Network, timeoutMs: number): Promise<boolean> {
 async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
   const dir = join(ctx.workDir, 'net');
   rmSync(dir, { recursive: true, force: true });
-  const net = await startNetwork(dir, ctx.log);
+  const profileDir = PROFILE ? join(ctx.workDir, 'profiles') : null;
+  if (profileDir) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirp(profileDir);
+  }
+  const net = await startNetwork(dir, ctx.log, profileDir);
+  let result: WolkFigures | null = null;
   let watch: FinalityWatch | null = null;
   let ok = false;
   try {
@@ -526,10 +551,22 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
       ctx.log(`burst: ${burst.latencies.length} of ${burst.submitted} final in ${burst.seconds.toFixed(1)} s over ${burst.blocks} blocks (largest ${burst.maxBlockTxs}), ${burst.lost} lost; load average ${loadavg()[0]!.toFixed(1)}`);
     }
     ok = true;
-    return { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped };
+    const finalized = seq.length + ladder.reduce((a, st) => a + st.batch.latencies.length, 0) + (burst?.latencies.length ?? 0);
+    result = { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped, finalized, profiles: [] };
+    return result;
   } finally {
     watch?.stop();
     await net.stop();
+    // The processes write their profiles as they exit.
+    if (profileDir && result) {
+      for (const name of PROFILED) {
+        try {
+          result.profiles.push({ name, b: breakdown(join(profileDir, `${name}.cpuprofile`)) });
+        } catch (err) {
+          ctx.log(`profile of ${name}: ${(err as Error).message}`);
+        }
+      }
+    }
     // The processes' logs stay when something failed.
     if (ok) rmSync(dir, { recursive: true, force: true });
     else ctx.log(`logs of the network kept in ${join(dir, 'logs')}`);
@@ -604,6 +641,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const E = etcd ? ` (etcd ${etcd.version}, 3 members)` : '';
   const ref = (value: number | null | undefined, name: string) => (etcd && value !== undefined && value !== null ? { baseline: value, baselineName: `${name}${E}` } : {});
 
+  ctx.row({ name: `validators (consensus processes; --validators=N), storers`, value: VALIDATORS, unit: '+ 6 storers' });
   ctx.row({ name: `λ (WOLK_LAMBDA_MS, the devnet's)`, value: DEVNET_PARAMS.lambdaMs, unit: 'ms' });
   ctx.row({ name: 'round time with no load (mean between finalized blocks)', value: wolk.idleRoundMs, unit: 'ms' });
   ctx.row({
@@ -652,6 +690,14 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.row({ name: `etcd reference: put p99, ${ETCD_IN_FLIGHT} in flight${E}`, value: quantile(etcd.load, 0.99), unit: 'ms', lowerIsBetter: true });
   }
   if (!etcd) ctx.row({ name: `etcd reference: CANNOT RUN (${etcdProblem})`, value: NaN, unit: '' });
+  for (const { name, b } of wolk.profiles) {
+    const busy = [...b.ms].filter(([k]) => !k.startsWith('idle')).reduce((a, [, v]) => a + v, 0);
+    ctx.row({ name: `profile ${name}: CPU per finalized SetKey (${wolk.finalized} final; ${(busy / 1000).toFixed(1)} s busy of ${(b.wallMs / 1000).toFixed(1)} s)`, value: busy / wolk.finalized, unit: 'ms' });
+    for (const [cat, v] of b.ms) {
+      if (v / wolk.finalized < 0.05) continue;
+      ctx.row({ name: `profile ${name}: ${cat}, per SetKey (${((100 * v) / b.wallMs).toFixed(1)}% of wall time)`, value: v / wolk.finalized, unit: 'ms' });
+    }
+  }
   ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
   ctx.row({ name: 'load average (1 min) after the run', value: loadavg()[0]!, unit: '' });
 }

@@ -30,6 +30,7 @@ import { ChainStore } from '../chain-store.js';
 import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
 import { StateOverlay, type StateReader } from './state-view.js';
 import { applyTx, checkStateless, DEFAULT_TX_LIMITS, registryAt, TxError, type LedgerRules, type TxLimits } from './transactions.js';
+import { VerifiedTxCache } from './verified-cache.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -180,6 +181,9 @@ export class Ledger implements AgreementLedgerReader {
       // and reputation (lib/chain/storer-registry.ts; stateAt below).
       storers: { expectedSize: o.genesis.params.storerCommitteeSize },
       seedAt: (round) => this.seedAt(round),
+      // Signatures and storage commitments checked at admission are not checked again when the same
+      // transaction is assembled or validated in a block on this node (verified-cache.ts).
+      verified: new VerifiedTxCache(),
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
       rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
       newChunksAt: (round) => this.newChunksAt(round),

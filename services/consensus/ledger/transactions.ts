@@ -7,7 +7,7 @@
 //                   writes the new records into the overlay: FAILED_PRECONDITION when it fails.
 // Signed bytes follow docs/contracts.md "Canonical signing" (lib/chain/tx-bytes.ts, the same code
 // the client library signs with); state keys and name patterns are lib/chain/state-keys.ts.
-import { SignDomain, u64be, verifySignature } from '../../../lib/crypto/index.js';
+import { SignDomain, sha256, u64be, verifySignature } from '../../../lib/crypto/index.js';
 import { isValidChunkSize } from '../../../lib/merkle/index.js';
 import { SignedTransaction, type SetKey, type Transaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
@@ -19,6 +19,7 @@ import { rewardEffects, verifyRewardTx, type RewardParams } from '../../../lib/c
 import { COLLECTION_RE, isValidKey, NAME_RE, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { cosignBytes, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
 import { readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
+import { commitmentKey, signaturesKey, type VerifiedTxCache } from './verified-cache.js';
 
 export type TxErrorCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
 
@@ -78,6 +79,8 @@ export interface LedgerRules {
   readonly rewards: { readonly params: RewardParams; readonly totalVerifierStake: bigint };
   /** NewChunks of a finalized round (the audited block of a Reward), or null when unknown. */
   newChunksAt(round: number): Promise<NewChunks | null>;
+  /** Signature and commitment checks already passed on this node (verified-cache.ts); none: every check runs every time. */
+  readonly verified?: VerifiedTxCache;
 }
 
 const ENDPOINT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -100,13 +103,17 @@ function validRoles(roles: readonly NodeRole[]): boolean {
 export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Transaction {
   const tx = stx.tx;
   if (!tx) return invalid('transaction is missing');
-  const size = SignedTransaction.encode(stx).finish().length;
+  const encoded = SignedTransaction.encode(stx).finish();
+  const size = encoded.length;
+  // The signatures over exactly these bytes may have been checked on this node already (admission).
+  const sigKey = rules.verified ? signaturesKey(hex(sha256(encoded))) : null;
+  const sigsChecked = sigKey !== null && rules.verified!.has(sigKey);
   if (size > rules.limits.maxTxBytes) invalid(`transaction is ${size} bytes, at most ${rules.limits.maxTxBytes}`);
   if (tx.sender.length !== 32) invalid(`sender must be a 32-byte public key, got ${tx.sender.length} bytes`);
   if (tx.chainId !== rules.chainId) invalid(`chain_id "${tx.chainId}" is not this network's "${rules.chainId}"`);
   if (tx.fee < rules.limits.minFee) invalid(`fee ${tx.fee} is below the minimum ${rules.limits.minFee}`);
   if (stx.signature.length !== 64) invalid('signature must be 64 bytes');
-  if (!verifySignature(SignDomain.Tx, tx.sender, userSignedBytes(tx), stx.signature)) invalid('bad sender signature');
+  if (!sigsChecked && !verifySignature(SignDomain.Tx, tx.sender, userSignedBytes(tx), stx.signature)) invalid('bad sender signature');
   const body = tx.body;
   if (!body) return invalid('transaction has no body');
   switch (body.$case) {
@@ -127,7 +134,7 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
       break;
     }
     case 'setKey':
-      checkSetKeyStateless(tx, body.value);
+      checkSetKeyStateless(tx, body.value, sigsChecked);
       break;
     case 'registerNode': {
       const r = body.value;
@@ -152,10 +159,11 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
       break;
     }
   }
+  if (sigKey !== null && !sigsChecked) rules.verified!.add(sigKey);
   return tx;
 }
 
-function checkSetKeyStateless(tx: Transaction, k: SetKey): void {
+function checkSetKeyStateless(tx: Transaction, k: SetKey, sigsChecked: boolean): void {
   if (!NAME_RE.test(k.owner)) invalid(`owner "${k.owner}" is not a valid name`);
   if (!COLLECTION_RE.test(k.collection)) invalid(`collection "${k.collection}" is not a valid collection name`);
   if (!isValidKey(k.key)) invalid('key must be 1 to 1024 bytes of UTF-8 without NUL');
@@ -163,7 +171,7 @@ function checkSetKeyStateless(tx: Transaction, k: SetKey): void {
   if (!f || f.filehash.length !== 32) invalid('set_key.file.filehash must be 32 bytes');
   if (!isValidChunkSize(f!.chunkSize)) invalid(`set_key.file.chunk_size ${f!.chunkSize} must be 4096 to 32768`);
   if (k.gatewayId.length !== 32) invalid('set_key.gateway_id must be a 32-byte public key');
-  if (!verifySignature(SignDomain.GatewayCosign, k.gatewayId, cosignBytes(tx), k.gatewaySignature)) invalid('bad gateway co-signature');
+  if (!sigsChecked && !verifySignature(SignDomain.GatewayCosign, k.gatewayId, cosignBytes(tx), k.gatewaySignature)) invalid('bad gateway co-signature');
   const ids = new Set<string>();
   for (const c of k.commitments) {
     const id = hex(c.storerId);
@@ -369,7 +377,8 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
   const gateway = await readAccount(state, k.gatewayId);
   if (!hasRole(gateway, NodeRole.NODE_ROLE_GATEWAY)) precondition(`co-signer ${hex(k.gatewayId)} is not a registered gateway`);
 
-  for (const c of k.commitments) {
+  const idHex = ctx.rules.verified ? hex(id) : '';
+  for (const [index, c] of k.commitments.entries()) {
     const who = hex(c.storerId);
     const storer = await readAccount(state, c.storerId);
     if (!hasRole(storer, NodeRole.NODE_ROLE_STORER)) precondition(`storer ${who} is not a registered storer`);
@@ -379,6 +388,9 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
     // The registry of the seed round: stake × reputation as of the state after block seed_round.
     const registry = await registryAt(ctx.rules, Number(c.seedRound));
     if (registry === null) precondition(`storer ${who}: the state of round ${c.seedRound} is not known here`);
+    // The signature, VRF proof and weight against this round's registry may have passed on this node already.
+    const cacheKey = ctx.rules.verified ? commitmentKey(idHex, index, c.seedRound, registry!.totalWeight, ctx.rules.storers.expectedSize) : null;
+    if (cacheKey !== null && ctx.rules.verified!.has(cacheKey)) continue;
     // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
     const verdict = verifyStorageCommitment(c, {
       lookupStorer: (id) => registry!.lookup(id),
@@ -391,6 +403,7 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
       chunkSize: file.chunkSize,
     });
     if (!verdict.ok) precondition(`storer ${who}: ${verdict.reason}`);
+    if (cacheKey !== null) ctx.rules.verified!.add(cacheKey);
   }
   state.put(
     pathStateKey(k.owner, k.collection, k.key),
