@@ -12,3 +12,8 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** HOST:PORT on loopback where nothing listens (a port just freed): a peer that is down. */
+export async function deadEndpoint(): Promise<string> {
+  return `127.0.0.1:${await freePort()}`;
+}

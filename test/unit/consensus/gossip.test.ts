@@ -2,7 +2,7 @@
 // peer; a peer whose call fails with an outage (down, busy) is reported not connected, one that
 // answers (even with a refusal) connected. GetStatus reports these flags.
 import test from 'ava';
-import { createServer } from 'node:net';
+import { deadEndpoint } from '../../helpers/ports.js';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { ConsensusServiceService } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { WolkError, type ErrorCode } from '../../../lib/grpc/errors.js';
@@ -25,14 +25,6 @@ async function peer(answer: { code: ErrorCode | null }) {
   });
   const port = await server.listen('127.0.0.1', 0);
   return { endpoint: `127.0.0.1:${port}`, got: () => got, close: () => server.shutdown(100) };
-}
-
-async function deadEndpoint(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const endpoint = `127.0.0.1:${(s.address() as { port: number }).port}`;
-  await new Promise((r) => s.close(r));
-  return endpoint;
 }
 
 test('peers that answer are connected, even with a refusal; a peer down or busy is not', async (t) => {

@@ -2,16 +2,8 @@
 // yet; close() ends that retry loop and the calls in flight at once (it used to sleep on through its
 // backoff, calling closed clients).
 import test from 'ava';
-import { createServer } from 'node:net';
+import { deadEndpoint } from '../../helpers/ports.js';
 import { chainRegistry } from '../../../lib/chain/registry-client.js';
-
-async function deadEndpoint(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const endpoint = `127.0.0.1:${(s.address() as { port: number }).port}`;
-  await new Promise((r) => s.close(r));
-  return endpoint;
-}
 
 test('with every node down the lookup fails naming them; close() ends a lookup that is retrying', async (t) => {
   const dead = await deadEndpoint();

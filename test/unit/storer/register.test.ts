@@ -3,7 +3,7 @@
 // (the chain refuses the RegisterNode) ends it as 'refused' without asking another node; stopping
 // ends it as 'stopped'. Keys come from the seeded test PRNG.
 import test, { type ExecutionContext } from 'ava';
-import { createServer } from 'node:net';
+import { deadEndpoint } from '../../helpers/ports.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { ConsensusServiceService, GetAccountResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { WolkError, type ErrorCode } from '../../../lib/grpc/errors.js';
@@ -53,14 +53,6 @@ async function standIn(chain: Chain, refuse: ErrorCode | null): Promise<StandIn>
   });
   const port = await server.listen('127.0.0.1', 0);
   return { endpoint: `127.0.0.1:${port}`, submits: () => submits, close: () => server.shutdown(100) };
-}
-
-async function deadEndpoint(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const endpoint = `127.0.0.1:${(s.address() as { port: number }).port}`;
-  await new Promise((r) => s.close(r));
-  return endpoint;
 }
 
 const base = (t: ExecutionContext, consensus: string[], signal: AbortSignal) => ({
