@@ -344,6 +344,8 @@ export class WolkClient {
         });
         const r = await send(this.gateway, 'PUT', path, { headers, body: src as Readable, onBodySent: () => o.onProgress?.(size, size, 'waiting') });
         if (r.status < 400) return r;
+        // Refused (perhaps before the body was read): stop reading the file for this try.
+        src.destroy();
         const err = await problemOf(r);
         if (r.status !== 503 || err.problem['type'] !== '/problems/busy' || busy >= BUSY_ATTEMPTS) throw err;
         const after = Number(r.headers['retry-after']);
