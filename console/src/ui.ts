@@ -107,14 +107,14 @@ export function barChart(title: string, points: { x: string; y: number; label: s
   if (points.length === 0) return empty(`No data for ${title.toLowerCase()} yet.`);
   const W = 600;
   const H = 160;
-  const pad = { l: 44, r: 8, t: 10, b: 22 };
+  const pad = { l: 64, r: 8, t: 10, b: 22 };
   const max = Math.max(...points.map((p) => p.y), 1);
   const bw = (W - pad.l - pad.r) / points.length;
   const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v / max);
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: ${points.length} points, up to ${Math.round(max)} ${o.unit}`, class: 'chart' }, s('title', {}, title));
   for (const t of [0, 0.5, 1]) {
     svg.append(s('line', { x1: pad.l, x2: W - pad.r, y1: y(max * t), y2: y(max * t), class: 'grid' }));
-    svg.append(s('text', { x: pad.l - 6, y: y(max * t) + 4, 'text-anchor': 'end', class: 'axis' }, `${Math.round(max * t)}`));
+    svg.append(s('text', { x: pad.l - 6, y: y(max * t) + 4, 'text-anchor': 'end', class: 'axis' }, `${Math.round(max * t)}${t === 1 ? ` ${o.unit}` : ''}`));
   }
   points.forEach((p, i) => {
     const top = y(p.y);

@@ -114,9 +114,12 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
     const blocks = v.blocks.slice(-60);
     const span = blocks.length > 1 ? blocks.at(-1)!.timestampMs - blocks[0]!.timestampMs : 0;
     const txs = blocks.slice(1).reduce((n, b) => n + b.txs, 0);
+    // The watch may already hold a block finalized after the status answer: the tip is the later one.
+    const newest = v.blocks.at(-1);
+    const tip = newest && BigInt(newest.round) > status.finalizedRound ? { round: newest.round, hash: newest.hash } : { round: status.finalizedRound.toString(), hash: hex(status.finalizedHash) };
     return {
       chainId: status.chainId,
-      tip: { round: status.finalizedRound.toString(), hash: hex(status.finalizedHash) },
+      tip,
       watchedFrom: v.fromRound.toString(),
       rounds: blocks.map((b, i) => ({ round: b.round, hash: b.hash, timestampMs: b.timestampMs, roundMs: i > 0 ? b.timestampMs - blocks[i - 1]!.timestampMs : null, txs: b.txs, voters: b.voters.length, period: b.period })),
       txPerSecond: span > 0 ? txs / (span / 1000) : 0,
