@@ -8,9 +8,11 @@
 // chunk id), in VerifyShares batches of up to 1024 when the prober has them, before the files.
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
-import type { FileAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
+import type { FileAudit, ReplicaAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
 import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
+import { verifyReplicaAudit } from '../../lib/chain/sealed.js';
+import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../../lib/porep/params.js';
 import { auditObjects, buildReward, objectChallenge, type AuditObject, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
 import { isVerdict } from '../../lib/grpc/errors.js';
 import { createMemoryKv } from '../../lib/storage/memory.js';
@@ -38,6 +40,11 @@ export interface StorerProber {
    * order: a proof, or `notFound` with the storer's reason. Optional: without it, one call per chunk.
    */
   verifyShares?(storerId: Uint8Array, challenges: readonly { chunkId: Uint8Array; nonce: Uint8Array }[], signal: AbortSignal): Promise<({ proof: ShareProof } | { notFound: string })[]>;
+  /**
+   * StorerService.ProveReplica: k nodes of the storer's sealed replica of a file opened against its
+   * comm_r (docs/porep.md "Audit proof"). Optional: without it, sealed files are audited by VerifyFile alone.
+   */
+  proveReplica?(storerId: Uint8Array, filehash: Uint8Array, challenge: Uint8Array, k: number, signal: AbortSignal): Promise<ReplicaAudit>;
 }
 
 /** Chunks challenged per VerifyShares call (storer.proto allows 1024). */
@@ -65,6 +72,8 @@ export interface AuditInput {
    * system clock, an in-memory store (the Rewarder passes its RocksDB one) and node:crypto randomness.
    */
   readonly containment?: AuditContainment;
+  /** Replica nodes a ProveReplica audit opens (genesis params.porep.auditChallenges; default lib/porep's 16). */
+  readonly replicaAuditChallenges?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -125,9 +134,22 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
         const challenge = challengeFor(o, attempt);
         if (o.kind === 'file') {
           const cm = o.commitment;
-          const audit = await a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, signal);
+          // A sealed replica is also audited with ProveReplica, on a challenge of the verifier's own
+          // (never sampled on chain, so always fresh), under the same deadline: a storer without its
+          // sealed replica must regenerate the challenged nodes, which the deadline makes too slow.
+          const k = a.replicaAuditChallenges ?? DEFAULT_POREP_PARAMS.auditChallenges;
+          const sealedChallenge = cm.sealed && a.prober.proveReplica ? c.random(32) : null;
+          const [audit, replica] = await Promise.all([
+            a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, signal),
+            sealedChallenge ? a.prober.proveReplica!(storerId, o.id, sealedChallenge, k, signal) : null,
+          ]);
           const v = verifyFileAudit(audit, { storerId, replicaRoot: cm.replicaRoot, filehash: cm.filehash, size: cm.size, chunkSize: cm.chunkSize }, challenge, a.params.leavesPerFile);
-          return [v.ok ? { valid: true, proof: { kind: 'file', audit } } : { valid: false, reason: v.reason }];
+          if (!v.ok) return [{ valid: false, reason: v.reason }];
+          if (replica && sealedChallenge) {
+            const r = verifyReplicaAudit(replica, cm, sealedChallenge, k);
+            if (!r.ok) return [{ valid: false, reason: `replica audit: ${r.reason}` }];
+          }
+          return [{ valid: true, proof: { kind: 'file', audit } }];
         }
         const proof = await a.prober.verifyShare(storerId, o.id, challenge, signal);
         const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });

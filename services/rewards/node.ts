@@ -110,6 +110,12 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
         if (!res.proof) throw new Error('empty answer');
         return res.proof;
       },
+      proveReplica: async (id, filehash, challenge, k, signal) => {
+        const { endpoint, client: s } = await storer(id);
+        const res = await timeBoxed(unaryCall(s.proveReplica.bind(s), { filehash: Buffer.from(filehash), challenge: Buffer.from(challenge), k }, { endpoint, timeoutMs: 10_000, signal }));
+        if (!res.audit) throw new Error('empty answer');
+        return res.audit;
+      },
       verifyShares: async (id, challenges, signal) => {
         const { endpoint, client: s } = await storer(id);
         const req = { challenges: challenges.map((c) => ({ chunkId: Buffer.from(c.chunkId), nonce: Buffer.from(c.nonce) })) };
@@ -130,6 +136,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       logger: logger.child({ module: 'rewarder' }),
       perStorerTimeoutMs: Math.max(2000, 20 * genesis.params.lambdaMs),
       pollMs: Math.max(100, genesis.params.lambdaMs),
+      ...(genesis.params.porep ? { replicaAuditChallenges: genesis.params.porep.auditChallenges } : {}),
       containment: {
         policy: { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries },
         clock: systemClock,

@@ -38,6 +38,8 @@ export interface RewarderOptions {
   readonly pollMs: number;
   /** Response deadline and containment (auditor.ts AuditContainment); default: runAudit's. */
   readonly containment?: AuditContainment;
+  /** Replica nodes a ProveReplica audit opens (genesis params.porep.auditChallenges). */
+  readonly replicaAuditChallenges?: number;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -93,6 +95,7 @@ export class Rewarder {
       prober: this.o.prober,
       perStorerTimeoutMs: this.o.perStorerTimeoutMs,
       ...(this.o.containment ? { containment: this.o.containment } : {}),
+      ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
       signal: this.abort.signal,
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });

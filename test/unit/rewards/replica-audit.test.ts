@@ -1,0 +1,114 @@
+// The auditor with sealed replicas: a file whose commitment carries a SealedReplica is audited with
+// VerifyFile AND ProveReplica (a fresh challenge of the verifier's own, verified with lib/chain/sealed
+// verifyReplicaAudit against comm_r) under the deadline. An honest sealed storer is valid; one that
+// answers from another identity's replica is invalid at once; one that only answers ProveReplica
+// after the deadline (regenerating) is contained and then failed.
+import test from 'ava';
+import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import type { ReplicaAudit, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import { auditProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
+import { DEFAULT_REWARD_PARAMS } from '../../../lib/chain/reward.js';
+import { MemoryLayerStore, commitReplica, proveAudit, replicaIdOf, seal, type CommittedReplica } from '../../../lib/porep/index.js';
+import type { NodeKey } from '../../../lib/identity/node-key.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { runAudit, type StorerProber } from '../../../services/rewards/auditor.js';
+import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
+import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { answerFile, commitmentOf, makeFile, newKey, type HeldFile } from './world.js';
+
+logSeedOnFailure(test);
+const seeded = testRandom('unit/rewards/replica-audit.test.ts');
+const LAYERS = 2;
+const K = 8;
+
+interface SealedCopy {
+  readonly sealed: Awaited<ReturnType<typeof seal>>;
+  readonly committed: CommittedReplica;
+  readonly commitment: StorageCommitment;
+}
+
+/** A storer's sealed copy of a file as its own sector (first node 0) and its commitment. */
+async function sealFor(storer: NodeKey, f: HeldFile): Promise<SealedCopy> {
+  const sectorId = seeded.bytes(32);
+  const sectorSeed = seeded.bytes(32);
+  const store = new MemoryLayerStore();
+  const sealed = await seal({ replicaId: replicaIdOf(storer.signPublicKey, sectorId, sectorSeed), data: f.bytes, layers: LAYERS, store });
+  const committed = await commitReplica(store, sealed.replica, LAYERS);
+  const cm = committed.commitment;
+  const commitment: StorageCommitment = {
+    ...commitmentOf(storer, f),
+    sealed: {
+      sectorId: Buffer.from(sectorId),
+      sectorSeed: Buffer.from(sectorSeed),
+      sectorNodes: BigInt(sealed.nodes),
+      layers: LAYERS,
+      firstNode: 0n,
+      commC: Buffer.from(cm.commC),
+      commRLast: Buffer.from(cm.commRLast),
+      commR: Buffer.from(cm.commR),
+    },
+  };
+  return { sealed, committed, commitment };
+}
+
+/** ProveReplica as the storer answers it, from `copy` (its own, or another identity's). */
+function answerReplica(storer: NodeKey, f: HeldFile, copy: SealedCopy, challenge: Uint8Array, k: number): ReplicaAudit {
+  const cm = copy.committed.commitment;
+  const proof = proveAudit(copy.sealed.replica, copy.committed.treeR, cm.commC, cm.commR, challenge, k);
+  return signReplicaAudit({ storerId: Buffer.from(storer.signPublicKey), filehash: Buffer.from(f.filehash), commR: Buffer.from(cm.commR), challenge: Buffer.from(challenge), k, proof: auditProofToProto(proof) }, storer.signSecretKey);
+}
+
+test('sealed files: honest is valid; answering from another identity\'s replica is invalid at once; regenerating past the deadline is contained, then failed', async (t) => {
+  const f = makeFile(3000);
+  const [honest, sybil, slow] = [newKey(), newKey(), newKey()];
+  const copies = new Map<NodeKey, SealedCopy>();
+  for (const s of [honest, sybil, slow]) copies.set(s, await sealFor(s, f));
+  const nc: NewChunks = {
+    chunkIds: [],
+    chunkCommitments: [],
+    files: [{ file: { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 }, commitments: [...copies.values()].map((c) => c.commitment) }],
+  };
+  const byId = (id: Uint8Array) => [honest, sybil, slow].find((s) => Buffer.from(s.signPublicKey).equals(Buffer.from(id)))!;
+  const replicaAsks = new Map<NodeKey, Buffer[]>();
+  const prober: StorerProber = {
+    async verifyFile(id, _fh, challenge, k) {
+      return answerFile(byId(id), f, challenge, k);
+    },
+    async verifyShare() {
+      throw new Error('no chunks here');
+    },
+    async proveReplica(id, _fh, challenge, k, signal) {
+      const s = byId(id);
+      replicaAsks.set(s, [...(replicaAsks.get(s) ?? []), Buffer.from(challenge)]);
+      // The sybil holds the honest storer's replica only, and answers with it under its own name.
+      if (s === sybil) return answerReplica(sybil, f, copies.get(honest)!, challenge, k);
+      if (s === slow) await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 1500);
+        signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('cancelled'))), { once: true });
+      });
+      return answerReplica(s, f, copies.get(s)!, challenge, k);
+    },
+  };
+  const kv = createMemoryKv();
+  const { outcomes } = await runAudit({
+    auditedRound: 3,
+    challengeSeed: seeded.bytes(32),
+    newChunks: nc,
+    verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2 },
+    prober,
+    perStorerTimeoutMs: 5000,
+    replicaAuditChallenges: K,
+    containment: { policy: { deadlineMs: 400, chunkAllowanceMs: 0, maxRetries: 2, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(kv), random: (n) => seeded.bytes(n) },
+  });
+  const of = (s: NodeKey) => outcomes.find((o) => Buffer.from(o.storerId).equals(Buffer.from(s.signPublicKey)))!;
+  t.is(of(honest).outcome, 'valid');
+  t.is(of(sybil).outcome, 'invalid');
+  t.regex((of(sybil) as { reason: string }).reason, /replica audit: .*comm_r/);
+  t.is(replicaAsks.get(sybil)!.length, 1, 'a wrong replica answer is not re-audited');
+  t.is(of(slow).outcome, 'invalid');
+  t.regex((of(slow) as { reason: string }).reason, /no answer within the 400 ms deadline in 3 audits/);
+  const asks = replicaAsks.get(slow)!;
+  t.is(asks.length, 3, 'asked, then re-audited twice');
+  t.is(new Set(asks.map((c) => c.toString('hex'))).size, 3, 'every replica audit on a fresh challenge');
+});
