@@ -122,6 +122,8 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.is(file.size, String(body.length));
   t.is(file.storers.length, 3, 'N = 3 storers committed');
   await page.goto(`${gateway}/console/#/files?uri=${encodeURIComponent(uri)}`);
+  // The page renders after its own request: wait for it before counting.
+  await page.getByRole('button', { name: 'Verify' }).waitFor({ timeout: 15_000 });
   for (const s of file.storers) t.true((await page.locator(`[title="${s.id}"]`).count()) >= 1, `storer ${s.id} is in the file view`);
   await page.getByRole('button', { name: 'Verify' }).click();
   const verdict = page.getByTestId('verify-result');
