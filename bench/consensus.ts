@@ -27,6 +27,8 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { unaryCall, type UnaryMethod } from '../lib/grpc/client.js';
+import { retry } from '../lib/grpc/retry.js';
 import { ConsensusServiceClient, type StreamBlocksResponse } from '../gen/wolk/consensus/v1/consensus.js';
 import { SignedTransaction } from '../gen/wolk/common/v1/tx.js';
 import type { FileInfo } from '../gen/wolk/common/v1/storage.js';
@@ -111,8 +113,9 @@ export function quantile(values: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-function unary<Req, Res>(client: object, method: (req: Req, md: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown, req: Req, timeoutMs = 30_000): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? reject(e) : resolve(r))));
+/** One call through the client layer (lib/grpc/client.ts), 30 s deadline unless told. */
+function unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, timeoutMs = 30_000): Promise<Res> {
+  return unaryCall(method, req, { timeoutMs });
 }
 
 // ---- the Wolk network ----------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ async function startNetwork(dir: string, log: (m: string) => void, profileDir: s
     const deadline = Date.now() + 240_000;
     for (const c of consensus) {
       for (;;) {
-        const s = await unary(c, c.getStatus, {}, 5000).catch(() => null);
+        const s = await unary(c.getStatus.bind(c), {}, 5000).catch(() => null);
         if (s && s.finalizedRound >= 1n) break;
         if (Date.now() > deadline) throw new Error(`bench consensus: the chain finalized no block within 240 s; logs in ${join(dir, 'logs')}`);
         await sleep(300);
@@ -283,22 +286,15 @@ class FinalityWatch {
   }
 }
 
-/** SubmitTx to `node`, moving on to the next node on UNAVAILABLE / RESOURCE_EXHAUSTED (a few tries). */
+/** SubmitTx to `node`, moving on to the next node on an outage (lib/grpc isOutage), with backoff (a few tries). */
 async function submit(net: Network, stx: SignedTransaction, node: number): Promise<void> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const c = net.consensus[(node + attempt) % net.consensus.length]!;
-    try {
-      await unary(c, c.submitTx, { tx: stx }, 30_000);
-      return;
-    } catch (err) {
-      last = err;
-      const code = (err as ServiceError).code;
-      if (code !== GrpcStatus.UNAVAILABLE && code !== GrpcStatus.RESOURCE_EXHAUSTED && code !== GrpcStatus.DEADLINE_EXCEEDED) throw err;
-      await sleep(200 * (attempt + 1));
-    }
-  }
-  throw last;
+  await retry(
+    async (attempt) => {
+      const c = net.consensus[(node + attempt) % net.consensus.length]!;
+      await unary(c.submitTx.bind(c), { tx: stx }, 30_000);
+    },
+    { attempts: 8, baseMs: 200, maxMs: 1600 },
+  );
 }
 
 async function pool(count: number, inFlight: number, job: (i: number) => Promise<void>): Promise<void> {
@@ -346,8 +342,8 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
   const freshSeed = async () => {
     if (seed && Date.now() - seed.at < 5000) return seed;
     const c = net.consensus[0]!;
-    const s = await unary(c, c.getStatus, {});
-    const b = await unary(c, c.getBlock, { selector: { $case: 'round', value: s.finalizedRound } });
+    const s = await unary(c.getStatus.bind(c), {});
+    const b = await unary(c.getBlock.bind(c), { selector: { $case: 'round', value: s.finalizedRound } });
     seed = { round: s.finalizedRound, seed: Buffer.from(b.block!.block!.header!.seed), at: Date.now() };
     return seed;
   };
@@ -479,7 +475,7 @@ interface WolkFigures {
 async function waitDrained(net: Network, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const sizes = await Promise.all(net.consensus.map((c) => unary(c, c.getStatus, {}, 5000).then((s) => s.mempoolSize, () => -1)));
+    const sizes = await Promise.all(net.consensus.map((c) => unary(c.getStatus.bind(c), {}, 5000).then((s) => s.mempoolSize, () => -1)));
     if (sizes.every((n) => n === 0)) return true;
     await sleep(1000);
   }
@@ -500,7 +496,7 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
   let ok = false;
   try {
     const c0 = net.consensus[0]!;
-    const s = await unary(c0, c0.getStatus, {});
+    const s = await unary(c0.getStatus.bind(c0), {});
     watch = new FinalityWatch(c0, s.finalizedRound + 1n);
     const w = watch;
     const users = await registerUsers(net, w, USERS, ctx.log);
