@@ -3,18 +3,22 @@
 // spooled and hashed, N storers commit, the gateway co-signs and submits the SetKey and waits for it
 // to be final. Uploads answered 202 are followed at /status/uploads/{id}.
 import { randomBytes } from 'node:crypto';
-import type { SetKey } from '../../gen/wolk/common/v1/tx.js';
+import type { ServerResponse } from 'node:http';
+import type { FileInfo as FileRef } from '../../gen/wolk/common/v1/storage.js';
+import type { SetKey, SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import { cosignSetKey } from '../../lib/client/tx.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import type { Problem } from '../../lib/http/problem.js';
 import { sendJson } from '../../lib/http/problem.js';
 import { isValidChunkSize } from '../../lib/merkle/index.js';
 import { wolkTracer } from '../../lib/telemetry/tracing.js';
+import type { VerifiedSignature } from '../../lib/http/signatures.js';
 import { authenticate, requireUserSignature } from './auth.js';
+import type { ChainStatus } from './chain.js';
 import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
 import { awaitFinal, followTx, rejectionMembers, submitTx, type TxOutcome } from './finality.js';
 import { TxRejected, problem, toProblem } from './problems.js';
-import { bucketSettings, requireOwner } from './records.js';
+import { bucketSettings, requireOwner, type BucketSettings } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
 import { FETCH_SPARE } from './source.js';
 import { createUploadSlots, slotRefusalText } from './slots.js';
@@ -46,13 +50,112 @@ export interface FilePath {
 /** Uploads remembered for their status URL (the oldest forgotten first). */
 const REMEMBERED_UPLOADS = 10_000;
 
+/** A write that passed every check that can refuse it before its body is read (checkWrite). */
+export interface CheckedWrite {
+  readonly sig: VerifiedSignature;
+  readonly stx: SignedTransaction;
+  /** The signed SetKey's file: what the body must hash to. */
+  readonly file: FileRef;
+  readonly contentType: string;
+  readonly bucket: BucketSettings;
+  readonly chainStatus: ChainStatus;
+  /** The most bytes the body may have (the gateway's and the collection's limits). */
+  readonly maxBytes: number;
+  /** Content-Length, when sent. */
+  readonly length: number | undefined;
+}
+
+export interface StoreRequest {
+  readonly p: FilePath;
+  readonly rawPath: string;
+  readonly write: Pick<CheckedWrite, 'stx' | 'bucket' | 'chainStatus'>;
+  /** The body on disk, already checked against the signed SetKey (requireSignedFile). */
+  readonly spooled: Spooled;
+  /** When the body began to arrive (phasesMs.spool). */
+  readonly startedAt: number;
+  /** Answer the client now (202 with the status URL); the upload goes on without it. */
+  readonly answerEarly?: (statusUrl: string, status: UploadStatus) => void;
+  /** Ends the finality wait (the client went away). */
+  readonly waitSignal?: AbortSignal | undefined;
+}
+
+export interface Stored {
+  readonly uploadId: string;
+  readonly statusUrl: string;
+  readonly status: UploadStatus;
+  /** False: the SetKey was submitted but not final within WOLK_FINALITY_TIMEOUT_MS (answer 202). */
+  readonly final: boolean;
+}
+
 export interface UploadFlow {
   put(r: Routed, p: FilePath): Promise<void>;
+  /** The spooled, checked body to the chain (the second half of a PUT; resumable uploads end here). */
+  store(s: StoreRequest): Promise<Stored | 'answered'>;
+  /** An upload slot for `owner` at `address` (503 busy when none is free). */
+  takeSlot(owner: string, address: string | undefined): { release(): void };
+  /** Logs a refusal of an upload (info for the client's fault, warn for the gateway's). */
+  logRefusal(rawPath: string, err: unknown, uploadId?: string): void;
   /** An upload's status; one answered 202 and still `submitted` is looked up on chain first. */
   status(id: string, signal?: AbortSignal): Promise<UploadStatus | undefined>;
   readonly uploads: ReadonlyMap<string, UploadStatus>;
   /** Uploads holding a slot now (from the checks' end to their answer). */
   readonly active: number;
+}
+
+/**
+ * Every check of a file write that can refuse it before its body is read (docs/http-api.md "Upload"):
+ * the RFC 9421 signature and nonce, the SetKey intent (sender = signer, path, user signature, file),
+ * the sizes, the owner, the collection's chunk size and limit, the chain id. A PUT and the creation of
+ * a resumable upload both pass through here.
+ */
+export async function checkWrite(ctx: ApiContext, r: Routed, p: FilePath, declaredSize?: number): Promise<CheckedWrite> {
+  const { req, rawPath } = r;
+  const sig = await authenticate(ctx, req, rawPath);
+  const stx = transactionHeader(req);
+  const tx = stx.tx;
+  if (!tx || tx.body?.$case !== 'setKey') throw problem(400, 'malformed-transaction', 'Bad Request', 'Wolk-Transaction must hold a SetKey');
+  const intent: SetKey = tx.body.value;
+  if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey))) throw problem(403, 'not-owner', 'Forbidden', 'the transaction sender is not the key that signed the request');
+  if (intent.owner !== p.owner || intent.collection !== p.collection || intent.key !== p.key) throw problem(400, 'transaction-mismatch', 'Bad Request', 'the SetKey names another path than the request');
+  requireUserSignature(stx, true);
+  const file = intent.file;
+  if (!file || !isValidChunkSize(file.chunkSize)) throw problem(400, 'malformed-transaction', 'Bad Request', 'the SetKey must name the file (filehash, size, chunk size 4096-32768, a power of two)');
+  const length = declaredSize ?? declaredLength(req);
+  if (length !== undefined && length > ctx.maxFileBytes) {
+    throw problem(413, 'too-large', 'Content Too Large', `the body (${length} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
+  }
+  if (BigInt(ctx.maxFileBytes) < file.size) throw problem(413, 'too-large', 'Content Too Large', `the file (${file.size} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
+  await requireOwner(ctx, p.owner, sig.publicKey);
+  // Whatever consensus would refuse after the storers did their work is refused here, first.
+  const bucket = await bucketSettings(ctx, p.owner, p.collection);
+  if (file.chunkSize !== bucket.chunkSize) {
+    throw problem(400, 'wrong-chunk-size', 'Bad Request', `files of wolk://${p.owner}/${p.collection} use chunks of ${bucket.chunkSize} bytes; the SetKey says ${file.chunkSize}`, { chunkSize: bucket.chunkSize });
+  }
+  const maxBytes = bucket.maxFileBytes;
+  if ((length !== undefined && length > maxBytes) || BigInt(maxBytes) < file.size) {
+    throw problem(413, 'too-large', 'Content Too Large', `wolk://${p.owner}/${p.collection} takes files of at most ${maxBytes} bytes`, { maxBytes });
+  }
+  const chainStatus = await ctx.chain.status();
+  if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
+  return { sig, stx, file, contentType: intent.contentType, bucket, chainStatus, maxBytes, length };
+}
+
+/** 422 unless the spooled bytes are the file the user signed (filehash and size of the SetKey). */
+export function requireSignedFile(spooled: Pick<Spooled, 'digest'>, file: FileRef): void {
+  const d = spooled.digest;
+  if (!Buffer.from(d.filehash).equals(Buffer.from(file.filehash)) || BigInt(d.size) !== file.size) {
+    throw problem(422, 'filehash-mismatch', 'Unprocessable Content', `the body's filehash/size (${hex(d.filehash)}, ${d.size}) differ from the signed SetKey's`);
+  }
+}
+
+/** The answer of a stored upload: 201 once final, 202 with its status URL otherwise. */
+export function sendStored(res: ServerResponse, rawPath: string, stored: Stored, extraHeaders: Record<string, string> = {}): void {
+  const { status, statusUrl } = stored;
+  if (!stored.final) {
+    sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, ...extraHeaders });
+    return;
+  }
+  sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers, phasesMs: status.phasesMs }, { location: rawPath, etag: `"${status.filehash}"`, ...extraHeaders });
 }
 
 export function createUploadFlow(ctx: ApiContext): UploadFlow {
@@ -108,40 +211,11 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
 
   async function attempt(r: Routed, p: FilePath): Promise<void> {
     const { req, res, rawPath, signal } = r;
-    const sig = await authenticate(ctx, req, rawPath);
-    const stx = transactionHeader(req);
-    const tx = stx.tx;
-    if (!tx || tx.body?.$case !== 'setKey') throw problem(400, 'malformed-transaction', 'Bad Request', 'Wolk-Transaction must hold a SetKey');
-    const intent: SetKey = tx.body.value;
-    if (!Buffer.from(tx.sender).equals(Buffer.from(sig.publicKey))) throw problem(403, 'not-owner', 'Forbidden', 'the transaction sender is not the key that signed the request');
-    if (intent.owner !== p.owner || intent.collection !== p.collection || intent.key !== p.key) throw problem(400, 'transaction-mismatch', 'Bad Request', 'the SetKey names another path than the request');
-    requireUserSignature(stx, true);
-    const file = intent.file;
-    if (!file || !isValidChunkSize(file.chunkSize)) throw problem(400, 'malformed-transaction', 'Bad Request', 'the SetKey must name the file (filehash, size, chunk size 4096-32768, a power of two)');
+    const w = await checkWrite(ctx, r, p);
     const declaredDigest = contentDigest(req);
     if (!declaredDigest) throw problem(400, 'missing-digest', 'Bad Request', 'Content-Digest with sha-256 is required (RFC 9530)');
-    const length = declaredLength(req);
-    if (length !== undefined && length > ctx.maxFileBytes) {
-      throw problem(413, 'too-large', 'Content Too Large', `the body (${length} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
-    }
-    if (BigInt(ctx.maxFileBytes) < file.size) throw problem(413, 'too-large', 'Content Too Large', `the file (${file.size} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
-    await requireOwner(ctx, p.owner, sig.publicKey);
-    // Whatever consensus would refuse after the storers did their work is refused here, first.
-    const bucket = await bucketSettings(ctx, p.owner, p.collection);
-    if (file.chunkSize !== bucket.chunkSize) {
-      throw problem(400, 'wrong-chunk-size', 'Bad Request', `files of wolk://${p.owner}/${p.collection} use chunks of ${bucket.chunkSize} bytes; the SetKey says ${file.chunkSize}`, { chunkSize: bucket.chunkSize });
-    }
-    const maxBytes = bucket.maxFileBytes;
-    if ((length !== undefined && length > maxBytes) || BigInt(maxBytes) < file.size) {
-      throw problem(413, 'too-large', 'Content Too Large', `wolk://${p.owner}/${p.collection} takes files of at most ${maxBytes} bytes`, { maxBytes });
-    }
-    const chainStatus = await ctx.chain.status();
-    if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
-    const holder = { owner: p.owner, address: req.socket.remoteAddress ?? 'unknown' };
-    const slot = slots.take(holder);
-    if (!('release' in slot)) {
-      throw problem(503, 'busy', 'Service Unavailable', slotRefusalText(slot, holder, ctx.maxConcurrentUploads), { scope: slot.scope, limit: slot.limit }, { 'retry-after': '5' });
-    }
+    const { file, length, maxBytes } = w;
+    const slot = takeSlot(p.owner, req.socket.remoteAddress);
     const startedAt = ctx.clock.now();
     let spool: Spooled | undefined;
     try {
@@ -157,27 +231,57 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       if (!Buffer.from(spool.sha256).equals(Buffer.from(declaredDigest))) {
         throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');
       }
-      const d = spool.digest;
-      if (!Buffer.from(d.filehash).equals(Buffer.from(file.filehash)) || BigInt(d.size) !== file.size) {
-        throw problem(422, 'filehash-mismatch', 'Unprocessable Content', `the body's filehash/size (${hex(d.filehash)}, ${d.size}) differ from the signed SetKey's`);
-      }
+      requireSignedFile(spool, file);
     } catch (err) {
       spool?.remove();
       slot.release();
       throw err;
     }
     const spooled = spool;
+    const respondAsync = prefersAsync(req);
+    try {
+      const stored = await store({
+        p,
+        rawPath,
+        write: w,
+        spooled,
+        startedAt,
+        // An async upload goes on after its answer (its client may hang up); a synchronous one ends with its client.
+        ...(respondAsync ? { answerEarly: (statusUrl: string, status: UploadStatus) => sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, 'preference-applied': 'respond-async' }) } : { waitSignal: signal }),
+      });
+      if (stored === 'answered') return;
+      sendStored(res, rawPath, stored);
+    } finally {
+      spooled.remove();
+      slot.release();
+    }
+  }
 
+  function takeSlot(owner: string, address: string | undefined): { release(): void } {
+    const holder = { owner, address: address ?? 'unknown' };
+    const slot = slots.take(holder);
+    if (!('release' in slot)) {
+      throw problem(503, 'busy', 'Service Unavailable', slotRefusalText(slot, holder, ctx.maxConcurrentUploads), { scope: slot.scope, limit: slot.limit }, { 'retry-after': '5' });
+    }
+    return slot;
+  }
+
+  /**
+   * From a spooled body that matches the signed SetKey to the chain: N storers commit, the gateway
+   * co-signs and submits, and waits for finality (DESIGN §4 steps 3-6). The caller owns the spool file
+   * and the upload slot. With `answerEarly` the client is answered (202) before the storers are asked,
+   * and a later failure is only recorded in the status and the log ('answered').
+   */
+  async function store(s: StoreRequest): Promise<Stored | 'answered'> {
+    const { p, rawPath, spooled } = s;
+    const { stx, bucket, chainStatus } = s.write;
     const spooledAt = ctx.clock.now();
-    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: spooledAt - startedAt };
+    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: spooledAt - s.startedAt };
     const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(spooled.digest.filehash), size: spooled.size, phasesMs };
     const uploadId = randomBytes(12).toString('base64url');
     remember(uploadId, status);
     const statusUrl = `/status/uploads/${uploadId}`;
-    const respondAsync = prefersAsync(req);
-    if (respondAsync) sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, 'preference-applied': 'respond-async' });
-    // An async upload goes on after its answer (its client may hang up); a synchronous one ends with its client.
-    const waitSignal = respondAsync ? undefined : signal;
+    s.answerEarly?.(statusUrl, status);
 
     const release = ctx.spools.add(spooled, bucket.replication + FETCH_SPARE);
     try {
@@ -214,7 +318,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       const follow = followTx(ctx, signed, chainStatus.finalizedRound);
       const outcome = await wolkTracer().startActiveSpan('wolk.gateway.finality', async (span) => {
         try {
-          return await awaitFinal(ctx, follow, { timeoutMs: ctx.finalityTimeoutMs, signal: waitSignal });
+          return await awaitFinal(ctx, follow, { timeoutMs: ctx.finalityTimeoutMs, signal: s.waitSignal });
         } finally {
           span.end();
         }
@@ -228,32 +332,29 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       }
       if (round === null) pending.set(uploadId, follow);
       ctx.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: spooled.size, filehash: status.filehash, storers: status.storers, phasesMs });
-      if (respondAsync) return;
-      if (round === null) {
-        sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl });
-        return;
-      }
-      sendJson(res, 201, { filehash: status.filehash, size: status.size, round: status.round, txid: status.txid, storers: status.storers, phasesMs }, { location: rawPath, etag: `"${status.filehash}"` });
+      if (s.answerEarly) return 'answered';
+      return { uploadId, statusUrl, status, final: round !== null };
     } catch (err) {
       status.state = err instanceof TxRejected ? 'rejected' : 'failed';
       const answer = toProblem(err);
       if (answer) status.problem = answer.problem;
-      if (respondAsync) {
+      if (s.answerEarly) {
         // Answered 202 already: the refusal is in the status and the log.
         if (answer) logRefusal(rawPath, err, uploadId);
         else ctx.logger.error('async upload failed', { uploadId, error: err });
-        return;
+        return 'answered';
       }
       throw err;
     } finally {
       release();
-      spooled.remove();
-      slot.release();
     }
   }
 
   return {
     put,
+    store,
+    takeSlot,
+    logRefusal,
     status,
     uploads,
     get active() {
