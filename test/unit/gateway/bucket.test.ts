@@ -13,7 +13,7 @@ import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { startInProcess } from '../../helpers/service.js';
-import { CHAIN_ID, startFakeConsensus, startFakeStorer } from './fakes.js';
+import { startFakeConsensus, startFakeStorer } from './fakes.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
@@ -27,10 +27,10 @@ async function nonce(url: string): Promise<bigint> {
   return BigInt(a.nonce);
 }
 
-async function put(url: string, path: string, body: Buffer, chunkSize: number) {
+async function put(url: string, chainId: string, path: string, body: Buffer, chunkSize: number) {
   const d = hashFile(body, chunkSize);
   const [owner, collection, key] = path.slice('/wolk/'.length).split('/') as [string, string, string];
-  const stx = signTransaction(setKeyTransaction({ owner, collection, key, file: { filehash: Buffer.from(d.filehash), size: BigInt(d.size), chunkSize }, contentType: '' }, alice.publicKey, await nonce(url), CHAIN_ID), alice);
+  const stx = signTransaction(setKeyTransaction({ owner, collection, key, file: { filehash: Buffer.from(d.filehash), size: BigInt(d.size), chunkSize }, contentType: '' }, alice.publicKey, await nonce(url), chainId), alice);
   const auth = signWolkRequest({ method: 'PUT', path, bodySha256: createHash('sha256').update(body).digest(), key: alice });
   const res = await fetch(`${url}${path}`, { method: 'PUT', body, headers: { ...auth, 'wolk-transaction': Buffer.from(SignedTransaction.encode(stx).finish()).toString('base64') } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -53,7 +53,7 @@ test('SetBucket: the gateway uses the collection N, chunk size and limit; other 
       sender: Buffer.from(alice.publicKey),
       nonce: await nonce(url),
       fee: 0n,
-      chainId: CHAIN_ID,
+      chainId: consensus.chainId,
       body: { $case: 'setBucket', value: { owner: 'alice', collection: 'wide', settings: { replication: 4, chunkSize: 8192, maxFileSize: 100_000n } } },
     };
     const blocks = consensus.blocks.length;
@@ -65,21 +65,21 @@ test('SetBucket: the gateway uses the collection N, chunk size and limit; other 
     while (consensus.blocks.length === blocks && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 
     const body = seeded.bytes(50_000);
-    const wrongChunk = await put(url, '/wolk/alice/wide/a', body, 4096);
+    const wrongChunk = await put(url, consensus.chainId, '/wolk/alice/wide/a', body, 4096);
     t.is(wrongChunk.status, 400);
     t.is(wrongChunk.body['type'], '/problems/wrong-chunk-size');
     t.is(wrongChunk.body['chunkSize'], 8192);
-    const tooBig = await put(url, '/wolk/alice/wide/b', seeded.bytes(100_001), 8192);
+    const tooBig = await put(url, consensus.chainId, '/wolk/alice/wide/b', seeded.bytes(100_001), 8192);
     t.is(tooBig.status, 413);
     t.is(tooBig.body['maxBytes'], 100_000);
     t.is(storers.reduce((n, s) => n + s.solicits, 0), 0, 'no storer was asked to store a refused upload');
 
-    const wide = await put(url, '/wolk/alice/wide/a', body, 8192);
+    const wide = await put(url, consensus.chainId, '/wolk/alice/wide/a', body, 8192);
     t.is(wide.status, 201, JSON.stringify(wide.body));
     t.is((wide.body['storers'] as string[]).length, 4, "the bucket's N");
     const phases = wide.body['phasesMs'] as { spool: number; commit: number; finality: number };
     t.true([phases.spool, phases.commit, phases.finality].every((ms) => Number.isInteger(ms) && ms >= 0), `phase timings: ${JSON.stringify(phases)}`);
-    const plain = await put(url, '/wolk/alice/plain/a', body, 4096);
+    const plain = await put(url, consensus.chainId, '/wolk/alice/plain/a', body, 4096);
     t.is(plain.status, 201, JSON.stringify(plain.body));
     t.is((plain.body['storers'] as string[]).length, 2, "a collection without settings: the gateway's N");
     const got = await fetch(`${url}/wolk/alice/wide/a`);

@@ -27,16 +27,29 @@ import { testRandom } from '../../helpers/seed.js';
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/gateway/fakes.ts');
 
-export const CHAIN_ID = 'wolk-test';
+/**
+ * Each stand-in consensus is its own chain with its own id: a client process keeps one nonce allocator
+ * per (chain id, key) (lib/client/nonces.ts), so two fresh chains under one id in one test process would
+ * share nonces that only one of them has seen spent.
+ */
+let chains = 0;
 
 export interface FakeConsensus {
   readonly endpoint: string;
+  /** This chain's id (GetStatus answers it; transactions signed for it carry it). */
+  readonly chainId: string;
   readonly submitted: SignedTransaction[];
   readonly blocks: Block[];
   close(): Promise<void>;
 }
 
-export async function startFakeConsensus(): Promise<FakeConsensus> {
+export interface FakeConsensusOptions {
+  /** Finalize an empty block this often, as a real chain does every round (default: blocks only for transactions). */
+  readonly emptyRoundMs?: number;
+}
+
+export async function startFakeConsensus(options: FakeConsensusOptions = {}): Promise<FakeConsensus> {
+  const chainId = `wolk-test-${++chains}`;
   const tree = new SparseMerkleTree({ kv: createMemoryKv() });
   let root: Uint8Array = EMPTY;
   // The next nonce of each sender counting accepted transactions (SubmitTx checks it), and as of the
@@ -59,11 +72,23 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
     chunkCommitmentsHash: Buffer.alloc(0),
   });
   blocks.push({ header: header(0n), txs: [], newChunks: undefined });
+  // Blocks are appended one at a time (the tree update is asynchronous), each at the next round.
+  let appending = Promise.resolve();
+  const appendBlock = (txs: SignedTransaction[], changes: ((round: bigint) => { key: Uint8Array; value: Uint8Array })[], applied = () => {}) => {
+    appending = appending.then(async () => {
+      const round = BigInt(blocks.length);
+      if (changes.length) root = await tree.update(root, changes.map((c) => c(round)));
+      applied();
+      blocks.push({ header: header(round), txs, newChunks: undefined });
+    });
+  };
+  // A real chain finalizes a round about every λ whether or not anything was submitted.
+  const ticker = options.emptyRoundMs ? setInterval(() => appendBlock([], []), options.emptyRoundMs) : undefined;
   const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
   server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, {
     async getStatus() {
       const r = BigInt(blocks.length - 1);
-      return { nodeId: Buffer.alloc(32), chainId: CHAIN_ID, finalizedRound: r, finalizedHash: Buffer.alloc(32), currentRound: r + 1n, currentPeriod: 0n, peers: [], mempoolSize: 0 };
+      return { nodeId: Buffer.alloc(32), chainId, finalizedRound: r, finalizedHash: Buffer.alloc(32), currentRound: r + 1n, currentPeriod: 0n, peers: [], mempoolSize: 0 };
     },
     async getBlock(req) {
       const r = req.selector?.$case === 'round' ? Number(req.selector.value) : -1;
@@ -89,35 +114,30 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
       if (!verifyUserSignature(stx)) throw new WolkError('INVALID_ARGUMENT', 'bad sender signature');
       const sender = tx.sender.toString('hex');
       if (tx.nonce !== (nonces.get(sender) ?? 0n)) throw new WolkError('FAILED_PRECONDITION', `wrong nonce ${tx.nonce}`);
-      const round = BigInt(blocks.length);
       const id = txId(stx);
-      const changes: { key: Uint8Array; value: Uint8Array }[] = [];
+      // Records carry the round of the block that finalizes them, known once it is appended.
+      const changes: ((round: bigint) => { key: Uint8Array; value: Uint8Array })[] = [];
       if (tx.body?.$case === 'setName') {
         const k = pathStateKey(tx.body.value.name);
         if (await tree.get(root, k)) throw new WolkError('FAILED_PRECONDITION', 'name taken');
-        changes.push({ key: k, value: NameRecord.encode({ name: tx.body.value.name, owner: tx.body.value.owner, round }).finish() });
+        const { name, owner } = tx.body.value;
+        changes.push((round) => ({ key: k, value: NameRecord.encode({ name, owner, round }).finish() }));
       } else if (tx.body?.$case === 'setKey') {
         const sk = tx.body.value;
         if (!verifySignature(SignDomain.GatewayCosign, sk.gatewayId, cosignBytes(tx), sk.gatewaySignature)) throw new WolkError('INVALID_ARGUMENT', 'bad gateway co-signature');
-        changes.push({
+        changes.push((round) => ({
           key: pathStateKey(sk.owner, sk.collection, sk.key),
           value: KeyRecord.encode({ owner: sk.owner, collection: sk.collection, key: sk.key, file: sk.file, contentType: sk.contentType, commitments: sk.commitments, txId: Buffer.from(id), round }).finish(),
-        });
+        }));
       } else if (tx.body?.$case === 'setBucket') {
         const b = tx.body.value;
-        changes.push({ key: pathStateKey(b.owner, b.collection), value: BucketRecord.encode({ owner: b.owner, collection: b.collection, settings: b.settings, round }).finish() });
+        changes.push((round) => ({ key: pathStateKey(b.owner, b.collection), value: BucketRecord.encode({ owner: b.owner, collection: b.collection, settings: b.settings, round }).finish() }));
       } else throw new WolkError('INVALID_ARGUMENT', 'unsupported transaction');
       nonces.set(sender, tx.nonce + 1n);
-      changes.push({ key: accountStateKey(tx.sender), value: Buffer.from(String(tx.nonce + 1n)) });
+      changes.push(() => ({ key: accountStateKey(tx.sender), value: Buffer.from(String(tx.nonce + 1n)) }));
       submitted.push(stx);
       // "Finalize" a little later, like a real round.
-      setTimeout(() => {
-        void tree.update(root, changes).then((r) => {
-          root = r;
-          finalNonces.set(sender, tx.nonce + 1n);
-          blocks.push({ header: header(round), txs: [stx], newChunks: undefined });
-        });
-      }, 50);
+      setTimeout(() => appendBlock([stx], changes, () => finalNonces.set(sender, tx.nonce + 1n)), 50);
       return { txId: Buffer.from(id) };
     },
     async *streamBlocks(req): AsyncIterable<StreamBlocksResponse> {
@@ -125,7 +145,17 @@ export async function startFakeConsensus(): Promise<FakeConsensus> {
     },
   });
   const port = await server.listen('127.0.0.1', 0);
-  return { endpoint: `127.0.0.1:${port}`, submitted, blocks, close: () => server.shutdown(0) };
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    chainId,
+    submitted,
+    blocks,
+    close: async () => {
+      clearInterval(ticker);
+      await appending;
+      await server.shutdown(0);
+    },
+  };
 }
 
 export interface FakeStorer {
