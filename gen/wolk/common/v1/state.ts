@@ -70,12 +70,21 @@ export interface KeyRecord {
     | undefined;
   /** MIME content type. */
   contentType: string;
-  /** The storers' commitments from the SetKey. */
+  /** The storers' commitments: from the SetKey, with those replaced by Repairs substituted in place. */
   commitments: StorageCommitment[];
   /** 32-byte id of the SetKey transaction that wrote it. */
   txId: Buffer;
   /** Round in which it was written. */
   round: bigint;
+  /**
+   * Round of the block of the last Repair applied to it (docs/repair.md); absent = never repaired
+   * (absent, not 0, so that records written before repair existed encode as they did).
+   */
+  repairedRound?:
+    | bigint
+    | undefined;
+  /** Number of Repairs applied to it; absent = none. */
+  repairs?: number | undefined;
 }
 
 /** An account: nonce, balance and, for registered nodes, the node record. */
@@ -336,6 +345,8 @@ function createBaseKeyRecord(): KeyRecord {
     commitments: [],
     txId: Buffer.alloc(0),
     round: 0n,
+    repairedRound: undefined,
+    repairs: undefined,
   };
 }
 
@@ -367,6 +378,15 @@ export const KeyRecord: MessageFns<KeyRecord> = {
         throw new globalThis.Error("value provided for field message.round of type uint64 too large");
       }
       writer.uint32(64).uint64(message.round);
+    }
+    if (message.repairedRound !== undefined) {
+      if (BigInt.asUintN(64, message.repairedRound) !== message.repairedRound) {
+        throw new globalThis.Error("value provided for field message.repairedRound of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.repairedRound);
+    }
+    if (message.repairs !== undefined) {
+      writer.uint32(80).uint32(message.repairs);
     }
     return writer;
   },
@@ -448,6 +468,22 @@ export const KeyRecord: MessageFns<KeyRecord> = {
             message.round = reader.uint64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.repairedRound = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.repairs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -480,6 +516,12 @@ export const KeyRecord: MessageFns<KeyRecord> = {
         ? Buffer.from(bytesFromBase64(object.tx_id))
         : Buffer.alloc(0),
       round: isSet(object.round) ? BigInt(object.round) : 0n,
+      repairedRound: isSet(object.repairedRound)
+        ? BigInt(object.repairedRound)
+        : isSet(object.repaired_round)
+        ? BigInt(object.repaired_round)
+        : undefined,
+      repairs: isSet(object.repairs) ? globalThis.Number(object.repairs) : undefined,
     };
   },
 
@@ -509,6 +551,12 @@ export const KeyRecord: MessageFns<KeyRecord> = {
     if (message.round !== 0n) {
       obj.round = message.round.toString();
     }
+    if (message.repairedRound !== undefined) {
+      obj.repairedRound = message.repairedRound.toString();
+    }
+    if (message.repairs !== undefined) {
+      obj.repairs = Math.round(message.repairs);
+    }
     return obj;
   },
 
@@ -525,6 +573,10 @@ export const KeyRecord: MessageFns<KeyRecord> = {
     message.commitments = object.commitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
     message.txId = object.txId ?? Buffer.alloc(0);
     message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.repairedRound = (object.repairedRound !== undefined && object.repairedRound !== null)
+      ? BigInt(object.repairedRound)
+      : undefined;
+    message.repairs = object.repairs ?? undefined;
     return message;
   },
 };

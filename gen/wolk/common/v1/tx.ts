@@ -26,6 +26,55 @@ export const protobufFileName = "wolk/common/v1/tx.proto";
  * test vectors".
  */
 
+/**
+ * Why a replaced commitment is no longer live (docs/repair.md §1). Both are read from state by every
+ * validator; a reason that does not hold in the state the Repair applies to is refused.
+ */
+export enum RepairReason {
+  /** REPAIR_REASON_UNSPECIFIED - Not a reason; refused. */
+  REPAIR_REASON_UNSPECIFIED = 0,
+  /** REPAIR_REASON_DEREGISTERED - The storer is not in the storer set (no node record with the storer role). */
+  REPAIR_REASON_DEREGISTERED = 1,
+  /**
+   * REPAIR_REASON_LOW_REPUTATION - The storer is registered but its reputation_ppm is below genesis params.repair.liveReputationPpm
+   * (failed audits after containment reach the chain as Reward tallies, which move reputation).
+   */
+  REPAIR_REASON_LOW_REPUTATION = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function repairReasonFromJSON(object: any): RepairReason {
+  switch (object) {
+    case 0:
+    case "REPAIR_REASON_UNSPECIFIED":
+      return RepairReason.REPAIR_REASON_UNSPECIFIED;
+    case 1:
+    case "REPAIR_REASON_DEREGISTERED":
+      return RepairReason.REPAIR_REASON_DEREGISTERED;
+    case 2:
+    case "REPAIR_REASON_LOW_REPUTATION":
+      return RepairReason.REPAIR_REASON_LOW_REPUTATION;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RepairReason.UNRECOGNIZED;
+  }
+}
+
+export function repairReasonToJSON(object: RepairReason): string {
+  switch (object) {
+    case RepairReason.REPAIR_REASON_UNSPECIFIED:
+      return "REPAIR_REASON_UNSPECIFIED";
+    case RepairReason.REPAIR_REASON_DEREGISTERED:
+      return "REPAIR_REASON_DEREGISTERED";
+    case RepairReason.REPAIR_REASON_LOW_REPUTATION:
+      return "REPAIR_REASON_LOW_REPUTATION";
+    case RepairReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** An unsigned transaction: common header and one body. */
 export interface Transaction {
   /** 32-byte Ed25519 public key of the sender (the account that pays the fee and signs). */
@@ -56,6 +105,9 @@ export interface Transaction {
     | //
     /** Report an audit of an old block (rewards verifier). */
     { $case: "reward"; value: Reward }
+    | //
+    /** Replace a key's commitments of storers that are no longer live (docs/repair.md). */
+    { $case: "repair"; value: Repair }
     | undefined;
 }
 
@@ -228,6 +280,43 @@ export interface Reward {
   challengeSeed: Buffer;
 }
 
+/** A commitment a Repair replaces, with the claimed reason: the evidence validators check. */
+export interface ReplacedCommitment {
+  /** The commitment, byte-identical to one in the KeyRecord being repaired. */
+  commitment?:
+    | StorageCommitment
+    | undefined;
+  /** Why its storer is no longer live. */
+  reason: RepairReason;
+}
+
+/**
+ * Replaces the commitments of storers that are no longer live in the KeyRecord of
+ * wolk://OWNER/COLLECTION/KEY with commitments of storers that selected themselves by VRF on a fresh
+ * seed (docs/repair.md). Sender: a registered node with the rewards role. replaced[i] is replaced by
+ * commitments[i] at its position in the record; the record's count stays N.
+ */
+export interface Repair {
+  /** The owner name. */
+  owner: string;
+  /** The collection name. */
+  collection: string;
+  /** The key. */
+  key: string;
+  /**
+   * The record's last write round (KeyRecord.repaired_round, or KeyRecord.round when never
+   * repaired): a Repair of a record changed since is stale and refused.
+   */
+  recordRound: bigint;
+  /** The commitments replaced, with the evidence (distinct storers, 1 to 64). */
+  replaced: ReplacedCommitment[];
+  /**
+   * The new commitments, as many as `replaced`, distinct storers none of which is in the record; each
+   * on a seed_round at or after `record_round`.
+   */
+  commitments: StorageCommitment[];
+}
+
 function createBaseTransaction(): Transaction {
   return { sender: Buffer.alloc(0), nonce: 0n, fee: 0n, chainId: "", body: undefined };
 }
@@ -270,6 +359,9 @@ export const Transaction: MessageFns<Transaction> = {
         break;
       case "reward":
         Reward.encode(message.body.value, writer.uint32(122).fork()).join();
+        break;
+      case "repair":
+        Repair.encode(message.body.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -368,6 +460,14 @@ export const Transaction: MessageFns<Transaction> = {
             message.body = { $case: "reward", value: Reward.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.body = { $case: "repair", value: Repair.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -412,6 +512,8 @@ export const Transaction: MessageFns<Transaction> = {
         ? { $case: "updateNode", value: UpdateNode.fromJSON(object.update_node) }
         : isSet(object.reward)
         ? { $case: "reward", value: Reward.fromJSON(object.reward) }
+        : isSet(object.repair)
+        ? { $case: "repair", value: Repair.fromJSON(object.repair) }
         : undefined,
     };
   },
@@ -442,6 +544,8 @@ export const Transaction: MessageFns<Transaction> = {
       obj.updateNode = UpdateNode.toJSON(message.body.value);
     } else if (message.body?.$case === "reward") {
       obj.reward = Reward.toJSON(message.body.value);
+    } else if (message.body?.$case === "repair") {
+      obj.repair = Repair.toJSON(message.body.value);
     }
     return obj;
   },
@@ -489,6 +593,12 @@ export const Transaction: MessageFns<Transaction> = {
       case "reward": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "reward", value: Reward.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "repair": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "repair", value: Repair.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1801,6 +1911,255 @@ export const Reward: MessageFns<Reward> = {
     message.tallies = object.tallies?.map((e) => StorerTally.fromPartial(e)) || [];
     message.samples = object.samples?.map((e) => SampledProof.fromPartial(e)) || [];
     message.challengeSeed = object.challengeSeed ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReplacedCommitment(): ReplacedCommitment {
+  return { commitment: undefined, reason: 0 };
+}
+
+export const ReplacedCommitment: MessageFns<ReplacedCommitment> = {
+  encode(message: ReplacedCommitment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commitment !== undefined) {
+      StorageCommitment.encode(message.commitment, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplacedCommitment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplacedCommitment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commitment = StorageCommitment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplacedCommitment {
+    return {
+      commitment: isSet(object.commitment) ? StorageCommitment.fromJSON(object.commitment) : undefined,
+      reason: isSet(object.reason) ? repairReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: ReplacedCommitment): unknown {
+    const obj: any = {};
+    if (message.commitment !== undefined) {
+      obj.commitment = StorageCommitment.toJSON(message.commitment);
+    }
+    if (message.reason !== 0) {
+      obj.reason = repairReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplacedCommitment>): ReplacedCommitment {
+    return ReplacedCommitment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplacedCommitment>): ReplacedCommitment {
+    const message = createBaseReplacedCommitment();
+    message.commitment = (object.commitment !== undefined && object.commitment !== null)
+      ? StorageCommitment.fromPartial(object.commitment)
+      : undefined;
+    message.reason = object.reason ?? 0;
+    return message;
+  },
+};
+
+function createBaseRepair(): Repair {
+  return { owner: "", collection: "", key: "", recordRound: 0n, replaced: [], commitments: [] };
+}
+
+export const Repair: MessageFns<Repair> = {
+  encode(message: Repair, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.owner !== "") {
+      writer.uint32(10).string(message.owner);
+    }
+    if (message.collection !== "") {
+      writer.uint32(18).string(message.collection);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    if (message.recordRound !== 0n) {
+      if (BigInt.asUintN(64, message.recordRound) !== message.recordRound) {
+        throw new globalThis.Error("value provided for field message.recordRound of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.recordRound);
+    }
+    for (const v of message.replaced) {
+      ReplacedCommitment.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.commitments) {
+      StorageCommitment.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Repair {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRepair();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.collection = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.recordRound = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.replaced.push(ReplacedCommitment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.commitments.push(StorageCommitment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Repair {
+    return {
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      collection: isSet(object.collection) ? globalThis.String(object.collection) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      recordRound: isSet(object.recordRound)
+        ? BigInt(object.recordRound)
+        : isSet(object.record_round)
+        ? BigInt(object.record_round)
+        : 0n,
+      replaced: globalThis.Array.isArray(object?.replaced)
+        ? object.replaced.map((e: any) => ReplacedCommitment.fromJSON(e))
+        : [],
+      commitments: globalThis.Array.isArray(object?.commitments)
+        ? object.commitments.map((e: any) => StorageCommitment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Repair): unknown {
+    const obj: any = {};
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.collection !== "") {
+      obj.collection = message.collection;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.recordRound !== 0n) {
+      obj.recordRound = message.recordRound.toString();
+    }
+    if (message.replaced?.length) {
+      obj.replaced = message.replaced.map((e) => ReplacedCommitment.toJSON(e));
+    }
+    if (message.commitments?.length) {
+      obj.commitments = message.commitments.map((e) => StorageCommitment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Repair>): Repair {
+    return Repair.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Repair>): Repair {
+    const message = createBaseRepair();
+    message.owner = object.owner ?? "";
+    message.collection = object.collection ?? "";
+    message.key = object.key ?? "";
+    message.recordRound = (object.recordRound !== undefined && object.recordRound !== null)
+      ? BigInt(object.recordRound)
+      : 0n;
+    message.replaced = object.replaced?.map((e) => ReplacedCommitment.fromPartial(e)) || [];
+    message.commitments = object.commitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
     return message;
   },
 };
