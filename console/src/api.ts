@@ -107,3 +107,12 @@ export interface FileView {
   storers: { id: string; endpoint: string | null; reputationPpm: number | null; replicaRoot: string; weight: number; seedRound: string; latestAudits: Tally[] }[];
   indexerError?: string;
 }
+
+/** GET /console/api/names/{name}: a free name is an answer (claimed: false), not a 404. */
+export interface NameView {
+  name: string;
+  claimed: boolean;
+  owner: string | null;
+  round: string | null;
+  asOfRound: string;
+}

@@ -11,3 +11,4 @@ export { FileHasher } from '../../lib/merkle/file.js';
 export { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 export { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 export { sha256 } from '../../lib/crypto/hash.js';
+export { COLLECTION_RE, NAME_RE } from '../../lib/chain/state-keys.js';

@@ -9,11 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
 import { NodeRole } from '../../gen/wolk/common/v1/node.js';
-import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { KeyRecord, NameRecord } from '../../gen/wolk/common/v1/state.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { IndexerServiceClient, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
 import { Step, committeeOf, committeesOfGenesis } from '../../lib/chain/certificate.js';
-import { pathStateKey } from '../../lib/chain/state-keys.js';
+import { NAME_RE, pathStateKey } from '../../lib/chain/state-keys.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import { parseWolkUri } from '../../lib/client/uri.js';
 import { reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
@@ -315,6 +315,17 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
     };
   }
 
+  /**
+   * Who owns a name. Unlike GET /wolk/{name} (404 when unclaimed), a free name is an answer here, not an
+   * error: the upload page asks before claiming, and a browser logs every 404 it fetches as an error.
+   */
+  async function name(n: string, signal: AbortSignal) {
+    if (!NAME_RE.test(n)) throw problem(400, 'bad-name', 'Bad Request', `a name is 1–63 of a-z, 0-9 and "-", not starting or ending with "-"; got "${n}"`);
+    const state = await ctx.chain.state(pathStateKey(n), signal);
+    const rec = state.value ? NameRecord.decode(state.value) : null;
+    return { name: n, claimed: rec !== null, owner: rec ? hex(rec.owner) : null, round: rec ? rec.round.toString() : null, asOfRound: state.round.toString() };
+  }
+
   function events(r: Routed): void {
     r.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     r.res.write('retry: 2000\n\n');
@@ -380,6 +391,8 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
           return sendJson(r.res, 200, await storers(signal));
         case 'file':
           return sendJson(r.res, 200, await file(r.query.get('uri') ?? '', signal));
+        case 'names':
+          return sendJson(r.res, 200, await name(decodeURIComponent(rest.join('/')), signal));
         case 'genesis':
           if (!ctx.genesis) throw problem(501, 'no-genesis', 'Not Implemented', 'this gateway was started without WOLK_GENESIS, so it cannot hand the network\'s genesis to the console');
           return sendJson(r.res, 200, ctx.genesis);

@@ -29,16 +29,26 @@ let context: BrowserContext;
 let gateway: string;
 
 interface Problems {
+  /** Errors the page logged (console.error, uncaught exceptions), each with where it came from. */
   readonly errors: string[];
+  /** Every request that failed or answered 4xx/5xx, so an error like "Failed to load resource" names its URL. */
+  readonly requests: string[];
 }
 
 function watch(page: Page): Problems {
   const errors: string[] = [];
+  const requests: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const at = m.location();
+    errors.push(`console: ${m.text()}${at.url ? ` (at ${at.url}:${at.lineNumber})` : ''} [page ${page.url()}]`);
   });
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  return { errors };
+  page.on('pageerror', (e) => errors.push(`page error: ${e.stack ?? e.message} [page ${page.url()}]`));
+  page.on('requestfailed', (r) => requests.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText ?? '?'}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) requests.push(`${r.request().method()} ${r.url()} answered ${r.status()}`);
+  });
+  return { errors, requests };
 }
 
 async function axe(page: Page): Promise<{ id: string; impact: string; help: string; nodes: string[] }[]> {
@@ -76,6 +86,10 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.log(`screenshots: ${shots}`);
   const page = await context.newPage();
   const problems = watch(page);
+  // An assertion that fails half-way still shows what the browser said until then.
+  t.teardown(() => {
+    if (problems.errors.length > 0) console.error(`the console logged:\n${problems.errors.join('\n')}\nrequests that failed or answered 4xx/5xx:\n${problems.requests.join('\n') || '(none)'}`);
+  });
   const genesis = (await (await fetch(`${gateway}/console/api/genesis`)).json()) as { nodes: { id: string; roles: string[] }[] };
   const storerIds = genesis.nodes.filter((n) => n.roles.includes('storer')).map((n) => n.id);
   const validatorIds = genesis.nodes.filter((n) => n.roles.includes('consensus')).map((n) => n.id);
@@ -195,5 +209,5 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   await page.keyboard.press('Enter');
   await page.locator('main h1', { hasText: 'Storers' }).waitFor();
 
-  t.deepEqual(problems.errors, [], 'the console logged no errors');
+  t.deepEqual(problems.errors, [], `the console logged no errors; it logged:\n${problems.errors.join('\n')}`);
 });

@@ -2,13 +2,11 @@
 // signed and sent with the same lib/ code `wolk claim` and `wolk put` use (docs/http-api.md "Signing",
 // "Upload"), as one signed PUT (the gateway has no resumable uploads yet) with a progress bar.
 import { createHash } from 'node:crypto';
-import { ApiError, getJson } from '../api.js';
+import { ApiError, getJson, type NameView } from '../api.js';
 import { createKey, exportKey, forgetKey, importKey, loadKey, type BrowserKey } from '../keystore.js';
 import { card, errorBox, h, hexId, num, bytes } from '../ui.js';
-import { FileHasher, SignedTransaction, gatewayPath, setKeyTransaction, setNameTransaction, signTransaction, signWolkRequest } from '../wolk.js';
+import { COLLECTION_RE, FileHasher, NAME_RE, SignedTransaction, gatewayPath, setKeyTransaction, setNameTransaction, signTransaction, signWolkRequest } from '../wolk.js';
 
-const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const COLLECTION_RE = /^[a-z0-9._-]{1,63}$/;
 
 interface ChainInfo {
   chainId: string;
@@ -107,12 +105,9 @@ function nameSection(key: BrowserKey): HTMLElement {
     localStorage.setItem('wolk.console.name', name);
     out.replaceChildren(h('p', {}, 'Checking…'));
     try {
-      const owner = await getJson<{ owner: string }>(gatewayPath({ owner: name })).catch((err: unknown) => {
-        if (err instanceof ApiError && err.status === 404) return undefined;
-        throw err;
-      });
-      if (owner && owner.owner === key.publicHex) return void out.replaceChildren(h('p', { class: 'okline' }, `✔ ${name} is yours.`));
-      if (owner) return void out.replaceChildren(errorBox(`${name} belongs to another key:`, owner.owner));
+      const owner = await getJson<NameView>(`/console/api/names/${encodeURIComponent(name)}`);
+      if (owner.claimed && owner.owner === key.publicHex) return void out.replaceChildren(h('p', { class: 'okline' }, `✔ ${name} is yours.`));
+      if (owner.claimed) return void out.replaceChildren(errorBox(`${name} belongs to another key:`, owner.owner));
       if (!claim) return void out.replaceChildren(h('p', {}, `${name} is free. Claim it to write under wolk://${name}/.`));
       out.replaceChildren(h('p', {}, `Claiming ${name} (a SetName transaction; it takes a few rounds)…`));
       const chain = await getJson<ChainInfo>('/chain');
