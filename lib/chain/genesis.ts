@@ -3,6 +3,7 @@
 // devnet launcher writes one; in Kubernetes it is a ConfigMap.
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../crypto/hash.js';
+import { repairParamsProblem, type RepairParams } from './repair.js';
 import { porepParamsProblem, type PorepNetworkParams } from './sealed.js';
 
 export type GenesisRole = 'storer' | 'consensus' | 'rewards' | 'gateway' | 'indexer';
@@ -44,6 +45,11 @@ export interface GenesisParams {
    * (the replica_root leaf tree only), as before sealing existed.
    */
   readonly porep?: PorepNetworkParams;
+  /**
+   * Repair (docs/repair.md): the reputation below which a storer's commitments are not live, and the
+   * most Repairs per block. Absent, or a field left out: lib/chain/repair.ts DEFAULT_REPAIR_PARAMS.
+   */
+  readonly repair?: Partial<RepairParams>;
 }
 
 export interface Genesis {
@@ -77,6 +83,10 @@ export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
   if (p!['porep'] !== undefined) {
     const problem = porepParamsProblem(p!['porep']);
     if (problem) fail(`"params.porep": ${problem}`);
+  }
+  if (p!['repair'] !== undefined) {
+    const problem = repairParamsProblem(p!['repair']);
+    if (problem) fail(`"params.repair": ${problem}`);
   }
   if (!Array.isArray(g['nodes']) || g['nodes'].length === 0) fail('"nodes" must be a non-empty array');
   const ids = new Set<string>();

@@ -123,6 +123,14 @@ export function blockChunks(tx: readonly BlockChunk[], state: readonly BlockChun
 export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonly Uint8Array[] = []): NewChunks {
   const files = [];
   for (const t of txs) if (t.tx?.body?.$case === 'setKey') files.push({ file: t.tx.body.value.file, commitments: t.tx.body.value.commitments });
+  // A Repair's new commitments (docs/repair.md §6), after the SetKey files: the audit of this block
+  // challenges the new storers. The file is the one its replaced commitments are for.
+  for (const t of txs) {
+    if (t.tx?.body?.$case !== 'repair') continue;
+    const r = t.tx.body.value;
+    const c = r.replaced[0]?.commitment;
+    if (c) files.push({ file: { filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, commitments: r.commitments });
+  }
   return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [] };
 }
 

@@ -83,7 +83,14 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   }
 
   return async (block: Block, payload: Payload, signal: AbortSignal) => {
-    const files = payload.txs.flatMap((t) => (t.tx?.body?.$case === 'setKey' ? [t.tx.body.value] : []));
+    // SetKey files, and each Repair's new commitments (docs/repair.md §8): a replacement proves it holds
+    // the file before the repair is vouched for, as an upload's storers do.
+    const files = payload.txs.flatMap((t) => {
+      const body = t.tx?.body;
+      if (body?.$case === 'setKey') return [{ commitments: body.value.commitments }];
+      if (body?.$case === 'repair') return [{ commitments: body.value.commitments }];
+      return [];
+    });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
     const checkFile = async (commitments: readonly StorageCommitment[]): Promise<string | null> => {

@@ -15,6 +15,7 @@ import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
 import { DEFAULT_REWARD_PARAMS, rewardsInBlock } from '../../../lib/chain/reward.js';
+import { repairParamsOf, repairsInBlock } from '../../../lib/chain/repair.js';
 import { encodeStorerSet } from '../../../lib/chain/storer-registry.js';
 import { accountStateKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { txId } from '../../../lib/chain/tx-bytes.js';
@@ -187,6 +188,8 @@ export class Ledger implements AgreementLedgerReader {
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
       rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
       newChunksAt: (round) => this.newChunksAt(round),
+      // Repair (docs/repair.md): liveness threshold and per-block bound from genesis params.repair.
+      repair: repairParamsOf(o.genesis.params.repair),
       // A header is enough (its state root; state-tree nodes this node lacks come from storers), so a
       // node started from a checkpoint checks seed rounds before it too.
       stateAt: async (round) => {
@@ -359,6 +362,7 @@ export class Ledger implements AgreementLedgerReader {
     const rejected: { stx: SignedTransaction; error: TxError }[] = [];
     let bytes = 0;
     let hasReward = false;
+    let repairs = 0;
     for (const stx of txs) {
       const size = encodedSize(stx);
       if (skipInvalid && (included.length >= this.limits.maxTxs || bytes + size > this.limits.maxBytes)) break;
@@ -366,9 +370,12 @@ export class Ledger implements AgreementLedgerReader {
       if (skipInvalid && closeAt !== undefined && included.length > 0 && this.now() >= closeAt) break;
       const fork = overlay.fork();
       const isReward = stx.tx?.body?.$case === 'reward';
+      const isRepair = stx.tx?.body?.$case === 'repair';
       try {
         // At most one Reward per block (lib/chain/reward.ts rewardsInBlock); a second one waits for the next block.
         if (isReward && hasReward) throw new TxError('FAILED_PRECONDITION', 'a block includes at most one Reward', true);
+        // At most params.repair.maxPerBlock Repairs (lib/chain/repair.ts repairsInBlock); the rest wait likewise.
+        if (isRepair && repairs >= this.rules.repair.maxPerBlock) throw new TxError('FAILED_PRECONDITION', `a block includes at most ${this.rules.repair.maxPerBlock} Repairs`, true);
         checkStateless(stx, this.rules);
         await applyTx(stx, fork, { round, rules: this.rules }, txId(stx));
       } catch (err) {
@@ -379,6 +386,7 @@ export class Ledger implements AgreementLedgerReader {
       }
       overlay.absorb(fork);
       if (isReward) hasReward = true;
+      if (isRepair) repairs++;
       included.push(stx);
       bytes += size;
     }
@@ -428,6 +436,8 @@ export class Ledger implements AgreementLedgerReader {
       if (!eq(h.txRoot, txRootOf(payload.txs))) return { valid: false, reason: 'tx_root does not match the transactions' };
       const rewards = rewardsInBlock(payload.txs);
       if (!rewards.ok) return { valid: false, reason: rewards.reason };
+      const repairs = repairsInBlock(payload.txs, this.rules.repair);
+      if (!repairs.ok) return { valid: false, reason: repairs.reason };
       if (payload.newChunks && !eq(newChunksHash(payload.newChunks), h.newChunksHash)) return { valid: false, reason: 'NewChunks does not match new_chunks_hash' };
       // chunk_commitments are outside new_chunks_hash (storers sign over it); the header binds them.
       const commitments = payload.newChunks?.chunkCommitments ?? [];

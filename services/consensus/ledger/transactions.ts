@@ -13,6 +13,9 @@ import { SignedTransaction, type SetKey, type Transaction } from '../../../gen/w
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import type { RepairParams } from '../../../lib/chain/repair.js';
+import { applyRepair, checkRepairStateless } from './repair.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
 import { decodeStorerSet, encodeStorerSet, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
 import { rewardEffects, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
@@ -35,10 +38,10 @@ export class TxError extends Error {
   }
 }
 
-const invalid = (m: string): never => {
+export const invalid = (m: string): never => {
   throw new TxError('INVALID_ARGUMENT', m);
 };
-const precondition = (m: string): never => {
+export const precondition = (m: string): never => {
   throw new TxError('FAILED_PRECONDITION', m);
 };
 
@@ -81,6 +84,8 @@ export interface LedgerRules {
   newChunksAt(round: number): Promise<NewChunks | null>;
   /** Signature and commitment checks already passed on this node (verified-cache.ts); none: every check runs every time. */
   readonly verified?: VerifiedTxCache;
+  /** Repair (docs/repair.md): the liveness threshold and the per-block bound (genesis params.repair). */
+  readonly repair: RepairParams;
 }
 
 const ENDPOINT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -158,6 +163,9 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
       if (!r.verifier?.vrf) invalid('reward.verifier must carry the verifier\'s VRF credential');
       break;
     }
+    case 'repair':
+      checkRepairStateless(body.value);
+      break;
   }
   if (sigKey !== null && !sigsChecked) rules.verified!.add(sigKey);
   return tx;
@@ -272,6 +280,9 @@ export async function applyTx(stx: SignedTransaction, state: StateOverlay, ctx: 
     case 'reward':
       await applyReward(stx, state, ctx, sender);
       break;
+    case 'repair':
+      await applyRepair(body.value, state, ctx, sender, id);
+      break;
   }
   writeAccount(state, sender);
 }
@@ -329,7 +340,7 @@ async function requireOwner(state: StateReader, owner: string, sender: Uint8Arra
   if (!eq(rec!.owner, sender)) precondition(`name "${owner}" is owned by ${hex(rec!.owner)}, not the sender`);
 }
 
-function hasRole(a: AccountRecord, role: NodeRole): boolean {
+export function hasRole(a: AccountRecord, role: NodeRole): boolean {
   return a.node !== undefined && a.node.roles.includes(role);
 }
 
@@ -379,31 +390,9 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
 
   const idHex = ctx.rules.verified ? hex(id) : '';
   for (const [index, c] of k.commitments.entries()) {
-    const who = hex(c.storerId);
     const storer = await readAccount(state, c.storerId);
-    if (!hasRole(storer, NodeRole.NODE_ROLE_STORER)) precondition(`storer ${who} is not a registered storer`);
-    const seed = ctx.rules.seedAt(Number(c.seedRound));
-    if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
-    if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
-    // The registry of the seed round: stake × reputation as of the state after block seed_round.
-    const registry = await registryAt(ctx.rules, Number(c.seedRound));
-    if (registry === null) precondition(`storer ${who}: the state of round ${c.seedRound} is not known here`);
-    // The signature, VRF proof and weight against this round's registry may have passed on this node already.
-    const cacheKey = ctx.rules.verified ? commitmentKey(idHex, index, c.seedRound, registry!.totalWeight, ctx.rules.storers.expectedSize) : null;
-    if (cacheKey !== null && ctx.rules.verified!.has(cacheKey)) continue;
-    // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
-    const verdict = verifyStorageCommitment(c, {
-      lookupStorer: (id) => registry!.lookup(id),
-      totalWeight: registry!.totalWeight,
-      expectedSize: ctx.rules.storers.expectedSize,
-      seed: seed!,
-      filehash: file.filehash,
-      seedRound: c.seedRound,
-      size: file.size,
-      chunkSize: file.chunkSize,
-    });
-    if (!verdict.ok) precondition(`storer ${who}: ${verdict.reason}`);
-    if (cacheKey !== null) ctx.rules.verified!.add(cacheKey);
+    if (!hasRole(storer, NodeRole.NODE_ROLE_STORER)) precondition(`storer ${hex(c.storerId)} is not a registered storer`);
+    await checkCommitment(c, file, ctx, idHex, index);
   }
   state.put(
     pathStateKey(k.owner, k.collection, k.key),
@@ -418,4 +407,37 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
       round: BigInt(ctx.round),
     }).finish(),
   );
+}
+
+/**
+ * One storage commitment for `file` against chain data (the SetKey rule, also a Repair's new
+ * commitments): its seed_round is a recent finalized round before the block and `seed` that round's
+ * seed; the signature, VRF proof and sortition weight hold against the registry of the seed round
+ * (lib/chain/commitment.ts verifyStorageCommitment). `idHex`/`index` key the verified-commitment cache
+ * (the transaction id and the commitment's position; '' = no cache).
+ */
+export async function checkCommitment(c: StorageCommitment, file: FileInfo, ctx: BlockContext, idHex: string, index: number): Promise<void> {
+  const who = hex(c.storerId);
+  const seed = ctx.rules.seedAt(Number(c.seedRound));
+  if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
+  if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
+  // The registry of the seed round: stake × reputation as of the state after block seed_round.
+  const registry = await registryAt(ctx.rules, Number(c.seedRound));
+  if (registry === null) precondition(`storer ${who}: the state of round ${c.seedRound} is not known here`);
+  // The signature, VRF proof and weight against this round's registry may have passed on this node already.
+  const cacheKey = ctx.rules.verified && idHex !== '' ? commitmentKey(idHex, index, c.seedRound, registry!.totalWeight, ctx.rules.storers.expectedSize) : null;
+  if (cacheKey !== null && ctx.rules.verified!.has(cacheKey)) return;
+  // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
+  const verdict = verifyStorageCommitment(c, {
+    lookupStorer: (id) => registry!.lookup(id),
+    totalWeight: registry!.totalWeight,
+    expectedSize: ctx.rules.storers.expectedSize,
+    seed: seed!,
+    filehash: file.filehash,
+    seedRound: c.seedRound,
+    size: file.size,
+    chunkSize: file.chunkSize,
+  });
+  if (!verdict.ok) precondition(`storer ${who}: ${verdict.reason}`);
+  if (cacheKey !== null) ctx.rules.verified!.add(cacheKey);
 }
