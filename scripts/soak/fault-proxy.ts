@@ -42,6 +42,18 @@ function splitHostPort(target: string): { host: string; port: number } {
   return { host: target.slice(0, i), port };
 }
 
+/**
+ * Resets a connection (RST, as a dropped link looks to its ends). A socket still connecting, or whose
+ * writing side has ended, is destroyed instead: resetAndDestroy() on the first waits for a 'connect'
+ * that may never come, and on the second libuv refuses the reset (EINVAL while shutting down) and
+ * Node never closes the handle. Either leaves a handle open that Node's exit then waits for forever,
+ * spinning in its handle cleanup: a test worker that had finished never ended and CI hung.
+ */
+function abort(s: Socket): void {
+  if (s.connecting || s.pending || s.writableEnded) s.destroy();
+  else s.resetAndDestroy();
+}
+
 /** Starts a link on `listenPort` (0: any free port) forwarding to `target`. */
 export async function startFaultLink(name: string, target: string, listenPort = 0): Promise<FaultLink> {
   const { host, port } = splitHostPort(target);
@@ -50,8 +62,8 @@ export async function startFaultLink(name: string, target: string, listenPort = 
   let current: LinkFault | null = null;
 
   const reset = (p: Pair) => {
-    p.client.resetAndDestroy();
-    p.upstream?.resetAndDestroy();
+    abort(p.client);
+    if (p.upstream) abort(p.upstream);
     pairs.delete(p);
   };
 
