@@ -2,7 +2,7 @@
 import type { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
 import type { GetStateProofRequest, GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
-import { pathStateKey } from '../../lib/chain/state-keys.js';
+import { COLLECTION_RE, isValidKey, NAME_RE, pathStateKey } from '../../lib/chain/state-keys.js';
 import { failover, NoEndpointAnswered, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { invalidArgument, notFound, unavailable } from '../../lib/grpc/errors.js';
@@ -36,9 +36,16 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
     if (cur === null) throw unavailable('the indexer has not applied any block yet (still catching up)');
     return cur;
   };
+  /** A path no transaction could have written is a bad request, not an empty answer or a crash. */
+  const checkPath = (method: string, owner: string, collection: string, key?: string) => {
+    if (!NAME_RE.test(owner)) throw invalidArgument(`${method}: owner ${JSON.stringify(owner.slice(0, 80))} is not a name (${NAME_RE.source})`);
+    if (!COLLECTION_RE.test(collection)) throw invalidArgument(`${method}: collection ${JSON.stringify(collection.slice(0, 80))} is not a collection name (${COLLECTION_RE.source})`);
+    if (key !== undefined && !isValidKey(key)) throw invalidArgument(`${method}: the key must be 1 to 1024 bytes of UTF-8 without NUL`);
+  };
   return {
     async getKey(req, ctx) {
       if (!req.owner || !req.collection || !req.key) throw invalidArgument('GetKey: owner, collection and key are required');
+      checkPath('GetKey', req.owner, req.collection, req.key);
       const cur = await ready();
       const key = pathStateKey(req.owner, req.collection, req.key);
       // Any failure (an outage, a round this node no longer keeps, a node behind the indexer) means
@@ -66,6 +73,7 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
 
     async listKeys(req) {
       if (!req.owner || !req.collection) throw invalidArgument('ListKeys: owner and collection are required');
+      checkPath('ListKeys', req.owner, req.collection);
       const cur = await ready();
       const { keys, next } = await wrap(() => c.model.listKeys(req.owner, req.collection, req.prefix, req.pageSize, req.pageToken));
       return { keys, nextPageToken: next, round: BigInt(cur.round) };

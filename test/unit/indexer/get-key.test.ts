@@ -76,3 +76,23 @@ test('a proof without a value: NOT_FOUND, the key is not set', async (t) => {
   t.is(err!.code, 'NOT_FOUND');
   t.is(err!.message, `wolk://alice/docs/a.txt is not set (as of block ${ROUND})`);
 });
+
+test('paths no transaction could write are INVALID_ARGUMENT naming the part, for GetKey and ListKeys (a 300-byte collection answered INTERNAL)', async (t) => {
+  const asked: GetStateProofRequest[] = [];
+  const h = indexerHandlers({ model, consensus: ['a'], client: () => node(() => failure(status.UNAVAILABLE, 'unused'), asked) });
+  const cases: [string, { owner: string; collection: string; key: string }, RegExp][] = [
+    ['collection', { owner: 'alice', collection: 'c'.repeat(300), key: 'k' }, /^ListKeys: collection "c+" is not a collection name/],
+    ['owner', { owner: 'Alice!', collection: 'docs', key: 'k' }, /^ListKeys: owner "Alice!" is not a name/],
+  ];
+  for (const [part, r, message] of cases) {
+    const list = await t.throwsAsync(h.listKeys!({ owner: r.owner, collection: r.collection, prefix: '', pageSize: 10, pageToken: '' }, { ...ctx(), method: 'ListKeys' }), { instanceOf: WolkError });
+    t.is(list!.code, 'INVALID_ARGUMENT', part);
+    t.regex(list!.message, message);
+    const get = await t.throwsAsync(h.getKey!(r, ctx()), { instanceOf: WolkError });
+    t.is(get!.code, 'INVALID_ARGUMENT', part);
+    t.regex(get!.message, new RegExp(message.source.replace('ListKeys', 'GetKey')));
+  }
+  const longKey = await t.throwsAsync(h.getKey!({ owner: 'alice', collection: 'docs', key: 'k'.repeat(1025) }, ctx()), { instanceOf: WolkError });
+  t.is(longKey!.code, 'INVALID_ARGUMENT');
+  t.is(asked.length, 0, 'no consensus node was asked');
+});
