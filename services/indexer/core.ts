@@ -11,6 +11,9 @@
 //   UpdateNode    endpoint, VRF key, roles, stake (stake delta from the balance)
 //   fees          a node's balance pays its transactions' fees
 //   Reward        lib/chain/reward.ts rewardEffects: credits for valid answers, reputation by the rule
+//   Repair        lib/chain/repair.ts repairedRecord: the KeyRecord's replaced commitments substituted in
+//                 place (docs/repair.md §6); the new storers' locations added. A replaced storer's location
+//                 stays (another key may hold the same filehash with it); readers take the record's storers.
 // Genesis (round 0) seeds the registry from the genesis file, as the ledger's genesis state does.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
@@ -19,6 +22,7 @@ import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js
 import { genesisBalance, type Genesis, type GenesisRole } from '../../lib/chain/genesis.js';
 import { chunkCommitmentsHash } from '../../lib/chain/commitment.js';
 import { newChunksHashOf, rewardEffects } from '../../lib/chain/reward.js';
+import { repairedRecord } from '../../lib/chain/repair.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
 import { fromHex } from '../../lib/crypto/index.js';
@@ -139,6 +143,19 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
         o.put(keyRecordKey(k.owner, k.collection, k.key), KeyRecord.encode(rec).finish());
         o.put(fileInfoKey(k.file.filehash), FileInfo.encode(k.file).finish());
         for (const c of k.commitments) o.put(fileLocationKey(k.file.filehash, c.storerId), StorageCommitment.encode(c).finish());
+        stats.keys++;
+        break;
+      }
+      case 'repair': {
+        const r = body.value;
+        const at = keyRecordKey(r.owner, r.collection, r.key);
+        const bytes = await o.get(at);
+        // The block is certified, so its Repair applied on chain; a record missing here is a read model
+        // that does not match the chain: refuse the block rather than index something else.
+        if (bytes === null) throw new BlockRejected(`block ${round} repairs wolk://${r.owner}/${r.collection}/${r.key}, which is not indexed`);
+        const rec = repairedRecord(KeyRecord.decode(bytes), r, BigInt(round), eq);
+        o.put(at, KeyRecord.encode(rec).finish());
+        if (rec.file) for (const c of r.commitments) o.put(fileLocationKey(rec.file.filehash, c.storerId), StorageCommitment.encode(c).finish());
         stats.keys++;
         break;
       }

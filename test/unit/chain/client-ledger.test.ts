@@ -1,6 +1,6 @@
 // Transactions built and signed by the client library (lib/client/tx.ts: the builders, signTransaction,
 // cosignSetKey), as the CLI, the gateway, a self-registering storer and the rewards verifier send
-// them, are accepted by the ledger (checkStateless + applyTx through block assembly, validation and
+// them (and the rewards service's repairer, docs/repair.md), are accepted by the ledger (checkStateless + applyTx through block assembly, validation and
 // commit) for every kind of Transaction.body in tx.proto. The signed bytes and the transaction id come
 // from lib/chain/tx-bytes.ts on both sides; should either side compute other bytes again, the ledger
 // refuses the client's signature and this test fails (the second test shows the ledger checks exactly
@@ -9,7 +9,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { BucketRecord, KeyRecord, NameRecord } from '../../../gen/wolk/common/v1/state.js';
-import { Transaction, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { RepairReason, Transaction, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import type { Genesis } from '../../../lib/chain/genesis.js';
 import { buildReward, DEFAULT_REWARD_PARAMS, objectChallenge, proveVerifier, type ObjectOutcome } from '../../../lib/chain/reward.js';
 import { pathStateKey, rewardedRoundKey } from '../../../lib/chain/state-keys.js';
@@ -146,8 +146,28 @@ test('a transaction of every kind, built and signed by the client library, is ap
   t.truthy(await state().get(rewardedRoundKey(audited)), 'the audited round is marked rewarded');
   t.is((await readAccount(state(), storers[0]!.signPublicKey)).balance, BigInt(files.length) * DEFAULT_REWARD_PARAMS.rewardPerValid);
 
+  // Repair (docs/repair.md): storer 0 leaves (an UpdateNode without the storer role), then the rewards
+  // node, in its repairer role, replaces storer 0's commitment to f0 with storer 3's on the latest seed.
+  const leaver = storers[0]!;
+  const leave: Transaction = { sender: Buffer.from(leaver.signPublicKey), nonce: 0n, fee: 0n, chainId: chain, body: { $case: 'updateNode', value: { roles: { roles: [NodeRole.NODE_ROLE_GATEWAY] } } } };
+  t.deepEqual(await finalize(ledger, sent([signTransaction(leave, clientKey(leaver))])), { included: 1, refused: [] });
+  const f0 = KeyRecord.decode((await state().get(pathStateKey('alice', 'docs', 'f0')))!);
+  const at = ledger.tip().round;
+  // Storers 1-3 (1000 each) and the joiner (1500) remain: the sortition total is 4500.
+  const replacement = commitment(base.storers[3]!, f0.file!, ledger.seedAt(at)!, at, 4500n, { replicaRoot: Buffer.from(replicaRoot(base.storers[3]!, files[0]!)) }, Number(total));
+  const repairTx: Transaction = {
+    sender: Buffer.from(verifier.signPublicKey),
+    nonce: 1n,
+    fee: 0n,
+    chainId: chain,
+    body: { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'f0', recordRound: f0.round, replaced: [{ commitment: f0.commitments[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] } },
+  };
+  t.deepEqual(await finalize(ledger, sent([signTransaction(repairTx, clientKey(verifier))])), { included: 1, refused: [] });
+  const repaired = KeyRecord.decode((await state().get(pathStateKey('alice', 'docs', 'f0')))!);
+  t.deepEqual(repaired.commitments.map((c) => toHex(c.storerId)), [base.storers[3]!, storers[1]!, storers[2]!].map((k) => k.id));
+
   const kinds = bodyKindsInProto();
-  t.is(kinds.length, 6, `tx.proto Transaction.body cases: ${kinds.join(', ')}`);
+  t.is(kinds.length, 7, `tx.proto Transaction.body cases: ${kinds.join(', ')}`);
   t.deepEqual([...covered].sort(), [...kinds].sort(), 'every kind of Transaction.body was sent');
 });
 

@@ -31,13 +31,17 @@ export interface Net {
   readonly consensus: NodeKey[];
   readonly storers: NodeKey[];
   readonly gateway: NodeKey;
+  /** Rewards-role nodes (stake 10 each), when asked for (`rewards`). */
+  readonly rewards: NodeKey[];
 }
 
 /** 4 consensus nodes, 4 storers (storer committee = total storer stake: every storer is selected), 1 gateway, N = 3. */
-export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts'] } = {}): Net {
+export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts']; rewards?: number } = {}): Net {
   const consensus = [newKey(), newKey(), newKey(), newKey()];
   const storers = Array.from({ length: opts.storers ?? 4 }, newKey);
   const gateway = newKey();
+  // Drawn after the others, so that networks without them keep the same keys as before.
+  const rewards = Array.from({ length: opts.rewards ?? 0 }, newKey);
   const node = (k: NodeKey, role: GenesisRole, i: number) => ({ id: k.id, vrfPublicKey: toHex(k.vrfPublicKey), endpoint: `127.0.0.1:${7000 + i}`, roles: [role], stake: '1000' });
   const genesis: Genesis = {
     network: CHAIN,
@@ -48,10 +52,11 @@ export function makeNet(opts: { storers?: number; replication?: number; storerCo
       ...consensus.map((k, i) => node(k, 'consensus', i)),
       ...storers.map((k, i) => node(k, 'storer', 10 + i)),
       node(gateway, 'gateway', 20),
+      ...rewards.map((k, i) => ({ ...node(k, 'rewards', 30 + i), stake: '10' })),
     ],
     ...(opts.accounts ? { accounts: opts.accounts } : {}),
   };
-  return { genesis, consensus, storers, gateway };
+  return { genesis, consensus, storers, gateway, rewards };
 }
 
 export function openLedger(net: Net): Promise<Ledger> {

@@ -40,7 +40,7 @@ function node(answer: (r: GetStateProofRequest) => GetStateProofResponse | Servi
 
 test('a failing node is passed over; the proof is asked for at the indexer round and its record returned', async (t) => {
   const prng = testPrng('indexer-get-key');
-  const record: KeyRecord = { ...req, file: undefined, contentType: 'text/plain', commitments: [], txId: seededBytes(prng, 32), round: 5n };
+  const record: KeyRecord = { ...req, file: undefined, contentType: 'text/plain', commitments: [], txId: seededBytes(prng, 32), round: 5n, repairedRound: undefined, repairs: undefined };
   const key = pathStateKey(req.owner, req.collection, req.key);
   const asked: Record<string, GetStateProofRequest[]> = { down: [], lagging: [], up: [] };
   const nodes: Record<string, StateProofSource> = {
