@@ -71,6 +71,8 @@ export enum Bucket {
   indexFile = 31,
   indexNode = 32,
   indexCursor = 33,
+  /** Indexer: storer id ‖ key's state key → the key's indexKey (ListStorerKeys, docs/repair.md). */
+  indexStorerKey = 34,
   /** Rewards: tallies by round. */
   tally = 40,
 }

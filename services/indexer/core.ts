@@ -14,6 +14,8 @@
 //   Repair        lib/chain/repair.ts repairedRecord: the KeyRecord's replaced commitments substituted in
 //                 place (docs/repair.md §6); the new storers' locations added. A replaced storer's location
 //                 stays (another key may hold the same filehash with it); readers take the record's storers.
+//   storer → keys each key's current commitments (indexStorerKey; ListStorerKeys), kept by SetKey
+//                 (an overwritten key's old storers dropped) and Repair (replaced dropped, new added)
 // Genesis (round 0) seeds the registry from the genesis file, as the ledger's genesis state does.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
@@ -29,7 +31,7 @@ import { fromHex } from '../../lib/crypto/index.js';
 import { leafHash, rootOfLeaves } from '../../lib/merkle/index.js';
 import type { KvOp } from '../../lib/storage/kv.js';
 import type { CertificateVerifier } from './certificate.js';
-import { CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, type Cursor } from './keys.js';
+import { CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, storerKeyIndexKey, type Cursor } from './keys.js';
 
 export interface ReadModelReader {
   get(key: Uint8Array): Promise<Uint8Array | null>;
@@ -75,6 +77,9 @@ class Overlay {
   }
   put(key: Uint8Array, value: Uint8Array): void {
     this.writes.set(hex(key), { type: 'put', key, value });
+  }
+  del(key: Uint8Array): void {
+    this.writes.set(hex(key), { type: 'del', key });
   }
   async node(id: Uint8Array): Promise<NodeRecord | null> {
     const b = await this.get(nodeKey(id));
@@ -140,7 +145,11 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
         const k = body.value;
         if (!k.file) break;
         const rec: KeyRecord = { owner: k.owner, collection: k.collection, key: k.key, file: k.file, contentType: k.contentType, commitments: k.commitments, txId: Buffer.from(txId(stx)), round: BigInt(round) };
-        o.put(keyRecordKey(k.owner, k.collection, k.key), KeyRecord.encode(rec).finish());
+        const at = keyRecordKey(k.owner, k.collection, k.key);
+        const before = await o.get(at);
+        if (before !== null) for (const c of KeyRecord.decode(before).commitments) o.del(storerKeyIndexKey(c.storerId, k.owner, k.collection, k.key));
+        for (const c of k.commitments) o.put(storerKeyIndexKey(c.storerId, k.owner, k.collection, k.key), at);
+        o.put(at, KeyRecord.encode(rec).finish());
         o.put(fileInfoKey(k.file.filehash), FileInfo.encode(k.file).finish());
         for (const c of k.commitments) o.put(fileLocationKey(k.file.filehash, c.storerId), StorageCommitment.encode(c).finish());
         stats.keys++;
@@ -155,6 +164,8 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
         if (bytes === null) throw new BlockRejected(`block ${round} repairs wolk://${r.owner}/${r.collection}/${r.key}, which is not indexed`);
         const rec = repairedRecord(KeyRecord.decode(bytes), r, BigInt(round), eq);
         o.put(at, KeyRecord.encode(rec).finish());
+        for (const x of r.replaced) if (x.commitment) o.del(storerKeyIndexKey(x.commitment.storerId, r.owner, r.collection, r.key));
+        for (const c of r.commitments) o.put(storerKeyIndexKey(c.storerId, r.owner, r.collection, r.key), at);
         if (rec.file) for (const c of r.commitments) o.put(fileLocationKey(rec.file.filehash, c.storerId), StorageCommitment.encode(c).finish());
         stats.keys++;
         break;

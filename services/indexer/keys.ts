@@ -5,6 +5,9 @@
 //               0x1f ‖ filehash ‖ storer id                              → StorageCommitment
 //   indexNode   0x20 ‖ node id                                           → NodeRecord (balance filled in)
 //   indexCursor 0x21                                                     → Cursor (last applied block)
+//   indexStorerKey 0x22 ‖ storer id ‖ state key of the path              → the path's indexKey key
+//               one entry per current commitment of a key (SetKey, Repair): ListStorerKeys
+import { pathStateKey } from '../../lib/chain/state-keys.js';
 import { Bucket, bucketKey } from '../../lib/storage/kv.js';
 
 const utf8 = new TextEncoder();
@@ -30,6 +33,15 @@ export function fileInfoKey(filehash: Uint8Array): Uint8Array {
 
 export function fileLocationKey(filehash: Uint8Array, storerId: Uint8Array): Uint8Array {
   return bucketKey(Bucket.indexFile, filehash, storerId);
+}
+
+/** Prefix of a storer's entries in indexStorerKey. */
+export function storerKeysPrefix(storerId: Uint8Array): Uint8Array {
+  return bucketKey(Bucket.indexStorerKey, storerId);
+}
+
+export function storerKeyIndexKey(storerId: Uint8Array, owner: string, collection: string, key: string): Uint8Array {
+  return bucketKey(Bucket.indexStorerKey, storerId, pathStateKey(owner, collection, key));
 }
 
 export function nodeKey(id: Uint8Array): Uint8Array {

@@ -79,6 +79,13 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
       return { keys, nextPageToken: next, round: BigInt(cur.round) };
     },
 
+    async listStorerKeys(req) {
+      if (req.storerId.length !== 32) throw invalidArgument(`ListStorerKeys: storer_id must be 32 bytes, got ${req.storerId.length}`);
+      const cur = await ready();
+      const { keys, next } = await wrap(() => c.model.storerKeys(req.storerId, req.pageSize, req.pageToken));
+      return { keys, nextPageToken: next, round: BigInt(cur.round) };
+    },
+
     async getFileLocations(req) {
       if (req.filehash.length !== 32) throw invalidArgument(`GetFileLocations: filehash must be 32 bytes, got ${req.filehash.length}`);
       await ready();

@@ -6,7 +6,7 @@ import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { prefixEnd, type KvStore } from '../../lib/storage/kv.js';
 import { applyCertifiedBlock, type Applied, type IndexerCoreContext } from './core.js';
-import { collectionPrefix, CURSOR_KEY, decodeCursor, fileInfoKey, NODE_PREFIX, nodeKey, type Cursor } from './keys.js';
+import { collectionPrefix, CURSOR_KEY, decodeCursor, fileInfoKey, NODE_PREFIX, nodeKey, storerKeysPrefix, type Cursor } from './keys.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -102,6 +102,32 @@ export class ReadModel {
     // Best first: reputation, then (for a stable order) storer id.
     rows.sort((a, b) => b.reputationPpm - a.reputationPpm || Buffer.compare(Buffer.from(a.storerId), Buffer.from(b.storerId)));
     return { file: FileInfo.decode(info), locations: rows };
+  }
+
+  /** The keys whose current commitments include `storerId`, in the order of their state keys (docs/repair.md §2). */
+  async storerKeys(storerId: Uint8Array, pageSize: number, pageToken: string): Promise<{ keys: KeyRecord[]; next: string }> {
+    if (storerId.length !== 32) throw new QueryError(`storer_id must be 32 bytes, got ${storerId.length}`);
+    const size = pageSizeOf(pageSize);
+    const base = storerKeysPrefix(storerId);
+    let gte = base;
+    if (pageToken !== '') {
+      const after = untoken(pageToken);
+      if (after.length !== 32) throw new QueryError('page_token is not one this indexer issued');
+      gte = new Uint8Array([...base, ...after, 0]);
+    }
+    const keys: KeyRecord[] = [];
+    let last: Uint8Array | null = null;
+    let more = false;
+    for await (const e of this.kv.range({ gte, lt: prefixEnd(base), limit: size + 1 })) {
+      if (keys.length === size) {
+        more = true;
+        break;
+      }
+      const rec = await this.kv.get(e.value);
+      if (rec !== null) keys.push(KeyRecord.decode(rec));
+      last = e.key;
+    }
+    return { keys, next: more && last ? token(last.subarray(base.length)) : '' };
   }
 
   async node(id: Uint8Array): Promise<NodeRecord | null> {

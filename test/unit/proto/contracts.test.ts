@@ -149,6 +149,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.indexer.v1.IndexerService/GetKey ->',
     'wolk.indexer.v1.IndexerService/ListKeys ->',
     'wolk.indexer.v1.IndexerService/ListNodes ->',
+    'wolk.indexer.v1.IndexerService/ListStorerKeys ->',
     'wolk.rewards.v1.RewardsService/GetReputation ->',
     'wolk.rewards.v1.RewardsService/GetTally ->',
     'wolk.rewards.v1.RewardsService/Tally ->',

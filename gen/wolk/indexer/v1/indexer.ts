@@ -133,6 +133,26 @@ export interface ListNodesResponse {
   nextPageToken: string;
 }
 
+/** Request of ListStorerKeys. */
+export interface ListStorerKeysRequest {
+  /** 32-byte storer id. */
+  storerId: Buffer;
+  /** Maximum number of keys per page (1 to 1000); 0 = 100. */
+  pageSize: number;
+  /** Opaque token from a previous response's next_page_token; empty = first page. */
+  pageToken: string;
+}
+
+/** Response of ListStorerKeys. */
+export interface ListStorerKeysResponse {
+  /** The records (with their current commitments, one of which is the storer's) of this page. */
+  keys: KeyRecord[];
+  /** Token for the next page; empty = no more keys. */
+  nextPageToken: string;
+  /** The last finalized block the indexer has applied: the listing is as of this block. */
+  round: bigint;
+}
+
 function createBaseGetKeyRequest(): GetKeyRequest {
   return { owner: "", collection: "", key: "" };
 }
@@ -1087,6 +1107,227 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   },
 };
 
+function createBaseListStorerKeysRequest(): ListStorerKeysRequest {
+  return { storerId: Buffer.alloc(0), pageSize: 0, pageToken: "" };
+}
+
+export const ListStorerKeysRequest: MessageFns<ListStorerKeysRequest> = {
+  encode(message: ListStorerKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStorerKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStorerKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStorerKeysRequest {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListStorerKeysRequest): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStorerKeysRequest>): ListStorerKeysRequest {
+    return ListStorerKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStorerKeysRequest>): ListStorerKeysRequest {
+    const message = createBaseListStorerKeysRequest();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListStorerKeysResponse(): ListStorerKeysResponse {
+  return { keys: [], nextPageToken: "", round: 0n };
+}
+
+export const ListStorerKeysResponse: MessageFns<ListStorerKeysResponse> = {
+  encode(message: ListStorerKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      KeyRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.round);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStorerKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStorerKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(KeyRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStorerKeysResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => KeyRecord.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+    };
+  },
+
+  toJSON(message: ListStorerKeysResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => KeyRecord.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStorerKeysResponse>): ListStorerKeysResponse {
+    return ListStorerKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStorerKeysResponse>): ListStorerKeysResponse {
+    const message = createBaseListStorerKeysResponse();
+    message.keys = object.keys?.map((e) => KeyRecord.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    return message;
+  },
+};
+
 /** Query API over finalized state. */
 export type IndexerServiceService = typeof IndexerServiceService;
 export const IndexerServiceService = {
@@ -1132,6 +1373,21 @@ export const IndexerServiceService = {
     responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
   },
+  /**
+   * Lists the keys whose current commitments include a storer, paged: what a repairer asks about a
+   * storer that is no longer live (docs/repair.md §2).
+   */
+  listStorerKeys: {
+    path: "/wolk.indexer.v1.IndexerService/ListStorerKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStorerKeysRequest): Buffer =>
+      Buffer.from(ListStorerKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStorerKeysRequest => ListStorerKeysRequest.decode(value),
+    responseSerialize: (value: ListStorerKeysResponse): Buffer =>
+      Buffer.from(ListStorerKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStorerKeysResponse => ListStorerKeysResponse.decode(value),
+  },
 } as const;
 
 export interface IndexerServiceServer extends UntypedServiceImplementation {
@@ -1143,6 +1399,11 @@ export interface IndexerServiceServer extends UntypedServiceImplementation {
   getFileLocations: handleUnaryCall<GetFileLocationsRequest, GetFileLocationsResponse>;
   /** Lists registered nodes in ascending id order, optionally by role, paged. */
   listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
+  /**
+   * Lists the keys whose current commitments include a storer, paged: what a repairer asks about a
+   * storer that is no longer live (docs/repair.md §2).
+   */
+  listStorerKeys: handleUnaryCall<ListStorerKeysRequest, ListStorerKeysResponse>;
 }
 
 export interface IndexerServiceClient extends Client {
@@ -1209,6 +1470,25 @@ export interface IndexerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the keys whose current commitments include a storer, paged: what a repairer asks about a
+   * storer that is no longer live (docs/repair.md §2).
+   */
+  listStorerKeys(
+    request: ListStorerKeysRequest,
+    callback: (error: ServiceError | null, response: ListStorerKeysResponse) => void,
+  ): ClientUnaryCall;
+  listStorerKeys(
+    request: ListStorerKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStorerKeysResponse) => void,
+  ): ClientUnaryCall;
+  listStorerKeys(
+    request: ListStorerKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStorerKeysResponse) => void,
   ): ClientUnaryCall;
 }
 
