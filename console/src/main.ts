@@ -43,14 +43,19 @@ async function render(): Promise<void> {
   main.append(root);
   document.title = `${entry?.title ?? 'Not found'} · Wolk console`;
   if (!entry) {
+    main.setAttribute('aria-busy', 'false');
     root.append(h('h1', {}, 'Not found'), h('p', {}, 'There is no page ', h('code', {}, location.hash), '. ', h('a', { href: '#/network' }, 'Go to the network overview.')));
     return;
   }
+  // Busy until the page has its data (or its error): assistive technology waits, and so do tests.
+  main.setAttribute('aria-busy', 'true');
   try {
     await entry.page(root, args, query, controller.signal);
   } catch (err) {
     if ((err as Error).name === 'AbortError' || controller.signal.aborted) return;
     root.append(errorBox(`The ${entry.title.toLowerCase()} page failed:`, err));
+  } finally {
+    if (current === controller) main.setAttribute('aria-busy', 'false');
   }
 }
 

@@ -9,14 +9,17 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { hashFile } from '../../lib/merkle/file.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
 import { ROOT } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/console.test.ts');
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 logSeedOnFailure(test);
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -87,8 +90,9 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   const page = await context.newPage();
   const problems = watch(page);
   // An assertion that fails half-way still shows what the browser said until then.
+  let finished = false;
   t.teardown(() => {
-    if (problems.errors.length > 0) console.error(`the console logged:\n${problems.errors.join('\n')}\nrequests that failed or answered 4xx/5xx:\n${problems.requests.join('\n') || '(none)'}`);
+    if (!finished && problems.errors.length > 0) console.error(`the console logged:\n${problems.errors.join('\n')}\nrequests that failed or answered 4xx/5xx:\n${problems.requests.join('\n') || '(none)'}`);
   });
   const genesis = (await (await fetch(`${gateway}/console/api/genesis`)).json()) as { nodes: { id: string; roles: string[] }[] };
   const storerIds = genesis.nodes.filter((n) => n.roles.includes('storer')).map((n) => n.id);
@@ -112,60 +116,130 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   for (const id of storerIds) await page.locator(`[data-storer="${id}"]`).waitFor({ timeout: 15_000 });
   t.is(await page.getByText('live', { exact: true }).count(), storerIds.length, 'every storer answers');
 
-  // Upload from the browser: an imported (seeded) key claims a name and puts a file.
+  // Upload from the browser: a key created in the page (the browser's CSPRNG) claims a name and puts a file.
   const owner = `console-${seeded.hex(4)}`;
   const body = seeded.bytes(100_000);
   await page.goto(`${gateway}/console/#/upload`);
-  await page.locator('#key-import').fill(seeded.hex(32));
-  await page.getByRole('button', { name: 'Import key' }).click();
+  await page.getByRole('button', { name: 'Create a key in this browser' }).click();
+  const copyKey = page.getByRole('button', { name: /^copy public key [0-9a-f]{64}$/ });
+  const publicKey = ((await copyKey.getAttribute('aria-label')) ?? '').slice('copy public key '.length);
   await page.locator('#owner-name').fill(owner);
   await page.getByRole('button', { name: 'Claim' }).click();
-  const claimed = await pollUntil(async () => (await page.getByTestId('name-status').textContent()) ?? '', { what: 'the claim to end', deadlineMs: 90_000, until: (s) => /is yours|Could not|belongs/.test(s) });
+  const claimed = await pollUntil(async () => (await page.getByTestId('name-status').textContent()) ?? '', { what: 'the claim to end', deadlineMs: 60_000, until: (s) => /is yours|Could not|belongs/.test(s) });
   t.true(claimed.includes(`${owner} is yours`), `the page claimed the name: ${claimed}`);
+  const nameOnChain = (await (await fetch(`${gateway}/wolk/${owner}`)).json()) as { owner: string };
+  t.is(nameOnChain.owner, publicKey, 'the chain binds the name to the key the page created');
   await page.locator('#up-key').fill('notes/hello.bin');
   await page.locator('#up-file').setInputFiles({ name: 'hello.bin', mimeType: 'application/octet-stream', buffer: body });
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
-  const stored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the upload to end', deadlineMs: 120_000, until: (s) => s !== '' });
+  const stored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the upload to end', deadlineMs: 60_000, until: (s) => s !== '' });
   t.true(stored.includes('Stored'), `the page uploaded the file: ${stored}`);
   t.is(await page.locator('#up-progress').getAttribute('value'), '100');
   await page.screenshot({ path: join(shots, 'upload.png'), fullPage: true });
   const uri = `wolk://${owner}/uploads/notes/hello.bin`;
+  const filePath = `/wolk/${owner}/uploads/notes/hello.bin`;
 
-  // Files: the upload's record with its N storers, and Verify in the browser.
-  const file = (await (await fetch(`${gateway}/console/api/file?uri=${encodeURIComponent(uri)}`)).json()) as { storers: { id: string }[]; round: string; txid: string; size: string };
-  t.is(file.size, String(body.length));
-  t.is(file.storers.length, 3, 'N = 3 storers committed');
+  // What the chain says, read apart from the console's own API: the key's proof as `wolk proof` gets it.
+  const proofJson = (await (await fetch(`${gateway}${filePath}?proof`)).json()) as { proof: string };
+  const proof = GetStateProofResponse.decode(Buffer.from(proofJson.proof, 'base64'));
+  const record = KeyRecord.decode(proof.proof!.value!);
+  const filehash = hex(record.file!.filehash);
+  t.is(filehash, hex(hashFile(body, record.file!.chunkSize).filehash), 'the chain holds the file hash of the bytes the page read');
+  t.is(Number(record.file!.size), body.length);
+  t.is(record.commitments.length, 3, 'N = 3 storers committed');
+
+  // Files: the record with its N storers, and Verify in the browser (proof, certificate and bytes).
   await page.goto(`${gateway}/console/#/files?uri=${encodeURIComponent(uri)}`);
   // The page renders after its own request: wait for it before counting.
   await page.getByRole('button', { name: 'Verify' }).waitFor({ timeout: 15_000 });
-  for (const s of file.storers) t.true((await page.locator(`[title="${s.id}"]`).count()) >= 1, `storer ${s.id} is in the file view`);
-  await page.getByRole('button', { name: 'Verify' }).click();
+  t.is(await page.locator(`main [title="${filehash}"]`).count(), 1, 'the file view shows the file hash');
+  for (const c of record.commitments) {
+    t.is(await page.locator(`main [title="${hex(c.storerId)}"]`).count(), 1, `storer ${hex(c.storerId)} is in the file view`);
+    t.is(await page.locator(`main [title="${hex(c.replicaRoot)}"]`).count(), 1, `its replica root ${hex(c.replicaRoot)} is shown`);
+  }
   const verdict = page.getByTestId('verify-result');
-  await verdict.getByText('✔ Verified').waitFor({ timeout: 20_000 });
-  t.regex((await verdict.getAttribute('class')) ?? '', /\bok\b/);
-  t.true(((await verdict.textContent()) ?? '').includes(`${uri} is file`), 'the verdict says what was proven');
+  const verify = async (): Promise<string> => {
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await verdict.locator('.verdict').waitFor({ timeout: 20_000 });
+    return (await verdict.textContent()) ?? '';
+  };
+  const green = await verify();
+  t.regex((await verdict.getAttribute('class')) ?? '', /\bok\b/, `Verify is green: ${green}`);
+  t.true(green.includes(`${uri} is file ${filehash.slice(0, 16)}`), 'the verdict says what was proven');
+  t.true(green.includes(`The ${body.length.toLocaleString('en-US')} bytes the gateway serves for it hash to that file hash`), 'the bytes were checked');
   await page.screenshot({ path: join(shots, 'files-verified.png'), fullPage: true });
 
-  // The same check on a proof whose header was changed on the way: red, and says why.
-  await page.route((u) => u.search === '?proof', async (route) => {
+  // The same check against what an attacker between the chain and the page (a dishonest gateway, or
+  // the network) could hand over: each must turn it red and say why.
+  const isProof = (u: URL) => u.pathname === filePath && u.search === '?proof';
+  const isBytes = (u: URL) => u.pathname === filePath && u.search === '';
+  const isView = (u: URL) => u.pathname === '/console/api/file';
+  const forged = Buffer.from(body);
+  forged[forged.length >> 1]! ^= 0x01;
+  const forgedHash = hex(hashFile(forged, record.file!.chunkSize).filehash);
+  const rewriteProof = (edit: (p: GetStateProofResponse) => void) => async (route: Route) => {
     const res = await route.fetch();
     const j = (await res.json()) as { proof: string };
     const p = GetStateProofResponse.decode(Buffer.from(j.proof, 'base64'));
-    p.header!.timestampMs += 1n;
+    edit(p);
     await route.fulfill({ response: res, json: { ...j, proof: Buffer.from(GetStateProofResponse.encode(p).finish()).toString('base64') } });
-  });
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await verdict.getByText('✘ Not verified').waitFor({ timeout: 20_000 });
-  t.regex((await verdict.getAttribute('class')) ?? '', /\bbad\b/);
-  t.regex((await verdict.textContent()) ?? '', /does not hash to the certified block/);
-  await page.screenshot({ path: join(shots, 'files-tampered.png'), fullPage: true });
-  await page.unroute((u) => u.search === '?proof');
+  };
+  const attacks: { what: string; routes: [(u: URL) => boolean, (r: Route) => Promise<void>][]; reload?: boolean; expect: RegExp }[] = [
+    {
+      what: 'the proof claims the key holds other bytes',
+      routes: [[isProof, rewriteProof((p) => {
+        const r = KeyRecord.decode(p.proof!.value!);
+        r.file!.filehash = Buffer.from(forgedHash, 'hex');
+        p.proof!.value = Buffer.from(KeyRecord.encode(r).finish());
+      })]],
+      expect: /the proof does not lead to the state root/,
+    },
+    { what: 'the proof\'s block header is altered', routes: [[isProof, rewriteProof((p) => void (p.header!.timestampMs += 1n))]], expect: /does not hash to the certified block/ },
+    { what: 'the certificate keeps one cert vote', routes: [[isProof, rewriteProof((p) => void (p.certificate!.votes = p.certificate!.votes.slice(0, 1)))]], expect: /not a cert quorum of the genesis committee/ },
+    {
+      what: 'the gateway serves corrupted bytes',
+      routes: [[isBytes, async (route) => route.fulfill({ response: await route.fetch(), body: forged })]],
+      expect: new RegExp(`the bytes the gateway served \\(${body.length.toLocaleString('en-US')} bytes, file hash ${forgedHash.slice(0, 16)}…\\) do not hash to the proven file ${filehash.slice(0, 16)}`),
+    },
+    {
+      what: 'the gateway serves corrupted bytes and reports their hash as the record',
+      routes: [
+        [isBytes, async (route) => route.fulfill({ response: await route.fetch(), body: forged })],
+        [isView, async (route) => {
+          const res = await route.fetch();
+          await route.fulfill({ response: res, json: { ...((await res.json()) as object), filehash: forgedHash } });
+        }],
+      ],
+      reload: true,
+      expect: /the gateway misreported the key/,
+    },
+  ];
+  for (const [i, attack] of attacks.entries()) {
+    for (const [match, handler] of attack.routes) await page.route(match, handler);
+    if (attack.reload) {
+      await page.reload();
+      await page.getByRole('button', { name: 'Verify' }).waitFor({ timeout: 15_000 });
+    }
+    const red = await verify();
+    t.regex((await verdict.getAttribute('class')) ?? '', /\bbad\b/, `${attack.what}: Verify is red (${red})`);
+    t.true(red.includes('✘ Not verified'), `${attack.what}: ${red}`);
+    t.regex(red, attack.expect, `${attack.what}: says why`);
+    await page.screenshot({ path: join(shots, `files-tampered-${i + 1}.png`), fullPage: true });
+    for (const [match, handler] of attack.routes) await page.unroute(match, handler);
+  }
 
   // Blocks: the upload's block lists its transaction; a search by tx id finds it.
-  await page.goto(`${gateway}/console/#/blocks/search/${file.txid}`);
-  await page.locator(`[data-txid="${file.txid}"]`).waitFor({ timeout: 15_000 });
-  t.is(await page.getByTestId('block-round').textContent(), `Round ${Number(file.round).toLocaleString('en-US')}`);
+  const txid = hex(record.txId);
+  await page.goto(`${gateway}/console/#/blocks/search/${txid}`);
+  await page.locator(`[data-txid="${txid}"]`).waitFor({ timeout: 15_000 });
+  t.is(await page.getByTestId('block-round').textContent(), `Round ${Number(record.round).toLocaleString('en-US')}`);
   await page.screenshot({ path: join(shots, 'blocks.png'), fullPage: true });
+  // The block the proof was made against: its hash and each cert voter as the certificate has them.
+  await page.goto(`${gateway}/console/#/blocks/${proof.header!.round}`);
+  await page.getByTestId('block-round').waitFor({ timeout: 15_000 });
+  t.is(await page.locator(`main [title="${hex(proof.certificate!.blockHash)}"]`).count(), 1, 'the block page shows the certified block hash');
+  for (const v of proof.certificate!.votes) t.true((await page.locator(`main [title="${hex(v.voterId)}"]`).count()) >= 1, `cert voter ${hex(v.voterId)} is listed`);
+  const file = { storers: record.commitments.map((c) => ({ id: hex(c.storerId) })) };
 
   // Storers: the file is counted for each of its storers.
   await pollUntil(
@@ -178,28 +252,35 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   );
   await page.screenshot({ path: join(shots, 'storers.png'), fullPage: true });
 
-  // Accessibility (axe-core) on every page, at desktop and at phone width.
-  const pages = ['#/network', '#/blocks/2', '#/storers', `#/files?uri=${encodeURIComponent(uri)}`, '#/upload'];
+  // Accessibility (axe-core) on every page once it has its data, at desktop and at phone width.
+  const pages = ['#/network', `#/blocks/${record.round}`, '#/storers', `#/files?uri=${encodeURIComponent(uri)}`, '#/upload'];
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 844 });
     for (const hash of pages) {
       await page.goto(`${gateway}/console/${hash}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
+      await page.locator('main[aria-busy=false] h1').waitFor({ timeout: 15_000 });
+      t.is(await page.getByRole('alert').count(), 0, `${hash} renders without an error box`);
       const serious = (await axe(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
       t.deepEqual(serious, [], `axe at ${width} px on ${hash}`);
-      if (width === 390) await page.screenshot({ path: join(shots, `phone-${hash.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}.png`), fullPage: true });
       if (width === 390) {
+        await page.screenshot({ path: join(shots, `phone-${hash.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}.png`), fullPage: true });
         const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
         t.true(Number(overflow) <= 0, `no sideways scrolling at 390 px on ${hash} (${overflow} px too wide)`);
+        // Every page tab is on screen (not cut off or hidden behind a sideways scroll) and tall enough to tap.
+        for (const tab of await page.locator('nav.tabs a').all()) {
+          const box = await tab.boundingBox();
+          t.true(box !== null && box.x >= 0 && box.x + box.width <= 390 && box.height >= 24, `tab ${await tab.textContent()} is usable at 390 px on ${hash}: ${JSON.stringify(box)}`);
+        }
       }
     }
   }
 
-  // Keyboard: the skip link comes first, then the pages; Enter opens one.
+  // Keyboard: the skip link comes first and moves focus to the content; then the page tabs; Enter opens one.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(`${gateway}/console/#/network`);
-  await page.locator('main h1').waitFor();
+  // A fresh load, so Tab starts at the top of the document as it does for someone arriving.
+  await page.reload();
+  await page.locator('main[aria-busy=false] h1').waitFor();
   await page.keyboard.press('Tab');
   t.is(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
   await page.keyboard.press('Tab');
@@ -207,7 +288,39 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   await page.keyboard.press('Tab');
   t.is(await page.evaluate('document.activeElement.textContent'), 'Storers');
   await page.keyboard.press('Enter');
-  await page.locator('main h1', { hasText: 'Storers' }).waitFor();
+  await page.locator('main[aria-busy=false] h1', { hasText: 'Storers' }).waitFor();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  t.is(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+  await page.keyboard.press('Enter');
+  t.is(await page.evaluate('document.activeElement.id'), 'main', 'the skip link moves focus to the content');
+  await page.keyboard.press('Tab');
+  t.true(await page.evaluate('document.activeElement.closest("main") !== null'), 'the next Tab is inside the content, past the header');
 
   t.deepEqual(problems.errors, [], `the console logged no errors; it logged:\n${problems.errors.join('\n')}`);
+
+  // The gateway goes away under an open page: the page says so and keeps what it showed, marked as
+  // stale; a page opened then shows a readable error, not a blank screen.
+  await page.goto(`${gateway}/console/#/network`);
+  await page.locator('main[aria-busy=false] [data-testid=tip-round]').waitFor();
+  const liveLine = page.locator('p.live');
+  await pollUntil(async () => (await liveLine.textContent()) ?? '', { what: 'live updates to connect', deadlineMs: 15_000, until: (s) => s.startsWith('Live') });
+  const gatewayProcess = devnet.processes().find((p) => p.name === 'gateway-0');
+  t.truthy(gatewayProcess, 'the devnet has a gateway-0 process');
+  process.kill(gatewayProcess!.pid, 'SIGKILL');
+  const lost = await pollUntil(async () => (await liveLine.textContent()) ?? '', { what: 'the network page to notice the gateway is gone', deadlineMs: 15_000, until: (s) => s.includes('stopped answering') });
+  t.regex(lost, /The gateway stopped answering at .*: the figures below are as of round [\d,]+ and may be out of date/);
+  t.is(await page.locator('[data-testid=tip-round]').count(), 1, 'the last figures stay on the page');
+  await page.screenshot({ path: join(shots, 'gateway-down-network.png'), fullPage: true });
+  await page.locator('nav.tabs a', { hasText: 'Storers' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: 15_000 });
+  t.regex((await alert.textContent()) ?? '', /the gateway did not answer/);
+  await page.screenshot({ path: join(shots, 'gateway-down-storers.png'), fullPage: true });
+  // What the browser logs now is its own report of the refused connections (net::ERR_CONNECTION_REFUSED
+  // and "Failed to load resource"), which is the condition under test, not an error of the console's.
+  const theirs = problems.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|net::ERR_/.test(e));
+  t.deepEqual(theirs, [], `with the gateway down the console logged only connection failures:\n${problems.errors.join('\n')}`);
+  finished = true;
 });

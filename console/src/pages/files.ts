@@ -4,7 +4,7 @@
 import { getJson, type FileView } from '../api.js';
 import { loadGenesis, importGenesis, type PinnedGenesis } from '../genesis.js';
 import { badge, card, dl, errorBox, h, hexId, num, percent, table, bytes, empty } from '../ui.js';
-import { gatewayPath, verifyProofJson, type ProofReport } from '../wolk.js';
+import { FileHasher, gatewayPath, verifyProofJson, type ProofReport } from '../wolk.js';
 
 export async function filesPage(root: HTMLElement, _args: string[], query: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Files and keys'));
@@ -48,7 +48,7 @@ export async function filesPage(root: HTMLElement, _args: string[], query: URLSe
         ['Transaction', hexId(f.txid, { label: 'transaction id', href: `#/blocks/search/${f.txid}` })],
         ['As of round', num(f.asOfRound)],
       ]),
-      h('div', { class: 'verify' }, verifyButton, h('p', { class: 'muted' }, 'Checks, in this browser, that the key\'s record is in the state of a certified block: the sparse-Merkle proof, the block hash and every cert vote against the network\'s genesis.'), verifyOut),
+      h('div', { class: 'verify' }, verifyButton, h('p', { class: 'muted' }, `Checks, in this browser, that the key's record is in the state of a certified block (the sparse-Merkle proof, the block hash and every cert vote against the network's genesis) and, up to ${bytes(BYTE_CHECK_LIMIT)}, that the bytes the gateway serves hash to the proven file hash.`), verifyOut),
     ),
     card(
       `Storers (${f.storers.length})`,
@@ -86,6 +86,11 @@ async function listing(root: HTMLElement, owner: string, collection: string, sig
   }
 }
 
+/** Verify also downloads and hashes the bytes of files up to this size; larger ones say they were not. */
+const BYTE_CHECK_LIMIT = 32 * 1024 * 1024;
+
+type BytesCheck = { checked: true; size: number } | { checked: false; why: string };
+
 async function verify(f: FileView, out: HTMLElement, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   out.className = 'verify-out';
@@ -100,11 +105,27 @@ async function verify(f: FileView, out: HTMLElement, button: HTMLButtonElement):
       out.replaceChildren(h('p', {}, h('strong', {}, 'Not checked: '), (err as Error).message), genesisImport(f, out, button));
       return;
     }
-    const res = await fetch(`${gatewayPath({ owner: f.owner, collection: f.collection, key: f.key })}?proof`, { headers: { accept: 'application/json' } });
+    const path = gatewayPath({ owner: f.owner, collection: f.collection, key: f.key });
+    const res = await fetch(`${path}?proof`, { headers: { accept: 'application/json' } });
     if (!res.ok) throw new Error(`the gateway answered ${res.status} for the proof`);
     const j = (await res.json()) as { proof: string; parentHeader?: string };
     const report = verifyProofJson(f.owner, f.collection, f.key, j.proof, { genesis: pinned.genesis, parentHeader: j.parentHeader });
-    show(out, report, pinned);
+    if (!report.verified) return show(out, report, pinned);
+    // The record card shows the gateway's account of the key; it must be what was just proven.
+    if (report.filehash !== f.filehash || String(report.size) !== f.size) {
+      return refuse(out, `the record this page shows (file ${f.filehash.slice(0, 16)}…, ${num(f.size)} bytes) is not the proven one (file ${report.filehash.slice(0, 16)}…, ${num(report.size)} bytes): the gateway misreported the key`, pinned);
+    }
+    let bytesCheck: BytesCheck;
+    if (report.size > BYTE_CHECK_LIMIT) bytesCheck = { checked: false, why: `the file is larger than ${bytes(BYTE_CHECK_LIMIT)}; \`wolk get\` checks the bytes of any size` };
+    else {
+      out.replaceChildren(h('p', {}, `The proof holds; downloading the ${bytes(report.size)} to hash them…`));
+      const got = await hashDownload(path, report.size, f.chunkSize);
+      if (got.filehash !== report.filehash) {
+        return refuse(out, `the bytes the gateway served (${num(got.size)} bytes, file hash ${got.filehash.slice(0, 16)}…) do not hash to the proven file ${report.filehash.slice(0, 16)}…`, pinned);
+      }
+      bytesCheck = { checked: true, size: got.size };
+    }
+    show(out, report, pinned, bytesCheck);
   } catch (err) {
     out.className = 'verify-out bad';
     out.replaceChildren(h('p', {}, h('strong', {}, 'Not verified: '), (err as Error).message));
@@ -113,21 +134,51 @@ async function verify(f: FileView, out: HTMLElement, button: HTMLButtonElement):
   }
 }
 
-function show(out: HTMLElement, r: ProofReport, g: PinnedGenesis): void {
-  const genesisNote = `genesis ${g.fingerprint.slice(0, 16)}… (${g.source === 'first-use' ? 'pinned in this browser now, on first use' : g.source === 'imported' ? 'imported by you' : 'pinned in this browser earlier'})`;
+/** The file's bytes as the gateway serves them, hashed as lib/merkle does; reads at most size + 1 bytes. */
+async function hashDownload(path: string, size: number, chunkSize: number): Promise<{ filehash: string; size: number }> {
+  const res = await fetch(path, { headers: { accept: '*/*' } });
+  if (!res.ok || !res.body) throw new Error(`the gateway answered ${res.status} for the file's bytes`);
+  const hasher = new FileHasher({ chunkSize });
+  const reader = res.body.getReader();
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    hasher.update(value);
+    if (n > size) {
+      await reader.cancel();
+      break;
+    }
+  }
+  const d = hasher.digest();
+  return { filehash: Array.from(d.filehash, (b) => b.toString(16).padStart(2, '0')).join(''), size: n };
+}
+
+const genesisNote = (g: PinnedGenesis): string => `genesis ${g.fingerprint.slice(0, 16)}… (${g.source === 'first-use' ? 'pinned in this browser now, on first use' : g.source === 'imported' ? 'imported by you' : 'pinned in this browser earlier'})`;
+
+function refuse(out: HTMLElement, reason: string, g: PinnedGenesis): void {
+  out.className = 'verify-out bad';
+  out.replaceChildren(h('p', { class: 'verdict' }, '✘ Not verified'), h('p', {}, `${reason}.`), h('p', { class: 'muted' }, `Checked against ${genesisNote(g)}.`));
+}
+
+function show(out: HTMLElement, r: ProofReport, g: PinnedGenesis, b?: BytesCheck): void {
   if (r.verified) {
     out.className = 'verify-out ok';
     out.replaceChildren(
       h('p', { class: 'verdict' }, '✔ Verified'),
       h('p', {}, `${r.uri} is file ${r.filehash.slice(0, 16)}… of ${num(r.size)} bytes in the state of round ${num(r.round)} (state root ${r.stateRoot.slice(0, 16)}…): the sparse-Merkle proof leads to that root, the block header hashes to the certified block, and its ${r.certVotes} cert votes (weight ${r.certWeight}) are valid signatures and VRF credentials of the genesis committee reaching the cert threshold.`),
-      h('p', { class: 'muted' }, `Checked in this browser against ${genesisNote}. Nothing the gateway said was taken on trust except the genesis pin.`),
+      b?.checked
+        ? h('p', { 'data-testid': 'bytes-check' }, `The ${num(b.size)} bytes the gateway serves for it hash to that file hash.`)
+        : h('p', { 'data-testid': 'bytes-check', class: 'warn' }, `The bytes were not checked: ${b?.why ?? 'not asked'}.`),
+      h('p', { class: 'muted' }, `Checked in this browser against ${genesisNote(g)}. Nothing the gateway said was taken on trust except the genesis pin.`),
     );
   } else {
     out.className = 'verify-out bad';
     out.replaceChildren(
       h('p', { class: 'verdict' }, '✘ Not verified'),
       h('p', {}, `${r.reason ?? 'the proof did not check'}. `, `State proof: ${r.stateProof ? 'holds' : 'fails'}; certificate: ${r.certificate ? 'holds' : 'fails'}; quorum of the genesis committee: ${r.quorum === null ? 'not checked' : r.quorum ? 'holds' : 'fails'}.`),
-      h('p', { class: 'muted' }, `Checked against ${genesisNote}.`),
+      h('p', { class: 'muted' }, `Checked against ${genesisNote(g)}.`),
     );
   }
 }

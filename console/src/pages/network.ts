@@ -31,11 +31,26 @@ export async function networkPage(root: HTMLElement, _args: string[], _q: URLSea
 
   const events = new EventSource('/console/api/events');
   signal.addEventListener('abort', () => events.close(), { once: true });
-  events.addEventListener('open', () => (live.textContent = 'Live: the page updates on every finalized block.'));
-  events.addEventListener('error', () => (live.textContent = 'Live updates interrupted; reconnecting…'));
+  // Since when the gateway has not answered (null while connected): the figures are then stale.
+  let lostAt: number | null = null;
+  const setLive = (text: string, kind: 'ok' | 'warn') => {
+    live.textContent = text;
+    live.className = `live ${kind}`;
+  };
+  events.addEventListener('open', () => {
+    setLive('Live: the page updates on every finalized block.', 'ok');
+    // Back after an interruption: what was shown is out of date.
+    if (lostAt !== null) void refresh();
+    lostAt = null;
+  });
+  events.addEventListener('error', () => {
+    lostAt ??= Date.now();
+    const shown = body.querySelector('[data-testid=tip-round]')?.textContent;
+    setLive(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${shown ? `: the figures below are as of round ${shown} and may be out of date` : ''}. Reconnecting every few seconds…`, 'warn');
+  });
   events.addEventListener('block', (e) => {
     const b = JSON.parse((e as MessageEvent<string>).data) as { round: string };
-    live.textContent = `Live: round ${num(b.round)} finalized ${ago(Date.now())}.`;
+    setLive(`Live: round ${num(b.round)} finalized ${ago(Date.now())}.`, 'ok');
     void refresh();
   });
 }
