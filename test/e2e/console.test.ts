@@ -89,6 +89,14 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.log(`screenshots: ${shots}`);
   const page = await context.newPage();
   const problems = watch(page);
+  // Opens a page and waits for its data; the same address again reloads (a hash the page is already at
+  // would not render anew).
+  const open = async (hash: string): Promise<void> => {
+    const url = `${gateway}/console/${hash}`;
+    if (page.url() === url) await page.reload();
+    else await page.goto(url);
+    await page.locator('main[aria-busy=false] h1').waitFor({ timeout: 15_000 });
+  };
   // An assertion that fails half-way still shows what the browser said until then.
   let finished = false;
   t.teardown(() => {
@@ -244,8 +252,7 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   // Storers: the file is counted for each of its storers.
   await pollUntil(
     async () => {
-      await page.goto(`${gateway}/console/#/storers`);
-      await page.locator(`[data-files="${file.storers[0]!.id}"]`).waitFor();
+      await open('#/storers');
       return Promise.all(file.storers.map(async (s) => Number(await page.locator(`[data-files="${s.id}"]`).textContent())));
     },
     { what: 'the storers page to count the uploaded file', deadlineMs: 20_000, until: (counts) => counts.every((c) => c >= 1) },
@@ -297,6 +304,30 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.is(await page.evaluate('document.activeElement.id'), 'main', 'the skip link moves focus to the content');
   await page.keyboard.press('Tab');
   t.true(await page.evaluate('document.activeElement.closest("main") !== null'), 'the next Tab is inside the content, past the header');
+
+  // A storer and a validator go down: the pages say which, from their own probes (GetInfo, GetStatus).
+  const storerDown = devnet.processes().filter((p) => p.name.startsWith('storer-')).at(-1)!;
+  const validatorDown = devnet.processes().filter((p) => p.name.startsWith('consensus-')).at(-1)!;
+  process.kill(storerDown.pid, 'SIGKILL');
+  process.kill(validatorDown.pid, 'SIGKILL');
+  await pollUntil(
+    async () => {
+      await open('#/storers');
+      return page.locator('tr', { hasText: 'not answering' }).allTextContents();
+    },
+    { what: `the storers page to show ${storerDown.name} as not answering`, deadlineMs: 15_000, until: (rows) => rows.length > 0 },
+  );
+  t.is(await page.locator('tr', { hasText: 'not answering' }).count(), 1, 'exactly one storer is not answering');
+  t.is(await page.locator('tr', { hasText: 'not answering' }).filter({ hasText: storerDown.grpc }).count(), 1, `it is ${storerDown.name} (${storerDown.grpc})`);
+  t.is(await page.getByText('live', { exact: true }).count(), storerIds.length - 1, 'the others answer');
+  await page.screenshot({ path: join(shots, 'storer-down.png'), fullPage: true });
+  await page.goto(`${gateway}/console/#/network`);
+  await page.locator('main[aria-busy=false] [data-testid=tip-round]').waitFor();
+  const downRow = page.locator('tr', { hasText: validatorDown.grpc });
+  t.is(await downRow.count(), 1, `${validatorDown.name} (${validatorDown.grpc}) is listed by its endpoint`);
+  t.true(((await downRow.textContent()) ?? '').includes('down'), `${validatorDown.name} is shown as down`);
+  t.is(await page.locator('tr', { has: page.getByText('live', { exact: true }) }).count(), validatorIds.length - 1, 'the other validators are live');
+  await page.screenshot({ path: join(shots, 'validator-down.png'), fullPage: true });
 
   t.deepEqual(problems.errors, [], `the console logged no errors; it logged:\n${problems.errors.join('\n')}`);
 
