@@ -5,7 +5,7 @@ import test from 'ava';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { StorerServiceClient, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
-import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
+import { RepairReason, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import type { Genesis } from '../../../lib/chain/genesis.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
@@ -34,6 +34,20 @@ function setKeyWith(commitments: StorageCommitment[], file: { filehash: Uint8Arr
       fee: 0n,
       chainId: 'x',
       body: { $case: 'setKey', value: { owner: 'o', collection: 'c', key: 'k', file: { ...file, filehash: Buffer.from(file.filehash) }, contentType: '', commitments, gatewayId: Buffer.alloc(32), gatewaySignature: Buffer.alloc(64) } },
+    },
+    signature: Buffer.alloc(64),
+  };
+}
+
+/** A Repair bringing `commitments` (the replaced one is irrelevant to the storage check). */
+function repairWith(commitments: StorageCommitment[], replaced: StorageCommitment): SignedTransaction {
+  return {
+    tx: {
+      sender: Buffer.alloc(32),
+      nonce: 0n,
+      fee: 0n,
+      chainId: 'x',
+      body: { $case: 'repair', value: { owner: 'o', collection: 'c', key: 'k', recordRound: 1n, replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments } },
     },
     signature: Buffer.alloc(64),
   };
@@ -101,4 +115,11 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   t.truthy(await run(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a storer that does not answer fails');
   t.true(Date.now() - t0 < 10_000, 'within the time box');
   t.is(await check(block, { txs: [], newChunks: undefined }, signal), null, 'a block without files needs no challenge');
+
+  // A Repair's new commitment is challenged as a SetKey's is (docs/repair.md §8).
+  const gone = commitmentOf(silent.signPublicKey, file, seeded.bytes(32));
+  const repair = (c: StorageCommitment) => check(block, { txs: [repairWith([c], gone)], newChunks: undefined }, signal);
+  t.is(await repair(commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot)), null, 'a replacement that holds the file passes');
+  t.regex((await repair(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32)))) ?? '', /replica_root/, 'a replacement with another replica root fails');
+  t.truthy(await repair(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a replacement that does not answer fails');
 });
