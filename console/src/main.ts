@@ -23,7 +23,14 @@ let current: AbortController | undefined;
 function parseHash(): { id: string; args: string[]; query: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, q] = raw.split('?', 2) as [string, string | undefined];
-  const [id, ...args] = path.split('/').map((s) => decodeURIComponent(s));
+  // A hand-typed address may hold a malformed %-escape: keep such a part as typed rather than throw.
+  const [id, ...args] = path.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
   return { id: id || 'network', args, query: new URLSearchParams(q ?? '') };
 }
 

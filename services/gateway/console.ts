@@ -45,6 +45,15 @@ const STATIC: Readonly<Record<string, string>> = {
 // The page loads nothing from elsewhere: no CDN, no fonts, no inline script.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+/** A path segment decoded, or 400 for a malformed %-escape (decodeURIComponent throws URIError). */
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw problem(400, 'bad-path', 'Bad Request', `"${raw}" is not a valid URL path segment (a malformed %-escape)`);
+  }
+}
+
 const notFound = (detail: string) => problem(404, 'not-found', 'Not Found', detail);
 const noIndexer = () => problem(503, 'indexer-unavailable', 'Service Unavailable', 'this gateway has no indexer (WOLK_INDEXER), which answers storer and file queries');
 
@@ -380,7 +389,7 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
         case 'events':
           return events(r);
         case 'blocks': {
-          const arg = decodeURIComponent(rest.join('/'));
+          const arg = segment(rest.join('/'));
           if (/^\d{1,19}$/.test(arg)) return sendJson(r.res, 200, await block({ $case: 'round', value: BigInt(arg) }, signal));
           if (/^[0-9a-f]{64}$/.test(arg)) return sendJson(r.res, 200, await block({ $case: 'hash', value: Buffer.from(arg, 'hex') }, signal));
           throw problem(400, 'bad-block', 'Bad Request', `a block is a round number or a 64-hex block hash, got "${arg}"`);
@@ -392,7 +401,7 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
         case 'file':
           return sendJson(r.res, 200, await file(r.query.get('uri') ?? '', signal));
         case 'names':
-          return sendJson(r.res, 200, await name(decodeURIComponent(rest.join('/')), signal));
+          return sendJson(r.res, 200, await name(segment(rest.join('/')), signal));
         case 'genesis':
           if (!ctx.genesis) throw problem(501, 'no-genesis', 'Not Implemented', 'this gateway was started without WOLK_GENESIS, so it cannot hand the network\'s genesis to the console');
           return sendJson(r.res, 200, ctx.genesis);
