@@ -309,18 +309,20 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   await page.keyboard.press('Tab');
   t.true(await page.evaluate('document.activeElement.closest("main") !== null'), 'the next Tab is inside the content, past the header');
 
-  // A storer and a validator go down: the pages say which, from their own probes (GetInfo, GetStatus).
+  // A storer and a validator go down: the open storers page shows which by itself (it reads again as
+  // blocks come), and the network page too, from their own probes (GetInfo, GetStatus).
   const storerDown = devnet.processes().filter((p) => p.name.startsWith('storer-')).at(-1)!;
   const validatorDown = devnet.processes().filter((p) => p.name.startsWith('consensus-')).at(-1)!;
+  await open('#/storers');
+  await pollUntil(async () => (await page.locator('p.live').textContent()) ?? '', { what: 'the storers page to go live', deadlineMs: 15_000, until: (s) => s.startsWith('Live') });
+  t.is(await page.locator('tr', { hasText: 'not answering' }).count(), 0, 'every storer answers before');
   process.kill(storerDown.pid, 'SIGKILL');
   process.kill(validatorDown.pid, 'SIGKILL');
-  await pollUntil(
-    async () => {
-      await open('#/storers');
-      return page.locator('tr', { hasText: 'not answering' }).allTextContents();
-    },
-    { what: `the storers page to show ${storerDown.name} as not answering`, deadlineMs: 15_000, until: (rows) => rows.length > 0 },
-  );
+  await pollUntil(async () => page.locator('tr', { hasText: 'not answering' }).allTextContents(), {
+    what: `the open storers page to show ${storerDown.name} as not answering, without a reload`,
+    deadlineMs: 20_000,
+    until: (rows) => rows.length > 0,
+  });
   t.is(await page.locator('tr', { hasText: 'not answering' }).count(), 1, 'exactly one storer is not answering');
   t.is(await page.locator('tr', { hasText: 'not answering' }).filter({ hasText: storerDown.grpc }).count(), 1, `it is ${storerDown.name} (${storerDown.grpc})`);
   t.is(await page.getByText('live', { exact: true }).count(), storerIds.length - 1, 'the others answer');

@@ -1,58 +1,27 @@
 // Network: the tip, round times over the last rounds, finalized tx/s, the mempool, and every validator
 // with its own status and its cert votes; refreshed on every finalized block (server-sent events).
 import { getJson, type NetworkView } from '../api.js';
+import { followBlocks } from '../live.js';
 import { ago, badge, barChart, card, empty, errorBox, h, hexId, num, table } from '../ui.js';
 
 export async function networkPage(root: HTMLElement, _args: string[], _q: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Network'));
-  const live = h('p', { class: 'live', role: 'status', 'aria-live': 'polite' }, 'Connecting to live updates…');
   const body = h('div', { class: 'network' }, h('p', { class: 'loading' }, 'Loading the chain…'));
-  root.append(live, body);
-
-  let pending = false;
-  let again = false;
+  root.append(body);
   const refresh = async () => {
-    if (pending) return void (again = true);
-    pending = true;
     try {
       const n = await getJson<NetworkView>('/console/api/network', signal);
       body.replaceChildren(...view(n));
     } catch (err) {
       if (!signal.aborted) body.replaceChildren(errorBox('Could not read the network:', err));
-    } finally {
-      pending = false;
-      if (again && !signal.aborted) {
-        again = false;
-        void refresh();
-      }
     }
   };
   await refresh();
-
-  const events = new EventSource('/console/api/events');
-  signal.addEventListener('abort', () => events.close(), { once: true });
-  // Since when the gateway has not answered (null while connected): the figures are then stale.
-  let lostAt: number | null = null;
-  const setLive = (text: string, kind: 'ok' | 'warn') => {
-    live.textContent = text;
-    live.className = `live ${kind}`;
+  const asOf = () => {
+    const round = body.querySelector('[data-testid=tip-round]')?.textContent;
+    return round ? `round ${round}` : undefined;
   };
-  events.addEventListener('open', () => {
-    setLive('Live: the page updates on every finalized block.', 'ok');
-    // Back after an interruption: what was shown is out of date.
-    if (lostAt !== null) void refresh();
-    lostAt = null;
-  });
-  events.addEventListener('error', () => {
-    lostAt ??= Date.now();
-    const shown = body.querySelector('[data-testid=tip-round]')?.textContent;
-    setLive(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${shown ? `: the figures below are as of round ${shown} and may be out of date` : ''}. Reconnecting every few seconds…`, 'warn');
-  });
-  events.addEventListener('block', (e) => {
-    const b = JSON.parse((e as MessageEvent<string>).data) as { round: string };
-    setLive(`Live: round ${num(b.round)} finalized ${ago(Date.now())}.`, 'ok');
-    void refresh();
-  });
+  body.before(followBlocks({ refresh, asOf, signal }));
 }
 
 function view(n: NetworkView): HTMLElement[] {

@@ -1,14 +1,32 @@
 // Storers: stake, reputation (now, and after each audit since the console started watching), balance,
-// audits passed and failed, files held, and whether the storer answers right now.
+// audits passed and failed, files held, and whether the storer answers right now; read again as blocks
+// are finalized (at most every 3 s).
 import { getJson, type StorersView } from '../api.js';
-import { badge, card, h, hexId, lineChart, num, percent, table, bytes } from '../ui.js';
+import { followBlocks } from '../live.js';
+import { badge, card, errorBox, h, hexId, lineChart, num, percent, table, bytes } from '../ui.js';
 
 export async function storersPage(root: HTMLElement, _args: string[], _q: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Storers'));
-  const v = await getJson<StorersView>('/console/api/storers', signal);
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Asking the indexer and every storer…'));
+  root.append(body);
+  // The first read's failure is the page's error; a later one replaces the table with it.
+  body.replaceChildren(...view(await getJson<StorersView>('/console/api/storers', signal)));
+  const refresh = async () => {
+    try {
+      body.replaceChildren(...view(await getJson<StorersView>('/console/api/storers', signal)));
+    } catch (err) {
+      if (!signal.aborted) body.replaceChildren(errorBox('Could not read the storers:', err));
+    }
+  };
+  const asOf = () => body.querySelector('[data-watched-to]')?.getAttribute('data-watched-to') ?? undefined;
+  // Every storer is asked GetInfo on each read: at most one read every 3 s however fast blocks come.
+  body.before(followBlocks({ refresh, asOf, signal, minIntervalMs: 3000 }));
+}
+
+function view(v: StorersView): HTMLElement[] {
   const live = v.storers.filter((s) => s.live).length;
-  root.append(
-    h('p', { class: 'muted' }, `${v.storers.length} storers registered, ${live} answering now. Audits and files are counted from the blocks of rounds ${num(v.watchedFrom)}–${num(v.watchedTo)}${v.historyFromGenesis ? ' (the whole chain)' : ''}; stake, balance and reputation are the indexer's as of its last block.`),
+  return [
+    h('p', { class: 'muted', 'data-watched-to': `round ${num(v.watchedTo)}` }, `${v.storers.length} storers registered, ${live} answering now. Audits and files are counted from the blocks of rounds ${num(v.watchedFrom)}–${num(v.watchedTo)}${v.historyFromGenesis ? ' (the whole chain)' : ''}; stake, balance and reputation are the indexer's as of its last block.`),
     card(
       'Registered storers',
       table(
@@ -28,5 +46,5 @@ export async function storersPage(root: HTMLElement, _args: string[], _q: URLSea
         { empty: 'The indexer knows no storer yet.' },
       ),
     ),
-  );
+  ];
 }

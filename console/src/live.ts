@@ -1,0 +1,78 @@
+// Live updates for a page from the gateway's server-sent events (/console/api/events, one `block`
+// event per finalized block): the page's data reloaded on each block, one reload at a time and at most
+// one per `minIntervalMs`; a status line that says whether the page is live or, when the gateway stops
+// answering, since when and as of what the figures are (then stale); a reload once it answers again.
+import { ago, h, num } from './ui.js';
+
+export interface LiveOptions {
+  /** Reloads the page's data; reports its own errors on the page (never throws). */
+  readonly refresh: () => Promise<void>;
+  /** What the figures on the page are as of (for the stale notice), e.g. "round 1,234". */
+  readonly asOf: () => string | undefined;
+  readonly signal: AbortSignal;
+  readonly minIntervalMs?: number;
+}
+
+/** Starts following and returns the status line to put on the page. */
+export function followBlocks(o: LiveOptions): HTMLElement {
+  // Only connection changes are announced (role=status); the per-block note beside it is not, or a
+  // screen reader would read every block.
+  const state = h('span', { role: 'status' }, 'Connecting to live updates…');
+  const last = h('span', { class: 'last-block' });
+  const line = h('p', { class: 'live' }, state, ' ', last);
+  const reload = coalesce(o.refresh, o.signal, o.minIntervalMs ?? 0);
+  const events = new EventSource('/console/api/events');
+  o.signal.addEventListener('abort', () => events.close(), { once: true });
+  let lostAt: number | null = null;
+  const set = (text: string, kind: 'ok' | 'warn') => {
+    if (state.textContent !== text) state.textContent = text;
+    line.className = `live ${kind}`;
+  };
+  events.addEventListener('open', () => {
+    set('Live: the page updates on every finalized block.', 'ok');
+    if (lostAt !== null) reload();
+    lostAt = null;
+  });
+  events.addEventListener('error', () => {
+    lostAt ??= Date.now();
+    const asOf = o.asOf();
+    last.textContent = '';
+    set(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${asOf ? `: the figures below are as of ${asOf} and may be out of date` : ''}. Reconnecting every few seconds…`, 'warn');
+  });
+  events.addEventListener('block', (e) => {
+    const b = JSON.parse((e as MessageEvent<string>).data) as { round: string };
+    last.textContent = `Round ${num(b.round)} finalized ${ago(Date.now())}.`;
+    reload();
+  });
+  return line;
+}
+
+/** `fn` run one call at a time: calls while one runs make one more run, started minIntervalMs after the last start. */
+function coalesce(fn: () => Promise<void>, signal: AbortSignal, minIntervalMs: number): () => void {
+  let running = false;
+  let again = false;
+  let startedAt = 0;
+  const run = (): void => {
+    if (signal.aborted) return;
+    if (running) return void (again = true);
+    const wait = startedAt + minIntervalMs - Date.now();
+    if (wait > 0) {
+      running = true;
+      setTimeout(() => {
+        running = false;
+        run();
+      }, wait);
+      return;
+    }
+    running = true;
+    startedAt = Date.now();
+    void fn().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  return run;
+}
