@@ -230,8 +230,8 @@ export const ENV = {
   },
   WOLK_INDEXER: {
     name: 'WOLK_INDEXER',
-    doc: 'HOST:PORT of an indexer the gateway uses for listings and storer choice.',
-    services: ['gateway'],
+    doc: 'HOST:PORT of an indexer: the gateway uses it for listings and storer choice, the rewards service\'s repairer for the keys of storers that are no longer live (docs/repair.md; unset: no repairs).',
+    services: ['gateway', 'rewards'],
     parse: parseHostPort,
   },
   WOLK_REWARDS: {
@@ -392,6 +392,13 @@ export const ENV = {
     services: ['rewards'],
     default: { value: 1000 },
     parse: parseInteger(1, 600000),
+  },
+  WOLK_REPAIR_INTERVAL_MS: {
+    name: 'WOLK_REPAIR_INTERVAL_MS',
+    doc: 'How often the rewards service\'s repairer scans for keys whose storers are no longer live and submits Repairs (docs/repair.md); 0 = never. Needs WOLK_INDEXER.',
+    services: ['rewards'],
+    default: { value: 5000 },
+    parse: parseInteger(0, 86_400_000),
   },
   WOLK_AUDIT_RETRIES: {
     name: 'WOLK_AUDIT_RETRIES',

@@ -20,6 +20,8 @@ import { containmentLog, DEFAULT_CONTAINMENT_POLICY, kvContainmentStore, systemC
 import type { RewardsOptions } from './options.js';
 import { Rewarder, type ChainAccess } from './rewarder.js';
 import { rewardsHandlers } from './server.js';
+import { createRepairLoop } from './repair-loop.js';
+import { sharedNonces } from './tx-nonces.js';
 
 const OPTS = { ...reconnectChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
 
@@ -38,6 +40,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
   const db = await openRocksKv(join(options.dataDir, 'db'));
   const endpoints = [...options.consensus];
   let rewarder: Rewarder | null = null;
+  let repairLoop: ReturnType<typeof createRepairLoop> | null = null;
   // Ends the consensus calls in flight when the node stops (storer calls end with the audit's signal).
   const closing = new AbortController();
   const closers: { close(): Promise<void> }[] = [db];
@@ -124,13 +127,23 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       },
     };
     const auditDepth = options.auditDepth ?? genesis.params.auditDepth;
+    // The repairer (docs/repair.md) signs Repairs with this node's key, so the rewarder's Rewards and its
+    // Repairs share one nonce sequence (tx-nonces.ts). Without an indexer, or with the interval at 0, no repairs.
+    let rewarderChain: ChainAccess = chain;
+    if (options.indexer !== undefined && options.repairIntervalMs > 0) {
+      const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs: 60_000, now: Date.now });
+      rewarderChain = nonces.forRewarder(chain);
+      repairLoop = createRepairLoop({ genesis, key, indexer: options.indexer, consensus: endpoints, chain, nonces, intervalMs: options.repairIntervalMs, logger: logger.child({ module: 'repairer' }) });
+    } else {
+      logger.info('no repairs: set WOLK_INDEXER (and WOLK_REPAIR_INTERVAL_MS > 0) to run the repairer', { indexer: options.indexer ?? null, intervalMs: options.repairIntervalMs });
+    }
     rewarder = new Rewarder({
       key,
       chainId: genesis.network,
       params: { ...DEFAULT_REWARD_PARAMS, auditDepth },
       stake: BigInt(self?.stake ?? '0'),
       totalStake: rewardsNodes.totalStake,
-      chain,
+      chain: rewarderChain,
       prober,
       kv: db,
       logger: logger.child({ module: 'rewarder' }),
@@ -153,6 +166,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     });
   }
   const r = rewarder;
+  const loop = repairLoop;
   return startGrpcNode(ctx, {
     services: [
       registration({
@@ -171,6 +185,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
               return r.stop();
             },
           },
+          ...(loop ? [{ start: () => loop.start(), stop: () => loop.stop() }] : []),
         ]
       : [],
   });

@@ -1,7 +1,7 @@
 // The rewards service's options: their types and the one place they are read from the environment
 // (lib/config/env.ts defines every variable and its default).
 import type { Genesis } from '../../lib/chain/genesis.js';
-import { readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
+import { formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
 
 export interface RewardsOptions extends CommonOptions {
@@ -15,10 +15,15 @@ export interface RewardsOptions extends CommonOptions {
   readonly auditDeadlineMs: number;
   /** Re-audits of a contained object before its misses count as a failure (WOLK_AUDIT_RETRIES). */
   readonly auditRetries: number;
+  /** Indexer the repairer reads (WOLK_INDEXER); undefined: no repairs (docs/repair.md). */
+  readonly indexer: string | undefined;
+  /** Repair scan period, ms; 0 = no repairs (WOLK_REPAIR_INTERVAL_MS). */
+  readonly repairIntervalMs: number;
 }
 
 export function readOptions(env: Environment): RewardsOptions {
   const genesis = readGenesis(env);
+  const indexer = readEnv(env, 'WOLK_INDEXER');
   return {
     ...readCommonOptions(env, 'rewards'),
     genesis,
@@ -26,5 +31,7 @@ export function readOptions(env: Environment): RewardsOptions {
     auditDepth: genesis ? readDerived(env, 'WOLK_AUDIT_DEPTH', genesis.params.auditDepth) : readEnv(env, 'WOLK_AUDIT_DEPTH'),
     auditDeadlineMs: readOption(env, 'WOLK_AUDIT_DEADLINE_MS'),
     auditRetries: readOption(env, 'WOLK_AUDIT_RETRIES'),
+    indexer: indexer ? formatHostPort(indexer) : undefined,
+    repairIntervalMs: readOption(env, 'WOLK_REPAIR_INTERVAL_MS'),
   };
 }

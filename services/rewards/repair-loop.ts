@@ -1,0 +1,120 @@
+// The repairer's wiring (docs/repair.md): its ports over gRPC (indexer ListNodes/ListStorerKeys, the
+// chain's tip and registry, storers' Solicit, SubmitTx through the node's shared nonces) and a loop that
+// scans every `intervalMs`, one scan at a time; stop() ends the scan in flight and returns when it has.
+import { credentials } from '@grpc/grpc-js';
+import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
+import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
+import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
+import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
+import type { Genesis } from '../../lib/chain/genesis.js';
+import { repairParamsOf } from '../../lib/chain/repair.js';
+import { chainRegistry } from '../../lib/chain/registry-client.js';
+import { signTransaction } from '../../lib/client/tx.js';
+import { ClientPool, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
+import type { NodeKey } from '../../lib/identity/node-key.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { createRepairer, type RepairerPorts } from './repairer.js';
+import type { ChainAccess } from './rewarder.js';
+import type { sharedNonces } from './tx-nonces.js';
+
+export interface RepairLoopOptions {
+  readonly genesis: Genesis;
+  readonly key: NodeKey;
+  readonly indexer: string;
+  readonly consensus: readonly string[];
+  readonly chain: Pick<ChainAccess, 'finalizedRound' | 'block'>;
+  readonly nonces: ReturnType<typeof sharedNonces>;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  /** Most pages of ListStorerKeys read per storer per scan (1000 keys a page). */
+  readonly maxPages?: number;
+}
+
+const OPTS = { ...reconnectChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+
+export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop(): Promise<void> } {
+  const indexer = new IndexerServiceClient(o.indexer, credentials.createInsecure(), OPTS);
+  const storers = new ClientPool((e) => new StorerServiceClient(e, credentials.createInsecure(), OPTS));
+  const registry = chainRegistry(o.consensus);
+  const maxPages = o.maxPages ?? 10;
+  const abort = new AbortController();
+  const ports: RepairerPorts = {
+    async listNodes(signal) {
+      const out: NodeRecord[] = [];
+      let pageToken = '';
+      do {
+        const r = await unaryCall(indexer.listNodes.bind(indexer), { role: 0, pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
+        out.push(...r.nodes);
+        pageToken = r.nextPageToken;
+      } while (pageToken !== '');
+      return out;
+    },
+    async storerKeys(storerId, signal) {
+      const out: KeyRecord[] = [];
+      let pageToken = '';
+      for (let page = 0; page < maxPages; page++) {
+        const r = await unaryCall(indexer.listStorerKeys.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
+        out.push(...r.keys);
+        pageToken = r.nextPageToken;
+        if (pageToken === '') break;
+      }
+      return out;
+    },
+    async tip() {
+      const round = await o.chain.finalizedRound();
+      const header = (await o.chain.block(round)).block?.header;
+      if (!header) throw new Error(`block ${round} has no header`);
+      return { round, seed: new Uint8Array(header.seed) };
+    },
+    registry: (round, seed) => registry.at(round, seed),
+    // The storer fetches the whole file from the source before it answers: a generous deadline.
+    solicit: (endpoint, request, signal) => {
+      const c = storers.get(endpoint);
+      return unaryCall(c.solicit.bind(c), request, { endpoint, timeoutMs: 120_000, signal });
+    },
+    submit: (repair) =>
+      o.nonces.submitWith((nonce) => {
+        const tx: Transaction = { sender: Buffer.from(o.key.signPublicKey), nonce, fee: 0n, chainId: o.genesis.network, body: { $case: 'repair', value: repair } };
+        return signTransaction(tx, { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey });
+      }),
+  };
+  const repairer = createRepairer({
+    ports,
+    params: repairParamsOf(o.genesis.params.repair),
+    expectedStorers: o.genesis.params.storerCommitteeSize,
+    signer: { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey },
+    logger: o.logger,
+  });
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    timer = null;
+    running = repairer
+      .scan(abort.signal)
+      .then((r) => {
+        if (r.repaired.length + r.lost.length + r.deferred.length > 0) o.logger.info('repair scan', { round: r.round, repaired: r.repaired.length, lost: r.lost.length, deferred: r.deferred.length, reasons: r.deferred.slice(0, 3).map((d) => `${d.path}: ${d.reason}`) });
+      })
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) o.logger.warn('repair scan failed', { error: (err as Error).message });
+      })
+      .finally(() => {
+        running = null;
+        if (!abort.signal.aborted) timer = setTimeout(tick, o.intervalMs);
+      });
+  };
+  return {
+    start() {
+      if (timer === null && running === null && !abort.signal.aborted) timer = setTimeout(tick, o.intervalMs);
+    },
+    async stop() {
+      abort.abort();
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      await running;
+      registry.close();
+      storers.close();
+      indexer.close();
+    },
+  };
+}
