@@ -54,6 +54,15 @@ function segment(raw: string): string {
   }
 }
 
+/** Why a node did not answer, in words: gRPC's own message for UNAVAILABLE is a resolver transcript. */
+function unreachable(err: unknown, timeoutMs: number): string {
+  const code = grpcCode(err);
+  const why = (err as Error).message;
+  if (code === grpcStatus.UNAVAILABLE) return /ECONNREFUSED/.test(why) ? 'not answering (connection refused)' : 'not answering';
+  if (code === grpcStatus.DEADLINE_EXCEEDED) return `no answer within ${timeoutMs / 1000} s`;
+  return why;
+}
+
 const notFound = (detail: string) => problem(404, 'not-found', 'Not Found', detail);
 const noIndexer = () => problem(503, 'indexer-unavailable', 'Service Unavailable', 'this gateway has no indexer (WOLK_INDEXER), which answers storer and file queries');
 
@@ -106,7 +115,7 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
             peersConnected: s.peers.filter((p) => p.connected).length,
           };
         } catch (err) {
-          return { endpoint, live: false, error: (err as Error).message };
+          return { endpoint, live: false, error: unreachable(err, 2000) };
         }
       }),
     );
