@@ -156,6 +156,11 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.is(Number(record.file!.size), body.length);
   t.is(record.commitments.length, 3, 'N = 3 storers committed');
 
+  // The collection lists the key; following it opens the file view.
+  await open(`#/files?uri=${encodeURIComponent(`wolk://${owner}/uploads/`)}`);
+  await page.getByRole('link', { name: 'notes/hello.bin', exact: true }).click();
+  await page.locator('#file-uri').and(page.locator(`[value="${uri}"]`)).waitFor({ timeout: 15_000 });
+
   // Files: the record with its N storers, and Verify in the browser (proof, certificate and bytes).
   await page.goto(`${gateway}/console/#/files?uri=${encodeURIComponent(uri)}`);
   // The page renders after its own request: wait for it before counting.
