@@ -1,11 +1,12 @@
 // Live updates for a page from the gateway's server-sent events (/console/api/events, one `block`
 // event per finalized block): the page's data reloaded on each block, one reload at a time and at most
 // one per `minIntervalMs`; a status line that says whether the page is live or, when the gateway stops
-// answering, since when and as of what the figures are (then stale); a reload once it answers again.
+// answering or a reload fails, since when and as of what the figures are (then stale, but kept on the
+// page rather than replaced by an error); a reload once it answers again.
 import { ago, h, num } from './ui.js';
 
 export interface LiveOptions {
-  /** Reloads the page's data; reports its own errors on the page (never throws). */
+  /** Reloads the page's data; throws when it could not (the page keeps what it shows). */
   readonly refresh: () => Promise<void>;
   /** What the figures on the page are as of (for the stale notice), e.g. "round 1,234". */
   readonly asOf: () => string | undefined;
@@ -20,24 +21,42 @@ export function followBlocks(o: LiveOptions): HTMLElement {
   const state = h('span', { role: 'status' }, 'Connecting to live updates…');
   const last = h('span', { class: 'last-block' });
   const line = h('p', { class: 'live' }, state, ' ', last);
-  const reload = coalesce(o.refresh, o.signal, o.minIntervalMs ?? 0);
-  const events = new EventSource('/console/api/events');
-  o.signal.addEventListener('abort', () => events.close(), { once: true });
   let lostAt: number | null = null;
+  let failedAt: number | null = null;
   const set = (text: string, kind: 'ok' | 'warn') => {
     if (state.textContent !== text) state.textContent = text;
     line.className = `live ${kind}`;
   };
+  const stale = () => {
+    const asOf = o.asOf();
+    return asOf ? `: the figures below are as of ${asOf} and may be out of date` : '';
+  };
+  const reload = coalesce(
+    async () => {
+      try {
+        await o.refresh();
+        failedAt = null;
+        if (lostAt === null) set('Live: the page updates on every finalized block.', 'ok');
+      } catch (err) {
+        if (o.signal.aborted) return;
+        failedAt ??= Date.now();
+        set(`Could not read the latest figures since ${new Date(failedAt).toLocaleTimeString()} (${(err as Error).message})${stale()}. Trying again on the next block…`, 'warn');
+      }
+    },
+    o.signal,
+    o.minIntervalMs ?? 0,
+  );
+  const events = new EventSource('/console/api/events');
+  o.signal.addEventListener('abort', () => events.close(), { once: true });
   events.addEventListener('open', () => {
-    set('Live: the page updates on every finalized block.', 'ok');
+    if (failedAt === null) set('Live: the page updates on every finalized block.', 'ok');
     if (lostAt !== null) reload();
     lostAt = null;
   });
   events.addEventListener('error', () => {
     lostAt ??= Date.now();
-    const asOf = o.asOf();
     last.textContent = '';
-    set(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${asOf ? `: the figures below are as of ${asOf} and may be out of date` : ''}. Reconnecting every few seconds…`, 'warn');
+    set(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${stale()}. Reconnecting every few seconds…`, 'warn');
   });
   events.addEventListener('block', (e) => {
     const b = JSON.parse((e as MessageEvent<string>).data) as { round: string };

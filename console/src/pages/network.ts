@@ -2,21 +2,21 @@
 // with its own status and its cert votes; refreshed on every finalized block (server-sent events).
 import { getJson, type NetworkView } from '../api.js';
 import { followBlocks } from '../live.js';
-import { ago, badge, barChart, card, empty, errorBox, h, hexId, num, table } from '../ui.js';
+import { ago, badge, barChart, card, empty, h, hexId, num, table } from '../ui.js';
 
 export async function networkPage(root: HTMLElement, _args: string[], _q: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Network'));
   const body = h('div', { class: 'network' }, h('p', { class: 'loading' }, 'Loading the chain…'));
   root.append(body);
-  const refresh = async () => {
-    try {
-      const n = await getJson<NetworkView>('/console/api/network', signal);
-      body.replaceChildren(...view(n));
-    } catch (err) {
-      if (!signal.aborted) body.replaceChildren(errorBox('Could not read the network:', err));
-    }
-  };
-  await refresh();
+  // A failed first read is the page's error (main.ts shows it); a failed later one keeps the figures
+  // and says so in the live line.
+  const refresh = async () => body.replaceChildren(...view(await getJson<NetworkView>('/console/api/network', signal)));
+  try {
+    await refresh();
+  } catch (err) {
+    body.remove();
+    throw err;
+  }
   const asOf = () => {
     const round = body.querySelector('[data-testid=tip-round]')?.textContent;
     return round ? `round ${round}` : undefined;

@@ -3,21 +3,21 @@
 // are finalized (at most every 3 s).
 import { getJson, type StorersView } from '../api.js';
 import { followBlocks } from '../live.js';
-import { badge, card, errorBox, h, hexId, lineChart, num, percent, table, bytes } from '../ui.js';
+import { badge, card, h, hexId, lineChart, num, percent, table, bytes } from '../ui.js';
 
 export async function storersPage(root: HTMLElement, _args: string[], _q: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Storers'));
   const body = h('div', {}, h('p', { class: 'loading' }, 'Asking the indexer and every storer…'));
   root.append(body);
-  // The first read's failure is the page's error; a later one replaces the table with it.
-  body.replaceChildren(...view(await getJson<StorersView>('/console/api/storers', signal)));
-  const refresh = async () => {
-    try {
-      body.replaceChildren(...view(await getJson<StorersView>('/console/api/storers', signal)));
-    } catch (err) {
-      if (!signal.aborted) body.replaceChildren(errorBox('Could not read the storers:', err));
-    }
-  };
+  // A failed first read is the page's error (main.ts shows it); a failed later one keeps the table and
+  // says so in the live line.
+  const refresh = async () => body.replaceChildren(...view(await getJson<StorersView>('/console/api/storers', signal)));
+  try {
+    await refresh();
+  } catch (err) {
+    body.remove();
+    throw err;
+  }
   const asOf = () => body.querySelector('[data-watched-to]')?.getAttribute('data-watched-to') ?? undefined;
   // Every storer is asked GetInfo on each read: at most one read every 3 s however fast blocks come.
   body.before(followBlocks({ refresh, asOf, signal, minIntervalMs: 3000 }));
