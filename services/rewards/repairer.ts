@@ -73,7 +73,7 @@ export function createRepairer(o: RepairerOptions) {
   const sourcesPerKey = o.sourcesPerKey ?? 3;
 
   /** Solicits every live storer of the registry that does not hold the key, with `source` to fetch from. */
-  async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
+  async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, nodeOf: (id: string) => NodeRecord | undefined, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
     const file = c.record.file!;
     const unsigned: SolicitRequest = {
       file,
@@ -87,7 +87,9 @@ export function createRepairer(o: RepairerOptions) {
     };
     const request: SolicitRequest = { ...unsigned, signature: Buffer.from(sign(SignDomain.StoreRequest, o.signer.secretKey, SolicitRequest.encode(unsigned).finish())) };
     const holders = new Set(c.record.commitments.map((x) => hex(x.storerId)));
-    const asked = registry.storers.filter((s) => !holders.has(hex(s.id)) && s.stake > 0n && s.endpoint !== '');
+    // Only storers that could be chosen: a not-live one that selected itself would fetch and keep a
+    // replica nobody takes (chooseReplacements leaves it out).
+    const asked = registry.storers.filter((s) => !holders.has(hex(s.id)) && s.stake > 0n && s.endpoint !== '' && notLiveReason(nodeOf(hex(s.id)), o.params) === null);
     const answers = await Promise.allSettled(asked.map((s) => o.ports.solicit(s.endpoint, request, signal)));
     const offered: StorageCommitment[] = [];
     const errors: string[] = [];
@@ -130,7 +132,7 @@ export function createRepairer(o: RepairerOptions) {
       const tried = new Map<string, string>();
       let done = false;
       for (const s of sources) {
-        const { offered, sourceFailures, errors } = await offers(c, registry, tip.seed, s.endpoint, signal);
+        const { offered, sourceFailures, errors } = await offers(c, registry, tip.seed, s.endpoint, nodeOf, signal);
         const valid = (x: StorageCommitment) =>
           verifyStorageCommitment(x, { lookupStorer: (id) => registry.lookup(id), totalWeight: registry.totalWeight, expectedSize: o.expectedStorers, seed: tip.seed, filehash: file.filehash, seedRound: BigInt(registry.round), size: file.size, chunkSize: file.chunkSize }).ok;
         const chosen = chooseReplacements(c, offered, nodeOf, o.params, valid);

@@ -116,6 +116,10 @@ test('storers leave for good: one scan restores every affected key to N live com
   await w.put('b', [0, 3, 4]);
   await w.put('c', [1, 2, 3]);
   await w.leave(0);
+  // The indexer's view: storer 5 (which holds none of the keys) fell below the reputation threshold.
+  const endpointOf = (id: string) => net.genesis.nodes.find((n) => n.id === id)!.endpoint;
+  const listNodes = w.ports.listNodes;
+  w.ports.listNodes = async (signal) => (await listNodes(signal)).map((n) => (toHex(n.id) === net.storers[5]!.id ? { ...n, reputationPpm: 875_000 } : n));
   const repairer = createRepairer({ ports: w.ports, params: DEFAULT_REPAIR_PARAMS, expectedStorers: COMMITTEE, signer: { publicKey: net.rewards[0]!.signPublicKey, secretKey: net.rewards[0]!.signSecretKey }, logger: silentLogger });
   const report = await repairer.scan(new AbortController().signal);
   t.deepEqual(report.lost, []);
@@ -130,6 +134,7 @@ test('storers leave for good: one scan restores every affected key to N live com
     t.false(ids.includes(gone), `${key}: the storer that left is replaced`);
   }
   t.false(w.solicited.some((e) => e === net.genesis.nodes.find((n) => n.id === gone)!.endpoint), 'a storer that left is not solicited');
+  t.false(w.solicited.some((e) => e === endpointOf(net.storers[5]!.id)), 'a storer the indexer shows below the reputation threshold is not solicited');
   const again = await repairer.scan(new AbortController().signal);
   t.deepEqual([again.repaired, again.lost, again.deferred], [[], [], []]);
 });
