@@ -241,6 +241,30 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
     for (const [match, handler] of attack.routes) await page.unroute(match, handler);
   }
 
+  // A gateway that later hands over another genesis (another committee, under which it could certify
+  // anything) is refused against the pin made at the first Verify, until the user imports the network's
+  // genesis.json; with the devnet's own file imported, Verify is green again.
+  const isGenesis = (u: URL) => u.pathname === '/console/api/genesis';
+  const swapGenesis = async (route: Route) => {
+    const res = await route.fetch();
+    const g = (await res.json()) as { seed: string };
+    await route.fulfill({ response: res, json: { ...g, seed: seeded.hex(32) } });
+  };
+  await page.reload();
+  await page.getByRole('button', { name: 'Verify' }).waitFor({ timeout: 15_000 });
+  await page.route(isGenesis, swapGenesis);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await verdict.getByText('Not checked:').waitFor({ timeout: 20_000 });
+  t.regex((await verdict.textContent()) ?? '', /the gateway's genesis \([0-9a-f]{16}…\) differs from the one pinned in this browser/);
+  await page.screenshot({ path: join(shots, 'files-genesis-swapped.png'), fullPage: true });
+  // The gateway keeps serving its own: the imported file is what Verify uses, and it says so.
+  await page.locator('#genesis-file').setInputFiles(join(devnet.dir, 'genesis.json'));
+  await verdict.locator('.verdict').waitFor({ timeout: 20_000 });
+  const reimported = (await verdict.textContent()) ?? '';
+  t.true(reimported.includes('✔ Verified') && reimported.includes('imported by you'), `Verify is green against the imported genesis: ${reimported}`);
+  t.regex(reimported, /this gateway serves another genesis \([0-9a-f]{16}…\), which was not used/);
+  await page.unroute(isGenesis, swapGenesis);
+
   // Blocks: the upload's block lists its transaction; a search by tx id finds it.
   const txid = hex(record.txId);
   await page.goto(`${gateway}/console/#/blocks/search/${txid}`);

@@ -155,7 +155,8 @@ async function hashDownload(path: string, size: number, chunkSize: number): Prom
   return { filehash: Array.from(d.filehash, (b) => b.toString(16).padStart(2, '0')).join(''), size: n };
 }
 
-const genesisNote = (g: PinnedGenesis): string => `genesis ${g.fingerprint.slice(0, 16)}… (${g.source === 'first-use' ? 'pinned in this browser now, on first use' : g.source === 'imported' ? 'imported by you' : 'pinned in this browser earlier'})`;
+const genesisNote = (g: PinnedGenesis): string =>
+  `genesis ${g.fingerprint.slice(0, 16)}… (${g.source === 'first-use' ? 'pinned in this browser now, on first use' : g.source === 'imported' ? 'imported by you' : 'pinned in this browser earlier'})${g.servedDiffers ? `; this gateway serves another genesis (${g.servedDiffers.slice(0, 16)}…), which was not used` : ''}`;
 
 function refuse(out: HTMLElement, reason: string, g: PinnedGenesis): void {
   out.className = 'verify-out bad';
