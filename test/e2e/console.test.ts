@@ -144,6 +144,17 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.true(stored.includes('Stored'), `the page uploaded the file: ${stored}`);
   t.is(await page.locator('#up-progress').getAttribute('value'), '100');
   await page.screenshot({ path: join(shots, 'upload.png'), fullPage: true });
+  // The key file the page exports brings the same key back after it is forgotten (what a user does to
+  // keep their key or move it to another browser).
+  await page.getByRole('button', { name: 'Show / hide key file' }).click();
+  const keyFile = (await page.locator('pre.secret').textContent()) ?? '';
+  t.is((JSON.parse(keyFile) as { publicKey: string }).publicKey, publicKey, 'the exported key file holds the page key');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Forget key' }).click();
+  await page.locator('#key-import').fill(keyFile);
+  await page.getByRole('button', { name: 'Import key' }).click();
+  t.is(await page.getByRole('button', { name: `copy public key ${publicKey}` }).count(), 1, 'the imported key file is the same key');
+
   const uri = `wolk://${owner}/uploads/notes/hello.bin`;
   const filePath = `/wolk/${owner}/uploads/notes/hello.bin`;
 
