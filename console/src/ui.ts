@@ -82,7 +82,16 @@ export function table(caption: string, head: string[], rows: (Child | Child[])[]
   return h(
     'div',
     { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
-    h('table', {}, h('caption', { class: 'sr-only' }, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))),
+    // At phone width the rows become stacked cards (style.css), each cell labelled by its column
+    // (data-label); the explicit roles keep it a table to assistive technology, which drops the
+    // implicit ones once `display` changes.
+    h(
+      'table',
+      { role: 'table' },
+      h('caption', { class: 'sr-only' }, caption),
+      h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, head.map((c) => h('th', { scope: 'col', role: 'columnheader' }, c)))),
+      h('tbody', { role: 'rowgroup' }, rows.map((r) => h('tr', { role: 'row' }, r.map((c, i) => h('td', { role: 'cell', 'data-label': head[i] ?? '' }, h('div', {}, c)))))),
+    ),
   );
 }
 

@@ -321,6 +321,11 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
         await page.screenshot({ path: join(shots, `phone-${hash.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}.png`), fullPage: true });
         const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
         t.true(Number(overflow) <= 0, `no sideways scrolling at 390 px on ${hash} (${overflow} px too wide)`);
+        // Tables are stacked at this width: every cell of the storers and validators tables is on screen.
+        for (const cell of await page.locator('main td').all()) {
+          const box = await cell.boundingBox();
+          if (box) t.true(box.x >= 0 && box.x + box.width <= 390 + 0.5, `a table cell is on screen at 390 px on ${hash}: ${JSON.stringify(box)}`);
+        }
         // Every page tab is on screen (not cut off or hidden behind a sideways scroll) and tall enough to tap.
         for (const tab of await page.locator('nav.tabs a').all()) {
           const box = await tab.boundingBox();
