@@ -14,7 +14,7 @@ import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SolicitRequest, type SolicitResponse } from '../../gen/wolk/storer/v1/storer.js';
 import type { Repair } from '../../gen/wolk/common/v1/tx.js';
 import { verifyStorageCommitment } from '../../lib/chain/commitment.js';
-import { notLiveReason, REASON_NAME, type RepairParams } from '../../lib/chain/repair.js';
+import { notLiveReason, REASON_NAME, recordRound, type RepairParams } from '../../lib/chain/repair.js';
 import type { StorerRegistry } from '../../lib/chain/storer-registry.js';
 import { SignDomain, sign } from '../../lib/crypto/index.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -48,6 +48,13 @@ export interface RepairerOptions {
   readonly maxPerScan?: number;
   /** Holders tried as the fetch source per key before giving up on it this scan. Default 3. */
   readonly sourcesPerKey?: number;
+  /**
+   * How long a submitted Repair is waited for before the key is repaired again, ms (default 60 000). While
+   * it is pending, the indexer still shows the old record: repairing it again would only make a stale
+   * second Repair, refused in its block, and a gap in the node's nonces.
+   */
+  readonly pendingMs?: number;
+  readonly now?: () => number;
   readonly logger: Logger;
 }
 
@@ -71,6 +78,10 @@ export interface ScanReport {
 export function createRepairer(o: RepairerOptions) {
   const maxPerScan = o.maxPerScan ?? 16;
   const sourcesPerKey = o.sourcesPerKey ?? 3;
+  const pendingMs = o.pendingMs ?? 60_000;
+  const now = o.now ?? Date.now;
+  /** Keys with a Repair submitted and not yet seen applied: path → the record round it repaired, when. */
+  const pending = new Map<string, { readonly round: bigint; readonly at: number }>();
 
   /** Solicits every live storer of the registry that does not hold the key, with `source` to fetch from. */
   async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, nodeOf: (id: string) => NodeRecord | undefined, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
@@ -117,6 +128,8 @@ export function createRepairer(o: RepairerOptions) {
       records.push(...(await o.ports.storerKeys(n.id, signal)));
     }
     const { queue } = planRepairs(records, nodeOf, o.params, maxPerScan);
+    const inNeed = new Set(queue.map((c) => c.path));
+    for (const path of pending.keys()) if (!inNeed.has(path)) pending.delete(path);
     const tip = await o.ports.tip(signal);
     const repaired: ScanReport['repaired'][number][] = [];
     const lost: LostFile[] = [];
@@ -125,6 +138,9 @@ export function createRepairer(o: RepairerOptions) {
     const registry = await o.ports.registry(tip.round, tip.seed);
     for (const c of queue) {
       if (signal.aborted) break;
+      const p = pending.get(c.path);
+      if (p !== undefined && p.round === recordRound(c.record) && now() - p.at < pendingMs) continue;
+      pending.delete(c.path);
       const file = c.record.file!;
       // Sources: live holders first; with none left, the not-live ones (a storer with low reputation may still hold it).
       const sourceIds = [...c.live, ...c.notLive.map((x) => x.commitment)].map((x) => hex(x.storerId));
@@ -143,6 +159,7 @@ export function createRepairer(o: RepairerOptions) {
         try {
           const txId = await o.ports.submit(repairBody(c, chosen), signal);
           repaired.push({ path: c.path, txId: hex(txId), replaced: chosen.length, liveBefore: c.live.length });
+          pending.set(c.path, { round: recordRound(c.record), at: now() });
           o.logger.info('repair submitted', { key: c.path, live: c.live.length, replaced: chosen.length, of: c.notLive.length, round: tip.round, txId: hex(txId).slice(0, 16) });
         } catch (err) {
           deferred.push({ path: c.path, reason: `submit: ${(err as Error).message}` });

@@ -6,9 +6,9 @@
 // reserved synchronously right after the chain read resolves (JavaScript runs that step without
 // interleaving), so whichever sender computes second sees the first one's reservation. A reservation
 // ends when its transaction is submitted (it then counts as submitted) or refused (released at once),
-// and at the latest after `holdMs`; a submitted nonce the chain has not passed within `holdMs` stops
-// counting (its transaction was dropped: numbering goes back to the chain's, as the rewarder's own
-// nonceFor does after maxDelay).
+// and at the latest after `holdMs`; submitted nonces the chain has not passed stop counting once the
+// chain's nonce has not moved for `holdMs` (one was dropped: numbering goes back to the chain's, as the
+// rewarder's own nonceFor does after maxDelay).
 //
 // The rewarder keeps its own nonce logic (rewarder.ts nonceFor) and sees this through the ChainAccess it
 // is given: `nonceOf(self)` answers the coordinated pick (and reserves it for the rewarder's next submit),
@@ -28,7 +28,9 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffse
 
 export function sharedNonces(o: SharedNoncesOptions) {
   let submitted = -1n;
-  let submittedAt = 0;
+  /** The chain's nonce as last read, and when it last moved: pending nonces count only while it moves. */
+  let chainSeen = -1n;
+  let chainMovedAt = 0;
   /** Reserved nonces → when they lapse. */
   const reserved = new Map<bigint, number>();
   /** The rewarder's outstanding pick (cleared by its next submit). */
@@ -36,17 +38,28 @@ export function sharedNonces(o: SharedNoncesOptions) {
 
   const pick = (chainNonce: bigint): bigint => {
     const now = o.now();
+    if (chainNonce !== chainSeen) {
+      chainSeen = chainNonce;
+      chainMovedAt = now;
+    }
     for (const [n, until] of reserved) if (until <= now) reserved.delete(n);
+    // Submitted nonces the chain has not passed count while the chain keeps taking ours; when it has not
+    // moved for holdMs, one of them was dropped (a gap no later transaction can cross): start again at
+    // the chain's. Measured from the chain's movement, not from our last submit, so that submitting
+    // often cannot keep a gap open for ever.
+    if (submitted >= chainNonce && now - chainMovedAt >= o.holdMs) {
+      submitted = -1n;
+      chainMovedAt = now;
+    }
     let next = chainNonce;
-    if (submitted >= chainNonce && now - submittedAt < o.holdMs && submitted + 1n > next) next = submitted + 1n;
+    if (submitted >= chainNonce && submitted + 1n > next) next = submitted + 1n;
     for (const n of reserved.keys()) if (n + 1n > next) next = n + 1n;
     reserved.set(next, now + o.holdMs);
     return next;
   };
   const sent = (nonce: bigint) => {
     reserved.delete(nonce);
-    if (nonce > submitted || o.now() - submittedAt >= o.holdMs) submitted = nonce;
-    submittedAt = o.now();
+    if (nonce > submitted) submitted = nonce;
   };
 
   /** The ChainAccess the rewarder gets: nonces coordinated with the repairer's. */

@@ -157,3 +157,27 @@ test('a key whose every holder is gone is reported lost with the evidence, and n
   t.deepEqual(await storersOf(w, 'doomed'), before, 'the record is not touched');
   t.is((await readAccount(w.chain.ledger.latestState(), net.rewards[0]!.signPublicKey)).nonce, 0n, 'nothing was submitted');
 });
+
+test('a key with a Repair pending is not repaired again until the Repair applies or pendingMs passes', async (t) => {
+  const w = await world(6);
+  const { net } = w.chain;
+  await w.put('a', [0, 1, 2]);
+  await w.leave(0);
+  // Submitted Repairs wait in a mempool instead of being finalized at once.
+  const held: Parameters<RepairerPorts['submit']>[0][] = [];
+  const finalizeNow = w.ports.submit;
+  w.ports.submit = async (repair) => (held.push(repair), new Uint8Array(32));
+  let now = 0;
+  const repairer = createRepairer({ ports: w.ports, params: DEFAULT_REPAIR_PARAMS, expectedStorers: COMMITTEE, signer: { publicKey: net.rewards[0]!.signPublicKey, secretKey: net.rewards[0]!.signSecretKey }, logger: silentLogger, pendingMs: 10_000, now: () => now });
+  const signal = new AbortController().signal;
+  t.is((await repairer.scan(signal)).repaired.length, 1);
+  now += 5000;
+  t.is((await repairer.scan(signal)).repaired.length, 0, 'pending: not submitted again');
+  t.is(held.length, 1);
+  now += 6000;
+  t.is((await repairer.scan(signal)).repaired.length, 1, 'after pendingMs without the repair applied: again');
+  // The chain takes the last one; then the key needs nothing.
+  await finalizeNow(held[held.length - 1]!, signal);
+  t.false((await storersOf(w, 'a')).includes(net.storers[0]!.id));
+  t.is((await repairer.scan(signal)).repaired.length, 0);
+});

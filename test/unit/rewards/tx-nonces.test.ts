@@ -1,7 +1,8 @@
 // The rewarder and the repairer share the node's nonce sequence (services/rewards/tx-nonces.ts): picks made
 // side by side never collide, a refused transaction gives its nonce back, and a transaction the chain
 // never took stops holding numbering after holdMs. The chain here is a mempool model at the SubmitTx
-// boundary: a nonce below the account's or already pending is refused, as consensus refuses it.
+// boundary: a nonce below the account's is refused; a second transaction with a pending nonce is kept
+// and contested (the first one in a block wins), as services/consensus/mempool.ts does.
 import test from 'ava';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { sharedNonces } from '../../../services/rewards/tx-nonces.js';
@@ -22,7 +23,7 @@ function mempool() {
           refuseNext = false;
           throw new Error('FAILED_PRECONDITION: refused');
         }
-        if (n < account || pending.has(n)) throw new Error(`FAILED_PRECONDITION: nonce ${n} used`);
+        if (n < account) throw new Error(`FAILED_PRECONDITION: nonce ${n} used`);
         pending.add(n);
         return new Uint8Array(32).fill(Number(n));
       },
@@ -81,4 +82,23 @@ test('a refused repair gives its nonce back; a dropped transaction stops holding
   m.drop(2n);
   now += 1001;
   t.is(await rewarder.nonceOf(SELF), 1n, 'after holdMs, back to the chain\'s nonce');
+});
+
+test('submitting often does not keep a gap open: the hold runs from the chain nonce\'s last move', async (t) => {
+  const m = mempool();
+  let now = 0;
+  const s = sharedNonces({ self: SELF, chain: m.chain, holdMs: 1000, now: () => now });
+  await s.submitWith(tx); // nonce 0, then dropped by the chain: a gap
+  m.drop(0n);
+  const seen: number[] = [];
+  // A repairer submitting every 300 ms: 1, 2, 3 wait behind the gap; once the chain has not moved for 1 s, 0 again.
+  for (let i = 0; i < 4; i++) {
+    now += 300;
+    seen.push((await s.submitWith(tx))[0]!);
+  }
+  t.deepEqual(seen, [1, 2, 3, 0], 'numbering restarts at the chain\'s nonce 1000 ms after it last moved');
+  m.finalize();
+  t.is(m.account, 4n, 'the gap is filled and everything behind it is included');
+  now += 300;
+  t.is((await s.submitWith(tx))[0], 4, 'then numbering follows the chain again');
 });
