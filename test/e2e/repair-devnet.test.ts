@@ -1,0 +1,120 @@
+// Repair on the devnet (docs/repair.md, issue #19), with the rewards service's repairer on (WOLK_INDEXER
+// given to the launcher, so every process has it; only the rewards service and the gateway read it):
+// storer-1 drops what it commits to (WOLK_DEVNET_FAULTS=storer-1:drop-after-commit), the audits fail it
+// after containment and its reputation falls below the genesis threshold; every key it held is then
+// repaired on chain (?proof names N distinct storers, none of them storer-1) and every file's GET stays
+// byte-identical. A storer killed and wiped is not covered: docs/repair.md §1 (its reputation does not move).
+//
+// Opt-in (WOLK_E2E_REPAIR=1), not in CI yet: green in 4 of 5 runs (20-33 s each at load 4-9, seeds 1, 7,
+// 1234); in the fifth (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all,
+// so storer-1's reputation never fell and nothing needed repair), cause not found yet.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
+import { DEFAULT_SHAPE, portKeys } from '../../scripts/devnet-plan.js';
+import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { pollUntil } from '../helpers/poll.js';
+import { freePort } from '../helpers/ports.js';
+import { ROOT } from '../helpers/process.js';
+import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+
+const seeded = testRandom('e2e/repair-devnet.test.ts');
+logSeedOnFailure(test);
+
+const run = promisify(execFile);
+const enabled = process.env['WOLK_E2E_REPAIR'] === '1';
+const maybe = enabled ? test.serial : test.serial.skip;
+const LAZY = 'storer-1';
+let devnet: Devnet;
+const work = mkdtempSync(join(tmpdir(), 'wolk-repair-'));
+
+function cli(...args: string[]) {
+  return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
+    cwd: work,
+    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 240_000,
+  });
+}
+
+/** `wolk put`, followed with `wolk status` when the gateway answered before finality (exit 3). */
+async function putFinal(file: string, uri: string): Promise<{ storers: string[] }> {
+  const put = await cli('put', file, uri).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: { code?: number; stdout?: string }) => {
+      if (e.code !== 3 || !e.stdout) throw e;
+      return { code: 3, stdout: e.stdout };
+    },
+  );
+  const first = JSON.parse(put.stdout) as { storers: string[]; state: string; uploadId?: string };
+  if (put.code === 0) return first;
+  const followed = JSON.parse((await cli('status', first.uploadId!, '--timeout', '200')).stdout) as { storers: string[]; state: string };
+  if (followed.state !== 'final') throw new Error(`${uri}: upload ended ${followed.state}, not final`);
+  return followed;
+}
+
+test.before(async () => {
+  if (!enabled) return;
+  // Fixed ports (the launcher keeps those of ports.json when free), so the indexer's is known up front.
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-'));
+  const ports: Record<string, number> = {};
+  for (const k of portKeys(DEFAULT_SHAPE)) ports[k] = await freePort();
+  writeFileSync(join(dir, 'ports.json'), JSON.stringify(ports));
+  devnet = await startDevnet(dir, { WOLK_INDEXER: `127.0.0.1:${ports['indexer-0']}`, WOLK_REPAIR_INTERVAL_MS: '1000', WOLK_DEVNET_FAULTS: `${LAZY}:drop-after-commit` });
+});
+
+test.after.always(async () => {
+  await devnet?.stop();
+});
+
+maybe('a storer that drops what it committed to is replaced in every key it held; every GET stays byte-identical', async (t) => {
+  t.timeout(600_000);
+  const lazy = loadOrCreateNodeKey(join(devnet.dir, LAZY)).key.id;
+  const http = devnet.endpoints().gateway;
+  await cli('keygen');
+  await cli('claim', 'alice');
+  const files = new Map<string, Buffer>();
+  const held: string[] = [];
+  // Upload until storer-1 holds two keys (sortition picks 3 of 6 per file), at most 10 files.
+  for (let i = 0; i < 10 && held.length < 2; i++) {
+    const bytes = Buffer.from(seeded.bytes(20_000 + 1000 * i));
+    const file = join(work, `f${i}.bin`);
+    writeFileSync(file, bytes);
+    const key = `f${i}.bin`;
+    const put = await putFinal(file, `wolk://alice/rep/${key}`);
+    files.set(key, bytes);
+    if (put.storers.includes(lazy)) held.push(key);
+  }
+  t.true(held.length >= 1, `storer-1 committed to none of ${files.size} uploads`);
+  const started = Date.now();
+
+  const storersOf = async (key: string): Promise<string[]> => {
+    const res = await fetch(`${http}/wolk/alice/rep/${key}?proof`);
+    if (res.status !== 200) throw new Error(`?proof of ${key}: HTTP ${res.status}`);
+    return ((await res.json()) as { record: { storers: string[] } }).record.storers;
+  };
+  const still = await pollUntil(async () => (await Promise.all(held.map(storersOf))).filter((s) => s.includes(lazy)).length, {
+    what: `every key storer-1 held (${held.join(', ')}) repaired on chain`,
+    deadlineMs: 180_000,
+    intervalMs: 1000,
+    until: (n) => n === 0,
+    describe: (n) => `${n} still name storer-1; rewards log:\n${readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8').split('\n').filter((l) => /repair|reward submitted/.test(l)).slice(-10).join('\n')}`,
+  });
+  t.is(still, 0);
+  t.log(`${held.length} key(s) held by storer-1 repaired ${((Date.now() - started) / 1000).toFixed(1)} s after the last upload was final`);
+  for (const key of files.keys()) {
+    const ids = await storersOf(key);
+    t.is(ids.length, 3, `${key}: N = 3 commitments`);
+    t.is(new Set(ids).size, 3, `${key}: distinct storers`);
+    t.false(ids.includes(lazy), `${key}: storer-1 no longer named`);
+    const got = Buffer.from(await (await fetch(`${http}/wolk/alice/rep/${key}`)).arrayBuffer());
+    t.true(got.equals(files.get(key)!), `${key}: GET byte-identical`);
+  }
+  const log = readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8');
+  t.true(/"msg":"repair submitted"/.test(log), 'the rewards service says it submitted repairs');
+  t.true(/"msg":"reward submitted"/.test(log), 'and it still submits Rewards');
+});
