@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import type { ServiceName } from '../lib/config/env.js';
 import type { Genesis, GenesisNode, GenesisRole } from '../lib/chain/genesis.js';
+import type { PorepNetworkParams } from '../lib/chain/sealed.js';
+import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../lib/porep/params.js';
 
 export interface DevnetShape {
   readonly consensus: number;
@@ -24,6 +26,16 @@ export const DEVNET_PARAMS = {
   lambdaMs: 500,
   auditDepth: 4,
 } as const;
+
+/**
+ * Proof of replication on a devnet (WOLK_DEVNET_POREP_SECTOR; off by default, docs/porep.md "Devnet
+ * parameters"): sectors of `sectorBytes` with lib/porep's layers (4), seal challenges (264) and audit
+ * challenges (16). The sector size sets what an outsourcer pays to re-seal on demand (about 3 sector
+ * layers of sequential labels) against the 1 s audit deadline, and what every storer pays up front.
+ */
+export function devnetPorep(sectorBytes: number): PorepNetworkParams {
+  return { sectorBytes, layers: DEFAULT_POREP_PARAMS.layers, sealChallenges: DEFAULT_POREP_PARAMS.sealChallenges, auditChallenges: DEFAULT_POREP_PARAMS.auditChallenges };
+}
 
 /** Grace each devnet process gets on SIGTERM (its WOLK_SHUTDOWN_GRACE_MS). */
 export const DEVNET_SHUTDOWN_GRACE_MS = 3000;
@@ -138,13 +150,14 @@ export function devnetGenesis(
   seedHex: string,
   timestampMs: number,
   accounts: readonly { id: string; balance: string }[] = [],
+  porep?: PorepNetworkParams,
 ): Genesis {
   const nodes: GenesisNode[] = processes.map((p) => {
     const id = identities.get(p.name);
     if (!id) throw new Error(`no identity for ${p.name}`);
     return { id: id.id, vrfPublicKey: id.vrfPublicKey, endpoint: endpoint(p), roles: [ROLE_OF[p.service]], stake: '1000' };
   });
-  return { network: 'wolk-devnet', seed: seedHex, timestampMs, params: { ...DEVNET_PARAMS }, nodes, ...(accounts.length > 0 ? { accounts } : {}) };
+  return { network: 'wolk-devnet', seed: seedHex, timestampMs, params: { ...DEVNET_PARAMS, ...(porep ? { porep } : {}) }, nodes, ...(accounts.length > 0 ? { accounts } : {}) };
 }
 
 export interface Endpoints {

@@ -19,6 +19,7 @@ import {
   DEFAULT_SHAPE,
   LAUNCHER_KILL_AFTER_MS,
   devnetGenesis,
+  devnetPorep,
   endpointsOf,
   environmentFor,
   planProcesses,
@@ -144,7 +145,8 @@ async function main(): Promise<void> {
   // An existing devnet keeps the balances it started with (another genesis state would be another chain).
   if (existsSync(genesisPath)) accounts = validateGenesis(JSON.parse(readFileSync(genesisPath, 'utf8')), genesisPath).accounts ?? [];
   // Endpoints can move between starts (a port was taken); keys, seed, time and balances stay.
-  writeJsonAtomic(genesisPath, devnetGenesis(processes, identities, seedHex, timestampMs, accounts));
+  const sectorBytes = readEnv(env, 'WOLK_DEVNET_POREP_SECTOR');
+  writeJsonAtomic(genesisPath, devnetGenesis(processes, identities, seedHex, timestampMs, accounts, sectorBytes !== undefined ? devnetPorep(sectorBytes) : undefined));
 
   const children = new Map<string, { proc: PlannedProcess; child: ChildProcess; log: string }>();
   let stopping = false;

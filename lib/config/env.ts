@@ -500,6 +500,12 @@ export const ENV = {
     services: [],
     parse: parseGenesisAccounts,
   },
+  WOLK_DEVNET_POREP_SECTOR: {
+    name: 'WOLK_DEVNET_POREP_SECTOR',
+    doc: 'npm start (tests): when set, the devnet\'s genesis turns proof of replication on (params.porep) with sectors of this size (a power of two, e.g. 32MiB) and lib/porep\'s layers and challenge counts; unset, the devnet does not seal (scripts/devnet-plan.ts devnetPorep, docs/porep.md "Devnet parameters").',
+    services: [],
+    parse: parseBytes(64 * 1024, 1024 ** 3),
+  },
   WOLK_DEVNET_TRACE_DIR: {
     name: 'WOLK_DEVNET_TRACE_DIR',
     doc: 'npm start: when set, every devnet process writes its finished spans to <dir>/<process>.jsonl (its WOLK_TRACE_FILE).',

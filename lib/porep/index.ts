@@ -50,4 +50,4 @@ export {
   type Verdict,
 } from './seal-proof.js';
 export { AUDIT_CHALLENGE_TAG, auditChallenges, auditProofSize, proveAudit, verifyAudit, type AuditProof, type AuditStatement } from './audit-proof.js';
-export { regenerateNode, regenerationCone, type Regeneration } from './regenerate.js';
+export { regenerateNode, regenerateRange, regenerationCone, type Regeneration } from './regenerate.js';

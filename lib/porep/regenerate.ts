@@ -68,3 +68,28 @@ export function regenerateNode(replicaId: Uint8Array, nodes: number, layers: num
   }
   return { label: prev!.slice(index * NODE_SIZE, (index + 1) * NODE_SIZE), labelsComputed: computed };
 }
+
+/**
+ * What an outsourcer must compute to answer an audit of a file sealed at nodes [first, first + count)
+ * of a sector it no longer holds: label(L, j) for every j of the range (the replica tree needs all of
+ * them), from nothing but the replica id. The cone of the range's last node covers the whole range, so
+ * this is one cone's labelling (regenerationCone of first + count − 1), returned as count × 32 bytes.
+ */
+export function regenerateRange(replicaId: Uint8Array, nodes: number, layers: number, first: number, count: number): Regeneration {
+  assertBytes(replicaId, 32, 'porep: replicaId');
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(first) || first < 0 || first + count > nodes) {
+    throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `porep: nodes [${first}, ${first + count}) outside a sector of ${nodes}`);
+  }
+  const cone = regenerationCone(nodes, layers, first + count - 1);
+  let prev: Uint8Array | null = null;
+  let cur: Uint8Array = new Uint8Array(nodes * NODE_SIZE);
+  let computed = 0;
+  for (let l = 1; l <= layers; l++) {
+    labelLayer(replicaId, l, nodes, prev, cur, cone[l - 1]!);
+    computed += cone[l - 1]!;
+    const spare: Uint8Array | null = prev;
+    prev = cur;
+    cur = spare ?? new Uint8Array(nodes * NODE_SIZE);
+  }
+  return { label: prev!.slice(first * NODE_SIZE, (first + count) * NODE_SIZE), labelsComputed: computed };
+}

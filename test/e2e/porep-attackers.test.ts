@@ -1,14 +1,21 @@
-// Audits under a deadline, on the real devnet (issue #15 item 4 and "Attackers as real processes").
-// Two storers run with test-only faults (services/storer/faults.ts): storer-1 is slow but honest (its
-// audit answers come 300 ms late, inside the rewards verifier's 1 s deadline); storer-2 answers file
-// audits correctly but 2.5 s late, past the deadline, as a storer regenerating sealed nodes on demand
-// would. Files are uploaded with the CLI until each has committed to one; then, as a user checks:
-// timing each one's VerifyFile shows the margin to the deadline; the late storer is contained,
-// re-audited and then failed (the verifier's log), its reputation on chain falls and the verifier
-// counts its answers invalid; the slow honest storer's audits are all valid.
-//
-// Not covered yet (PA's sealing and ProveReplica are not in the tree yet): audits with ProveReplica
-// against comm_r, and the outsourcer and sybil storers that re-seal on demand (docs/rewards.md).
+// Proof of replication under audit, on the real devnet with sealing on (issue #15 "Attackers as real
+// processes"; docs/porep.md "Attackers on the devnet"). The devnet's genesis has params.porep with
+// SECTOR-byte sectors (WOLK_DEVNET_POREP_SECTOR), so every storer seals each file into a pre-labelled
+// sector, consensus checks a seal proof before its cert vote, and the rewards verifier audits every
+// sealed file with VerifyFile and ProveReplica under a 1 s deadline with containment. Four storers run
+// test-only faults (services/storer/faults.ts), two stay honest:
+//   storer-1 slow-honest   answers every audit 300 ms late, inside the deadline: must keep full reputation;
+//   storer-2 late-answers  answers file audits 2.5 s late: contained, re-audited, failed;
+//   storer-3 outsourcer    keeps only commitment data; fetches the plain file from a peer and re-seals its
+//                          range on demand: the re-seal takes longer than the deadline, so it is contained,
+//                          re-audited on fresh challenges and failed;
+//   storer-4 sybil         answers its audits from another identity's replica: the nodes do not open its
+//                          comm_r (replicas are bound to the storer id), so its answers are invalid at once.
+// The test uploads files with the CLI until each attacker committed to one and has lost reputation on
+// chain (one rewards node with expectedVerifiers = 1 audits a round with probability 1 − e^−1 ≈ 0.63, so
+// a round holding an attacker's file may go unaudited: uploads continue, each in a later round, until
+// one is). It times ProveReplica on each storer and prints the honest, outsourcer and sybil answers
+// against the deadline, and the verifier's counts.
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
@@ -19,7 +26,8 @@ import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { IndexerServiceClient, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
 import { RewardsServiceClient, type GetReputationResponse } from '../../gen/wolk/rewards/v1/rewards.js';
-import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type ProveReplicaResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { nodesFor, verifyAudit } from '../../lib/porep/index.js';
 import { LATE_ANSWER_LATENCY_MS, SLOW_HONEST_LATENCY_MS } from '../../services/storer/faults.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -30,11 +38,18 @@ const seeded = testRandom('e2e/porep-attackers.test.ts');
 logSeedOnFailure(test);
 
 const run = promisify(execFile);
+const HONEST = ['storer-0', 'storer-5'];
 const SLOW = 'storer-1';
 const LATE = 'storer-2';
+const OUTSOURCER = 'storer-3';
+const SYBIL = 'storer-4';
 /** The verifier's deadline (its default, lib/porep's) and 2 re-audits to keep the run short. */
 const DEADLINE_MS = 1000;
 const RETRIES = 2;
+/** docs/porep.md "Devnet parameters": re-sealing a range costs ~3 × 2^20 labels, several times the deadline. */
+const SECTOR = '32MiB';
+const AUDIT_K = 16;
+const FULL = 1_000_000;
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-attackers-'));
 
@@ -43,7 +58,7 @@ function cli(...args: string[]) {
     cwd: work,
     env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
     maxBuffer: 16 * 1024 * 1024,
-    timeout: 240_000,
+    timeout: 120_000,
   });
 }
 
@@ -58,18 +73,19 @@ async function putFinal(file: string, uri: string): Promise<{ filehash: string; 
   );
   const first = JSON.parse(put) as { state: string; uploadId?: string; filehash: string; storers: string[]; round: string };
   if (first.state === 'final' || first.uploadId === undefined) return first;
-  const followed = JSON.parse((await cli('status', first.uploadId, '--timeout', '200')).stdout) as typeof first;
+  const followed = JSON.parse((await cli('status', first.uploadId, '--timeout', '100')).stdout) as typeof first;
   if (followed.state !== 'final') throw new Error(`${uri}: upload ended ${followed.state}, not final`);
   return followed;
 }
 
 function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 15_000 }, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 test.before(async () => {
   devnet = await startDevnet(undefined, {
-    WOLK_DEVNET_FAULTS: `${SLOW}:slow-honest,${LATE}:late-answers`,
+    WOLK_DEVNET_FAULTS: `${SLOW}:slow-honest,${LATE}:late-answers,${OUTSOURCER}:outsourcer,${SYBIL}:sybil`,
+    WOLK_DEVNET_POREP_SECTOR: SECTOR,
     WOLK_AUDIT_DEADLINE_MS: String(DEADLINE_MS),
     WOLK_AUDIT_RETRIES: String(RETRIES),
   });
@@ -79,8 +95,9 @@ test.after.always(async () => {
   await devnet?.stop();
 });
 
-test.serial('a storer answering past the deadline is contained, re-audited, then failed and loses reputation; a slow honest one passes', async (t) => {
-  t.timeout(600_000);
+test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers are caught and lose reputation; slow and fast honest storers pass', async (t) => {
+  t.timeout(400_000);
+  const started = Date.now();
   const ep = devnet.endpoints();
   const procs = devnet.processes();
   const endpointOf = (name: string) => procs.find((p) => p.name === name)!.grpc;
@@ -93,80 +110,125 @@ test.serial('a storer answering past the deadline is contained, re-audited, then
   const storers = async (): Promise<NodeRecord[]> => (await unary<ListNodesResponse>((md, o, cb) => indexer.listNodes({ role: NodeRole.NODE_ROLE_STORER, pageSize: 100, pageToken: '' }, md, o, cb))).nodes;
   const registry = await pollUntil(storers, { what: 'the indexer to list storers', deadlineMs: 120_000, intervalMs: 1000, until: (r) => r.length === 6 });
   const idOf = (name: string) => Buffer.from(registry.find((n) => n.endpoint === endpointOf(name))!.id).toString('hex');
-  const slowId = idOf(SLOW);
-  const lateId = idOf(LATE);
+  const nameOf = new Map(procs.filter((p) => p.name.startsWith('storer-')).map((p) => [idOf(p.name), p.name] as const));
+  const rep = (view: NodeRecord[], name: string) => view.find((n) => Buffer.from(n.id).toString('hex') === idOf(name))?.reputationPpm ?? FULL;
+  const caught = [LATE, OUTSOURCER, SYBIL];
 
   await cli('keygen');
   await cli('claim', 'alice');
-  // Upload until each faulty storer committed to a file (N = 3 of 6: each is in about half the committees).
-  const held = new Map<string, string>();
-  for (let i = 0; i < 12 && !(held.has(slowId) && held.has(lateId)); i++) {
-    const file = join(work, `f${i}.bin`);
-    writeFileSync(file, seeded.bytes(9000 + i * 512));
-    const put = await putFinal(file, `wolk://alice/attack/f${i}.bin`);
-    for (const s of put.storers) if (!held.has(s)) held.set(s, put.filehash);
-    t.log(`upload ${i}: round ${put.round}, storers ${put.storers.map((s) => (s === slowId ? 'SLOW' : s === lateId ? 'LATE' : s.slice(0, 8))).join(',')}`);
-  }
-  t.true(held.has(slowId) && held.has(lateId), 'both faulty storers committed to an uploaded file');
+  // Upload (each file in a later round) until every faulty storer committed to a file and every attacker's
+  // reputation on chain fell below full: a round holding an attacker's file may go unaudited (header).
+  const held = new Map<string, { filehash: string; size: number }>();
+  let i = 0;
+  const view = await pollUntil(
+    async () => {
+      const size = 9000 + (i % 8) * 512;
+      const file = join(work, `f${i}.bin`);
+      writeFileSync(file, seeded.bytes(size));
+      const put = await putFinal(file, `wolk://alice/attack/f${i}.bin`);
+      for (const s of put.storers) if (!held.has(nameOf.get(s)!)) held.set(nameOf.get(s)!, { filehash: put.filehash, size });
+      const v = await storers();
+      t.log(`upload ${i} (${((Date.now() - started) / 1000).toFixed(0)} s): round ${put.round}, storers ${put.storers.map((s) => nameOf.get(s)).join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}`);
+      i++;
+      return v;
+    },
+    {
+      what: 'every attacker to have committed to a file and lost reputation on chain',
+      deadlineMs: 300_000,
+      intervalMs: 0,
+      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL),
+      describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}`,
+    },
+  );
 
-  // What the verifier sees, measured by hand: one VerifyFile to each, timed.
-  const timeVerify = async (name: string, filehash: string) => {
+  // What an auditor sees, measured by hand: ProveReplica on each storer's file, timed and checked.
+  const proveReplica = async (name: string) => {
+    const f = held.get(name)!;
     const c = new StorerServiceClient(endpointOf(name), credentials.createInsecure());
+    const challenge = Buffer.from(seeded.bytes(32));
     try {
-      const start = performance.now();
-      const res = await unary<VerifyFileResponse>((md, o, cb) => c.verifyFile({ filehash: Buffer.from(filehash, 'hex'), challenge: Buffer.from(seeded.bytes(32)), k: 4 }, md, o, cb));
-      t.truthy(res.audit, `${name} answers VerifyFile`);
-      return performance.now() - start;
+      const t0 = performance.now();
+      const res = await unary<ProveReplicaResponse>((md, o, cb) => c.proveReplica({ filehash: Buffer.from(f.filehash, 'hex'), challenge, k: AUDIT_K }, md, o, cb));
+      const ms = performance.now() - t0;
+      const a = res.audit!;
+      const opens = verifyAudit({ commR: a.commR, nodes: nodesFor(f.size), auditSeed: challenge, challenges: AUDIT_K }, a.proof!);
+      return { ms, opens };
     } finally {
       c.close();
     }
   };
-  const slowMs = await timeVerify(SLOW, held.get(slowId)!);
-  const lateMs = await timeVerify(LATE, held.get(lateId)!);
-  t.log(`VerifyFile answer time: slow-honest ${slowMs.toFixed(0)} ms (deadline ${DEADLINE_MS} ms, ${(DEADLINE_MS / slowMs).toFixed(2)}x margin); late ${lateMs.toFixed(0)} ms (${(lateMs / DEADLINE_MS).toFixed(2)}x the deadline)`);
-  t.true(slowMs >= SLOW_HONEST_LATENCY_MS && lateMs >= LATE_ANSWER_LATENCY_MS, 'the faults delay the answers as configured');
-  t.true(lateMs > DEADLINE_MS, 'the late storer answers past the deadline');
+  const honestName = HONEST.find((n) => held.has(n));
+  const honest = honestName ? await proveReplica(honestName) : null;
+  const slow = await proveReplica(SLOW);
+  const outsourced = await proveReplica(OUTSOURCER);
+  const sybil = await proveReplica(SYBIL);
+  const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+  t.log(
+    `ProveReplica (k ${AUDIT_K}, sector ${SECTOR}) vs the ${DEADLINE_MS} ms deadline: honest ${honest ? fmt(honest.ms) : 'n/a'}; slow-honest ${fmt(slow.ms)} (${(DEADLINE_MS / slow.ms).toFixed(2)}x under); ` +
+      `outsourcer ${fmt(outsourced.ms)} (${(outsourced.ms / DEADLINE_MS).toFixed(2)}x the deadline, margin ${fmt(outsourced.ms - DEADLINE_MS)}); sybil ${fmt(sybil.ms)}, opens its comm_r: ${sybil.opens}`,
+  );
+  if (honest) t.true(honest.opens && honest.ms < DEADLINE_MS, 'an honest storer answers a correct replica audit inside the deadline');
+  t.true(slow.opens && slow.ms >= SLOW_HONEST_LATENCY_MS && slow.ms < DEADLINE_MS, 'the slow honest storer answers correctly inside the deadline');
+  t.true(outsourced.opens, 'the outsourcer\'s re-sealed answer is correct');
+  t.true(outsourced.ms > DEADLINE_MS, 'but comes after the deadline');
+  t.false(sybil.opens, 'the sybil\'s answer from another identity\'s replica does not open its comm_r');
+  const late = await (async () => {
+    const c = new StorerServiceClient(endpointOf(LATE), credentials.createInsecure());
+    try {
+      const t0 = performance.now();
+      await unary<VerifyFileResponse>((md, o, cb) => c.verifyFile({ filehash: Buffer.from(held.get(LATE)!.filehash, 'hex'), challenge: Buffer.from(seeded.bytes(32)), k: 4 }, md, o, cb));
+      return performance.now() - t0;
+    } finally {
+      c.close();
+    }
+  })();
+  t.true(late >= LATE_ANSWER_LATENCY_MS, `the late storer answers VerifyFile after ${fmt(late)}`);
 
-  // On chain (through the indexer): the late storer's reputation falls.
-  const rep = (view: NodeRecord[], id: string) => view.find((n) => Buffer.from(n.id).toString('hex') === id)?.reputationPpm ?? 1_000_000;
-  const view = await pollUntil(storers, {
-    what: 'the late storer\'s reputation on chain to fall below full',
-    deadlineMs: 300_000,
-    intervalMs: 2000,
-    until: (v) => rep(v, lateId) < 1_000_000,
-    describe: (v) => `late ${rep(v, lateId)}, slow-honest ${rep(v, slowId)}`,
-  });
+  // The verifier's own counts and its log.
+  const reputationOf = (name: string) => unary<GetReputationResponse>((md, o, cb) => rewards.getReputation({ storerId: Buffer.from(idOf(name), 'hex') }, md, o, cb));
   const counts = (r: GetReputationResponse) => `valid ${r.totals!.valid} / invalid ${r.totals!.invalid} / unreachable ${r.totals!.unreachable}`;
-  // The verifier's own count: the late storer's file answers invalid (after containment), the slow honest storer's valid.
-  const reputationOf = (id: string) => unary<GetReputationResponse>((md, o, cb) => rewards.getReputation({ storerId: Buffer.from(id, 'hex') }, md, o, cb));
-  const lateRep = await reputationOf(lateId);
-  t.true(lateRep.totals!.invalid > 0, `the verifier counted invalid answers of the late storer (valid ${lateRep.totals!.valid}, invalid ${lateRep.totals!.invalid}, unreachable ${lateRep.totals!.unreachable})`);
-  const slowRep = await pollUntil(() => reputationOf(slowId), {
-    what: 'the slow honest storer to be audited',
-    deadlineMs: 300_000,
-    intervalMs: 2000,
-    until: (r) => r.totals!.valid > 0,
-    describe: (r) => JSON.stringify(r.totals),
-  });
+  const verdicts = new Map<string, GetReputationResponse>();
+  for (const n of caught) {
+    const r = await reputationOf(n);
+    verdicts.set(n, r);
+    t.true(r.totals!.invalid > 0, `the verifier counted invalid answers of ${n} (${counts(r)})`);
+  }
+  const slowRep = await reputationOf(SLOW);
   t.is(slowRep.totals!.invalid, 0, 'no answer of the slow honest storer was counted invalid');
-  t.is(slowRep.reputationPpm, 1_000_000, 'the slow honest storer keeps full reputation in the verifier\'s view');
+  for (const n of [SLOW, ...HONEST]) t.is(rep(view, n), FULL, `${n} keeps full reputation on chain`);
 
-  // The verifier's log: the late storer was contained, re-audited RETRIES times, then failed.
-  const log = readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8')
-    .split('\n')
-    .flatMap((l): Record<string, unknown>[] => {
-      try {
-        return l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [];
-      } catch {
-        return []; // a line cut by a write in progress
-      }
-    });
-  const late16 = lateId.slice(0, 16);
-  const contained = log.filter((l) => l['msg'] === 'audit contained' && l['storer'] === late16);
-  const failed = log.filter((l) => l['msg'] === 'audit failed after containment' && l['storer'] === late16);
-  t.true(contained.length >= RETRIES, `the late storer was contained and re-audited (${contained.length} misses logged)`);
-  t.true(failed.length > 0, 'and its misses then counted as a failure');
-  t.true(failed.every((l) => l['retries'] === RETRIES && l['outcome'] === 'invalid'), 'after exactly the configured re-audits, as invalid');
-  t.false(log.some((l) => l['msg'] === 'audit failed after containment' && l['storer'] === slowId.slice(0, 16)), 'the slow honest storer never failed');
-  t.log(`reputation on chain: late ${rep(view, lateId)} ppm, slow-honest ${rep(view, slowId)} ppm; verifier: late ${counts(lateRep)}, slow-honest ${counts(slowRep)}`);
+  const log = (name: string) =>
+    readFileSync(join(devnet.dir, 'logs', `${name}.log`), 'utf8')
+      .split('\n')
+      .flatMap((l): Record<string, unknown>[] => {
+        try {
+          return l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [];
+        } catch {
+          return []; // a line cut by a write in progress
+        }
+      });
+  const rewardsLog = log('rewards-0');
+  const short = (name: string) => idOf(name).slice(0, 16);
+  for (const n of [LATE, OUTSOURCER]) {
+    const contained = rewardsLog.filter((l) => l['msg'] === 'audit contained' && l['storer'] === short(n));
+    const failed = rewardsLog.filter((l) => l['msg'] === 'audit failed after containment' && l['storer'] === short(n));
+    t.true(contained.length >= RETRIES, `${n} was contained and re-audited (${contained.length} misses logged)`);
+    t.true(failed.length > 0 && failed.every((l) => l['retries'] === RETRIES && l['outcome'] === 'invalid'), `${n}'s misses then counted as a failure after exactly ${RETRIES} re-audits`);
+  }
+  const sybilFailures = rewardsLog.filter((l) => l['msg'] === 'audit failure' && l['storer'] === short(SYBIL));
+  t.true(
+    sybilFailures.some((l) => String(l['reason']).includes('replica audit: the replica nodes do not open comm_r')),
+    `the sybil failed its replica audit at once: ${sybilFailures.map((l) => String(l['reason'])).join(' | ')}`,
+  );
+  for (const n of [SLOW, ...HONEST]) t.false(rewardsLog.some((l) => String(l['msg']).startsWith('audit failed') && l['storer'] === short(n)), `${n} never failed an audit`);
+  const reseals = log(OUTSOURCER).filter((l) => l['msg'] === 'outsourcer answered ProveReplica');
+  t.true(reseals.length > 0, 'the outsourcer re-sealed on demand');
+  const resealMs = reseals.map((l) => Number(l['resealMs']));
+  t.log(
+    `outsourcer re-seals: ${reseals.length}, ${Number(reseals[0]!['labels'])} labels each (sector ${Number(reseals[0]!['sectorNodes'])} nodes), wall ${Math.min(...resealMs)}–${Math.max(...resealMs)} ms, ` +
+      `CPU ${reseals.map((l) => Number(l['resealCpuMs'])).join('/')} ms, fetch ${reseals.map((l) => Number(l['fetchMs'])).join('/')} ms`,
+  );
+  t.log(
+    `reputation on chain: ${[...caught, SLOW, ...HONEST].map((n) => `${n} ${rep(view, n)}`).join(', ')}; verifier: ${caught.map((n) => `${n} ${counts(verdicts.get(n)!)}`).join('; ')}; slow-honest ${counts(slowRep)}; ${((Date.now() - started) / 1000).toFixed(0)} s after the devnet was ready`,
+  );
 });

@@ -33,6 +33,18 @@ interface SealedJson {
   commR: string;
 }
 
+/** A sealed file's commitment data (Sealer.sealedMeta). */
+export interface SealedMeta {
+  readonly sectorId: Uint8Array;
+  readonly sectorSeed: Uint8Array;
+  readonly sectorNodes: number;
+  readonly layers: number;
+  readonly first: number;
+  readonly count: number;
+  readonly commRLast: Uint8Array;
+  readonly commR: Uint8Array;
+}
+
 export interface SealerDeps {
   /** <data dir>/sealed */
   readonly dir: string;
@@ -216,12 +228,37 @@ export class Sealer {
     const { json, sector } = this.sealedOrThrow(filehash);
     const record = await this.deps.files.require(filehash);
     const { replica, tree } = await this.replicaOf(filehash, record, json, sector);
+    return this.signAudit(filehash, replica, tree, json, sector, challenge, k);
+  }
+
+  private signAudit(filehash: Uint8Array, replica: Uint8Array, tree: MerkleTree, json: SealedJson, sector: Sector, challenge: Uint8Array, k: number): ReplicaAudit {
     const commR = unhex(json.commR);
     const proof = proveAudit(replica, tree, sector.commC, commR, challenge, k);
     return signReplicaAudit(
       { storerId: asBuffer(this.deps.key.signPublicKey), filehash: asBuffer(filehash), commR, challenge: asBuffer(challenge), k, proof: auditProofToProto(proof) },
       this.deps.key.signSecretKey,
     );
+  }
+
+  /**
+   * The commitment data of a sealed file without touching its sector's layers or the file's bytes
+   * (sealed/<filehash>.json and sector.json only): what the test-only outsourcer keeps (faults.ts).
+   */
+  sealedMeta(filehash: Uint8Array): SealedMeta {
+    const { json, sector } = this.sealedOrThrow(filehash);
+    return { sectorId: sector.id, sectorSeed: sector.seed, sectorNodes: sector.nodes, layers: sector.layers, first: json.first, count: json.count, commRLast: unhex(json.commRLast), commR: unhex(json.commR) };
+  }
+
+  /**
+   * ProveReplica from a replica the caller rebuilt (the test-only outsourcer re-seals it from fetched
+   * plain data): refused unless it opens this file's comm_r_last, then proven and signed as proveReplica.
+   */
+  proveReplicaFrom(filehash: Uint8Array, replica: Uint8Array, challenge: Uint8Array, k: number): ReplicaAudit {
+    checkChallenge(challenge, k);
+    const { json, sector } = this.sealedOrThrow(filehash);
+    const tree = replicaTree(replica);
+    if (hex(tree.root()) !== json.commRLast) throw new WolkError('INTERNAL', `the rebuilt replica of ${hex(filehash).slice(0, 16)} does not match its comm_r_last`);
+    return this.signAudit(filehash, replica, tree, json, sector, challenge, k);
   }
 }
 
