@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { WolkClient, WolkHttpError, type ProgressPhase, type UploadStatus } from '../lib/client/client.js';
 import { createKey, readKey } from '../lib/client/keys.js';
+import { defaultUploadStateDir } from '../lib/client/resumable.js';
 import { loadGenesis } from '../lib/chain/genesis.js';
 import { parseBytes, parseInteger, processEnvironment, type Environment } from '../lib/config/env.js';
 import { progressBar } from './progress.js';
@@ -24,7 +25,11 @@ export const USAGE = `usage: wolk <command> [options]   (options also as --name=
                                   SIZE in bytes or with KiB/MiB/GiB, e.g. 16KiB)
   bucket wolk://OWNER/COLL/       a collection's settings
   put FILE wolk://OWNER/COLL/KEY  upload FILE [--type MIME] [--async]; exit 3 with the status URL
-                                  when the upload is accepted but not final yet
+                                  when the upload is accepted but not final yet. Files of 8 MiB or more
+                                  go resumably when the gateway offers it: a cut connection or a gateway
+                                  restart is retried, and running the same command again after Ctrl-C
+                                  continues where the gateway stopped (state in ~/.wolk/uploads;
+                                  --no-resume: one plain PUT)
   status UPLOAD_ID|STATUS_URL     follow an upload to final / failed / rejected [--timeout SECONDS]
                                   (default 120; 0 asks once); exit 3 if still not final
   get wolk://OWNER/COLL/KEY [FILE] download (to stdout without FILE), checked against the proven
@@ -140,7 +145,7 @@ export async function main(argv: string[], o: CliOptions, io: CliIo): Promise<nu
       return EXIT.ok;
     }
     case 'put': {
-      const a = args(rest, { type: { type: 'string' }, async: { type: 'boolean' } }, [2, 2], 'put FILE wolk://OWNER/COLL/KEY [--type MIME] [--async]');
+      const a = args(rest, { type: { type: 'string' }, async: { type: 'boolean' }, 'no-resume': { type: 'boolean' } }, [2, 2], 'put FILE wolk://OWNER/COLL/KEY [--type MIME] [--async] [--no-resume]');
       const bar = progressBar(io.stderr);
       let res;
       try {
@@ -148,6 +153,8 @@ export async function main(argv: string[], o: CliOptions, io: CliIo): Promise<nu
           ...(a.values.type !== undefined ? { contentType: a.values.type } : {}),
           onProgress: (d, t, p) => bar.update(d, t, p),
           respondAsync: a.values.async === true,
+          // Large files go resumably (tus) when the gateway offers it: a cut is retried, a rerun continues (docs/cli.md).
+          ...(a.values['no-resume'] ? {} : { resumable: { stateDir: defaultUploadStateDir(), say: (line: string) => (bar.finish(), say(`wolk: ${line}`)) } }),
         });
       } finally {
         bar.finish();

@@ -53,7 +53,7 @@ export async function runS3(argv: string[], o: CliOptions, env: Environment, io:
   });
   if (name.owner !== ownerId) throw new Error(`the name "${owner}" belongs to key ${String(name.owner)}, not to yours (${ownerId}, ${o.keyPath})`);
   const server = createS3Server({
-    backend: wolkBackend(gateway, key, owner),
+    backend: wolkBackend(gateway, key, owner, { uploadStateDir: join(dataDir, 'uploads') }),
     store: new LocalStore(dataDir),
     credentials: { lookup: (id) => (id === accessKeyId ? secret : undefined) },
     ownerId,

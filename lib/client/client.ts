@@ -21,6 +21,8 @@ import { pathStateKey } from '../chain/state-keys.js';
 import { gatewayPath, parseWolkUri } from './uri.js';
 import { send, text, gatewayOrigin, type GatewayResponse } from './transport.js';
 import { nonceAllocator } from './nonces.js';
+import { problemOf, WolkHttpError } from './errors.js';
+import { offersResumable, putResumable, RESUMABLE_MIN_BYTES } from './resumable.js';
 import type { Readable } from 'node:stream';
 
 /** Times a transaction is signed again with a fresh nonce after a refusal for its nonce (`nonce` in the 409). */
@@ -75,15 +77,7 @@ function keyInfo(owner: string, collection: string, key: string, f: { filehash: 
   };
 }
 
-export class WolkHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: Record<string, unknown>,
-  ) {
-    super(`${status} ${String(problem['title'] ?? '')}: ${String(problem['detail'] ?? '')}`);
-    this.name = 'WolkHttpError';
-  }
-}
+export { WolkHttpError } from './errors.js';
 
 export interface ChainInfo {
   chainId: string;
@@ -109,6 +103,24 @@ export interface PutResult extends KeyInfo {
   readonly phasesMs?: { readonly spool?: number; readonly commit?: number; readonly finality?: number };
   readonly uploadId?: string;
   readonly statusUrl?: string;
+  /** Sent as a resumable (tus) upload: its URL, where this run started, the bytes it sent, the cuts it recovered from. */
+  readonly resumable?: { readonly uploadUrl: string; readonly resumedAt: number; readonly sent: number; readonly retries: number };
+}
+
+export interface PutOptions {
+  readonly contentType?: string;
+  readonly onProgress?: Progress;
+  /** Answer 202 at once (Prefer: respond-async); always one PUT. */
+  readonly respondAsync?: boolean;
+  /** Send large files resumably (lib/client/resumable.ts) when the gateway offers it. */
+  readonly resumable?: {
+    /** Upload state files (defaultUploadStateDir() for `wolk put`). */
+    readonly stateDir: string;
+    /** Smallest file sent resumably (default RESUMABLE_MIN_BYTES). */
+    readonly minBytes?: number;
+    readonly say?: (line: string) => void;
+    readonly retryDelaysMs?: readonly number[];
+  };
 }
 
 /** GET /status/uploads/{id}: an upload the gateway answered 202 for. */
@@ -164,14 +176,6 @@ function certainlyNotOnChain(err: unknown): boolean {
   return err.status === 503 && (err.problem['type'] === '/problems/busy' || err.problem['type'] === '/problems/not-enough-storers');
 }
 
-async function problemOf(res: GatewayResponse): Promise<WolkHttpError> {
-  const body = await text(res);
-  try {
-    return new WolkHttpError(res.status, JSON.parse(body) as Record<string, unknown>);
-  } catch {
-    return new WolkHttpError(res.status, { title: res.body.statusMessage ?? '', detail: body });
-  }
-}
 
 async function jsonOf(res: GatewayResponse): Promise<Record<string, unknown>> {
   const body = await text(res);
@@ -298,14 +302,33 @@ export class WolkClient {
     );
   }
 
-  /** Uploads a file: hashes it (filehash + sha-256), signs the SetKey intent and the request, streams it. */
-  async put(file: string, uri: string, o: { contentType?: string; onProgress?: Progress; respondAsync?: boolean } = {}): Promise<PutResult> {
+  /**
+   * Uploads a file: hashes it (filehash + sha-256), signs the SetKey intent and the request, streams it.
+   * With `resumable`, a file of at least its minBytes (RESUMABLE_MIN_BYTES) goes through the gateway's
+   * tus uploads when it offers them (putResumable: a cut is retried, a rerun resumes); `respondAsync`
+   * always uses one PUT.
+   */
+  async put(file: string, uri: string, o: PutOptions = {}): Promise<PutResult> {
     const key = this.needKey();
     const u = parseWolkUri(uri);
     if (!u.collection || !u.key) throw new Error(`put needs wolk://OWNER/COLLECTION/KEY, got ${uri}`);
     // The collection's chunk size (its SetBucket; the network's when it has none) decides the filehash.
     const [info, bucket] = await Promise.all([this.chain(), this.bucket(`wolk://${u.owner}/${u.collection}/`)]);
     const size = statSync(file).size;
+    if (o.resumable && !o.respondAsync && size >= (o.resumable.minBytes ?? RESUMABLE_MIN_BYTES) && (await offersResumable(this.gateway))) {
+      const r = o.resumable;
+      const res = await this.withNonce(info.chainId, key, (nonce) =>
+        putResumable(this.gateway, key, file, uri, { chunkSize: async () => bucket.chunkSize || info.chunkSize, chainId: async () => info.chainId, nonce: async () => nonce }, {
+          stateDir: r.stateDir,
+          ...(o.contentType !== undefined ? { contentType: o.contentType } : {}),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+          ...(r.say ? { say: r.say } : {}),
+          ...(r.retryDelaysMs ? { retryDelaysMs: r.retryDelaysMs } : {}),
+        }),
+      );
+      const resumed = { uploadUrl: res.uploadUrl, resumedAt: res.resumedAt, sent: res.sent, retries: res.retries };
+      return { ...this.putResult(u.owner, u.collection, u.key, res.status, res.body, res.headers, o.contentType), resumable: resumed };
+    }
     const sha = createHash('sha256');
     const hasher = new FileHasher({ chunkSize: bucket.chunkSize || info.chunkSize });
     let hashed = 0;
@@ -353,16 +376,20 @@ export class WolkClient {
         await new Promise((resolve) => setTimeout(resolve, pause * 1000));
       }
     });
-    const body = await jsonOf(res);
-    const stored = keyInfo(u.owner, u.collection, u.key, { filehash: String(body['filehash'] ?? ''), size: body['size'], contentType: o.contentType, round: body['round'] as string | undefined });
+    return this.putResult(u.owner, u.collection, u.key, res.status, await jsonOf(res), res.headers, o.contentType);
+  }
+
+  /** A stored upload's answer (201 final, 202 accepted) as a PutResult. */
+  private putResult(owner: string, collection: string, key: string, httpStatus: number, body: Record<string, unknown>, headers: GatewayResponse['headers'], contentType: string | undefined): PutResult {
+    const stored = keyInfo(owner, collection, key, { filehash: String(body['filehash'] ?? ''), size: body['size'], contentType, round: body['round'] as string | undefined });
     const extra = {
       ...(typeof body['txid'] === 'string' ? { txid: body['txid'] } : {}),
       ...(Array.isArray(body['storers']) ? { storers: body['storers'] as string[] } : {}),
       ...(body['phasesMs'] ? { phasesMs: body['phasesMs'] as PutResult['phasesMs'] } : {}),
     };
-    if (res.status === 201 || res.status === 200) return { ...stored, state: 'final', ...extra };
+    if (httpStatus === 201 || httpStatus === 200) return { ...stored, state: 'final', ...extra };
     // 202: accepted, not final yet; the body carries the state and the status path.
-    const statusPath = typeof body['status'] === 'string' ? body['status'] : String(res.headers['location'] ?? '');
+    const statusPath = typeof body['status'] === 'string' ? body['status'] : String(headers['location'] ?? '');
     const uploadId = uploadIdOf(statusPath);
     return { ...stored, state: (body['state'] as UploadState | undefined) ?? 'submitted', ...extra, uploadId, statusUrl: this.statusUrl(uploadId) };
   }

@@ -70,7 +70,12 @@ async function problem(res: { status: number; body: Readable & { statusMessage?:
   }
 }
 
-export function wolkBackend(gateway: string, key: ClientKey, owner: string): WolkBackend {
+/**
+ * `uploadStateDir`: objects of RESUMABLE_MIN_BYTES or more (a CompleteMultipartUpload's assembled
+ * object, a large PutObject) go to the gateway as resumable (tus) uploads with their state there, so a
+ * gateway cut or restart mid-transfer is resumed from the gateway's offset instead of sent again.
+ */
+export function wolkBackend(gateway: string, key: ClientKey, owner: string, o: { uploadStateDir?: string } = {}): WolkBackend {
   const client = new WolkClient(gateway, key);
   const uri = (collection: string, k?: string) => `wolk://${owner}/${collection}/${k ?? ''}`;
   // Writes run side by side: the client hands concurrent transactions of this key consecutive nonces
@@ -108,7 +113,7 @@ export function wolkBackend(gateway: string, key: ClientKey, owner: string): Wol
   async function put(collection: string, k: string, file: string, contentType: string): Promise<StoredObject> {
       let r;
       try {
-        r = await client.put(file, uri(collection, k), { contentType });
+        r = await client.put(file, uri(collection, k), { contentType, ...(o.uploadStateDir ? { resumable: { stateDir: o.uploadStateDir } } : {}) });
         if (r.state !== 'final' && r.uploadId) {
           const s = await client.waitUpload(r.uploadId, { timeoutMs: FINALITY_WAIT_MS });
           if (s.state !== 'final') {

@@ -1,13 +1,14 @@
 // The /wolk/... HTTP API (docs/http-api.md): the router of its routes onto the flows, each in its own
-// module — names.ts (claim a name, collection settings), put-file.ts (upload), get-file.ts (verified
-// GET/HEAD, ?proof), list.ts (listing). Authentication is auth.ts, header parsing request.ts, and
+// module — names.ts (claim a name, collection settings), put-file.ts (upload), resumable/ (tus resumable
+// uploads: POST on a file path, /uploads/{id}), get-file.ts (verified GET/HEAD, ?proof), list.ts (listing). Authentication is auth.ts, header parsing request.ts, and
 // every domain error becomes problem+json in one place (problems.ts, applied by http.ts).
 import { sendJson } from '../../lib/http/problem.js';
 import { apiContext, type ApiDeps, type Routed } from './context.js';
 import { getFile } from './get-file.js';
 import { listCollection, parseListQuery } from './list.js';
 import { getName, putBucket, putName } from './names.js';
-import { HttpProblem } from './problems.js';
+import { HttpProblem, problem } from './problems.js';
+import { createResumable, type ResumableUploads } from './resumable/tus.js';
 import { createUploadFlow, type UploadStatus } from './put-file.js';
 import { bucketJson } from './records.js';
 import { createConsole } from './console.js';
@@ -24,6 +25,8 @@ export interface Api {
   readonly uploads: ReadonlyMap<string, UploadStatus>;
   /** Uploads in progress (holding an upload slot). */
   readonly activeUploads: number;
+  /** Resumable uploads (tus), when configured: the node reclaims expired ones through it. */
+  readonly resumable?: ResumableUploads;
 }
 
 const methodNotAllowed = (allow: string) => new HttpProblem({ status: 405, title: 'Method Not Allowed', detail: `use ${allow.replace(/, (\w+)$/, ' or $1')}` }, { allow });
@@ -32,7 +35,10 @@ export function createApi(deps: ApiDeps): Api {
   const ctx = apiContext(deps);
   const uploads = createUploadFlow(ctx);
   const webConsole = createConsole(ctx);
+  const resumable = deps.resumable ? createResumable(ctx, uploads, deps.resumable) : undefined;
+  const noResumable = () => problem(404, 'not-found', 'Not Found', 'this gateway does not offer resumable uploads');
   return {
+    ...(resumable ? { resumable } : {}),
     uploads: uploads.uploads,
     uploadStatus: (id, signal) => uploads.status(id, signal),
     get activeUploads() {
@@ -41,6 +47,11 @@ export function createApi(deps: ApiDeps): Api {
     async handle(r) {
       const { req, res, query } = r;
       if (r.rawPath === '/console' || r.rawPath.startsWith('/console/')) return webConsole.handle(r); // the web console (console.ts)
+      // /uploads/{id}: a resumable upload's capability URL (resumable/tus.ts)
+      if (r.rawPath.startsWith('/uploads/')) {
+        if (!resumable) throw noResumable();
+        return resumable.handleUpload(r);
+      }
       const p = parseWolkPath(r.rawPath);
       const method = req.method ?? 'GET';
       // /wolk/{owner}
@@ -61,7 +72,11 @@ export function createApi(deps: ApiDeps): Api {
       const file = { owner: p.owner, collection: p.collection, key: p.key! };
       if (method === 'PUT') return uploads.put(r, file);
       if (method === 'GET' || method === 'HEAD') return getFile(ctx, r, file);
-      throw methodNotAllowed('GET, HEAD, PUT');
+      if (method === 'POST' || method === 'OPTIONS') {
+        if (!resumable) throw method === 'POST' ? methodNotAllowed('GET, HEAD, PUT') : noResumable();
+        return resumable.handleFile(r, file);
+      }
+      throw methodNotAllowed(resumable ? 'GET, HEAD, PUT, POST' : 'GET, HEAD, PUT');
     },
   };
 }

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { IndexerView } from './indexer.js';
 import { createStorerFailures, type StorerFailures } from './read.js';
 import type { Registry } from './registry.js';
+import type { ResumableConfig } from './resumable/tus.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
 import type { SpoolRegistry } from './source.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   readonly clock?: Clock;
   /** WOLK_GENESIS: the web console hands it to the browser, which checks certificates against it. */
   readonly genesis?: Genesis | undefined;
+  /** Resumable uploads (tus 1.0, resumable/tus.ts); absent: their routes answer 404. */
+  readonly resumable?: ResumableConfig;
 }
 
 /** One request as the router hands it to a flow. */

@@ -104,7 +104,7 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
       if (!s) return sendProblem(res, { type: '/problems/not-found', status: 404, title: 'Not Found', detail: 'no upload with that id on this gateway' });
       return sendJson(res, 200, s);
     }
-    if ((rawPath.startsWith('/wolk/') || rawPath === '/console' || rawPath.startsWith('/console/')) && deps.api) return deps.api.handle({ req, res, query, rawPath, signal, body });
+    if ((rawPath.startsWith('/wolk/') || rawPath === '/console' || rawPath.startsWith('/console/') || rawPath.startsWith('/uploads/')) && deps.api) return deps.api.handle({ req, res, query, rawPath, signal, body });
     req.resume();
     return sendProblem(res, { status: 404, title: 'Not Found', detail: `no route for ${req.method} ${rawPath}` });
   };

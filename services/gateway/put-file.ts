@@ -63,6 +63,8 @@ export interface CheckedWrite {
   readonly maxBytes: number;
   /** Content-Length, when sent. */
   readonly length: number | undefined;
+  /** The sha-256 of Content-Digest (RFC 9530), covered by the signature: what the body must hash to. */
+  readonly digest: Uint8Array;
 }
 
 export interface StoreRequest {
@@ -120,6 +122,9 @@ export async function checkWrite(ctx: ApiContext, r: Routed, p: FilePath, declar
   requireUserSignature(stx, true);
   const file = intent.file;
   if (!file || !isValidChunkSize(file.chunkSize)) throw problem(400, 'malformed-transaction', 'Bad Request', 'the SetKey must name the file (filehash, size, chunk size 4096-32768, a power of two)');
+  // Checked in this order since issue 25.1: a malformed or missing digest is the request's fault, before who owns what.
+  const digest = contentDigest(req);
+  if (!digest) throw problem(400, 'missing-digest', 'Bad Request', 'Content-Digest with sha-256 is required (RFC 9530)');
   const length = declaredSize ?? declaredLength(req);
   if (length !== undefined && length > ctx.maxFileBytes) {
     throw problem(413, 'too-large', 'Content Too Large', `the body (${length} bytes) is larger than this gateway accepts (${ctx.maxFileBytes} bytes)`, { maxBytes: ctx.maxFileBytes });
@@ -137,7 +142,7 @@ export async function checkWrite(ctx: ApiContext, r: Routed, p: FilePath, declar
   }
   const chainStatus = await ctx.chain.status();
   if (tx.chainId !== chainStatus.chainId) throw problem(400, 'wrong-chain', 'Bad Request', `the transaction is for "${tx.chainId}", this network is "${chainStatus.chainId}"`);
-  return { sig, stx, file, contentType: intent.contentType, bucket, chainStatus, maxBytes, length };
+  return { sig, stx, file, contentType: intent.contentType, bucket, chainStatus, maxBytes, length, digest };
 }
 
 /** 422 unless the spooled bytes are the file the user signed (filehash and size of the SetKey). */
@@ -212,9 +217,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
   async function attempt(r: Routed, p: FilePath): Promise<void> {
     const { req, res, rawPath, signal } = r;
     const w = await checkWrite(ctx, r, p);
-    const declaredDigest = contentDigest(req);
-    if (!declaredDigest) throw problem(400, 'missing-digest', 'Bad Request', 'Content-Digest with sha-256 is required (RFC 9530)');
-    const { file, length, maxBytes } = w;
+    const { file, length, maxBytes, digest: declaredDigest } = w;
     const slot = takeSlot(p.owner, req.socket.remoteAddress);
     const startedAt = ctx.clock.now();
     let spool: Spooled | undefined;

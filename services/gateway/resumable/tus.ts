@@ -27,7 +27,7 @@ import { bodyOptions, hex, type ApiContext, type Routed } from '../context.js';
 import { checkWrite, requireSignedFile, type FilePath, type Stored, type UploadFlow } from '../put-file.js';
 import { HttpProblem, problem, toProblem } from '../problems.js';
 import { bucketSettings, requireOwner } from '../records.js';
-import { contentDigest, header, readSmallBody } from '../request.js';
+import { header, readSmallBody } from '../request.js';
 import { bodyPieces, SpoolError } from '../spool.js';
 import { isUploadId, newUploadId, UploadDir, type UploadRecord } from './state.js';
 
@@ -147,8 +147,7 @@ export function createResumable(ctx: ApiContext, flow: UploadFlow, config: Resum
     const w = await checkWrite(ctx, r, p, length);
     // The creation request has no content: its Content-Digest (covered by the signature) is that of the empty body.
     const body = await readSmallBody(req, 0, bodyOptions(ctx, r));
-    const declared = contentDigest(req);
-    if (!declared || !createHash('sha256').update(body).digest().equals(Buffer.from(declared))) {
+    if (!createHash('sha256').update(body).digest().equals(Buffer.from(w.digest))) {
       throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the creation request has no body: its Content-Digest must be sha-256 of the empty string (RFC 9530)');
     }
     if (BigInt(length) !== w.file.size) throw problem(400, 'length-mismatch', 'Bad Request', `Upload-Length (${length}) differs from the size in the signed SetKey (${w.file.size})`, {}, tusHeaders());

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import * as tus from 'tus-js-client';
 import { WolkClient } from '../../../lib/client/client.js';
 import { keyFromSeed } from '../../../lib/client/keys.js';
-import { creationHeaders, putResumable, TUS_VERSION } from '../../../lib/client/resumable.js';
+import { creationHeaders, putResumable, saveUpload, TUS_VERSION } from '../../../lib/client/resumable.js';
 import { setKeyTransaction, signTransaction } from '../../../lib/client/tx.js';
 import { hashFile } from '../../../lib/merkle/index.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
@@ -160,12 +160,9 @@ test.serial('an upload cut at a seeded point survives a gateway restart and resu
     t.is(Number(stale.headers.get('upload-offset')), cut);
 
     // The client's state file names this upload (as `wolk put` keeps it): the re-run resumes from the gateway's offset.
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    const { createHash } = await import('node:crypto');
-    await mkdir(stateDir, { recursive: true });
     const uri = 'wolk://alice/c/f.bin';
     const filehash = Buffer.from(d.filehash).toString('hex');
-    await writeFile(join(stateDir, `${createHash('sha256').update(`${uri}\0${filehash}`).digest('hex')}.json`), JSON.stringify({ gateway: w.url(), uri, filehash, size: bytes.length, uploadUrl }));
+    await saveUpload(stateDir, file, { gateway: w.url(), uri, filehash, chunkSize: 4096, uploadUrl });
     const lines: string[] = [];
     const r = await putResumable(w.url(), alice, file, uri, chainOf(w.url()), { stateDir, say: (l) => lines.push(l) });
     t.is(r.status, 201);
