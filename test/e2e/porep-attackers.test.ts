@@ -18,26 +18,23 @@
 // against the deadline, and the verifier's counts.
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { IndexerServiceClient, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
 import { RewardsServiceClient, type GetReputationResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient, type ProveReplicaResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { nodesFor, verifyAudit } from '../../lib/porep/index.js';
 import { LATE_ANSWER_LATENCY_MS, SLOW_HONEST_LATENCY_MS } from '../../services/storer/faults.js';
+import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
-import { ROOT } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/porep-attackers.test.ts');
 logSeedOnFailure(test);
 
-const run = promisify(execFile);
 const HONEST = ['storer-0', 'storer-5'];
 const SLOW = 'storer-1';
 const LATE = 'storer-2';
@@ -52,31 +49,7 @@ const AUDIT_K = 16;
 const FULL = 1_000_000;
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-attackers-'));
-
-function cli(...args: string[]) {
-  return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
-    cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 120_000,
-  });
-}
-
-/** `wolk put`, following `wolk status` when the gateway's finality wait ended first (exit 3). */
-async function putFinal(file: string, uri: string): Promise<{ filehash: string; storers: string[]; round: string }> {
-  const put = await cli('put', file, uri).then(
-    (r) => r.stdout,
-    (e: { code?: number; stdout?: string }) => {
-      if (e.code !== 3 || !e.stdout) throw e;
-      return e.stdout;
-    },
-  );
-  const first = JSON.parse(put) as { state: string; uploadId?: string; filehash: string; storers: string[]; round: string };
-  if (first.state === 'final' || first.uploadId === undefined) return first;
-  const followed = JSON.parse((await cli('status', first.uploadId, '--timeout', '100')).stdout) as typeof first;
-  if (followed.state !== 'final') throw new Error(`${uri}: upload ended ${followed.state}, not final`);
-  return followed;
-}
+const cli = devnetCli(work, () => devnet.endpoints().gateway, 120_000);
 
 function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
   return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))));
@@ -125,7 +98,7 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       const size = 9000 + (i % 8) * 512;
       const file = join(work, `f${i}.bin`);
       writeFileSync(file, seeded.bytes(size));
-      const put = await putFinal(file, `wolk://alice/attack/f${i}.bin`);
+      const put = await putFinal(cli, file, `wolk://alice/attack/f${i}.bin`, 100);
       for (const s of put.storers) if (!held.has(nameOf.get(s)!)) held.set(nameOf.get(s)!, { filehash: put.filehash, size });
       const v = await storers();
       t.log(`upload ${i} (${((Date.now() - started) / 1000).toFixed(0)} s): round ${put.round}, storers ${put.storers.map((s) => nameOf.get(s)).join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}`);

@@ -9,53 +9,26 @@
 // 1234); in the fifth (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all,
 // so storer-1's reputation never fell and nothing needed repair), cause not found yet.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { DEFAULT_SHAPE, portKeys } from '../../scripts/devnet-plan.js';
+import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
-import { ROOT } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/repair-devnet.test.ts');
 logSeedOnFailure(test);
 
-const run = promisify(execFile);
 const enabled = process.env['WOLK_E2E_REPAIR'] === '1';
 const maybe = enabled ? test.serial : test.serial.skip;
 const LAZY = 'storer-1';
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-repair-'));
-
-function cli(...args: string[]) {
-  return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
-    cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 240_000,
-  });
-}
-
-/** `wolk put`, followed with `wolk status` when the gateway answered before finality (exit 3). */
-async function putFinal(file: string, uri: string): Promise<{ storers: string[] }> {
-  const put = await cli('put', file, uri).then(
-    (r) => ({ code: 0, stdout: r.stdout }),
-    (e: { code?: number; stdout?: string }) => {
-      if (e.code !== 3 || !e.stdout) throw e;
-      return { code: 3, stdout: e.stdout };
-    },
-  );
-  const first = JSON.parse(put.stdout) as { storers: string[]; state: string; uploadId?: string };
-  if (put.code === 0) return first;
-  const followed = JSON.parse((await cli('status', first.uploadId!, '--timeout', '200')).stdout) as { storers: string[]; state: string };
-  if (followed.state !== 'final') throw new Error(`${uri}: upload ended ${followed.state}, not final`);
-  return followed;
-}
+const cli = devnetCli(work, () => devnet.endpoints().gateway);
 
 test.before(async () => {
   if (!enabled) return;
@@ -85,7 +58,7 @@ maybe('a storer that drops what it committed to is replaced in every key it held
     const file = join(work, `f${i}.bin`);
     writeFileSync(file, bytes);
     const key = `f${i}.bin`;
-    const put = await putFinal(file, `wolk://alice/rep/${key}`);
+    const put = await putFinal(cli, file, `wolk://alice/rep/${key}`);
     files.set(key, bytes);
     if (put.storers.includes(lazy)) held.push(key);
   }

@@ -7,11 +7,9 @@
 // commitments whose weights are the sortition of stake × reputation as of their seed round.
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { ConsensusServiceClient, type GetBlockResponse, type GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { IndexerServiceClient, type GetFileLocationsResponse, type ListNodesResponse } from '../../gen/wolk/indexer/v1/indexer.js';
@@ -20,52 +18,25 @@ import { chainRegistry } from '../../lib/chain/registry-client.js';
 import { sortition } from '../../lib/crypto/index.js';
 import { RewardsServiceClient, type GetReputationResponse, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
+import { devnetCli, putFinal, type PutOutput } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
-import { ROOT } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('e2e/rewards-devnet.test.ts');
 logSeedOnFailure(test);
 
-const run = promisify(execFile);
 const LAZY = 'storer-1';
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-rewards-'));
+const cli = devnetCli(work, () => devnet.endpoints().gateway);
 
-function cli(...args: string[]) {
-  return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
-    cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json') },
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 240_000,
-  });
-}
-
-interface FinalPut {
-  readonly filehash: string;
-  readonly storers: string[];
-  readonly round: string;
-}
-
-/**
- * `wolk put`, and when it exits 3 (accepted, not final within the gateway's finality wait: seen on a
- * loaded machine) `wolk status UPLOAD_ID` until it is, as a user follows it. Every upload must end final.
- */
-async function putFinal(file: string, uri: string): Promise<FinalPut> {
-  const put = await cli('put', file, uri).then(
-    (r) => ({ code: 0, stdout: r.stdout }),
-    (e: { code?: number; stdout?: string; message: string }) => {
-      if (e.code !== 3 || !e.stdout) throw e;
-      return { code: 3, stdout: e.stdout };
-    },
-  );
-  const first = JSON.parse(put.stdout) as FinalPut & { state: string; uploadId?: string };
-  if (put.code === 0) return first;
-  const followed = JSON.parse((await cli('status', first.uploadId!, '--timeout', '200')).stdout) as FinalPut & { state: string };
-  if (followed.state !== 'final' || followed.round === undefined) throw new Error(`${uri}: upload ${first.uploadId} ended ${followed.state}, not final`);
-  return followed;
+/** `wolk put` followed to finality (test/helpers/cli.ts); every upload must end final, with its round. */
+async function putFinalRound(file: string, uri: string): Promise<PutOutput & { round: string }> {
+  const put = await putFinal(cli, file, uri);
+  if (put.round === undefined) throw new Error(`${uri}: final without a round`);
+  return { ...put, round: put.round };
 }
 
 function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
@@ -114,7 +85,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   for (let i = 0; i < 16 && blocksWithLazy.size < 4; i++) {
     const file = join(work, `f${i}.bin`);
     writeFileSync(file, seeded.bytes(20_000 + i * 1000));
-    const put = await putFinal(file, `wolk://alice/audit/f${i}.bin`);
+    const put = await putFinalRound(file, `wolk://alice/audit/f${i}.bin`);
     uploads.push({ round: put.round, storers: put.storers });
     if (put.storers.includes(lazyId)) {
       blocksWithLazy.add(put.round);
@@ -234,7 +205,7 @@ test.serial('a lazy storer is audited invalid, its reputation falls; honest stor
   for (let i = 0; i < 4 && !(lazySeen && sawLowered); i++) {
     const file = join(work, `after${i}.bin`);
     writeFileSync(file, seeded.bytes(12_000));
-    const put = await putFinal(file, `wolk://alice/audit/after${i}.bin`);
+    const put = await putFinalRound(file, `wolk://alice/audit/after${i}.bin`);
     const locs = await pollUntil(() => unary<GetFileLocationsResponse>((md, o, cb) => indexer.getFileLocations({ filehash: Buffer.from(put.filehash, 'hex') }, md, o, cb)), {
       what: `the indexer to have the new file ${put.filehash}`,
       deadlineMs: 120_000,
