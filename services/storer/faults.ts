@@ -21,6 +21,7 @@
 //   comm_r. Replicas are bound to the storer id, so the nodes do not open its comm_r: invalid at once.
 //   (A sybil that re-seals its own replica from the shared copy instead is the outsourcer above.)
 import { credentials } from '@grpc/grpc-js';
+import { setPriority } from 'node:os';
 import type { ReplicaAudit } from '../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';
 import { MAX_AUDIT_LEAVES, auditIndices, signFileAudit } from '../../lib/chain/commitment.js';
@@ -55,17 +56,20 @@ export const LATE_ANSWER_LATENCY_MS = 2500;
 
 type Handlers = ServiceHandlers<typeof StorerServiceService>;
 
+/** The caller went away (an auditor past its deadline): a client's doing, not this storer's error. */
+const cancelled = () => new WolkError('CANCELLED', 'the caller cancelled the call (an auditor past its deadline)');
+
 /** Resolves after ms, or rejects when the call is cancelled (the auditor gave up). */
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('cancelled'));
+    if (signal.aborted) return reject(cancelled());
     const t = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(new Error('cancelled'));
+      reject(cancelled());
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -206,6 +210,13 @@ export function withAttacks(h: Handlers, faults: ReadonlySet<string>, logger?: L
     if (!deps) throw new Error(`fault ${a} needs the storer's attack dependencies`);
     logger?.warn(`fault ${a}: sealed-replica audits are answered without this storer's replica`, { peers: deps.peers.length });
     out = a === 'outsourcer' ? outsourcer(out, deps, logger) : sybil(out, deps, logger);
+    if (a === 'outsourcer') {
+      // On a real network the outsourcer re-seals on its own machine. On one machine (the devnet) its
+      // seconds of labelling per audit took the cores the honest storers answer on, and pushed their
+      // answers past the deadline (an honest slow storer was failed in CI): it runs at the lowest
+      // priority, which only makes its own answers later.
+      setPriority(19);
+    }
   }
   if (faults.has('slow-honest')) {
     logger?.warn('fault slow-honest: every audit answer is delayed', { latencyMs: SLOW_HONEST_LATENCY_MS });
