@@ -21,7 +21,6 @@
 //   comm_r. Replicas are bound to the storer id, so the nodes do not open its comm_r: invalid at once.
 //   (A sybil that re-seals its own replica from the shared copy instead is the outsourcer above.)
 import { credentials } from '@grpc/grpc-js';
-import { setPriority } from 'node:os';
 import type { ReplicaAudit } from '../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';
 import { MAX_AUDIT_LEAVES, auditIndices, signFileAudit } from '../../lib/chain/commitment.js';
@@ -210,13 +209,6 @@ export function withAttacks(h: Handlers, faults: ReadonlySet<string>, logger?: L
     if (!deps) throw new Error(`fault ${a} needs the storer's attack dependencies`);
     logger?.warn(`fault ${a}: sealed-replica audits are answered without this storer's replica`, { peers: deps.peers.length });
     out = a === 'outsourcer' ? outsourcer(out, deps, logger) : sybil(out, deps, logger);
-    if (a === 'outsourcer') {
-      // On a real network the outsourcer re-seals on its own machine. On one machine (the devnet) its
-      // seconds of labelling per audit took the cores the honest storers answer on, and pushed their
-      // answers past the deadline (an honest slow storer was failed in CI): it runs at the lowest
-      // priority, which only makes its own answers later.
-      setPriority(19);
-    }
   }
   if (faults.has('slow-honest')) {
     logger?.warn('fault slow-honest: every audit answer is delayed', { latencyMs: SLOW_HONEST_LATENCY_MS });
