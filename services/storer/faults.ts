@@ -14,7 +14,9 @@
 //   VerifyFile and ProveReplica it fetches the plain file from another storer (GetFile is public); for
 //   ProveReplica it then re-seals the file's node range on demand (lib/porep regenerateRange: the
 //   cone of the range, about L − 1 whole layers of the sector) and answers with a correct proof, as late
-//   as the re-seal makes it. It must be contained and then fail (docs/porep.md "Attackers").
+//   as the re-seal makes it. The re-seal runs in a worker thread at a low OS priority and stops
+//   when the auditor gives up: on a shared test machine the attacker must not slow its honest
+//   neighbours (on a real network its labelling runs on its own hardware). It must be contained and then fail (docs/porep.md "Attackers").
 // - sybil (sealed networks): an identity with no replica of its own; the operator's one copy of a file
 //   is another identity's sealed replica, so it answers ProveReplica with that replica's nodes (asked
 //   from a storer that holds the file, on the same challenge), signed as its own against its own
@@ -30,8 +32,9 @@ import { WolkError, invalidArgument, unavailable } from '../../lib/grpc/errors.j
 import type { CallContext, ServiceHandlers } from '../../lib/grpc/handlers.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { regenerateRange, replicaIdOf, xorNodes } from '../../lib/porep/index.js';
+import { replicaIdOf, xorNodes } from '../../lib/porep/index.js';
 import type { FileStore } from './files.js';
+import { regenerateInWorker, type RegenerateResult } from './porep/regenerate.js';
 import type { Sealer } from './porep/sealer.js';
 
 export type Attack = 'slow-honest' | 'late-answers' | 'outsourcer' | 'sybil';
@@ -142,10 +145,15 @@ function outsourcer(h: Handlers, d: AttackDeps, log: Logger | undefined): Handle
       const record = await d.files.require(req.filehash);
       const { bytes, from } = await fetchPlain(d, req.filehash, record.size, ctx.signal);
       const fetchedMs = performance.now() - started;
-      if (ctx.signal.aborted) throw new WolkError('CANCELLED', 'cancelled');
-      const cpu0 = process.cpuUsage();
-      const regen = regenerateRange(replicaIdOf(d.key.signPublicKey, meta.sectorId, meta.sectorSeed), meta.sectorNodes, meta.layers, meta.first, meta.count);
-      const cpu = process.cpuUsage(cpu0);
+      // In a worker at a low priority, stopped when the auditor gives up (porep/regenerate.ts).
+      const job = { replicaId: replicaIdOf(d.key.signPublicKey, meta.sectorId, meta.sectorSeed), nodes: meta.sectorNodes, layers: meta.layers, first: meta.first, count: meta.count };
+      let regen: RegenerateResult;
+      try {
+        regen = await regenerateInWorker(job, ctx.signal);
+      } catch (err) {
+        if (ctx.signal.aborted) throw cancelled();
+        throw err;
+      }
       const resealMs = performance.now() - started - fetchedMs;
       const audit = sealer.proveReplicaFrom(req.filehash, xorNodes(bytes, regen.label), req.challenge, req.k);
       log?.info('outsourcer answered ProveReplica', {
@@ -153,7 +161,6 @@ function outsourcer(h: Handlers, d: AttackDeps, log: Logger | undefined): Handle
         from,
         fetchMs: Math.round(fetchedMs),
         resealMs: Math.round(resealMs),
-        resealCpuMs: Math.round((cpu.user + cpu.system) / 1000),
         labels: regen.labelsComputed,
         sectorNodes: meta.sectorNodes,
         totalMs: Math.round(performance.now() - started),

@@ -27,6 +27,7 @@ import { RewardsServiceClient, type GetReputationResponse } from '../../gen/wolk
 import { StorerServiceClient, type ProveReplicaResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { nodesFor, verifyAudit } from '../../lib/porep/index.js';
 import { LATE_ANSWER_LATENCY_MS, SLOW_HONEST_LATENCY_MS } from '../../services/storer/faults.js';
+import { RESEAL_NICE } from '../../services/storer/porep/regenerate.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -51,8 +52,8 @@ let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-attackers-'));
 const cli = devnetCli(work, () => devnet.endpoints().gateway, 120_000);
 
-function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))));
+function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown, timeoutMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 test.before(async () => {
@@ -69,7 +70,7 @@ test.after.always(async () => {
 });
 
 test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers are caught and lose reputation; slow and fast honest storers pass', async (t) => {
-  t.timeout(400_000);
+  t.timeout(600_000);
   const started = Date.now();
   const ep = devnet.endpoints();
   const procs = devnet.processes();
@@ -115,13 +116,15 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   );
 
   // What an auditor sees, measured by hand: ProveReplica on each storer's file, timed and checked.
-  const proveReplica = async (name: string) => {
+  // The outsourcer's re-seal runs at a low priority (docs/porep.md "Attackers on the devnet"): on a loaded
+  // machine its answer may take a minute or more; it is waited for, to show the answer is correct.
+  const proveReplica = async (name: string, timeoutMs = 30_000) => {
     const f = held.get(name)!;
     const c = new StorerServiceClient(endpointOf(name), credentials.createInsecure());
     const challenge = Buffer.from(seeded.bytes(32));
     try {
       const t0 = performance.now();
-      const res = await unary<ProveReplicaResponse>((md, o, cb) => c.proveReplica({ filehash: Buffer.from(f.filehash, 'hex'), challenge, k: AUDIT_K }, md, o, cb));
+      const res = await unary<ProveReplicaResponse>((md, o, cb) => c.proveReplica({ filehash: Buffer.from(f.filehash, 'hex'), challenge, k: AUDIT_K }, md, o, cb), timeoutMs);
       const ms = performance.now() - t0;
       const a = res.audit!;
       const opens = verifyAudit({ commR: a.commR, nodes: nodesFor(f.size), auditSeed: challenge, challenges: AUDIT_K }, a.proof!);
@@ -133,7 +136,7 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const honestName = HONEST.find((n) => held.has(n));
   const honest = honestName ? await proveReplica(honestName) : null;
   const slow = await proveReplica(SLOW);
-  const outsourced = await proveReplica(OUTSOURCER);
+  const outsourced = await proveReplica(OUTSOURCER, 240_000);
   const sybil = await proveReplica(SYBIL);
   const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
   t.log(
@@ -198,8 +201,8 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   t.true(reseals.length > 0, 'the outsourcer re-sealed on demand');
   const resealMs = reseals.map((l) => Number(l['resealMs']));
   t.log(
-    `outsourcer re-seals: ${reseals.length}, ${Number(reseals[0]!['labels'])} labels each (sector ${Number(reseals[0]!['sectorNodes'])} nodes), wall ${Math.min(...resealMs)}–${Math.max(...resealMs)} ms, ` +
-      `CPU ${reseals.map((l) => Number(l['resealCpuMs'])).join('/')} ms, fetch ${reseals.map((l) => Number(l['fetchMs'])).join('/')} ms`,
+    `outsourcer re-seals: ${reseals.length}, ${Number(reseals[0]!['labels'])} labels each (sector ${Number(reseals[0]!['sectorNodes'])} nodes), wall ${Math.min(...resealMs)}–${Math.max(...resealMs)} ms ` +
+      `(a worker thread at nice ${RESEAL_NICE}), fetch ${reseals.map((l) => Number(l['fetchMs'])).join('/')} ms`,
   );
   t.log(
     `reputation on chain: ${[...caught, SLOW, ...HONEST].map((n) => `${n} ${rep(view, n)}`).join(', ')}; verifier: ${caught.map((n) => `${n} ${counts(verdicts.get(n)!)}`).join('; ')}; slow-honest ${counts(slowRep)}; ${((Date.now() - started) / 1000).toFixed(0)} s after the devnet was ready`,

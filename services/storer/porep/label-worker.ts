@@ -1,10 +1,11 @@
 // Worker thread that labels one sector (services/storer/porep/labeller.ts starts it): every layer of the
 // Stacked-DRG labelling (lib/porep, native loop when built), each written durably to its layer file, then
 // comm_c over the sector's columns read back from those files. Off the main thread so the gRPC server
-// keeps answering while a sector is labelled. Posts {commC} (hex) or {error}.
-import { parentPort, workerData } from 'node:worker_threads';
+// keeps answering while a sector is labelled. Answers comm_c (hex) or an error (worker.ts).
+import { workerData } from 'node:worker_threads';
 import { NODE_SIZE, commitColumns, labelLayer } from '../../../lib/porep/index.js';
 import { FileLayerStore } from './layer-files.js';
+import { answerParent } from './worker.js';
 
 export interface LabelJob {
   readonly dir: string;
@@ -31,8 +32,4 @@ async function run(job: LabelJob): Promise<string> {
   }
 }
 
-const job = workerData as LabelJob;
-run(job).then(
-  (commC) => parentPort!.postMessage({ commC }),
-  (err: unknown) => parentPort!.postMessage({ error: (err as Error).message ?? String(err) }),
-);
+answerParent(() => run(workerData as LabelJob));
