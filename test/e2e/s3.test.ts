@@ -2,32 +2,30 @@
 // Debian's rclone. A bucket is made, small objects and a 24 MB multipart object (5 MB parts; the issue
 // asks 200 MB, kept small for this test tier) go up, listings with prefix, delimiter and pagination,
 // ranged and whole reads byte-identical, Wolk's filehash and round in the headers; a wrong secret, an
-// unknown key id and another owner's bucket are refused; rclone copies a directory up and down.
+// unknown key id and another owner's bucket are refused; rclone copies a directory up and down. The
+// 200 MB object is `npm run soak -- s3-large` (scripts/soak/s3-large.ts); both take the endpoint, the
+// client and the multipart steps from test/helpers/s3.ts.
 import test from 'ava';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  CompleteMultipartUploadCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
-  ListPartsCommand,
   PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
-import { pollUntil } from '../helpers/poll.js';
 import { ROOT } from '../helpers/process.js';
+import { stopProcess } from '../helpers/resume.js';
+import { multipartEtag, multipartUpload, s3Client, startWolkS3, type WolkS3 } from '../helpers/s3.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/s3.test.ts');
@@ -38,7 +36,7 @@ const work = mkdtempSync(join(tmpdir(), 'wolk-s3-'));
 const ACCESS = 'WOLKTESTACCESS';
 const SECRET = 'wolk-test-secret-0123456789';
 let devnet: Devnet;
-let s3proc: ChildProcess | undefined;
+let wolkS3: WolkS3 | undefined;
 let endpoint = '';
 
 function cli(user: string, ...args: string[]) {
@@ -50,16 +48,7 @@ function cli(user: string, ...args: string[]) {
   });
 }
 
-const client = (secret = SECRET, accessKeyId = ACCESS) =>
-  new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey: secret },
-    // The SDK's default CRC32 trailers (STREAMING-UNSIGNED-PAYLOAD-TRAILER) are not supported (docs/s3.md).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+const client = (secret = SECRET, accessKeyId = ACCESS) => s3Client(endpoint, accessKeyId, secret);
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const bytesOf = async (body: unknown) => Buffer.from(await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
@@ -75,23 +64,12 @@ async function setUp(): Promise<void> {
   await cli('bob', 'keygen');
   await cli('bob', 'claim', 'bob');
   await cli('bob', 'mb', 'wolk://bob/private/');
-  let out = '';
-  s3proc = spawn(process.execPath, [join(ROOT, 'bin/wolk.mjs'), 's3', '--listen', '127.0.0.1:0', '--owner', 'alice', '--data-dir', join(work, 's3data')], {
-    cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'alice.json'), WOLK_S3_ACCESS_KEY_ID: ACCESS, WOLK_S3_SECRET_ACCESS_KEY: SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  s3proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  s3proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  endpoint = await pollUntil(() => /wolk s3: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], { what: 'wolk s3 to listen', deadlineMs: 60_000, describe: () => out });
+  wolkS3 = await startWolkS3({ work, gateway: devnet.endpoints().gateway, keyFile: join(work, 'alice.json'), owner: 'alice', dataDir: join(work, 's3data'), accessKeyId: ACCESS, secret: SECRET });
+  endpoint = wolkS3.endpoint;
 }
 
 test.after.always(async () => {
-  if (s3proc && s3proc.exitCode === null) {
-    const exited = new Promise((r) => s3proc!.once('exit', r));
-    s3proc.kill('SIGTERM');
-    await exited;
-  }
+  await stopProcess(wolkS3?.proc);
   await devnet?.stop();
 });
 
@@ -112,17 +90,11 @@ test.serial('AWS SDK: bucket, small and multipart objects, listings, ranges, byt
   // 24 MB in 5 MB parts (the last 4 MB).
   const big = seeded.bytes(24 * 1024 * 1024);
   const partSize = 5 * 1024 * 1024;
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'photos', Key: 'videos/big.bin' }));
-  const parts: { PartNumber: number; ETag: string }[] = [];
-  for (let i = 0, n = 1; i < big.length; i += partSize, n++) {
-    const r = await s3.send(new UploadPartCommand({ Bucket: 'photos', Key: 'videos/big.bin', UploadId, PartNumber: n, Body: big.subarray(i, i + partSize) }));
-    parts.push({ PartNumber: n, ETag: r.ETag! });
-  }
-  const listed = await s3.send(new ListPartsCommand({ Bucket: 'photos', Key: 'videos/big.bin', UploadId }));
-  t.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.ETag]), parts.map((p) => [p.PartNumber, p.ETag]));
-  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'photos', Key: 'videos/big.bin', UploadId, MultipartUpload: { Parts: parts } }));
-  const partMd5s = Buffer.concat(parts.map((p) => Buffer.from(p.ETag.replace(/"/g, ''), 'hex')));
-  t.is(done.ETag, `"${md5(partMd5s)}-${parts.length}"`, 'the multipart ETag is MD5 of the part MD5s, -N');
+  const nParts = Math.ceil(big.length / partSize);
+  // ListParts after every part is up, before Complete.
+  const { parts, listed, done } = await multipartUpload(s3, { Bucket: 'photos', Key: 'videos/big.bin', size: big.length, partSize, body: (s, e) => big.subarray(s, e), listPartsAfter: nParts });
+  t.deepEqual(listed?.map((p) => [p.PartNumber, p.ETag]), parts.map((p) => [p.PartNumber, p.ETag]));
+  t.is(done.ETag, multipartEtag(parts), 'the multipart ETag is MD5 of the part MD5s, -N');
 
   const got = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'videos/big.bin' }));
   t.true((await bytesOf(got.Body)).equals(big), 'the multipart object reads back byte-identical');
