@@ -5,9 +5,17 @@
 // page rather than replaced by an error); a reload once it answers again.
 import { ago, h, num } from './ui.js';
 
+/** A finalized block as the gateway announces it (the `block` event). */
+export interface LatestBlock {
+  readonly round: string;
+  readonly hash: string;
+  readonly timestampMs: number;
+  readonly txs: number;
+}
+
 export interface LiveOptions {
-  /** Reloads the page's data; throws when it could not (the page keeps what it shows). */
-  readonly refresh: () => Promise<void>;
+  /** Reloads the page's data (`latest`: the newest finalized block announced); throws when it could not (the page keeps what it shows). */
+  readonly refresh: (latest: LatestBlock | undefined) => Promise<void>;
   /** What the figures on the page are as of (for the stale notice), e.g. "round 1,234". */
   readonly asOf: () => string | undefined;
   readonly signal: AbortSignal;
@@ -23,6 +31,7 @@ export function followBlocks(o: LiveOptions): HTMLElement {
   const line = h('p', { class: 'live' }, state, ' ', last);
   let lostAt: number | null = null;
   let failedAt: number | null = null;
+  let latest: LatestBlock | undefined;
   const set = (text: string, kind: 'ok' | 'warn') => {
     if (state.textContent !== text) state.textContent = text;
     line.className = `live ${kind}`;
@@ -34,7 +43,7 @@ export function followBlocks(o: LiveOptions): HTMLElement {
   const reload = coalesce(
     async () => {
       try {
-        await o.refresh();
+        await o.refresh(latest);
         failedAt = null;
         if (lostAt === null) set('Live: the page updates on every finalized block.', 'ok');
       } catch (err) {
@@ -59,7 +68,8 @@ export function followBlocks(o: LiveOptions): HTMLElement {
     set(`The gateway stopped answering at ${new Date(lostAt).toLocaleTimeString()}${stale()}. Reconnecting every few seconds…`, 'warn');
   });
   events.addEventListener('block', (e) => {
-    const b = JSON.parse((e as MessageEvent<string>).data) as { round: string };
+    const b = JSON.parse((e as MessageEvent<string>).data) as LatestBlock;
+    latest = b;
     last.textContent = `Round ${num(b.round)} finalized ${ago(Date.now())}.`;
     reload();
   });

@@ -136,12 +136,14 @@ export function barChart(title: string, points: { x: string; y: number; label: s
 
 /** A line chart of reputation (0–100 %) over rounds. */
 export function lineChart(title: string, points: { x: number; y: number }[]): HTMLElement {
-  if (points.length < 2) return h('span', { class: 'muted' }, points.length === 1 ? `one audit: ${percent(points[0]!.y)}` : 'no audits yet');
+  // The points as data too ("round:ppm ..."), for whoever checks the chart against the chain.
+  const data = points.map((p) => `${p.x}:${p.y}`).join(' ');
+  if (points.length < 2) return h('span', { class: 'muted', 'data-points': data }, points.length === 1 ? `one audit: ${percent(points[0]!.y)}` : 'no audits yet');
   const W = 160;
   const H = 36;
   const xs = points.map((p) => p.x);
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs, x0 + 1);
   const d = points.map((p, i) => `${i ? 'L' : 'M'}${(((p.x - x0) / (x1 - x0)) * (W - 4) + 2).toFixed(1)},${(H - 2 - (p.y / 1_000_000) * (H - 4)).toFixed(1)}`).join(' ');
-  return s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark', role: 'img', 'aria-label': `${title}: from ${percent(points[0]!.y)} to ${percent(points.at(-1)!.y)} over ${points.length} audits` }, s('title', {}, title), s('path', { d, class: 'line' })) as unknown as HTMLElement;
+  return s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark', role: 'img', 'data-points': data, 'aria-label': `${title}: from ${percent(points[0]!.y)} to ${percent(points.at(-1)!.y)} over ${points.length} audits` }, s('title', {}, title), s('path', { d, class: 'line' })) as unknown as HTMLElement;
 }

@@ -1,8 +1,9 @@
 // Everything the console takes from lib/: proof verification (the same functions `wolk proof` runs),
 // transaction and request signing (the same as `wolk put` / `wolk claim`), hashing a file into its
-// filehash, and the wolk:// path rules. Bundled for the browser by console/build.mjs.
+// filehash, resumable (tus) uploads (the same protocol code as `wolk put`), and the wolk:// path rules. Bundled for the browser by console/build.mjs.
 export { verifyProofJson, type ProofReport } from '../../lib/client/client.js';
 export { signWolkRequest } from '../../lib/client/signing.js';
+export { offersTus, RESUMABLE_MIN_BYTES, uploadTus, type TusResult, type TusSaved, type TusStore, type TusTransport } from '../../lib/client/tus.js';
 export { setKeyTransaction, setNameTransaction, signTransaction } from '../../lib/client/tx.js';
 export { gatewayPath, parseWolkUri } from '../../lib/client/uri.js';
 export { keyFromSeed } from '../../lib/client/keys.js';

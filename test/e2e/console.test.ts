@@ -5,13 +5,19 @@
 // the page logs no errors, axe-core finds no serious or critical violation at desktop and phone
 // width, the pages can be reached by keyboard, and a screenshot of each page is saved (path printed).
 import test from 'ava';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Request, type Route } from 'playwright-core';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
-import { GetStateProofResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { ConsensusServiceClient, GetStateProofResponse, type GetBlockResponse } from '../../gen/wolk/consensus/v1/consensus.js';
+import { RewardsServiceClient, type GetReputationResponse, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
+import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
+import { WolkClient } from '../../lib/client/client.js';
+import { keyFromSeed } from '../../lib/client/keys.js';
+import { RESUMABLE_MIN_BYTES, TUS_VERSION } from '../../lib/client/tus.js';
 import { hashFile } from '../../lib/merkle/file.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -59,6 +65,13 @@ async function axe(page: Page): Promise<{ id: string; impact: string; help: stri
   return page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`);
 }
 
+function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 15_000 }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** The page's PATCH size for resumable uploads (console/src/pages/upload.ts PATCH_BYTES). */
+const PATCH_BYTES = 4 * 1024 * 1024;
+
 async function chainRound(): Promise<bigint> {
   const r = (await (await fetch(`${gateway}/chain`)).json()) as { finalizedRound: string };
   return BigInt(r.finalizedRound);
@@ -85,8 +98,8 @@ test.after.always(async () => {
 });
 
 test.serial('every page renders the devnet; a browser upload is listed, verified green, and red once tampered', async (t) => {
-  t.timeout(240_000);
-  t.log(`screenshots: ${shots}`);
+  t.timeout(420_000);
+  t.log(`screenshots: ${shots}; devnet: ${devnet.dir}`);
   const page = await context.newPage();
   const problems = watch(page);
   // Opens a page and waits for its data; the same address again reloads (a hash the page is already at
@@ -118,6 +131,18 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   // Live: a later block reaches the page without a reload.
   await pollUntil(async () => BigInt(((await page.locator('[data-testid=tip-round]').textContent()) ?? '0').replace(/,/g, '')), { what: 'the network page to show a newer tip by itself', deadlineMs: 20_000, until: (r) => r > shown });
   await page.screenshot({ path: join(shots, 'network.png'), fullPage: true });
+
+  // Blocks, live: #/blocks follows the chain, and a newer block replaces the one shown without a reload.
+  await open('#/blocks');
+  const blockRound = async () => BigInt(((await page.getByTestId('block-round').textContent()) ?? 'Round 0').replace(/[^\d]/g, ''));
+  const firstShown = await blockRound();
+  t.true(firstShown >= shown, `#/blocks shows the newest block (round ${firstShown})`);
+  await pollUntil(blockRound, { what: 'the blocks page to show a newer block by itself', deadlineMs: 20_000, until: (r) => r > firstShown });
+  // A given block stays on screen, and the blocks finalized after it are listed as they come.
+  await open(`#/blocks/${firstShown}`);
+  await pollUntil(async () => page.locator('section[aria-label="Newer blocks"] a').count(), { what: 'a newer block to be listed under a given block without a reload', deadlineMs: 20_000, until: (n) => n > 0 });
+  t.is(await page.getByTestId('block-round').textContent(), `Round ${Number(firstShown).toLocaleString('en-US')}`, 'the given block stays');
+  await page.screenshot({ path: join(shots, 'blocks-live.png'), fullPage: true });
 
   // Storers: every storer of the genesis, live.
   await page.goto(`${gateway}/console/#/storers`);
@@ -154,6 +179,63 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   await page.locator('#key-import').fill(keyFile);
   await page.getByRole('button', { name: 'Import key' }).click();
   t.is(await page.getByRole('button', { name: `copy public key ${publicKey}` }).count(), 1, 'the imported key file is the same key');
+
+  // A file of RESUMABLE_MIN_BYTES or more goes as a resumable (tus 1.0) upload, in PATCHes of 4 MiB;
+  // the connection of the second PATCH is broken (as a network would: reset, nothing answered), and
+  // the page asks the gateway for its offset (HEAD) and resumes from there, not from 0.
+  const big = seeded.bytes(RESUMABLE_MIN_BYTES + 100_000);
+  const bigPath = `/wolk/${owner}/uploads/big.bin`;
+  const sent: { method: string; path: string; offset?: string; tus?: string }[] = [];
+  const onRequest = (r: Request) => {
+    const u = new URL(r.url());
+    if (u.pathname === bigPath || u.pathname.startsWith('/uploads/')) sent.push({ method: r.method(), path: u.pathname, ...(r.headers()['upload-offset'] ? { offset: r.headers()['upload-offset'] } : {}), ...(r.headers()['tus-resumable'] ? { tus: r.headers()['tus-resumable'] } : {}) });
+  };
+  page.on('request', onRequest);
+  let cut: string | undefined;
+  const isUpload = (u: URL) => u.pathname.startsWith('/uploads/') && u.pathname.length > '/uploads/'.length;
+  const breakSecondPatch = async (route: Route) => {
+    const r = route.request();
+    if (!cut && r.method() === 'PATCH' && r.headers()['upload-offset'] === String(PATCH_BYTES)) {
+      cut = r.url();
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  };
+  await page.route(isUpload, breakSecondPatch);
+  await page.locator('#up-key').fill('big.bin');
+  await page.locator('#up-file').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  const bigStored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the resumable upload to end', deadlineMs: 120_000, until: (s) => s !== '' });
+  await page.unroute(isUpload, breakSecondPatch);
+  page.off('request', onRequest);
+  t.true(bigStored.includes('Stored'), `the page uploaded the large file: ${bigStored}`);
+  t.regex(bigStored, /resumable upload, 1 broken connection\(s\) recovered/);
+  t.is(await page.locator('#up-progress').getAttribute('value'), '100');
+  t.regex((await page.getByTestId('upload-log').textContent()) ?? '', new RegExp(`resuming at ${(PATCH_BYTES / 1e6).toFixed(1)} MB of ${(big.length / 1e6).toFixed(1)} MB`));
+  await page.screenshot({ path: join(shots, 'upload-resumable.png'), fullPage: true });
+  // The network log: tus discovery (OPTIONS), a creation (POST), PATCHes from 0 in 4 MiB steps, the cut one, a HEAD, and the
+  // same offset again; no plain PUT.
+  const uploadUrl = sent.find((r) => r.method === 'PATCH')?.path ?? '';
+  const steps = sent.map((r) => `${r.method} ${r.path === bigPath ? 'FILE' : r.path === uploadUrl ? 'UPLOAD' : r.path}${r.offset !== undefined ? ` @${r.offset}` : ''}`);
+  t.deepEqual(steps, ['OPTIONS /uploads/', 'POST FILE', 'PATCH UPLOAD @0', `PATCH UPLOAD @${PATCH_BYTES}`, 'HEAD UPLOAD', `PATCH UPLOAD @${PATCH_BYTES}`, `PATCH UPLOAD @${2 * PATCH_BYTES}`], `the page's requests for the large file: ${steps.join(', ')}`);
+  t.true(sent.filter((r) => r.method !== 'OPTIONS').every((r) => r.tus === TUS_VERSION), 'every request of it says Tus-Resumable: 1.0.0');
+  t.is(cut, new URL(uploadUrl, gateway).href, 'the broken request was a PATCH of the upload');
+  // Chromium logs the reset request it was told to fail: that line is the condition under test.
+  const cutNoise = (e: string) => e.includes('ERR_CONNECTION_RESET');
+  problems.errors.splice(0, problems.errors.length, ...problems.errors.filter((e) => !cutNoise(e)));
+
+  const bigProofJson = (await (await fetch(`${gateway}${bigPath}?proof`)).json()) as { proof: string };
+  const bigRecord = KeyRecord.decode(GetStateProofResponse.decode(Buffer.from(bigProofJson.proof, 'base64')).proof!.value!);
+  const bigHash = hex(bigRecord.file!.filehash);
+  t.is(bigHash, hex(hashFile(big, bigRecord.file!.chunkSize).filehash), 'the chain holds the file hash of the large file the page read');
+  t.is(Number(bigRecord.file!.size), big.length);
+  await open(`#/files?uri=${encodeURIComponent(`wolk://${owner}/uploads/big.bin`)}`);
+  await page.getByRole('button', { name: 'Verify' }).waitFor({ timeout: 15_000 });
+  t.is(await page.locator(`main [title="${bigHash}"]`).count(), 1, 'the file view shows the large file\'s hash');
+  for (const c of bigRecord.commitments) {
+    t.is(await page.locator(`main [title="${hex(c.storerId)}"]`).count(), 1, `storer ${hex(c.storerId)} of the large file is in the file view`);
+    t.is(await page.locator(`main [title="${hex(c.replicaRoot)}"]`).count(), 1, `its replica root ${hex(c.replicaRoot)} is shown`);
+  }
 
   const uri = `wolk://${owner}/uploads/notes/hello.bin`;
   const filePath = `/wolk/${owner}/uploads/notes/hello.bin`;
@@ -295,17 +377,109 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.true(voters.length > 0, 'the certificate lists its cert votes');
   for (const v of voters) t.true(validatorIds.includes(v), `cert voter ${v} is a genesis validator`);
   t.regex((await page.locator('main .badge', { hasText: 'threshold' }).textContent()) ?? '', /^weight \d+ ≥ threshold \d+$/, 'the certificate reaches the cert threshold');
-  const file = { storers: record.commitments.map((c) => ({ id: hex(c.storerId) })) };
-
-  // Storers: the file is counted for each of its storers.
+  // Storers: each uploaded file is counted for each of its storers (both uploads: a storer of both counts 2).
+  const uploadedBy = new Map<string, number>();
+  for (const c of [...record.commitments, ...bigRecord.commitments]) uploadedBy.set(hex(c.storerId), (uploadedBy.get(hex(c.storerId)) ?? 0) + 1);
+  await open('#/storers');
   await pollUntil(
-    async () => {
-      await open('#/storers');
-      return Promise.all(file.storers.map(async (s) => Number(await page.locator(`[data-files="${s.id}"]`).textContent())));
-    },
-    { what: 'the storers page to count the uploaded file', deadlineMs: 20_000, until: (counts) => counts.every((c) => c >= 1) },
+    async () => Promise.all([...uploadedBy].map(async ([id, n]) => ({ id, n, shown: Number(await page.locator(`[data-files="${id}"]`).textContent()) }))),
+    { what: 'the open storers page to count both uploaded files', deadlineMs: 20_000, until: (counts) => counts.every((c) => c.shown >= c.n) },
   );
   await page.screenshot({ path: join(shots, 'storers.png'), fullPage: true });
+
+  // Audits. The rewards verifier audits the block Q rounds back in a round whose VRF selects it (about
+  // 63 % of rounds: one verifier, expectedVerifiers 1) and submits a Reward only for a block with
+  // commitments (rewarder.ts): on an idle devnet only the few blocks with uploads. So while waiting, the
+  // test puts one small file at a time with the page's key (the SDK), each a new block to audit, until
+  // a Reward naming a storer of the file is final: the rewards service's GetReputation says which round
+  // it last audited a storer in, GetTally whether that Reward is in a block.
+  const ep = devnet.endpoints();
+  const rewards = new RewardsServiceClient(ep.rewards[0]!, credentials.createInsecure());
+  const consensus = new ConsensusServiceClient(ep.consensus[0]!, credentials.createInsecure());
+  t.teardown(() => {
+    rewards.close();
+    consensus.close();
+  });
+  const tallyOf = (audited: bigint) => unary<GetTallyResponse>((md, o, cb) => rewards.getTally({ auditedRound: audited }, md, o, cb));
+  const fileStorers = record.commitments.map((c) => hex(c.storerId));
+  const sdk = new WolkClient(gateway, keyFromSeed(Buffer.from((JSON.parse(keyFile) as { secretKey: string }).secretKey, 'hex')));
+  const fillDir = mkdtempSync(join(tmpdir(), 'wolk-console-fill-'));
+  let fills = 0;
+  const waitedFrom = { ms: Date.now(), round: await chainRound() };
+  const firstAudit = await pollUntil(
+    async () => {
+      for (const id of fileStorers) {
+        const rep = await unary<GetReputationResponse>((md, o, cb) => rewards.getReputation({ storerId: Buffer.from(id, 'hex') }, md, o, cb));
+        if (rep.lastAuditedRound > 0n && (await tallyOf(rep.lastAuditedRound)).finalized) return { id, auditedRound: rep.lastAuditedRound };
+      }
+      const fill = join(fillDir, `fill-${++fills}.bin`);
+      writeFileSync(fill, seeded.bytes(2000));
+      await sdk.put(fill, `wolk://${owner}/fill/${fills}.bin`);
+      return undefined;
+    },
+    { what: 'a final Reward of the rewards verifier naming a storer of the file', deadlineMs: 150_000, intervalMs: 0 },
+  );
+  t.log(`a final Reward audited round ${firstAudit.auditedRound} (storer ${firstAudit.id.slice(0, 8)}): waited ${Date.now() - waitedFrom.ms} ms, rounds ${waitedFrom.round}–${await chainRound()}, ${fills} small file(s) put meanwhile`);
+
+  // The file view lists it by itself (live), and every audit it lists for a storer of the file is the
+  // rewards service's tally of that round for that storer, final.
+  await open(`#/files?uri=${encodeURIComponent(uri)}`);
+  const auditsOf = (id: string) => page.locator(`[data-audits="${id}"] li`).evaluateAll((els) => els.map((e) => ({ audited: e.getAttribute('data-audited-round') ?? '', tally: e.getAttribute('data-tally') ?? '' })));
+  await pollUntil(() => auditsOf(firstAudit.id), { what: `the file view to list the audit of round ${firstAudit.auditedRound}`, deadlineMs: 20_000, until: (l) => l.some((a) => a.audited === String(firstAudit.auditedRound)) });
+  let auditsChecked = 0;
+  for (const id of fileStorers) {
+    for (const a of await auditsOf(id)) {
+      const tally = await tallyOf(BigInt(a.audited));
+      const mine = tally.reward!.tallies.find((x) => hex(x.storerId) === id);
+      t.true(tally.finalized, `the Reward auditing round ${a.audited} is final`);
+      t.is(a.tally, mine ? `${mine.valid}/${mine.invalid}/${mine.unreachable}` : 'not in the tally', `storer ${id.slice(0, 8)}, audit of round ${a.audited}: the file view shows the verifier's tally`);
+      auditsChecked++;
+    }
+  }
+  t.true(auditsChecked > 0, 'the file view lists audits');
+  await page.screenshot({ path: join(shots, 'files-audited.png'), fullPage: true });
+
+  // The storers page's audit totals and reputation chart against the chain: every Reward in the blocks
+  // the page counted (rounds 1 to its watchedTo, read from a consensus node), applied with the chain's
+  // reputation rule from full reputation at genesis.
+  await open('#/storers');
+  await page.locator(`[data-audit-totals][data-of="${firstAudit.id}"]`).filter({ hasNotText: /^0 \/ 0/ }).waitFor({ timeout: 20_000 });
+  const snapshot = (await page.evaluate(`(() => {
+    const to = document.querySelector('[data-watched-to]')?.getAttribute('data-watched-to') ?? '';
+    const storers = {};
+    for (const el of document.querySelectorAll('[data-audit-totals]')) {
+      const id = el.getAttribute('data-of');
+      storers[id] = { totals: el.getAttribute('data-audit-totals'), points: document.querySelector('[data-reputation-of="' + id + '"] [data-points]')?.getAttribute('data-points') ?? null };
+    }
+    return { to, storers };
+  })()`)) as { to: string; storers: Record<string, { totals: string; points: string | null }> };
+  t.true((await page.locator('[data-watched-to]').textContent())?.includes('(the whole chain)'), 'the page counted from genesis');
+  const watchedTo = BigInt(snapshot.to.replace(/[^\d]/g, ''));
+  const chain = new Map<string, { valid: number; invalid: number; unreachable: number; points: string[]; ppm: number }>();
+  for (let r = 1n; r <= watchedTo; r++) {
+    const b = await unary<GetBlockResponse>((md, o, cb) => consensus.getBlock({ selector: { $case: 'round', value: r } }, md, o, cb));
+    for (const stx of b.block?.block?.txs ?? []) {
+      if (stx.tx?.body?.$case !== 'reward') continue;
+      for (const x of stx.tx.body.value.tallies) {
+        const id = hex(x.storerId);
+        const c = chain.get(id) ?? { valid: 0, invalid: 0, unreachable: 0, points: [], ppm: FULL_REPUTATION_PPM };
+        c.valid += x.valid;
+        c.invalid += x.invalid;
+        c.unreachable += x.unreachable;
+        c.ppm = nextReputation(c.ppm, x);
+        c.points.push(`${r}:${c.ppm}`);
+        chain.set(id, c);
+      }
+    }
+  }
+  t.true(chain.size > 0, `the chain holds Rewards up to round ${watchedTo}`);
+  for (const id of storerIds) {
+    const c = chain.get(id) ?? { valid: 0, invalid: 0, unreachable: 0, points: [], ppm: FULL_REPUTATION_PPM };
+    const shownHere = snapshot.storers[id];
+    t.is(shownHere?.totals, `${c.valid}/${c.invalid}/${c.unreachable}`, `storer ${id.slice(0, 8)}: audits passed/failed are the chain's Rewards up to round ${watchedTo}`);
+    t.is(shownHere?.points, c.points.join(' '), `storer ${id.slice(0, 8)}: the reputation chart is the chain's reputation after each Reward`);
+  }
+  await page.screenshot({ path: join(shots, 'storers-audited.png'), fullPage: true });
 
   // Accessibility (axe-core) on every page once it has its data, at desktop and at phone width.
   const pages = ['#/network', `#/blocks/${record.round}`, '#/storers', `#/files?uri=${encodeURIComponent(uri)}`, '#/upload'];

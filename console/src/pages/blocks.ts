@@ -1,7 +1,13 @@
 // Blocks and transactions: one block's header, certificate (voters, weights, threshold), transactions
-// and chunk commitments; search by round, block hash or transaction id.
+// and chunk commitments; search by round, block hash or transaction id. Live (server-sent events, as the
+// network page): #/blocks follows the chain and shows each newest block as it is finalized; a given
+// block stays (it is final) under a list of the blocks finalized since the page was opened.
 import { getJson, type BlockView } from '../api.js';
-import { badge, card, dl, empty, errorBox, h, hexId, num, table } from '../ui.js';
+import { followBlocks, type LatestBlock } from '../live.js';
+import { ago, badge, card, dl, empty, errorBox, h, hexId, num, table } from '../ui.js';
+
+/** Blocks listed as "finalized since" on a given block's page. */
+const NEWER_SHOWN = 8;
 
 export async function blocksPage(root: HTMLElement, args: string[], _q: URLSearchParams, signal: AbortSignal): Promise<void> {
   root.append(h('h1', {}, 'Blocks and transactions'));
@@ -35,11 +41,7 @@ export async function blocksPage(root: HTMLElement, args: string[], _q: URLSearc
       return;
     }
   }
-  if (!target) {
-    const tip = await getJson<{ tip: { round: string } }>('/console/api/network', signal).catch(() => undefined);
-    if (!tip) return void out.append(empty('Enter a round, a block hash or a transaction id above.'));
-    target = tip.tip.round;
-  }
+  if (!target) return followTip(out, signal);
   let b: BlockView;
   try {
     b = await getJson<BlockView>(`/console/api/blocks/${encodeURIComponent(target)}`, signal);
@@ -48,6 +50,55 @@ export async function blocksPage(root: HTMLElement, args: string[], _q: URLSearc
     return;
   }
   out.append(...blockView(b, highlight));
+  // The block is final and does not change; what is new is listed above it as it comes.
+  const shown = BigInt(b.round);
+  const newer: LatestBlock[] = [];
+  const list = h('div', {});
+  const drawNewer = () =>
+    list.replaceChildren(
+      newer.length === 0
+        ? empty('No block finalized since this page was opened.')
+        : table(
+            'Blocks finalized since',
+            ['Round', 'Block', 'Transactions', 'Finalized'],
+            newer.map((n) => [h('a', { href: `#/blocks/${n.round}` }, num(n.round)), hexId(n.hash, { label: 'block hash' }), n.txs, ago(n.timestampMs)]),
+          ),
+    );
+  drawNewer();
+  const refresh = async (latest: LatestBlock | undefined) => {
+    if (!latest || BigInt(latest.round) <= shown || newer.some((n) => n.round === latest.round)) return;
+    newer.unshift(latest);
+    if (newer.length > NEWER_SHOWN) newer.pop();
+    drawNewer();
+  };
+  out.before(followBlocks({ refresh, asOf: () => `round ${num(b.round)}`, signal }));
+  out.append(card('Newer blocks', h('p', { class: 'muted' }, 'Blocks finalized after this one, newest first, as they come.'), list));
+}
+
+/** #/blocks: the newest finalized block, replaced by the next one as it is finalized. */
+async function followTip(out: HTMLElement, signal: AbortSignal): Promise<void> {
+  const tipRound = async () => (await getJson<{ tip: { round: string } }>('/console/api/network', signal)).tip.round;
+  let round: string;
+  try {
+    round = await tipRound();
+  } catch {
+    return void out.append(empty('Enter a round, a block hash or a transaction id above.'));
+  }
+  const body = h('div', {});
+  out.append(h('p', { class: 'muted' }, 'Following the chain: the newest finalized block, replaced by the next as it comes. Open a round to keep it on screen.'), body);
+  const show = async (r: string) => body.replaceChildren(...blockView(await getJson<BlockView>(`/console/api/blocks/${encodeURIComponent(r)}`, signal), undefined));
+  try {
+    await show(round);
+  } catch (err) {
+    return void out.append(errorBox(`Block ${round}:`, err));
+  }
+  const refresh = async (latest: LatestBlock | undefined) => {
+    const next = latest?.round ?? (await tipRound());
+    if (BigInt(next) <= BigInt(round)) return;
+    await show(next);
+    round = next;
+  };
+  out.before(followBlocks({ refresh, asOf: () => `round ${num(round)}`, signal }));
 }
 
 function blockView(b: BlockView, highlight: string | undefined): HTMLElement[] {

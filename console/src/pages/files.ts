@@ -1,7 +1,10 @@
 // Files and keys: wolk://owner/collection/key → its record, its N storers with their commitments and
 // latest audits, and Verify: the SMT proof and the certificate checked here, in the browser, by lib/'s
-// own verifyProofJson (what `wolk proof` runs) against the network's genesis.
+// own verifyProofJson (what `wolk proof` runs) against the network's genesis. Live (server-sent events,
+// as the network page): the record, the storers' reputation and latest audits, and a collection's
+// listing are read again as blocks are finalized (at most every 3 s: each read asks the indexer).
 import { getJson, type FileView } from '../api.js';
+import { followBlocks } from '../live.js';
 import { loadGenesis, importGenesis, type PinnedGenesis } from '../genesis.js';
 import { badge, card, dl, errorBox, h, hexId, num, percent, table, bytes, empty } from '../ui.js';
 import { FileHasher, gatewayPath, verifyProofJson, type ProofReport } from '../wolk.js';
@@ -35,55 +38,92 @@ export async function filesPage(root: HTMLElement, _args: string[], query: URLSe
   }
   const verifyOut = h('div', { class: 'verify-out', role: 'status', 'aria-live': 'polite', 'data-testid': 'verify-result' });
   const verifyButton = h('button', { type: 'button', class: 'primary' }, 'Verify');
+  // Verify checks the record as shown when it is clicked.
   verifyButton.addEventListener('click', () => void verify(f, verifyOut, verifyButton));
+  const record = h('div', {}, recordView(f));
+  const storers = h('div', {}, storersView(f));
   root.append(
     card(
       'Record',
-      dl([
-        ['Address', h('span', { class: 'mono' }, f.uri)],
-        ['File hash', hexId(f.filehash, { label: 'file hash' })],
-        ['Size', `${bytes(f.size)} (${num(f.size)} bytes, chunks of ${num(f.chunkSize)})`],
-        ['Content type', f.contentType || 'application/octet-stream'],
-        ['Written in round', h('a', { href: `#/blocks/${f.round}` }, num(f.round))],
-        ['Transaction', hexId(f.txid, { label: 'transaction id', href: `#/blocks/search/${f.txid}` })],
-        ['As of round', num(f.asOfRound)],
-      ]),
+      record,
       h('div', { class: 'verify' }, verifyButton, h('p', { class: 'muted' }, `Checks, in this browser, that the key's record is in the state of a certified block (the sparse-Merkle proof, the block hash and every cert vote against the network's genesis) and, up to ${bytes(BYTE_CHECK_LIMIT)}, that the bytes the gateway serves hash to the proven file hash.`), verifyOut),
     ),
-    card(
-      `Storers (${f.storers.length})`,
-      f.indexerError ? h('p', { class: 'warn' }, `The indexer did not answer (${f.indexerError}): endpoints and reputation are missing.`) : null,
-      table(
-        'Storers of this file',
-        ['Storer', 'Endpoint', 'Reputation', 'Replica root (commitment)', 'Weight', 'Latest audits'],
-        f.storers.map((s) => [
-          hexId(s.id, { label: 'storer id', href: '#/storers' }),
-          s.endpoint ? h('span', { class: 'mono' }, s.endpoint) : '—',
-          s.reputationPpm === null ? '—' : percent(s.reputationPpm),
-          hexId(s.replicaRoot, { label: 'replica root' }),
-          s.weight,
-          s.latestAudits.length === 0
-            ? h('span', { class: 'muted' }, 'not audited yet')
-            : h('ul', { class: 'plain' }, s.latestAudits.map((a) => h('li', {}, `round ${a.auditedRound}: `, a.invalid + a.unreachable === 0 ? badge(`${a.valid} passed`, 'ok') : badge(`${a.valid} passed, ${a.invalid} invalid, ${a.unreachable} unreachable`, 'bad')))),
-        ]),
-      ),
+    storers,
+  );
+  const refresh = async () => {
+    const next = await getJson<FileView>(`/console/api/file?uri=${encodeURIComponent(uri.trim())}`, signal);
+    f = next;
+    record.replaceChildren(recordView(next));
+    storers.replaceChildren(storersView(next));
+  };
+  root.querySelector('form')?.after(followBlocks({ refresh, asOf: () => `round ${num(f.asOfRound)}`, signal, minIntervalMs: 3000 }));
+}
+
+function recordView(f: FileView): HTMLElement {
+  return dl([
+    ['Address', h('span', { class: 'mono' }, f.uri)],
+    ['File hash', hexId(f.filehash, { label: 'file hash' })],
+    ['Size', `${bytes(f.size)} (${num(f.size)} bytes, chunks of ${num(f.chunkSize)})`],
+    ['Content type', f.contentType || 'application/octet-stream'],
+    ['Written in round', h('a', { href: `#/blocks/${f.round}` }, num(f.round))],
+    ['Transaction', hexId(f.txid, { label: 'transaction id', href: `#/blocks/search/${f.txid}` })],
+    ['As of round', h('span', { 'data-testid': 'file-as-of' }, num(f.asOfRound))],
+  ]);
+}
+
+function storersView(f: FileView): HTMLElement {
+  return card(
+    `Storers (${f.storers.length})`,
+    f.indexerError ? h('p', { class: 'warn' }, `The indexer did not answer (${f.indexerError}): endpoints and reputation are missing.`) : null,
+    table(
+      'Storers of this file',
+      ['Storer', 'Endpoint', 'Reputation', 'Replica root (commitment)', 'Weight', 'Latest audits'],
+      f.storers.map((s) => [
+        hexId(s.id, { label: 'storer id', href: '#/storers' }),
+        s.endpoint ? h('span', { class: 'mono' }, s.endpoint) : '—',
+        s.reputationPpm === null ? '—' : percent(s.reputationPpm),
+        hexId(s.replicaRoot, { label: 'replica root' }),
+        s.weight,
+        s.latestAudits.length === 0
+          ? h('span', { class: 'muted', 'data-audits': s.id }, 'not audited yet')
+          : h(
+              'ul',
+              { class: 'plain', 'data-audits': s.id },
+              s.latestAudits.map((a) =>
+                h(
+                  'li',
+                  { 'data-audited-round': a.auditedRound, 'data-reward-round': a.round, 'data-tally': `${a.valid}/${a.invalid}/${a.unreachable}` },
+                  `round ${a.auditedRound}: `,
+                  a.invalid + a.unreachable === 0 ? badge(`${a.valid} passed`, 'ok') : badge(`${a.valid} passed, ${a.invalid} invalid, ${a.unreachable} unreachable`, 'bad'),
+                ),
+              ),
+            ),
+      ]),
     ),
   );
 }
 
 async function listing(root: HTMLElement, owner: string, collection: string, signal: AbortSignal): Promise<void> {
-  try {
+  const box = h('div', {});
+  root.append(box);
+  let asOf: string | undefined;
+  const read = async () => {
     const l = await getJson<{ keys: { key: string; filehash: string; size: number | string; round: string }[]; round: string }>(`${gatewayPath({ owner, collection })}?limit=200`, signal);
-    root.append(
+    asOf = l.round;
+    box.replaceChildren(
       card(
         `wolk://${owner}/${collection}/`,
         h('p', { class: 'muted' }, `As of round ${num(l.round)}; the first ${l.keys.length} keys.`),
         table('Keys', ['Key', 'Size', 'File hash', 'Round'], l.keys.map((k) => [h('a', { href: `#/files?uri=${encodeURIComponent(`wolk://${owner}/${collection}/${k.key}`)}` }, k.key), bytes(k.size), hexId(k.filehash, { label: 'file hash' }), num(k.round)]), { empty: 'This collection has no keys.' }),
       ),
     );
+  };
+  try {
+    await read();
   } catch (err) {
-    root.append(errorBox(`Could not list wolk://${owner}/${collection}/:`, err));
+    return void box.replaceChildren(errorBox(`Could not list wolk://${owner}/${collection}/:`, err));
   }
+  box.before(followBlocks({ refresh: read, asOf: () => (asOf ? `round ${num(asOf)}` : undefined), signal, minIntervalMs: 3000 }));
 }
 
 /** Verify also downloads and hashes the bytes of files up to this size; larger ones say they were not. */

@@ -1,11 +1,21 @@
 // Upload from the browser: a key kept in this browser, a name claimed with it, and a file hashed,
 // signed and sent with the same lib/ code `wolk claim` and `wolk put` use (docs/http-api.md "Signing",
-// "Upload"), as one signed PUT (the gateway has no resumable uploads yet) with a progress bar.
+// "Upload") with a progress bar: a file of RESUMABLE_MIN_BYTES or more (what `wolk put` sends resumably)
+// as a tus 1.0 upload through lib/client/tus.ts, which survives a broken connection (retried from the
+// gateway's offset) and a reload (the same file chosen again resumes); a smaller one as one signed PUT.
 import { createHash } from 'node:crypto';
 import { ApiError, getJson, type NameView } from '../api.js';
 import { createKey, exportKey, forgetKey, importKey, loadKey, type BrowserKey } from '../keystore.js';
+import { blobFile, gatewayOffersTus, localStore, xhrTransport } from '../resumable.js';
 import { card, errorBox, h, hexId, num, bytes } from '../ui.js';
-import { COLLECTION_RE, FileHasher, NAME_RE, SignedTransaction, gatewayPath, setKeyTransaction, setNameTransaction, signTransaction, signWolkRequest } from '../wolk.js';
+import { COLLECTION_RE, FileHasher, NAME_RE, RESUMABLE_MIN_BYTES, SignedTransaction, gatewayPath, setKeyTransaction, setNameTransaction, signTransaction, signWolkRequest, uploadTus } from '../wolk.js';
+
+/**
+ * Bytes per PATCH of a resumable upload. Reverse proxies in front of a gateway often cap a request's
+ * body (nginx: 1 MiB by default, others 100 MiB); pieces keep each request small, and a cut costs at
+ * most the piece in flight (the gateway keeps what arrived of it too).
+ */
+const PATCH_BYTES = 4 * 1024 * 1024;
 
 
 interface ChainInfo {
@@ -135,6 +145,8 @@ function fileSection(key: BrowserKey): HTMLElement {
   const bar = h('progress', { id: 'up-progress', max: 100, value: 0, 'aria-label': 'upload progress' });
   const phase = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'upload-status' }, 'Choose a file.');
   const out = h('div', { 'data-testid': 'upload-result' });
+  // What the resumable upload said as it went (a lost connection, where it resumed).
+  const log = h('ul', { class: 'plain muted', 'aria-label': 'upload log', 'data-testid': 'upload-log' });
   const go = h('button', { type: 'button', class: 'primary' }, 'Upload');
   go.addEventListener('click', () => void upload());
 
@@ -149,40 +161,72 @@ function fileSection(key: BrowserKey): HTMLElement {
     if (!COLLECTION_RE.test(col)) return void out.replaceChildren(errorBox('Not a valid collection:', '1–63 of a-z, 0-9, ".", "_" and "-"'));
     if (!k || k.split('/').some((s) => s === '.' || s === '..' || s === '')) return void out.replaceChildren(errorBox('Not a valid key:', 'a key needs characters between its slashes and no "." or ".." segments (use `wolk put` for those)'));
     go.disabled = true;
+    log.replaceChildren();
     try {
       const [chain, settings] = await Promise.all([getJson<ChainInfo>('/chain'), getJson<{ chunkSize: number }>(`${gatewayPath({ owner, collection: col })}?settings`)]);
-      const hasher = new FileHasher({ chunkSize: settings.chunkSize || chain.chunkSize });
-      const sha = createHash('sha256');
-      const reader = f.stream().getReader();
-      let hashed = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        hasher.update(value);
-        sha.update(value);
-        hashed += value.length;
-        bar.value = (hashed / Math.max(1, f.size)) * 20;
-        phase.textContent = `Hashing: ${bytes(hashed)} of ${bytes(f.size)}`;
-      }
-      const d = hasher.digest();
+      const chunkSize = settings.chunkSize || chain.chunkSize;
       const contentType = f.type || 'application/octet-stream';
-      const tx = setKeyTransaction({ owner, collection: col, key: k, file: { filehash: d.filehash as Buffer, size: BigInt(d.size), chunkSize: d.chunkSize }, contentType }, key.publicKey, await nonceOf(key), chain.chainId);
-      const stx = signTransaction(tx, key);
-      const path = gatewayPath({ owner, collection: col, key: k });
-      const auth = signWolkRequest({ method: 'PUT', path, bodySha256: sha.digest() as unknown as Uint8Array, key });
-      const txB64 = btoa(String.fromCharCode(...SignedTransaction.encode(stx).finish()));
-      phase.textContent = 'Uploading…';
-      const r = await xhrPut(path, f, { ...auth, 'content-type': contentType, 'wolk-transaction': txB64 }, (sent, total) => {
-        bar.value = 20 + (sent / Math.max(1, total)) * 60;
-        phase.textContent = sent < total ? `Uploading: ${bytes(sent)} of ${bytes(total)}` : 'Sent; storers are committing and the block is being certified…';
-      });
-      bar.value = 100;
       const uri = `wolk://${owner}/${col}/${k}`;
+      const resumable = f.size >= RESUMABLE_MIN_BYTES && (await gatewayOffersTus());
+      const progress = (done: number, total: number, what: 'hashing' | 'uploading' | 'waiting') => {
+        if (what === 'hashing') {
+          bar.value = (done / Math.max(1, total)) * 20;
+          phase.textContent = `Hashing: ${bytes(done)} of ${bytes(total)}`;
+        } else if (what === 'uploading') {
+          bar.value = 20 + (done / Math.max(1, total)) * 60;
+          phase.textContent = `Uploading${resumable ? ' (resumable)' : ''}: ${bytes(done)} of ${bytes(total)}`;
+        } else {
+          bar.value = 80;
+          phase.textContent = 'Sent; storers are committing and the block is being certified…';
+        }
+      };
+      let r: { status: number; body: Record<string, unknown> };
+      let filehash: string;
+      let size: number;
+      let how = '';
+      if (resumable) {
+        log.append(h('li', {}, `Sent as a resumable upload: a broken connection is retried from what the gateway holds, and choosing this file again after a reload continues it.`));
+        const t = await uploadTus(xhrTransport(f), blobFile(f), localStore(uri, f), key, uri, { chunkSize: async () => chunkSize, chainId: async () => chain.chainId, nonce: () => nonceOf(key) }, {
+          contentType,
+          onProgress: progress,
+          say: (line) => log.append(h('li', {}, line)),
+          patchBytes: PATCH_BYTES,
+          rerun: 'Upload the same file again',
+        });
+        r = t;
+        how = ` (resumable upload${t.resumedAt > 0 ? `, resumed at ${bytes(t.resumedAt)}` : ''}${t.retries > 0 ? `, ${t.retries} broken connection(s) recovered` : ''})`;
+        filehash = t.filehash;
+        size = t.size;
+      } else {
+        const hasher = new FileHasher({ chunkSize });
+        const sha = createHash('sha256');
+        const reader = f.stream().getReader();
+        let hashed = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          hasher.update(value);
+          sha.update(value);
+          hashed += value.length;
+          progress(hashed, f.size, 'hashing');
+        }
+        const d = hasher.digest();
+        const tx = setKeyTransaction({ owner, collection: col, key: k, file: { filehash: d.filehash as Buffer, size: BigInt(d.size), chunkSize: d.chunkSize }, contentType }, key.publicKey, await nonceOf(key), chain.chainId);
+        const stx = signTransaction(tx, key);
+        const path = gatewayPath({ owner, collection: col, key: k });
+        const auth = signWolkRequest({ method: 'PUT', path, bodySha256: sha.digest() as unknown as Uint8Array, key });
+        const txB64 = btoa(String.fromCharCode(...SignedTransaction.encode(stx).finish()));
+        phase.textContent = 'Uploading…';
+        r = await xhrPut(path, f, { ...auth, 'content-type': contentType, 'wolk-transaction': txB64 }, (sent, total) => progress(sent, total, sent < total ? 'uploading' : 'waiting'));
+        filehash = Array.from(d.filehash, (b) => b.toString(16).padStart(2, '0')).join('');
+        size = d.size;
+      }
+      bar.value = 100;
       const final = r.status === 201 || r.status === 200;
       phase.textContent = final ? `Final in round ${String(r.body['round'])}.` : 'Accepted; not final yet.';
       out.replaceChildren(
         h('p', { class: final ? 'okline' : '' }, final ? '✔ Stored: ' : 'Accepted: ', h('a', { href: `#/files?uri=${encodeURIComponent(uri)}` }, uri)),
-        h('p', {}, `${num(d.size)} bytes, file hash `, hexId(Array.from(d.filehash, (b) => b.toString(16).padStart(2, '0')).join(''), { label: 'file hash' }), final ? ` in round ${String(r.body['round'])}, on ${(r.body['storers'] as string[] | undefined)?.length ?? 0} storers.` : ` — follow it at ${String(r.body['status'] ?? '')}.`),
+        h('p', {}, `${num(size)} bytes${how}, file hash `, hexId(filehash, { label: 'file hash' }), final ? ` in round ${String(r.body['round'])}, on ${(r.body['storers'] as string[] | undefined)?.length ?? 0} storers.` : ` — follow it at ${String(r.body['status'] ?? '')}.`),
       );
     } catch (err) {
       phase.textContent = 'Failed.';
@@ -194,12 +238,13 @@ function fileSection(key: BrowserKey): HTMLElement {
 
   return card(
     '3. A file',
-    h('p', {}, `Signed with your key and sent as one PUT; the gateway answers once N storers hold it and its SetKey is final.`),
+    h('p', {}, `Signed with your key and sent as one PUT, or from ${bytes(RESUMABLE_MIN_BYTES)} as a resumable upload that survives a broken connection; the gateway answers once N storers hold it and its SetKey is final.`),
     h('div', { class: 'grid2' }, h('div', { class: 'field' }, h('label', { for: 'up-collection' }, 'Collection'), collection), h('div', { class: 'field' }, h('label', { for: 'up-key' }, 'Key'), keyInput)),
     h('div', { class: 'field' }, h('label', { for: 'up-file' }, 'File'), file),
     go,
     h('div', { class: 'progress' }, bar),
     phase,
+    log,
     out,
   );
 }
