@@ -152,6 +152,33 @@ export class MerkleTree {
     return new MerkleTree(levels);
   }
 
+  /**
+   * A tree from the levels another thread built (toLevels there): each level ceil(previous / 2) hashes,
+   * down to one. The shape is checked, the hashes are not: the caller checks the root it expects.
+   */
+  static fromLevels(levels: readonly Uint8Array[]): MerkleTree {
+    if (levels.length === 0) throw new RangeError('merkle: a tree needs at least its leaf level');
+    for (let i = 0; i < levels.length; i++) {
+      const len = levels[i]!.length;
+      if (len % HASH_LENGTH !== 0) throw new RangeError(`merkle: level ${i} is ${len} bytes, not a multiple of ${HASH_LENGTH}`);
+      if (i > 0) {
+        const want = Math.ceil(levels[i - 1]!.length / HASH_LENGTH / 2) * HASH_LENGTH;
+        if (len !== want) throw new RangeError(`merkle: level ${i} is ${len} bytes, expected ${want}`);
+      }
+    }
+    const top = levels[levels.length - 1]!.length;
+    if (top > HASH_LENGTH) throw new RangeError(`merkle: the last level has ${top / HASH_LENGTH} hashes, expected at most one`);
+    return new MerkleTree([...levels]);
+  }
+
+  /**
+   * The tree's own level buffers, leaves first, for moving the tree to another thread (transfer them
+   * and use fromLevels there). Not copies: the tree must not be used after they are transferred.
+   */
+  toLevels(): readonly Uint8Array[] {
+    return this.levels;
+  }
+
   get leafCount(): number {
     return this.levels[0]!.length / HASH_LENGTH;
   }

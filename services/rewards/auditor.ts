@@ -8,10 +8,10 @@
 // chunk id), in VerifyShares batches of up to 1024 when the prober has them, before the files.
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
-import type { FileAudit, ReplicaAudit, ShareProof } from '../../gen/wolk/common/v1/storage.js';
+import type { FileAudit, ReplicaAudit, SealedReplica, SealProof, ShareProof, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
-import { verifyReplicaAudit } from '../../lib/chain/sealed.js';
+import { verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../lib/chain/sealed.js';
 import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../../lib/porep/params.js';
 import { auditObjects, buildReward, objectChallenge, type AuditObject, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
 import { isVerdict } from '../../lib/grpc/errors.js';
@@ -45,7 +45,36 @@ export interface StorerProber {
    * comm_r (docs/porep.md "Audit proof"). Optional: without it, sealed files are audited by VerifyFile alone.
    */
   proveReplica?(storerId: Uint8Array, filehash: Uint8Array, challenge: Uint8Array, k: number, signal: AbortSignal): Promise<ReplicaAudit>;
+  /**
+   * StorerService.ProveSeal: the proof that the storer's committed replica is a correct sealing of the
+   * file (docs/porep.md "Seal proof"). Optional: without it, seals are not checked here.
+   */
+  proveSeal?(storerId: Uint8Array, filehash: Uint8Array, challenge: Uint8Array, k: number, signal: AbortSignal): Promise<SealAnswer>;
 }
+
+/** A ProveSeal answer (StorerService.ProveSealResponse). */
+export interface SealAnswer {
+  readonly sealed?: SealedReplica | undefined;
+  readonly proof?: SealProof | undefined;
+}
+
+/**
+ * Seal checks of sealed commitments (docs/rewards.md "Sealed files"). The replica audit only shows the
+ * storer holds nodes that open its comm_r; that those nodes are a correct sealing of the file, bound to
+ * its id, is what a seal proof shows. Consensus verifiers ask one storer per file before the cert vote
+ * and move on to the next when a seal proof fails, so a wrong sealer's commitment (over plain data,
+ * fewer layers, another identity's replica) can still reach the chain; the auditor asks every sealed
+ * (storer, file) for a seal proof on a fresh challenge once, and a refused proof makes the audit invalid.
+ * Not under the response deadline: a seal proof proves how the replica was made, not that it is at hand.
+ */
+export interface SealChecks {
+  readonly params: PorepNetworkParams;
+  /** storer id hex ‖ filehash hex of commitments whose seal proof passed (bounded; oldest forgotten first). */
+  readonly passed: Set<string>;
+}
+
+/** Passed seal checks remembered (a few MB); a forgotten one is asked again at its next audit. */
+export const SEAL_CHECKS_REMEMBERED = 100_000;
 
 /** Chunks challenged per VerifyShares call (storer.proto allows 1024). */
 export const SHARE_BATCH = 1024;
@@ -74,6 +103,8 @@ export interface AuditInput {
   readonly containment?: AuditContainment;
   /** Replica nodes a ProveReplica audit opens (genesis params.porep.auditChallenges; default lib/porep's 16). */
   readonly replicaAuditChallenges?: number;
+  /** Seal proofs of sealed commitments, asked once per (storer, file); none without. */
+  readonly sealChecks?: SealChecks;
   readonly signal?: AbortSignal;
 }
 
@@ -101,6 +132,34 @@ function memoryContainmentStore(): ContainmentStore {
 }
 
 type Proof = { kind: 'file'; audit: FileAudit } | { kind: 'chunk'; proof: ShareProof };
+
+/**
+ * The seal check of one sealed commitment (SealChecks): null when it passed now or before, when the
+ * network does not seal, or when the storer could not be asked (no verdict: asked again next time); the
+ * reason when the storer's answer is refused.
+ */
+async function checkSeal(a: AuditInput, storerId: Uint8Array, cm: StorageCommitment, random: (n: number) => Uint8Array, signal: AbortSignal): Promise<string | null> {
+  const checks = a.sealChecks;
+  if (!cm.sealed || !checks || !a.prober.proveSeal) return null;
+  const key = Buffer.from(storerId).toString('hex') + Buffer.from(cm.filehash).toString('hex');
+  if (checks.passed.has(key)) return null;
+  const challenge = random(32);
+  const k = checks.params.sealChallenges;
+  let answer: SealAnswer;
+  try {
+    answer = await a.prober.proveSeal(storerId, cm.filehash, challenge, k, signal);
+  } catch (err) {
+    return answered(err) ? `seal proof: ${(err as Error).message}` : null;
+  }
+  const v = verifySealAnswer(cm, checks.params, challenge, k, answer);
+  if (!v.ok) return `seal proof refused: ${v.reason}`;
+  checks.passed.add(key);
+  for (const old of checks.passed) {
+    if (checks.passed.size <= SEAL_CHECKS_REMEMBERED) break;
+    checks.passed.delete(old);
+  }
+  return null;
+}
 
 export async function runAudit(a: AuditInput): Promise<AuditResult> {
   const c: AuditContainment = a.containment ?? { policy: DEFAULT_CONTAINMENT_POLICY, clock: systemClock, store: memoryContainmentStore(), random: (n) => new Uint8Array(randomBytes(n)) };
@@ -190,6 +249,13 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
             proof = v.proof;
           } catch (err) {
             out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` });
+            continue;
+          }
+        }
+        if (o.kind === 'file') {
+          const refused = await checkSeal(a, storerId, o.commitment, c.random, box);
+          if (refused) {
+            out.push({ ...base, kind: 'file', outcome: 'invalid', reason: refused });
             continue;
           }
         }

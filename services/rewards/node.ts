@@ -119,6 +119,10 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
         if (!res.audit) throw new Error('empty answer');
         return res.audit;
       },
+      proveSeal: async (id, filehash, challenge, k, signal) => {
+        const { endpoint, client: s } = await storer(id);
+        return timeBoxed(unaryCall(s.proveSeal.bind(s), { filehash: Buffer.from(filehash), challenge: Buffer.from(challenge), k }, { endpoint, timeoutMs: 30_000, signal }));
+      },
       verifyShares: async (id, challenges, signal) => {
         const { endpoint, client: s } = await storer(id);
         const req = { challenges: challenges.map((c) => ({ chunkId: Buffer.from(c.chunkId), nonce: Buffer.from(c.nonce) })) };
@@ -149,7 +153,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       logger: logger.child({ module: 'rewarder' }),
       perStorerTimeoutMs: Math.max(2000, 20 * genesis.params.lambdaMs),
       pollMs: Math.max(100, genesis.params.lambdaMs),
-      ...(genesis.params.porep ? { replicaAuditChallenges: genesis.params.porep.auditChallenges } : {}),
+      ...(genesis.params.porep ? { replicaAuditChallenges: genesis.params.porep.auditChallenges, sealChecks: { params: genesis.params.porep, passed: new Set<string>() } } : {}),
       containment: {
         policy: { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries },
         clock: systemClock,

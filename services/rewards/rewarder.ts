@@ -13,7 +13,7 @@ import { u64be } from '../../lib/crypto/index.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
-import { runAudit, type AuditContainment, type StorerProber } from './auditor.js';
+import { runAudit, type AuditContainment, type SealChecks, type StorerProber } from './auditor.js';
 
 /** What the rewarder needs from consensus (gRPC ConsensusService in production). */
 export interface ChainAccess {
@@ -40,6 +40,8 @@ export interface RewarderOptions {
   readonly containment?: AuditContainment;
   /** Replica nodes a ProveReplica audit opens (genesis params.porep.auditChallenges). */
   readonly replicaAuditChallenges?: number;
+  /** Seal proofs of sealed commitments, asked once per (storer, file) (auditor.ts SealChecks). */
+  readonly sealChecks?: SealChecks;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -96,6 +98,7 @@ export class Rewarder {
       perStorerTimeoutMs: this.o.perStorerTimeoutMs,
       ...(this.o.containment ? { containment: this.o.containment } : {}),
       ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
+      ...(this.o.sealChecks ? { sealChecks: this.o.sealChecks } : {}),
       signal: this.abort.signal,
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });

@@ -22,6 +22,11 @@
 //   from a storer that holds the file, on the same challenge), signed as its own against its own
 //   comm_r. Replicas are bound to the storer id, so the nodes do not open its comm_r: invalid at once.
 //   (A sybil that re-seals its own replica from the shared copy instead is the outsourcer above.)
+// - wrong-sealer (sealed networks): "seals" every file without its labels (the replica is the plain data
+//   padded to whole nodes) and commits comm_r over that: such a replica can be answered from any plain
+//   copy, so it proves nothing. Its replica audits open its comm_r and pass; its seal proofs cannot
+//   (r ≠ d ⊕ label): consensus verifiers that ask it move on to another storer, and the rewards
+//   auditor's seal check fails it (docs/rewards.md "Sealed files").
 import { credentials } from '@grpc/grpc-js';
 import type { ReplicaAudit } from '../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';
@@ -37,8 +42,13 @@ import type { FileStore } from './files.js';
 import { regenerateInWorker, type RegenerateResult } from './porep/regenerate.js';
 import type { Sealer } from './porep/sealer.js';
 
-export type Attack = 'slow-honest' | 'late-answers' | 'outsourcer' | 'sybil';
-export const ATTACKS: readonly Attack[] = ['slow-honest', 'late-answers', 'outsourcer', 'sybil'];
+export type Attack = 'slow-honest' | 'late-answers' | 'outsourcer' | 'sybil' | 'wrong-sealer';
+export const ATTACKS: readonly Attack[] = ['slow-honest', 'late-answers', 'outsourcer', 'sybil', 'wrong-sealer'];
+
+/** The wrong sealer's encoding (Sealer deps.encode): the plain data, zero-padded to the range's nodes. */
+export function wrongSealerEncoding(data: Uint8Array, key: Uint8Array): Uint8Array {
+  return xorNodes(data, new Uint8Array(key.length));
+}
 
 /** What the sealed-replica attackers use of the storer (node.ts passes it). */
 export interface AttackDeps {

@@ -3,17 +3,20 @@
 // SECTOR-byte sectors (WOLK_DEVNET_POREP_SECTOR), so every storer seals each file into a pre-labelled
 // sector, consensus checks a seal proof before its cert vote, and the rewards verifier audits every
 // sealed file with VerifyFile and ProveReplica under a 1 s deadline with containment. Four storers run
-// test-only faults (services/storer/faults.ts), two stay honest:
+// test-only faults (services/storer/faults.ts):
 //   storer-1 slow-honest   answers every audit 300 ms late, inside the deadline: must keep full reputation;
 //   storer-2 late-answers  answers file audits 2.5 s late: contained, re-audited, failed;
 //   storer-3 outsourcer    keeps only commitment data; fetches the plain file from a peer and re-seals its
 //                          range on demand: the re-seal takes longer than the deadline, so it is contained,
 //                          re-audited on fresh challenges and failed;
 //   storer-4 sybil         answers its audits from another identity's replica: the nodes do not open its
-//                          comm_r (replicas are bound to the storer id), so its answers are invalid at once.
+//                          comm_r (replicas are bound to the storer id), so its answers are invalid at once;
+//   storer-5 wrong-sealer  commits comm_r over its plain data (no labels): its replica audits pass, its
+//                          seal proofs cannot, so the rewards auditor's seal check fails it.
+// storer-0 stays honest.
 // The test uploads files with the CLI until each attacker committed to one and has lost reputation on
-// chain (one rewards node with expectedVerifiers = 1 audits a round with probability 1 − e^−1 ≈ 0.63, so
-// a round holding an attacker's file may go unaudited: uploads continue, each in a later round, until
+// chain, and the wrong sealer's seal proof was refused by the rewards auditor (one rewards node with
+// expectedVerifiers = 1 audits a round with probability 1 − e^−1 ≈ 0.63, so a round holding an attacker's file may go unaudited: uploads continue, each in a later round, until
 // one is). It times ProveReplica on each storer and prints the honest, outsourcer and sybil answers
 // against the deadline, and the verifier's counts.
 import test from 'ava';
@@ -36,11 +39,12 @@ import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 const seeded = testRandom('e2e/porep-attackers.test.ts');
 logSeedOnFailure(test);
 
-const HONEST = ['storer-0', 'storer-5'];
+const HONEST = ['storer-0'];
 const SLOW = 'storer-1';
 const LATE = 'storer-2';
 const OUTSOURCER = 'storer-3';
 const SYBIL = 'storer-4';
+const WRONG_SEALER = 'storer-5';
 /** The verifier's deadline (its default, lib/porep's) and 2 re-audits to keep the run short. */
 const DEADLINE_MS = 1000;
 const RETRIES = 2;
@@ -58,7 +62,7 @@ function unary<Res>(f: (md: Metadata, o: { deadline: number }, cb: (err: Service
 
 test.before(async () => {
   devnet = await startDevnet(undefined, {
-    WOLK_DEVNET_FAULTS: `${SLOW}:slow-honest,${LATE}:late-answers,${OUTSOURCER}:outsourcer,${SYBIL}:sybil`,
+    WOLK_DEVNET_FAULTS: `${SLOW}:slow-honest,${LATE}:late-answers,${OUTSOURCER}:outsourcer,${SYBIL}:sybil,${WRONG_SEALER}:wrong-sealer`,
     WOLK_DEVNET_POREP_SECTOR: SECTOR,
     WOLK_AUDIT_DEADLINE_MS: String(DEADLINE_MS),
     WOLK_AUDIT_RETRIES: String(RETRIES),
@@ -86,7 +90,22 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const idOf = (name: string) => Buffer.from(registry.find((n) => n.endpoint === endpointOf(name))!.id).toString('hex');
   const nameOf = new Map(procs.filter((p) => p.name.startsWith('storer-')).map((p) => [idOf(p.name), p.name] as const));
   const rep = (view: NodeRecord[], name: string) => view.find((n) => Buffer.from(n.id).toString('hex') === idOf(name))?.reputationPpm ?? FULL;
-  const caught = [LATE, OUTSOURCER, SYBIL];
+  const caught = [LATE, OUTSOURCER, SYBIL, WRONG_SEALER];
+  const log = (name: string) =>
+    readFileSync(join(devnet.dir, 'logs', `${name}.log`), 'utf8')
+      .split('\n')
+      .flatMap((l): Record<string, unknown>[] => {
+        try {
+          return l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [];
+        } catch {
+          return []; // a line cut by a write in progress
+        }
+      });
+  const short = (name: string) => idOf(name).slice(0, 16);
+  // The wrong sealer may lose reputation for another reason first (a late answer on a loaded machine):
+  // what is awaited is the rewards auditor refusing its seal proof.
+  const sealRefusalsOf = (lines: Record<string, unknown>[]) =>
+    lines.filter((l) => l['msg'] === 'audit failure' && l['storer'] === short(WRONG_SEALER) && String(l['reason']).startsWith('seal proof refused'));
 
   await cli('keygen');
   await cli('claim', 'alice');
@@ -110,8 +129,8 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       what: 'every attacker to have committed to a file and lost reputation on chain',
       deadlineMs: 300_000,
       intervalMs: 0,
-      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL),
-      describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}`,
+      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL) && sealRefusalsOf(log('rewards-0')).length > 0,
+      describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}; seal refusals of the wrong sealer ${sealRefusalsOf(log('rewards-0')).length}`,
     },
   );
 
@@ -138,16 +157,19 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const slow = await proveReplica(SLOW);
   const outsourced = await proveReplica(OUTSOURCER, 240_000);
   const sybil = await proveReplica(SYBIL);
+  const wrongSealer = await proveReplica(WRONG_SEALER);
   const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
   t.log(
     `ProveReplica (k ${AUDIT_K}, sector ${SECTOR}) vs the ${DEADLINE_MS} ms deadline: honest ${honest ? fmt(honest.ms) : 'n/a'}; slow-honest ${fmt(slow.ms)} (${(DEADLINE_MS / slow.ms).toFixed(2)}x under); ` +
-      `outsourcer ${fmt(outsourced.ms)} (${(outsourced.ms / DEADLINE_MS).toFixed(2)}x the deadline, margin ${fmt(outsourced.ms - DEADLINE_MS)}); sybil ${fmt(sybil.ms)}, opens its comm_r: ${sybil.opens}`,
+      `outsourcer ${fmt(outsourced.ms)} (${(outsourced.ms / DEADLINE_MS).toFixed(2)}x the deadline, margin ${fmt(outsourced.ms - DEADLINE_MS)}); sybil ${fmt(sybil.ms)}, opens its comm_r: ${sybil.opens}; ` +
+      `wrong sealer ${fmt(wrongSealer.ms)}, opens its comm_r: ${wrongSealer.opens}`,
   );
   if (honest) t.true(honest.opens && honest.ms < DEADLINE_MS, 'an honest storer answers a correct replica audit inside the deadline');
   t.true(slow.opens && slow.ms >= SLOW_HONEST_LATENCY_MS && slow.ms < DEADLINE_MS, 'the slow honest storer answers correctly inside the deadline');
   t.true(outsourced.opens, 'the outsourcer\'s re-sealed answer is correct');
   t.true(outsourced.ms > DEADLINE_MS, 'but comes after the deadline');
   t.false(sybil.opens, 'the sybil\'s answer from another identity\'s replica does not open its comm_r');
+  t.true(wrongSealer.opens && wrongSealer.ms < DEADLINE_MS, 'the wrong sealer\'s replica audit opens its comm_r in time: only its seal proof can catch it');
   const late = await (async () => {
     const c = new StorerServiceClient(endpointOf(LATE), credentials.createInsecure());
     try {
@@ -173,18 +195,7 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   t.is(slowRep.totals!.invalid, 0, 'no answer of the slow honest storer was counted invalid');
   for (const n of [SLOW, ...HONEST]) t.is(rep(view, n), FULL, `${n} keeps full reputation on chain`);
 
-  const log = (name: string) =>
-    readFileSync(join(devnet.dir, 'logs', `${name}.log`), 'utf8')
-      .split('\n')
-      .flatMap((l): Record<string, unknown>[] => {
-        try {
-          return l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [];
-        } catch {
-          return []; // a line cut by a write in progress
-        }
-      });
   const rewardsLog = log('rewards-0');
-  const short = (name: string) => idOf(name).slice(0, 16);
   for (const n of [LATE, OUTSOURCER]) {
     const contained = rewardsLog.filter((l) => l['msg'] === 'audit contained' && l['storer'] === short(n));
     const failed = rewardsLog.filter((l) => l['msg'] === 'audit failed after containment' && l['storer'] === short(n));
@@ -196,6 +207,8 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
     sybilFailures.some((l) => String(l['reason']).includes('replica audit: the replica nodes do not open comm_r')),
     `the sybil failed its replica audit at once: ${sybilFailures.map((l) => String(l['reason'])).join(' | ')}`,
   );
+  const sealRefusals = sealRefusalsOf(rewardsLog);
+  t.true(sealRefusals.length > 0, `the wrong sealer failed the rewards auditor's seal check: ${sealRefusals.map((l) => String(l['reason'])).join(' | ')}`);
   for (const n of [SLOW, ...HONEST]) t.false(rewardsLog.some((l) => String(l['msg']).startsWith('audit failed') && l['storer'] === short(n)), `${n} never failed an audit`);
   const reseals = log(OUTSOURCER).filter((l) => l['msg'] === 'outsourcer answered ProveReplica');
   t.true(reseals.length > 0, 'the outsourcer re-sealed on demand');

@@ -18,9 +18,10 @@ import { WolkError, invalidArgument, notFound } from '../../../lib/grpc/errors.j
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { MerkleTree } from '../../../lib/merkle/tree.js';
-import { commROf, commitColumns, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
+import { commROf, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
 import type { FileStore } from '../files.js';
 import type { FileRecord } from '../layout.js';
+import { columnTreeInWorker } from './column-tree.js';
 import { writeDurable } from './layer-files.js';
 import type { Sector, SectorStore } from './sectors.js';
 
@@ -54,6 +55,11 @@ export interface SealerDeps {
   readonly logger: Logger;
   /** Bytes of replica trees kept in memory (default 256 MiB). */
   readonly cacheBytes?: number;
+  /**
+   * The encoding of a file's nodes with its range's last-layer labels: xorNodes (r = d ⊕ label). Only
+   * the test-only wrong-sealer fault (faults.ts) passes another.
+   */
+  readonly encode?: (data: Uint8Array, key: Uint8Array) => Uint8Array;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -129,7 +135,7 @@ export class Sealer {
   private async encode(filehash: Uint8Array, record: FileRecord, sector: Sector, first: number, count: number): Promise<Uint8Array> {
     const data = await this.bytesOf(filehash, record);
     const key = this.deps.sectors.layers(sector).read(sector.layers, first, count);
-    return xorNodes(data, key);
+    return (this.deps.encode ?? xorNodes)(data, key);
   }
 
   private async bytesOf(filehash: Uint8Array, record: FileRecord): Promise<Uint8Array> {
@@ -165,8 +171,9 @@ export class Sealer {
   private columnTree(sector: Sector): Promise<MerkleTree> {
     let t = this.columnTrees.get(sector.idHex);
     if (!t) {
-      t = commitColumns(this.deps.sectors.layers(sector), sector.nodes, sector.layers).then(({ commC, treeC }) => {
-        if (hex(commC) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
+      // Off the main thread (column-tree.ts): seconds of hashing per sector would stall audit answers.
+      t = columnTreeInWorker({ dir: sector.dir, nodes: sector.nodes, layers: sector.layers }).then((treeC) => {
+        if (hex(treeC.root()) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
         return treeC;
       });
       t.catch(() => this.columnTrees.delete(sector.idHex));

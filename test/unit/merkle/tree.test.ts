@@ -223,3 +223,18 @@ function pattern(i: number, n: number): string {
   while (k * 2 < n) k *= 2;
   return i < k ? pattern(i, k) + 'L' : pattern(i - k, n - k) + 'R';
 }
+
+test('a tree moved as its levels (toLevels, fromLevels) is the same tree; a level of the wrong shape is refused', (t) => {
+  for (const n of [1, 2, 3, 7, 64, 1000]) {
+    const leaves = Array.from({ length: n }, (_, i) => leafHash(new Uint8Array([i & 0xff, i >> 8])));
+    const tree = MerkleTree.fromLeaves(leaves);
+    const moved = MerkleTree.fromLevels(tree.toLevels().map((l) => l.slice()));
+    t.deepEqual(moved.root(), tree.root(), `${n} leaves: root`);
+    for (const i of [0, n - 1, n >> 1]) t.deepEqual(moved.branch(i), tree.branch(i), `${n} leaves: branch ${i}`);
+  }
+  const levels = MerkleTree.fromLeaves(Array.from({ length: 5 }, (_, i) => leafHash(new Uint8Array([i])))).toLevels();
+  t.throws(() => MerkleTree.fromLevels([]), { instanceOf: RangeError });
+  t.throws(() => MerkleTree.fromLevels([levels[0]!, levels[2]!]), { instanceOf: RangeError, message: /level 1/ });
+  t.throws(() => MerkleTree.fromLevels([levels[0]!.subarray(0, 31)]), { instanceOf: RangeError, message: /multiple of 32/ });
+  t.throws(() => MerkleTree.fromLevels(levels.slice(0, 2)), { instanceOf: RangeError, message: /at most one/ });
+});

@@ -6,12 +6,12 @@
 import test from 'ava';
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import type { ReplicaAudit, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
-import { auditProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
+import { auditProofToProto, sealProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
 import { DEFAULT_REWARD_PARAMS } from '../../../lib/chain/reward.js';
-import { MemoryLayerStore, commitReplica, proveAudit, replicaIdOf, seal, type CommittedReplica } from '../../../lib/porep/index.js';
+import { MemoryLayerStore, commitReplica, fileDataSource, proveAudit, proveSeal, replicaIdOf, seal, xorNodes, type CommittedReplica } from '../../../lib/porep/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
-import { runAudit, type StorerProber } from '../../../services/rewards/auditor.js';
+import { runAudit, type SealAnswer, type StorerProber } from '../../../services/rewards/auditor.js';
 import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { answerFile, commitmentOf, makeFile, newKey, type HeldFile } from './world.js';
@@ -111,4 +111,91 @@ test('sealed files: honest is valid; answering from another identity\'s replica 
   const asks = replicaAsks.get(slow)!;
   t.is(asks.length, 3, 'asked, then re-audited twice');
   t.is(new Set(asks.map((c) => c.toString('hex'))).size, 3, 'every replica audit on a fresh challenge');
+});
+
+/** ProveSeal as the storer answers it, from its copy; `plain` copies are "sealed" without the labels. */
+async function answerSeal(copy: SealedCopy & { store: MemoryLayerStore }, f: HeldFile, challenge: Uint8Array, k: number): Promise<SealAnswer> {
+  const cm = copy.committed.commitment;
+  const proof = await proveSeal(
+    { layers: LAYERS, store: copy.store, replica: copy.sealed.replica, sectorNodes: copy.sealed.nodes, first: 0, treeC: copy.committed.treeC, treeR: copy.committed.treeR, commitment: cm, data: fileDataSource(f.bytes) },
+    challenge,
+    k,
+  );
+  return { sealed: copy.commitment.sealed, proof: sealProofToProto(proof) };
+}
+
+/** A storer's copy as sealFor, or a wrong sealer's: a "replica" that is the plain data (no labels XORed). */
+async function copyFor(storer: NodeKey, f: HeldFile, plain: boolean): Promise<SealedCopy & { store: MemoryLayerStore }> {
+  const sectorId = seeded.bytes(32);
+  const sectorSeed = seeded.bytes(32);
+  const store = new MemoryLayerStore();
+  const honest = await seal({ replicaId: replicaIdOf(storer.signPublicKey, sectorId, sectorSeed), data: f.bytes, layers: LAYERS, store });
+  const sealed = plain ? { ...honest, replica: xorNodes(f.bytes, new Uint8Array(honest.replica.length)) } : honest;
+  const committed = await commitReplica(store, sealed.replica, LAYERS);
+  const cm = committed.commitment;
+  const commitment: StorageCommitment = {
+    ...commitmentOf(storer, f),
+    sealed: { sectorId: Buffer.from(sectorId), sectorSeed: Buffer.from(sectorSeed), sectorNodes: BigInt(sealed.nodes), layers: LAYERS, firstNode: 0n, commC: Buffer.from(cm.commC), commRLast: Buffer.from(cm.commRLast), commR: Buffer.from(cm.commR) },
+  };
+  return { sealed, committed, commitment, store };
+}
+
+test('seal checks: a wrong sealer (plain data under its comm_r) passes the replica audit but its seal proof is refused; an honest seal is asked once; an unreachable ProveSeal is asked again', async (t) => {
+  const f = makeFile(5000);
+  const [honest, wrong, away] = [newKey(), newKey(), newKey()];
+  const copies = new Map<NodeKey, SealedCopy & { store: MemoryLayerStore }>([
+    [honest, await copyFor(honest, f, false)],
+    [wrong, await copyFor(wrong, f, true)],
+    [away, await copyFor(away, f, false)],
+  ]);
+  const byId = (id: Uint8Array) => [...copies.keys()].find((s) => Buffer.from(s.signPublicKey).equals(Buffer.from(id)))!;
+  const sealAsks = new Map<NodeKey, number>();
+  const prober: StorerProber = {
+    async verifyFile(id, _fh, challenge, k) {
+      return answerFile(byId(id), f, challenge, k);
+    },
+    async verifyShare() {
+      throw new Error('no chunks here');
+    },
+    async proveReplica(id, _fh, challenge, k) {
+      const s = byId(id);
+      return answerReplica(s, f, copies.get(s)!, challenge, k);
+    },
+    async proveSeal(id, _fh, challenge, k) {
+      const s = byId(id);
+      sealAsks.set(s, (sealAsks.get(s) ?? 0) + 1);
+      if (s === away) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 14 });
+      return answerSeal(copies.get(s)!, f, challenge, k);
+    },
+  };
+  const nc: NewChunks = {
+    chunkIds: [],
+    chunkCommitments: [],
+    files: [{ file: { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 }, commitments: [...copies.values()].map((c) => c.commitment) }],
+  };
+  const sealChecks = { params: { sectorBytes: copies.get(honest)!.sealed.nodes * 32, layers: LAYERS, sealChallenges: 32, auditChallenges: K }, passed: new Set<string>() };
+  const audit = (round: number) =>
+    runAudit({
+      auditedRound: round,
+      challengeSeed: seeded.bytes(32),
+      newChunks: nc,
+      verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
+      params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2 },
+      prober,
+      perStorerTimeoutMs: 10_000,
+      replicaAuditChallenges: K,
+      sealChecks,
+      containment: { policy: { deadlineMs: 5000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+    });
+  for (const round of [3, 4]) {
+    const { outcomes } = await audit(round);
+    const of = (s: NodeKey) => outcomes.find((o) => Buffer.from(o.storerId).equals(Buffer.from(s.signPublicKey)))!;
+    t.is(of(honest).outcome, 'valid', `round ${round}: the honest sealer`);
+    t.is(of(wrong).outcome, 'invalid', `round ${round}: the wrong sealer`);
+    t.regex((of(wrong) as { reason: string }).reason, /^seal proof refused: /);
+    t.is(of(away).outcome, 'valid', `round ${round}: a storer whose ProveSeal could not be reached keeps its replica audit's verdict`);
+  }
+  t.is(sealAsks.get(honest), 1, 'a passed seal proof is not asked again');
+  t.is(sealAsks.get(wrong), 2, 'a refused one is asked at every audit');
+  t.is(sealAsks.get(away), 2, 'an unanswered one is asked again');
 });

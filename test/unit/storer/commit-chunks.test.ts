@@ -80,6 +80,29 @@ test('selected: missing chunks are named, then the commitment verifies against t
   }
 });
 
+test('the same set asked for again (another proposer, a later period) gets the same commitment; another seed a new draw (issue 17: draws kept)', async (t) => {
+  const s = await start();
+  try {
+    const { chunks, nc } = chunkSet(4);
+    const req = request(nc, { data: chunks });
+    const first = await commit(s.client, req);
+    const second = await commit(s.client, request(nc, { seed: req.seed }));
+    t.is(first.result?.$case, 'selected');
+    t.deepEqual(second.result, first.result, 'identical commitment');
+    const other = request(nc);
+    const third = await commit(s.client, other);
+    t.is(third.result?.$case, 'selected');
+    const c = third.result!.value as StorageCommitment;
+    t.false(Buffer.from(c.vrf!.proof).equals((first.result!.value as StorageCommitment).vrf!.proof), 'a new VRF proof for the new seed');
+    const lookup = (id: Uint8Array) => (Buffer.from(id).equals(s.id) ? { vrfPublicKey: s.vrfPublicKey, stake: 1000n } : undefined);
+    const ctx = { lookupStorer: lookup, totalWeight: 1000n, expectedSize: 1000, seed: other.seed, seedRound: 7n, newChunksHash: newChunksHashOf(nc), chunkLengths: chunks.map((x) => x.length) };
+    t.deepEqual(verifyChunkCommitment(c, ctx), { ok: true, weight: 1000 });
+    t.false(verifyChunkCommitment(c, { ...ctx, seed: req.seed }).ok, 'not valid for the first seed');
+  } finally {
+    await s.stop();
+  }
+});
+
 test('not selected: a proof of weight 0, and chunks sent along are not stored', async (t) => {
   const s = await start();
   try {

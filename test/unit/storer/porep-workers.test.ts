@@ -1,15 +1,20 @@
-// The outsourcer fault's re-seal (services/storer/porep/regenerate.ts) runs in a worker thread:
-// it gives the same labels as the in-thread regeneration, runs at a low OS priority (so on a shared
-// test machine it does not slow its honest neighbours), and is stopped when the caller gives up.
+// The storer's porep work off its main thread (services/storer/porep/worker.ts): a sector's column tree
+// built in a worker is the in-thread one; the outsourcer fault's re-seal (regenerate.ts) gives the same
+// labels as the in-thread regeneration, runs at a low OS priority (so on a shared test machine it does
+// not slow its honest neighbours), and is stopped when the caller gives up.
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
-import { regenerateRange } from '../../../lib/porep/index.js';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NODE_SIZE, commitColumns, labelLayer, regenerateRange } from '../../../lib/porep/index.js';
+import { columnTreeInWorker } from '../../../services/storer/porep/column-tree.js';
+import { FileLayerStore } from '../../../services/storer/porep/layer-files.js';
 import { RESEAL_NICE, regenerateInWorker, type RegenerateJob } from '../../../services/storer/porep/regenerate.js';
 import { lowerThreadPriority } from '../../../services/storer/porep/thread-priority.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
-const seeded = testRandom('unit/storer/regenerate.test.ts');
+const seeded = testRandom('unit/storer/porep-workers.test.ts');
 logSeedOnFailure(test);
 
 /** nice values of this process's threads, by thread id (Linux /proc; field 19 of stat). */
@@ -57,6 +62,26 @@ test.serial('the re-seal thread runs at RESEAL_NICE, this process stays at its p
   // terminate() takes effect when the native loop returns from the layer in progress: ~1 s of CPU on an
   // idle core for this sector, up to ~10x that at nice 10 beside a busy process
   await pollUntil(() => !threadNice().has(niced), { what: `thread ${niced} to end after the abort`, deadlineMs: 60_000, intervalMs: 50 });
+});
+
+test.serial('a sector\'s column tree built in a worker from its layer files is the one built in this thread', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-column-tree-'));
+  const nodes = 2048;
+  const layers = 3;
+  const replicaId = seeded.bytes(32);
+  const store = new FileLayerStore(dir, nodes);
+  let prev: Uint8Array | null = null;
+  for (let l = 1; l <= layers; l++) {
+    const cur = new Uint8Array(nodes * NODE_SIZE);
+    labelLayer(replicaId, l, nodes, prev, cur);
+    store.put(l, cur);
+    prev = cur;
+  }
+  const here = await commitColumns(store, nodes, layers);
+  store.close();
+  const moved = await columnTreeInWorker({ dir, nodes, layers });
+  t.deepEqual(moved.root(), here.commC);
+  for (const i of [0, nodes - 1, seeded.int(0, nodes - 1)]) t.deepEqual(moved.branch(i), here.treeC.branch(i), `branch ${i}`);
 });
 
 test('thread priorities: a nice outside [0, 19] is refused', (t) => {
