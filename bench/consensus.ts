@@ -50,7 +50,7 @@ import { collectCommitments, seedAfter } from '../services/gateway/upload.js';
 import { freePort } from '../test/helpers/ports.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
-import { breakdown, type Breakdown } from './profile/cpu-breakdown.js';
+import { breakdown, IDLE, mainThreadProfile, processCpuMs, sumBreakdowns, type Breakdown } from './profile/cpu-breakdown.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ETCD_SCRIPTS = join(ROOT, 'scripts', 'etcd');
@@ -58,10 +58,12 @@ const ETCD_SCRIPTS = join(ROOT, 'scripts', 'etcd');
 /** Which processes run: the devnet's consensus and storers; the gateway is only a registered key here. */
 const VALIDATORS = numberArg('validators', 4);
 const SHAPE: DevnetShape = { consensus: VALIDATORS, storer: 6, rewards: 0, indexer: 0, gateway: 1 };
-/** `--profile`: consensus-0 and storer-0 run under `node --cpu-prof`; the table gets the CPU breakdown per SetKey. */
+/**
+ * `--profile`: every consensus and storer process runs under `node --cpu-prof` (one directory each); the
+ * table gets the CPU breakdown per finalized SetKey of each role, counted over the measured phases only
+ * (sequential, ladder, burst: not the start-up or the preparation of the SetKeys).
+ */
 const PROFILE = process.argv.includes('--profile');
-/** Processes profiled with --profile. */
-const PROFILED = ['consensus-0', 'storer-0'];
 const FILE_BYTES = 4096;
 /** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
 const SEQ_TXS = numberArg('seq', 20);
@@ -129,6 +131,8 @@ interface Network {
   readonly gateway: ClientKey;
   readonly storerEndpoints: string[];
   readonly consensusEndpoints: string[];
+  /** The running processes' ids, for their CPU time (/proc). */
+  readonly pids: { readonly name: string; readonly service: string; readonly pid: number }[];
   stop(): Promise<void>;
 }
 
@@ -159,7 +163,9 @@ async function startNetwork(dir: string, log: (m: string) => void, profileDir: s
   const children: ChildProcess[] = [];
   for (const p of running) {
     const fd = openSync(join(dir, 'logs', `${p.name}.log`), 'a');
-    const prof = profileDir && PROFILED.includes(p.name) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${p.name}.cpuprofile`] : [];
+    // No --cpu-prof-name: with `--import tsx` the loader-hooks thread writes a profile too, and one fixed
+    // name lets it overwrite the main thread's (bench/profile/cpu-breakdown.ts mainThreadProfile).
+    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, p.name)}`] : [];
     const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--import', './lib/telemetry/preload.ts', `services/${p.service}/main.ts`], {
       cwd: ROOT,
       env: { ...process.env, ...environmentFor(p, processes, genesisPath, process.pid) },
@@ -213,6 +219,7 @@ async function startNetwork(dir: string, log: (m: string) => void, profileDir: s
       gateway: { publicKey: gw.signPublicKey, secretKey: gw.signSecretKey },
       storerEndpoints,
       consensusEndpoints,
+      pids: running.map((p, i) => ({ name: p.name, service: p.service, pid: children[i]!.pid ?? -1 })),
       stop: async () => {
         clients.close();
         await stop();
@@ -467,8 +474,12 @@ interface WolkFigures {
   burstSkipped: string;
   /** SetKeys finalized in the whole run (sequential, ladder, burst). */
   finalized: number;
-  /** --profile: the CPU breakdown of each profiled process over the whole run. */
-  profiles: { name: string; b: Breakdown }[];
+  /** --profile: the CPU breakdown of each role's processes (summed) over the measured phases. */
+  profiles: { role: string; processes: number; b: Breakdown }[];
+  /** The measured phases on the monotonic clock, µs (first sequential submit → last burst finality). */
+  windowUs: { fromUs: number; toUs: number };
+  /** CPU time (user + system, all threads; /proc) each role's processes used in the measured phases, ms. */
+  cpuMs: { role: string; processes: number; ms: number }[];
 }
 
 /** Whether every node's mempool is empty within `timeoutMs`. */
@@ -510,7 +521,10 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
     const idle = w.blocks.slice(Math.max(idleFrom, w.blocks.length - 8));
     const idleRoundMs = idle.length >= 2 ? ms(idle[0]!.at, idle[idle.length - 1]!.at) / (idle.length - 1) : NaN;
 
-    // Sequential: one SetKey at a time.
+    // Sequential: one SetKey at a time. The profile window opens here.
+    const windowFrom = now();
+    const cpuAt = () => new Map(net.pids.map((p) => [p.name, processCpuMs(p.pid)]));
+    const cpu0 = cpuAt();
     const seq: number[] = [];
     for (let i = 0; i < SEQ_TXS; i++) {
       const stx = txs[i]!;
@@ -548,23 +562,34 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
     }
     ok = true;
     const finalized = seq.length + ladder.reduce((a, st) => a + st.batch.latencies.length, 0) + (burst?.latencies.length ?? 0);
-    result = { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped, finalized, profiles: [] };
+    const windowUs = { fromUs: Number(windowFrom / 1000n), toUs: Number(now() / 1000n) };
+    const cpu1 = cpuAt();
+    const cpuMs = ['consensus', 'storer'].map((role) => {
+      const ps = net.pids.filter((p) => p.service === role && cpu0.get(p.name) != null && cpu1.get(p.name) != null);
+      return { role, processes: ps.length, ms: ps.reduce((a, p) => a + cpu1.get(p.name)! - cpu0.get(p.name)!, 0) };
+    });
+    result = { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped, finalized, profiles: [], windowUs, cpuMs };
     return result;
   } finally {
     watch?.stop();
     await net.stop();
     // The processes write their profiles as they exit.
     if (profileDir && result) {
-      for (const name of PROFILED) {
-        try {
-          result.profiles.push({ name, b: breakdown(join(profileDir, `${name}.cpuprofile`)) });
-        } catch (err) {
-          ctx.log(`profile of ${name}: ${(err as Error).message}`);
+      for (const role of ['consensus', 'storer'] as const) {
+        const bs: Breakdown[] = [];
+        for (const p of net.processes.filter((q) => q.service === role)) {
+          try {
+            bs.push(breakdown(mainThreadProfile(join(profileDir, p.name)), result.windowUs));
+          } catch (err) {
+            ctx.log(`profile of ${p.name}: ${(err as Error).message}`);
+          }
         }
+        if (bs.length > 0) result.profiles.push({ role, processes: bs.length, b: sumBreakdowns(bs) });
       }
     }
     // The processes' logs stay when something failed.
-    if (ok) rmSync(dir, { recursive: true, force: true });
+    if (ok && !PROFILE) rmSync(dir, { recursive: true, force: true });
+    else if (ok) ctx.log(`logs of the network kept in ${join(dir, 'logs')} (--profile), profiles in ${profileDir}`);
     else ctx.log(`logs of the network kept in ${join(dir, 'logs')}`);
   }
 }
@@ -686,12 +711,23 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.row({ name: `etcd reference: put p99, ${ETCD_IN_FLIGHT} in flight${E}`, value: quantile(etcd.load, 0.99), unit: 'ms', lowerIsBetter: true });
   }
   if (!etcd) ctx.row({ name: `etcd reference: CANNOT RUN (${etcdProblem})`, value: NaN, unit: '' });
-  for (const { name, b } of wolk.profiles) {
-    const busy = [...b.ms].filter(([k]) => !k.startsWith('idle')).reduce((a, [, v]) => a + v, 0);
-    ctx.row({ name: `profile ${name}: CPU per finalized SetKey (${wolk.finalized} final; ${(busy / 1000).toFixed(1)} s busy of ${(b.wallMs / 1000).toFixed(1)} s)`, value: busy / wolk.finalized, unit: 'ms' });
-    for (const [cat, v] of b.ms) {
-      if (v / wolk.finalized < 0.05) continue;
-      ctx.row({ name: `profile ${name}: ${cat}, per SetKey (${((100 * v) / b.wallMs).toFixed(1)}% of wall time)`, value: v / wolk.finalized, unit: 'ms' });
+  // CPU per finalized SetKey over the measured phases: the total from /proc (user + system, every thread:
+  // RocksDB's and libuv's included), split by the CPU profile's shares of the main thread's non-idle
+  // samples (a sample's span is wall time, which under load includes waiting for a core: the profile
+  // gives proportions, /proc the amount).
+  const windowS = (wolk.windowUs.toUs - wolk.windowUs.fromUs) / 1e6;
+  const totalCpu = wolk.cpuMs.reduce((a, c) => a + c.ms, 0);
+  ctx.row({ name: `CPU per finalized SetKey, all ${wolk.cpuMs.reduce((a, c) => a + c.processes, 0)} processes (/proc user+system, ${wolk.finalized} final in the ${windowS.toFixed(1)} s measured; ${(totalCpu / 1000 / windowS).toFixed(2)} cores busy on average)`, value: totalCpu / wolk.finalized, unit: 'ms' });
+  for (const c of wolk.cpuMs) ctx.row({ name: `CPU per finalized SetKey, ${c.processes} ${c.role} processes (/proc)`, value: c.ms / wolk.finalized, unit: 'ms' });
+  for (const { role, processes, b } of wolk.profiles) {
+    const busy = [...b.ms].filter(([k]) => k !== IDLE).reduce((a, [, v]) => a + v, 0);
+    const cpu = wolk.cpuMs.find((c) => c.role === role)?.ms ?? busy;
+    const who = `profile, ${processes} ${role} processes`;
+    const idle = b.ms.get(IDLE) ?? 0;
+    ctx.row({ name: `${who}: main thread idle (waiting on λ timers, network, disk), share of wall time`, value: (100 * idle) / (idle + busy), unit: '%' });
+    for (const [cat, v] of [...b.ms].sort((x, y) => y[1] - x[1])) {
+      if (cat === IDLE || v / busy < 0.005) continue;
+      ctx.row({ name: `${who}: ${cat} (${((100 * v) / busy).toFixed(1)}% of main-thread samples), CPU per SetKey`, value: ((v / busy) * cpu) / wolk.finalized, unit: 'ms' });
     }
   }
   ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
