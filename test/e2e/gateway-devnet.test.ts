@@ -6,16 +6,15 @@
 // alive again: uploads complete with it among the committed storers, and read back byte-identical.
 // 20 concurrent SDK puts from one key, and two `wolk put` processes at once, all become final (issue 24.1).
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { vrfKeyFromSeed } from '../../lib/crypto/vrf.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { WolkClient } from '../../lib/client/client.js';
 import { readKey } from '../../lib/client/keys.js';
-import { ROOT, spawnService, waitForExit, waitForLog } from '../helpers/process.js';
+import { devnetCli } from '../helpers/cli.js';
+import { spawnService, waitForExit, waitForLog } from '../helpers/process.js';
 import { freePort } from '../helpers/ports.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
@@ -23,22 +22,10 @@ import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 const seeded = testRandom('e2e/gateway-devnet.test.ts');
 logSeedOnFailure(test);
 
-const run = promisify(execFile);
 let devnet: Devnet;
 const work = mkdtempSync(join(tmpdir(), 'wolk-cli-'));
-
-function cli(...args: string[]) {
-  return cliWith({}, ...args);
-}
-
-function cliWith(extra: Record<string, string>, ...args: string[]) {
-  return run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
-    cwd: work,
-    env: { ...process.env, WOLK_GATEWAY: devnet.endpoints().gateway, WOLK_KEY: join(work, 'key.json'), WOLK_GENESIS: join(devnet.dir, 'genesis.json'), ...extra },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 180_000,
-  });
-}
+const genesisOf = () => ({ WOLK_GENESIS: join(devnet.dir, 'genesis.json') });
+const cli = devnetCli(work, () => devnet.endpoints().gateway, 180_000, genesisOf);
 
 // A storer outside the genesis, with a starting balance to lock its stake from.
 const joinerDir = mkdtempSync(join(tmpdir(), 'wolk-joiner-'));
@@ -77,7 +64,7 @@ test.serial('keygen, claim, put 10 MB, get it byte-identical, verify the proof o
   for (const n of genesis.nodes) if (n.roles.includes('consensus')) n.vrfPublicKey = Buffer.from(vrfKeyFromSeed(seeded.bytes(32)).publicKey).toString('hex');
   const forged = join(work, 'other-genesis.json');
   writeFileSync(forged, JSON.stringify(genesis));
-  const refused = await cliWith({ WOLK_GENESIS: forged }, 'proof', 'wolk://alice/videos/bday.mp4').then(
+  const refused = await devnetCli(work, () => devnet.endpoints().gateway, 180_000, () => ({ WOLK_GENESIS: forged }))('proof', 'wolk://alice/videos/bday.mp4').then(
     () => null,
     (err: { code?: number; stderr?: string }) => err,
   );

@@ -9,13 +9,16 @@ const run = promisify(execFile);
 
 export type Cli = (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
-/** A `wolk` runner in `work` with the key `work/key.json`, talking to the gateway `gateway()` names when called. */
-export function devnetCli(work: string, gateway: () => string, timeoutMs = 240_000): Cli {
+/**
+ * A `wolk` runner in `work` with the key `work/key.json`, talking to the gateway `gateway()` names when
+ * called; `env()` adds variables to each run (e.g. WOLK_GENESIS for `wolk proof`).
+ */
+export function devnetCli(work: string, gateway: () => string, timeoutMs = 240_000, env: () => Record<string, string> = () => ({})): Cli {
   return (...args) =>
     run(process.execPath, [join(ROOT, 'bin/wolk.mjs'), ...args], {
       cwd: work,
-      env: { ...process.env, WOLK_GATEWAY: gateway(), WOLK_KEY: join(work, 'key.json') },
-      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, WOLK_GATEWAY: gateway(), WOLK_KEY: join(work, 'key.json'), ...env() },
+      maxBuffer: 64 * 1024 * 1024,
       timeout: timeoutMs,
     });
 }
