@@ -2,7 +2,15 @@
 // GetFile(with_proofs): the first message's tree_root must give the key's filehash
 // (fileHashOf(size, chunkSize, treeRoot), lib/merkle/file.ts) and every message's chunks must pass
 // their multiproof against tree_root BEFORE a byte of them reaches the client. A storer that sends
-// anything else is dropped and the next one continues from the same offset, invisibly to the client.
+// anything else, or nothing for READ_STALL_MS, is dropped and another continues from the same offset,
+// invisibly to the client.
+//
+// Reads of more than one segment from a file with several storers go in parallel (issue 21, as Storj
+// and BitTorrent clients do): the range is cut into READ_SEGMENT_BYTES segments, READ_WINDOW of them in
+// flight at once, segment k asked first of storer k mod n; each is verified whole before it is handed
+// over, in order, so the client still gets one ordered stream and the gateway holds at most
+// READ_WINDOW segments per read. A storer that fails a segment is not asked again in that read; its
+// segment goes to the next storer.
 import { RpcError, serverStream } from '../../lib/grpc/client.js';
 import { fileHashOf, leafHash, verifyMultiproof } from '../../lib/merkle/index.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -105,37 +113,57 @@ export function storerOrder(committed: readonly string[], ranked: readonly { id:
   return out;
 }
 
-/** Streams [start, end] verified; returns the storers dropped along the way (endpoint → why). */
-export async function readVerified(clients: Clients, logger: Logger, o: VerifiedReadInput): Promise<Record<string, string>> {
-  const dropped: Record<string, string> = {};
-  if (o.end < o.start) return dropped;
-  const C = o.chunkSize;
-  const leafCount = Math.ceil(o.size / C);
-  let pos = o.start; // next byte the client needs
-  for (const endpoint of o.endpoints) {
-    if (pos > o.end) break;
-    if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
-    const aligned = Math.floor(pos / C) * C;
-    const client = clients.storer(endpoint);
-    // Ends (cancelled) when the client goes away or this loop leaves the storer.
-    const pieces = serverStream(client.getFile.bind(client), { filehash: Buffer.from(o.filehash), offset: BigInt(aligned), length: BigInt(o.end + 1 - aligned), withProofs: true }, { endpoint, signal: o.signal });
-    let treeRoot: Uint8Array | undefined;
-    let next = aligned;
-    try {
-      for await (const msg of pieces) {
-        if (!treeRoot) {
-          const root = msg.treeRoot ?? Buffer.alloc(0);
-          if (root.length !== 32) throw new Error('no tree_root in the first message (with_proofs unsupported?)');
-          if (!Buffer.from(fileHashOf(o.size, C, root)).equals(Buffer.from(o.filehash))) throw new Error('tree_root does not give the filehash');
-          treeRoot = new Uint8Array(root);
-        }
-        const offset = Number(msg.offset);
-        if (offset !== next) throw new Error(`piece at ${offset}, expected ${next}`);
-        if (msg.data.length === 0) continue;
+/** Bytes per segment of a parallel read (a multiple of every chunk size, 4096–32768). */
+export const READ_SEGMENT_BYTES = 4 * 1024 * 1024;
+/** Segments of one read in flight at once: the read's memory bound is this × READ_SEGMENT_BYTES. */
+export const READ_WINDOW = 4;
+/** A storer that sends nothing for this long (while the gateway waits on it) is dropped from the read. */
+export const READ_STALL_MS = 10_000;
+
+interface FileShape {
+  readonly filehash: Uint8Array;
+  readonly size: number;
+  readonly chunkSize: number;
+}
+
+/**
+ * Streams [from, to] of the file from one storer, verified; `deliver` gets each verified piece cut to
+ * the range, in order (awaited: backpressure). Throws on anything wrong with the storer's answer,
+ * including silence for `stallMs`.
+ */
+async function streamFrom(clients: Clients, endpoint: string, f: FileShape, from: number, to: number, signal: AbortSignal, stallMs: number, deliver: (offset: number, bytes: Buffer) => Promise<void>): Promise<void> {
+  const C = f.chunkSize;
+  const leafCount = Math.ceil(f.size / C);
+  const aligned = Math.floor(from / C) * C;
+  const stalled = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => stalled.abort(new Error(`no data for ${stallMs} ms`)), stallMs);
+  };
+  const disarm = () => clearTimeout(timer);
+  const client = clients.storer(endpoint);
+  // Ends (cancelled) when the client goes away, the storer stalls, or this function returns.
+  const pieces = serverStream(client.getFile.bind(client), { filehash: Buffer.from(f.filehash), offset: BigInt(aligned), length: BigInt(to + 1 - aligned), withProofs: true }, { endpoint, signal: AbortSignal.any([signal, stalled.signal]) });
+  let treeRoot: Uint8Array | undefined;
+  let next = aligned;
+  let pos = from;
+  arm();
+  try {
+    for await (const msg of pieces) {
+      disarm();
+      if (!treeRoot) {
+        const root = msg.treeRoot ?? Buffer.alloc(0);
+        if (root.length !== 32) throw new Error('no tree_root in the first message (with_proofs unsupported?)');
+        if (!Buffer.from(fileHashOf(f.size, C, root)).equals(Buffer.from(f.filehash))) throw new Error('tree_root does not give the filehash');
+        treeRoot = new Uint8Array(root);
+      }
+      const offset = Number(msg.offset);
+      if (offset !== next) throw new Error(`piece at ${offset}, expected ${next}`);
+      if (msg.data.length > 0) {
         const first = offset / C;
         const count = Math.ceil(msg.data.length / C);
         const lastEnd = offset + msg.data.length;
-        if (lastEnd > o.size || (lastEnd % C !== 0 && lastEnd !== o.size)) throw new Error('a piece is not made of whole chunks');
+        if (lastEnd > f.size || (lastEnd % C !== 0 && lastEnd !== f.size)) throw new Error('a piece is not made of whole chunks');
         const p = msg.proof;
         if (!p) throw new Error('a piece without a proof');
         const indices = Array.from({ length: count }, (_, i) => first + i);
@@ -145,26 +173,132 @@ export async function readVerified(clients: Clients, logger: Logger, o: Verified
         const leaves = indices.map((_, i) => leafHash(msg.data.subarray(i * C, Math.min((i + 1) * C, msg.data.length))));
         if (!verifyMultiproof(treeRoot, leafCount, indices, leaves, p.nodes)) throw new Error(`chunks ${first}..${first + count - 1} fail their proof`);
         next = lastEnd;
-        // Verified: hand the part the client asked for over.
-        const from = Math.max(pos, offset) - offset;
-        const to = Math.min(o.end + 1, lastEnd) - offset;
-        if (to > from) {
-          await o.write(msg.data.subarray(from, to));
-          pos = offset + to;
+        // Verified: hand the part asked for over.
+        const a = Math.max(pos, offset) - offset;
+        const b = Math.min(to + 1, lastEnd) - offset;
+        if (b > a) {
+          await deliver(offset + a, msg.data.subarray(a, b));
+          pos = offset + b;
         }
-        if (pos > o.end) break;
+        if (pos > to) return;
       }
-      if (pos <= o.end) throw new Error(`the stream ended at ${pos}, before ${o.end + 1}`);
+      arm();
+    }
+    throw new Error(`the stream ended at ${pos}, before ${to + 1}`);
+  } catch (err) {
+    if (stalled.signal.aborted && !signal.aborted) throw new Error(`stalled: ${(stalled.signal.reason as Error).message}`);
+    throw err;
+  } finally {
+    disarm();
+  }
+}
+
+const reasonOf = (err: unknown) => (err instanceof RpcError ? err.details : (err as Error).message);
+
+/** Streams [start, end] verified; returns the storers dropped along the way (endpoint → why). */
+export async function readVerified(clients: Clients, logger: Logger, o: VerifiedReadInput, tuning: ReadTuning = {}): Promise<Record<string, string>> {
+  if (o.end < o.start) return {};
+  const segment = tuning.segmentBytes ?? READ_SEGMENT_BYTES;
+  if (o.endpoints.length >= 2 && o.end - o.start + 1 > segment) return readParallel(clients, logger, o, tuning);
+  return readSequential(clients, logger, o, tuning.stallMs ?? READ_STALL_MS);
+}
+
+/** Sizes of a read (tests make them small); defaults READ_SEGMENT_BYTES, READ_WINDOW, READ_STALL_MS. */
+export interface ReadTuning {
+  readonly segmentBytes?: number;
+  readonly window?: number;
+  readonly stallMs?: number;
+}
+
+/** One storer after another, each continuing where the last one stopped. */
+async function readSequential(clients: Clients, logger: Logger, o: VerifiedReadInput, stallMs: number): Promise<Record<string, string>> {
+  const dropped: Record<string, string> = {};
+  let pos = o.start; // next byte the client needs
+  for (const endpoint of o.endpoints) {
+    if (pos > o.end) break;
+    if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
+    try {
+      await streamFrom(clients, endpoint, o, pos, o.end, o.signal, stallMs, async (offset, bytes) => {
+        await o.write(bytes);
+        pos = offset + bytes.length;
+      });
       o.failures?.served(endpoint);
     } catch (err) {
       if (o.signal.aborted) throw new ReadFailed('the client went away', pos - o.start);
       o.failures?.failed(endpoint);
-      // An RpcError names its endpoint in its message; the endpoint is the key here already.
-      const reason = err instanceof RpcError ? err.details : (err as Error).message;
-      dropped[endpoint] = reason;
-      logger.warn('storer dropped during a read', { endpoint, reason, at: pos });
+      dropped[endpoint] = reasonOf(err);
+      logger.warn('storer dropped during a read', { endpoint, reason: dropped[endpoint], at: pos });
     }
   }
   if (pos <= o.end) throw new ReadFailed(`no storer could serve bytes ${pos}-${o.end}: ${JSON.stringify(dropped)}`, pos - o.start);
+  return dropped;
+}
+
+/** Segments from several storers at once, verified whole, handed over in order (header). */
+async function readParallel(clients: Clients, logger: Logger, o: VerifiedReadInput, tuning: ReadTuning): Promise<Record<string, string>> {
+  const segment = tuning.segmentBytes ?? READ_SEGMENT_BYTES;
+  const window = Math.max(1, tuning.window ?? READ_WINDOW);
+  const stallMs = tuning.stallMs ?? READ_STALL_MS;
+  if (segment % o.chunkSize !== 0) throw new RangeError(`read segment of ${segment} bytes is not a multiple of the chunk size ${o.chunkSize}`);
+  const dropped: Record<string, string> = {};
+  const served = new Set<string>();
+  // Segment k: [bounds[k], bounds[k + 1] − 1], cut at multiples of `segment` so each is whole chunks.
+  const bounds: number[] = [o.start];
+  for (let b = (Math.floor(o.start / segment) + 1) * segment; b <= o.end; b += segment) bounds.push(b);
+  bounds.push(o.end + 1);
+  const count = bounds.length - 1;
+  const stop = new AbortController(); // this read is over (done, failed, or the client left)
+  const signal = AbortSignal.any([o.signal, stop.signal]);
+
+  const fetchSegment = async (k: number): Promise<Buffer> => {
+    const from = bounds[k]!;
+    const to = bounds[k + 1]! - 1;
+    const n = o.endpoints.length;
+    for (let i = 0; i < n; i++) {
+      const endpoint = o.endpoints[(k + i) % n]!;
+      if (dropped[endpoint] !== undefined) continue;
+      const buf = Buffer.allocUnsafe(to + 1 - from);
+      try {
+        await streamFrom(clients, endpoint, o, from, to, signal, stallMs, async (offset, bytes) => {
+          bytes.copy(buf, offset - from);
+        });
+        served.add(endpoint);
+        return buf;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (dropped[endpoint] === undefined) {
+          dropped[endpoint] = reasonOf(err);
+          o.failures?.failed(endpoint);
+          logger.warn('storer dropped during a read', { endpoint, reason: dropped[endpoint], at: from });
+        }
+      }
+    }
+    throw new Error(`no storer could serve bytes ${from}-${to}: ${JSON.stringify(dropped)}`);
+  };
+
+  const inFlight: Promise<Buffer>[] = [];
+  let delivered = 0;
+  try {
+    for (let k = 0; k < count; k++) {
+      while (inFlight.length < k + window && inFlight.length < count) {
+        const p = fetchSegment(inFlight.length);
+        p.catch(() => undefined); // awaited in order below; a later one failing early must not go unhandled
+        inFlight.push(p);
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await inFlight[k]!;
+      } catch (err) {
+        if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
+        throw new ReadFailed((err as Error).message, delivered);
+      }
+      await o.write(bytes);
+      delivered += bytes.length;
+      if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
+    }
+  } finally {
+    stop.abort(new Error('the read is over'));
+  }
+  for (const e of served) if (dropped[e] === undefined) o.failures?.served(e);
   return dropped;
 }

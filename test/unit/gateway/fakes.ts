@@ -163,8 +163,13 @@ export interface FakeStorer {
   readonly id: Uint8Array;
   readonly files: Map<string, Buffer>;
   solicits: number;
-  /** 'corrupt-reads' flips a byte of every GetFile piece; 'refuse' answers not_selected. */
-  fault: 'none' | 'corrupt-reads' | 'refuse' | 'bad-commitment';
+  /** GetFile calls answered (started). */
+  reads: number;
+  /**
+   * 'corrupt-reads' flips a byte of every GetFile piece; 'stall-reads' sends a GetFile's first piece
+   * and then nothing until the caller gives up; 'refuse' answers not_selected.
+   */
+  fault: 'none' | 'corrupt-reads' | 'stall-reads' | 'refuse' | 'bad-commitment';
   close(): Promise<void>;
 }
 
@@ -181,6 +186,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
     id: key.publicKey,
     files,
     solicits: 0,
+    reads: 0,
     fault: 'none',
     close: async () => {
       clients.close();
@@ -224,7 +230,8 @@ export async function startFakeStorer(): Promise<FakeStorer> {
       const commitment = { ...unsigned, signature: Buffer.from(self.fault === 'bad-commitment' ? seeded.bytes(64) : signature) };
       return { result: { $case: 'selected', value: commitment } };
     },
-    async *getFile(req): AsyncIterable<GetFileResponse> {
+    async *getFile(req, ctx): AsyncIterable<GetFileResponse> {
+      self.reads++;
       const bytes = files.get(req.filehash.toString('hex'));
       if (!bytes) throw new WolkError('NOT_FOUND', 'no such file');
       const C = chunkSizes.get(req.filehash.toString('hex')) ?? 4096;
@@ -251,6 +258,10 @@ export async function startFakeStorer(): Promise<FakeStorer> {
           proof: { leafIndices: indices.map(BigInt), leafCount: BigInt(n), nodes: tree.multiproof(indices).hashes.map((h) => Buffer.from(h)) },
         };
         first = false;
+        if (self.fault === 'stall-reads') {
+          await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+          return;
+        }
       }
     },
   });
