@@ -4,7 +4,13 @@
 //                --cycles 100  --seed N  --users 2
 //   fuzz-devnet  garbage to every gRPC method and HTTP route of a devnet (garbage.ts)
 //                --rounds 20  --seed N
+//   resume       a large `wolk put` cut (client killed; gateway killed and restarted) resumes, byte-identical;
+//                an abandoned upload is reclaimed (resume.ts)   --mb 500  --expiry-s 90  --seed N
+//   s3-large     a large object through the AWS SDK multipart against `wolk s3` (s3-large.ts)
+//                --mb 200  --seed N
+// The resume and s3-large fixtures come from the test PRNG: --seed, else WOLK_TEST_SEED (test/helpers/seed.ts).
 import { chaosPassed, formatReport, runChaos } from './chaos.js';
+import { TEST_SEED } from '../../test/helpers/seed.js';
 
 function flag(args: readonly string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -29,6 +35,26 @@ const SOAKS: Record<string, (args: readonly string[]) => Promise<boolean>> = {
     const report = await runDevnetFuzz({ seed, rounds: flag(args, 'rounds', 20) });
     process.stdout.write(`\n${formatFuzzReport(report)}\n`);
     return fuzzPassed(report);
+  },
+  async resume(args) {
+    const { runResumeSoak } = await import('./resume.js');
+    const { formatSoakReport, soakPassed } = await import('./report.js');
+    const seed = flag(args, 'seed', TEST_SEED);
+    const report = await runResumeSoak({ seed, mb: flag(args, 'mb', 500), expirySeconds: flag(args, 'expiry-s', 90) });
+    process.stdout.write(`\n${formatSoakReport('resume', report)}\n`);
+    const ok = soakPassed(report);
+    process.stdout.write(ok ? 'resume soak: PASSED\n' : `resume soak: FAILED (replay with npm run soak -- resume --seed ${seed})\n`);
+    return ok;
+  },
+  async 's3-large'(args) {
+    const { runS3LargeSoak } = await import('./s3-large.js');
+    const { formatSoakReport, soakPassed } = await import('./report.js');
+    const seed = flag(args, 'seed', TEST_SEED);
+    const report = await runS3LargeSoak({ seed, mb: flag(args, 'mb', 200) });
+    process.stdout.write(`\n${formatSoakReport('s3-large', report)}\n`);
+    const ok = soakPassed(report);
+    process.stdout.write(ok ? 's3-large soak: PASSED\n' : `s3-large soak: FAILED (replay with npm run soak -- s3-large --seed ${seed})\n`);
+    return ok;
   },
 };
 
