@@ -51,6 +51,8 @@ export interface FileStoreDeps {
   readonly maxConcurrentUploads: number;
   /** Bytes per segment blob (default SEGMENT_BYTES); tests use small ones to cross segment edges. */
   readonly segmentBytes?: number;
+  /** Free bytes of the data volume now (statfs); undefined where it cannot be told (RADOS). */
+  readonly freeBytes?: () => Promise<number | undefined>;
 }
 
 /** Checks a FileInfo from the wire: INVALID_ARGUMENT for malformed fields, RESOURCE_EXHAUSTED above the size limit. */
@@ -159,6 +161,9 @@ export class FileStore {
   files = 0;
   bytes = 0;
 
+  /** Bytes reserved by uploads in progress (reserveSpace). */
+  private reservedBytes = 0;
+
   constructor(private readonly deps: FileStoreDeps) {
     this.kv = deps.kv;
     this.blobs = deps.blobs;
@@ -225,6 +230,29 @@ export class FileStore {
       if (!released) {
         released = true;
         this.uploads--;
+      }
+    };
+  }
+
+  /**
+   * Reserves room for an upload of `bytes` or refuses (RESOURCE_EXHAUSTED): the volume's free bytes less
+   * what the uploads in progress have reserved must hold it. Concurrent uploads that each fit alone but
+   * not together are refused up front instead of all failing on a full disk mid-write. Conservative: a
+   * reservation is held whole until the upload ends, while its bytes already written also lower the
+   * free space. Call the returned function when the upload ends (committed or not).
+   */
+  async reserveSpace(bytes: number): Promise<() => void> {
+    const free = this.deps.freeBytes ? await this.deps.freeBytes() : undefined;
+    if (free !== undefined && bytes > free - this.reservedBytes) {
+      const held = this.reservedBytes > 0 ? `, ${this.reservedBytes} of them reserved by uploads in progress` : '';
+      throw resourceExhausted(`a file of ${bytes} bytes does not fit on the data volume (${free} bytes free${held})`);
+    }
+    this.reservedBytes += bytes;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.reservedBytes -= bytes;
       }
     };
   }

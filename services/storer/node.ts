@@ -58,7 +58,17 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
   // Once startGrpcNode has them, it closes the stores itself if the start fails.
   let handedOver = false;
   try {
+    const freeBytes = async () => {
+      if (opts.store.kind !== 'rocksdb') return undefined;
+      try {
+        const s = await statfs(dataDir);
+        return Number(s.bavail) * Number(s.bsize);
+      } catch {
+        return undefined;
+      }
+    };
     const files = new FileStore({
+      freeBytes,
       kv: db,
       blobs,
       storerId: key.signPublicKey,
@@ -99,15 +109,6 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     const chunkCommitter = new ChunkCommitter({ shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
     let endpoint = '';
     const registering = new AbortController();
-    const freeBytes = async () => {
-      if (opts.store.kind !== 'rocksdb') return undefined;
-      try {
-        const s = await statfs(dataDir);
-        return Number(s.bavail) * Number(s.bsize);
-      } catch {
-        return undefined;
-      }
-    };
     // A storer the genesis does not list registers itself on chain (services/storer/register.ts), once
     // its server listens; close() waits for the registration loop to end.
     let registrationLoop: Promise<unknown> = Promise.resolve();

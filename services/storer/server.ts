@@ -112,9 +112,14 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
       const part = first.value.part;
       if (part?.$case !== 'info') throw invalidArgument('the first SetFile message must carry info (FileInfo), not data');
       const id = checkFileInfo(part.value, d.maxFileBytes);
-      const free = await d.freeBytes();
-      if (free !== undefined && id.size > free) throw resourceExhausted(`a file of ${id.size} bytes does not fit on the data volume (${free} bytes free)`);
-      const release = files.acquireUpload();
+      const unreserve = await files.reserveSpace(id.size);
+      let release: () => void;
+      try {
+        release = files.acquireUpload();
+      } catch (err) {
+        unreserve();
+        throw err;
+      }
       try {
         const pieces = async function* (): AsyncIterable<Uint8Array> {
           for (;;) {
@@ -129,6 +134,7 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
         return { info: fileInfoOf(id.filehash, record), replicaRoot: asBuffer(record.replicaRoot) };
       } finally {
         release();
+        unreserve();
       }
     },
 

@@ -144,8 +144,10 @@ export class Solicitor {
       const release = this.deps.files.acquireUpload();
       const controller = new AbortController();
       const started = Date.now();
+      // Room is reserved before the fetch starts (FileStore.reserveSpace), released when it ends.
       const promise = this.deps.files
-        .ingest(file, this.deps.fetch(source, file.filehash, controller.signal), controller.signal)
+        .reserveSpace(file.size)
+        .then((unreserve) => this.deps.files.ingest(file, this.deps.fetch(source, file.filehash, controller.signal), controller.signal).finally(unreserve))
         .then(({ record }) => {
           this.log.info('fetched and committed a file', { file: k, size: record.size, source, ms: Date.now() - started });
           return record;
