@@ -3,18 +3,33 @@
 import { prng } from '../merkle/helpers.js';
 import {
   MemoryLayerStore,
+  NODE_SIZE,
   commitReplica,
   fileDataCommitment,
   fileDataSource,
+  labelLayer,
   proveSeal,
   replicaIdOf,
   seal,
   type CommittedReplica,
+  type LayerStore,
   type SealProof,
   type SealStatement,
 } from '../../../lib/porep/index.js';
 
 export { prng };
+
+/** Labels every layer of a sector for `replicaId` into `store`, and returns it. */
+export function labelInto<S extends LayerStore>(store: S, replicaId: Uint8Array, nodes: number, layers: number): S {
+  let prev: Uint8Array | null = null;
+  for (let l = 1; l <= layers; l++) {
+    const cur = new Uint8Array(nodes * NODE_SIZE);
+    labelLayer(replicaId, l, nodes, prev, cur);
+    store.put(l, cur);
+    prev = cur;
+  }
+  return store;
+}
 export { sha } from '../merkle/helpers.js';
 
 export interface Fixture {

@@ -9,7 +9,6 @@ import {
   commitColumns,
   fileDataCommitment,
   fileDataSource,
-  labelLayer,
   nodesFor,
   proveSeal,
   replicaIdOf,
@@ -18,21 +17,13 @@ import {
   xorNodes,
   type SealStatement,
 } from '../../../lib/porep/index.js';
-import { flip, prng } from './helpers.js';
+import { flip, labelInto, prng } from './helpers.js';
 
 const SECTOR = 2048; // nodes: a 64 KiB sector
 const CHALLENGE = new Uint8Array(32).fill(0x42);
 
 async function labelSector(replicaId: Uint8Array, layers: number): Promise<MemoryLayerStore> {
-  const store = new MemoryLayerStore();
-  let prev: Uint8Array | null = null;
-  for (let l = 1; l <= layers; l++) {
-    const cur = new Uint8Array(SECTOR * NODE_SIZE);
-    labelLayer(replicaId, l, SECTOR, prev, cur);
-    store.put(l, cur);
-    prev = cur;
-  }
-  return store;
+  return labelInto(new MemoryLayerStore(), replicaId, SECTOR, layers);
 }
 
 async function fixture(seed: number, size: number, first: number, opts: { layers?: number; claimLayers?: number; plain?: boolean } = {}) {

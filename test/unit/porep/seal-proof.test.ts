@@ -4,12 +4,10 @@
 import test from 'ava';
 import {
   MemoryLayerStore,
-  NODE_SIZE,
   SEAL_EPSILON,
   SEAL_SOUNDNESS_BITS,
   challengesFor,
   commitReplica,
-  labelLayer,
   replicaIdOf,
   seal,
   sealChallenges,
@@ -17,7 +15,7 @@ import {
   type SealProof,
   type SealStatement,
 } from '../../../lib/porep/index.js';
-import { flip, prng, proofOf, sealedFixture, type Fixture } from './helpers.js';
+import { flip, labelInto, prng, proofOf, sealedFixture, type Fixture } from './helpers.js';
 
 const SEED = new Uint8Array(32).fill(0x5e);
 
@@ -87,15 +85,7 @@ async function cheatProof(f: Fixture, store: MemoryLayerStore, layers: number, r
 }
 
 function layersOf(replicaId: Uint8Array, nodes: number, layers: number): MemoryLayerStore {
-  const store = new MemoryLayerStore();
-  let prev: Uint8Array | null = null;
-  for (let l = 1; l <= layers; l++) {
-    const cur = new Uint8Array(nodes * NODE_SIZE);
-    labelLayer(replicaId, l, nodes, prev, cur);
-    store.put(l, cur);
-    prev = cur;
-  }
-  return store;
+  return labelInto(new MemoryLayerStore(), replicaId, nodes, layers);
 }
 
 const xor = (d: Uint8Array, key: Uint8Array) => key.map((b, i) => b ^ (d[i] ?? 0));

@@ -6,7 +6,8 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NODE_SIZE, commitColumns, labelLayer, regenerateRange } from '../../../lib/porep/index.js';
+import { commitColumns, regenerateRange } from '../../../lib/porep/index.js';
+import { labelInto } from '../porep/helpers.js';
 import { columnTreeInWorker } from '../../../services/storer/porep/column-tree.js';
 import { FileLayerStore } from '../../../services/storer/porep/layer-files.js';
 import { RESEAL_NICE, regenerateInWorker, type RegenerateJob } from '../../../services/storer/porep/regenerate.js';
@@ -69,14 +70,7 @@ test.serial('a sector\'s column tree built in a worker from its layer files is t
   const nodes = 2048;
   const layers = 3;
   const replicaId = seeded.bytes(32);
-  const store = new FileLayerStore(dir, nodes);
-  let prev: Uint8Array | null = null;
-  for (let l = 1; l <= layers; l++) {
-    const cur = new Uint8Array(nodes * NODE_SIZE);
-    labelLayer(replicaId, l, nodes, prev, cur);
-    store.put(l, cur);
-    prev = cur;
-  }
+  const store = labelInto(new FileLayerStore(dir, nodes), replicaId, nodes, layers);
   const here = await commitColumns(store, nodes, layers);
   store.close();
   const moved = await columnTreeInWorker({ dir, nodes, layers });
