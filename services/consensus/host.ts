@@ -302,7 +302,11 @@ export class AgreementHost {
 
   private async assemble(round: number, period: number): Promise<void> {
     try {
+      const started = Date.now();
       const { body, payload, rejected } = await this.c.ledger.assemble(round, this.c.mempool.candidates(this.c.maxBlockTxs * 2));
+      // How long a proposal took to build (execution, block storage, CommitChunks): it must reach the
+      // others before their filter timeout (issue 17: period-0 failures under load).
+      this.log.debug('assembled', { round, period, txs: payload.txs.length, ms: Date.now() - started });
       // A transaction that no longer applies (e.g. its name was claimed meanwhile) would fail
       // forever: drop it. One whose nonce is ahead may apply once the ones before it arrive.
       this.c.mempool.leftOut(round, payload.txs, rejected);

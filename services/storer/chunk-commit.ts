@@ -30,11 +30,31 @@ export interface ChunkCommitterDeps {
   readonly dropAfterCommit?: boolean;
 }
 
+/** Sortition draws kept (one per chunk set and seed; a block's set is asked for by every proposer). */
+const DRAWS_KEPT = 256;
+
 export class ChunkCommitter {
   selected = 0;
   notSelected = 0;
+  /**
+   * This storer's sortition draws by their inputs. Every proposer of a round, and every period, asks for
+   * the same chunk set; the VRF proof is a function of the key and alpha (RFC 9381 proofs are
+   * deterministic) and the weight of the stake figures, so it is computed once (issue 17: the VRF prove
+   * here was the storers' largest CPU cost under load).
+   */
+  private readonly draws = new Map<string, ReturnType<typeof proveSortition>>();
 
   constructor(private readonly deps: ChunkCommitterDeps) {}
+
+  private draw(alpha: Uint8Array, p: { stake: bigint; totalWeight: bigint; expectedSize: number }): ReturnType<typeof proveSortition> {
+    const k = `${hex(alpha)}/${p.stake}/${p.totalWeight}/${p.expectedSize}`;
+    const hit = this.draws.get(k);
+    if (hit) return hit;
+    const d = proveSortition(this.deps.key.vrfSecretKey, alpha, p.stake, p.totalWeight, p.expectedSize);
+    this.draws.set(k, d);
+    if (this.draws.size > DRAWS_KEPT) this.draws.delete(this.draws.keys().next().value!);
+    return d;
+  }
 
   async commit(req: CommitChunksRequest): Promise<CommitChunksResponse> {
     const nc = req.newChunks;
@@ -55,7 +75,7 @@ export class ChunkCommitter {
     const params = await this.deps.selection.paramsFor({ totalStake: req.totalStake, expectedStorers: req.expectedStorers, seedRound: req.seedRound, seed: req.seed });
     const { key } = this.deps;
     const setHash = sha256(NewChunks.encode(nc).finish());
-    const draw = proveSortition(key.vrfSecretKey, storerAlpha(req.seed, setHash), params.stake, params.totalWeight, params.expectedSize);
+    const draw = this.draw(storerAlpha(req.seed, setHash), params);
     const vrf = { proof: Buffer.from(draw.proof), output: Buffer.from(draw.beta) };
     if (draw.j === 0) {
       this.notSelected++;

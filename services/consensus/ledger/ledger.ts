@@ -8,7 +8,7 @@
 // future work (docs/consensus.md).
 import { createHash } from 'node:crypto';
 import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate, NewChunks } from '../../../gen/wolk/common/v1/chain.js';
-import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
+import { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { chunkCommitmentsHash, verifyChunkCommitment } from '../../../lib/chain/commitment.js';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
@@ -31,7 +31,7 @@ import { ChainStore } from '../chain-store.js';
 import { blockFromHeader, certificateToProto, emptyCredential, encodeLedgerPart, headerOf, type Payload } from '../wire.js';
 import { StateOverlay, type StateReader } from './state-view.js';
 import { applyTx, checkStateless, DEFAULT_TX_LIMITS, registryAt, TxError, type LedgerRules, type TxLimits } from './transactions.js';
-import { VerifiedTxCache } from './verified-cache.js';
+import { chunkCommitmentKey, VerifiedTxCache } from './verified-cache.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -515,10 +515,17 @@ export class Ledger implements AgreementLedgerReader {
     const registry = await registryAt(this.rules, seedRound);
     if (registry === null) return `chunk commitments: the state of round ${seedRound} is not known here`;
     const seen = new Set<string>();
+    // The same commitment reaches a node several times (the proposer's own filter, then each proposal
+    // of the same chunk set: several proposers, later periods); its VRF proof, weight and signature are
+    // checked once per node (verified-cache.ts chunkCommitmentKey names every input of the check).
+    const cache = this.rules.verified;
+    const lengthsHex = cache ? hex(sha256(Uint8Array.from(Buffer.from(Uint32Array.from(lengths).buffer)))) : '';
     for (const [i, c] of commitments.entries()) {
       const who = hex(c.storerId);
       if (seen.has(who)) return `chunk commitment ${i}: storer ${who.slice(0, 16)} commits twice`;
       seen.add(who);
+      const key = cache ? chunkCommitmentKey(hex(sha256(StorageCommitment.encode(c).finish())), hex(setHash), lengthsHex, hex(seed), BigInt(seedRound), registry.totalWeight, this.rules.storers.expectedSize) : null;
+      if (key !== null && cache!.has(key)) continue;
       const v = verifyChunkCommitment(c, {
         lookupStorer: (id) => registry.lookup(id),
         totalWeight: registry.totalWeight,
@@ -529,6 +536,7 @@ export class Ledger implements AgreementLedgerReader {
         chunkLengths: lengths,
       });
       if (!v.ok) return `chunk commitment ${i} (storer ${who.slice(0, 16)}): ${v.reason}`;
+      if (key !== null) cache!.add(key);
     }
     return null;
   }

@@ -6,6 +6,9 @@
 //   - a storage commitment's storer signature, VRF proof and sortition weight: inputs are the
 //     commitment (inside the tx id), the file (inside the tx id), the seed of its seed round and the
 //     storer registry of that round (fixed once the round is finalized, named by round and total weight).
+//   - a storer's commitment to a block's chunk set (CommitChunks; ledger.ts checkChunkCommitments): inputs
+//     are the commitment's bytes, the set hash, the chunks' lengths, the seed and seed round, and the
+//     registry of that round (named as above).
 // A check is recorded only once it has passed; a miss runs the check as before. Everything that
 // depends on the current state (nonces, balances, ownership, that the storer is still registered, that
 // the seed round is still recent) runs every time.
@@ -50,3 +53,10 @@ export const signaturesKey = (txIdHex: string): string => `sig/${txIdHex}`;
 /** Key of commitment `index` of SetKey `txIdHex`, checked against the registry of `seedRound`. */
 export const commitmentKey = (txIdHex: string, index: number, seedRound: bigint, totalWeight: bigint, expectedSize: number): string =>
   `commit/${txIdHex}/${index}/${seedRound}/${totalWeight}/${expectedSize}`;
+
+/**
+ * Key of a chunk-set commitment (hash of its encoding) checked for set `setHashHex` with chunk lengths
+ * hashing to `lengthsHex`, seed `seedHex` of `seedRound`, against the registry of that round.
+ */
+export const chunkCommitmentKey = (commitmentHex: string, setHashHex: string, lengthsHex: string, seedHex: string, seedRound: bigint, totalWeight: bigint, expectedSize: number): string =>
+  `chunkset/${commitmentHex}/${setHashHex}/${lengthsHex}/${seedHex}/${seedRound}/${totalWeight}/${expectedSize}`;

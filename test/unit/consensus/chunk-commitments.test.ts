@@ -154,6 +154,35 @@ test('a block whose chunk commitments were altered, added, stripped or replayed,
   t.is(hex(newChunksHash(nc)), hex(h.newChunksHash), 'new_chunks_hash does not cover the commitments');
 });
 
+test('a chunk-set commitment passed once on a node is not checked again (another proposal of the same set); a changed one is checked in full (issue 17)', async (t) => {
+  const { a, b, c } = await setup(t);
+  const { body, payload } = await a.assemble(1, [setName(newUser(), 'carol')]);
+  const nc = payload.newChunks!;
+  t.is(nc.chunkCommitments.length, 3);
+  const cache = b.rules.verified!;
+  t.deepEqual(await b.validate(blockOn(b, c, body), payload), { valid: true });
+  // The same set proposed again with another timestamp (another proposer, or a later period): the block
+  // is executed again, the three commitments come from the cache.
+  const h = headerOf(blockOn(a, c, body));
+  const again = encodeLedgerPart({ ...h, timestampMs: h.timestampMs + 1n });
+  const hits = cache.hits;
+  t.deepEqual(await b.validate(blockOn(b, c, again), payload), { valid: true });
+  t.true(cache.hits >= hits + 3, 'the three commitments were found in the cache');
+  // One byte changed, the header hash recomputed over the changed list: a new key, checked, refused.
+  const list = nc.chunkCommitments;
+  const changed: [string, StorageCommitment][] = [
+    ['signature', { ...list[0]!, signature: Buffer.from(list[0]!.signature.map((v, i) => (i === 0 ? v ^ 1 : v))) }],
+    ['weight', { ...list[0]!, weight: list[0]!.weight + 1 }],
+    ['seed round', { ...list[0]!, seedRound: list[0]!.seedRound + 1n }],
+  ];
+  for (const [what, x] of changed) {
+    const commitments = [x, ...list.slice(1)];
+    const forged = encodeLedgerPart({ ...h, timestampMs: h.timestampMs + 2n, chunkCommitmentsHash: Buffer.from(chunkCommitmentsHash(commitments)) });
+    const v = await b.validate(blockOn(b, c, forged), { txs: payload.txs, newChunks: { ...nc, chunkCommitments: commitments } });
+    t.false(v.valid, what);
+  }
+});
+
 test('the rewards audit challenges every committed storer for every chunk of the set (VerifyShares batches) and tallies the proofs', async (t) => {
   const { a, c, refs } = await setup(t);
   const { body, payload } = await a.assemble(1, [setName(newUser(), 'alice'), setName(newUser(), 'bob')]);
@@ -178,7 +207,7 @@ test('the rewards audit challenges every committed storer for every chunk of the
   const audit = () => runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: nc, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000 });
   const { reward, outcomes } = await audit();
   t.is(outcomes.length, 3 * nc.chunkIds.length, 'every chunk, every committed storer');
-  t.true(outcomes.every((o) => o.kind === 'chunk' && o.outcome === 'valid'));
+  t.deepEqual(outcomes.filter((o) => o.kind !== 'chunk' || o.outcome !== 'valid').map((o) => `${o.kind} ${o.outcome} ${'reason' in o ? String(o.reason) : ''}`), [], 'every outcome a valid chunk proof');
   t.is(batchCalls, 3, 'one VerifyShares call per storer');
   t.deepEqual(reward.tallies.map((x) => [x.valid, x.invalid, x.unreachable]), [0, 1, 2].map(() => [nc.chunkIds.length, 0, 0]));
   t.true(reward.samples.every((s) => s.proof?.$case === 'share'));
