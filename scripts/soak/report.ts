@@ -1,5 +1,6 @@
 // What the issue-22 soaks (resume.ts, s3-large.ts) report: each checked property with what was
 // measured, printed as a table; the soak passed when every check held.
+import { readFileSync } from 'node:fs';
 
 /** One checked property: what was measured, against what, and whether it held. */
 export interface SoakCheck {
@@ -12,6 +13,8 @@ export interface SoakReport {
   readonly seed: number;
   readonly checks: SoakCheck[];
   readonly durationMs: number;
+  /** The machine's 1-minute load average when the soak started and when it ended (the 2 cores are shared). */
+  readonly load: readonly [number, number];
 }
 
 export function formatSoakReport(title: string, r: SoakReport): string {
@@ -19,7 +22,14 @@ export function formatSoakReport(title: string, r: SoakReport): string {
   const rows = r.checks.map((c) => [c.ok ? 'held' : 'FAILED', c.check, c.measured]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
-  return [`## soak: ${title} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(0)} s)`, '', line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
+  return [`## soak: ${title} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(0)} s, load average ${r.load[0].toFixed(1)} at the start, ${r.load[1].toFixed(1)} at the end)`, '', line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
 export const soakPassed = (r: SoakReport): boolean => r.checks.length > 0 && r.checks.every((c) => c.ok);
+
+/** This process's peak resident set (VmHWM, Linux), to show that a soak streamed its files instead of holding them. */
+export function peakRssCheck(fileBytes: number, limitBytes = 256e6): SoakCheck {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  const peak = m ? Number(m[1]) * 1024 : NaN;
+  return { check: `the soak's own peak RSS <= ${(limitBytes / 1e6).toFixed(0)} MB (files streamed, never held)`, measured: `${(peak / 1e6).toFixed(0)} MB with ${(fileBytes / 1e6).toFixed(0)} MB files`, ok: peak <= limitBytes };
+}

@@ -13,7 +13,7 @@
 // whole file in memory. The steps are test/e2e/resume.test.ts's (test/helpers/resume.ts).
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../lib/client/client.js';
 import { startDevnet, type Devnet } from '../../test/helpers/devnet.js';
@@ -34,7 +34,7 @@ import {
   type PutEnv,
 } from '../../test/helpers/resume.js';
 import { testRandom } from '../../test/helpers/seed.js';
-import type { SoakCheck, SoakReport } from './report.js';
+import { peakRssCheck, type SoakCheck, type SoakReport } from './report.js';
 
 export interface ResumeSoakOptions {
   readonly seed: number;
@@ -51,6 +51,7 @@ const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
   const log = o.log ?? ((line: string) => process.stderr.write(`[soak resume] ${line}\n`));
   const t0 = Date.now();
+  const load0 = loadavg()[0]!;
   const size = o.mb * MB;
   const rnd = testRandom('soak/resume', o.seed);
   const checks: SoakCheck[] = [];
@@ -141,6 +142,8 @@ export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
     const gone = await pollUntil(() => !existsSync(dirC), { what: `the gateway to remove ${dirC}`, deadlineMs: waitMs, intervalMs: 1000, until: (g) => g }).catch(() => false);
     const head = await headUpload(gateway, urlC);
     check('abandoned: reclaimed after its expiry without being asked', `${gone ? `directory gone after ${((Date.now() - since) / 1000).toFixed(0)} s` : 'directory still there'}; HEAD ${head.status}`, gone && head.status === 404);
+    const rss = peakRssCheck(size);
+    check(rss.check, rss.measured, rss.ok);
     passed = checks.every((c) => c.ok);
   } finally {
     await stopProcess(restarted);
@@ -148,5 +151,5 @@ export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
     if (passed) rmSync(work, { recursive: true, force: true });
     else log(`kept ${work} (devnet logs under devnet/logs/)`);
   }
-  return { seed: o.seed, checks, durationMs: Date.now() - t0 };
+  return { seed: o.seed, checks, durationMs: Date.now() - t0, load: [load0, loadavg()[0]!] };
 }
