@@ -72,7 +72,7 @@ export async function blocksPage(root: HTMLElement, args: string[], _q: URLSearc
     drawNewer();
   };
   out.before(followBlocks({ refresh, asOf: () => `round ${num(b.round)}`, signal }));
-  out.append(card('Newer blocks', h('p', { class: 'muted' }, 'Blocks finalized after this one, newest first, as they come.'), list));
+  out.append(card('Newer blocks', h('p', { class: 'muted' }, 'Blocks finalized since this page was opened, newest first, as they come.'), list));
 }
 
 /** #/blocks: the newest finalized block, replaced by the next one as it is finalized. */

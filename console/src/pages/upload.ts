@@ -189,7 +189,7 @@ function fileSection(key: BrowserKey): HTMLElement {
         const t = await uploadTus(xhrTransport(f), blobFile(f), localStore(uri, f), key, uri, { chunkSize: async () => chunkSize, chainId: async () => chain.chainId, nonce: () => nonceOf(key) }, {
           contentType,
           onProgress: progress,
-          say: (line) => log.append(h('li', {}, line)),
+          say: (line) => log.append(h('li', {}, line.charAt(0).toUpperCase() + line.slice(1))),
           patchBytes: PATCH_BYTES,
           rerun: 'Upload the same file again',
         });
