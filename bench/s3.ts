@@ -16,14 +16,14 @@
 // them all; each figure is the median.
 // Run it alone: `flock /tmp/wolk-heavy.lock npm run bench -- s3`.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WolkClient } from '../lib/client/client.js';
 import { startDevnet, type Devnet } from '../test/helpers/devnet.js';
-import { heldOffset, killWhenWritten, OVERLAP_BOUND, putResult, sha256OfKey, stopProcess, uploadUrlOf, wolkPut, writeSeededFile, type PutEnv } from '../test/helpers/resume.js';
+import { heldOffset, killWhenWritten, OVERLAP_BOUND, putResult, sha256OfKey, stopProcess, uploadUrlOf, wolkPut, writeKeyFile, writeSeededFile, type PutEnv } from '../test/helpers/resume.js';
 import { getObjectSha256, multipartUpload, s3Client, startWolkS3, type WolkS3 } from '../test/helpers/s3.js';
 import { testRandom } from '../test/helpers/seed.js';
 import type { BenchContext } from './harness.js';
@@ -72,7 +72,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   mkdirSync(home, { recursive: true });
   const keyFile = join(ctx.workDir, 'key.json');
   const key = rnd.keyPair();
-  writeFileSync(keyFile, JSON.stringify({ version: 1, publicKey: Buffer.from(key.publicKey).toString('hex'), secretKey: Buffer.from(key.secretKey).toString('hex') }));
+  writeKeyFile(keyFile, key);
 
   let n = 0;
   /** A fresh seeded 100 MB file and its SHA-256. */

@@ -12,7 +12,7 @@
 // Files are written from the seeded test PRNG piece by piece and compared by SHA-256; nothing holds a
 // whole file in memory. The steps are test/e2e/resume.test.ts's (test/helpers/resume.ts).
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../lib/client/client.js';
@@ -30,6 +30,7 @@ import {
   uploadUrlOf,
   waitWritten,
   wolkPut,
+  writeKeyFile,
   writeSeededFile,
   type PutEnv,
 } from '../../test/helpers/resume.js';
@@ -64,7 +65,7 @@ export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
   mkdirSync(home, { recursive: true });
   const keyFile = join(work, 'key.json');
   const key = rnd.keyPair();
-  writeFileSync(keyFile, JSON.stringify({ version: 1, publicKey: Buffer.from(key.publicKey).toString('hex'), secretKey: Buffer.from(key.secretKey).toString('hex') }));
+  writeKeyFile(keyFile, key);
   log(`seed ${o.seed}, ${o.mb} MB files, upload expiry ${o.expirySeconds} s; work directory ${work}`);
 
   log('starting the devnet (13 processes)…');

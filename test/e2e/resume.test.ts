@@ -8,14 +8,14 @@
 //   (scripts/soak/resume.ts); both take their steps from test/helpers/resume.ts.
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../lib/client/client.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
-import { heldOffset, killAndRestartGateway, OVERLAP_BOUND, sha256OfKey, stopProcess, uploadedPct, uploadUrlOf, wolkPut, writeSeededFile, type PutEnv } from '../helpers/resume.js';
+import { heldOffset, killAndRestartGateway, OVERLAP_BOUND, sha256OfKey, stopProcess, uploadedPct, uploadUrlOf, wolkPut, writeKeyFile, writeSeededFile, type PutEnv } from '../helpers/resume.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/resume.test.ts');
@@ -38,7 +38,7 @@ test.before(async () => {
   devnet = await startDevnet();
   gateway = devnet.endpoints().gateway;
   env = { work, home, keyFile, gateway };
-  writeFileSync(keyFile, JSON.stringify({ version: 1, publicKey: Buffer.from(alice.publicKey).toString('hex'), secretKey: Buffer.from(alice.secretKey).toString('hex') }));
+  writeKeyFile(keyFile, alice);
   await new WolkClient(gateway, alice).claim('alice');
 });
 

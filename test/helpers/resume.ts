@@ -4,7 +4,7 @@
 // pieces and compared by SHA-256, so a 500 MB fixture is never held in memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { WolkClient } from '../../lib/client/client.js';
@@ -36,18 +36,16 @@ export function writeSeededFile(path: string, size: number, rnd: Pick<TestRandom
   return sha.digest('hex');
 }
 
-/** SHA-256 (hex) of a file, streamed. */
-export async function sha256OfFile(path: string): Promise<string> {
-  const sha = createHash('sha256');
-  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) sha.update(piece);
-  return sha.digest('hex');
-}
-
 /** SHA-256 (hex) of a key as the gateway serves it (every chunk verified on the way), streamed. */
 export async function sha256OfKey(gateway: string, uri: string): Promise<string> {
   const h = createHash('sha256');
   await new WolkClient(gateway).get(uri, new Writable({ write: (c: Buffer, _e, cb) => (h.update(c), cb()) }));
   return h.digest('hex');
+}
+
+/** Writes `key` as the `wolk` key file (WOLK_KEY) `readKey` loads. */
+export function writeKeyFile(path: string, key: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array }): void {
+  writeFileSync(path, JSON.stringify({ version: 1, publicKey: Buffer.from(key.publicKey).toString('hex'), secretKey: Buffer.from(key.secretKey).toString('hex') }), { mode: 0o600 });
 }
 
 /** Where `wolk put` runs: its working directory, HOME (upload state under HOME/.wolk/uploads), key file and gateway. */
