@@ -206,7 +206,7 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   await page.locator('#up-file').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
   const bigStored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the resumable upload to end', deadlineMs: 120_000, until: (s) => s !== '' });
-  await page.unroute(isUpload, breakSecondPatch);
+  await page.unrouteAll({ behavior: 'wait' });
   page.off('request', onRequest);
   t.true(bigStored.includes('Stored'), `the page uploaded the large file: ${bigStored}`);
   t.regex(bigStored, /resumable upload, 1 broken connection\(s\) recovered/);
@@ -331,7 +331,9 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
     t.true(red.includes('✘ Not verified'), `${attack.what}: ${red}`);
     t.regex(red, attack.expect, `${attack.what}: says why`);
     await page.screenshot({ path: join(shots, `files-tampered-${i + 1}.png`), fullPage: true });
-    for (const [match, handler] of attack.routes) await page.unroute(match, handler);
+    // The file view rereads /console/api/file as blocks come: wait for a handler still rewriting one
+    // (unrouting under it would leave it fulfilling a request that is no longer routed).
+    await page.unrouteAll({ behavior: 'wait' });
   }
 
   // A gateway that later hands over another genesis (another committee, under which it could certify
@@ -356,7 +358,7 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   const reimported = (await verdict.textContent()) ?? '';
   t.true(reimported.includes('✔ Verified') && reimported.includes('imported by you'), `Verify is green against the imported genesis: ${reimported}`);
   t.regex(reimported, /this gateway serves another genesis \([0-9a-f]{16}…\), which was not used/);
-  await page.unroute(isGenesis, swapGenesis);
+  await page.unrouteAll({ behavior: 'wait' });
 
   // Blocks: the upload's block lists its transaction; a search by tx id finds it.
   const txid = hex(record.txId);
