@@ -220,6 +220,41 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   t.deepEqual(steps, ['OPTIONS /uploads/', 'POST FILE', 'PATCH UPLOAD @0', `PATCH UPLOAD @${PATCH_BYTES}`, 'HEAD UPLOAD', `PATCH UPLOAD @${PATCH_BYTES}`, `PATCH UPLOAD @${2 * PATCH_BYTES}`], `the page's requests for the large file: ${steps.join(', ')}`);
   t.true(sent.filter((r) => r.method !== 'OPTIONS').every((r) => r.tus === TUS_VERSION), 'every request of it says Tus-Resumable: 1.0.0');
   t.is(cut, new URL(uploadUrl, gateway).href, 'the broken request was a PATCH of the upload');
+
+  // A tab closed (here: reloaded) while the connection stays broken: choosing the same file again
+  // continues the upload the page kept in localStorage, from the gateway's offset, without hashing or
+  // creating it again. (A file on disk, so the browser reports the same modification time both times.)
+  const again = seeded.bytes(RESUMABLE_MIN_BYTES + 50_000);
+  const againFile = join(mkdtempSync(join(tmpdir(), 'wolk-console-again-')), 'again.bin');
+  writeFileSync(againFile, again);
+  const againPath = `/wolk/${owner}/uploads/again.bin`;
+  const againSent: { method: string; path: string; offset?: string }[] = [];
+  const onAgain = (r: Request) => {
+    const u = new URL(r.url());
+    if (u.pathname === againPath || u.pathname.startsWith('/uploads/')) againSent.push({ method: r.method(), path: u.pathname, ...(r.headers()['upload-offset'] ? { offset: r.headers()['upload-offset'] } : {}) });
+  };
+  const cutAfterFirst = async (route: Route) => (route.request().method() === 'PATCH' && route.request().headers()['upload-offset'] !== '0' ? route.abort('connectionreset') : route.continue());
+  await page.route(isUpload, cutAfterFirst);
+  await page.locator('#up-key').fill('again.bin');
+  await page.locator('#up-file').setInputFiles(againFile);
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await pollUntil(async () => (await page.getByTestId('upload-log').textContent()) ?? '', { what: 'the second PATCH to be cut and retried', deadlineMs: 60_000, until: (s) => s.includes('trying again') });
+  await page.unrouteAll({ behavior: 'wait' });
+  await page.reload();
+  await page.locator('main[aria-busy=false] h1').waitFor({ timeout: 15_000 });
+  page.on('request', onAgain);
+  await page.locator('#up-key').fill('again.bin');
+  await page.locator('#up-file').setInputFiles(againFile);
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  const againStored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the resumed upload to end', deadlineMs: 120_000, until: (s) => s !== '' });
+  page.off('request', onAgain);
+  t.true(againStored.includes('Stored') && againStored.includes('resumed at 4.00 MiB'), `the upload kept from before the reload was resumed: ${againStored}`);
+  t.regex((await page.getByTestId('upload-log').textContent()) ?? '', new RegExp(`Resuming at ${(PATCH_BYTES / 1e6).toFixed(1)} MB of ${(again.length / 1e6).toFixed(1)} MB`));
+  const againSteps = againSent.map((r) => `${r.method} ${r.path === againPath ? 'FILE' : r.path.startsWith('/uploads/') && r.path.length > 9 ? 'UPLOAD' : r.path}${r.offset !== undefined ? ` @${r.offset}` : ''}`);
+  t.deepEqual(againSteps, ['OPTIONS /uploads/', 'HEAD UPLOAD', `PATCH UPLOAD @${PATCH_BYTES}`, `PATCH UPLOAD @${2 * PATCH_BYTES}`], `after the reload: no creation, the kept upload continued: ${againSteps.join(', ')}`);
+  const againRecord = KeyRecord.decode(GetStateProofResponse.decode(Buffer.from(((await (await fetch(`${gateway}${againPath}?proof`)).json()) as { proof: string }).proof, 'base64')).proof!.value!);
+  t.is(hex(againRecord.file!.filehash), hex(hashFile(again, againRecord.file!.chunkSize).filehash), 'the resumed upload holds the bytes of the file');
+  await page.screenshot({ path: join(shots, 'upload-resumed-after-reload.png'), fullPage: true });
   // Chromium logs the reset request it was told to fail: that line is the condition under test.
   const cutNoise = (e: string) => e.includes('ERR_CONNECTION_RESET');
   problems.errors.splice(0, problems.errors.length, ...problems.errors.filter((e) => !cutNoise(e)));
