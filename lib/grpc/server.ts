@@ -3,6 +3,7 @@
 // accepting, lets in-flight calls drain for a grace period, then cancels what is left.
 import { Server, ServerCredentials, setLogger, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log/logger.js';
 import { widenConnectionWindows, widenStreamWindows } from './flow-control.js';
 import { addReflection } from './reflection.js';
@@ -66,6 +67,9 @@ export function createGrpcServer(options: GrpcServerOptions): WolkGrpcServer {
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const shutdownController = new AbortController();
+  // Every call in flight listens to this signal (handlers.ts contextFor, removed when the call ends):
+  // more than Node's default of 10 is a busy server, not a leak, so no MaxListenersExceededWarning.
+  setMaxListeners(0, shutdownController.signal);
   const services: string[] = [];
 
   return {
