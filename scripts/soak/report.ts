@@ -1,6 +1,7 @@
 // What the issue-22 soaks (resume.ts, s3-large.ts) report: each checked property with what was
 // measured, printed as a table; the soak passed when every check held.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 /** One checked property: what was measured, against what, and whether it held. */
 export interface SoakCheck {
@@ -32,4 +33,30 @@ export function peakRssCheck(fileBytes: number, limitBytes = 256e6): SoakCheck {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   const peak = m ? Number(m[1]) * 1024 : NaN;
   return { check: `the soak's own peak RSS <= ${(limitBytes / 1e6).toFixed(0)} MB (files streamed, never held)`, measured: `${(peak / 1e6).toFixed(0)} MB with ${(fileBytes / 1e6).toFixed(0)} MB files`, ok: peak <= limitBytes };
+}
+
+/** A soak in progress: its progress log, the checks it records (each logged as it is made), and its report. */
+export interface SoakRun {
+  readonly log: (line: string) => void;
+  check(check: string, measured: string, ok: boolean): void;
+  /** Every check so far held (and there was at least one). */
+  passed(): boolean;
+  report(): SoakReport;
+}
+
+/** Starts the clock and the load reading of soak `name`; `log` defaults to stderr, prefixed. */
+export function startSoak(name: string, seed: number, log?: (line: string) => void): SoakRun {
+  const say = log ?? ((line: string) => process.stderr.write(`[soak ${name}] ${line}\n`));
+  const t0 = Date.now();
+  const load0 = loadavg()[0]!;
+  const checks: SoakCheck[] = [];
+  return {
+    log: say,
+    check(check, measured, ok) {
+      checks.push({ check, measured, ok });
+      say(`${ok ? 'ok  ' : 'FAIL'} ${check}: ${measured}`);
+    },
+    passed: () => soakPassed({ seed, checks, durationMs: 0, load: [load0, load0] }),
+    report: () => ({ seed, checks, durationMs: Date.now() - t0, load: [load0, loadavg()[0]!] }),
+  };
 }

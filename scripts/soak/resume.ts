@@ -13,7 +13,7 @@
 // whole file in memory. The steps are test/e2e/resume.test.ts's (test/helpers/resume.ts).
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../lib/client/client.js';
 import { startDevnet, type Devnet } from '../../test/helpers/devnet.js';
@@ -35,7 +35,7 @@ import {
   type PutEnv,
 } from '../../test/helpers/resume.js';
 import { testRandom } from '../../test/helpers/seed.js';
-import { peakRssCheck, type SoakCheck, type SoakReport } from './report.js';
+import { peakRssCheck, startSoak, type SoakReport } from './report.js';
 
 export interface ResumeSoakOptions {
   readonly seed: number;
@@ -50,16 +50,10 @@ const MB = 1e6;
 const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
 export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
-  const log = o.log ?? ((line: string) => process.stderr.write(`[soak resume] ${line}\n`));
-  const t0 = Date.now();
-  const load0 = loadavg()[0]!;
+  const soak = startSoak('resume', o.seed, o.log);
+  const { log, check } = soak;
   const size = o.mb * MB;
   const rnd = testRandom('soak/resume', o.seed);
-  const checks: SoakCheck[] = [];
-  const check = (c: string, measured: string, ok: boolean) => {
-    checks.push({ check: c, measured, ok });
-    log(`${ok ? 'ok  ' : 'FAIL'} ${c}: ${measured}`);
-  };
   const work = mkdtempSync(join(tmpdir(), 'wolk-soak-resume-'));
   const home = join(work, 'home');
   mkdirSync(home, { recursive: true });
@@ -145,12 +139,12 @@ export async function runResumeSoak(o: ResumeSoakOptions): Promise<SoakReport> {
     check('abandoned: reclaimed after its expiry without being asked', `${gone ? `directory gone after ${((Date.now() - since) / 1000).toFixed(0)} s` : 'directory still there'}; HEAD ${head.status}`, gone && head.status === 404);
     const rss = peakRssCheck(size);
     check(rss.check, rss.measured, rss.ok);
-    passed = checks.every((c) => c.ok);
+    passed = soak.passed();
   } finally {
     await stopProcess(restarted);
     await devnet.stop();
     if (passed) rmSync(work, { recursive: true, force: true });
     else log(`kept ${work} (devnet logs under devnet/logs/)`);
   }
-  return { seed: o.seed, checks, durationMs: Date.now() - t0, load: [load0, loadavg()[0]!] };
+  return soak.report();
 }

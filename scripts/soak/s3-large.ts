@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { devnetCli } from '../../test/helpers/cli.js';
@@ -16,7 +16,7 @@ import { startDevnet, type Devnet } from '../../test/helpers/devnet.js';
 import { stopProcess, writeSeededFile } from '../../test/helpers/resume.js';
 import { getObjectSha256, multipartEtag, multipartUpload, s3Client, startWolkS3 } from '../../test/helpers/s3.js';
 import { testRandom } from '../../test/helpers/seed.js';
-import { peakRssCheck, type SoakCheck, type SoakReport } from './report.js';
+import { peakRssCheck, startSoak, type SoakReport } from './report.js';
 
 export interface S3LargeSoakOptions {
   readonly seed: number;
@@ -43,16 +43,10 @@ async function sha256OfRange(file: string, start: number, end: number): Promise<
 }
 
 export async function runS3LargeSoak(o: S3LargeSoakOptions): Promise<SoakReport> {
-  const log = o.log ?? ((line: string) => process.stderr.write(`[soak s3-large] ${line}\n`));
-  const t0 = Date.now();
-  const load0 = loadavg()[0]!;
+  const soak = startSoak('s3-large', o.seed, o.log);
+  const { log, check } = soak;
   const size = o.mb * MB;
   const rnd = testRandom('soak/s3-large', o.seed);
-  const checks: SoakCheck[] = [];
-  const check = (c: string, measured: string, ok: boolean) => {
-    checks.push({ check: c, measured, ok });
-    log(`${ok ? 'ok  ' : 'FAIL'} ${c}: ${measured}`);
-  };
   const work = mkdtempSync(join(tmpdir(), 'wolk-soak-s3-'));
   mkdirSync(join(work, 's3data'));
   log(`seed ${o.seed}, a ${o.mb} MB object in ${PART / 1048576} MiB parts; work directory ${work}`);
@@ -115,12 +109,12 @@ export async function runS3LargeSoak(o: S3LargeSoakOptions): Promise<SoakReport>
     check('ranged GetObject across a part boundary', `bytes ${start}-${end}: ${ranged.bytes} bytes, Content-Range ${ranged.res.ContentRange}`, ranged.sha256 === want && ranged.res.ContentRange === `bytes ${start}-${end}/${size}`);
     const rss = peakRssCheck(size);
     check(rss.check, rss.measured, rss.ok);
-    passed = checks.every((c) => c.ok);
+    passed = soak.passed();
   } finally {
     await stopProcess(s3proc);
     await devnet.stop();
     if (passed) rmSync(work, { recursive: true, force: true });
     else log(`kept ${work} (devnet logs under devnet/logs/)`);
   }
-  return { seed: o.seed, checks, durationMs: Date.now() - t0, load: [load0, loadavg()[0]!] };
+  return soak.report();
 }
