@@ -11,7 +11,7 @@ import { DEFAULT_REWARD_PARAMS } from '../../../lib/chain/reward.js';
 import { MemoryLayerStore, commitReplica, fileDataSource, proveAudit, proveSeal, replicaIdOf, seal, xorNodes, type CommittedReplica } from '../../../lib/porep/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
-import { runAudit, type SealAnswer, type StorerProber } from '../../../services/rewards/auditor.js';
+import { runAudit, type SealAnswer, type SealChecks, type StorerProber } from '../../../services/rewards/auditor.js';
 import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { answerFile, commitmentOf, makeFile, newKey, type HeldFile } from './world.js';
@@ -49,6 +49,22 @@ async function sealFor(storer: NodeKey, f: HeldFile): Promise<SealedCopy> {
     },
   };
   return { sealed, committed, commitment };
+}
+
+/** One runAudit of a block's files with K replica challenges, a seeded challenge and fresh containment state. */
+function auditOnce(o: { round: number; newChunks: NewChunks; prober: StorerProber; perStorerTimeoutMs: number; deadlineMs: number; maxRetries: number; sealChecks?: SealChecks }) {
+  return runAudit({
+    auditedRound: o.round,
+    challengeSeed: seeded.bytes(32),
+    newChunks: o.newChunks,
+    verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2 },
+    prober: o.prober,
+    perStorerTimeoutMs: o.perStorerTimeoutMs,
+    replicaAuditChallenges: K,
+    ...(o.sealChecks ? { sealChecks: o.sealChecks } : {}),
+    containment: { policy: { deadlineMs: o.deadlineMs, chunkAllowanceMs: 0, maxRetries: o.maxRetries, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+  });
 }
 
 /** ProveReplica as the storer answers it, from `copy` (its own, or another identity's). */
@@ -89,18 +105,7 @@ test('sealed files: honest is valid; answering from another identity\'s replica 
       return answerReplica(s, f, copies.get(s)!, challenge, k);
     },
   };
-  const kv = createMemoryKv();
-  const { outcomes } = await runAudit({
-    auditedRound: 3,
-    challengeSeed: seeded.bytes(32),
-    newChunks: nc,
-    verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
-    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2 },
-    prober,
-    perStorerTimeoutMs: 5000,
-    replicaAuditChallenges: K,
-    containment: { policy: { deadlineMs: 400, chunkAllowanceMs: 0, maxRetries: 2, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(kv), random: (n) => seeded.bytes(n) },
-  });
+  const { outcomes } = await auditOnce({ round: 3, newChunks: nc, prober, perStorerTimeoutMs: 5000, deadlineMs: 400, maxRetries: 2 });
   const of = (s: NodeKey) => outcomes.find((o) => Buffer.from(o.storerId).equals(Buffer.from(s.signPublicKey)))!;
   t.is(of(honest).outcome, 'valid');
   t.is(of(sybil).outcome, 'invalid');
@@ -174,19 +179,7 @@ test('seal checks: a wrong sealer (plain data under its comm_r) passes the repli
     files: [{ file: { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 }, commitments: [...copies.values()].map((c) => c.commitment) }],
   };
   const sealChecks = { params: { sectorBytes: copies.get(honest)!.sealed.nodes * 32, layers: LAYERS, sealChallenges: 32, auditChallenges: K }, passed: new Set<string>() };
-  const audit = (round: number) =>
-    runAudit({
-      auditedRound: round,
-      challengeSeed: seeded.bytes(32),
-      newChunks: nc,
-      verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
-      params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2 },
-      prober,
-      perStorerTimeoutMs: 10_000,
-      replicaAuditChallenges: K,
-      sealChecks,
-      containment: { policy: { deadlineMs: 5000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
-    });
+  const audit = (round: number) => auditOnce({ round, newChunks: nc, prober, perStorerTimeoutMs: 10_000, deadlineMs: 5000, maxRetries: 1, sealChecks });
   for (const round of [3, 4]) {
     const { outcomes } = await audit(round);
     const of = (s: NodeKey) => outcomes.find((o) => Buffer.from(o.storerId).equals(Buffer.from(s.signPublicKey)))!;
