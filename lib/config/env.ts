@@ -3,6 +3,7 @@
 // handling); each service turns the environment into its typed options once (services/<name>/options.ts,
 // lib/service/options.ts), and the README's configuration table and the Kubernetes manifest checks are
 // both derived from this list. A default lives here and nowhere else: readers get it from readOption().
+import { isIP } from 'node:net';
 
 export type ServiceName = 'gateway' | 'storer' | 'consensus' | 'rewards' | 'indexer';
 export const SERVICE_NAMES: readonly ServiceName[] = ['gateway', 'storer', 'consensus', 'rewards', 'indexer'];
@@ -80,6 +81,16 @@ export function parseInteger(min: number, max: number) {
   };
 }
 
+export function parseDecimal(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    const t = raw.trim();
+    if (!/^\d+(\.\d+)?$/.test(t)) throw new ConfigError(name, `expected a number from ${min} to ${max} (like 10 or 0.5), got "${raw}"`);
+    const n = Number(t);
+    if (n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
 export function parseBytes(min: number, max: number) {
   return (raw: string, name: string): number => {
     const m = /^(\d+)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(raw.trim());
@@ -90,6 +101,20 @@ export function parseBytes(min: number, max: number) {
     if (n < min || n > max) throw new ConfigError(name, `expected a size from ${min} to ${max} bytes, got ${n}`);
     return n;
   };
+}
+
+function parseAddressList(raw: string, name: string): string[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const item of items) {
+    const [ip, prefix, ...more] = item.split('/');
+    const bits = isIP(ip!) === 4 ? 32 : isIP(ip!) === 6 ? 128 : 0;
+    const ok = bits > 0 && more.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+    if (!ok) throw new ConfigError(name, `expected comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8), got "${item}"`);
+  }
+  return items;
 }
 
 function parseOneOf<T extends string>(values: readonly T[]) {
@@ -317,6 +342,62 @@ export const ENV = {
     services: ['gateway'],
     default: { value: 30_000 },
     parse: parseInteger(0, 3600000),
+  },
+  WOLK_HEADERS_TIMEOUT_MS: {
+    name: 'WOLK_HEADERS_TIMEOUT_MS',
+    doc: 'Time a client has to send a request\'s line and headers, in milliseconds, checked every second: a slower one (slowloris) is answered 408 and disconnected.',
+    services: ['gateway'],
+    default: { value: 20_000 },
+    parse: parseInteger(1000, 600_000),
+  },
+  WOLK_KEEP_ALIVE_TIMEOUT_MS: {
+    name: 'WOLK_KEEP_ALIVE_TIMEOUT_MS',
+    doc: 'How long an idle keep-alive connection stays open waiting for its next request, in milliseconds.',
+    services: ['gateway'],
+    default: { value: 5000 },
+    parse: parseInteger(100, 600_000),
+  },
+  WOLK_WRITE_STALL_TIMEOUT_MS: {
+    name: 'WOLK_WRITE_STALL_TIMEOUT_MS',
+    doc: 'Longest time an answer may wait on a client that stopped reading it (no byte taken), in milliseconds, before the connection is cut; 0 turns the check off.',
+    services: ['gateway'],
+    default: { value: 30_000 },
+    parse: parseInteger(0, 3_600_000),
+  },
+  WOLK_RATE_ADDRESS_PER_SECOND: {
+    name: 'WOLK_RATE_ADDRESS_PER_SECOND',
+    doc: 'Requests a second (a decimal: 0.5 is one every 2 s) one client address may make to a gateway (every route but /healthz), sustained; past it and its burst: 429 with Retry-After. 0 turns the limit off.',
+    services: ['gateway'],
+    default: { value: 200 },
+    parse: parseDecimal(0, 1_000_000),
+  },
+  WOLK_RATE_ADDRESS_BURST: {
+    name: 'WOLK_RATE_ADDRESS_BURST',
+    doc: 'Requests one client address may make at once before WOLK_RATE_ADDRESS_PER_SECOND applies.',
+    services: ['gateway'],
+    default: { value: 1000 },
+    parse: parseInteger(1, 10_000_000),
+  },
+  WOLK_RATE_KEY_PER_SECOND: {
+    name: 'WOLK_RATE_KEY_PER_SECOND',
+    doc: 'Signed writes a second (a decimal) one signing key may make (PUT of a file, name or collection; tus POST, PATCH, DELETE), sustained; past it and its burst: 429 with Retry-After. 0 turns the limit off.',
+    services: ['gateway'],
+    default: { value: 10 },
+    parse: parseDecimal(0, 1_000_000),
+  },
+  WOLK_RATE_KEY_BURST: {
+    name: 'WOLK_RATE_KEY_BURST',
+    doc: 'Signed writes one key may make at once before WOLK_RATE_KEY_PER_SECOND applies.',
+    services: ['gateway'],
+    default: { value: 100 },
+    parse: parseInteger(1, 10_000_000),
+  },
+  WOLK_TRUSTED_PROXIES: {
+    name: 'WOLK_TRUSTED_PROXIES',
+    doc: 'Comma-separated IP addresses or CIDR ranges of reverse proxies in front of the gateway (an ingress, a sidecar): for requests from them, the client address (rate limits, upload slots) is the nearest X-Forwarded-For entry that is not one of them.',
+    services: ['gateway'],
+    default: { unset: 'no proxy is trusted: X-Forwarded-For is ignored and the socket\'s peer is the client' },
+    parse: parseAddressList,
   },
   WOLK_FINALITY_TIMEOUT_MS: {
     name: 'WOLK_FINALITY_TIMEOUT_MS',

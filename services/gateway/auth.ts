@@ -1,22 +1,25 @@
 // Authentication of a write (docs/http-api.md "Signing"): the RFC 9421 request signature within the
-// time window, a fresh (keyid, nonce) in the replay cache, and the user's signature on the transaction
-// the request carries. Failures are 401 / 409 / 503 through problems.ts.
+// time window, the signing key's rate limit (rate-limit.ts), a fresh (keyid, nonce) in the replay cache,
+// and the user's signature on the transaction the request carries. Failures are 401 / 429 / 409 / 503
+// through problems.ts.
 import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
 import { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import { verifyUserSignature } from '../../lib/client/tx.js';
 import { WOLK_COVERED, verifyRequest, type VerifiedSignature } from '../../lib/http/signatures.js';
-import { bodyOptions, type ApiContext, type Routed } from './context.js';
+import { bodyOptions, hex, type ApiContext, type Routed } from './context.js';
 import { HttpProblem, problem } from './problems.js';
 import { contentDigest, header, readSmallBody } from './request.js';
 
 const nowSeconds = (ctx: ApiContext) => Math.floor(ctx.clock.now() / 1000);
 
-/** RFC 9421 verification + replay check: 401 / 409 (503 when the replay cache is full). */
+/** RFC 9421 verification, the key's rate limit, replay check: 401 / 429 / 409 (503 when the replay cache is full). */
 export async function authenticate(ctx: ApiContext, req: IncomingMessage, rawPath: string): Promise<VerifiedSignature> {
   const now = nowSeconds(ctx);
   // A SignatureError becomes 401 in problems.ts.
   const sig = verifyRequest({ method: req.method ?? '', path: rawPath, header: (n) => header(req, n) }, { required: WOLK_COVERED, now, windowSeconds: ctx.signatureWindowSeconds });
+  // Charged once the key is proven, before the nonce is spent: a refused request can be sent again as it is.
+  ctx.rates?.key.take(hex(sig.publicKey));
   const verdict = await ctx.replay.check(sig.publicKey, sig.nonce, sig.created, now);
   if (verdict === 'replay') throw problem(409, 'replayed-nonce', 'Conflict', 'this nonce was already used with this key: sign every request with a fresh nonce');
   if (verdict === 'full') throw problem(503, 'busy', 'Service Unavailable', 'too many signed requests within the signature window; retry shortly');

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { IndexerView } from './indexer.js';
 import { createStorerFailures, type StorerFailures } from './read.js';
 import type { Registry } from './registry.js';
+import type { RateLimits } from './rate-limit.js';
 import type { ResumableConfig } from './resumable/tus.js';
 import type { ReplayCache } from './replay.js';
 import type { Clients } from './rpc.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   readonly clock?: Clock;
   /** WOLK_GENESIS: the web console hands it to the browser, which checks certificates against it. */
   readonly genesis?: Genesis | undefined;
+  /** Rate limits (rate-limit.ts): signed writes are charged to their key here; absent: no limit. */
+  readonly rates?: RateLimits;
   /** Resumable uploads (tus 1.0, resumable/tus.ts); absent: their routes answer 404. */
   readonly resumable?: ResumableConfig;
 }
@@ -52,6 +55,8 @@ export interface Routed {
   /** The path as sent (RFC 9421 @path): what is routed, parsed and covered by signatures. */
   readonly rawPath: string;
   readonly query: URLSearchParams;
+  /** Who sent it, by address (client-address.ts): what per-address limits count. */
+  readonly address: string;
   /** Aborts when the client goes away before its answer is written. */
   readonly signal: AbortSignal;
   /** Aborts when the body cannot complete (Node's parser found its framing broken). */

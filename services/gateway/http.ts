@@ -1,7 +1,10 @@
 // The gateway's HTTP front (docs/http-api.md). Routes: GET /healthz, GET /status, GET /chain,
 // GET /accounts/{key}, GET /status/uploads/{id}, and /wolk/... (api.ts): signed PUT, verified
 // GET/HEAD, ?proof, listing. Every refusal is problem+json, including the ones Node's HTTP parser
-// decides before a request reaches a route (clientError below).
+// decides before a request reaches a route (clientError below). The limits on slow and busy clients
+// (docs/http-api.md "Limits") are set here: headers within headersTimeoutMs, idle keep-alive
+// connections closed after keepAliveTimeoutMs, an answer the client stops reading cut after
+// writeStallTimeoutMs, and every request but /healthz charged to its client address's rate limit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../lib/log/logger.js';
@@ -9,7 +12,10 @@ import { sendJson, sendProblem, type Problem } from '../../lib/http/problem.js';
 import { probeAll, type KnownProcess } from './status.js';
 import type { Api } from './api.js';
 import type { Chain } from './chain.js';
+import { clientAddress, trustedProxies } from './client-address.js';
+import type { HttpLimits } from './options.js';
 import { toProblem } from './problems.js';
+import type { RateLimits } from './rate-limit.js';
 import { SpoolError } from './spool.js';
 
 /** How long a refused request's remaining body is read and discarded before the connection is closed. */
@@ -22,7 +28,14 @@ export interface GatewayHttpDeps {
   readonly api?: Api;
   readonly chain?: Chain;
   readonly info?: Record<string, unknown>;
+  /** Slow-client timeouts and the client-address rule; absent: Node's defaults, no write-stall cut. */
+  readonly limits?: Omit<HttpLimits, 'rateAddress' | 'rateKey'>;
+  /** Rate limits; absent: none. The same buckets the write flows charge keys to (ApiDeps.rates). */
+  readonly rates?: RateLimits;
 }
+
+/** How often Node checks for requests whose headers are late: a slow client is dropped within this after headersTimeoutMs. */
+export const HEADERS_CHECK_INTERVAL_MS = 1000;
 
 /** The request target split as sent: the path (RFC 9421 @path, percent-encoding and dot segments untouched) and the query. */
 export function splitTarget(target: string): { rawPath: string; query: URLSearchParams } {
@@ -65,10 +78,14 @@ function problemResponse(p: Problem): string {
 }
 
 export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
+  const trusted = deps.limits?.trustedProxies ?? trustedProxies([]);
   const handle = async (req: IncomingMessage, res: ServerResponse, signal: AbortSignal, body: AbortSignal) => {
     // Routes are matched on the path as sent, the same string /wolk/... is parsed and signatures
     // cover: a normalised path (dot segments removed) would route to one resource and name another.
     const { rawPath, query } = splitTarget(req.url ?? '/');
+    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    // Liveness probes are never refused: a kubelet polling a busy gateway must not see it as dead.
+    if (rawPath !== '/healthz') deps.rates?.address.take(address);
     if (rawPath === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendProblem(res, { status: 405, title: 'Method Not Allowed', detail: 'use GET' }, { allow: 'GET, HEAD' });
       return sendJson(res, 200, { status: 'ok' });
@@ -104,19 +121,24 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
       if (!s) return sendProblem(res, { type: '/problems/not-found', status: 404, title: 'Not Found', detail: 'no upload with that id on this gateway' });
       return sendJson(res, 200, s);
     }
-    if ((rawPath.startsWith('/wolk/') || rawPath === '/console' || rawPath.startsWith('/console/') || rawPath.startsWith('/uploads/')) && deps.api) return deps.api.handle({ req, res, query, rawPath, signal, body });
+    if ((rawPath.startsWith('/wolk/') || rawPath === '/console' || rawPath.startsWith('/console/') || rawPath.startsWith('/uploads/')) && deps.api) return deps.api.handle({ req, res, query, rawPath, address, signal, body });
     req.resume();
     return sendProblem(res, { status: 404, title: 'Not Found', detail: `no route for ${req.method} ${rawPath}` });
   };
 
   const inFlight = new WeakMap<Socket, InFlight>();
-  const server = createServer((req, res) => {
+  const limits = deps.limits;
+  const server = createServer(limits ? { headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: HEADERS_CHECK_INTERVAL_MS } : {}, (req, res) => {
     // Aborts when the client goes away before its answer is complete: the flows stop their work (a
     // finality wait, a read from the storers) instead of finishing it for nobody.
     const controller = new AbortController();
     const body = new AbortController();
     const socket = req.socket;
     inFlight.set(socket, { req, res, body });
+    // Armed per request: Node turns a socket's timeout off when a kept-alive connection's next request
+    // starts. Node's own check skips a timeout while the write queue is shrinking, so it fires on a
+    // connection with no progress either way; 'timeout' below decides what that means.
+    if (limits && limits.writeStallTimeoutMs > 0) socket.setTimeout(limits.writeStallTimeoutMs);
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();
       if (inFlight.get(socket)?.res === res) inFlight.delete(socket);
@@ -148,6 +170,21 @@ export function createGatewayHttpServer(deps: GatewayHttpDeps): Server {
   // A body may arrive slowly (a big file on a slow link): Node's whole-request timeout (300 s) would cut
   // a steady upload; bodies have their own idle timeout instead (spool.ts), headers Node's headersTimeout.
   server.requestTimeout = 0;
+  // A connection with no progress for writeStallTimeoutMs (the socket timeout armed per request above).
+  // With this listener Node no longer closes timed-out sockets itself, so every case is decided here:
+  // bytes of an answer waiting that the client does not take: a reader that stopped reading (a
+  // slowloris on the way out), cut; no request in progress: an idle kept-alive connection, closed as
+  // Node would; otherwise the gateway is the one working (a finality wait, a read from the storers) or
+  // the body is still arriving (its own idle timeout, spool.ts): left alone.
+  server.on('timeout', (socket: Socket) => {
+    const current = inFlight.get(socket);
+    if (socket.writableLength > 0) {
+      deps.logger.info('client stopped reading its answer: connection cut', { path: current?.req.url, remote: socket.remoteAddress, unsentBytes: socket.writableLength, afterMs: limits?.writeStallTimeoutMs });
+      socket.destroy();
+      return;
+    }
+    if (!current || current.res.writableFinished) socket.destroy();
+  });
   // CONNECT never reaches the request handler; without a listener Node closes the socket with no
   // answer at all (found by the devnet garbage fuzzer). The gateway is no proxy: 405 as problem+json.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {

@@ -16,6 +16,7 @@ import { chainRegistry } from '../../lib/chain/registry-client.js';
 import { createChain } from './chain.js';
 import { createGatewayHttpServer } from './http.js';
 import type { GatewayOptions } from './options.js';
+import { createRateLimits } from './rate-limit.js';
 import { createIndexerView } from './indexer.js';
 import { createRegistry } from './registry.js';
 import { openReplayCache } from './replay.js';
@@ -72,6 +73,8 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
           maxFileBytes: options.maxFileBytes,
           source,
         };
+        const { rateAddress, rateKey, ...limits } = options.http;
+        const rates = createRateLimits({ address: rateAddress, key: rateKey });
         const api = chain
           ? createApi({
               logger: ctx.logger.child({ module: 'api' }),
@@ -94,6 +97,7 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
               finalityTimeoutMs: options.finalityTimeoutMs,
               resumable: { dir: join(dataDir, 'uploads'), ...options.resumable },
               bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
+              rates,
               genesis: options.genesis,
             })
           : undefined;
@@ -104,6 +108,8 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
           ...(api ? { api } : {}),
           ...(chain ? { chain } : {}),
           info,
+          limits,
+          rates,
         });
         const { host, port } = options.httpListen;
         try {

@@ -1,8 +1,10 @@
 // The gateway's options: their types and the one place they are read from the environment
 // (lib/config/env.ts defines every variable and its default).
 import { formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
+import { trustedProxies, type TrustedProxies } from './client-address.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import type { RateLimit } from './rate-limit.js';
 import type { KnownProcess } from './status.js';
 
 /** Most nonces the replay cache holds within one signature window. */
@@ -36,6 +38,23 @@ export interface GatewayOptions extends CommonOptions {
   readonly resumable: { readonly expiryMs: number; readonly ownerBytes: number; readonly totalBytes: number };
   /** Longest silence within a request body before it is refused (408); 0: no limit. */
   readonly bodyIdleTimeoutMs: number;
+  /** Slow clients and request rates at the HTTP front (docs/http-api.md "Limits"). */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Time to send the request line and headers (Node's headersTimeout); slower: 408, disconnected. */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** An answer that a client stops reading is cut after this long without progress; 0: never. */
+  readonly writeStallTimeoutMs: number;
+  /** Requests per client address (every route but /healthz). */
+  readonly rateAddress: RateLimit;
+  /** Signed writes per signing key. */
+  readonly rateKey: RateLimit;
+  /** Peers whose X-Forwarded-For names the client (client-address.ts). */
+  readonly trustedProxies: TrustedProxies;
 }
 
 export function readOptions(env: Environment): GatewayOptions {
@@ -71,5 +90,13 @@ export function readOptions(env: Environment): GatewayOptions {
     finalityTimeoutMs: readOption(env, 'WOLK_FINALITY_TIMEOUT_MS'),
     resumable: { expiryMs: readOption(env, 'WOLK_RESUMABLE_EXPIRY_MS'), ownerBytes: readOption(env, 'WOLK_RESUMABLE_OWNER_BYTES'), totalBytes: readOption(env, 'WOLK_RESUMABLE_TOTAL_BYTES') },
     bodyIdleTimeoutMs: readOption(env, 'WOLK_BODY_IDLE_TIMEOUT_MS'),
+    http: {
+      headersTimeoutMs: readOption(env, 'WOLK_HEADERS_TIMEOUT_MS'),
+      keepAliveTimeoutMs: readOption(env, 'WOLK_KEEP_ALIVE_TIMEOUT_MS'),
+      writeStallTimeoutMs: readOption(env, 'WOLK_WRITE_STALL_TIMEOUT_MS'),
+      rateAddress: { perSecond: readOption(env, 'WOLK_RATE_ADDRESS_PER_SECOND'), burst: readOption(env, 'WOLK_RATE_ADDRESS_BURST') },
+      rateKey: { perSecond: readOption(env, 'WOLK_RATE_KEY_PER_SECOND'), burst: readOption(env, 'WOLK_RATE_KEY_BURST') },
+      trustedProxies: trustedProxies(readEnv(env, 'WOLK_TRUSTED_PROXIES') ?? []),
+    },
   };
 }

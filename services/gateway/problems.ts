@@ -6,6 +6,7 @@ import type { Problem } from '../../lib/http/problem.js';
 import { SignatureError } from '../../lib/http/signatures.js';
 import { ChainError } from './chain.js';
 import { ListError } from './list.js';
+import { RateLimited } from './rate-limit.js';
 import { ReadFailed } from './read.js';
 import { SpoolError } from './spool.js';
 import { NotEnoughStorers } from './upload.js';
@@ -54,6 +55,16 @@ export function toProblem(err: unknown): HttpProblem | null {
     return new HttpProblem(
       { type: `/problems/${err.code === 'expired' ? 'stale-signature' : 'bad-signature'}`, title: 'Unauthorized', status: 401, detail: err.message },
       { 'www-authenticate': 'Signature' },
+    );
+  }
+  if (err instanceof RateLimited) {
+    return problem(
+      429,
+      'rate-limited',
+      'Too Many Requests',
+      err.message,
+      { limit: err.scope, perSecond: err.limit.perSecond, burst: err.limit.burst, retryAfterSeconds: err.retryAfterSeconds },
+      { 'retry-after': String(err.retryAfterSeconds) },
     );
   }
   if (err instanceof HeaderError) return problem(400, 'malformed-header', 'Bad Request', `${err.header}: ${err.message}`, { header: err.header });

@@ -218,7 +218,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     const { req, res, rawPath, signal } = r;
     const w = await checkWrite(ctx, r, p);
     const { file, length, maxBytes, digest: declaredDigest } = w;
-    const slot = takeSlot(p.owner, req.socket.remoteAddress);
+    const slot = takeSlot(p.owner, r.address);
     const startedAt = ctx.clock.now();
     let spool: Spooled | undefined;
     try {

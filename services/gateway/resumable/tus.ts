@@ -209,7 +209,7 @@ export function createResumable(ctx: ApiContext, flow: UploadFlow, config: Resum
       throw problem(413, 'past-length', 'Content Too Large', `${declared} bytes at ${at} go past Upload-Length ${u.rec.length}`, { maxBytes: u.rec.length - at }, offsetHeaders(u.rec));
     }
     if (u.rec.offset < u.rec.length) {
-      const slot = flow.takeSlot(u.rec.owner, req.socket.remoteAddress);
+      const slot = flow.takeSlot(u.rec.owner, r.address);
       const abort = new AbortController();
       let settle!: () => void;
       u.patch = { abort, done: new Promise<void>((resolve) => (settle = resolve)) };
@@ -226,7 +226,7 @@ export function createResumable(ctx: ApiContext, flow: UploadFlow, config: Resum
       res.end();
       return;
     }
-    const done = await complete(u, req.socket.remoteAddress);
+    const done = await complete(u, r.address);
     if ('refused' in done) {
       const { problem: p, headers } = done.refused;
       sendProblem(res, p, { ...headers, ...(live.has(u.rec.id) ? offsetHeaders(u.rec) : tusHeaders()) });
@@ -378,6 +378,8 @@ export function createResumable(ctx: ApiContext, flow: UploadFlow, config: Resum
     }
     requireTus(r);
     const u = await find(id);
+    // The capability URL stands for the creation's signature: its writes count against that key.
+    if (method !== 'HEAD') ctx.rates?.key.take(u.rec.signer);
     if (method === 'HEAD') {
       res.writeHead(200, { ...offsetHeaders(u.rec), 'cache-control': 'no-store', 'wolk-upload-state': u.rec.phase, ...(u.rec.result ? { location: u.rec.result.location } : {}) });
       res.end();

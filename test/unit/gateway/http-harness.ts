@@ -17,7 +17,7 @@ import { hashFile } from '../../../lib/merkle/index.js';
 import { silentLogger, type Logger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { createApi, type Api, type ApiDeps, type Routed } from '../../../services/gateway/api.js';
-import { createGatewayHttpServer } from '../../../services/gateway/http.js';
+import { createGatewayHttpServer, type GatewayHttpDeps } from '../../../services/gateway/http.js';
 import { createRegistry } from '../../../services/gateway/registry.js';
 import { openReplayCache } from '../../../services/gateway/replay.js';
 import { Clients } from '../../../services/gateway/rpc.js';
@@ -35,7 +35,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: Partial<ApiDeps> & { logger?: Logger; storers?: number } = {}): Promise<Harness> {
+export async function startHarness(o: Partial<ApiDeps> & { logger?: Logger; storers?: number; limits?: GatewayHttpDeps['limits'] } = {}): Promise<Harness> {
   const chain = o.chain ? (o.chain as MemoryChain) : memoryChain();
   const clients = new Clients();
   const storers = await Promise.all(Array.from({ length: o.storers ?? 0 }, () => startFakeStorer()));
@@ -76,7 +76,7 @@ export async function startHarness(o: Partial<ApiDeps> & { logger?: Logger; stor
       return done;
     },
   };
-  const server = createGatewayHttpServer({ logger: o.logger ?? silentLogger, processes: [], startedAt: Date.now(), api: observed, chain });
+  const server = createGatewayHttpServer({ logger: o.logger ?? silentLogger, processes: [], startedAt: Date.now(), api: observed, chain, ...(o.limits ? { limits: o.limits } : {}), ...(o.rates ? { rates: o.rates } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
