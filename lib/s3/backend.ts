@@ -54,6 +54,8 @@ export function s3ErrorOf(err: unknown, what: string): S3Error {
     if (err.status === 413) return new S3Error('EntityTooLarge', detail);
     if (err.status === 403) return new S3Error('AccessDenied', detail);
     if (err.status === 404) return new S3Error('NoSuchKey', detail);
+    // The gateway's rate limit (429, docs/http-api.md "Limits"): S3's own word for it, which SDKs retry with backoff.
+    if (err.status === 429) return new S3Error('SlowDown', detail);
     if (err.status === 503 || err.status === 502) return new S3Error('ServiceUnavailable', detail);
     if (err.status === 400 || err.status === 422) return new S3Error('InvalidRequest', detail);
     return new S3Error('InternalError', detail);

@@ -3,18 +3,20 @@
 // another key gets through (and moving to another address does not help it); an address past its rate
 // gets 429 naming the address limit while another address and /healthz get through; X-Forwarded-For
 // counts only from a trusted proxy; idle buckets are dropped; tus PATCHes count against the creation's
-// key, through a gateway node configured from WOLK_RATE_* variables.
+// key, through a gateway node configured from WOLK_RATE_* variables; wolk s3 passes a 429 on as SlowDown.
 import test from 'ava';
 import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../../../lib/client/client.js';
+import { WolkHttpError } from '../../../lib/client/errors.js';
 import { keyFromSeed } from '../../../lib/client/keys.js';
 import { creationHeaders, TUS_VERSION } from '../../../lib/client/resumable.js';
 import type { ClientKey } from '../../../lib/client/signing.js';
 import { setKeyTransaction, setNameTransaction, signTransaction } from '../../../lib/client/tx.js';
 import { hashFile } from '../../../lib/merkle/index.js';
+import { s3ErrorOf } from '../../../lib/s3/backend.js';
 import { clientAddress, trustedProxies } from '../../../services/gateway/client-address.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { readOptions } from '../../../services/gateway/options.js';
@@ -267,4 +269,12 @@ test('limit options: documented defaults, read from WOLK_*, a bad value names th
   const off = createTokenBuckets('address', { perSecond: 0, burst: 1 }, () => 0);
   for (let i = 0; i < 100; i++) off.take('203.0.113.1');
   t.is(off.size, 0);
+});
+
+test("wolk s3 answers the gateway's 429 as S3's SlowDown (503), which SDKs retry with backoff", (t) => {
+  const refused = new WolkHttpError(429, { title: 'Too Many Requests', detail: 'the signing key 0123456789abcdef… made more than 100 signed writes at once or more than 10 a second, the most this gateway allows one key; retry after 1 s' });
+  const e = s3ErrorOf(refused, 'storing b/k');
+  t.is(e.code, 'SlowDown');
+  t.is(e.status, 503);
+  t.regex(e.message, /^storing b\/k: the gateway answered 429 Too Many Requests: the signing key .* retry after 1 s$/);
 });
