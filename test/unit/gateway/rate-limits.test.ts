@@ -72,7 +72,8 @@ test('a key past its rate gets 429 with Retry-After naming the key limit; anothe
       const a = await claim(h, `alice${i}`, alice, BigInt(i), '127.0.0.1');
       t.is(a.status, 202, `claim ${i} within the burst: ${JSON.stringify(a.body)}`);
     }
-    const refused = await claim(h, 'alice3', alice, 3n, '127.0.0.1');
+    const refusedRequest = signedTxRequest('/wolk/alice3', setNameTransaction('alice3', alice.publicKey, 3n, h.chain.chainId), alice);
+    const refused = await send(h.url, { method: 'PUT', path: '/wolk/alice3', localAddress: '127.0.0.1', ...refusedRequest });
     t.is(refused.status, 429, JSON.stringify(refused.body));
     t.is(refused.headers['content-type'], 'application/problem+json');
     t.is(refused.body['type'], '/problems/rate-limited');
@@ -86,13 +87,13 @@ test('a key past its rate gets 429 with Retry-After naming the key limit; anothe
     t.regex(String(refused.body['detail']), new RegExp(`^the signing key ${Buffer.from(alice.publicKey).toString('hex').slice(0, 16)}… made more than 3 signed writes at once or more than 0.2 a second.*retry after ${retry} s$`));
     t.is(h.chain.submitted.length, 3, 'the refused claim reached nothing');
 
-    const elsewhere = await claim(h, 'alice3', alice, 3n, '127.0.0.2');
+    const elsewhere = await claim(h, 'alice4', alice, 4n, '127.0.0.2');
     t.is(elsewhere.status, 429, 'the key limit follows the key, not the address');
     const other = await claim(h, 'bob', bob, 0n, '127.0.0.1');
     t.is(other.status, 202, `another key from the same address: ${JSON.stringify(other.body)}`);
 
-    // After Retry-After the same key gets through again (the refused request never spent its nonce).
-    const again = await pollUntil(() => claim(h, 'alice3', alice, 3n, '127.0.0.1'), { what: 'alice to get a token back', deadlineMs: (retry + 3) * 1000, intervalMs: 500, until: (a) => a.status !== 429 });
+    // After Retry-After the very request that was refused gets through: it never spent its nonce.
+    const again = await pollUntil(() => send(h.url, { method: 'PUT', path: '/wolk/alice3', localAddress: '127.0.0.1', ...refusedRequest }), { what: 'alice to get a token back', deadlineMs: (retry + 3) * 1000, intervalMs: 500, until: (a) => a.status !== 429 });
     t.is(again.status, 202, JSON.stringify(again.body));
     t.is(h.chain.submitted.length, 5);
   } finally {
