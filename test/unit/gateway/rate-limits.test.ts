@@ -20,7 +20,8 @@ import { s3ErrorOf } from '../../../lib/s3/backend.js';
 import { clientAddress, trustedProxies } from '../../../services/gateway/client-address.js';
 import { createGatewayNode } from '../../../services/gateway/node.js';
 import { readOptions } from '../../../services/gateway/options.js';
-import { createRateLimits, createTokenBuckets, RateLimited } from '../../../services/gateway/rate-limit.js';
+import { createRateLimits, createRequestLimit, RateLimited } from '../../../services/gateway/rate-limit.js';
+import { createTokenBuckets } from '../../../lib/rate/token-bucket.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startInProcess } from '../../helpers/service.js';
 import { logSeedOnFailure, randomFor } from '../../helpers/seed.js';
@@ -167,7 +168,7 @@ test('clientAddress: the nearest untrusted hop, IPv4-mapped addresses as one cli
 
 test('idle buckets are dropped as others are used, and there are never more than the cap', (t) => {
   let now = 1_000_000;
-  const buckets = createTokenBuckets('address', { perSecond: 10, burst: 20 }, () => now, 50);
+  const buckets = createTokenBuckets({ perSecond: 10, burst: 20 }, () => now, 50);
   for (let i = 0; i < 40; i++) buckets.take(`198.51.100.${i}`);
   t.is(buckets.size, 40);
   // 20 tokens at 10 a second: a bucket idle for 2 s is full, the same as none.
@@ -179,12 +180,25 @@ test('idle buckets are dropped as others are used, and there are never more than
   t.is(buckets.size, 2, 'the 40 idle ones are gone');
 
   // Past the cap the least recently used goes even if not full.
-  const capped = createTokenBuckets('key', { perSecond: 1, burst: 1 }, () => now, 3);
+  const capped = createRequestLimit('key', { perSecond: 1, burst: 1 }, () => now, 3);
   for (const k of ['a', 'b', 'c']) capped.take(k);
   t.throws(() => capped.take('a'), { instanceOf: RateLimited });
   capped.take('d');
   t.is(capped.size, 3);
   t.notThrows(() => capped.take('a'), "'a' was dropped for 'd': it starts again with a full burst");
+  t.throws(() => capped.take('d'), { instanceOf: RateLimited }, 'a bucket in use is not the one dropped at the cap');
+});
+
+test('token buckets with a cost (a byte budget): the wait for what is missing; more than the burst overdraws a full bucket', (t) => {
+  let now = 0;
+  const bytes = createTokenBuckets({ perSecond: 1000, burst: 4000 }, () => now);
+  t.is(bytes.take('w', 3000), 0);
+  t.is(bytes.take('w', 3000), 2000, '2000 bytes missing at 1000 a second: 2 s');
+  now += 2000;
+  t.is(bytes.take('w', 3000), 0, 'the refused take took nothing');
+  now += 4000;
+  t.is(bytes.take('w', 10_000), 0, 'larger than the burst: taken from a full bucket');
+  t.is(bytes.take('w', 1), 6001, 'overdrawn by 6000: 6 s before one byte more');
 });
 
 test('buckets are dropped at the gateway: over HTTP from many addresses, then idle', async (t) => {
@@ -267,7 +281,7 @@ test('limit options: documented defaults, read from WOLK_*, a bad value names th
   t.throws(() => readOptions({ WOLK_RATE_ADDRESS_BURST: '0' }), { message: /WOLK_RATE_ADDRESS_BURST/ });
 
   // A limit off admits everything and keeps no buckets.
-  const off = createTokenBuckets('address', { perSecond: 0, burst: 1 }, () => 0);
+  const off = createRequestLimit('address', { perSecond: 0, burst: 1 }, () => 0);
   for (let i = 0; i < 100; i++) off.take('203.0.113.1');
   t.is(off.size, 0);
 });
