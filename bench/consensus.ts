@@ -51,6 +51,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
 import { breakdown, IDLE, mainThreadProfile, processCpuMs, sumBreakdowns, type Breakdown } from './profile/cpu-breakdown.js';
+import { setFileData, setFileStart } from '../lib/chain/write-request.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ETCD_SCRIPTS = join(ROOT, 'scripts', 'etcd');
@@ -130,6 +131,8 @@ interface Network {
   readonly registry: ReturnType<typeof createRegistry>;
   readonly gateway: ClientKey;
   readonly storerEndpoints: string[];
+  /** Ed25519 ids of the storers, in storerEndpoints' order (a SetFile is signed for its storer). */
+  readonly storerIds: Uint8Array[];
   readonly consensusEndpoints: string[];
   /** The running processes' ids, for their CPU time (/proc). */
   readonly pids: { readonly name: string; readonly service: string; readonly pid: number }[];
@@ -218,6 +221,7 @@ async function startNetwork(dir: string, log: (m: string) => void, profileDir: s
       registry: createRegistry(clients, genesis, storerEndpoints, DEVNET_PARAMS.storerCommitteeSize),
       gateway: { publicKey: gw.signPublicKey, secretKey: gw.signSecretKey },
       storerEndpoints,
+      storerIds: processes.filter((p) => p.service === 'storer').map((p) => keys.get(p.name)!.signPublicKey),
       consensusEndpoints,
       pids: running.map((p, i) => ({ name: p.name, service: p.service, pid: children[i]!.pid ?? -1 })),
       stop: async () => {
@@ -366,8 +370,8 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
     const file: FileInfo = { filehash: Buffer.from(digest.filehash), size: BigInt(FILE_BYTES), chunkSize: DEVNET_PARAMS.chunkSize };
     await new Promise<SetFileResponse>((resolve, reject) => {
       const call = storer0.setFile(new Metadata(), { deadline: Date.now() + 60_000 }, (e, r) => (e ? reject(e) : resolve(r)));
-      call.write({ part: { $case: 'info', value: file } });
-      call.write({ part: { $case: 'data', value: data } });
+      call.write(setFileStart(file, { signer: net.gateway, storerId: net.storerIds[0]! }));
+      call.write(setFileData(data));
       call.end();
     });
     const s = await freshSeed();

@@ -23,6 +23,7 @@ import { Bucket } from '../lib/storage/kv.js';
 import { openRocksKv } from '../lib/storage/rocksdb.js';
 import { peakRssOfPid, type BenchContext } from './harness.js';
 import { bulkChannelOptions } from '../lib/grpc/flow-control.js';
+import { setFileData, setFileStart, unsignedWrite } from '../lib/chain/write-request.js';
 
 const MB = 1e6;
 const PIECE = 1024 * 1024;
@@ -165,12 +166,12 @@ function setFileStreaming(client: StorerServiceClient, info: FileInfo, piece: (o
   const size = Number(info.size);
   return new Promise((resolve, reject) => {
     const call: ClientWritableStream<SetFileRequest> = client.setFile(new Metadata(), (err, res) => (err ? reject(err) : resolve(res)));
-    call.write({ part: { $case: 'info', value: info } });
+    call.write(setFileStart(info));
     let offset = 0;
     const pump = () => {
       while (offset < size) {
         const n = Math.min(PIECE, size - offset);
-        const ok = call.write({ part: { $case: 'data', value: piece(offset, n) } });
+        const ok = call.write(setFileData(piece(offset, n)));
         offset += n;
         if (!ok) return void call.once('drain', pump);
       }
@@ -267,7 +268,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const chunks = Array.from({ length: CHUNKS }, (_, i) => bytesAt(2, i * 4096, 4096));
     const ids = chunks.map((c) => Buffer.from(sha256(c)));
     const c = storer.client;
-    const setShares = await timed(CHUNKS, CHUNK_CONCURRENCY, (i) => unaryP(c.setShare.bind(c), { data: chunks[i]!, chunkId: ids[i]! }));
+    const setShares = await timed(CHUNKS, CHUNK_CONCURRENCY, (i) => unaryP(c.setShare.bind(c), { data: chunks[i]!, chunkId: ids[i]!, ...unsignedWrite() }));
     const getShares = await timed(CHUNKS, CHUNK_CONCURRENCY, (i) => unaryP(c.getShare.bind(c), { chunkId: ids[i]! }));
     const kv = await openRocksKv(join(ctx.workDir, 'direct-kv'));
     const key = (i: number) => Buffer.concat([Buffer.of(Bucket.chunk), ids[i]!]);

@@ -9,10 +9,16 @@ import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js
 import { failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../grpc/client.js';
 import { grpcCode, isOutage } from '../grpc/errors.js';
 import { retry } from '../grpc/retry.js';
+import { AccountRecord } from '../../gen/wolk/common/v1/state.js';
+import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
+import { verifyProofResponse } from '../client/proof.js';
+import { accountStateKey } from './state-keys.js';
 import { RemoteStorerRegistry, type StorerRegistry } from './storer-registry.js';
 
 export interface ChainRegistry {
   at(round: number, seed?: Uint8Array): Promise<StorerRegistry>;
+  /** The node record of `id` in the latest finalized state (proof checked against its header); undefined: no record. */
+  node(id: Uint8Array): Promise<NodeRecord | undefined>;
   close(): void;
 }
 
@@ -25,7 +31,7 @@ export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: num
   const attempts = o.attempts ?? 5;
   const closed = new AbortController();
   let preferred = 0;
-  const getStateProof = async (key: Uint8Array, round: number) => {
+  const getStateProof = async (key: Uint8Array, round?: number) => {
     let last: NoEndpointAnswered | undefined;
     try {
       return await retry(
@@ -33,7 +39,7 @@ export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: num
           try {
             const r = await failover(
               endpoints,
-              (endpoint, i) => unaryCall(clients[i]!.getStateProof.bind(clients[i]!), { key: Buffer.from(key), round: BigInt(round) }, { endpoint, timeoutMs, signal: closed.signal }),
+              (endpoint, i) => unaryCall(clients[i]!.getStateProof.bind(clients[i]!), { key: Buffer.from(key), ...(round === undefined ? {} : { round: BigInt(round) }) }, { endpoint, timeoutMs, signal: closed.signal }),
               { start: preferred, tryNext, signal: closed.signal },
             );
             preferred = r.index;
@@ -48,12 +54,18 @@ export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: num
     } catch (err) {
       if (!(err instanceof NoEndpointAnswered) && !closed.signal.aborted) throw err;
       const why = last?.failures.map((f) => (f.error as Error).message).join('; ');
-      throw new Error(`no consensus node proved the registry at round ${round} (${closed.signal.aborted ? 'closed' : why || 'none configured'})`, { cause: err });
+      throw new Error(`no consensus node proved ${round === undefined ? 'the latest state' : `the registry at round ${round}`} (${closed.signal.aborted ? 'closed' : why || 'none configured'})`, { cause: err });
     }
   };
   const remote = new RemoteStorerRegistry(getStateProof);
   return {
     at: (round, seed) => remote.at(round, seed),
+    async node(id) {
+      const key = accountStateKey(id);
+      const checked = verifyProofResponse(await getStateProof(key), key);
+      if (!checked.ok) throw new Error(`the node record of ${Buffer.from(id).toString('hex').slice(0, 16)}…: ${checked.reason}`);
+      return checked.value === null ? undefined : AccountRecord.decode(checked.value).node;
+    },
     close: () => {
       closed.abort(new Error('the chain registry client was closed'));
       clients.forEach((c) => c.close());

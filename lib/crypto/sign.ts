@@ -26,6 +26,8 @@ export enum SignDomain {
   Tally = 'wolk/tally/v1',
   Node = 'wolk/node/v1',
   ReplicaAudit = 'wolk/replica-audit/v1',
+  ShareWrite = 'wolk/share-write/v1',
+  FileWrite = 'wolk/file-write/v1',
 }
 
 export const SIGN_SECRET_KEY_LENGTH = 32;

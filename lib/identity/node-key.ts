@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync, openSyn
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../crypto/hash.js';
-import { signKeyFromSeed } from '../crypto/sign.js';
+import { signKeyFromSeed, type SignKeyPair } from '../crypto/sign.js';
 import { vrfKeyFromSeed } from '../crypto/vrf.js';
 
 export const NODE_KEY_FILE = 'node-key.json';
@@ -22,6 +22,11 @@ interface NodeKeyFile {
   version: 1;
   signSeed: string;
   vrfSeed: string;
+}
+
+/** The node's Ed25519 key pair, as request signers take it (lib/chain/write-request.ts). */
+export function signerOf(key: NodeKey): SignKeyPair {
+  return { publicKey: key.signPublicKey, secretKey: key.signSecretKey };
 }
 
 export function nodeKeyFromSeeds(signSeed: Uint8Array, vrfSeed: Uint8Array): NodeKey {

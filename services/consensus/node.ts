@@ -8,7 +8,7 @@ import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient, ConsensusServiceService } from '../../gen/wolk/consensus/v1/consensus.js';
 import { nodesWithRole, type Genesis } from '../../lib/chain/genesis.js';
 import { fromHex, sha256, toHex } from '../../lib/crypto/index.js';
-import { loadOrCreateNodeKey, type NodeKey } from '../../lib/identity/node-key.js';
+import { type NodeKey, loadOrCreateNodeKey, signerOf } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { retry } from '../../lib/grpc/retry.js';
 import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
@@ -129,7 +129,7 @@ async function startNode(
     replicas: genesis.params.replication,
     callTimeoutMs: Math.max(4 * lambdaMs, 2000),
     logger: log,
-    signer: { id: key.signPublicKey, secretKey: key.signSecretKey },
+    signer: signerOf(key),
   });
   opened.push(() => blockChunks.close());
   const storeBudgetMs = options.blockStoreBudgetMs;

@@ -7,8 +7,10 @@ import { credentials } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import { StorerServiceClient, type CommitChunksRequest, type GetShareResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type CommitChunksRequest, type GetShareResponse, type SetSharesRequest } from '../../gen/wolk/storer/v1/storer.js';
 import { commitChunksMessage } from '../../lib/chain/commitment.js';
+import { signShareWrite, unsignedWrite, type RequestSigner } from '../../lib/chain/write-request.js';
+import { fromHex } from '../../lib/crypto/hash.js';
 import { SignDomain, sign } from '../../lib/crypto/sign.js';
 import { ClientPool, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -27,8 +29,8 @@ export interface StorerChunksOptions {
   /** Chunks queued for writing at most; beyond it a block's chunks are not written (logged). */
   readonly maxQueued?: number;
   readonly logger: Logger;
-  /** The proposer's key: CommitChunks requests are signed with it (domain wolk/chunk-commit-request/v1). */
-  readonly signer?: { readonly id: Uint8Array; readonly secretKey: Uint8Array };
+  /** The proposer's key: SetShares and CommitChunks requests are signed with it (lib/chain/write-request.ts). */
+  readonly signer?: RequestSigner;
 }
 
 /** A block's chunk set for CommitChunks (ledger.ts ChunkSetRequest). */
@@ -167,7 +169,7 @@ export class StorerChunks {
             batch.push(items[i++]!);
           }
           calls.push(
-            this.call(ref.endpoint, (cl) => cl.setShares.bind(cl), { data: batch.map((w) => Buffer.from(w.chunk.data)) }).then(
+            this.call(ref.endpoint, (cl) => cl.setShares.bind(cl), this.setSharesRequest(ref, batch)).then(
               (res) => {
                 batch.forEach((w, j) => {
                   const id = res.chunkIds[j];
@@ -181,6 +183,13 @@ export class StorerChunks {
       }
       await Promise.all(calls);
     }
+  }
+
+  /** A SetShares of `batch` to `ref`, signed for that storer with the proposer's key (domain wolk/share-write/v1). */
+  private setSharesRequest(ref: StorerRef, batch: readonly Placement[]): SetSharesRequest {
+    const data = batch.map((w) => Buffer.from(w.chunk.data));
+    const signer = this.o.signer;
+    return { data, ...(signer ? signShareWrite(signer, fromHex(ref.id), batch.map((w) => w.chunk.id)) : unsignedWrite()) };
   }
 
   private remember(k: string): void {
@@ -208,7 +217,7 @@ export class StorerChunks {
       expectedStorers: 0,
       totalStake: 0n,
       data: [],
-      requesterId: Buffer.from(this.o.signer?.id ?? new Uint8Array(0)),
+      requesterId: Buffer.from(this.o.signer?.publicKey ?? new Uint8Array(0)),
       signature: Buffer.alloc(0),
     };
     if (this.o.signer) base.signature = Buffer.from(sign(SignDomain.ChunkCommitRequest, this.o.signer.secretKey, commitChunksMessage(base)));

@@ -8,7 +8,7 @@
 // the gateway's own GetFile (source.ts).
 import { SolicitRequest } from '../../gen/wolk/storer/v1/storer.js';
 import type { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import { SignDomain, sign } from '../../lib/crypto/sign.js';
+import { signSolicit } from '../../lib/chain/write-request.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Chain } from './chain.js';
 import { commitmentProblem } from './commitments.js';
@@ -171,20 +171,14 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
 async function solicitOn(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput, on: Seed, deadlineMs: number, progress: Progress, askedAll: Set<string>): Promise<Attempt> {
   // Weights of the seed round: stake × reputation (the storers and the ledger weigh them the same way).
   const weights = await registry.weightsAt(on.seedRound, on.seed);
-  const unsigned: SolicitRequest = {
+  const request = signSolicit(input.gateway, {
     file: input.file,
     seed: Buffer.from(on.seed),
     seedRound: on.seedRound,
     sourceEndpoint: input.source,
     expectedStorers: registry.expectedStorers,
     totalStake: weights.totalStake,
-    requesterId: Buffer.from(input.gateway.publicKey),
-    signature: Buffer.alloc(0),
-  };
-  const request: SolicitRequest = {
-    ...unsigned,
-    signature: Buffer.from(sign(SignDomain.StoreRequest, input.gateway.secretKey, SolicitRequest.encode(unsigned).finish())),
-  };
+  });
   const expected = {
     filehash: input.file.filehash,
     size: input.file.size,

@@ -17,6 +17,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { createRepairer, type RepairerPorts } from './repairer.js';
 import type { ChainAccess } from './rewarder.js';
 import type { sharedNonces } from './tx-nonces.js';
+import { signerOf } from '../../lib/identity/node-key.js';
 
 export interface RepairLoopOptions {
   readonly genesis: Genesis;
@@ -76,14 +77,14 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
     submit: (repair) =>
       o.nonces.submitWith((nonce) => {
         const tx: Transaction = { sender: Buffer.from(o.key.signPublicKey), nonce, fee: 0n, chainId: o.genesis.network, body: { $case: 'repair', value: repair } };
-        return signTransaction(tx, { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey });
+        return signTransaction(tx, signerOf(o.key));
       }),
   };
   const repairer = createRepairer({
     ports,
     params: repairParamsOf(o.genesis.params.repair),
     expectedStorers: o.genesis.params.storerCommitteeSize,
-    signer: { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey },
+    signer: signerOf(o.key),
     logger: o.logger,
   });
   let timer: NodeJS.Timeout | null = null;

@@ -16,7 +16,7 @@ import type { Repair } from '../../gen/wolk/common/v1/tx.js';
 import { verifyStorageCommitment } from '../../lib/chain/commitment.js';
 import { notLiveReason, REASON_NAME, recordRound, type RepairParams } from '../../lib/chain/repair.js';
 import type { StorerRegistry } from '../../lib/chain/storer-registry.js';
-import { SignDomain, sign } from '../../lib/crypto/index.js';
+import { signSolicit } from '../../lib/chain/write-request.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { chooseReplacements, planRepairs, repairBody, type RepairCandidate } from './repair-plan.js';
 
@@ -86,17 +86,14 @@ export function createRepairer(o: RepairerOptions) {
   /** Solicits every live storer of the registry that does not hold the key, with `source` to fetch from. */
   async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, nodeOf: (id: string) => NodeRecord | undefined, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
     const file = c.record.file!;
-    const unsigned: SolicitRequest = {
+    const request = signSolicit(o.signer, {
       file,
       seed: Buffer.from(seed),
       seedRound: BigInt(registry.round),
       sourceEndpoint: source,
       expectedStorers: o.expectedStorers,
       totalStake: registry.totalWeight,
-      requesterId: Buffer.from(o.signer.publicKey),
-      signature: Buffer.alloc(0),
-    };
-    const request: SolicitRequest = { ...unsigned, signature: Buffer.from(sign(SignDomain.StoreRequest, o.signer.secretKey, SolicitRequest.encode(unsigned).finish())) };
+    });
     const holders = new Set(c.record.commitments.map((x) => hex(x.storerId)));
     // Only storers that could be chosen: a not-live one that selected itself would fetch and keep a
     // replica nobody takes (chooseReplacements leaves it out).

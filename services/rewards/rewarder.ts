@@ -14,6 +14,7 @@ import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
 import { runAudit, type AuditContainment, type SealChecks, type StorerProber } from './auditor.js';
+import { signerOf } from '../../lib/identity/node-key.js';
 
 /** What the rewarder needs from consensus (gRPC ConsensusService in production). */
 export interface ChainAccess {
@@ -107,7 +108,7 @@ export class Rewarder {
     if (submit && reward.tallies.length > 0) {
       const nonce = await this.nonceFor(tip);
       const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
-      const stx = signTransaction(tx, { publicKey: this.o.key.signPublicKey, secretKey: this.o.key.signSecretKey });
+      const stx = signTransaction(tx, signerOf(this.o.key));
       try {
         txId = await this.o.chain.submit(stx);
       } catch (err) {

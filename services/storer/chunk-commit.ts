@@ -9,9 +9,10 @@ import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { CommitChunksRequest, CommitChunksResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { chunkSetReplicaRoot, chunkSetShape, commitChunksMessage, signStorageCommitment, storerAlpha } from '../../lib/chain/commitment.js';
 import { sha256 } from '../../lib/crypto/hash.js';
-import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
+import { SignDomain } from '../../lib/crypto/sign.js';
 import { proveSortition } from '../../lib/crypto/sortition.js';
-import { invalidArgument, unauthenticated } from '../../lib/grpc/errors.js';
+import { invalidArgument } from '../../lib/grpc/errors.js';
+import type { Admission } from './admission.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { hex } from './layout.js';
@@ -22,6 +23,8 @@ import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
 export const MAX_SET_CHUNKS = 200_000;
 
 export interface ChunkCommitterDeps {
+  /** Who may ask (admission.ts): a consensus node, within its byte budget. */
+  readonly admission: Admission;
   readonly shares: ShareStore;
   readonly key: NodeKey;
   readonly selection: Selection;
@@ -65,7 +68,14 @@ export class ChunkCommitter {
       if (id.length !== 32) throw invalidArgument(`new_chunks.chunk_ids[${i}]: expected 32 bytes, got ${id.length}`);
     });
     if (req.seed.length !== 32) throw invalidArgument(`seed: expected 32 bytes, got ${req.seed.length}`);
-    this.checkRequester(req);
+    const writer = await this.deps.admission.admit({
+      kind: 'chunks',
+      rpc: 'CommitChunks',
+      requesterId: req.requesterId,
+      signature: req.signature,
+      domain: SignDomain.ChunkCommitRequest,
+      message: () => commitChunksMessage(req),
+    });
     const listed = new Set(nc.chunkIds.map((id) => hex(id)));
     const sent = req.data.map((d, i) => {
       const k = hex(sha256(d));
@@ -81,6 +91,7 @@ export class ChunkCommitter {
       this.notSelected++;
       return { result: { $case: 'notSelected', value: { storerId: Buffer.from(key.signPublicKey), vrfPublicKey: Buffer.from(key.vrfPublicKey), vrf } } };
     }
+    this.deps.admission.charge(writer, sent.reduce((n, d) => n + d.length, 0), 'CommitChunks');
     for (let i = 0; i < sent.length; i += MAX_CHUNKS_PER_CALL) await this.deps.shares.putMany(sent.slice(i, i + MAX_CHUNKS_PER_CALL));
     const lengths = await this.deps.shares.lengths(nc.chunkIds);
     const missing = nc.chunkIds.filter((_, i) => lengths[i] === null);
@@ -112,14 +123,5 @@ export class ChunkCommitter {
       });
     }
     return { result: { $case: 'selected', value: commitment } };
-  }
-
-  /** A signed request must verify; an unsigned one (no requester_id, no signature) is accepted, like Solicit. */
-  private checkRequester(req: CommitChunksRequest): void {
-    if (req.requesterId.length === 0 && req.signature.length === 0) return;
-    if (req.requesterId.length !== 32) throw unauthenticated(`requester_id: expected 32 bytes, got ${req.requesterId.length}`);
-    if (!verifySignature(SignDomain.ChunkCommitRequest, req.requesterId, commitChunksMessage(req), req.signature)) {
-      throw unauthenticated('the chunk commit request signature does not verify for requester_id');
-    }
   }
 }

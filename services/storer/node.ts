@@ -11,6 +11,7 @@ import type { BlobStore } from '../../lib/storage/blob.js';
 import { openFsBlobStore } from '../../lib/storage/blob-fs.js';
 import { openRadosBlobStore } from '../../lib/storage/blob-rados.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
+import { Admission, genesisNodes, resolveHost } from './admission.js';
 import { fetchFromSource } from './fetch.js';
 import { FileStore } from './files.js';
 import type { StorerOptions } from './options.js';
@@ -96,7 +97,32 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     const registry = opts.genesis && consensus.length > 0 ? chainRegistry(consensus) : undefined;
     const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication, registry ? (round, seed) => registry.at(round, seed) : undefined);
     if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
+    // Who this storer keeps bytes for (admission.ts): with a genesis, only nodes the chain registers.
+    const admission = new Admission({
+      mode: opts.admission,
+      lookup: registry
+        ? async (id) => {
+            const n = await registry.node(id);
+            return n ? { roles: n.roles, endpoint: n.endpoint } : undefined;
+          }
+        : opts.genesis
+          ? genesisNodes(opts.genesis)
+          : async () => undefined,
+      storerEndpoints: registry
+        ? async (round, seed) => (await registry.at(Number(round), seed)).storers.map((s) => s.endpoint)
+        : async () => (opts.genesis ? nodesWithRole(opts.genesis, 'storer').nodes.map((n) => n.endpoint) : []),
+      resolve: resolveHost,
+      now: Date.now,
+      budget: opts.writeBudget,
+    });
+    if (opts.admission === 'open') {
+      const say = opts.genesis ? log.warn.bind(log) : log.info.bind(log);
+      say('write admission is open: this storer keeps bytes for anyone who sends them (WOLK_WRITE_ADMISSION=open)', { ...opts.writeBudget });
+    } else {
+      log.info('write admission: only writes signed by nodes the chain registers', { chain: registry ? 'consensus' : 'genesis', ...opts.writeBudget });
+    }
     const solicitor = new Solicitor({
+      admission,
       files,
       key,
       selection,
@@ -106,7 +132,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
       sealer,
       dropAfterCommit: opts.faults.has('drop-after-commit'),
     });
-    const chunkCommitter = new ChunkCommitter({ shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
+    const chunkCommitter = new ChunkCommitter({ admission, shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
     let endpoint = '';
     const registering = new AbortController();
     // A storer the genesis does not list registers itself on chain (services/storer/register.ts), once
@@ -134,6 +160,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
           definition: storerServiceDefinition,
           handlers: withAttacks(storerHandlers({
             key,
+            admission,
             files,
             shares,
             solicitor,

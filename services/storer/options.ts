@@ -3,6 +3,7 @@
 import { ConfigError, formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import type { AdmissionMode } from './admission.js';
 import { ATTACKS, type Attack } from './faults.js';
 
 /** Test-only fault switches (WOLK_FAULTS). */
@@ -26,6 +27,9 @@ export interface StorerOptions extends CommonOptions {
   readonly advertise: string | undefined;
   /** Consensus nodes (WOLK_CONSENSUS): with a genesis, the chain's storer registry is read from them. */
   readonly consensus: readonly string[];
+  /** Who this storer keeps bytes for (admission.ts), and each writer's byte budget. */
+  readonly admission: AdmissionMode;
+  readonly writeBudget: { readonly bytesPerSecond: number; readonly burstBytes: number };
 }
 
 export function readOptions(env: Environment): StorerOptions {
@@ -36,6 +40,8 @@ export function readOptions(env: Environment): StorerOptions {
   }
   const genesis: Genesis | undefined = readGenesis(env);
   const advertise = readEnv(env, 'WOLK_ADVERTISE');
+  const admission = readDerived(env, 'WOLK_WRITE_ADMISSION', genesis ? 'chain' : undefined);
+  if (admission === 'chain' && !genesis) throw new ConfigError('WOLK_WRITE_ADMISSION', '`chain` admits writes from the nodes a chain registers, so it needs WOLK_GENESIS (and WOLK_CONSENSUS to follow registrations after genesis)');
   return {
     ...common,
     maxFileBytes: readOption(env, 'WOLK_MAX_FILE_BYTES'),
@@ -49,5 +55,7 @@ export function readOptions(env: Environment): StorerOptions {
     faults: new Set(faults as Fault[]),
     advertise: advertise ? formatHostPort(advertise) : undefined,
     consensus: readEnv(env, 'WOLK_CONSENSUS') ?? [],
+    admission,
+    writeBudget: { bytesPerSecond: readOption(env, 'WOLK_WRITE_BYTES_PER_S'), burstBytes: readOption(env, 'WOLK_WRITE_BURST_BYTES') },
   };
 }

@@ -16,6 +16,7 @@ import { isVerdict } from '../../lib/grpc/errors.js';
 import { sleep } from '../../lib/grpc/retry.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { signerOf } from '../../lib/identity/node-key.js';
 
 export interface SelfRegistration {
   readonly key: NodeKey;
@@ -73,7 +74,7 @@ export async function registerSelf(o: SelfRegistration): Promise<RegistrationOut
                 },
               };
         const tx: Transaction = { sender: Buffer.from(o.key.signPublicKey), nonce, fee: 0n, chainId: o.chainId, body };
-        const stx = signTransaction(tx, { publicKey: o.key.signPublicKey, secretKey: o.key.signSecretKey });
+        const stx = signTransaction(tx, signerOf(o.key));
         try {
           await any((c, endpoint) => unaryCall(c.submitTx.bind(c), { tx: stx }, { endpoint, timeoutMs: TIMEOUT_MS, signal: o.signal }));
           submittedAt = Date.now();

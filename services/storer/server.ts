@@ -8,7 +8,11 @@ import { invalidArgument, outOfRange, resourceExhausted } from '../../lib/grpc/e
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import { checkFileInfo, type FileStore } from './files.js';
 import type { FileRecord } from './layout.js';
-import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
+import { checkChunkSizes, MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
+import type { Admission } from './admission.js';
+import { fileWriteMessage, shareWriteMessage } from '../../lib/chain/write-request.js';
+import { sha256 } from '../../lib/crypto/hash.js';
+import { SignDomain } from '../../lib/crypto/sign.js';
 import type { Solicitor } from './solicit.js';
 import type { ChunkCommitter } from './chunk-commit.js';
 import type { Sealer } from './porep/sealer.js';
@@ -21,6 +25,8 @@ const MESSAGE_OVERHEAD = 16 * 1024;
 
 export interface StorerServerDeps {
   readonly key: NodeKey;
+  /** Who may write (admission.ts): SetShare(s) from consensus nodes, SetFile from gateways and the rewards node. */
+  readonly admission: Admission;
   readonly files: FileStore;
   readonly shares: ShareStore;
   readonly solicitor: Solicitor;
@@ -61,12 +67,20 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
 
   return {
     async setShare(req) {
+      checkChunkSizes([req.data]);
+      const id = sha256(req.data);
+      const writer = await d.admission.admit({ kind: 'chunks', rpc: 'SetShare', requesterId: req.requesterId, signature: req.signature, domain: SignDomain.ShareWrite, message: () => shareWriteMessage(storerId, [id]) });
+      d.admission.charge(writer, req.data.length, 'SetShare');
       const chunkId = await shares.put(req.data, req.chunkId);
       return { chunkId: asBuffer(chunkId) };
     },
 
     async setShares(req) {
-      const ids = await shares.putMany(req.data);
+      checkChunkSizes(req.data);
+      const ids = req.data.map((c) => sha256(c));
+      const writer = await d.admission.admit({ kind: 'chunks', rpc: 'SetShares', requesterId: req.requesterId, signature: req.signature, domain: SignDomain.ShareWrite, message: () => shareWriteMessage(storerId, ids) });
+      d.admission.charge(writer, req.data.reduce((n, c) => n + c.length, 0), 'SetShares');
+      await shares.putMany(req.data, ids);
       return { chunkIds: ids.map(asBuffer) };
     },
 
@@ -112,6 +126,9 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
       const part = first.value.part;
       if (part?.$case !== 'info') throw invalidArgument('the first SetFile message must carry info (FileInfo), not data');
       const id = checkFileInfo(part.value, d.maxFileBytes);
+      const info = part.value;
+      const writer = await d.admission.admit({ kind: 'file', rpc: 'SetFile', requesterId: first.value.requesterId, signature: first.value.signature, domain: SignDomain.FileWrite, message: () => fileWriteMessage(storerId, info) });
+      if (!(await files.get(id.filehash))) d.admission.charge(writer, id.size, 'SetFile');
       const unreserve = await files.reserveSpace(id.size);
       let release: () => void;
       try {

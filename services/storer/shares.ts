@@ -10,6 +10,14 @@ import { chunkKey, chunkPrefix, hex } from './layout.js';
 /** SetShares: chunks per call at most (storer.proto). */
 export const MAX_CHUNKS_PER_CALL = 1024;
 
+/** INVALID_ARGUMENT for more than MAX_CHUNKS_PER_CALL chunks or one above MAX_CHUNK_SIZE (checked before anything is stored). */
+export function checkChunkSizes(datas: readonly Uint8Array[]): void {
+  if (datas.length > MAX_CHUNKS_PER_CALL) throw invalidArgument(`${datas.length} chunks in one call: at most ${MAX_CHUNKS_PER_CALL}`);
+  datas.forEach((d, i) => {
+    if (d.length > MAX_CHUNK_SIZE) throw invalidArgument(`chunk ${i} has ${d.length} bytes: at most ${MAX_CHUNK_SIZE}; nothing was stored`);
+  });
+}
+
 export class ShareStore {
   /** Chunks stored and their bytes (GetInfo). */
   count = 0;
@@ -66,12 +74,10 @@ export class ShareStore {
    * Stores several chunks in one synchronous batch (SetShares); all are checked first, so a malformed
    * one stores nothing. Chunks already stored (or being stored) are not written again. Ids in order.
    */
-  async putMany(datas: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    if (datas.length > MAX_CHUNKS_PER_CALL) throw invalidArgument(`${datas.length} chunks in one call: at most ${MAX_CHUNKS_PER_CALL}`);
-    datas.forEach((d, i) => {
-      if (d.length > MAX_CHUNK_SIZE) throw invalidArgument(`chunk ${i} has ${d.length} bytes: at most ${MAX_CHUNK_SIZE}; nothing was stored`);
-    });
-    const ids = datas.map((d) => sha256(d));
+  async putMany(datas: readonly Uint8Array[], hashed?: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    checkChunkSizes(datas);
+    // `hashed`: the ids the caller computed already (SetShares checks its signature over them).
+    const ids = hashed && hashed.length === datas.length ? [...hashed] : datas.map((d) => sha256(d));
     const fresh = new Map<string, { id: Uint8Array; data: Uint8Array }>();
     const waits: Promise<void>[] = [];
     await Promise.all(

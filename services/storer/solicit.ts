@@ -5,11 +5,13 @@
 // streaming GetFile, verifies and commits it (files.ts: the same path as SetFile), and signs a
 // StorageCommitment. Concurrent Solicits for one filehash share one fetch; each gets its own
 // commitment (its seed may differ).
-import { SolicitRequest, type SolicitResponse } from '../../gen/wolk/storer/v1/storer.js';
+import type { SolicitRequest, SolicitResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { signStorageCommitment, storerAlpha } from '../../lib/chain/commitment.js';
-import { SignDomain, verifySignature } from '../../lib/crypto/sign.js';
+import { SignDomain } from '../../lib/crypto/sign.js';
+import { solicitMessage } from '../../lib/chain/write-request.js';
 import { proveSortition } from '../../lib/crypto/sortition.js';
-import { WolkError, invalidArgument, unauthenticated } from '../../lib/grpc/errors.js';
+import { WolkError, invalidArgument } from '../../lib/grpc/errors.js';
+import type { Admission, Writer } from './admission.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { checkFileInfo, type FileId, type FileStore } from './files.js';
@@ -20,6 +22,8 @@ import type { Sealer } from './porep/sealer.js';
 export type SourceFetcher = (endpoint: string, filehash: Uint8Array, signal: AbortSignal) => AsyncIterable<Uint8Array>;
 
 export interface SolicitDeps {
+  /** Who may ask (admission.ts): the requester, its role, the source it names, its byte budget. */
+  readonly admission: Admission;
   readonly files: FileStore;
   readonly key: NodeKey;
   readonly selection: Selection;
@@ -78,8 +82,16 @@ export class Solicitor {
     const file = checkFileInfo(req.file, this.deps.maxFileBytes, 'file');
     if (req.seed.length !== 32) throw invalidArgument(`seed: expected 32 bytes, got ${req.seed.length}`);
     if (!ENDPOINT.test(req.sourceEndpoint)) throw invalidArgument(`source_endpoint: expected HOST:PORT, got "${req.sourceEndpoint}"`);
-    this.checkRequester(req);
+    const writer = await this.deps.admission.admit({
+      kind: 'file',
+      rpc: 'Solicit',
+      requesterId: req.requesterId,
+      signature: req.signature,
+      domain: SignDomain.StoreRequest,
+      message: () => solicitMessage(req),
+    });
     const params = await this.deps.selection.paramsFor({ totalStake: req.totalStake, expectedStorers: req.expectedStorers, seedRound: req.seedRound, seed: req.seed });
+    await this.deps.admission.checkSource(writer, req.sourceEndpoint, req.seedRound, req.seed);
     const { key } = this.deps;
     const draw = proveSortition(key.vrfSecretKey, storerAlpha(req.seed, file.filehash), params.stake, params.totalWeight, params.expectedSize);
     const vrf = { proof: Buffer.from(draw.proof), output: Buffer.from(draw.beta) };
@@ -87,7 +99,7 @@ export class Solicitor {
       this.notSelected++;
       return { result: { $case: 'notSelected', value: { storerId: Buffer.from(key.signPublicKey), vrfPublicKey: Buffer.from(key.vrfPublicKey), vrf } } };
     }
-    const record = await this.obtain(file, req.sourceEndpoint, signal);
+    const record = await this.obtain(file, req.sourceEndpoint, writer, signal);
     // sealed (placed in a labelled sector, XOR-encoded, record durable) before anything is signed
     const sealed = this.deps.sealer ? await this.deps.sealer.seal(file.filehash, record, signal) : undefined;
     const commitment = signStorageCommitment(
@@ -119,18 +131,8 @@ export class Solicitor {
     return { result: { $case: 'selected', value: commitment } };
   }
 
-  /** A signed request must verify; an unsigned one (no requester_id, no signature) is accepted. */
-  private checkRequester(req: SolicitRequest): void {
-    if (req.requesterId.length === 0 && req.signature.length === 0) return;
-    if (req.requesterId.length !== 32) throw unauthenticated(`requester_id: expected 32 bytes, got ${req.requesterId.length}`);
-    const message = SolicitRequest.encode({ ...req, signature: Buffer.alloc(0) }).finish();
-    if (!verifySignature(SignDomain.StoreRequest, req.requesterId, message, req.signature)) {
-      throw unauthenticated('the store request signature does not verify for requester_id');
-    }
-  }
-
   /** The committed file: already here, being fetched for another Solicit, or fetched now. */
-  private async obtain(file: FileId, source: string, signal: AbortSignal): Promise<FileRecord> {
+  private async obtain(file: FileId, source: string, writer: Writer, signal: AbortSignal): Promise<FileRecord> {
     const existing = await this.deps.files.get(file.filehash);
     if (existing) {
       if (existing.size !== file.size || existing.chunkSize !== file.chunkSize) {
@@ -141,6 +143,8 @@ export class Solicitor {
     const k = hex(file.filehash);
     let e = this.inflight.get(k);
     if (!e) {
+      // A new fetch is what costs this storer room: charged to the writer's byte budget.
+      this.deps.admission.charge(writer, file.size, 'Solicit');
       const release = this.deps.files.acquireUpload();
       const controller = new AbortController();
       const started = Date.now();

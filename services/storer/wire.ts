@@ -39,7 +39,7 @@ export function decodeSetFileRequest(buf: Buffer): SetFileRequest {
       shift *= 128;
       if ((b & 0x80) === 0) {
         pos++;
-        if (pos + len === buf.length) return { part: { $case: 'data', value: buf.subarray(pos) } };
+        if (pos + len === buf.length) return { part: { $case: 'data', value: buf.subarray(pos) }, requesterId: EMPTY, signature: EMPTY };
         break;
       }
     }

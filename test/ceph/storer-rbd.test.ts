@@ -13,6 +13,7 @@ import type { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
 import { spawnService, waitForLog } from '../helpers/process.js';
 import { getFile, infoOf, pattern, setFile, storerClient } from '../unit/storer/client.js';
 import { cephCli, cephScript, cephTierEnv, runId } from './env.js';
+import { setFileData, setFileStart } from '../../lib/chain/write-request.js';
 
 const env = cephTierEnv();
 
@@ -59,8 +60,8 @@ test.serial('storer on an RBD volume: files survive SIGKILL and an unmount/remou
     const partialInfo = infoOf(partialData);
     const call = client.setFile(() => undefined);
     call.on('error', () => undefined);
-    call.write({ part: { $case: 'info', value: partialInfo } });
-    call.write({ part: { $case: 'data', value: partialData.subarray(0, 3 * 1024 * 1024) } });
+    call.write(setFileStart(partialInfo));
+    call.write(setFileData(partialData.subarray(0, 3 * 1024 * 1024)));
     await new Promise((r) => setTimeout(r, 500));
     await stop(child, 'SIGKILL');
     client.close();

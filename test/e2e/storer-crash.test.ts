@@ -20,6 +20,7 @@ import { decodeFileRecord, fileRecordPrefix, pendingPrefix } from '../../service
 import { spawnService, waitForLog } from '../helpers/process.js';
 import { getFile, infoOf, storerClient, unary } from '../unit/storer/client.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
+import { setFileData, setFileStart } from '../../lib/chain/write-request.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('e2e/storer-crash.test.ts');
@@ -66,9 +67,9 @@ function upload(client: StorerServiceClient, p: Planned): Promise<void> {
       resolve();
     });
     call.on('error', () => undefined);
-    call.write({ part: { $case: 'info', value: p.info } });
+    call.write(setFileStart(p.info));
     const end = p.kind === 'partial' ? Math.floor(p.size / 2) : p.size;
-    for (let o = 0; o < end; o += 256 * 1024) call.write({ part: { $case: 'data', value: data.subarray(o, Math.min(end, o + 256 * 1024)) } });
+    for (let o = 0; o < end; o += 256 * 1024) call.write(setFileData(data.subarray(o, Math.min(end, o + 256 * 1024))));
     if (p.kind !== 'partial') call.end();
   });
 }

@@ -22,6 +22,7 @@ import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { spawnService, waitForLog } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 import { getFile, infoOf, pattern, setFile, storerClient, unary } from '../unit/storer/client.js';
+import { setFileData, setFileStart } from '../../lib/chain/write-request.js';
 
 const seeded = testRandom('e2e/storer-disk-full.test.ts');
 logSeedOnFailure(test);
@@ -140,11 +141,11 @@ test.after.always(() => {
   const midBytes = pattern(midWrite.size, midWrite.seed);
   const answer = new Promise<void>((resolve, reject) => {
     const call = client.setFile(new Metadata(), { deadline: Date.now() + 60_000 }, (err) => (err ? reject(err) : resolve()));
-    call.write({ part: { $case: 'info', value: midWrite.info } });
-    call.write({ part: { $case: 'data', value: midBytes.subarray(0, 3 * 1024 * 1024) } }, () => {
+    call.write(setFileStart(midWrite.info));
+    call.write(setFileData(midBytes.subarray(0, 3 * 1024 * 1024)), () => {
       const filler = fillDisk(join(mnt, 'other-tenant'));
       t.log(`3. after 3 MiB of a ${midWrite.size}-byte upload, another tenant wrote ${filler} bytes and filled the disk`);
-      call.write({ part: { $case: 'data', value: midBytes.subarray(3 * 1024 * 1024) } });
+      call.write(setFileData(midBytes.subarray(3 * 1024 * 1024)));
       call.end();
     });
   });

@@ -23,6 +23,7 @@ import { startInProcess } from '../../helpers/service.js';
 import { checkpointOf, committeeOf, finalize } from './block-storage-fixture.js';
 import { makeNet, newUser, setBucket, setName } from './ledger-fixture.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
+import { unsignedWrite } from '../../../lib/chain/write-request.js';
 
 // Its fixtures draw keys and data from the seeded test PRNG: a failure prints the seed that replays it.
 logSeedOnFailure(test);
@@ -130,14 +131,14 @@ test('SetShares: a batch of chunks stored in one call, ids in order; one oversiz
     new Promise<R>((resolve, reject) => f(new Metadata(), { deadline: Date.now() + 20_000 }, (e, r) => (e ? reject(e) : resolve(r))));
   const datas = Array.from({ length: 300 }, (_, i) => Buffer.from(`chunk ${i} `.repeat(1 + (i % 7))));
   datas.push(datas[5]!); // a duplicate in the same call
-  const res = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: datas }, md, o, cb));
+  const res = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: datas, ...unsignedWrite() }, md, o, cb));
   t.deepEqual(res.chunkIds.map(hex), datas.map((d) => hex(sha256(d))));
   for (const i of [0, 5, 299]) {
     const got = await unary<GetShareResponse>((md, o, cb) => client.getShare({ chunkId: Buffer.from(sha256(datas[i]!)) }, md, o, cb));
     t.deepEqual(new Uint8Array(got.data), new Uint8Array(datas[i]!));
   }
   const fresh = Buffer.from('never stored');
-  const err = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: [fresh, Buffer.alloc(32769)] }, md, o, cb)).catch((e: ServiceError) => e);
+  const err = await unary<SetSharesResponse>((md, o, cb) => client.setShares({ data: [fresh, Buffer.alloc(32769)], ...unsignedWrite() }, md, o, cb)).catch((e: ServiceError) => e);
   t.is((err as ServiceError).code, status.INVALID_ARGUMENT);
   const missing = await unary<GetShareResponse>((md, o, cb) => client.getShare({ chunkId: Buffer.from(sha256(fresh)) }, md, o, cb)).catch((e: ServiceError) => e);
   t.is((missing as ServiceError).code, status.NOT_FOUND, 'all or nothing');

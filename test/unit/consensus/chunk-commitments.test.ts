@@ -46,7 +46,7 @@ async function setup(t: import('ava').ExecutionContext) {
   });
   const refs = storers.map((s, i) => ({ id: keys[i]!.id, endpoint: s.endpoints['grpc']! }));
   const proposerKey = net.consensus[0]!;
-  const writer = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 20_000, logger: silentLogger, signer: { id: proposerKey.signPublicKey, secretKey: proposerKey.signSecretKey } });
+  const writer = new StorerChunks({ storers: refs, replicas: 2, callTimeoutMs: 20_000, logger: silentLogger, signer: { publicKey: proposerKey.signPublicKey, secretKey: proposerKey.signSecretKey } });
   t.teardown(() => writer.close());
   const a = await Ledger.open({
     kv: createMemoryKv(),

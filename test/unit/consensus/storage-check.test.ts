@@ -19,6 +19,7 @@ import type { Block } from '../../../services/consensus/agreement/types.js';
 import { startInProcess } from '../../helpers/service.js';
 import { newKey } from './ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { setFileData, setFileStart } from '../../../lib/chain/write-request.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/consensus/storage-check.test.ts');
@@ -84,8 +85,8 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   t.teardown(() => client.close());
   const stored = await new Promise<SetFileResponse>((resolve, reject) => {
     const call = client.setFile(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res)));
-    call.write({ part: { $case: 'info', value: { filehash: Buffer.from(file.filehash), size: file.size, chunkSize: 4096 } } });
-    call.write({ part: { $case: 'data', value: Buffer.from(bytes) } });
+    call.write(setFileStart({ filehash: Buffer.from(file.filehash), size: file.size, chunkSize: 4096 }));
+    call.write(setFileData(Buffer.from(bytes)));
     call.end();
   });
 

@@ -23,6 +23,7 @@ test('a storer registered after genesis is solicited at its record endpoint on e
   const storers = [...genesisStorers, joiner];
   const chain: ChainRegistry = {
     at: async (round): Promise<StorerRegistry> => ({ round, totalWeight: 3000n, storers, lookup: (sid) => storers.find((s) => hex(s.id) === hex(sid)) }),
+    node: async () => undefined,
     close: () => undefined,
   };
   const clients = new Clients();

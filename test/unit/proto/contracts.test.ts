@@ -28,6 +28,7 @@ import {
   StorerServiceService,
 } from '../../../gen/wolk/storer/v1/storer.js';
 import type { StorerServiceServer } from '../../../gen/wolk/storer/v1/storer.js';
+import { setFileData, setFileStart } from '../../../lib/chain/write-request.js';
 
 const execFileP = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -317,9 +318,9 @@ test('generated grpc-js service: client-streaming SetFile and server-streaming G
     const filehash = bytes(32, 0xf1);
     const res = await new Promise<SetFileResponse>((resolve, reject) => {
       const up = client.setFile((err, r) => (err ? reject(err) : resolve(r)));
-      up.write({ part: { $case: 'info', value: { filehash, size: 10n, chunkSize: 4096 } } });
-      up.write({ part: { $case: 'data', value: Buffer.from('hello ') } });
-      up.write({ part: { $case: 'data', value: Buffer.from('wolk') } });
+      up.write(setFileStart({ filehash, size: 10n, chunkSize: 4096 }));
+      up.write(setFileData(Buffer.from('hello ')));
+      up.write(setFileData(Buffer.from('wolk')));
       up.end();
     });
     t.is(res.info?.size, 10n);

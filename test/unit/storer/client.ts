@@ -3,6 +3,7 @@ import { credentials, Metadata, type CallOptions, type ClientUnaryCall, type Ser
 import type { FileInfo } from '../../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type GetFileRequest, type GetFileResponse, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
 import { hashFile } from '../../../lib/merkle/index.js';
+import { setFileData, setFileStart } from '../../../lib/chain/write-request.js';
 
 export function storerClient(endpoint: string): StorerServiceClient {
   return new StorerServiceClient(endpoint, credentials.createInsecure(), {
@@ -35,12 +36,12 @@ export function infoOf(data: Uint8Array, chunkSize = 4096): FileInfo {
   return { filehash: Buffer.from(d.filehash), size: BigInt(data.length), chunkSize };
 }
 
-/** SetFile: info first, then the bytes in pieces of `piece` bytes. */
-export function setFile(client: StorerServiceClient, info: FileInfo, data: Uint8Array, piece = 256 * 1024, timeoutMs = 60_000): Promise<SetFileResponse> {
+/** SetFile: info first (signed by `writer` for its storer when given), then the bytes in pieces of `piece` bytes. */
+export function setFile(client: StorerServiceClient, info: FileInfo, data: Uint8Array, piece = 256 * 1024, timeoutMs = 60_000, writer?: Parameters<typeof setFileStart>[1]): Promise<SetFileResponse> {
   return new Promise((resolve, reject) => {
     const call = client.setFile(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
-    call.write({ part: { $case: 'info', value: info } });
-    for (let o = 0; o < data.length; o += piece) call.write({ part: { $case: 'data', value: Buffer.from(data.subarray(o, o + piece)) } });
+    call.write(setFileStart(info, writer));
+    for (let o = 0; o < data.length; o += piece) call.write(setFileData(Buffer.from(data.subarray(o, o + piece))));
     call.end();
   });
 }

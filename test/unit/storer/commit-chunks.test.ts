@@ -15,6 +15,7 @@ import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, storerClient, unary } from './client.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { unsignedWrite } from '../../../lib/chain/write-request.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/storer/commit-chunks.test.ts');
@@ -52,7 +53,7 @@ test('selected: missing chunks are named, then the commitment verifies against t
   try {
     const { chunks, nc } = chunkSet(300);
     // Half pushed beforehand with SetShares (what the proposer's block store does), a quarter sent along.
-    await unary(s.client.setShares.bind(s.client), { data: chunks.slice(0, 150) });
+    await unary(s.client.setShares.bind(s.client), { data: chunks.slice(0, 150), ...unsignedWrite() });
     const req = request(nc, { data: chunks.slice(150, 225) });
     const first = await commit(s.client, req);
     t.is(first.result?.$case, 'missing');
@@ -84,7 +85,7 @@ test('the same set asked for again (another proposer, a later period) gets the s
   const s = await start();
   try {
     const { chunks, nc } = chunkSet(4);
-    const req = request(nc, { data: chunks });
+    const req = request(nc, { data: chunks, ...unsignedWrite() });
     const first = await commit(s.client, req);
     const second = await commit(s.client, request(nc, { seed: req.seed }));
     t.is(first.result?.$case, 'selected');
@@ -145,7 +146,7 @@ test('VerifyShares: proofs in request order, a chunk not held answered not_found
   const s = await start();
   try {
     const { chunks, nc } = chunkSet(4);
-    await unary(s.client.setShares.bind(s.client), { data: chunks });
+    await unary(s.client.setShares.bind(s.client), { data: chunks, ...unsignedWrite() });
     const absent = Buffer.from(sha256(seeded.bytes(20)));
     const ids = [nc.chunkIds[2]!, absent, nc.chunkIds[0]!];
     const nonces = ids.map(() => seeded.bytes(32));

@@ -80,7 +80,8 @@ test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and
     nodes: [{ id: key.id, vrfPublicKey: Buffer.from(key.vrfPublicKey).toString('hex'), endpoint: '127.0.0.1:1', roles: ['storer'], stake: '1000' }],
   });
   writeFileSync(genesisPath, JSON.stringify(genesis));
-  const node = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath });
+  // Sealing is tested here, not who may write (admission.test.ts): the fake sources are no registered nodes.
+  const node = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath, WOLK_WRITE_ADMISSION: 'open' });
   const client = storerClient(node.endpoints['grpc']!);
   const small = pattern(20_000, 5);
   const large = pattern(100_000, 6); // larger than the 64 KiB sector: a sector of its own

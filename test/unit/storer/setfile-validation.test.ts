@@ -16,6 +16,7 @@ import { createStorerNode } from '../../../services/storer/node.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { getFile, infoOf, setFile, storerClient } from './client.js';
+import { unsignedWrite } from '../../../lib/chain/write-request.js';
 
 const seeded = testRandom('unit/storer/setfile-validation.test.ts');
 logSeedOnFailure(test);
@@ -53,7 +54,7 @@ function scriptedSetFile(client: StorerServiceClient, steps: { part: { $case: 'i
       if (i === steps.length) return void call.end();
       const step = steps[i]!;
       const write = () => {
-        call.write({ part: step.part });
+        call.write({ part: step.part, ...unsignedWrite() });
         run(i + 1);
       };
       // A client that pauses between messages (the server is then waiting inside the upload).

@@ -20,6 +20,8 @@ import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { pollUntil } from '../../helpers/poll.js';
+import { signSolicit, unsignedWrite } from '../../../lib/chain/write-request.js';
+import { signerOf } from '../../../lib/identity/node-key.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/storer/solicit.test.ts');
@@ -184,23 +186,26 @@ test('with a genesis: sortition against the registry; contradicting requests and
   const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-genesis-'));
   const key = seeded.provisionNodeKey(dataDir);
   const other = seeded.nodeKey();
+  // The requester: a gateway the genesis registers at the source's endpoint (write admission).
+  const gateway = seeded.nodeKey();
+  const data = pattern(50_000, 3);
+  const info = infoOf(data);
+  const source = await fakeSource(data, info);
   const genesisPath = join(dataDir, 'genesis.json');
-  const node = (id: string, vrf: Uint8Array, port: number) => ({ id, vrfPublicKey: Buffer.from(vrf).toString('hex'), endpoint: `127.0.0.1:${port}`, roles: ['storer'], stake: '1000' });
+  const node = (id: string, vrf: Uint8Array, endpoint: string, role = 'storer') => ({ id, vrfPublicKey: Buffer.from(vrf).toString('hex'), endpoint, roles: [role], stake: '1000' });
   const genesis = validateGenesis({
     network: 'test',
     seed: '00'.repeat(32),
     timestampMs: 0,
     params: { replication: 1, storerCommitteeSize: 2000, chunkSize: 4096, lambdaMs: 50, auditDepth: 4 },
-    nodes: [node(key.id, key.vrfPublicKey, 1), node(other.id, other.vrfPublicKey, 2)],
+    nodes: [node(key.id, key.vrfPublicKey, '127.0.0.1:1'), node(other.id, other.vrfPublicKey, '127.0.0.1:2'), node(gateway.id, gateway.vrfPublicKey, source.endpoint, 'gateway')],
   });
   writeFileSync(genesisPath, JSON.stringify(genesis));
   const s = await start({ WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath });
-  const data = pattern(50_000, 3);
-  const info = infoOf(data);
-  const source = await fakeSource(data, info);
+  const signed = (over: Partial<SolicitRequest> = {}) => signSolicit(signerOf(gateway), request(info, source.endpoint, over));
   try {
     // τ = total stake: everyone is selected, with weight = stake.
-    const req = request(info, source.endpoint);
+    const req = signed();
     const res = await solicit(s.client, req);
     t.is(res.result?.$case, 'selected');
     const { nodes, totalStake } = nodesWithRole(genesis, 'storer');
@@ -213,15 +218,15 @@ test('with a genesis: sortition against the registry; contradicting requests and
       filehash: info.filehash,
     });
     t.true(v.ok, JSON.stringify(v));
-    t.is(await codeOf(solicit(s.client, request(info, source.endpoint, { totalStake: 5000n }))), status.FAILED_PRECONDITION, 'another total stake');
-    t.is(await codeOf(solicit(s.client, request(info, source.endpoint, { expectedStorers: 3 }))), status.FAILED_PRECONDITION, 'another committee size');
+    t.is(await codeOf(solicit(s.client, signed({ totalStake: 5000n }))), status.FAILED_PRECONDITION, 'another total stake');
+    t.is(await codeOf(solicit(s.client, signed({ expectedStorers: 3 }))), status.FAILED_PRECONDITION, 'another committee size');
   } finally {
     await s.stop();
   }
   // A storer the genesis does not list cannot be selected.
   const stranger = await start({ WOLK_GENESIS: genesisPath });
   try {
-    t.is(await codeOf(solicit(stranger.client, request(info, source.endpoint))), status.FAILED_PRECONDITION);
+    t.is(await codeOf(solicit(stranger.client, signed())), status.FAILED_PRECONDITION);
   } finally {
     await stranger.stop();
     await source.stop();
@@ -248,7 +253,7 @@ test('fault switches: drop-after-commit keeps the record but not the bytes; corr
     t.is(got.bytes.length, data.length);
     t.false(got.bytes.equals(data), 'served bytes differ');
     const chunk = pattern(4096, 9);
-    const { chunkId } = await unary(liar.client.setShare.bind(liar.client), { data: chunk, chunkId: Buffer.alloc(0) });
+    const { chunkId } = await unary(liar.client.setShare.bind(liar.client), { data: chunk, chunkId: Buffer.alloc(0), ...unsignedWrite() });
     t.false((await unary(liar.client.getShare.bind(liar.client), { chunkId })).data.equals(chunk));
   } finally {
     await lazy.stop();

@@ -12,6 +12,7 @@ import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { pollUntil } from '../../helpers/poll.js';
+import { setFileData, setFileStart, unsignedWrite } from '../../../lib/chain/write-request.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
 const seeded = testRandom('unit/storer/storer.test.ts');
@@ -52,17 +53,17 @@ test('chunks: round trip, idempotent, wrong hash and oversize refused, possessio
     const c = s.client;
     const data = pattern(4096, 3);
     const id = sha256(data);
-    const put = await unary(c.setShare.bind(c), { data, chunkId: Buffer.from(id) });
+    const put = await unary(c.setShare.bind(c), { data, chunkId: Buffer.from(id), ...unsignedWrite() });
     t.deepEqual(new Uint8Array(put.chunkId), id);
-    const again = await unary(c.setShare.bind(c), { data, chunkId: Buffer.alloc(0) });
+    const again = await unary(c.setShare.bind(c), { data, chunkId: Buffer.alloc(0), ...unsignedWrite() });
     t.deepEqual(new Uint8Array(again.chunkId), id, 'idempotent, chunk_id optional');
-    t.deepEqual((await unary(c.getShare.bind(c), { chunkId: Buffer.from(id) })).data, data);
+    t.deepEqual((await unary(c.getShare.bind(c), { chunkId: Buffer.from(id), ...unsignedWrite() })).data, data);
 
     const other = pattern(100, 4);
-    t.is(await codeOf(unary(c.setShare.bind(c), { data: other, chunkId: Buffer.from(id) })), status.INVALID_ARGUMENT, 'wrong chunk id');
+    t.is(await codeOf(unary(c.setShare.bind(c), { data: other, chunkId: Buffer.from(id), ...unsignedWrite() })), status.INVALID_ARGUMENT, 'wrong chunk id');
     t.is(await codeOf(unary(c.getShare.bind(c), { chunkId: Buffer.from(sha256(other)) })), status.NOT_FOUND, 'nothing stored on a mismatch');
-    t.is(await codeOf(unary(c.setShare.bind(c), { data: Buffer.alloc(32769), chunkId: Buffer.alloc(0) })), status.INVALID_ARGUMENT, 'oversized');
-    t.is(await codeOf(unary(c.setShare.bind(c), { data, chunkId: Buffer.alloc(31) })), status.INVALID_ARGUMENT, 'short chunk id');
+    t.is(await codeOf(unary(c.setShare.bind(c), { data: Buffer.alloc(32769), chunkId: Buffer.alloc(0), ...unsignedWrite() })), status.INVALID_ARGUMENT, 'oversized');
+    t.is(await codeOf(unary(c.setShare.bind(c), { data, chunkId: Buffer.alloc(31), ...unsignedWrite() })), status.INVALID_ARGUMENT, 'short chunk id');
     t.is(await codeOf(unary(c.getShare.bind(c), { chunkId: Buffer.alloc(5) })), status.INVALID_ARGUMENT, 'malformed id');
 
     const nonce = seeded.bytes(32);
@@ -180,7 +181,7 @@ test('files: wrong hash, short or long stream, malformed first message: refused 
     t.is(await codeOf(setFile(c, { ...info, chunkSize: 8192 }, data)), status.INVALID_ARGUMENT, 'another chunk size than the hash was made with');
     const dataFirst = new Promise((resolve, reject) => {
       const call = c.setFile((err, res) => (err ? reject(err) : resolve(res)));
-      call.write({ part: { $case: 'data', value: Buffer.from('x') } });
+      call.write(setFileData(Buffer.from('x')));
       call.end();
     });
     t.is(await codeOf(dataFirst), status.INVALID_ARGUMENT, 'data before info');
@@ -202,8 +203,8 @@ test('files: a cancelled upload leaves nothing', async (t) => {
     const info = infoOf(data);
     const done = new Promise((resolve, reject) => {
       const call = c.setFile((err, res) => (err ? reject(err) : resolve(res)));
-      call.write({ part: { $case: 'info', value: info } });
-      call.write({ part: { $case: 'data', value: data.subarray(0, 5 * 1024 * 1024) } }, () => setTimeout(() => call.cancel(), 200));
+      call.write(setFileStart(info));
+      call.write(setFileData(data.subarray(0, 5 * 1024 * 1024)), () => setTimeout(() => call.cancel(), 200));
     });
     t.is(await codeOf(done), status.CANCELLED);
     // The server sees the cancel asynchronously: wait until its clean-up is done.
@@ -232,7 +233,7 @@ test('limits: file size and concurrent uploads answer RESOURCE_EXHAUSTED with a 
     let first!: import('@grpc/grpc-js').ClientWritableStream<import('../../../gen/wolk/storer/v1/storer.js').SetFileRequest>;
     const firstDone = new Promise((resolve, reject) => {
       first = c.setFile((e, r) => (e ? reject(e) : resolve(r)));
-      first.write({ part: { $case: 'info', value: info } });
+      first.write(setFileStart(info));
     });
     // The first holds the one slot once the storer has read its info; until then a second may still get
     // through (and is simply stored), so it is tried until the storer refuses it.
@@ -246,7 +247,7 @@ test('limits: file size and concurrent uploads answer RESOURCE_EXHAUSTED with a 
     });
     t.is(second!.code, status.RESOURCE_EXHAUSTED);
     t.regex(second!.details, /WOLK_MAX_CONCURRENT_UPLOADS/);
-    first.write({ part: { $case: 'data', value: data } });
+    first.write(setFileData(data));
     first.end();
     await firstDone;
     await t.notThrowsAsync(setFile(c, infoOf(other), other), 'a slot is free again');

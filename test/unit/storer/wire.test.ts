@@ -4,6 +4,7 @@ import test from 'ava';
 import { GetFileResponse, SetFileRequest } from '../../../gen/wolk/storer/v1/storer.js';
 import { decodeSetFileRequest, encodeGetFileResponse } from '../../../services/storer/wire.js';
 import { pattern } from './client.js';
+import { setFileData, setFileStart } from '../../../lib/chain/write-request.js';
 
 test('GetFileResponse: the generated decoder reads what encodeGetFileResponse writes', (t) => {
   for (const len of [0, 1, 127, 128, 16383, 16384, 1 << 20, (1 << 21) + 3]) {
@@ -24,15 +25,15 @@ test('GetFileResponse: the generated decoder reads what encodeGetFileResponse wr
 test('SetFileRequest: data messages decode as views, others as generated, malformed ones still throw', (t) => {
   for (const len of [1, 127, 128, 300_000, 1 << 20]) {
     const data = pattern(len, len);
-    const wire = Buffer.from(SetFileRequest.encode({ part: { $case: 'data', value: data } }).finish());
+    const wire = Buffer.from(SetFileRequest.encode(setFileData(data)).finish());
     const got = decodeSetFileRequest(wire);
     t.is(got.part?.$case, 'data');
     t.true((got.part?.value as Buffer).equals(data));
     t.is((got.part?.value as Buffer).buffer, wire.buffer, 'no copy');
   }
-  const info = Buffer.from(SetFileRequest.encode({ part: { $case: 'info', value: { filehash: pattern(32, 1), size: 5n, chunkSize: 4096 } } }).finish());
+  const info = Buffer.from(SetFileRequest.encode(setFileStart({ filehash: pattern(32, 1), size: 5n, chunkSize: 4096 })).finish());
   t.deepEqual(decodeSetFileRequest(info), SetFileRequest.decode(info));
-  const empty = Buffer.from(SetFileRequest.encode({ part: { $case: 'data', value: Buffer.alloc(0) } }).finish());
+  const empty = Buffer.from(SetFileRequest.encode(setFileData(Buffer.alloc(0))).finish());
   t.deepEqual(decodeSetFileRequest(empty), SetFileRequest.decode(empty));
   t.throws(() => decodeSetFileRequest(Buffer.from([0x12, 0x05, 1, 2])), undefined, 'length beyond the end');
   t.throws(() => decodeSetFileRequest(Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), undefined, 'runaway varint');

@@ -89,6 +89,17 @@ export interface SetShareRequest {
   data: Buffer;
   /** Optional 32-byte expected chunk id; if set and SHA-256(data) differs: INVALID_ARGUMENT. */
   chunkId: Buffer;
+  /**
+   * 32-byte Ed25519 id of the writer (a registered consensus node); a storer that admits writes
+   * only from the chain's nodes (docs/storer.md "Write admission") refuses an empty one
+   * (UNAUTHENTICATED) and one whose node record lacks the role (PERMISSION_DENIED).
+   */
+  requesterId: Buffer;
+  /**
+   * 64-byte Ed25519 signature by requester_id, domain "wolk/share-write/v1", over the
+   * deterministic encoding of a ShareWriteIntent {the receiving storer's id, [chunk id]}.
+   */
+  signature: Buffer;
 }
 
 /** Response of SetShare. */
@@ -101,6 +112,17 @@ export interface SetShareResponse {
 export interface SetSharesRequest {
   /** The chunks (at most 1024, each at most 32768 bytes). */
   data: Buffer[];
+  /**
+   * 32-byte Ed25519 id of the writer (a registered consensus node: a proposer placing its block's
+   * chunks); see SetShareRequest.requester_id.
+   */
+  requesterId: Buffer;
+  /**
+   * 64-byte Ed25519 signature by requester_id, domain "wolk/share-write/v1", over the
+   * deterministic encoding of a ShareWriteIntent {the receiving storer's id, the chunk ids (SHA-256
+   * of each `data`) in order}.
+   */
+  signature: Buffer;
 }
 
 /** Response of SetShares, sent once every chunk is durable. */
@@ -174,6 +196,35 @@ export interface SetFileRequest {
      */
     { $case: "data"; value: Buffer }
     | undefined;
+  /**
+   * First message only: 32-byte Ed25519 id of the writer (a registered gateway or rewards node);
+   * see SetShareRequest.requester_id.
+   */
+  requesterId: Buffer;
+  /**
+   * First message only: 64-byte Ed25519 signature by requester_id, domain "wolk/file-write/v1",
+   * over the deterministic encoding of a FileWriteIntent {the receiving storer's id, info}.
+   */
+  signature: Buffer;
+}
+
+/**
+ * What a SetShare / SetShares writer signs (never sent as such): binding the receiving storer keeps
+ * a signed write from being replayed to another storer.
+ */
+export interface ShareWriteIntent {
+  /** 32-byte id of the storer written to. */
+  storerId: Buffer;
+  /** 32-byte chunk ids (SHA-256 of each chunk), in request order. */
+  chunkIds: Buffer[];
+}
+
+/** What a SetFile writer signs (never sent as such); see ShareWriteIntent. */
+export interface FileWriteIntent {
+  /** 32-byte id of the storer written to. */
+  storerId: Buffer;
+  /** The file (the stream's first message's info). */
+  info?: FileInfo | undefined;
 }
 
 /** Response of SetFile, sent once the replica is durable. */
@@ -269,8 +320,10 @@ export interface SolicitRequest {
   /** Total storer stake at seed_round in base units (sortition denominator). */
   totalStake: bigint;
   /**
-   * 32-byte Ed25519 id of the requesting primary node (gateway); empty = unsigned request, which a
-   * storer may refuse (UNAUTHENTICATED).
+   * 32-byte Ed25519 id of the requesting primary node (a registered gateway, or the rewards node's
+   * repairer); empty = unsigned request, which a storer that admits writes only from the chain's
+   * nodes refuses (UNAUTHENTICATED). The source_endpoint must be this node's registered endpoint (or
+   * an address its host name resolves to, same port) or a registered storer's endpoint.
    */
   requesterId: Buffer;
   /**
@@ -360,7 +413,10 @@ export interface CommitChunksRequest {
    * that lacks some needs no second call; may be empty. Every one must be listed in chunk_ids.
    */
   data: Buffer[];
-  /** 32-byte Ed25519 id of the requesting proposer; empty = unsigned request. */
+  /**
+   * 32-byte Ed25519 id of the requesting proposer (a registered consensus node); empty = unsigned
+   * request, refused by a storer that admits writes only from the chain's nodes (UNAUTHENTICATED).
+   */
   requesterId: Buffer;
   /**
    * 64-byte Ed25519 signature by requester_id, domain "wolk/chunk-commit-request/v1", over the
@@ -761,7 +817,7 @@ export const ProveReplicaResponse: MessageFns<ProveReplicaResponse> = {
 };
 
 function createBaseSetShareRequest(): SetShareRequest {
-  return { data: Buffer.alloc(0), chunkId: Buffer.alloc(0) };
+  return { data: Buffer.alloc(0), chunkId: Buffer.alloc(0), requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
 }
 
 export const SetShareRequest: MessageFns<SetShareRequest> = {
@@ -771,6 +827,12 @@ export const SetShareRequest: MessageFns<SetShareRequest> = {
     }
     if (message.chunkId.length !== 0) {
       writer.uint32(18).bytes(message.chunkId);
+    }
+    if (message.requesterId.length !== 0) {
+      writer.uint32(26).bytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(34).bytes(message.signature);
     }
     return writer;
   },
@@ -804,6 +866,22 @@ export const SetShareRequest: MessageFns<SetShareRequest> = {
             message.chunkId = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requesterId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -824,6 +902,12 @@ export const SetShareRequest: MessageFns<SetShareRequest> = {
         : isSet(object.chunk_id)
         ? Buffer.from(bytesFromBase64(object.chunk_id))
         : Buffer.alloc(0),
+      requesterId: isSet(object.requesterId)
+        ? Buffer.from(bytesFromBase64(object.requesterId))
+        : isSet(object.requester_id)
+        ? Buffer.from(bytesFromBase64(object.requester_id))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -835,6 +919,12 @@ export const SetShareRequest: MessageFns<SetShareRequest> = {
     if (message.chunkId.length !== 0) {
       obj.chunkId = base64FromBytes(message.chunkId);
     }
+    if (message.requesterId.length !== 0) {
+      obj.requesterId = base64FromBytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
     return obj;
   },
 
@@ -845,6 +935,8 @@ export const SetShareRequest: MessageFns<SetShareRequest> = {
     const message = createBaseSetShareRequest();
     message.data = object.data ?? Buffer.alloc(0);
     message.chunkId = object.chunkId ?? Buffer.alloc(0);
+    message.requesterId = object.requesterId ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -923,13 +1015,19 @@ export const SetShareResponse: MessageFns<SetShareResponse> = {
 };
 
 function createBaseSetSharesRequest(): SetSharesRequest {
-  return { data: [] };
+  return { data: [], requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
 }
 
 export const SetSharesRequest: MessageFns<SetSharesRequest> = {
   encode(message: SetSharesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.data) {
       writer.uint32(10).bytes(v!);
+    }
+    if (message.requesterId.length !== 0) {
+      writer.uint32(18).bytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(26).bytes(message.signature);
     }
     return writer;
   },
@@ -955,6 +1053,22 @@ export const SetSharesRequest: MessageFns<SetSharesRequest> = {
             message.data.push(Buffer.from(reader.bytes()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requesterId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -970,6 +1084,12 @@ export const SetSharesRequest: MessageFns<SetSharesRequest> = {
   fromJSON(object: any): SetSharesRequest {
     return {
       data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+      requesterId: isSet(object.requesterId)
+        ? Buffer.from(bytesFromBase64(object.requesterId))
+        : isSet(object.requester_id)
+        ? Buffer.from(bytesFromBase64(object.requester_id))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -977,6 +1097,12 @@ export const SetSharesRequest: MessageFns<SetSharesRequest> = {
     const obj: any = {};
     if (message.data?.length) {
       obj.data = message.data.map((e) => base64FromBytes(e));
+    }
+    if (message.requesterId.length !== 0) {
+      obj.requesterId = base64FromBytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
     }
     return obj;
   },
@@ -987,6 +1113,8 @@ export const SetSharesRequest: MessageFns<SetSharesRequest> = {
   fromPartial(object: DeepPartial<SetSharesRequest>): SetSharesRequest {
     const message = createBaseSetSharesRequest();
     message.data = object.data?.map((e) => e) || [];
+    message.requesterId = object.requesterId ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1606,7 +1734,7 @@ export const VerifySharesResponse: MessageFns<VerifySharesResponse> = {
 };
 
 function createBaseSetFileRequest(): SetFileRequest {
-  return { part: undefined };
+  return { part: undefined, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
 }
 
 export const SetFileRequest: MessageFns<SetFileRequest> = {
@@ -1618,6 +1746,12 @@ export const SetFileRequest: MessageFns<SetFileRequest> = {
       case "data":
         writer.uint32(18).bytes(message.part.value);
         break;
+    }
+    if (message.requesterId.length !== 0) {
+      writer.uint32(26).bytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(34).bytes(message.signature);
     }
     return writer;
   },
@@ -1651,6 +1785,22 @@ export const SetFileRequest: MessageFns<SetFileRequest> = {
             message.part = { $case: "data", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requesterId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1670,6 +1820,12 @@ export const SetFileRequest: MessageFns<SetFileRequest> = {
         : isSet(object.data)
         ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
         : undefined,
+      requesterId: isSet(object.requesterId)
+        ? Buffer.from(bytesFromBase64(object.requesterId))
+        : isSet(object.requester_id)
+        ? Buffer.from(bytesFromBase64(object.requester_id))
+        : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -1679,6 +1835,12 @@ export const SetFileRequest: MessageFns<SetFileRequest> = {
       obj.info = FileInfo.toJSON(message.part.value);
     } else if (message.part?.$case === "data") {
       obj.data = base64FromBytes(message.part.value);
+    }
+    if (message.requesterId.length !== 0) {
+      obj.requesterId = base64FromBytes(message.requesterId);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
     }
     return obj;
   },
@@ -1702,6 +1864,190 @@ export const SetFileRequest: MessageFns<SetFileRequest> = {
         break;
       }
     }
+    message.requesterId = object.requesterId ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseShareWriteIntent(): ShareWriteIntent {
+  return { storerId: Buffer.alloc(0), chunkIds: [] };
+}
+
+export const ShareWriteIntent: MessageFns<ShareWriteIntent> = {
+  encode(message: ShareWriteIntent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    for (const v of message.chunkIds) {
+      writer.uint32(18).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareWriteIntent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareWriteIntent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.chunkIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareWriteIntent {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      chunkIds: globalThis.Array.isArray(object?.chunkIds)
+        ? object.chunkIds.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.chunk_ids)
+        ? object.chunk_ids.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: ShareWriteIntent): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.chunkIds?.length) {
+      obj.chunkIds = message.chunkIds.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ShareWriteIntent>): ShareWriteIntent {
+    return ShareWriteIntent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ShareWriteIntent>): ShareWriteIntent {
+    const message = createBaseShareWriteIntent();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.chunkIds = object.chunkIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseFileWriteIntent(): FileWriteIntent {
+  return { storerId: Buffer.alloc(0), info: undefined };
+}
+
+export const FileWriteIntent: MessageFns<FileWriteIntent> = {
+  encode(message: FileWriteIntent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileWriteIntent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileWriteIntent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileWriteIntent {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
+    };
+  },
+
+  toJSON(message: FileWriteIntent): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileWriteIntent>): FileWriteIntent {
+    return FileWriteIntent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileWriteIntent>): FileWriteIntent {
+    const message = createBaseFileWriteIntent();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
     return message;
   },
 };
