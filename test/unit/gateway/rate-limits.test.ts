@@ -6,9 +6,6 @@
 // key, through a gateway node configured from WOLK_RATE_* variables; wolk s3 passes a 429 on as SlowDown.
 import test from 'ava';
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WolkClient } from '../../../lib/client/client.js';
 import { WolkHttpError } from '../../../lib/client/errors.js';
 import { keyFromSeed } from '../../../lib/client/keys.js';
@@ -224,7 +221,6 @@ test.serial('tus creation and PATCH count against the creation key (a node confi
   const storers = await Promise.all([1, 2, 3].map(() => startFakeStorer()));
   const gateway = await startInProcess('gateway', createGatewayNode, {
     WOLK_HTTP_LISTEN: '127.0.0.1:0',
-    WOLK_DATA_DIR: mkdtempSync(join(tmpdir(), 'wolk-gw-rate-')),
     WOLK_CONSENSUS: consensus.endpoint,
     WOLK_STORERS: storers.map((s) => s.endpoint).join(','),
     WOLK_REPLICATION: '3',

@@ -12,6 +12,8 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import type { Api } from '../../../services/gateway/api.js';
 import { trustedProxies } from '../../../services/gateway/client-address.js';
 import { createGatewayHttpServer, HEADERS_CHECK_INTERVAL_MS } from '../../../services/gateway/http.js';
+import { createGatewayNode } from '../../../services/gateway/node.js';
+import { startInProcess } from '../../helpers/service.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startHarness } from './http-harness.js';
 import { parseResponses } from './raw-http.js';
@@ -187,5 +189,22 @@ test('a gateway that works longer than the write-stall timeout before answering 
     t.is(await res.text(), 'done');
   } finally {
     await f.close();
+  }
+});
+
+test('a gateway node takes these times and its address limit from WOLK_* variables', async (t) => {
+  const gateway = await startInProcess('gateway', createGatewayNode, { WOLK_HTTP_LISTEN: '127.0.0.1:0', WOLK_HEADERS_TIMEOUT_MS: '1000', WOLK_RATE_ADDRESS_PER_SECOND: '0.1', WOLK_RATE_ADDRESS_BURST: '3' });
+  try {
+    const url = gateway.endpoints['http']!;
+    const silent = await open(url);
+    const closedAt = await pollUntil(() => silent.closedAt(), { what: 'the silent connection to be closed', deadlineMs: 1000 + HEADERS_CHECK_INTERVAL_MS + 2000, intervalMs: 20 });
+    const after = closedAt - silent.openedAt;
+    t.true(after >= 950 && after <= 1000 + HEADERS_CHECK_INTERVAL_MS + 500, `closed after ${after} ms`);
+    t.is(parseResponses(silent.received())[0]?.status, 408);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/status`)).status);
+    t.deepEqual(statuses, [200, 200, 200, 429]);
+  } finally {
+    await gateway.close();
   }
 });
