@@ -2,7 +2,8 @@
 // the filehash (lib/merkle FileHasher) and the RFC 9530 sha-256 Content-Digest are computed over the
 // same bytes. Memory stays flat whatever the size: one piece in flight, backpressure from the disk.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { mkdirp } from '../../lib/fs/mkdirp.js';
@@ -48,12 +49,22 @@ export const BODY_IDLE_TIMEOUT_MS = 30_000;
  * The pieces of a request body, ending with a SpoolError when `signal` aborts or no bytes came for
  * `idleMs`. The stream itself is left alone then (destroying a request destroys its socket, and the
  * refusal still has to be written on it).
+ *
+ * A stop interrupts only the wait in progress: no promise lives longer than one piece. Racing each
+ * read against one promise for the whole body (Promise.race([it.next(), stopped])) added a reaction
+ * to that promise per piece, and each reaction kept its race's result, the piece, alive until the body
+ * ended: the gateway held every byte of an upload while spooling it (issue 21: 1154 MB peak RSS during
+ * a 1 GB PUT, 202 MB before).
  */
 export async function* bodyPieces(body: Readable, o: { signal?: AbortSignal | undefined; idleMs?: number | undefined }): AsyncGenerator<Buffer> {
   const it = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let stop!: (err: SpoolError) => void;
-  const stopped = new Promise<never>((_, reject) => (stop = reject));
-  stopped.catch(() => undefined);
+  let stopped: SpoolError | undefined;
+  /** Rejects the wait for the next piece, while there is one. */
+  let interrupt: ((err: SpoolError) => void) | undefined;
+  const stop = (err: SpoolError) => {
+    stopped ??= err;
+    interrupt?.(stopped);
+  };
   const onAbort = () => {
     const reason: unknown = o.signal?.reason;
     stop(reason instanceof SpoolError ? reason : new SpoolError('aborted', 'the request was cancelled during its body'));
@@ -63,19 +74,31 @@ export async function* bodyPieces(body: Readable, o: { signal?: AbortSignal | un
   let timer: NodeJS.Timeout | undefined;
   try {
     for (;;) {
+      if (stopped) throw stopped;
       if (o.idleMs !== undefined && o.idleMs > 0) {
         const ms = o.idleMs;
         timer = setTimeout(() => stop(new SpoolError('idle', `no bytes of the body arrived for ${ms / 1000} s`)), ms);
       }
-      const r = await Promise.race([it.next(), stopped]);
+      const r = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+        interrupt = reject;
+        it.next().then(resolve, reject);
+      });
+      interrupt = undefined;
       clearTimeout(timer);
       if (r.done) return;
       yield r.value;
     }
   } finally {
+    interrupt = undefined;
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Until `out` drains; rejects with its error, also one it had before the wait (no promise outlives the wait, as in bodyPieces). */
+async function drained(out: WriteStream): Promise<void> {
+  if (out.errored) throw out.errored;
+  await once(out, 'drain');
 }
 
 /** Reads `body` to the end into a new spool file. On any failure the partial file is removed. */
@@ -98,7 +121,7 @@ export async function spoolBody(body: Readable, o: SpoolOptions): Promise<Spoole
       if (size > o.maxBytes) throw new SpoolError('too-large', `the body is larger than this gateway accepts (${o.maxBytes} bytes)`, o.maxBytes);
       sha.update(piece);
       hasher.update(piece);
-      if (!out.write(piece)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
+      if (!out.write(piece)) await drained(out);
     }
     if (o.declaredLength !== undefined && size !== o.declaredLength) {
       throw new SpoolError('length-mismatch', `Content-Length said ${o.declaredLength} bytes, the body had ${size}`);
