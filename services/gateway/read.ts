@@ -276,18 +276,23 @@ async function readParallel(clients: Clients, logger: Logger, o: VerifiedReadInp
     throw new Error(`no storer could serve bytes ${from}-${to}: ${JSON.stringify(dropped)}`);
   };
 
-  const inFlight: Promise<Buffer>[] = [];
+  // Segments fetched and not yet handed over, by index. A segment is forgotten once handed over: its
+  // settled promise holds its bytes, and keeping every one held a whole file per read (issue 21:
+  // 1220 MB peak RSS during a 1 GB GET, 188 MB before parallel reads).
+  const inFlight = new Map<number, Promise<Buffer>>();
+  let launched = 0;
   let delivered = 0;
   try {
     for (let k = 0; k < count; k++) {
-      while (inFlight.length < k + window && inFlight.length < count) {
-        const p = fetchSegment(inFlight.length);
+      while (launched < k + window && launched < count) {
+        const p = fetchSegment(launched);
         p.catch(() => undefined); // awaited in order below; a later one failing early must not go unhandled
-        inFlight.push(p);
+        inFlight.set(launched++, p);
       }
       let bytes: Buffer;
       try {
-        bytes = await inFlight[k]!;
+        bytes = await inFlight.get(k)!;
+        inFlight.delete(k);
       } catch (err) {
         if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
         throw new ReadFailed((err as Error).message, delivered);

@@ -9,6 +9,7 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { ReadFailed, readVerified, type ReadTuning } from '../../../services/gateway/read.js';
 import { Clients } from '../../../services/gateway/rpc.js';
 import { startFakeStorer, type FakeStorer } from './fakes.js';
+import { aliveAfterGc } from '../../helpers/gc.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 const seeded = testRandom('unit/gateway/read-parallel.test.ts');
@@ -101,6 +102,33 @@ test('when no storer can serve a segment the read fails with what was delivered'
     const err = await t.throwsAsync(read(w, 0, w.bytes.length - 1), { instanceOf: ReadFailed });
     t.is(err!.delivered, 0);
     t.regex(err!.message, /no storer could serve bytes 0-/);
+  } finally {
+    await w.close();
+  }
+});
+
+test('a parallel read holds only the segments in its window, not those it has handed over', async (t) => {
+  // 1 MB in 8 segments, 3 in flight. When the last segment is handed over, a full GC must free every
+  // earlier one: the read kept them all until it ended (issue 21: 1220 MB peak RSS during a 1 GB GET).
+  const w = await world(3, 1_000_000);
+  try {
+    const refs: WeakRef<Buffer>[] = [];
+    let alive = -1;
+    const segments = Math.ceil(w.bytes.length / TUNING.segmentBytes!);
+    await readVerified(
+      w.clients,
+      silentLogger,
+      {
+        filehash: w.filehash, size: w.bytes.length, chunkSize: CHUNK, start: 0, end: w.bytes.length - 1, endpoints: w.storers.map((s) => s.endpoint), signal: new AbortController().signal,
+        write: async (b) => {
+          refs.push(new WeakRef(b));
+          if (refs.length === segments) alive = await aliveAfterGc(refs.slice(0, -1));
+        },
+      },
+      TUNING,
+    );
+    t.is(refs.length, segments, 'one write per segment');
+    t.is(alive, 0, `segments still held when the last was handed over, of ${segments - 1} before it`);
   } finally {
     await w.close();
   }
