@@ -107,15 +107,20 @@ function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** Peak RSS of `pid` while `work` runs: VmHWM reset before, read (and polled) until it ends. */
-async function peakDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMB: number; reset: boolean }> {
+/**
+ * Peak RSS of `pid` while `work` runs: VmHWM reset before, read (and polled) until it ends. The reset
+ * sets the peak to the RSS of that moment, which may hold pages freed by an earlier phase that the
+ * allocator kept: `startMB` is that RSS, printed beside the peak.
+ */
+async function peakDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMB: number; startMB: number; reset: boolean }> {
   const reset = resetPeakRss(pid);
   let peak = peakRssOfPid(pid) ?? 0;
+  const startMB = peak / MB;
   const poll = setInterval(() => (peak = Math.max(peak, peakRssOfPid(pid) ?? 0)), 200);
   try {
     const result = await work();
     peak = Math.max(peak, peakRssOfPid(pid) ?? 0);
-    return { result, peakMB: peak / MB, reset };
+    return { result, peakMB: peak / MB, startMB, reset };
   } finally {
     clearInterval(poll);
   }
@@ -178,12 +183,14 @@ export async function run(ctx: BenchContext): Promise<void> {
     const bigPut = await peakDuring(gw.pid, () => client.put(big, 'wolk://bench/e2e/1GB.bin'));
     const bigPutSecs = seconds(t0);
     if (!bigPut.result.round) throw new Error(`the 1 GB PUT was not final: ${JSON.stringify(bigPut.result)}`);
+    ctx.row({ name: 'gateway RSS when the 1 GB PUT began', value: bigPut.startMB, unit: 'MB' });
     ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB PUT', value: bigPut.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
     ctx.row({ name: 'PUT 1 GB end to end', value: BIG / MB / bigPutSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync (100 MB)` });
     ctx.row({ name: 'PUT 1 GB: seconds to final', value: bigPutSecs, unit: 's' });
     phaseRows(ctx, 'PUT 1 GB', bigPut.result);
     ctx.log('GET 1 GB…');
     const bigGet = await peakDuring(gw.pid, () => timedGet(gateway, '/wolk/bench/e2e/1GB.bin'));
+    ctx.row({ name: 'gateway RSS when the 1 GB GET began', value: bigGet.startMB, unit: 'MB' });
     ctx.row({ name: 'gateway peak RSS (VmHWM) during a 1 GB GET', value: bigGet.peakMB, unit: 'MB', goal: '<= 256 MB', goalAbsolute: 256, lowerIsBetter: true });
     ctx.row({ name: 'GET 1 GB', value: BIG / MB / bigGet.result.secs, unit: 'MB/s', baseline: SMALL / MB / getBase, baselineName: 'reading a copy back (100 MB)' });
     const identical = bigGet.result.sha === bigSha && bigGet.result.bytes === BIG;
