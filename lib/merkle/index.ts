@@ -8,6 +8,7 @@ export {
   decodeHashes,
   encodeHashes,
   leafHash,
+  leafHashesOf,
   nodeHash,
   rootFromMultiproof,
   rootOfLeaves,

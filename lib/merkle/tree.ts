@@ -107,6 +107,39 @@ export class TreeAccumulator {
   }
 }
 
+/**
+ * SHA-256(header ‖ piece) for every `pieceSize`-byte piece of `data`, concatenated: natively in one call
+ * when native/merkle is built (its batch leaf hasher), else one Node crypto call per piece.
+ */
+export function hashPieces(data: Uint8Array, pieceSize: number, header: Uint8Array): Uint8Array {
+  const count = data.length / pieceSize;
+  const out = new Uint8Array(count * 32);
+  if (count > 0 && new TreeAccumulator().absorbChunks(data, pieceSize, header, -1, out)) return out;
+  const buf = new Uint8Array(header.length + pieceSize);
+  buf.set(header, 0);
+  for (let i = 0; i < count; i++) {
+    buf.set(data.subarray(i * pieceSize, (i + 1) * pieceSize), header.length);
+    out.set(sha256One(buf), i * 32);
+  }
+  return out;
+}
+
+const LEAF_HEADER = Uint8Array.of(MerkleDomain.leaf);
+
+/**
+ * LH of every chunk of `data` (chunks of `chunkSize`, the last one may be short), in order: the whole
+ * chunks in one native call when the addon is built (hashPieces), so a verifier pays neither Node's
+ * per-call overhead nor leafHash's copy of each chunk. The hashes are views of one buffer.
+ */
+export function leafHashesOf(data: Uint8Array, chunkSize: number): Uint8Array[] {
+  const whole = Math.floor(data.length / chunkSize);
+  const flat = hashPieces(data.subarray(0, whole * chunkSize), chunkSize, LEAF_HEADER);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < whole; i++) out.push(flat.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH));
+  if (whole * chunkSize < data.length) out.push(leafHash(data.subarray(whole * chunkSize)));
+  return out;
+}
+
 function popcount(n: number): number {
   let c = 0;
   for (let m = n; m > 0; m = Math.floor(m / 2)) c += m % 2;

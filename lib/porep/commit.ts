@@ -10,7 +10,7 @@
 // their branches are lib/merkle's, and the node count n (fixed by the sector) gives their shape.
 import { CryptoError, CryptoErrorCode, assertBytes } from '../crypto/errors.js';
 import { sha256One } from '../merkle/sha256.js';
-import { MerkleDomain, MerkleTree, TreeAccumulator, equal32, isHash } from '../merkle/tree.js';
+import { MerkleDomain, MerkleTree, equal32, hashPieces, isHash } from '../merkle/tree.js';
 import { NODE_SIZE, assertNodes } from './params.js';
 import type { LayerStore } from './layer-store.js';
 
@@ -40,23 +40,6 @@ export function commROf(commC: Uint8Array, commRLast: Uint8Array): Uint8Array {
 /** True iff comm_r is the hash of these two roots. Never throws. */
 export function commRMatches(commR: unknown, commC: unknown, commRLast: unknown): boolean {
   return isHash(commR) && isHash(commC) && isHash(commRLast) && equal32(commROf(commC, commRLast), commR);
-}
-
-/**
- * SHA-256(header ‖ piece) for every `pieceSize`-byte piece of `data`, concatenated: natively in one call
- * when native/merkle is built (its batch leaf hasher), else one Node crypto call per piece.
- */
-export function hashPieces(data: Uint8Array, pieceSize: number, header: Uint8Array): Uint8Array {
-  const count = data.length / pieceSize;
-  const out = new Uint8Array(count * 32);
-  if (count > 0 && new TreeAccumulator().absorbChunks(data, pieceSize, header, -1, out)) return out;
-  const buf = new Uint8Array(header.length + pieceSize);
-  buf.set(header, 0);
-  for (let i = 0; i < count; i++) {
-    buf.set(data.subarray(i * pieceSize, (i + 1) * pieceSize), header.length);
-    out.set(sha256One(buf), i * 32);
-  }
-  return out;
 }
 
 /** c_i from one column (L × 32 bytes, layer 1 first). */

@@ -12,7 +12,7 @@
 // READ_WINDOW segments per read. A storer that fails a segment is not asked again in that read; its
 // segment goes to the next storer.
 import { RpcError, serverStream } from '../../lib/grpc/client.js';
-import { fileHashOf, leafHash, verifyMultiproof } from '../../lib/merkle/index.js';
+import { fileHashOf, leafHashesOf, verifyMultiproof } from '../../lib/merkle/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Clients } from './rpc.js';
 
@@ -170,7 +170,7 @@ async function streamFrom(clients: Clients, endpoint: string, f: FileShape, from
         if (Number(p.leafCount) !== leafCount || p.leafIndices.length !== count || p.leafIndices.some((x, i) => Number(x) !== indices[i])) {
           throw new Error('the proof is for other leaves');
         }
-        const leaves = indices.map((_, i) => leafHash(msg.data.subarray(i * C, Math.min((i + 1) * C, msg.data.length))));
+        const leaves = leafHashesOf(msg.data, C);
         if (!verifyMultiproof(treeRoot, leafCount, indices, leaves, p.nodes)) throw new Error(`chunks ${first}..${first + count - 1} fail their proof`);
         next = lastEnd;
         // Verified: hand the part asked for over.
@@ -234,6 +234,8 @@ async function readSequential(clients: Clients, logger: Logger, o: VerifiedReadI
   return dropped;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Segments from several storers at once, verified whole, handed over in order (header). */
 async function readParallel(clients: Clients, logger: Logger, o: VerifiedReadInput, tuning: ReadTuning): Promise<Record<string, string>> {
   const segment = tuning.segmentBytes ?? READ_SEGMENT_BYTES;
@@ -250,36 +252,40 @@ async function readParallel(clients: Clients, logger: Logger, o: VerifiedReadInp
   const stop = new AbortController(); // this read is over (done, failed, or the client left)
   const signal = AbortSignal.any([o.signal, stop.signal]);
 
-  const fetchSegment = async (k: number): Promise<Buffer> => {
+  // A segment is the verified pieces as they came (views of the decoded messages, never copied); a
+  // storer that fails partway leaves what it verified, and the next one continues from there.
+  const fetchSegment = async (k: number): Promise<Buffer[]> => {
     const from = bounds[k]!;
     const to = bounds[k + 1]! - 1;
     const n = o.endpoints.length;
+    const pieces: Buffer[] = [];
+    let next = from;
     for (let i = 0; i < n; i++) {
       const endpoint = o.endpoints[(k + i) % n]!;
       if (dropped[endpoint] !== undefined) continue;
-      const buf = Buffer.allocUnsafe(to + 1 - from);
       try {
-        await streamFrom(clients, endpoint, o, from, to, signal, stallMs, async (offset, bytes) => {
-          bytes.copy(buf, offset - from);
+        await streamFrom(clients, endpoint, o, next, to, signal, stallMs, async (offset, bytes) => {
+          pieces.push(bytes);
+          next = offset + bytes.length;
         });
         served.add(endpoint);
-        return buf;
+        return pieces;
       } catch (err) {
         if (signal.aborted) throw err;
         if (dropped[endpoint] === undefined) {
           dropped[endpoint] = reasonOf(err);
           o.failures?.failed(endpoint);
-          logger.warn('storer dropped during a read', { endpoint, reason: dropped[endpoint], at: from });
+          logger.warn('storer dropped during a read', { endpoint, reason: dropped[endpoint], at: next });
         }
       }
     }
-    throw new Error(`no storer could serve bytes ${from}-${to}: ${JSON.stringify(dropped)}`);
+    throw new Error(`no storer could serve bytes ${next}-${to}: ${JSON.stringify(dropped)}`);
   };
 
   // Segments fetched and not yet handed over, by index. A segment is forgotten once handed over: its
   // settled promise holds its bytes, and keeping every one held a whole file per read (issue 21:
   // 1220 MB peak RSS during a 1 GB GET, 188 MB before parallel reads).
-  const inFlight = new Map<number, Promise<Buffer>>();
+  const inFlight = new Map<number, Promise<Buffer[]>>();
   let launched = 0;
   let delivered = 0;
   try {
@@ -289,17 +295,21 @@ async function readParallel(clients: Clients, logger: Logger, o: VerifiedReadInp
         p.catch(() => undefined); // awaited in order below; a later one failing early must not go unhandled
         inFlight.set(launched++, p);
       }
-      let bytes: Buffer;
+      let pieces: Buffer[];
       try {
-        bytes = await inFlight.get(k)!;
+        pieces = await inFlight.get(k)!;
         inFlight.delete(k);
       } catch (err) {
         if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
         throw new ReadFailed((err as Error).message, delivered);
       }
-      await o.write(bytes);
-      delivered += bytes.length;
-      if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
+      for (let i = 0; i < pieces.length; i++) {
+        const bytes = pieces[i]!;
+        pieces[i] = EMPTY; // handed over: this read no longer holds it
+        await o.write(bytes);
+        delivered += bytes.length;
+        if (o.signal.aborted) throw new ReadFailed('the client went away', delivered);
+      }
     }
   } finally {
     stop.abort(new Error('the read is over'));

@@ -175,6 +175,23 @@ export interface FakeStorer {
 
 const PIECE_CHUNKS = 16;
 
+/**
+ * A file's Merkle tree, built once per file and chunk size as a storer keeps its leaves: built per
+ * GetFile it made every call hash the whole file before its first byte, which on a starved CPU (other
+ * test files labelling sectors) outlasted the readers' 500 ms stall timeout.
+ */
+const trees = new WeakMap<Buffer, Map<number, MerkleTree>>();
+function treeOf(bytes: Buffer, C: number): MerkleTree {
+  let byC = trees.get(bytes);
+  if (!byC) trees.set(bytes, (byC = new Map()));
+  let tree = byC.get(C);
+  if (!tree) {
+    tree = MerkleTree.fromLeaves(Array.from({ length: Math.ceil(bytes.length / C) }, (_, i) => leafHash(bytes.subarray(i * C, (i + 1) * C))));
+    byC.set(C, tree);
+  }
+  return tree;
+}
+
 export async function startFakeStorer(): Promise<FakeStorer> {
   const key = seeded.keyPair();
   const clients = new Clients();
@@ -236,8 +253,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
       if (!bytes) throw new WolkError('NOT_FOUND', 'no such file');
       const C = chunkSizes.get(req.filehash.toString('hex')) ?? 4096;
       const n = Math.ceil(bytes.length / C);
-      const leaves = Array.from({ length: n }, (_, i) => leafHash(bytes.subarray(i * C, (i + 1) * C)));
-      const tree = MerkleTree.fromLeaves(leaves);
+      const tree = treeOf(bytes, C);
       const start = Math.floor(Number(req.offset ?? 0n) / C);
       const endByte = req.length === undefined ? bytes.length : Math.min(bytes.length, Number(req.offset ?? 0n) + Number(req.length));
       const endChunk = Math.ceil(endByte / C);

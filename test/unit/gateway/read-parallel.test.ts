@@ -108,12 +108,15 @@ test('when no storer can serve a segment the read fails with what was delivered'
 });
 
 test('a parallel read holds only the segments in its window, not those it has handed over', async (t) => {
-  // 1 MB in 8 segments, 3 in flight. When the last segment is handed over, a full GC must free every
-  // earlier one: the read kept them all until it ended (issue 21: 1220 MB peak RSS during a 1 GB GET).
+  // 1 MB in 8 segments, 3 in flight. A segment is handed over as the views of the messages it came in;
+  // when the last byte is handed over, a full GC must free the memory of every earlier piece: the read
+  // kept whole segments until it ended once (issue 21: 1220 MB peak RSS during a 1 GB GET).
   const w = await world(3, 1_000_000);
   try {
-    const refs: WeakRef<Buffer>[] = [];
+    const refs: WeakRef<ArrayBufferLike>[] = [];
+    const seen = new WeakSet<ArrayBufferLike>();
     let alive = -1;
+    let delivered = 0;
     const segments = Math.ceil(w.bytes.length / TUNING.segmentBytes!);
     await readVerified(
       w.clients,
@@ -121,14 +124,19 @@ test('a parallel read holds only the segments in its window, not those it has ha
       {
         filehash: w.filehash, size: w.bytes.length, chunkSize: CHUNK, start: 0, end: w.bytes.length - 1, endpoints: w.storers.map((s) => s.endpoint), signal: new AbortController().signal,
         write: async (b) => {
-          refs.push(new WeakRef(b));
-          if (refs.length === segments) alive = await aliveAfterGc(refs.slice(0, -1));
+          delivered += b.length;
+          const last = delivered === w.bytes.length;
+          if (last) alive = await aliveAfterGc(refs.filter((r) => r.deref() !== b.buffer));
+          if (!seen.has(b.buffer)) {
+            seen.add(b.buffer);
+            refs.push(new WeakRef(b.buffer));
+          }
         },
       },
       TUNING,
     );
-    t.is(refs.length, segments, 'one write per segment');
-    t.is(alive, 0, `segments still held when the last was handed over, of ${segments - 1} before it`);
+    t.true(refs.length >= segments, `at least one piece per segment (${refs.length} memory blocks for ${segments} segments)`);
+    t.is(alive, 0, `pieces still held when the last was handed over, of ${refs.length - 1} before it`);
   } finally {
     await w.close();
   }
