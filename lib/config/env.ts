@@ -193,6 +193,19 @@ function formatStore(v: ReturnType<typeof parseStore>): string {
 
 // ---- the registry ----
 
+/** The gateway's defaults for WOLK_COMMIT_DEADLINE_MS and WOLK_FINALITY_TIMEOUT_MS (one home: used below and by the storer's WOLK_RECLAIM_AFTER_MS). */
+export const COMMIT_DEADLINE_DEFAULT_MS = 60_000;
+export const FINALITY_TIMEOUT_DEFAULT_MS = 60_000;
+/**
+ * What a storer adds to the gateway's commit deadline and finality wait before it reclaims an
+ * uncovered file (docs/storer.md "Space reclamation"): a SetKey the gateway stopped waiting for (202)
+ * can still be in a mempool and finalize while its commitments' seed is at most 256 rounds old, and
+ * block timestamps may run up to 30 s ahead of a validator's clock.
+ */
+export const RECLAIM_MARGIN_MS = 10 * 60_000;
+/** WOLK_RECLAIM_AFTER_MS on a storer that follows a chain (12 min). */
+export const RECLAIM_AFTER_DEFAULT_MS = COMMIT_DEADLINE_DEFAULT_MS + FINALITY_TIMEOUT_DEFAULT_MS + RECLAIM_MARGIN_MS;
+
 export const ENV = {
   WOLK_LISTEN: {
     name: 'WOLK_LISTEN',
@@ -325,7 +338,7 @@ export const ENV = {
     name: 'WOLK_COMMIT_DEADLINE_MS',
     doc: 'Time the gateway gives N storers to commit to an upload, in milliseconds, plus the file\'s size at WOLK_COMMIT_MIN_RATE; fewer by then: 503 and nothing on chain.',
     services: ['gateway'],
-    default: { value: 60_000 },
+    default: { value: COMMIT_DEADLINE_DEFAULT_MS },
     parse: parseInteger(100, 3600000),
   },
   WOLK_COMMIT_MIN_RATE: {
@@ -403,7 +416,7 @@ export const ENV = {
     name: 'WOLK_FINALITY_TIMEOUT_MS',
     doc: 'How long a synchronous PUT waits for its SetKey to be final before answering 202 with a status URL, in milliseconds.',
     services: ['gateway'],
-    default: { value: 60_000 },
+    default: { value: FINALITY_TIMEOUT_DEFAULT_MS },
     parse: parseInteger(0, 3600000),
   },
   WOLK_RESUMABLE_EXPIRY_MS: {
@@ -458,6 +471,13 @@ export const ENV = {
     default: { value: 16 * 1024 ** 3 },
     format: formatBytes,
     parse: parseBytes(1, 2 ** 50),
+  },
+  WOLK_RECLAIM_AFTER_MS: {
+    name: 'WOLK_RECLAIM_AFTER_MS',
+    doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from WOLK_CONSENSUS to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',
+    services: ['storer'],
+    default: { derived: `with WOLK_GENESIS and WOLK_CONSENSUS: the gateway's default WOLK_COMMIT_DEADLINE_MS + WOLK_FINALITY_TIMEOUT_MS + 10 min = ${RECLAIM_AFTER_DEFAULT_MS} (${RECLAIM_AFTER_DEFAULT_MS / 60_000} min)`, otherwise: 0 },
+    parse: parseInteger(0, 30 * 24 * 3600 * 1000),
   },
   WOLK_LAMBDA_MS: {
     name: 'WOLK_LAMBDA_MS',

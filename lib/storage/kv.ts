@@ -56,6 +56,8 @@ export enum Bucket {
   fileChunk = 4,
   /** Storer: replica roots and commitments by filehash. */
   replica = 5,
+  /** Storer: what certified blocks hold this storer responsible for (services/storer/coverage.ts). */
+  coverage = 6,
   /** Sparse Merkle tree nodes by node hash. */
   smtNode = 10,
   /** Sparse Merkle tree roots by version (block round). */

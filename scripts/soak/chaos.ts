@@ -5,17 +5,21 @@
 // finalized after the fault ended, every process answering health checks). At the end, with the
 // faults over: every upload answered 201 is read back byte-identical and its proof verifies against
 // the genesis committee; no round has two different certified blocks across the consensus nodes'
-// stores; the chain is live within the stated time. Prints a table; the exit code says whether all held.
+// stores; the chain is live within the stated time; once the storers' reclamation deadline has passed,
+// every storer holds exactly the files the chain names it for (reclaim-check.ts). Prints a table; the
+// exit code says whether all held.
 import { credentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { ConsensusServiceClient, type GetStatusResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { blockHashOfHeader } from '../../lib/chain/block-hash.js';
 import { WolkClient } from '../../lib/client/client.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
+import { COMMIT_DEADLINE_DEFAULT_MS, FINALITY_TIMEOUT_DEFAULT_MS } from '../../lib/config/env.js';
 import { unaryCall } from '../../lib/grpc/client.js';
 import { Prng } from '../../test/sim/prng.js';
 import { startSoakCluster, tailOf, type SoakCluster, type SoakClusterOptions } from './cluster.js';
 import { newLoadStats, readSha256, runUser, setUpUsers, type LoadStats } from './load.js';
+import { reclaimed, waitReclaimed } from './reclaim-check.js';
 
 /** The chain must be live again this soon after the faults stop (stated in docs/testing.md). */
 export const RECOVERY_LIMIT_MS = 60_000;
@@ -32,6 +36,8 @@ export interface ChaosOptions {
   /** Pause after a recovered cycle before the next fault, in ms. */
   readonly settleMs?: number;
   readonly cluster?: SoakClusterOptions;
+  /** The storers' WOLK_RECLAIM_AFTER_MS (default RECLAIM_AFTER_MS). */
+  readonly reclaimAfterMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -53,8 +59,22 @@ export interface ChaosReport {
   readonly roundsChecked: number;
   /** After the last fault: time until a new block and every process healthy. */
   readonly finalRecoveryMs: number | null;
+  /** The storers' reclamation deadline, and the time after the load stopped until every storer held exactly what the chain names it for (null: not within the deadline + RECLAIM_SLACK_MS). */
+  readonly reclaimAfterMs: number;
+  readonly reclaimMs: number | null;
+  /** Storers that did not get there: what they held against what the chain names them for. */
+  readonly unreclaimed: string[];
   readonly durationMs: number;
 }
+
+/**
+ * The storers' reclamation deadline in the soak: the gateway's commit deadline and finality wait (a
+ * 201's SetKey is final within them after the storers stored the file) plus 30 s, far below the 12 min
+ * default (whose margin is for SetKeys finalizing after a 202) so the soak can wait for it.
+ */
+export const RECLAIM_AFTER_MS = COMMIT_DEADLINE_DEFAULT_MS + FINALITY_TIMEOUT_DEFAULT_MS + 30_000;
+/** After the deadline: a sweep (deadline / 4), the chain's lag, the indexer's. */
+export const RECLAIM_SLACK_MS = 60_000;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,7 +122,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const prng = new Prng(o.seed);
   const started = Date.now();
-  const cluster = await startSoakCluster(o.cluster);
+  const reclaimAfterMs = o.reclaimAfterMs ?? RECLAIM_AFTER_MS;
+  const cluster = await startSoakCluster({ ...o.cluster, env: { WOLK_RECLAIM_AFTER_MS: String(reclaimAfterMs), ...o.cluster?.env } });
   log(`chaos: seed ${o.seed}, devnet in ${cluster.dir}, gateway ${cluster.gatewayUrl}`);
   const clients = consensusClients(cluster);
   const names = [...cluster.processes.keys()];
@@ -168,6 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // Faults over: stop the load, then check what was promised.
     loadStop.abort();
     await Promise.all(loads);
+    const loadStopped = Date.now();
     const atEnd = await finalizedRound(clients);
     const finalRecoveryMs = await waitLive(cluster, clients, atEnd, RECOVERY_LIMIT_MS);
     const lost: string[] = [...stats.wrongReads];
@@ -184,7 +206,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     }
     const { forks, rounds } = await checkNoForks(clients);
-    return { seed: o.seed, dir: cluster.dir, cycles: o.cycles, faults, killedByService, load: stats, lost, recoveryMs, unrecovered, forks, roundsChecked: rounds, finalRecoveryMs, durationMs: Date.now() - started };
+    // Reclamation: the last write of the load was before loadStopped; every storer must hold exactly
+    // what the chain names it for once the deadline (and a sweep, and the chain's lag) has passed.
+    const reclaim = await waitReclaimed(cluster, Math.max(0, loadStopped + reclaimAfterMs + RECLAIM_SLACK_MS - Date.now()));
+    const reclaimMs = reclaim.ms === null ? null : Date.now() - loadStopped;
+    const unreclaimed = reclaim.holdings.filter((h) => !reclaimed(h)).map((h) => `${h.name}: holds ${h.files} files, ${h.diskBytes} bytes on disk; the chain names it for ${h.covered} files, ${h.coveredBytes} bytes`);
+    if (reclaim.holdings.length === 0) unreclaimed.push('no storer answered GetInfo and the indexer ListStorerKeys');
+    return { seed: o.seed, dir: cluster.dir, cycles: o.cycles, faults, killedByService, load: stats, lost, recoveryMs, unrecovered, forks, roundsChecked: rounds, finalRecoveryMs, reclaimAfterMs, reclaimMs, unreclaimed, durationMs: Date.now() - started };
   } catch (err) {
     const tails = [...cluster.processes.values()].map((p) => `--- ${p.plan.name}\n${tailOf(p.log, 5)}`).join('\n');
     throw new Error(`chaos soak (seed ${o.seed}, ${cluster.dir}): ${(err as Error).message}\n${tails}`, { cause: err });
@@ -241,16 +269,18 @@ export function formatReport(r: ChaosReport): string {
     ['recovery p50 / p99', `${p50 ?? '-'} ms / ${p99 ?? '-'} ms (limit ${RECOVERY_LIMIT_MS} ms; ${r.unrecovered.length} cycles over it)`],
     ['live after the last fault', r.finalRecoveryMs === null ? `NO (not within ${RECOVERY_LIMIT_MS} ms)` : `${r.finalRecoveryMs} ms`],
     ['rounds checked for forks', `${r.roundsChecked} (${r.forks.length} with two certified blocks)`],
+    ['storers reclaimed', r.reclaimMs === null ? `NO (${r.unreclaimed.length} storers hold other than what the chain names them for)` : `${r.reclaimMs} ms after the load stopped (WOLK_RECLAIM_AFTER_MS ${r.reclaimAfterMs})`],
     ['duration', `${Math.round(r.durationMs / 1000)} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   for (const l of r.lost.slice(0, 20)) lines.push(`LOST ${l}`);
   for (const f of r.forks.slice(0, 20)) lines.push(`FORK ${f}`);
+  for (const u of r.unreclaimed) lines.push(`UNRECLAIMED ${u}`);
   return lines.join('\n');
 }
 
 /** What must hold for the soak to pass. */
 export function chaosPassed(r: ChaosReport): boolean {
-  return r.lost.length === 0 && r.forks.length === 0 && r.unrecovered.length === 0 && r.finalRecoveryMs !== null && r.load.wrongReads.length === 0;
+  return r.lost.length === 0 && r.forks.length === 0 && r.unrecovered.length === 0 && r.finalRecoveryMs !== null && r.load.wrongReads.length === 0 && r.unreclaimed.length === 0;
 }

@@ -9,7 +9,7 @@
 //   s3-large     a large object through the AWS SDK multipart against `wolk s3` (s3-large.ts)
 //                --mb 200  --seed N
 // The resume and s3-large fixtures come from the test PRNG: --seed, else WOLK_TEST_SEED (test/helpers/seed.ts).
-import { chaosPassed, formatReport, runChaos } from './chaos.js';
+import { chaosPassed, formatReport, RECLAIM_AFTER_MS, runChaos } from './chaos.js';
 import { TEST_SEED } from '../../test/helpers/seed.js';
 
 function flag(args: readonly string[], name: string, fallback: number): number {
@@ -23,7 +23,7 @@ function flag(args: readonly string[], name: string, fallback: number): number {
 const SOAKS: Record<string, (args: readonly string[]) => Promise<boolean>> = {
   async chaos(args) {
     const seed = flag(args, 'seed', Math.floor(Math.random() * 2 ** 31));
-    const report = await runChaos({ cycles: flag(args, 'cycles', 100), seed, users: flag(args, 'users', 2) });
+    const report = await runChaos({ cycles: flag(args, 'cycles', 100), seed, users: flag(args, 'users', 2), reclaimAfterMs: flag(args, 'reclaim-after-ms', RECLAIM_AFTER_MS) });
     process.stdout.write(`\n${formatReport(report)}\n`);
     const ok = chaosPassed(report);
     process.stdout.write(ok ? 'chaos soak: PASSED\n' : `chaos soak: FAILED (replay with npm run soak -- chaos --seed ${seed} --cycles ${report.cycles})\n`);

@@ -1,5 +1,5 @@
 // The indexer's core (pure: reads through an injected reader, returns the writes): applies one finalized
-// block with its certificate to the read model. It checks that the block is the next one (round, link
+// block with its certificate to the read model. It checks (lib/chain/certified-block.ts) that the block is the next one (round, link
 // to the previous hash), that its certificate finalizes it, and that the transactions and NewChunks are
 // the ones the header commits to (tx_root, new_chunks_hash): a consensus node cannot slip in a body the
 // committee did not certify. The caller writes the returned ops, which include the new cursor, in ONE
@@ -22,15 +22,14 @@ import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { genesisBalance, type Genesis, type GenesisRole } from '../../lib/chain/genesis.js';
-import { chunkCommitmentsHash } from '../../lib/chain/commitment.js';
-import { newChunksHashOf, rewardEffects } from '../../lib/chain/reward.js';
+import { BlockRejected, checkNextBlock } from '../../lib/chain/certified-block.js';
+import { rewardEffects } from '../../lib/chain/reward.js';
 import { repairedRecord } from '../../lib/chain/repair.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
 import { fromHex } from '../../lib/crypto/index.js';
-import { leafHash, rootOfLeaves } from '../../lib/merkle/index.js';
 import type { KvOp } from '../../lib/storage/kv.js';
-import type { CertificateVerifier } from './certificate.js';
+import type { CertificateVerifier } from '../../lib/chain/certificate.js';
 import { CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, storerKeyIndexKey, type Cursor } from './keys.js';
 
 export interface ReadModelReader {
@@ -44,10 +43,8 @@ export interface IndexerCoreContext {
   readonly rewardPerValid: bigint;
 }
 
-/** A block that cannot be applied: the follower drops the source and tries another node. */
-export class BlockRejected extends Error {
-  override readonly name = 'BlockRejected';
-}
+/** A block that cannot be applied (lib/chain/certified-block.ts). */
+export { BlockRejected };
 
 export interface Applied {
   readonly ops: KvOp[];
@@ -94,18 +91,10 @@ class Overlay {
 }
 
 export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Cursor | null, cb: CertifiedBlock, ctx: IndexerCoreContext): Promise<Applied> {
-  const block = cb.block;
-  const header = block?.header;
-  if (!block || !header) throw new BlockRejected('stream message without a block header');
-  const round = Number(header.round);
-  const expected = cursor === null ? 0 : cursor.round + 1;
-  if (round !== expected) throw new BlockRejected(`got block ${round}, expected ${expected}`);
+  const { block, header, round, hash } = checkNextBlock(cursor, cb, ctx.genesis.seed, ctx.certificates);
   const o = new Overlay(reader);
   const stats = { txs: block.txs.length, keys: 0, nodes: 0, rewards: 0 };
-  let hash: Uint8Array;
   if (cursor === null) {
-    if (!eq(header.seed, fromHex(ctx.genesis.seed))) throw new BlockRejected('block 0 does not carry the genesis seed: another network');
-    hash = ctx.certificates.hashOf(header);
     for (const n of ctx.genesis.nodes) {
       const id = Buffer.from(fromHex(n.id));
       o.putNode({
@@ -119,16 +108,7 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       });
       stats.nodes++;
     }
-  } else {
-    if (!eq(header.previousHash, cursor.hash)) throw new BlockRejected(`block ${round} does not link to block ${cursor.round}`);
-    const v = ctx.certificates.verify(header, cb.certificate, cursor.seed);
-    if (!v.ok) throw new BlockRejected(`certificate of block ${round} does not verify: ${v.reason}`);
-    hash = v.hash;
   }
-  const txRoot = rootOfLeaves(block.txs.map((t) => leafHash(txId(t))));
-  if (!eq(txRoot, header.txRoot)) throw new BlockRejected(`transactions of block ${round} do not match its tx_root`);
-  if (block.newChunks && !eq(newChunksHashOf(block.newChunks), header.newChunksHash)) throw new BlockRejected(`NewChunks of block ${round} do not match new_chunks_hash`);
-  if (!eq(chunkCommitmentsHash(block.newChunks?.chunkCommitments ?? []), header.chunkCommitmentsHash)) throw new BlockRejected(`chunk commitments of block ${round} do not match chunk_commitments_hash`);
 
   for (const stx of block.txs) {
     const tx = stx.tx;

@@ -53,6 +53,8 @@ export interface FileStoreDeps {
   readonly segmentBytes?: number;
   /** Free bytes of the data volume now (statfs); undefined where it cannot be told (RADOS). */
   readonly freeBytes?: () => Promise<number | undefined>;
+  /** The clock (default Date.now): FileRecord.storedAtMs, which the reclamation deadline counts from. */
+  readonly now?: () => number;
 }
 
 /** Checks a FileInfo from the wire: INVALID_ARGUMENT for malformed fields, RESOURCE_EXHAUSTED above the size limit. */
@@ -164,7 +166,10 @@ export class FileStore {
   /** Bytes reserved by uploads in progress (reserveSpace). */
   private reservedBytes = 0;
 
+  private readonly now: () => number;
+
   constructor(private readonly deps: FileStoreDeps) {
+    this.now = deps.now ?? Date.now;
     this.kv = deps.kv;
     this.blobs = deps.blobs;
     this.log = deps.logger.child({ module: 'files' });
@@ -264,7 +269,7 @@ export class FileStore {
    * one 128 KiB leaf group per tree, whatever the file size.
    */
   async ingest(id: FileId, pieces: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ record: FileRecord; created: boolean }> {
-    const existing = await this.get(id.filehash);
+    const existing = await this.touch(id.filehash);
     if (existing) return { record: existing, created: false };
     const fhHex = hex(id.filehash);
     const uploadId = randomBytes(8).toString('hex');
@@ -334,7 +339,7 @@ export class FileStore {
         segmentBytes: this.segmentBytes,
         treeRoot: digest.root,
         replicaRoot: replica.replicaRoot,
-        storedAtMs: Date.now(),
+        storedAtMs: this.now(),
       };
       return await this.commit(id.filehash, record, [...leaves.lastOp(), ...replicaLeaves.lastOp()], segments);
     } catch (err) {
@@ -350,7 +355,7 @@ export class FileStore {
   /** The commit point: one synchronous batch, serialized per filehash (a second upload of it is dropped). */
   private commit(filehash: Uint8Array, record: FileRecord, lastLeaves: KvOp[], segments: number) {
     return this.exclusive(hex(filehash), async (): Promise<{ record: FileRecord; created: boolean }> => {
-      const existing = await this.get(filehash);
+      const existing = await this.touchHeld(filehash);
       if (existing) {
         await this.removeUpload(hex(filehash), record.uploadId, segments);
         await this.removeLeaves(filehash, record.uploadId);
@@ -366,6 +371,67 @@ export class FileStore {
       this.bytes += record.size;
       return { record, created: true };
     });
+  }
+
+  /**
+   * The committed file, its storedAtMs moved to now (durably) when it is older than a second: a file
+   * asked for again (SetFile, Solicit) may be named by a SetKey still to come, so the reclamation
+   * deadline starts again (reclaimer.ts). Serialized with reclaim(): after a reclaim, null.
+   */
+  touch(filehash: Uint8Array): Promise<FileRecord | null> {
+    return this.exclusive(hex(filehash), () => this.touchHeld(filehash));
+  }
+
+  /** touch() for a caller that holds the file's lock. */
+  private async touchHeld(filehash: Uint8Array): Promise<FileRecord | null> {
+    const r = await this.get(filehash);
+    if (!r) return null;
+    const now = this.now();
+    if (now - r.storedAtMs < 1000) return r;
+    const touched: FileRecord = { ...r, storedAtMs: now };
+    await this.kv.put(fileRecordKey(filehash), encodeFileRecord(touched), { sync: true });
+    return touched;
+  }
+
+  /**
+   * Deletes a committed file if `reclaimable(record)` still holds once the file's lock is taken (the
+   * record may have been touched or covered since the caller looked). Crash-safe: ONE synchronous batch
+   * deletes the record (the commit point: from then on the file does not exist) and puts back the
+   * upload's in-progress marker; then segments and leaves go. A crash in between leaves exactly what
+   * init() removes at the next start (segments no record names, leaves of a marked upload), never a
+   * record whose bytes are gone. Returns the bytes freed, or null when the file stays (or was gone).
+   */
+  reclaim(filehash: Uint8Array, reclaimable: (r: FileRecord) => Promise<boolean>): Promise<number | null> {
+    return this.exclusive(hex(filehash), async () => {
+      const r = await this.get(filehash);
+      if (!r || !(await reclaimable(r))) return null;
+      await this.kv.batch(
+        [
+          { type: 'del', key: fileRecordKey(filehash) },
+          { type: 'put', key: pendingKey(r.uploadId), value: Uint8Array.from(filehash) },
+        ],
+        { sync: true },
+      );
+      this.files--;
+      this.bytes -= r.size;
+      this.forgetTrees(hex(filehash));
+      await this.removeUpload(hex(filehash), r.uploadId, Math.ceil(r.size / r.segmentBytes));
+      await this.removeLeaves(filehash, r.uploadId);
+      return r.size;
+    });
+  }
+
+  private forgetTrees(key: string): void {
+    const hit = this.trees.get(key);
+    if (!hit) return;
+    this.trees.delete(key);
+    this.treeBytes -= hit.cost;
+  }
+
+  /** Committed files' records, in filehash order (the reclaimer's scan). */
+  async *records(): AsyncGenerator<{ filehash: Uint8Array; record: FileRecord }> {
+    const prefix = fileRecordPrefix();
+    for await (const e of this.kv.range({ gte: prefix, lt: prefixEnd(prefix) })) yield { filehash: Uint8Array.from(e.key.subarray(prefix.length)), record: decodeFileRecord(e.value) };
   }
 
   private async removeUpload(fhHex: string, uploadId: string, segments: number): Promise<void> {

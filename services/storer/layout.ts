@@ -70,6 +70,7 @@ export interface FileRecord {
   readonly treeRoot: Uint8Array;
   /** This storer's replica root (bound to its id). */
   readonly replicaRoot: Uint8Array;
+  /** When the file was stored or last asked for again (SetFile, Solicit): the reclamation deadline counts from it. */
   readonly storedAtMs: number;
 }
 

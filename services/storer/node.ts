@@ -1,9 +1,14 @@
 // The storer's wiring (STYLE: one wiring file per service): identity, RocksDB, the blob store for file
 // bytes, the cores, the gRPC server; close() tears down in reverse (server drains, blobs, database).
+import { credentials } from '@grpc/grpc-js';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodesWithRole } from '../../lib/chain/genesis.js';
+import { createCertificateVerifier } from '../../lib/chain/certificate.js';
+import { Follower } from '../../lib/chain/follower.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
+import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
+import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
 import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
@@ -21,6 +26,8 @@ import { storerHandlers } from './server.js';
 import { ShareStore } from './shares.js';
 import { Solicitor } from './solicit.js';
 import { ChunkCommitter } from './chunk-commit.js';
+import { Coverage } from './coverage.js';
+import { Reclaimer } from './reclaimer.js';
 import { storerServiceDefinition } from './wire.js';
 import { withAttacks, wrongSealerEncoding } from './faults.js';
 import { workerLabeller } from './porep/labeller.js';
@@ -152,6 +159,24 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
         await registrationLoop;
       },
     };
+    // Space reclamation (reclaimer.ts): follows certified blocks to learn what the chain holds this
+    // storer responsible for, and deletes the rest after WOLK_RECLAIM_AFTER_MS.
+    const reclaim = opts.reclaimAfterMs > 0 && opts.genesis && consensus.length > 0 ? opts.genesis : null;
+    if (opts.reclaimAfterMs > 0 && !reclaim) log.warn('WOLK_RECLAIM_AFTER_MS is set, but without WOLK_GENESIS and WOLK_CONSENSUS there is no chain to tell covered data from: reclamation is off');
+    const coverageClients = reclaim ? new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions)) : null;
+    const coverage = reclaim ? new Coverage(db, { genesisSeedHex: reclaim.seed, certificates: createCertificateVerifier(reclaim), storerId: key.signPublicKey }) : null;
+    const follower =
+      coverage && coverageClients
+        ? new Follower({
+            endpoints: consensus,
+            source: (e) => coverageClients.get(e),
+            nextRound: async () => ((await coverage.cursor())?.round ?? -1) + 1,
+            apply: async (b) => void (await coverage.apply(b)),
+            logger: log.child({ module: 'coverage' }),
+          })
+        : null;
+    const reclaimer = coverage ? new Reclaimer({ files, shares, kv: db, coverage, afterMs: opts.reclaimAfterMs, now: Date.now, logger: log }) : null;
+    if (reclaimer) log.info('space reclamation on: uncovered files and chunks are deleted after the deadline', { reclaimAfterMs: opts.reclaimAfterMs, sweepMs: reclaimer.intervalMs });
     handedOver = true;
     node = await startGrpcNode(ctx, {
       services: [
@@ -180,8 +205,17 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
           }),
         }),
       ],
-      resources: [{ close: async () => registry?.close() }, db, blobs],
-      background: [selfRegistration, ...(sectors ? [{ start: () => sectors.start(), stop: () => sectors.stop() }] : [])],
+      resources: [{ close: async () => registry?.close() }, { close: async () => coverageClients?.close() }, db, blobs],
+      background: [
+        selfRegistration,
+        ...(sectors ? [{ start: () => sectors.start(), stop: () => sectors.stop() }] : []),
+        ...(follower && reclaimer
+          ? [
+              { start: () => follower.start(), stop: () => follower.stop() },
+              { start: () => reclaimer.start(), stop: () => reclaimer.stop() },
+            ]
+          : []),
+      ],
     });
   } catch (err) {
     if (!handedOver) {

@@ -1,6 +1,6 @@
 // The storer's options: their types and the one place they are read from the environment
 // (lib/config/env.ts defines every variable and its default).
-import { ConfigError, formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
+import { ConfigError, RECLAIM_AFTER_DEFAULT_MS, formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
 import type { AdmissionMode } from './admission.js';
@@ -30,6 +30,8 @@ export interface StorerOptions extends CommonOptions {
   /** Who this storer keeps bytes for (admission.ts), and each writer's byte budget. */
   readonly admission: AdmissionMode;
   readonly writeBudget: { readonly bytesPerSecond: number; readonly burstBytes: number };
+  /** Uncovered files and chunks are deleted this long after they were last written (reclaimer.ts); 0: never. */
+  readonly reclaimAfterMs: number;
 }
 
 export function readOptions(env: Environment): StorerOptions {
@@ -42,6 +44,7 @@ export function readOptions(env: Environment): StorerOptions {
   const advertise = readEnv(env, 'WOLK_ADVERTISE');
   const admission = readDerived(env, 'WOLK_WRITE_ADMISSION', genesis ? 'chain' : undefined);
   if (admission === 'chain' && !genesis) throw new ConfigError('WOLK_WRITE_ADMISSION', '`chain` admits writes from the nodes a chain registers, so it needs WOLK_GENESIS (and WOLK_CONSENSUS to follow registrations after genesis)');
+  const consensus = readEnv(env, 'WOLK_CONSENSUS') ?? [];
   return {
     ...common,
     maxFileBytes: readOption(env, 'WOLK_MAX_FILE_BYTES'),
@@ -54,8 +57,10 @@ export function readOptions(env: Environment): StorerOptions {
     cephClient: readEnv(env, 'CEPH_CLIENT'),
     faults: new Set(faults as Fault[]),
     advertise: advertise ? formatHostPort(advertise) : undefined,
-    consensus: readEnv(env, 'WOLK_CONSENSUS') ?? [],
+    consensus,
     admission,
     writeBudget: { bytesPerSecond: readOption(env, 'WOLK_WRITE_BYTES_PER_S'), burstBytes: readOption(env, 'WOLK_WRITE_BURST_BYTES') },
+    // Reclamation needs a chain to follow: without one nothing is ever known to be uncovered.
+    reclaimAfterMs: readDerived(env, 'WOLK_RECLAIM_AFTER_MS', genesis && consensus.length > 0 ? RECLAIM_AFTER_DEFAULT_MS : undefined),
   };
 }

@@ -25,7 +25,47 @@ export class ShareStore {
   /** Writes in progress by chunk id, so concurrent puts of one new chunk write (and count) it once. */
   private readonly writing = new Map<string, Promise<void>>();
 
+  /** Deletions in progress by chunk id (reclaim): a write of one of them waits, then writes it again. */
+  private readonly deleting = new Map<string, Promise<void>>();
+  /** Told the ids of every chunk written or checked for a commitment, before anything is awaited (the reclaimer restarts their clock). */
+  onUse: (ids: readonly Uint8Array[]) => void = () => undefined;
+
   constructor(private readonly kv: KvStore) {}
+
+  /** Waits for the deletions in progress among `ids`. */
+  private async afterDeletions(ids: readonly Uint8Array[]): Promise<void> {
+    if (this.deleting.size === 0) return;
+    const waits = ids.flatMap((id) => {
+      const d = this.deleting.get(hex(id));
+      return d ? [d] : [];
+    });
+    await Promise.all(waits);
+  }
+
+  /**
+   * Deletes the chunks for which `stillReclaimable(id)` holds at the moment the deletion starts (checked
+   * synchronously, so a write that used a chunk before it is not deleted, and one after waits for the
+   * deletion and then stores the chunk again). One synchronous batch. Returns the chunks and bytes freed.
+   */
+  async reclaim(ids: readonly Uint8Array[], stillReclaimable: (id: Uint8Array) => boolean): Promise<{ chunks: number; bytes: number }> {
+    const held = await this.getMany(ids);
+    const gone = ids.flatMap((id, i) => (held[i] && !this.deleting.has(hex(id)) && !this.writing.has(hex(id)) && stillReclaimable(id) ? [{ id, bytes: held[i].length }] : []));
+    if (gone.length === 0) return { chunks: 0, bytes: 0 };
+    const write = this.kv.batch(gone.map((g) => ({ type: 'del' as const, key: chunkKey(g.id) })), { sync: true });
+    for (const g of gone) this.deleting.set(hex(g.id), write.catch(() => undefined));
+    let bytes = 0;
+    try {
+      await write;
+      for (const g of gone) {
+        this.count--;
+        this.bytes -= g.bytes;
+        bytes += g.bytes;
+      }
+    } finally {
+      for (const g of gone) this.deleting.delete(hex(g.id));
+    }
+    return { chunks: gone.length, bytes };
+  }
 
   /** Counts what is stored (one scan at start: reads every chunk once). */
   async init(): Promise<void> {
@@ -47,6 +87,8 @@ export class ShareStore {
       }
     }
     const k = hex(id);
+    this.onUse([id]);
+    await this.afterDeletions([id]);
     const pending = this.writing.get(k);
     if (pending) {
       await pending;
@@ -78,6 +120,8 @@ export class ShareStore {
     checkChunkSizes(datas);
     // `hashed`: the ids the caller computed already (SetShares checks its signature over them).
     const ids = hashed && hashed.length === datas.length ? [...hashed] : datas.map((d) => sha256(d));
+    this.onUse(ids);
+    await this.afterDeletions(ids);
     const fresh = new Map<string, { id: Uint8Array; data: Uint8Array }>();
     const waits: Promise<void>[] = [];
     await Promise.all(
@@ -122,6 +166,9 @@ export class ShareStore {
 
   /** The stored length of each chunk id, or null where it is not held. */
   async lengths(ids: readonly Uint8Array[]): Promise<(number | null)[]> {
+    // CommitChunks asks before it signs: the chunks it finds must outlive the commitment's deadline.
+    this.onUse(ids);
+    await this.afterDeletions(ids);
     return (await this.getMany(ids)).map((v) => (v === null ? null : v.length));
   }
 

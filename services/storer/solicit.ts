@@ -133,7 +133,8 @@ export class Solicitor {
 
   /** The committed file: already here, being fetched for another Solicit, or fetched now. */
   private async obtain(file: FileId, source: string, writer: Writer, signal: AbortSignal): Promise<FileRecord> {
-    const existing = await this.deps.files.get(file.filehash);
+    // touch: a file asked for again starts its reclamation deadline again (a SetKey may name it now).
+    const existing = await this.deps.files.touch(file.filehash);
     if (existing) {
       if (existing.size !== file.size || existing.chunkSize !== file.chunkSize) {
         throw invalidArgument(`file.size/chunk_size (${file.size}/${file.chunkSize}) do not match filehash ${hex(file.filehash)} (${existing.size}/${existing.chunkSize})`);

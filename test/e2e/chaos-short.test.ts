@@ -3,21 +3,24 @@
 // under load while 6 cycles of faults run: random processes of any kind SIGKILLed and restarted,
 // partitions, added delay, dropped connections. Afterwards every upload answered 201 reads back
 // byte-identical and its proof verifies with the genesis quorum, no round has two certified blocks
-// across the consensus nodes, and the chain was live again within RECOVERY_LIMIT_MS after every fault.
+// across the consensus nodes, the chain was live again within RECOVERY_LIMIT_MS after every fault, and
+// once the storers' 30 s reclamation deadline has passed every storer holds exactly what the chain names
+// it for.
 import test from 'ava';
 import { chaosPassed, formatReport, RECOVERY_LIMIT_MS, runChaos } from '../../scripts/soak/chaos.js';
 import { logSeedOnFailure, TEST_SEED, testRandom } from '../helpers/seed.js';
 
 logSeedOnFailure(test);
 
-test('6 chaos cycles under load: nothing acknowledged is lost, no fork, live again after every fault', async (t) => {
-  t.timeout(300_000);
+test('6 chaos cycles under load: nothing acknowledged is lost, no fork, live again after every fault, space reclaimed', async (t) => {
+  t.timeout(420_000);
   const random = testRandom('e2e/chaos-short');
   const report = await runChaos({
     cycles: 6,
     seed: TEST_SEED,
     users: 1,
     faultMs: [500, 1500],
+    reclaimAfterMs: 30_000,
     cluster: { provisionKey: (_name, dataDir) => random.provisionNodeKey(dataDir), genesisSeedHex: random.hex(32) },
     log: (l) => t.log(l),
   });
@@ -26,6 +29,8 @@ test('6 chaos cycles under load: nothing acknowledged is lost, no fork, live aga
   t.deepEqual(report.forks, [], 'no round has two different certified blocks');
   t.deepEqual(report.unrecovered, [], `the chain is live within ${RECOVERY_LIMIT_MS} ms after every fault`);
   t.not(report.finalRecoveryMs, null, 'the chain is live after the last fault');
+  t.deepEqual(report.unreclaimed, [], 'every storer holds exactly the files the chain names it for');
+  t.not(report.reclaimMs, null);
   t.true(report.load.ok.length > 0, 'some uploads succeeded, so the checks checked something');
   t.true(chaosPassed(report));
 });

@@ -12,7 +12,7 @@ import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { openRocksKv } from '../../../lib/storage/rocksdb.js';
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { readKey } from '../../../services/consensus/ledger/state-view.js';
-import { createCertificateVerifier } from '../../../services/indexer/certificate.js';
+import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
 import { BlockRejected } from '../../../services/indexer/core.js';
 import { QueryError, ReadModel } from '../../../services/indexer/store.js';
 import { fileInfo } from '../consensus/ledger-fixture.js';

@@ -8,7 +8,7 @@ import type { StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consen
 import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { backoffCeiling } from '../../../lib/grpc/retry.js';
 import { createLogger } from '../../../lib/log/logger.js';
-import { Follower } from '../../../services/indexer/follower.js';
+import { Follower } from '../../../lib/chain/follower.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, testPrng } from '../../helpers/seed.js';
 

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { StreamBlocksResponse } from '../../../gen/wolk/consensus/v1/consensus.js';
 import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
-import { Follower, type BlockSource } from '../../../services/indexer/follower.js';
+import { Follower, type BlockSource } from '../../../lib/chain/follower.js';
 import { createLogger } from '../../../lib/log/logger.js';
 import { logSeedOnFailure } from '../../helpers/seed.js';
 import { pollUntil } from '../../helpers/poll.js';

@@ -9,7 +9,7 @@ import { RepairReason } from '../../../gen/wolk/common/v1/tx.js';
 import { toHex } from '../../../lib/crypto/index.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { readKey } from '../../../services/consensus/ledger/state-view.js';
-import { createCertificateVerifier } from '../../../services/indexer/certificate.js';
+import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
 import { ReadModel } from '../../../services/indexer/store.js';
 import { indexerHandlers } from '../../../services/indexer/server.js';
 import { commitment, fileInfo, setKey, txOf, type User } from '../consensus/ledger-fixture.js';

@@ -21,7 +21,7 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { readAccount, readKey } from '../../../services/consensus/ledger/state-view.js';
 import { registryAt } from '../../../services/consensus/ledger/transactions.js';
-import { createCertificateVerifier } from '../../../services/indexer/certificate.js';
+import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
 import { ReadModel } from '../../../services/indexer/store.js';
 import { createRepairer, type RepairerPorts } from '../../../services/rewards/repairer.js';
 import { commitment, fileInfo, setKey, txOf, type User } from '../consensus/ledger-fixture.js';

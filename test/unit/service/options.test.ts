@@ -5,7 +5,7 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultText, ENV, readDerived, readOption, SERVICE_NAMES, SERVICE_PORTS, type EnvVarSpec } from '../../../lib/config/env.js';
+import { COMMIT_DEADLINE_DEFAULT_MS, defaultText, ENV, FINALITY_TIMEOUT_DEFAULT_MS, RECLAIM_MARGIN_MS, readDerived, readOption, SERVICE_NAMES, SERVICE_PORTS, type EnvVarSpec } from '../../../lib/config/env.js';
 import { readCommonOptions } from '../../../lib/service/options.js';
 import { readOptions as readConsensusOptions } from '../../../services/consensus/options.js';
 import { readOptions as readGatewayOptions } from '../../../services/gateway/options.js';
@@ -80,6 +80,15 @@ test('λ, the block storage budget, N, the chunk size and Q come from the genesi
   t.is(readStorerOptions({ WOLK_GENESIS: path }).replication, 5);
   t.is(readRewardsOptions({ WOLK_GENESIS: path }).auditDepth, 7);
   t.is(readRewardsOptions({ WOLK_GENESIS: path, WOLK_AUDIT_DEPTH: '3' }).auditDepth, 3);
+  // Reclamation: on with a chain to follow (the gateway's commit deadline + finality wait + the margin), else off.
+  t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002' }).reclaimAfterMs, COMMIT_DEADLINE_DEFAULT_MS + FINALITY_TIMEOUT_DEFAULT_MS + RECLAIM_MARGIN_MS);
+  t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002' }).reclaimAfterMs, 720_000);
+  t.is(readStorerOptions({ WOLK_GENESIS: path }).reclaimAfterMs, 0);
+  t.is(readStorerOptions({}).reclaimAfterMs, 0);
+  t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002', WOLK_RECLAIM_AFTER_MS: '0' }).reclaimAfterMs, 0);
+  t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002', WOLK_RECLAIM_AFTER_MS: '20000' }).reclaimAfterMs, 20_000);
+  t.is(readGatewayOptions({}).commitDeadlineMs, COMMIT_DEADLINE_DEFAULT_MS);
+  t.is(readGatewayOptions({}).finalityTimeoutMs, FINALITY_TIMEOUT_DEFAULT_MS);
   t.throws(() => readDerived({}, 'WOLK_LAMBDA_MS', undefined), { message: /WOLK_LAMBDA_MS: not set/ });
 });
 

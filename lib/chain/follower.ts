@@ -1,5 +1,5 @@
-// Follows finalized blocks: StreamBlocks(from = cursor + 1, follow) from one consensus node at a time.
-// When the stream breaks, ends, delivers a block that does not verify, or goes silent for `stallMs` (a
+// Follows finalized blocks (the indexer's read model, the storer's reclamation watch):
+// StreamBlocks(from = cursor + 1, follow) from one consensus node at a time. When the stream breaks, ends, delivers a block that does not verify, or goes silent for `stallMs` (a
 // node stuck in a round while the chain moves on: BA* certifies a block every round, empty or not), it
 // moves to the next node of the list and retries with exponential backoff and full jitter (lib/grpc/retry.ts; reset after a
 // block is applied). Every block is handed
@@ -7,9 +7,9 @@
 // stays bounded whatever the lag.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { StreamBlocksRequest, StreamBlocksResponse } from '../../gen/wolk/consensus/v1/consensus.js';
-import { RpcError, serverStream, type ServerStreamMethod } from '../../lib/grpc/client.js';
-import { backoffDelay, sleep as abortableSleep } from '../../lib/grpc/retry.js';
-import type { Logger } from '../../lib/log/logger.js';
+import { RpcError, serverStream, type ServerStreamMethod } from '../grpc/client.js';
+import { backoffDelay, sleep as abortableSleep } from '../grpc/retry.js';
+import type { Logger } from '../log/logger.js';
 
 /** The one call the follower makes (the generated ConsensusServiceClient has it). */
 export interface BlockSource {
