@@ -8,6 +8,9 @@
 //     gateway reads segments from several storers at once, services/gateway/read.ts).
 //   - a 1 GB PUT and GET, byte-identical by SHA-256, with the gateway's peak RSS (VmHWM, reset before
 //     each) during each: goal <= 256 MB.
+//   - CPU-seconds per GB of each role during the 100 MB PUT and GET (issue 21), beyond each process's
+//     idle rate measured first: gateway (goal <= 1.5x) and the file's storers (goal <= 2x) against the
+//     SHA-256 s/GB of the same run; the validators' mean beside it.
 // Run it alone: `flock /tmp/wolk-heavy.lock npm run bench -- e2e`.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { keyFromSeed } from '../lib/client/keys.js';
 import { mkdirp } from '../lib/fs/mkdirp.js';
 import { startDevnet, type Devnet } from '../test/helpers/devnet.js';
 import { peakRssOfPid, type BenchContext } from './harness.js';
+import { processCpuMs } from './profile/cpu-breakdown.js';
 import { grpcCeiling } from './storer.js';
 
 const MB = 1e6;
@@ -126,6 +130,36 @@ async function peakDuring<T>(pid: number, work: () => Promise<T>): Promise<{ res
   }
 }
 
+/** CPU milliseconds (every thread) of each devnet process so far, by process name. */
+function cpuByProcess(devnet: Devnet): Map<string, number> {
+  return new Map(devnet.processes().map((p) => [p.name, processCpuMs(p.pid) ?? 0]));
+}
+
+/** SHA-256 CPU seconds per GB in this process, this run: the floor of every role that hashes each byte once. */
+function sha256SecondsPerGb(): number {
+  const data = Buffer.alloc(64 * 1024 * 1024, 7);
+  const before = process.cpuUsage();
+  for (let i = 0; i < 4; i++) createHash('sha256').update(data).digest();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6 / ((4 * data.length) / 1e9);
+}
+
+/**
+ * CPU-seconds per GB of each role during one phase (issue 21), beyond what the process spends idle
+ * (its rate over the idle window before, times the phase's seconds): the gateway; each of the file's N
+ * storers (the N busiest storers of the PUT: the other storers only follow the chain); and the mean of
+ * the validators. Rows beside the SHA-256 floor of the same run.
+ */
+function cpuRows(ctx: BenchContext, label: string, bytes: number, before: Map<string, number>, after: Map<string, number>, secs: number, idle: Map<string, number>, fileStorers: readonly string[], floor: number): void {
+  const perGb = (name: string) => Math.max(0, (after.get(name)! - before.get(name)! - (idle.get(name) ?? 0) * secs) / 1000) / (bytes / 1e9);
+  const floorName = 'SHA-256 of the bytes, this process';
+  ctx.row({ name: `${label}: gateway CPU-s per GB`, value: perGb('gateway-0'), unit: 's/GB', baseline: floor, baselineName: floorName, goal: '<= 1.5x', goalRatio: 1.5, lowerIsBetter: true });
+  for (const s of fileStorers) ctx.row({ name: `${label}: ${s} (holds the file) CPU-s per GB`, value: perGb(s), unit: 's/GB', baseline: floor, baselineName: floorName, goal: '<= 2x', goalRatio: 2, lowerIsBetter: true });
+  const validators = [...after.keys()].filter((n) => n.startsWith('consensus-'));
+  const mean = validators.reduce((a, n) => a + perGb(n), 0) / Math.max(1, validators.length);
+  ctx.row({ name: `${label}: each validator CPU-s per GB (mean of ${validators.length})`, value: mean, unit: 's/GB', baseline: floor, baselineName: floorName, lowerIsBetter: true });
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
   rmSync(ctx.workDir, { recursive: true, force: true });
   mkdirp(ctx.workDir);
@@ -158,17 +192,35 @@ export async function run(ctx: BenchContext): Promise<void> {
     const client = new WolkClient(gateway, keyFromSeed(new Uint8Array(randomBytes(32))));
     await client.claim('bench');
 
+    // ---- CPU floor and each process's idle CPU rate, this run ----
+    const floor = sha256SecondsPerGb();
+    ctx.row({ name: 'SHA-256 CPU-s per GB (the floor of the CPU rows)', value: floor, unit: 's/GB' });
+    const IDLE_MS = 5000;
+    const idleFrom = cpuByProcess(devnet);
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const idleTo = cpuByProcess(devnet);
+    const idle = new Map([...idleTo].map(([n, ms]) => [n, (ms - idleFrom.get(n)!) / IDLE_MS]));
+    ctx.row({ name: 'idle devnet: CPU of all processes (consensus rounds, followers)', value: [...idle.values()].reduce((a, b) => a + b, 0), unit: 'cores' });
+
     // ---- 100 MB ----
     ctx.log('PUT 100 MB…');
+    let cpuBefore = cpuByProcess(devnet);
     let t0 = process.hrtime.bigint();
     const put = await client.put(src, 'wolk://bench/e2e/100MB.bin');
     const putSecs = seconds(t0);
+    let cpuAfter = cpuByProcess(devnet);
+    const storerCpu = [...cpuAfter].filter(([n]) => n.startsWith('storer-')).map(([n, ms]) => [n, ms - cpuBefore.get(n)!] as const);
+    const fileStorers = storerCpu.sort((a, b) => b[1] - a[1]).slice(0, N).map(([n]) => n).sort();
+    cpuRows(ctx, 'PUT 100 MB', SMALL, cpuBefore, cpuAfter, putSecs, idle, fileStorers, floor);
     if (!put.round) throw new Error(`the 100 MB PUT was not final: ${JSON.stringify(put)}`);
     ctx.row({ name: `PUT 100 MB end to end (client hash, upload, N=${N} commits, final)`, value: SMALL / MB / putSecs, unit: 'MB/s', baseline: SMALL / MB / putBase, baselineName: `SHA-256 + ${N} copies with fsync`, goal: '>= 0.5x', goalRatio: 0.5 });
     ctx.row({ name: 'PUT 100 MB: seconds to final', value: putSecs, unit: 's', baseline: putBase, baselineName: `SHA-256 + ${N} copies with fsync`, lowerIsBetter: true });
     phaseRows(ctx, 'PUT 100 MB', put);
     ctx.log('GET 100 MB…');
+    cpuBefore = cpuByProcess(devnet);
     const get = await timedGet(gateway, '/wolk/bench/e2e/100MB.bin');
+    cpuAfter = cpuByProcess(devnet);
+    cpuRows(ctx, 'GET 100 MB', SMALL, cpuBefore, cpuAfter, get.secs, idle, fileStorers, floor);
     if (get.sha !== srcSha) throw new Error(`the 100 MB GET returned other bytes (${get.bytes} bytes, sha ${get.sha})`);
     ctx.row({ name: 'GET 100 MB (verified chunks, SHA-256 checked)', value: SMALL / MB / get.secs, unit: 'MB/s', baseline: SMALL / MB / getBase, baselineName: 'reading a copy back', goal: '>= 0.5x', goalRatio: 0.5 });
     ctx.row({ name: 'GET 100 MB vs the transport', value: SMALL / MB / get.secs, unit: 'MB/s', baseline: ceiling.get, baselineName: 'bare grpc-js server stream (one process to another)', goal: '>= 0.5x', goalRatio: 0.5 });
@@ -196,6 +248,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const identical = bigGet.result.sha === bigSha && bigGet.result.bytes === BIG;
     ctx.row({ name: '1 GB GET byte-identical to the PUT (SHA-256)', value: identical ? 1 : 0, unit: 'yes=1', goal: '= 1', goalAbsolute: 1 });
     if (!bigPut.reset || !bigGet.reset) ctx.log('could not reset VmHWM: the RSS figures are peaks since the gateway started');
+    ctx.row({ name: 'machine load average (1 min) at the end', value: loadavg()[0]!, unit: '' });
     rmSync(big, { force: true });
   } finally {
     await devnet.stop();
