@@ -2,7 +2,8 @@
 // client layer (lib/grpc/client.ts: deadline, AbortSignal, RpcError, failover on outages).
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
-import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
+import type { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
+import { FileReadingStorerClient } from '../../lib/grpc/storer-wire.js';
 import { ClientPool, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import { bulkChannelOptions } from '../../lib/grpc/flow-control.js';
 
@@ -17,7 +18,7 @@ const grpcOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc
 
 /** Lazily made clients, one per endpoint, closed together. */
 export class Clients {
-  private readonly storers = new ClientPool((endpoint) => new StorerServiceClient(endpoint, credentials.createInsecure(), grpcOptions));
+  private readonly storers = new ClientPool((endpoint) => new FileReadingStorerClient(endpoint, credentials.createInsecure(), grpcOptions));
   private readonly consensus = new ClientPool((endpoint) => new ConsensusServiceClient(endpoint, credentials.createInsecure(), grpcOptions));
 
   storer(endpoint: string): StorerServiceClient {

@@ -10,7 +10,8 @@
 // answer turns out unusable (upload.ts calls `raise`). When the upload ends, waiting fetches get
 // UNAVAILABLE; their storers were not needed.
 import { createReadStream } from 'node:fs';
-import { StorerServiceService, type GetFileRequest, type GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import type { GetFileRequest, GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { storerServiceDefinition } from '../../lib/grpc/storer-wire.js';
 import { WolkError } from '../../lib/grpc/errors.js';
 import type { WolkGrpcServer } from '../../lib/grpc/server.js';
 import { registration, type ServiceRegistration } from '../../lib/service/grpc-node.js';
@@ -162,7 +163,7 @@ export function sourceService(spools: SpoolRegistry): ServiceRegistration {
   const why = 'the gateway serves StorerService.GetFile only, for uploads in progress';
   return registration({
     fullName: 'wolk.storer.v1.StorerService',
-    definition: StorerServiceService,
+    definition: storerServiceDefinition,
     handlers: { getFile: (req, ctx) => getFile(spools, req, ctx) },
     unimplemented: { setShare: why, getShare: why, verifyShare: why, setFile: why, verifyFile: why, solicit: why, getInfo: why },
   });

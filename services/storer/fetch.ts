@@ -3,13 +3,13 @@
 // order; every failure of the source becomes UNAVAILABLE naming the source, so the requester can tell
 // "your source is broken" from "I refuse".
 import { credentials, status } from '@grpc/grpc-js';
-import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
+import { FileReadingStorerClient } from '../../lib/grpc/storer-wire.js';
 import { serverStream, toRpcError } from '../../lib/grpc/client.js';
 import { WolkError, grpcCode, unavailable } from '../../lib/grpc/errors.js';
 import { bulkChannelOptions } from '../../lib/grpc/flow-control.js';
 
 export async function* fetchFromSource(endpoint: string, filehash: Uint8Array, maxMessageBytes: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const client = new StorerServiceClient(endpoint, credentials.createInsecure(), {
+  const client = new FileReadingStorerClient(endpoint, credentials.createInsecure(), {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     ...bulkChannelOptions,

@@ -28,7 +28,7 @@ import { Solicitor } from './solicit.js';
 import { ChunkCommitter } from './chunk-commit.js';
 import { Coverage } from './coverage.js';
 import { Reclaimer } from './reclaimer.js';
-import { storerServiceDefinition } from './wire.js';
+import { storerServiceDefinition } from '../../lib/grpc/storer-wire.js';
 import { withAttacks, wrongSealerEncoding } from './faults.js';
 import { workerLabeller } from './porep/labeller.js';
 import { Sealer } from './porep/sealer.js';
