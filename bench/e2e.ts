@@ -13,7 +13,7 @@
 //     SHA-256 s/GB of the same run; the validators' mean beside it.
 // Run it alone: `flock /tmp/wolk-heavy.lock npm run bench -- e2e`.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { WolkClient } from '../lib/client/client.js';
@@ -250,6 +250,11 @@ export async function run(ctx: BenchContext): Promise<void> {
     if (!bigPut.reset || !bigGet.reset) ctx.log('could not reset VmHWM: the RSS figures are peaks since the gateway started');
     ctx.row({ name: 'machine load average (1 min) at the end', value: loadavg()[0]!, unit: '' });
     rmSync(big, { force: true });
+  } catch (err) {
+    // The work directory goes at the end: say what the gateway logged last, the first place to look.
+    const log = join(devnet.dir, 'logs', 'gateway-0.log');
+    if (existsSync(log)) ctx.log(`the run failed; the last lines of ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
+    throw err;
   } finally {
     await devnet.stop();
     rmSync(ctx.workDir, { recursive: true, force: true });
