@@ -26,8 +26,10 @@ import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { sha256, u32be, u64be } from '../crypto/hash.js';
 import type { SmtProof } from '../smt/index.js';
+import { verifyProofResponse } from '../client/proof.js';
+import { smtProofFromProto } from './smt-proof.js';
 import { pathStateKey, STORER_SET_KEY } from './state-keys.js';
-import { decodeStorerSet } from './storer-registry.js';
+import { decodeStorerSet, type StateProofAnswer } from './storer-registry.js';
 
 /** Most standing audits a Reward may carry (genesis params.standingAudits is bounded by it). */
 export const MAX_STANDING_AUDITS = 16;
@@ -124,4 +126,33 @@ export async function standingSelection(prevSeed: Uint8Array, rewardRound: numbe
     out.push({ storerId, stateKey: leaf, record, commitment });
   }
   return out;
+}
+
+/**
+ * The state after block `round` read through consensus nodes' GetStateProof answers (the rewards
+ * verifier's view), each checked: the proof leads to the header's state root, the header is of `round`,
+ * and its state root is `stateRoot` (the one the caller took from that block). Answers are kept for the
+ * reader's life, so a selection asks each key once.
+ */
+export function provenStandingState(getStateProof: (key: Uint8Array, round: number) => Promise<StateProofAnswer>, round: number, stateRoot: Uint8Array): StandingState {
+  const answers = new Map<string, Promise<{ proof: SmtProof; value: Uint8Array | null }>>();
+  const read = (key: Uint8Array) => {
+    const k = hex(key);
+    let p = answers.get(k);
+    if (!p) {
+      p = (async () => {
+        const res = await getStateProof(key, round);
+        const checked = verifyProofResponse(res, key);
+        if (!checked.ok) throw new Error(`state after block ${round}: ${checked.reason}`);
+        if (Number(res.header!.round) !== round) throw new Error(`state after block ${round}: the consensus node answered for round ${res.header!.round}`);
+        if (!same(res.header!.stateRoot, stateRoot)) throw new Error(`state after block ${round}: the proof is against another state root than the block's`);
+        const proof = smtProofFromProto(res.proof!);
+        if (proof === null) throw new Error(`state after block ${round}: malformed proof`);
+        return { proof, value: checked.value };
+      })();
+      answers.set(k, p);
+    }
+    return p;
+  };
+  return { prove: async (key) => (await read(key)).proof, get: async (key) => (await read(key)).value };
 }

@@ -8,7 +8,7 @@ import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
 import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { mostAdvanced } from '../../lib/client/most-advanced.js';
-import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { rewardParamsOf } from '../../lib/chain/reward.js';
 import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
 import { grpcCode, isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -144,7 +144,9 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     rewarder = new Rewarder({
       key,
       chainId: genesis.network,
-      params: { ...DEFAULT_REWARD_PARAMS, auditDepth },
+      params: { ...rewardParamsOf(genesis), auditDepth },
+      // Standing audits (docs/rewards.md): the selection is read from consensus with proofs, never trusted.
+      stateProof: (key, round) => read((c, e) => unaryCall(c.getStateProof.bind(c), { key: Buffer.from(key), round: BigInt(round) }, { endpoint: e, timeoutMs: 5000, signal })),
       stake: BigInt(self?.stake ?? '0'),
       totalStake: rewardsNodes.totalStake,
       chain: rewarderChain,

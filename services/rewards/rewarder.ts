@@ -5,7 +5,9 @@ import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { Reward, SignedTransaction, Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { GetReputationResponse, GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
-import { auditedRoundFor, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
+import { auditedRoundFor, effectiveTallies, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
+import { provenStandingState, standingSelection, type StandingTarget } from '../../lib/chain/standing.js';
+import type { StateProofAnswer } from '../../lib/chain/storer-registry.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
 import { txId as txIdOf } from '../../lib/chain/tx-bytes.js';
 import { signTransaction } from '../../lib/client/tx.js';
@@ -43,6 +45,12 @@ export interface RewarderOptions {
   readonly replicaAuditChallenges?: number;
   /** Seal proofs of sealed commitments, asked once per (storer, file) (auditor.ts SealChecks). */
   readonly sealChecks?: SealChecks;
+  /**
+   * Where the standing selection is read (params.standingAudits > 0): consensus nodes' GetStateProof
+   * at a round, every answer checked against that block's state root (lib/chain/standing.ts
+   * provenStandingState). Without it, a network with standing audits gets no Rewards from this node.
+   */
+  readonly stateProof?: (key: Uint8Array, round: number) => Promise<StateProofAnswer>;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -89,7 +97,8 @@ export class Rewarder {
     const cred = proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers);
     if (cred === null && submit) throw new RewardsError('FAILED_PRECONDITION', `this node is not selected as rewards verifier for round ${R}`);
     const verifier: Credential = cred ?? { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) };
-    const { reward, outcomes } = await runAudit({
+    const standing = await this.standingTargets(R, prevSeed, new Uint8Array(prev.block!.header!.stateRoot));
+    const { reward, outcomes, standing: standingResults } = await runAudit({
       auditedRound: audited,
       challengeSeed: prevSeed,
       newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
@@ -100,12 +109,18 @@ export class Rewarder {
       ...(this.o.containment ? { containment: this.o.containment } : {}),
       ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
       ...(this.o.sealChecks ? { sealChecks: this.o.sealChecks } : {}),
+      standing,
       signal: this.abort.signal,
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
+    for (const x of standingResults) {
+      if (x.outcome !== 'valid') this.o.logger.info('standing audit failure', { round: R, storer: Buffer.from(x.target.storerId).toString('hex').slice(0, 16), key: `${x.target.record.owner}/${x.target.record.collection}/${x.target.record.key}`, outcome: x.outcome, reason: x.reason });
+    }
     let txId: Uint8Array = new Uint8Array(0);
-    // A block without commitments gives a Reward with nothing in it: not worth a transaction.
-    if (submit && reward.tallies.length > 0) {
+    // A block without commitments and no standing audits gives a Reward with nothing in it: not worth a transaction.
+    const expired = submit && (await this.o.chain.finalizedRound().catch(() => tip)) + 1 > R + this.o.params.maxDelay;
+    if (expired) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited });
+    if (submit && !expired && (reward.tallies.length > 0 || reward.standing.length > 0)) {
       const nonce = await this.nonceFor(tip);
       const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
       const stx = signTransaction(tx, signerOf(this.o.key));
@@ -120,11 +135,23 @@ export class Rewarder {
     return { reward, txId };
   }
 
+  /**
+   * The standing audits of reward round R (lib/chain/standing.ts), read from the state after block R − 1
+   * through proven GetStateProof answers against that block's state root; none when the network has none.
+   */
+  async standingTargets(R: number, prevSeed: Uint8Array, stateRoot: Uint8Array): Promise<StandingTarget[]> {
+    const count = this.o.params.standingAudits;
+    if (count <= 0) return [];
+    if (!this.o.stateProof) throw new RewardsError('FAILED_PRECONDITION', `the network has ${count} standing audits per Reward, and this node reads no state proofs`);
+    return standingSelection(prevSeed, R, provenStandingState(this.o.stateProof, R - 1, stateRoot), count);
+  }
+
   private async record(audited: number, reward: Reward, txId: Uint8Array): Promise<void> {
     const firstTime = (await this.o.kv.get(tallyKey(audited))) === null;
     const ops = [{ type: 'put' as const, key: tallyKey(audited), value: GetTallyResponse.encode({ reward, txId: Buffer.from(txId), finalized: false }).finish() }];
     if (firstTime) {
-      for (const t of reward.tallies) {
+      // Block tallies and standing results together, as the chain moves reputation (effectiveTallies).
+      for (const t of effectiveTallies(reward)) {
         const cur = await this.reputation(t.storerId);
         const totals = cur.totals!;
         ops.push({
@@ -264,7 +291,7 @@ export class Rewarder {
       if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
       const { reward, txId } = await this.tally(R, true);
       if (txId.length === 0) return;
-      this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
+      this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, standing: reward.standing.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
     } catch (err) {
       this.o.logger.warn('audit round failed', { round: R, error: (err as Error).message });
     }
