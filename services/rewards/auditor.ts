@@ -250,61 +250,40 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const finals = await runContained<Proof>({ policy: c.policy, clock: c.clock, store: c.store, classify: (err) => (answered(err) ? 'answered' : 'offline'), events: c.events }, calls, box);
 
       const byRef = new Map(calls.flatMap((call) => call.refs.map((r, j) => [r, call.objs[j]!] as const)));
-      // A standing audit's result: as a block file's (a pass after re-audits asks the canonical challenge
-      // once more, a sealed file's seal is checked), reported against its target.
-      const standingResult = async (o: Audited, target: StandingTarget, f: (typeof finals)[number]): Promise<StandingResult> => {
-        if (f.outcome !== 'valid') return { target, outcome: f.outcome, reason: f.reason };
+      // An object's final result: a pass after re-audits asks the round's own challenge once more (the
+      // Reward carries that answer, which the chain re-derives), and a sealed file's seal is checked.
+      type Final = { outcome: 'valid'; proof: Proof } | { outcome: 'invalid' | 'unreachable'; reason: string };
+      const settle = async (o: Audited, f: (typeof finals)[number]): Promise<Final> => {
+        if (f.outcome !== 'valid') return { outcome: f.outcome, reason: f.reason };
         let proof = f.proof;
         if (f.retries > 0) {
           try {
             const [v] = await askOne(o, 0, box);
-            if (!v || !v.valid) return { target, outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` };
+            if (!v || !v.valid) return { outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` };
             proof = v.proof;
           } catch (err) {
-            return { target, outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` };
-          }
-        }
-        const refused = await checkSeal(a, storerId, o.commitment, c.random, box);
-        if (refused) return { target, outcome: 'invalid', reason: refused };
-        if (proof.kind !== 'file') return { target, outcome: 'invalid', reason: 'a file audit answered with a chunk proof' };
-        return { target, outcome: 'valid', proof: proof.audit };
-      };
-      const out: ObjectOutcome[] = [];
-      for (const f of finals) {
-        const o = byRef.get(f.ref)!;
-        const base = { storerId, objectId: o.id };
-        if (o.standing) {
-          standingOut.set(o.standing, await standingResult(o, o.standing, f));
-          continue;
-        }
-        if (f.outcome !== 'valid') {
-          out.push({ ...base, kind: o.kind, outcome: f.outcome, reason: f.reason });
-          continue;
-        }
-        let proof = f.proof;
-        if (f.retries > 0) {
-          // Passed a re-audit on a fresh challenge: the Reward's sample must answer the round's own
-          // challenge (verifyRewardTx re-derives it), so ask that once more, under the time box only.
-          try {
-            const [v] = await askOne(o, 0, box);
-            if (!v || !v.valid) {
-              out.push({ ...base, kind: o.kind, outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` });
-              continue;
-            }
-            proof = v.proof;
-          } catch (err) {
-            out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` });
-            continue;
+            return { outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` };
           }
         }
         if (o.kind === 'file') {
           const refused = await checkSeal(a, storerId, o.commitment, c.random, box);
-          if (refused) {
-            out.push({ ...base, kind: 'file', outcome: 'invalid', reason: refused });
-            continue;
-          }
+          if (refused) return { outcome: 'invalid', reason: refused };
         }
-        out.push(proof.kind === 'file' ? { ...base, kind: 'file', outcome: 'valid', proof: proof.audit } : { ...base, kind: 'chunk', outcome: 'valid', proof: proof.proof });
+        return { outcome: 'valid', proof };
+      };
+      const out: ObjectOutcome[] = [];
+      for (const f of finals) {
+        const o = byRef.get(f.ref)!;
+        const r = await settle(o, f);
+        if (o.standing) {
+          // A standing audit's result is reported against its target (the Reward's standing section).
+          const target = o.standing;
+          standingOut.set(target, r.outcome !== 'valid' ? { target, ...r } : r.proof.kind === 'file' ? { target, outcome: 'valid', proof: r.proof.audit } : { target, outcome: 'invalid', reason: 'a file audit answered with a chunk proof' });
+          continue;
+        }
+        const base = { storerId, objectId: o.id };
+        if (r.outcome !== 'valid') out.push({ ...base, kind: o.kind, ...r });
+        else out.push(r.proof.kind === 'file' ? { ...base, kind: 'file', outcome: 'valid', proof: r.proof.audit } : { ...base, kind: 'chunk', outcome: 'valid', proof: r.proof.proof });
       }
       clearTimeout(handle);
       return out;

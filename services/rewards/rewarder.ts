@@ -71,6 +71,10 @@ export class Rewarder {
   private timer: NodeJS.Timeout | null = null;
   private lastRound = -1;
   private running: Promise<void> | null = null;
+  /** Audits of reward rounds under way (start): one waiting on containment does not hold the next rounds back. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Submitting and recording run one at a time: nonces follow each other, the reputation view is read and written whole. */
+  private serialized: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
   /** Nonce tracking: Rewards of consecutive rounds may be pending at once (see nonceFor). */
   private nextNonce = 0n;
@@ -116,23 +120,34 @@ export class Rewarder {
     for (const x of standingResults) {
       if (x.outcome !== 'valid') this.o.logger.info('standing audit failure', { round: R, storer: Buffer.from(x.target.storerId).toString('hex').slice(0, 16), key: `${x.target.record.owner}/${x.target.record.collection}/${x.target.record.key}`, outcome: x.outcome, reason: x.reason });
     }
-    let txId: Uint8Array = new Uint8Array(0);
-    // A block without commitments and no standing audits gives a Reward with nothing in it: not worth a transaction.
-    const expired = submit && (await this.o.chain.finalizedRound().catch(() => tip)) + 1 > R + this.o.params.maxDelay;
-    if (expired) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited });
-    if (submit && !expired && (reward.tallies.length > 0 || reward.standing.length > 0)) {
-      const nonce = await this.nonceFor(tip);
-      const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
-      const stx = signTransaction(tx, signerOf(this.o.key));
-      try {
-        txId = await this.o.chain.submit(stx);
-      } catch (err) {
-        throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
+    return this.serial(async () => {
+      let txId: Uint8Array = new Uint8Array(0);
+      // The tip now (audits of several rounds run side by side, and containment takes seconds).
+      const now = submit ? await this.o.chain.finalizedRound().catch(() => tip) : tip;
+      const expired = submit && now + 1 > R + this.o.params.maxDelay;
+      if (expired) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited });
+      // A block without commitments and no standing audits gives a Reward with nothing in it: not worth a transaction.
+      if (submit && !expired && (reward.tallies.length > 0 || reward.standing.length > 0)) {
+        const nonce = await this.nonceFor(now);
+        const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
+        const stx = signTransaction(tx, signerOf(this.o.key));
+        try {
+          txId = await this.o.chain.submit(stx);
+        } catch (err) {
+          throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
+        }
+        this.nextNonce = nonce + 1n;
       }
-      this.nextNonce = nonce + 1n;
-    }
-    await this.record(audited, reward, txId);
-    return { reward, txId };
+      await this.record(audited, reward, txId);
+      return { reward, txId };
+    });
+  }
+
+  /** Runs `fn` after every earlier serialized call has ended (successfully or not). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.serialized.then(fn, fn);
+    this.serialized = p.catch(() => undefined);
+    return p;
   }
 
   /**
@@ -246,8 +261,13 @@ export class Rewarder {
         const from = this.lastRound < 0 ? next : Math.max(this.lastRound + 2, oldest);
         this.lastRound = tip;
         // After a restart: audits that stopped while a storer was contained resume (containment.ts keeps its misses).
-        for (const R of resumed) if (R < from) await this.auditIfSelected(R);
-        for (let R = from; R <= next; R++) await this.auditIfSelected(R);
+        // Rounds are audited side by side (at most maxDelay at once): an audit that waits on a contained
+        // storer (seconds) must not make the next rounds' Rewards expire.
+        for (const R of [...resumed.filter((r) => r < from), ...Array.from({ length: Math.max(0, next - from + 1) }, (_, i) => from + i)]) {
+          while (this.inFlight.size >= Math.max(1, this.o.params.maxDelay)) await Promise.race(this.inFlight);
+          const audit: Promise<void> = this.auditIfSelected(R).finally(() => this.inFlight.delete(audit));
+          this.inFlight.add(audit);
+        }
       } catch (err) {
         this.o.logger.warn('audit round failed', { error: (err as Error).message });
       }
@@ -301,5 +321,6 @@ export class Rewarder {
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
     await this.running;
+    await Promise.all(this.inFlight);
   }
 }

@@ -16,8 +16,7 @@ import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
-import { TxError } from '../../../services/consensus/ledger/transactions.js';
-import { commitment, finalizeBlock, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
+import { commitment, finalizeBlock, refusedNext, runNext, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot, type HeldFile } from '../rewards/world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
@@ -30,15 +29,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 const finalize = (ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))) => finalizeBlock(ledger, txs, seed);
 
-async function run(ledger: Ledger, stx: SignedTransaction): Promise<void> {
-  await ledger.execute(ledger.tip().round + 1, new Uint8Array(ledger.tipHeader().stateRoot), [stx], false);
-}
-
-async function refused(t: import('ava').ExecutionContext, ledger: Ledger, stx: SignedTransaction, re: RegExp): Promise<void> {
-  const err = await t.throwsAsync(run(ledger, stx), { instanceOf: TxError });
-  t.is(err?.code, 'FAILED_PRECONDITION', err?.message);
-  t.regex(err?.message ?? '', re);
-}
+const run = runNext;
+const refused = refusedNext;
 
 interface Scene {
   readonly net: Net;
