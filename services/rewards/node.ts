@@ -135,7 +135,10 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     // Repairs share one nonce sequence (tx-nonces.ts). Without an indexer, or with the interval at 0, no repairs.
     let rewarderChain: ChainAccess = chain;
     if (options.indexer !== undefined && options.repairIntervalMs > 0) {
-      const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs: 60_000, now: Date.now });
+      // A dropped transaction is known once the chain's nonce has not moved for as long as a pending
+      // Reward could still be included (maxDelay rounds and some), so numbering starts again then.
+      const holdMs = Math.max(10_000, 4 * (rewardParamsOf(genesis).maxDelay + 2) * genesis.params.lambdaMs);
+      const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs, now: Date.now });
       rewarderChain = nonces.forRewarder(chain);
       repairLoop = createRepairLoop({ genesis, key, indexer: options.indexer, consensus: endpoints, chain, nonces, intervalMs: options.repairIntervalMs, logger: logger.child({ module: 'repairer' }) });
     } else {
@@ -150,6 +153,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       stake: BigInt(self?.stake ?? '0'),
       totalStake: rewardsNodes.totalStake,
       chain: rewarderChain,
+      coordinatedNonces: rewarderChain !== chain,
       prober,
       kv: db,
       logger: logger.child({ module: 'rewarder' }),

@@ -51,6 +51,13 @@ export interface RewarderOptions {
    * provenStandingState). Without it, a network with standing audits gets no Rewards from this node.
    */
   readonly stateProof?: (key: Uint8Array, round: number) => Promise<StateProofAnswer>;
+  /**
+   * The chain's nonceOf(self) already counts this node's pending transactions and starts again at the
+   * chain's once one was dropped (tx-nonces.ts, shared with the repairer): use its answer as it is.
+   * Without this, the rewarder's own count (nonceFor) took every coordinated answer for chain movement,
+   * never started again, and one dropped Reward left a gap no later transaction could cross.
+   */
+  readonly coordinatedNonces?: boolean;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -193,6 +200,7 @@ export class Rewarder {
    */
   private async nonceFor(tip: number): Promise<bigint> {
     const chainNonce = await this.o.chain.nonceOf(this.o.key.signPublicKey);
+    if (this.o.coordinatedNonces) return chainNonce;
     if (chainNonce !== this.chainNonce) {
       this.chainNonce = chainNonce;
       this.chainNonceMovedAt = tip;
