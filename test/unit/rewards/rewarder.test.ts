@@ -337,3 +337,72 @@ test('with nonces shared with the repairer, a dropped Reward holds numbering onl
   await rewarder.tally(R, true);
   t.deepEqual(submitted, [0n, 1n, 0n], 'the chain did not move for holdMs: start again at its nonce');
 });
+
+test('rounds are audited side by side: a round waiting on a storer does not hold the next round\'s Reward back', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const files = [makeFile(4500), makeFile(5500)];
+  const put = async (f: HeldFile, key: string) => {
+    const seedRound = chain.ledger.tip().round;
+    const seed = chain.ledger.seedAt(seedRound)!;
+    const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+    const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+    await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key, file: info }, cs)]);
+    return chain.ledger.tip().round;
+  };
+  const a1 = await put(files[0]!, 'one');
+  const a2 = await put(files[1]!, 'two');
+  const Q = 2;
+  // The first file's audit waits (a storer answering slowly, within the deadline) until released.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const submitted: number[] = [];
+  const byHash = new Map(files.map((f) => [Buffer.from(f.filehash).toString('hex'), f]));
+  const rewarder = new Rewarder({
+    key: newKey(),
+    chainId: chain.net.genesis.network,
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
+    stake: 10n,
+    totalStake: 10n,
+    chain: {
+      finalizedRound: async () => chain.ledger.tip().round,
+      block: (r) => chain.certified(r),
+      nonceOf: async () => 0n,
+      submit: async (stx) => {
+        const r = stx.tx!.body!.$case === 'reward' ? Number(stx.tx!.body!.value.auditedRound) : -1;
+        submitted.push(r);
+        return sha256(SignedTransaction.encode(stx).finish());
+      },
+    },
+    prober: {
+      async verifyFile(id, filehash, challenge, k) {
+        const h = Buffer.from(filehash).toString('hex');
+        if (h === Buffer.from(files[0]!.filehash).toString('hex')) await gate;
+        return answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, byHash.get(h)!, challenge, k);
+      },
+      async verifyShare() {
+        throw new Error('none');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 60_000,
+    pollMs: 20,
+    containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+  });
+  t.teardown(() => rewarder.stop());
+  // The tip is a2 = a1 + 1: the first tick audits reward round a1 + Q + ... only from tip + 1 on, so
+  // step the chain to just before a1's reward round, start, then move on to a2's.
+  t.is(a2, a1 + 1);
+  while (chain.ledger.tip().round < a1 + Q - 1) await chain.finalize([]);
+  rewarder.start();
+  await new Promise((r) => setTimeout(r, 200));
+  await chain.finalize([]);
+  await pollUntil(async () => submitted, { what: `the Reward of audited round ${a2}`, deadlineMs: 20_000, intervalMs: 20, until: (s) => s.includes(a2), describe: (s) => `submitted for audited rounds ${s.join(', ') || 'none'}` });
+  t.false(submitted.includes(a1), `round ${a1}'s audit is still waiting`);
+  release();
+  await pollUntil(async () => submitted, { what: `the Reward of audited round ${a1}`, deadlineMs: 20_000, intervalMs: 20, until: (s) => s.includes(a1), describe: (s) => `submitted for audited rounds ${s.join(', ') || 'none'}` });
+  t.deepEqual(submitted, [a2, a1]);
+});
