@@ -5,19 +5,24 @@
 // repaired on chain (?proof names N distinct storers, none of them storer-1) and every file's GET stays
 // byte-identical.
 // Then a storer killed and wiped for good (storer-4, SIGKILL and its data directory removed) after the
-// audits of its upload blocks are over: only the standing audits of current (storer, key) pairs
-// (docs/rewards.md "Standing audits", genesis params.standingAudits = 2 on the devnet) reach it; they
-// find it down, its reputation falls below the threshold, and every key it held is repaired to N on
-// other storers, every GET byte-identical.
+// audits of its upload blocks are over: its files are audited only by the standing audits of current
+// (storer, key) pairs (docs/rewards.md "Standing audits", genesis params.standingAudits = 2 on the
+// devnet), and a finalized Reward carries one of them finding it down. (On this 6-storer devnet it also
+// committed to the chunk sets of the blocks just before its death, whose audits find it down too; each
+// Reward is a transaction, so every block has a chunk set.) Its reputation falls below the threshold and
+// every key it held is repaired to N on other storers, every GET byte-identical.
 //
 // Opt-in (WOLK_E2E_REPAIR=1), not in CI yet: green in 4 of 5 runs (20-33 s each at load 4-9, seeds 1, 7,
 // 1234); in the fifth (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all,
 // so storer-1's reputation never fell and nothing needed repair), cause not found yet.
 import test from 'ava';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
+import { StandingOutcome } from '../../gen/wolk/common/v1/tx.js';
+import { RewardsServiceClient, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
 import { DEFAULT_SHAPE, DEVNET_PARAMS, portKeys } from '../../scripts/devnet-plan.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
@@ -133,6 +138,7 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
   await pollUntil(() => { try { process.kill(proc.pid, 0); return false; } catch { return true; } }, { what: `${DEAD} gone`, deadlineMs: 10_000, until: (g) => g });
   rmSync(join(devnet.dir, DEAD), { recursive: true, force: true });
   const killedAt = Date.now();
+  const killRound = await tip();
   t.log(`${DEAD} killed and wiped at round ${await tip()}, holding ${heldNow.length} key(s): ${heldNow.join(', ')}`);
 
   const rewardsLog = () => readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8');
@@ -145,6 +151,28 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
   });
   t.is(still, 0);
   t.log(`${heldNow.length} key(s) held by ${DEAD} repaired ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  // A finalized Reward after the kill carries a standing audit that found it down (GetTally scanned from the kill on).
+  const rewards = new RewardsServiceClient(devnet.endpoints().rewards[0]!, credentials.createInsecure());
+  t.teardown(() => rewards.close());
+  const getTally = (auditedRound: number) =>
+    new Promise<GetTallyResponse>((resolve, reject) => rewards.getTally({ auditedRound: BigInt(auditedRound) }, new Metadata(), { deadline: Date.now() + 15_000 }, (err: ServiceError | null, res: GetTallyResponse) => (err ? reject(err) : resolve(res))));
+  const seen = new Set<number>();
+  const standingDown = await pollUntil(
+    async () => {
+      const top = await tip();
+      for (let a = killRound - DEVNET_PARAMS.auditDepth; a <= top - DEVNET_PARAMS.auditDepth; a++) {
+        if (seen.has(a)) continue;
+        const x = await getTally(a).catch(() => null);
+        if (x?.finalized) {
+          seen.add(a);
+          if (x.reward!.standing.some((e) => Buffer.from(e.storerId).toString('hex') === dead && e.outcome !== StandingOutcome.STANDING_OUTCOME_VALID)) return a;
+        }
+      }
+      return null;
+    },
+    { what: `a finalized Reward whose standing audits found ${DEAD} down`, deadlineMs: 120_000, intervalMs: 2000, until: (a) => a !== null, describe: () => `finalized Rewards for audited rounds ${[...seen].join(', ') || 'none'} since the kill` },
+  );
+  t.log(`the finalized Reward of audited round ${standingDown} has a standing audit of ${DEAD} that found it down`);
   const standingFailures = rewardsLog().split('\n').filter((l) => l.includes('"msg":"standing audit failure"') && l.includes(dead.slice(0, 16)));
   t.true(standingFailures.length >= 1, `the rewards service logged standing audit failures of ${DEAD}`);
   for (const [key, bytes] of uploaded) {
