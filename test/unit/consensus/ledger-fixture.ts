@@ -38,7 +38,7 @@ export interface Net {
 }
 
 /** 4 consensus nodes, 4 storers (storer committee = total storer stake: every storer is selected), 1 gateway, N = 3. */
-export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts']; rewards?: number } = {}): Net {
+export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts']; rewards?: number; standingAudits?: number } = {}): Net {
   const consensus = [newKey(), newKey(), newKey(), newKey()];
   const storers = Array.from({ length: opts.storers ?? 4 }, newKey);
   const gateway = newKey();
@@ -49,7 +49,7 @@ export function makeNet(opts: { storers?: number; replication?: number; storerCo
     network: CHAIN,
     seed: random.hex(32),
     timestampMs: Date.now() - 1000,
-    params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4, ...(opts.standingAudits !== undefined ? { standingAudits: opts.standingAudits } : {}) },
     nodes: [
       ...consensus.map((k, i) => node(k, 'consensus', i)),
       ...storers.map((k, i) => node(k, 'storer', 10 + i)),
