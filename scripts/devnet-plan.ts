@@ -25,6 +25,9 @@ export const DEVNET_PARAMS = {
   chunkSize: 4096,
   lambdaMs: 500,
   auditDepth: 4,
+  // Standing audits per Reward (docs/rewards.md "Standing audits"): a storer that dies after its blocks
+  // were audited is still audited, so repair can replace it.
+  standingAudits: 2,
 } as const;
 
 /**
@@ -90,6 +93,11 @@ export interface DevnetExtras {
   readonly faults?: ReadonlyMap<string, readonly string[]>;
   /** Directory for per-process span files (WOLK_DEVNET_TRACE_DIR). */
   readonly traceDir?: string;
+  /**
+   * The rewards process's repair scan period (its WOLK_REPAIR_INTERVAL_MS): the launcher's own
+   * WOLK_REPAIR_INTERVAL_MS when set, else 0 (no repairs, as the devnet ran before the repairer).
+   */
+  readonly repairIntervalMs?: number;
 }
 
 export function environmentFor(
@@ -123,6 +131,12 @@ export function environmentFor(
     const rewards = of('rewards')[0];
     if (indexer) env['WOLK_INDEXER'] = endpoint(indexer);
     if (rewards) env['WOLK_REWARDS'] = endpoint(rewards);
+  }
+  if (p.service === 'rewards') {
+    // The repairer reads the indexer (docs/repair.md); it scans only when the launcher asks for it.
+    const indexer = of('indexer')[0];
+    if (indexer) env['WOLK_INDEXER'] = endpoint(indexer);
+    env['WOLK_REPAIR_INTERVAL_MS'] = String(extras.repairIntervalMs ?? 0);
   }
   const faults = extras.faults?.get(p.name);
   if (faults && faults.length > 0) env['WOLK_FAULTS'] = faults.join(',');

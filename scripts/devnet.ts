@@ -108,7 +108,9 @@ function devnetExtras(processes: readonly PlannedProcess[]): DevnetExtras {
   const traceDirRaw = readEnv(env, 'WOLK_DEVNET_TRACE_DIR');
   const traceDir = traceDirRaw ? resolve(root, traceDirRaw) : undefined;
   if (traceDir) mkdirp(traceDir);
-  return { faults, ...(traceDir ? { traceDir } : {}) };
+  // Repairs stay off unless the launcher's environment asks for them (DevnetExtras.repairIntervalMs).
+  const repairIntervalMs = env['WOLK_REPAIR_INTERVAL_MS'] === undefined ? 0 : readOption(env, 'WOLK_REPAIR_INTERVAL_MS');
+  return { faults, repairIntervalMs, ...(traceDir ? { traceDir } : {}) };
 }
 
 /** How often the launcher checks that the process that started it is still there. */

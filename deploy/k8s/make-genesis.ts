@@ -28,6 +28,8 @@ export interface GenesisPlan {
   readonly chunkSize: number;
   readonly lambdaMs: number;
   readonly auditDepth: number;
+  /** Standing audits per Reward (genesis params.standingAudits; docs/rewards.md "Standing audits"). */
+  readonly standingAudits: number;
   readonly stake: bigint;
 }
 
@@ -76,6 +78,7 @@ export function makeGenesis(
       chunkSize: plan.chunkSize,
       lambdaMs: plan.lambdaMs,
       auditDepth: plan.auditDepth,
+      standingAudits: plan.standingAudits,
     },
     nodes: keys.map((k) => k.node),
   };
@@ -96,6 +99,7 @@ export function planFromArgs(argv: readonly string[]): { plan: GenesisPlan; out:
       'chunk-size': { type: 'string', default: '4096' },
       'lambda-ms': { type: 'string', default: '2000' },
       'audit-depth': { type: 'string', default: '100' },
+      'standing-audits': { type: 'string', default: '2' },
       stake: { type: 'string', default: '1000' },
     },
     strict: true,
@@ -121,6 +125,7 @@ export function planFromArgs(argv: readonly string[]): { plan: GenesisPlan; out:
       chunkSize: int('chunk-size', values['chunk-size']),
       lambdaMs: int('lambda-ms', values['lambda-ms']),
       auditDepth: int('audit-depth', values['audit-depth']),
+      standingAudits: int('standing-audits', values['standing-audits'], 0),
       stake: BigInt(int('stake', values.stake)),
     },
   };

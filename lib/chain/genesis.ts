@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fromHex } from '../crypto/hash.js';
 import { repairParamsProblem, type RepairParams } from './repair.js';
 import { porepParamsProblem, type PorepNetworkParams } from './sealed.js';
+import { standingAuditsProblem } from './standing.js';
 
 export type GenesisRole = 'storer' | 'consensus' | 'rewards' | 'gateway' | 'indexer';
 
@@ -50,6 +51,12 @@ export interface GenesisParams {
    * most Repairs per block. Absent, or a field left out: lib/chain/repair.ts DEFAULT_REPAIR_PARAMS.
    */
   readonly repair?: Partial<RepairParams>;
+  /**
+   * Standing audits per Reward (docs/rewards.md "Standing audits"): (storer, key) pairs of the current
+   * state each Reward audits besides its block, 0 to lib/chain/standing.ts MAX_STANDING_AUDITS.
+   * Absent: 0, as before they existed.
+   */
+  readonly standingAudits?: number;
 }
 
 export interface Genesis {
@@ -87,6 +94,10 @@ export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
   if (p!['repair'] !== undefined) {
     const problem = repairParamsProblem(p!['repair']);
     if (problem) fail(`"params.repair": ${problem}`);
+  }
+  if (p!['standingAudits'] !== undefined) {
+    const problem = standingAuditsProblem(p!['standingAudits']);
+    if (problem) fail(`"params.standingAudits": ${problem}`);
   }
   if (!Array.isArray(g['nodes']) || g['nodes'].length === 0) fail('"nodes" must be a non-empty array');
   const ids = new Set<string>();

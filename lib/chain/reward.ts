@@ -28,12 +28,14 @@
 import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { FileAudit, ShareProof, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import type { Reward, SampledProof, SignedTransaction, StorerTally } from '../../gen/wolk/common/v1/tx.js';
+import { StandingOutcome, type Reward, type SampledProof, type SignedTransaction, type StandingAudit, type StorerTally } from '../../gen/wolk/common/v1/tx.js';
 import { sha256, u64be } from '../crypto/hash.js';
 import { SortitionDomain, sortition, sortitionAlpha } from '../crypto/sortition.js';
 import { proofToHash, prove, verify as vrfVerify } from '../crypto/vrf.js';
 import { verifyFileAudit, verifyShareProof } from './commitment.js';
+import type { Genesis } from './genesis.js';
 import { FULL_REPUTATION_PPM, nextReputation } from './reputation.js';
+import type { StandingTarget } from './standing.js';
 
 export type RewardVerdict<T = object> = ({ readonly ok: true } & T) | { readonly ok: false; readonly reason: string };
 
@@ -56,6 +58,8 @@ export interface RewardParams {
   readonly maxDelay: number;
   /** Base units credited per valid answer. */
   readonly rewardPerValid: bigint;
+  /** Standing audits per Reward (genesis params.standingAudits; lib/chain/standing.ts). 0: none. */
+  readonly standingAudits: number;
 }
 
 export const DEFAULT_REWARD_PARAMS: Omit<RewardParams, 'auditDepth'> = {
@@ -64,7 +68,18 @@ export const DEFAULT_REWARD_PARAMS: Omit<RewardParams, 'auditDepth'> = {
   samplesPerStorer: 1,
   maxDelay: 8,
   rewardPerValid: 10n,
+  standingAudits: 0,
 };
+
+/** The network's reward parameters from its genesis: Q = params.auditDepth, params.standingAudits (absent: 0). */
+export function rewardParamsOf(genesis: Genesis): RewardParams {
+  return { ...DEFAULT_REWARD_PARAMS, auditDepth: genesis.params.auditDepth, standingAudits: genesis.params.standingAudits ?? 0 };
+}
+
+/** The challenge of a standing audit of reward round R: the object challenge with R in place of the audited round. */
+export function standingChallenge(challengeSeed: Uint8Array, rewardRound: number, filehash: Uint8Array, storerId: Uint8Array): Uint8Array {
+  return objectChallenge(challengeSeed, rewardRound, filehash, storerId);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Selection and challenges
@@ -165,6 +180,8 @@ export function buildReward(o: {
   challengeSeed: Uint8Array;
   outcomes: readonly ObjectOutcome[];
   samplesPerStorer: number;
+  /** The standing audits' results, in the selection's order (lib/chain/standing.ts). */
+  standing?: readonly StandingResult[];
 }): Reward {
   const per = new Map<string, { id: Uint8Array; t: StorerTally; samples: SampledProof[] }>();
   for (const x of o.outcomes) {
@@ -186,6 +203,28 @@ export function buildReward(o: {
     tallies: sorted.map((e) => e.t),
     samples: sorted.flatMap((e) => e.samples),
     challengeSeed: Buffer.from(o.challengeSeed),
+    standing: (o.standing ?? []).map(standingEntry),
+  };
+}
+
+/** The result of one standing audit: its target and what the verifier saw (a valid one with the storer's answer). */
+export type StandingResult =
+  | { readonly target: StandingTarget; readonly outcome: 'valid'; readonly proof: FileAudit }
+  | { readonly target: StandingTarget; readonly outcome: 'invalid' | 'unreachable'; readonly reason?: string };
+
+const OUTCOME: Record<StandingResult['outcome'], StandingOutcome> = {
+  valid: StandingOutcome.STANDING_OUTCOME_VALID,
+  invalid: StandingOutcome.STANDING_OUTCOME_INVALID,
+  unreachable: StandingOutcome.STANDING_OUTCOME_UNREACHABLE,
+};
+
+function standingEntry(x: StandingResult): StandingAudit {
+  return {
+    storerId: Buffer.from(x.target.storerId),
+    stateKey: Buffer.from(x.target.stateKey),
+    filehash: Buffer.from(x.target.record.file!.filehash),
+    outcome: OUTCOME[x.outcome],
+    proof: x.outcome === 'valid' ? x.proof : undefined,
   };
 }
 
@@ -208,6 +247,11 @@ export interface RewardContext {
   lookupVerifier(id: Uint8Array): { readonly vrfPublicKey: Uint8Array; readonly stake: bigint } | undefined;
   /** Total stake of rewards-role nodes (the verifier sortition denominator). */
   readonly totalVerifierStake: bigint;
+  /**
+   * The standing selection of a reward round (lib/chain/standing.ts standingSelection over the state
+   * after block R − 1), or null when unknown. Asked only when params.standingAudits > 0.
+   */
+  standingAt?(rewardRound: number): readonly StandingTarget[] | null;
 }
 
 /** Verifies a SignedTransaction carrying a Reward (the sender's signature is the ledger's usual check, not repeated here). */
@@ -285,10 +329,44 @@ export function verifyReward(r: Reward, sender: Uint8Array, ctx: RewardContext):
       const got = sampleCount.get(k) ?? 0;
       if (got !== want) return fail(`tally does not match the samples: storer ${k.slice(0, 16)} claims ${t.valid} valid, so ${want} sample(s) are needed, got ${got}`);
     }
+
+    const standing = verifyStanding(r.standing, rewardRound, prevSeed, ctx);
+    if (!standing.ok) return standing;
     return { ok: true, reward: r, rewardRound };
   } catch (err) {
     return fail(`malformed Reward (${(err as Error).message})`);
   }
+}
+
+/**
+ * The standing section of a Reward for reward round R: exactly the selection of R (ctx.standingAt), in
+ * its order, each entry naming its storer, state key and file; a known outcome; a VALID one carrying
+ * the storer's answer to the standing challenge, re-checked against the commitment in the record; any
+ * other without an answer.
+ */
+export function verifyStanding(entries: readonly StandingAudit[], rewardRound: number, prevSeed: Uint8Array, ctx: RewardContext): RewardVerdict {
+  const p = ctx.params;
+  if (p.standingAudits <= 0) return entries.length === 0 ? { ok: true } : fail(`${entries.length} standing audits, the network has none (params.standingAudits = 0)`);
+  const selection = ctx.standingAt?.(rewardRound) ?? null;
+  if (selection === null) return fail(`the standing selection of reward round ${rewardRound} is unknown (state after block ${rewardRound - 1})`);
+  if (entries.length !== selection.length) return fail(`${entries.length} standing audits, the selection of reward round ${rewardRound} has ${selection.length}`);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const want = selection[i]!;
+    if (!isBytes(e.storerId, 32) || !same(e.storerId, want.storerId)) return fail(`standing audit ${i}: storer is not the selection's (${hex(want.storerId).slice(0, 16)})`);
+    if (!isBytes(e.stateKey, 32) || !same(e.stateKey, want.stateKey)) return fail(`standing audit ${i}: key is not the selection's (${hex(want.stateKey).slice(0, 16)})`);
+    if (!isBytes(e.filehash, 32) || !same(e.filehash, want.record.file!.filehash)) return fail(`standing audit ${i}: filehash is not the record's file`);
+    const k = hex(e.storerId).slice(0, 16);
+    if (e.outcome === StandingOutcome.STANDING_OUTCOME_VALID) {
+      if (!e.proof) return fail(`standing audit ${i} (storer ${k}): VALID without the storer's answer`);
+      const c = want.commitment;
+      const res = verifyFileAudit(e.proof, { storerId: c.storerId, replicaRoot: c.replicaRoot, filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, standingChallenge(prevSeed, rewardRound, e.filehash, e.storerId), p.leavesPerFile);
+      if (!res.ok) return fail(`standing audit ${i} (storer ${k}): ${res.reason}`);
+    } else if (e.outcome === StandingOutcome.STANDING_OUTCOME_INVALID || e.outcome === StandingOutcome.STANDING_OUTCOME_UNREACHABLE) {
+      if (e.proof) return fail(`standing audit ${i} (storer ${k}): an answer is carried only for VALID`);
+    } else return fail(`standing audit ${i} (storer ${k}): unknown outcome ${e.outcome}`);
+  }
+  return { ok: true };
 }
 
 /** Ledger rule: at most one Reward per block. Returns the reason when the block breaks it. */
@@ -320,12 +398,31 @@ export interface StorerEffect {
  * start at full reputation).
  */
 export function rewardEffects(r: Reward, reputationOf: (storerId: Uint8Array) => number | undefined, rewardPerValid: bigint): StorerEffect[] {
-  return r.tallies.map((t) => ({
+  return effectiveTallies(r).map((t) => ({
     storerId: new Uint8Array(t.storerId),
     credit: BigInt(t.valid) * rewardPerValid,
     reputationPpm: nextReputation(reputationOf(t.storerId) ?? FULL_REPUTATION_PPM, t),
     tally: t,
   }));
+}
+
+/**
+ * A Reward's tallies with its standing audits added (one object each), sorted by storer id: a storer
+ * audited in both has one tally, so its reputation moves once per Reward by everything it answered.
+ */
+export function effectiveTallies(r: Reward): StorerTally[] {
+  if (r.standing.length === 0) return r.tallies;
+  const per = new Map<string, StorerTally>();
+  for (const t of r.tallies) per.set(hex(t.storerId), { ...t });
+  for (const s of r.standing) {
+    const k = hex(s.storerId);
+    let t = per.get(k);
+    if (!t) per.set(k, (t = { storerId: s.storerId, valid: 0, invalid: 0, unreachable: 0 }));
+    if (s.outcome === StandingOutcome.STANDING_OUTCOME_VALID) t.valid++;
+    else if (s.outcome === StandingOutcome.STANDING_OUTCOME_INVALID) t.invalid++;
+    else t.unreachable++;
+  }
+  return [...per.values()].sort((a, b) => Buffer.compare(Buffer.from(a.storerId), Buffer.from(b.storerId)));
 }
 
 /** The NewChunks hash binding (chain.proto), for callers that receive NewChunks beside a header. */

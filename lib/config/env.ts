@@ -519,7 +519,7 @@ export const ENV = {
   },
   WOLK_REPAIR_INTERVAL_MS: {
     name: 'WOLK_REPAIR_INTERVAL_MS',
-    doc: 'How often the rewards service\'s repairer scans for keys whose storers are no longer live and submits Repairs (docs/repair.md); 0 = never. Needs WOLK_INDEXER.',
+    doc: 'How often the rewards service\'s repairer scans for keys whose storers are no longer live and submits Repairs (docs/repair.md); 0 = never. Needs WOLK_INDEXER. npm start passes it on to the devnet\'s rewards process, 0 when unset.',
     services: ['rewards'],
     default: { value: 5000 },
     parse: parseInteger(0, 86_400_000),

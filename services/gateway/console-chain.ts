@@ -8,6 +8,7 @@
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
+import { effectiveTallies } from '../../lib/chain/reward.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import { serverStream } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -126,7 +127,8 @@ export function createChainWatch(deps: ChainWatchDeps): ChainWatch {
         for (const c of body.value.commitments) storerOf(hex(c.storerId)).files.add(fh);
       }
       if (body?.$case === 'reward') {
-        for (const t of body.value.tallies) {
+        // Block tallies with the standing audits added, as the chain moves reputation (lib/chain/reward.ts).
+        for (const t of effectiveTallies(body.value)) {
           const s = storerOf(hex(t.storerId));
           s.audits.valid += t.valid;
           s.audits.invalid += t.invalid;

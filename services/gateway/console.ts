@@ -188,7 +188,7 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
               : body?.$case === 'setBucket'
                 ? `wolk://${body.value.owner}/${body.value.collection}/`
                 : body?.$case === 'reward'
-                  ? `audit of round ${body.value.auditedRound}: ${body.value.tallies.length} storers`
+                  ? `audit of round ${body.value.auditedRound}: ${body.value.tallies.length} storers, ${body.value.standing.length} standing`
                   : body?.$case === 'registerNode' || body?.$case === 'updateNode'
                     ? `node ${hex(stx.tx?.sender)}${body.value.endpoint ? ` at ${body.value.endpoint}` : ''}`
                     : '';

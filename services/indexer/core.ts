@@ -176,7 +176,8 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       }
       case 'reward': {
         const current = new Map<string, number>();
-        for (const t of body.value.tallies) {
+        // Every storer the Reward moves: block tallies and standing audits (rewardEffects uses both).
+        for (const t of [...body.value.tallies, ...body.value.standing]) {
           const n = await o.node(t.storerId);
           if (n) current.set(hex(t.storerId), n.reputationPpm);
         }

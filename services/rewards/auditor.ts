@@ -13,7 +13,8 @@ import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
 import { verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../lib/chain/sealed.js';
 import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../../lib/porep/params.js';
-import { auditObjects, buildReward, objectChallenge, type AuditObject, type ObjectOutcome, type RewardParams } from '../../lib/chain/reward.js';
+import { auditObjects, buildReward, objectChallenge, standingChallenge, type AuditObject, type ObjectOutcome, type RewardParams, type StandingResult } from '../../lib/chain/reward.js';
+import type { StandingTarget } from '../../lib/chain/standing.js';
 import { isVerdict } from '../../lib/grpc/errors.js';
 import { createMemoryKv } from '../../lib/storage/memory.js';
 import { randomBytes } from 'node:crypto';
@@ -105,6 +106,12 @@ export interface AuditInput {
   readonly replicaAuditChallenges?: number;
   /** Seal proofs of sealed commitments, asked once per (storer, file); none without. */
   readonly sealChecks?: SealChecks;
+  /**
+   * Standing audits of the reward round (lib/chain/standing.ts standingSelection, in its order): each
+   * storer's key file challenged like a block file (same deadline, containment, replica and seal
+   * checks), on the standing challenge of reward round R = auditedRound + Q.
+   */
+  readonly standing?: readonly StandingTarget[];
   readonly signal?: AbortSignal;
 }
 
@@ -120,7 +127,12 @@ export interface AuditContainment {
 export interface AuditResult {
   readonly reward: Reward;
   readonly outcomes: readonly ObjectOutcome[];
+  /** The standing audits' results, in the selection's order. */
+  readonly standing: readonly StandingResult[];
 }
+
+/** An object of a storer's audit: one of the audited block's, or a standing audit's file (with its target). */
+type Audited = AuditObject & { readonly standing?: StandingTarget };
 
 /** Time containment may add to a storer's audit: every re-audit's pause and deadline. */
 export function containmentBudgetMs(p: ContainmentPolicy, batchChunks = 0): number {
@@ -163,7 +175,15 @@ async function checkSeal(a: AuditInput, storerId: Uint8Array, cm: StorageCommitm
 
 export async function runAudit(a: AuditInput): Promise<AuditResult> {
   const c: AuditContainment = a.containment ?? { policy: DEFAULT_CONTAINMENT_POLICY, clock: systemClock, store: memoryContainmentStore(), random: (n) => new Uint8Array(randomBytes(n)) };
-  const objects = auditObjects(a.newChunks);
+  const objects = new Map<string, { storerId: Uint8Array; objects: Audited[] }>(auditObjects(a.newChunks));
+  for (const target of a.standing ?? []) {
+    const k = Buffer.from(target.storerId).toString('hex');
+    let e = objects.get(k);
+    if (!e) objects.set(k, (e = { storerId: target.storerId, objects: [] }));
+    e.objects.push({ kind: 'file', id: new Uint8Array(target.record.file!.filehash), commitment: target.commitment, standing: target });
+  }
+  const rewardRound = a.auditedRound + a.params.auditDepth;
+  const standingOut = new Map<StandingTarget, StandingResult>();
   const perStorer = await Promise.all(
     [...objects.values()].map(async ({ storerId, objects: objs }) => {
       const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
@@ -172,11 +192,13 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const timer = new AbortController();
       const handle = setTimeout(() => timer.abort(), a.perStorerTimeoutMs + containmentBudgetMs(c.policy, largestBatch));
       const box = AbortSignal.any([timer.signal, ...(a.signal ? [a.signal] : [])]);
-      const ref = (o: AuditObject): ObjectRef => ({ storerId, objectId: o.id, kind: o.kind, auditedRound: a.auditedRound });
-      const canonical = (o: AuditObject) => objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId);
+      // A standing audit's object is named by its key's state key, so it never shares a containment
+      // record with the same file audited in the block.
+      const ref = (o: Audited): ObjectRef => ({ storerId, objectId: o.standing ? o.standing.stateKey : o.id, kind: o.kind, auditedRound: a.auditedRound });
+      const canonical = (o: Audited) => (o.standing ? standingChallenge(a.challengeSeed, rewardRound, o.id, storerId) : objectChallenge(a.challengeSeed, a.auditedRound, o.id, storerId));
       // Attempt 0 asks the round's challenge (what the chain re-checks in a sample); re-audits of a
       // contained object ask fresh ones the storer cannot have prepared while it was late.
-      const challengeFor = (o: AuditObject, attempt: number) => (attempt === 0 ? canonical(o) : c.random(32));
+      const challengeFor = (o: Audited, attempt: number) => (attempt === 0 ? canonical(o) : c.random(32));
 
       const askShares = async (batch: readonly AuditObject[], attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
         const asked = batch.map((o) => ({ chunkId: o.id, nonce: challengeFor(o, attempt) }));
@@ -189,7 +211,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           return v.ok ? { valid: true, proof: { kind: 'chunk', proof: ans.proof } } : { valid: false, reason: v.reason };
         });
       };
-      const askOne = async (o: AuditObject, attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
+      const askOne = async (o: Audited, attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
         const challenge = challengeFor(o, attempt);
         if (o.kind === 'file') {
           const cm = o.commitment;
@@ -216,7 +238,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       };
 
       // Every chunk of a committed chunk set, batched (a block's set is thousands of chunks), then files.
-      const calls: (AuditCall<Proof> & { objs: readonly AuditObject[] })[] = [];
+      const calls: (AuditCall<Proof> & { objs: readonly Audited[] })[] = [];
       for (let i = 0; i < chunkObjs.length; i += SHARE_BATCH) {
         const batch = chunkObjs.slice(i, i + SHARE_BATCH);
         calls.push({ objs: batch, refs: batch.map(ref), deadlineMs: c.policy.deadlineMs + c.policy.chunkAllowanceMs * batch.length, ask: (attempt, signal) => askShares(batch, attempt, signal) });
@@ -228,44 +250,47 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const finals = await runContained<Proof>({ policy: c.policy, clock: c.clock, store: c.store, classify: (err) => (answered(err) ? 'answered' : 'offline'), events: c.events }, calls, box);
 
       const byRef = new Map(calls.flatMap((call) => call.refs.map((r, j) => [r, call.objs[j]!] as const)));
-      const out: ObjectOutcome[] = [];
-      for (const f of finals) {
-        const o = byRef.get(f.ref)!;
-        const base = { storerId, objectId: o.id };
-        if (f.outcome !== 'valid') {
-          out.push({ ...base, kind: o.kind, outcome: f.outcome, reason: f.reason });
-          continue;
-        }
+      // An object's final result: a pass after re-audits asks the round's own challenge once more (the
+      // Reward carries that answer, which the chain re-derives), and a sealed file's seal is checked.
+      type Final = { outcome: 'valid'; proof: Proof } | { outcome: 'invalid' | 'unreachable'; reason: string };
+      const settle = async (o: Audited, f: (typeof finals)[number]): Promise<Final> => {
+        if (f.outcome !== 'valid') return { outcome: f.outcome, reason: f.reason };
         let proof = f.proof;
         if (f.retries > 0) {
-          // Passed a re-audit on a fresh challenge: the Reward's sample must answer the round's own
-          // challenge (verifyRewardTx re-derives it), so ask that once more, under the time box only.
           try {
             const [v] = await askOne(o, 0, box);
-            if (!v || !v.valid) {
-              out.push({ ...base, kind: o.kind, outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` });
-              continue;
-            }
+            if (!v || !v.valid) return { outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` };
             proof = v.proof;
           } catch (err) {
-            out.push({ ...base, kind: o.kind, outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` });
-            continue;
+            return { outcome: answered(err) ? 'invalid' : 'unreachable', reason: `passed re-audit ${f.retries}; the round's challenge: ${(err as Error).message}` };
           }
         }
         if (o.kind === 'file') {
           const refused = await checkSeal(a, storerId, o.commitment, c.random, box);
-          if (refused) {
-            out.push({ ...base, kind: 'file', outcome: 'invalid', reason: refused });
-            continue;
-          }
+          if (refused) return { outcome: 'invalid', reason: refused };
         }
-        out.push(proof.kind === 'file' ? { ...base, kind: 'file', outcome: 'valid', proof: proof.audit } : { ...base, kind: 'chunk', outcome: 'valid', proof: proof.proof });
+        return { outcome: 'valid', proof };
+      };
+      const out: ObjectOutcome[] = [];
+      for (const f of finals) {
+        const o = byRef.get(f.ref)!;
+        const r = await settle(o, f);
+        if (o.standing) {
+          // A standing audit's result is reported against its target (the Reward's standing section).
+          const target = o.standing;
+          standingOut.set(target, r.outcome !== 'valid' ? { target, ...r } : r.proof.kind === 'file' ? { target, outcome: 'valid', proof: r.proof.audit } : { target, outcome: 'invalid', reason: 'a file audit answered with a chunk proof' });
+          continue;
+        }
+        const base = { storerId, objectId: o.id };
+        if (r.outcome !== 'valid') out.push({ ...base, kind: o.kind, ...r });
+        else out.push(r.proof.kind === 'file' ? { ...base, kind: 'file', outcome: 'valid', proof: r.proof.audit } : { ...base, kind: 'chunk', outcome: 'valid', proof: r.proof.proof });
       }
       clearTimeout(handle);
       return out;
     }),
   );
   const outcomes = perStorer.flat();
-  const reward = buildReward({ auditedRound: a.auditedRound, verifier: a.verifier, challengeSeed: a.challengeSeed, outcomes, samplesPerStorer: a.params.samplesPerStorer });
-  return { reward, outcomes };
+  const standing = (a.standing ?? []).map((t) => standingOut.get(t)!);
+  const reward = buildReward({ auditedRound: a.auditedRound, verifier: a.verifier, challengeSeed: a.challengeSeed, outcomes, samplesPerStorer: a.params.samplesPerStorer, standing });
+  return { reward, outcomes, standing };
 }

@@ -8,7 +8,7 @@ import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
 import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { mostAdvanced } from '../../lib/client/most-advanced.js';
-import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { rewardParamsOf } from '../../lib/chain/reward.js';
 import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
 import { grpcCode, isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -135,7 +135,10 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     // Repairs share one nonce sequence (tx-nonces.ts). Without an indexer, or with the interval at 0, no repairs.
     let rewarderChain: ChainAccess = chain;
     if (options.indexer !== undefined && options.repairIntervalMs > 0) {
-      const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs: 60_000, now: Date.now });
+      // A dropped transaction is known once the chain's nonce has not moved for as long as a pending
+      // Reward could still be included (maxDelay rounds and some), so numbering starts again then.
+      const holdMs = Math.max(10_000, 4 * (rewardParamsOf(genesis).maxDelay + 2) * genesis.params.lambdaMs);
+      const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs, now: Date.now });
       rewarderChain = nonces.forRewarder(chain);
       repairLoop = createRepairLoop({ genesis, key, indexer: options.indexer, consensus: endpoints, chain, nonces, intervalMs: options.repairIntervalMs, logger: logger.child({ module: 'repairer' }) });
     } else {
@@ -144,10 +147,13 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     rewarder = new Rewarder({
       key,
       chainId: genesis.network,
-      params: { ...DEFAULT_REWARD_PARAMS, auditDepth },
+      params: { ...rewardParamsOf(genesis), auditDepth },
+      // Standing audits (docs/rewards.md): the selection is read from consensus with proofs, never trusted.
+      stateProof: (key, round) => read((c, e) => unaryCall(c.getStateProof.bind(c), { key: Buffer.from(key), round: BigInt(round) }, { endpoint: e, timeoutMs: 5000, signal })),
       stake: BigInt(self?.stake ?? '0'),
       totalStake: rewardsNodes.totalStake,
       chain: rewarderChain,
+      coordinatedNonces: rewarderChain !== chain,
       prober,
       kv: db,
       logger: logger.child({ module: 'rewarder' }),

@@ -5,7 +5,9 @@ import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { Reward, SignedTransaction, Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { GetReputationResponse, GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
-import { auditedRoundFor, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
+import { auditedRoundFor, effectiveTallies, proveVerifier, type RewardParams } from '../../lib/chain/reward.js';
+import { provenStandingState, standingSelection, type StandingTarget } from '../../lib/chain/standing.js';
+import type { StateProofAnswer } from '../../lib/chain/storer-registry.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../lib/chain/reputation.js';
 import { txId as txIdOf } from '../../lib/chain/tx-bytes.js';
 import { signTransaction } from '../../lib/client/tx.js';
@@ -43,6 +45,19 @@ export interface RewarderOptions {
   readonly replicaAuditChallenges?: number;
   /** Seal proofs of sealed commitments, asked once per (storer, file) (auditor.ts SealChecks). */
   readonly sealChecks?: SealChecks;
+  /**
+   * Where the standing selection is read (params.standingAudits > 0): consensus nodes' GetStateProof
+   * at a round, every answer checked against that block's state root (lib/chain/standing.ts
+   * provenStandingState). Without it, a network with standing audits gets no Rewards from this node.
+   */
+  readonly stateProof?: (key: Uint8Array, round: number) => Promise<StateProofAnswer>;
+  /**
+   * The chain's nonceOf(self) already counts this node's pending transactions and starts again at the
+   * chain's once one was dropped (tx-nonces.ts, shared with the repairer): use its answer as it is.
+   * Without this, the rewarder's own count (nonceFor) took every coordinated answer for chain movement,
+   * never started again, and one dropped Reward left a gap no later transaction could cross.
+   */
+  readonly coordinatedNonces?: boolean;
 }
 
 /** Something the caller asked for that cannot be done now (mapped to gRPC codes in server.ts). */
@@ -63,6 +78,10 @@ export class Rewarder {
   private timer: NodeJS.Timeout | null = null;
   private lastRound = -1;
   private running: Promise<void> | null = null;
+  /** Audits of reward rounds under way (start): one waiting on containment does not hold the next rounds back. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Submitting and recording run one at a time: nonces follow each other, the reputation view is read and written whole. */
+  private serialized: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
   /** Nonce tracking: Rewards of consecutive rounds may be pending at once (see nonceFor). */
   private nextNonce = 0n;
@@ -89,7 +108,8 @@ export class Rewarder {
     const cred = proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers);
     if (cred === null && submit) throw new RewardsError('FAILED_PRECONDITION', `this node is not selected as rewards verifier for round ${R}`);
     const verifier: Credential = cred ?? { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) };
-    const { reward, outcomes } = await runAudit({
+    const standing = await this.standingTargets(R, prevSeed, new Uint8Array(prev.block!.header!.stateRoot));
+    const { reward, outcomes, standing: standingResults } = await runAudit({
       auditedRound: audited,
       challengeSeed: prevSeed,
       newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
@@ -100,31 +120,60 @@ export class Rewarder {
       ...(this.o.containment ? { containment: this.o.containment } : {}),
       ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
       ...(this.o.sealChecks ? { sealChecks: this.o.sealChecks } : {}),
+      standing,
       signal: this.abort.signal,
     });
     for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
-    let txId: Uint8Array = new Uint8Array(0);
-    // A block without commitments gives a Reward with nothing in it: not worth a transaction.
-    if (submit && reward.tallies.length > 0) {
-      const nonce = await this.nonceFor(tip);
-      const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
-      const stx = signTransaction(tx, signerOf(this.o.key));
-      try {
-        txId = await this.o.chain.submit(stx);
-      } catch (err) {
-        throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
-      }
-      this.nextNonce = nonce + 1n;
+    for (const x of standingResults) {
+      if (x.outcome !== 'valid') this.o.logger.info('standing audit failure', { round: R, storer: Buffer.from(x.target.storerId).toString('hex').slice(0, 16), key: `${x.target.record.owner}/${x.target.record.collection}/${x.target.record.key}`, outcome: x.outcome, reason: x.reason });
     }
-    await this.record(audited, reward, txId);
-    return { reward, txId };
+    return this.serial(async () => {
+      let txId: Uint8Array = new Uint8Array(0);
+      // The tip now (audits of several rounds run side by side, and containment takes seconds).
+      const now = submit ? await this.o.chain.finalizedRound().catch(() => tip) : tip;
+      const expired = submit && now + 1 > R + this.o.params.maxDelay;
+      if (expired) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited });
+      // A block without commitments and no standing audits gives a Reward with nothing in it: not worth a transaction.
+      if (submit && !expired && (reward.tallies.length > 0 || reward.standing.length > 0)) {
+        const nonce = await this.nonceFor(now);
+        const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
+        const stx = signTransaction(tx, signerOf(this.o.key));
+        try {
+          txId = await this.o.chain.submit(stx);
+        } catch (err) {
+          throw new RewardsError('FAILED_PRECONDITION', `consensus refused the Reward: ${(err as { details?: string }).details ?? (err as Error).message}`);
+        }
+        this.nextNonce = nonce + 1n;
+      }
+      await this.record(audited, reward, txId);
+      return { reward, txId };
+    });
+  }
+
+  /** Runs `fn` after every earlier serialized call has ended (successfully or not). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.serialized.then(fn, fn);
+    this.serialized = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * The standing audits of reward round R (lib/chain/standing.ts), read from the state after block R − 1
+   * through proven GetStateProof answers against that block's state root; none when the network has none.
+   */
+  async standingTargets(R: number, prevSeed: Uint8Array, stateRoot: Uint8Array): Promise<StandingTarget[]> {
+    const count = this.o.params.standingAudits;
+    if (count <= 0) return [];
+    if (!this.o.stateProof) throw new RewardsError('FAILED_PRECONDITION', `the network has ${count} standing audits per Reward, and this node reads no state proofs`);
+    return standingSelection(prevSeed, R, provenStandingState(this.o.stateProof, R - 1, stateRoot), count);
   }
 
   private async record(audited: number, reward: Reward, txId: Uint8Array): Promise<void> {
     const firstTime = (await this.o.kv.get(tallyKey(audited))) === null;
     const ops = [{ type: 'put' as const, key: tallyKey(audited), value: GetTallyResponse.encode({ reward, txId: Buffer.from(txId), finalized: false }).finish() }];
     if (firstTime) {
-      for (const t of reward.tallies) {
+      // Block tallies and standing results together, as the chain moves reputation (effectiveTallies).
+      for (const t of effectiveTallies(reward)) {
         const cur = await this.reputation(t.storerId);
         const totals = cur.totals!;
         ops.push({
@@ -151,6 +200,7 @@ export class Rewarder {
    */
   private async nonceFor(tip: number): Promise<bigint> {
     const chainNonce = await this.o.chain.nonceOf(this.o.key.signPublicKey);
+    if (this.o.coordinatedNonces) return chainNonce;
     if (chainNonce !== this.chainNonce) {
       this.chainNonce = chainNonce;
       this.chainNonceMovedAt = tip;
@@ -219,8 +269,13 @@ export class Rewarder {
         const from = this.lastRound < 0 ? next : Math.max(this.lastRound + 2, oldest);
         this.lastRound = tip;
         // After a restart: audits that stopped while a storer was contained resume (containment.ts keeps its misses).
-        for (const R of resumed) if (R < from) await this.auditIfSelected(R);
-        for (let R = from; R <= next; R++) await this.auditIfSelected(R);
+        // Rounds are audited side by side (at most maxDelay at once): an audit that waits on a contained
+        // storer (seconds) must not make the next rounds' Rewards expire.
+        for (const R of [...resumed.filter((r) => r < from), ...Array.from({ length: Math.max(0, next - from + 1) }, (_, i) => from + i)]) {
+          while (this.inFlight.size >= Math.max(1, this.o.params.maxDelay)) await Promise.race(this.inFlight);
+          const audit: Promise<void> = this.auditIfSelected(R).finally(() => this.inFlight.delete(audit));
+          this.inFlight.add(audit);
+        }
       } catch (err) {
         this.o.logger.warn('audit round failed', { error: (err as Error).message });
       }
@@ -264,7 +319,7 @@ export class Rewarder {
       if (proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers) === null) return;
       const { reward, txId } = await this.tally(R, true);
       if (txId.length === 0) return;
-      this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
+      this.o.logger.info('reward submitted', { round: R, audited: Number(reward.auditedRound), storers: reward.tallies.length, standing: reward.standing.length, txId: Buffer.from(txId).toString('hex').slice(0, 16) });
     } catch (err) {
       this.o.logger.warn('audit round failed', { round: R, error: (err as Error).message });
     }
@@ -274,5 +329,6 @@ export class Rewarder {
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
     await this.running;
+    await Promise.all(this.inFlight);
   }
 }

@@ -3,17 +3,28 @@
 // storer-1 drops what it commits to (WOLK_DEVNET_FAULTS=storer-1:drop-after-commit), the audits fail it
 // after containment and its reputation falls below the genesis threshold; every key it held is then
 // repaired on chain (?proof names N distinct storers, none of them storer-1) and every file's GET stays
-// byte-identical. A storer killed and wiped is not covered: docs/repair.md §1 (its reputation does not move).
+// byte-identical.
+// Then a storer killed and wiped for good (storer-4, SIGKILL and its data directory removed) after the
+// audits of its upload blocks are over: its files are audited only by the standing audits of current
+// (storer, key) pairs (docs/rewards.md "Standing audits", genesis params.standingAudits = 2 on the
+// devnet), and a finalized Reward carries one of them finding it down. (On this 6-storer devnet it also
+// committed to the chunk sets of the blocks just before its death, whose audits find it down too; each
+// Reward is a transaction, so every block has a chunk set.) Its reputation falls below the threshold and
+// every key it held is repaired to N on other storers, every GET byte-identical.
 //
 // Opt-in (WOLK_E2E_REPAIR=1), not in CI yet: green in 4 of 5 runs (20-33 s each at load 4-9, seeds 1, 7,
 // 1234); in the fifth (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all,
 // so storer-1's reputation never fell and nothing needed repair), cause not found yet.
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
-import { DEFAULT_SHAPE, portKeys } from '../../scripts/devnet-plan.js';
+import { StandingOutcome } from '../../gen/wolk/common/v1/tx.js';
+import { RewardsServiceClient, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
+import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
+import { DEFAULT_SHAPE, DEVNET_PARAMS, portKeys } from '../../scripts/devnet-plan.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -26,7 +37,15 @@ logSeedOnFailure(test);
 const enabled = process.env['WOLK_E2E_REPAIR'] === '1';
 const maybe = enabled ? test.serial : test.serial.skip;
 const LAZY = 'storer-1';
+const DEAD = 'storer-4';
 let devnet: Devnet;
+/** Every key uploaded (alice/rep/KEY) and its bytes, over both tests. */
+const uploaded = new Map<string, Buffer>();
+const storersOf = async (key: string): Promise<string[]> => {
+  const res = await fetch(`${devnet.endpoints().gateway}/wolk/alice/rep/${key}?proof`);
+  if (res.status !== 200) throw new Error(`?proof of ${key}: HTTP ${res.status}`);
+  return ((await res.json()) as { record: { storers: string[] } }).record.storers;
+};
 const work = mkdtempSync(join(tmpdir(), 'wolk-repair-'));
 const cli = devnetCli(work, () => devnet.endpoints().gateway);
 
@@ -60,16 +79,12 @@ maybe('a storer that drops what it committed to is replaced in every key it held
     const key = `f${i}.bin`;
     const put = await putFinal(cli, file, `wolk://alice/rep/${key}`);
     files.set(key, bytes);
+    uploaded.set(key, bytes);
     if (put.storers.includes(lazy)) held.push(key);
   }
   t.true(held.length >= 1, `storer-1 committed to none of ${files.size} uploads`);
   const started = Date.now();
 
-  const storersOf = async (key: string): Promise<string[]> => {
-    const res = await fetch(`${http}/wolk/alice/rep/${key}?proof`);
-    if (res.status !== 200) throw new Error(`?proof of ${key}: HTTP ${res.status}`);
-    return ((await res.json()) as { record: { storers: string[] } }).record.storers;
-  };
   const still = await pollUntil(async () => (await Promise.all(held.map(storersOf))).filter((s) => s.includes(lazy)).length, {
     what: `every key storer-1 held (${held.join(', ')}) repaired on chain`,
     deadlineMs: 180_000,
@@ -90,4 +105,82 @@ maybe('a storer that drops what it committed to is replaced in every key it held
   const log = readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8');
   t.true(/"msg":"repair submitted"/.test(log), 'the rewards service says it submitted repairs');
   t.true(/"msg":"reward submitted"/.test(log), 'and it still submits Rewards');
+});
+
+maybe('a storer killed and wiped for good, after its blocks were audited, is found by standing audits and replaced in every key it held', async (t) => {
+  t.timeout(600_000);
+  const dead = loadOrCreateNodeKey(join(devnet.dir, DEAD)).key.id;
+  const http = devnet.endpoints().gateway;
+  const tip = async () => Number(((await (await fetch(`${http}/chain`)).json()) as { finalizedRound: string }).finalizedRound);
+  // Upload until storer-4 holds two keys of this test, at most 10 files.
+  const mine: string[] = [];
+  let lastRound = 0;
+  for (let i = 0; i < 10 && mine.length < 2; i++) {
+    const bytes = Buffer.from(seeded.bytes(15_000 + 1000 * i));
+    const key = `k${i}.bin`;
+    const file = join(work, key);
+    writeFileSync(file, bytes);
+    const put = await putFinal(cli, file, `wolk://alice/rep/${key}`);
+    uploaded.set(key, bytes);
+    lastRound = Math.max(lastRound, Number(put.round));
+    if (put.storers.includes(dead)) mine.push(key);
+  }
+  t.true(mine.length >= 1, `${DEAD} committed to none of the uploads`);
+  // Its upload blocks' audits are over once their Rewards can no longer be included (A + Q + maxDelay):
+  // from then on only standing audits can reach it.
+  const quiet = lastRound + DEVNET_PARAMS.auditDepth + DEFAULT_REWARD_PARAMS.maxDelay + 1;
+  await pollUntil(tip, { what: `the chain past round ${quiet}`, deadlineMs: 120_000, intervalMs: 500, until: (r) => r >= quiet, describe: (r) => `tip ${r}` });
+  const heldNow: string[] = [];
+  for (const key of uploaded.keys()) if ((await storersOf(key)).includes(dead)) heldNow.push(key);
+  t.true(heldNow.length >= 1, `${DEAD} holds a key when it dies`);
+  const proc = devnet.processes().find((p) => p.name === DEAD)!;
+  process.kill(proc.pid, 'SIGKILL');
+  await pollUntil(() => { try { process.kill(proc.pid, 0); return false; } catch { return true; } }, { what: `${DEAD} gone`, deadlineMs: 10_000, until: (g) => g });
+  rmSync(join(devnet.dir, DEAD), { recursive: true, force: true });
+  const killedAt = Date.now();
+  const killRound = await tip();
+  t.log(`${DEAD} killed and wiped at round ${await tip()}, holding ${heldNow.length} key(s): ${heldNow.join(', ')}`);
+
+  const rewardsLog = () => readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8');
+  const still = await pollUntil(async () => (await Promise.all(heldNow.map(storersOf))).filter((s) => s.includes(dead)).length, {
+    what: `every key ${DEAD} held (${heldNow.join(', ')}) repaired on chain`,
+    deadlineMs: 420_000,
+    intervalMs: 2000,
+    until: (n) => n === 0,
+    describe: (n) => `${n} still name ${DEAD}; rewards log:\n${rewardsLog().split('\n').filter((l) => /repair|standing|reward submitted/.test(l)).slice(-12).join('\n')}`,
+  });
+  t.is(still, 0);
+  t.log(`${heldNow.length} key(s) held by ${DEAD} repaired ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  // A finalized Reward after the kill carries a standing audit that found it down (GetTally scanned from the kill on).
+  const rewards = new RewardsServiceClient(devnet.endpoints().rewards[0]!, credentials.createInsecure());
+  t.teardown(() => rewards.close());
+  const getTally = (auditedRound: number) =>
+    new Promise<GetTallyResponse>((resolve, reject) => rewards.getTally({ auditedRound: BigInt(auditedRound) }, new Metadata(), { deadline: Date.now() + 15_000 }, (err: ServiceError | null, res: GetTallyResponse) => (err ? reject(err) : resolve(res))));
+  const seen = new Set<number>();
+  const standingDown = await pollUntil(
+    async () => {
+      const top = await tip();
+      for (let a = killRound - DEVNET_PARAMS.auditDepth; a <= top - DEVNET_PARAMS.auditDepth; a++) {
+        if (seen.has(a)) continue;
+        const x = await getTally(a).catch(() => null);
+        if (x?.finalized) {
+          seen.add(a);
+          if (x.reward!.standing.some((e) => Buffer.from(e.storerId).toString('hex') === dead && e.outcome !== StandingOutcome.STANDING_OUTCOME_VALID)) return a;
+        }
+      }
+      return null;
+    },
+    { what: `a finalized Reward whose standing audits found ${DEAD} down`, deadlineMs: 120_000, intervalMs: 2000, until: (a) => a !== null, describe: () => `finalized Rewards for audited rounds ${[...seen].join(', ') || 'none'} since the kill` },
+  );
+  t.log(`the finalized Reward of audited round ${standingDown} has a standing audit of ${DEAD} that found it down`);
+  const standingFailures = rewardsLog().split('\n').filter((l) => l.includes('"msg":"standing audit failure"') && l.includes(dead.slice(0, 16)));
+  t.true(standingFailures.length >= 1, `the rewards service logged standing audit failures of ${DEAD}`);
+  for (const [key, bytes] of uploaded) {
+    const ids = await storersOf(key);
+    t.is(ids.length, DEVNET_PARAMS.replication, `${key}: N commitments`);
+    t.is(new Set(ids).size, ids.length, `${key}: distinct storers`);
+    t.false(ids.includes(dead), `${key}: ${DEAD} no longer named`);
+    const got = Buffer.from(await (await fetch(`${http}/wolk/alice/rep/${key}`)).arrayBuffer());
+    t.true(got.equals(bytes), `${key}: GET byte-identical`);
+  }
 });

@@ -14,7 +14,7 @@ import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { AccountRecord } from '../../../gen/wolk/common/v1/state.js';
 import { nodesWithRole, type Genesis, type GenesisRole } from '../../../lib/chain/genesis.js';
-import { DEFAULT_REWARD_PARAMS, rewardsInBlock } from '../../../lib/chain/reward.js';
+import { rewardParamsOf, rewardsInBlock } from '../../../lib/chain/reward.js';
 import { repairParamsOf, repairsInBlock } from '../../../lib/chain/repair.js';
 import { encodeStorerSet } from '../../../lib/chain/storer-registry.js';
 import { accountStateKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
@@ -186,7 +186,7 @@ export class Ledger implements AgreementLedgerReader {
       // transaction is assembled or validated in a block on this node (verified-cache.ts).
       verified: new VerifiedTxCache(),
       // Rewards (docs/rewards.md): Q from genesis; verifier sortition against the genesis rewards stake.
-      rewards: { params: { ...DEFAULT_REWARD_PARAMS, auditDepth: o.genesis.params.auditDepth }, totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
+      rewards: { params: rewardParamsOf(o.genesis), totalVerifierStake: nodesWithRole(o.genesis, 'rewards').totalStake },
       newChunksAt: (round) => this.newChunksAt(round),
       // Repair (docs/repair.md): liveness threshold and per-block bound from genesis params.repair.
       repair: repairParamsOf(o.genesis.params.repair),
@@ -196,7 +196,7 @@ export class Ledger implements AgreementLedgerReader {
         const header = round <= this.tipBlock.round ? await this.chain.header(round) : undefined;
         if (!header) return null;
         const root = new Uint8Array(header.stateRoot);
-        return { root, state: this.stateAtRoot(root) };
+        return { root, state: this.stateAtRoot(root), prove: (key: Uint8Array) => this.tree.prove(root, key) };
       },
     };
   }

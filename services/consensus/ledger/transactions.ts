@@ -19,6 +19,8 @@ import { applyRepair, checkRepairStateless } from './repair.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
 import { decodeStorerSet, encodeStorerSet, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
 import { rewardEffects, verifyRewardTx, type RewardParams } from '../../../lib/chain/reward.js';
+import { MAX_STANDING_AUDITS, standingSelection, type StandingTarget } from '../../../lib/chain/standing.js';
+import type { SmtProof } from '../../../lib/smt/index.js';
 import { COLLECTION_RE, isValidKey, NAME_RE, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { cosignBytes, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
 import { readAccount, readBucket, readName, writeAccount, type StateOverlay, type StateReader } from './state-view.js';
@@ -70,8 +72,11 @@ export interface LedgerRules {
    * storer set in the state of the seed round (lib/chain/storer-registry.ts).
    */
   readonly storers: { readonly expectedSize: number };
-  /** The state after a finalized block (its root and a reader), or null when the block is unknown. */
-  stateAt(round: number): Promise<{ readonly root: Uint8Array; readonly state: StateReader } | null>;
+  /**
+   * The state after a finalized block (its root, a reader, and the tree's proofs: the standing
+   * selection walks the tree, lib/chain/standing.ts), or null when the block is unknown.
+   */
+  stateAt(round: number): Promise<{ readonly root: Uint8Array; readonly state: StateReader; prove(key: Uint8Array): Promise<SmtProof> } | null>;
   /** The seed of a finalized round, or null when unknown or too old to commit against. */
   seedAt(round: number): Uint8Array | null;
   /**
@@ -161,6 +166,7 @@ export function checkStateless(stx: SignedTransaction, rules: LedgerRules): Tran
       if (r.challengeSeed.length !== 32) invalid('reward.challenge_seed must be 32 bytes');
       if (r.auditedRound < 1n) invalid('reward.audited_round must be at least 1');
       if (!r.verifier?.vrf) invalid('reward.verifier must carry the verifier\'s VRF credential');
+      if (r.standing.length > MAX_STANDING_AUDITS) invalid(`reward carries ${r.standing.length} standing audits, at most ${MAX_STANDING_AUDITS}`);
       break;
     }
     case 'repair':
@@ -306,6 +312,15 @@ async function applyReward(stx: SignedTransaction, state: StateOverlay, ctx: Blo
   const newChunks = audited >= 1 && audited < ctx.round ? await rules.newChunksAt(audited) : null;
   const node = sender.node;
   const verifier = node !== undefined && node.roles.includes(NodeRole.NODE_ROLE_REWARDS) ? { vrfPublicKey: new Uint8Array(node.vrfPublicKey), stake: node.stake } : undefined;
+  // Standing audits: the selection of reward round R from seed(R − 1) over the state after block R − 1
+  // (verifyRewardTx checks that the Reward's standing section is exactly it).
+  const rewardRound = audited >= 1 ? audited + rules.rewards.params.auditDepth : -1;
+  let standing: readonly StandingTarget[] | null = null;
+  if (rules.rewards.params.standingAudits > 0 && rewardRound >= 2 && rewardRound <= ctx.round) {
+    const prevSeed = rules.seedAt(rewardRound - 1);
+    const at = prevSeed === null ? null : await rules.stateAt(rewardRound - 1);
+    if (prevSeed !== null && at !== null) standing = await standingSelection(prevSeed, rewardRound, { prove: (k) => at.prove(k), get: (k) => at.state.get(k) }, rules.rewards.params.standingAudits);
+  }
   const verdict = verifyRewardTx(stx, {
     round: ctx.round,
     params: rules.rewards.params,
@@ -313,6 +328,7 @@ async function applyReward(stx: SignedTransaction, state: StateOverlay, ctx: Blo
     newChunksAt: (round) => (round === audited ? newChunks : null),
     lookupVerifier: (id) => (eq(id, tx.sender) ? verifier : undefined),
     totalVerifierStake: rules.rewards.totalVerifierStake,
+    standingAt: (round) => (round === rewardRound ? standing : null),
   });
   if (!verdict.ok) precondition(`Reward: ${verdict.reason}`);
   const mark = rewardedRoundKey(r.auditedRound);
@@ -320,9 +336,9 @@ async function applyReward(stx: SignedTransaction, state: StateOverlay, ctx: Blo
   if (done !== null) precondition(`Reward: round ${r.auditedRound} was already rewarded (in block ${Buffer.from(done).readBigUInt64BE(0)})`);
   state.put(mark, u64be(BigInt(ctx.round)));
   const accounts = new Map<string, AccountRecord>();
-  for (const t of r.tallies) {
+  for (const t of [...r.tallies, ...r.standing]) {
     const id = hex(t.storerId);
-    accounts.set(id, eq(t.storerId, tx.sender) ? sender : await readAccount(state, t.storerId));
+    if (!accounts.has(id)) accounts.set(id, eq(t.storerId, tx.sender) ? sender : await readAccount(state, t.storerId));
   }
   const effects = rewardEffects(r, (id) => accounts.get(hex(id))?.node?.reputationPpm, rules.rewards.params.rewardPerValid);
   for (const e of effects) {

@@ -8,7 +8,9 @@ import { SignDomain, SortitionDomain, sha256, sign, sortitionAlpha, toHex, vrfPr
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { sortition } from '../../../lib/crypto/index.js';
+import type { ExecutionContext } from 'ava';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { TxError } from '../../../services/consensus/ledger/transactions.js';
 import { blockHash } from '../../../services/consensus/agreement/codec.js';
 import type { Block } from '../../../services/consensus/agreement/types.js';
 import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
@@ -36,7 +38,7 @@ export interface Net {
 }
 
 /** 4 consensus nodes, 4 storers (storer committee = total storer stake: every storer is selected), 1 gateway, N = 3. */
-export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts']; rewards?: number } = {}): Net {
+export function makeNet(opts: { storers?: number; replication?: number; storerCommitteeSize?: number; accounts?: Genesis['accounts']; rewards?: number; standingAudits?: number } = {}): Net {
   const consensus = [newKey(), newKey(), newKey(), newKey()];
   const storers = Array.from({ length: opts.storers ?? 4 }, newKey);
   const gateway = newKey();
@@ -47,7 +49,7 @@ export function makeNet(opts: { storers?: number; replication?: number; storerCo
     network: CHAIN,
     seed: random.hex(32),
     timestampMs: Date.now() - 1000,
-    params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    params: { replication: opts.replication ?? 3, storerCommitteeSize: opts.storerCommitteeSize ?? 1000 * storers.length, chunkSize: 4096, lambdaMs: 100, auditDepth: 4, ...(opts.standingAudits !== undefined ? { standingAudits: opts.standingAudits } : {}) },
     nodes: [
       ...consensus.map((k, i) => node(k, 'consensus', i)),
       ...storers.map((k, i) => node(k, 'storer', 10 + i)),
@@ -162,4 +164,16 @@ export async function finalizeBlock(ledger: Ledger, txs: SignedTransaction[], se
   if (!v.valid) throw new Error(`own block invalid: ${v.reason}`);
   await ledger.commit(block, { round, period: 0, value: block.hash, votes: [], equivocations: [] }, payload);
   return { included: payload.txs, rejected };
+}
+
+/** Executes `stx` alone in a block after the ledger's tip (nothing is committed): throws its TxError when refused. */
+export async function runNext(ledger: Ledger, stx: SignedTransaction): Promise<void> {
+  await ledger.execute(ledger.tip().round + 1, new Uint8Array(ledger.tipHeader().stateRoot), [stx], false);
+}
+
+/** `stx` is refused in the block after the tip with FAILED_PRECONDITION and a reason matching `re`. */
+export async function refusedNext(t: ExecutionContext, ledger: Ledger, stx: SignedTransaction, re: RegExp): Promise<void> {
+  const err = await t.throwsAsync(runNext(ledger, stx), { instanceOf: TxError });
+  t.is(err?.code, 'FAILED_PRECONDITION', err?.message);
+  t.regex(err?.message ?? '', re);
 }

@@ -20,7 +20,7 @@ import type { Block as PbBlock, BlockHeader, Certificate as PbCertificate } from
 import type { KvStore } from '../../../lib/storage/kv.js';
 import { kvNodeSource } from '../../../lib/smt/index.js';
 import type { VerifiedCheckpoint } from '../../../services/consensus/checkpoint.js';
-import { blockOf, commitment, finalizeBlock, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
+import { blockOf, commitment, finalizeBlock, refusedNext, runNext, makeNet, newKey, newUser, setBucket, setKey, setName, signTx, type Net } from './ledger-fixture.js';
 import { answerFile, makeFile, replicaRoot, type HeldFile } from '../rewards/world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
@@ -34,15 +34,8 @@ const VERIFIER_STAKE = 10n;
 /** Assembles, validates and commits a block of `txs` with the given seed (agreement is not under test). */
 const finalize = (ledger: Ledger, txs: SignedTransaction[], seed: Uint8Array = new Uint8Array(seeded.bytes(32))) => finalizeBlock(ledger, txs, seed);
 
-async function run(ledger: Ledger, stx: SignedTransaction): Promise<void> {
-  await ledger.execute(ledger.tip().round + 1, new Uint8Array(ledger.tipHeader().stateRoot), [stx], false);
-}
-
-async function refused(t: import('ava').ExecutionContext, ledger: Ledger, stx: SignedTransaction, re: RegExp): Promise<void> {
-  const err = await t.throwsAsync(run(ledger, stx), { instanceOf: TxError });
-  t.is(err?.code, 'FAILED_PRECONDITION', err?.message);
-  t.regex(err?.message ?? '', re);
-}
+const run = runNext;
+const refused = refusedNext;
 
 interface Scene {
   readonly net: Net;

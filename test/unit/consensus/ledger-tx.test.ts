@@ -216,9 +216,9 @@ test('RegisterNode / UpdateNode: stake is locked from the balance; a second regi
 
 test('Reward: a malformed one is refused at the edge (ledger-reward.test.ts has the rest)', async (t) => {
   const ledger = await openLedger(makeNet());
-  const noCred = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(32) } });
+  const noCred = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(32), standing: [] } });
   await rejects(t, ledger, noCred, 'INVALID_ARGUMENT', /VRF credential/);
-  const shortSeed = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(5) } });
+  const shortSeed = txOf(newUser(), { $case: 'reward', value: { auditedRound: 1n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(5), standing: [] } });
   await rejects(t, ledger, shortSeed, 'INVALID_ARGUMENT', /challenge_seed must be 32 bytes/);
 });
 

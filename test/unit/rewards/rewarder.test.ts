@@ -11,6 +11,7 @@ import { DEFAULT_REWARD_PARAMS, objectChallenge, verifyRewardTx } from '../../..
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Rewarder } from '../../../services/rewards/rewarder.js';
+import { sharedNonces } from '../../../services/rewards/tx-nonces.js';
 import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../../lib/chain/reputation.js';
 import { commitment, setKey } from '../consensus/ledger-fixture.js';
@@ -279,4 +280,129 @@ test('after a restart, an audit left with a contained storer resumes from its mi
   const sample = reward.value.samples.find((s) => s.proof?.$case === 'file' && Buffer.from(s.proof.value.storerId).equals(Buffer.from(storers[0]!.signPublicKey)));
   t.true(sample?.proof?.$case === 'file' && Buffer.from(sample.proof.value.challenge).equals(canonical));
   t.deepEqual(await store.list(), [], 'the resumed one was released when it passed, the expired one at start');
+});
+
+test('with nonces shared with the repairer, a dropped Reward holds numbering only until holdMs: the next Reward takes the chain\'s nonce again', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const f = makeFile(5000);
+  const seedRound = chain.ledger.tip().round;
+  const seed = chain.ledger.seedAt(seedRound)!;
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+  const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+  await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key: 'f', file: info }, cs)]);
+  const audited = chain.ledger.tip().round;
+  const Q = 2;
+  for (let i = 0; i < Q - 1; i++) await chain.finalize([]);
+  const key = newKey();
+  const submitted: bigint[] = [];
+  // The chain never includes any of them (the account's nonce stays 0): the first one was dropped.
+  const base = {
+    finalizedRound: async () => chain.ledger.tip().round,
+    block: (r: number) => chain.certified(r),
+    nonceOf: async () => 0n,
+    submit: async (stx: SignedTransaction) => {
+      submitted.push(stx.tx!.nonce);
+      return sha256(SignedTransaction.encode(stx).finish());
+    },
+  };
+  let now = 0;
+  const nonces = sharedNonces({ self: key.signPublicKey, chain: base, holdMs: 1000, now: () => now });
+  const rewarder = new Rewarder({
+    key,
+    chainId: chain.net.genesis.network,
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
+    stake: 10n,
+    totalStake: 10n,
+    chain: nonces.forRewarder(base),
+    coordinatedNonces: true,
+    prober: {
+      verifyFile: async (id, _filehash, challenge, k) => answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, f, challenge, k),
+      verifyShare: async () => {
+        throw new Error('none');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 2000,
+    pollMs: 50,
+  });
+  const R = audited + Q;
+  await rewarder.tally(R, true);
+  await rewarder.tally(R, true);
+  t.deepEqual(submitted, [0n, 1n], 'while pending, numbering continues past the first');
+  now += 1001;
+  await rewarder.tally(R, true);
+  t.deepEqual(submitted, [0n, 1n, 0n], 'the chain did not move for holdMs: start again at its nonce');
+});
+
+test('rounds are audited side by side: a round waiting on a storer does not hold the next round\'s Reward back', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const files = [makeFile(4500), makeFile(5500)];
+  const put = async (f: HeldFile, key: string) => {
+    const seedRound = chain.ledger.tip().round;
+    const seed = chain.ledger.seedAt(seedRound)!;
+    const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+    const cs = storers.map((s) => commitment(s, info, seed, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+    await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key, file: info }, cs)]);
+    return chain.ledger.tip().round;
+  };
+  const a1 = await put(files[0]!, 'one');
+  const a2 = await put(files[1]!, 'two');
+  const Q = 2;
+  // The first file's audit waits (a storer answering slowly, within the deadline) until released.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const submitted: number[] = [];
+  const byHash = new Map(files.map((f) => [Buffer.from(f.filehash).toString('hex'), f]));
+  const rewarder = new Rewarder({
+    key: newKey(),
+    chainId: chain.net.genesis.network,
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
+    stake: 10n,
+    totalStake: 10n,
+    chain: {
+      finalizedRound: async () => chain.ledger.tip().round,
+      block: (r) => chain.certified(r),
+      nonceOf: async () => 0n,
+      submit: async (stx) => {
+        const r = stx.tx!.body!.$case === 'reward' ? Number(stx.tx!.body!.value.auditedRound) : -1;
+        submitted.push(r);
+        return sha256(SignedTransaction.encode(stx).finish());
+      },
+    },
+    prober: {
+      async verifyFile(id, filehash, challenge, k) {
+        const h = Buffer.from(filehash).toString('hex');
+        if (h === Buffer.from(files[0]!.filehash).toString('hex')) await gate;
+        return answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, byHash.get(h)!, challenge, k);
+      },
+      async verifyShare() {
+        throw new Error('none');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 60_000,
+    pollMs: 20,
+    containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+  });
+  t.teardown(() => rewarder.stop());
+  // The tip is a2 = a1 + 1: the first tick audits reward round a1 + Q + ... only from tip + 1 on, so
+  // step the chain to just before a1's reward round, start, then move on to a2's.
+  t.is(a2, a1 + 1);
+  while (chain.ledger.tip().round < a1 + Q - 1) await chain.finalize([]);
+  rewarder.start();
+  await new Promise((r) => setTimeout(r, 200));
+  await chain.finalize([]);
+  await pollUntil(async () => submitted, { what: `the Reward of audited round ${a2}`, deadlineMs: 20_000, intervalMs: 20, until: (s) => s.includes(a2), describe: (s) => `submitted for audited rounds ${s.join(', ') || 'none'}` });
+  t.false(submitted.includes(a1), `round ${a1}'s audit is still waiting`);
+  release();
+  await pollUntil(async () => submitted, { what: `the Reward of audited round ${a1}`, deadlineMs: 20_000, intervalMs: 20, until: (s) => s.includes(a1), describe: (s) => `submitted for audited rounds ${s.join(', ') || 'none'}` });
+  t.deepEqual(submitted, [a2, a1]);
 });

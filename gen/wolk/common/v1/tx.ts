@@ -26,6 +26,56 @@ export const protobufFileName = "wolk/common/v1/tx.proto";
  * test vectors".
  */
 
+/** The outcome of one standing audit. */
+export enum StandingOutcome {
+  /** STANDING_OUTCOME_UNSPECIFIED - Not an outcome; refused. */
+  STANDING_OUTCOME_UNSPECIFIED = 0,
+  /** STANDING_OUTCOME_VALID - Answered correctly in time; the answer is in `proof`. */
+  STANDING_OUTCOME_VALID = 1,
+  /** STANDING_OUTCOME_INVALID - Answered with a wrong proof or an error verdict (e.g. NOT_FOUND), or late after containment. */
+  STANDING_OUTCOME_INVALID = 2,
+  /** STANDING_OUTCOME_UNREACHABLE - Not answered at any attempt (the storer was down); counted 1/2 like an unreachable block object. */
+  STANDING_OUTCOME_UNREACHABLE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function standingOutcomeFromJSON(object: any): StandingOutcome {
+  switch (object) {
+    case 0:
+    case "STANDING_OUTCOME_UNSPECIFIED":
+      return StandingOutcome.STANDING_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "STANDING_OUTCOME_VALID":
+      return StandingOutcome.STANDING_OUTCOME_VALID;
+    case 2:
+    case "STANDING_OUTCOME_INVALID":
+      return StandingOutcome.STANDING_OUTCOME_INVALID;
+    case 3:
+    case "STANDING_OUTCOME_UNREACHABLE":
+      return StandingOutcome.STANDING_OUTCOME_UNREACHABLE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StandingOutcome.UNRECOGNIZED;
+  }
+}
+
+export function standingOutcomeToJSON(object: StandingOutcome): string {
+  switch (object) {
+    case StandingOutcome.STANDING_OUTCOME_UNSPECIFIED:
+      return "STANDING_OUTCOME_UNSPECIFIED";
+    case StandingOutcome.STANDING_OUTCOME_VALID:
+      return "STANDING_OUTCOME_VALID";
+    case StandingOutcome.STANDING_OUTCOME_INVALID:
+      return "STANDING_OUTCOME_INVALID";
+    case StandingOutcome.STANDING_OUTCOME_UNREACHABLE:
+      return "STANDING_OUTCOME_UNREACHABLE";
+    case StandingOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * Why a replaced commitment is no longer live (docs/repair.md §1). Both are read from state by every
  * validator; a reason that does not hold in the state the Repair applies to is refused.
@@ -278,6 +328,31 @@ export interface Reward {
    * round R (unknown until that block is final, so no storer can prepare its answers).
    */
   challengeSeed: Buffer;
+  /**
+   * Standing audits (docs/rewards.md "Standing audits"): (storer, key) pairs of the CURRENT state,
+   * drawn from seed(R - 1) in the state after block R - 1 by the one rule every validator applies
+   * (lib/chain/standing.ts standingSelection), genesis params.standingAudits of them (0: none). They
+   * must be exactly that selection, in its order; their results move reputation with the tallies.
+   */
+  standing: StandingAudit[];
+}
+
+/**
+ * One standing audit of a Reward: the storer of a key's commitment in the state after block R - 1
+ * challenged on that key's file with SHA-256(len(d) ‖ d ‖ challenge_seed ‖ u64be(R) ‖ filehash ‖
+ * storer_id) (the block-audit challenge with the reward round R in place of the audited round).
+ */
+export interface StandingAudit {
+  /** 32-byte id of the audited storer (a commitment of the record). */
+  storerId: Buffer;
+  /** 32-byte state key of the KeyRecord audited (SHA-256 of wolk://OWNER/COLLECTION/KEY, state.proto). */
+  stateKey: Buffer;
+  /** 32-byte filehash of that record's file. */
+  filehash: Buffer;
+  /** What the verifier saw (after containment, services/rewards/containment.ts). */
+  outcome: StandingOutcome;
+  /** The storer's answer when outcome is VALID (re-checked by every validator); absent otherwise. */
+  proof?: FileAudit | undefined;
 }
 
 /** A commitment a Repair replaces, with the claimed reason: the evidence validators check. */
@@ -1766,7 +1841,14 @@ export const SampledProof: MessageFns<SampledProof> = {
 };
 
 function createBaseReward(): Reward {
-  return { auditedRound: 0n, verifier: undefined, tallies: [], samples: [], challengeSeed: Buffer.alloc(0) };
+  return {
+    auditedRound: 0n,
+    verifier: undefined,
+    tallies: [],
+    samples: [],
+    challengeSeed: Buffer.alloc(0),
+    standing: [],
+  };
 }
 
 export const Reward: MessageFns<Reward> = {
@@ -1788,6 +1870,9 @@ export const Reward: MessageFns<Reward> = {
     }
     if (message.challengeSeed.length !== 0) {
       writer.uint32(42).bytes(message.challengeSeed);
+    }
+    for (const v of message.standing) {
+      StandingAudit.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1845,6 +1930,14 @@ export const Reward: MessageFns<Reward> = {
             message.challengeSeed = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.standing.push(StandingAudit.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1874,6 +1967,9 @@ export const Reward: MessageFns<Reward> = {
         : isSet(object.challenge_seed)
         ? Buffer.from(bytesFromBase64(object.challenge_seed))
         : Buffer.alloc(0),
+      standing: globalThis.Array.isArray(object?.standing)
+        ? object.standing.map((e: any) => StandingAudit.fromJSON(e))
+        : [],
     };
   },
 
@@ -1894,6 +1990,9 @@ export const Reward: MessageFns<Reward> = {
     if (message.challengeSeed.length !== 0) {
       obj.challengeSeed = base64FromBytes(message.challengeSeed);
     }
+    if (message.standing?.length) {
+      obj.standing = message.standing.map((e) => StandingAudit.toJSON(e));
+    }
     return obj;
   },
 
@@ -1911,6 +2010,156 @@ export const Reward: MessageFns<Reward> = {
     message.tallies = object.tallies?.map((e) => StorerTally.fromPartial(e)) || [];
     message.samples = object.samples?.map((e) => SampledProof.fromPartial(e)) || [];
     message.challengeSeed = object.challengeSeed ?? Buffer.alloc(0);
+    message.standing = object.standing?.map((e) => StandingAudit.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStandingAudit(): StandingAudit {
+  return {
+    storerId: Buffer.alloc(0),
+    stateKey: Buffer.alloc(0),
+    filehash: Buffer.alloc(0),
+    outcome: 0,
+    proof: undefined,
+  };
+}
+
+export const StandingAudit: MessageFns<StandingAudit> = {
+  encode(message: StandingAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.stateKey.length !== 0) {
+      writer.uint32(18).bytes(message.stateKey);
+    }
+    if (message.filehash.length !== 0) {
+      writer.uint32(26).bytes(message.filehash);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(32).int32(message.outcome);
+    }
+    if (message.proof !== undefined) {
+      FileAudit.encode(message.proof, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StandingAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStandingAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stateKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filehash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.proof = FileAudit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StandingAudit {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      stateKey: isSet(object.stateKey)
+        ? Buffer.from(bytesFromBase64(object.stateKey))
+        : isSet(object.state_key)
+        ? Buffer.from(bytesFromBase64(object.state_key))
+        : Buffer.alloc(0),
+      filehash: isSet(object.filehash) ? Buffer.from(bytesFromBase64(object.filehash)) : Buffer.alloc(0),
+      outcome: isSet(object.outcome) ? standingOutcomeFromJSON(object.outcome) : 0,
+      proof: isSet(object.proof) ? FileAudit.fromJSON(object.proof) : undefined,
+    };
+  },
+
+  toJSON(message: StandingAudit): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.stateKey.length !== 0) {
+      obj.stateKey = base64FromBytes(message.stateKey);
+    }
+    if (message.filehash.length !== 0) {
+      obj.filehash = base64FromBytes(message.filehash);
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = standingOutcomeToJSON(message.outcome);
+    }
+    if (message.proof !== undefined) {
+      obj.proof = FileAudit.toJSON(message.proof);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StandingAudit>): StandingAudit {
+    return StandingAudit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StandingAudit>): StandingAudit {
+    const message = createBaseStandingAudit();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.stateKey = object.stateKey ?? Buffer.alloc(0);
+    message.filehash = object.filehash ?? Buffer.alloc(0);
+    message.outcome = object.outcome ?? 0;
+    message.proof = (object.proof !== undefined && object.proof !== null)
+      ? FileAudit.fromPartial(object.proof)
+      : undefined;
     return message;
   },
 };
