@@ -8,7 +8,7 @@ import { buildReward, DEFAULT_REWARD_PARAMS, proveVerifier, type StandingResult 
 import { standingSelection } from '../../../lib/chain/standing.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
-import { createCertificateVerifier } from '../../../services/indexer/certificate.js';
+import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
 import { ReadModel } from '../../../services/indexer/store.js';
 import { signTx } from '../consensus/ledger-fixture.js';
 import { makeChain, putKey, userWithBucket } from './chain.js';
