@@ -46,11 +46,41 @@ export function gatewayOrigin(gateway: string): URL {
   return u;
 }
 
-/** Sends `method pathAndQuery` to the gateway with the path untouched; resolves with the response head. */
+/**
+ * Sends `method pathAndQuery` to the gateway with the path untouched; resolves with the response head.
+ *
+ * Kept-alive connections race the gateway's idle timeout (WOLK_KEEP_ALIVE_TIMEOUT_MS): a request sent
+ * on a connection the gateway is closing at that moment is reset before any answer. A body that is a
+ * stream cannot be sent twice, so it always goes on a fresh connection; a request without a body or
+ * with one in memory that is reset on a reused connection before any answer is sent once more, on a
+ * fresh connection (what Node's documentation of `request.reusedSocket` advises). The bench's 1 GB PUT
+ * met this race: it started ~5 s after the previous request, as the gateway closed that connection.
+ */
 export function send(gateway: string, method: string, pathAndQuery: string, o: SendOptions = {}): Promise<GatewayResponse> {
   if (!pathAndQuery.startsWith('/')) throw new Error(`a request path starts with "/", got "${pathAndQuery}"`);
   const origin = gatewayOrigin(gateway);
+  const streamed = o.body !== undefined && !(o.body instanceof Uint8Array);
+  const bodySent = o.onBodySent;
+  let told = false;
+  const once: SendOptions = bodySent ? { ...o, onBodySent: () => void (told || ((told = true), bodySent())) } : o;
+  return sendOnce(origin, method, pathAndQuery, once, streamed).catch((err: unknown) => {
+    if (!(err instanceof StaleConnectionError)) throw err;
+    return sendOnce(origin, method, pathAndQuery, once, true).catch((again: unknown) => {
+      throw again instanceof StaleConnectionError ? again.unreachable : again;
+    });
+  });
+}
+
+/** A reused connection reset before any answer: the request can be sent again on a fresh one. */
+class StaleConnectionError extends Error {
+  constructor(readonly unreachable: GatewayUnreachableError) {
+    super(unreachable.message, { cause: unreachable });
+  }
+}
+
+function sendOnce(origin: URL, method: string, pathAndQuery: string, o: SendOptions, freshConnection: boolean): Promise<GatewayResponse> {
   return new Promise<GatewayResponse>((resolve, reject) => {
+    let answered = false;
     const req = (origin.protocol === 'https:' ? httpsRequest : httpRequest)(
       {
         protocol: origin.protocol,
@@ -59,12 +89,19 @@ export function send(gateway: string, method: string, pathAndQuery: string, o: S
         method,
         path: pathAndQuery,
         headers: { ...o.headers },
+        ...(freshConnection ? { agent: false } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },
-      (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      (res) => {
+        answered = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      },
     );
     req.on('error', (err: Error & { code?: string }) => {
-      reject(err.name === 'AbortError' || !err.code ? err : new GatewayUnreachableError(origin.origin, err.code, { cause: err }));
+      if (err.name === 'AbortError' || !err.code) return reject(err);
+      const unreachable = new GatewayUnreachableError(origin.origin, err.code, { cause: err });
+      const stale = req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      reject(stale ? new StaleConnectionError(unreachable) : unreachable);
     });
     if (o.onBodySent) req.once('finish', o.onBodySent);
     const body = o.body;
