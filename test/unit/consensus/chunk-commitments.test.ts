@@ -239,7 +239,7 @@ test('a chunk batch answered late is re-audited, and its round\'s challenges are
       const cl = clients.get(hex(id))!;
       const res = await unary(cl.verifyShares.bind(cl), { challenges: challenges.map((x) => ({ chunkId: Buffer.from(x.chunkId), nonce: Buffer.from(x.nonce) })) });
       // The first answer of each storer comes after the deadline (a slow storer under load).
-      if (n === 1) await new Promise((r, j) => { const h = setTimeout(r, 600); signal.addEventListener('abort', () => (clearTimeout(h), j(new Error('cancelled'))), { once: true }); });
+      if (n === 1) await new Promise((r, j) => { const h = setTimeout(r, 3000); signal.addEventListener('abort', () => (clearTimeout(h), j(new Error('cancelled'))), { once: true }); });
       return res.answers.map((x) => (x.result?.$case === 'proof' ? { proof: x.result.value } : { notFound: x.result?.$case === 'notFound' ? x.result.value : '?' }));
     },
   };
@@ -251,7 +251,7 @@ test('a chunk batch answered late is re-audited, and its round\'s challenges are
     params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 },
     prober,
     perStorerTimeoutMs: 20_000,
-    containment: { policy: { deadlineMs: 300, chunkAllowanceMs: 0, maxRetries: 2, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+    containment: { policy: { deadlineMs: 2000, chunkAllowanceMs: 0, maxRetries: 2, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
   });
   t.is(outcomes.length, 3 * nc.chunkIds.length);
   t.deepEqual(outcomes.filter((o) => o.outcome !== 'valid').map((o) => `${o.outcome} ${'reason' in o ? String(o.reason) : ''}`), [], 'every chunk valid after containment');
