@@ -253,12 +253,26 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       // An object's final result: a pass after re-audits asks the round's own challenge once more (the
       // Reward carries that answer, which the chain re-derives), and a sealed file's seal is checked.
       type Final = { outcome: 'valid'; proof: Proof } | { outcome: 'invalid' | 'unreachable'; reason: string };
+      // Chunks that passed a re-audit are asked the round's challenge again in batches, as in their first
+      // audit: one call per chunk took a slow storer past its time box (49 chunks × its latency).
+      // (Settled to a value, never rejected: they are awaited one by one below.)
+      const again = new Map<ObjectRef, Promise<{ v: Verdicts<Proof>[number] | undefined } | { err: unknown }>>();
+      if (a.prober.verifyShares) {
+        const refs = finals.filter((f) => f.outcome === 'valid' && f.retries > 0 && byRef.get(f.ref)!.kind === 'chunk').map((f) => f.ref);
+        for (let i = 0; i < refs.length; i += SHARE_BATCH) {
+          const batch = refs.slice(i, i + SHARE_BATCH);
+          const answers = askShares(batch.map((r) => byRef.get(r)!), 0, box);
+          batch.forEach((r, j) => again.set(r, answers.then((v) => ({ v: v[j] }), (err: unknown) => ({ err }))));
+        }
+      }
       const settle = async (o: Audited, f: (typeof finals)[number]): Promise<Final> => {
         if (f.outcome !== 'valid') return { outcome: f.outcome, reason: f.reason };
         let proof = f.proof;
         if (f.retries > 0) {
           try {
-            const [v] = await askOne(o, 0, box);
+            const batched = again.has(f.ref) ? await again.get(f.ref)! : null;
+            if (batched && 'err' in batched) throw batched.err;
+            const [v] = batched ? [batched.v] : await askOne(o, 0, box);
             if (!v || !v.valid) return { outcome: 'invalid', reason: `passed re-audit ${f.retries} but not the round's challenge: ${v && !v.valid ? v.reason : 'no answer'}` };
             proof = v.proof;
           } catch (err) {

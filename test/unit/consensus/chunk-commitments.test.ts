@@ -17,6 +17,7 @@ import { Ledger, newChunksHash } from '../../../services/consensus/ledger/ledger
 import { StorerChunks } from '../../../services/consensus/remote-state.js';
 import { encodeLedgerPart } from '../../../services/consensus/wire.js';
 import { runAudit, type StorerProber } from '../../../services/rewards/auditor.js';
+import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { blockOn, certify, committeeOf, headerOf } from './block-storage-fixture.js';
@@ -218,4 +219,41 @@ test('the rewards audit challenges every committed storer for every chunk of the
   const withForeign = { ...nc, chunkIds: [...nc.chunkIds, gone] };
   const second = await runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: withForeign, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000 });
   t.deepEqual(second.reward.tallies.map((x) => [x.valid, x.invalid, x.unreachable]), [0, 1, 2].map(() => [nc.chunkIds.length, 1, 0]));
+});
+
+test('a chunk batch answered late is re-audited, and its round\'s challenges are asked again in one batch, not chunk by chunk', async (t) => {
+  const { a, c, refs } = await setup(t);
+  const { body, payload } = await a.assemble(1, [setName(newUser(), 'alice'), setName(newUser(), 'bob')]);
+  const block = blockOn(a, c, body);
+  await a.commit(block, certify(a, c, block), payload);
+  const nc = (await a.certifiedBlock(1))!.block.newChunks!;
+  const clients = new Map(refs.map((r) => [r.id, storerClient(r.endpoint)]));
+  t.teardown(() => clients.forEach((cl) => cl.close()));
+  const calls = new Map<string, number>();
+  const prober: StorerProber = {
+    verifyFile: () => Promise.reject(new Error('no files in this block')),
+    verifyShare: () => Promise.reject(new Error('the batch form is used')),
+    verifyShares: async (id, challenges, signal) => {
+      const n = (calls.get(hex(id)) ?? 0) + 1;
+      calls.set(hex(id), n);
+      const cl = clients.get(hex(id))!;
+      const res = await unary(cl.verifyShares.bind(cl), { challenges: challenges.map((x) => ({ chunkId: Buffer.from(x.chunkId), nonce: Buffer.from(x.nonce) })) });
+      // The first answer of each storer comes after the deadline (a slow storer under load).
+      if (n === 1) await new Promise((r, j) => { const h = setTimeout(r, 3000); signal.addEventListener('abort', () => (clearTimeout(h), j(new Error('cancelled'))), { once: true }); });
+      return res.answers.map((x) => (x.result?.$case === 'proof' ? { proof: x.result.value } : { notFound: x.result?.$case === 'notFound' ? x.result.value : '?' }));
+    },
+  };
+  const { outcomes } = await runAudit({
+    auditedRound: 1,
+    challengeSeed: seeded.bytes(32),
+    newChunks: nc,
+    verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) },
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 },
+    prober,
+    perStorerTimeoutMs: 20_000,
+    containment: { policy: { deadlineMs: 2000, chunkAllowanceMs: 0, maxRetries: 2, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+  });
+  t.is(outcomes.length, 3 * nc.chunkIds.length);
+  t.deepEqual(outcomes.filter((o) => o.outcome !== 'valid').map((o) => `${o.outcome} ${'reason' in o ? String(o.reason) : ''}`), [], 'every chunk valid after containment');
+  t.deepEqual([...calls.values()], [3, 3, 3], 'per storer: the late batch, the re-audit, the round\'s challenge again: three VerifyShares calls');
 });
