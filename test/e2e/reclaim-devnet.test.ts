@@ -8,6 +8,13 @@
 // GetInfo file count and the file bytes on its disk go back to their baseline within the deadline (and
 // not before it), the stray chunks are gone, a storer SIGKILLed in the middle of its deletions restarts
 // clean, and the committed file still reads back byte-identical with a proof that verifies.
+//
+// Opt-in (WOLK_E2E_RECLAIM=1), not in `npm test`: it takes 4-5 minutes (the 90 s deadline, a sweep
+// interval, a restart), which pushed the clean-clone CI past its 25-minute bound on 2026-12-06 (27.5
+// min). In CI, reclamation is checked by the chaos short form (test/e2e/chaos-short.test.ts: every
+// storer holds exactly what the chain names it for once the deadline has passed) and the unit tests
+// (test/unit/storer/reclaim.test.ts). Run it with:
+//   WOLK_E2E_RECLAIM=1 flock /tmp/wolk-heavy.lock npx ava test/e2e/reclaim-devnet.test.ts
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -30,6 +37,8 @@ import { infoOf, setFile, storerClient, unary } from '../unit/storer/client.js';
 
 logSeedOnFailure(test);
 
+const maybe = process.env['WOLK_E2E_RECLAIM'] === '1' ? test : test.skip;
+
 const AFTER_MS = 90_000;
 /** A sweep every AFTER_MS / 4, and the chain's last block must be past the deadline too (rounds of ~1-2 s): back within this after the deadline. */
 const SLACK_MS = AFTER_MS / 4 + 15_000;
@@ -40,7 +49,7 @@ interface Seen {
   disk: number;
 }
 
-test('200 aborted uploads, 200 unused solicitations and stray chunks are reclaimed within the deadline; a kill mid-deletion restarts clean', async (t) => {
+maybe('200 aborted uploads, 200 unused solicitations and stray chunks are reclaimed within the deadline; a kill mid-deletion restarts clean', async (t) => {
   t.timeout(480_000);
   const random = testRandom('e2e/reclaim-devnet');
   const cluster = await startSoakCluster({
