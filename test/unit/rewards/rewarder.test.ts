@@ -16,7 +16,7 @@ import { kvContainmentStore, systemClock } from '../../../services/rewards/conta
 import { FULL_REPUTATION_PPM, nextReputation } from '../../../lib/chain/reputation.js';
 import { commitment, setKey } from '../consensus/ledger-fixture.js';
 import { makeChain, userWithBucket } from '../indexer/chain.js';
-import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
+import { answerFile, ledgerChainSource, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { pollUntil } from '../../helpers/poll.js';
 
@@ -55,15 +55,10 @@ test('audits the block Q rounds back: dropped data is invalid, silence past the 
     params,
     stake: 10n,
     totalStake: 10n,
-    chain: {
-      finalizedRound: async () => chain.ledger.tip().round,
-      block: (r) => chain.certified(r),
-      nonceOf: async () => 0n,
-      submit: async (stx) => {
-        submitted.push(stx);
-        return new Uint8Array(32).fill(1);
-      },
-    },
+    chain: ledgerChainSource(chain, async (stx) => {
+      submitted.push(stx);
+      return new Uint8Array(32).fill(1);
+    }),
     prober: {
       async verifyFile(id, filehash, challenge, k, signal) {
         const s = storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!;
@@ -239,15 +234,10 @@ test('after a restart, an audit left with a contained storer resumes from its mi
     params,
     stake: 10n,
     totalStake: 10n,
-    chain: {
-      finalizedRound: async () => chain.ledger.tip().round,
-      block: (r) => chain.certified(r),
-      nonceOf: async () => 0n,
-      submit: async (stx) => {
-        submitted.push(stx);
-        return new Uint8Array(32).fill(2);
-      },
-    },
+    chain: ledgerChainSource(chain, async (stx) => {
+      submitted.push(stx);
+      return new Uint8Array(32).fill(2);
+    }),
     prober: {
       async verifyFile(id, _filehash, challenge, k) {
         const i = storers.findIndex((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)));
@@ -299,15 +289,10 @@ test('with nonces shared with the repairer, a dropped Reward holds numbering onl
   const key = newKey();
   const submitted: bigint[] = [];
   // The chain never includes any of them (the account's nonce stays 0): the first one was dropped.
-  const base = {
-    finalizedRound: async () => chain.ledger.tip().round,
-    block: (r: number) => chain.certified(r),
-    nonceOf: async () => 0n,
-    submit: async (stx: SignedTransaction) => {
-      submitted.push(stx.tx!.nonce);
-      return sha256(SignedTransaction.encode(stx).finish());
-    },
-  };
+  const base = ledgerChainSource(chain, async (stx) => {
+    submitted.push(stx.tx!.nonce);
+    return sha256(SignedTransaction.encode(stx).finish());
+  });
   let now = 0;
   const nonces = sharedNonces({ self: key.signPublicKey, chain: base, holdMs: 1000, now: () => now });
   const rewarder = new Rewarder({
@@ -366,16 +351,11 @@ test('rounds are audited side by side: a round waiting on a storer does not hold
     params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
     stake: 10n,
     totalStake: 10n,
-    chain: {
-      finalizedRound: async () => chain.ledger.tip().round,
-      block: (r) => chain.certified(r),
-      nonceOf: async () => 0n,
-      submit: async (stx) => {
-        const r = stx.tx!.body!.$case === 'reward' ? Number(stx.tx!.body!.value.auditedRound) : -1;
-        submitted.push(r);
-        return sha256(SignedTransaction.encode(stx).finish());
-      },
-    },
+    chain: ledgerChainSource(chain, async (stx) => {
+      const r = stx.tx!.body!.$case === 'reward' ? Number(stx.tx!.body!.value.auditedRound) : -1;
+      submitted.push(r);
+      return sha256(SignedTransaction.encode(stx).finish());
+    }),
     prober: {
       async verifyFile(id, filehash, challenge, k) {
         const h = Buffer.from(filehash).toString('hex');

@@ -16,7 +16,7 @@ import { Rewarder } from '../../../services/rewards/rewarder.js';
 import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { commitment, proofsFrom, setKey } from '../consensus/ledger-fixture.js';
 import { makeChain, userWithBucket, type TestChain } from '../indexer/chain.js';
-import { answerFile, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
+import { answerFile, ledgerChainSource, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 logSeedOnFailure(test);
@@ -64,15 +64,10 @@ test('the Rewarder audits the ledger\'s standing selection, and its Reward of an
     params,
     stake: 10n,
     totalStake: 10n,
-    chain: {
-      finalizedRound: async () => chain.ledger.tip().round,
-      block: (r) => chain.certified(r),
-      nonceOf: async () => 0n,
-      submit: async (stx) => {
-        submitted.push(stx);
-        return new Uint8Array(32).fill(1);
-      },
-    },
+    chain: ledgerChainSource(chain, async (stx) => {
+      submitted.push(stx);
+      return new Uint8Array(32).fill(1);
+    }),
     prober: {
       async verifyFile(id, filehash, challenge, k) {
         const s = storers.find((x) => hex(x.signPublicKey) === hex(id))!;
@@ -148,7 +143,7 @@ test('state proofs for another round or another state root are refused', async (
       params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 2, standingAudits: 2 },
       stake: 10n,
       totalStake: 10n,
-      chain: { finalizedRound: async () => chain.ledger.tip().round, block: (r) => chain.certified(r), nonceOf: async () => 0n, submit: async () => new Uint8Array(32) },
+      chain: ledgerChainSource(chain, async () => new Uint8Array(32)),
       prober: { verifyFile: async () => Promise.reject(new Error('unused')), verifyShare: async () => Promise.reject(new Error('unused')) },
       kv: createMemoryKv(),
       logger: silentLogger,

@@ -9,6 +9,7 @@ import { DEFAULT_REWARD_PARAMS, objectChallenge, proveVerifier, type ObjectOutco
 import { SignDomain, sign, sha256 } from '../../../lib/crypto/index.js';
 import { nodeKeyFromSeeds, type NodeKey } from '../../../lib/identity/node-key.js';
 import { hashFile, leafHash, MerkleTree, replicaLeafHash, replicaRootOf } from '../../../lib/merkle/index.js';
+import type { TestChain } from '../indexer/chain.js';
 
 export const newKey = (): NodeKey => seeded.nodeKey();
 const buf = (b: Uint8Array) => Buffer.from(b);
@@ -154,4 +155,12 @@ function awaitEncode(t: Transaction): Uint8Array {
 /** The verifier's credential for the world's reward round. */
 export function credentialOf(w: World, key: NodeKey = w.verifier, round = w.rewardRound) {
   return proveVerifier(key.vrfSecretKey, w.seeds.get(round - 1)!, round, { stake: 10n, totalStake: 10n }, w.params.expectedVerifiers)!;
+}
+
+/**
+ * A Rewarder's view of a test ledger: its tip, its certified blocks, nonce 0 (the ledger never includes
+ * what is submitted) and `submit` as the test records it.
+ */
+export function ledgerChainSource(chain: TestChain, submit: (stx: SignedTransaction) => Promise<Uint8Array>) {
+  return { finalizedRound: async () => chain.ledger.tip().round, block: (r: number) => chain.certified(r), nonceOf: async () => 0n, submit };
 }
