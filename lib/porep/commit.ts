@@ -119,6 +119,23 @@ export async function commitReplica(store: LayerStore, replica: Uint8Array, laye
   return { commitment: { commC, commRLast, commR: commROf(commC, commRLast) }, treeC, treeR };
 }
 
+/** The columns (L × 32 bytes each) of nodes `indices`, in that order: one readNodes per layer when the store has it. */
+export async function readColumns(store: LayerStore, layers: number, indices: readonly number[]): Promise<Uint8Array[]> {
+  if (!store.readNodes) {
+    const out: Uint8Array[] = [];
+    for (const i of indices) out.push(await readColumn(store, layers, i));
+    return out;
+  }
+  const wanted = Uint32Array.from(indices);
+  const columns = indices.map(() => new Uint8Array(layers * NODE_SIZE));
+  for (let l = 1; l <= layers; l++) {
+    const labels = await store.readNodes(l, wanted);
+    if (labels.length !== wanted.length * NODE_SIZE) throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `porep: layer store answered ${labels.length} bytes for ${wanted.length} nodes of layer ${l}`);
+    for (let j = 0; j < columns.length; j++) columns[j]!.set(labels.subarray(j * NODE_SIZE, (j + 1) * NODE_SIZE), (l - 1) * NODE_SIZE);
+  }
+  return columns;
+}
+
 /** One column (L × 32 bytes) read from the store. */
 export async function readColumn(store: LayerStore, layers: number, index: number): Promise<Uint8Array> {
   const column = new Uint8Array(layers * NODE_SIZE);

@@ -33,6 +33,7 @@ export {
   commitReplica,
   nodeLeaves,
   readColumn,
+  readColumns,
   replicaTree,
   type CommittedReplica,
   type ReplicaCommitment,

@@ -11,6 +11,11 @@ export interface LayerStore {
   put(layer: number, labels: Uint8Array): void | Promise<void>;
   /** Labels of nodes [start, start + count) of `layer`, count × 32 bytes. */
   read(layer: number, start: number, count: number): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Labels of the nodes `indices` of `layer` (any order), indices.length × 32 bytes: the scattered reads
+   * of a seal proof in one call. Optional: without it readColumns reads node by node.
+   */
+  readNodes?(layer: number, indices: Uint32Array): Uint8Array | Promise<Uint8Array>;
 }
 
 /** A store holding every layer in memory (L × sector bytes). */
@@ -27,6 +32,12 @@ export class MemoryLayerStore implements LayerStore {
       throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `porep: layer store: no labels for layer ${layer} nodes [${start}, ${start + count})`);
     }
     return labels.subarray(start * NODE_SIZE, (start + count) * NODE_SIZE);
+  }
+
+  readNodes(layer: number, indices: Uint32Array): Uint8Array {
+    const out = new Uint8Array(indices.length * NODE_SIZE);
+    indices.forEach((i, j) => out.set(this.read(layer, i, 1), j * NODE_SIZE));
+    return out;
   }
 
   /** The whole layer (tests tamper with it to build wrong sealings). */

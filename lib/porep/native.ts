@@ -1,4 +1,4 @@
-// The optional native labelling loop (native/porep, built by scripts/build-native.mjs like native/merkle).
+// The optional native labelling loop and scattered layer reads (native/porep, built by scripts/build-native.mjs like native/merkle).
 // Without it (no compiler where Wolk was installed) labels.ts computes the same labels in JS, one Node
 // crypto call per label; the tests check both paths give identical bytes.
 import { createRequire } from 'node:module';
@@ -11,6 +11,8 @@ export interface NativePorep {
   labelLayer(graphKey: Uint8Array, replicaId: Uint8Array, layer: number, nodes: number, count: number, prev: Uint8Array | null, out: Uint8Array): void;
   /** Node i's base parents (0 or 6) then its 8 expander parents, from the C graph (tests compare it). */
   parents(graphKey: Uint8Array, nodes: number, i: number): number[];
+  /** Node indices[j]'s 32 bytes of the open file `fd` into out[32j, 32j + 32), one pread each. */
+  readNodes(fd: number, indices: Uint32Array, out: Uint8Array): void;
 }
 
 const ADDON = join('native', 'porep', 'build', 'Release', 'wolk_porep.node');
@@ -22,7 +24,7 @@ function load(): NativePorep | null {
     if (existsSync(candidate)) {
       try {
         const mod = createRequire(import.meta.url)(candidate) as Partial<NativePorep>;
-        return typeof mod.labelLayer === 'function' && typeof mod.parents === 'function' ? (mod as NativePorep) : null;
+        return typeof mod.labelLayer === 'function' && typeof mod.parents === 'function' && typeof mod.readNodes === 'function' ? (mod as NativePorep) : null;
       } catch {
         return null; // built for another Node ABI or platform: label in JS
       }

@@ -25,7 +25,7 @@ import { MerkleTree, equal32, isHash, verifyMultiproof } from '../merkle/tree.js
 import { NODE_SIZE, assertNodes, nodesFor } from './params.js';
 import { parentsOf } from './graph.js';
 import { labelFromParents } from './labels.js';
-import { columnHash, commRMatches, nodeLeaves, readColumn, type ReplicaCommitment } from './commit.js';
+import { columnHash, commRMatches, nodeLeaves, readColumns, type ReplicaCommitment } from './commit.js';
 import { chunkOfNode, nodeFromChunk, type DataCommitment, type DataOpening, type DataSource } from './data.js';
 import type { LayerStore } from './layer-store.js';
 
@@ -101,8 +101,7 @@ export async function proveSeal(p: SealProver, seed: Uint8Array, k: number): Pro
   assertRange(nodes, first, count);
   const challenges = sealChallenges(seed, p.commitment.commR, count, k);
   const indices = neededColumns(nodes, p.layers, challenges.map((j) => first + j));
-  const labels: Uint8Array[] = [];
-  for (const i of indices) labels.push(await readColumn(p.store, p.layers, i));
+  const labels = await readColumns(p.store, p.layers, indices);
   const chunks = neededChunks(challenges, p.data.size, p.data.chunkSize);
   return {
     commC: p.commitment.commC.slice(),

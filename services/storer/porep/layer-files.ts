@@ -1,10 +1,12 @@
 // The storer's file-backed LayerStore (lib/porep/layer-store.ts): one file per layer of a sector,
 // `<sector dir>/layer-<l>`, nodes × 32 bytes each. Writes go to `layer-<l>.tmp`, are fsynced and then
 // renamed, so a layer file that exists is complete. Reads are small and random (a seal proof opens a few
-// thousand columns) and come from the page cache: synchronous positional reads, one descriptor per layer.
+// thousand columns) and come from the page cache: synchronous positional reads, one descriptor per layer;
+// a seal proof's scattered nodes in one native call per layer (readNodes) when native/porep is built.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_SIZE, type LayerStore } from '../../../lib/porep/index.js';
+import { nativePorep } from '../../../lib/porep/native.js';
 
 export const layerPath = (dir: string, layer: number) => join(dir, `layer-${layer}`);
 
@@ -46,15 +48,37 @@ export class FileLayerStore implements LayerStore {
     writeDurable(this.dir, `layer-${layer}`, labels);
   }
 
-  read(layer: number, start: number, count: number): Uint8Array {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > this.nodes) {
-      throw new RangeError(`layer store: nodes [${start}, ${start + count}) outside a sector of ${this.nodes}`);
-    }
+  private fdOf(layer: number): number {
     let fd = this.fds.get(layer);
     if (fd === undefined) {
       fd = openSync(layerPath(this.dir, layer), 'r');
       this.fds.set(layer, fd);
     }
+    return fd;
+  }
+
+  readNodes(layer: number, indices: Uint32Array): Uint8Array {
+    for (const i of indices) if (i >= this.nodes) throw new RangeError(`layer store: node ${i} outside a sector of ${this.nodes}`);
+    const fd = this.fdOf(layer);
+    const out = new Uint8Array(indices.length * NODE_SIZE);
+    const native = nativePorep();
+    if (native) {
+      try {
+        native.readNodes(fd, indices, out);
+      } catch (err) {
+        throw new RangeError(`layer store: layer ${layer} of ${this.dir}: ${(err as Error).message}`);
+      }
+      return out;
+    }
+    indices.forEach((i, j) => out.set(this.read(layer, i, 1), j * NODE_SIZE));
+    return out;
+  }
+
+  read(layer: number, start: number, count: number): Uint8Array {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > this.nodes) {
+      throw new RangeError(`layer store: nodes [${start}, ${start + count}) outside a sector of ${this.nodes}`);
+    }
+    const fd = this.fdOf(layer);
     const out = new Uint8Array(count * NODE_SIZE);
     let got = 0;
     while (got < out.length) {

@@ -124,3 +124,48 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   t.regex((await repair(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32)))) ?? '', /replica_root/, 'a replacement with another replica root fails');
   t.truthy(await repair(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a replacement that does not answer fails');
 });
+
+test('a commitment proven to this node is not challenged again for provenForMs; after that it is; checks of it side by side all pass', async (t) => {
+  t.timeout(120_000);
+  const storer = await startInProcess('storer', createStorerNode);
+  let storerUp = true;
+  t.teardown(() => (storerUp ? storer.close() : undefined));
+  const storerKey = loadOrCreateNodeKey(storer.dataDir).key;
+  const endpoint = storer.endpoints['grpc']!;
+  const bytes = new Uint8Array(seeded.bytes(4096 + 17));
+  const digest = hashFile(bytes, 4096);
+  const file = { filehash: digest.filehash, size: BigInt(bytes.length), chunkSize: 4096 };
+  const client = new StorerServiceClient(endpoint, credentials.createInsecure());
+  t.teardown(() => client.close());
+  const stored = await new Promise<SetFileResponse>((resolve, reject) => {
+    const call = client.setFile(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+    call.write(setFileStart({ filehash: Buffer.from(file.filehash), size: file.size, chunkSize: 4096 }));
+    call.write(setFileData(Buffer.from(bytes)));
+    call.end();
+  });
+  const genesis: Genesis = {
+    network: 'wolk-test',
+    seed: seeded.hex(32),
+    timestampMs: Date.now(),
+    params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    nodes: [
+      { id: newKey().id, vrfPublicKey: toHex(newKey().vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['consensus'], stake: '1000' },
+      { id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint, roles: ['storer'], stake: '1000' },
+    ],
+  };
+  const ledger = await Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  let clock = 1_000_000;
+  const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 10_000, now: () => clock });
+  const signal = new AbortController().signal;
+  const held = commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot);
+  const run = (c: StorageCommitment) => check(block, { txs: [setKeyWith([c], file)], newChunks: undefined }, signal);
+
+  t.deepEqual(await Promise.all([run(held), run(held), run(held)]), [null, null, null], 'three candidate blocks with the same SetKey, checked side by side, pass');
+  await storer.close();
+  storerUp = false;
+  clock += 9_999;
+  t.is(await run(held), null, 'within provenForMs the proven commitment is not challenged again (the storer is down and it still passes)');
+  t.truthy(await run(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32))), 'another commitment of the same storer and file is challenged (and fails: the storer is down)');
+  clock += 1;
+  t.truthy(await run(held), 'after provenForMs it is challenged again, and fails with the storer down');
+});
