@@ -28,7 +28,10 @@ function sweep(from: number, count: number, nodes: number, rounds: number, fault
 }
 
 // Chunks of at most 50 seeds per test keep every test well inside ava's timeout on a loaded machine.
-for (const from of [1, 51, 101]) {
+// CI's short form: 100 seeds of `all` and 80 of rotating mixes (150 and 120 until 2026-12-06, ~1.7 min
+// of the 25-minute CI bound); the long sweeps are `npm run sim -- --seeds 1..300 …` and
+// scripts/sim-many.ts (README "Consensus simulator").
+for (const from of [1, 51]) {
   test(`7 nodes, seeds ${from}..${from + 49}, every fault at once: safe, and live after healing`, (t) => {
     const { failed, results } = sweep(from, 50, 7, 15, () => 'all');
     t.deepEqual(failed, []);
@@ -40,7 +43,7 @@ for (const from of [1, 51, 101]) {
   });
 }
 
-for (const from of [10_001, 10_041, 10_081]) {
+for (const from of [10_001, 10_041]) {
   test(`7 nodes, seeds ${from}..${from + 39}, rotating fault mixes`, (t) => {
     const { failed } = sweep(from, 40, 7, 15, (s) => MIXES[s % MIXES.length]!);
     t.deepEqual(failed, []);
