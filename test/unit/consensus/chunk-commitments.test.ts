@@ -205,7 +205,11 @@ test('the rewards audit challenges every committed storer for every chunk of the
     },
   };
   const seed = seeded.bytes(32);
-  const audit = () => runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: nc, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000 });
+  // Batching is under test here, not the deadline (the next test): a deadline no answer misses even on a
+  // starved CI machine, where the default 1 s one sent a late batch into containment (a re-audit and the
+  // round's challenge again: more calls than storers).
+  const containment = () => ({ policy: { deadlineMs: 20_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n: number) => seeded.bytes(n) });
+  const audit = () => runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: nc, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000, containment: containment() });
   const { reward, outcomes } = await audit();
   t.is(outcomes.length, 3 * nc.chunkIds.length, 'every chunk, every committed storer');
   t.deepEqual(outcomes.filter((o) => o.kind !== 'chunk' || o.outcome !== 'valid').map((o) => `${o.kind} ${o.outcome} ${'reason' in o ? String(o.reason) : ''}`), [], 'every outcome a valid chunk proof');
@@ -217,7 +221,7 @@ test('the rewards audit challenges every committed storer for every chunk of the
   // A chunk nobody holds is invalid for every storer (each answers not_found), the rest stay valid.
   const gone = Buffer.from(sha256(Uint8Array.of(1, 2, 3)));
   const withForeign = { ...nc, chunkIds: [...nc.chunkIds, gone] };
-  const second = await runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: withForeign, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000 });
+  const second = await runAudit({ auditedRound: 1, challengeSeed: seed, newChunks: withForeign, verifier: { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) }, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: 4 }, prober, perStorerTimeoutMs: 20_000, containment: containment() });
   t.deepEqual(second.reward.tallies.map((x) => [x.valid, x.invalid, x.unreachable]), [0, 1, 2].map(() => [nc.chunkIds.length, 1, 0]));
 });
 
