@@ -1,7 +1,7 @@
 // Cert-step storage checks (DESIGN §4 step 6) against a real storer over gRPC: a block whose files the
 // challenged storer proves passes; a commitment to another replica root, a file the storer does not
 // hold, or a storer that does not answer in the time box make the block fail (no cert vote).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { StorerServiceClient, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
@@ -70,15 +70,12 @@ function commitmentOf(storerId: Uint8Array, file: { filehash: Uint8Array; size: 
   };
 }
 
-test('the cert-step storage check passes a proven file and fails a wrong replica root, an unheld file or a silent storer', async (t) => {
-  t.timeout(120_000);
+/** A storer in this process holding a seeded file of `size` bytes (4 KiB chunks), stored through its API. */
+async function storerWithFile(t: ExecutionContext, size: number) {
   const storer = await startInProcess('storer', createStorerNode);
-  t.teardown(() => storer.close());
   const storerKey = loadOrCreateNodeKey(storer.dataDir).key;
   const endpoint = storer.endpoints['grpc']!;
-
-  // Store a 3-chunk file on the storer through its API.
-  const bytes = new Uint8Array(seeded.bytes(4096 * 2 + 100));
+  const bytes = new Uint8Array(seeded.bytes(size));
   const digest = hashFile(bytes, 4096);
   const file = { filehash: digest.filehash, size: BigInt(bytes.length), chunkSize: 4096 };
   const client = new StorerServiceClient(endpoint, credentials.createInsecure());
@@ -89,8 +86,11 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
     call.write(setFileData(Buffer.from(bytes)));
     call.end();
   });
+  return { storer, storerKey, endpoint, file, replicaRoot: stored.replicaRoot };
+}
 
-  const silent = newKey();
+/** A ledger whose genesis registers one consensus node and `storers` (id, VRF key, endpoint). */
+function ledgerWith(storers: readonly { id: string; vrfPublicKey: Uint8Array; endpoint: string }[]): Promise<Ledger> {
   const genesis: Genesis = {
     network: 'wolk-test',
     seed: seeded.hex(32),
@@ -98,66 +98,54 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
     params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
     nodes: [
       { id: newKey().id, vrfPublicKey: toHex(newKey().vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['consensus'], stake: '1000' },
-      { id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint, roles: ['storer'], stake: '1000' },
-      // Registered at an address where nothing answers (a discard port on loopback).
-      { id: silent.id, vrfPublicKey: toHex(silent.vrfPublicKey), endpoint: '127.0.0.1:9', roles: ['storer'], stake: '1000' },
+      ...storers.map((s) => ({ id: s.id, vrfPublicKey: toHex(s.vrfPublicKey), endpoint: s.endpoint, roles: ['storer' as const], stake: '1000' })),
     ],
   };
-  const ledger = await Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  return Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+}
+
+test('the cert-step storage check passes a proven file and fails a wrong replica root, an unheld file or a silent storer', async (t) => {
+  t.timeout(120_000);
+  // A 3-chunk file on the storer.
+  const { storer, storerKey, endpoint, file, replicaRoot } = await storerWithFile(t, 4096 * 2 + 100);
+  t.teardown(() => storer.close());
+  const silent = newKey();
+  // The silent storer is registered at an address where nothing answers (a discard port on loopback).
+  const ledger = await ledgerWith([
+    { id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint },
+    { id: silent.id, vrfPublicKey: silent.vrfPublicKey, endpoint: '127.0.0.1:9' },
+  ]);
   const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000 });
   const signal = new AbortController().signal;
   const run = (c: StorageCommitment, f = file) => check(block, { txs: [setKeyWith([c], f)], newChunks: undefined }, signal);
 
-  t.is(await run(commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot)), null, 'a held file with its real replica root passes');
+  t.is(await run(commitmentOf(storerKey.signPublicKey, file, replicaRoot)), null, 'a held file with its real replica root passes');
   t.regex((await run(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32)))) ?? '', /replica_root/);
   const other = { ...file, filehash: new Uint8Array(seeded.bytes(32)) };
-  t.truthy(await run(commitmentOf(storerKey.signPublicKey, other, stored.replicaRoot), other), 'a file the storer does not hold fails');
+  t.truthy(await run(commitmentOf(storerKey.signPublicKey, other, replicaRoot), other), 'a file the storer does not hold fails');
   const t0 = Date.now();
-  t.truthy(await run(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a storer that does not answer fails');
+  t.truthy(await run(commitmentOf(silent.signPublicKey, file, replicaRoot)), 'a storer that does not answer fails');
   t.true(Date.now() - t0 < 10_000, 'within the time box');
   t.is(await check(block, { txs: [], newChunks: undefined }, signal), null, 'a block without files needs no challenge');
 
   // A Repair's new commitment is challenged as a SetKey's is (docs/repair.md §8).
   const gone = commitmentOf(silent.signPublicKey, file, seeded.bytes(32));
   const repair = (c: StorageCommitment) => check(block, { txs: [repairWith([c], gone)], newChunks: undefined }, signal);
-  t.is(await repair(commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot)), null, 'a replacement that holds the file passes');
+  t.is(await repair(commitmentOf(storerKey.signPublicKey, file, replicaRoot)), null, 'a replacement that holds the file passes');
   t.regex((await repair(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32)))) ?? '', /replica_root/, 'a replacement with another replica root fails');
-  t.truthy(await repair(commitmentOf(silent.signPublicKey, file, stored.replicaRoot)), 'a replacement that does not answer fails');
+  t.truthy(await repair(commitmentOf(silent.signPublicKey, file, replicaRoot)), 'a replacement that does not answer fails');
 });
 
 test('a commitment proven to this node is not challenged again for provenForMs; after that it is; checks of it side by side all pass', async (t) => {
   t.timeout(120_000);
-  const storer = await startInProcess('storer', createStorerNode);
+  const { storer, storerKey, endpoint, file, replicaRoot } = await storerWithFile(t, 4096 + 17);
   let storerUp = true;
   t.teardown(() => (storerUp ? storer.close() : undefined));
-  const storerKey = loadOrCreateNodeKey(storer.dataDir).key;
-  const endpoint = storer.endpoints['grpc']!;
-  const bytes = new Uint8Array(seeded.bytes(4096 + 17));
-  const digest = hashFile(bytes, 4096);
-  const file = { filehash: digest.filehash, size: BigInt(bytes.length), chunkSize: 4096 };
-  const client = new StorerServiceClient(endpoint, credentials.createInsecure());
-  t.teardown(() => client.close());
-  const stored = await new Promise<SetFileResponse>((resolve, reject) => {
-    const call = client.setFile(new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res)));
-    call.write(setFileStart({ filehash: Buffer.from(file.filehash), size: file.size, chunkSize: 4096 }));
-    call.write(setFileData(Buffer.from(bytes)));
-    call.end();
-  });
-  const genesis: Genesis = {
-    network: 'wolk-test',
-    seed: seeded.hex(32),
-    timestampMs: Date.now(),
-    params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
-    nodes: [
-      { id: newKey().id, vrfPublicKey: toHex(newKey().vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['consensus'], stake: '1000' },
-      { id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint, roles: ['storer'], stake: '1000' },
-    ],
-  };
-  const ledger = await Ledger.open({ kv: createMemoryKv(), genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+  const ledger = await ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }]);
   let clock = 1_000_000;
   const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 10_000, now: () => clock });
   const signal = new AbortController().signal;
-  const held = commitmentOf(storerKey.signPublicKey, file, stored.replicaRoot);
+  const held = commitmentOf(storerKey.signPublicKey, file, replicaRoot);
   const run = (c: StorageCommitment) => check(block, { txs: [setKeyWith([c], file)], newChunks: undefined }, signal);
 
   t.deepEqual(await Promise.all([run(held), run(held), run(held)]), [null, null, null], 'three candidate blocks with the same SetKey, checked side by side, pass');
