@@ -120,6 +120,47 @@ export const READ_WINDOW = 4;
 /** A storer that sends nothing for this long (while the gateway waits on it) is dropped from the read. */
 export const READ_STALL_MS = 10_000;
 
+/** Times a silence timer that fired late (this process was blocked or starved) waits again before it counts. */
+const STALL_EXTENSIONS = 3;
+
+/**
+ * Calls `onStall` after `stallMs` of silence between arm() and disarm(), counting only time this process
+ * could have received in: a timer that fires more than a quarter of `stallMs` late (the event loop was
+ * blocked or the process starved of CPU, so the storer's bytes may be waiting unread) starts a new wait,
+ * up to STALL_EXTENSIONS times; one that fires on time still lets the I/O queued behind it be read first
+ * (setImmediate runs after the poll phase) before the silence counts. Timers run before I/O in Node's
+ * loop: without this, a gateway stalled for longer than `stallMs` dropped every storer it was reading from.
+ */
+function silenceWatch(stallMs: number, onStall: () => void): { arm(): void; disarm(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let generation = 0;
+  let armedAt = 0;
+  let extensions = 0;
+  const start = () => {
+    armedAt = performance.now();
+    const mine = ++generation;
+    timer = setTimeout(() => {
+      if (mine !== generation) return;
+      if (performance.now() - armedAt - stallMs > stallMs / 4 && extensions < STALL_EXTENSIONS) {
+        extensions++;
+        start();
+        return;
+      }
+      setImmediate(() => mine === generation && onStall());
+    }, stallMs);
+  };
+  return {
+    arm() {
+      extensions = 0;
+      start();
+    },
+    disarm() {
+      generation++;
+      clearTimeout(timer);
+    },
+  };
+}
+
 interface FileShape {
   readonly filehash: Uint8Array;
   readonly size: number;
@@ -136,11 +177,7 @@ async function streamFrom(clients: Clients, endpoint: string, f: FileShape, from
   const leafCount = Math.ceil(f.size / C);
   const aligned = Math.floor(from / C) * C;
   const stalled = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    timer = setTimeout(() => stalled.abort(new Error(`no data for ${stallMs} ms`)), stallMs);
-  };
-  const disarm = () => clearTimeout(timer);
+  const { arm, disarm } = silenceWatch(stallMs, () => stalled.abort(new Error(`no data for ${stallMs} ms`)));
   const client = clients.storer(endpoint);
   // Ends (cancelled) when the client goes away, the storer stalls, or this function returns.
   const pieces = serverStream(client.getFile.bind(client), { filehash: Buffer.from(f.filehash), offset: BigInt(aligned), length: BigInt(to + 1 - aligned), withProofs: true }, { endpoint, signal: AbortSignal.any([signal, stalled.signal]) });
