@@ -198,18 +198,37 @@ export interface AuditClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * The real clock. `sleep` counts only time this process could have received in, since the deadline of an
+ * audit is a sleep raced against the storer's answer and Node runs timers before I/O: when the process
+ * was blocked or starved past the deadline, an answer that reached it in time lost to the timer (a
+ * slow-honest storer failed its audits on a loaded CI machine). So a sleep that wakes more than a quarter
+ * of `ms` late waits that quarter again, and every sleep ends after the I/O already queued behind it
+ * (setImmediate runs after the poll phase). It never ends early.
+ */
 export const systemClock: AuditClock = {
   now: () => performance.timeOrigin + performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
-      // A referenced timer: a lone audit waiting for its re-audit keeps the process alive.
-      const t = setTimeout(() => {
+      const armedAt = performance.now();
+      let done = false;
+      // Referenced timers: a lone audit waiting for its re-audit keeps the process alive.
+      let t: NodeJS.Timeout | NodeJS.Immediate = setTimeout(() => {
+        const grace = performance.now() - armedAt - ms > ms / 4 ? ms / 4 : 0;
+        const finish = () => (t = setImmediate(end));
+        if (grace > 0) t = setTimeout(finish, grace);
+        else finish();
+      }, ms);
+      const end = () => {
+        done = true;
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, ms);
+      };
       const onAbort = () => {
-        clearTimeout(t);
+        if (done) return;
+        clearTimeout(t as NodeJS.Timeout);
+        clearImmediate(t as NodeJS.Immediate);
         reject(signal!.reason as Error);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

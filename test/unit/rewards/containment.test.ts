@@ -14,6 +14,7 @@ import {
   decide,
   kvContainmentStore,
   runContained,
+  systemClock,
   type AuditCall,
   type AuditClock,
   type Contained,
@@ -321,4 +322,47 @@ test('the rewards options default to the containment defaults: lib/porep\'s dead
   const set = readOptions({ WOLK_AUDIT_DEADLINE_MS: '250', WOLK_AUDIT_RETRIES: '5' });
   t.like(set, { auditDeadlineMs: 250, auditRetries: 5 });
   t.throws(() => readOptions({ WOLK_AUDIT_DEADLINE_MS: '0' }), { message: /WOLK_AUDIT_DEADLINE_MS/ });
+});
+
+test('systemClock: an answer that reached the auditor in time while its event loop was blocked past the deadline is not counted late', async (t) => {
+  // The storer (a server on its own thread, so it answers while this thread is busy) replies at once over
+  // loopback; the auditor is busy for twice the deadline right after asking. Node runs timers before
+  // I/O: the deadline's timer used to win against the answer already waiting in the socket (a
+  // slow-honest storer failed its audits on a loaded CI machine).
+  const { Worker } = await import('node:worker_threads');
+  const { connect } = await import('node:net');
+  const worker = new Worker(
+    "const net = require('node:net'); const { parentPort } = require('node:worker_threads');" +
+      "const srv = net.createServer((s) => s.on('data', () => s.end('answer'))); srv.listen(0, '127.0.0.1', () => parentPort.postMessage(srv.address().port));",
+    { eval: true },
+  );
+  t.teardown(() => worker.terminate());
+  const port = await new Promise<number>((r) => worker.once('message', r));
+  const sock = connect(port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  await new Promise((r) => sock.once('connect', r));
+  const deadlineMs = 200;
+  const ask = () =>
+    new Promise<Verdicts<string>>((resolve, reject) => {
+      let got = '';
+      sock.on('data', (d) => (got += d.toString()));
+      sock.on('end', () => resolve([{ valid: true, proof: got }]));
+      sock.on('error', reject);
+      sock.write('challenge');
+      const until = performance.now() + 2 * deadlineMs;
+      while (performance.now() < until); // the auditor busy past the deadline; the answer arrives meanwhile
+    });
+  const store = kvContainmentStore(createMemoryKv());
+  const [f] = await runContained({ policy: { ...POLICY, deadlineMs, maxRetries: 0 }, clock: systemClock, store, classify: () => 'offline' }, [{ refs: [ref()], deadlineMs, ask }]);
+  t.like(f, { outcome: 'valid', retries: 0 });
+});
+
+test('systemClock: a sleep never ends early, and an abort ends it at once', async (t) => {
+  const t0 = performance.now();
+  await systemClock.sleep(50);
+  t.true(performance.now() - t0 >= 49, 'not before its time');
+  const ac = new AbortController();
+  const sleeping = systemClock.sleep(60_000, ac.signal);
+  ac.abort(new Error('stop'));
+  await t.throwsAsync(sleeping, { message: 'stop' });
 });
