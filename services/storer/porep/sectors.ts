@@ -12,11 +12,16 @@
 //                       returned, so a range is never handed out twice, even across a crash.
 //
 // Files larger than one sector get a sector of their own, labelled on demand (nodes = the file's).
+//
+// Labelling builds the sector's column tree to get comm_c; the tree is kept in memory (not on disk) until
+// the sealer takes it for the sector's first seal proof (takeColumnTree), so that proof does not build it
+// again from the layer files. A restart loses it: the sealer then builds it in a worker as before.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PorepNetworkParams } from '../../../lib/chain/sealed.js';
 import type { Logger } from '../../../lib/log/logger.js';
+import type { MerkleTree } from '../../../lib/merkle/tree.js';
 import { NODE_SIZE, replicaIdOf } from '../../../lib/porep/index.js';
 import { FileLayerStore, fsyncDir, writeDurable } from './layer-files.js';
 import type { Labeller } from './labeller.js';
@@ -52,6 +57,11 @@ export interface SectorStoreDeps {
   readonly ahead?: number;
   /** Randomness for sector ids and seeds (injected for tests). */
   readonly random?: (n: number) => Uint8Array;
+  /**
+   * Column trees from labelling kept for the sealer (default 2): a 32 MiB sector's is 64 MiB. Past the
+   * bound the oldest is dropped; its sector's first seal proof then builds it from the layers.
+   */
+  readonly keptColumnTrees?: number;
 }
 
 interface SectorJson {
@@ -70,6 +80,8 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 export class SectorStore {
   private readonly sectors = new Map<string, Sector>();
   private readonly stores = new Map<string, FileLayerStore>();
+  /** Column trees from labelling that the sealer has not taken yet, oldest first. */
+  private readonly labelledTrees = new Map<string, MerkleTree>();
   private readonly log: Logger;
   private readonly ahead: number;
   private readonly random: (n: number) => Uint8Array;
@@ -143,10 +155,31 @@ export class SectorStore {
     await this.loop;
     for (const s of this.stores.values()) s.close();
     this.stores.clear();
+    this.labelledTrees.clear();
   }
 
   get(idHex: string): Sector | undefined {
     return this.sectors.get(idHex);
+  }
+
+  /**
+   * The column tree labelling built for `sector`, handed over once (the store forgets it): undefined
+   * after a restart, when the bound dropped it, or when it was taken before.
+   */
+  takeColumnTree(sector: Sector): MerkleTree | undefined {
+    const tree = this.labelledTrees.get(sector.idHex);
+    this.labelledTrees.delete(sector.idHex);
+    return tree;
+  }
+
+  private keepColumnTree(idHex: string, tree: MerkleTree): void {
+    const bound = this.deps.keptColumnTrees ?? 2;
+    if (bound <= 0) return;
+    this.labelledTrees.set(idHex, tree);
+    for (const k of this.labelledTrees.keys()) {
+      if (this.labelledTrees.size <= bound) break;
+      this.labelledTrees.delete(k);
+    }
   }
 
   /** The layer store of a sector (kept open). */
@@ -205,8 +238,9 @@ export class SectorStore {
     const started = Date.now();
     const replicaId = replicaIdOf(this.deps.storerId, id, seed);
     let commC: Uint8Array;
+    let treeC: MerkleTree;
     try {
-      commC = await this.deps.labeller({ dir, replicaId, nodes, layers: this.deps.params.layers }, signal);
+      ({ commC, treeC } = await this.deps.labeller({ dir, replicaId, nodes, layers: this.deps.params.layers }, signal));
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -215,6 +249,7 @@ export class SectorStore {
     writeDurable(dir, 'sector.json', new TextEncoder().encode(JSON.stringify(json)));
     const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated };
     this.sectors.set(idHex, sector);
+    this.keepColumnTree(idHex, treeC);
     this.labelledSectors++;
     const ms = Date.now() - started;
     this.log.info('sector labelled', { sector: idHex.slice(0, 16), nodes, layers: json.layers, dedicated, ms, mbPerS: Number(((nodes * NODE_SIZE) / 1e6 / (ms / 1000)).toFixed(2)) });
