@@ -95,6 +95,11 @@ export class SectorStore {
   private loop: Promise<void> | null = null;
   /** Labelling errors in a row (the ahead loop backs off; a placement waiting gives up after a few). */
   private failures = 0;
+  /**
+   * Nodes a placement is waiting for (0: none). Placements run one at a time, so one number: a sector
+   * is "open" for the ahead loop only if it has room for this too.
+   */
+  private waitingFor = 0;
   labelledSectors = 0;
 
   constructor(private readonly deps: SectorStoreDeps) {
@@ -201,8 +206,9 @@ export class SectorStore {
 
   private openSectors(): number {
     let n = 0;
-    // "open": room for at least a quarter of a sector
-    for (const s of this.sectors.values()) if (!s.dedicated && s.nodes - s.used >= s.nodes / 4) n++;
+    // "open": room for at least a quarter of a sector, and for the placement waiting, if one is (else a
+    // file larger than the free room of a sector still counted open would wait for a sector never labelled)
+    for (const s of this.sectors.values()) if (!s.dedicated && s.nodes - s.used >= Math.max(s.nodes / 4, this.waitingFor)) n++;
     return n;
   }
 
@@ -290,14 +296,20 @@ export class SectorStore {
       }
       if (!this.loop) this.start();
       if (this.failures >= 3) throw new Error(`no labelled sector has room for ${count} nodes and labelling failed ${this.failures} times`);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.changed.then(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, reject);
-      });
+      this.waitingFor = count;
+      this.notify(); // wakes the ahead loop: it labels a sector with room for this one
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          signal.addEventListener('abort', onAbort, { once: true });
+          this.changed.then(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, reject);
+        });
+      } finally {
+        this.waitingFor = 0;
+      }
     }
   }
 

@@ -58,6 +58,24 @@ test('sector store: labels ahead, places disjoint ranges, keeps them across a re
   await reopened.stop();
 });
 
+test('sector store: a file larger than the free room of a sector that still counts as open gets a newly labelled sector', async (t) => {
+  const store = new SectorStore({ dir: mkdtempSync(join(tmpdir(), 'wolk-sectors-')), storerId: seeded.bytes(32), params: PARAMS, labeller: workerLabeller, logger: silentLogger, random: (n) => seeded.bytes(n) });
+  store.init();
+  store.start();
+  try {
+    const nodes = PARAMS.sectorBytes / NODE_SIZE;
+    const a = await store.place(100, AbortSignal.timeout(60_000));
+    const b = await store.place(nodes / 2, AbortSignal.timeout(60_000));
+    t.is(b.sector.idHex, a.sector.idHex);
+    // nodes/2 − 100 free: more than the quarter that keeps a sector "open", less than the next file
+    const c = await store.place(nodes / 2, AbortSignal.timeout(60_000));
+    t.not(c.sector.idHex, a.sector.idHex, 'placed in a new sector (before the fix it waited for a labelling nobody started)');
+    t.is(c.first, 0);
+  } finally {
+    await store.stop();
+  }
+});
+
 async function fakeSource(data: Buffer, info: FileInfo) {
   const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
   server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
