@@ -1,7 +1,9 @@
 // Worker thread that labels one sector (services/storer/porep/labeller.ts starts it): every layer of the
 // Stacked-DRG labelling (lib/porep, native loop when built), each written durably to its layer file, then
 // comm_c over the sector's columns read back from those files. Off the main thread so the gRPC server
-// keeps answering while a sector is labelled. Answers comm_c (hex) or an error (worker.ts).
+// keeps answering while a sector is labelled. Answers comm_c (hex) and the column tree's levels
+// (transferred, not copied: the sealer's first seal proof of the sector opens that tree, which it would
+// otherwise build again from the layer files, docs/storer.md "Sealed replicas"), or an error (worker.ts).
 import { workerData } from 'node:worker_threads';
 import { NODE_SIZE, commitColumns, labelLayer } from '../../../lib/porep/index.js';
 import { FileLayerStore } from './layer-files.js';
@@ -14,7 +16,14 @@ export interface LabelJob {
   readonly layers: number;
 }
 
-async function run(job: LabelJob): Promise<string> {
+export interface LabelAnswer {
+  /** comm_c, hex. */
+  readonly commC: string;
+  /** The column tree's levels, leaves first (MerkleTree.toLevels). */
+  readonly levels: Uint8Array[];
+}
+
+async function run(job: LabelJob): Promise<LabelAnswer> {
   const store = new FileLayerStore(job.dir, job.nodes);
   try {
     let prev: Uint8Array | null = null;
@@ -25,11 +34,11 @@ async function run(job: LabelJob): Promise<string> {
       prev = cur;
     }
     prev = null;
-    const { commC } = await commitColumns(store, job.nodes, job.layers);
-    return Buffer.from(commC).toString('hex');
+    const { commC, treeC } = await commitColumns(store, job.nodes, job.layers);
+    return { commC: Buffer.from(commC).toString('hex'), levels: [...treeC.toLevels()] };
   } finally {
     store.close();
   }
 }
 
-answerParent(() => run(workerData as LabelJob));
+answerParent(() => run(workerData as LabelJob), (a) => a.levels.map((l) => l.buffer as ArrayBuffer));

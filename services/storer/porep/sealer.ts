@@ -73,6 +73,9 @@ export class Sealer {
   private readonly columnTrees = new Map<string, Promise<MerkleTree>>();
   private cached = 0;
   sealedFiles = 0;
+  /** Column trees built from a sector's layer files (a worker each), and taken from labelling instead. */
+  columnTreesBuilt = 0;
+  columnTreesFromLabelling = 0;
 
   constructor(private readonly deps: SealerDeps) {
     this.log = deps.logger.child({ module: 'sealer' });
@@ -171,11 +174,21 @@ export class Sealer {
   private columnTree(sector: Sector): Promise<MerkleTree> {
     let t = this.columnTrees.get(sector.idHex);
     if (!t) {
-      // Off the main thread (column-tree.ts): seconds of hashing per sector would stall audit answers.
-      t = columnTreeInWorker({ dir: sector.dir, nodes: sector.nodes, layers: sector.layers }).then((treeC) => {
-        if (hex(treeC.root()) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
-        return treeC;
-      });
+      // The tree labelling built (sectors.ts), when this process labelled the sector: the same hashes
+      // again would cost seconds of CPU on the sector's first seal proof, the one consensus time-boxes.
+      const labelled = this.deps.sectors.takeColumnTree(sector);
+      if (labelled && hex(labelled.root()) === hex(sector.commC)) {
+        this.columnTreesFromLabelling++;
+        t = Promise.resolve(labelled);
+      } else {
+        // Off the main thread (column-tree.ts): seconds of hashing per sector would stall audit answers.
+        this.columnTreesBuilt++;
+        this.log.info('building a sector\'s column tree from its layers', { sector: sector.idHex.slice(0, 16), nodes: sector.nodes });
+        t = columnTreeInWorker({ dir: sector.dir, nodes: sector.nodes, layers: sector.layers }).then((treeC) => {
+          if (hex(treeC.root()) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
+          return treeC;
+        });
+      }
       t.catch(() => this.columnTrees.delete(sector.idHex));
       this.columnTrees.set(sector.idHex, t);
     }

@@ -12,11 +12,16 @@
 //                       returned, so a range is never handed out twice, even across a crash.
 //
 // Files larger than one sector get a sector of their own, labelled on demand (nodes = the file's).
+//
+// Labelling builds the sector's column tree to get comm_c; the tree is kept in memory (not on disk) until
+// the sealer takes it for the sector's first seal proof (takeColumnTree), so that proof does not build it
+// again from the layer files. A restart loses it: the sealer then builds it in a worker as before.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PorepNetworkParams } from '../../../lib/chain/sealed.js';
 import type { Logger } from '../../../lib/log/logger.js';
+import type { MerkleTree } from '../../../lib/merkle/tree.js';
 import { NODE_SIZE, replicaIdOf } from '../../../lib/porep/index.js';
 import { FileLayerStore, fsyncDir, writeDurable } from './layer-files.js';
 import type { Labeller } from './labeller.js';
@@ -52,6 +57,11 @@ export interface SectorStoreDeps {
   readonly ahead?: number;
   /** Randomness for sector ids and seeds (injected for tests). */
   readonly random?: (n: number) => Uint8Array;
+  /**
+   * Column trees from labelling kept for the sealer (default 2): a 32 MiB sector's is 64 MiB. Past the
+   * bound the oldest is dropped; its sector's first seal proof then builds it from the layers.
+   */
+  readonly keptColumnTrees?: number;
 }
 
 interface SectorJson {
@@ -70,6 +80,8 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 export class SectorStore {
   private readonly sectors = new Map<string, Sector>();
   private readonly stores = new Map<string, FileLayerStore>();
+  /** Column trees from labelling that the sealer has not taken yet, oldest first. */
+  private readonly labelledTrees = new Map<string, MerkleTree>();
   private readonly log: Logger;
   private readonly ahead: number;
   private readonly random: (n: number) => Uint8Array;
@@ -83,6 +95,11 @@ export class SectorStore {
   private loop: Promise<void> | null = null;
   /** Labelling errors in a row (the ahead loop backs off; a placement waiting gives up after a few). */
   private failures = 0;
+  /**
+   * Nodes a placement is waiting for (0: none). Placements run one at a time, so one number: a sector
+   * is "open" for the ahead loop only if it has room for this too.
+   */
+  private waitingFor = 0;
   labelledSectors = 0;
 
   constructor(private readonly deps: SectorStoreDeps) {
@@ -143,10 +160,31 @@ export class SectorStore {
     await this.loop;
     for (const s of this.stores.values()) s.close();
     this.stores.clear();
+    this.labelledTrees.clear();
   }
 
   get(idHex: string): Sector | undefined {
     return this.sectors.get(idHex);
+  }
+
+  /**
+   * The column tree labelling built for `sector`, handed over once (the store forgets it): undefined
+   * after a restart, when the bound dropped it, or when it was taken before.
+   */
+  takeColumnTree(sector: Sector): MerkleTree | undefined {
+    const tree = this.labelledTrees.get(sector.idHex);
+    this.labelledTrees.delete(sector.idHex);
+    return tree;
+  }
+
+  private keepColumnTree(idHex: string, tree: MerkleTree): void {
+    const bound = this.deps.keptColumnTrees ?? 2;
+    if (bound <= 0) return;
+    this.labelledTrees.set(idHex, tree);
+    for (const k of this.labelledTrees.keys()) {
+      if (this.labelledTrees.size <= bound) break;
+      this.labelledTrees.delete(k);
+    }
   }
 
   /** The layer store of a sector (kept open). */
@@ -168,8 +206,9 @@ export class SectorStore {
 
   private openSectors(): number {
     let n = 0;
-    // "open": room for at least a quarter of a sector
-    for (const s of this.sectors.values()) if (!s.dedicated && s.nodes - s.used >= s.nodes / 4) n++;
+    // "open": room for at least a quarter of a sector, and for the placement waiting, if one is (else a
+    // file larger than the free room of a sector still counted open would wait for a sector never labelled)
+    for (const s of this.sectors.values()) if (!s.dedicated && s.nodes - s.used >= Math.max(s.nodes / 4, this.waitingFor)) n++;
     return n;
   }
 
@@ -205,8 +244,9 @@ export class SectorStore {
     const started = Date.now();
     const replicaId = replicaIdOf(this.deps.storerId, id, seed);
     let commC: Uint8Array;
+    let treeC: MerkleTree;
     try {
-      commC = await this.deps.labeller({ dir, replicaId, nodes, layers: this.deps.params.layers }, signal);
+      ({ commC, treeC } = await this.deps.labeller({ dir, replicaId, nodes, layers: this.deps.params.layers }, signal));
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -215,6 +255,7 @@ export class SectorStore {
     writeDurable(dir, 'sector.json', new TextEncoder().encode(JSON.stringify(json)));
     const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated };
     this.sectors.set(idHex, sector);
+    this.keepColumnTree(idHex, treeC);
     this.labelledSectors++;
     const ms = Date.now() - started;
     this.log.info('sector labelled', { sector: idHex.slice(0, 16), nodes, layers: json.layers, dedicated, ms, mbPerS: Number(((nodes * NODE_SIZE) / 1e6 / (ms / 1000)).toFixed(2)) });
@@ -255,14 +296,20 @@ export class SectorStore {
       }
       if (!this.loop) this.start();
       if (this.failures >= 3) throw new Error(`no labelled sector has room for ${count} nodes and labelling failed ${this.failures} times`);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.changed.then(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, reject);
-      });
+      this.waitingFor = count;
+      this.notify(); // wakes the ahead loop: it labels a sector with room for this one
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          signal.addEventListener('abort', onAbort, { once: true });
+          this.changed.then(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, reject);
+        });
+      } finally {
+        this.waitingFor = 0;
+      }
     }
   }
 

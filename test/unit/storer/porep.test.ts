@@ -1,7 +1,8 @@
 // Proof of replication on the storer (docs/porep.md "Sectors"): sectors labelled ahead in a worker thread,
 // kept across a restart, half-labelled ones discarded; a Solicit seals the file into a labelled sector and
 // the commitment carries the sealed replica; ProveSeal and ProveReplica answers verify with the checkers
-// consensus and rewards use, and a proof for another storer or a tampered one is refused.
+// consensus and rewards use, and a proof for another storer or a tampered one is refused. The first seal
+// proof of a sector opens the column tree its labelling built; after a restart the tree is built again.
 import test from 'ava';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/st
 import { validateGenesis } from '../../../lib/chain/genesis.js';
 import { sealedShape, verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../../lib/chain/sealed.js';
 import { createGrpcServer } from '../../../lib/grpc/server.js';
-import { silentLogger } from '../../../lib/log/logger.js';
+import { createLogger, silentLogger } from '../../../lib/log/logger.js';
 import { NODE_SIZE } from '../../../lib/porep/index.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { workerLabeller } from '../../../services/storer/porep/labeller.js';
@@ -57,6 +58,24 @@ test('sector store: labels ahead, places disjoint ranges, keeps them across a re
   await reopened.stop();
 });
 
+test('sector store: a file larger than the free room of a sector that still counts as open gets a newly labelled sector', async (t) => {
+  const store = new SectorStore({ dir: mkdtempSync(join(tmpdir(), 'wolk-sectors-')), storerId: seeded.bytes(32), params: PARAMS, labeller: workerLabeller, logger: silentLogger, random: (n) => seeded.bytes(n) });
+  store.init();
+  store.start();
+  try {
+    const nodes = PARAMS.sectorBytes / NODE_SIZE;
+    const a = await store.place(100, AbortSignal.timeout(60_000));
+    const b = await store.place(nodes / 2, AbortSignal.timeout(60_000));
+    t.is(b.sector.idHex, a.sector.idHex);
+    // nodes/2 − 100 free: more than the quarter that keeps a sector "open", less than the next file
+    const c = await store.place(nodes / 2, AbortSignal.timeout(60_000));
+    t.not(c.sector.idHex, a.sector.idHex, 'placed in a new sector (before the fix it waited for a labelling nobody started)');
+    t.is(c.first, 0);
+  } finally {
+    await store.stop();
+  }
+});
+
 async function fakeSource(data: Buffer, info: FileInfo) {
   const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
   server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
@@ -68,7 +87,8 @@ async function fakeSource(data: Buffer, info: FileInfo) {
   return { endpoint: `127.0.0.1:${port}`, stop: () => server.shutdown(0) };
 }
 
-test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and ProveReplica verify; wrong answers are refused', async (t) => {
+/** A data directory with a node key and a one-storer genesis with params.porep; its storer's environment. */
+function sealedStorerDir(): Record<string, string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-porep-'));
   const key = seeded.provisionNodeKey(dataDir);
   const genesisPath = join(dataDir, 'genesis.json');
@@ -81,7 +101,11 @@ test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and
   });
   writeFileSync(genesisPath, JSON.stringify(genesis));
   // Sealing is tested here, not who may write (admission.test.ts): the fake sources are no registered nodes.
-  const node = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath, WOLK_WRITE_ADMISSION: 'open' });
+  return { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: genesisPath, WOLK_WRITE_ADMISSION: 'open' };
+}
+
+test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and ProveReplica verify; wrong answers are refused', async (t) => {
+  const node = await startInProcess('storer', createStorerNode, sealedStorerDir());
   const client = storerClient(node.endpoints['grpc']!);
   const small = pattern(20_000, 5);
   const large = pattern(100_000, 6); // larger than the 64 KiB sector: a sector of its own
@@ -115,5 +139,52 @@ test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and
     client.close();
     await node.close();
     for (const s of sources) await s.stop();
+  }
+});
+
+test('the first ProveSeal of a sector opens the column tree its labelling built; after a restart the tree is built from the layers', async (t) => {
+  const env = sealedStorerDir();
+  // The sealer logs each column tree it builds from a sector's layer files (sealer.ts columnTree).
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'info', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const builds = () => lines.filter((l) => l['msg'] === "building a sector's column tree from its layers");
+  const data = pattern(20_000, 7);
+  const info = infoOf(data);
+  const src = await fakeSource(data, info);
+  const prove = async (endpoint: string, c: StorageCommitment) => {
+    const client = storerClient(endpoint);
+    try {
+      const challenge = seeded.bytes(32);
+      const answer = await unary(client.proveSeal.bind(client), { filehash: info.filehash, challenge, k: PARAMS.sealChallenges }, 60_000);
+      return verifySealAnswer(c, PARAMS, challenge, PARAMS.sealChallenges, answer);
+    } finally {
+      client.close();
+    }
+  };
+  try {
+    let node = await startInProcess('storer', createStorerNode, env, logger);
+    let c: StorageCommitment;
+    try {
+      const client = storerClient(node.endpoints['grpc']!);
+      const req: SolicitRequest = { file: info, seed: seeded.bytes(32), seedRound: 3n, sourceEndpoint: src.endpoint, expectedStorers: 0, totalStake: 0n, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+      const res = await unary(client.solicit.bind(client), req, 120_000);
+      client.close();
+      t.is(res.result?.$case, 'selected');
+      c = res.result!.value as StorageCommitment;
+      t.deepEqual(await prove(node.endpoints['grpc']!, c), { ok: true }, 'the first seal proof verifies');
+      t.deepEqual(await prove(node.endpoints['grpc']!, c), { ok: true }, 'and the next one');
+      t.deepEqual(builds(), [], 'no column tree was built from layer files: the labelling\'s tree was used');
+    } finally {
+      await node.close();
+    }
+    node = await startInProcess('storer', createStorerNode, env, logger);
+    try {
+      t.deepEqual(await prove(node.endpoints['grpc']!, c), { ok: true }, 'after a restart the seal proof verifies');
+      t.is(builds().length, 1, 'after a restart the column tree is built once from the layer files');
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await src.stop();
   }
 });
