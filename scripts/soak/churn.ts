@@ -75,10 +75,17 @@ interface ProcessEntry {
   readonly log: string;
 }
 
-const pause = (ms: number, signal?: AbortSignal) => new Promise<void>((r) => {
-  const t = setTimeout(r, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-});
+/** Waits `ms`, or less when `signal` aborts; the listener goes with the wait (the watcher pauses every second). */
+const pause = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      r();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const pathOf = (r: KeyRecord) => `${r.owner}/${r.collection}/${r.key}`;
 const gone = (pid: number) => {
@@ -285,7 +292,17 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnFigures> {
     }
     const rewardsLog = readFileSync(join(dir, 'logs', 'rewards-0.log'), 'utf8');
     const submitted = rewardsLog.split('\n').filter((l) => l.includes('"msg":"repair submitted"')).length;
-    for (const l of rewardsLog.split('\n').filter((x) => x.includes('"msg":"repair: file lost"'))) lost.push(`repairer: ${l.slice(0, 300)}`);
+    // The repairer logs a lost key on every scan that finds it so: each key once.
+    const lostKeys = new Map<string, string>();
+    for (const l of rewardsLog.split('\n').filter((x) => x.includes('"msg":"repair: file lost"'))) {
+      try {
+        const r = JSON.parse(l) as { key?: string };
+        lostKeys.set(r.key ?? l, l.slice(0, 300));
+      } catch {
+        lostKeys.set(l, l.slice(0, 300));
+      }
+    }
+    for (const [key, line] of lostKeys) if (!lost.some((x) => x.includes(key))) lost.push(`repairer lists ${key} as lost: ${line}`);
     const fetches = [...storers.values()].flatMap((s) => fetchesInLog(readFileSync(s.log, 'utf8')));
     const bytes = repairBytes(fetches, gatewaySources, files);
     const perFile = spread(bytes.perFile);
