@@ -21,6 +21,13 @@
 // Flags: --afr 0.05  --repair-hours 24  --availability 0.9,0.95,0.99,0.999  --n 2,3,4,6,8,10,12,16
 //        --seed 1  --samples 1000000  (measured audit outcomes: pass the observed valid fraction as
 //        --availability, e.g. valid / (valid + invalid + unreachable) from GetReputation totals).
+//        --from-soak FILE: the churn soak's figures (`npm run soak -- churn`, bench/results/churn.json):
+//        the repair interval becomes its measured failure → restored-N time (p99) and the availability
+//        its audit outcomes' valid fraction, unless --repair-hours / --availability are given; AFR stays
+//        assumed (the soak imposes its kills, it does not observe a failure rate). Which figure is
+//        measured and which assumed is printed above the table.
+
+import { readFileSync } from 'node:fs';
 
 const HOURS_PER_YEAR = 8760;
 const TARGET = 1e-12;
@@ -29,6 +36,40 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
+const given = (name: string) => process.argv.includes(`--${name}`);
+
+/** The figures durability takes from a churn soak's JSON (scripts/soak/churn-figures.ts ChurnFigures). */
+export interface SoakInputs {
+  /** Failure → restored N, p99, in hours. */
+  readonly repairHours: number;
+  /** Valid fraction of the audit outcomes over the soak; null when nothing was audited. */
+  readonly availability: number | null;
+  /** One line per figure: what it is and where it came from. */
+  readonly provenance: readonly string[];
+}
+
+/** Reads a churn soak's figures; errors say which field was missing or wrong. */
+export function soakInputs(value: unknown, source = 'soak figures'): SoakInputs {
+  const at = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((x, k) => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), v);
+  if (at(value, 'soak') !== 'churn') throw new Error(`${source}: expected the churn soak's JSON ({"soak": "churn", ...}), got soak ${JSON.stringify(at(value, 'soak'))}`);
+  const p99 = at(value, 'restoreMs', 'p99');
+  if (typeof p99 !== 'number' || !(p99 > 0)) throw new Error(`${source}: restoreMs.p99: expected a positive number of ms (the soak restored no key?), got ${JSON.stringify(p99)}`);
+  const a = at(value, 'audits', 'availability');
+  const availability = typeof a === 'number' ? a : null;
+  const p50 = Number(at(value, 'restoreMs', 'p50') ?? 0);
+  return {
+    repairHours: p99 / 3_600_000,
+    availability,
+    provenance: [
+      `repair interval ${(p99 / 1000).toFixed(1)} s = ${(p99 / 3_600_000).toExponential(2)} h: measured, the soak's failure → restored-N time p99 over ${String(at(value, 'restoreMs', 'n'))} keys (p50 ${(p50 / 1000).toFixed(1)} s), ${String(at(value, 'date'))}, seed ${String(at(value, 'seed'))}, ${String(at(value, 'machine', 'cpus'))} cores at load ${Number(at(value, 'machine', 'loadStart')).toFixed(1)}`,
+      availability === null
+        ? 'availability: the soak has no audit outcomes'
+        : `availability ${availability.toFixed(4)}: measured, audit outcomes of every storer over the soak (valid ${String(at(value, 'audits', 'valid'))}, invalid ${String(at(value, 'audits', 'invalid'))}, unreachable ${String(at(value, 'audits', 'unreachable'))}); the soak's own kills count as unavailable, so this is pessimistic`,
+      `files lost in the soak: ${String(at(value, 'filesLost'))} of ${String(at(value, 'filesUploaded'))} (measured; far too few file-years to bound a 1e-12 rate directly)`,
+    ],
+  };
+}
+
 const list = (s: string) => s.split(',').map((x) => Number(x.trim()));
 
 export function mulberry32(seed: number): () => number {
@@ -101,8 +142,22 @@ function fmt(x: number): string {
 
 function main(): void {
   const afr = Number(arg('afr', '0.05'));
-  const repairHours = Number(arg('repair-hours', '24'));
-  const avails = list(arg('availability', '0.9,0.95,0.99,0.999'));
+  const soakFile = given('from-soak') ? arg('from-soak', '') : null;
+  const soak = soakFile ? soakInputs(JSON.parse(readFileSync(soakFile, 'utf8')), soakFile) : null;
+  const repairHours = soak && !given('repair-hours') ? soak.repairHours : Number(arg('repair-hours', '24'));
+  // From a soak: its measured availability, and 1 beside it (see the note printed below).
+  const avails = soak && soak.availability !== null && !given('availability') ? [soak.availability, 1] : list(arg('availability', '0.9,0.95,0.99,0.999'));
+  if (soak) {
+    console.log(`Figures from ${soakFile}:`);
+    console.log(`  ${given('repair-hours') ? `repair interval ${repairHours} h: given (--repair-hours), not the soak's` : `${soak.provenance[0]}`}`);
+    console.log(`  ${given('availability') ? `availability ${avails.join(', ')}: given (--availability), not the soak's` : soak.provenance[1]}`);
+    console.log(`  AFR ${afr}: assumed (${given('afr') ? '--afr' : 'default'}); the soak imposes its kills, it does not observe a failure rate`);
+    console.log(`  ${soak.provenance[2]}`);
+    console.log('  Note: the model counts a storer unavailable at an interval\'s audit as a lost replica, independently each');
+    console.log('  interval. With an interval of seconds that coin is thrown 8760/T times a year, so the measured-availability');
+    console.log('  column is dominated by that assumption, not by the soak; a=1 (unavailability never loses data: an unreachable');
+    console.log('  storer keeps its bytes and is repaired after two failed audits, docs/repair.md §1) is the permanent-failure figure.\n');
+  }
   const ns = list(arg('n', '2,3,4,6,8,10,12,16'));
   const seed = Number(arg('seed', '1'));
   const samples = Number(arg('samples', '1000000'));

@@ -1,5 +1,8 @@
 // `npm run soak -- NAME [--flag value ...]`: long-running soaks, one module per name. Each prints a
 // table and exits 0 when everything it checks held, 1 otherwise (docs/testing.md).
+//   churn        storers killed and wiped for good while new ones join and uploads go on, the repairer on:
+//                time from failure to restored N, bytes per repair, files lost; saves JSON (churn.ts)
+//                --minutes 8  --kills 4  --joins <kills>  --users 2  --seed N  --out bench/results/churn.json
 //   chaos        kill/restart random processes and inject network faults under load (chaos.ts)
 //                --cycles 100  --seed N  --users 2
 //   fuzz-devnet  garbage to every gRPC method and HTTP route of a devnet (garbage.ts)
@@ -20,7 +23,36 @@ function flag(args: readonly string[], name: string, fallback: number): number {
   return v;
 }
 
+function stringFlag(args: readonly string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name}: expected a value`);
+  return v;
+}
+
 const SOAKS: Record<string, (args: readonly string[]) => Promise<boolean>> = {
+  async churn(args) {
+    const { runChurn, CHURN_DEFAULTS } = await import('./churn.js');
+    const { churnPassed, formatChurn } = await import('./churn-figures.js');
+    const seed = flag(args, 'seed', TEST_SEED);
+    const kills = flag(args, 'kills', CHURN_DEFAULTS.kills);
+    const minutes = flag(args, 'minutes', CHURN_DEFAULTS.minutes);
+    const f = await runChurn({
+      seed,
+      minutes,
+      kills,
+      joins: flag(args, 'joins', kills),
+      users: flag(args, 'users', CHURN_DEFAULTS.users),
+      repairIntervalMs: flag(args, 'repair-interval-ms', CHURN_DEFAULTS.repairIntervalMs),
+      restoreWaitMs: flag(args, 'restore-wait-s', CHURN_DEFAULTS.restoreWaitMs / 1000) * 1000,
+      out: stringFlag(args, 'out', CHURN_DEFAULTS.out),
+    });
+    process.stdout.write(`\n${formatChurn(f)}\n`);
+    const ok = churnPassed(f);
+    process.stdout.write(ok ? 'churn soak: PASSED\n' : `churn soak: FAILED (replay with npm run soak -- churn --seed ${seed} --minutes ${minutes} --kills ${kills})\n`);
+    return ok;
+  },
   async chaos(args) {
     const seed = flag(args, 'seed', Math.floor(Math.random() * 2 ** 31));
     const report = await runChaos({ cycles: flag(args, 'cycles', 100), seed, users: flag(args, 'users', 2), reclaimAfterMs: flag(args, 'reclaim-after-ms', RECLAIM_AFTER_MS) });
