@@ -1,17 +1,8 @@
-// A free loopback TCP port, for a server whose address must be known before it starts (a genesis or a
-// peer list names it). The OS picks it; the small window before the server binds it is accepted.
-import { createServer } from 'node:net';
+// Free loopback ports for tests: lib/net/ports.ts (drawn below the ephemeral range, so no client
+// connection takes one between the choice and the bind).
+import { freePort } from '../../lib/net/ports.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** HOST:PORT on loopback where nothing listens (a port just freed): a peer that is down. */
 export async function deadEndpoint(): Promise<string> {

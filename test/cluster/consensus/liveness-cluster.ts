@@ -100,45 +100,52 @@ export async function startLiveCluster(o: { size?: number; followers?: number; l
   stops.push(async () => {
     for (const db of dbs) await db.close();
   });
-  for (let i = 0; i < size; i++) {
-    const key = keys[i]!;
-    const log = (o.logger ?? silentLogger).child({ node: i });
-    const crypto = createAgreementCrypto(
-      { voterId: key.id, vrfSecretKey: key.vrfSecretKey, signSecretKey: key.signSecretKey },
-      { vrfPublicKey: (v) => directory.get(v)?.vrf ?? null, signPublicKey: (v) => directory.get(v)?.sign ?? null },
-    );
-    const db = await openRocksKv(join(dir, `node-${i}`));
-    dbs.push(db);
-    const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
-    const peers = new CuttablePeers(
-      { static: endpoints.slice(0, committeeSize), self: endpoints[i]!, logger: log, maxMessageBytes: 16 << 20 },
-      (e) => up[i]! && up[indexOf.get(e)!]!,
-    );
-    const gossip = new Gossip(peers, log);
-    const mempool = new Mempool();
-    const host = new AgreementHost({
-      ledger,
-      crypto,
-      params: agreementParams(genesis, o.lambdaMs),
-      mempool,
-      gossip,
-      peers,
-      logger: log,
-      maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
-      storageCheck: async (block) => (cluster.rejectBlocks ? 'test: every block refused' : cluster.storageCheck ? cluster.storageCheck(i, block) : null),
-    });
-    const server = createGrpcServer({ logger: log, maxMessageBytes: 16 << 20 });
-    server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }));
-    await server.listen('127.0.0.1', Number(endpoints[i]!.split(':')[1]));
-    servers.push(server);
-    stops.push(async () => {
-      await host.stop();
-      peers.stop();
-      await server.shutdown(200);
-    });
-    (i < committeeSize ? cluster.nodes : cluster.followers).push({ index: i, endpoint: endpoints[i]!, key, ledger, host });
+  try {
+    for (let i = 0; i < size; i++) {
+      const key = keys[i]!;
+      const log = (o.logger ?? silentLogger).child({ node: i });
+      const crypto = createAgreementCrypto(
+        { voterId: key.id, vrfSecretKey: key.vrfSecretKey, signSecretKey: key.signSecretKey },
+        { vrfPublicKey: (v) => directory.get(v)?.vrf ?? null, signPublicKey: (v) => directory.get(v)?.sign ?? null },
+      );
+      const db = await openRocksKv(join(dir, `node-${i}`));
+      dbs.push(db);
+      const ledger = await Ledger.open({ kv: db, genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) } });
+      const peers = new CuttablePeers(
+        { static: endpoints.slice(0, committeeSize), self: endpoints[i]!, logger: log, maxMessageBytes: 16 << 20 },
+        (e) => up[i]! && up[indexOf.get(e)!]!,
+      );
+      const gossip = new Gossip(peers, log);
+      const mempool = new Mempool();
+      const host = new AgreementHost({
+        ledger,
+        crypto,
+        params: agreementParams(genesis, o.lambdaMs),
+        mempool,
+        gossip,
+        peers,
+        logger: log,
+        maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
+        storageCheck: async (block) => (cluster.rejectBlocks ? 'test: every block refused' : cluster.storageCheck ? cluster.storageCheck(i, block) : null),
+      });
+      const server = createGrpcServer({ logger: log, maxMessageBytes: 16 << 20 });
+      server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, consensusHandlers({ ledger, mempool, host, gossip, peers, crypto, nodeId: key.signPublicKey }));
+      await server.listen('127.0.0.1', Number(endpoints[i]!.split(':')[1]));
+      servers.push(server);
+      stops.push(async () => {
+        await host.stop();
+        peers.stop();
+        await server.shutdown(200);
+      });
+      (i < committeeSize ? cluster.nodes : cluster.followers).push({ index: i, endpoint: endpoints[i]!, key, ledger, host });
+    }
+    for (const n of [...cluster.nodes, ...cluster.followers]) await n.host.start();
+  } catch (err) {
+    // What started is stopped (servers, RocksDB): left open, they kept the ava worker alive after a
+    // failed start, and the CI run hung until its 45-minute bound.
+    await cluster.stop();
+    throw err;
   }
-  for (const n of [...cluster.nodes, ...cluster.followers]) await n.host.start();
   return cluster;
 }
 
