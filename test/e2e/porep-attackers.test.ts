@@ -2,10 +2,10 @@
 // processes"; docs/porep.md "Attackers on the devnet"). The devnet's genesis has params.porep with
 // SECTOR-byte sectors (WOLK_DEVNET_POREP_SECTOR), so every storer seals each file into a pre-labelled
 // sector, consensus checks a seal proof before its cert vote, and the rewards verifier audits every
-// sealed file with VerifyFile and ProveReplica under a 1 s deadline with containment. Four storers run
+// sealed file with VerifyFile and ProveReplica under a 2 s deadline (DEADLINE_MS) with containment. Four storers run
 // test-only faults (services/storer/faults.ts):
 //   storer-1 slow-honest   answers every audit 300 ms late, inside the deadline: must keep full reputation;
-//   storer-2 late-answers  answers file audits 2.5 s late: contained, re-audited, failed;
+//   storer-2 late-answers  answers file audits 4 s late: contained, re-audited, failed;
 //   storer-3 outsourcer    keeps only commitment data; fetches the plain file from a peer and re-seals its
 //                          range on demand: the re-seal takes longer than the deadline, so it is contained,
 //                          re-audited on fresh challenges and failed;
@@ -50,8 +50,13 @@ const LATE = 'storer-2';
 const OUTSOURCER = 'storer-3';
 const SYBIL = 'storer-4';
 const WRONG_SEALER = 'storer-5';
-/** The verifier's deadline (its default, lib/porep's) and 2 re-audits to keep the run short. */
-const DEADLINE_MS = 1000;
+/**
+ * The verifier's deadline and 2 re-audits to keep the run short. 2 s, twice lib/porep's default: CI runs
+ * this devnet beside other devnets on 2 cores (load ~20), where the slow-honest storer's 300 ms answers
+ * missed a 1 s deadline three times in a row (25 chunk answers counted invalid in the clean-clone CI of
+ * 2026-12-07 00:32). The outsourcer's re-seal still takes many times it (printed below).
+ */
+const DEADLINE_MS = 2000;
 const RETRIES = 2;
 /** docs/porep.md "Devnet parameters": re-sealing a range costs ~3 × 2^20 labels, several times the deadline. */
 const SECTOR = '32MiB';
