@@ -16,8 +16,8 @@
 // storer-0 stays honest.
 // The test first waits for every storer's sector to be labelled (the seal's fixed cost: 6 × 4 × 2^20
 // labels before the first commitment, minutes on a loaded 2-core machine), then uploads files with the
-// CLI, UPLOADERS at a time from as many accounts (each upload names 3 of the 6 storers), until each
-// attacker committed to one and has lost reputation on chain, and the wrong sealer's seal proof was
+// CLI, UPLOADERS at a time from as many accounts into collections of replication REPLICATION, until
+// each attacker committed to one and has lost reputation on chain, and the wrong sealer's seal proof was
 // refused by the rewards auditor. An attacker is caught by the audit of its file's block or by a
 // standing audit of a file it holds (lib/chain/standing.ts): one rewards node with expectedVerifiers = 1
 // audits a round with probability 1 − e^−1 ≈ 0.63, and every round's standing audits sample held files
@@ -62,6 +62,14 @@ const RETRIES = 2;
 const SECTOR = '32MiB';
 const AUDIT_K = 16;
 const FULL = 1_000_000;
+/**
+ * N of each upload: 5 of the 6 storers (the devnet's default is 3). The gateway keeps the first N valid
+ * commitments and cancels the rest (services/gateway/upload.ts), so at N = 3 a storer that is a little
+ * slower than four others on a loaded machine can lose every race: in the clean-clone CI of 2026-12-07
+ * 01:10 the sybil committed to 4 of 21 files and was kept for none, and the run timed out. At N = 5 only
+ * the slowest of the selected storers is left out of a file, and any storer is kept for most of them.
+ */
+const REPLICATION = 5;
 /** Uploads at a time, each from its own account (no nonce races between the CLI processes). */
 const UPLOADERS = ['alice', 'bob', 'carol'];
 let devnet: Devnet;
@@ -137,6 +145,7 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   await Promise.all(clis.map(async ({ name, cli }) => {
     await cli('keygen');
     await cli('claim', name);
+    await cli('mb', `wolk://${name}/attack/`, '--replication', String(REPLICATION));
   }));
   // Upload until every faulty storer committed to a file and every attacker's reputation on chain fell
   // below full (header).
