@@ -28,6 +28,12 @@ export const DEVNET_PARAMS = {
   // Standing audits per Reward (docs/rewards.md "Standing audits"): a storer that dies after its blocks
   // were audited is still audited, so repair can replace it.
   standingAudits: 2,
+  // The Reward inclusion window (genesis params.rewardMaxDelay; docs/rewards.md "Inclusion window"): an
+  // idle devnet round takes ~2λ (1.1 s), so the default 8 rounds gave a verifier ~9 s to audit a block,
+  // less than one containment cycle (1 s deadline + 3 × (1 s pause + 1 s re-audit) = 7 s) plus the audit
+  // itself on a loaded machine: Rewards whose audit contained a storer expired (16 of 48 in one run of
+  // test/e2e/porep-attackers.test.ts, 2026-12-07). 24 rounds: ~26 s idle, minutes under load.
+  rewardMaxDelay: 24,
 } as const;
 
 /**

@@ -57,6 +57,14 @@ export interface GenesisParams {
    * Absent: 0, as before they existed.
    */
   readonly standingAudits?: number;
+  /**
+   * Rounds after its reward round R in which a Reward may still be included (lib/chain/reward.ts
+   * RewardParams.maxDelay; docs/rewards.md "Inclusion window"), 1 to MAX_REWARD_MAX_DELAY. The window
+   * must outlast the verifier's audit with containment (its re-audits take seconds of wall time), or a
+   * Reward whose audit contained a storer expires and nobody's answers of that block count.
+   * Absent: DEFAULT_REWARD_PARAMS.maxDelay (8).
+   */
+  readonly rewardMaxDelay?: number;
 }
 
 export interface Genesis {
@@ -71,6 +79,8 @@ export interface Genesis {
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
+/** Largest genesis params.rewardMaxDelay: the rewarder reads up to maxDelay + 1 blocks to find a Reward. */
+export const MAX_REWARD_MAX_DELAY = 1024;
 
 /** Checks a parsed genesis; errors say which field is wrong. */
 export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
@@ -98,6 +108,10 @@ export function validateGenesis(value: unknown, source = 'genesis'): Genesis {
   if (p!['standingAudits'] !== undefined) {
     const problem = standingAuditsProblem(p!['standingAudits']);
     if (problem) fail(`"params.standingAudits": ${problem}`);
+  }
+  if (p!['rewardMaxDelay'] !== undefined) {
+    const v = p!['rewardMaxDelay'];
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_REWARD_MAX_DELAY) fail(`"params.rewardMaxDelay" must be an integer from 1 to ${MAX_REWARD_MAX_DELAY}, got ${String(v)}`);
   }
   if (!Array.isArray(g['nodes']) || g['nodes'].length === 0) fail('"nodes" must be a non-empty array');
   const ids = new Set<string>();

@@ -71,9 +71,17 @@ export const DEFAULT_REWARD_PARAMS: Omit<RewardParams, 'auditDepth'> = {
   standingAudits: 0,
 };
 
-/** The network's reward parameters from its genesis: Q = params.auditDepth, params.standingAudits (absent: 0). */
+/**
+ * The network's reward parameters from its genesis: Q = params.auditDepth, params.standingAudits
+ * (absent: 0), maxDelay = params.rewardMaxDelay (absent: the default).
+ */
 export function rewardParamsOf(genesis: Genesis): RewardParams {
-  return { ...DEFAULT_REWARD_PARAMS, auditDepth: genesis.params.auditDepth, standingAudits: genesis.params.standingAudits ?? 0 };
+  return {
+    ...DEFAULT_REWARD_PARAMS,
+    auditDepth: genesis.params.auditDepth,
+    standingAudits: genesis.params.standingAudits ?? 0,
+    maxDelay: genesis.params.rewardMaxDelay ?? DEFAULT_REWARD_PARAMS.maxDelay,
+  };
 }
 
 /** The challenge of a standing audit of reward round R: the object challenge with R in place of the audited round. */

@@ -36,6 +36,14 @@ export const DEFAULT_CONTAINMENT_POLICY: ContainmentPolicy = Object.freeze({
   retryDelayMs: DEFAULT_AUDIT_DEADLINE_MS,
 });
 
+/**
+ * The longest a contained object can keep its audit open: the first call and every re-audit run to
+ * their deadline, with the pause before each re-audit (a VerifyShares batch's per-chunk allowance aside).
+ */
+export function containmentWorstCaseMs(p: ContainmentPolicy): number {
+  return p.deadlineMs * (p.maxRetries + 1) + p.retryDelayMs * p.maxRetries;
+}
+
 export function assertPolicy(p: ContainmentPolicy): void {
   const check = (name: keyof ContainmentPolicy, min: number, max: number) => {
     const v = p[name];

@@ -16,7 +16,7 @@ import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import type { StorerProber } from './auditor.js';
-import { containmentLog, DEFAULT_CONTAINMENT_POLICY, kvContainmentStore, systemClock } from './containment.js';
+import { containmentLog, containmentWorstCaseMs, DEFAULT_CONTAINMENT_POLICY, kvContainmentStore, systemClock } from './containment.js';
 import type { RewardsOptions } from './options.js';
 import { Rewarder, type ChainAccess } from './rewarder.js';
 import { rewardsHandlers } from './server.js';
@@ -144,6 +144,18 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     } else {
       logger.info('no repairs: set WOLK_INDEXER (and WOLK_REPAIR_INTERVAL_MS > 0) to run the repairer', { indexer: options.indexer ?? null, intervalMs: options.repairIntervalMs });
     }
+    const policy = { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries };
+    // An idle round takes about 2λ: a containment cycle longer than the Reward's inclusion window at that
+    // pace makes a Reward expire whenever its audit contains a storer (docs/rewards.md "Inclusion window").
+    const { maxDelay } = rewardParamsOf(genesis);
+    const windowMs = maxDelay * 2 * genesis.params.lambdaMs;
+    if (containmentWorstCaseMs(policy) > windowMs) {
+      logger.warn('a contained audit can outlast the Reward inclusion window: raise the genesis params.rewardMaxDelay or lower WOLK_AUDIT_DEADLINE_MS / WOLK_AUDIT_RETRIES', {
+        containmentWorstCaseMs: containmentWorstCaseMs(policy),
+        maxDelayRounds: maxDelay,
+        idleWindowMs: windowMs,
+      });
+    }
     rewarder = new Rewarder({
       key,
       chainId: genesis.network,
@@ -161,7 +173,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       pollMs: Math.max(100, genesis.params.lambdaMs),
       ...(genesis.params.porep ? { replicaAuditChallenges: genesis.params.porep.auditChallenges, sealChecks: { params: genesis.params.porep, passed: new Set<string>() } } : {}),
       containment: {
-        policy: { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries },
+        policy,
         clock: systemClock,
         store: kvContainmentStore(db),
         random: (n) => new Uint8Array(randomBytes(n)),

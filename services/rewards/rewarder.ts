@@ -132,9 +132,10 @@ export class Rewarder {
       // The tip now (audits of several rounds run side by side, and containment takes seconds).
       const now = submit ? await this.o.chain.finalizedRound().catch(() => tip) : tip;
       const expired = submit && now + 1 > R + this.o.params.maxDelay;
-      if (expired) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited });
       // A block without commitments and no standing audits gives a Reward with nothing in it: not worth a transaction.
-      if (submit && !expired && (reward.tallies.length > 0 || reward.standing.length > 0)) {
+      const worthSending = reward.tallies.length > 0 || reward.standing.length > 0;
+      if (expired && worthSending) this.o.logger.warn('reward expired before it could be submitted', { round: R, audited, finalized: now, maxDelay: this.o.params.maxDelay });
+      if (submit && !expired && worthSending) {
         const nonce = await this.nonceFor(now);
         const tx: Transaction = { sender: Buffer.from(this.o.key.signPublicKey), nonce, fee: 0n, chainId: this.o.chainId, body: { $case: 'reward', value: reward } };
         const stx = signTransaction(tx, signerOf(this.o.key));

@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { StandingOutcome } from '../../gen/wolk/common/v1/tx.js';
 import { RewardsServiceClient, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
-import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
 import { DEFAULT_SHAPE, DEVNET_PARAMS, portKeys } from '../../scripts/devnet-plan.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
@@ -128,7 +127,7 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
   t.true(mine.length >= 1, `${DEAD} committed to none of the uploads`);
   // Its upload blocks' audits are over once their Rewards can no longer be included (A + Q + maxDelay):
   // from then on only standing audits can reach it.
-  const quiet = lastRound + DEVNET_PARAMS.auditDepth + DEFAULT_REWARD_PARAMS.maxDelay + 1;
+  const quiet = lastRound + DEVNET_PARAMS.auditDepth + DEVNET_PARAMS.rewardMaxDelay + 1;
   await pollUntil(tip, { what: `the chain past round ${quiet}`, deadlineMs: 120_000, intervalMs: 500, until: (r) => r >= quiet, describe: (r) => `tip ${r}` });
   const heldNow: string[] = [];
   for (const key of uploaded.keys()) if ((await storersOf(key)).includes(dead)) heldNow.push(key);

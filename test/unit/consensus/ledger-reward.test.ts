@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { FileAudit } from '../../../gen/wolk/common/v1/storage.js';
 import type { Reward, SampledProof, SignedTransaction, Transaction } from '../../../gen/wolk/common/v1/tx.js';
-import type { Genesis } from '../../../lib/chain/genesis.js';
+import { validateGenesis, type Genesis } from '../../../lib/chain/genesis.js';
 import { buildReward, DEFAULT_REWARD_PARAMS, objectChallenge, proveVerifier, type ObjectOutcome } from '../../../lib/chain/reward.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
@@ -53,11 +53,12 @@ interface Scene {
 }
 
 /** A ledger whose genesis has one rewards node; block A holds 2 files committed by storers 0..2; the chain is at R − 1 with a seed that selects the verifier for R. */
-async function scene(): Promise<Scene> {
+async function scene(params: Partial<Genesis['params']> = {}): Promise<Scene> {
   const base = makeNet();
   const verifier = newKey();
   const genesis: Genesis = {
     ...base.genesis,
+    params: { ...base.genesis.params, ...params },
     nodes: [...base.genesis.nodes, { id: verifier.id, vrfPublicKey: toHex(verifier.vrfPublicKey), endpoint: '127.0.0.1:7100', roles: ['rewards'], stake: String(VERIFIER_STAKE) }],
   };
   const net = { ...base, genesis };
@@ -199,6 +200,20 @@ test('timing: a Reward before its reward round or after the inclusion window is 
   // here, so check the window's end instead: finalize maxDelay + 1 empty blocks.
   for (let i = 0; i <= DEFAULT_REWARD_PARAMS.maxDelay; i++) await finalize(s.ledger, []);
   await refused(t, s.ledger, s.rewardTx(r), /expired/);
+});
+
+test('timing: genesis params.rewardMaxDelay sets the inclusion window (a Reward past the default 8 rounds still applies inside it)', async (t) => {
+  const maxDelay = 12;
+  t.true(maxDelay > DEFAULT_REWARD_PARAMS.maxDelay);
+  const late = await scene({ rewardMaxDelay: maxDelay });
+  for (let i = 0; i < maxDelay; i++) await finalize(late.ledger, []);
+  // The block being built is R + maxDelay: the last one allowed.
+  await t.notThrowsAsync(run(late.ledger, late.rewardTx(late.honest())));
+  const expired = await scene({ rewardMaxDelay: maxDelay });
+  for (let i = 0; i <= maxDelay; i++) await finalize(expired.ledger, []);
+  await refused(t, expired.ledger, expired.rewardTx(expired.honest()), /expired: reward round \d+ \+ 12 </);
+  t.throws(() => validateGenesis({ ...late.net.genesis, params: { ...late.net.genesis.params, rewardMaxDelay: 0 } }), { message: /"params.rewardMaxDelay" must be an integer from 1 to 1024, got 0/ });
+  t.throws(() => validateGenesis({ ...late.net.genesis, params: { ...late.net.genesis.params, rewardMaxDelay: 2.5 } }), { message: /rewardMaxDelay/ });
 });
 
 test('reputation weighs storer selection: commitments on a seed after the Reward use stake × reputation, those on an older seed the registry of their round', async (t) => {
