@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import type { ServiceName } from '../lib/config/env.js';
 import type { Genesis, GenesisNode, GenesisRole } from '../lib/chain/genesis.js';
+import { rewardMaxDelayFor } from '../lib/chain/reward.js';
 import type { PorepNetworkParams } from '../lib/chain/sealed.js';
 import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../lib/porep/params.js';
 
@@ -19,21 +20,20 @@ export const DEFAULT_SHAPE: DevnetShape = { consensus: 4, storer: 6, rewards: 1,
 
 /** Devnet parameters: λ of 500 ms (13 processes share a 2-core machine; Algorand uses 2 s), N = 3 of 6 storers, a storer committee large enough that
  * 3 of 6 (or of 5, with one down) self-select with probability > 0.99. */
+const DEVNET_LAMBDA_MS = 500;
 export const DEVNET_PARAMS = {
   replication: 3,
   storerCommitteeSize: 18,
   chunkSize: 4096,
-  lambdaMs: 500,
+  lambdaMs: DEVNET_LAMBDA_MS,
   auditDepth: 4,
   // Standing audits per Reward (docs/rewards.md "Standing audits"): a storer that dies after its blocks
   // were audited is still audited, so repair can replace it.
   standingAudits: 2,
-  // The Reward inclusion window (genesis params.rewardMaxDelay; docs/rewards.md "Inclusion window"): an
-  // idle devnet round takes ~2λ (1.1 s), so the default 8 rounds gave a verifier ~9 s to audit a block,
-  // less than one containment cycle (1 s deadline + 3 × (1 s pause + 1 s re-audit) = 7 s) plus the audit
-  // itself on a loaded machine: Rewards whose audit contained a storer expired (16 of 48 in one run of
-  // test/e2e/porep-attackers.test.ts, 2026-12-07). 24 rounds: ~26 s idle, minutes under load.
-  rewardMaxDelay: 24,
+  // The Reward inclusion window (genesis params.rewardMaxDelay; docs/rewards.md "Inclusion window"): the
+  // default 8 rounds were ~9 s of idle devnet rounds, less than one containment cycle plus the audit, and
+  // Rewards whose audit contained a storer expired (16 of 48 in one porep-attackers run, 2026-12-07).
+  rewardMaxDelay: rewardMaxDelayFor(DEVNET_LAMBDA_MS),
 } as const;
 
 /**

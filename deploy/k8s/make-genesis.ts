@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateGenesis, type Genesis, type GenesisNode, type GenesisRole } from '../../lib/chain/genesis.js';
+import { rewardMaxDelayFor } from '../../lib/chain/reward.js';
 import { toHex } from '../../lib/crypto/hash.js';
 import { nodeKeyFromSeeds } from '../../lib/identity/node-key.js';
 
@@ -30,6 +31,11 @@ export interface GenesisPlan {
   readonly auditDepth: number;
   /** Standing audits per Reward (genesis params.standingAudits; docs/rewards.md "Standing audits"). */
   readonly standingAudits: number;
+  /**
+   * The Reward inclusion window in rounds (genesis params.rewardMaxDelay; docs/rewards.md "Inclusion
+   * window"). Default: lib/chain/reward.ts rewardMaxDelayFor(λ) (8 at λ 2 s, 60 at λ 250 ms).
+   */
+  readonly rewardMaxDelay: number;
   readonly stake: bigint;
 }
 
@@ -79,6 +85,7 @@ export function makeGenesis(
       lambdaMs: plan.lambdaMs,
       auditDepth: plan.auditDepth,
       standingAudits: plan.standingAudits,
+      rewardMaxDelay: plan.rewardMaxDelay,
     },
     nodes: keys.map((k) => k.node),
   };
@@ -100,6 +107,7 @@ export function planFromArgs(argv: readonly string[]): { plan: GenesisPlan; out:
       'lambda-ms': { type: 'string', default: '2000' },
       'audit-depth': { type: 'string', default: '100' },
       'standing-audits': { type: 'string', default: '2' },
+      'reward-max-delay': { type: 'string' },
       stake: { type: 'string', default: '1000' },
     },
     strict: true,
@@ -111,6 +119,7 @@ export function planFromArgs(argv: readonly string[]): { plan: GenesisPlan; out:
   };
   if (!values.out) throw new Error('--out DIR is required (where genesis.json and node-keys/ are written)');
   const replication = int('replication', values.replication);
+  const lambdaMs = int('lambda-ms', values['lambda-ms']);
   const storers = int('storers', values.storers);
   if (storers < replication) throw new Error(`--storers ${storers} < --replication ${replication}: no file could get N commitments`);
   return {
@@ -123,9 +132,10 @@ export function planFromArgs(argv: readonly string[]): { plan: GenesisPlan; out:
       replication,
       storerCommitteeSize: values.committee !== undefined ? int('committee', values.committee) : 6 * replication,
       chunkSize: int('chunk-size', values['chunk-size']),
-      lambdaMs: int('lambda-ms', values['lambda-ms']),
+      lambdaMs,
       auditDepth: int('audit-depth', values['audit-depth']),
       standingAudits: int('standing-audits', values['standing-audits'], 0),
+      rewardMaxDelay: values['reward-max-delay'] !== undefined ? int('reward-max-delay', values['reward-max-delay']) : rewardMaxDelayFor(lambdaMs),
       stake: BigInt(int('stake', values.stake)),
     },
   };

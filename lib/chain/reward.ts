@@ -71,6 +71,22 @@ export const DEFAULT_REWARD_PARAMS: Omit<RewardParams, 'auditDepth'> = {
   standingAudits: 0,
 };
 
+/** An idle round takes about 2λ of wall time (measured on the devnet: ~1.1 s at λ 500 ms): rounds are no shorter. */
+export const IDLE_ROUND_LAMBDAS = 2;
+/**
+ * The wall time a Reward's inclusion window should span at the least, at idle rounds: several
+ * containment cycles (docs/rewards.md "Deadlines and containment": 7 s with the defaults) and the audit.
+ */
+export const REWARD_WINDOW_MS = 30_000;
+
+/**
+ * The genesis params.rewardMaxDelay for a network of round pace λ: enough idle rounds to span
+ * REWARD_WINDOW_MS, and never fewer than the default (8 rounds at λ 2 s: 32 s).
+ */
+export function rewardMaxDelayFor(lambdaMs: number): number {
+  return Math.max(DEFAULT_REWARD_PARAMS.maxDelay, Math.ceil(REWARD_WINDOW_MS / (IDLE_ROUND_LAMBDAS * lambdaMs)));
+}
+
 /**
  * The network's reward parameters from its genesis: Q = params.auditDepth, params.standingAudits
  * (absent: 0), maxDelay = params.rewardMaxDelay (absent: the default).

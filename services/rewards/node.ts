@@ -8,7 +8,7 @@ import { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
 import { nodesWithRole } from '../../lib/chain/genesis.js';
 import { mostAdvanced } from '../../lib/client/most-advanced.js';
-import { rewardParamsOf } from '../../lib/chain/reward.js';
+import { IDLE_ROUND_LAMBDAS, rewardParamsOf } from '../../lib/chain/reward.js';
 import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
 import { grpcCode, isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
@@ -145,10 +145,10 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       logger.info('no repairs: set WOLK_INDEXER (and WOLK_REPAIR_INTERVAL_MS > 0) to run the repairer', { indexer: options.indexer ?? null, intervalMs: options.repairIntervalMs });
     }
     const policy = { ...DEFAULT_CONTAINMENT_POLICY, deadlineMs: options.auditDeadlineMs, retryDelayMs: options.auditDeadlineMs, maxRetries: options.auditRetries };
-    // An idle round takes about 2λ: a containment cycle longer than the Reward's inclusion window at that
-    // pace makes a Reward expire whenever its audit contains a storer (docs/rewards.md "Inclusion window").
+    // A containment cycle longer than the Reward's inclusion window at idle rounds makes a Reward expire
+    // whenever its audit contains a storer (docs/rewards.md "Inclusion window").
     const { maxDelay } = rewardParamsOf(genesis);
-    const windowMs = maxDelay * 2 * genesis.params.lambdaMs;
+    const windowMs = maxDelay * IDLE_ROUND_LAMBDAS * genesis.params.lambdaMs;
     if (containmentWorstCaseMs(policy) > windowMs) {
       logger.warn('a contained audit can outlast the Reward inclusion window: raise the genesis params.rewardMaxDelay or lower WOLK_AUDIT_DEADLINE_MS / WOLK_AUDIT_RETRIES', {
         containmentWorstCaseMs: containmentWorstCaseMs(policy),

@@ -10,6 +10,7 @@ import { loadGenesis, validateGenesis } from '../../../lib/chain/genesis.js';
 import { toHex } from '../../../lib/crypto/hash.js';
 import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
 import { makeGenesis, planFromArgs, writeGenesis } from '../../../deploy/k8s/make-genesis.js';
+import { IDLE_ROUND_LAMBDAS, REWARD_WINDOW_MS } from '../../../lib/chain/reward.js';
 import { containersOf, workloads } from './checks.js';
 import { OVERLAYS, renderOverlay, ROOT } from './context.js';
 import { resolveEnvironments } from './env-checks.js';
@@ -87,8 +88,18 @@ for (const overlay of OVERLAYS) {
     t.is(env('WOLK_LAMBDA_MS'), String(genesis.params.lambdaMs));
     t.is(env('WOLK_AUDIT_DEPTH'), String(genesis.params.auditDepth));
     t.true(genesis.params.storerCommitteeSize >= genesis.params.replication);
+    // The Reward inclusion window spans REWARD_WINDOW_MS of idle rounds (docs/rewards.md "Inclusion window").
+    t.true(genesis.params.rewardMaxDelay! * IDLE_ROUND_LAMBDAS * genesis.params.lambdaMs >= REWARD_WINDOW_MS, `rewardMaxDelay ${genesis.params.rewardMaxDelay} at λ ${genesis.params.lambdaMs} ms`);
   });
 }
+
+test('make-genesis: the Reward inclusion window follows λ unless given', (t) => {
+  const delay = (...args: string[]) => planFromArgs(['--out', 'x', ...args]).plan.rewardMaxDelay;
+  t.is(delay('--lambda-ms', '2000'), 8, 'the default 8 rounds already span 32 s at λ 2 s');
+  t.is(delay('--lambda-ms', '250'), 60, '60 rounds of 0.5 s at λ 250 ms');
+  t.is(delay('--lambda-ms', '250', '--reward-max-delay', '20'), 20);
+  t.throws(() => delay('--reward-max-delay', '0'), { message: /--reward-max-delay: expected an integer >= 1/ });
+});
 
 test('the written genesis and keys are what the services load', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wolk-genesis-'));
