@@ -7,6 +7,7 @@
 // Names never contain 0x00, so heads sort in name order and one name's pieces never interleave with
 // another's. A put replaces head and pieces in ONE synchronous batch (atomic and durable); a range
 // read touches only the pieces it needs.
+import { KeyedLock } from '../async/keyed-lock.js';
 import type { BlobStat, BlobStore } from './blob.js';
 import { assertBlobName } from './blob.js';
 import { StorageError } from './errors.js';
@@ -39,7 +40,7 @@ export function createKvBlobStore(kv: KvStore, options: KvBlobOptions): BlobStor
   const bucket = options.bucket as number;
   let closed = false;
   // Puts and removes of one name are serialized: each reads the old head to delete its pieces.
-  const locks = new Map<string, Promise<void>>();
+  const locks = new KeyedLock();
 
   const headKey = (name: string) => {
     const n = enc.encode(name);
@@ -76,19 +77,8 @@ export function createKvBlobStore(kv: KvStore, options: KvBlobOptions): BlobStor
     }
   }
 
-  async function exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const before = locks.get(name) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const chained = before.then(() => mine);
-    locks.set(name, chained);
-    await before;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (locks.get(name) === chained) locks.delete(name);
-    }
+  function exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return locks.run(name, fn);
   }
 
   return {

@@ -9,6 +9,7 @@
 // the record); after it, all of it is durable. What a crash or a failed upload left behind (segments
 // of an upload no record names, leaves of an upload whose marker remains) is removed by init().
 import { randomBytes } from 'node:crypto';
+import { KeyedLock } from '../../lib/async/keyed-lock.js';
 import type { BlobStore } from '../../lib/storage/blob.js';
 import type { KvOp, KvStore } from '../../lib/storage/kv.js';
 import { prefixEnd } from '../../lib/storage/kv.js';
@@ -156,7 +157,7 @@ export class FileStore {
   private readonly log: Logger;
   private readonly segmentBytes: number;
   private uploads = 0;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly trees = new Map<string, { cost: number; trees: Promise<Trees> }>();
   private treeBytes = 0;
   /** Committed files and their total size (GetInfo). */
@@ -455,15 +456,8 @@ export class FileStore {
     await this.kv.del(pendingKey(uploadId), { sync: true });
   }
 
-  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve();
-    const run = before.catch(() => undefined).then(fn);
-    this.locks.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === run) this.locks.delete(key);
-    }
+  private exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
   }
 
   /**

@@ -94,9 +94,18 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     const porep = opts.genesis?.params.porep;
     const sectors = porep ? new SectorStore({ dir: join(dataDir, 'sectors'), storerId: key.signPublicKey, params: porep, labeller: workerLabeller, logger: log }) : null;
     const sealer = sectors ? new Sealer({ dir: join(dataDir, 'sealed'), sectors, files, key, logger: log, ...(opts.faults.has('wrong-sealer') ? { encode: wrongSealerEncoding } : {}) }) : null;
-    if (sectors) {
+    if (sectors && sealer) {
       const found = sectors.init();
-      log.info('sectors opened', { sectors: found.sectors, removedHalfLabelled: found.removed, sectorBytes: porep!.sectorBytes, layers: porep!.layers });
+      const sealed = await sealer.init();
+      log.info('sectors opened', {
+        sectors: found.sectors - sealed.reclaimedSectors,
+        removedHalfLabelled: found.removed,
+        sealedFiles: sealed.sealed,
+        droppedRecordsOfDeletedFiles: sealed.dropped,
+        reclaimedSectors: sealed.reclaimedSectors,
+        sectorBytes: porep!.sectorBytes,
+        layers: porep!.layers,
+      });
     }
 
     // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
@@ -175,7 +184,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
             logger: log.child({ module: 'coverage' }),
           })
         : null;
-    const reclaimer = coverage ? new Reclaimer({ files, shares, kv: db, coverage, afterMs: opts.reclaimAfterMs, now: Date.now, logger: log }) : null;
+    const reclaimer = coverage ? new Reclaimer({ files, shares, kv: db, coverage, afterMs: opts.reclaimAfterMs, now: Date.now, logger: log, ...(sealer ? { sealed: sealer } : {}) }) : null;
     if (reclaimer) log.info('space reclamation on: uncovered files and chunks are deleted after the deadline', { reclaimAfterMs: opts.reclaimAfterMs, sweepMs: reclaimer.intervalMs });
     handedOver = true;
     node = await startGrpcNode(ctx, {

@@ -32,6 +32,11 @@ export interface ReclaimerDeps {
   readonly logger: Logger;
   /** Time between sweeps (default afterMs / 4, from 1 s to 5 min). */
   readonly intervalMs?: number;
+  /**
+   * On a sealed network, the sealer: a deleted file's sealed record and its place in a sector are
+   * released after the file is gone (porep/sealer.ts release), so sectors left empty are reclaimed.
+   */
+  readonly sealed?: { release(filehash: Uint8Array): Promise<void> };
 }
 
 export interface SweepResult {
@@ -111,6 +116,8 @@ export class Reclaimer {
       if (freed !== null) {
         nFiles++;
         fileBytes += freed;
+        // After the file's commit point: a crash before this leaves a record sealer.init() drops.
+        await this.deps.sealed?.release(fh);
       }
     }
     let nChunks = 0;

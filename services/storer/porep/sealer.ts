@@ -9,9 +9,16 @@
 // either way. Replica trees are rebuilt on demand and cached (bounded).
 //
 // On disk: <data dir>/sealed/<filehash hex>.json  {sector id, first node, nodes, comm_r_last, comm_r}.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+//
+// A file deleted by space reclamation (reclaimer.ts) is released here: its record goes, and its sector
+// counts one live file less (sectors.ts reclaims a sector left with none). init() drops the records of
+// files that are gone (a crash between the file's deletion and its release) and gives the sector store
+// its live counts. Sealing and releasing one file run one at a time (a KeyedLock), so a file asked for
+// again while it is being released is sealed anew instead of answering from a record about to go.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SealedReplica } from '../../../gen/wolk/common/v1/storage.js';
+import { KeyedLock } from '../../../lib/async/keyed-lock.js';
 import { MAX_PROOF_CHALLENGES, auditProofToProto, sealProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
 import type { SealProof as SealProofMsg, ReplicaAudit } from '../../../gen/wolk/common/v1/storage.js';
 import { WolkError, invalidArgument, notFound } from '../../../lib/grpc/errors.js';
@@ -22,7 +29,7 @@ import { commROf, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type D
 import type { FileStore } from '../files.js';
 import type { FileRecord } from '../layout.js';
 import { columnTreeInWorker } from './column-tree.js';
-import { writeDurable } from './layer-files.js';
+import { fsyncDir, writeDurable } from './layer-files.js';
 import type { Sector, SectorStore } from './sectors.js';
 
 interface SealedJson {
@@ -68,7 +75,8 @@ const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buff
 
 export class Sealer {
   private readonly log: Logger;
-  private readonly sealing = new Map<string, Promise<SealedReplica>>();
+  /** Sealing and releasing of one file, one at a time (by filehash hex). */
+  private readonly perFile = new KeyedLock();
   private readonly replicas = new Map<string, { replica: Uint8Array; tree: MerkleTree }>();
   private readonly columnTrees = new Map<string, Promise<MerkleTree>>();
   private cached = 0;
@@ -80,6 +88,51 @@ export class Sealer {
   constructor(private readonly deps: SealerDeps) {
     this.log = deps.logger.child({ module: 'sealer' });
     mkdirSync(deps.dir, { recursive: true });
+    deps.sectors.onReclaimed = (idHex) => this.columnTrees.delete(idHex);
+  }
+
+  /**
+   * Start-up, after the sector store's init and before any Solicit: drops the records of files that are
+   * gone, then hands the live count of each sector to the sector store (which reclaims the empty ones).
+   */
+  async init(): Promise<{ sealed: number; dropped: number; reclaimedSectors: number }> {
+    const live = new Map<string, number>();
+    let sealed = 0;
+    let dropped = 0;
+    for (const name of readdirSync(this.deps.dir)) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (!m) continue;
+      const filehash = unhex(m[1]!);
+      if (!(await this.deps.files.get(filehash))) {
+        rmSync(join(this.deps.dir, name), { force: true });
+        dropped++;
+        continue;
+      }
+      const json = JSON.parse(readFileSync(join(this.deps.dir, name), 'utf8')) as SealedJson;
+      live.set(json.sector, (live.get(json.sector) ?? 0) + 1);
+      sealed++;
+    }
+    if (dropped > 0) fsyncDir(this.deps.dir);
+    const reclaimedSectors = await this.deps.sectors.adoptLive(live);
+    return { sealed, dropped, reclaimedSectors };
+  }
+
+  /**
+   * A file space reclamation deleted: its sealed record goes and its sector counts one live file less.
+   * Nothing happens when the file is back (asked for again since) or was never sealed.
+   */
+  release(filehash: Uint8Array): Promise<void> {
+    const k = hex(filehash);
+    return this.perFile.run(k, async () => {
+      if (await this.deps.files.get(filehash)) return;
+      const path = join(this.deps.dir, `${k}.json`);
+      if (!existsSync(path)) return;
+      const json = JSON.parse(readFileSync(path, 'utf8')) as SealedJson;
+      rmSync(path, { force: true });
+      fsyncDir(this.deps.dir);
+      this.forget(k);
+      await this.deps.sectors.release(json.sector);
+    });
   }
 
   private recordOf(filehash: Uint8Array): { json: SealedJson; sector: Sector } | null {
@@ -106,15 +159,11 @@ export class Sealer {
 
   /** The sealed replica of a committed file: sealed now, or as sealed before. Concurrent calls share one sealing. */
   seal(filehash: Uint8Array, record: FileRecord, signal: AbortSignal): Promise<SealedReplica> {
-    const k = hex(filehash);
-    const existing = this.recordOf(filehash);
-    if (existing) return Promise.resolve(this.toProto(existing.json, existing.sector));
-    let p = this.sealing.get(k);
-    if (!p) {
-      p = this.sealNow(filehash, record, signal).finally(() => this.sealing.delete(k));
-      this.sealing.set(k, p);
-    }
-    return p;
+    return this.perFile.run(hex(filehash), async () => {
+      const existing = this.recordOf(filehash);
+      if (existing) return this.toProto(existing.json, existing.sector);
+      return this.sealNow(filehash, record, signal);
+    });
   }
 
   private async sealNow(filehash: Uint8Array, record: FileRecord, signal: AbortSignal): Promise<SealedReplica> {
@@ -158,6 +207,13 @@ export class Sealer {
       this.replicas.delete(key);
       this.cached -= v.replica.length * 3;
     }
+  }
+
+  private forget(k: string): void {
+    const hit = this.replicas.get(k);
+    if (!hit) return;
+    this.replicas.delete(k);
+    this.cached -= hit.replica.length * 3;
   }
 
   private async replicaOf(filehash: Uint8Array, record: FileRecord, json: SealedJson, sector: Sector): Promise<{ replica: Uint8Array; tree: MerkleTree }> {

@@ -13,6 +13,13 @@
 //
 // Files larger than one sector get a sector of their own, labelled on demand (nodes = the file's).
 //
+// Reclaiming (docs/porep.md "Space over time"): the store counts the sealed files that live in each
+// sector (placements add one; the sealer's release() of a deleted file takes one away; at start the
+// sealer's records give the counts). A sector with no live file that can take no more (a dedicated one,
+// or a shared one with less than a quarter of its room left) is deleted: sector.json first (durably; a
+// directory without it is removed at the next start), then its layers. Space inside a sector that still
+// holds a live file is not reused: sectors are reclaimed whole.
+//
 // Labelling builds the sector's column tree to get comm_c; the tree is kept in memory (not on disk) until
 // the sealer takes it for the sector's first seal proof (takeColumnTree), so that proof does not build it
 // again from the layer files. A restart loses it: the sealer then builds it in a worker as before.
@@ -38,6 +45,8 @@ export interface Sector {
   used: number;
   /** A sector labelled for one large file. */
   readonly dedicated: boolean;
+  /** Sealed files placed in it and not released since (SectorStore.release). */
+  live: number;
 }
 
 export interface Placement {
@@ -101,6 +110,11 @@ export class SectorStore {
    */
   private waitingFor = 0;
   labelledSectors = 0;
+  /** Sectors deleted since start because no live file was left in them, and the bytes of their layers. */
+  reclaimedSectors = 0;
+  reclaimedBytes = 0;
+  /** Called with a sector's id (hex) once it is deleted (the sealer drops what it keeps of it). */
+  onReclaimed: ((idHex: string) => void) | null = null;
 
   constructor(private readonly deps: SectorStoreDeps) {
     this.log = deps.logger.child({ module: 'sectors' });
@@ -141,7 +155,7 @@ export class SectorStore {
       }
       const usedPath = join(dir, 'used.json');
       const used = existsSync(usedPath) ? (JSON.parse(readFileSync(usedPath, 'utf8')) as { used: number }).used : 0;
-      this.sectors.set(name, { id: unhex(j.id), idHex: j.id, seed: unhex(j.seed), nodes: j.nodes, layers: j.layers, commC: unhex(j.commC), dir, used, dedicated: j.dedicated });
+      this.sectors.set(name, { id: unhex(j.id), idHex: j.id, seed: unhex(j.seed), nodes: j.nodes, layers: j.layers, commC: unhex(j.commC), dir, used, dedicated: j.dedicated, live: 0 });
     }
     if (removed > 0) fsyncDir(this.deps.dir);
     this.labelledSectors = this.sectors.size;
@@ -253,7 +267,7 @@ export class SectorStore {
     }
     const json: SectorJson = { v: 1, id: idHex, seed: hex(seed), nodes, layers: this.deps.params.layers, commC: hex(commC), dedicated };
     writeDurable(dir, 'sector.json', new TextEncoder().encode(JSON.stringify(json)));
-    const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated };
+    const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated, live: 0 };
     this.sectors.set(idHex, sector);
     this.keepColumnTree(idHex, treeC);
     this.labelledSectors++;
@@ -316,5 +330,57 @@ export class SectorStore {
   private take(sector: Sector, used: number): void {
     writeDurable(sector.dir, 'used.json', new TextEncoder().encode(JSON.stringify({ used })));
     sector.used = used;
+    sector.live++;
+  }
+
+  /**
+   * The live files of each sector, from the sealer's records at start (before any placement): sectors
+   * not named hold none. Then every sector that can be reclaimed is. Returns how many were.
+   */
+  async adoptLive(counts: ReadonlyMap<string, number>): Promise<number> {
+    for (const s of this.sectors.values()) s.live = counts.get(s.idHex) ?? 0;
+    let n = 0;
+    for (const s of [...this.sectors.values()]) if (await this.reclaimIfEmpty(s.idHex)) n++;
+    return n;
+  }
+
+  /** A sealed file of the sector was deleted: one live file less; the sector is reclaimed if it can be. */
+  async release(idHex: string): Promise<boolean> {
+    const s = this.sectors.get(idHex);
+    if (!s) return false;
+    s.live = Math.max(0, s.live - 1);
+    return this.reclaimIfEmpty(idHex);
+  }
+
+  /** No live file, and no room a placement could use: a dedicated sector, or a shared one not open. */
+  private reclaimable(s: Sector): boolean {
+    return s.live === 0 && (s.dedicated || s.nodes - s.used < s.nodes / 4);
+  }
+
+  /** Deletes the sector if it is reclaimable, between placements (none can pick it meanwhile). */
+  private reclaimIfEmpty(idHex: string): Promise<boolean> {
+    const run = this.placing.then(() => {
+      const s = this.sectors.get(idHex);
+      if (!s || !this.reclaimable(s)) return false;
+      this.sectors.delete(idHex);
+      this.stores.get(idHex)?.close();
+      this.stores.delete(idHex);
+      this.labelledTrees.delete(idHex);
+      // sector.json is what makes a directory a labelled sector: gone first, so a crash from here on
+      // leaves a directory init() removes.
+      rmSync(join(s.dir, 'sector.json'), { force: true });
+      fsyncDir(s.dir);
+      rmSync(s.dir, { recursive: true, force: true });
+      fsyncDir(this.deps.dir);
+      const bytes = s.nodes * NODE_SIZE * s.layers;
+      this.reclaimedSectors++;
+      this.reclaimedBytes += bytes;
+      this.log.info('sector reclaimed: no live file left in it', { sector: idHex.slice(0, 16), nodes: s.nodes, used: s.used, dedicated: s.dedicated, bytes });
+      this.onReclaimed?.(idHex);
+      this.notify();
+      return true;
+    });
+    this.placing = run.catch(() => undefined);
+    return run;
   }
 }
