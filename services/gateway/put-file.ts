@@ -1,7 +1,10 @@
 // The upload flow, PUT /wolk/{owner}/{collection}/{key} (docs/http-api.md "Upload", DESIGN §4):
 // every check that can refuse the write runs before anything is stored or submitted; then the body is
-// spooled and hashed, N storers commit, the gateway co-signs and submits the SetKey and waits for it
-// to be final. Uploads answered 202 are followed at /status/uploads/{id}.
+// spooled and hashed while the storers are already asked (the signed SetKey names the file, so they can
+// be solicited at once and fetch its bytes as they arrive: issue 21, "uploads streamed through"), N
+// storers commit, and once the body is checked against the signed file and its Content-Digest the
+// gateway co-signs and submits the SetKey and waits for it to be final. Uploads answered 202 are
+// followed at /status/uploads/{id}.
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FileInfo as FileRef } from '../../gen/wolk/common/v1/storage.js';
@@ -20,9 +23,9 @@ import { awaitFinal, followTx, rejectionMembers, submitTx, type TxOutcome } from
 import { TxRejected, problem, toProblem } from './problems.js';
 import { bucketSettings, requireOwner, type BucketSettings } from './records.js';
 import { contentDigest, declaredLength, prefersAsync, transactionHeader } from './request.js';
-import { FETCH_SPARE } from './source.js';
+import { FETCH_SPARE, type UploadSource } from './source.js';
 import { createUploadSlots, slotRefusalText } from './slots.js';
-import { spoolBody, type Spooled } from './spool.js';
+import { SpoolError, SpoolTail, spoolBody, spoolPath, type Spooled } from './spool.js';
 import { collectCommitments, seedAfter } from './upload.js';
 
 export interface UploadStatus {
@@ -71,8 +74,16 @@ export interface StoreRequest {
   readonly p: FilePath;
   readonly rawPath: string;
   readonly write: Pick<CheckedWrite, 'stx' | 'bucket' | 'chainStatus'>;
-  /** The body on disk, already checked against the signed SetKey (requireSignedFile). */
-  readonly spooled: Spooled;
+  /** The signed SetKey's file: what the storers are asked to commit to. */
+  readonly file: { readonly filehash: Uint8Array; readonly size: number; readonly chunkSize: number };
+  /** Where the storers fetch it: the spool as the body arrives (a PUT), or a complete one. */
+  readonly source: UploadSource;
+  /**
+   * The body, on disk and checked against the signed SetKey (requireSignedFile) and its Content-Digest.
+   * Nothing is answered early or submitted before it resolves; when it rejects, the storers' requests
+   * are cancelled and its refusal is the answer.
+   */
+  readonly body: Promise<unknown>;
   /** When the body began to arrive (phasesMs.spool). */
   readonly startedAt: number;
   /** Answer the client now (202 with the status URL); the upload goes on without it. */
@@ -220,34 +231,49 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     const { file, length, maxBytes, digest: declaredDigest } = w;
     const slot = takeSlot(p.owner, r.address);
     const startedAt = ctx.clock.now();
-    let spool: Spooled | undefined;
-    try {
-      spool = await wolkTracer().startActiveSpan('wolk.gateway.spool', async (span) => {
+    // The body is spooled while the storers already fetch it from the spool (SpoolTail); `stop` ends
+    // the spooling when the upload fails before its body has arrived.
+    const stop = new AbortController();
+    const tail = new SpoolTail(spoolPath(ctx.spoolDir));
+    const options = bodyOptions(ctx, r);
+    const body = wolkTracer().startActiveSpan('wolk.gateway.spool', async (span) => {
+      try {
+        const spooled = await spoolBody(req, {
+          dir: ctx.spoolDir,
+          maxBytes,
+          chunkSize: file.chunkSize,
+          ...(length !== undefined ? { declaredLength: length } : {}),
+          ...options,
+          signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
+          tail,
+        });
+        span.setAttribute('wolk.size', spooled.size);
         try {
-          const spooled = await spoolBody(req, { dir: ctx.spoolDir, maxBytes, chunkSize: file.chunkSize, ...(length !== undefined ? { declaredLength: length } : {}), ...bodyOptions(ctx, r) });
-          span.setAttribute('wolk.size', spooled.size);
-          return spooled;
-        } finally {
-          span.end();
+          if (!Buffer.from(spooled.sha256).equals(Buffer.from(declaredDigest))) {
+            throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');
+          }
+          requireSignedFile(spooled, file);
+          tail.complete();
+        } catch (err) {
+          // Not the signed file: another upload of it serves the storers instead (SpoolRegistry.get).
+          tail.fail(err as Error);
+          spooled.remove();
+          throw err;
         }
-      });
-      if (!Buffer.from(spool.sha256).equals(Buffer.from(declaredDigest))) {
-        throw problem(422, 'digest-mismatch', 'Unprocessable Content', 'the body does not match its Content-Digest (RFC 9530)');
+        return spooled;
+      } finally {
+        span.end();
       }
-      requireSignedFile(spool, file);
-    } catch (err) {
-      spool?.remove();
-      slot.release();
-      throw err;
-    }
-    const spooled = spool;
+    });
     const respondAsync = prefersAsync(req);
     try {
       const stored = await store({
         p,
         rawPath,
         write: w,
-        spooled,
+        file: { filehash: file.filehash, size: Number(file.size), chunkSize: file.chunkSize },
+        source: { filehash: file.filehash, size: Number(file.size), chunkSize: file.chunkSize, pieces: (offset, end, sig) => tail.pieces(offset, end, sig), failed: () => tail.failed, checked: () => tail.checked },
+        body,
         startedAt,
         // An async upload goes on after its answer (its client may hang up); a synchronous one ends with its client.
         ...(respondAsync ? { answerEarly: (statusUrl: string, status: UploadStatus) => sendJson(res, 202, { status: statusUrl, ...status }, { location: statusUrl, 'preference-applied': 'respond-async' }) } : { waitSignal: signal }),
@@ -255,7 +281,9 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
       if (stored === 'answered') return;
       sendStored(res, rawPath, stored);
     } finally {
-      spooled.remove();
+      stop.abort(new SpoolError('aborted', 'the upload ended before its body'));
+      const spooled = await body.catch(() => undefined);
+      spooled?.remove();
       slot.release();
     }
   }
@@ -276,40 +304,58 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
    * and a later failure is only recorded in the status and the log ('answered').
    */
   async function store(s: StoreRequest): Promise<Stored | 'answered'> {
-    const { p, rawPath, spooled } = s;
+    const { p, rawPath, file } = s;
     const { stx, bucket, chainStatus } = s.write;
-    const spooledAt = ctx.clock.now();
-    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: spooledAt - s.startedAt };
-    const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(spooled.digest.filehash), size: spooled.size, phasesMs };
+    const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: 0 };
+    const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(file.filehash), size: file.size, phasesMs };
     const uploadId = randomBytes(12).toString('base64url');
     remember(uploadId, status);
     const statusUrl = `/status/uploads/${uploadId}`;
-    s.answerEarly?.(statusUrl, status);
 
-    const release = ctx.spools.add(spooled, bucket.replication + FETCH_SPARE);
+    const cancel = new AbortController();
+    let spooledAt = 0;
+    const bodyDone = s.body.then(() => {
+      spooledAt = ctx.clock.now();
+      phasesMs.spool = spooledAt - s.startedAt;
+    });
+    bodyDone.catch((err: unknown) => cancel.abort(err));
+    // Another upload of the same file whose body is still arriving would serve the storers (they
+    // fetch by filehash, and share a fetch in flight): its body may not be the file. This one then
+    // waits for its own body and is served checked (SpoolRegistry.get prefers checked sources).
+    if (ctx.spools.streaming(file.filehash)) await bodyDone.catch(() => undefined);
+    // The storers are asked now and fetch the body as it arrives; a body that fails cancels them.
+    const release = ctx.spools.add(s.source, bucket.replication + FETCH_SPARE);
     try {
-      const committed = await wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
-        span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': spooled.size, 'wolk.replication': bucket.replication });
+      const collecting = wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
+        span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': file.size, 'wolk.replication': bucket.replication });
         try {
           const seedRound = chainStatus.finalizedRound;
           const block = await ctx.chain.block(seedRound);
           const seed = block.block?.header?.seed;
           if (!seed || seed.length !== 32) throw problem(503, 'chain-unavailable', 'Service Unavailable', `the finalized block ${seedRound} has no seed`);
           return await collectCommitments(ctx.clients, ctx.registry, ctx.logger, {
-            file: { filehash: Buffer.from(spooled.digest.filehash), size: BigInt(spooled.size), chunkSize: spooled.digest.chunkSize },
+            file: { filehash: Buffer.from(file.filehash), size: BigInt(file.size), chunkSize: file.chunkSize },
             seed,
             seedRound,
             source: ctx.source,
             replication: bucket.replication,
-            deadlineMs: commitDeadlineFor(spooled.size),
+            // From the body's end: storers cannot finish before it.
+            deadlineMs: commitDeadlineFor(file.size),
+            clockStarts: bodyDone,
+            signal: cancel.signal,
             gateway: ctx.gatewayKey,
-            onUnusable: () => ctx.spools.raise(spooled.digest.filehash),
+            onUnusable: () => ctx.spools.raise(file.filehash),
             nextSeed: (after, signal) => seedAfter(ctx.chain, after, signal),
           });
         } finally {
           span.end();
         }
       });
+      collecting.catch(() => undefined); // awaited below, after the body
+      // A bad body is refused for what it is, not for the storers' requests it cancelled.
+      await bodyDone;
+      s.answerEarly?.(statusUrl, status);
+      const committed = await collecting;
       const committedAt = ctx.clock.now();
       phasesMs.commit = committedAt - spooledAt;
       const signed = cosignSetKey(stx, committed.commitments, ctx.gatewayKey);
@@ -334,10 +380,11 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
         status.round = round.toString();
       }
       if (round === null) pending.set(uploadId, follow);
-      ctx.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: spooled.size, filehash: status.filehash, storers: status.storers, phasesMs });
+      ctx.logger.info(round !== null ? 'upload final' : 'upload submitted, not final yet', { path: rawPath, size: file.size, filehash: status.filehash, storers: status.storers, phasesMs });
       if (s.answerEarly) return 'answered';
       return { uploadId, statusUrl, status, final: round !== null };
     } catch (err) {
+      cancel.abort(err);
       status.state = err instanceof TxRejected ? 'rejected' : 'failed';
       const answer = toProblem(err);
       if (answer) status.problem = answer.problem;

@@ -9,6 +9,10 @@
 // time (FetchGate): further fetches wait, and one is let through whenever a fetch fails or a storer's
 // answer turns out unusable (upload.ts calls `raise`). When the upload ends, waiting fetches get
 // UNAVAILABLE; their storers were not needed.
+//
+// An upload is served from an UploadSource: a spool written completely (resumable uploads), or one
+// still being written by its PUT (spool.ts SpoolTail): then the storers' fetches follow the body as it
+// arrives, and fail (UNAVAILABLE) when it does.
 import { createReadStream } from 'node:fs';
 import type { GetFileRequest, GetFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { storerServiceDefinition } from '../../lib/grpc/storer-wire.js';
@@ -17,6 +21,28 @@ import type { WolkGrpcServer } from '../../lib/grpc/server.js';
 import { registration, type ServiceRegistration } from '../../lib/service/grpc-node.js';
 import type { CallContext } from '../../lib/grpc/handlers.js';
 import type { Spooled } from './spool.js';
+
+/** What the gateway serves of an upload: its file's id and the bytes of a range, in order. */
+export interface UploadSource {
+  readonly filehash: Uint8Array;
+  readonly size: number;
+  readonly chunkSize: number;
+  pieces(offset: number, end: number, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** True once the source can no longer serve (its body failed): another upload of the file serves instead. */
+  failed?(): boolean;
+  /** True once every byte is there and checked against the signed file (absent: always). */
+  checked?(): boolean;
+}
+
+/** A spool written completely. */
+export function spooledSource(spool: Spooled): UploadSource {
+  return {
+    filehash: spool.digest.filehash,
+    size: spool.size,
+    chunkSize: spool.digest.chunkSize,
+    pieces: (offset, end, signal) => createReadStream(spool.path, { start: offset, end: end - 1, highWaterMark: PIECE, signal }) as AsyncIterable<Buffer>,
+  };
+}
 
 const PIECE = 256 * 1024;
 
@@ -97,26 +123,46 @@ export class FetchGate {
 const over = () => new WolkError('UNAVAILABLE', 'the upload is over: enough storers have the file');
 
 export class SpoolRegistry {
-  private readonly files = new Map<string, { spool: Spooled; refs: number; gate: FetchGate }>();
-  /** Serves `spool` until the returned release is called; `fetchers`: how many storers may stream it at once. */
-  add(spool: Spooled, fetchers = Number.POSITIVE_INFINITY): () => void {
-    const id = Buffer.from(spool.digest.filehash).toString('hex');
-    const hit = this.files.get(id);
-    if (hit) {
-      hit.refs++;
-      hit.gate.raise(fetchers);
-    } else this.files.set(id, { spool, refs: 1, gate: new FetchGate(fetchers) });
+  private readonly files = new Map<string, { sources: UploadSource[]; gate: FetchGate }>();
+  /**
+   * Serves `spool` until the returned release is called; `fetchers`: how many storers may stream it at
+   * once. Uploads of the same file at the same time share one gate (their fetchers add up) and are
+   * served by the first of them whose body has not failed, so a bad body sent for a filehash does not
+   * spoil another client's upload of the same file.
+   */
+  add(spool: UploadSource, fetchers = Number.POSITIVE_INFINITY): () => void {
+    const id = Buffer.from(spool.filehash).toString('hex');
+    let e = this.files.get(id);
+    if (!e) {
+      e = { sources: [], gate: new FetchGate(0) };
+      this.files.set(id, e);
+    }
+    e.sources.push(spool);
+    e.gate.raise(fetchers);
+    let released = false;
     return () => {
-      const e = this.files.get(id);
-      if (!e) return;
-      if (--e.refs === 0) {
+      const cur = this.files.get(id);
+      if (released || !cur) return;
+      released = true;
+      cur.sources.splice(cur.sources.indexOf(spool), 1);
+      if (cur.sources.length === 0) {
         this.files.delete(id);
-        e.gate.close();
+        cur.gate.close();
       }
     };
   }
-  get(filehash: Uint8Array): Spooled | undefined {
-    return this.files.get(Buffer.from(filehash).toString('hex'))?.spool;
+  /**
+   * The source a fetch reads: a checked one first (its bytes are the file), then one still arriving,
+   * then (all failed) the first, whose failure the fetch reports.
+   */
+  get(filehash: Uint8Array): UploadSource | undefined {
+    const sources = this.files.get(Buffer.from(filehash).toString('hex'))?.sources;
+    return sources?.find((x) => !x.failed?.() && (x.checked?.() ?? true)) ?? sources?.find((x) => !x.failed?.()) ?? sources?.[0];
+  }
+
+  /** Whether an upload of `filehash` is being served whose body is not checked yet. */
+  streaming(filehash: Uint8Array): boolean {
+    return this.files.get(Buffer.from(filehash).toString('hex'))?.sources.some((x) => !x.failed?.() && !(x.checked?.() ?? true)) ?? false;
   }
   /** Lets one more storer fetch this upload at once (a selected storer's answer was unusable). */
   raise(filehash: Uint8Array): void {
@@ -137,7 +183,7 @@ async function* getFile(spools: SpoolRegistry, req: GetFileRequest, ctx: CallCon
   const offset = Number(req.offset ?? 0n);
   if (offset > size) throw new WolkError('OUT_OF_RANGE', `offset ${offset} is past the end (${size})`);
   const end = req.length === undefined ? size : Math.min(size, offset + Number(req.length));
-  const info = { filehash: Buffer.from(spool.digest.filehash), size: BigInt(size), chunkSize: spool.digest.chunkSize };
+  const info = { filehash: Buffer.from(spool.filehash), size: BigInt(size), chunkSize: spool.chunkSize };
   if (end <= offset) {
     yield { offset: BigInt(offset), data: Buffer.alloc(0), info, treeRoot: Buffer.alloc(0), proof: undefined };
     return;
@@ -147,11 +193,16 @@ async function* getFile(spools: SpoolRegistry, req: GetFileRequest, ctx: CallCon
   try {
     let pos = offset;
     let first = true;
-    const stream = createReadStream(spool.path, { start: offset, end: end - 1, highWaterMark: PIECE, signal: ctx.signal });
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      yield { offset: BigInt(pos), data: piece, info: first ? info : undefined, treeRoot: Buffer.alloc(0), proof: undefined };
-      first = false;
-      pos += piece.length;
+    try {
+      for await (const piece of spool.pieces(offset, end, ctx.signal)) {
+        yield { offset: BigInt(pos), data: piece, info: first ? info : undefined, treeRoot: Buffer.alloc(0), proof: undefined };
+        first = false;
+        pos += piece.length;
+      }
+    } catch (err) {
+      if (err instanceof WolkError || ctx.signal.aborted) throw err;
+      // The body failed while this storer followed it (spool.ts SpoolTail): the source is gone.
+      throw new WolkError('UNAVAILABLE', `the upload stopped while it was being fetched: ${(err as Error).message}`);
     }
     ok = true;
   } finally {

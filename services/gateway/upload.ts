@@ -79,6 +79,11 @@ export interface SolicitInput {
   readonly source: string;
   readonly replication: number;
   readonly deadlineMs: number;
+  /**
+   * When the commit deadline starts to run: `deadlineMs` from when this resolves (a PUT's body has
+   * arrived: storers asked while it streams in wait for its bytes), from the call without it.
+   */
+  readonly clockStarts?: Promise<void>;
   readonly gateway: { readonly publicKey: Uint8Array; readonly secretKey: Uint8Array };
   readonly signal?: AbortSignal;
   /** Called when a storer's answer is unusable (an error, an invalid or duplicate commitment): the source lets another storer fetch. */
@@ -133,22 +138,39 @@ interface Progress {
   readonly seen: Set<string>;
 }
 
+/** Time left before the commit deadline: Infinity until its clock starts (SolicitInput.clockStarts). */
+interface CommitClock {
+  left(): number;
+  /** Resolves when the clock starts (at once without clockStarts). */
+  readonly started: Promise<void>;
+}
+
+function commitClock(input: SolicitInput): CommitClock {
+  let startedAt = input.clockStarts ? Number.NaN : Date.now();
+  const started = input.clockStarts
+    ? input.clockStarts.then(() => {
+        startedAt = Date.now();
+      })
+    : Promise.resolve();
+  started.catch(() => undefined); // the caller aborts the request when the body fails
+  return { left: () => (Number.isNaN(startedAt) ? Number.POSITIVE_INFINITY : input.deadlineMs - (Date.now() - startedAt)), started };
+}
+
 export async function collectCommitments(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput): Promise<Committed> {
-  const started = Date.now();
+  const clock = commitClock(input);
   const progress: Progress = { kept: [], keptAt: [], seen: new Set() };
   const rounds: bigint[] = [];
   const askedAll = new Set<string>();
   let seed: Seed = { seed: input.seed, seedRound: input.seedRound };
   for (let attempt = 1; ; attempt++) {
     rounds.push(seed.seedRound);
-    const left = input.deadlineMs - (Date.now() - started);
-    const r = await solicitOn(clients, registry, logger, input, seed, Math.max(0, left), progress, askedAll);
+    const r = await solicitOn(clients, registry, logger, input, seed, clock, progress, askedAll);
     const done = () => ({ commitments: progress.kept.slice(0, input.replication), endpoints: progress.keptAt.slice(0, input.replication) });
     if (r.cause === 'enough') return done();
     const fail = (note = '') => new NotEnoughStorers(input.replication, progress.kept.length, r.failures, r.cause as ShortfallCause, askedAll.size, input.deadlineMs, rounds, note);
     // Another seed helps only when sortition is what fell short (every storer answered, some not selected).
     if (r.cause !== 'all-answered' || r.notSelected === 0 || !input.nextSeed || attempt >= SEED_ATTEMPTS || input.signal?.aborted) throw fail();
-    const wait = Math.min(NEXT_SEED_WAIT_MS, input.deadlineMs - (Date.now() - started));
+    const wait = Math.min(NEXT_SEED_WAIT_MS, clock.left());
     if (wait <= 0) throw fail('no time was left to try a later seed');
     const controller = new AbortController();
     const onAbort = () => controller.abort();
@@ -168,7 +190,7 @@ export async function collectCommitments(clients: Clients, registry: Registry, l
 }
 
 /** One store request on one seed to every storer that has not committed yet, until N are kept, all answered, or time is up. */
-async function solicitOn(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput, on: Seed, deadlineMs: number, progress: Progress, askedAll: Set<string>): Promise<Attempt> {
+async function solicitOn(clients: Clients, registry: Registry, logger: Logger, input: SolicitInput, on: Seed, clock: CommitClock, progress: Progress, askedAll: Set<string>): Promise<Attempt> {
   // Weights of the seed round: stake × reputation (the storers and the ledger weigh them the same way).
   const weights = await registry.weightsAt(on.seedRound, on.seed);
   const request = signSolicit(input.gateway, {
@@ -199,6 +221,7 @@ async function solicitOn(clients: Clients, registry: Registry, logger: Logger, i
   return new Promise<Attempt>((resolve) => {
     let pending = ask.length;
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (ok: boolean) => {
       if (settled) return;
       settled = true;
@@ -207,11 +230,17 @@ async function solicitOn(clients: Clients, registry: Registry, logger: Logger, i
       controller.abort(); // the rest are not needed (or too late)
       resolve({ cause: ok ? 'enough' : pending === 0 ? 'all-answered' : 'deadline', failures: { ...failures }, asked: ask.length, notSelected });
     };
-    const timer = setTimeout(() => finish(false), deadlineMs);
+    clock.started.then(
+      () => {
+        if (!settled) timer = setTimeout(() => finish(false), Math.max(0, clock.left()));
+      },
+      () => undefined, // the body failed: the caller's signal ends the request
+    );
     if (pending === 0) return finish(kept.length >= input.replication);
     for (const endpoint of ask) {
       const c = clients.storer(endpoint);
-      unary(endpoint, c.solicit.bind(c), request, deadlineMs, controller.signal)
+      // Until the clock starts, no gRPC deadline: the timer above and `controller` end the call.
+      unary(endpoint, c.solicit.bind(c), request, Math.max(0, clock.left()), controller.signal)
         .then((res) => {
           if (res.result?.$case !== 'selected') {
             failures[endpoint] = 'not selected';

@@ -131,8 +131,12 @@ export class Solicitor {
     return { result: { $case: 'selected', value: commitment } };
   }
 
-  /** The committed file: already here, being fetched for another Solicit, or fetched now. */
-  private async obtain(file: FileId, source: string, writer: Writer, signal: AbortSignal): Promise<FileRecord> {
+  /**
+   * The committed file: already here, being fetched for another Solicit, or fetched now. A fetch this
+   * Solicit joined and that failed (another upload of the same file, whose body failed: its gateway
+   * may serve this one's from another upload) is tried once more, as this Solicit's own.
+   */
+  private async obtain(file: FileId, source: string, writer: Writer, signal: AbortSignal, joinedBefore = false): Promise<FileRecord> {
     // touch: a file asked for again starts its reclamation deadline again (a SetKey may name it now).
     const existing = await this.deps.files.touch(file.filehash);
     if (existing) {
@@ -143,6 +147,7 @@ export class Solicitor {
     }
     const k = hex(file.filehash);
     let e = this.inflight.get(k);
+    const joined = e !== undefined;
     if (!e) {
       // A new fetch is what costs this storer room: charged to the writer's byte budget.
       this.deps.admission.charge(writer, file.size, 'Solicit');
@@ -169,8 +174,12 @@ export class Solicitor {
     }
     const shared = e;
     shared.waiters++;
+    if (joined) this.log.debug('joined a fetch in flight for another Solicit', { file: k, retry: joinedBefore });
     try {
       return await untilAborted(shared.promise, signal);
+    } catch (err) {
+      if (!joined || joinedBefore || signal.aborted) throw err;
+      return await this.obtain(file, source, writer, signal, true);
     } finally {
       // The fetch stops when nobody waits for it any more.
       if (--shared.waiters === 0 && !shared.settled) shared.controller.abort(new WolkError('CANCELLED', 'every store request for this file was cancelled'));

@@ -28,6 +28,7 @@ import { checkWrite, requireSignedFile, type FilePath, type Stored, type UploadF
 import { HttpProblem, problem, toProblem } from '../problems.js';
 import { bucketSettings, requireOwner } from '../records.js';
 import { header, readSmallBody } from '../request.js';
+import { spooledSource } from '../source.js';
 import { bodyPieces, SpoolError } from '../spool.js';
 import { isUploadId, newUploadId, UploadDir, type UploadRecord } from './state.js';
 
@@ -319,8 +320,10 @@ export function createResumable(ctx: ApiContext, flow: UploadFlow, config: Resum
         p,
         rawPath,
         write: { stx, bucket, chainStatus },
+        file: { filehash: digest.filehash, size: digest.size, chunkSize: digest.chunkSize },
         // The bytes stay until the outcome is known: a failure the client can retry keeps them.
-        spooled: { path, size: digest.size, sha256: new Uint8Array(0), digest, remove: () => undefined },
+        source: spooledSource({ path, size: digest.size, sha256: new Uint8Array(0), digest, remove: () => undefined }),
+        body: Promise.resolve(),
         startedAt,
       });
       if (stored === 'answered') throw new Error('a resumable upload is never answered early');

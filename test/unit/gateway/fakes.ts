@@ -163,6 +163,8 @@ export interface FakeStorer {
   readonly id: Uint8Array;
   readonly files: Map<string, Buffer>;
   solicits: number;
+  /** Bytes received from upload sources while answering Solicits. */
+  fetched: number;
   /** GetFile calls answered (started). */
   reads: number;
   /**
@@ -203,6 +205,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
     id: key.publicKey,
     files,
     solicits: 0,
+    fetched: 0,
     reads: 0,
     fault: 'none',
     close: async () => {
@@ -224,6 +227,7 @@ export async function startFakeStorer(): Promise<FakeStorer> {
       for await (const m of c.getFile({ filehash: file.filehash, withProofs: false }) as AsyncIterable<GetFileResponse>) {
         if (ctx.signal.aborted) throw new WolkError('CANCELLED', 'cancelled');
         parts.push(m.data);
+        self.fetched += m.data.length;
       }
       const bytes = Buffer.concat(parts);
       const d = hashFile(bytes, file.chunkSize);

@@ -1,6 +1,7 @@
-// The gateway's admission of storers fetching an upload (services/gateway/source.ts FetchGate).
+// The gateway's admission of storers fetching an upload (services/gateway/source.ts FetchGate), and which
+// upload of a file a fetch reads when several are under way (SpoolRegistry).
 import test from 'ava';
-import { FetchGate } from '../../../services/gateway/source.js';
+import { FetchGate, SpoolRegistry, type UploadSource } from '../../../services/gateway/source.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -47,4 +48,38 @@ test('raise lets one more in; close refuses the waiting ones; abort withdraws a 
   gate.close();
   await t.throwsAsync(refused, { message: /upload is over/ });
   await t.throwsAsync(gate.enter(signal), { message: /upload is over/ });
+});
+
+test('uploads of one file at once: fetches read a checked source first, then one still arriving, never a failed one while another serves', (t) => {
+  const registry = new SpoolRegistry();
+  const filehash = new Uint8Array(32).fill(7);
+  const source = (name: string, state: { failed: boolean; checked: boolean }): UploadSource & { name: string } => ({
+    name,
+    filehash,
+    size: 10,
+    chunkSize: 4096,
+    pieces: async function* () {},
+    failed: () => state.failed,
+    checked: () => state.checked,
+  });
+  const first = { failed: false, checked: false };
+  const second = { failed: false, checked: false };
+  const releaseFirst = registry.add(source('first', first), 4);
+  t.true(registry.streaming(filehash), 'an unchecked body is arriving');
+  const releaseSecond = registry.add(source('second', second), 4);
+  const served = () => (registry.get(filehash) as ReturnType<typeof source> | undefined)?.name;
+  t.is(served(), 'first', 'both arriving: the first');
+  second.checked = true;
+  t.is(served(), 'second', 'a checked source before one still arriving');
+  first.failed = true;
+  second.checked = false;
+  t.is(served(), 'second', 'a failed source is passed over');
+  second.failed = true;
+  t.is(served(), 'first', 'all failed: the first, whose failure the fetch reports');
+  t.false(registry.streaming(filehash), 'no body still arriving');
+  releaseFirst();
+  t.is(served(), 'second');
+  releaseSecond();
+  t.is(registry.get(filehash), undefined, 'released: not served');
+  t.is(registry.size, 0);
 });

@@ -14,7 +14,8 @@ import { nodesWithRole, validateGenesis } from '../../../lib/chain/genesis.js';
 import { fromHex } from '../../../lib/crypto/hash.js';
 import { SignDomain, sign } from '../../../lib/crypto/sign.js';
 import { createGrpcServer } from '../../../lib/grpc/server.js';
-import { silentLogger } from '../../../lib/log/logger.js';
+import { WolkError } from '../../../lib/grpc/errors.js';
+import { createLogger, silentLogger } from '../../../lib/log/logger.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { startInProcess } from '../../helpers/service.js';
 import { codeOf, getFile, infoOf, pattern, setFile, storerClient, unary } from './client.js';
@@ -142,6 +143,51 @@ test('concurrent Solicits for one file fetch it once', async (t) => {
   } finally {
     await source.stop();
     await s.stop();
+  }
+});
+
+test('a Solicit that joined another\'s fetch, which then failed (its upload\'s body did), fetches once more on its own and commits', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const node = await startInProcess('storer', createStorerNode, {}, logger);
+  const client = storerClient(node.endpoints['grpc']!);
+  const data = pattern(300_000, 9);
+  const info = infoOf(data);
+  // The source's first GetFile sends a piece, then fails when the test says (a gateway whose first
+  // upload of the file had a bad body); every later one serves the file.
+  let calls = 0;
+  let failFirst!: () => void;
+  const firstFails = new Promise<void>((r) => (failFirst = r));
+  const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
+  server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
+    async *getFile(): AsyncIterable<GetFileResponse> {
+      const call = ++calls;
+      for (let o = 0; o < data.length; o += 65536) {
+        yield { offset: BigInt(o), data: data.subarray(o, o + 65536), info: o === 0 ? info : undefined, treeRoot: undefined, proof: undefined };
+        if (call === 1) {
+          await firstFails;
+          throw new WolkError('UNAVAILABLE', 'the upload stopped while it was being fetched');
+        }
+      }
+    },
+  });
+  const source = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+  try {
+    const all = { totalStake: 1000n, expectedStorers: 1000 };
+    const first = codeOf(solicit(client, request(info, source, all)));
+    await pollUntil(() => calls, { what: 'the first fetch to start', deadlineMs: 30_000, until: (n) => n === 1 });
+    const second = solicit(client, request(info, source, all));
+    await pollUntil(() => lines.filter((l) => l['msg'] === 'joined a fetch in flight for another Solicit').length, { what: 'the second Solicit to join the fetch in flight', deadlineMs: 30_000, until: (n) => n === 1 });
+    failFirst();
+    t.is(await first, status.UNAVAILABLE, 'the Solicit whose fetch failed fails');
+    const answer = await second;
+    t.is(answer.result?.$case, 'selected', 'the one that had joined it fetched again and committed');
+    t.is(calls, 2);
+    t.truthy(await getFile(client, { filehash: info.filehash }));
+  } finally {
+    client.close();
+    await server.shutdown(0);
+    await node.close();
   }
 });
 
