@@ -157,3 +157,23 @@ test('a commitment proven to this node is not challenged again for provenForMs; 
   clock += 1;
   t.truthy(await run(held), 'after provenForMs it is challenged again, and fails with the storer down');
 });
+
+test('the proven commitments are bounded by provenCapacity: the least recently used one is challenged again', async (t) => {
+  t.timeout(120_000);
+  const { storer, storerKey, endpoint, file, replicaRoot } = await storerWithFile(t, 4096 + 17);
+  let storerUp = true;
+  t.teardown(() => (storerUp ? storer.close() : undefined));
+  const ledger = await ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }]);
+  const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 60_000, provenCapacity: 2, now: () => 1_000_000 });
+  const signal = new AbortController().signal;
+  const run = (c: StorageCommitment) => check(block, { txs: [setKeyWith([c], file)], newChunks: undefined }, signal);
+  // Three commitments the storer proves: the same file and replica root, told apart by their (unchecked
+  // here) signatures, so each is its own entry.
+  const [a, b, c] = [1, 2, 3].map((i) => ({ ...commitmentOf(storerKey.signPublicKey, file, replicaRoot), signature: Buffer.alloc(64, i) }));
+  for (const x of [a!, b!, c!]) t.is(await run(x), null, 'proven while the storer is up');
+  await storer.close();
+  storerUp = false;
+  t.is(await run(c!), null, 'the most recently proven is remembered');
+  t.is(await run(b!), null, 'and the one before it');
+  t.regex((await run(a!)) ?? '', new RegExp(`at ${endpoint}: `), 'the first, past the capacity of 2, is challenged again (and fails: the storer is down)');
+});
