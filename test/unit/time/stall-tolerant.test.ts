@@ -2,15 +2,8 @@
 // late waits again; the I/O queued behind a stall is seen before the timeout; a real timeout still fires,
 // never early and within its bound. Serial: a test that blocks this thread is a stall for every other.
 import test from 'ava';
-import { connect, type Socket } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { stallTolerantSleep, stallTolerantTimeout, type StallTolerance } from '../../../lib/time/stall-tolerant.js';
-
-/** Keeps this thread busy (no timers, no I/O) for `ms`. */
-function block(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
+import { answeringPeer, blockThread as block } from '../../helpers/stall.js';
 
 /** When a stall-tolerant timeout armed now fires (ms after arming), running `meanwhile` right after arming. */
 function firesAfter(ms: number, tolerance: StallTolerance, meanwhile = () => {}): Promise<number> {
@@ -46,24 +39,9 @@ test.serial('rewaits are bounded by maxRewaits: with none, a late timer counts i
   t.deepEqual(await race(1), ['plain, armed after the block', 'stall-tolerant']);
 });
 
-/** A socket to a server on another thread that answers every write at once (it runs while this thread is blocked). */
-async function echoPeer(t: { teardown(fn: () => unknown): void }): Promise<Socket> {
-  const worker = new Worker(
-    "const net = require('node:net'); const { parentPort } = require('node:worker_threads');" +
-      "const srv = net.createServer((s) => s.on('data', () => s.write('answer'))); srv.listen(0, '127.0.0.1', () => parentPort.postMessage(srv.address().port));",
-    { eval: true },
-  );
-  t.teardown(() => worker.terminate());
-  const port = await new Promise<number>((r) => worker.once('message', r));
-  const sock = connect(port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  await new Promise((r) => sock.once('connect', r));
-  return sock;
-}
-
 for (const tolerance of [{ maxRewaits: 0 }, { maxRewaits: 1, rewaitFraction: 1 / 4 }, { maxRewaits: 3, rewaitFraction: 1 }] as const) {
   test.serial(`an answer that arrived while this process was blocked past the timeout is seen before it (${JSON.stringify(tolerance)})`, async (t) => {
-    const sock = await echoPeer(t);
+    const sock = await answeringPeer(t);
     const ms = 100;
     const order: string[] = [];
     await new Promise<void>((resolve) => {
