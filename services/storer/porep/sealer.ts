@@ -59,16 +59,14 @@ export interface SealerDeps {
   readonly logger: Logger;
   /** Bytes of replica trees kept in memory (default 256 MiB). */
   readonly cacheBytes?: number;
-  /** Bytes of sectors' column trees kept in memory (WOLK_COLUMN_TREE_CACHE_BYTES; default 256 MiB; 0: none). */
-  readonly columnTreeCacheBytes?: number;
+  /** Bytes of sectors' column trees kept in memory (WOLK_COLUMN_TREE_CACHE_BYTES; 0: none). */
+  readonly columnTreeCacheBytes: number;
   /**
    * The encoding of a file's nodes with its range's last-layer labels: xorNodes (r = d ⊕ label). Only
    * the test-only wrong-sealer fault (faults.ts) passes another.
    */
   readonly encode?: (data: Uint8Array, key: Uint8Array) => Uint8Array;
 }
-
-const DEFAULT_COLUMN_TREE_CACHE_BYTES = 256 * 1024 * 1024;
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (s: string) => Buffer.from(s, 'hex');
@@ -88,7 +86,7 @@ export class Sealer {
 
   constructor(private readonly deps: SealerDeps) {
     this.log = deps.logger.child({ module: 'sealer' });
-    const columnTreeBytes = deps.columnTreeCacheBytes ?? DEFAULT_COLUMN_TREE_CACHE_BYTES;
+    const columnTreeBytes = deps.columnTreeCacheBytes;
     if (!Number.isSafeInteger(columnTreeBytes) || columnTreeBytes < 0) throw new RangeError(`sealer: columnTreeCacheBytes must be an integer >= 0, got ${columnTreeBytes}`);
     this.columnTrees = columnTreeBytes > 0 ? new LRUCache({ maxSize: columnTreeBytes }) : null;
     mkdirSync(deps.dir, { recursive: true });
