@@ -472,6 +472,14 @@ export const ENV = {
     format: formatBytes,
     parse: parseBytes(1, 2 ** 50),
   },
+  WOLK_COLUMN_TREE_CACHE_BYTES: {
+    name: 'WOLK_COLUMN_TREE_CACHE_BYTES',
+    doc: 'Memory for the column trees of sealed sectors that seal proofs (ProveSeal) open, least recently used first out; a sector\'s tree is 2 × its size (64 MiB for a 32 MiB sector). A tree dropped from it is built again from the sector\'s layers in a worker thread when a proof needs it (seconds of CPU per 32 MiB sector). 0: none kept. Only with params.porep in WOLK_GENESIS (docs/porep.md).',
+    services: ['storer'],
+    default: { value: 256 * 1024 ** 2 },
+    format: formatBytes,
+    parse: parseBytes(0, 2 ** 50),
+  },
   WOLK_RECLAIM_AFTER_MS: {
     name: 'WOLK_RECLAIM_AFTER_MS',
     doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from WOLK_CONSENSUS to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',

@@ -216,6 +216,16 @@ export class MerkleTree {
     return this.levels[0]!.length / HASH_LENGTH;
   }
 
+  /** Bytes a tree of `leafCount` leaves holds (every level, as fromLeaves builds them): for bounding caches. */
+  static bytesFor(leafCount: number): number {
+    let total = leafCount;
+    for (let n = leafCount; n > 1; ) {
+      n = Math.ceil(n / 2);
+      total += n;
+    }
+    return total * HASH_LENGTH;
+  }
+
   root(): Uint8Array {
     const top = this.levels[this.levels.length - 1]!;
     return top.length === 0 ? EMPTY_TREE_ROOT.slice() : top.slice(0, HASH_LENGTH);

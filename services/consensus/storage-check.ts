@@ -23,9 +23,11 @@
 // challenge is a ~1 MB seal proof built by the storer and checked here in ~0.1–0.25 s of CPU; repeating
 // it per candidate block saturated a 2-core devnet under three concurrent uploads (storers answering
 // past the time box, every block unvouched, a round a minute). A pass shows possession at the time of
-// the challenge; 30 s is a few rounds.
+// the challenge; 30 s is a few rounds. The proven commitments are bounded by count as well
+// (`provenCapacity`, least recently used first out), so memory is bounded whatever the blocks name.
 import { randomBytes, randomInt } from 'node:crypto';
 import { credentials } from '@grpc/grpc-js';
+import { LRUCache } from 'lru-cache';
 import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { sha256 } from '../../lib/crypto/index.js';
 import { sealProofWireBytes, verifySealAnswer } from '../../lib/chain/sealed.js';
@@ -50,11 +52,14 @@ export interface StorageCheckOptions {
   readonly perFile?: number;
   /** How long a commitment proven to this node is not challenged again (ms; default 30 000, 0: always). */
   readonly provenForMs?: number;
+  /** Proven commitments remembered at most (least recently used first out; default 10 000). */
+  readonly provenCapacity?: number;
   /** The clock for `provenForMs` (default Date.now). */
   readonly now?: () => number;
 }
 
 const DEFAULT_PROVEN_FOR_MS = 30_000;
+const DEFAULT_PROVEN_CAPACITY = 10_000;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -64,8 +69,10 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   const perFile = Math.max(1, o.perFile ?? 1);
   const provenForMs = o.provenForMs ?? DEFAULT_PROVEN_FOR_MS;
   const now = o.now ?? Date.now;
+  const provenCapacity = o.provenCapacity ?? DEFAULT_PROVEN_CAPACITY;
+  if (!Number.isInteger(provenCapacity) || provenCapacity < 1) throw new RangeError(`storage check: provenCapacity must be a positive integer, got ${provenCapacity}`);
   /** Commitments proven to this node (digest of the whole commitment → until when it counts). */
-  const proven = new Map<string, number>();
+  const proven = new LRUCache<string, number>({ max: provenCapacity });
   /** Challenges in flight, by commitment digest. */
   const inFlight = new Map<string, Promise<string | null>>();
   const keyOf = (c: StorageCommitment) => hex(sha256(StorageCommitment.encode(c).finish()));
@@ -74,14 +81,14 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   function challengeOnce(c: StorageCommitment, deadline: number, signal: AbortSignal): Promise<string | null> {
     const key = keyOf(c);
     const until = proven.get(key);
-    if (until !== undefined && until > now()) return Promise.resolve(null);
+    if (until !== undefined) {
+      if (until > now()) return Promise.resolve(null);
+      proven.delete(key);
+    }
     const running = inFlight.get(key);
     if (running) return running;
     const p = challenge(c, deadline, signal).then((why) => {
-      if (why === null && provenForMs > 0) {
-        if (proven.size >= 10_000) for (const [k, u] of proven) if (u <= now()) proven.delete(k);
-        proven.set(key, now() + provenForMs);
-      }
+      if (why === null && provenForMs > 0) proven.set(key, now() + provenForMs);
       return why;
     });
     inFlight.set(key, p);

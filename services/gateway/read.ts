@@ -14,6 +14,7 @@
 import { RpcError, serverStream } from '../../lib/grpc/client.js';
 import { fileHashOf, leafHashesOf, verifyMultiproof } from '../../lib/merkle/index.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { stallTolerantTimeout, type StallTolerance, type StallTolerantTimer } from '../../lib/time/stall-tolerant.js';
 import type { Clients } from './rpc.js';
 
 export interface VerifiedReadInput {
@@ -120,43 +121,24 @@ export const READ_WINDOW = 4;
 /** A storer that sends nothing for this long (while the gateway waits on it) is dropped from the read. */
 export const READ_STALL_MS = 10_000;
 
-/** Times a silence timer that fired late (this process was blocked or starved) waits again before it counts. */
-const STALL_EXTENSIONS = 3;
-
 /**
- * Calls `onStall` after `stallMs` of silence between arm() and disarm(), counting only time this process
- * could have received in: a timer that fires more than a quarter of `stallMs` late (the event loop was
- * blocked or the process starved of CPU, so the storer's bytes may be waiting unread) starts a new wait,
- * up to STALL_EXTENSIONS times; one that fires on time still lets the I/O queued behind it be read first
- * (setImmediate runs after the poll phase) before the silence counts. Timers run before I/O in Node's
- * loop: without this, a gateway stalled for longer than `stallMs` dropped every storer it was reading from.
+ * The read's silence timeout tolerates the gateway's own stalls (lib/time/stall-tolerant.ts): a timer
+ * that fires more than a quarter of `stallMs` late waits the whole `stallMs` again, up to 3 times.
+ * Without it, a gateway blocked or starved for longer than `stallMs` dropped every storer it was reading
+ * from (their bytes were waiting unread in its sockets).
  */
+const SILENCE_TOLERANCE: StallTolerance = { lateFraction: 1 / 4, rewaitFraction: 1, maxRewaits: 3 };
+
+/** Calls `onStall` after `stallMs` of silence between arm() and disarm() (re-armed at every message). */
 function silenceWatch(stallMs: number, onStall: () => void): { arm(): void; disarm(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let generation = 0;
-  let armedAt = 0;
-  let extensions = 0;
-  const start = () => {
-    armedAt = performance.now();
-    const mine = ++generation;
-    timer = setTimeout(() => {
-      if (mine !== generation) return;
-      if (performance.now() - armedAt - stallMs > stallMs / 4 && extensions < STALL_EXTENSIONS) {
-        extensions++;
-        start();
-        return;
-      }
-      setImmediate(() => mine === generation && onStall());
-    }, stallMs);
-  };
+  let timer: StallTolerantTimer | undefined;
   return {
     arm() {
-      extensions = 0;
-      start();
+      timer?.cancel();
+      timer = stallTolerantTimeout(stallMs, onStall, SILENCE_TOLERANCE);
     },
     disarm() {
-      generation++;
-      clearTimeout(timer);
+      timer?.cancel();
     },
   };
 }

@@ -13,6 +13,7 @@ import { DEFAULT_AUDIT_DEADLINE_MS } from '../../lib/porep/params.js';
 import { u64be } from '../../lib/crypto/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, prefixEnd, type KvStore } from '../../lib/storage/kv.js';
+import { stallTolerantSleep, type StallTolerance } from '../../lib/time/stall-tolerant.js';
 
 export interface ContainmentPolicy {
   /** Response deadline of one audit call (a file, or a VerifyShares batch before its allowance), ms. */
@@ -207,40 +208,18 @@ export interface AuditClock {
 }
 
 /**
- * The real clock. `sleep` counts only time this process could have received in, since the deadline of an
- * audit is a sleep raced against the storer's answer and Node runs timers before I/O: when the process
- * was blocked or starved past the deadline, an answer that reached it in time lost to the timer (a
- * slow-honest storer failed its audits on a loaded CI machine). So a sleep that wakes more than a quarter
- * of `ms` late waits that quarter again, and every sleep ends after the I/O already queued behind it
- * (setImmediate runs after the poll phase). It never ends early.
+ * How the real clock's sleep tolerates this process's stalls (lib/time/stall-tolerant.ts): the deadline
+ * of an audit is a sleep raced against the storer's answer, and when the process was blocked or starved
+ * past it, an answer that reached it in time lost to the timer (a slow-honest storer failed its audits
+ * on a loaded CI machine). A sleep that wakes more than a quarter of `ms` late waits that quarter again,
+ * once; every sleep ends after the I/O already queued behind it.
  */
+const SLEEP_TOLERANCE: StallTolerance = { lateFraction: 1 / 4, rewaitFraction: 1 / 4, maxRewaits: 1 };
+
+/** The real clock. `sleep` counts only time this process could have received in, and never ends early. */
 export const systemClock: AuditClock = {
   now: () => performance.timeOrigin + performance.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const armedAt = performance.now();
-      let done = false;
-      // Referenced timers: a lone audit waiting for its re-audit keeps the process alive.
-      let t: NodeJS.Timeout | NodeJS.Immediate = setTimeout(() => {
-        const grace = performance.now() - armedAt - ms > ms / 4 ? ms / 4 : 0;
-        const finish = () => (t = setImmediate(end));
-        if (grace > 0) t = setTimeout(finish, grace);
-        else finish();
-      }, ms);
-      const end = () => {
-        done = true;
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        if (done) return;
-        clearTimeout(t as NodeJS.Timeout);
-        clearImmediate(t as NodeJS.Immediate);
-        reject(signal!.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: (ms, signal) => stallTolerantSleep(ms, signal, SLEEP_TOLERANCE),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ export interface StorerOptions extends CommonOptions {
   readonly writeBudget: { readonly bytesPerSecond: number; readonly burstBytes: number };
   /** Uncovered files and chunks are deleted this long after they were last written (reclaimer.ts); 0: never. */
   readonly reclaimAfterMs: number;
+  /** Bytes of sealed sectors' column trees kept for seal proofs (porep/sealer.ts); 0: none. */
+  readonly columnTreeCacheBytes: number;
 }
 
 export function readOptions(env: Environment): StorerOptions {
@@ -62,5 +64,6 @@ export function readOptions(env: Environment): StorerOptions {
     writeBudget: { bytesPerSecond: readOption(env, 'WOLK_WRITE_BYTES_PER_S'), burstBytes: readOption(env, 'WOLK_WRITE_BURST_BYTES') },
     // Reclamation needs a chain to follow: without one nothing is ever known to be uncovered.
     reclaimAfterMs: readDerived(env, 'WOLK_RECLAIM_AFTER_MS', genesis && consensus.length > 0 ? RECLAIM_AFTER_DEFAULT_MS : undefined),
+    columnTreeCacheBytes: readOption(env, 'WOLK_COLUMN_TREE_CACHE_BYTES'),
   };
 }

@@ -6,7 +6,10 @@
 //
 // The replica is not stored separately: r = d ⊕ label(L) over the range, and both the plain copy and
 // the sector's last layer stay on disk, so the storer holds the replica's worth of sector-bound space
-// either way. Replica trees are rebuilt on demand and cached (bounded).
+// either way. Replica trees are rebuilt on demand and cached (bounded). A sector's column tree (comm_c's,
+// opened by every seal proof) comes from labelling or is built from the sector's layers in a worker, and
+// is cached per sector within `columnTreeCacheBytes`, least recently used first out: one dropped from the
+// cache is built again when a proof needs it, as after a restart.
 //
 // On disk: <data dir>/sealed/<filehash hex>.json  {sector id, first node, nodes, comm_r_last, comm_r}.
 //
@@ -17,6 +20,7 @@
 // again while it is being released is sealed anew instead of answering from a record about to go.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import type { SealedReplica } from '../../../gen/wolk/common/v1/storage.js';
 import { KeyedLock } from '../../../lib/async/keyed-lock.js';
 import { MAX_PROOF_CHALLENGES, auditProofToProto, sealProofToProto, signReplicaAudit } from '../../../lib/chain/sealed.js';
@@ -24,7 +28,7 @@ import type { SealProof as SealProofMsg, ReplicaAudit } from '../../../gen/wolk/
 import { WolkError, invalidArgument, notFound } from '../../../lib/grpc/errors.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import type { Logger } from '../../../lib/log/logger.js';
-import type { MerkleTree } from '../../../lib/merkle/tree.js';
+import { MerkleTree } from '../../../lib/merkle/tree.js';
 import { commROf, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
 import type { FileStore } from '../files.js';
 import type { FileRecord } from '../layout.js';
@@ -62,6 +66,8 @@ export interface SealerDeps {
   readonly logger: Logger;
   /** Bytes of replica trees kept in memory (default 256 MiB). */
   readonly cacheBytes?: number;
+  /** Bytes of sectors' column trees kept in memory (WOLK_COLUMN_TREE_CACHE_BYTES; 0: none). */
+  readonly columnTreeCacheBytes: number;
   /**
    * The encoding of a file's nodes with its range's last-layer labels: xorNodes (r = d ⊕ label). Only
    * the test-only wrong-sealer fault (faults.ts) passes another.
@@ -78,7 +84,8 @@ export class Sealer {
   /** Sealing and releasing of one file, one at a time (by filehash hex). */
   private readonly perFile = new KeyedLock();
   private readonly replicas = new Map<string, { replica: Uint8Array; tree: MerkleTree }>();
-  private readonly columnTrees = new Map<string, Promise<MerkleTree>>();
+  /** Column trees by sector id (promises: proofs of a sector whose tree is being built share it); null: none kept. */
+  private readonly columnTrees: LRUCache<string, Promise<MerkleTree>> | null;
   private cached = 0;
   sealedFiles = 0;
   /** Column trees built from a sector's layer files (a worker each), and taken from labelling instead. */
@@ -87,8 +94,11 @@ export class Sealer {
 
   constructor(private readonly deps: SealerDeps) {
     this.log = deps.logger.child({ module: 'sealer' });
+    const columnTreeBytes = deps.columnTreeCacheBytes;
+    if (!Number.isSafeInteger(columnTreeBytes) || columnTreeBytes < 0) throw new RangeError(`sealer: columnTreeCacheBytes must be an integer >= 0, got ${columnTreeBytes}`);
+    this.columnTrees = columnTreeBytes > 0 ? new LRUCache({ maxSize: columnTreeBytes }) : null;
     mkdirSync(deps.dir, { recursive: true });
-    deps.sectors.onReclaimed = (idHex) => this.columnTrees.delete(idHex);
+    deps.sectors.onReclaimed = (idHex) => void this.columnTrees?.delete(idHex);
   }
 
   /**
@@ -228,25 +238,32 @@ export class Sealer {
   }
 
   private columnTree(sector: Sector): Promise<MerkleTree> {
-    let t = this.columnTrees.get(sector.idHex);
-    if (!t) {
-      // The tree labelling built (sectors.ts), when this process labelled the sector: the same hashes
-      // again would cost seconds of CPU on the sector's first seal proof, the one consensus time-boxes.
-      const labelled = this.deps.sectors.takeColumnTree(sector);
-      if (labelled && hex(labelled.root()) === hex(sector.commC)) {
-        this.columnTreesFromLabelling++;
-        t = Promise.resolve(labelled);
-      } else {
-        // Off the main thread (column-tree.ts): seconds of hashing per sector would stall audit answers.
-        this.columnTreesBuilt++;
-        this.log.info('building a sector\'s column tree from its layers', { sector: sector.idHex.slice(0, 16), nodes: sector.nodes });
-        t = columnTreeInWorker({ dir: sector.dir, nodes: sector.nodes, layers: sector.layers }).then((treeC) => {
-          if (hex(treeC.root()) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
-          return treeC;
-        });
-      }
-      t.catch(() => this.columnTrees.delete(sector.idHex));
-      this.columnTrees.set(sector.idHex, t);
+    const cached = this.columnTrees?.get(sector.idHex);
+    if (cached) return cached;
+    let t: Promise<MerkleTree>;
+    // The tree labelling built (sectors.ts), when this process labelled the sector: the same hashes
+    // again would cost seconds of CPU on the sector's first seal proof, the one consensus time-boxes.
+    const labelled = this.deps.sectors.takeColumnTree(sector);
+    if (labelled && hex(labelled.root()) === hex(sector.commC)) {
+      this.columnTreesFromLabelling++;
+      t = Promise.resolve(labelled);
+    } else {
+      // Off the main thread (column-tree.ts): seconds of hashing per sector would stall audit answers.
+      // Also the way back for a tree the cache dropped.
+      this.columnTreesBuilt++;
+      this.log.info('building a sector\'s column tree from its layers', { sector: sector.idHex.slice(0, 16), nodes: sector.nodes });
+      t = columnTreeInWorker({ dir: sector.dir, nodes: sector.nodes, layers: sector.layers }).then((treeC) => {
+        if (hex(treeC.root()) !== hex(sector.commC)) throw new WolkError('INTERNAL', `sector ${sector.idHex.slice(0, 16)}: its layers no longer give its comm_c`);
+        return treeC;
+      });
+    }
+    if (this.columnTrees) {
+      const cache = this.columnTrees;
+      // A tree larger than the whole cache is not kept (lru-cache skips it): built again per proof.
+      cache.set(sector.idHex, t, { size: MerkleTree.bytesFor(sector.nodes) });
+      t.catch(() => {
+        if (cache.peek(sector.idHex) === t) cache.delete(sector.idHex);
+      });
     }
     return t;
   }

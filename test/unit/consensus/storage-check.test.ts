@@ -136,24 +136,50 @@ test('the cert-step storage check passes a proven file and fails a wrong replica
   t.truthy(await repair(commitmentOf(silent.signPublicKey, file, replicaRoot)), 'a replacement that does not answer fails');
 });
 
-test('a commitment proven to this node is not challenged again for provenForMs; after that it is; checks of it side by side all pass', async (t) => {
-  t.timeout(120_000);
+/**
+ * One registered storer holding a small file, a storage check built by `checkWith` against the ledger
+ * that registers it, `run` checking a block with a SetKey of one commitment, and `stopStorer`.
+ */
+async function oneStorerCheck(t: ExecutionContext, checkWith: (ledger: Ledger) => ReturnType<typeof createStorageCheck>) {
   const { storer, storerKey, endpoint, file, replicaRoot } = await storerWithFile(t, 4096 + 17);
   let storerUp = true;
   t.teardown(() => (storerUp ? storer.close() : undefined));
-  const ledger = await ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }]);
-  let clock = 1_000_000;
-  const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 10_000, now: () => clock });
+  const check = checkWith(await ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }]));
   const signal = new AbortController().signal;
-  const held = commitmentOf(storerKey.signPublicKey, file, replicaRoot);
   const run = (c: StorageCommitment) => check(block, { txs: [setKeyWith([c], file)], newChunks: undefined }, signal);
+  const stopStorer = async () => {
+    await storer.close();
+    storerUp = false;
+  };
+  return { storerKey, endpoint, file, replicaRoot, run, stopStorer };
+}
+
+test('a commitment proven to this node is not challenged again for provenForMs; after that it is; checks of it side by side all pass', async (t) => {
+  t.timeout(120_000);
+  let clock = 1_000_000;
+  const { storerKey, file, replicaRoot, run, stopStorer } = await oneStorerCheck(t, (ledger) => createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 10_000, now: () => clock }));
+  const held = commitmentOf(storerKey.signPublicKey, file, replicaRoot);
 
   t.deepEqual(await Promise.all([run(held), run(held), run(held)]), [null, null, null], 'three candidate blocks with the same SetKey, checked side by side, pass');
-  await storer.close();
-  storerUp = false;
+  await stopStorer();
   clock += 9_999;
   t.is(await run(held), null, 'within provenForMs the proven commitment is not challenged again (the storer is down and it still passes)');
   t.truthy(await run(commitmentOf(storerKey.signPublicKey, file, seeded.bytes(32))), 'another commitment of the same storer and file is challenged (and fails: the storer is down)');
   clock += 1;
   t.truthy(await run(held), 'after provenForMs it is challenged again, and fails with the storer down');
+});
+
+test('the proven commitments are bounded by provenCapacity: the least recently used one is challenged again', async (t) => {
+  t.timeout(120_000);
+  const { storerKey, endpoint, file, replicaRoot, run, stopStorer } = await oneStorerCheck(t, (ledger) =>
+    createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 3000, provenForMs: 60_000, provenCapacity: 2, now: () => 1_000_000 }),
+  );
+  // Three commitments the storer proves: the same file and replica root, told apart by their (unchecked
+  // here) signatures, so each is its own entry.
+  const [a, b, c] = [1, 2, 3].map((i) => ({ ...commitmentOf(storerKey.signPublicKey, file, replicaRoot), signature: Buffer.alloc(64, i) }));
+  for (const x of [a!, b!, c!]) t.is(await run(x), null, 'proven while the storer is up');
+  await stopStorer();
+  t.is(await run(c!), null, 'the most recently proven is remembered');
+  t.is(await run(b!), null, 'and the one before it');
+  t.regex((await run(a!)) ?? '', new RegExp(`at ${endpoint}: `), 'the first, past the capacity of 2, is challenged again (and fails: the storer is down)');
 });

@@ -11,6 +11,7 @@ import { Clients } from '../../../services/gateway/rpc.js';
 import { startFakeStorer, type FakeStorer } from './fakes.js';
 import { aliveAfterGc } from '../../helpers/gc.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { blockThread } from '../../helpers/stall.js';
 
 const seeded = testRandom('unit/gateway/read-parallel.test.ts');
 logSeedOnFailure(test);
@@ -83,8 +84,7 @@ test('a gateway whose own event loop was blocked for longer than the stall timeo
     // the stall timeout.
     const reading = read(w, 0, w.bytes.length - 1, { ...TUNING, stallMs: STALL_MS });
     await new Promise((r) => setTimeout(r, 20));
-    const until = performance.now() + blockMs;
-    while (performance.now() < until);
+    blockThread(blockMs);
     const { bytes, dropped } = await reading;
     t.true(bytes.equals(w.bytes), 'byte-identical');
     t.deepEqual(dropped, {}, 'no storer dropped for the gateway\'s own stall');

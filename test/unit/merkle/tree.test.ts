@@ -224,6 +224,13 @@ function pattern(i: number, n: number): string {
   return i < k ? pattern(i, k) + 'L' : pattern(i - k, n - k) + 'R';
 }
 
+test('MerkleTree.bytesFor is the bytes of every level a tree of that many leaves holds', (t) => {
+  for (const n of [1, 2, 3, 7, 64, 1000, 2048, 3125]) {
+    const tree = MerkleTree.fromLeaves(Array.from({ length: n }, (_, i) => leafHash(new Uint8Array([i & 0xff, i >> 8]))));
+    t.is(MerkleTree.bytesFor(n), tree.toLevels().reduce((sum, l) => sum + l.length, 0), `${n} leaves`);
+  }
+});
+
 test('a tree moved as its levels (toLevels, fromLevels) is the same tree; a level of the wrong shape is refused', (t) => {
   for (const n of [1, 2, 3, 7, 64, 1000]) {
     const leaves = Array.from({ length: n }, (_, i) => leafHash(new Uint8Array([i & 0xff, i >> 8])));

@@ -26,6 +26,7 @@ import {
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { openRocksKv } from '../../../lib/storage/rocksdb.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
+import { answeringPeer, blockThread } from '../../helpers/stall.js';
 
 logSeedOnFailure(test);
 const seeded = testRandom('unit/rewards/containment.test.ts');
@@ -329,18 +330,7 @@ test('systemClock: an answer that reached the auditor in time while its event lo
   // loopback; the auditor is busy for twice the deadline right after asking. Node runs timers before
   // I/O: the deadline's timer used to win against the answer already waiting in the socket (a
   // slow-honest storer failed its audits on a loaded CI machine).
-  const { Worker } = await import('node:worker_threads');
-  const { connect } = await import('node:net');
-  const worker = new Worker(
-    "const net = require('node:net'); const { parentPort } = require('node:worker_threads');" +
-      "const srv = net.createServer((s) => s.on('data', () => s.end('answer'))); srv.listen(0, '127.0.0.1', () => parentPort.postMessage(srv.address().port));",
-    { eval: true },
-  );
-  t.teardown(() => worker.terminate());
-  const port = await new Promise<number>((r) => worker.once('message', r));
-  const sock = connect(port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  await new Promise((r) => sock.once('connect', r));
+  const sock = await answeringPeer(t);
   const deadlineMs = 200;
   const ask = () =>
     new Promise<Verdicts<string>>((resolve, reject) => {
@@ -349,8 +339,7 @@ test('systemClock: an answer that reached the auditor in time while its event lo
       sock.on('end', () => resolve([{ valid: true, proof: got }]));
       sock.on('error', reject);
       sock.write('challenge');
-      const until = performance.now() + 2 * deadlineMs;
-      while (performance.now() < until); // the auditor busy past the deadline; the answer arrives meanwhile
+      blockThread(2 * deadlineMs); // the auditor busy past the deadline; the answer arrives meanwhile
     });
   const store = kvContainmentStore(createMemoryKv());
   const [f] = await runContained({ policy: { ...POLICY, deadlineMs, maxRetries: 0 }, clock: systemClock, store, classify: () => 'offline' }, [{ refs: [ref()], deadlineMs, ask }]);

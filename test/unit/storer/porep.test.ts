@@ -188,3 +188,50 @@ test('the first ProveSeal of a sector opens the column tree its labelling built;
     await src.stop();
   }
 });
+
+test('the column-tree cache is bounded (WOLK_COLUMN_TREE_CACHE_BYTES): a tree it dropped is built again from the layers and the seal proof verifies', async (t) => {
+  // 256 KiB holds one of the two sectors' column trees, not both: the shared 64 KiB sector's (2048 nodes,
+  // 128 KiB) or the 100 kB file's own sector's (3125 nodes, 195 KiB).
+  const env = { ...sealedStorerDir(), WOLK_COLUMN_TREE_CACHE_BYTES: '256KiB' };
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'info', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const builds = () => lines.filter((l) => l['msg'] === "building a sector's column tree from its layers").map((l) => l['sector']);
+  const node = await startInProcess('storer', createStorerNode, env, logger);
+  const client = storerClient(node.endpoints['grpc']!);
+  const sources: { stop(): Promise<void> | void }[] = [];
+  try {
+    const seal = async (data: Buffer) => {
+      const info = infoOf(data);
+      const src = await fakeSource(data, info);
+      sources.push(src);
+      const req: SolicitRequest = { file: info, seed: seeded.bytes(32), seedRound: 3n, sourceEndpoint: src.endpoint, expectedStorers: 0, totalStake: 0n, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+      const res = await unary(client.solicit.bind(client), req, 120_000);
+      t.is(res.result?.$case, 'selected');
+      return { info, c: res.result!.value as StorageCommitment };
+    };
+    const prove = async (f: { info: FileInfo; c: StorageCommitment }) => {
+      const challenge = seeded.bytes(32);
+      const answer = await unary(client.proveSeal.bind(client), { filehash: f.info.filehash, challenge, k: PARAMS.sealChallenges }, 60_000);
+      return verifySealAnswer(f.c, PARAMS, challenge, PARAMS.sealChallenges, answer);
+    };
+    const small = await seal(pattern(20_000, 8));
+    const large = await seal(pattern(100_000, 9)); // larger than a sector: a sector of its own
+    const smallSector = Buffer.from(small.c.sealed!.sectorId).toString('hex').slice(0, 16);
+    t.not(Buffer.from(large.c.sealed!.sectorId).toString('hex').slice(0, 16), smallSector, 'two sectors');
+
+    t.deepEqual(await prove(small), { ok: true }, 'the small file\'s seal proof verifies');
+    const before = builds().length;
+    t.deepEqual(await prove(small), { ok: true }, 'and again');
+    t.is(builds().length, before, 'its sector\'s column tree is cached');
+    t.deepEqual(await prove(large), { ok: true }, 'the large file\'s seal proof verifies (its tree drops the other from the cache)');
+    const afterLarge = builds().length;
+    t.deepEqual(await prove(small), { ok: true }, 'the small file\'s seal proof verifies after its tree was dropped');
+    t.deepEqual(builds().slice(afterLarge), [smallSector], 'its sector\'s column tree was built again from the layers, once');
+    t.deepEqual(await prove(small), { ok: true });
+    t.is(builds().length, afterLarge + 1, 'and is cached again');
+  } finally {
+    client.close();
+    await node.close();
+    for (const s of sources) await s.stop();
+  }
+});

@@ -43,7 +43,7 @@ async function openSealing(dir: string) {
   await files.init();
   const sectors = new SectorStore({ dir: join(dir, 'sectors'), storerId: key.signPublicKey, params: PARAMS, labeller: workerLabeller, logger: silentLogger, random: (n) => seeded.bytes(n) });
   sectors.init();
-  const sealer = new Sealer({ dir: join(dir, 'sealed'), sectors, files, key, logger: silentLogger });
+  const sealer = new Sealer({ dir: join(dir, 'sealed'), sectors, files, key, logger: silentLogger, columnTreeCacheBytes: 1 << 20 });
   const started = await sealer.init();
   const close = async () => {
     await sectors.stop();
