@@ -165,6 +165,20 @@ function parseSrvName(raw: string, name: string): string {
   return v;
 }
 
+/** DNS servers: IPv4 or IPv6 addresses, each with an optional port (IPv6 with a port in brackets). */
+function parseDnsServers(raw: string, name: string): string[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const item of items) {
+    const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(item) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(item) ?? /^([0-9a-fA-F:]+)()$/.exec(item);
+    const ok = m !== null && isIP(m[1]!) !== 0 && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));
+    if (!ok) throw new ConfigError(name, `expected comma-separated DNS server addresses (10.96.0.10, 127.0.0.1:5353, [fd00::a]:53), got "${item}"`);
+  }
+  return items;
+}
+
 function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'rados'; pool: string; namespace?: string } {
   const v = raw.trim();
   if (v === '' || v === 'rocksdb') return { kind: 'rocksdb' };
@@ -232,39 +246,53 @@ export const ENV = {
   },
   WOLK_PEERS: {
     name: 'WOLK_PEERS',
-    doc: 'Comma-separated HOST:PORT list of consensus peers.',
+    doc: 'Comma-separated HOST:PORT list of consensus peers (with WOLK_PEERS_SRV: both, united).',
     services: ['consensus'],
     parse: parseEndpointList,
   },
   WOLK_PEERS_SRV: {
     name: 'WOLK_PEERS_SRV',
-    doc: 'DNS SRV name whose records list the consensus peers (a Kubernetes headless Service).',
+    doc: 'DNS SRV name whose records list the consensus peers (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS; a failed lookup keeps the last good peers (lib/net/endpoints.ts).',
     services: ['consensus'],
     parse: parseSrvName,
   },
   WOLK_CONSENSUS: {
     name: 'WOLK_CONSENSUS',
-    doc: 'Comma-separated HOST:PORT list of consensus nodes this service talks to.',
+    doc: 'Comma-separated HOST:PORT list of consensus nodes this service talks to (with WOLK_CONSENSUS_SRV: both, united).',
     services: ['gateway', 'storer', 'rewards', 'indexer'],
     parse: parseEndpointList,
   },
   WOLK_CONSENSUS_SRV: {
     name: 'WOLK_CONSENSUS_SRV',
-    doc: 'DNS SRV name of the consensus nodes. Not resolved by these services yet: set WOLK_CONSENSUS as well (the Kubernetes manifests carry both).',
+    doc: 'DNS SRV name of the consensus nodes (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS: every call uses the nodes of the last good lookup plus WOLK_CONSENSUS, so nodes added or removed in DNS are used without a restart. A name that resolves to nothing yet is retried (calls fail as unavailable meanwhile); a failed lookup keeps the last good set.',
     services: ['gateway', 'storer', 'rewards', 'indexer'],
     parse: parseSrvName,
   },
   WOLK_STORERS: {
     name: 'WOLK_STORERS',
-    doc: 'Comma-separated HOST:PORT list of storers to send store requests to (until the registry on chain lists them).',
+    doc: 'Comma-separated HOST:PORT list of storers to send store requests to, besides those the chain registers after genesis (with WOLK_STORERS_SRV: both, united).',
     services: ['gateway'],
     parse: parseEndpointList,
   },
   WOLK_STORERS_SRV: {
     name: 'WOLK_STORERS_SRV',
-    doc: 'DNS SRV name of the storers. Not resolved by the gateway yet: it finds storers in the chain\'s registry (and WOLK_STORERS).',
+    doc: 'DNS SRV name of the storers (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS: the gateway solicits its targets (plus WOLK_STORERS) as it does a WOLK_STORERS list, and storers registered after genesis at their node record\'s endpoint.',
     services: ['gateway'],
     parse: parseSrvName,
+  },
+  WOLK_DNS_SERVERS: {
+    name: 'WOLK_DNS_SERVERS',
+    doc: 'Comma-separated DNS servers (IP or IP:PORT, [IPv6]:PORT) that resolve the *_SRV names.',
+    services: 'all',
+    default: { unset: 'the system\'s resolvers (/etc/resolv.conf; in Kubernetes, the cluster DNS)' },
+    parse: parseDnsServers,
+  },
+  WOLK_SRV_REFRESH_MS: {
+    name: 'WOLK_SRV_REFRESH_MS',
+    doc: 'How often the *_SRV names are resolved again, in milliseconds. Until a name has answered once, a failed lookup is retried sooner (1 s, doubling up to this).',
+    services: 'all',
+    default: { value: 30_000 },
+    parse: parseInteger(100, 3_600_000),
   },
   WOLK_INDEXER: {
     name: 'WOLK_INDEXER',
