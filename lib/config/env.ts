@@ -62,11 +62,16 @@ export function parseHostPort(raw: string, name: string): { host: string; port: 
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function parseEndpointList(raw: string, name: string): string[] {
-  const items = raw
+/** A comma-separated list, items trimmed, empty ones dropped. */
+function splitList(raw: string): string[] {
+  return raw
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+function parseEndpointList(raw: string, name: string): string[] {
+  const items = splitList(raw);
   for (const item of items) parseHostPort(item, name);
   return items;
 }
@@ -104,10 +109,7 @@ export function parseBytes(min: number, max: number) {
 }
 
 function parseAddressList(raw: string, name: string): string[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const items = splitList(raw);
   for (const item of items) {
     const [ip, prefix, ...more] = item.split('/');
     const bits = isIP(ip!) === 4 ? 32 : isIP(ip!) === 6 ? 128 : 0;
@@ -167,10 +169,7 @@ function parseSrvName(raw: string, name: string): string {
 
 /** DNS servers: IPv4 or IPv6 addresses, each with an optional port (IPv6 with a port in brackets). */
 function parseDnsServers(raw: string, name: string): string[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const items = splitList(raw);
   for (const item of items) {
     const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(item) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(item) ?? /^([0-9a-fA-F:]+)()$/.exec(item);
     const ok = m !== null && isIP(m[1]!) !== 0 && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));

@@ -16,7 +16,7 @@ import { IndexerServiceClient, type ListKeysResponse } from '../../gen/wolk/inde
 import { startDnsServer, type TestDnsServer } from '../helpers/dns.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
-import { spawnService } from '../helpers/process.js';
+import { spawnService, stopChild } from '../helpers/process.js';
 import { logSeedOnFailure } from '../helpers/seed.js';
 import { startCluster, statusOrNull, type Cluster } from './consensus-cluster.js';
 
@@ -33,11 +33,7 @@ let cluster: Cluster | undefined;
 let indexer: ChildProcess | undefined;
 
 test.after.always(async () => {
-  if (indexer && indexer.exitCode === null && indexer.signalCode === null) {
-    const gone = new Promise((r) => indexer!.once('exit', r));
-    indexer.kill('SIGTERM');
-    await gone;
-  }
+  await stopChild(indexer);
   await cluster?.stop();
   await dns?.close();
 });

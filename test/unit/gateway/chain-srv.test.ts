@@ -4,32 +4,39 @@
 // removed from DNS is no longer called (though it still answers, and answered last), a DNS failure
 // keeps the last good nodes, and a name with nothing behind it yet fails as unavailable naming it.
 // The gateway's storers (WOLK_STORERS_SRV, services/gateway/registry.ts) follow DNS the same way.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { dnsResolver, endpointSet } from '../../../lib/net/endpoints.js';
 import { ChainError, createChain } from '../../../services/gateway/chain.js';
 import { createRegistry } from '../../../services/gateway/registry.js';
 import { Clients } from '../../../services/gateway/rpc.js';
-import { startDnsServer } from '../../helpers/dns.js';
+import { startDnsServer, type SrvTarget } from '../../helpers/dns.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { submitAnswering } from './fakes.js';
 
 const NAME = '_grpc._tcp.consensus.wolk.test';
+/** A DNS server serving `records`, an EndpointSet on `name` from it, and gateway clients; all closed at the test's end. */
+async function fixture(t: ExecutionContext, records: Record<string, readonly SrvTarget[]>, o: { name: string; what: string; refreshMs: number; static?: readonly string[] }) {
+  const dns = await startDnsServer(records);
+  const set = endpointSet({ static: o.static ?? [], srv: o.name, resolver: dnsResolver([dns.address]), refreshMs: o.refreshMs, logger: silentLogger, what: o.what });
+  const clients = new Clients();
+  t.teardown(async () => {
+    set.stop();
+    clients.close();
+    await dns.close();
+  });
+  await set.start();
+  return { dns, set, clients };
+}
+
 const target = (endpoint: string) => ({ target: endpoint.split(':')[0]!, port: Number(endpoint.split(':')[1]) });
 
 test('SubmitTx follows the SRV records: a new node is used, a removed one is not called again, a DNS failure changes nothing', async (t) => {
   const a = await submitAnswering(null);
   const b = await submitAnswering(null);
-  const dns = await startDnsServer({ [NAME]: [target(a.endpoint)] });
-  const set = endpointSet({ srv: NAME, resolver: dnsResolver([dns.address]), refreshMs: 100, logger: silentLogger, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV' });
-  const clients = new Clients();
-  t.teardown(async () => {
-    set.stop();
-    clients.close();
-    await Promise.all([a.close(), b.close(), dns.close()]);
-  });
-  await set.start();
+  t.teardown(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+  const { dns, set, clients } = await fixture(t, { [NAME]: [target(a.endpoint)] }, { name: NAME, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV', refreshMs: 100 });
   const chain = createChain(clients, set, 5000);
   const tx = SignedTransaction.fromPartial({});
   t.deepEqual(chain.endpoints, [a.endpoint]);
@@ -58,15 +65,7 @@ test('SubmitTx follows the SRV records: a new node is used, a removed one is not
 });
 
 test('a name with nothing behind it yet: calls fail as unavailable, naming the variable and the lookup error', async (t) => {
-  const dns = await startDnsServer({});
-  const set = endpointSet({ srv: NAME, resolver: dnsResolver([dns.address]), refreshMs: 60_000, logger: silentLogger, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV' });
-  const clients = new Clients();
-  t.teardown(async () => {
-    set.stop();
-    clients.close();
-    await dns.close();
-  });
-  await set.start();
+  const { set, clients } = await fixture(t, {}, { name: NAME, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV', refreshMs: 60_000 });
   const chain = createChain(clients, set, 2000);
   for (const call of [() => chain.submit(SignedTransaction.fromPartial({})), () => chain.status()]) {
     const err = await t.throwsAsync(call(), { instanceOf: ChainError });
@@ -77,15 +76,8 @@ test('a name with nothing behind it yet: calls fail as unavailable, naming the v
 
 test('the gateway\'s storers follow WOLK_STORERS_SRV: the configured endpoints are the SRV targets now', async (t) => {
   const storers = '_grpc._tcp.storer.wolk.test';
-  const dns = await startDnsServer({ [storers]: [{ target: '127.0.0.1', port: 7101 }, { target: '127.0.0.1', port: 7102 }] });
-  const set = endpointSet({ static: ['127.0.0.1:7100'], srv: storers, resolver: dnsResolver([dns.address]), refreshMs: 100, logger: silentLogger, what: 'WOLK_STORERS / WOLK_STORERS_SRV' });
-  const clients = new Clients();
-  t.teardown(async () => {
-    set.stop();
-    clients.close();
-    await dns.close();
-  });
-  await set.start();
+  const records = { [storers]: [{ target: '127.0.0.1', port: 7101 }, { target: '127.0.0.1', port: 7102 }] };
+  const { dns, set, clients } = await fixture(t, records, { name: storers, what: 'WOLK_STORERS / WOLK_STORERS_SRV', refreshMs: 100, static: ['127.0.0.1:7100'] });
   const registry = createRegistry(clients, undefined, set, 3);
   t.deepEqual(registry.endpoints, ['127.0.0.1:7100', '127.0.0.1:7101', '127.0.0.1:7102']);
   t.deepEqual((await registry.weightsAt(1n, new Uint8Array(32))).endpoints, registry.endpoints);
