@@ -501,9 +501,9 @@ export const ENV = {
   },
   WOLK_RECLAIM_AFTER_MS: {
     name: 'WOLK_RECLAIM_AFTER_MS',
-    doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from WOLK_CONSENSUS to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',
+    doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from the consensus nodes (WOLK_CONSENSUS, WOLK_CONSENSUS_SRV) to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',
     services: ['storer'],
-    default: { derived: `with WOLK_GENESIS and WOLK_CONSENSUS: the gateway's default WOLK_COMMIT_DEADLINE_MS + WOLK_FINALITY_TIMEOUT_MS + 10 min = ${RECLAIM_AFTER_DEFAULT_MS} (${RECLAIM_AFTER_DEFAULT_MS / 60_000} min)`, otherwise: 0 },
+    default: { derived: `with WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV: the gateway's default WOLK_COMMIT_DEADLINE_MS + WOLK_FINALITY_TIMEOUT_MS + 10 min = ${RECLAIM_AFTER_DEFAULT_MS} (${RECLAIM_AFTER_DEFAULT_MS / 60_000} min)`, otherwise: 0 },
     parse: parseInteger(0, 30 * 24 * 3600 * 1000),
   },
   WOLK_LAMBDA_MS: {
