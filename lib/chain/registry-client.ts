@@ -9,7 +9,7 @@ import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js
 import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../grpc/client.js';
 import { grpcCode, isOutage } from '../grpc/errors.js';
 import { retry } from '../grpc/retry.js';
-import { toEndpoints, type EndpointsLike } from '../net/endpoints.js';
+import { isEndpointSet, toEndpoints, type EndpointsLike } from '../net/endpoints.js';
 import { AccountRecord } from '../../gen/wolk/common/v1/state.js';
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { verifyProofResponse } from '../client/proof.js';
@@ -30,6 +30,8 @@ const tryNext = (err: unknown) => isOutage(err) || grpcCode(err) === status.NOT_
 export function chainRegistry(endpointsLike: EndpointsLike, o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
   const endpoints = toEndpoints(endpointsLike);
   const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
+  // An EndpointSet (DNS): the channels of nodes that leave it are closed.
+  const unfollow = isEndpointSet(endpointsLike) ? clients.follow(endpointsLike) : undefined;
   const timeoutMs = o.timeoutMs ?? 5000;
   const attempts = o.attempts ?? 5;
   const closed = new AbortController();
@@ -73,6 +75,7 @@ export function chainRegistry(endpointsLike: EndpointsLike, o: { timeoutMs?: num
     },
     close: () => {
       closed.abort(new Error('the chain registry client was closed'));
+      unfollow?.();
       clients.close();
     },
   };

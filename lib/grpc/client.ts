@@ -30,6 +30,16 @@ export class ClientPool<C extends { close(): void }> {
     this.clients.delete(endpoint);
   }
 
+  /**
+   * Closes the client of each endpoint that leaves `endpoints` (an EndpointSet following DNS), so the
+   * pool does not keep channels to pods that are gone. Returns the unsubscribe.
+   */
+  follow(endpoints: { onChange(listener: (current: readonly string[], removed: readonly string[]) => void): () => void }): () => void {
+    return endpoints.onChange((_current, removed) => {
+      for (const e of removed) this.drop(e);
+    });
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

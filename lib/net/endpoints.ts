@@ -87,6 +87,11 @@ export function toEndpoints(e: EndpointsLike): Endpoints {
   return Array.isArray(e) ? fixedEndpoints(e as readonly string[]) : (e as Endpoints);
 }
 
+/** Whether `e` changes over time (an EndpointSet), so that pools can follow it (ClientPool.follow). */
+export function isEndpointSet(e: EndpointsLike): e is EndpointSet {
+  return !Array.isArray(e) && typeof (e as Partial<EndpointSet>).onChange === 'function';
+}
+
 /** host:port of an SRV record (the target's trailing dot dropped; IPv6 literals bracketed). */
 export function srvEndpoint(r: SrvRecord): string {
   const host = r.name.replace(/\.$/, '');

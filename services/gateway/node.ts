@@ -57,6 +57,7 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
 
     const spools = new SpoolRegistry();
     const clients = new Clients();
+    clients.followConsensus(consensus);
     const chain = hasEndpoints(options.consensus) ? createChain(clients, consensus) : undefined;
     // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
     const weights = options.genesis && hasEndpoints(options.consensus) ? chainRegistry(consensus) : undefined;

@@ -39,6 +39,7 @@ export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
     rewardPerValid: DEFAULT_REWARD_PARAMS.rewardPerValid,
   });
   const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
+  clients.follow(endpoints);
   const log = logger.child({ module: 'follower' });
   const follower =
     follows

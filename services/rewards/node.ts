@@ -59,6 +59,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     const self = rewardsNodes.nodes.find((n) => n.id === key.id);
     if (!self) logger.warn('this node is not a rewards node in genesis: it is never selected (dry runs only)', { id: key.id });
     const consensus = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), OPTS));
+    consensus.follow(endpoints);
     const storers = new ClientPool((e) => new StorerServiceClient(e, credentials.createInsecure(), OPTS));
     const signal = closing.signal;
     // The consensus nodes in turn (lib/grpc failover); a verdict is the chain's answer.

@@ -170,6 +170,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     const reclaim = opts.reclaimAfterMs > 0 && opts.genesis && withConsensus ? opts.genesis : null;
     if (opts.reclaimAfterMs > 0 && !reclaim) log.warn('WOLK_RECLAIM_AFTER_MS is set, but without WOLK_GENESIS and WOLK_CONSENSUS (or WOLK_CONSENSUS_SRV) there is no chain to tell covered data from: reclamation is off');
     const coverageClients = reclaim ? new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions)) : null;
+    coverageClients?.follow(consensusSet);
     const coverage = reclaim ? new Coverage(db, { genesisSeedHex: reclaim.seed, certificates: createCertificateVerifier(reclaim), storerId: key.signPublicKey }) : null;
     const follower =
       coverage && coverageClients

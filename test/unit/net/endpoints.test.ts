@@ -5,8 +5,8 @@
 import test from 'ava';
 import { Resolver } from 'node:dns/promises';
 import { createLogger, silentLogger, type Logger } from '../../../lib/log/logger.js';
-import { dnsResolver, endpointSet, fixedEndpoints, toEndpoints, type EndpointSet } from '../../../lib/net/endpoints.js';
-import { failover, NoEndpointAnswered } from '../../../lib/grpc/client.js';
+import { dnsResolver, endpointSet, fixedEndpoints, isEndpointSet, toEndpoints, type EndpointSet } from '../../../lib/net/endpoints.js';
+import { ClientPool, failover, NoEndpointAnswered } from '../../../lib/grpc/client.js';
 import { startDnsServer, type SrvTarget, type TestDnsServer } from '../../helpers/dns.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { logSeedOnFailure, randomFor } from '../../helpers/seed.js';
@@ -169,5 +169,26 @@ test('seeded sequences of record sets: after each refresh the set is the static 
       tt.deepEqual(set.current(), expected, `step ${step}: ports ${ports.join(',') || '(none: a failed lookup, kept)'}`);
     }
     set.stop();
+  });
+});
+
+test('a client pool that follows the set closes the client of an endpoint that left DNS, and only that one', async (tt) => {
+  await withDns({ [NAME]: [t(7701), t(7702)] }, async (dns) => {
+    const set = setOf(dns);
+    await set.start();
+    const closed: string[] = [];
+    const pool = new ClientPool((endpoint) => ({ endpoint, close: () => void closed.push(endpoint) }));
+    const unfollow = pool.follow(set);
+    const first = set.current().map((e) => pool.get(e));
+    dns.set(NAME, [t(7702)]);
+    await pollUntil(() => closed, { what: 'the client of 127.0.0.1:7701 to be closed', deadlineMs: 5000, intervalMs: 20, until: (c) => c.length > 0 });
+    tt.deepEqual(closed, ['127.0.0.1:7701']);
+    tt.is(pool.get('127.0.0.1:7702'), first[1], 'the endpoint that stayed keeps its client');
+    unfollow();
+    set.stop();
+    pool.close();
+    tt.true(isEndpointSet(set));
+    tt.false(isEndpointSet(['a:1']));
+    tt.false(isEndpointSet(fixedEndpoints(['a:1'])));
   });
 });
