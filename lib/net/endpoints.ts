@@ -168,6 +168,7 @@ export function endpointSet(o: EndpointSetOptions): EndpointSet {
     if (!running) return;
     // Until the name has answered once, retry sooner (doubling); then every refreshMs.
     const wait = found === undefined ? Math.min(refreshMs, retryMs * 2 ** Math.min(Math.max(failures - 1, 0), 20)) : refreshMs;
+    clearTimeout(timer); // one timer, even after a stop() and start() while a lookup ran
     timer = setTimeout(() => void refresh().then(schedule), wait);
     timer.unref();
   };
