@@ -10,6 +10,7 @@ import type { StreamBlocksRequest, StreamBlocksResponse } from '../../gen/wolk/c
 import { RpcError, serverStream, type ServerStreamMethod } from '../grpc/client.js';
 import { backoffDelay, sleep as abortableSleep } from '../grpc/retry.js';
 import type { Logger } from '../log/logger.js';
+import { toEndpoints, type Endpoints, type EndpointsLike } from '../net/endpoints.js';
 
 /** The one call the follower makes (the generated ConsensusServiceClient has it). */
 export interface BlockSource {
@@ -17,7 +18,8 @@ export interface BlockSource {
 }
 
 export interface FollowerOptions {
-  readonly endpoints: readonly string[];
+  /** Read at each reconnect: an EndpointSet follows DNS (WOLK_CONSENSUS_SRV). */
+  readonly endpoints: EndpointsLike;
   readonly source: (endpoint: string) => BlockSource;
   /** Next round wanted (cursor + 1). */
   readonly nextRound: () => Promise<number>;
@@ -42,8 +44,11 @@ export class Follower {
   lastError: string | null = null;
   connectedTo: string | null = null;
 
+  private readonly endpoints: Endpoints;
+
   constructor(private readonly o: FollowerOptions) {
-    if (o.endpoints.length === 0) throw new Error('follower: no consensus endpoints (WOLK_CONSENSUS)');
+    if (Array.isArray(o.endpoints) && o.endpoints.length === 0) throw new Error('follower: no consensus endpoints (WOLK_CONSENSUS)');
+    this.endpoints = toEndpoints(o.endpoints);
   }
 
   start(): void {
@@ -68,8 +73,10 @@ export class Follower {
     let i = 0;
     while (!signal.aborted) {
       let waitMs: number | undefined;
-      const endpoint = this.o.endpoints[i % this.o.endpoints.length]!;
+      const list = this.endpoints.current();
+      const endpoint = list.length > 0 ? list[i % list.length]! : '';
       try {
+        if (endpoint === '') throw new Error(this.endpoints.emptyReason());
         const from = await this.o.nextRound();
         const source = this.o.source(endpoint);
         const stallMs = this.o.stallMs ?? 60_000;

@@ -6,9 +6,10 @@
 // close() ends retries and calls in flight.
 import { credentials, status } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
-import { failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../grpc/client.js';
+import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unaryCall } from '../grpc/client.js';
 import { grpcCode, isOutage } from '../grpc/errors.js';
 import { retry } from '../grpc/retry.js';
+import { isEndpointSet, toEndpoints, type EndpointsLike } from '../net/endpoints.js';
 import { AccountRecord } from '../../gen/wolk/common/v1/state.js';
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { verifyProofResponse } from '../client/proof.js';
@@ -25,24 +26,30 @@ export interface ChainRegistry {
 /** A node that is down, or lags behind the round asked for (NOT_FOUND), is skipped for the next. */
 const tryNext = (err: unknown) => isOutage(err) || grpcCode(err) === status.NOT_FOUND;
 
-export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
-  const clients = endpoints.map((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
+/** `endpoints` are read at each call (an EndpointSet follows DNS). */
+export function chainRegistry(endpointsLike: EndpointsLike, o: { timeoutMs?: number; attempts?: number } = {}): ChainRegistry {
+  const endpoints = toEndpoints(endpointsLike);
+  const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
+  // An EndpointSet (DNS): the channels of nodes that leave it are closed.
+  const unfollow = isEndpointSet(endpointsLike) ? clients.follow(endpointsLike) : undefined;
   const timeoutMs = o.timeoutMs ?? 5000;
   const attempts = o.attempts ?? 5;
   const closed = new AbortController();
-  let preferred = 0;
+  /** The node that answered last, tried first. */
+  let preferred: string | undefined;
   const getStateProof = async (key: Uint8Array, round?: number) => {
     let last: NoEndpointAnswered | undefined;
     try {
       return await retry(
         async () => {
           try {
+            const list = endpoints.current();
             const r = await failover(
-              endpoints,
-              (endpoint, i) => unaryCall(clients[i]!.getStateProof.bind(clients[i]!), { key: Buffer.from(key), ...(round === undefined ? {} : { round: BigInt(round) }) }, { endpoint, timeoutMs, signal: closed.signal }),
-              { start: preferred, tryNext, signal: closed.signal },
+              list,
+              (endpoint) => unaryCall(clients.get(endpoint).getStateProof.bind(clients.get(endpoint)), { key: Buffer.from(key), ...(round === undefined ? {} : { round: BigInt(round) }) }, { endpoint, timeoutMs, signal: closed.signal }),
+              { first: preferred, tryNext, signal: closed.signal, whenEmpty: () => endpoints.emptyReason() },
             );
-            preferred = r.index;
+            preferred = list[r.index];
             return r.value;
           } catch (err) {
             if (err instanceof NoEndpointAnswered) last = err;
@@ -53,7 +60,7 @@ export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: num
       );
     } catch (err) {
       if (!(err instanceof NoEndpointAnswered) && !closed.signal.aborted) throw err;
-      const why = last?.failures.map((f) => (f.error as Error).message).join('; ');
+      const why = last?.failures.length === 0 ? last.message : last?.failures.map((f) => (f.error as Error).message).join('; ');
       throw new Error(`no consensus node proved ${round === undefined ? 'the latest state' : `the registry at round ${round}`} (${closed.signal.aborted ? 'closed' : why || 'none configured'})`, { cause: err });
     }
   };
@@ -68,7 +75,8 @@ export function chainRegistry(endpoints: readonly string[], o: { timeoutMs?: num
     },
     close: () => {
       closed.abort(new Error('the chain registry client was closed'));
-      clients.forEach((c) => c.close());
+      unfollow?.();
+      clients.close();
     },
   };
 }

@@ -62,11 +62,16 @@ export function parseHostPort(raw: string, name: string): { host: string; port: 
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function parseEndpointList(raw: string, name: string): string[] {
-  const items = raw
+/** A comma-separated list, items trimmed, empty ones dropped. */
+function splitList(raw: string): string[] {
+  return raw
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+function parseEndpointList(raw: string, name: string): string[] {
+  const items = splitList(raw);
   for (const item of items) parseHostPort(item, name);
   return items;
 }
@@ -104,10 +109,7 @@ export function parseBytes(min: number, max: number) {
 }
 
 function parseAddressList(raw: string, name: string): string[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const items = splitList(raw);
   for (const item of items) {
     const [ip, prefix, ...more] = item.split('/');
     const bits = isIP(ip!) === 4 ? 32 : isIP(ip!) === 6 ? 128 : 0;
@@ -163,6 +165,17 @@ function parseSrvName(raw: string, name: string): string {
     throw new ConfigError(name, `expected a DNS SRV name like _grpc._tcp.consensus.wolk.svc.cluster.local, got "${raw}"`);
   }
   return v;
+}
+
+/** DNS servers: IPv4 or IPv6 addresses, each with an optional port (IPv6 with a port in brackets). */
+function parseDnsServers(raw: string, name: string): string[] {
+  const items = splitList(raw);
+  for (const item of items) {
+    const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(item) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(item) ?? /^([0-9a-fA-F:]+)()$/.exec(item);
+    const ok = m !== null && isIP(m[1]!) !== 0 && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));
+    if (!ok) throw new ConfigError(name, `expected comma-separated DNS server addresses (10.96.0.10, 127.0.0.1:5353, [fd00::a]:53), got "${item}"`);
+  }
+  return items;
 }
 
 function parseStore(raw: string, name: string): { kind: 'rocksdb' } | { kind: 'rados'; pool: string; namespace?: string } {
@@ -232,39 +245,53 @@ export const ENV = {
   },
   WOLK_PEERS: {
     name: 'WOLK_PEERS',
-    doc: 'Comma-separated HOST:PORT list of consensus peers.',
+    doc: 'Comma-separated HOST:PORT list of consensus peers (with WOLK_PEERS_SRV: both, united).',
     services: ['consensus'],
     parse: parseEndpointList,
   },
   WOLK_PEERS_SRV: {
     name: 'WOLK_PEERS_SRV',
-    doc: 'DNS SRV name whose records list the consensus peers (a Kubernetes headless Service).',
+    doc: 'DNS SRV name whose records list the consensus peers (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS; a failed lookup keeps the last good peers (lib/net/endpoints.ts).',
     services: ['consensus'],
     parse: parseSrvName,
   },
   WOLK_CONSENSUS: {
     name: 'WOLK_CONSENSUS',
-    doc: 'Comma-separated HOST:PORT list of consensus nodes this service talks to.',
+    doc: 'Comma-separated HOST:PORT list of consensus nodes this service talks to (with WOLK_CONSENSUS_SRV: both, united).',
     services: ['gateway', 'storer', 'rewards', 'indexer'],
     parse: parseEndpointList,
   },
   WOLK_CONSENSUS_SRV: {
     name: 'WOLK_CONSENSUS_SRV',
-    doc: 'DNS SRV name of the consensus nodes. Not resolved by these services yet: set WOLK_CONSENSUS as well (the Kubernetes manifests carry both).',
+    doc: 'DNS SRV name of the consensus nodes (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS: every call uses the nodes of the last good lookup plus WOLK_CONSENSUS, so nodes added or removed in DNS are used without a restart. A name that resolves to nothing yet is retried (calls fail as unavailable meanwhile); a failed lookup keeps the last good set.',
     services: ['gateway', 'storer', 'rewards', 'indexer'],
     parse: parseSrvName,
   },
   WOLK_STORERS: {
     name: 'WOLK_STORERS',
-    doc: 'Comma-separated HOST:PORT list of storers to send store requests to (until the registry on chain lists them).',
+    doc: 'Comma-separated HOST:PORT list of storers to send store requests to, besides those the chain registers after genesis (with WOLK_STORERS_SRV: both, united).',
     services: ['gateway'],
     parse: parseEndpointList,
   },
   WOLK_STORERS_SRV: {
     name: 'WOLK_STORERS_SRV',
-    doc: 'DNS SRV name of the storers. Not resolved by the gateway yet: it finds storers in the chain\'s registry (and WOLK_STORERS).',
+    doc: 'DNS SRV name of the storers (a Kubernetes headless Service), re-resolved every WOLK_SRV_REFRESH_MS: the gateway solicits its targets (plus WOLK_STORERS) as it does a WOLK_STORERS list, and storers registered after genesis at their node record\'s endpoint.',
     services: ['gateway'],
     parse: parseSrvName,
+  },
+  WOLK_DNS_SERVERS: {
+    name: 'WOLK_DNS_SERVERS',
+    doc: 'Comma-separated DNS servers (IP or IP:PORT, [IPv6]:PORT) that resolve the *_SRV names.',
+    services: 'all',
+    default: { unset: 'the system\'s resolvers (/etc/resolv.conf; in Kubernetes, the cluster DNS)' },
+    parse: parseDnsServers,
+  },
+  WOLK_SRV_REFRESH_MS: {
+    name: 'WOLK_SRV_REFRESH_MS',
+    doc: 'How often the *_SRV names are resolved again, in milliseconds. Until a name has answered once, a failed lookup is retried sooner (1 s, doubling up to this).',
+    services: 'all',
+    default: { value: 30_000 },
+    parse: parseInteger(100, 3_600_000),
   },
   WOLK_INDEXER: {
     name: 'WOLK_INDEXER',
@@ -482,9 +509,9 @@ export const ENV = {
   },
   WOLK_RECLAIM_AFTER_MS: {
     name: 'WOLK_RECLAIM_AFTER_MS',
-    doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from WOLK_CONSENSUS to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',
+    doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from the consensus nodes (WOLK_CONSENSUS, WOLK_CONSENSUS_SRV) to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',
     services: ['storer'],
-    default: { derived: `with WOLK_GENESIS and WOLK_CONSENSUS: the gateway's default WOLK_COMMIT_DEADLINE_MS + WOLK_FINALITY_TIMEOUT_MS + 10 min = ${RECLAIM_AFTER_DEFAULT_MS} (${RECLAIM_AFTER_DEFAULT_MS / 60_000} min)`, otherwise: 0 },
+    default: { derived: `with WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV: the gateway's default WOLK_COMMIT_DEADLINE_MS + WOLK_FINALITY_TIMEOUT_MS + 10 min = ${RECLAIM_AFTER_DEFAULT_MS} (${RECLAIM_AFTER_DEFAULT_MS / 60_000} min)`, otherwise: 0 },
     parse: parseInteger(0, 30 * 24 * 3600 * 1000),
   },
   WOLK_LAMBDA_MS: {

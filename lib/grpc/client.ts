@@ -30,6 +30,16 @@ export class ClientPool<C extends { close(): void }> {
     this.clients.delete(endpoint);
   }
 
+  /**
+   * Closes the client of each endpoint that leaves `endpoints` (an EndpointSet following DNS), so the
+   * pool does not keep channels to pods that are gone. Returns the unsubscribe.
+   */
+  follow(endpoints: { onChange(listener: (current: readonly string[], removed: readonly string[]) => void): () => void }): () => void {
+    return endpoints.onChange((_current, removed) => {
+      for (const e of removed) this.drop(e);
+    });
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
@@ -131,9 +141,9 @@ export async function* serverStream<Req, Res>(method: ServerStreamMethod<Req, Re
 /** Every endpoint failed (each with an outage, or none was given). */
 export class NoEndpointAnswered extends Error {
   readonly failures: readonly { readonly endpoint: string; readonly error: unknown }[];
-  constructor(failures: readonly { readonly endpoint: string; readonly error: unknown }[]) {
+  constructor(failures: readonly { readonly endpoint: string; readonly error: unknown }[], whyNone = 'no endpoint configured') {
     const why = failures.map((f) => (f.error instanceof RpcError && f.error.endpoint === f.endpoint ? f.error.message : `${f.endpoint}: ${(f.error as Error)?.message ?? String(f.error)}`));
-    super(failures.length === 0 ? 'no endpoint configured' : `no endpoint answered (${why.join('; ')})`);
+    super(failures.length === 0 ? whyNone : `no endpoint answered (${why.join('; ')})`);
     this.name = 'NoEndpointAnswered';
     this.failures = failures;
   }
@@ -150,6 +160,10 @@ export interface FailoverOptions {
   readonly tryNext?: (err: unknown) => boolean;
   /** Index of the endpoint to try first (e.g. the one that answered last); the others follow in order. */
   readonly start?: number;
+  /** The endpoint to try first when it is in the list (the one that answered last; the list may have changed since); overrides `start`. */
+  readonly first?: string | undefined;
+  /** Why the list is empty, for the NoEndpointAnswered thrown then (an EndpointSet's emptyReason). */
+  readonly whenEmpty?: () => string;
 }
 
 /**
@@ -162,7 +176,9 @@ export async function failover<T>(endpoints: readonly string[], fn: (endpoint: s
   const tryNext = o.tryNext ?? isOutage;
   const failures: { endpoint: string; error: unknown }[] = [];
   const n = endpoints.length;
-  const start = n === 0 ? 0 : (((o.start ?? 0) % n) + n) % n;
+  if (n === 0) throw new NoEndpointAnswered([], o.whenEmpty?.());
+  const firstAt = o.first === undefined ? -1 : endpoints.indexOf(o.first);
+  const start = firstAt >= 0 ? firstAt : (((o.start ?? 0) % n) + n) % n;
   for (let i = 0; i < n; i++) {
     const index = (start + i) % n;
     const endpoint = endpoints[index]!;

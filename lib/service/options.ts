@@ -12,6 +12,36 @@ export interface CommonOptions {
   readonly maxMessageBytes: number;
   readonly shutdownGraceMs: number;
   readonly parentPid: number | undefined;
+  /** How *_SRV names are resolved (lib/net/endpoints.ts). */
+  readonly discovery: DiscoveryOptions;
+}
+
+export interface DiscoveryOptions {
+  /** WOLK_DNS_SERVERS; undefined: the system's resolvers. */
+  readonly dnsServers: readonly string[] | undefined;
+  /** WOLK_SRV_REFRESH_MS. */
+  readonly srvRefreshMs: number;
+}
+
+/** Endpoints configured as a static list and/or a DNS SRV name (WOLK_CONSENSUS + WOLK_CONSENSUS_SRV, ...). */
+export interface EndpointSource {
+  readonly static: readonly string[];
+  readonly srv: string | undefined;
+  /** The variables, for logs and errors. */
+  readonly what: string;
+}
+
+type ListVariable = 'WOLK_CONSENSUS' | 'WOLK_STORERS' | 'WOLK_PEERS';
+
+/** A list variable and its _SRV twin, read together. */
+export function readEndpointSource(env: Environment, list: ListVariable): EndpointSource {
+  const srvName = `${list}_SRV` as const;
+  return { static: readEnv(env, list) ?? [], srv: readEnv(env, srvName), what: `${list} / ${srvName}` };
+}
+
+/** Whether any endpoint is configured (a list or an SRV name). */
+export function hasEndpoints(s: EndpointSource): boolean {
+  return s.static.length > 0 || s.srv !== undefined;
 }
 
 export function readCommonOptions(env: Environment, service: ServiceName): CommonOptions {
@@ -23,6 +53,7 @@ export function readCommonOptions(env: Environment, service: ServiceName): Commo
     maxMessageBytes: readOption(env, 'WOLK_MAX_MESSAGE_BYTES'),
     shutdownGraceMs: readOption(env, 'WOLK_SHUTDOWN_GRACE_MS'),
     parentPid: readEnv(env, 'WOLK_PARENT_PID'),
+    discovery: { dnsServers: readEnv(env, 'WOLK_DNS_SERVERS'), srvRefreshMs: readOption(env, 'WOLK_SRV_REFRESH_MS') },
   };
 }
 

@@ -25,6 +25,7 @@ import { AgreementHost, firstPeerBlock } from './host.js';
 import { DEFAULT_BLOCK_LIMITS, Ledger } from './ledger/ledger.js';
 import { Mempool } from './mempool.js';
 import { Peers } from './peers.js';
+import { dnsResolver } from '../../lib/net/endpoints.js';
 import { StorerChunks } from './remote-state.js';
 import { SOLO_GENESIS_PARAMS, type ConsensusOptions } from './options.js';
 import { consensusHandlers } from './server.js';
@@ -143,6 +144,8 @@ async function startNode(
     static: [...options.peers],
     ...(options.peersSrv !== undefined ? { srv: options.peersSrv } : {}),
     self,
+    refreshMs: options.discovery.srvRefreshMs,
+    ...(options.peersSrv !== undefined ? { resolver: dnsResolver(options.discovery.dnsServers) } : {}),
     logger: log,
     maxMessageBytes: options.maxMessageBytes,
   });

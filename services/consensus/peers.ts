@@ -1,10 +1,11 @@
-// The consensus peers: a static list (WOLK_PEERS) or the targets of a DNS SRV name (WOLK_PEERS_SRV, as
-// a Kubernetes headless Service publishes), refreshed periodically. One gRPC client per endpoint.
-import { resolveSrv } from 'node:dns/promises';
+// The consensus peers: a static list (WOLK_PEERS) and/or the targets of a DNS SRV name (WOLK_PEERS_SRV,
+// as a Kubernetes headless Service publishes), refreshed periodically by lib/net/endpoints.ts (a failed
+// lookup keeps the last good peers). One gRPC client per endpoint; a peer that left DNS is dropped.
 import { credentials } from '@grpc/grpc-js';
 import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
 import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { endpointSet, type EndpointSet, type SrvResolver } from '../../lib/net/endpoints.js';
 
 export interface PeersOptions {
   readonly static: readonly string[];
@@ -12,6 +13,8 @@ export interface PeersOptions {
   /** Our own advertised endpoint, never dialled. */
   readonly self: string;
   readonly refreshMs?: number;
+  /** Resolves WOLK_PEERS_SRV (default: the system's DNS servers). */
+  readonly resolver?: SrvResolver;
   readonly logger: Logger;
   /** Largest gRPC message exchanged with peers. */
   readonly maxMessageBytes: number;
@@ -32,21 +35,29 @@ export class Peers {
       }),
   );
   private readonly state = new Map<string, PeerState>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly set: EndpointSet;
 
   constructor(private readonly o: PeersOptions) {
-    this.setEndpoints(o.static);
+    this.set = endpointSet({
+      static: o.static,
+      srv: o.srv,
+      exclude: o.self,
+      what: 'WOLK_PEERS / WOLK_PEERS_SRV',
+      logger: o.logger,
+      ...(o.refreshMs !== undefined ? { refreshMs: o.refreshMs } : {}),
+      ...(o.resolver !== undefined ? { resolver: o.resolver } : {}),
+    });
+    this.setEndpoints(this.set.current());
+    this.set.onChange((current) => this.setEndpoints(current));
   }
 
+  /** Resolves WOLK_PEERS_SRV once (bounded wait) and keeps refreshing it. */
   async start(): Promise<void> {
-    if (this.o.srv === undefined) return;
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.o.refreshMs ?? 30_000);
-    this.timer.unref();
+    await this.set.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.set.stop();
     this.clients.close();
   }
 
@@ -68,7 +79,7 @@ export class Peers {
   }
 
   private setEndpoints(list: readonly string[]): void {
-    const want = new Set(list.filter((e) => e !== this.o.self));
+    const want = new Set(list);
     for (const e of [...this.state.keys()]) {
       if (!want.has(e)) {
         this.state.delete(e);
@@ -76,15 +87,5 @@ export class Peers {
       }
     }
     for (const e of want) if (!this.state.has(e)) this.state.set(e, { endpoint: e, connected: false });
-  }
-
-  private async refresh(): Promise<void> {
-    try {
-      const records = await resolveSrv(this.o.srv!);
-      const found = records.map((r) => `${r.name.replace(/\.$/, '')}:${r.port}`);
-      this.setEndpoints([...this.o.static, ...found]);
-    } catch (err) {
-      this.o.logger.warn('peer SRV lookup failed', { srv: this.o.srv, error: err });
-    }
   }
 }

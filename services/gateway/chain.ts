@@ -12,6 +12,7 @@ import { mostAdvanced } from '../../lib/client/most-advanced.js';
 import { verifyProofResponse } from '../../lib/client/proof.js';
 import { failover, NoEndpointAnswered, RpcError, unaryCall } from '../../lib/grpc/client.js';
 import { isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
+import { toEndpoints, type EndpointsLike } from '../../lib/net/endpoints.js';
 import type { Clients } from './rpc.js';
 
 export interface ChainStatus {
@@ -57,32 +58,41 @@ export interface Chain {
   account(publicKey: Uint8Array, signal?: AbortSignal): Promise<{ account: AccountRecord | undefined; round: bigint }>;
   submit(tx: SignedTransaction, signal?: AbortSignal): Promise<Uint8Array>;
   transaction(id: Uint8Array, signal?: AbortSignal): Promise<TxState>;
+  /** The consensus nodes now (read at each use: with WOLK_CONSENSUS_SRV they follow DNS). */
   readonly endpoints: readonly string[];
 }
 
-export function createChain(clients: Clients, endpoints: readonly string[], timeoutMs = 5000): Chain {
-  if (endpoints.length === 0) throw new Error('the gateway needs WOLK_CONSENSUS (at least one consensus node)');
-  let preferred = 0;
+/** `endpointsLike` is read at each call (an EndpointSet follows DNS); a fixed list must not be empty. */
+export function createChain(clients: Clients, endpointsLike: EndpointsLike, timeoutMs = 5000): Chain {
+  if (Array.isArray(endpointsLike) && endpointsLike.length === 0) throw new Error('the gateway needs WOLK_CONSENSUS or WOLK_CONSENSUS_SRV (at least one consensus node)');
+  const endpoints = toEndpoints(endpointsLike);
+  /** The node that answered last, tried first. */
+  let preferred: string | undefined;
   // The nodes in turn from the last one that answered; an outage (errors.ts isOutage) moves on, a
   // verdict is the chain's answer ('rejected'). A call cancelled by the caller's signal counts as
   // unavailable, as before.
   async function call<Res>(what: string, fn: (c: ConsensusServiceClient, endpoint: string) => Promise<Res>, signal: AbortSignal | undefined): Promise<Res> {
     try {
-      const r = await failover(endpoints, (endpoint) => fn(clients.consensusNode(endpoint), endpoint), { start: preferred, signal });
-      preferred = r.index;
+      const list = endpoints.current();
+      const r = await failover(list, (endpoint) => fn(clients.consensusNode(endpoint), endpoint), { first: preferred, signal, whenEmpty: () => endpoints.emptyReason() });
+      preferred = list[r.index];
       return r.value;
     } catch (err) {
       throw chainError(what, err);
     }
   }
   return {
-    endpoints,
+    get endpoints() {
+      return endpoints.current();
+    },
     // Every node is asked at once and the most advanced one answers: a node that fell behind (restarted,
     // partitioned, or slow under load) would otherwise hand out an old seed round, whose registry lacks
     // the storers registered since. Later calls prefer that node, so the seed block is read from it.
     async status(signal) {
+      const list = endpoints.current();
+      if (list.length === 0) throw chainError('GetStatus', new NoEndpointAnswered([], endpoints.emptyReason()));
       const answers = await Promise.allSettled(
-        endpoints.map((e) => {
+        list.map((e) => {
           const c = clients.consensusNode(e);
           return unaryCall(c.getStatus.bind(c), {}, { endpoint: e, timeoutMs, signal });
         }),
@@ -90,9 +100,9 @@ export function createChain(clients: Clients, endpoints: readonly string[], time
       const best = mostAdvanced(answers);
       if (!best) {
         const failures = answers.map((a) => (a as PromiseRejectedResult).reason as unknown);
-        throw chainError('GetStatus', failures.find((e) => !unavailable(e)) ?? new NoEndpointAnswered(failures.map((error, i) => ({ endpoint: endpoints[i]!, error }))));
+        throw chainError('GetStatus', failures.find((e) => !unavailable(e)) ?? new NoEndpointAnswered(failures.map((error, i) => ({ endpoint: list[i]!, error }))));
       }
-      preferred = best.index;
+      preferred = list[best.index];
       const s = best.status;
       return { chainId: s.chainId, finalizedRound: s.finalizedRound, finalizedHash: s.finalizedHash };
     },
@@ -143,7 +153,7 @@ const unavailable = (err: unknown) => isOutage(err) || isCancelledByCaller(err);
 /** A failed chain call in the gateway's terms: no node answered ('unavailable') or one judged it ('rejected'). */
 function chainError(what: string, err: unknown): unknown {
   if (err instanceof NoEndpointAnswered) {
-    return new ChainError('unavailable', `${what}: no consensus node answered (${(err.last as Error | undefined)?.message ?? 'none configured'})`);
+    return new ChainError('unavailable', `${what}: no consensus node answered (${(err.last as Error | undefined)?.message ?? err.message})`);
   }
   if (unavailable(err)) return new ChainError('unavailable', `${what}: no consensus node answered (${(err as Error).message})`);
   if (err instanceof RpcError) return new ChainError('rejected', `${what}: ${err.message}`, { cause: err });

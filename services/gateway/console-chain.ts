@@ -74,7 +74,8 @@ export interface ChainWatch {
 }
 
 export interface ChainWatchDeps {
-  readonly endpoints: readonly string[];
+  /** The consensus nodes, read at each attempt (they follow DNS with WOLK_CONSENSUS_SRV). */
+  readonly endpoints: () => readonly string[];
   readonly consensus: (endpoint: string) => ConsensusServiceClient;
   readonly tip: (signal: AbortSignal) => Promise<bigint>;
   readonly logger: Logger;
@@ -174,8 +175,10 @@ export function createChainWatch(deps: ChainWatchDeps): ChainWatch {
     let attempt = 0;
     while (!signal.aborted) {
       if (deps.clock.now() - lastTouch > IDLE_MS && subscribers.size === 0) return;
-      const endpoint = deps.endpoints[attempt % deps.endpoints.length]!;
+      const list = deps.endpoints();
+      const endpoint = list.length > 0 ? list[attempt % list.length]! : '';
       try {
+        if (endpoint === '') throw new Error('no consensus endpoints yet');
         if (fromRound === 0n) {
           const tip = await deps.tip(signal);
           fromRound = tip > BigInt(MAX_BACKFILL) ? tip - BigInt(MAX_BACKFILL) + 1n : 1n;

@@ -80,7 +80,7 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
     return (indexerClient ??= new IndexerServiceClient(ctx.indexer.endpoint, credentials.createInsecure(), reconnectChannelOptions));
   };
   const watch: ChainWatch = createChainWatch({
-    endpoints: ctx.chain.endpoints,
+    endpoints: () => ctx.chain.endpoints,
     consensus: (e) => ctx.clients.consensusNode(e),
     tip: async (signal) => (await ctx.chain.status(signal)).finalizedRound,
     logger: ctx.logger,

@@ -10,6 +10,8 @@ import { ListenError } from '../../lib/grpc/server.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
+import { startEndpoints } from '../../lib/service/endpoints.js';
+import { hasEndpoints } from '../../lib/service/options.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { createApi } from './api.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
@@ -30,6 +32,9 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
   const dataDir = options.dataDir;
   const { key } = loadOrCreateNodeKey(dataDir);
   const gatewayKey = { publicKey: key.signPublicKey, secretKey: key.signSecretKey };
+  // Consensus nodes and storers: the static lists and the SRV targets, read at each call (lib/net/endpoints.ts).
+  const consensus = await startEndpoints(options, options.consensus, ctx.logger);
+  const storers = await startEndpoints(options, options.storers, ctx.logger);
   const kv = await openRocksKv(join(dataDir, 'gateway-db'));
   // Once startGrpcNode has them, it closes the clients and the database itself if the start fails.
   let handedOver = false;
@@ -52,10 +57,17 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
 
     const spools = new SpoolRegistry();
     const clients = new Clients();
-    const chain = options.consensus.length > 0 ? createChain(clients, options.consensus) : undefined;
+    clients.followConsensus(consensus);
+    const chain = hasEndpoints(options.consensus) ? createChain(clients, consensus) : undefined;
     // Storer weights per seed round from consensus (stake × reputation; lib/chain/storer-registry.ts).
-    const weights = options.genesis && options.consensus.length > 0 ? chainRegistry(options.consensus) : undefined;
-    const registry = createRegistry(clients, options.genesis, options.storers, options.replication * 2, weights);
+    const weights = options.genesis && hasEndpoints(options.consensus) ? chainRegistry(consensus) : undefined;
+    const registry = createRegistry(clients, options.genesis, storers, options.replication * 2, weights);
+    // What /status probes: the consensus nodes and storers now, and the configured indexer and rewards.
+    const processes = () => [
+      ...consensus.current().map((endpoint) => ({ role: 'consensus' as const, endpoint })),
+      ...storers.current().map((endpoint) => ({ role: 'storer' as const, endpoint })),
+      ...options.processes,
+    ];
     const indexer = options.indexer ? createIndexerView(options.indexer) : undefined;
 
     // The HTTP front: uploads name this gateway's gRPC GetFile as their source, so it starts once the
@@ -103,7 +115,9 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
           : undefined;
         const server = createGatewayHttpServer({
           logger: ctx.logger,
-          processes: options.processes,
+          get processes() {
+            return processes();
+          },
           startedAt: Date.now(),
           ...(api ? { api } : {}),
           ...(chain ? { chain } : {}),
@@ -155,6 +169,8 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
         kv,
         {
           close: async () => {
+            consensus.stop();
+            storers.stop();
             clients.close();
             weights?.close();
             indexer?.close();
@@ -164,7 +180,11 @@ export const createGatewayNode: NodeFactory<GatewayOptions> = async (ctx) => {
       background: [pruner, front],
     });
   } catch (err) {
-    if (!handedOver) await kv.close();
+    if (!handedOver) {
+      consensus.stop();
+      storers.stop();
+      await kv.close();
+    }
     throw err;
   }
 };

@@ -3,7 +3,7 @@
 import { formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import { trustedProxies, type TrustedProxies } from './client-address.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
-import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import { readCommonOptions, readEndpointSource, readGenesis, type CommonOptions, type EndpointSource } from '../../lib/service/options.js';
 import type { RateLimit } from './rate-limit.js';
 import type { KnownProcess } from './status.js';
 
@@ -12,9 +12,12 @@ const REPLAY_CACHE_ENTRIES = 1_000_000;
 
 export interface GatewayOptions extends CommonOptions {
   readonly httpListen: { readonly host: string; readonly port: number };
+  /** The indexer and rewards processes /status reports, besides the consensus nodes and storers now. */
   readonly processes: readonly KnownProcess[];
-  readonly consensus: readonly string[];
-  readonly storers: readonly string[];
+  /** WOLK_CONSENSUS and WOLK_CONSENSUS_SRV. */
+  readonly consensus: EndpointSource;
+  /** WOLK_STORERS and WOLK_STORERS_SRV. */
+  readonly storers: EndpointSource;
   /** WOLK_INDEXER "host:port", if any. */
   readonly indexer: string | undefined;
   /** HOST:PORT storers fetch uploads from (this gateway's gRPC GetFile). */
@@ -58,12 +61,9 @@ export interface HttpLimits {
 }
 
 export function readOptions(env: Environment): GatewayOptions {
-  const consensus = readEnv(env, 'WOLK_CONSENSUS') ?? [];
-  const storers = readEnv(env, 'WOLK_STORERS') ?? [];
-  const processes: KnownProcess[] = [
-    ...consensus.map((endpoint) => ({ role: 'consensus' as const, endpoint })),
-    ...storers.map((endpoint) => ({ role: 'storer' as const, endpoint })),
-  ];
+  const consensus = readEndpointSource(env, 'WOLK_CONSENSUS');
+  const storers = readEndpointSource(env, 'WOLK_STORERS');
+  const processes: KnownProcess[] = [];
   const indexer = readEnv(env, 'WOLK_INDEXER');
   if (indexer) processes.push({ role: 'indexer', endpoint: formatHostPort(indexer) });
   const rewards = readEnv(env, 'WOLK_REWARDS');

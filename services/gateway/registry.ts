@@ -1,11 +1,12 @@
 // Which storers exist, their keys, stake and endpoints: the chain's registry of a request's seed round
 // (consensus, proofs checked: genesis storers and those registered since, with the endpoints of their
-// node records), the genesis file (WOLK_GENESIS) without consensus, plus WOLK_STORERS endpoints
-// (GetInfo names the id behind each).
+// node records), the genesis file (WOLK_GENESIS) without consensus, plus the configured storers
+// (WOLK_STORERS and the targets of WOLK_STORERS_SRV, read at each request; GetInfo names the id behind each).
 import type { Genesis } from '../../lib/chain/genesis.js';
 import type { ChainRegistry } from '../../lib/chain/registry-client.js';
 import { fromHex } from '../../lib/crypto/hash.js';
 import { unaryCall } from '../../lib/grpc/client.js';
+import { toEndpoints, type EndpointsLike } from '../../lib/net/endpoints.js';
 import type { Clients } from './rpc.js';
 
 export interface StorerEntry {
@@ -16,7 +17,7 @@ export interface StorerEntry {
 }
 
 export interface Registry {
-  /** Endpoints to send store requests to. */
+  /** Endpoints to send store requests to (now: the configured ones follow DNS with WOLK_STORERS_SRV). */
   readonly endpoints: readonly string[];
   readonly totalStake: bigint;
   readonly expectedStorers: number;
@@ -39,7 +40,8 @@ export interface Weights {
   readonly endpoints: readonly string[];
 }
 
-export function createRegistry(clients: Clients, genesis: Genesis | undefined, storerEndpoints: readonly string[], expectedDefault: number, chain?: ChainRegistry): Registry {
+export function createRegistry(clients: Clients, genesis: Genesis | undefined, storerEndpoints: EndpointsLike, expectedDefault: number, chain?: ChainRegistry): Registry {
+  const storers = toEndpoints(storerEndpoints);
   const byId = new Map<string, StorerEntry>();
   let totalStake = 0n;
   for (const n of genesis?.nodes ?? []) {
@@ -47,13 +49,23 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
     byId.set(n.id, { id: n.id, vrfPublicKey: fromHex(n.vrfPublicKey), stake: BigInt(n.stake), endpoint: n.endpoint });
     totalStake += BigInt(n.stake);
   }
-  const endpoints = storerEndpoints.length > 0 ? storerEndpoints : [...byId.values()].map((e) => e.endpoint);
-  // Storers known only from chain records (registered after genesis, behind no WOLK_STORERS endpoint):
+  const genesisEndpoints = [...byId.values()].map((e) => e.endpoint);
+  // The configured storers now; without any (none set, or an SRV name not resolved yet), the genesis storers.
+  const endpointsNow = () => {
+    const configured = storers.current();
+    return { configured: configured.length > 0, endpoints: configured.length > 0 ? configured : genesisEndpoints };
+  };
+  // Storers known only from chain records (registered after genesis, behind no configured endpoint):
   // with configured endpoints they are still solicited at their record endpoint, every time.
   const fromRecords = new Set<string>();
   let probed: Promise<void> | undefined;
-  const probe = (signal?: AbortSignal) =>
-    (probed ??= Promise.all(
+  let probedList: readonly string[] | undefined;
+  const probe = (signal?: AbortSignal) => {
+    const { endpoints } = endpointsNow();
+    // A changed list (DNS) is probed afresh.
+    if (probedList !== endpoints) probed = undefined;
+    probedList = endpoints;
+    return (probed ??= Promise.all(
       endpoints.map(async (endpoint) => {
         try {
           const c = clients.storer(endpoint);
@@ -68,12 +80,16 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
         }
       }),
     ).then(() => undefined));
+  };
   return {
-    endpoints,
+    get endpoints() {
+      return endpointsNow().endpoints;
+    },
     totalStake,
     expectedStorers: genesis?.params.storerCommitteeSize ?? expectedDefault,
     byId: (id) => byId.get(id),
     async weightsAt(round, seed) {
+      const { configured, endpoints } = endpointsNow();
       if (!chain || round > BigInt(Number.MAX_SAFE_INTEGER)) {
         return {
           totalStake,
@@ -85,10 +101,9 @@ export function createRegistry(clients: Clients, genesis: Genesis | undefined, s
         };
       }
       const reg = await chain.at(Number(round), seed);
-      // Where to solicit: without WOLK_STORERS, every storer of the round at its node record's endpoint
-      // (UpdateNode may have moved it); with WOLK_STORERS, those endpoints plus the record endpoint of
+      // Where to solicit: without configured storers, every storer of the round at its node record's
+      // endpoint (UpdateNode may have moved it); with them, those endpoints plus the record endpoint of
       // each storer registered after genesis that none of them answered for.
-      const configured = storerEndpoints.length > 0;
       const all = new Set(configured ? endpoints : []);
       for (const s of reg.storers) {
         if (s.stake <= 0n) continue;

@@ -29,6 +29,11 @@ export class Clients {
     return this.consensus.get(endpoint);
   }
 
+  /** Consensus clients of nodes that leave `endpoints` are closed (ClientPool.follow). */
+  followConsensus(endpoints: Parameters<ClientPool<ConsensusServiceClient>['follow']>[0]): () => void {
+    return this.consensus.follow(endpoints);
+  }
+
   close(): void {
     this.storers.close();
     this.consensus.close();

@@ -7,6 +7,8 @@ import { IndexerServiceService } from '../../gen/wolk/indexer/v1/indexer.js';
 import { DEFAULT_REWARD_PARAMS } from '../../lib/chain/reward.js';
 import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
+import { startEndpoints } from '../../lib/service/endpoints.js';
+import { hasEndpoints } from '../../lib/service/options.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import { createCertificateVerifier } from '../../lib/chain/certificate.js';
@@ -17,14 +19,19 @@ import { ReadModel } from './store.js';
 
 export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
   const { options, logger } = ctx;
-  const endpoints = [...options.consensus];
   const genesis = options.genesis ?? null;
-  const db = await openRocksKv(join(options.dataDir, 'db'));
-  if (genesis === null || endpoints.length === 0) {
+  const follows = genesis !== null && hasEndpoints(options.consensus);
+  if (!follows) {
     // Without a network to follow the indexer still serves (empty, UNAVAILABLE) so health checks work;
     // say loudly what is missing.
-    logger.warn('the indexer follows nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: genesis?.network ?? null, consensus: endpoints });
+    logger.warn('the indexer follows nothing: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV', { genesis: genesis?.network ?? null, consensus: options.consensus.static, consensusSrv: options.consensus.srv ?? null });
   }
+  // The consensus nodes: the static list and the SRV targets, read at each reconnect (lib/net/endpoints.ts).
+  const endpoints = await startEndpoints(options, options.consensus, logger);
+  const db = await openRocksKv(join(options.dataDir, 'db')).catch((err: unknown) => {
+    endpoints.stop();
+    throw err;
+  });
   const certificates = genesis ? createCertificateVerifier(genesis) : { hashOf: () => new Uint8Array(32), verify: () => ({ ok: false as const, reason: 'no genesis' }) };
   const model = new ReadModel(db, {
     genesis: genesis ?? { network: '', seed: '00'.repeat(32), timestampMs: 0, params: { replication: 1, storerCommitteeSize: 1, chunkSize: 4096, lambdaMs: 1, auditDepth: 1 }, nodes: [] },
@@ -32,9 +39,10 @@ export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
     rewardPerValid: DEFAULT_REWARD_PARAMS.rewardPerValid,
   });
   const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions));
+  clients.follow(endpoints);
   const log = logger.child({ module: 'follower' });
   const follower =
-    endpoints.length > 0
+    follows
       ? new Follower({
           endpoints,
           source: (e) => clients.get(e),
@@ -56,7 +64,7 @@ export const createIndexerNode: NodeFactory<IndexerOptions> = async (ctx) => {
         handlers: indexerHandlers({ model, consensus: endpoints, client: (e) => clients.get(e) }),
       }),
     ],
-    resources: [db, { close: async () => clients.close() }],
+    resources: [db, { close: async () => (endpoints.stop(), clients.close()) }],
     background: follower ? [{ start: () => follower.start(), stop: () => follower.stop() }] : [],
   });
 };

@@ -6,6 +6,7 @@ import { COLLECTION_RE, isValidKey, NAME_RE, pathStateKey } from '../../lib/chai
 import { failover, NoEndpointAnswered, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
 import { invalidArgument, notFound, unavailable } from '../../lib/grpc/errors.js';
+import { toEndpoints, type EndpointsLike } from '../../lib/net/endpoints.js';
 import { QueryError, type ReadModel } from './store.js';
 
 /** The one consensus call GetKey passes through. */
@@ -15,8 +16,8 @@ export interface StateProofSource {
 
 export interface IndexerServerComponents {
   readonly model: ReadModel;
-  /** The consensus nodes GetKey asks for a proof, in turn. */
-  readonly consensus: readonly string[];
+  /** The consensus nodes GetKey asks for a proof, in turn (read at each call: they follow DNS with WOLK_CONSENSUS_SRV). */
+  readonly consensus: EndpointsLike;
   readonly client: (endpoint: string) => StateProofSource;
   readonly proofTimeoutMs?: number;
 }
@@ -31,6 +32,7 @@ async function wrap<T>(f: () => Promise<T>): Promise<T> {
 }
 
 export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typeof IndexerServiceService> {
+  const consensus = toEndpoints(c.consensus);
   const ready = async () => {
     const cur = await c.model.cursor();
     if (cur === null) throw unavailable('the indexer has not applied any block yet (still catching up)');
@@ -54,17 +56,17 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
       try {
         res = (
           await failover(
-            c.consensus,
+            consensus.current(),
             (endpoint) => {
               const client = c.client(endpoint);
               // Proven at the indexer's own latest block, so the answer matches its listings.
               return unaryCall(client.getStateProof.bind(client), { key: Buffer.from(key), round: BigInt(cur.round) }, { endpoint, timeoutMs: c.proofTimeoutMs ?? 5000, signal: ctx.signal });
             },
-            { tryNext: () => true, signal: ctx.signal },
+            { tryNext: () => true, signal: ctx.signal, whenEmpty: () => consensus.emptyReason() },
           )
         ).value;
       } catch (err) {
-        if (err instanceof NoEndpointAnswered) throw unavailable(`no consensus node gave a proof: ${err.failures.map((f) => (f.error as Error).message).join('; ') || 'none configured'}`);
+        if (err instanceof NoEndpointAnswered) throw unavailable(`no consensus node gave a proof: ${err.failures.map((f) => (f.error as Error).message).join('; ') || err.message}`);
         throw err;
       }
       if (!res.proof || res.proof.value === undefined) throw notFound(`wolk://${req.owner}/${req.collection}/${req.key} is not set (as of block ${cur.round})`);

@@ -13,6 +13,8 @@ import { ClientPool, failover, NoEndpointAnswered, reconnectChannelOptions, unar
 import { grpcCode, isCancelledByCaller, isOutage } from '../../lib/grpc/errors.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode } from '../../lib/service/grpc-node.js';
+import { startEndpoints } from '../../lib/service/endpoints.js';
+import { hasEndpoints } from '../../lib/service/options.js';
 import type { NodeFactory } from '../../lib/service/runtime.js';
 import { openRocksKv } from '../../lib/storage/rocksdb.js';
 import type { StorerProber } from './auditor.js';
@@ -37,15 +39,19 @@ function timeBoxed<T>(p: Promise<T>): Promise<T> {
 
 export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
   const { options, logger } = ctx;
-  const db = await openRocksKv(join(options.dataDir, 'db'));
-  const endpoints = [...options.consensus];
+  // The consensus nodes: the static list and the SRV targets, read at each call (lib/net/endpoints.ts).
+  const endpoints = await startEndpoints(options, options.consensus, logger);
+  const db = await openRocksKv(join(options.dataDir, 'db')).catch((err: unknown) => {
+    endpoints.stop();
+    throw err;
+  });
   let rewarder: Rewarder | null = null;
   let repairLoop: ReturnType<typeof createRepairLoop> | null = null;
   // Ends the consensus calls in flight when the node stops (storer calls end with the audit's signal).
   const closing = new AbortController();
-  const closers: { close(): Promise<void> }[] = [db];
-  if (options.genesis === undefined || endpoints.length === 0) {
-    logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS', { genesis: options.genesis?.network ?? null, consensus: endpoints });
+  const closers: { close(): Promise<void> }[] = [db, { close: async () => endpoints.stop() }];
+  if (options.genesis === undefined || !hasEndpoints(options.consensus)) {
+    logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV', { genesis: options.genesis?.network ?? null, consensus: options.consensus.static, consensusSrv: options.consensus.srv ?? null });
   } else {
     const genesis = options.genesis;
     const { key } = loadOrCreateNodeKey(options.dataDir);
@@ -53,11 +59,12 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
     const self = rewardsNodes.nodes.find((n) => n.id === key.id);
     if (!self) logger.warn('this node is not a rewards node in genesis: it is never selected (dry runs only)', { id: key.id });
     const consensus = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), OPTS));
+    consensus.follow(endpoints);
     const storers = new ClientPool((e) => new StorerServiceClient(e, credentials.createInsecure(), OPTS));
     const signal = closing.signal;
     // The consensus nodes in turn (lib/grpc failover); a verdict is the chain's answer.
     const read = <T>(fn: (c: ConsensusServiceClient, endpoint: string) => Promise<T>) =>
-      failover(endpoints, (e) => fn(consensus.get(e), e), { tryNext: nextReplica, signal }).then((r) => r.value);
+      failover(endpoints.current(), (e) => fn(consensus.get(e), e), { tryNext: nextReplica, signal, whenEmpty: () => endpoints.emptyReason() }).then((r) => r.value);
     const storerEndpoint = new Map(nodesWithRole(genesis, 'storer').nodes.map((n) => [n.id, n.endpoint]));
     // A storer registered after genesis is reached at its node record's endpoint (GetAccount).
     const storer = async (id: Uint8Array) => {
@@ -75,14 +82,16 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       // The most advanced node's tip: one that fell behind would hold the audits (and the search for a
       // submitted Reward) back at its round. Blocks are then read from whichever node has them.
       finalizedRound: async () => {
+        const list = endpoints.current();
+        if (list.length === 0) throw new NoEndpointAnswered([], endpoints.emptyReason());
         const answers = await Promise.allSettled(
-          endpoints.map((e) => {
+          list.map((e) => {
             const c = consensus.get(e);
             return unaryCall(c.getStatus.bind(c), {}, { endpoint: e, timeoutMs: 3000, signal });
           }),
         );
         const best = mostAdvanced(answers);
-        if (!best) throw new NoEndpointAnswered(answers.map((a, i) => ({ endpoint: endpoints[i]!, error: (a as PromiseRejectedResult).reason as unknown })));
+        if (!best) throw new NoEndpointAnswered(answers.map((a, i) => ({ endpoint: list[i]!, error: (a as PromiseRejectedResult).reason as unknown })));
         return Number(best.status.finalizedRound);
       },
       block: async (round) => {
@@ -93,10 +102,10 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       nonceOf: async (id) => (await read((c, e) => unaryCall(c.getAccount.bind(c), { publicKey: Buffer.from(id) }, { endpoint: e, timeoutMs: 3000, signal }))).account?.nonce ?? 0n,
       // A transaction goes to the next node on an outage only: a refusal is the chain's verdict.
       submit: async (stx) => {
-        const r = await failover(endpoints, (e) => {
+        const r = await failover(endpoints.current(), (e) => {
           const c = consensus.get(e);
           return unaryCall(c.submitTx.bind(c), { tx: stx }, { endpoint: e, timeoutMs: 5000, signal });
-        }, { signal });
+        }, { signal, whenEmpty: () => endpoints.emptyReason() });
         return new Uint8Array(r.value.txId);
       },
     };
@@ -194,7 +203,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       registration({
         fullName: 'wolk.rewards.v1.RewardsService',
         definition: RewardsServiceService,
-        handlers: rewardsHandlers(r, 'the rewards service has no network: set WOLK_GENESIS and WOLK_CONSENSUS'),
+        handlers: rewardsHandlers(r, 'the rewards service has no network: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV'),
       }),
     ],
     resources: closers,

@@ -2,13 +2,13 @@
 // (lib/config/env.ts defines every variable and its default).
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
-import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import { readCommonOptions, readEndpointSource, readGenesis, type CommonOptions, type EndpointSource } from '../../lib/service/options.js';
 
 export interface RewardsOptions extends CommonOptions {
   /** The network's genesis (rewards stake, storer endpoints, Q); undefined: audits nothing. */
   readonly genesis: Genesis | undefined;
-  /** Consensus nodes (WOLK_CONSENSUS): blocks in, Reward transactions out. */
-  readonly consensus: readonly string[];
+  /** Consensus nodes (WOLK_CONSENSUS, WOLK_CONSENSUS_SRV): blocks in, Reward transactions out. */
+  readonly consensus: EndpointSource;
   /** Q: the block audited is this many rounds back (the genesis value unless WOLK_AUDIT_DEPTH says otherwise). */
   readonly auditDepth: number | undefined;
   /** Response deadline of one audit call, ms (WOLK_AUDIT_DEADLINE_MS; docs/rewards.md "Deadlines and containment"). */
@@ -27,7 +27,7 @@ export function readOptions(env: Environment): RewardsOptions {
   return {
     ...readCommonOptions(env, 'rewards'),
     genesis,
-    consensus: readEnv(env, 'WOLK_CONSENSUS') ?? [],
+    consensus: readEndpointSource(env, 'WOLK_CONSENSUS'),
     auditDepth: genesis ? readDerived(env, 'WOLK_AUDIT_DEPTH', genesis.params.auditDepth) : readEnv(env, 'WOLK_AUDIT_DEPTH'),
     auditDeadlineMs: readOption(env, 'WOLK_AUDIT_DEADLINE_MS'),
     auditRetries: readOption(env, 'WOLK_AUDIT_RETRIES'),

@@ -14,6 +14,7 @@ import { signTransaction } from '../../lib/client/tx.js';
 import { ClientPool, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
+import type { EndpointsLike } from '../../lib/net/endpoints.js';
 import { createRepairer, type RepairerPorts } from './repairer.js';
 import type { ChainAccess } from './rewarder.js';
 import type { sharedNonces } from './tx-nonces.js';
@@ -23,7 +24,8 @@ export interface RepairLoopOptions {
   readonly genesis: Genesis;
   readonly key: NodeKey;
   readonly indexer: string;
-  readonly consensus: readonly string[];
+  /** Read at each call (an EndpointSet follows DNS with WOLK_CONSENSUS_SRV). */
+  readonly consensus: EndpointsLike;
   readonly chain: Pick<ChainAccess, 'finalizedRound' | 'block'>;
   readonly nonces: ReturnType<typeof sharedNonces>;
   readonly intervalMs: number;

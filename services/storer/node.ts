@@ -11,6 +11,9 @@ import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js
 import { ClientPool, reconnectChannelOptions } from '../../lib/grpc/client.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { registration, startGrpcNode, type NodePart } from '../../lib/service/grpc-node.js';
+import { startEndpoints } from '../../lib/service/endpoints.js';
+import { hasEndpoints } from '../../lib/service/options.js';
+import type { EndpointSet } from '../../lib/net/endpoints.js';
 import type { NodeFactory, RunningNode } from '../../lib/service/runtime.js';
 import type { BlobStore } from '../../lib/storage/blob.js';
 import { openFsBlobStore } from '../../lib/storage/blob-fs.js';
@@ -65,6 +68,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
   let node: RunningNode & { port: number };
   // Once startGrpcNode has them, it closes the stores itself if the start fails.
   let handedOver = false;
+  let consensus: EndpointSet | undefined;
   try {
     const freeBytes = async () => {
       if (opts.store.kind !== 'rocksdb') return undefined;
@@ -108,9 +112,11 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
       });
     }
 
-    // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round.
-    const consensus = opts.consensus;
-    const registry = opts.genesis && consensus.length > 0 ? chainRegistry(consensus) : undefined;
+    // With consensus, Solicit weighs this storer by stake × reputation at the request's seed round. The
+    // consensus nodes: the static list and the SRV targets, read at each call (lib/net/endpoints.ts).
+    const withConsensus = hasEndpoints(opts.consensus);
+    const consensusSet = (consensus = await startEndpoints(opts, opts.consensus, log));
+    const registry = opts.genesis && withConsensus ? chainRegistry(consensusSet) : undefined;
     const selection = createSelection(opts.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: opts.stake }, opts.replication, registry ? (round, seed) => registry.at(round, seed) : undefined);
     if (!opts.genesis) log.info('no WOLK_GENESIS: Solicit uses a registry of this storer alone (WOLK_STAKE against the request\'s total_stake)');
     // Who this storer keeps bytes for (admission.ts): with a genesis, only nodes the chain registers.
@@ -157,9 +163,9 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     const selfRegistration: NodePart = {
       start(listening) {
         endpoint = listening.endpoint;
-        if (!opts.genesis || consensus.length === 0 || nodesWithRole(opts.genesis, 'storer').nodes.some((n) => n.id === key.id)) return;
+        if (!opts.genesis || !withConsensus || nodesWithRole(opts.genesis, 'storer').nodes.some((n) => n.id === key.id)) return;
         const chainId = opts.genesis.network;
-        registrationLoop = registerSelf({ key, chainId, endpoint: () => opts.advertise ?? endpoint, stake: opts.stake, consensus, logger: log, signal: registering.signal }).catch((err: unknown) =>
+        registrationLoop = registerSelf({ key, chainId, endpoint: () => opts.advertise ?? endpoint, stake: opts.stake, consensus: consensusSet, logger: log, signal: registering.signal }).catch((err: unknown) =>
           log.error('registration stopped', { error: (err as Error).message }),
         );
       },
@@ -170,14 +176,15 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     };
     // Space reclamation (reclaimer.ts): follows certified blocks to learn what the chain holds this
     // storer responsible for, and deletes the rest after WOLK_RECLAIM_AFTER_MS.
-    const reclaim = opts.reclaimAfterMs > 0 && opts.genesis && consensus.length > 0 ? opts.genesis : null;
-    if (opts.reclaimAfterMs > 0 && !reclaim) log.warn('WOLK_RECLAIM_AFTER_MS is set, but without WOLK_GENESIS and WOLK_CONSENSUS there is no chain to tell covered data from: reclamation is off');
+    const reclaim = opts.reclaimAfterMs > 0 && opts.genesis && withConsensus ? opts.genesis : null;
+    if (opts.reclaimAfterMs > 0 && !reclaim) log.warn('WOLK_RECLAIM_AFTER_MS is set, but without WOLK_GENESIS and WOLK_CONSENSUS (or WOLK_CONSENSUS_SRV) there is no chain to tell covered data from: reclamation is off');
     const coverageClients = reclaim ? new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure(), reconnectChannelOptions)) : null;
+    coverageClients?.follow(consensusSet);
     const coverage = reclaim ? new Coverage(db, { genesisSeedHex: reclaim.seed, certificates: createCertificateVerifier(reclaim), storerId: key.signPublicKey }) : null;
     const follower =
       coverage && coverageClients
         ? new Follower({
-            endpoints: consensus,
+            endpoints: consensusSet,
             source: (e) => coverageClients.get(e),
             nextRound: async () => ((await coverage.cursor())?.round ?? -1) + 1,
             apply: async (b) => void (await coverage.apply(b)),
@@ -214,7 +221,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
           }),
         }),
       ],
-      resources: [{ close: async () => registry?.close() }, { close: async () => coverageClients?.close() }, db, blobs],
+      resources: [{ close: async () => consensusSet.stop() }, { close: async () => registry?.close() }, { close: async () => coverageClients?.close() }, db, blobs],
       background: [
         selfRegistration,
         ...(sectors ? [{ start: () => sectors.start(), stop: () => sectors.stop() }] : []),
@@ -228,6 +235,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     });
   } catch (err) {
     if (!handedOver) {
+      consensus?.stop();
       await blobs.close();
       await db.close();
     }

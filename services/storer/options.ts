@@ -2,7 +2,7 @@
 // (lib/config/env.ts defines every variable and its default).
 import { ConfigError, RECLAIM_AFTER_DEFAULT_MS, formatHostPort, readDerived, readEnv, readOption, type Environment } from '../../lib/config/env.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
-import { readCommonOptions, readGenesis, type CommonOptions } from '../../lib/service/options.js';
+import { hasEndpoints, readCommonOptions, readEndpointSource, readGenesis, type CommonOptions, type EndpointSource } from '../../lib/service/options.js';
 import type { AdmissionMode } from './admission.js';
 import { ATTACKS, type Attack } from './faults.js';
 
@@ -25,8 +25,8 @@ export interface StorerOptions extends CommonOptions {
   readonly faults: ReadonlySet<Fault>;
   /** HOST:PORT others reach this storer at (GetInfo); default the listen address. */
   readonly advertise: string | undefined;
-  /** Consensus nodes (WOLK_CONSENSUS): with a genesis, the chain's storer registry is read from them. */
-  readonly consensus: readonly string[];
+  /** Consensus nodes (WOLK_CONSENSUS, WOLK_CONSENSUS_SRV): with a genesis, the chain's storer registry is read from them. */
+  readonly consensus: EndpointSource;
   /** Who this storer keeps bytes for (admission.ts), and each writer's byte budget. */
   readonly admission: AdmissionMode;
   readonly writeBudget: { readonly bytesPerSecond: number; readonly burstBytes: number };
@@ -46,7 +46,7 @@ export function readOptions(env: Environment): StorerOptions {
   const advertise = readEnv(env, 'WOLK_ADVERTISE');
   const admission = readDerived(env, 'WOLK_WRITE_ADMISSION', genesis ? 'chain' : undefined);
   if (admission === 'chain' && !genesis) throw new ConfigError('WOLK_WRITE_ADMISSION', '`chain` admits writes from the nodes a chain registers, so it needs WOLK_GENESIS (and WOLK_CONSENSUS to follow registrations after genesis)');
-  const consensus = readEnv(env, 'WOLK_CONSENSUS') ?? [];
+  const consensus = readEndpointSource(env, 'WOLK_CONSENSUS');
   return {
     ...common,
     maxFileBytes: readOption(env, 'WOLK_MAX_FILE_BYTES'),
@@ -63,7 +63,7 @@ export function readOptions(env: Environment): StorerOptions {
     admission,
     writeBudget: { bytesPerSecond: readOption(env, 'WOLK_WRITE_BYTES_PER_S'), burstBytes: readOption(env, 'WOLK_WRITE_BURST_BYTES') },
     // Reclamation needs a chain to follow: without one nothing is ever known to be uncovered.
-    reclaimAfterMs: readDerived(env, 'WOLK_RECLAIM_AFTER_MS', genesis && consensus.length > 0 ? RECLAIM_AFTER_DEFAULT_MS : undefined),
+    reclaimAfterMs: readDerived(env, 'WOLK_RECLAIM_AFTER_MS', genesis && hasEndpoints(consensus) ? RECLAIM_AFTER_DEFAULT_MS : undefined),
     columnTreeCacheBytes: readOption(env, 'WOLK_COLUMN_TREE_CACHE_BYTES'),
   };
 }

@@ -11,11 +11,12 @@ import { NodeRole, type NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { ConsensusServiceClient, type GetAccountResponse } from '../../gen/wolk/consensus/v1/consensus.js';
 import { signTransaction } from '../../lib/client/tx.js';
-import { failover, toRpcError, unaryCall } from '../../lib/grpc/client.js';
+import { ClientPool, failover, toRpcError, unaryCall } from '../../lib/grpc/client.js';
 import { isVerdict } from '../../lib/grpc/errors.js';
 import { sleep } from '../../lib/grpc/retry.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { toEndpoints, type EndpointsLike } from '../../lib/net/endpoints.js';
 import { signerOf } from '../../lib/identity/node-key.js';
 
 export interface SelfRegistration {
@@ -24,7 +25,8 @@ export interface SelfRegistration {
   /** HOST:PORT other nodes reach this storer at (WOLK_ADVERTISE or the listen address). */
   readonly endpoint: () => string;
   readonly stake: bigint;
-  readonly consensus: readonly string[];
+  /** Read at each call (an EndpointSet follows DNS with WOLK_CONSENSUS_SRV). */
+  readonly consensus: EndpointsLike;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly pollMs?: number;
@@ -36,11 +38,12 @@ const TIMEOUT_MS = 5000;
 
 /** Registers (or updates) this storer's node record; resolves once the chain holds it as wanted. */
 export async function registerSelf(o: SelfRegistration): Promise<RegistrationOutcome> {
-  const clients = o.consensus.map((e) => new ConsensusServiceClient(e, credentials.createInsecure()));
+  const consensus = toEndpoints(o.consensus);
+  const clients = new ClientPool((e) => new ConsensusServiceClient(e, credentials.createInsecure()));
   const pollMs = o.pollMs ?? 1000;
   // Each consensus node in turn until one answers; a verdict is thrown at once.
   const any = async <T>(f: (c: ConsensusServiceClient, endpoint: string) => Promise<T>): Promise<T> =>
-    (await failover(o.consensus, (endpoint, i) => f(clients[i]!, endpoint), { signal: o.signal })).value;
+    (await failover(consensus.current(), (endpoint) => f(clients.get(endpoint), endpoint), { signal: o.signal, whenEmpty: () => consensus.emptyReason() })).value;
   let submittedAt = 0;
   let submittedNonce = -1n;
   try {
@@ -92,6 +95,6 @@ export async function registerSelf(o: SelfRegistration): Promise<RegistrationOut
     }
     return 'stopped';
   } finally {
-    for (const c of clients) c.close();
+    clients.close();
   }
 }

@@ -45,6 +45,8 @@ export interface ClusterOptions {
   readonly lambdaMs?: number;
   readonly extraNodes?: readonly GenesisNode[];
   readonly network?: string;
+  /** More environment per node, over the defaults (WOLK_PEERS: '' leaves the static peer list out). */
+  readonly env?: (node: ClusterNode) => Readonly<Record<string, string>>;
 }
 
 export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
@@ -82,6 +84,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       WOLK_SHUTDOWN_GRACE_MS: '500',
       WOLK_PARENT_PID: String(process.pid),
       WOLK_LOG_LEVEL: process.env['WOLK_E2E_LOG_LEVEL'] ?? 'info',
+      ...o.env?.(n),
     };
     const proc = spawn(process.execPath, ['--import', 'tsx', 'services/consensus/main.ts'], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.pipe(createWriteStream(join(dir, `consensus-${i}.log`), { flags: 'a' }));

@@ -17,7 +17,7 @@ import { keyFromSeed } from '../../lib/client/keys.js';
 import { DEFAULT_SHAPE, environmentFor, planProcesses, type PortMap } from '../../scripts/devnet-plan.js';
 import { startDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
-import { isAlive, spawnService } from '../helpers/process.js';
+import { isAlive, spawnService, stopChild } from '../helpers/process.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 /** Test data and keys, seeded (test/helpers/seed.ts): the same on every run with the same WOLK_TEST_SEED. */
@@ -31,11 +31,7 @@ let devnet: Devnet | undefined;
 let restarted: ChildProcess | undefined;
 
 test.after.always(async () => {
-  if (restarted && restarted.exitCode === null && restarted.signalCode === null) {
-    const gone = new Promise((r) => restarted!.once('exit', r));
-    restarted.kill('SIGTERM');
-    await gone;
-  }
+  await stopChild(restarted);
   await devnet?.stop();
 });
 

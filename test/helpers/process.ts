@@ -60,6 +60,14 @@ export function waitForLog(child: ChildProcess, msg: string, timeoutMs = 120_000
   });
 }
 
+/** Sends `signal` to a child that is still running and resolves once it has exited; nothing for one already gone. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await gone;
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -3,14 +3,10 @@
 // the node that reported it. Real gRPC over loopback to two stand-in consensus nodes and a dead port.
 import test from 'ava';
 import { createServer } from 'node:net';
-import { ConsensusServiceService } from '../../../gen/wolk/consensus/v1/consensus.js';
 import { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
-import { WolkError, type ErrorCode } from '../../../lib/grpc/errors.js';
-import { createGrpcServer } from '../../../lib/grpc/server.js';
-import { createLogger } from '../../../lib/log/logger.js';
 import { ChainError, createChain } from '../../../services/gateway/chain.js';
 import { Clients } from '../../../services/gateway/rpc.js';
-import { startFakeConsensus, type FakeConsensus } from './fakes.js';
+import { startFakeConsensus, submitAnswering, type FakeConsensus } from './fakes.js';
 
 let behind: FakeConsensus;
 let ahead: FakeConsensus;
@@ -59,21 +55,6 @@ test('an unreachable node is skipped; with none reachable the error says so', as
   const err = await t.throwsAsync(none.status());
   t.regex(err!.message, /no consensus node answered/);
 });
-
-/** A stand-in consensus node whose SubmitTx answers `code` (or accepts); counts the calls. */
-async function submitAnswering(code: ErrorCode | null): Promise<{ endpoint: string; calls: () => number; close(): Promise<void> }> {
-  const server = createGrpcServer({ logger: createLogger({ level: 'error', write: () => undefined }), maxMessageBytes: 1024 * 1024 });
-  let calls = 0;
-  server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, {
-    submitTx: async () => {
-      calls++;
-      if (code !== null) throw new WolkError(code, code === 'RESOURCE_EXHAUSTED' ? 'the mempool is full; retry later' : 'refused');
-      return { txId: Buffer.alloc(32, 7) };
-    },
-  });
-  const port = await server.listen('127.0.0.1', 0);
-  return { endpoint: `127.0.0.1:${port}`, calls: () => calls, close: () => server.shutdown(100) };
-}
 
 test('a node that is busy (RESOURCE_EXHAUSTED) is an outage: the transaction goes to the next node; a refusal is final', async (t) => {
   const busy = await submitAnswering('RESOURCE_EXHAUSTED');

@@ -10,8 +10,8 @@ import { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import type { Block, BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import type { SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { createGrpcServer, type WolkGrpcServer } from '../../../lib/grpc/server.js';
-import { WolkError } from '../../../lib/grpc/errors.js';
-import { silentLogger } from '../../../lib/log/logger.js';
+import { WolkError, type ErrorCode } from '../../../lib/grpc/errors.js';
+import { createLogger, silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { SparseMerkleTree } from '../../../lib/smt/index.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
@@ -292,4 +292,19 @@ export async function startFakeStorer(): Promise<FakeStorer> {
 
 export function isServiceError(e: unknown): e is ServiceError {
   return typeof e === 'object' && e !== null && 'code' in e;
+}
+
+/** A stand-in consensus node whose SubmitTx answers `code` (or accepts); counts the calls. */
+export async function submitAnswering(code: ErrorCode | null): Promise<{ endpoint: string; calls: () => number; close(): Promise<void> }> {
+  const server = createGrpcServer({ logger: createLogger({ level: 'error', write: () => undefined }), maxMessageBytes: 1024 * 1024 });
+  let calls = 0;
+  server.addService('wolk.consensus.v1.ConsensusService', ConsensusServiceService, {
+    submitTx: async () => {
+      calls++;
+      if (code !== null) throw new WolkError(code, code === 'RESOURCE_EXHAUSTED' ? 'the mempool is full; retry later' : 'refused');
+      return { txId: Buffer.alloc(32, 7) };
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  return { endpoint: `127.0.0.1:${port}`, calls: () => calls, close: () => server.shutdown(100) };
 }

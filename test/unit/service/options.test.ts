@@ -83,6 +83,7 @@ test('λ, the block storage budget, N, the chunk size and Q come from the genesi
   // Reclamation: on with a chain to follow (the gateway's commit deadline + finality wait + the margin), else off.
   t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002' }).reclaimAfterMs, COMMIT_DEADLINE_DEFAULT_MS + FINALITY_TIMEOUT_DEFAULT_MS + RECLAIM_MARGIN_MS);
   t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002' }).reclaimAfterMs, 720_000);
+  t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS_SRV: '_grpc._tcp.consensus.wolk.svc.cluster.local' }).reclaimAfterMs, 720_000, 'an SRV name is a chain to follow too');
   t.is(readStorerOptions({ WOLK_GENESIS: path }).reclaimAfterMs, 0);
   t.is(readStorerOptions({}).reclaimAfterMs, 0);
   t.is(readStorerOptions({ WOLK_GENESIS: path, WOLK_CONSENSUS: '127.0.0.1:7002', WOLK_RECLAIM_AFTER_MS: '0' }).reclaimAfterMs, 0);
@@ -90,6 +91,27 @@ test('λ, the block storage budget, N, the chunk size and Q come from the genesi
   t.is(readGatewayOptions({}).commitDeadlineMs, COMMIT_DEADLINE_DEFAULT_MS);
   t.is(readGatewayOptions({}).finalityTimeoutMs, FINALITY_TIMEOUT_DEFAULT_MS);
   t.throws(() => readDerived({}, 'WOLK_LAMBDA_MS', undefined), { message: /WOLK_LAMBDA_MS: not set/ });
+});
+
+test('consensus and storer endpoints: the static list and the SRV name read together; DNS settings in the common options', (t) => {
+  const srv = '_grpc._tcp.consensus.wolk.svc.cluster.local';
+  for (const read of [readGatewayOptions, readStorerOptions, readRewardsOptions]) {
+    t.deepEqual(read({}).consensus, { static: [], srv: undefined, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV' });
+    t.deepEqual(read({ WOLK_CONSENSUS_SRV: srv }).consensus, { static: [], srv, what: 'WOLK_CONSENSUS / WOLK_CONSENSUS_SRV' });
+    t.deepEqual(read({ WOLK_CONSENSUS: 'a:1, b:2', WOLK_CONSENSUS_SRV: srv }).consensus.static, ['a:1', 'b:2']);
+  }
+  t.throws(() => readIndexerOptions({ WOLK_CONSENSUS_SRV: srv }), { message: /^WOLK_GENESIS: the indexer needs/ }, 'an SRV name, like a list, needs a genesis at the indexer');
+  t.deepEqual(readGatewayOptions({ WOLK_STORERS_SRV: '_grpc._tcp.storer.wolk.svc.cluster.local' }).storers.srv, '_grpc._tcp.storer.wolk.svc.cluster.local');
+  t.deepEqual(readCommonOptions({}, 'gateway').discovery, { dnsServers: undefined, srvRefreshMs: 30_000 });
+  t.deepEqual(readCommonOptions({ WOLK_DNS_SERVERS: '10.96.0.10, 127.0.0.1:5353,[fd00::a]:53,fd00::b', WOLK_SRV_REFRESH_MS: '500' }, 'storer').discovery, {
+    dnsServers: ['10.96.0.10', '127.0.0.1:5353', '[fd00::a]:53', 'fd00::b'],
+    srvRefreshMs: 500,
+  });
+  for (const bad of ['dns.example', '10.0.0.1:99999', '[fd00::a]:x', '300.1.1.1']) {
+    t.throws(() => readCommonOptions({ WOLK_DNS_SERVERS: bad }, 'gateway'), { message: /^WOLK_DNS_SERVERS: expected comma-separated DNS server addresses/ }, bad);
+  }
+  t.throws(() => readCommonOptions({ WOLK_SRV_REFRESH_MS: '10' }, 'gateway'), { message: /^WOLK_SRV_REFRESH_MS: expected an integer from 100/ });
+  t.throws(() => readGatewayOptions({ WOLK_CONSENSUS_SRV: 'not a name' }), { message: /^WOLK_CONSENSUS_SRV: expected a DNS SRV name/ });
 });
 
 test('a bad value or genesis stops the reader with the variable\'s name', (t) => {
