@@ -298,10 +298,11 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
   }
 
   /**
-   * From a spooled body that matches the signed SetKey to the chain: N storers commit, the gateway
-   * co-signs and submits, and waits for finality (DESIGN §4 steps 3-6). The caller owns the spool file
-   * and the upload slot. With `answerEarly` the client is answered (202) before the storers are asked,
-   * and a later failure is only recorded in the status and the log ('answered').
+   * From a body (arriving or spooled) to the chain: the storers are asked while it arrives, N commit,
+   * and once the body is checked against the signed SetKey the gateway co-signs and submits, and waits
+   * for finality (DESIGN §4 steps 3-6). The caller owns the spool file and the upload slot. With
+   * `answerEarly` the client is answered (202) once the body is checked, and a later failure is only
+   * recorded in the status and the log ('answered').
    */
   async function store(s: StoreRequest): Promise<Stored | 'answered'> {
     const { p, rawPath, file } = s;
@@ -322,10 +323,12 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     // Another upload of the same file whose body is still arriving would serve the storers (they
     // fetch by filehash, and share a fetch in flight): its body may not be the file. This one then
     // waits for its own body and is served checked (SpoolRegistry.get prefers checked sources).
-    if (ctx.spools.streaming(file.filehash)) await bodyDone.catch(() => undefined);
-    // The storers are asked now and fetch the body as it arrives; a body that fails cancels them.
-    const release = ctx.spools.add(s.source, bucket.replication + FETCH_SPARE);
+    const waitForBody = ctx.spools.streaming(file.filehash);
+    let release: () => void = () => undefined;
     try {
+      if (waitForBody) await bodyDone;
+      // The storers are asked now and fetch the body as it arrives; a body that fails cancels them.
+      release = ctx.spools.add(s.source, bucket.replication + FETCH_SPARE);
       const collecting = wolkTracer().startActiveSpan('wolk.gateway.solicit', async (span) => {
         span.setAttributes({ 'wolk.filehash': status.filehash, 'wolk.size': file.size, 'wolk.replication': bucket.replication });
         try {

@@ -113,7 +113,10 @@ export class SpoolTail {
         signal.throwIfAborted();
         if (this.error) throw this.error;
         const readable = this.ended ? this.onFile : Math.min(this.onFile, end - 1);
-        if (pos >= readable) {
+        // Whole pieces while the body arrives (a read per write of the client's would cut the stream
+        // into many small messages): wait for a piece's worth unless the range's end is on file.
+        const short = !this.ended && this.onFile < end - 1 && readable - pos < pieceBytes;
+        if (pos >= readable || short) {
           if (this.ended) throw new SpoolError('length-mismatch', `the upload ended after ${this.onFile} bytes, before byte ${end}`);
           await this.change(signal);
           continue;

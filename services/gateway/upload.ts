@@ -211,6 +211,7 @@ async function solicitOn(clients: Clients, registry: Registry, logger: Logger, i
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   input.signal?.addEventListener('abort', onAbort, { once: true });
+  if (input.signal?.aborted) controller.abort(); // no request goes out for an upload already over
   const { kept, keptAt, seen } = progress;
   const failures: Record<string, string> = {};
   let notSelected = 0;

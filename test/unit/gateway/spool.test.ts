@@ -74,7 +74,9 @@ test('a spool read behind its writer: bytes as they arrive, the last one only on
     return Buffer.concat(parts);
   })();
   body.write(bytes.subarray(0, 30_000));
-  await pollUntil(() => got, { what: 'the reader to follow the first 30 000 bytes', deadlineMs: 10_000, until: (n) => n === 30_000 });
+  // Whole pieces while the body arrives: 7 of 4096 bytes, the rest waits for more.
+  const whole = Math.floor(30_000 / 4096) * 4096;
+  await pollUntil(() => got, { what: `the reader to follow the first ${whole} bytes`, deadlineMs: 10_000, until: (n) => n === whole });
   body.end(bytes.subarray(30_000));
   const spooled = await spooling;
   await pollUntil(() => got, { what: 'the reader to reach the held-back last byte', deadlineMs: 10_000, until: (n) => n === bytes.length - 1 });
