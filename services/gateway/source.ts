@@ -122,6 +122,11 @@ export class FetchGate {
 
 const over = () => new WolkError('UNAVAILABLE', 'the upload is over: enough storers have the file');
 
+/** A source whose body has not failed. */
+const live = (x: UploadSource) => !x.failed?.();
+/** A source whose bytes are all there and checked (a complete spool always is). */
+const checked = (x: UploadSource) => x.checked?.() ?? true;
+
 export class SpoolRegistry {
   private readonly files = new Map<string, { sources: UploadSource[]; gate: FetchGate }>();
   /**
@@ -157,12 +162,12 @@ export class SpoolRegistry {
    */
   get(filehash: Uint8Array): UploadSource | undefined {
     const sources = this.files.get(Buffer.from(filehash).toString('hex'))?.sources;
-    return sources?.find((x) => !x.failed?.() && (x.checked?.() ?? true)) ?? sources?.find((x) => !x.failed?.()) ?? sources?.[0];
+    return sources?.find((x) => live(x) && checked(x)) ?? sources?.find(live) ?? sources?.[0];
   }
 
   /** Whether an upload of `filehash` is being served whose body is not checked yet. */
   streaming(filehash: Uint8Array): boolean {
-    return this.files.get(Buffer.from(filehash).toString('hex'))?.sources.some((x) => !x.failed?.() && !(x.checked?.() ?? true)) ?? false;
+    return this.files.get(Buffer.from(filehash).toString('hex'))?.sources.some((x) => live(x) && !checked(x)) ?? false;
   }
   /** Lets one more storer fetch this upload at once (a selected storer's answer was unusable). */
   raise(filehash: Uint8Array): void {
