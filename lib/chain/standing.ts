@@ -104,6 +104,15 @@ export function keyRecordAt(stateKey: Uint8Array, value: Uint8Array | null): Key
   return same(pathStateKey(rec.owner, rec.collection, rec.key), stateKey) ? rec : null;
 }
 
+/**
+ * Attempts whose walks run side by side. The rule is sequential (the first `count` hits in attempt
+ * order); the walks are not: through GetStateProof each step is a round trip to a consensus node, and
+ * a state with few keys among its records takes up to count × 32 walks of 1–3 steps each (an empty
+ * network: 4 s idle, past a 15 s client deadline on a loaded 2-core machine, one walk at a time).
+ * A window's walks past the last hit are wasted reads, at most WALK_WINDOW − 1.
+ */
+const WALK_WINDOW = 16;
+
 /** The standing audits of reward round R (the rule at the top of this file). `count` 0 gives none without reading the state. */
 export async function standingSelection(prevSeed: Uint8Array, rewardRound: number, state: StandingState, count: number): Promise<StandingTarget[]> {
   const out: StandingTarget[] = [];
@@ -111,19 +120,26 @@ export async function standingSelection(prevSeed: Uint8Array, rewardRound: numbe
   const storers = new Set(decodeStorerSet(await state.get(STORER_SET_KEY)).map(hex));
   const chosen = new Set<string>();
   const attempts = Math.min(count, MAX_STANDING_AUDITS) * STANDING_ATTEMPTS_PER_AUDIT;
-  for (let a = 0; a < attempts && out.length < count; a++) {
+  const walk = async (a: number) => {
     const t = standingTarget(prevSeed, rewardRound, a);
     const leaf = await walkToLeaf((k) => state.prove(k), t);
-    if (leaf === null) break;
-    const record = keyRecordAt(leaf, await state.get(leaf));
-    if (record === null) continue;
-    const pick = Buffer.from(sha256(t, COMMITMENT)).readUInt32BE(0) % record.commitments.length;
-    const commitment = record.commitments[pick]!;
-    const storerId = new Uint8Array(commitment.storerId);
-    const pair = `${hex(storerId)}/${hex(leaf)}`;
-    if (!storers.has(hex(storerId)) || chosen.has(pair)) continue;
-    chosen.add(pair);
-    out.push({ storerId, stateKey: leaf, record, commitment });
+    return { t, leaf, value: leaf === null ? null : await state.get(leaf) };
+  };
+  for (let from = 0; from < attempts && out.length < count; from += WALK_WINDOW) {
+    const window = await Promise.all(Array.from({ length: Math.min(WALK_WINDOW, attempts - from) }, (_, i) => walk(from + i)));
+    for (const { t, leaf, value } of window) {
+      if (out.length >= count) break;
+      if (leaf === null) return out;
+      const record = keyRecordAt(leaf, value);
+      if (record === null) continue;
+      const pick = Buffer.from(sha256(t, COMMITMENT)).readUInt32BE(0) % record.commitments.length;
+      const commitment = record.commitments[pick]!;
+      const storerId = new Uint8Array(commitment.storerId);
+      const pair = `${hex(storerId)}/${hex(leaf)}`;
+      if (!storers.has(hex(storerId)) || chosen.has(pair)) continue;
+      chosen.add(pair);
+      out.push({ storerId, stateKey: leaf, record, commitment });
+    }
   }
   return out;
 }

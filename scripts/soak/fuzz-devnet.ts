@@ -107,6 +107,7 @@ export function formatFuzzReport(r: FuzzReport): string {
     `gRPC calls ${r.grpc.length}: ${[...byCode.entries()].sort().map(([c, n]) => `${c} ${n}`).join(', ')}`,
     `HTTP requests ${r.http.length}: ${[...byStatus.entries()].sort().map(([c, n]) => `${c} ${n}`).join(', ')}`,
     `processes down at the end: ${r.down.length === 0 ? 'none' : r.down.join(', ')}`,
+    `slowest gRPC answers: ${[...r.grpc].sort((a, b) => b.ms - a.ms).slice(0, 5).map((g) => `${g.target} ${g.path.split('/').pop()} (${g.kind}) ${g.code} ${g.ms} ms`).join('; ')}`,
   ];
   for (const g of grpcFindings(r).slice(0, 30)) lines.push(`UNDOCUMENTED ${g.target} ${g.path} (${g.kind}): ${g.code} ${g.details}`);
   for (const h of httpFindings(r).slice(0, 30)) lines.push(`HTTP ${h.request}: ${h.problem}`);

@@ -225,6 +225,8 @@ export interface GrpcOutcome {
   readonly code: string;
   readonly details: string;
   readonly documented: boolean;
+  /** From the call's start to its status, ms. */
+  readonly ms: number;
 }
 
 const identity = (b: Buffer) => b;
@@ -309,9 +311,10 @@ export async function fuzzEndpoint(o: {
     for (const kind of o.kinds) {
       const payloads = m.requestStream ? Array.from({ length: 1 + (o.prng.next() % 3) }, () => payloadOf(o.schema, m, kind, o.prng, o.oversizeBytes)) : [payloadOf(o.schema, m, kind, o.prng, o.oversizeBytes)];
       jobs.push(async () => {
+        const started = Date.now();
         const r = await callRaw(client, m, payloads, o.timeoutMs);
         const code = CODE_NAMES[r.code] ?? String(r.code);
-        return { target: o.target, path: m.path, kind, code, details: r.details, documented: o.schema.documented.get(m.service)?.has(code) ?? false };
+        return { target: o.target, path: m.path, kind, code, details: r.details, documented: o.schema.documented.get(m.service)?.has(code) ?? false, ms: Date.now() - started };
       });
     }
   }

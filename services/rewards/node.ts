@@ -1,5 +1,6 @@
 // The rewards service's wiring: node key, genesis (rewards stake, storer endpoints, Q), RocksDB,
 // consensus and storer gRPC clients → the Rewarder (audits each round it is selected) → RewardsService.
+import { setMaxListeners } from 'node:events';
 import { credentials, status } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
   let repairLoop: ReturnType<typeof createRepairLoop> | null = null;
   // Ends the consensus calls in flight when the node stops (storer calls end with the audit's signal).
   const closing = new AbortController();
+  // Every consensus and storer call in flight listens on it (tens at once in an audit): not a leak.
+  setMaxListeners(0, closing.signal);
   const closers: { close(): Promise<void> }[] = [db, { close: async () => endpoints.stop() }];
   if (options.genesis === undefined || !hasEndpoints(options.consensus)) {
     logger.warn('the rewards service audits nothing: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV', { genesis: options.genesis?.network ?? null, consensus: options.consensus.static, consensusSrv: options.consensus.srv ?? null });

@@ -15,7 +15,7 @@ import { u64be } from '../../lib/crypto/index.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
-import { runAudit, type AuditContainment, type SealChecks, type StorerProber } from './auditor.js';
+import { runAudit, type AuditContainment, type AuditResult, type SealChecks, type StorerProber } from './auditor.js';
 import { signerOf } from '../../lib/identity/node-key.js';
 
 /** What the rewarder needs from consensus (gRPC ConsensusService in production). */
@@ -83,6 +83,8 @@ export class Rewarder {
   /** Submitting and recording run one at a time: nonces follow each other, the reputation view is read and written whole. */
   private serialized: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
+  /** Audits under way by reward round (auditOnce). */
+  private readonly auditsInFlight = new Map<number, Promise<AuditResult>>();
   /** Nonce tracking: Rewards of consecutive rounds may be pending at once (see nonceFor). */
   private nextNonce = 0n;
   private chainNonce = -1n;
@@ -108,25 +110,28 @@ export class Rewarder {
     const cred = proveVerifier(this.o.key.vrfSecretKey, prevSeed, R, { stake: this.o.stake, totalStake: this.o.totalStake }, this.o.params.expectedVerifiers);
     if (cred === null && submit) throw new RewardsError('FAILED_PRECONDITION', `this node is not selected as rewards verifier for round ${R}`);
     const verifier: Credential = cred ?? { vrf: undefined, weight: 0, publicKey: Buffer.alloc(0) };
-    const standing = await this.standingTargets(R, prevSeed, new Uint8Array(prev.block!.header!.stateRoot));
-    const { reward, outcomes, standing: standingResults } = await runAudit({
-      auditedRound: audited,
-      challengeSeed: prevSeed,
-      newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
-      verifier,
-      params: this.o.params,
-      prober: this.o.prober,
-      perStorerTimeoutMs: this.o.perStorerTimeoutMs,
-      ...(this.o.containment ? { containment: this.o.containment } : {}),
-      ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
-      ...(this.o.sealChecks ? { sealChecks: this.o.sealChecks } : {}),
-      standing,
-      signal: this.abort.signal,
+    const { reward } = await this.auditOnce(R, async () => {
+      const standing = await this.standingTargets(R, prevSeed, new Uint8Array(prev.block!.header!.stateRoot));
+      const result = await runAudit({
+        auditedRound: audited,
+        challengeSeed: prevSeed,
+        newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
+        verifier,
+        params: this.o.params,
+        prober: this.o.prober,
+        perStorerTimeoutMs: this.o.perStorerTimeoutMs,
+        ...(this.o.containment ? { containment: this.o.containment } : {}),
+        ...(this.o.replicaAuditChallenges !== undefined ? { replicaAuditChallenges: this.o.replicaAuditChallenges } : {}),
+        ...(this.o.sealChecks ? { sealChecks: this.o.sealChecks } : {}),
+        standing,
+        signal: this.abort.signal,
+      });
+      for (const x of result.outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
+      for (const x of result.standing) {
+        if (x.outcome !== 'valid') this.o.logger.info('standing audit failure', { round: R, storer: Buffer.from(x.target.storerId).toString('hex').slice(0, 16), key: `${x.target.record.owner}/${x.target.record.collection}/${x.target.record.key}`, outcome: x.outcome, reason: x.reason });
+      }
+      return result;
     });
-    for (const x of outcomes) if (x.outcome !== 'valid') this.o.logger.info('audit failure', { audited, storer: Buffer.from(x.storerId).toString('hex').slice(0, 16), outcome: x.outcome, reason: x.reason });
-    for (const x of standingResults) {
-      if (x.outcome !== 'valid') this.o.logger.info('standing audit failure', { round: R, storer: Buffer.from(x.target.storerId).toString('hex').slice(0, 16), key: `${x.target.record.owner}/${x.target.record.collection}/${x.target.record.key}`, outcome: x.outcome, reason: x.reason });
-    }
     return this.serial(async () => {
       let txId: Uint8Array = new Uint8Array(0);
       // The tip now (audits of several rounds run side by side, and containment takes seconds).
@@ -149,6 +154,21 @@ export class Rewarder {
       await this.record(audited, reward, txId);
       return { reward, txId };
     });
+  }
+
+  /**
+   * The audit of reward round R, run once however many ask for it at the same time (the loop's own
+   * Tally and RPC dry runs of the same round): its challenges and credential are fixed by R, and two
+   * audits of one round side by side would double the storers' work and contend for the same
+   * containment records.
+   */
+  private auditOnce(R: number, run: () => Promise<AuditResult>): Promise<AuditResult> {
+    let p = this.auditsInFlight.get(R);
+    if (!p) {
+      p = run().finally(() => this.auditsInFlight.delete(R));
+      this.auditsInFlight.set(R, p);
+    }
+    return p;
   }
 
   /** Runs `fn` after every earlier serialized call has ended (successfully or not). */

@@ -389,3 +389,61 @@ test('rounds are audited side by side: a round waiting on a storer does not hold
   await pollUntil(async () => submitted, { what: `the Reward of audited round ${a1}`, deadlineMs: 20_000, intervalMs: 20, until: (s) => s.includes(a1), describe: (s) => `submitted for audited rounds ${s.join(', ') || 'none'}` });
   t.deepEqual(submitted, [a2, a1]);
 });
+
+test('Tallies of one round asked side by side share one audit: every storer is asked each file once, and all get the same Reward', async (t) => {
+  const chain = await makeChain();
+  const alice = await userWithBucket(chain, 'alice', 'docs');
+  const total = nodesWithRole(chain.net.genesis, 'storer').totalStake;
+  const storers = chain.net.storers.slice(0, 3);
+  const f = makeFile(6000);
+  const seedRound = chain.ledger.tip().round;
+  const info = { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 };
+  const cs = storers.map((s) => commitment(s, info, chain.ledger.seedAt(seedRound)!, seedRound, total, { replicaRoot: Buffer.from(replicaRoot(s, f)) }));
+  await chain.finalize([setKey(alice, chain.net.gateway, { owner: 'alice', collection: 'docs', key: 'shared', file: info }, cs)]);
+  const audited = chain.ledger.tip().round;
+  const Q = 2;
+  while (chain.ledger.tip().round < audited + Q - 1) await chain.finalize([]);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let asks = 0;
+  const submitted: SignedTransaction[] = [];
+  const rewarder = new Rewarder({
+    key: newKey(),
+    chainId: chain.net.genesis.network,
+    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
+    stake: 10n,
+    totalStake: 10n,
+    chain: ledgerChainSource(chain, async (stx) => {
+      submitted.push(stx);
+      return sha256(SignedTransaction.encode(stx).finish());
+    }),
+    prober: {
+      async verifyFile(id, _filehash, challenge, k) {
+        asks++;
+        await gate;
+        return answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, f, challenge, k);
+      },
+      async verifyShare() {
+        throw new Error('none');
+      },
+    },
+    kv: createMemoryKv(),
+    logger: silentLogger,
+    perStorerTimeoutMs: 60_000,
+    pollMs: 20,
+    containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+  });
+  const calls = [rewarder.tally(undefined, false), rewarder.tally(audited + Q, false), rewarder.tally(undefined, true)];
+  await pollUntil(async () => asks, { what: 'the audit to ask the storers', deadlineMs: 10_000, intervalMs: 10, until: (n) => n >= storers.length });
+  release();
+  const results = await Promise.all(calls);
+  t.is(asks, storers.length, 'one audit: each storer was asked the file once');
+  for (const r of results) t.deepEqual(r.reward, results[0]!.reward);
+  t.is(Number(results[0]!.reward.auditedRound), audited);
+  t.is(submitted.length, 1, 'only the call that asked to submit did');
+  t.is(results[2]!.txId.length, 32);
+  t.is(results[0]!.txId.length, 0);
+  // Once it is over, the next Tally of that round runs a new audit.
+  await rewarder.tally(audited + Q, false);
+  t.is(asks, 2 * storers.length);
+});
