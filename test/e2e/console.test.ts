@@ -185,6 +185,11 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   // the connection of the second PATCH is broken (as a network would: reset, nothing answered), and
   // the page asks the gateway for its offset (HEAD) and resumes from there, not from 0.
   const big = seeded.bytes(RESUMABLE_MIN_BYTES + 100_000);
+  // Given as a file on disk: the local browser opens it itself. A buffer is sent through the DevTools
+  // pipe (~0.8 s/MB measured elsewhere), and a clean-clone CI run on a loaded 2-core machine timed
+  // out at 30 s in setInputFiles with this 8.5 MB one.
+  const bigFile = join(mkdtempSync(join(tmpdir(), 'wolk-console-big-')), 'big.bin');
+  writeFileSync(bigFile, big);
   const bigPath = `/wolk/${owner}/uploads/big.bin`;
   const sent: { method: string; path: string; offset?: string; tus?: string }[] = [];
   const onRequest = (r: Request) => {
@@ -204,7 +209,7 @@ test.serial('every page renders the devnet; a browser upload is listed, verified
   };
   await page.route(isUpload, breakSecondPatch);
   await page.locator('#up-key').fill('big.bin');
-  await page.locator('#up-file').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
+  await page.locator('#up-file').setInputFiles(bigFile);
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
   const bigStored = await pollUntil(async () => (await page.getByTestId('upload-result').textContent()) ?? '', { what: 'the resumable upload to end', deadlineMs: 120_000, until: (s) => s !== '' });
   await page.unrouteAll({ behavior: 'wait' });
