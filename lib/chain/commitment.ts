@@ -17,6 +17,8 @@ import { verify as vrfVerify } from '../crypto/vrf.js';
 import { challengeIndices } from '../merkle/challenge.js';
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, isValidChunkSize, verifyFileBranch } from '../merkle/file.js';
 import { verifyReplicaBranch } from '../merkle/replica.js';
+import { chunkSetDataBytes } from '../porep/data.js';
+import { sealedShape, type PorepNetworkParams } from './sealed.js';
 
 /** Why a check failed, or ok. Reasons are short sentences for logs and client-facing errors. */
 export type Verdict<T = object> = ({ readonly ok: true } & T) | { readonly ok: false; readonly reason: string };
@@ -169,6 +171,12 @@ export interface ChunkCommitmentContext extends Omit<CommitmentContext, 'filehas
   readonly newChunksHash: Uint8Array;
   /** The chunks' lengths, when the verifier holds them: size and chunk_size must then match. */
   readonly chunkLengths?: readonly number[];
+  /**
+   * A sealed network's parameters (genesis params.porep): the commitment must then carry a sealed
+   * replica of the set's slots (lib/chain/sealed.ts sealedShape; docs/porep.md "Block chunk sets").
+   * Its seal proof is the storage check's (consensus) and the auditor's, not this structural rule's.
+   */
+  readonly porep?: PorepNetworkParams;
 }
 
 /**
@@ -182,6 +190,14 @@ export function verifyChunkCommitment(c: StorageCommitment, ctx: ChunkCommitment
     const v = verifyStorageCommitment(c, { ...ctx, filehash: ctx.newChunksHash, ...(shape ? { size: shape.size, chunkSize: shape.chunkSize } : {}) });
     if (!v.ok) return v;
     if (!same(c.replicaRoot, chunkSetReplicaRoot(c.storerId, ctx.newChunksHash))) return fail('replica_root is not the chunk-set root of this storer and set');
+    if (ctx.porep) {
+      const chunks = ctx.chunkLengths?.length;
+      if (chunks === undefined) return fail('a sealed network\'s chunk commitment is checked with the chunks\' lengths');
+      const sealed = sealedShape(c, ctx.porep, chunkSetDataBytes(chunks, c.chunkSize));
+      if (!sealed.ok) return fail(`sealed replica: ${sealed.reason}`);
+    } else if (c.sealed) {
+      return fail('a sealed replica on a network that does not seal (no genesis params.porep)');
+    }
     return v;
   } catch (err) {
     return fail(`malformed commitment (${(err as Error).message})`);

@@ -13,7 +13,7 @@
 import { ReplicaAudit, SealProof as SealProofCodec, type SealProof as SealProofMsg, type SealedReplica, type StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { SignDomain, sign, verifySignature } from '../crypto/sign.js';
 import { isValidChunkSize } from '../merkle/file.js';
-import { MAX_LAYERS, MAX_NODES, NODE_SIZE, commROf, fileDataCommitment, nodesFor, replicaIdOf, verifyAudit, verifySeal, type AuditProof, type SealProof } from '../porep/index.js';
+import { MAX_LAYERS, MAX_NODES, NODE_SIZE, chunkSetDataBytes, chunkSetDataCommitment, commROf, fileDataCommitment, nodesFor, replicaIdOf, verifyAudit, verifySeal, type AuditProof, type DataCommitment, type SealProof } from '../porep/index.js';
 import type { Verdict } from './commitment.js';
 
 /** The proof-of-replication parameters of a network (genesis params.porep). */
@@ -68,7 +68,7 @@ export interface SealedRange {
  * file's range (or a sector of the file's own size for a file larger than one sector), and comm_r =
  * H(comm_c ‖ comm_r_last). Never throws.
  */
-export function sealedShape(c: Pick<StorageCommitment, 'sealed' | 'size'>, p: PorepNetworkParams): Verdict<{ range: SealedRange }> {
+export function sealedShape(c: Pick<StorageCommitment, 'sealed' | 'size'>, p: PorepNetworkParams, dataBytes?: number): Verdict<{ range: SealedRange }> {
   try {
     const s = c.sealed;
     if (!s) return fail('the commitment carries no sealed replica (this network requires one: genesis params.porep)');
@@ -77,7 +77,8 @@ export function sealedShape(c: Pick<StorageCommitment, 'sealed' | 'size'>, p: Po
     }
     if (s.layers !== p.layers) return fail(`sealed.layers ${s.layers}, the network's is ${p.layers}`);
     if (typeof c.size !== 'bigint' || c.size > BigInt(Number.MAX_SAFE_INTEGER)) return fail('size too large to seal');
-    const count = nodesFor(Number(c.size));
+    // A file's data is its bytes; a chunk set's is its slots (chunkSetSealedBytes), passed by the caller.
+    const count = nodesFor(dataBytes ?? Number(c.size));
     const networkNodes = p.sectorBytes / NODE_SIZE;
     if (s.sectorNodes > BigInt(MAX_NODES) || s.firstNode > BigInt(MAX_NODES)) return fail('sealed.sector_nodes or first_node out of range');
     const sectorNodes = Number(s.sectorNodes);
@@ -143,22 +144,36 @@ export function sealProofWireBytes(m: SealProofMsg): number {
  * over the file's range (labels bound to this storer's sector replica id, data opened against the
  * filehash). Never throws.
  */
-export function verifySealAnswer(
-  c: StorageCommitment,
-  p: PorepNetworkParams,
-  challenge: Uint8Array,
-  k: number,
-  answer: { readonly sealed?: SealedReplica | undefined; readonly proof?: SealProofMsg | undefined },
-): Verdict {
+export function verifySealAnswer(c: StorageCommitment, p: PorepNetworkParams, challenge: Uint8Array, k: number, answer: SealAnswerParts): Verdict {
+  if (!isValidChunkSize(c.chunkSize)) return fail(`chunk_size ${c.chunkSize} is not valid`);
+  return verifySealedData(c, p, challenge, k, answer, () => fileDataCommitment(c.filehash, Number(c.size), c.chunkSize));
+}
+
+/**
+ * The same check for a commitment to a block's chunk set (CommitChunks; filehash = new_chunks_hash):
+ * the data is the set's slots (lib/porep data.ts chunkSetDataCommitment), each opened chunk checked
+ * against the block's `chunkIds`. Never throws.
+ */
+export function verifyChunkSetSealAnswer(c: StorageCommitment, p: PorepNetworkParams, chunkIds: readonly Uint8Array[], challenge: Uint8Array, k: number, answer: SealAnswerParts): Verdict {
+  if (!isValidChunkSize(c.chunkSize)) return fail(`chunk_size ${c.chunkSize} is not valid`);
+  return verifySealedData(c, p, challenge, k, answer, () => chunkSetDataCommitment(chunkIds, c.chunkSize), chunkSetDataBytes(chunkIds.length, c.chunkSize));
+}
+
+/** What a ProveSeal answer carries. */
+export interface SealAnswerParts {
+  readonly sealed?: SealedReplica | undefined;
+  readonly proof?: SealProofMsg | undefined;
+}
+
+function verifySealedData(c: StorageCommitment, p: PorepNetworkParams, challenge: Uint8Array, k: number, answer: SealAnswerParts, data: () => DataCommitment, dataBytes?: number): Verdict {
   try {
-    const shape = sealedShape(c, p);
+    const shape = sealedShape(c, p, dataBytes);
     if (!shape.ok) return shape;
     const s = c.sealed!;
     const a = answer.sealed;
     if (!a) return fail('the answer names no sealed replica');
     if (!same(a.commR, s.commR) || !same(a.sectorId, s.sectorId) || a.firstNode !== s.firstNode) return fail('the answer is for another sealed replica than the commitment');
     if (!answer.proof) return fail('the answer carries no proof');
-    if (!isValidChunkSize(c.chunkSize)) return fail(`chunk_size ${c.chunkSize} is not valid`);
     const { range } = shape;
     return verifySeal(
       {
@@ -168,7 +183,7 @@ export function verifySealAnswer(
         first: range.first,
         count: range.count,
         layers: s.layers,
-        data: fileDataCommitment(c.filehash, Number(c.size), c.chunkSize),
+        data: data(),
         seed: challenge,
         challenges: k,
       },
@@ -202,7 +217,7 @@ export function signReplicaAudit(unsigned: Omit<ReplicaAudit, 'signature'>, secr
  * storer, file and comm_r, the challenge and k echoed, signed by the storer, and the opened replica nodes
  * rebuild comm_r_last with H(comm_c ‖ comm_r_last) = comm_r. The deadline is the caller's. Never throws.
  */
-export function verifyReplicaAudit(audit: ReplicaAudit, c: Pick<StorageCommitment, 'storerId' | 'filehash' | 'size' | 'sealed'>, challenge: Uint8Array, k: number): Verdict {
+export function verifyReplicaAudit(audit: ReplicaAudit, c: Pick<StorageCommitment, 'storerId' | 'filehash' | 'size' | 'sealed'>, challenge: Uint8Array, k: number, dataBytes?: number): Verdict {
   try {
     const s = c.sealed;
     if (!s || !isBytes(s.commR, 32)) return fail('the commitment carries no sealed replica');
@@ -215,7 +230,8 @@ export function verifyReplicaAudit(audit: ReplicaAudit, c: Pick<StorageCommitmen
     if (!audit.proof) return fail('audit carries no proof');
     if (!verifySignature(SignDomain.ReplicaAudit, audit.storerId, replicaAuditMessage(audit), audit.signature)) return fail('bad signature');
     if (c.size > BigInt(Number.MAX_SAFE_INTEGER)) return fail('file too large');
-    const ok = verifyAudit({ commR: s.commR, nodes: nodesFor(Number(c.size)), auditSeed: challenge, challenges: k }, audit.proof);
+    // A file's replica is its bytes' nodes; a chunk set's, its slots' (chunkSetDataBytes, from the block's chunk count).
+    const ok = verifyAudit({ commR: s.commR, nodes: nodesFor(dataBytes ?? Number(c.size)), auditSeed: challenge, challenges: k }, audit.proof);
     return ok ? { ok: true } : fail('the replica nodes do not open comm_r (wrong nodes, path or comm_c)');
   } catch (err) {
     return fail(`malformed audit (${(err as Error).message})`);

@@ -10,6 +10,7 @@ import { CryptoError, CryptoErrorCode, assertBytes } from '../crypto/errors.js';
 import { DEFAULT_CHUNK_SIZE, FileHasher, assertChunkSize, verifyFileMultiproof } from '../merkle/file.js';
 import { MerkleTree, isHash } from '../merkle/tree.js';
 import { NODE_SIZE } from './params.js';
+import { createHash } from 'node:crypto';
 
 /** Chunks opened against a data commitment by one multiproof (chunk indices strictly increasing). */
 export interface DataOpening {
@@ -89,6 +90,63 @@ export function fileDataCommitment(filehash: Uint8Array, size: number, chunkSize
       if (opening.chunkIndices.length === 0) return opening.chunks.length === 0 && opening.proof.length === 0;
       if (!opening.proof.every(isHash)) return false;
       return verifyFileMultiproof(fh, size, chunkSize, opening.chunkIndices, opening.chunks, opening.proof);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A block's chunk set (issue 15 item 6; docs/porep.md "Block chunk sets"). Its chunks are sealed as one
+// piece of data laid out in slots: chunk j (in NewChunks.chunk_ids order) at bytes [jC, jC + len_j),
+// zero-padded to (j + 1)C, where C is the set's chunk size (the smallest valid chunk size no chunk
+// exceeds, lib/chain/commitment.ts chunkSetShape). The data is n·C bytes for n chunks. A chunk is
+// opened by its bytes alone: the verifier holds the block's chunk ids, and SHA-256 of the bytes must
+// be the id in that slot, so no proof hashes travel.
+
+/** Bytes of a chunk set's sealed data: one slot of `chunkSize` per chunk. */
+export function chunkSetDataBytes(chunks: number, chunkSize: number): number {
+  assertChunkSize(chunkSize);
+  if (!Number.isSafeInteger(chunks) || chunks < 0) throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `porep: chunk count: expected a safe integer >= 0, got ${chunks}`);
+  return chunks * chunkSize;
+}
+
+/** The prover's side of a chunk set: `chunkAt(j)` gives chunk j's bytes (at most chunkSize). */
+export function chunkSetDataSource(count: number, chunkSize: number, chunkAt: (j: number) => Uint8Array): DataSource {
+  const size = chunkSetDataBytes(count, chunkSize);
+  return {
+    size,
+    chunkSize,
+    open(chunkIndices) {
+      for (const c of chunkIndices) {
+        if (!Number.isSafeInteger(c) || c < 0 || c >= count) throw new CryptoError(CryptoErrorCode.OUT_OF_RANGE, `porep: chunk ${c} is outside a set of ${count} chunks`);
+      }
+      return { chunkIndices: [...chunkIndices], chunks: chunkIndices.map((c) => chunkAt(c)), proof: [] };
+    },
+  };
+}
+
+/** The verifier's side of a chunk set: each opened chunk must hash to the id of its slot. */
+export function chunkSetDataCommitment(chunkIds: readonly Uint8Array[], chunkSize: number): DataCommitment {
+  const size = chunkSetDataBytes(chunkIds.length, chunkSize);
+  const ids = chunkIds.map((id) => {
+    assertBytes(id, 32, 'porep: chunk id');
+    return Buffer.from(id).toString('hex');
+  });
+  return {
+    size,
+    chunkSize,
+    verify(opening) {
+      if (!opening || !Array.isArray(opening.chunkIndices) || !Array.isArray(opening.chunks) || !Array.isArray(opening.proof)) return false;
+      if (opening.proof.length !== 0 || opening.chunks.length !== opening.chunkIndices.length) return false;
+      let last = -1;
+      for (let x = 0; x < opening.chunkIndices.length; x++) {
+        const j = opening.chunkIndices[x]!;
+        const chunk = opening.chunks[x];
+        if (!Number.isSafeInteger(j) || j <= last || j >= ids.length) return false;
+        last = j;
+        if (!(chunk instanceof Uint8Array) || chunk.length > chunkSize) return false;
+        if (createHash('sha256').update(chunk).digest('hex') !== ids[j]) return false;
+      }
+      return true;
     },
   };
 }

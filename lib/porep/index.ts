@@ -38,7 +38,7 @@ export {
   type CommittedReplica,
   type ReplicaCommitment,
 } from './commit.js';
-export { chunkOfNode, fileDataCommitment, fileDataSource, nodeFromChunk, type DataCommitment, type DataOpening, type DataSource } from './data.js';
+export { chunkOfNode, chunkSetDataBytes, chunkSetDataCommitment, chunkSetDataSource, fileDataCommitment, fileDataSource, nodeFromChunk, type DataCommitment, type DataOpening, type DataSource } from './data.js';
 export {
   SEAL_CHALLENGE_TAG,
   proveSeal,

@@ -16,6 +16,9 @@
 // it when it committed; every verifier draws its own), answered with a seal proof that
 // lib/chain/sealed.ts verifySealAnswer checks against the commitment's sealed replica and the filehash.
 // A commitment whose seal proof fails is not vouched for: the next storer is asked, as above.
+// A sealed network's blocks also carry storers' commitments to the block's own chunk set (CommitChunks,
+// sealed like a file: docs/porep.md "Block chunk sets"); the set is checked as one more file, its seal
+// proof's data opened against the block's chunk ids (lib/chain/sealed.ts verifyChunkSetSealAnswer).
 //
 // Several candidate blocks of a round (and of its next periods, and re-checks) carry the same SetKeys:
 // a commitment this node saw proven is not challenged again for `provenForMs` (30 s by default), and
@@ -30,7 +33,7 @@ import { credentials } from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { sha256 } from '../../lib/crypto/index.js';
-import { sealProofWireBytes, verifySealAnswer } from '../../lib/chain/sealed.js';
+import { sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
@@ -78,7 +81,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   const keyOf = (c: StorageCommitment) => hex(sha256(StorageCommitment.encode(c).finish()));
 
   /** `challenge`, skipped for a commitment proven lately and shared with a check of it in flight. */
-  function challengeOnce(c: StorageCommitment, deadline: number, signal: AbortSignal): Promise<string | null> {
+  function challengeOnce(c: StorageCommitment, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
     const key = keyOf(c);
     const until = proven.get(key);
     if (until !== undefined) {
@@ -87,7 +90,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     }
     const running = inFlight.get(key);
     if (running) return running;
-    const p = challenge(c, deadline, signal).then((why) => {
+    const p = challenge(c, deadline, signal, chunkIds).then((why) => {
       if (why === null && provenForMs > 0) proven.set(key, now() + provenForMs);
       return why;
     });
@@ -96,7 +99,8 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     return p;
   }
 
-  async function challenge(c: StorageCommitment, deadline: number, signal: AbortSignal): Promise<string | null> {
+  /** One storer's proof for one commitment; `chunkIds` when it is a commitment to the block's chunk set. */
+  async function challenge(c: StorageCommitment, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
     const who = hex(c.storerId).slice(0, 16);
     const acct = await readAccount(o.ledger.latestState(), c.storerId);
     const endpoint = acct.node?.endpoint;
@@ -113,10 +117,10 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
         return `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}`;
       }
       const answeredMs = Date.now() - started;
-      const v = verifySealAnswer(c, porep, nonce, porep.sealChallenges, answer);
+      const v = chunkIds ? verifyChunkSetSealAnswer(c, porep, chunkIds, nonce, porep.sealChallenges, answer) : verifySealAnswer(c, porep, nonce, porep.sealChallenges, answer);
       const verifyMs = Date.now() - started - answeredMs;
       if (!v.ok) return `storer ${who}: seal proof refused: ${v.reason}`;
-      o.logger.info('seal proof verified', { file: hex(c.filehash).slice(0, 16), storer: who, challenges: porep.sealChallenges, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
+      o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: porep.sealChallenges, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
       return null;
     }
     let res: VerifyFileResponse;
@@ -133,22 +137,25 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   return async (block: Block, payload: Payload, signal: AbortSignal) => {
     // SetKey files, and each Repair's new commitments (docs/repair.md §8): a replacement proves it holds
     // the file before the repair is vouched for, as an upload's storers do.
-    const files = payload.txs.flatMap((t) => {
+    const files: { commitments: readonly StorageCommitment[]; chunkIds?: readonly Uint8Array[] }[] = payload.txs.flatMap((t) => {
       const body = t.tx?.body;
       if (body?.$case === 'setKey') return [{ commitments: body.value.commitments }];
       if (body?.$case === 'repair') return [{ commitments: body.value.commitments }];
       return [];
     });
+    // The block's chunk set, on a sealed network (on others its commitments carry no replica to prove).
+    const nc = payload.newChunks;
+    if (o.ledger.genesis.params.porep && nc && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
-    const checkFile = async (commitments: readonly StorageCommitment[]): Promise<string | null> => {
+    const checkFile = async (commitments: readonly StorageCommitment[], chunkIds?: readonly Uint8Array[]): Promise<string | null> => {
       // Which storers are challenged, and in what order, is drawn locally at random, so a storer cannot
       // tell in advance.
       const pool = [...commitments];
       const failures: string[] = [];
       let proven = 0;
       while (proven < perFile && pool.length > 0 && Date.now() < deadline && !signal.aborted) {
-        const why = await challengeOnce(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal);
+        const why = await challengeOnce(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal, chunkIds);
         if (why === null) proven++;
         else {
           failures.push(why);
@@ -158,7 +165,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
       if (proven >= Math.min(perFile, commitments.length)) return null;
       return failures.length > 0 ? failures.join('; ') : 'no storer proved possession within the time box';
     };
-    const results = await Promise.all(files.map((f) => checkFile(f.commitments)));
+    const results = await Promise.all(files.map((f) => checkFile(f.commitments, f.chunkIds)));
     const bad = results.find((r) => r !== null) ?? null;
     if (bad !== null) o.logger.warn('storage check failed', { round: block.round, reason: bad });
     return bad;

@@ -11,7 +11,8 @@ import type { Credential } from '../../gen/wolk/common/v1/crypto.js';
 import type { FileAudit, ReplicaAudit, SealedReplica, SealProof, ShareProof, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import type { Reward } from '../../gen/wolk/common/v1/tx.js';
 import { verifyFileAudit, verifyShareProof } from '../../lib/chain/commitment.js';
-import { verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../lib/chain/sealed.js';
+import { chunkSetDataBytes } from '../../lib/porep/index.js';
+import { verifyChunkSetSealAnswer, verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../lib/chain/sealed.js';
 import { DEFAULT_PARAMS as DEFAULT_POREP_PARAMS } from '../../lib/porep/params.js';
 import { auditObjects, buildReward, objectChallenge, standingChallenge, type AuditObject, type ObjectOutcome, type RewardParams, type StandingResult } from '../../lib/chain/reward.js';
 import type { StandingTarget } from '../../lib/chain/standing.js';
@@ -150,7 +151,7 @@ type Proof = { kind: 'file'; audit: FileAudit } | { kind: 'chunk'; proof: ShareP
  * network does not seal, or when the storer could not be asked (no verdict: asked again next time); the
  * reason when the storer's answer is refused.
  */
-async function checkSeal(a: AuditInput, storerId: Uint8Array, cm: StorageCommitment, random: (n: number) => Uint8Array, signal: AbortSignal): Promise<string | null> {
+async function checkSeal(a: AuditInput, storerId: Uint8Array, cm: StorageCommitment, random: (n: number) => Uint8Array, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
   const checks = a.sealChecks;
   if (!cm.sealed || !checks || !a.prober.proveSeal) return null;
   const key = Buffer.from(storerId).toString('hex') + Buffer.from(cm.filehash).toString('hex');
@@ -163,7 +164,7 @@ async function checkSeal(a: AuditInput, storerId: Uint8Array, cm: StorageCommitm
   } catch (err) {
     return answered(err) ? `seal proof: ${(err as Error).message}` : null;
   }
-  const v = verifySealAnswer(cm, checks.params, challenge, k, answer);
+  const v = chunkIds ? verifyChunkSetSealAnswer(cm, checks.params, chunkIds, challenge, k, answer) : verifySealAnswer(cm, checks.params, challenge, k, answer);
   if (!v.ok) return `seal proof refused: ${v.reason}`;
   checks.passed.add(key);
   for (const old of checks.passed) {
@@ -200,9 +201,24 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       // contained object ask fresh ones the storer cannot have prepared while it was late.
       const challengeFor = (o: Audited, attempt: number) => (attempt === 0 ? canonical(o) : c.random(32));
 
+      // A sealed replica is also audited with ProveReplica, on a challenge of the verifier's own (never
+      // sampled on chain, so always fresh), under the same deadline: a storer without its sealed replica
+      // must regenerate the challenged nodes, which the deadline makes too slow. Null: passed or not sealed.
+      const k = a.replicaAuditChallenges ?? DEFAULT_POREP_PARAMS.auditChallenges;
+      const replicaAudit = async (cm: StorageCommitment, signal: AbortSignal): Promise<string | null> => {
+        if (!cm.sealed || !a.prober.proveReplica) return null;
+        const sealedChallenge = c.random(32);
+        const replica = await a.prober.proveReplica(storerId, cm.filehash, sealedChallenge, k, signal);
+        // Only chunk-set commitments come here (a file's replica audit runs in askOne): its replica is the set's slots.
+        const r = verifyReplicaAudit(replica, cm, sealedChallenge, k, chunkSetDataBytes(a.newChunks.chunkIds.length, cm.chunkSize));
+        return r.ok ? null : `replica audit: ${r.reason}`;
+      };
       const askShares = async (batch: readonly AuditObject[], attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
         const asked = batch.map((o) => ({ chunkId: o.id, nonce: challengeFor(o, attempt) }));
-        const answers = await a.prober.verifyShares!(storerId, asked, signal);
+        // Every chunk of a batch is of the block's one chunk set: a sealed set's replica is audited beside
+        // each batch, and a failed replica audit fails the batch's chunks (the set is not held as sealed).
+        const [answers, replicaRefused] = await Promise.all([a.prober.verifyShares!(storerId, asked, signal), batch.length > 0 ? replicaAudit(batch[0]!.commitment, signal) : null]);
+        if (replicaRefused !== null) return asked.map(() => ({ valid: false, reason: replicaRefused }));
         return asked.map(({ chunkId, nonce }, j) => {
           const ans = answers[j];
           if (!ans) return { valid: false, reason: 'no answer for this chunk in the batch' };
@@ -218,7 +234,6 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           // A sealed replica is also audited with ProveReplica, on a challenge of the verifier's own
           // (never sampled on chain, so always fresh), under the same deadline: a storer without its
           // sealed replica must regenerate the challenged nodes, which the deadline makes too slow.
-          const k = a.replicaAuditChallenges ?? DEFAULT_POREP_PARAMS.auditChallenges;
           const sealedChallenge = cm.sealed && a.prober.proveReplica ? c.random(32) : null;
           const [audit, replica] = await Promise.all([
             a.prober.verifyFile(storerId, o.id, challenge, a.params.leavesPerFile, signal),
@@ -232,7 +247,8 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           }
           return [{ valid: true, proof: { kind: 'file', audit } }];
         }
-        const proof = await a.prober.verifyShare(storerId, o.id, challenge, signal);
+        const [proof, replicaRefused] = await Promise.all([a.prober.verifyShare(storerId, o.id, challenge, signal), replicaAudit(o.commitment, signal)]);
+        if (replicaRefused !== null) return [{ valid: false, reason: replicaRefused }];
         const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
         return [v.ok ? { valid: true, proof: { kind: 'chunk', proof } } : { valid: false, reason: v.reason }];
       };
@@ -265,6 +281,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           batch.forEach((r, j) => again.set(r, answers.then((v) => ({ v: v[j] }), (err: unknown) => ({ err }))));
         }
       }
+      let setSeal: Promise<string | null> | undefined;
       const settle = async (o: Audited, f: (typeof finals)[number]): Promise<Final> => {
         if (f.outcome !== 'valid') return { outcome: f.outcome, reason: f.reason };
         let proof = f.proof;
@@ -281,6 +298,10 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
         }
         if (o.kind === 'file') {
           const refused = await checkSeal(a, storerId, o.commitment, c.random, box);
+          if (refused) return { outcome: 'invalid', reason: refused };
+        } else if (o.commitment.sealed) {
+          // One seal proof for the storer's whole chunk set, its verdict shared by every chunk of it.
+          const refused = await (setSeal ??= checkSeal(a, storerId, o.commitment, c.random, box, a.newChunks.chunkIds));
           if (refused) return { outcome: 'invalid', reason: refused };
         }
         return { outcome: 'valid', proof };

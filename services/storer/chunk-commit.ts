@@ -4,7 +4,9 @@
 // from the NewChunks in the request, never taken on trust. Not selected: the proof, nothing stored.
 // Selected: the chunks sent along in `data` are stored (synced, SetShares' path), then every listed
 // chunk id must be held; any missing → MissingChunks (the proposer pushes them and asks again), else a
-// signed StorageCommitment (lib/chain/commitment.ts chunkSetReplicaRoot, chunkSetShape).
+// signed StorageCommitment (lib/chain/commitment.ts chunkSetReplicaRoot, chunkSetShape). On a sealed
+// network (genesis params.porep) the set is first sealed into a labelled sector (porep/sealer.ts
+// sealChunkSet) and the commitment carries that sealed replica, as a file's does.
 import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { CommitChunksRequest, CommitChunksResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { chunkSetReplicaRoot, chunkSetShape, commitChunksMessage, signStorageCommitment, storerAlpha } from '../../lib/chain/commitment.js';
@@ -18,6 +20,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { hex } from './layout.js';
 import type { Selection } from './selection.js';
 import { MAX_CHUNKS_PER_CALL, type ShareStore } from './shares.js';
+import type { Sealer } from './porep/sealer.js';
 
 /** Most chunk ids one set may list (a block of 200 SetNames makes ≈ 2,400). */
 export const MAX_SET_CHUNKS = 200_000;
@@ -29,6 +32,8 @@ export interface ChunkCommitterDeps {
   readonly key: NodeKey;
   readonly selection: Selection;
   readonly logger?: Logger;
+  /** On a sealed network: seals each committed set before the commitment is signed. */
+  readonly sealer?: Pick<Sealer, 'sealChunkSet'> | null;
   /** Fault switch drop-after-commit: delete the set's chunks right after answering (a lazy storer). */
   readonly dropAfterCommit?: boolean;
 }
@@ -59,7 +64,7 @@ export class ChunkCommitter {
     return d;
   }
 
-  async commit(req: CommitChunksRequest): Promise<CommitChunksResponse> {
+  async commit(req: CommitChunksRequest, signal: AbortSignal = new AbortController().signal): Promise<CommitChunksResponse> {
     const nc = req.newChunks;
     if (!nc) throw invalidArgument('new_chunks is required');
     if (nc.chunkCommitments.length > 0) throw invalidArgument('new_chunks.chunk_commitments must be empty (they are not part of new_chunks_hash)');
@@ -97,6 +102,7 @@ export class ChunkCommitter {
     const missing = nc.chunkIds.filter((_, i) => lengths[i] === null);
     if (missing.length > 0) return { result: { $case: 'missing', value: { chunkIds: missing.map((id) => Buffer.from(id)) } } };
     const shape = chunkSetShape(lengths as number[]);
+    const sealed = this.deps.sealer ? await this.deps.sealer.sealChunkSet(setHash, nc.chunkIds, shape.chunkSize, signal) : undefined;
     const commitment = signStorageCommitment(
       {
         storerId: Buffer.from(key.signPublicKey),
@@ -109,6 +115,7 @@ export class ChunkCommitter {
         chunkSize: shape.chunkSize,
         seed: Buffer.from(req.seed),
         seedRound: req.seedRound,
+        ...(sealed ? { sealed } : {}),
       },
       key.signSecretKey,
     );

@@ -19,6 +19,8 @@
 //   coverage ‖ 0x01 ‖ key state key(32)      → filehash: this key's record names this storer
 //   coverage ‖ 0x02 ‖ filehash(32) ‖ key(32) → (empty): the same, by filehash
 //   coverage ‖ 0x03 ‖ chunk id(32)           → (empty): a chunk of a certified block
+//   coverage ‖ 0x04 ‖ new_chunks_hash(32)    → (empty): a certified block's chunk set this storer
+//                                              committed to (its sealed replica stays: porep/sealer.ts)
 // Each block's writes and the cursor go in ONE synced batch: a restart resumes after the last block.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
@@ -39,6 +41,7 @@ const keyFileKey = (stateKey: Uint8Array) => bucketKey(Bucket.coverage, Uint8Arr
 const holderKey = (filehash: Uint8Array, stateKey: Uint8Array) => bucketKey(Bucket.coverage, Uint8Array.of(0x02), filehash, stateKey);
 const holderPrefix = (filehash: Uint8Array) => bucketKey(Bucket.coverage, Uint8Array.of(0x02), filehash);
 const chunkCoveredKey = (chunkId: Uint8Array) => bucketKey(Bucket.coverage, Uint8Array.of(0x03), chunkId);
+const chunkSetKey = (setHash: Uint8Array) => bucketKey(Bucket.coverage, Uint8Array.of(0x04), setHash);
 
 function encodeCursor(c: CoverageCursor): Uint8Array {
   const out = new Uint8Array(80);
@@ -93,6 +96,11 @@ export class Coverage {
     return (await this.kv.get(chunkCoveredKey(chunkId))) !== null;
   }
 
+  /** Whether a certified block names this storer among the committers to the chunk set `setHash`. */
+  async chunkSetCovered(setHash: Uint8Array): Promise<boolean> {
+    return (await this.kv.get(chunkSetKey(setHash))) !== null;
+  }
+
   /** Checks and applies the next certified block (BlockRejected when it is not the next or does not verify). */
   async apply(cb: CertifiedBlock): Promise<CoverageCursor> {
     const at = await this.cursor();
@@ -135,6 +143,7 @@ export class Coverage {
       }
     }
     for (const id of block.newChunks?.chunkIds ?? []) put(chunkCoveredKey(id), new Uint8Array(0));
+    if (block.newChunks?.chunkCommitments.some(mine)) put(chunkSetKey(header.newChunksHash), new Uint8Array(0));
     const next: CoverageCursor = { round, hash, seed: Uint8Array.from(header.seed), timestampMs: Number(header.timestampMs) };
     put(CURSOR, encodeCursor(next));
     await this.kv.batch([...writes.values()], { sync: true });

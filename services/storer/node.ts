@@ -97,7 +97,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     // sealed into them on Solicit (docs/porep.md "Sectors").
     const porep = opts.genesis?.params.porep;
     const sectors = porep ? new SectorStore({ dir: join(dataDir, 'sectors'), storerId: key.signPublicKey, params: porep, labeller: workerLabeller, logger: log }) : null;
-    const sealer = sectors ? new Sealer({ dir: join(dataDir, 'sealed'), sectors, files, key, logger: log, columnTreeCacheBytes: opts.columnTreeCacheBytes, ...(opts.faults.has('wrong-sealer') ? { encode: wrongSealerEncoding } : {}) }) : null;
+    const sealer = sectors ? new Sealer({ dir: join(dataDir, 'sealed'), sectors, files, shares, key, logger: log, columnTreeCacheBytes: opts.columnTreeCacheBytes, ...(opts.faults.has('wrong-sealer') ? { encode: wrongSealerEncoding } : {}) }) : null;
     if (sectors && sealer) {
       const found = sectors.init();
       const sealed = await sealer.init();
@@ -154,7 +154,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
       sealer,
       dropAfterCommit: opts.faults.has('drop-after-commit'),
     });
-    const chunkCommitter = new ChunkCommitter({ admission, shares, key, selection, logger: log, dropAfterCommit: opts.faults.has('drop-after-commit') });
+    const chunkCommitter = new ChunkCommitter({ admission, shares, key, selection, logger: log, sealer, dropAfterCommit: opts.faults.has('drop-after-commit') });
     let endpoint = '';
     const registering = new AbortController();
     // A storer the genesis does not list registers itself on chain (services/storer/register.ts), once

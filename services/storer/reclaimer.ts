@@ -36,7 +36,12 @@ export interface ReclaimerDeps {
    * On a sealed network, the sealer: a deleted file's sealed record and its place in a sector are
    * released after the file is gone (porep/sealer.ts release), so sectors left empty are reclaimed.
    */
-  readonly sealed?: { release(filehash: Uint8Array): Promise<void> };
+  readonly sealed?: {
+    release(filehash: Uint8Array): Promise<void>;
+    /** Sealed chunk sets with the last time each was asked for; one no certified block names is released when due. */
+    listChunkSets?(): { setHash: Uint8Array; sealedAtMs: number }[];
+    releaseChunkSet?(setHash: Uint8Array, lastAskedMs: number): Promise<boolean>;
+  };
 }
 
 export interface SweepResult {
@@ -59,7 +64,7 @@ export class Reclaimer {
   private stopped = false;
   private readonly log: Logger;
   /** Totals since start (logs, tests). */
-  readonly total = { files: 0, fileBytes: 0, chunks: 0, chunkBytes: 0, sweeps: 0 };
+  readonly total = { files: 0, fileBytes: 0, chunks: 0, chunkBytes: 0, chunkSets: 0, sweeps: 0 };
 
   constructor(private readonly deps: ReclaimerDeps) {
     if (!(deps.afterMs > 0)) throw new Error('reclaimer: afterMs must be positive (0 turns reclamation off: do not start one)');
@@ -118,6 +123,17 @@ export class Reclaimer {
         fileBytes += freed;
         // After the file's commit point: a crash before this leaves a record sealer.init() drops.
         await this.deps.sealed?.release(fh);
+      }
+    }
+    // Sealed chunk sets of proposals never certified (a certified one this storer committed to is covered
+    // for good), before their chunks go; a set asked for again since is not due.
+    const sealed = this.deps.sealed;
+    if (sealed?.listChunkSets && sealed.releaseChunkSet) {
+      for (const { setHash, sealedAtMs } of sealed.listChunkSets()) {
+        if (this.stopped) break;
+        if (due(sealedAtMs) && !(await coverage.chunkSetCovered(setHash))) {
+          if (await sealed.releaseChunkSet(setHash, sealedAtMs)) this.total.chunkSets++;
+        }
       }
     }
     let nChunks = 0;

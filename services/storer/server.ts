@@ -227,8 +227,8 @@ export function storerHandlers(d: StorerServerDeps): ServiceHandlers<typeof Stor
       return d.solicitor.solicit(req, ctx.signal);
     },
 
-    async commitChunks(req) {
-      return d.chunkCommitter.commit(req);
+    async commitChunks(req, ctx) {
+      return d.chunkCommitter.commit(req, ctx.signal);
     },
 
     async proveSeal(req) {

@@ -505,7 +505,8 @@ export class Ledger implements AgreementLedgerReader {
    * header hash): each is a valid chunk-set commitment (lib/chain/commitment.ts verifyChunkCommitment)
    * for new_chunks_hash with seed_round = r − 1 and seed = that block's seed, by a storer of the
    * registry of round r − 1 (stake × reputation, lib/chain/storer-registry.ts) with the weight
-   * sortition gives it, size and chunk_size matching the block's own chunks; no storer twice.
+   * sortition gives it, size and chunk_size matching the block's own chunks, on a sealed network a well-formed sealed replica
+   * of the set (docs/porep.md "Block chunk sets"); no storer twice.
    * Null when all hold, else the reason.
    */
   async checkChunkCommitments(round: number, setHash: Uint8Array, lengths: readonly number[], commitments: readonly StorageCommitment[]): Promise<string | null> {
@@ -534,6 +535,7 @@ export class Ledger implements AgreementLedgerReader {
         seedRound: BigInt(seedRound),
         newChunksHash: setHash,
         chunkLengths: lengths,
+        ...(this.genesis.params.porep ? { porep: this.genesis.params.porep } : {}),
       });
       if (!v.ok) return `chunk commitment ${i} (storer ${who.slice(0, 16)}): ${v.reason}`;
       if (key !== null) cache!.add(key);

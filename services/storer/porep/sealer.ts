@@ -13,6 +13,13 @@
 //
 // On disk: <data dir>/sealed/<filehash hex>.json  {sector id, first node, nodes, comm_r_last, comm_r}.
 //
+// A block's chunk set (CommitChunks on a sealed network; docs/porep.md "Block chunk sets") is sealed the
+// same way under its new_chunks_hash: its data is the set's chunks in slots of the set's chunk size
+// (lib/porep data.ts chunkSetDataSource), read from the share store. Its record says kind "chunks" and
+// the chunk size, and <new_chunks_hash hex>.ids beside it lists the chunk ids in order (written first;
+// the .json is the commit point). Space reclamation releases a set that no certified block names
+// (releaseChunkSet), as it releases a deleted file.
+//
 // A file deleted by space reclamation (reclaimer.ts) is released here: its record goes, and its sector
 // counts one live file less (sectors.ts reclaims a sector left with none). init() drops the records of
 // files that are gone (a crash between the file's deletion and its release) and gives the sector store
@@ -29,7 +36,7 @@ import { WolkError, invalidArgument, notFound } from '../../../lib/grpc/errors.j
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import { MerkleTree } from '../../../lib/merkle/tree.js';
-import { commROf, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
+import { chunkSetDataBytes, chunkSetDataSource, commROf, nodesFor, proveAudit, proveSeal, replicaTree, xorNodes, type DataSource } from '../../../lib/porep/index.js';
 import type { FileStore } from '../files.js';
 import type { FileRecord } from '../layout.js';
 import { columnTreeInWorker } from './column-tree.js';
@@ -43,6 +50,18 @@ interface SealedJson {
   count: number;
   commRLast: string;
   commR: string;
+  /** Absent for a file; "chunks" for a block's chunk set. */
+  kind?: 'chunks';
+  /** A chunk set's slot size. */
+  chunkSize?: number;
+  /** When a chunk set was sealed (ms, this storer's clock): reclamation waits its deadline from it. */
+  sealedAtMs?: number;
+}
+
+/** The chunk-set reads the sealer needs (the storer's ShareStore). */
+export interface SealerShares {
+  getMany(ids: readonly Uint8Array[]): Promise<(Uint8Array | null)[]>;
+  lengths(ids: readonly Uint8Array[]): Promise<(number | null)[]>;
 }
 
 /** A sealed file's commitment data (Sealer.sealedMeta). */
@@ -62,6 +81,8 @@ export interface SealerDeps {
   readonly dir: string;
   readonly sectors: SectorStore;
   readonly files: FileStore;
+  /** Block chunks, for sealing chunk sets (CommitChunks); without it, chunk sets are not sealed here. */
+  readonly shares?: SealerShares;
   readonly key: NodeKey;
   readonly logger: Logger;
   /** Bytes of replica trees kept in memory (default 256 MiB). */
@@ -88,6 +109,10 @@ export class Sealer {
   private readonly columnTrees: LRUCache<string, Promise<MerkleTree>> | null;
   private cached = 0;
   sealedFiles = 0;
+  sealedChunkSets = 0;
+  /** When each chunk set was last asked for (sealChunkSet), by set hash hex. */
+  private readonly chunkSetAskedAt = new Map<string, number>();
+  private readonly startedAtMs = Date.now();
   /** Column trees built from a sector's layer files (a worker each), and taken from labelling instead. */
   columnTreesBuilt = 0;
   columnTreesFromLabelling = 0;
@@ -113,14 +138,20 @@ export class Sealer {
       const m = /^([0-9a-f]{64})\.json$/.exec(name);
       if (!m) continue;
       const filehash = unhex(m[1]!);
-      if (!(await this.deps.files.get(filehash))) {
+      const json = JSON.parse(readFileSync(join(this.deps.dir, name), 'utf8')) as SealedJson;
+      if (!(await this.stillHeld(filehash, json))) {
         rmSync(join(this.deps.dir, name), { force: true });
+        rmSync(join(this.deps.dir, `${m[1]!}.ids`), { force: true });
         dropped++;
         continue;
       }
-      const json = JSON.parse(readFileSync(join(this.deps.dir, name), 'utf8')) as SealedJson;
       live.set(json.sector, (live.get(json.sector) ?? 0) + 1);
       sealed++;
+    }
+    // .ids files whose record never got written (a crash between the two writes).
+    for (const name of readdirSync(this.deps.dir)) {
+      const m = /^([0-9a-f]{64})\.ids$/.exec(name);
+      if (m && !existsSync(join(this.deps.dir, `${m[1]!}.json`))) rmSync(join(this.deps.dir, name), { force: true });
     }
     if (dropped > 0) fsyncDir(this.deps.dir);
     const reclaimedSectors = await this.deps.sectors.adoptLive(live);
@@ -143,6 +174,127 @@ export class Sealer {
       this.forget(k);
       await this.deps.sectors.release(json.sector);
     });
+  }
+
+  /** Whether the data a record seals is still here: the file, or every chunk of the set. */
+  private async stillHeld(id: Uint8Array, json: SealedJson): Promise<boolean> {
+    if (json.kind !== 'chunks') return (await this.deps.files.get(id)) !== null;
+    const ids = this.chunkIdsOf(hex(id));
+    if (ids === null || !this.deps.shares) return false;
+    return (await this.deps.shares.lengths(ids)).every((n) => n !== null);
+  }
+
+  private chunkIdsOf(k: string): Uint8Array[] | null {
+    const path = join(this.deps.dir, `${k}.ids`);
+    if (!existsSync(path)) return null;
+    const b = readFileSync(path);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i + 32 <= b.length; i += 32) out.push(b.subarray(i, i + 32));
+    return out;
+  }
+
+  /**
+   * The sealed replica of a block's chunk set (CommitChunks): sealed now, or as sealed before. Every
+   * chunk must be held (the caller checked); `chunkSize` is the set's (chunkSetShape). Waits for a
+   * labelled sector with room, as a file does, until `signal` ends.
+   */
+  sealChunkSet(setHash: Uint8Array, chunkIds: readonly Uint8Array[], chunkSize: number, signal: AbortSignal): Promise<SealedReplica> {
+    const shares = this.deps.shares;
+    if (!shares) throw new WolkError('FAILED_PRECONDITION', 'this storer seals no chunk sets (no share store given to the sealer)');
+    const k = hex(setHash);
+    return this.perFile.run(k, async () => {
+      this.chunkSetAskedAt.set(k, Date.now());
+      const existing = this.recordOf(setHash);
+      if (existing) return this.toProto(existing.json, existing.sector);
+      const started = Date.now();
+      const size = chunkSetDataBytes(chunkIds.length, chunkSize);
+      const count = nodesFor(size);
+      const { sector, first } = await this.deps.sectors.place(count, signal);
+      const placedMs = Date.now() - started;
+      writeDurable(this.deps.dir, `${k}.ids`, Buffer.concat(chunkIds.map(asBuffer)));
+      const json: SealedJson = { v: 1, sector: sector.idHex, first, count, commRLast: '', commR: '', kind: 'chunks', chunkSize, sealedAtMs: Date.now() };
+      const replica = await this.encode(await this.chunkSetBytes(json, chunkIds), sector, first, count);
+      const tree = replicaTree(replica);
+      json.commRLast = hex(tree.root());
+      json.commR = hex(commROf(sector.commC, tree.root()));
+      writeDurable(this.deps.dir, `${k}.json`, new TextEncoder().encode(JSON.stringify(json)));
+      this.remember(k, replica, tree);
+      this.sealedChunkSets++;
+      this.log.info('chunk set sealed', { set: k.slice(0, 16), chunks: chunkIds.length, chunkSize, sector: sector.idHex.slice(0, 16), first, nodes: count, waitedForSectorMs: placedMs, ms: Date.now() - started });
+      return this.toProto(json, sector);
+    });
+  }
+
+  /**
+   * Chunk sets sealed here, each with the last time it was asked for (sealed, or committed to again by
+   * a later proposal of the same set), for reclamation (reclaimer.ts). That time lives in memory: after
+   * a restart every set counts from the start, so a set is reclaimed later, never earlier.
+   */
+  listChunkSets(): { setHash: Uint8Array; sealedAtMs: number }[] {
+    const out: { setHash: Uint8Array; sealedAtMs: number }[] = [];
+    for (const name of readdirSync(this.deps.dir)) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (!m) continue;
+      let json: SealedJson;
+      try {
+        json = JSON.parse(readFileSync(join(this.deps.dir, name), 'utf8')) as SealedJson;
+      } catch {
+        continue;
+      }
+      if (json.kind === 'chunks') out.push({ setHash: unhex(m[1]!), sealedAtMs: Math.max(json.sealedAtMs ?? 0, this.chunkSetAskedAt.get(m[1]!) ?? this.startedAtMs) });
+    }
+    return out;
+  }
+
+  /**
+   * A chunk set no certified block names: its record goes and its sector counts one live piece less.
+   * Nothing happens when the set was asked for after `lastAskedMs` (what listChunkSets said): a proposal
+   * committed to it again meanwhile. True when released.
+   */
+  releaseChunkSet(setHash: Uint8Array, lastAskedMs: number): Promise<boolean> {
+    const k = hex(setHash);
+    return this.perFile.run(k, async () => {
+      if ((this.chunkSetAskedAt.get(k) ?? 0) > lastAskedMs) return false;
+      const path = join(this.deps.dir, `${k}.json`);
+      if (!existsSync(path)) return false;
+      const json = JSON.parse(readFileSync(path, 'utf8')) as SealedJson;
+      if (json.kind !== 'chunks') return false;
+      rmSync(path, { force: true });
+      rmSync(join(this.deps.dir, `${k}.ids`), { force: true });
+      fsyncDir(this.deps.dir);
+      this.forget(k);
+      this.chunkSetAskedAt.delete(k);
+      await this.deps.sectors.release(json.sector);
+      return true;
+    });
+  }
+
+  /** A chunk set's sealed data: chunk j at [j·C, j·C + len_j), zeros elsewhere. */
+  private async chunkSetBytes(json: SealedJson, ids: readonly Uint8Array[]): Promise<Uint8Array> {
+    const c = json.chunkSize!;
+    const data = new Uint8Array(chunkSetDataBytes(ids.length, c));
+    const chunks = await this.chunksOf(ids);
+    chunks.forEach((chunk, j) => data.set(chunk, j * c));
+    return data;
+  }
+
+  private async chunksOf(ids: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    const got = await this.deps.shares!.getMany(ids);
+    return got.map((chunk, j) => {
+      if (chunk === null) throw new WolkError('FAILED_PRECONDITION', `chunk ${hex(ids[j]!).slice(0, 16)} of a sealed chunk set is gone`);
+      return chunk;
+    });
+  }
+
+  /** The bytes a record seals (a file's, or a chunk set's slots). */
+  private async sealedBytes(id: Uint8Array, json: SealedJson): Promise<Uint8Array> {
+    if (json.kind === 'chunks') {
+      const ids = this.chunkIdsOf(hex(id));
+      if (ids === null) throw new WolkError('FAILED_PRECONDITION', `the chunk list of sealed set ${hex(id).slice(0, 16)} is gone`);
+      return this.chunkSetBytes(json, ids);
+    }
+    const record = await this.deps.files.require(id);
+    return this.bytesOf(id, record);
   }
 
   private recordOf(filehash: Uint8Array): { json: SealedJson; sector: Sector } | null {
@@ -181,7 +333,7 @@ export class Sealer {
     const count = nodesFor(record.size);
     const { sector, first } = await this.deps.sectors.place(count, signal);
     const placedMs = Date.now() - started;
-    const replica = await this.encode(filehash, record, sector, first, count);
+    const replica = await this.encode(await this.bytesOf(filehash, record), sector, first, count);
     const tree = replicaTree(replica);
     const commRLast = tree.root();
     const commR = commROf(sector.commC, commRLast);
@@ -193,9 +345,8 @@ export class Sealer {
     return this.toProto(json, sector);
   }
 
-  /** r = d ⊕ label(L) over the file's range. */
-  private async encode(filehash: Uint8Array, record: FileRecord, sector: Sector, first: number, count: number): Promise<Uint8Array> {
-    const data = await this.bytesOf(filehash, record);
+  /** r = d ⊕ label(L) over the data's range. */
+  private async encode(data: Uint8Array, sector: Sector, first: number, count: number): Promise<Uint8Array> {
     const key = this.deps.sectors.layers(sector).read(sector.layers, first, count);
     return (this.deps.encode ?? xorNodes)(data, key);
   }
@@ -226,11 +377,11 @@ export class Sealer {
     this.cached -= hit.replica.length * 3;
   }
 
-  private async replicaOf(filehash: Uint8Array, record: FileRecord, json: SealedJson, sector: Sector): Promise<{ replica: Uint8Array; tree: MerkleTree }> {
+  private async replicaOf(filehash: Uint8Array, json: SealedJson, sector: Sector): Promise<{ replica: Uint8Array; tree: MerkleTree }> {
     const k = hex(filehash);
     const hit = this.replicas.get(k);
     if (hit) return hit;
-    const replica = await this.encode(filehash, record, sector, json.first, json.count);
+    const replica = await this.encode(await this.sealedBytes(filehash, json), sector, json.first, json.count);
     const tree = replicaTree(replica);
     if (hex(tree.root()) !== json.commRLast) throw new WolkError('INTERNAL', `the replica of ${k.slice(0, 16)} no longer matches its comm_r_last (data or sector damaged)`);
     this.remember(k, replica, tree);
@@ -275,27 +426,13 @@ export class Sealer {
     return r;
   }
 
-  /** ProveSeal: the seal proof for `k` challenges drawn from `challenge`. */
+  /** ProveSeal: the seal proof for `k` challenges drawn from `challenge` (a file's, or a chunk set's). */
   async proveSeal(filehash: Uint8Array, challenge: Uint8Array, k: number): Promise<{ sealed: SealedReplica; proof: SealProofMsg }> {
     checkChallenge(challenge, k);
     const { json, sector } = this.sealedOrThrow(filehash);
-    const record = await this.deps.files.require(filehash);
-    const { replica, tree } = await this.replicaOf(filehash, record, json, sector);
+    const source = await this.dataSourceOf(filehash, json);
+    const { replica, tree } = await this.replicaOf(filehash, json, sector);
     const treeC = await this.columnTree(sector);
-    const trees = await this.deps.files.treesOf(filehash, record);
-    const data = await this.bytesOf(filehash, record);
-    const source: DataSource = {
-      size: record.size,
-      chunkSize: record.chunkSize,
-      open(chunkIndices) {
-        const mp = trees.file.multiproof(chunkIndices);
-        return {
-          chunkIndices: mp.indices,
-          chunks: mp.indices.map((c) => data.slice(c * record.chunkSize, Math.min((c + 1) * record.chunkSize, record.size))),
-          proof: mp.hashes,
-        };
-      },
-    };
     const sealed = this.toProto(json, sector);
     const proof = await proveSeal(
       {
@@ -315,12 +452,36 @@ export class Sealer {
     return { sealed, proof: sealProofToProto(proof) };
   }
 
+  /** What a seal proof opens the data with: a file's chunks against its filehash, or a set's chunks by id. */
+  private async dataSourceOf(id: Uint8Array, json: SealedJson): Promise<DataSource> {
+    if (json.kind === 'chunks') {
+      const ids = this.chunkIdsOf(hex(id));
+      if (ids === null) throw new WolkError('FAILED_PRECONDITION', `the chunk list of sealed set ${hex(id).slice(0, 16)} is gone`);
+      const chunks = await this.chunksOf(ids);
+      return chunkSetDataSource(ids.length, json.chunkSize!, (j) => chunks[j]!);
+    }
+    const record = await this.deps.files.require(id);
+    const trees = await this.deps.files.treesOf(id, record);
+    const data = await this.bytesOf(id, record);
+    return {
+      size: record.size,
+      chunkSize: record.chunkSize,
+      open(chunkIndices) {
+        const mp = trees.file.multiproof(chunkIndices);
+        return {
+          chunkIndices: mp.indices,
+          chunks: mp.indices.map((c) => data.slice(c * record.chunkSize, Math.min((c + 1) * record.chunkSize, record.size))),
+          proof: mp.hashes,
+        };
+      },
+    };
+  }
+
   /** ProveReplica: k replica nodes opened against comm_r_last, signed. */
   async proveReplica(filehash: Uint8Array, challenge: Uint8Array, k: number): Promise<ReplicaAudit> {
     checkChallenge(challenge, k);
     const { json, sector } = this.sealedOrThrow(filehash);
-    const record = await this.deps.files.require(filehash);
-    const { replica, tree } = await this.replicaOf(filehash, record, json, sector);
+    const { replica, tree } = await this.replicaOf(filehash, json, sector);
     return this.signAudit(filehash, replica, tree, json, sector, challenge, k);
   }
 

@@ -3,10 +3,13 @@
 // hold, or a storer that does not answer in the time box make the block fail (no cert vote).
 import test, { type ExecutionContext } from 'ava';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { StorerServiceClient, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type CommitChunksResponse, type SetFileResponse } from '../../../gen/wolk/storer/v1/storer.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { RepairReason, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
-import type { Genesis } from '../../../lib/chain/genesis.js';
+import { validateGenesis, type Genesis } from '../../../lib/chain/genesis.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import { loadOrCreateNodeKey } from '../../../lib/identity/node-key.js';
 import { silentLogger } from '../../../lib/log/logger.js';
@@ -90,12 +93,12 @@ async function storerWithFile(t: ExecutionContext, size: number) {
 }
 
 /** A ledger whose genesis registers one consensus node and `storers` (id, VRF key, endpoint). */
-function ledgerWith(storers: readonly { id: string; vrfPublicKey: Uint8Array; endpoint: string }[]): Promise<Ledger> {
+function ledgerWith(storers: readonly { id: string; vrfPublicKey: Uint8Array; endpoint: string }[], extraParams: Partial<Genesis['params']> = {}): Promise<Ledger> {
   const genesis: Genesis = {
     network: 'wolk-test',
     seed: seeded.hex(32),
     timestampMs: Date.now(),
-    params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4 },
+    params: { replication: 1, storerCommitteeSize: 10, chunkSize: 4096, lambdaMs: 100, auditDepth: 4, ...extraParams },
     nodes: [
       { id: newKey().id, vrfPublicKey: toHex(newKey().vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['consensus'], stake: '1000' },
       ...storers.map((s) => ({ id: s.id, vrfPublicKey: toHex(s.vrfPublicKey), endpoint: s.endpoint, roles: ['storer' as const], stake: '1000' })),
@@ -182,4 +185,42 @@ test('the proven commitments are bounded by provenCapacity: the least recently u
   t.is(await run(c!), null, 'the most recently proven is remembered');
   t.is(await run(b!), null, 'and the one before it');
   t.regex((await run(a!)) ?? '', new RegExp(`at ${endpoint}: `), 'the first, past the capacity of 2, is challenged again (and fails: the storer is down)');
+});
+
+test('on a sealed network the block\'s chunk set is checked too: a committer\'s seal proof opens the set\'s chunks against the block\'s ids; a proof for other ids fails; unsealed networks do not ask', async (t) => {
+  t.timeout(120_000);
+  const porep = { sectorBytes: 64 * 1024, layers: 4, sealChallenges: 32, auditChallenges: 16 };
+  const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-sealed-'));
+  const storerKey = seeded.provisionNodeKey(dataDir);
+  const storerGenesis = validateGenesis({
+    network: 'wolk-test',
+    seed: '00'.repeat(32),
+    timestampMs: 0,
+    params: { replication: 1, storerCommitteeSize: 1000, chunkSize: 4096, lambdaMs: 50, auditDepth: 4, porep },
+    nodes: [{ id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['storer'], stake: '1000' }],
+  });
+  writeFileSync(join(dataDir, 'genesis.json'), JSON.stringify(storerGenesis));
+  const storer = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: join(dataDir, 'genesis.json'), WOLK_WRITE_ADMISSION: 'open' });
+  t.teardown(() => storer.close());
+  const endpoint = storer.endpoints['grpc']!;
+  const client = new StorerServiceClient(endpoint, credentials.createInsecure());
+  t.teardown(() => client.close());
+  const chunks = Array.from({ length: 4 }, (_, i) => Buffer.from(seeded.bytes(200 + i)));
+  const nc = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
+  const res = await new Promise<CommitChunksResponse>((resolve, reject) =>
+    client.commitChunks({ newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 3n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) }, new Metadata(), { deadline: Date.now() + 90_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+  );
+  t.is(res.result?.$case, 'selected');
+  const c = res.result!.value as StorageCommitment;
+  t.truthy(c.sealed);
+  const sealedLedger = (withPorep: boolean) => ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }], withPorep ? { porep } : {});
+  // provenForMs 0: every check challenges (the block's new_chunks_hash pins its ids, so in a real block
+  // a commitment proven once is proven for those ids; here the same commitment is tried with others).
+  const check = createStorageCheck({ ledger: await sealedLedger(true), logger: silentLogger, timeoutMs: 20_000, provenForMs: 0 });
+  const signal = new AbortController().signal;
+  const withSet = (ids: Buffer[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: [c] } });
+  t.is(await check(block, withSet(nc.chunkIds), signal), null, 'the committer proves its sealed set');
+  t.regex((await check(block, withSet([...nc.chunkIds].reverse()), signal)) ?? '', /seal proof refused/, 'against other ids (another order) the proof fails');
+  const unsealed = createStorageCheck({ ledger: await sealedLedger(false), logger: silentLogger, timeoutMs: 20_000 });
+  t.is(await unsealed(block, withSet([...nc.chunkIds].reverse()), signal), null, 'an unsealed network does not check chunk sets here');
 });

@@ -7,13 +7,17 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorerServiceService, type GetFileResponse, type SolicitRequest } from '../../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceService, type CommitChunksRequest, type GetFileResponse, type SolicitRequest } from '../../../gen/wolk/storer/v1/storer.js';
+import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import { verifyChunkCommitment } from '../../../lib/chain/commitment.js';
+import { newChunksHashOf } from '../../../lib/chain/reward.js';
+import { sha256 } from '../../../lib/crypto/hash.js';
 import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { validateGenesis } from '../../../lib/chain/genesis.js';
-import { sealedShape, verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../../lib/chain/sealed.js';
+import { sealedShape, verifyChunkSetSealAnswer, verifyReplicaAudit, verifySealAnswer, type PorepNetworkParams } from '../../../lib/chain/sealed.js';
 import { createGrpcServer } from '../../../lib/grpc/server.js';
 import { createLogger, silentLogger } from '../../../lib/log/logger.js';
-import { NODE_SIZE } from '../../../lib/porep/index.js';
+import { NODE_SIZE, chunkSetDataBytes } from '../../../lib/porep/index.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { workerLabeller } from '../../../services/storer/porep/labeller.js';
 import { SectorStore } from '../../../services/storer/porep/sectors.js';
@@ -233,5 +237,65 @@ test('the column-tree cache is bounded (WOLK_COLUMN_TREE_CACHE_BYTES): a tree it
     client.close();
     await node.close();
     for (const s of sources) await s.stop();
+  }
+});
+
+test('a sealed CommitChunks: the chunk-set commitment carries a sealed replica of the set\'s slots; ProveSeal opens chunks against the block\'s ids, ProveReplica verifies, both after a restart; wrong sets and tampered chunks are refused', async (t) => {
+  const env = sealedStorerDir();
+  // A block-like set: small state nodes and one 5000-byte chunk (slots of 8192 bytes).
+  const chunks = Array.from({ length: 5 }, (_, i) => Buffer.from(seeded.bytes(i === 2 ? 5000 : 90 + i)));
+  const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
+  const setHash = Buffer.from(newChunksHashOf(nc));
+  const lengths = chunks.map((c) => c.length);
+  const req: CommitChunksRequest = { newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+  const proveAndCheck = async (endpoint: string, c: StorageCommitment, what: string) => {
+    const client = storerClient(endpoint);
+    try {
+      const challenge = seeded.bytes(32);
+      const answer = await unary(client.proveSeal.bind(client), { filehash: setHash, challenge, k: PARAMS.sealChallenges }, 60_000);
+      t.deepEqual(verifyChunkSetSealAnswer(c, PARAMS, nc.chunkIds, challenge, PARAMS.sealChallenges, answer), { ok: true }, `${what}: seal proof`);
+      t.false(verifyChunkSetSealAnswer(c, PARAMS, [...nc.chunkIds].reverse(), challenge, PARAMS.sealChallenges, answer).ok, `${what}: against another order of the ids`);
+      t.false(verifyChunkSetSealAnswer(c, PARAMS, nc.chunkIds.slice(1), challenge, PARAMS.sealChallenges, answer).ok, `${what}: against another set`);
+      const tampered = { ...answer, proof: { ...answer.proof!, chunks: answer.proof!.chunks.map((x, i) => (i === 0 ? Buffer.from(x.map((b) => b ^ 1)) : x)) } };
+      t.true(answer.proof!.chunks.length > 0, `${what}: the proof opens data chunks`);
+      t.false(verifyChunkSetSealAnswer(c, PARAMS, nc.chunkIds, challenge, PARAMS.sealChallenges, tampered).ok, `${what}: a tampered chunk`);
+      t.false(verifySealAnswer(c, PARAMS, challenge, PARAMS.sealChallenges, answer).ok, `${what}: not a file's proof`);
+      const audit = await unary(client.proveReplica.bind(client), { filehash: setHash, challenge, k: PARAMS.auditChallenges }, 60_000);
+      t.deepEqual(verifyReplicaAudit(audit.audit!, c, challenge, PARAMS.auditChallenges, chunkSetDataBytes(chunks.length, c.chunkSize)), { ok: true }, `${what}: replica audit`);
+    } finally {
+      client.close();
+    }
+  };
+  let node = await startInProcess('storer', createStorerNode, env);
+  let c: StorageCommitment;
+  try {
+    const client = storerClient(node.endpoints['grpc']!);
+    const res = await unary(client.commitChunks.bind(client), req, 120_000);
+    client.close();
+    t.is(res.result?.$case, 'selected');
+    c = res.result!.value as StorageCommitment;
+    t.truthy(c.sealed, 'the commitment carries a sealed replica');
+    t.is(c.chunkSize, 8192);
+    const slots = chunkSetDataBytes(chunks.length, c.chunkSize);
+    t.deepEqual(sealedShape(c, PARAMS, slots), { ok: true, range: { sectorNodes: PARAMS.sectorBytes / NODE_SIZE, first: Number(c.sealed!.firstNode), count: slots / NODE_SIZE } });
+    const lookup = (id: Uint8Array) => (Buffer.from(id).equals(c.storerId) ? { vrfPublicKey: c.vrfPublicKey, stake: 1000n } : undefined);
+    const ctx = { lookupStorer: lookup, totalWeight: 1000n, expectedSize: 1000, seed: req.seed, seedRound: 7n, newChunksHash: setHash, chunkLengths: lengths };
+    t.deepEqual(verifyChunkCommitment(c, { ...ctx, porep: PARAMS }), { ok: true, weight: 1000 }, 'valid on the sealed network');
+    t.false(verifyChunkCommitment(c, ctx).ok, 'a sealed replica on a network that does not seal is refused');
+    const { sealed: _, ...unsealed } = c;
+    t.false(verifyChunkCommitment(unsealed as StorageCommitment, { ...ctx, porep: PARAMS }).ok, 'the commitment without its sealed replica is refused');
+    await proveAndCheck(node.endpoints['grpc']!, c, 'sealed');
+  } finally {
+    await node.close();
+  }
+  node = await startInProcess('storer', createStorerNode, env);
+  try {
+    await proveAndCheck(node.endpoints['grpc']!, c, 'after a restart');
+    const client = storerClient(node.endpoints['grpc']!);
+    const again = await unary(client.commitChunks.bind(client), { ...req, data: [] }, 60_000);
+    client.close();
+    t.deepEqual((again.result!.value as StorageCommitment).sealed, c.sealed, 'the set asked for again keeps its sealed place');
+  } finally {
+    await node.close();
   }
 });

@@ -19,8 +19,11 @@ import { FileStore } from '../../../services/storer/files.js';
 import { workerLabeller } from '../../../services/storer/porep/labeller.js';
 import { Sealer } from '../../../services/storer/porep/sealer.js';
 import { SectorStore } from '../../../services/storer/porep/sectors.js';
+import { ShareStore } from '../../../services/storer/shares.js';
+import { sha256 } from '../../../lib/crypto/hash.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { infoOf } from './client.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 const seeded = testRandom('unit/storer/sector-reclaim.test.ts');
 logSeedOnFailure(test);
@@ -41,9 +44,11 @@ async function openSealing(dir: string) {
   const blobs = await openFsBlobStore(join(dir, 'blobs'));
   const files = new FileStore({ kv, blobs, storerId: key.signPublicKey, logger: silentLogger, maxFileBytes: 1 << 24, maxConcurrentUploads: 4, segmentBytes: 8192 });
   await files.init();
+  const shares = new ShareStore(kv);
+  await shares.init();
   const sectors = new SectorStore({ dir: join(dir, 'sectors'), storerId: key.signPublicKey, params: PARAMS, labeller: workerLabeller, logger: silentLogger, random: (n) => seeded.bytes(n) });
   sectors.init();
-  const sealer = new Sealer({ dir: join(dir, 'sealed'), sectors, files, key, logger: silentLogger, columnTreeCacheBytes: 1 << 20 });
+  const sealer = new Sealer({ dir: join(dir, 'sealed'), sectors, files, shares, key, logger: silentLogger, columnTreeCacheBytes: 1 << 20 });
   const started = await sealer.init();
   const close = async () => {
     await sectors.stop();
@@ -64,7 +69,15 @@ async function openSealing(dir: string) {
     if (release) await sealer.release(filehash);
   };
   const sectorDirs = () => readdirSync(join(dir, 'sectors')).sort();
-  return { key, files, sectors, sealer, started, close, storeSealed, deleteFile, sectorDirs };
+  /** Stores a block's chunk set (4096-byte slots) and seals it as CommitChunks does. */
+  const sealChunkSet = async (chunks: readonly Uint8Array[]) => {
+    await shares.putMany(chunks);
+    const ids = chunks.map((c) => sha256(c));
+    const setHash = sha256(...ids);
+    const sealed = await sealer.sealChunkSet(setHash, ids, 4096, AbortSignal.timeout(120_000));
+    return { ids, setHash, sealed };
+  };
+  return { key, files, shares, sectors, sealer, started, close, storeSealed, deleteFile, sealChunkSet, sectorDirs };
 }
 
 /** Bytes whose node count is `nodes` exactly. */
@@ -151,6 +164,55 @@ test('a restart after a deletion that was never released drops the orphaned seal
   s = await openSealing(dir);
   try {
     t.deepEqual(s.started, { sealed: 0, dropped: 0, reclaimedSectors: 0 });
+  } finally {
+    await s.close();
+  }
+});
+
+test('sealed chunk sets: listed with when they were asked for; a set asked for again is not released; a released set frees its place while the other still proves its replica; a restart drops a set whose chunks are gone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-sector-reclaim-'));
+  let s = await openSealing(dir);
+  let kept: Awaited<ReturnType<typeof s.sealChunkSet>>;
+  let sector: string;
+  try {
+    // 1000 slots of 4 KiB would not fit a 64 KiB sector: sets of 4 and 5 chunks (128 and 160 nodes).
+    const first = await s.sealChunkSet(Array.from({ length: 4 }, (_, i) => seeded.bytes(300 + i)));
+    kept = await s.sealChunkSet(Array.from({ length: 5 }, (_, i) => seeded.bytes(400 + i)));
+    sector = Buffer.from(first.sealed.sectorId).toString('hex');
+    t.is(Buffer.from(kept.sealed.sectorId).toString('hex'), sector, 'both sets share the labelled sector');
+    t.is(Number(kept.sealed.firstNode), 4 * 4096 / NODE_SIZE, 'the second set after the first one\'s slots');
+    const listed = s.sealer.listChunkSets();
+    t.deepEqual(listed.map((x) => Buffer.from(x.setHash).toString('hex')).sort(), [first.setHash, kept.setHash].map((h) => Buffer.from(h).toString('hex')).sort());
+    const askedAt = listed.find((x) => Buffer.from(x.setHash).equals(Buffer.from(first.setHash)))!.sealedAtMs;
+    // Asked for again (a later proposal of the same set) after the listing: not released.
+    await pollUntil(async () => Date.now(), { what: 'the clock to move on', deadlineMs: 5000, intervalMs: 5, until: (n) => n > askedAt });
+    const again = await s.sealer.sealChunkSet(first.setHash, first.ids, 4096, AbortSignal.timeout(10_000));
+    t.deepEqual(again, first.sealed, 'the same sealed place');
+    t.false(await s.sealer.releaseChunkSet(first.setHash, askedAt), 'asked for since the listing: kept');
+    const now = s.sealer.listChunkSets().find((x) => Buffer.from(x.setHash).equals(Buffer.from(first.setHash)))!.sealedAtMs;
+    t.true(await s.sealer.releaseChunkSet(first.setHash, now), 'released');
+    t.false(existsSync(join(dir, 'sealed', `${Buffer.from(first.setHash).toString('hex')}.json`)));
+    t.false(existsSync(join(dir, 'sealed', `${Buffer.from(first.setHash).toString('hex')}.ids`)));
+    t.truthy(s.sectors.get(sector), 'the other set still lives in the sector');
+    // The kept set still proves its replica.
+    const challenge = seeded.bytes(32);
+    const audit = await s.sealer.proveReplica(kept.setHash, challenge, PARAMS.auditChallenges);
+    t.deepEqual(verifyReplicaAudit(audit, { storerId: Buffer.from(s.key.signPublicKey), filehash: Buffer.from(kept.setHash), size: 0n, sealed: kept.sealed }, challenge, PARAMS.auditChallenges, 5 * 4096), { ok: true });
+  } finally {
+    await s.close();
+  }
+  // After a restart with every chunk there, the set is kept; with one gone, it is dropped.
+  s = await openSealing(dir);
+  try {
+    t.deepEqual(s.started, { sealed: 1, dropped: 0, reclaimedSectors: 0 });
+    await s.shares.drop([kept.ids[2]!]);
+  } finally {
+    await s.close();
+  }
+  s = await openSealing(dir);
+  try {
+    t.is(s.started.dropped, 1, 'the set whose chunk is gone is dropped at start');
+    t.deepEqual(s.sealer.listChunkSets(), []);
   } finally {
     await s.close();
   }
