@@ -193,6 +193,8 @@ export function verifyChunkCommitment(c: StorageCommitment, ctx: ChunkCommitment
     if (ctx.porep) {
       const chunks = ctx.chunkLengths?.length;
       if (chunks === undefined) return fail('a sealed network\'s chunk commitment is checked with the chunks\' lengths');
+      // An empty set (a block without new chunks) holds nothing to replicate: no sealed replica.
+      if (chunks === 0) return c.sealed ? fail('a sealed replica of an empty chunk set') : v;
       const sealed = sealedShape(c, ctx.porep, chunkSetDataBytes(chunks, c.chunkSize));
       if (!sealed.ok) return fail(`sealed replica: ${sealed.reason}`);
     } else if (c.sealed) {

@@ -143,9 +143,9 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
       if (body?.$case === 'repair') return [{ commitments: body.value.commitments }];
       return [];
     });
-    // The block's chunk set, on a sealed network (on others its commitments carry no replica to prove).
+    // The block's chunk set, on a sealed network (on others, and for an empty set, its commitments carry no replica to prove).
     const nc = payload.newChunks;
-    if (o.ledger.genesis.params.porep && nc && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
+    if (o.ledger.genesis.params.porep && nc && nc.chunkIds.length > 0 && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
     const checkFile = async (commitments: readonly StorageCommitment[], chunkIds?: readonly Uint8Array[]): Promise<string | null> => {

@@ -102,7 +102,8 @@ export class ChunkCommitter {
     const missing = nc.chunkIds.filter((_, i) => lengths[i] === null);
     if (missing.length > 0) return { result: { $case: 'missing', value: { chunkIds: missing.map((id) => Buffer.from(id)) } } };
     const shape = chunkSetShape(lengths as number[]);
-    const sealed = this.deps.sealer ? await this.deps.sealer.sealChunkSet(setHash, nc.chunkIds, shape.chunkSize, signal) : undefined;
+    // An empty set (a block without new chunks) holds nothing to replicate: its commitment is unsealed.
+    const sealed = this.deps.sealer && nc.chunkIds.length > 0 ? await this.deps.sealer.sealChunkSet(setHash, nc.chunkIds, shape.chunkSize, signal) : undefined;
     const commitment = signStorageCommitment(
       {
         storerId: Buffer.from(key.signPublicKey),

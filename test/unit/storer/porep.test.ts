@@ -299,3 +299,22 @@ test('a sealed CommitChunks: the chunk-set commitment carries a sealed replica o
     await node.close();
   }
 });
+
+test('a sealed storer commits to an empty chunk set (a block without new chunks) without a sealed replica, which the sealed network\'s rule expects', async (t) => {
+  const node = await startInProcess('storer', createStorerNode, sealedStorerDir());
+  try {
+    const client = storerClient(node.endpoints['grpc']!);
+    const nc: NewChunks = { chunkIds: [], files: [], chunkCommitments: [] };
+    const req: CommitChunksRequest = { newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: [], requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+    const res = await unary(client.commitChunks.bind(client), req, 60_000);
+    client.close();
+    t.is(res.result?.$case, 'selected');
+    const c = res.result!.value as StorageCommitment;
+    t.is(c.sealed, undefined, 'nothing to seal');
+    const lookup = (id: Uint8Array) => (Buffer.from(id).equals(c.storerId) ? { vrfPublicKey: c.vrfPublicKey, stake: 1000n } : undefined);
+    const ctx = { lookupStorer: lookup, totalWeight: 1000n, expectedSize: 1000, seed: req.seed, seedRound: 7n, newChunksHash: newChunksHashOf(nc), chunkLengths: [], porep: PARAMS };
+    t.deepEqual(verifyChunkCommitment(c, ctx), { ok: true, weight: 1000 });
+  } finally {
+    await node.close();
+  }
+});
