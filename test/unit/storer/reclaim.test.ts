@@ -233,3 +233,48 @@ test('a crash right after a deletion\'s commit point: the restart removes the re
   t.is((await again.coverage.cursor())!.round, chain.ledger.tip().round);
   await t.throwsAsync(again.coverage.apply(await chain.certified(1)), { instanceOf: BlockRejected });
 });
+
+test('sealed chunk sets no certified block names are released once due by both clocks, never before; the sweep passes the time each was last asked for', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-reclaim-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const chain = await makeChain();
+  await userWithBucket(chain, 'carol', 'docs');
+  const kv = await openRocksKv(join(dir, 'db'));
+  const blobs = await openFsBlobStore(join(dir, 'blobs'));
+  t.teardown(async () => {
+    await blobs.close();
+    await kv.close();
+  });
+  const storerId = chain.net.storers[0]!.signPublicKey;
+  const files = new FileStore({ kv, blobs, storerId, logger: quiet, maxFileBytes: 1 << 20, maxConcurrentUploads: 1, segmentBytes: 8192 });
+  const shares = new ShareStore(kv);
+  await files.init();
+  await shares.init();
+  const coverage = new Coverage(kv, { genesisSeedHex: chain.net.genesis.seed, certificates: createCertificateVerifier(chain.net.genesis), storerId });
+  for (let r = 0; r <= chain.ledger.tip().round; r++) await coverage.apply(await chain.certified(r));
+  const chainMs = (await coverage.cursor())!.timestampMs;
+  const [old, young] = [seeded.bytes(32), seeded.bytes(32)];
+  const sets = new Map([
+    [Buffer.from(old).toString('hex'), chainMs - 2 * AFTER],
+    [Buffer.from(young).toString('hex'), chainMs - AFTER / 2],
+  ]);
+  const released: { set: string; lastAskedMs: number }[] = [];
+  const sealed = {
+    release: async () => undefined,
+    listChunkSets: () => [...sets].map(([h, at]) => ({ setHash: Buffer.from(h, 'hex'), sealedAtMs: at })),
+    releaseChunkSet: async (setHash: Uint8Array, lastAskedMs: number) => {
+      released.push({ set: Buffer.from(setHash).toString('hex'), lastAskedMs });
+      return sets.delete(Buffer.from(setHash).toString('hex'));
+    },
+  };
+  const clock = { now: chainMs };
+  const reclaimer = new Reclaimer({ files, shares, kv, coverage, afterMs: AFTER, now: () => clock.now, logger: quiet, sealed });
+  await reclaimer.sweep();
+  t.deepEqual(released, [{ set: Buffer.from(old).toString('hex'), lastAskedMs: chainMs - 2 * AFTER }], 'only the set past the deadline, with the time it was listed with');
+  t.is(reclaimer.total.chunkSets, 1);
+  // The chain has not moved: however late this storer's clock, the young set stays.
+  clock.now = chainMs + 10 * AFTER;
+  await reclaimer.sweep();
+  t.is(released.length, 1, 'not due on the chain yet');
+  t.true(sets.has(Buffer.from(young).toString('hex')));
+});
