@@ -15,7 +15,7 @@ import { sharedNonces } from '../../../services/rewards/tx-nonces.js';
 import { kvContainmentStore, systemClock } from '../../../services/rewards/containment.js';
 import { FULL_REPUTATION_PPM, nextReputation } from '../../../lib/chain/reputation.js';
 import { commitment, setKey } from '../consensus/ledger-fixture.js';
-import { makeChain, userWithBucket } from '../indexer/chain.js';
+import { makeChain, userWithBucket, type TestChain } from '../indexer/chain.js';
 import { answerFile, ledgerChainSource, makeFile, newKey, replicaRoot, type HeldFile } from './world.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 import { pollUntil } from '../../helpers/poll.js';
@@ -326,6 +326,21 @@ test('with nonces shared with the repairer, a dropped Reward holds numbering onl
   t.deepEqual(submitted, [0n, 1n, 0n], 'the chain did not move for holdMs: start again at its nonce');
 });
 
+/** A fresh verifier key holding all the rewards stake (selected every round), auditing Q rounds back. */
+const soleVerifier = (chain: TestChain, Q: number) => ({ key: newKey(), chainId: chain.net.genesis.network, params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 }, stake: 10n, totalStake: 10n });
+
+/** Rewarder options of the tests whose storers answer when a test lets them: deadlines far off, memory stores. */
+const patientAudits = () => ({
+  kv: createMemoryKv(),
+  logger: silentLogger,
+  perStorerTimeoutMs: 60_000,
+  pollMs: 20,
+  containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n: number) => seeded.bytes(n) },
+});
+const noChunks = async (): Promise<never> => {
+  throw new Error('no chunk sets in these blocks');
+};
+
 test('rounds are audited side by side: a round waiting on a storer does not hold the next round\'s Reward back', async (t) => {
   const chain = await makeChain();
   const alice = await userWithBucket(chain, 'alice', 'docs');
@@ -349,11 +364,7 @@ test('rounds are audited side by side: a round waiting on a storer does not hold
   const submitted: number[] = [];
   const byHash = new Map(files.map((f) => [Buffer.from(f.filehash).toString('hex'), f]));
   const rewarder = new Rewarder({
-    key: newKey(),
-    chainId: chain.net.genesis.network,
-    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
-    stake: 10n,
-    totalStake: 10n,
+    ...soleVerifier(chain, Q),
     chain: ledgerChainSource(chain, async (stx) => {
       const r = stx.tx!.body!.$case === 'reward' ? Number(stx.tx!.body!.value.auditedRound) : -1;
       submitted.push(r);
@@ -365,15 +376,9 @@ test('rounds are audited side by side: a round waiting on a storer does not hold
         if (h === Buffer.from(files[0]!.filehash).toString('hex')) await gate;
         return answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, byHash.get(h)!, challenge, k);
       },
-      async verifyShare() {
-        throw new Error('none');
-      },
+      verifyShare: noChunks,
     },
-    kv: createMemoryKv(),
-    logger: silentLogger,
-    perStorerTimeoutMs: 60_000,
-    pollMs: 20,
-    containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+    ...patientAudits(),
   });
   t.teardown(() => rewarder.stop());
   // The tip is a2 = a1 + 1: the first tick audits reward round a1 + Q + ... only from tip + 1 on, so
@@ -408,11 +413,7 @@ test('Tallies of one round asked side by side share one audit: every storer is a
   let asks = 0;
   const submitted: SignedTransaction[] = [];
   const rewarder = new Rewarder({
-    key: newKey(),
-    chainId: chain.net.genesis.network,
-    params: { ...DEFAULT_REWARD_PARAMS, auditDepth: Q, expectedVerifiers: 10 },
-    stake: 10n,
-    totalStake: 10n,
+    ...soleVerifier(chain, Q),
     chain: ledgerChainSource(chain, async (stx) => {
       submitted.push(stx);
       return sha256(SignedTransaction.encode(stx).finish());
@@ -423,15 +424,9 @@ test('Tallies of one round asked side by side share one audit: every storer is a
         await gate;
         return answerFile(storers.find((x) => Buffer.from(x.signPublicKey).equals(Buffer.from(id)))!, f, challenge, k);
       },
-      async verifyShare() {
-        throw new Error('none');
-      },
+      verifyShare: noChunks,
     },
-    kv: createMemoryKv(),
-    logger: silentLogger,
-    perStorerTimeoutMs: 60_000,
-    pollMs: 20,
-    containment: { policy: { deadlineMs: 60_000, chunkAllowanceMs: 0, maxRetries: 1, retryDelayMs: 10 }, clock: systemClock, store: kvContainmentStore(createMemoryKv()), random: (n) => seeded.bytes(n) },
+    ...patientAudits(),
   });
   const calls = [rewarder.tally(undefined, false), rewarder.tally(audited + Q, false), rewarder.tally(undefined, true)];
   await pollUntil(async () => asks, { what: 'the audit to ask the storers', deadlineMs: 10_000, intervalMs: 10, until: (n) => n >= storers.length });
