@@ -104,6 +104,11 @@ export interface DevnetExtras {
    * WOLK_REPAIR_INTERVAL_MS when set, else 0 (no repairs, as the devnet ran before the repairer).
    */
   readonly repairIntervalMs?: number;
+  /**
+   * Each storer's WOLK_SPARE_SECTORS: the launcher's own when set, else 0. On a sealed devnet six
+   * storers label on one machine's cores, and a spare each would double the labelling at start.
+   */
+  readonly spareSectors?: number;
 }
 
 export function environmentFor(
@@ -144,6 +149,7 @@ export function environmentFor(
     if (indexer) env['WOLK_INDEXER'] = endpoint(indexer);
     env['WOLK_REPAIR_INTERVAL_MS'] = String(extras.repairIntervalMs ?? 0);
   }
+  if (p.service === 'storer') env['WOLK_SPARE_SECTORS'] = String(extras.spareSectors ?? 0);
   const faults = extras.faults?.get(p.name);
   if (faults && faults.length > 0) env['WOLK_FAULTS'] = faults.join(',');
   if (extras.traceDir) env['WOLK_TRACE_FILE'] = join(extras.traceDir, `${p.name}.jsonl`);

@@ -91,7 +91,9 @@ function devnetExtras(processes: readonly PlannedProcess[]): DevnetExtras {
   if (traceDir) mkdirp(traceDir);
   // Repairs stay off unless the launcher's environment asks for them (DevnetExtras.repairIntervalMs).
   const repairIntervalMs = env['WOLK_REPAIR_INTERVAL_MS'] === undefined ? 0 : readOption(env, 'WOLK_REPAIR_INTERVAL_MS');
-  return { faults, repairIntervalMs, ...(traceDir ? { traceDir } : {}) };
+  // Sealing storers keep no spare sector unless asked (DevnetExtras.spareSectors).
+  const spareSectors = env['WOLK_SPARE_SECTORS'] === undefined ? 0 : readOption(env, 'WOLK_SPARE_SECTORS');
+  return { faults, repairIntervalMs, spareSectors, ...(traceDir ? { traceDir } : {}) };
 }
 
 /** How often the launcher checks that the process that started it is still there. */

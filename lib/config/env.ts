@@ -507,6 +507,13 @@ export const ENV = {
     format: formatBytes,
     parse: parseBytes(0, 2 ** 50),
   },
+  WOLK_SPARE_SECTORS: {
+    name: 'WOLK_SPARE_SECTORS',
+    doc: 'Labelled sectors a sealing storer keeps completely empty, beside the one it is filling, so that a file up to a sector in size is sealed at once instead of waiting for a sector to be labelled on its PUT path (docs/porep.md "Spare sectors"). Each costs a sector\'s layers on disk (4 × the sector size) and its labelling CPU, spent in the background. Only with params.porep in WOLK_GENESIS.',
+    services: ['storer'],
+    default: { value: 1 },
+    parse: parseInteger(0, 64),
+  },
   WOLK_RECLAIM_AFTER_MS: {
     name: 'WOLK_RECLAIM_AFTER_MS',
     doc: 'How long a storer keeps a file or block chunk that no commitment on chain covers before deleting it, in milliseconds (docs/storer.md "Space reclamation"); it follows certified blocks from the consensus nodes (WOLK_CONSENSUS, WOLK_CONSENSUS_SRV) to tell. 0: never reclaim. Raise it with the gateway\'s WOLK_COMMIT_DEADLINE_MS or WOLK_FINALITY_TIMEOUT_MS.',

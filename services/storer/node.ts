@@ -96,7 +96,7 @@ export const createStorerNode: NodeFactory<StorerOptions> = async (ctx) => {
     // Proof of replication (genesis params.porep): sectors labelled ahead in a worker thread, files
     // sealed into them on Solicit (docs/porep.md "Sectors").
     const porep = opts.genesis?.params.porep;
-    const sectors = porep ? new SectorStore({ dir: join(dataDir, 'sectors'), storerId: key.signPublicKey, params: porep, labeller: workerLabeller, logger: log }) : null;
+    const sectors = porep ? new SectorStore({ dir: join(dataDir, 'sectors'), storerId: key.signPublicKey, params: porep, labeller: workerLabeller, logger: log, spares: opts.spareSectors }) : null;
     const sealer = sectors ? new Sealer({ dir: join(dataDir, 'sealed'), sectors, files, shares, key, logger: log, columnTreeCacheBytes: opts.columnTreeCacheBytes, ...(opts.faults.has('wrong-sealer') ? { encode: wrongSealerEncoding } : {}) }) : null;
     if (sectors && sealer) {
       const found = sectors.init();

@@ -34,6 +34,8 @@ export interface StorerOptions extends CommonOptions {
   readonly reclaimAfterMs: number;
   /** Bytes of sealed sectors' column trees kept for seal proofs (porep/sealer.ts); 0: none. */
   readonly columnTreeCacheBytes: number;
+  /** WOLK_SPARE_SECTORS: empty labelled sectors kept ready (sealed networks). */
+  readonly spareSectors: number;
 }
 
 export function readOptions(env: Environment): StorerOptions {
@@ -65,5 +67,6 @@ export function readOptions(env: Environment): StorerOptions {
     // Reclamation needs a chain to follow: without one nothing is ever known to be uncovered.
     reclaimAfterMs: readDerived(env, 'WOLK_RECLAIM_AFTER_MS', genesis && hasEndpoints(consensus) ? RECLAIM_AFTER_DEFAULT_MS : undefined),
     columnTreeCacheBytes: readOption(env, 'WOLK_COLUMN_TREE_CACHE_BYTES'),
+    spareSectors: readOption(env, 'WOLK_SPARE_SECTORS'),
   };
 }

@@ -62,8 +62,14 @@ export interface SectorStoreDeps {
   readonly params: PorepNetworkParams;
   readonly labeller: Labeller;
   readonly logger: Logger;
-  /** Labelled sectors with free room kept ready (default 1). */
+  /** Labelled sectors with free room kept ready (default 1), besides the spares. */
   readonly ahead?: number;
+  /**
+   * Labelled sectors kept completely empty (WOLK_SPARE_SECTORS; default 0 here, the storer's option
+   * defaults to 1): a file that fits no partly used sector goes into a spare at once instead of waiting
+   * for a sector to be labelled, and the labeller prepares the next spare in the background.
+   */
+  readonly spares?: number;
   /** Randomness for sector ids and seeds (injected for tests). */
   readonly random?: (n: number) => Uint8Array;
   /**
@@ -93,6 +99,7 @@ export class SectorStore {
   private readonly labelledTrees = new Map<string, MerkleTree>();
   private readonly log: Logger;
   private readonly ahead: number;
+  private readonly spares: number;
   private readonly random: (n: number) => Uint8Array;
   private readonly sectorNodes: number;
   /** Placements run one at a time (the used watermark is read, then written). */
@@ -119,6 +126,7 @@ export class SectorStore {
   constructor(private readonly deps: SectorStoreDeps) {
     this.log = deps.logger.child({ module: 'sectors' });
     this.ahead = Math.max(1, deps.ahead ?? 1);
+    this.spares = Math.max(0, deps.spares ?? 0);
     this.random = deps.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.sectorNodes = deps.params.sectorBytes / NODE_SIZE;
     this.resetChanged();
@@ -226,10 +234,22 @@ export class SectorStore {
     return n;
   }
 
+  /** Shared sectors nothing was ever placed in. */
+  private emptySectors(): number {
+    let n = 0;
+    for (const s of this.sectors.values()) if (!s.dedicated && s.used === 0) n++;
+    return n;
+  }
+
+  /** Whether the ahead loop has what it keeps ready: `ahead` open sectors besides `spares` empty ones. */
+  private readyEnough(): boolean {
+    return this.openSectors() >= this.ahead + this.spares && this.emptySectors() >= this.spares;
+  }
+
   private async aheadLoop(): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      if (this.openSectors() >= this.ahead) {
+      if (this.readyEnough()) {
         await this.changed;
         continue;
       }

@@ -80,6 +80,31 @@ test('sector store: a file larger than the free room of a sector that still coun
   }
 });
 
+test('sector store with a spare (WOLK_SPARE_SECTORS): an empty labelled sector is kept beside the one being filled, a file that fits no partly used sector goes into it at once, and the next spare is labelled in the background', async (t) => {
+  const store = new SectorStore({ dir: mkdtempSync(join(tmpdir(), 'wolk-sectors-')), storerId: seeded.bytes(32), params: PARAMS, labeller: workerLabeller, logger: silentLogger, random: (n) => seeded.bytes(n), spares: 1 });
+  store.init();
+  store.start();
+  try {
+    const nodes = PARAMS.sectorBytes / NODE_SIZE;
+    await pollUntil(() => store.labelledSectors >= 2, { what: 'a sector to fill and a spare', deadlineMs: 60_000 });
+    const a = await store.place(Math.floor(nodes * 0.8), AbortSignal.timeout(60_000));
+    // A keeps less than a quarter free: one open sector (the spare) is short of one besides the spare.
+    await pollUntil(() => store.labelledSectors >= 3, { what: 'the labeller to keep a spare beside the open sector', deadlineMs: 60_000 });
+    const labelled = store.labelledSectors;
+    const b = await store.place(Math.floor(nodes * 0.5), AbortSignal.timeout(10_000));
+    t.not(b.sector.idHex, a.sector.idHex, 'half a sector does not fit the one being filled');
+    t.is(b.first, 0, 'it goes into an empty labelled sector, at once');
+    // Another spare is still there (the open sector and the spare): nothing to label yet.
+    const c = await store.place(Math.floor(nodes * 0.6), AbortSignal.timeout(10_000));
+    t.is(c.first, 0, 'a file that fits no partly used sector takes the spare at once');
+    t.not(c.sector.idHex, b.sector.idHex);
+    t.is(store.labelledSectors, labelled, 'neither placement waited for a labelling');
+    await pollUntil(() => store.labelledSectors > labelled, { what: 'the next spare, labelled in the background', deadlineMs: 60_000 });
+  } finally {
+    await store.stop();
+  }
+});
+
 async function fakeSource(data: Buffer, info: FileInfo) {
   const server = createGrpcServer({ logger: silentLogger, maxMessageBytes: 8 << 20 });
   server.addService('wolk.storer.v1.StorerService', StorerServiceService, {
