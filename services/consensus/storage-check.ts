@@ -33,7 +33,7 @@ import { credentials } from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { sha256 } from '../../lib/crypto/index.js';
-import { sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
+import { CHUNK_SET_CERT_CHALLENGES, sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
@@ -109,18 +109,20 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const client = clients.get(endpoint);
     const porep = o.ledger.genesis.params.porep;
     if (porep) {
+      // A chunk set (every block with new chunks) is spot-checked; a SetKey's file gets the full count.
+      const sealK = chunkIds ? Math.min(porep.sealChallenges, CHUNK_SET_CERT_CHALLENGES) : porep.sealChallenges;
       const started = Date.now();
       let answer: ProveSealResponse;
       try {
-        answer = await unaryCall(client.proveSeal.bind(client), { filehash: c.filehash, challenge: nonce, k: porep.sealChallenges }, { endpoint, deadline, signal });
+        answer = await unaryCall(client.proveSeal.bind(client), { filehash: c.filehash, challenge: nonce, k: sealK }, { endpoint, deadline, signal });
       } catch (err) {
         return `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}`;
       }
       const answeredMs = Date.now() - started;
-      const v = chunkIds ? verifyChunkSetSealAnswer(c, porep, chunkIds, nonce, porep.sealChallenges, answer) : verifySealAnswer(c, porep, nonce, porep.sealChallenges, answer);
+      const v = chunkIds ? verifyChunkSetSealAnswer(c, porep, chunkIds, nonce, sealK, answer) : verifySealAnswer(c, porep, nonce, sealK, answer);
       const verifyMs = Date.now() - started - answeredMs;
       if (!v.ok) return `storer ${who}: seal proof refused: ${v.reason}`;
-      o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: porep.sealChallenges, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
+      o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: sealK, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
       return null;
     }
     let res: VerifyFileResponse;
