@@ -13,6 +13,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ADDONS = [
   { name: 'merkle', fallback: "lib/merkle hashes with Node's crypto (slower at 4 KiB chunks)" },
   { name: 'porep', fallback: 'lib/porep labels in JS (same labels, several times slower)' },
+  { name: 'vrf', fallback: 'lib/crypto/vrf.ts verifies VRF proofs in JS (same answers, about ten times slower)' },
 ];
 const say = (line) => process.stdout.write(`build-native: ${line}\n`);
 

@@ -4,10 +4,7 @@
 // ~2.5 us of per-call overhead Node's crypto adds, which is as much as the hashing itself. Without the
 // addon (no compiler where it was installed, e.g. the slim container image) the same results come from
 // Node's crypto one call per hash; the tests check both paths agree.
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonPath, loadAddon } from '../native/addon.js';
 
 export interface NativeMerkle {
   /**
@@ -27,31 +24,12 @@ export interface NativeMerkle {
   ): number;
 }
 
-const ADDON = join('native', 'merkle', 'build', 'Release', 'wolk_merkle.node');
-
-/** Where the built addon is, looking up from this module (source tree and dist/ alike), or null. */
+/** Where the built addon is (worker threads load it by path), or null. */
 export function nativeMerklePath(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return null;
+  return addonPath('merkle');
 }
 
-function load(): NativeMerkle | null {
-  const path = nativeMerklePath();
-  if (!path) return null;
-  try {
-    const mod = createRequire(import.meta.url)(path) as Partial<NativeMerkle>;
-    return typeof mod.absorb === 'function' ? (mod as NativeMerkle) : null;
-  } catch {
-    return null; // built for another Node ABI or platform: fall back to Node's crypto
-  }
-}
-
-const loaded = load();
+const loaded = loadAddon<NativeMerkle>('merkle', ['absorb']);
 let enabled = true;
 
 /** The native hasher when it is built and enabled, else null. */

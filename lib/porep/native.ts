@@ -1,10 +1,7 @@
 // The optional native labelling loop and scattered layer reads (native/porep, built by scripts/build-native.mjs like native/merkle).
 // Without it (no compiler where Wolk was installed) labels.ts computes the same labels in JS, one Node
 // crypto call per label; the tests check both paths give identical bytes.
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from '../native/addon.js';
 
 export interface NativePorep {
   /** Labels nodes [0, count) of `layer` into `out`; `prev` is the whole previous layer (layer ≥ 2). */
@@ -15,26 +12,7 @@ export interface NativePorep {
   readNodes(fd: number, indices: Uint32Array, out: Uint8Array): void;
 }
 
-const ADDON = join('native', 'porep', 'build', 'Release', 'wolk_porep.node');
-
-function load(): NativePorep | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) {
-      try {
-        const mod = createRequire(import.meta.url)(candidate) as Partial<NativePorep>;
-        return typeof mod.labelLayer === 'function' && typeof mod.parents === 'function' && typeof mod.readNodes === 'function' ? (mod as NativePorep) : null;
-      } catch {
-        return null; // built for another Node ABI or platform: label in JS
-      }
-    }
-    dir = dirname(dir);
-  }
-  return null;
-}
-
-const loaded = load();
+const loaded = loadAddon<NativePorep>('porep', ['labelLayer', 'parents', 'readNodes']);
 let enabled = true;
 
 /** The native loop when it is built and enabled, else null. */

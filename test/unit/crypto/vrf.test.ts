@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
@@ -16,6 +16,7 @@ import {
   vrfKeyFromSeed,
   type VrfSuite,
 } from '../../../lib/crypto/vrf.js';
+import { nativeVrfAvailable, setNativeVrf } from '../../../lib/crypto/vrf-native.js';
 
 interface Vector {
   example: number;
@@ -52,15 +53,33 @@ function seededRandom(label: string): (n: number) => Uint8Array {
   };
 }
 
+/**
+ * Registers `fn` twice: verifying with native/vrf (lib/crypto/vrf-native.ts) and with the JS path.
+ * Test bodies are synchronous, so switching the process-wide path inside one cannot leak into another.
+ */
+function both(title: string, fn: (t: ExecutionContext) => void): void {
+  for (const native of [true, false]) {
+    test(`${title} [${native ? 'native' : 'JS'} verify]`, (t) => {
+      if (native && !nativeVrfAvailable) return t.fail('native/vrf/build/Release/wolk_vrf.node is missing or does not load (node scripts/build-native.mjs)');
+      setNativeVrf(native);
+      try {
+        fn(t);
+      } finally {
+        setNativeVrf(true);
+      }
+    });
+  }
+}
+
 for (const suite of SUITES) {
   const { vectors, section } = vectorFile.suites[suite];
 
-  test(`${suite}: ${section} has its three examples`, (t) => {
+  both(`${suite}: ${section} has its three examples`, (t) => {
     t.is(vectors.length, 3);
   });
 
   for (const v of vectors) {
-    test(`${suite} ${section} Example ${v.example}: key, H, nonce, U, V, pi and beta byte for byte`, (t) => {
+    both(`${suite} ${section} Example ${v.example}: key, H, nonce, U, V, pi and beta byte for byte`, (t) => {
       const sk = fromHex(v.SK);
       const alpha = fromHex(v.alpha);
       const { publicKey, secretKey } = vrfKeyFromSeed(sk);
@@ -88,7 +107,7 @@ for (const suite of SUITES) {
     });
   }
 
-  test(`${suite}: the published proof of another suite or another alpha does not verify`, (t) => {
+  both(`${suite}: the published proof of another suite or another alpha does not verify`, (t) => {
     const other: VrfSuite = suite === 'ELL2' ? 'TAI' : 'ELL2';
     for (const v of vectors) {
       const pk = fromHex(v.PK);
@@ -99,7 +118,7 @@ for (const suite of SUITES) {
     t.is(verify(fromHex(vectors[1]!.PK), fromHex(vectors[0]!.alpha), fromHex(vectors[0]!.pi), suite), null);
   });
 
-  test(`${suite}: every single flipped bit of a valid proof is rejected`, (t) => {
+  both(`${suite}: every single flipped bit of a valid proof is rejected`, (t) => {
     const v = vectors[2]!;
     const pk = fromHex(v.PK);
     const alpha = fromHex(v.alpha);
@@ -124,7 +143,7 @@ for (const suite of SUITES) {
     }
   });
 
-  test(`${suite}: random keys and messages prove and verify; outputs are deterministic and distinct`, (t) => {
+  both(`${suite}: random keys and messages prove and verify; outputs are deterministic and distinct`, (t) => {
     const random = seededRandom(`vrf-roundtrip-${suite}`);
     const seen = new Set<string>();
     for (let i = 0; i < 12; i++) {
@@ -143,7 +162,7 @@ for (const suite of SUITES) {
   });
 }
 
-test('the VRF key for a seed is the Ed25519 key for that seed (RFC 8032 derivation)', (t) => {
+both('the VRF key for a seed is the Ed25519 key for that seed (RFC 8032 derivation)', (t) => {
   const random = seededRandom('vrf-vs-ed25519');
   for (let i = 0; i < 8; i++) {
     const seed = random(32);
@@ -151,7 +170,7 @@ test('the VRF key for a seed is the Ed25519 key for that seed (RFC 8032 derivati
   }
 });
 
-test('ELL2 is the default suite', (t) => {
+both('ELL2 is the default suite', (t) => {
   const v = vectorFile.suites.ELL2.vectors[0]!;
   t.is(toHex(prove(fromHex(v.SK), fromHex(v.alpha))), v.pi);
   t.truthy(verify(fromHex(v.PK), fromHex(v.alpha), fromHex(v.pi)));
@@ -179,7 +198,7 @@ function smallOrderEncodings(): Uint8Array[] {
   return out;
 }
 
-test('validate_key (§5.4.5): small-order and non-canonical public keys are refused by validateKey and verify', (t) => {
+both('validate_key (§5.4.5): small-order and non-canonical public keys are refused by validateKey and verify', (t) => {
   const encodings = smallOrderEncodings();
   t.true(encodings.length >= 13);
   const v = vectorFile.suites.ELL2.vectors[0]!;
@@ -209,7 +228,7 @@ test('validate_key (§5.4.5): small-order and non-canonical public keys are refu
   t.false(validateKey(new Uint8Array(33)));
 });
 
-test('decode_proof (§5.4.4): s >= q, non-canonical or off-curve Gamma, wrong lengths are rejected', (t) => {
+both('decode_proof (§5.4.4): s >= q, non-canonical or off-curve Gamma, wrong lengths are rejected', (t) => {
   for (const suite of SUITES) {
     const v = vectorFile.suites[suite].vectors[1]!;
     const pk = fromHex(v.PK);
@@ -244,7 +263,7 @@ test('decode_proof (§5.4.4): s >= q, non-canonical or off-curve Gamma, wrong le
   }
 });
 
-test('a proof whose Gamma is the other Gamma plus a small-order point changes beta not at all but fails verification', (t) => {
+both('a proof whose Gamma is the other Gamma plus a small-order point changes beta not at all but fails verification', (t) => {
   // cofactor * Gamma makes beta blind to torsion; verification must still reject the altered proof.
   const v = vectorFile.suites.ELL2.vectors[0]!;
   const pi = fromHex(v.pi);
@@ -256,7 +275,7 @@ test('a proof whose Gamma is the other Gamma plus a small-order point changes be
   t.is(verify(fromHex(v.PK), fromHex(v.alpha), altered), null);
 });
 
-test('verify never throws, whatever it is given', (t) => {
+both('verify never throws, whatever it is given', (t) => {
   const v = vectorFile.suites.ELL2.vectors[0]!;
   const pk = fromHex(v.PK);
   const pi = fromHex(v.pi);
@@ -278,7 +297,7 @@ test('verify never throws, whatever it is given', (t) => {
   t.is(verify(pk, new Uint8Array(0), new Uint8Array(80).fill(0xff)), null);
 });
 
-test('prove refuses bad arguments with a typed error', (t) => {
+both('prove refuses bad arguments with a typed error', (t) => {
   t.throws(() => prove(new Uint8Array(31), new Uint8Array(0)), { instanceOf: CryptoError, message: /32 bytes, got 31/ });
   t.throws(() => prove(new Uint8Array(32), 'x' as unknown as Uint8Array), { instanceOf: CryptoError });
   t.throws(() => prove(new Uint8Array(32), new Uint8Array(0), 'P256' as VrfSuite), { instanceOf: CryptoError, message: /ELL2/ });
@@ -286,7 +305,7 @@ test('prove refuses bad arguments with a typed error', (t) => {
   t.throws(() => vrfGenerateKey(() => new Uint8Array(5)), { instanceOf: CryptoError });
 });
 
-test('beta is uniform-looking: its first bytes spread over their range (sortition reads them)', (t) => {
+both('beta is uniform-looking: its first bytes spread over their range (sortition reads them)', (t) => {
   // Not a proof of pseudo-randomness; a guard against e.g. returning Gamma's encoding by mistake.
   const { secretKey } = vrfKeyFromSeed(sha512(new TextEncoder().encode('spread')).subarray(0, 32));
   let high = 0;
@@ -296,4 +315,48 @@ test('beta is uniform-looking: its first bytes spread over their range (sortitio
     if (beta[0]! >= 128) high++;
   }
   t.true(high > N * 0.25 && high < N * 0.75, `high-bit count ${high}/${N}`);
+});
+
+test('native and JS verify give the same answer for valid, corrupted and random proofs (both suites)', (t) => {
+  if (!nativeVrfAvailable) return t.fail('native/vrf is not built (node scripts/build-native.mjs)');
+  const random = seededRandom('vrf-native-vs-js');
+  const answer = (native: boolean, pk: Uint8Array, alpha: Uint8Array, pi: Uint8Array, suite: VrfSuite) => {
+    setNativeVrf(native);
+    try {
+      const beta = verify(pk, alpha, pi, suite);
+      return beta === null ? 'invalid' : toHex(beta);
+    } finally {
+      setNativeVrf(true);
+    }
+  };
+  const torsion = ED25519_TORSION_SUBGROUP.map((h) => ed25519.Point.fromHex(h));
+  let valid = 0;
+  for (let i = 0; i < 240; i++) {
+    const suite = SUITES[i % 2]!;
+    const { secretKey, publicKey } = vrfGenerateKey(random);
+    const alpha = random(i % 97);
+    let pk = publicKey;
+    let pi = prove(secretKey, alpha, suite);
+    switch (i % 6) {
+      case 1: // one flipped bit anywhere in the proof
+        pi[random(1)[0]! % 80]! ^= 1 << (random(1)[0]! & 7);
+        break;
+      case 2: // random bytes for a proof
+        pi = random(80);
+        break;
+      case 3: // Gamma moved by a torsion point (same beta, must fail)
+        pi.set(ed25519.Point.fromBytes(pi.subarray(0, 32)).add(torsion[1 + (i % 7)]!).toBytes(), 0);
+        break;
+      case 4: // a key with a small-order part added (validate_key accepts it; the proof is for the other key)
+        pk = ed25519.Point.fromBytes(publicKey).add(torsion[1 + (i % 7)]!).toBytes();
+        break;
+      case 5: // s + q (must fail: malleability)
+        pi.set(numberToBytesLE(bytesToNumberLE(pi.subarray(48)) + q, 32), 48);
+        break;
+    }
+    const native = answer(true, pk, alpha, pi, suite);
+    t.is(native, answer(false, pk, alpha, pi, suite), `case ${i} (${suite}, variant ${i % 6})`);
+    if (native !== 'invalid') valid++;
+  }
+  t.is(valid, 40, 'the untouched proofs, and only they, verify');
 });
