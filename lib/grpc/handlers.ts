@@ -119,7 +119,13 @@ function contextFor(
   const at = deadline === undefined ? Infinity : deadline instanceof Date ? deadline.getTime() : deadline;
   // Why grpc-js ended the call under the handler; its own deadline timer may fire a moment before ours.
   const ended = () => (Date.now() >= at ? new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded') : endedEarly());
-  call.on('cancelled', () => controller.abort(ended()));
+  // grpc-js (1.14) emits 'cancelled' at the end of EVERY call, answered or not (notifyOnCancel after
+  // the status is sent). Only a call whose handler is still running was cancelled: a finished one
+  // must neither abort its signal nor build an error (with a source-mapped stack, ~0.1-1 ms) per call.
+  let finished = false;
+  call.on('cancelled', () => {
+    if (!finished) controller.abort(ended());
+  });
   if (Number.isFinite(at)) {
     timer = setTimeout(() => controller.abort(new WolkError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, at - Date.now()));
     timer.unref();
@@ -127,6 +133,7 @@ function contextFor(
   return {
     ctx: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), method },
     done: () => {
+      finished = true;
       if (timer) clearTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
     },

@@ -170,6 +170,8 @@ async function streamFrom(clients: Clients, endpoint: string, f: FileShape, from
   try {
     for await (const msg of pieces) {
       disarm();
+      // Everything asked for has come and the storer sends more than it was asked: stop (cancels).
+      if (pos > to) break;
       if (!treeRoot) {
         const root = msg.treeRoot ?? Buffer.alloc(0);
         if (root.length !== 32) throw new Error('no tree_root in the first message (with_proofs unsupported?)');
@@ -199,10 +201,13 @@ async function streamFrom(clients: Clients, endpoint: string, f: FileShape, from
           await deliver(offset + a, msg.data.subarray(a, b));
           pos = offset + b;
         }
-        if (pos > to) return;
       }
+      // After the last byte, wait for the storer's end of stream (its OK status, the next message)
+      // instead of returning: leaving early cancels the call, and a cancelled call costs both sides
+      // an error with a stack trace (grpc-js, Node's stream destroyer), several per 100 MB read.
       arm();
     }
+    if (pos > to) return;
     throw new Error(`the stream ended at ${pos}, before ${to + 1}`);
   } catch (err) {
     if (stalled.signal.aborted && !signal.aborted) throw new Error(`stalled: ${(stalled.signal.reason as Error).message}`);
