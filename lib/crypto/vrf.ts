@@ -6,8 +6,9 @@
 // Keys are the RFC 8032 ones (§5.5: the secret key is a 32-byte seed, x = clamp(SHA-512(seed)[0..32])),
 // so a Wolk node's VRF key and Ed25519 key may share a seed format (not necessarily a seed).
 // Point arithmetic and hash-to-curve come from @noble/curves; plain SHA-512 from Node (OpenSSL).
-// Verification runs in native/vrf (lib/crypto/vrf-native.ts) when the addon is built: same answers,
-// about ten times faster; proving always runs here (constant time in the secret key).
+// Verification and the point work of proving run in native/vrf (lib/crypto/vrf-native.ts) when the
+// addon is built: same answers and proofs, several times faster; its products with the secret scalars
+// are constant time like noble's.
 // The verifier always runs ECVRF_validate_key (§5.4.5): we want full uniqueness against adversarial
 // keys, since storers and voters choose their own keys.
 import { randomBytes } from 'node:crypto';
@@ -234,6 +235,19 @@ export function prove(secretKey: Uint8Array, alpha: Uint8Array, suite: VrfSuite 
   assertBytes(alpha, undefined, 'vrf alpha');
   assertSuite(suite);
   const { x, prefix, pk } = expandSecret(secretKey); // step 1
+  const native = nativeVrf();
+  if (native) {
+    // The same steps with the point work in native/vrf: x·H, k·B and k·H in constant time there.
+    const hString = new Uint8Array(PT_LEN);
+    if (!native.encodeToCurve(SUITE_STRING[suite], pk, alpha, hString)) throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'vrf: try-and-increment found no point in 256 tries');
+    const k = nonce(prefix, hString);
+    const products = new Uint8Array(3 * PT_LEN);
+    if (!native.proveProducts(hString, numberToBytesLE(x, Q_LEN), numberToBytesLE(k, Q_LEN), products)) throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'vrf: encode_to_curve gave a point that does not decode');
+    const gammaString = products.subarray(0, PT_LEN);
+    const cString = challengeBytes(suite, [pk, hString, gammaString, products.subarray(PT_LEN, 2 * PT_LEN), products.subarray(2 * PT_LEN)]);
+    const s = (k + bytesToNumberLE(cString) * x) % q;
+    return concatBytes(gammaString, cString, numberToBytesLE(s, Q_LEN));
+  }
   const H = encodeToCurve(suite, pk, alpha); // steps 2-3
   const hString = H.toBytes(); // step 4
   const Gamma = H.multiply(x); // step 5 (constant time: x is secret)

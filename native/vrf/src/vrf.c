@@ -4,8 +4,10 @@
 // The same rules as lib/crypto/vrf.ts's verify (the tests run the RFC vectors and random and
 // corrupted proofs through both and require the same answers), about ten times faster: verifying
 // committee credentials is most of what an idle validator and a following storer spend CPU on (issue 17).
-// Proving stays in JS (@noble/curves), which handles the secret key in constant time; this file never
-// sees a secret. SHA-512 is the OpenSSL inside Node (its symbols are exported by the node binary).
+// Proving: encode_to_curve here (public inputs), the nonce and the final scalar s = k + c·x in JS, and the
+// three products with secret scalars (Gamma = x·H, U = k·B, V = k·H) here in constant time
+// (ge_scalarmult_ct: no branch and no memory access depends on x or k). SHA-512 is the OpenSSL inside
+// Node (its symbols are exported by the node binary).
 #include <node_api.h>
 #include <openssl/sha.h>
 #include <stdint.h>
@@ -37,6 +39,8 @@ static const fe FE_J = {{486662, 0, 0, 0, 0}};
 static const fe FE_38 = {{38, 0, 0, 0, 0}};
 
 static ge_cached base_table[16];
+/** The same table with [0] the identity (the constant-time multiplication adds [0] for a 0 nibble). */
+static ge_cached base_table_ct[16];
 
 /** a < L, both 32 bytes little endian. */
 static int scalar_below_order(const uint8_t a[32]) {
@@ -259,13 +263,73 @@ static napi_value verify(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// encodeToCurve(suite: 3 | 4, publicKey: Uint8Array(32), alpha: Uint8Array, hOut: Uint8Array(32)) -> boolean
+//   point_to_string(encode_to_curve(PK, alpha)) (§5.4.1); false when TAI finds no point (probability 2^-256).
+static napi_value encode_to_curve_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_type(env, "encodeToCurve: expected 4 arguments");
+  int32_t suite;
+  if (napi_get_value_int32(env, argv[0], &suite) != napi_ok || (suite != SUITE_TAI && suite != SUITE_ELL2)) return throw_type(env, "encodeToCurve: suite must be 3 (TAI) or 4 (ELL2)");
+  uint8_t *pk, *alpha, *out;
+  size_t pk_len, alpha_len, out_len;
+  if (!get_bytes(env, argv[1], &pk, &pk_len) || pk_len != PT_LEN) return throw_type(env, "encodeToCurve: publicKey must be a Uint8Array of 32 bytes");
+  if (!get_bytes(env, argv[2], &alpha, &alpha_len)) return throw_type(env, "encodeToCurve: alpha must be a Uint8Array");
+  if (!get_bytes(env, argv[3], &out, &out_len) || out_len != PT_LEN) return throw_type(env, "encodeToCurve: hOut must be a Uint8Array of 32 bytes");
+  static const uint8_t empty = 0;
+  ge H;
+  int ok = 1;
+  if (suite == SUITE_ELL2) encode_to_curve_ell2(&H, pk, alpha_len ? alpha : &empty, alpha_len);
+  else ok = encode_to_curve_tai(&H, pk, alpha_len ? alpha : &empty, alpha_len);
+  if (ok) ge_tobytes(out, &H);
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+// proveProducts(h: Uint8Array(32), x: Uint8Array(32), k: Uint8Array(32), out: Uint8Array(96)) -> boolean
+//   out = point_to_string(x·H) ‖ point_to_string(k·B) ‖ point_to_string(k·H), scalars little endian,
+//   computed in constant time in x and k; false when h does not decode.
+static napi_value prove_products(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_type(env, "proveProducts: expected 4 arguments");
+  uint8_t *h, *x, *k, *out;
+  size_t h_len, x_len, k_len, out_len;
+  if (!get_bytes(env, argv[0], &h, &h_len) || h_len != PT_LEN) return throw_type(env, "proveProducts: h must be a Uint8Array of 32 bytes");
+  if (!get_bytes(env, argv[1], &x, &x_len) || x_len != Q_LEN) return throw_type(env, "proveProducts: x must be a Uint8Array of 32 bytes");
+  if (!get_bytes(env, argv[2], &k, &k_len) || k_len != Q_LEN) return throw_type(env, "proveProducts: k must be a Uint8Array of 32 bytes");
+  if (!get_bytes(env, argv[3], &out, &out_len) || out_len != 3 * PT_LEN) return throw_type(env, "proveProducts: out must be a Uint8Array of 96 bytes");
+  ge H, P;
+  int ok = ge_frombytes(&H, h);
+  if (ok) {
+    ge_cached th[16];
+    ge_cached_identity(&th[0]);
+    ge_window_table(th, &H);  // fills [1..15]
+    ge_scalarmult_ct(&P, x, th);
+    ge_tobytes(out, &P);
+    ge_scalarmult_ct(&P, k, base_table_ct);
+    ge_tobytes(out + PT_LEN, &P);
+    ge_scalarmult_ct(&P, k, th);
+    ge_tobytes(out + 2 * PT_LEN, &P);
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+static int export_fn(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok && napi_set_named_property(env, exports, name, fn) == napi_ok;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   ge base;
   ge_frombytes(&base, BASE_BYTES);
   ge_window_table(base_table, &base);
-  napi_value fn;
-  if (napi_create_function(env, "verify", NAPI_AUTO_LENGTH, verify, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "verify", fn) != napi_ok) return NULL;
+  ge_cached_identity(&base_table_ct[0]);
+  for (int i = 1; i < 16; i++) base_table_ct[i] = base_table[i];
+  if (!export_fn(env, exports, "verify", verify) || !export_fn(env, exports, "encodeToCurve", encode_to_curve_js) || !export_fn(env, exports, "proveProducts", prove_products)) return NULL;
   return exports;
 }
 

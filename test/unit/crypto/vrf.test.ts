@@ -360,3 +360,24 @@ test('native and JS verify give the same answer for valid, corrupted and random 
   }
   t.is(valid, 40, 'the untouched proofs, and only they, verify');
 });
+
+test('native and JS prove give byte-identical proofs for random keys and messages (both suites)', (t) => {
+  if (!nativeVrfAvailable) return t.fail('native/vrf is not built (node scripts/build-native.mjs)');
+  const random = seededRandom('vrf-native-prove');
+  const proofOf = (native: boolean, sk: Uint8Array, alpha: Uint8Array, suite: VrfSuite) => {
+    setNativeVrf(native);
+    try {
+      return toHex(prove(sk, alpha, suite));
+    } finally {
+      setNativeVrf(true);
+    }
+  };
+  for (let i = 0; i < 60; i++) {
+    const suite = SUITES[i % 2]!;
+    const { secretKey, publicKey } = vrfGenerateKey(random);
+    const alpha = random(i % 131);
+    const native = proofOf(true, secretKey, alpha, suite);
+    t.is(native, proofOf(false, secretKey, alpha, suite), `key ${i} (${suite})`);
+    t.truthy(verify(publicKey, alpha, fromHex(native), suite));
+  }
+});
