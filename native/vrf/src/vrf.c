@@ -11,6 +11,7 @@
 #include <node_api.h>
 #include <openssl/sha.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "edwards25519.h"
@@ -243,24 +244,53 @@ static int vrf_verify(int suite, const uint8_t pk[32], const uint8_t* alpha, siz
   return 1;
 }
 
+/** The first three arguments of verify and encodeToCurve: (suite, publicKey, alpha). An empty alpha points at a zero byte. */
+typedef struct {
+  int32_t suite;
+  uint8_t* pk;
+  const uint8_t* alpha;
+  size_t alpha_len;
+} suite_key_alpha;
+
+/** Reads (suite, publicKey, alpha) from argv[0..2]; on a bad argument throws a TypeError naming `fn` and returns 0. */
+static int get_suite_key_alpha(napi_env env, const napi_value* argv, const char* fn, suite_key_alpha* out) {
+  static const uint8_t empty = 0;
+  char msg[96];
+  size_t pk_len, alpha_len;
+  uint8_t* alpha;
+  if (napi_get_value_int32(env, argv[0], &out->suite) != napi_ok || (out->suite != SUITE_TAI && out->suite != SUITE_ELL2)) {
+    snprintf(msg, sizeof msg, "%s: suite must be 3 (TAI) or 4 (ELL2)", fn);
+  } else if (!get_bytes(env, argv[1], &out->pk, &pk_len) || pk_len != PT_LEN) {
+    snprintf(msg, sizeof msg, "%s: publicKey must be a Uint8Array of 32 bytes", fn);
+  } else if (!get_bytes(env, argv[2], &alpha, &alpha_len)) {
+    snprintf(msg, sizeof msg, "%s: alpha must be a Uint8Array", fn);
+  } else {
+    out->alpha = alpha_len ? alpha : &empty;
+    out->alpha_len = alpha_len;
+    return 1;
+  }
+  throw_type(env, msg);
+  return 0;
+}
+
+static napi_value boolean(napi_env env, int b) {
+  napi_value result;
+  napi_get_boolean(env, b, &result);
+  return result;
+}
+
 // verify(suite: 3 | 4, publicKey: Uint8Array(32), alpha: Uint8Array, proof: Uint8Array(80), betaOut: Uint8Array(64)) -> boolean
 static napi_value verify(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "verify: expected 5 arguments");
-  int32_t suite;
-  if (napi_get_value_int32(env, argv[0], &suite) != napi_ok || (suite != SUITE_TAI && suite != SUITE_ELL2)) return throw_type(env, "verify: suite must be 3 (TAI) or 4 (ELL2)");
-  uint8_t *pk, *alpha, *proof, *beta;
-  size_t pk_len, alpha_len, proof_len, beta_len;
-  if (!get_bytes(env, argv[1], &pk, &pk_len) || pk_len != PT_LEN) return throw_type(env, "verify: publicKey must be a Uint8Array of 32 bytes");
-  if (!get_bytes(env, argv[2], &alpha, &alpha_len)) return throw_type(env, "verify: alpha must be a Uint8Array");
+  suite_key_alpha a;
+  if (!get_suite_key_alpha(env, argv, "verify", &a)) return NULL;
+  uint8_t *proof, *beta;
+  size_t proof_len, beta_len;
   if (!get_bytes(env, argv[3], &proof, &proof_len) || proof_len != PROOF_LEN) return throw_type(env, "verify: proof must be a Uint8Array of 80 bytes");
   if (!get_bytes(env, argv[4], &beta, &beta_len) || beta_len != BETA_LEN) return throw_type(env, "verify: betaOut must be a Uint8Array of 64 bytes");
-  static const uint8_t empty = 0;
-  int ok = vrf_verify(suite, pk, alpha_len ? alpha : &empty, alpha_len, proof, beta);
-  napi_value result;
-  napi_get_boolean(env, ok, &result);
-  return result;
+  return boolean(env, vrf_verify(a.suite, a.pk, a.alpha, a.alpha_len, proof, beta));
 }
 
 // encodeToCurve(suite: 3 | 4, publicKey: Uint8Array(32), alpha: Uint8Array, hOut: Uint8Array(32)) -> boolean
@@ -269,22 +299,17 @@ static napi_value encode_to_curve_js(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_type(env, "encodeToCurve: expected 4 arguments");
-  int32_t suite;
-  if (napi_get_value_int32(env, argv[0], &suite) != napi_ok || (suite != SUITE_TAI && suite != SUITE_ELL2)) return throw_type(env, "encodeToCurve: suite must be 3 (TAI) or 4 (ELL2)");
-  uint8_t *pk, *alpha, *out;
-  size_t pk_len, alpha_len, out_len;
-  if (!get_bytes(env, argv[1], &pk, &pk_len) || pk_len != PT_LEN) return throw_type(env, "encodeToCurve: publicKey must be a Uint8Array of 32 bytes");
-  if (!get_bytes(env, argv[2], &alpha, &alpha_len)) return throw_type(env, "encodeToCurve: alpha must be a Uint8Array");
+  suite_key_alpha a;
+  if (!get_suite_key_alpha(env, argv, "encodeToCurve", &a)) return NULL;
+  uint8_t* out;
+  size_t out_len;
   if (!get_bytes(env, argv[3], &out, &out_len) || out_len != PT_LEN) return throw_type(env, "encodeToCurve: hOut must be a Uint8Array of 32 bytes");
-  static const uint8_t empty = 0;
   ge H;
   int ok = 1;
-  if (suite == SUITE_ELL2) encode_to_curve_ell2(&H, pk, alpha_len ? alpha : &empty, alpha_len);
-  else ok = encode_to_curve_tai(&H, pk, alpha_len ? alpha : &empty, alpha_len);
+  if (a.suite == SUITE_ELL2) encode_to_curve_ell2(&H, a.pk, a.alpha, a.alpha_len);
+  else ok = encode_to_curve_tai(&H, a.pk, a.alpha, a.alpha_len);
   if (ok) ge_tobytes(out, &H);
-  napi_value result;
-  napi_get_boolean(env, ok, &result);
-  return result;
+  return boolean(env, ok);
 }
 
 // proveProducts(h: Uint8Array(32), x: Uint8Array(32), k: Uint8Array(32), out: Uint8Array(96)) -> boolean
@@ -313,9 +338,7 @@ static napi_value prove_products(napi_env env, napi_callback_info info) {
     ge_scalarmult_ct(&P, k, th);
     ge_tobytes(out + 2 * PT_LEN, &P);
   }
-  napi_value result;
-  napi_get_boolean(env, ok, &result);
-  return result;
+  return boolean(env, ok);
 }
 
 static int export_fn(napi_env env, napi_value exports, const char* name, napi_callback cb) {
