@@ -8,7 +8,9 @@
 # Debian (glibc), not alpine: rocksdb's shipped prebuilt linux-x64 binary links against glibc, so
 # no compiler is needed in either stage. Not included: librados and the native RADOS addon
 # (scripts/ceph/build-addon.sh), so storers use WOLK_STORE=rocksdb on their RBD volume; nor the native
-# Merkle batch hasher (native/merkle), so lib/merkle hashes with Node's crypto (same results, slower).
+# addons of scripts/build-native.mjs (native/merkle, native/porep, native/vrf), so hashing, sealing and
+# VRF proofs run on their JS paths (same results; VRF verification about 15x slower, the largest gap
+# for validators). Building them into the image needs a compiler in the build stage (not done yet).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: compile TypeScript, then drop dev dependencies ----
