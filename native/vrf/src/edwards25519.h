@@ -53,12 +53,6 @@ static inline void ge_add_cached(ge* r, const ge* p, const ge_cached* q) {
   fe_mul(&r->Z, &f, &g);
 }
 
-static inline void ge_add(ge* r, const ge* p, const ge* q) {
-  ge_cached c;
-  ge_to_cached(&c, q);
-  ge_add_cached(r, p, &c);
-}
-
 /** r = 2p (dbl-2008-hwcd with a = −1). */
 static inline void ge_double(ge* r, const ge* p) {
   fe a, b, c, e, f, g, h, t;
@@ -150,9 +144,19 @@ static inline int ge_frombytes(ge* p, const uint8_t s[32]) {
   return 1;
 }
 
-/** [0]p … [15]p, cached for addition ([0] unused). */
+/** The identity in cached form: (Y + X, Y − X, 2d·T, 2Z) = (1, 1, 0, 2). */
+static inline void ge_cached_identity(ge_cached* c) {
+  c->YplusX = FE_ONE;
+  c->YminusX = FE_ONE;
+  c->T2d = FE_ZERO;
+  c->Z2 = FE_ZERO;
+  c->Z2.v[0] = 2;
+}
+
+/** [0]p … [15]p, cached for addition ([0], the identity, is added by the constant-time multiplication). */
 static inline void ge_window_table(ge_cached table[16], const ge* p) {
   ge acc = *p;
+  ge_cached_identity(&table[0]);
   ge_to_cached(&table[1], p);
   for (int i = 2; i < 16; i++) {
     ge_add_cached(&acc, &acc, &table[1]);
@@ -229,15 +233,6 @@ static inline void ge_scalarmult_ct(ge* r, const uint8_t scalar[32], const ge_ca
     ge_add_cached(&acc, &acc, &pick);
   }
   *r = acc;
-}
-
-/** The identity in cached form: (Y + X, Y − X, 2d·T, 2Z) = (1, 1, 0, 2). */
-static inline void ge_cached_identity(ge_cached* c) {
-  c->YplusX = FE_ONE;
-  c->YminusX = FE_ONE;
-  c->T2d = FE_ZERO;
-  c->Z2 = FE_ZERO;
-  c->Z2.v[0] = 2;
 }
 
 #endif

@@ -40,8 +40,6 @@ static const fe FE_J = {{486662, 0, 0, 0, 0}};
 static const fe FE_38 = {{38, 0, 0, 0, 0}};
 
 static ge_cached base_table[16];
-/** The same table with [0] the identity (the constant-time multiplication adds [0] for a 0 nibble). */
-static ge_cached base_table_ct[16];
 
 /** a < L, both 32 bytes little endian. */
 static int scalar_below_order(const uint8_t a[32]) {
@@ -329,11 +327,10 @@ static napi_value prove_products(napi_env env, napi_callback_info info) {
   int ok = ge_frombytes(&H, h);
   if (ok) {
     ge_cached th[16];
-    ge_cached_identity(&th[0]);
-    ge_window_table(th, &H);  // fills [1..15]
+    ge_window_table(th, &H);
     ge_scalarmult_ct(&P, x, th);
     ge_tobytes(out, &P);
-    ge_scalarmult_ct(&P, k, base_table_ct);
+    ge_scalarmult_ct(&P, k, base_table);
     ge_tobytes(out + PT_LEN, &P);
     ge_scalarmult_ct(&P, k, th);
     ge_tobytes(out + 2 * PT_LEN, &P);
@@ -350,8 +347,6 @@ static napi_value init(napi_env env, napi_value exports) {
   ge base;
   ge_frombytes(&base, BASE_BYTES);
   ge_window_table(base_table, &base);
-  ge_cached_identity(&base_table_ct[0]);
-  for (int i = 1; i < 16; i++) base_table_ct[i] = base_table[i];
   if (!export_fn(env, exports, "verify", verify) || !export_fn(env, exports, "encodeToCurve", encode_to_curve_js) || !export_fn(env, exports, "proveProducts", prove_products)) return NULL;
   return exports;
 }
