@@ -8,7 +8,7 @@ import type { BenchContext } from '../harness.js';
 import { sha256 } from '../../lib/crypto/hash.js';
 import { SignDomain, sign, signKeyFromSeed, signedBytes, verifySignature } from '../../lib/crypto/sign.js';
 import { prove, verify, vrfKeyFromSeed, type VrfSuite } from '../../lib/crypto/vrf.js';
-import { nativeVrfAvailable, setNativeVrf } from '../../lib/crypto/vrf-native.js';
+import { nativeVrfAvailable, withNativeVrf } from '../../lib/crypto/vrf-native.js';
 
 /** Operations per second of `fn` over inputs cycled from `inputs`, run for about `ms` milliseconds. */
 function opsPerSecond<T>(inputs: readonly T[], fn: (input: T) => unknown, ms: number): number {
@@ -51,26 +51,15 @@ export async function benchSignatures(ctx: BenchContext): Promise<void> {
   for (const suite of ['ELL2', 'TAI'] as VrfSuite[]) {
     ctx.log(`vrf ${suite}`);
     const proofs = messages.map((m) => prove(vrfKey.secretKey, m, suite));
-    const proveRateOf = (native: boolean) => {
-      setNativeVrf(native);
-      try {
-        return opsPerSecond(messages, (m) => prove(vrfKey.secretKey, m, suite), MS);
-      } finally {
-        setNativeVrf(true);
-      }
-    };
+    const proveRateOf = (native: boolean) => withNativeVrf(native, () => opsPerSecond(messages, (m) => prove(vrfKey.secretKey, m, suite), MS));
     const jsProveRate = proveRateOf(false);
     const proveRate = nativeVrfAvailable ? proveRateOf(true) : jsProveRate;
-    const verifyRateOf = (native: boolean) => {
-      setNativeVrf(native);
-      try {
-        return opsPerSecond(messages.map((m, i) => [m, proofs[i]!] as const), ([m, p]) => {
+    const verifyRateOf = (native: boolean) =>
+      withNativeVrf(native, () =>
+        opsPerSecond(messages.map((m, i) => [m, proofs[i]!] as const), ([m, p]) => {
           if (verify(vrfKey.publicKey, m, p, suite) === null) throw new Error('benchmark proof did not verify');
-        }, MS);
-      } finally {
-        setNativeVrf(true);
-      }
-    };
+        }, MS),
+      );
     const jsVerifyRate = verifyRateOf(false);
     const verifyRate = nativeVrfAvailable ? verifyRateOf(true) : jsVerifyRate;
     if (!nativeVrfAvailable) ctx.log('native/vrf is NOT built: the verify rows are the JS path');

@@ -4,7 +4,7 @@
 // (test/unit/crypto/vrf.test.ts runs the RFC 9381 vectors and random and corrupted proofs through
 // both), many times faster. Without it (no compiler where Wolk was installed, a page in the browser)
 // vrf.ts runs in JS.
-import { loadAddon } from '../native/addon.js';
+import { addonSwitch } from '../native/addon.js';
 
 export interface NativeVrf {
   /** ECVRF_verify (RFC 9381 §5.3, validate_key on) for suite 3 (TAI) or 4 (ELL2); fills betaOut (64 bytes) and returns true for a valid proof. */
@@ -15,18 +15,16 @@ export interface NativeVrf {
   proveProducts(h: Uint8Array, x: Uint8Array, k: Uint8Array, out: Uint8Array): boolean;
 }
 
-const loaded = loadAddon<NativeVrf>('vrf', ['verify', 'encodeToCurve', 'proveProducts']);
-let enabled = true;
+const addon = addonSwitch<NativeVrf>('vrf', ['verify', 'encodeToCurve', 'proveProducts']);
 
-/** The native verifier when it is built and enabled, else null. */
-export function nativeVrf(): NativeVrf | null {
-  return enabled ? loaded : null;
-}
+/** The native verifier and prover when built and enabled, else null. */
+export const nativeVrf = (): NativeVrf | null => addon.get();
 
 /** Whether the addon could be loaded at all (whatever `setNativeVrf` says). */
-export const nativeVrfAvailable: boolean = loaded !== null;
+export const nativeVrfAvailable: boolean = addon.available;
 
 /** Turns the native path off or on (tests and the benchmark compare both). */
-export function setNativeVrf(on: boolean): void {
-  enabled = on;
-}
+export const setNativeVrf = (on: boolean): void => addon.set(on);
+
+/** `fn`'s result computed with the native path on or off, switched on again after. */
+export const withNativeVrf = <R>(on: boolean, fn: () => R): R => addon.with(on, fn);

@@ -4,7 +4,7 @@
 // ~2.5 us of per-call overhead Node's crypto adds, which is as much as the hashing itself. Without the
 // addon (no compiler where it was installed, e.g. the slim container image) the same results come from
 // Node's crypto one call per hash; the tests check both paths agree.
-import { addonPath, loadAddon } from '../native/addon.js';
+import { addonPath, addonSwitch } from '../native/addon.js';
 
 export interface NativeMerkle {
   /**
@@ -29,18 +29,13 @@ export function nativeMerklePath(): string | null {
   return addonPath('merkle');
 }
 
-const loaded = loadAddon<NativeMerkle>('merkle', ['absorb']);
-let enabled = true;
+const addon = addonSwitch<NativeMerkle>('merkle', ['absorb']);
 
 /** The native hasher when it is built and enabled, else null. */
-export function nativeMerkle(): NativeMerkle | null {
-  return enabled ? loaded : null;
-}
+export const nativeMerkle = (): NativeMerkle | null => addon.get();
 
 /** Whether the addon could be loaded at all (whatever `setNativeMerkle` says). */
-export const nativeMerkleAvailable: boolean = loaded !== null;
+export const nativeMerkleAvailable: boolean = addon.available;
 
 /** Turns the native path off or on (tests compare both; operators never need it). */
-export function setNativeMerkle(on: boolean): void {
-  enabled = on;
-}
+export const setNativeMerkle = (on: boolean): void => addon.set(on);

@@ -31,3 +31,37 @@ export function loadAddon<T>(name: string, functions: readonly string[]): T | nu
     return null; // built for another Node ABI or platform
   }
 }
+
+/**
+ * An addon with an off switch (tests and benchmarks compare the native and JS paths in one process):
+ * `get()` is the addon while it loaded and is switched on, else null; `available` says whether it loaded.
+ */
+export interface AddonSwitch<T> {
+  readonly available: boolean;
+  get(): T | null;
+  set(on: boolean): void;
+  /** `fn`'s result with the addon switched `on` meanwhile, switched on again after (even on a throw). */
+  with<R>(on: boolean, fn: () => R): R;
+}
+
+/** loadAddon behind an AddonSwitch, switched on. */
+export function addonSwitch<T>(name: string, functions: readonly string[]): AddonSwitch<T> {
+  const loaded = loadAddon<T>(name, functions);
+  let enabled = true;
+  const set = (on: boolean) => {
+    enabled = on;
+  };
+  return {
+    available: loaded !== null,
+    get: () => (enabled ? loaded : null),
+    set,
+    with(on, fn) {
+      set(on);
+      try {
+        return fn();
+      } finally {
+        set(true);
+      }
+    },
+  };
+}

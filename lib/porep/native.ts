@@ -1,7 +1,7 @@
 // The optional native labelling loop and scattered layer reads (native/porep, built by scripts/build-native.mjs like native/merkle).
 // Without it (no compiler where Wolk was installed) labels.ts computes the same labels in JS, one Node
 // crypto call per label; the tests check both paths give identical bytes.
-import { loadAddon } from '../native/addon.js';
+import { addonSwitch } from '../native/addon.js';
 
 export interface NativePorep {
   /** Labels nodes [0, count) of `layer` into `out`; `prev` is the whole previous layer (layer ≥ 2). */
@@ -12,18 +12,13 @@ export interface NativePorep {
   readNodes(fd: number, indices: Uint32Array, out: Uint8Array): void;
 }
 
-const loaded = loadAddon<NativePorep>('porep', ['labelLayer', 'parents', 'readNodes']);
-let enabled = true;
+const addon = addonSwitch<NativePorep>('porep', ['labelLayer', 'parents', 'readNodes']);
 
 /** The native loop when it is built and enabled, else null. */
-export function nativePorep(): NativePorep | null {
-  return enabled ? loaded : null;
-}
+export const nativePorep = (): NativePorep | null => addon.get();
 
 /** Whether the addon could be loaded at all (whatever `setNativePorep` says). */
-export const nativePorepAvailable: boolean = loaded !== null;
+export const nativePorepAvailable: boolean = addon.available;
 
 /** Turns the native path off or on (tests and the benchmark compare both). */
-export function setNativePorep(on: boolean): void {
-  enabled = on;
-}
+export const setNativePorep = (on: boolean): void => addon.set(on);

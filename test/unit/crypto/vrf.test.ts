@@ -16,7 +16,7 @@ import {
   vrfKeyFromSeed,
   type VrfSuite,
 } from '../../../lib/crypto/vrf.js';
-import { nativeVrfAvailable, setNativeVrf } from '../../../lib/crypto/vrf-native.js';
+import { nativeVrfAvailable, withNativeVrf } from '../../../lib/crypto/vrf-native.js';
 
 interface Vector {
   example: number;
@@ -61,12 +61,7 @@ function both(title: string, fn: (t: ExecutionContext) => void): void {
   for (const native of [true, false]) {
     test(`${title} [${native ? 'native' : 'JS'} verify]`, (t) => {
       if (native && !nativeVrfAvailable) return t.fail('native/vrf/build/Release/wolk_vrf.node is missing or does not load (node scripts/build-native.mjs)');
-      setNativeVrf(native);
-      try {
-        fn(t);
-      } finally {
-        setNativeVrf(true);
-      }
+      withNativeVrf(native, () => fn(t));
     });
   }
 }
@@ -320,15 +315,11 @@ both('beta is uniform-looking: its first bytes spread over their range (sortitio
 test('native and JS verify give the same answer for valid, corrupted and random proofs (both suites)', (t) => {
   if (!nativeVrfAvailable) return t.fail('native/vrf is not built (node scripts/build-native.mjs)');
   const random = seededRandom('vrf-native-vs-js');
-  const answer = (native: boolean, pk: Uint8Array, alpha: Uint8Array, pi: Uint8Array, suite: VrfSuite) => {
-    setNativeVrf(native);
-    try {
+  const answer = (native: boolean, pk: Uint8Array, alpha: Uint8Array, pi: Uint8Array, suite: VrfSuite) =>
+    withNativeVrf(native, () => {
       const beta = verify(pk, alpha, pi, suite);
       return beta === null ? 'invalid' : toHex(beta);
-    } finally {
-      setNativeVrf(true);
-    }
-  };
+    });
   const torsion = ED25519_TORSION_SUBGROUP.map((h) => ed25519.Point.fromHex(h));
   let valid = 0;
   for (let i = 0; i < 240; i++) {
@@ -364,14 +355,7 @@ test('native and JS verify give the same answer for valid, corrupted and random 
 test('native and JS prove give byte-identical proofs for random keys and messages (both suites)', (t) => {
   if (!nativeVrfAvailable) return t.fail('native/vrf is not built (node scripts/build-native.mjs)');
   const random = seededRandom('vrf-native-prove');
-  const proofOf = (native: boolean, sk: Uint8Array, alpha: Uint8Array, suite: VrfSuite) => {
-    setNativeVrf(native);
-    try {
-      return toHex(prove(sk, alpha, suite));
-    } finally {
-      setNativeVrf(true);
-    }
-  };
+  const proofOf = (native: boolean, sk: Uint8Array, alpha: Uint8Array, suite: VrfSuite) => withNativeVrf(native, () => toHex(prove(sk, alpha, suite)));
   for (let i = 0; i < 60; i++) {
     const suite = SUITES[i % 2]!;
     const { secretKey, publicKey } = vrfGenerateKey(random);
