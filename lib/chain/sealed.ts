@@ -29,15 +29,18 @@ export interface PorepNetworkParams {
 }
 
 /**
- * Nodes the cert-step storage check opens in a chunk set's seal proof (consensus, every block with new
- * chunks, under the check's time box; docs/porep.md "Block chunk sets"). A spot check: a set sealed
- * over plain data or under another identity's labels is wrong at every node, so any one challenge
- * catches it; a sealing with 10 % wrong nodes passes 16 with probability 0.9^16 ≈ 0.19, and the rewards
- * auditor's full check (genesis porep.sealChallenges, ≤ 2^-40) fails it afterwards. The full 264 per
- * block cost ~1.3 MB of proof, 0.3–1.3 s to answer and 0.3–0.6 s of CPU per validator on the devnet,
- * and 17 of 81 rounds needed extra periods (`npm run bench -- porep-put`, 2026-12-07 06:44).
+ * Nodes a spot check of a seal proof opens (docs/porep.md "A wrong sealer is kept off the chain"): the
+ * cert-step storage check asks it of every committer of a block's chunk set and of every committer of
+ * a file but the one it asks for the full `porep.sealChallenges`, and gateways and the repairer ask it
+ * of each storer before its commitment goes into a transaction. A replica sealed over plain data, over
+ * fewer layers or under another identity's labels is wrong at every node, so any one challenge catches
+ * it; a sealing with 10 % wrong nodes passes 16 with probability 0.9^16 ≈ 0.19 at one verifier (and
+ * 0.19^q past q verifiers that each draw their own), and the rewards auditor's full check
+ * (genesis porep.sealChallenges, ≤ 2^-40) fails it afterwards. The full 264 for every chunk set cost
+ * ~1.3 MB of proof, 0.3–1.3 s to answer and 0.3–0.6 s of CPU per validator and block on the devnet, and
+ * 17 of 81 rounds needed extra periods (`npm run bench -- porep-put`, 2026-12-07 06:44).
  */
-export const CHUNK_SET_CERT_CHALLENGES = 16;
+export const SEAL_SPOT_CHALLENGES = 16;
 
 /** Most nodes a ProveSeal or ProveReplica request may ask for (storer.proto). */
 export const MAX_PROOF_CHALLENGES = 1024;

@@ -20,6 +20,7 @@ import type { Gossip } from './gossip.js';
 import type { Ledger } from './ledger/ledger.js';
 import { readAccount } from './ledger/state-view.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
+import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 import type { Mempool } from './mempool.js';
 import type { Peers } from './peers.js';
 import { blockFromHeader, bundleToProto, certificateFromProto, proposalFromProto, proposalToProto, voteToProto, type Payload } from './wire.js';
@@ -40,6 +41,12 @@ export interface HostComponents {
   readonly logger: Logger;
   readonly maxBlockTxs: number;
   readonly storageCheck?: BlockCheck;
+  /**
+   * Why this node will not propose a pending transaction (null: it may): e.g. it brings a commitment whose
+   * seal proof this node's storage check refused (seal-refusals.ts). Such a transaction is dropped from
+   * the mempool with that reason, as one that no longer applies.
+   */
+  readonly screen?: (stx: SignedTransaction) => string | null;
   /** How often a node whose tip has not moved asks peers for the next certified block (default max(1 s, 5λ)). */
   readonly followCheckMs?: number;
   /** Clock for the core (ms). */
@@ -303,7 +310,14 @@ export class AgreementHost {
   private async assemble(round: number, period: number): Promise<void> {
     try {
       const started = Date.now();
-      const { body, payload, rejected } = await this.c.ledger.assemble(round, this.c.mempool.candidates(this.c.maxBlockTxs * 2));
+      const candidates = this.c.mempool.candidates(this.c.maxBlockTxs * 2).filter((stx) => {
+        const why = this.c.screen?.(stx) ?? null;
+        if (why === null) return true;
+        this.c.mempool.reject(stx, txId(stx), `left out of the proposal for round ${round}: ${why}`);
+        this.log.warn('transaction left out of a proposal', { round, tx: hex(txId(stx)).slice(0, 16), reason: why });
+        return false;
+      });
+      const { body, payload, rejected } = await this.c.ledger.assemble(round, candidates);
       // How long a proposal took to build (execution, block storage, CommitChunks): it must reach the
       // others before their filter timeout (issue 17: period-0 failures under load).
       this.log.debug('assembled', { round, period, txs: payload.txs.length, ms: Date.now() - started });

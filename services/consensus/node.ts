@@ -30,6 +30,7 @@ import { StorerChunks } from './remote-state.js';
 import { SOLO_GENESIS_PARAMS, type ConsensusOptions } from './options.js';
 import { consensusHandlers } from './server.js';
 import { createStorageCheck } from './storage-check.js';
+import { SealRefusals } from './seal-refusals.js';
 
 /** Below this many committee members sortition cannot sample: every stake unit votes (params.ts). */
 const SMALL_NETWORK_NODES = 100;
@@ -134,6 +135,9 @@ async function startNode(
   });
   opened.push(() => blockChunks.close());
   const storeBudgetMs = options.blockStoreBudgetMs;
+  // Seal proofs this node's storage check refused: its proposals leave such commitments out (docs/porep.md
+  // "A wrong sealer is kept off the chain").
+  const sealRefusals = new SealRefusals();
   const checkpointFrom = options.checkpointFrom;
   let checkpoint: VerifiedCheckpoint | undefined;
   if (checkpointFrom !== undefined && ((await new ChainStore(db).latestRound()) ?? 0) === 0) {
@@ -165,7 +169,10 @@ async function startNode(
         const summary = await blockChunks.store(chunks, storeBudgetMs);
         const deadline = Math.max(started + storeBudgetMs, Date.now() + storeBudgetMs / 4);
         const stored = Date.now();
-        const chunkCommitments = await blockChunks.commitments(set, chunks, deadline);
+        // A storer whose seal proof this node refused (for any file or set) is not taken as a committer.
+        const offered = await blockChunks.commitments(set, chunks, deadline);
+        const chunkCommitments = offered.filter((c) => !sealRefusals.refusedStorer(c.storerId));
+        if (chunkCommitments.length < offered.length) log.warn('chunk-set commitments of storers whose seal proofs were refused left out', { round, left: offered.length - chunkCommitments.length });
         log.debug('block stored', { round, chunks: chunks.length, storeMs: stored - started, commitMs: Date.now() - stored, commitments: chunkCommitments.length });
         return { ...summary, chunkCommitments };
       },
@@ -187,7 +194,8 @@ async function startNode(
     peers,
     logger: log,
     maxBlockTxs: DEFAULT_BLOCK_LIMITS.maxTxs,
-    storageCheck: createStorageCheck({ ledger, logger: log, timeoutMs: Math.max(3 * lambdaMs, 300) }),
+    storageCheck: createStorageCheck({ ledger, logger: log, timeoutMs: Math.max(3 * lambdaMs, 300), refusals: sealRefusals }),
+    screen: (stx) => sealRefusals.leaveOut(stx),
   });
   if (!directory.has(key.id)) log.warn('this node is not in the genesis committee: it follows but does not vote', { id: key.id });
 

@@ -2,8 +2,8 @@
 // at least one storer per SetKey file with VerifyFile (a fresh random challenge, k leaves) and checks
 // the signed FileAudit against that storer's commitment (lib/chain/commitment.ts verifyFileAudit:
 // every leaf proven against the filehash and against the storer's own replica root). All files are
-// checked in parallel within one time box. Per file, storers are challenged one at a time in a random
-// order until `perFile` of them (default 1) prove possession: a storer that fails is logged and left to
+// checked in parallel within one time box. Per file (on a network without sealing), storers are challenged
+// one at a time in a random order until `perFile` of them (default 1) prove possession: a storer that fails is logged and left to
 // the rewards audit (its reputation), and the next one is asked. A file none of whose storers proves
 // possession in time fails the check: the block is unvouched here (no soft or cert vote from this node).
 // Failing the whole block on one lazy storer out of N made honest nodes split on it (each picks its own
@@ -15,10 +15,18 @@
 // challenge is ProveSeal instead: a fresh random 32-byte challenge drawn here (the storer could not know
 // it when it committed; every verifier draws its own), answered with a seal proof that
 // lib/chain/sealed.ts verifySealAnswer checks against the commitment's sealed replica and the filehash.
-// A commitment whose seal proof fails is not vouched for: the next storer is asked, as above.
+// There every commitment of the file is challenged, side by side: one drawn at random with the network's
+// full `sealChallenges`, the others with a spot check (SEAL_SPOT_CHALLENGES). A seal proof that does not
+// verify is a verdict, not an outage: the block is not vouched for, whatever the other storers prove,
+// and the refusal is recorded (seal-refusals.ts) so that this node, as proposer, leaves the transaction
+// out and no longer takes that storer among a block's chunk-set committers. A wrong sealer (a replica
+// over plain data, fewer layers or another identity's labels) is wrong at every node, so every verifier
+// that asks refuses it, and its commitment cannot reach the chain (docs/porep.md "A wrong sealer is kept
+// off the chain"). A storer that is down or late is still an outage: the file needs `perFile` proofs.
 // A sealed network's blocks also carry storers' commitments to the block's own chunk set (CommitChunks,
-// sealed like a file: docs/porep.md "Block chunk sets"); the set is checked as one more file, its seal
-// proof's data opened against the block's chunk ids (lib/chain/sealed.ts verifyChunkSetSealAnswer).
+// sealed like a file: docs/porep.md "Block chunk sets"); the set is checked as one more file, every
+// committer with the spot check, its seal proof's data opened against the block's chunk ids
+// (lib/chain/sealed.ts verifyChunkSetSealAnswer).
 //
 // Several candidate blocks of a round (and of its next periods, and re-checks) carry the same SetKeys:
 // a commitment this node saw proven is not challenged again for `provenForMs` (30 s by default), and
@@ -33,7 +41,7 @@ import { credentials } from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { sha256 } from '../../lib/crypto/index.js';
-import { CHUNK_SET_CERT_CHALLENGES, sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
+import { SEAL_SPOT_CHALLENGES, sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
@@ -42,6 +50,7 @@ import type { Block } from './agreement/types.js';
 import type { BlockCheck } from './host.js';
 import type { Ledger } from './ledger/ledger.js';
 import { readAccount } from './ledger/state-view.js';
+import { SealRefusals } from './seal-refusals.js';
 import type { Payload } from './wire.js';
 
 export interface StorageCheckOptions {
@@ -59,7 +68,13 @@ export interface StorageCheckOptions {
   readonly provenCapacity?: number;
   /** The clock for `provenForMs` (default Date.now). */
   readonly now?: () => number;
+  /** Where refused seal proofs are recorded (shared with the proposer's side; default: a private record). */
+  readonly refusals?: SealRefusals;
 }
+
+/** One storer's answer to one challenge: proven, an outage (no usable answer in time), or a refused proof. */
+type Outcome = { readonly kind: 'proven' } | { readonly kind: 'outage' | 'refused'; readonly why: string };
+const PROVEN: Outcome = { kind: 'proven' };
 
 const DEFAULT_PROVEN_FOR_MS = 30_000;
 const DEFAULT_PROVEN_CAPACITY = 10_000;
@@ -73,67 +88,85 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   const provenForMs = o.provenForMs ?? DEFAULT_PROVEN_FOR_MS;
   const now = o.now ?? Date.now;
   const provenCapacity = o.provenCapacity ?? DEFAULT_PROVEN_CAPACITY;
+  const refusals = o.refusals ?? new SealRefusals({ now });
   if (!Number.isInteger(provenCapacity) || provenCapacity < 1) throw new RangeError(`storage check: provenCapacity must be a positive integer, got ${provenCapacity}`);
-  /** Commitments proven to this node (digest of the whole commitment → until when it counts). */
+  /** Commitments proven to this node (digest of the whole commitment and the challenge count → until when it counts). */
   const proven = new LRUCache<string, number>({ max: provenCapacity });
-  /** Challenges in flight, by commitment digest. */
-  const inFlight = new Map<string, Promise<string | null>>();
-  const keyOf = (c: StorageCommitment) => hex(sha256(StorageCommitment.encode(c).finish()));
+  /** Challenges in flight, by the same key. */
+  const inFlight = new Map<string, Promise<Outcome>>();
+  const keyOf = (c: StorageCommitment, sealK: number) => `${hex(sha256(StorageCommitment.encode(c).finish()))}/${sealK}`;
 
-  /** `challenge`, skipped for a commitment proven lately and shared with a check of it in flight. */
-  function challengeOnce(c: StorageCommitment, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
-    const key = keyOf(c);
+  /** `challenge`, skipped for a commitment proven lately (or refused) and shared with a check of it in flight. */
+  function challengeOnce(c: StorageCommitment, sealK: number, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<Outcome> {
+    const refusal = refusals.refused(c.storerId, c.filehash);
+    if (refusal) return Promise.resolve({ kind: 'refused', why: `storer ${refusal.storer.slice(0, 16)}: ${refusal.reason} (refused earlier)` });
+    const key = keyOf(c, sealK);
     const until = proven.get(key);
     if (until !== undefined) {
-      if (until > now()) return Promise.resolve(null);
+      if (until > now()) return Promise.resolve(PROVEN);
       proven.delete(key);
     }
     const running = inFlight.get(key);
     if (running) return running;
-    const p = challenge(c, deadline, signal, chunkIds).then((why) => {
-      if (why === null && provenForMs > 0) proven.set(key, now() + provenForMs);
-      return why;
+    const p = challenge(c, sealK, deadline, signal, chunkIds).then((out) => {
+      if (out.kind === 'proven' && provenForMs > 0) proven.set(key, now() + provenForMs);
+      if (out.kind === 'refused') refusals.refuse(c.storerId, c.filehash, out.why);
+      return out;
     });
     inFlight.set(key, p);
     void p.finally(() => inFlight.delete(key)).catch(() => undefined);
     return p;
   }
 
-  /** One storer's proof for one commitment; `chunkIds` when it is a commitment to the block's chunk set. */
-  async function challenge(c: StorageCommitment, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
+  /** One storer's proof for one commitment; `chunkIds` when it is a commitment to the block's chunk set; `sealK` on a sealed network. */
+  async function challenge(c: StorageCommitment, sealK: number, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<Outcome> {
     const who = hex(c.storerId).slice(0, 16);
     const acct = await readAccount(o.ledger.latestState(), c.storerId);
     const endpoint = acct.node?.endpoint;
-    if (!endpoint) return `storer ${who} has no registered endpoint`;
+    if (!endpoint) return { kind: 'outage', why: `storer ${who} has no registered endpoint` };
     const nonce = randomBytes(32);
     const client = clients.get(endpoint);
     const porep = o.ledger.genesis.params.porep;
     if (porep) {
-      // A chunk set (every block with new chunks) is spot-checked; a SetKey's file gets the full count.
-      const sealK = chunkIds ? Math.min(porep.sealChallenges, CHUNK_SET_CERT_CHALLENGES) : porep.sealChallenges;
       const started = Date.now();
       let answer: ProveSealResponse;
       try {
         answer = await unaryCall(client.proveSeal.bind(client), { filehash: c.filehash, challenge: nonce, k: sealK }, { endpoint, deadline, signal });
       } catch (err) {
-        return `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}`;
+        return { kind: 'outage', why: `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}` };
       }
       const answeredMs = Date.now() - started;
       const v = chunkIds ? verifyChunkSetSealAnswer(c, porep, chunkIds, nonce, sealK, answer) : verifySealAnswer(c, porep, nonce, sealK, answer);
       const verifyMs = Date.now() - started - answeredMs;
-      if (!v.ok) return `storer ${who}: seal proof refused: ${v.reason}`;
+      if (!v.ok) return { kind: 'refused', why: `storer ${who}: seal proof refused: ${v.reason}` };
       o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: sealK, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
-      return null;
+      return PROVEN;
     }
     let res: VerifyFileResponse;
     try {
       res = await unaryCall(client.verifyFile.bind(client), { filehash: c.filehash, challenge: nonce, k }, { endpoint, deadline, signal });
     } catch (err) {
-      return `storer ${who} at ${endpoint}: ${toRpcError(err).details}`;
+      return { kind: 'outage', why: `storer ${who} at ${endpoint}: ${toRpcError(err).details}` };
     }
-    if (!res.audit) return `storer ${who} returned no audit`;
+    if (!res.audit) return { kind: 'outage', why: `storer ${who} returned no audit` };
     const v = verifyFileAudit(res.audit, c, nonce, k);
-    return v.ok ? null : `storer ${who}: ${v.reason}`;
+    return v.ok ? PROVEN : { kind: 'outage', why: `storer ${who}: ${v.reason}` };
+  }
+
+  /**
+   * A sealed network: every commitment challenged at once, one drawn at random with the full count (none
+   * for a chunk set), the others spot-checked. Any refused proof fails the file; else `perFile` proofs pass it.
+   */
+  async function checkSealed(porep: { readonly sealChallenges: number }, commitments: readonly StorageCommitment[], deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
+    const spot = Math.min(porep.sealChallenges, SEAL_SPOT_CHALLENGES);
+    const full = chunkIds ? -1 : randomInt(0, commitments.length);
+    const outcomes = await Promise.all(commitments.map((c, i) => challengeOnce(c, i === full ? porep.sealChallenges : spot, deadline, signal, chunkIds)));
+    const refused = outcomes.filter((r) => r.kind === 'refused');
+    if (refused.length > 0) return refused.map((r) => (r as { why: string }).why).join('; ');
+    const proven = outcomes.filter((r) => r.kind === 'proven').length;
+    if (proven >= Math.min(perFile, commitments.length)) return null;
+    for (const r of outcomes) if (r.kind === 'outage') o.logger.warn('a storer did not answer its storage challenge', { reason: r.why });
+    return outcomes.map((r) => (r.kind === 'outage' ? r.why : '')).filter(Boolean).join('; ') || 'no storer proved possession within the time box';
   }
 
   return async (block: Block, payload: Payload, signal: AbortSignal) => {
@@ -150,18 +183,20 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     if (o.ledger.genesis.params.porep && nc && nc.chunkIds.length > 0 && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
+    const porep = o.ledger.genesis.params.porep;
     const checkFile = async (commitments: readonly StorageCommitment[], chunkIds?: readonly Uint8Array[]): Promise<string | null> => {
+      if (porep) return checkSealed(porep, commitments, deadline, signal, chunkIds);
       // Which storers are challenged, and in what order, is drawn locally at random, so a storer cannot
       // tell in advance.
       const pool = [...commitments];
       const failures: string[] = [];
       let proven = 0;
       while (proven < perFile && pool.length > 0 && Date.now() < deadline && !signal.aborted) {
-        const why = await challengeOnce(pool.splice(randomInt(0, pool.length), 1)[0]!, deadline, signal, chunkIds);
-        if (why === null) proven++;
+        const out = await challengeOnce(pool.splice(randomInt(0, pool.length), 1)[0]!, 0, deadline, signal, chunkIds);
+        if (out.kind === 'proven') proven++;
         else {
-          failures.push(why);
-          o.logger.warn('a storer failed its storage challenge; asking another', { round: block.round, reason: why });
+          failures.push(out.why);
+          o.logger.warn('a storer failed its storage challenge; asking another', { round: block.round, reason: out.why });
         }
       }
       if (proven >= Math.min(perFile, commitments.length)) return null;

@@ -349,6 +349,7 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
             gateway: ctx.gatewayKey,
             onUnusable: () => ctx.spools.raise(file.filehash),
             nextSeed: (after, signal) => seedAfter(ctx.chain, after, signal),
+            porep: ctx.genesis?.params.porep,
           });
         } finally {
           span.end();

@@ -12,6 +12,8 @@ import { signSolicit } from '../../lib/chain/write-request.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Chain } from './chain.js';
 import { commitmentProblem } from './commitments.js';
+import type { PorepNetworkParams } from '../../lib/chain/sealed.js';
+import { spotCheckSeal } from '../../lib/chain/seal-spot-check.js';
 import type { Registry } from './registry.js';
 import { unary, type Clients } from './rpc.js';
 
@@ -93,6 +95,12 @@ export interface SolicitInput {
    * did not select are asked again on later seeds (SEED_ATTEMPTS in all); without it, one seed only.
    */
   readonly nextSeed?: (after: bigint, signal: AbortSignal) => Promise<Seed>;
+  /**
+   * The network's proof-of-replication parameters (genesis params.porep): each commitment is then kept
+   * only after the storer's seal proof passes a spot check on a challenge drawn after it committed
+   * (lib/chain/seal-spot-check.ts); consensus would leave a wrong sealer's SetKey out.
+   */
+  readonly porep?: PorepNetworkParams | undefined;
 }
 
 export interface Committed {
@@ -242,24 +250,32 @@ async function solicitOn(clients: Clients, registry: Registry, logger: Logger, i
       const c = clients.storer(endpoint);
       // Until the clock starts, no gRPC deadline: the timer above and `controller` end the call.
       unary(endpoint, c.solicit.bind(c), request, Math.max(0, clock.left()), controller.signal)
-        .then((res) => {
+        .then(async (res) => {
           if (res.result?.$case !== 'selected') {
             failures[endpoint] = 'not selected';
             notSelected++;
             return;
           }
           const commitment = res.result.value;
-          const problem = commitmentProblem(commitment, expected, registry, weights);
+          let problem = commitmentProblem(commitment, expected, registry, weights);
           const id = Buffer.from(commitment.storerId).toString('hex');
+          if (!problem && seen.has(id)) {
+            failures[endpoint] = 'duplicate storer id';
+            input.onUnusable?.();
+            return;
+          }
+          if (!problem) {
+            seen.add(id);
+            if (input.porep) {
+              const spot = await spotCheckSeal(commitment, input.porep, (req) => unary(endpoint, c.proveSeal.bind(c), req, Math.max(0, clock.left()), controller.signal));
+              if (!spot.ok) problem = spot.reason;
+            }
+          }
           if (problem) {
             failures[endpoint] = `invalid commitment: ${problem}`;
             logger.warn('invalid storage commitment', { endpoint, storer: id, problem });
             input.onUnusable?.();
-          } else if (seen.has(id)) {
-            failures[endpoint] = 'duplicate storer id';
-            input.onUnusable?.();
           } else if (!settled) {
-            seen.add(id);
             kept.push(commitment);
             keptAt.push(endpoint);
             if (kept.length >= input.replication) finish(true);

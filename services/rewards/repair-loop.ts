@@ -10,6 +10,7 @@ import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
 import type { Genesis } from '../../lib/chain/genesis.js';
 import { repairParamsOf } from '../../lib/chain/repair.js';
 import { chainRegistry } from '../../lib/chain/registry-client.js';
+import { spotCheckSeal } from '../../lib/chain/seal-spot-check.js';
 import { signTransaction } from '../../lib/client/tx.js';
 import { ClientPool, reconnectChannelOptions, unaryCall } from '../../lib/grpc/client.js';
 import type { NodeKey } from '../../lib/identity/node-key.js';
@@ -72,9 +73,17 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
     },
     registry: (round, seed) => registry.at(round, seed),
     // The storer fetches the whole file from the source before it answers: a generous deadline.
-    solicit: (endpoint, request, signal) => {
+    // On a sealed network an offer counts only once the storer's seal proof passes a spot check
+    // (lib/chain/seal-spot-check.ts): consensus would leave a Repair with a wrong sealer out.
+    solicit: async (endpoint, request, signal) => {
       const c = storers.get(endpoint);
-      return unaryCall(c.solicit.bind(c), request, { endpoint, timeoutMs: 120_000, signal });
+      const res = await unaryCall(c.solicit.bind(c), request, { endpoint, timeoutMs: 120_000, signal });
+      const porep = o.genesis.params.porep;
+      if (porep && res.result?.$case === 'selected') {
+        const spot = await spotCheckSeal(res.result.value, porep, (req) => unaryCall(c.proveSeal.bind(c), req, { endpoint, timeoutMs: 30_000, signal }));
+        if (!spot.ok) throw new Error(`storer at ${endpoint}: ${spot.reason}`);
+      }
+      return res;
     },
     submit: (repair) =>
       o.nonces.submitWith((nonce) => {

@@ -18,6 +18,7 @@ import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { createStorageCheck } from '../../../services/consensus/storage-check.js';
+import { SealRefusals } from '../../../services/consensus/seal-refusals.js';
 import type { Block } from '../../../services/consensus/agreement/types.js';
 import { startInProcess } from '../../helpers/service.js';
 import { newKey } from './ledger-fixture.js';
@@ -187,40 +188,83 @@ test('the proven commitments are bounded by provenCapacity: the least recently u
   t.regex((await run(a!)) ?? '', new RegExp(`at ${endpoint}: `), 'the first, past the capacity of 2, is challenged again (and fails: the storer is down)');
 });
 
-test('on a sealed network the block\'s chunk set is checked too: a committer\'s seal proof opens the set\'s chunks against the block\'s ids; a proof for other ids fails; unsealed networks do not ask', async (t) => {
-  t.timeout(120_000);
-  const porep = { sectorBytes: 64 * 1024, layers: 4, sealChallenges: 32, auditChallenges: 16 };
+const POREP = { sectorBytes: 64 * 1024, layers: 4, sealChallenges: 32, auditChallenges: 16 };
+
+/** A storer in this process on a sealed network (its own one-storer genesis), with test-only `faults`. */
+async function sealedStorer(t: ExecutionContext, faults = '') {
   const dataDir = mkdtempSync(join(tmpdir(), 'wolk-storer-sealed-'));
   const storerKey = seeded.provisionNodeKey(dataDir);
   const storerGenesis = validateGenesis({
     network: 'wolk-test',
     seed: '00'.repeat(32),
     timestampMs: 0,
-    params: { replication: 1, storerCommitteeSize: 1000, chunkSize: 4096, lambdaMs: 50, auditDepth: 4, porep },
+    params: { replication: 1, storerCommitteeSize: 1000, chunkSize: 4096, lambdaMs: 50, auditDepth: 4, porep: POREP },
     nodes: [{ id: storerKey.id, vrfPublicKey: toHex(storerKey.vrfPublicKey), endpoint: '127.0.0.1:1', roles: ['storer'], stake: '1000' }],
   });
   writeFileSync(join(dataDir, 'genesis.json'), JSON.stringify(storerGenesis));
-  const storer = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: join(dataDir, 'genesis.json'), WOLK_WRITE_ADMISSION: 'open' });
+  const storer = await startInProcess('storer', createStorerNode, { WOLK_DATA_DIR: dataDir, WOLK_GENESIS: join(dataDir, 'genesis.json'), WOLK_WRITE_ADMISSION: 'open', ...(faults ? { WOLK_FAULTS: faults } : {}) });
   t.teardown(() => storer.close());
   const endpoint = storer.endpoints['grpc']!;
   const client = new StorerServiceClient(endpoint, credentials.createInsecure());
   t.teardown(() => client.close());
+  /** The storer's commitment to the chunk set `chunks` (CommitChunks with every chunk's bytes). */
+  const commitChunks = async (chunks: Buffer[], seed: Buffer): Promise<StorageCommitment> => {
+    const nc = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
+    const res = await new Promise<CommitChunksResponse>((resolve, reject) =>
+      client.commitChunks({ newChunks: nc, seed, seedRound: 3n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) }, new Metadata(), { deadline: Date.now() + 90_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    t.is(res.result?.$case, 'selected');
+    return res.result!.value as StorageCommitment;
+  };
+  return { storer, storerKey, endpoint, commitChunks };
+}
+
+test('on a sealed network the block\'s chunk set is checked too: a committer\'s seal proof opens the set\'s chunks against the block\'s ids; a proof for other ids fails; unsealed networks do not ask', async (t) => {
+  t.timeout(120_000);
+  const { storerKey, endpoint, commitChunks } = await sealedStorer(t);
   const chunks = Array.from({ length: 4 }, (_, i) => Buffer.from(seeded.bytes(200 + i)));
-  const nc = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
-  const res = await new Promise<CommitChunksResponse>((resolve, reject) =>
-    client.commitChunks({ newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 3n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) }, new Metadata(), { deadline: Date.now() + 90_000 }, (err, r) => (err ? reject(err) : resolve(r))),
-  );
-  t.is(res.result?.$case, 'selected');
-  const c = res.result!.value as StorageCommitment;
+  const ids = chunks.map((c) => Buffer.from(sha256(c)));
+  const c = await commitChunks(chunks, Buffer.from(seeded.bytes(32)));
   t.truthy(c.sealed);
-  const sealedLedger = (withPorep: boolean) => ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }], withPorep ? { porep } : {});
+  const sealedLedger = (withPorep: boolean) => ledgerWith([{ id: storerKey.id, vrfPublicKey: storerKey.vrfPublicKey, endpoint }], withPorep ? { porep: POREP } : {});
   // provenForMs 0: every check challenges (the block's new_chunks_hash pins its ids, so in a real block
   // a commitment proven once is proven for those ids; here the same commitment is tried with others).
   const check = createStorageCheck({ ledger: await sealedLedger(true), logger: silentLogger, timeoutMs: 20_000, provenForMs: 0 });
   const signal = new AbortController().signal;
   const withSet = (ids: Buffer[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: [c] } });
-  t.is(await check(block, withSet(nc.chunkIds), signal), null, 'the committer proves its sealed set');
-  t.regex((await check(block, withSet([...nc.chunkIds].reverse()), signal)) ?? '', /seal proof refused/, 'against other ids (another order) the proof fails');
+  t.is(await check(block, withSet(ids), signal), null, 'the committer proves its sealed set');
+  t.regex((await check(block, withSet([...ids].reverse()), signal)) ?? '', /seal proof refused/, 'against other ids (another order) the proof fails');
   const unsealed = createStorageCheck({ ledger: await sealedLedger(false), logger: silentLogger, timeoutMs: 20_000 });
-  t.is(await unsealed(block, withSet([...nc.chunkIds].reverse()), signal), null, 'an unsealed network does not check chunk sets here');
+  t.is(await unsealed(block, withSet([...ids].reverse()), signal), null, 'an unsealed network does not check chunk sets here');
+});
+
+test('on a sealed network every committer is challenged: a wrong sealer beside an honest one fails the block and is recorded, so it is refused again without asking; an unreachable committer is an outage, not a verdict', async (t) => {
+  t.timeout(180_000);
+  const honest = await sealedStorer(t);
+  const wrong = await sealedStorer(t, 'wrong-sealer');
+  const chunks = Array.from({ length: 6 }, (_, i) => Buffer.from(seeded.bytes(300 + i)));
+  const ids = chunks.map((c) => Buffer.from(sha256(c)));
+  const seed = Buffer.from(seeded.bytes(32));
+  const [ch, cw] = [await honest.commitChunks(chunks, seed), await wrong.commitChunks(chunks, seed)];
+  t.truthy(cw.sealed, 'the wrong sealer commits to a well-formed sealed replica (its comm_r is over plain data)');
+  const ledger = await ledgerWith(
+    [honest, wrong].map((s) => ({ id: s.storerKey.id, vrfPublicKey: s.storerKey.vrfPublicKey, endpoint: s.endpoint })),
+    { porep: POREP },
+  );
+  const refusals = new SealRefusals();
+  const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 30_000, provenForMs: 0, refusals });
+  const signal = new AbortController().signal;
+  const withSet = (cs: StorageCommitment[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: cs } });
+  const wrongShort = wrong.storerKey.id.slice(0, 16);
+  t.is(await check(block, withSet([ch]), signal), null, 'the honest committer alone passes');
+  const verdict = await check(block, withSet([ch, cw]), signal);
+  t.regex(verdict ?? '', new RegExp(`storer ${wrongShort}: seal proof refused`), 'with the wrong sealer beside it the block is not vouched for, whichever the check drew first');
+  t.truthy(refusals.refused(cw.storerId, cw.filehash), 'the refusal is recorded for (storer, set)');
+  t.truthy(refusals.refusedStorer(cw.storerId), 'and for the storer, which proposals no longer take as a committer');
+  t.is(refusals.refusedStorer(ch.storerId), undefined, 'the honest storer is not recorded');
+  await wrong.storer.close();
+  t.regex((await check(block, withSet([cw, ch]), signal)) ?? '', /refused earlier/, 'a block carrying it again is refused from the record, the storer not asked (it is down)');
+  // A committer that does not answer is an outage: the honest one's proof carries the set (perFile 1).
+  const fresh = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 5_000, provenForMs: 0 });
+  t.is(await fresh(block, withSet([ch, cw]), signal), null, 'a node that never saw the wrong sealer\'s proof (it is down now) passes on the honest proof');
 });
