@@ -11,14 +11,16 @@
 //                          re-audited on fresh challenges and failed;
 //   storer-4 sybil         answers its audits from another identity's replica: the nodes do not open its
 //                          comm_r (replicas are bound to the storer id), so its answers are invalid at once;
-//   storer-5 wrong-sealer  commits comm_r over its plain data (no labels): its replica audits pass, its
-//                          seal proofs cannot, so the rewards auditor's seal check fails it.
+//   storer-5 wrong-sealer  commits comm_r over its plain data (no labels): its replica audits would pass,
+//                          its seal proofs cannot, so the gateway's spot check refuses each of its
+//                          commitments before a SetKey, and consensus verifiers refuse its chunk-set
+//                          commitments before their cert vote: it never holds a commitment on chain.
 // storer-0 stays honest.
 // The test first waits for every storer's sector to be labelled (the seal's fixed cost: 6 × 4 × 2^20
 // labels before the first commitment, minutes on a loaded 2-core machine), then uploads files with the
 // CLI, UPLOADERS at a time from as many accounts into collections of replication REPLICATION, until
-// each attacker committed to one and has lost reputation on chain, and the wrong sealer's seal proof was
-// refused by the rewards auditor. An attacker is caught by the audit of its file's block or by a
+// each other attacker committed to one and has lost reputation on chain, and the gateway has refused the
+// wrong sealer's seal proof. An attacker is caught by the audit of its file's block or by a
 // standing audit of a file it holds (lib/chain/standing.ts): one rewards node with expectedVerifiers = 1
 // audits a round with probability 1 − e^−1 ≈ 0.63, and every round's standing audits sample held files
 // anew, so the wait ends within a few rounds of the last attacker's first file. It times ProveReplica
@@ -63,13 +65,14 @@ const SECTOR = '32MiB';
 const AUDIT_K = 16;
 const FULL = 1_000_000;
 /**
- * N of each upload: 5 of the 6 storers (the devnet's default is 3). The gateway keeps the first N valid
- * commitments and cancels the rest (services/gateway/upload.ts), so at N = 3 a storer that is a little
- * slower than four others on a loaded machine can lose every race: in the clean-clone CI of 2026-12-07
- * 01:10 the sybil committed to 4 of 21 files and was kept for none, and the run timed out. At N = 5 only
- * the slowest of the selected storers is left out of a file, and any storer is kept for most of them.
+ * N of each upload: 4. The gateway keeps the first N valid commitments and cancels the rest
+ * (services/gateway/upload.ts), so at N = 3 a storer that is a little slower than the others on a
+ * loaded machine can lose every race: in the clean-clone CI of 2026-12-07 01:10 the sybil committed to 4
+ * of 21 files and was kept for none, and the run timed out. The wrong sealer's commitments are refused,
+ * so 5 storers can be kept: at N = 4 only the slowest of them is left out of a file, and any storer is
+ * kept for most of them (N = 5 would leave no slack: every upload would wait on all five being selected).
  */
-const REPLICATION = 5;
+const REPLICATION = 4;
 /** Uploads at a time, each from its own account (no nonce races between the CLI processes). */
 const UPLOADERS = ['alice', 'bob', 'carol'];
 let devnet: Devnet;
@@ -114,7 +117,7 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const idOf = (name: string) => Buffer.from(registry.find((n) => n.endpoint === endpointOf(name))!.id).toString('hex');
   const nameOf = new Map(procs.filter((p) => p.name.startsWith('storer-')).map((p) => [idOf(p.name), p.name] as const));
   const rep = (view: NodeRecord[], name: string) => view.find((n) => Buffer.from(n.id).toString('hex') === idOf(name))?.reputationPpm ?? FULL;
-  const caught = [LATE, OUTSOURCER, SYBIL, WRONG_SEALER];
+  const caught = [LATE, OUTSOURCER, SYBIL];
   const log = (name: string) =>
     readFileSync(join(devnet.dir, 'logs', `${name}.log`), 'utf8')
       .split('\n')
@@ -126,12 +129,12 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
         }
       });
   const short = (name: string) => idOf(name).slice(0, 16);
-  // The wrong sealer may lose reputation for another reason first (a late answer on a loaded machine):
-  // what is awaited is the rewards auditor refusing its seal proof.
+  // The wrong sealer's commitments are refused by the gateway's seal spot check (services/gateway/upload.ts).
+  const gatewayRefusalsOf = (name: string) =>
+    log('gateway-0').filter((l) => l['msg'] === 'invalid storage commitment' && l['storer'] === idOf(name) && String(l['problem']).startsWith('seal proof refused'));
   // An audit failure of a block's object or of a standing audit (services/rewards/rewarder.ts logs both).
   const failuresOf = (lines: Record<string, unknown>[], name: string) =>
     lines.filter((l) => (l['msg'] === 'audit failure' || l['msg'] === 'standing audit failure') && l['storer'] === short(name));
-  const sealRefusalsOf = (lines: Record<string, unknown>[]) => failuresOf(lines, WRONG_SEALER).filter((l) => String(l['reason']).startsWith('seal proof refused'));
 
   // Every storer labels its first sector before it can commit to a file (docs/porep.md "Devnet
   // parameters"): waited for on its own, so the attack phase below is timed without it.
@@ -196,8 +199,8 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       what: 'every attacker to have committed to a file and lost reputation on chain',
       deadlineMs: 300_000,
       intervalMs: 0,
-      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL) && sealRefusalsOf(log('rewards-0')).length > 0,
-      describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}; seal refusals of the wrong sealer ${sealRefusalsOf(log('rewards-0')).length}`,
+      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL) && gatewayRefusalsOf(WRONG_SEALER).length > 0,
+      describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}; the gateway's seal refusals of the wrong sealer ${gatewayRefusalsOf(WRONG_SEALER).length}`,
     },
   );
 
@@ -206,19 +209,16 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const slow = await proveReplica(SLOW);
   const outsourced = await outsourcedAnswer!;
   const sybil = await proveReplica(SYBIL);
-  const wrongSealer = await proveReplica(WRONG_SEALER);
   const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
   t.log(
     `ProveReplica (k ${AUDIT_K}, sector ${SECTOR}) vs the ${DEADLINE_MS} ms deadline: honest ${honest ? fmt(honest.ms) : 'n/a'}; slow-honest ${fmt(slow.ms)} (${(DEADLINE_MS / slow.ms).toFixed(2)}x under); ` +
-      `outsourcer ${fmt(outsourced.ms)} (${(outsourced.ms / DEADLINE_MS).toFixed(2)}x the deadline, margin ${fmt(outsourced.ms - DEADLINE_MS)}); sybil ${fmt(sybil.ms)}, opens its comm_r: ${sybil.opens}; ` +
-      `wrong sealer ${fmt(wrongSealer.ms)}, opens its comm_r: ${wrongSealer.opens}`,
+      `outsourcer ${fmt(outsourced.ms)} (${(outsourced.ms / DEADLINE_MS).toFixed(2)}x the deadline, margin ${fmt(outsourced.ms - DEADLINE_MS)}); sybil ${fmt(sybil.ms)}, opens its comm_r: ${sybil.opens}`,
   );
   if (honest) t.true(honest.opens && honest.ms < DEADLINE_MS, 'an honest storer answers a correct replica audit inside the deadline');
   t.true(slow.opens && slow.ms >= SLOW_HONEST_LATENCY_MS && slow.ms < DEADLINE_MS, 'the slow honest storer answers correctly inside the deadline');
   t.true(outsourced.opens, 'the outsourcer\'s re-sealed answer is correct');
   t.true(outsourced.ms > DEADLINE_MS, 'but comes after the deadline');
   t.false(sybil.opens, 'the sybil\'s answer from another identity\'s replica does not open its comm_r');
-  t.true(wrongSealer.opens && wrongSealer.ms < DEADLINE_MS, 'the wrong sealer\'s replica audit opens its comm_r in time: only its seal proof can catch it');
   const late = await (async () => {
     const c = new StorerServiceClient(endpointOf(LATE), credentials.createInsecure());
     try {
@@ -256,8 +256,15 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
     sybilFailures.some((l) => String(l['reason']).includes('replica audit: the replica nodes do not open comm_r')),
     `the sybil failed its replica audit at once: ${sybilFailures.map((l) => String(l['reason'])).join(' | ')}`,
   );
-  const sealRefusals = sealRefusalsOf(rewardsLog);
-  t.true(sealRefusals.length > 0, `the wrong sealer failed the rewards auditor's seal check: ${sealRefusals.map((l) => String(l['reason'])).join(' | ')}`);
+  // The wrong sealer: refused at commit time, never on chain. Every finalized upload's storers are in
+  // `held`; the chunk sets it offered to proposers were refused by the validators that asked it.
+  const refused = gatewayRefusalsOf(WRONG_SEALER);
+  t.true(refused.length > 0, 'the gateway refused the wrong sealer\'s seal proof');
+  t.false(held.has(WRONG_SEALER), `no finalized upload names the wrong sealer (its ${refused.length} commitments were refused: ${String(refused[0]!['problem'])})`);
+  const consensusLogs = procs.filter((p) => p.name.startsWith('consensus-')).flatMap((p) => log(p.name));
+  const chunkSetRefusals = consensusLogs.filter((l) => l['msg'] === 'block storage not verified: no vote for it' && String(l['reason']).includes(`storer ${short(WRONG_SEALER)}: seal proof refused`)).length;
+  const leftOut = consensusLogs.filter((l) => l['msg'] === 'chunk-set commitments of storers whose seal proofs were refused left out').length;
+  t.log(`wrong sealer: ${refused.length} commitments refused by the gateway; blocks carrying its chunk-set commitment refused by a validator ${chunkSetRefusals}; proposals that left it out afterwards ${leftOut}`);
   for (const n of [SLOW, ...HONEST]) t.false(rewardsLog.some((l) => String(l['msg']).startsWith('audit failed') && l['storer'] === short(n)), `${n} never failed an audit`);
   const reseals = log(OUTSOURCER).filter((l) => l['msg'] === 'outsourcer answered ProveReplica');
   t.true(reseals.length > 0, 'the outsourcer re-sealed on demand');
@@ -267,6 +274,6 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       `(a worker thread at nice ${RESEAL_NICE}), fetch ${reseals.map((l) => Number(l['fetchMs'])).join('/')} ms`,
   );
   t.log(
-    `reputation on chain: ${[...caught, SLOW, ...HONEST].map((n) => `${n} ${rep(view, n)}`).join(', ')}; verifier: ${caught.map((n) => `${n} ${counts(verdicts.get(n)!)}`).join('; ')}; slow-honest ${counts(slowRep)}; ${((Date.now() - started) / 1000).toFixed(0)} s after the devnet was ready`,
+    `reputation on chain: ${[...caught, SLOW, ...HONEST, WRONG_SEALER].map((n) => `${n} ${rep(view, n)}`).join(', ')}; verifier: ${caught.map((n) => `${n} ${counts(verdicts.get(n)!)}`).join('; ')}; slow-honest ${counts(slowRep)}; ${((Date.now() - started) / 1000).toFixed(0)} s after the devnet was ready`,
   );
 });

@@ -18,6 +18,7 @@ import { sealedShape, verifyChunkSetSealAnswer, verifyReplicaAudit, verifySealAn
 import { createGrpcServer } from '../../../lib/grpc/server.js';
 import { createLogger, silentLogger } from '../../../lib/log/logger.js';
 import { NODE_SIZE, chunkSetDataBytes } from '../../../lib/porep/index.js';
+import { spotCheckSeal } from '../../../lib/chain/seal-spot-check.js';
 import { createStorerNode } from '../../../services/storer/node.js';
 import { workerLabeller } from '../../../services/storer/porep/labeller.js';
 import { SectorStore } from '../../../services/storer/porep/sectors.js';
@@ -168,6 +169,39 @@ test('a sealed Solicit: the commitment carries the sealed replica; ProveSeal and
     client.close();
     await node.close();
     for (const s of sources) await s.stop();
+  }
+});
+
+test('the seal spot check gateways and the repairer run before they submit (lib/chain/seal-spot-check.ts): an honest sealed storer passes, a wrong sealer is refused as a verdict, a storer that does not answer is not', async (t) => {
+  t.timeout(180_000);
+  const honest = await startInProcess('storer', createStorerNode, sealedStorerDir());
+  const wrong = await startInProcess('storer', createStorerNode, { ...sealedStorerDir(), WOLK_FAULTS: 'wrong-sealer' });
+  const data = pattern(30_000, 9);
+  const info = infoOf(data);
+  const src = await fakeSource(data, info);
+  const clients = [honest, wrong].map((n) => storerClient(n.endpoints['grpc']!));
+  try {
+    const [ch, cw] = await Promise.all(clients.map(async (client) => {
+      const req: SolicitRequest = { file: info, seed: seeded.bytes(32), seedRound: 3n, sourceEndpoint: src.endpoint, expectedStorers: 0, totalStake: 0n, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
+      const res = await unary(client.solicit.bind(client), req, 120_000);
+      t.is(res.result?.$case, 'selected');
+      return res.result!.value as StorageCommitment;
+    }));
+    t.true(sealedShape(cw!, PARAMS).ok, 'the wrong sealer\'s commitment is well formed: only a seal proof tells');
+    const ask = (client: (typeof clients)[number]) => (req: Parameters<typeof client.proveSeal>[0]) => unary(client.proveSeal.bind(client), req, 60_000);
+    t.deepEqual(await spotCheckSeal(ch!, PARAMS, ask(clients[0]!), () => seeded.bytes(32)), { ok: true }, 'the honest storer');
+    const w = await spotCheckSeal(cw!, PARAMS, ask(clients[1]!), () => seeded.bytes(32));
+    t.false(w.ok);
+    t.true(!w.ok && w.refused, 'the wrong sealer answered: a verdict');
+    t.regex(!w.ok ? w.reason : '', /^seal proof refused: /);
+    await wrong.close();
+    const down = await spotCheckSeal(cw!, PARAMS, ask(clients[1]!), () => seeded.bytes(32));
+    t.true(!down.ok && !down.refused, `a storer that is down is not a verdict (${!down.ok ? down.reason : ''})`);
+  } finally {
+    for (const c of clients) c.close();
+    await honest.close();
+    await wrong.close().catch(() => undefined);
+    await src.stop();
   }
 });
 
