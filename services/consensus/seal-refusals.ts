@@ -12,11 +12,14 @@
 // such a node no longer carries it. Entries expire after `ttlMs` and are bounded by count (least
 // recently used first out), so memory is bounded whatever storers do. Keys are hex of raw ids.
 import { LRUCache } from 'lru-cache';
+import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import type { SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 
 export interface SealRefusal {
   readonly storer: string;
   readonly filehash: string;
+  /** The refused commitment's replica root: a later commitment of the storer to the same file with another replica is not refused by this. */
+  readonly replicaRoot: string;
   readonly reason: string;
   readonly at: number;
 }
@@ -35,6 +38,10 @@ const DEFAULT_CAPACITY = 10_000;
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
+/** What identifies a refused commitment. */
+export type CommitmentRef = Pick<StorageCommitment, 'storerId' | 'filehash' | 'replicaRoot'>;
+const keyOf = (c: CommitmentRef) => `${hex(c.storerId)}/${hex(c.filehash)}/${hex(c.replicaRoot)}`;
+
 export class SealRefusals {
   private readonly byFile: LRUCache<string, SealRefusal>;
   private readonly byStorer: LRUCache<string, SealRefusal>;
@@ -51,17 +58,17 @@ export class SealRefusals {
     this.byStorer = new LRUCache<string, SealRefusal>(opts);
   }
 
-  /** Records that `storerId`'s seal proof for `filehash` (a file, or a chunk set's new_chunks_hash) was refused. */
-  refuse(storerId: Uint8Array, filehash: Uint8Array, reason: string): SealRefusal {
-    const r: SealRefusal = { storer: hex(storerId), filehash: hex(filehash), reason, at: this.now() };
-    this.byFile.set(`${r.storer}/${r.filehash}`, r);
+  /** Records that the seal proof of commitment `c` (to a file, or to a chunk set: filehash = new_chunks_hash) was refused. */
+  refuse(c: CommitmentRef, reason: string): SealRefusal {
+    const r: SealRefusal = { storer: hex(c.storerId), filehash: hex(c.filehash), replicaRoot: hex(c.replicaRoot), reason, at: this.now() };
+    this.byFile.set(keyOf(c), r);
     this.byStorer.set(r.storer, r);
     return r;
   }
 
-  /** The refusal of this storer's seal proof for this file, if one counts. */
-  refused(storerId: Uint8Array, filehash: Uint8Array): SealRefusal | undefined {
-    return this.byFile.get(`${hex(storerId)}/${hex(filehash)}`);
+  /** The refusal of this commitment's seal proof (same storer, file and replica root), if one counts. */
+  refused(c: CommitmentRef): SealRefusal | undefined {
+    return this.byFile.get(keyOf(c));
   }
 
   /** The latest refusal of any seal proof of this storer, if one counts. */
@@ -74,7 +81,7 @@ export class SealRefusals {
     const body = stx.tx?.body;
     const commitments = body?.$case === 'setKey' || body?.$case === 'repair' ? body.value.commitments : [];
     for (const c of commitments) {
-      const r = this.refused(c.storerId, c.filehash);
+      const r = this.refused(c);
       if (r) return `storer ${r.storer.slice(0, 16)}'s seal proof for file ${r.filehash.slice(0, 16)} was refused by this node's storage check (${r.reason}); upload again`;
     }
     return null;

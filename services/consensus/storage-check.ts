@@ -98,7 +98,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
 
   /** `challenge`, skipped for a commitment proven lately (or refused) and shared with a check of it in flight. */
   function challengeOnce(c: StorageCommitment, sealK: number, deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<Outcome> {
-    const refusal = refusals.refused(c.storerId, c.filehash);
+    const refusal = refusals.refused(c);
     if (refusal) return Promise.resolve({ kind: 'refused', why: `storer ${refusal.storer.slice(0, 16)}: ${refusal.reason} (refused earlier)` });
     const key = keyOf(c, sealK);
     const until = proven.get(key);
@@ -110,7 +110,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     if (running) return running;
     const p = challenge(c, sealK, deadline, signal, chunkIds).then((out) => {
       if (out.kind === 'proven' && provenForMs > 0) proven.set(key, now() + provenForMs);
-      if (out.kind === 'refused') refusals.refuse(c.storerId, c.filehash, out.why);
+      if (out.kind === 'refused') refusals.refuse(c, out.why);
       return out;
     });
     inFlight.set(key, p);

@@ -25,8 +25,9 @@
 // - wrong-sealer (sealed networks): "seals" every file without its labels (the replica is the plain data
 //   padded to whole nodes) and commits comm_r over that: such a replica can be answered from any plain
 //   copy, so it proves nothing. Its replica audits open its comm_r and pass; its seal proofs cannot
-//   (r ≠ d ⊕ label): consensus verifiers that ask it move on to another storer, and the rewards
-//   auditor's seal check fails it (docs/rewards.md "Sealed files").
+//   (r ≠ d ⊕ label): gateways' spot checks refuse its file commitments and consensus verifiers its
+//   chunk-set commitments, so it never holds a commitment on chain (docs/porep.md "A wrong sealer is
+//   kept off the chain"); the rewards auditor's seal check would fail any that got through.
 import { credentials } from '@grpc/grpc-js';
 import type { ReplicaAudit } from '../../gen/wolk/common/v1/storage.js';
 import { StorerServiceClient, type StorerServiceService } from '../../gen/wolk/storer/v1/storer.js';

@@ -100,7 +100,7 @@ test.after.always(async () => {
   await devnet?.stop();
 });
 
-test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers are caught and lose reputation; slow and fast honest storers pass', async (t) => {
+test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers are caught and lose reputation; a wrong sealer is kept off the chain; slow and fast honest storers pass', async (t) => {
   t.timeout(1_080_000);
   const started = Date.now();
   const ep = devnet.endpoints();
@@ -265,6 +265,14 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
   const chunkSetRefusals = consensusLogs.filter((l) => l['msg'] === 'block storage not verified: no vote for it' && String(l['reason']).includes(`storer ${short(WRONG_SEALER)}: seal proof refused`)).length;
   const leftOut = consensusLogs.filter((l) => l['msg'] === 'chunk-set commitments of storers whose seal proofs were refused left out').length;
   t.log(`wrong sealer: ${refused.length} commitments refused by the gateway; blocks carrying its chunk-set commitment refused by a validator ${chunkSetRefusals}; proposals that left it out afterwards ${leftOut}`);
+  // What the validators' seal checks cost: full (the network's sealChallenges) and spot proofs, verify time each.
+  const verified = consensusLogs.filter((l) => l['msg'] === 'seal proof verified');
+  const median = (xs: number[]) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const costOf = (full: boolean) => {
+    const ls = verified.filter((l) => (Number(l['challenges']) > 16) === full);
+    return `${ls.length} proofs, median ${median(ls.map((l) => Number(l['proofBytes'])))} bytes, answer ${median(ls.map((l) => Number(l['answerMs'])))} ms, verify ${median(ls.map((l) => Number(l['verifyMs'])))} ms`;
+  };
+  t.log(`validators' seal checks: full ${costOf(true)}; spot ${costOf(false)}`);
   for (const n of [SLOW, ...HONEST]) t.false(rewardsLog.some((l) => String(l['msg']).startsWith('audit failed') && l['storer'] === short(n)), `${n} never failed an audit`);
   const reseals = log(OUTSOURCER).filter((l) => l['msg'] === 'outsourcer answered ProveReplica');
   t.true(reseals.length > 0, 'the outsourcer re-sealed on demand');

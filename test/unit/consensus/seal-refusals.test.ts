@@ -13,21 +13,23 @@ logSeedOnFailure(test);
 const id = () => new Uint8Array(seeded.bytes(32));
 
 function commitment(storerId: Uint8Array, filehash: Uint8Array): StorageCommitment {
-  return { storerId: Buffer.from(storerId), vrfPublicKey: Buffer.alloc(32), vrf: undefined, weight: 1, replicaRoot: Buffer.alloc(32), filehash: Buffer.from(filehash), size: 1n, chunkSize: 4096, seed: Buffer.alloc(32), seedRound: 0n, signature: Buffer.alloc(64) };
+  return { storerId: Buffer.from(storerId), vrfPublicKey: Buffer.alloc(32), vrf: undefined, weight: 1, replicaRoot: Buffer.alloc(32, 7), filehash: Buffer.from(filehash), size: 1n, chunkSize: 4096, seed: Buffer.alloc(32), seedRound: 0n, signature: Buffer.alloc(64) };
 }
 
 function signed(body: Transaction['body']): SignedTransaction {
   return { tx: { sender: Buffer.alloc(32), nonce: 0n, fee: 0n, chainId: 'x', body }, signature: Buffer.alloc(64) };
 }
 
-test('a refusal is found by (storer, file) and by storer, not for another file or storer', (t) => {
+test('a refusal is found for the commitment (storer, file, replica root) and by storer, not for another file, storer or replica', (t) => {
   const r = new SealRefusals();
   const [s1, s2, f1, f2] = [id(), id(), id(), id()];
-  t.is(r.refused(s1, f1), undefined);
-  r.refuse(s1, f1, 'seal proof refused: label mismatch');
-  t.is(r.refused(s1, f1)?.reason, 'seal proof refused: label mismatch');
-  t.is(r.refused(s1, f2), undefined, 'another file of the same storer is not refused');
-  t.is(r.refused(s2, f1), undefined, 'another storer of the same file is not refused');
+  const c = commitment(s1, f1);
+  t.is(r.refused(c), undefined);
+  r.refuse(c, 'seal proof refused: label mismatch');
+  t.is(r.refused(c)?.reason, 'seal proof refused: label mismatch');
+  t.is(r.refused(commitment(s1, f2)), undefined, 'another file of the same storer is not refused');
+  t.is(r.refused(commitment(s2, f1)), undefined, 'another storer of the same file is not refused');
+  t.is(r.refused({ ...c, replicaRoot: Buffer.from(id()) }), undefined, 'the same storer and file sealed again (another replica root) is not refused by it');
   t.truthy(r.refusedStorer(s1), 'the storer is known to have had a proof refused');
   t.is(r.refusedStorer(s2), undefined);
 });
@@ -35,19 +37,20 @@ test('a refusal is found by (storer, file) and by storer, not for another file o
 test('refusals expire after ttlMs and are bounded by capacity, least recently used first out', (t) => {
   let now = 1_000;
   const r = new SealRefusals({ ttlMs: 500, capacity: 2, now: () => now });
-  const [s1, s2, s3, f] = [id(), id(), id(), id()];
-  r.refuse(s1, f, 'x');
+  const f = id();
+  const [c1, c2, c3] = [commitment(id(), f), commitment(id(), f), commitment(id(), f)];
+  r.refuse(c1, 'x');
   now += 499;
-  t.truthy(r.refused(s1, f), 'still counts just before the ttl');
+  t.truthy(r.refused(c1), 'still counts just before the ttl');
   now += 2;
-  t.is(r.refused(s1, f), undefined, 'gone after the ttl');
-  t.is(r.refusedStorer(s1), undefined);
-  r.refuse(s1, f, 'a');
-  r.refuse(s2, f, 'b');
-  r.refuse(s3, f, 'c');
+  t.is(r.refused(c1), undefined, 'gone after the ttl');
+  t.is(r.refusedStorer(c1.storerId), undefined);
+  r.refuse(c1, 'a');
+  r.refuse(c2, 'b');
+  r.refuse(c3, 'c');
   t.is(r.size, 2);
-  t.is(r.refused(s1, f), undefined, 'the oldest left when a third came');
-  t.truthy(r.refused(s3, f));
+  t.is(r.refused(c1), undefined, 'the oldest left when a third came');
+  t.truthy(r.refused(c3));
   t.throws(() => new SealRefusals({ capacity: 0 }), { instanceOf: RangeError });
   t.throws(() => new SealRefusals({ ttlMs: 0 }), { instanceOf: RangeError });
 });
@@ -55,7 +58,7 @@ test('refusals expire after ttlMs and are bounded by capacity, least recently us
 test('leaveOut names a SetKey or a Repair that brings a refused commitment, and nothing else', (t) => {
   const r = new SealRefusals();
   const [bad, good, f] = [id(), id(), id()];
-  r.refuse(bad, f, 'seal proof refused: comm_r_last does not open');
+  r.refuse(commitment(bad, f), 'seal proof refused: comm_r_last does not open');
   const file = { filehash: Buffer.from(f), size: 1n, chunkSize: 4096 };
   const setKey = (cs: StorageCommitment[]) => signed({ $case: 'setKey', value: { owner: 'o', collection: 'c', key: 'k', file, contentType: '', commitments: cs, gatewayId: Buffer.alloc(32), gatewaySignature: Buffer.alloc(64) } });
   const repair = (cs: StorageCommitment[]) =>

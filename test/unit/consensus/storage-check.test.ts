@@ -259,7 +259,7 @@ test('on a sealed network every committer is challenged: a wrong sealer beside a
   t.is(await check(block, withSet([ch]), signal), null, 'the honest committer alone passes');
   const verdict = await check(block, withSet([ch, cw]), signal);
   t.regex(verdict ?? '', new RegExp(`storer ${wrongShort}: seal proof refused`), 'with the wrong sealer beside it the block is not vouched for, whichever the check drew first');
-  t.truthy(refusals.refused(cw.storerId, cw.filehash), 'the refusal is recorded for (storer, set)');
+  t.truthy(refusals.refused(cw), 'the refusal is recorded for the commitment');
   t.truthy(refusals.refusedStorer(cw.storerId), 'and for the storer, which proposals no longer take as a committer');
   t.is(refusals.refusedStorer(ch.storerId), undefined, 'the honest storer is not recorded');
   await wrong.storer.close();
