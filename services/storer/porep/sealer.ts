@@ -20,10 +20,10 @@
 // the .json is the commit point). Space reclamation releases a set that no certified block names
 // (releaseChunkSet), as it releases a deleted file.
 //
-// A file deleted by space reclamation (reclaimer.ts) is released here: its record goes, and its sector
-// counts one live file less (sectors.ts reclaims a sector left with none). init() drops the records of
-// files that are gone (a crash between the file's deletion and its release) and gives the sector store
-// its live counts. Sealing and releasing one file run one at a time (a KeyedLock), so a file asked for
+// A file deleted by space reclamation (reclaimer.ts) is released here: its record goes (durably), then
+// its sector counts one live file less and its range becomes a gap later files may take (sectors.ts
+// reclaims a sector left with none). init() drops the records of files that are gone (a crash between
+// the file's deletion and its release) and gives the sector store the live ranges. Sealing and releasing one file run one at a time (a KeyedLock), so a file asked for
 // again while it is being released is sealed anew instead of answering from a record about to go.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ import type { FileStore } from '../files.js';
 import type { FileRecord } from '../layout.js';
 import { columnTreeInWorker } from './column-tree.js';
 import { fsyncDir, writeDurable } from './layer-files.js';
-import type { Sector, SectorStore } from './sectors.js';
+import type { NodeRange, Sector, SectorStore } from './sectors.js';
 
 interface SealedJson {
   v: 1;
@@ -131,7 +131,7 @@ export class Sealer {
    * gone, then hands the live count of each sector to the sector store (which reclaims the empty ones).
    */
   async init(): Promise<{ sealed: number; dropped: number; reclaimedSectors: number }> {
-    const live = new Map<string, number>();
+    const live = new Map<string, NodeRange[]>();
     let sealed = 0;
     let dropped = 0;
     for (const name of readdirSync(this.deps.dir)) {
@@ -145,7 +145,7 @@ export class Sealer {
         dropped++;
         continue;
       }
-      live.set(json.sector, (live.get(json.sector) ?? 0) + 1);
+      live.set(json.sector, [...(live.get(json.sector) ?? []), { first: json.first, count: json.count }]);
       sealed++;
     }
     // .ids files whose record never got written (a crash between the two writes).
@@ -172,7 +172,7 @@ export class Sealer {
       rmSync(path, { force: true });
       fsyncDir(this.deps.dir);
       this.forget(k);
-      await this.deps.sectors.release(json.sector);
+      await this.deps.sectors.release(json.sector, { first: json.first, count: json.count });
     });
   }
 
@@ -264,7 +264,7 @@ export class Sealer {
       fsyncDir(this.deps.dir);
       this.forget(k);
       this.chunkSetAskedAt.delete(k);
-      await this.deps.sectors.release(json.sector);
+      await this.deps.sectors.release(json.sector, { first: json.first, count: json.count });
       return true;
     });
   }

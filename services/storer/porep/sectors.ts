@@ -17,8 +17,15 @@
 // sector (placements add one; the sealer's release() of a deleted file takes one away; at start the
 // sealer's records give the counts). A sector with no live file that can take no more (a dedicated one,
 // or a shared one with less than a quarter of its room left) is deleted: sector.json first (durably; a
-// directory without it is removed at the next start), then its layers. Space inside a sector that still
-// holds a live file is not reused: sectors are reclaimed whole.
+// directory without it is removed at the next start), then its layers.
+//
+// Space inside a sector that still holds a live file is reused: the range of a released file becomes a
+// gap, and a placement takes the smallest gap it fits (best fit) before room above the sector's `used`
+// watermark. Labels depend on no data, so a gap is as good as new room: the next file is XORed onto the
+// same labels. Gaps are not written anywhere: at start they are the complement of the live records'
+// ranges below `used` (adoptLive), and a range taken from a gap but never recorded (a crash before its
+// sealed record was written) is a gap again at the next start. `used` only grows, so a sector whose
+// files are all gone is reclaimed whole, as before.
 //
 // Labelling builds the sector's column tree to get comm_c; the tree is kept in memory (not on disk) until
 // the sealer takes it for the sector's first seal proof (takeColumnTree), so that proof does not build it
@@ -47,6 +54,14 @@ export interface Sector {
   readonly dedicated: boolean;
   /** Sealed files placed in it and not released since (SectorStore.release). */
   live: number;
+  /** Free ranges below `used` (released files' ranges, merged when adjacent), by first node. */
+  gaps: NodeRange[];
+}
+
+/** A range of a sector's nodes. */
+export interface NodeRange {
+  readonly first: number;
+  readonly count: number;
 }
 
 export interface Placement {
@@ -120,6 +135,8 @@ export class SectorStore {
   /** Sectors deleted since start because no live file was left in them, and the bytes of their layers. */
   reclaimedSectors = 0;
   reclaimedBytes = 0;
+  /** Nodes placed into released files' ranges since start (space reused inside live sectors). */
+  reusedNodes = 0;
   /** Called with a sector's id (hex) once it is deleted (the sealer drops what it keeps of it). */
   onReclaimed: ((idHex: string) => void) | null = null;
 
@@ -163,7 +180,7 @@ export class SectorStore {
       }
       const usedPath = join(dir, 'used.json');
       const used = existsSync(usedPath) ? (JSON.parse(readFileSync(usedPath, 'utf8')) as { used: number }).used : 0;
-      this.sectors.set(name, { id: unhex(j.id), idHex: j.id, seed: unhex(j.seed), nodes: j.nodes, layers: j.layers, commC: unhex(j.commC), dir, used, dedicated: j.dedicated, live: 0 });
+      this.sectors.set(name, { id: unhex(j.id), idHex: j.id, seed: unhex(j.seed), nodes: j.nodes, layers: j.layers, commC: unhex(j.commC), dir, used, dedicated: j.dedicated, live: 0, gaps: [] });
     }
     if (removed > 0) fsyncDir(this.deps.dir);
     this.labelledSectors = this.sectors.size;
@@ -287,7 +304,7 @@ export class SectorStore {
     }
     const json: SectorJson = { v: 1, id: idHex, seed: hex(seed), nodes, layers: this.deps.params.layers, commC: hex(commC), dedicated };
     writeDurable(dir, 'sector.json', new TextEncoder().encode(JSON.stringify(json)));
-    const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated, live: 0 };
+    const sector: Sector = { id, idHex, seed, nodes, layers: this.deps.params.layers, commC, dir, used: 0, dedicated, live: 0, gaps: [] };
     this.sectors.set(idHex, sector);
     this.keepColumnTree(idHex, treeC);
     this.labelledSectors++;
@@ -316,6 +333,23 @@ export class SectorStore {
     }
     for (;;) {
       signal.throwIfAborted();
+      // A released file's range first: the smallest gap it fits, in any shared sector.
+      let gapOf: { sector: Sector; index: number } | undefined;
+      for (const s of this.sectors.values()) {
+        if (s.dedicated) continue;
+        s.gaps.forEach((g, index) => {
+          if (g.count >= count && (!gapOf || g.count < gapOf.sector.gaps[gapOf.index]!.count)) gapOf = { sector: s, index };
+        });
+      }
+      if (gapOf) {
+        const { sector, index } = gapOf;
+        const g = sector.gaps[index]!;
+        if (g.count === count) sector.gaps.splice(index, 1);
+        else sector.gaps[index] = { first: g.first + count, count: g.count - count };
+        sector.live++;
+        this.reusedNodes += count;
+        return { sector, first: g.first, count };
+      }
       // best fit: the fullest sector that still has room, so sectors fill up one after another
       let best: Sector | undefined;
       for (const s of this.sectors.values()) {
@@ -357,18 +391,30 @@ export class SectorStore {
    * The live files of each sector, from the sealer's records at start (before any placement): sectors
    * not named hold none. Then every sector that can be reclaimed is. Returns how many were.
    */
-  async adoptLive(counts: ReadonlyMap<string, number>): Promise<number> {
-    for (const s of this.sectors.values()) s.live = counts.get(s.idHex) ?? 0;
+  async adoptLive(ranges: ReadonlyMap<string, readonly NodeRange[]>): Promise<number> {
+    for (const s of this.sectors.values()) {
+      const live = ranges.get(s.idHex) ?? [];
+      s.live = live.length;
+      s.gaps = s.dedicated ? [] : gapsBelow(s.used, live);
+    }
     let n = 0;
     for (const s of [...this.sectors.values()]) if (await this.reclaimIfEmpty(s.idHex)) n++;
     return n;
   }
 
-  /** A sealed file of the sector was deleted: one live file less; the sector is reclaimed if it can be. */
-  async release(idHex: string): Promise<boolean> {
-    const s = this.sectors.get(idHex);
-    if (!s) return false;
-    s.live = Math.max(0, s.live - 1);
+  /**
+   * A sealed file of the sector was deleted (its record is gone, durably): one live file less, its range
+   * a gap the next placements may take; the sector is reclaimed if it can be.
+   */
+  async release(idHex: string, range: NodeRange): Promise<boolean> {
+    const run = this.placing.then(() => {
+      const s = this.sectors.get(idHex);
+      if (!s) return;
+      s.live = Math.max(0, s.live - 1);
+      if (!s.dedicated) s.gaps = addGap(s.gaps, range);
+    });
+    this.placing = run.catch(() => undefined);
+    await run;
     return this.reclaimIfEmpty(idHex);
   }
 
@@ -403,4 +449,29 @@ export class SectorStore {
     this.placing = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The free ranges of [0, used) that no live range covers, by first node. */
+export function gapsBelow(used: number, live: readonly NodeRange[]): NodeRange[] {
+  const out: NodeRange[] = [];
+  let at = 0;
+  for (const r of [...live].sort((a, b) => a.first - b.first)) {
+    if (r.first > at) out.push({ first: at, count: Math.min(r.first, used) - at });
+    at = Math.max(at, r.first + r.count);
+    if (at >= used) break;
+  }
+  if (at < used) out.push({ first: at, count: used - at });
+  return out.filter((g) => g.count > 0);
+}
+
+/** `gaps` with `range` added, merged with the gaps it touches. */
+export function addGap(gaps: readonly NodeRange[], range: NodeRange): NodeRange[] {
+  const all = [...gaps, range].sort((a, b) => a.first - b.first);
+  const out: NodeRange[] = [];
+  for (const g of all) {
+    const last = out[out.length - 1];
+    if (last && g.first <= last.first + last.count) out[out.length - 1] = { first: last.first, count: Math.max(last.first + last.count, g.first + g.count) - last.first };
+    else out.push(g);
+  }
+  return out;
 }

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PorepNetworkParams } from '../../../lib/chain/sealed.js';
-import { verifyReplicaAudit } from '../../../lib/chain/sealed.js';
+import { verifyReplicaAudit, verifySealAnswer } from '../../../lib/chain/sealed.js';
+import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { nodeKeyFromSeeds } from '../../../lib/identity/node-key.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { NODE_SIZE } from '../../../lib/porep/index.js';
@@ -38,8 +39,7 @@ async function* once(b: Uint8Array): AsyncIterable<Uint8Array> {
 }
 
 /** A sealing storer's stores on disk (what services/storer/node.ts wires for a sealed network). */
-async function openSealing(dir: string) {
-  const key = nodeKeyFromSeeds(seeded.bytes(32), seeded.bytes(32));
+async function openSealing(dir: string, key = nodeKeyFromSeeds(seeded.bytes(32), seeded.bytes(32))) {
   const kv = await openRocksKv(join(dir, 'db'));
   const blobs = await openFsBlobStore(join(dir, 'blobs'));
   const files = new FileStore({ kv, blobs, storerId: key.signPublicKey, logger: silentLogger, maxFileBytes: 1 << 24, maxConcurrentUploads: 4, segmentBytes: 8192 });
@@ -128,6 +128,53 @@ test('a sector is reclaimed when its last sealed file is deleted and it can take
     await s.deleteFile(big.info.filehash);
     t.is(s.sectors.get(dedicated), undefined, 'a dedicated sector goes with its one file');
     t.is(s.sectors.reclaimedSectors, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test('space inside a live sector is reused: a released file\'s range takes the next file that fits (smallest gap first), whose seal proof and replica audit verify beside its live neighbours; after a restart the gaps come from the records', async (t) => {
+  t.timeout(180_000);
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-sector-gaps-'));
+  let s = await openSealing(dir);
+  const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  /** The file's seal proof and replica audit, checked as consensus and the rewards auditor check them. */
+  const proves = async (f: { info: ReturnType<typeof infoOf>; sealed: Awaited<ReturnType<typeof s.storeSealed>>['sealed'] }) => {
+    const commitment = { storerId: Buffer.from(s.key.signPublicKey), filehash: Buffer.from(f.info.filehash), size: BigInt(f.info.size), chunkSize: 4096, sealed: f.sealed };
+    const challenge = seeded.bytes(32);
+    const seal = await s.sealer.proveSeal(f.info.filehash, challenge, PARAMS.sealChallenges);
+    const audit = await s.sealer.proveReplica(f.info.filehash, challenge, PARAMS.auditChallenges);
+    return verifySealAnswer(commitment as StorageCommitment, PARAMS, challenge, PARAMS.sealChallenges, seal).ok && verifyReplicaAudit(audit, commitment, challenge, PARAMS.auditChallenges).ok;
+  };
+  try {
+    // One sector: a 400, b 300, c 200, d 500 nodes, in that order.
+    const [a, b, c, d] = [await s.storeSealed(ofNodes(400)), await s.storeSealed(ofNodes(300)), await s.storeSealed(ofNodes(200)), await s.storeSealed(ofNodes(500))];
+    const sector = hexOf(a.sealed.sectorId);
+    t.deepEqual([b, c, d].map((f) => hexOf(f.sealed.sectorId)), [sector, sector, sector], 'all four in one sector');
+    t.deepEqual([a, b, c, d].map((f) => Number(f.sealed.firstNode)), [0, 400, 700, 900]);
+    await s.deleteFile(b.info.filehash);
+    await s.deleteFile(c.info.filehash);
+    t.deepEqual(s.sectors.get(sector)?.gaps, [{ first: 400, count: 500 }], 'b and c left one merged gap');
+    await s.deleteFile(a.info.filehash);
+    t.deepEqual(s.sectors.get(sector)?.gaps, [{ first: 0, count: 900 }], 'and a joined it');
+    const used = s.sectors.get(sector)!.used;
+    // e fits the gap: it goes there, not above the watermark.
+    const e = await s.storeSealed(ofNodes(250));
+    t.is(hexOf(e.sealed.sectorId), sector);
+    t.is(Number(e.sealed.firstNode), 0, 'e is placed at the start of the gap');
+    t.is(s.sectors.get(sector)!.used, used, 'the watermark did not move');
+    t.is(s.sectors.reusedNodes, 250);
+    t.true(await proves(e), 'e\'s seal proof and replica audit verify in the reused range');
+    t.true(await proves(d), 'd, its live neighbour, still proves');
+    await s.close();
+
+    // After a restart (the same storer key) the gap is the complement of the live records (e at 0..250, d at 900..1400).
+    s = await openSealing(dir, s.key);
+    t.deepEqual(s.sectors.get(sector)?.gaps, [{ first: 250, count: 650 }], 'the gap found again from the records');
+    const f = await s.storeSealed(ofNodes(600));
+    t.deepEqual([hexOf(f.sealed.sectorId), Number(f.sealed.firstNode)], [sector, 250], 'the next file that fits goes into it');
+    t.true(await proves(f));
+    t.true(await proves(e));
   } finally {
     await s.close();
   }
