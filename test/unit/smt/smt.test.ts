@@ -210,6 +210,57 @@ test('a tree with an empty store reads another\'s nodes through a NodeSource, ve
   await t.throwsAsync(d.commitVersion(1, root), { message: /in no source/ });
 });
 
+test('the object cache: what an update wrote and what was read and verified is not asked of the source again; a wrong answer is never kept; size 0 caches nothing', async (t) => {
+  const r = prng(9);
+  const keys = keyPool(r, 40);
+  const counted = (kv: ReturnType<typeof createMemoryKv>, tamper = false) => {
+    const inner = kvNodeSource(kv);
+    const src = {
+      calls: 0,
+      async getNode(hash: Uint8Array) {
+        src.calls++;
+        const bytes = await inner.getNode(hash);
+        return bytes && tamper ? Uint8Array.from(bytes, (x, i) => (i === 0 ? x ^ 1 : x)) : bytes;
+      },
+    };
+    return src;
+  };
+  const kv = createMemoryKv();
+  const src = counted(kv);
+  const tree = new SparseMerkleTree({ kv, source: src, cacheSize: 0, objectCacheSize: 100_000 });
+  const root = await tree.update(EMPTY, keys.map((key) => ({ key, value: r.bytes(30) })));
+  for (const key of keys) t.truthy(await tree.get(root, key));
+  t.is(src.calls, 0, 'every node and value read back was written by this update');
+  const leaf = decodeNode((await tree.getObject(unhex(hex(root))))!);
+  t.truthy(leaf, 'getObject answers from the cache');
+  const got = await tree.getObject(unhex(hex(root)));
+  got![0] = 0xff;
+  t.not((await tree.getObject(unhex(hex(root))))![0], 0xff, 'getObject hands out a copy: the cached encoding is not changed by a caller');
+  t.is(src.calls, 0);
+
+  // A second tree over the same store: the first reads go to the source, the same reads again do not.
+  const src2 = counted(kv);
+  const reader = new SparseMerkleTree({ kv: createMemoryKv(), source: src2, cacheSize: 0, objectCacheSize: 100_000 });
+  for (const key of keys) await reader.get(root, key);
+  const first = src2.calls;
+  t.true(first > 0);
+  for (const key of keys) await reader.get(root, key);
+  t.is(src2.calls, first, 'verified reads are kept');
+
+  const lying = counted(kv, true);
+  const c = new SparseMerkleTree({ kv: createMemoryKv(), source: lying, objectCacheSize: 100_000 });
+  await t.throwsAsync(c.get(root, keys[0]!), { instanceOf: SmtError });
+  await t.throwsAsync(c.get(root, keys[0]!), { instanceOf: SmtError }, 'a wrong answer was not kept: asked again, refused again');
+  t.is(lying.calls, 2);
+
+  const none = counted(kv);
+  const uncached = new SparseMerkleTree({ kv: createMemoryKv(), source: none, cacheSize: 0, objectCacheSize: 0 });
+  await uncached.get(root, keys[0]!);
+  const once = none.calls;
+  await uncached.get(root, keys[0]!);
+  t.is(none.calls, 2 * once, 'objectCacheSize 0: every read goes to the source');
+});
+
 test('malformed arguments are refused with INVALID_ARGUMENT', async (t) => {
   const tree = new SparseMerkleTree({ kv: createMemoryKv() });
   const e = await t.throwsAsync(tree.get(EMPTY, new Uint8Array(31)), { instanceOf: SmtError });
