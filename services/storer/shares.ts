@@ -5,6 +5,7 @@ import { invalidArgument, notFound } from '../../lib/grpc/errors.js';
 import { MAX_CHUNK_SIZE } from '../../lib/merkle/index.js';
 import type { KvStore } from '../../lib/storage/kv.js';
 import { prefixEnd } from '../../lib/storage/kv.js';
+import { LRUCache } from 'lru-cache';
 import { chunkKey, chunkPrefix, hex } from './layout.js';
 
 /** SetShares: chunks per call at most (storer.proto). */
@@ -29,8 +30,22 @@ export class ShareStore {
   private readonly deleting = new Map<string, Promise<void>>();
   /** Told the ids of every chunk written or checked for a commitment, before anything is awaited (the reclaimer restarts their clock). */
   onUse: (ids: readonly Uint8Array[]) => void = () => undefined;
+  /**
+   * Lengths of chunks known to be held (written, or read, by this store), by id: SetShares of a chunk
+   * already here and CommitChunks' lengths answer from it instead of reading the whole value (every
+   * proposer of every period sends a block's chunks, and the reads were 23 % of a storer's main thread
+   * under the consensus benchmark, 2026-12-07). Every deletion goes through this store and drops its ids.
+   */
+  private readonly held: LRUCache<string, number>;
+  /** Deletions started so far: a read that a deletion may have overtaken does not fill `held`. */
+  private deletionEpoch = 0;
 
-  constructor(private readonly kv: KvStore) {}
+  constructor(
+    private readonly kv: KvStore,
+    heldCapacity = 100_000,
+  ) {
+    this.held = new LRUCache<string, number>({ max: Math.max(1, heldCapacity) });
+  }
 
   /** Waits for the deletions in progress among `ids`. */
   private async afterDeletions(ids: readonly Uint8Array[]): Promise<void> {
@@ -51,6 +66,8 @@ export class ShareStore {
     const held = await this.getMany(ids);
     const gone = ids.flatMap((id, i) => (held[i] && !this.deleting.has(hex(id)) && !this.writing.has(hex(id)) && stillReclaimable(id) ? [{ id, bytes: held[i].length }] : []));
     if (gone.length === 0) return { chunks: 0, bytes: 0 };
+    this.deletionEpoch++;
+    for (const g of gone) this.held.delete(hex(g.id));
     const write = this.kv.batch(gone.map((g) => ({ type: 'del' as const, key: chunkKey(g.id) })), { sync: true });
     for (const g of gone) this.deleting.set(hex(g.id), write.catch(() => undefined));
     let bytes = 0;
@@ -129,7 +146,13 @@ export class ShareStore {
         const k = hex(id);
         const pending = this.writing.get(k);
         if (pending) return void waits.push(pending);
-        if (fresh.has(k) || (await this.kv.get(chunkKey(id))) !== null) return;
+        if (fresh.has(k) || this.held.has(k)) return;
+        const epoch = this.deletionEpoch;
+        const stored = await this.kv.get(chunkKey(id));
+        if (stored !== null) {
+          if (epoch === this.deletionEpoch) this.held.set(k, stored.length);
+          return;
+        }
         fresh.set(k, { id, data: datas[i]! });
       }),
     );
@@ -138,9 +161,10 @@ export class ShareStore {
       for (const k of fresh.keys()) this.writing.set(k, write);
       try {
         await write;
-        for (const c of fresh.values()) {
+        for (const [k, c] of fresh) {
           this.count++;
           this.bytes += c.data.length;
+          this.held.set(k, c.data.length);
         }
       } finally {
         for (const k of fresh.keys()) this.writing.delete(k);
@@ -155,6 +179,8 @@ export class ShareStore {
     const held = await this.getMany(ids);
     const ops = ids.flatMap((id, i) => (held[i] ? [{ type: 'del' as const, key: chunkKey(id) }] : []));
     if (ops.length === 0) return 0;
+    this.deletionEpoch++;
+    for (const id of ids) this.held.delete(hex(id));
     await this.kv.batch(ops, { sync: true });
     for (const v of held) {
       if (!v) continue;
@@ -169,7 +195,13 @@ export class ShareStore {
     // CommitChunks asks before it signs: the chunks it finds must outlive the commitment's deadline.
     this.onUse(ids);
     await this.afterDeletions(ids);
-    return (await this.getMany(ids)).map((v) => (v === null ? null : v.length));
+    const out = ids.map((id) => this.held.get(hex(id)) ?? null);
+    const missing = ids.flatMap((id, i) => (out[i] === null ? [i] : []));
+    if (missing.length > 0) {
+      const read = await this.getMany(missing.map((i) => ids[i]!));
+      missing.forEach((i, j) => (out[i] = read[j] === null ? null : read[j]!.length));
+    }
+    return out;
   }
 
   /** Each chunk, or null where it is not held (reads 256 at a time). */
@@ -178,7 +210,10 @@ export class ShareStore {
     for (let i = 0; i < ids.length; i += 256) {
       await Promise.all(
         ids.slice(i, i + 256).map(async (id, j) => {
-          out[i + j] = await this.kv.get(chunkKey(id));
+          const epoch = this.deletionEpoch;
+          const v = await this.kv.get(chunkKey(id));
+          out[i + j] = v;
+          if (v !== null && epoch === this.deletionEpoch) this.held.set(hex(id), v.length);
         }),
       );
     }
