@@ -111,7 +111,7 @@ export class ShareStore {
       await pending;
       return id;
     }
-    if ((await this.kv.get(chunkKey(id))) !== null) return id;
+    if (this.held.has(k) || (await this.kv.get(chunkKey(id))) !== null) return id;
     if (this.writing.has(k)) {
       await this.writing.get(k);
       return id;
@@ -119,6 +119,7 @@ export class ShareStore {
     const write = this.kv.put(chunkKey(id), data, { sync: true }).then(() => {
       this.count++;
       this.bytes += data.length;
+      this.held.set(k, data.length);
     });
     this.writing.set(k, write);
     try {
