@@ -118,6 +118,8 @@ export class SparseMerkleTree {
   /** Encoded objects, two generations as above. */
   private youngObjects = new Map<Hex, Uint8Array>();
   private oldObjects = new Map<Hex, Uint8Array>();
+  /** Roots of recent versions (a committed version's root is read for every proof served of it). */
+  private readonly versions = new Map<string, Uint8Array>();
 
   constructor(options: SparseMerkleTreeOptions) {
     this.kv = options.kv;
@@ -213,12 +215,24 @@ export class SparseMerkleTree {
     const h = toHex(root);
     if (h !== EMPTY_HEX) await this.load(h); // refuse to commit a root whose node is nowhere
     await this.kv.put(versionKey(version), root.slice(), options);
+    this.rememberVersion(version, root);
+  }
+
+  private rememberVersion(version: number | bigint, root: Uint8Array): void {
+    const k = String(version);
+    this.versions.delete(k);
+    this.versions.set(k, root.slice());
+    if (this.versions.size > 256) this.versions.delete(this.versions.keys().next().value!);
   }
 
   /** The root committed for `version`, or null. */
   async rootAt(version: number | bigint): Promise<Uint8Array | null> {
+    const cached = this.versions.get(String(version));
+    if (cached) return cached.slice();
     const root = await this.kv.get(versionKey(version));
-    return root === null ? null : copyOf(root, 0, root.length);
+    if (root === null) return null;
+    this.rememberVersion(version, root);
+    return copyOf(root, 0, root.length);
   }
 
   /** The highest committed version and its root (after a restart: where to resume), or null. */

@@ -7,6 +7,13 @@
 // A node started from a checkpoint (checkpoint.ts) also keeps Bucket.meta ‖ "checkpoint" → u64 round
 // (the block it started from, whose body it never had) and Bucket.meta ‖ "header/" ‖ u64 round →
 // BlockHeader for the headers before it (their seeds).
+//
+// Headers and certificates of recent rounds are kept in memory (a finalized round's never change): the
+// ledger reads a seed round's header for every storage commitment it checks (its state root), and
+// GetStateProof answers carry the round's header and certificate; each read decoded the whole block
+// (and its certificate) from RocksDB (1.5 s of a validator's 44 s busy in the consensus benchmark,
+// 2026-12-07). Callers treat what they get as read-only.
+import { LRUCache } from 'lru-cache';
 import { Block, BlockHeader, Certificate, Proposal } from '../../gen/wolk/common/v1/chain.js';
 import { Bucket, bucketKey, type KvStore } from '../../lib/storage/kv.js';
 
@@ -29,7 +36,14 @@ export interface StoredBlock {
   readonly certificate: Certificate | undefined;
 }
 
+/** Recent rounds whose header and certificate are kept in memory. */
+const RECENT_ROUNDS = 256;
+
 export class ChainStore {
+  private readonly headers = new LRUCache<number, BlockHeader>({ max: RECENT_ROUNDS });
+  /** Certificates by round (null: a round with none, i.e. genesis). */
+  private readonly certificates = new LRUCache<number, Certificate | { none: true }>({ max: RECENT_ROUNDS });
+
   constructor(private readonly kv: KvStore) {}
 
   async put(round: number, hash: Uint8Array, block: Block, certificate: Certificate | undefined, opts: { checkpoint?: boolean } = {}): Promise<void> {
@@ -40,20 +54,37 @@ export class ChainStore {
     if (certificate) ops.push({ type: 'put' as const, key: bucketKey(Bucket.certificate, u64(round)), value: Certificate.encode(certificate).finish() });
     if (opts.checkpoint) ops.push({ type: 'put' as const, key: CHECKPOINT_KEY, value: u64(round) });
     await this.kv.batch(ops, { sync: true });
+    if (block.header) this.headers.set(round, block.header);
+    this.certificates.set(round, certificate ?? { none: true });
   }
 
   /** Headers of blocks before a checkpoint (only their seeds are used). */
   async putAncestors(headers: readonly BlockHeader[]): Promise<void> {
     const ops = headers.map((h) => ({ type: 'put' as const, key: bucketKey(Bucket.meta, HEADER_PREFIX, u64(h.round)), value: BlockHeader.encode(h).finish() }));
     if (ops.length > 0) await this.kv.batch(ops, { sync: true });
+    for (const h of headers) this.headers.set(Number(h.round), h);
   }
 
   /** The header of round `round`: from its block, or from the headers kept before a checkpoint. */
   async header(round: number): Promise<BlockHeader | null> {
+    const cached = this.headers.get(round);
+    if (cached) return cached;
     const b = await this.get(round);
     if (b?.block.header) return b.block.header;
     const h = await this.kv.get(bucketKey(Bucket.meta, HEADER_PREFIX, u64(round)));
-    return h === null ? null : BlockHeader.decode(h);
+    if (h === null) return null;
+    const header = BlockHeader.decode(h);
+    this.headers.set(round, header);
+    return header;
+  }
+
+  /** The header and certificate of a stored block (what GetStateProof answers carry), or null. */
+  async certifiedHeader(round: number): Promise<{ header: BlockHeader; certificate: Certificate | undefined } | null> {
+    const header = this.headers.get(round);
+    const cert = this.certificates.get(round);
+    if (header && cert) return { header, certificate: 'none' in cert ? undefined : cert };
+    const b = await this.get(round);
+    return b?.block.header ? { header: b.block.header, certificate: b.certificate } : null;
   }
 
   /** The round this store started from a checkpoint, or null (it holds the chain from genesis). */
@@ -66,7 +97,10 @@ export class ChainStore {
     const b = await this.kv.get(bucketKey(Bucket.block, u64(round)));
     if (b === null) return null;
     const c = await this.kv.get(bucketKey(Bucket.certificate, u64(round)));
-    return { block: Block.decode(b), certificate: c === null ? undefined : Certificate.decode(c) };
+    const stored = { block: Block.decode(b), certificate: c === null ? undefined : Certificate.decode(c) };
+    if (stored.block.header) this.headers.set(round, stored.block.header);
+    this.certificates.set(round, stored.certificate ?? { none: true });
+    return stored;
   }
 
   async roundOf(hash: Uint8Array): Promise<number | null> {

@@ -197,13 +197,13 @@ export function consensusHandlers(c: ServerComponents): ServiceHandlers<typeof C
       if (req.round !== undefined && req.round > BigInt(tip)) throw notFound(`round ${req.round} is not finalized yet (latest is ${tip})`);
       const round = req.round === undefined ? tip : Number(req.round);
       const root = await c.ledger.tree.rootAt(round);
-      const b = await c.ledger.certifiedBlock(round);
+      const b = await c.ledger.certifiedHeader(round);
       if (root === null || b === null) throw notFound(`the state of round ${round} is not kept by this node`);
       const key = new Uint8Array(req.key);
       try {
         // State-tree objects this node lacks are fetched from storers and checked by hash (remote-state.ts).
         const [proof, value] = await Promise.all([c.ledger.tree.prove(root, key), c.ledger.tree.get(root, key)]);
-        return { proof: smtProofToProto(key, value, root, proof), header: b.block.header, certificate: b.certificate };
+        return { proof: smtProofToProto(key, value, root, proof), header: b.header, certificate: b.certificate };
       } catch (err) {
         if (err instanceof SmtError && err.code !== SmtErrorCode.INVALID_ARGUMENT) {
           throw unavailable(`GetStateProof: part of the state of round ${round} is neither here nor on any reachable storer (${err.message})`);

@@ -560,6 +560,11 @@ export class Ledger implements AgreementLedgerReader {
     return this.chain.get(round);
   }
 
+  /** The header and certificate of a finalized round (kept in memory for recent rounds), or null. */
+  async certifiedHeader(round: number): Promise<{ header: BlockHeader; certificate: PbCertificate | undefined } | null> {
+    return this.chain.certifiedHeader(round);
+  }
+
   /**
    * The block's own chunks (block-data.ts): tx chunks, then the state objects it put in place. A
    * function of the transactions (tx_root fixes their encodings) and the two roots, so it is cached by
