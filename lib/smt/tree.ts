@@ -11,6 +11,7 @@ import { Bucket, bucketKey, type KvOp, type KvStore, type KvWriteOptions } from 
 import { SmtError, SmtErrorCode } from './errors.js';
 import { SmtTag, assertKey, copyOf } from './node.js';
 import type { SmtProof } from './proof.js';
+import { TwoGenerationCache } from './generations.js';
 import { kvNodeSource, type NodeSource } from './source.js';
 
 /** One change of a batch: a put, or a delete when value is null. */
@@ -108,24 +109,18 @@ function nodeKey(hash: Hex): Uint8Array {
 export class SparseMerkleTree {
   private readonly kv: KvStore;
   private readonly source: NodeSource;
-  private readonly cacheSize: number;
-  // Two generations: new entries go to `young`; when it fills, it becomes `old` and the previous old is
-  // dropped. O(1) per operation and bounded at cacheSize (a Map used as a FIFO, deleting its first key,
-  // degrades badly once V8 has to skip many deleted entries).
-  private young = new Map<Hex, HNode>();
-  private old = new Map<Hex, HNode>();
-  private readonly objectCacheSize: number;
-  /** Encoded objects, two generations as above. */
-  private youngObjects = new Map<Hex, Uint8Array>();
-  private oldObjects = new Map<Hex, Uint8Array>();
+  /** Decoded nodes (generations.ts). */
+  private readonly nodes: TwoGenerationCache<HNode>;
+  /** Encoded objects, as written or verified here. */
+  private readonly objects: TwoGenerationCache<Uint8Array>;
   /** Roots of recent versions (a committed version's root is read for every proof served of it). */
   private readonly versions = new Map<string, Uint8Array>();
 
   constructor(options: SparseMerkleTreeOptions) {
     this.kv = options.kv;
     this.source = options.source ?? kvNodeSource(options.kv);
-    this.cacheSize = options.cacheSize ?? 200_000;
-    this.objectCacheSize = options.objectCacheSize ?? 50_000;
+    this.nodes = new TwoGenerationCache(options.cacheSize ?? 200_000);
+    this.objects = new TwoGenerationCache(options.objectCacheSize ?? 50_000);
   }
 
   /** The root of the empty tree. */
@@ -204,7 +199,7 @@ export class SparseMerkleTree {
       const ops: KvOp[] = [];
       for (const [hash, value] of writes) ops.push({ type: 'put', key: nodeKey(hash), value });
       await this.kv.batch(ops, options);
-      for (const [hash, value] of writes) this.rememberObject(hash, value);
+      for (const [hash, value] of writes) this.objects.set(hash, value);
     }
     return fromHex(ref.hash);
   }
@@ -247,7 +242,7 @@ export class SparseMerkleTree {
   /** The encoding of the object with this hash (to serve it to a peer that misses it), or null. */
   async getObject(hash: Uint8Array): Promise<Uint8Array | null> {
     assertKey(hash, 'hash');
-    const cached = this.cachedObject(toHex(hash));
+    const cached = this.objects.get(toHex(hash));
     if (cached) return cached.slice();
     return this.source.getNode(hash);
   }
@@ -308,61 +303,30 @@ export class SparseMerkleTree {
     const enc = encodeInto(node);
     const hash = sha256Hex(enc);
     writes.set(hash, new Uint8Array(enc));
-    this.remember(hash, node);
+    this.nodes.set(hash, node);
     return { hash, kind: node.leaf ? 'leaf' : 'internal' };
   }
 
   // ---- loading, verified against the hash, through a bounded cache ----
 
   private async load(hash: Hex): Promise<HNode> {
-    const cached = this.young.get(hash);
+    const cached = this.nodes.get(hash);
     if (cached) return cached;
-    const older = this.old.get(hash);
-    if (older) {
-      this.remember(hash, older);
-      return older;
-    }
     const node = decode(await this.loadObject(hash));
-    this.remember(hash, node);
+    this.nodes.set(hash, node);
     return node;
   }
 
   /** An object's encoding, verified against its hash (from the object cache: written or verified here before). Callers do not change it. */
   private async loadObject(hash: Hex): Promise<Uint8Array> {
-    const cached = this.cachedObject(hash);
+    const cached = this.objects.get(hash);
     if (cached) return cached;
     const bytes = await this.source.getNode(fromHex(hash));
     if (bytes === null) throw new SmtError(SmtErrorCode.MISSING_NODE, `smt: object ${hash} is in no source`);
     const got = sha256Hex(bytes);
     if (got !== hash) throw new SmtError(SmtErrorCode.CORRUPT_NODE, `smt: object ${hash}: the bytes returned hash to ${got}`);
-    this.rememberObject(hash, bytes);
+    this.objects.set(hash, bytes);
     return bytes;
-  }
-
-  private cachedObject(hash: Hex): Uint8Array | undefined {
-    const young = this.youngObjects.get(hash);
-    if (young) return young;
-    const older = this.oldObjects.get(hash);
-    if (older) this.rememberObject(hash, older);
-    return older;
-  }
-
-  private rememberObject(hash: Hex, bytes: Uint8Array): void {
-    if (this.objectCacheSize <= 0) return;
-    if (this.youngObjects.size >= Math.ceil(this.objectCacheSize / 2)) {
-      this.oldObjects = this.youngObjects;
-      this.youngObjects = new Map();
-    }
-    this.youngObjects.set(hash, bytes);
-  }
-
-  private remember(hash: Hex, node: HNode): void {
-    if (this.cacheSize <= 0) return;
-    if (this.young.size >= Math.ceil(this.cacheSize / 2)) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-    this.young.set(hash, node);
   }
 }
 
