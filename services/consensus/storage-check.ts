@@ -158,6 +158,7 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
    * for a chunk set), the others spot-checked. Any refused proof fails the file; else `perFile` proofs pass it.
    */
   async function checkSealed(porep: { readonly sealChallenges: number }, commitments: readonly StorageCommitment[], deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
+    if (commitments.length === 0) return null; // nothing to prove (the ledger refuses a SetKey without its N)
     const spot = Math.min(porep.sealChallenges, SEAL_SPOT_CHALLENGES);
     const full = chunkIds ? -1 : randomInt(0, commitments.length);
     const outcomes = await Promise.all(commitments.map((c, i) => challengeOnce(c, i === full ? porep.sealChallenges : spot, deadline, signal, chunkIds)));
