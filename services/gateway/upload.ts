@@ -268,6 +268,7 @@ async function solicitOn(clients: Clients, registry: Registry, logger: Logger, i
             seen.add(id);
             if (input.porep) {
               const spot = await spotCheckSeal(commitment, input.porep, (req) => unary(endpoint, c.proveSeal.bind(c), req, Math.max(0, clock.left()), controller.signal));
+              if (settled) return; // N were kept (or time ran out) while this one was checked: not needed
               if (!spot.ok) problem = spot.reason;
             }
           }
