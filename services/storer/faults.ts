@@ -17,6 +17,7 @@
 //   as the re-seal makes it. The re-seal runs in a worker thread at a low OS priority and stops
 //   when the auditor gives up: on a shared test machine the attacker must not slow its honest
 //   neighbours (on a real network its labelling runs on its own hardware). It must be contained and then fail (docs/porep.md "Attackers").
+//   Block chunk sets it answers honestly (the attack is on files; a set's chunks are no file a peer serves).
 // - sybil (sealed networks): an identity with no replica of its own; the operator's one copy of a file
 //   is another identity's sealed replica, so it answers ProveReplica with that replica's nodes (asked
 //   from a storer that holds the file, on the same challenge), signed as its own against its own
@@ -150,6 +151,9 @@ function outsourcer(h: Handlers, d: AttackDeps, log: Logger | undefined): Handle
       return { audit };
     },
     proveReplica: async (req, ctx) => {
+      // The attack is on files: a block's chunk set (no file record; its chunks are no file a peer
+      // serves) is answered as an honest storer answers it.
+      if (!(await d.files.get(req.filehash)) && h.proveReplica) return h.proveReplica(req, ctx);
       const sealer = sealerOf(d);
       const started = performance.now();
       const meta = sealer.sealedMeta(req.filehash);

@@ -199,7 +199,12 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       what: 'every attacker to have committed to a file and lost reputation on chain',
       deadlineMs: 300_000,
       intervalMs: 0,
-      until: (v) => [SLOW, ...caught].every((n) => held.has(n)) && caught.every((n) => rep(v, n) < FULL) && gatewayRefusalsOf(WRONG_SEALER).length > 0,
+      until: (v) =>
+        [SLOW, ...caught].every((n) => held.has(n)) &&
+        caught.every((n) => rep(v, n) < FULL) &&
+        gatewayRefusalsOf(WRONG_SEALER).length > 0 &&
+        // what is asserted below of the late storer and the outsourcer: a miss counted after containment
+        [LATE, OUTSOURCER].every((n) => log('rewards-0').some((l) => l['msg'] === 'audit failed after containment' && l['storer'] === short(n))),
       describe: (v) => `held by ${[...held.keys()].join(',')}; reputation ${caught.map((n) => `${n} ${rep(v, n)}`).join(', ')}; the gateway's seal refusals of the wrong sealer ${gatewayRefusalsOf(WRONG_SEALER).length}`,
     },
   );
