@@ -44,9 +44,17 @@ export interface BlockLimits {
   readonly maxClockSkewMs: number;
   /** How many rounds back a storage commitment's seed may be. */
   readonly seedWindow: number;
+  /**
+   * Files (SetKeys and Repairs) a proposal carries at most; the rest wait in the mempool. Not a validity
+   * rule: every verifier challenges the storers of every file of a block within its storage check's time
+   * box (max(3λ, 300 ms)), and in a 1,000-SetKey burst blocks of 153 and 341 SetKeys ran past it
+   * (VerifyFile deadline exceeded), so their periods failed and those rounds took up to a minute
+   * (docs/consensus.md, 2026-12-07 16:45).
+   */
+  readonly maxFiles: number;
 }
 
-export const DEFAULT_BLOCK_LIMITS: BlockLimits = { maxTxs: 2000, maxBytes: 4 * 1024 * 1024, maxClockSkewMs: 30_000, seedWindow: 256 };
+export const DEFAULT_BLOCK_LIMITS: BlockLimits = { maxTxs: 2000, maxBytes: 4 * 1024 * 1024, maxClockSkewMs: 30_000, seedWindow: 256, maxFiles: 64 };
 
 export interface LedgerOptions {
   readonly kv: KvStore;
@@ -363,9 +371,12 @@ export class Ledger implements AgreementLedgerReader {
     let bytes = 0;
     let hasReward = false;
     let repairs = 0;
+    let files = 0;
     for (const stx of txs) {
       const size = encodedSize(stx);
       if (skipInvalid && (included.length >= this.limits.maxTxs || bytes + size > this.limits.maxBytes)) break;
+      const bringsFile = stx.tx?.body?.$case === 'setKey' || stx.tx?.body?.$case === 'repair';
+      if (skipInvalid && bringsFile && files >= this.limits.maxFiles) break;
       // Assembly's time budget: the rest waits in the mempool for the next block.
       if (skipInvalid && closeAt !== undefined && included.length > 0 && this.now() >= closeAt) break;
       const fork = overlay.fork();
@@ -387,6 +398,7 @@ export class Ledger implements AgreementLedgerReader {
       overlay.absorb(fork);
       if (isReward) hasReward = true;
       if (isRepair) repairs++;
+      if (bringsFile) files++;
       included.push(stx);
       bytes += size;
     }

@@ -1,7 +1,9 @@
 // Each transaction kind's accept and reject paths, through the ledger's block execution (the same
 // rules the mempool and every validator apply).
 import test from 'ava';
-import type { Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { DEFAULT_BLOCK_LIMITS, Ledger } from '../../../services/consensus/ledger/ledger.js';
+import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { sha256 } from '../../../lib/crypto/index.js';
 import { readAccount, readName } from '../../../services/consensus/ledger/state-view.js';
 import { pathStateKey } from '../../../lib/chain/state-keys.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
@@ -125,6 +127,24 @@ async function setKeyNet() {
   const intent = { owner: 'alice', collection: 'photos', key: 'cat.jpg', file };
   return { net, ledger, alice, seed, seedRound, file, total, commits, intent };
 }
+
+test('a proposal carries at most limits.maxFiles SetKeys; the rest wait for the next block (assembly only, not a validity rule)', async (t) => {
+  const net = makeNet();
+  const capped = await Ledger.open({ kv: createMemoryKv(), genesis: net.genesis, crypto: { hash: (...p: Uint8Array[]) => sha256(...p) }, blockLimits: { ...DEFAULT_BLOCK_LIMITS, maxFiles: 2 } });
+  const bob = newUser();
+  t.is((await finalizeBlock(capped, [setName(bob, 'bob'), setBucket(bob, 'bob', 'photos')], new Uint8Array(seeded.bytes(32)))).included.length, 2);
+  const seedRound = capped.tip().round;
+  const seed = capped.seedAt(seedRound)!;
+  const file = fileInfo();
+  const commits = net.storers.slice(0, 3).map((st) => commitment(st, file, seed, seedRound, 4000n));
+  const keys = Array.from({ length: 5 }, (_, i) => setKey(bob, net.gateway, { owner: 'bob', collection: 'photos', key: `k${i}`, file }, commits));
+  const { payload, rejected } = await capped.assemble(capped.tip().round + 1, keys);
+  t.is(payload.txs.length, 2, 'two SetKeys, then the proposal closes');
+  t.deepEqual(rejected, [], 'the others are not refused: they wait in the mempool');
+  // A block of all five (another proposer's) is still valid here: validation applies no such cap.
+  const all = await capped.execute(capped.tip().round + 1, new Uint8Array(capped.tipHeader().stateRoot), keys, false);
+  t.is(all.included.length, 5);
+});
 
 test('SetKey: N valid commitments co-signed by a registered gateway are accepted and recorded', async (t) => {
   const { net, ledger, alice, commits, intent } = await setKeyNet();
