@@ -320,7 +320,12 @@ export class SectorStore {
    * room, this waits for the background labeller (aborted by `signal`).
    */
   place(count: number, signal: AbortSignal): Promise<Placement> {
-    const run = this.placing.then(() => this.placeNow(count, signal));
+    return this.inTurn(() => this.placeNow(count, signal));
+  }
+
+  /** Runs `fn` after every placement, release and reclamation queued before it (they read, then change, a sector's room). */
+  private inTurn<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.placing.then(fn);
     this.placing = run.catch(() => undefined);
     return run;
   }
@@ -334,16 +339,15 @@ export class SectorStore {
     for (;;) {
       signal.throwIfAborted();
       // A released file's range first: the smallest gap it fits, in any shared sector.
-      let gapOf: { sector: Sector; index: number } | undefined;
+      let gapOf: { sector: Sector; index: number; gap: NodeRange } | undefined;
       for (const s of this.sectors.values()) {
         if (s.dedicated) continue;
-        s.gaps.forEach((g, index) => {
-          if (g.count >= count && (!gapOf || g.count < gapOf.sector.gaps[gapOf.index]!.count)) gapOf = { sector: s, index };
+        s.gaps.forEach((gap, index) => {
+          if (gap.count >= count && (!gapOf || gap.count < gapOf.gap.count)) gapOf = { sector: s, index, gap };
         });
       }
       if (gapOf) {
-        const { sector, index } = gapOf;
-        const g = sector.gaps[index]!;
+        const { sector, index, gap: g } = gapOf;
         if (g.count === count) sector.gaps.splice(index, 1);
         else sector.gaps[index] = { first: g.first + count, count: g.count - count };
         sector.live++;
@@ -407,14 +411,12 @@ export class SectorStore {
    * a gap the next placements may take; the sector is reclaimed if it can be.
    */
   async release(idHex: string, range: NodeRange): Promise<boolean> {
-    const run = this.placing.then(() => {
+    await this.inTurn(() => {
       const s = this.sectors.get(idHex);
       if (!s) return;
       s.live = Math.max(0, s.live - 1);
       if (!s.dedicated) s.gaps = addGap(s.gaps, range);
     });
-    this.placing = run.catch(() => undefined);
-    await run;
     return this.reclaimIfEmpty(idHex);
   }
 
@@ -425,7 +427,7 @@ export class SectorStore {
 
   /** Deletes the sector if it is reclaimable, between placements (none can pick it meanwhile). */
   private reclaimIfEmpty(idHex: string): Promise<boolean> {
-    const run = this.placing.then(() => {
+    return this.inTurn(() => {
       const s = this.sectors.get(idHex);
       if (!s || !this.reclaimable(s)) return false;
       this.sectors.delete(idHex);
@@ -446,8 +448,6 @@ export class SectorStore {
       this.notify();
       return true;
     });
-    this.placing = run.catch(() => undefined);
-    return run;
   }
 }
 
