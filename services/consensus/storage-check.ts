@@ -89,6 +89,8 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
   const now = o.now ?? Date.now;
   const provenCapacity = o.provenCapacity ?? DEFAULT_PROVEN_CAPACITY;
   const refusals = o.refusals ?? new SealRefusals({ now });
+  /** The network's proof-of-replication parameters (genesis, fixed for the node's life): sealed networks challenge with ProveSeal. */
+  const porep = o.ledger.genesis.params.porep;
   if (!Number.isInteger(provenCapacity) || provenCapacity < 1) throw new RangeError(`storage check: provenCapacity must be a positive integer, got ${provenCapacity}`);
   /** Commitments proven to this node (digest of the whole commitment and the challenge count → until when it counts). */
   const proven = new LRUCache<string, number>({ max: provenCapacity });
@@ -126,7 +128,6 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     if (!endpoint) return { kind: 'outage', why: `storer ${who} has no registered endpoint` };
     const nonce = randomBytes(32);
     const client = clients.get(endpoint);
-    const porep = o.ledger.genesis.params.porep;
     if (porep) {
       const started = Date.now();
       let answer: ProveSealResponse;
@@ -157,11 +158,11 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
    * A sealed network: every commitment challenged at once, one drawn at random with the full count (none
    * for a chunk set), the others spot-checked. Any refused proof fails the file; else `perFile` proofs pass it.
    */
-  async function checkSealed(porep: { readonly sealChallenges: number }, commitments: readonly StorageCommitment[], deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
+  async function checkSealed(sealed: { readonly sealChallenges: number }, commitments: readonly StorageCommitment[], deadline: number, signal: AbortSignal, chunkIds?: readonly Uint8Array[]): Promise<string | null> {
     if (commitments.length === 0) return null; // nothing to prove (the ledger refuses a SetKey without its N)
-    const spot = Math.min(porep.sealChallenges, SEAL_SPOT_CHALLENGES);
+    const spot = Math.min(sealed.sealChallenges, SEAL_SPOT_CHALLENGES);
     const full = chunkIds ? -1 : randomInt(0, commitments.length);
-    const outcomes = await Promise.all(commitments.map((c, i) => challengeOnce(c, i === full ? porep.sealChallenges : spot, deadline, signal, chunkIds)));
+    const outcomes = await Promise.all(commitments.map((c, i) => challengeOnce(c, i === full ? sealed.sealChallenges : spot, deadline, signal, chunkIds)));
     const refused = outcomes.filter((r) => r.kind === 'refused');
     if (refused.length > 0) return refused.map((r) => (r as { why: string }).why).join('; ');
     const proven = outcomes.filter((r) => r.kind === 'proven').length;
@@ -181,10 +182,9 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     });
     // The block's chunk set, on a sealed network (on others, and for an empty set, its commitments carry no replica to prove).
     const nc = payload.newChunks;
-    if (o.ledger.genesis.params.porep && nc && nc.chunkIds.length > 0 && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
+    if (porep && nc && nc.chunkIds.length > 0 && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
-    const porep = o.ledger.genesis.params.porep;
     const checkFile = async (commitments: readonly StorageCommitment[], chunkIds?: readonly Uint8Array[]): Promise<string | null> => {
       if (porep) return checkSealed(porep, commitments, deadline, signal, chunkIds);
       // Which storers are challenged, and in what order, is drawn locally at random, so a storer cannot
