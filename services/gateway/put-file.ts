@@ -309,7 +309,8 @@ export function createUploadFlow(ctx: ApiContext): UploadFlow {
     const { stx, bucket, chainStatus } = s.write;
     const phasesMs: NonNullable<UploadStatus['phasesMs']> = { spool: 0 };
     const status: UploadStatus = { state: 'storing', owner: p.owner, collection: p.collection, key: p.key, filehash: hex(file.filehash), size: file.size, phasesMs };
-    const uploadId = randomBytes(12).toString('base64url');
+    // Hex, not base64url: an id is typed as `wolk status ID`, and one starting with '-' read as an option.
+    const uploadId = randomBytes(12).toString('hex');
     remember(uploadId, status);
     const statusUrl = `/status/uploads/${uploadId}`;
 

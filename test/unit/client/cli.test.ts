@@ -155,6 +155,8 @@ test.serial('an upload not final yet exits 3 with its status URL; `wolk status` 
   t.is(r.code, 3, r.stderr);
   const res = JSON.parse(r.stdout) as { state: string; uploadId: string; statusUrl: string; size: number; uri: string };
   t.not(res.state, 'final');
+  // An id is typed after `wolk status`: one starting with '-' would be read as an option (base64url ids did, 1 in 64).
+  t.regex(res.uploadId, /^[0-9a-f]{24}$/);
   t.is(res.size, 5000);
   t.is(res.statusUrl, `${world.gateway}/status/uploads/${res.uploadId}`);
   t.true(r.stderr.includes(`wolk status ${res.uploadId}`), r.stderr);
@@ -183,6 +185,7 @@ test.serial('a synchronous put answered 202 (finality slower than the gateway wa
   // (This gateway does not go on following a synchronous upload it answered 202 for, so it may stay
   // `submitted`: the CLI then says so and exits 3 after its timeout.)
   const s = await world.attempt(['status', res.uploadId, '--timeout=2'], { env });
+  t.regex(s.stdout, /^\{/, `exit ${s.code}, stderr: ${s.stderr}`);
   const st = JSON.parse(s.stdout) as { state: string; uri: string; uploadId: string };
   t.is(st.uri, 'wolk://bob/docs/slow.bin');
   t.is(st.uploadId, res.uploadId);
