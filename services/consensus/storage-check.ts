@@ -39,9 +39,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { credentials } from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
-import { StorerServiceClient, type ProveSealResponse, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
+import { StorerServiceClient, type VerifyFileResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { sha256 } from '../../lib/crypto/index.js';
-import { SEAL_SPOT_CHALLENGES, sealProofWireBytes, verifyChunkSetSealAnswer, verifySealAnswer } from '../../lib/chain/sealed.js';
+import { askSealProof } from '../../lib/chain/seal-spot-check.js';
+import { SEAL_SPOT_CHALLENGES } from '../../lib/chain/sealed.js';
 import { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { verifyFileAudit } from '../../lib/chain/commitment.js';
 import { ClientPool, toRpcError, unaryCall } from '../../lib/grpc/client.js';
@@ -126,23 +127,14 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const acct = await readAccount(o.ledger.latestState(), c.storerId);
     const endpoint = acct.node?.endpoint;
     if (!endpoint) return { kind: 'outage', why: `storer ${who} has no registered endpoint` };
-    const nonce = randomBytes(32);
     const client = clients.get(endpoint);
     if (porep) {
-      const started = Date.now();
-      let answer: ProveSealResponse;
-      try {
-        answer = await unaryCall(client.proveSeal.bind(client), { filehash: c.filehash, challenge: nonce, k: sealK }, { endpoint, deadline, signal });
-      } catch (err) {
-        return { kind: 'outage', why: `storer ${who} at ${endpoint}: ProveSeal: ${toRpcError(err).details}` };
-      }
-      const answeredMs = Date.now() - started;
-      const v = chunkIds ? verifyChunkSetSealAnswer(c, porep, chunkIds, nonce, sealK, answer) : verifySealAnswer(c, porep, nonce, sealK, answer);
-      const verifyMs = Date.now() - started - answeredMs;
-      if (!v.ok) return { kind: 'refused', why: `storer ${who}: seal proof refused: ${v.reason}` };
-      o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: sealK, proofBytes: answer.proof ? sealProofWireBytes(answer.proof) : 0, answerMs: answeredMs, verifyMs });
+      const r = await askSealProof(c, porep, (req) => unaryCall(client.proveSeal.bind(client), req, { endpoint, deadline, signal }), { k: sealK, ...(chunkIds ? { chunkIds } : {}) });
+      if (!r.ok) return r.refused ? { kind: 'refused', why: `storer ${who}: ${r.reason}` } : { kind: 'outage', why: `storer ${who} at ${endpoint}: ${r.reason}` };
+      o.logger.info('seal proof verified', { [chunkIds ? 'chunkSet' : 'file']: hex(c.filehash).slice(0, 16), storer: who, challenges: sealK, proofBytes: r.proofBytes, answerMs: Math.round(r.answerMs), verifyMs: Math.round(r.verifyMs) });
       return PROVEN;
     }
+    const nonce = randomBytes(32);
     let res: VerifyFileResponse;
     try {
       res = await unaryCall(client.verifyFile.bind(client), { filehash: c.filehash, challenge: nonce, k }, { endpoint, deadline, signal });
