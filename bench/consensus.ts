@@ -10,11 +10,15 @@
 // sortition weights) and, before cert-voting a block, challenges a storer per file (VerifyFile).
 // Latency = SubmitTx sent → the block holding the tx arrives on StreamBlocks(follow) from consensus-0
 // (how a client learns a tx is final, consensus.proto).
-//   - sequential: one SetKey at a time, median/p99 SubmitTx→finality;
+//   - sequential: one SetKey at a time, median/p99 SubmitTx→finality, each submitted at a seeded random
+//     moment of a round (as a user's write arrives), and again each submitted as soon as the previous one
+//     was final (just after a block, when the next proposal is already made: a full round's wait);
 //   - ladder: open-loop offered rates (LADDER, STEP_SECONDS each) until one is not kept up with (a tx not
 //     final within FINALITY_TIMEOUT_MS, or < 0.8x the offered rate finalized): finalized tx/s, median/p99;
 //   - burst (once the mempools are empty): BURST_TXS submitted with SUBMIT_IN_FLIGHT SubmitTx calls in
 //     flight: finalized tx/s over first submit → last finality, median/p99 latency under that load.
+//   - scaling (SCALE, `--scale=4,7,10`): a network of each validator count measured alone: idle round, one
+//     SetKey at a time at random moments, a burst of SCALE_BURST and the validators' CPU per SetKey.
 // etcd side (scripts/etcd/up.sh; Debian's etcd-server): puts through the JSON gateway (/v3/kv/put) of
 // values as large as the encoded SetKey, sequential (median/p99) and ETCD_IN_FLIGHT concurrent (puts/s,
 // median/p99). An etcd put is acknowledged once a quorum has it in its fsynced WAL: the same promise
@@ -48,6 +52,7 @@ import { Clients } from '../services/gateway/rpc.js';
 import { createChain } from '../services/gateway/chain.js';
 import { collectCommitments, seedAfter } from '../services/gateway/upload.js';
 import { freePort } from '../test/helpers/ports.js';
+import { Prng } from '../test/sim/prng.js';
 import { DEVNET_PARAMS, devnetGenesis, environmentFor, planProcesses, portKeys, type DevnetShape, type NodeIdentity, type PlannedProcess } from '../scripts/devnet-plan.js';
 import type { BenchContext } from './harness.js';
 import { breakdown, IDLE, mainThreadProfile, processCpuMs, sumBreakdowns, type Breakdown } from './profile/cpu-breakdown.js';
@@ -68,6 +73,13 @@ const PROFILE = process.argv.includes('--profile');
 const FILE_BYTES = 4096;
 /** Overridable on the command line: `npm run bench -- consensus --seq=20 --load=400`. */
 const SEQ_TXS = numberArg('seq', 20);
+/**
+ * One tx at a time, two ways, SEQ_TXS each: submitted as soon as the previous one is final (so just after
+ * a block, when the next proposal is already made: the worst moment), and submitted after a seeded random
+ * pause of up to one idle round (an arbitrary moment, as a user's write arrives: the issue's measure).
+ */
+const SEQ_ALL = 2 * SEQ_TXS;
+const SEQ_PHASE_SEED = 17;
 /** Open-loop offered rates (SetKey/s), each for STEP_SECONDS, until one is not kept up with. */
 const LADDER = listArg('ladder', [1, 2, 3, 4, 6, 8]);
 const STEP_SECONDS = numberArg('step', 20);
@@ -77,12 +89,20 @@ const LADDER_TXS = LADDER.reduce((a, r) => a + r * STEP_SECONDS, 0);
 const LOAD_TXS = LADDER_TXS + BURST_TXS;
 const SUBMIT_IN_FLIGHT = 32;
 /**
+ * The scaling table: the same network with each of these validator counts (`--scale=4,7,10`; `--no-scale`
+ * skips it), each measured alone: idle round, SCALE_SEQ SetKeys one at a time at random moments, a burst
+ * of SCALE_BURST (`--scale-burst=N`), and the validators' CPU per SetKey in the burst.
+ */
+const SCALE = process.argv.includes('--no-scale') ? [] : listArg('scale', [4, 7, 10]);
+const SCALE_SEQ = 10;
+const SCALE_BURST = numberArg('scale-burst', 200);
+/**
  * Accounts the SetKeys come from, at most 48 SetKeys each (the mempool holds 64 per sender): one group
  * for the sequential phase and the ladder, in that order, another for the burst, so that a ladder cut
  * short leaves no nonce gap in front of the burst.
  */
 const usersFor = (txs: number) => Math.max(4, Math.ceil(txs / 48));
-const USERS_A = usersFor(SEQ_TXS + LADDER_TXS);
+const USERS_A = usersFor(SEQ_ALL + LADDER_TXS);
 const USERS_B = usersFor(BURST_TXS);
 const USERS = USERS_A + USERS_B;
 const PREPARE_IN_FLIGHT = 8;
@@ -139,17 +159,17 @@ interface Network {
   stop(): Promise<void>;
 }
 
-async function startNetwork(dir: string, log: (m: string) => void, profileDir: string | null): Promise<Network> {
+async function startNetwork(dir: string, log: (m: string) => void, profileDir: string | null, shape: DevnetShape = SHAPE): Promise<Network> {
   mkdirp(join(dir, 'logs'));
   const ports: Record<string, number> = {};
   const taken = new Set<number>();
-  for (const key of portKeys(SHAPE)) {
+  for (const key of portKeys(shape)) {
     let p = await freePort();
     while (taken.has(p)) p = await freePort();
     taken.add(p);
     ports[key] = p;
   }
-  const processes = planProcesses(dir, SHAPE, ports);
+  const processes = planProcesses(dir, shape, ports);
   const identities = new Map<string, NodeIdentity>();
   const keys = new Map<string, ReturnType<typeof loadOrCreateNodeKey>['key']>();
   for (const p of processes) {
@@ -242,6 +262,13 @@ class FinalityWatch {
   readonly blocks: { round: bigint; at: bigint; txs: number }[] = [];
   private stopped = false;
   private stream: ReturnType<ConsensusServiceClient['streamBlocks']> | null = null;
+
+  /** Follows the blocks after the current tip of consensus-0. */
+  static async fromTip(net: Network): Promise<FinalityWatch> {
+    const c0 = net.consensus[0]!;
+    const s = await unary(c0.getStatus.bind(c0), {});
+    return new FinalityWatch(c0, s.finalizedRound + 1n);
+  }
 
   constructor(private readonly client: ConsensusServiceClient, private next: bigint) {
     this.open();
@@ -338,13 +365,23 @@ async function registerUsers(net: Network, watch: FinalityWatch, count: number, 
   return users;
 }
 
+/** The main run's SetKey i: see prepareSetKeys. */
+function mainRunAssignment(users: User[]): (i: number) => { user: User; nonce: bigint } {
+  return (i) => {
+    const inA = i < SEQ_ALL + LADDER_TXS;
+    const group = inA ? users.slice(0, USERS_A) : users.slice(USERS_A);
+    const j = inA ? i : i - SEQ_ALL - LADDER_TXS;
+    return { user: group[j % group.length]!, nonce: 1n + BigInt(Math.floor(j / group.length)) };
+  };
+}
+
 /**
- * SetKey i (i < SEQ_TXS + LADDER_TXS) is the (i mod USERS_A)th user's with nonce 1 + floor(i / USERS_A);
+ * SetKey i (i < SEQ_ALL + LADDER_TXS) is the (i mod USERS_A)th user's with nonce 1 + floor(i / USERS_A);
  * the burst's j-th the same over the USERS_B others (a user uploading several files). Each: a fresh 4 KiB file SetFile'd to storer-0, N commitments collected from
  * the storers exactly as the gateway does (signed Solicit; the others fetch the file from storer-0), the
  * user's signature and the gateway's co-signature. The seed is that of the latest finalized round.
  */
-async function prepareSetKeys(net: Network, users: User[], count: number, log: (m: string) => void): Promise<SignedTransaction[]> {
+async function prepareSetKeys(net: Network, users: User[], count: number, log: (m: string) => void, assign: (i: number) => { user: User; nonce: bigint } = mainRunAssignment(users)): Promise<SignedTransaction[]> {
   const out: SignedTransaction[] = new Array(count);
   const source = net.storerEndpoints[0]!;
   const storer0 = net.clients.storer(source);
@@ -360,11 +397,7 @@ async function prepareSetKeys(net: Network, users: User[], count: number, log: (
   };
   const t0 = now();
   await pool(count, PREPARE_IN_FLIGHT, async (i) => {
-    const inA = i < SEQ_TXS + LADDER_TXS;
-    const group = inA ? users.slice(0, USERS_A) : users.slice(USERS_A);
-    const j = inA ? i : i - SEQ_TXS - LADDER_TXS;
-    const u = group[j % group.length]!;
-    const nonce = 1n + BigInt(Math.floor(j / group.length));
+    const { user: u, nonce } = assign(i);
     const data = randomBytes(FILE_BYTES);
     const digest = hashFile(data, DEVNET_PARAMS.chunkSize);
     const file: FileInfo = { filehash: Buffer.from(digest.filehash), size: BigInt(FILE_BYTES), chunkSize: DEVNET_PARAMS.chunkSize };
@@ -471,12 +504,18 @@ interface Step {
 
 interface WolkFigures {
   txBytes: number;
+  /** One tx at a time, each submitted at a random moment of a round. */
   seq: number[];
+  seqBlocks: number[];
+  /** One tx at a time, each submitted as soon as the previous was final. */
+  seqAfterBlock: number[];
+  /** Mean time between the block before and a block holding one of the random-moment SetKeys. */
+  setKeyRoundMs: number;
   idleRoundMs: number;
   ladder: Step[];
   burst: Batch | null;
   burstSkipped: string;
-  /** SetKeys finalized in the whole run (sequential, ladder, burst). */
+  /** SetKeys finalized in the profile window (one at a time right after a block, ladder, burst). */
   finalized: number;
   /** --profile: the CPU breakdown of each role's processes (summed) over the measured phases. */
   profiles: { role: string; processes: number; b: Breakdown }[];
@@ -497,6 +536,38 @@ async function waitDrained(net: Network, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** The mean time between blocks finalized in the next 8 s while nothing is submitted (NaN with fewer than 2). */
+async function idleRound(w: FinalityWatch): Promise<number> {
+  const from = w.blocks.length;
+  await sleep(8000);
+  const idle = w.blocks.slice(Math.max(from, w.blocks.length - 8));
+  return idle.length >= 2 ? ms(idle[0]!.at, idle[idle.length - 1]!.at) / (idle.length - 1) : NaN;
+}
+
+/**
+ * SetKeys txs[from, from + count) one at a time, each after `pause()` ms: their SubmitTx→final latencies
+ * and the blocks finalized from submit to final, the tx's own included (2 when it entered the block
+ * proposed right after the one under agreement at submit, 1 when no proposal was made yet; 3 or more is a
+ * round it waited beyond the design's "at most one round to enter a block").
+ */
+async function oneAtATime(net: Network, w: FinalityWatch, txs: readonly SignedTransaction[], from: number, count: number, pause: () => number): Promise<{ latencies: number[]; blocks: number[] }> {
+  const latencies: number[] = [];
+  const blocks: number[] = [];
+  for (let i = from; i < from + count; i++) {
+    await sleep(pause());
+    const done = w.final(toHex(txId(txs[i]!)));
+    const t0 = now();
+    await submit(net, txs[i]!, i);
+    const t1 = await done;
+    latencies.push(ms(t0, t1));
+    blocks.push(w.blocks.filter((b) => b.at > t0 && b.at <= t1).length);
+  }
+  return { latencies, blocks };
+}
+
+/** A pause of up to one idle round, from `prng`: a submission at a random moment of a round. */
+const randomMoment = (prng: Prng, roundMs: number) => () => Math.floor(prng.float() * (Number.isFinite(roundMs) ? roundMs : 1000));
+
 async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
   const dir = join(ctx.workDir, 'net');
   rmSync(dir, { recursive: true, force: true });
@@ -510,37 +581,36 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
   let watch: FinalityWatch | null = null;
   let ok = false;
   try {
-    const c0 = net.consensus[0]!;
-    const s = await unary(c0.getStatus.bind(c0), {});
-    watch = new FinalityWatch(c0, s.finalizedRound + 1n);
-    const w = watch;
+    const w = (watch = await FinalityWatch.fromTip(net));
     const users = await registerUsers(net, w, USERS, ctx.log);
-    const txs = await prepareSetKeys(net, users, SEQ_TXS + LOAD_TXS, ctx.log);
+    const txs = await prepareSetKeys(net, users, SEQ_ALL + LOAD_TXS, ctx.log);
     const sizes = txs.map((t) => SignedTransaction.encode(t).finish().length);
     const txBytes = Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length);
 
     // Idle round time: blocks finalized while nothing was submitted.
-    const idleFrom = w.blocks.length;
-    await sleep(8000);
-    const idle = w.blocks.slice(Math.max(idleFrom, w.blocks.length - 8));
-    const idleRoundMs = idle.length >= 2 ? ms(idle[0]!.at, idle[idle.length - 1]!.at) / (idle.length - 1) : NaN;
+    const idleRoundMs = await idleRound(w);
 
-    // Sequential: one SetKey at a time. The profile window opens here.
+    // One SetKey at a time, at random moments first: its pauses are idle time, outside the profile window.
+    const seqFrom = w.blocks.length;
+    const anyMoment = await oneAtATime(net, w, txs, 0, SEQ_TXS, randomMoment(new Prng(SEQ_PHASE_SEED), idleRoundMs));
+    ctx.log(`one at a time, at a random moment (seed ${SEQ_PHASE_SEED}): ${SEQ_TXS} SetKeys, median ${quantile(anyMoment.latencies, 0.5).toFixed(0)} ms; blocks from submit to final: ${anyMoment.blocks.join(' ')}`);
+    const seq = anyMoment.latencies;
+    const seqBlocks = anyMoment.blocks;
+    // How long the rounds that finalized one of them took, beside the idle round: the cost of a SetKey's
+    // checks (signatures, VRF proofs, the cert-step storage check) on the round that carries it.
+    const gaps = w.blocks.slice(seqFrom + 1).flatMap((b, i) => (b.txs > 0 ? [ms(w.blocks[seqFrom + i]!.at, b.at)] : []));
+    const setKeyRoundMs = gaps.length ? gaps.reduce((a, x) => a + x, 0) / gaps.length : NaN;
+
+    // The profile window opens here: right after a block, then the ladder and the burst.
     const windowFrom = now();
     const cpuAt = () => new Map(net.pids.map((p) => [p.name, processCpuMs(p.pid)]));
     const cpu0 = cpuAt();
-    const seq: number[] = [];
-    for (let i = 0; i < SEQ_TXS; i++) {
-      const stx = txs[i]!;
-      const done = w.final(toHex(txId(stx)));
-      const t0 = now();
-      await submit(net, stx, i);
-      seq.push(ms(t0, await done));
-    }
-    ctx.log(`sequential: ${SEQ_TXS} SetKeys, median ${quantile(seq, 0.5).toFixed(0)} ms`);
+    const afterBlock = await oneAtATime(net, w, txs, SEQ_TXS, SEQ_TXS, () => 0);
+    ctx.log(`one at a time, right after a block: ${SEQ_TXS} SetKeys, median ${quantile(afterBlock.latencies, 0.5).toFixed(0)} ms; blocks from submit to final: ${afterBlock.blocks.join(' ')}`);
+    const seqAfterBlock = afterBlock.latencies;
 
     // Offered load ladder: open-loop rates, each for STEP_SECONDS, while the chain keeps up.
-    let next = SEQ_TXS;
+    let next = SEQ_ALL;
     const ladder: Step[] = [];
     for (const rate of LADDER) {
       const batchTxs = txs.slice(next, next + rate * STEP_SECONDS);
@@ -560,19 +630,20 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
       burstSkipped = 'the mempools did not drain within 120 s after the ladder';
       ctx.log(`burst skipped: ${burstSkipped}`);
     } else {
-      const burstTxs = txs.slice(SEQ_TXS + LADDER_TXS);
+      const burstTxs = txs.slice(SEQ_ALL + LADDER_TXS);
       burst = await runBatch(net, w, burstTxs, { inFlight: SUBMIT_IN_FLIGHT }, ctx.log);
       ctx.log(`burst: ${burst.latencies.length} of ${burst.submitted} final in ${burst.seconds.toFixed(1)} s over ${burst.blocks} blocks (largest ${burst.maxBlockTxs}), ${burst.lost} lost; load average ${loadavg()[0]!.toFixed(1)}`);
     }
     ok = true;
-    const finalized = seq.length + ladder.reduce((a, st) => a + st.batch.latencies.length, 0) + (burst?.latencies.length ?? 0);
+    // In the profile window (CPU per SetKey): not the random-moment ones.
+    const finalized = seqAfterBlock.length + ladder.reduce((a, st) => a + st.batch.latencies.length, 0) + (burst?.latencies.length ?? 0);
     const windowUs = { fromUs: Number(windowFrom / 1000n), toUs: Number(now() / 1000n) };
     const cpu1 = cpuAt();
     const cpuMs = ['consensus', 'storer'].map((role) => {
       const ps = net.pids.filter((p) => p.service === role && cpu0.get(p.name) != null && cpu1.get(p.name) != null);
       return { role, processes: ps.length, ms: ps.reduce((a, p) => a + cpu1.get(p.name)! - cpu0.get(p.name)!, 0) };
     });
-    result = { txBytes, seq, idleRoundMs, ladder, burst, burstSkipped, finalized, profiles: [], windowUs, cpuMs };
+    result = { txBytes, seq, seqBlocks, seqAfterBlock, setKeyRoundMs, idleRoundMs, ladder, burst, burstSkipped, finalized, profiles: [], windowUs, cpuMs };
     return result;
   } finally {
     watch?.stop();
@@ -595,6 +666,47 @@ async function measureWolk(ctx: BenchContext): Promise<WolkFigures> {
     if (ok && !PROFILE) rmSync(dir, { recursive: true, force: true });
     else if (ok) ctx.log(`logs of the network kept in ${join(dir, 'logs')} (--profile), profiles in ${profileDir}`);
     else ctx.log(`logs of the network kept in ${join(dir, 'logs')}`);
+  }
+}
+
+// ---- the scaling table -----------------------------------------------------------------------------
+
+interface ScaleFigures {
+  validators: number;
+  idleRoundMs: number;
+  seq: number[];
+  burst: Batch;
+  /** CPU (user + system, /proc) of all consensus processes during the burst, ms. */
+  consensusCpuMs: number;
+}
+
+/** What one validator count costs: a network of `validators` consensus processes and 6 storers, measured alone. */
+async function measureScale(ctx: BenchContext, validators: number): Promise<ScaleFigures> {
+  const dir = join(ctx.workDir, `scale-${validators}`);
+  rmSync(dir, { recursive: true, force: true });
+  const net = await startNetwork(dir, ctx.log, null, { ...SHAPE, consensus: validators });
+  let watch: FinalityWatch | null = null;
+  let ok = false;
+  try {
+    const w = (watch = await FinalityWatch.fromTip(net));
+    const count = SCALE_SEQ + SCALE_BURST;
+    const users = await registerUsers(net, w, usersFor(count), ctx.log);
+    // Each user's SetKeys in nonce order, spread over the users (at most 48 each, usersFor).
+    const txs = await prepareSetKeys(net, users, count, ctx.log, (i) => ({ user: users[i % users.length]!, nonce: 1n + BigInt(Math.floor(i / users.length)) }));
+    const idleRoundMs = await idleRound(w);
+    const seq = (await oneAtATime(net, w, txs, 0, SCALE_SEQ, randomMoment(new Prng(SEQ_PHASE_SEED + validators), idleRoundMs))).latencies;
+    const consensusCpu = () => net.pids.filter((p) => p.service === 'consensus').reduce((a, p) => a + (processCpuMs(p.pid) ?? 0), 0);
+    const cpu0 = consensusCpu();
+    const burst = await runBatch(net, w, txs.slice(SCALE_SEQ), { inFlight: SUBMIT_IN_FLIGHT }, ctx.log);
+    const consensusCpuMs = consensusCpu() - cpu0;
+    ctx.log(`${validators} validators: idle round ${idleRoundMs.toFixed(0)} ms; one at a time median ${quantile(seq, 0.5).toFixed(0)} ms; burst ${burst.latencies.length} of ${burst.submitted} final in ${burst.seconds.toFixed(1)} s (${burst.blocks} blocks); load average ${loadavg()[0]!.toFixed(1)}`);
+    ok = true;
+    return { validators, idleRoundMs, seq, burst, consensusCpuMs };
+  } finally {
+    watch?.stop();
+    await net.stop();
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else ctx.log(`logs of the ${validators}-validator network kept in ${join(dir, 'logs')}`);
   }
 }
 
@@ -655,6 +767,8 @@ async function measureEtcd(ctx: BenchContext, valueBytes: number): Promise<EtcdF
 export async function run(ctx: BenchContext): Promise<void> {
   const load0 = loadavg()[0]!;
   const wolk = await measureWolk(ctx);
+  const scale: ScaleFigures[] = [];
+  for (const v of SCALE) scale.push(await measureScale(ctx, v));
   let etcd: EtcdFigures | null = null;
   let etcdProblem = '';
   try {
@@ -675,7 +789,11 @@ export async function run(ctx: BenchContext): Promise<void> {
     unit: 'bytes',
     ...ref(wolk.txBytes, 'etcd put value size'),
   });
-  ctx.row({ name: `SubmitTx→finality median, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.5), `put median, one at a time (${ETCD_SEQ_PUTS})`) });
+  ctx.row({ name: `SubmitTx→finality median, one tx at a time, each at a random moment of a round (${SEQ_TXS})`, value: quantile(wolk.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.5), `put median, one at a time (${ETCD_SEQ_PUTS})`) });
+  ctx.row({ name: '  the same, in idle rounds (goal ≤ 1.5: at most one round to enter a block, then one to be final)', value: quantile(wolk.seq, 0.5) / wolk.idleRoundMs, unit: 'rounds', lowerIsBetter: true });
+  ctx.row({ name: '  round time of the blocks that carried one of them (mean)', value: wolk.setKeyRoundMs, unit: 'ms', lowerIsBetter: true, baseline: wolk.idleRoundMs, baselineName: 'round time with no load' });
+  ctx.row({ name: `  mean blocks finalized from submit to final, its own included (2 = entered the next proposal; ${wolk.seqBlocks.filter((n) => n >= 3).length} of ${SEQ_TXS} waited longer)`, value: wolk.seqBlocks.reduce((a, n) => a + n, 0) / Math.max(1, wolk.seqBlocks.length), unit: 'blocks', lowerIsBetter: true });
+  ctx.row({ name: `SubmitTx→finality median, one tx at a time, each submitted as soon as the previous was final (just after a block: the next proposal is made; ${SEQ_TXS})`, value: quantile(wolk.seqAfterBlock, 0.5), unit: 'ms', lowerIsBetter: true });
   ctx.row({ name: `SubmitTx→finality p99, one tx at a time (${SEQ_TXS})`, value: quantile(wolk.seq, 0.99), unit: 'ms', lowerIsBetter: true, ...ref(etcd && quantile(etcd.seq, 0.99), 'put p99, one at a time') });
   for (const st of wolk.ladder) {
     const b = st.batch;
@@ -733,6 +851,19 @@ export async function run(ctx: BenchContext): Promise<void> {
       if (cat === IDLE || v / busy < 0.005) continue;
       ctx.row({ name: `${who}: ${cat} (${((100 * v) / busy).toFixed(1)}% of main-thread samples), CPU per SetKey`, value: ((v / busy) * cpu) / wolk.finalized, unit: 'ms' });
     }
+  }
+  const first = scale[0];
+  for (const f of scale) {
+    const vs = first && f !== first ? ` (${first.validators} validators)` : '';
+    const base = (value: number | undefined, what: string) => (first && f !== first && value !== undefined ? { baseline: value, baselineName: `${what}${vs}` } : {});
+    const burstRate = (b: Batch) => b.latencies.length / b.seconds;
+    const cpuPerSetKey = (g: ScaleFigures) => g.consensusCpuMs / Math.max(1, g.burst.latencies.length);
+    const label = `scaling, ${f.validators} validators + 6 storers`;
+    ctx.row({ name: `${label}: round time with no load`, value: f.idleRoundMs, unit: 'ms', lowerIsBetter: true, ...base(first?.idleRoundMs, 'round time') });
+    ctx.row({ name: `${label}: SubmitTx→finality median, one at a time at random moments (${SCALE_SEQ})`, value: quantile(f.seq, 0.5), unit: 'ms', lowerIsBetter: true, ...base(first && quantile(first.seq, 0.5), 'median') });
+    ctx.row({ name: `${label}: burst of ${SCALE_BURST}, finalized SetKey/s (${f.burst.latencies.length} final, ${f.burst.blocks} blocks)`, value: burstRate(f.burst), unit: 'tx/s', ...base(first && burstRate(first.burst), 'burst SetKey/s') });
+    ctx.row({ name: `${label}: burst, CPU per finalized SetKey, all validators (/proc)`, value: cpuPerSetKey(f), unit: 'ms', lowerIsBetter: true, ...base(first && cpuPerSetKey(first), 'CPU per SetKey') });
+    ctx.row({ name: `${label}: burst, CPU per finalized SetKey per validator`, value: cpuPerSetKey(f) / f.validators, unit: 'ms', lowerIsBetter: true, ...base(first && cpuPerSetKey(first) / first.validators, 'per validator') });
   }
   ctx.row({ name: 'load average (1 min) before the run', value: load0, unit: '' });
   ctx.row({ name: 'load average (1 min) after the run', value: loadavg()[0]!, unit: '' });
