@@ -225,7 +225,7 @@ class BaPlayer implements Player {
       pp.senders.set(v.credential.voterId, key);
       pp.offer(proposalPriority(this.crypto, v.credential), b.hash);
     }
-    out.push({ kind: 'validate', block: b });
+    this.validate(key, out);
   }
 
   private enterRound(tip: LedgerTip, now: number, out: AgreementAction[], restored: ReturnType<typeof decodeState> | null = null): void {
@@ -298,6 +298,7 @@ class BaPlayer implements Player {
       const s = this.staged.get(this.period);
       if (s !== undefined && s !== null) this.pinned = s;
     }
+    if (this.pinned !== null) this.validate(valueKey(this.pinned), out);
     this.period = target;
     this.step = Step.soft;
     this.napping = false;
@@ -415,6 +416,7 @@ class BaPlayer implements Player {
     }
     const vote = this.makeVote(step, value);
     if (vote === null) return;
+    if (value !== null) this.validate(valueKey(value), out);
     // Never acknowledge before durable: the block we vote for goes to disk before the vote leaves, so
     // that after a crash we still hold it (go-algorand persists its proposal store). Without it, if every
     // honest node holding a carried value's block restarts, nobody can cert-vote it ever again.
@@ -495,6 +497,14 @@ class BaPlayer implements Player {
     this.napping = false;
     this.setDeadline(this.periodStart + nextVoteRange(this.params, this.step).upper, out);
     this.castVote(this.step, value, now, out);
+  }
+
+  /** Ask the ledger to validate the block of `key` if we hold it and have not asked yet (once per block). */
+  private validate(key: string, out: AgreementAction[]): void {
+    const e = this.blocks.get(key);
+    if (e === undefined || e.validationAsked) return;
+    e.validationAsked = true;
+    out.push({ kind: 'validate', block: e.block });
   }
 
   /**
@@ -773,7 +783,10 @@ class BaPlayer implements Player {
     }
     if (v.period === 0 && !this.arrivals.has(key)) this.arrivals.set(key, Math.max(0, now - this.roundStart));
     if (this.blocks.add(key, prop, this.protectedBlock)) {
-      out.push({ kind: 'validate', block: b });
+      // The new best candidate, our own, or a value a quorum or a pin already needs: validate now; any
+      // other block waits until a vote, a quorum or a pin needs it (BlockEntry.validationAsked).
+      if (relay || own || this.protectedBlock(key)) this.validate(key, out);
+      else this.count('validations-deferred');
     } else if (relay) {
       // Keep the newest authenticator so a rebroadcast carries a vote of a fresh period.
       const e = this.blocks.get(key);
@@ -826,6 +839,11 @@ class BaPlayer implements Player {
     }
     if (e.status !== 'pending') return;
     e.status = !valid ? 'invalid' : vouched ? 'valid' : 'unvouched';
+    if (!valid || !vouched) {
+      // Not to be voted for: the next best candidate of this period is what a soft vote would take now.
+      const next = this.periodProposals(this.period).best((k) => this.blocks.isInvalid(k));
+      if (next !== null) this.validate(next.key, out);
+    }
     if (!valid) {
       this.drop('invalid-block');
       return;
@@ -856,7 +874,7 @@ class BaPlayer implements Player {
     this.catchingUp = true;
     const key = valueKey(block.hash);
     const proposal: Proposal = { vote: cert.votes[0] ?? cert.equivocations[0]![0], block };
-    if (this.blocks.add(key, proposal, this.protectedBlock)) out.push({ kind: 'validate', block });
+    if (this.blocks.add(key, proposal, this.protectedBlock)) this.validate(key, out);
     this.onThreshold({ ...cert, step: Step.cert, value: cert.value }, now, out);
   }
 
@@ -867,6 +885,7 @@ class BaPlayer implements Player {
     if (fresherThan(t, this.freshest)) this.freshest = t;
     if (t.step === Step.soft) {
       this.staged.set(t.period, t.value);
+      if (t.value !== null) this.validate(valueKey(t.value), out);
       if (t.period > this.period) this.enterPeriod(t.period, now, out, 'soft');
       else if (t.period === this.period) this.maybeCertVote(now, out);
       // A soft quorum for a block we could not vouch for: check again now, in time for the cert vote.
@@ -885,6 +904,7 @@ class BaPlayer implements Player {
       this.certified = t;
       this.staged.set(t.period, t.value);
       const key = valueKey(t.value);
+      this.validate(key, out);
       const e = this.blocks.get(key);
       if (e !== undefined && this.blocks.isCommittable(key)) {
         this.commit(e.block, t, now, out);
@@ -897,7 +917,10 @@ class BaPlayer implements Player {
     // next quorum
     const ns = this.nextStatus.get(t.period) ?? { bottom: false, value: null };
     if (t.value === null) ns.bottom = true;
-    else ns.value = t.value;
+    else {
+      ns.value = t.value;
+      this.validate(valueKey(t.value), out);
+    }
     this.nextStatus.set(t.period, ns);
     if (t.period >= this.period) this.enterPeriod(t.period + 1, now, out, 'next', t.value);
   }

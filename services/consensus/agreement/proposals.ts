@@ -21,6 +21,13 @@ export interface BlockEntry {
    * whether its verdict is still outstanding. Bounds re-checks to one per step, one at a time.
    */
   recheck: { period: Period; step: number; inFlight: boolean } | null;
+  /**
+   * Whether the ledger was asked to validate it. A proposal that is not the best candidate when it
+   * arrives is kept unvalidated until a vote, a quorum or a pin needs it (go-algorand validates only
+   * the payloads of the leading proposal and of staged or pinned values): with every validator a
+   * proposer, validating every block made each node's work per round grow with the committee.
+   */
+  validationAsked: boolean;
 }
 
 interface Candidate {
@@ -90,7 +97,7 @@ export class BlockStore {
       if (victim === undefined) return false;
       this.entries.delete(victim);
     }
-    this.entries.set(key, { block: proposal.block, proposal, status: 'pending', recheck: null });
+    this.entries.set(key, { block: proposal.block, proposal, status: 'pending', recheck: null, validationAsked: false });
     return true;
   }
 

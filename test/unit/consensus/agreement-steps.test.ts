@@ -180,3 +180,32 @@ test('a soft quorum of a later period moves us to that period (fast-forward)', (
   for (const id of ['v1', 'v2', 'v3']) player.handle(voteMsg(voteBy(f, id, { round: 1, period: 1, step: Step.soft, value: p.block.hash })), 30);
   t.is(player.status().period, 1);
 });
+
+test('only the leading proposal is validated on arrival; another is validated when a vote, a quorum or a verdict needs it', (t) => {
+  const priority = (p: Proposal) => proposalPriority(f.crypto.get('v0')!, p.vote.credential);
+  const ps = ['v1', 'v2', 'v3'].map((id) => proposalBy(f, id, 0)).sort((a, b) => compareBytes(priority(a), priority(b)));
+  const [best, second, third] = ps as [Proposal, Proposal, Proposal];
+  const validated = (out: readonly AgreementAction[]) => ofKind(out, 'validate').map((a) => valueKey(a.block.hash));
+
+  // Best first: the two worse ones arrive and are kept, not validated.
+  const { player } = startPlayer(f, 'v0');
+  t.deepEqual(validated(player.handle(proposalMsg(best), 10)), [valueKey(best.block.hash)]);
+  t.deepEqual(validated(player.handle(proposalMsg(third), 11)), []);
+  t.deepEqual(validated(player.handle(proposalMsg(second), 12)), []);
+  t.is(player.counters()['validations-deferred'], 2);
+  // The leader is invalid: the next best is validated at once, in time for the soft vote.
+  t.deepEqual(validated(player.handle({ kind: 'verdict', round: 1, hash: best.block.hash, valid: false }, 13)), [valueKey(second.block.hash)]);
+  // A soft quorum for the third (others saw it first): validated now, so that our cert vote can follow.
+  const quorum = player.handle(voteMsg(voteBy(f, 'v1', { round: 1, period: 0, step: Step.soft, value: third.block.hash })), 20);
+  t.deepEqual(validated(quorum), []);
+  const staged = [...quorum, ...player.handle(voteMsg(voteBy(f, 'v2', { round: 1, period: 0, step: Step.soft, value: third.block.hash })), 21), ...player.handle(voteMsg(voteBy(f, 'v3', { round: 1, period: 0, step: Step.soft, value: third.block.hash })), 22)];
+  t.deepEqual(validated(staged), [valueKey(third.block.hash)]);
+  const cert = sentVotes(player.handle({ kind: 'verdict', round: 1, hash: third.block.hash, valid: true }, 23)).filter((v) => v.step === Step.cert);
+  t.is(cert.length, 1);
+  t.is(valueKey(cert[0]!.value), valueKey(third.block.hash));
+
+  // Worst first: each arrival is the new leader and is validated (as many as leaders seen, not proposals).
+  const other = startPlayer(f, 'v0').player;
+  const asked = [third, second, best].flatMap((p, i) => validated(other.handle(proposalMsg(p), 10 + i)));
+  t.deepEqual(asked, [third, second, best].map((p) => valueKey(p.block.hash)));
+});
