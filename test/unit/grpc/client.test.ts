@@ -317,3 +317,29 @@ test('backoffDelay: full jitter stays under a ceiling that doubles up to maxMs',
   }
   t.is(backoffDelay(2, { ...b, jitter: 'none' }), 400);
 });
+
+test('a handler that first reads ctx.signal after the client cancelled, or after its deadline, finds it aborted with the cause', async (t) => {
+  // The signal is made on first use (lib/grpc/handlers.ts): what happened before must still show.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const seen: string[] = [];
+  const late = await serve({
+    getStatus: async (ctx) => {
+      await gate;
+      seen.push(ctx.signal.aborted ? (ctx.signal.reason as WolkError).code : 'live');
+      return status0(1n);
+    },
+  });
+  t.teardown(() => late.close());
+  const ac = new AbortController();
+  const cancelled = unaryCall(late.client.getStatus.bind(late.client), {}, { timeoutMs: 30_000, signal: ac.signal, endpoint: late.endpoint });
+  const timedOut = unaryCall(late.client.getStatus.bind(late.client), {}, { timeoutMs: 300, endpoint: late.endpoint });
+  await pollUntil(() => late.calls, { what: 'both calls to reach the server', deadlineMs: 5000, intervalMs: 20, until: (n) => n === 2 });
+  ac.abort();
+  await t.throwsAsync(cancelled, { instanceOf: RpcError });
+  await t.throwsAsync(timedOut, { instanceOf: RpcError });
+  await new Promise((r) => setTimeout(r, 400)); // past the 300 ms deadline on the server's clock too
+  release();
+  await pollUntil(() => seen.length, { what: 'both handlers to read their signal', deadlineMs: 5000, intervalMs: 20, until: (n) => n === 2 });
+  t.deepEqual(seen.sort(), ['CANCELLED', 'DEADLINE_EXCEEDED']);
+});
