@@ -81,7 +81,8 @@ const SEQ_TXS = numberArg('seq', 20);
 const SEQ_ALL = 2 * SEQ_TXS;
 const SEQ_PHASE_SEED = 17;
 /** Open-loop offered rates (SetKey/s), each for STEP_SECONDS, until one is not kept up with. */
-const LADDER = listArg('ladder', [1, 2, 3, 4, 6, 8]);
+// Up to 24/s: since 2026-12-07 the chain keeps up with 8/s, where the ladder used to end.
+const LADDER = listArg('ladder', [1, 2, 4, 8, 12, 16, 24]);
 const STEP_SECONDS = numberArg('step', 20);
 /** Then a burst: this many submitted at once, SUBMIT_IN_FLIGHT SubmitTx calls in flight. */
 const BURST_TXS = numberArg('burst', 200);
