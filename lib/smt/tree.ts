@@ -11,6 +11,7 @@ import { Bucket, bucketKey, type KvOp, type KvStore, type KvWriteOptions } from 
 import { SmtError, SmtErrorCode } from './errors.js';
 import { SmtTag, assertKey, copyOf } from './node.js';
 import type { SmtProof } from './proof.js';
+import { LRUCache } from 'lru-cache';
 import { TwoGenerationCache } from './generations.js';
 import { kvNodeSource, type NodeSource } from './source.js';
 
@@ -106,6 +107,9 @@ function nodeKey(hash: Hex): Uint8Array {
   return k;
 }
 
+/** Versions whose roots are kept in memory. */
+const RECENT_VERSIONS = 256;
+
 export class SparseMerkleTree {
   private readonly kv: KvStore;
   private readonly source: NodeSource;
@@ -114,7 +118,7 @@ export class SparseMerkleTree {
   /** Encoded objects, as written or verified here. */
   private readonly objects: TwoGenerationCache<Uint8Array>;
   /** Roots of recent versions (a committed version's root is read for every proof served of it). */
-  private readonly versions = new Map<string, Uint8Array>();
+  private readonly versions = new LRUCache<string, Uint8Array>({ max: RECENT_VERSIONS });
 
   constructor(options: SparseMerkleTreeOptions) {
     this.kv = options.kv;
@@ -214,10 +218,7 @@ export class SparseMerkleTree {
   }
 
   private rememberVersion(version: number | bigint, root: Uint8Array): void {
-    const k = String(version);
-    this.versions.delete(k);
-    this.versions.set(k, root.slice());
-    if (this.versions.size > 256) this.versions.delete(this.versions.keys().next().value!);
+    this.versions.set(String(version), root.slice());
   }
 
   /** The root committed for `version`, or null. */
