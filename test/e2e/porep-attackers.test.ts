@@ -64,6 +64,10 @@ const RETRIES = 2;
 const SECTOR = '32MiB';
 const AUDIT_K = 16;
 const FULL = 1_000_000;
+/** The test's timeout. */
+const TEST_BUDGET_MS = 1_080_000;
+/** What the test does after the outsourcer's answer: the other probes, the verifier's counts, the logs. */
+const AFTER_THE_PROBES_MS = 90_000;
 /**
  * N of each upload: 4. The gateway keeps the first N valid commitments and cancels the rest
  * (services/gateway/upload.ts), so at N = 3 a storer that is a little slower than the others on a
@@ -101,7 +105,7 @@ test.after.always(async () => {
 });
 
 test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers are caught and lose reputation; a wrong sealer is kept off the chain; slow and fast honest storers pass', async (t) => {
-  t.timeout(1_080_000);
+  t.timeout(TEST_BUDGET_MS);
   const started = Date.now();
   const ep = devnet.endpoints();
   const procs = devnet.processes();
@@ -188,7 +192,11 @@ test.serial('sealed replicas on the devnet: late, outsourcing and sybil storers 
       for (const { n, size, put } of puts) {
         for (const s of put.storers) if (!held.has(nameOf.get(s)!)) held.set(nameOf.get(s)!, { filehash: put.filehash, size });
         if (!outsourcedAnswer && held.has(OUTSOURCER)) {
-          outsourcedAnswer = proveReplica(OUTSOURCER, 240_000);
+          // Waited for until the test's own budget ends, less what the checks after it take: the re-seal's
+          // wall time is its CPU time (15.6 s on an idle core, docs/porep.md) divided by the share a nice-10
+          // thread gets, which the load beside it decides (89.7 s with this devnet alone, over 240 s in a
+          // clean-clone CI run of 2026-12-07 with another devnet test file running beside it).
+          outsourcedAnswer = proveReplica(OUTSOURCER, Math.max(60_000, started + TEST_BUDGET_MS - AFTER_THE_PROBES_MS - Date.now()));
           outsourcedAnswer.catch(() => undefined); // awaited after the uploads
         }
         t.log(`upload ${n} (${((Date.now() - attackStarted) / 1000).toFixed(0)} s): round ${put.round}, storers ${put.storers.map((s) => nameOf.get(s)).join(',')}; reputation ${caught.map((c) => `${c} ${rep(v, c)}`).join(', ')}`);
