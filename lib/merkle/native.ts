@@ -1,7 +1,8 @@
 // The optional native batch hasher (native/merkle, built by scripts/build-native.mjs before `npm test`,
 // `npm start` and `npm run bench`). One call hashes a run of full chunks as leaves and folds them into a
-// TreeAccumulator's stack, with the SHA-256 of the OpenSSL inside Node: per 4 KiB chunk that removes the
-// ~2.5 us of per-call overhead Node's crypto adds, which is as much as the hashing itself. Without the
+// TreeAccumulator's stack, or (pieces) a Merkle level's node hashes, with the SHA-256 of the OpenSSL
+// inside Node: per 4 KiB chunk that removes the ~2.5 us of per-call overhead Node's crypto adds, which
+// is as much as the hashing itself, and for a 65-byte node hash it is most of the cost. Without the
 // addon (no compiler where it was installed, e.g. the slim container image) the same results come from
 // Node's crypto one call per hash; the tests check both paths agree.
 import { addonPath, addonSwitch } from '../native/addon.js';
@@ -22,6 +23,8 @@ export interface NativeMerkle {
     firstIndex: number,
     leavesOut: Uint8Array | null,
   ): number;
+  /** out[32 i, 32 i + 32) = SHA-256(header ‖ piece i) for every `pieceSize`-byte piece of `data`, nothing folded. */
+  pieces(data: Uint8Array, pieceSize: number, header: Uint8Array, out: Uint8Array): void;
 }
 
 /** Where the built addon is (worker threads load it by path), or null. */
@@ -29,7 +32,7 @@ export function nativeMerklePath(): string | null {
   return addonPath('merkle');
 }
 
-const addon = addonSwitch<NativeMerkle>('merkle', ['absorb']);
+const addon = addonSwitch<NativeMerkle>('merkle', ['absorb', 'pieces']);
 
 /** The native hasher when it is built and enabled, else null. */
 export const nativeMerkle = (): NativeMerkle | null => addon.get();

@@ -57,6 +57,25 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256One(nodeScratch);
 }
 
+const NODE_HEADER = Uint8Array.of(MerkleDomain.node);
+/** Below this many pairs a level is hashed one nodeHash at a time (a batch's fixed cost is not worth it). */
+const PAIRS_PER_BATCH = 4;
+
+/**
+ * NH of each pair in `pairs` (a concatenation of left ‖ right hashes, 64 bytes per pair), concatenated:
+ * a level of a tree in one native call when the addon is built (hashPieces).
+ */
+function nodeHashesOfPairs(pairs: Uint8Array): Uint8Array {
+  const count = pairs.length / (2 * HASH_LENGTH);
+  if (count >= PAIRS_PER_BATCH) return hashPieces(pairs, 2 * HASH_LENGTH, NODE_HEADER);
+  const out = new Uint8Array(count * HASH_LENGTH);
+  for (let i = 0; i < count; i++) {
+    const o = i * 2 * HASH_LENGTH;
+    out.set(nodeHash(pairs.subarray(o, o + HASH_LENGTH), pairs.subarray(o + HASH_LENGTH, o + 2 * HASH_LENGTH)), i * HASH_LENGTH);
+  }
+  return out;
+}
+
 /**
  * Streaming root: push leaf hashes in order, keep only one perfect subtree per set bit of the count
  * (at most 64 hashes, highest subtree first, in one flat buffer). Pushing a leaf merges it with the
@@ -114,7 +133,11 @@ export class TreeAccumulator {
 export function hashPieces(data: Uint8Array, pieceSize: number, header: Uint8Array): Uint8Array {
   const count = data.length / pieceSize;
   const out = new Uint8Array(count * 32);
-  if (count > 0 && new TreeAccumulator().absorbChunks(data, pieceSize, header, -1, out)) return out;
+  const native = count > 0 ? nativeMerkle() : null;
+  if (native) {
+    native.pieces(data, pieceSize, header, out);
+    return out;
+  }
   const buf = new Uint8Array(header.length + pieceSize);
   buf.set(header, 0);
   for (let i = 0; i < count; i++) {
@@ -174,10 +197,8 @@ export class MerkleTree {
       const count = level.length / HASH_LENGTH;
       const nextCount = Math.ceil(count / 2);
       const next = new Uint8Array(nextCount * HASH_LENGTH);
-      for (let j = 0; j + 1 < count; j += 2) {
-        const o = j * HASH_LENGTH;
-        next.set(nodeHash(level.subarray(o, o + HASH_LENGTH), level.subarray(o + HASH_LENGTH, o + 2 * HASH_LENGTH)), (j / 2) * HASH_LENGTH);
-      }
+      const pairs = Math.floor(count / 2);
+      next.set(nodeHashesOfPairs(level.subarray(0, pairs * 2 * HASH_LENGTH)), 0);
       if (count % 2 === 1) next.set(level.subarray((count - 1) * HASH_LENGTH), (nextCount - 1) * HASH_LENGTH);
       levels.push(next);
       level = next;
@@ -307,38 +328,54 @@ export function rootFromMultiproof(
   let hashes = leafHashes.slice();
   let size = leafCount;
   let p = 0;
+  // Each level: first the pairs to hash (left ‖ right, in order) and where each parent goes, then every
+  // pair's NH in one batch (nodeHashesOfPairs), so a range of many leaves costs one native call per level.
+  let pairs = new Uint8Array(0);
   while (size > 1) {
     const nextPos: number[] = [];
     const nextHashes: Uint8Array[] = [];
+    /** Per parent: index into the batch of pairs, or -1 for a node carried up unchanged. */
+    const slot: number[] = [];
+    if (pairs.length < pos.length * 2 * HASH_LENGTH) pairs = new Uint8Array(pos.length * 2 * HASH_LENGTH);
+    let n = 0;
+    const pair = (left: Uint8Array, right: Uint8Array) => {
+      pairs.set(left, n * 2 * HASH_LENGTH);
+      pairs.set(right, n * 2 * HASH_LENGTH + HASH_LENGTH);
+      slot.push(n++);
+    };
     for (let j = 0; j < pos.length; ) {
       const q = pos[j]!;
-      let h: Uint8Array;
       if (q % 2 === 0) {
         if (pos[j + 1] === q + 1) {
-          h = nodeHash(hashes[j]!, hashes[j + 1]!);
+          pair(hashes[j]!, hashes[j + 1]!);
           j += 2;
         } else if (q + 1 < size) {
           if (p >= proof.length) return null;
-          h = nodeHash(hashes[j]!, proof[p++]!);
+          pair(hashes[j]!, proof[p++]!);
           j++;
         } else {
-          h = hashes[j]!; // the last, unpaired node is carried up unchanged
+          nextHashes[slot.length] = hashes[j]!; // the last, unpaired node is carried up unchanged
+          slot.push(-1);
           j++;
         }
       } else {
         if (p >= proof.length) return null;
-        h = nodeHash(proof[p++]!, hashes[j]!);
+        pair(proof[p++]!, hashes[j]!);
         j++;
       }
       nextPos.push(Math.floor(q / 2));
-      nextHashes.push(h);
+    }
+    const parents = nodeHashesOfPairs(pairs.subarray(0, n * 2 * HASH_LENGTH));
+    for (let k = 0; k < slot.length; k++) {
+      const s = slot[k]!;
+      if (s >= 0) nextHashes[k] = parents.subarray(s * HASH_LENGTH, (s + 1) * HASH_LENGTH);
     }
     pos = nextPos;
     hashes = nextHashes;
     size = Math.ceil(size / 2);
   }
   if (p !== proof.length) return null; // an extended proof is rejected, not ignored
-  return hashes[0]!;
+  return leafCount > 1 ? hashes[0]!.slice() : hashes[0]!; // a root of its own, not a view of a level's batch
 }
 
 /** True iff `branch` proves `leaf` at `index` in the tree of `leafCount` leaves with root `root`. */

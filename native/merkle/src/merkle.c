@@ -106,10 +106,40 @@ static napi_value absorb(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// pieces(data, pieceSize, header, out) -> undefined
+//   out[32 i .. 32 i + 32) = SHA-256(header ‖ piece i) for every pieceSize-byte piece of data (a whole
+//   number of them), nothing folded: a Merkle level's node hashes in one call (header 0x01, pieces of
+//   two child hashes), where absorb would also fold each one into an accumulator it does not need.
+static napi_value pieces(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_type(env, "pieces: expected 4 arguments");
+  uint8_t *data, *header, *out;
+  size_t data_len, header_len, out_len;
+  int64_t piece_size;
+  if (!get_bytes(env, argv[0], &data, &data_len)) return throw_type(env, "pieces: data must be a Uint8Array");
+  if (!get_int(env, argv[1], &piece_size) || piece_size <= 0) return throw_type(env, "pieces: pieceSize must be a positive integer");
+  if (!get_bytes(env, argv[2], &header, &header_len) || header_len == 0 || header_len > MAX_HEADER) return throw_type(env, "pieces: header must be 1-256 bytes");
+  if (!get_bytes(env, argv[3], &out, &out_len)) return throw_type(env, "pieces: out must be a Uint8Array");
+  if (data_len % (size_t)piece_size != 0) return throw_type(env, "pieces: data must be a whole number of pieces");
+  size_t count = data_len / (size_t)piece_size;
+  if (out_len < count * HASH) return throw_type(env, "pieces: out too small");
+  for (size_t i = 0; i < count; i++) {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, header, header_len);
+    SHA256_Update(&ctx, data + i * (size_t)piece_size, (size_t)piece_size);
+    SHA256_Final(out + i * HASH, &ctx);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "absorb", NAPI_AUTO_LENGTH, absorb, NULL, &fn);
   napi_set_named_property(env, exports, "absorb", fn);
+  napi_create_function(env, "pieces", NAPI_AUTO_LENGTH, pieces, NULL, &fn);
+  napi_set_named_property(env, exports, "pieces", fn);
   return exports;
 }
 
