@@ -230,15 +230,29 @@ test('limits: file size and concurrent uploads answer RESOURCE_EXHAUSTED with a 
     // Hold one upload open (info sent, no end), then try a second.
     const data = pattern(100_000, 2);
     const info = infoOf(data);
-    let first!: import('@grpc/grpc-js').ClientWritableStream<import('../../../gen/wolk/storer/v1/storer.js').SetFileRequest>;
-    const firstDone = new Promise((resolve, reject) => {
-      first = c.setFile((e, r) => (e ? reject(e) : resolve(r)));
-      first.write(setFileStart(info));
-    });
+    const hold = () => {
+      const h = { call: undefined as unknown as import('@grpc/grpc-js').ClientWritableStream<import('../../../gen/wolk/storer/v1/storer.js').SetFileRequest>, refused: false, done: Promise.resolve() as Promise<unknown> };
+      h.done = new Promise((resolve, reject) => {
+        h.call = c.setFile((e, r) => (e ? reject(e) : resolve(r)));
+        h.call.write(setFileStart(info));
+      });
+      h.done.catch(() => {
+        h.refused = true;
+      });
+      return h;
+    };
+    let first = hold();
     // The first holds the one slot once the storer has read its info; until then a second may still get
-    // through (and is simply stored), so it is tried until the storer refuses it.
+    // through (and is simply stored), so it is tried until the storer refuses it. A second that got the
+    // slot first makes the storer refuse the first instead (its info came while the slot was taken): the
+    // first is then opened again.
     const other = pattern(1000, 3);
-    const second = await pollUntil(() => setFile(c, infoOf(other), other).then(() => null, (e: { code: number; details: string }) => e), {
+    const trySecond = async () => {
+      const outcome = await setFile(c, infoOf(other), other).then(() => null, (e: { code: number; details: string }) => e);
+      if (first.refused) first = hold();
+      return outcome;
+    };
+    const second = await pollUntil(trySecond, {
       what: 'a second upload refused while the first holds the only slot',
       deadlineMs: 10_000,
       intervalMs: 50,
@@ -247,9 +261,9 @@ test('limits: file size and concurrent uploads answer RESOURCE_EXHAUSTED with a 
     });
     t.is(second!.code, status.RESOURCE_EXHAUSTED);
     t.regex(second!.details, /WOLK_MAX_CONCURRENT_UPLOADS/);
-    first.write(setFileData(data));
-    first.end();
-    await firstDone;
+    first.call.write(setFileData(data));
+    first.call.end();
+    await first.done;
     await t.notThrowsAsync(setFile(c, infoOf(other), other), 'a slot is free again');
   } finally {
     await s.stop();
