@@ -58,22 +58,13 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 }
 
 const NODE_HEADER = Uint8Array.of(MerkleDomain.node);
-/** Below this many pairs a level is hashed one nodeHash at a time (a batch's fixed cost is not worth it). */
-const PAIRS_PER_BATCH = 4;
 
 /**
  * NH of each pair in `pairs` (a concatenation of left ‖ right hashes, 64 bytes per pair), concatenated:
  * a level of a tree in one native call when the addon is built (hashPieces).
  */
 function nodeHashesOfPairs(pairs: Uint8Array): Uint8Array {
-  const count = pairs.length / (2 * HASH_LENGTH);
-  if (count >= PAIRS_PER_BATCH) return hashPieces(pairs, 2 * HASH_LENGTH, NODE_HEADER);
-  const out = new Uint8Array(count * HASH_LENGTH);
-  for (let i = 0; i < count; i++) {
-    const o = i * 2 * HASH_LENGTH;
-    out.set(nodeHash(pairs.subarray(o, o + HASH_LENGTH), pairs.subarray(o + HASH_LENGTH, o + 2 * HASH_LENGTH)), i * HASH_LENGTH);
-  }
-  return out;
+  return hashPieces(pairs, 2 * HASH_LENGTH, NODE_HEADER);
 }
 
 /**

@@ -37,6 +37,16 @@ static void node_hash(const uint8_t* left, const uint8_t* right, uint8_t* out) {
   SHA256(buf, sizeof buf, out);
 }
 
+// out = SHA-256(header ‖ piece): a leaf (header 0x00, or 0x03 and an index for replica leaves) or, with
+// header 0x01 and a piece of two child hashes, a node.
+static void hash_piece(const uint8_t* header, size_t header_len, const uint8_t* piece, size_t piece_len, uint8_t* out) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, header, header_len);
+  SHA256_Update(&ctx, piece, piece_len);
+  SHA256_Final(out, &ctx);
+}
+
 static int popcount64(uint64_t x) {
   int c = 0;
   while (x) {
@@ -84,11 +94,7 @@ static napi_value absorb(napi_env env, napi_callback_info info) {
       uint64_t idx = (uint64_t)first_index + i;
       for (int b = 0; b < 8; b++) hdr[index_offset + b] = (uint8_t)(idx >> (56 - 8 * b));
     }
-    SHA256_CTX ctx;
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, hdr, header_len);
-    SHA256_Update(&ctx, data + i * (size_t)chunk_size, (size_t)chunk_size);
-    SHA256_Final(h, &ctx);
+    hash_piece(hdr, header_len, data + i * (size_t)chunk_size, (size_t)chunk_size, h);
     if (leaves) memcpy(leaves + i * HASH, h, HASH);
     uint64_t m = n;
     while (m & 1) {
@@ -124,13 +130,7 @@ static napi_value pieces(napi_env env, napi_callback_info info) {
   if (data_len % (size_t)piece_size != 0) return throw_type(env, "pieces: data must be a whole number of pieces");
   size_t count = data_len / (size_t)piece_size;
   if (out_len < count * HASH) return throw_type(env, "pieces: out too small");
-  for (size_t i = 0; i < count; i++) {
-    SHA256_CTX ctx;
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, header, header_len);
-    SHA256_Update(&ctx, data + i * (size_t)piece_size, (size_t)piece_size);
-    SHA256_Final(out + i * HASH, &ctx);
-  }
+  for (size_t i = 0; i < count; i++) hash_piece(header, header_len, data + i * (size_t)piece_size, (size_t)piece_size, out + i * HASH);
   return NULL;
 }
 
