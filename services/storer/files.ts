@@ -8,6 +8,7 @@
 // groups, and the marker's deletion. Before that batch nothing of the file is visible (reads go through
 // the record); after it, all of it is durable. What a crash or a failed upload left behind (segments
 // of an upload no record names, leaves of an upload whose marker remains) is removed by init().
+import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { KeyedLock } from '../../lib/async/keyed-lock.js';
 import type { BlobStore } from '../../lib/storage/blob.js';
@@ -158,8 +159,8 @@ export class FileStore {
   private readonly segmentBytes: number;
   private uploads = 0;
   private readonly locks = new KeyedLock();
-  private readonly trees = new Map<string, { cost: number; trees: Promise<Trees> }>();
-  private treeBytes = 0;
+  /** Trees of recently proven files, bounded by their bytes (a file's two trees: 4 × 32 bytes per chunk). */
+  private readonly trees = new LRUCache<string, Promise<Trees>>({ maxSize: TREE_CACHE_BYTES });
   /** Committed files and their total size (GetInfo). */
   files = 0;
   bytes = 0;
@@ -423,10 +424,7 @@ export class FileStore {
   }
 
   private forgetTrees(key: string): void {
-    const hit = this.trees.get(key);
-    if (!hit) return;
     this.trees.delete(key);
-    this.treeBytes -= hit.cost;
   }
 
   /** Committed files' records, in filehash order (the reclaimer's scan). */
@@ -500,13 +498,8 @@ export class FileStore {
   treesOf(filehash: Uint8Array, record: FileRecord): Promise<Trees> {
     const key = hex(filehash);
     const hit = this.trees.get(key);
-    if (hit) {
-      this.trees.delete(key); // re-insert: most recently used last
-      this.trees.set(key, hit);
-      return hit.trees;
-    }
+    if (hit) return hit;
     const leafCount = Math.ceil(record.size / record.chunkSize);
-    const cost = leafCount * 32 * 4;
     const trees = (async () => {
       const load = async (prefix: Uint8Array) => {
         const parts: Uint8Array[] = [];
@@ -517,21 +510,11 @@ export class FileStore {
       };
       return { file: await load(leafPrefix(filehash, record.uploadId)), replica: await load(replicaPrefix(filehash, record.uploadId)) };
     })();
-    if (cost <= TREE_CACHE_BYTES) {
-      this.trees.set(key, { cost, trees });
-      this.treeBytes += cost;
-      trees.catch(() => {
-        if (this.trees.get(key)?.trees === trees) {
-          this.trees.delete(key);
-          this.treeBytes -= cost;
-        }
-      });
-      for (const [k, v] of this.trees) {
-        if (this.treeBytes <= TREE_CACHE_BYTES) break;
-        this.trees.delete(k);
-        this.treeBytes -= v.cost;
-      }
-    }
+    // Trees larger than the whole cache are not kept (lru-cache skips them): built again per proof.
+    this.trees.set(key, trees, { size: Math.max(1, leafCount * 32 * 4) });
+    trees.catch(() => {
+      if (this.trees.peek(key) === trees) this.trees.delete(key);
+    });
     return trees;
   }
 
