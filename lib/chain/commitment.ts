@@ -163,7 +163,7 @@ export function commitChunksMessage(req: CommitChunksRequest): Uint8Array {
  */
 export function chunkCommitmentsHash(commitments: readonly StorageCommitment[]): Uint8Array {
   if (commitments.length === 0) return new Uint8Array(0);
-  return sha256(NewChunks.encode({ chunkIds: [], files: [], chunkCommitments: [...commitments] }).finish());
+  return sha256(NewChunks.encode({ chunkIds: [], files: [], chunkCommitments: [...commitments], repairedChunkSets: [] }).finish());
 }
 
 /** What a chunk-set commitment is checked against (besides the registry): the block's set and seed. */

@@ -3,7 +3,9 @@
 // (the ledger and the indexer both apply it, so their records agree byte for byte).
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import { NodeRole } from '../../gen/wolk/common/v1/node.js';
-import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
+import type { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { RepairReason, type Repair, type SignedTransaction } from '../../gen/wolk/common/v1/tx.js';
 
 export interface RepairParams {
@@ -57,6 +59,47 @@ export function recordRound(rec: KeyRecord): bigint {
   return rec.repairedRound ?? rec.round;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Block chunk sets (docs/repair.md §9)
+
+/** The chunk set of block `round` as its block made it: what a ChunkSetRecord starts from before any Repair. */
+export function chunkSetFromBlock(round: bigint, newChunksHash: Uint8Array, nc: NewChunks): ChunkSetRecord {
+  return { round, newChunksHash: Buffer.from(newChunksHash), commitments: [...nc.chunkCommitments], repairedRound: 0n, repairs: 0 };
+}
+
+/** The round a chunk set was last written: its last Repair's, else its block's (Repair.record_round). */
+export function chunkSetRecordRound(rec: ChunkSetRecord): bigint {
+  return rec.repairedRound > 0n ? rec.repairedRound : rec.round;
+}
+
+/**
+ * How many of a chunk set's commitments a Repair may replace (docs/repair.md §9): N − live when fewer
+ * than N (genesis params.replication) are live, else 0. A chunk set often has more committers than N
+ * (every storer the sortition selects commits); it is repaired back to N, not to its first count, so a
+ * dead storer does not move every chunk set it ever committed to.
+ */
+export function chunkSetShortfall(commitments: readonly StorageCommitment[], nodeOf: (storerId: Uint8Array) => NodeRecord | undefined, params: RepairParams, n: number): number {
+  let live = 0;
+  for (const c of commitments) if (notLiveReason(nodeOf(c.storerId), params) === null) live++;
+  return Math.max(0, n - live);
+}
+
+/** The chunk set after a Repair applied in block `round`: as repairedRecord, for a ChunkSetRecord. */
+export function repairedChunkSet(rec: ChunkSetRecord, repair: Repair, round: bigint, same: (a: Uint8Array, b: Uint8Array) => boolean): ChunkSetRecord {
+  const commitments = substitute(rec.commitments, repair, same, 'repairedChunkSet');
+  return { ...rec, commitments, repairedRound: round, repairs: rec.repairs + 1 };
+}
+
+function substitute(held: readonly StorageCommitment[], repair: Repair, same: (a: Uint8Array, b: Uint8Array) => boolean, who: string): StorageCommitment[] {
+  const commitments = [...held];
+  repair.replaced.forEach((r, i) => {
+    const at = commitments.findIndex((c) => r.commitment !== undefined && same(c.signature, r.commitment.signature) && same(c.storerId, r.commitment.storerId));
+    if (at < 0) throw new Error(`${who}: replaced commitment ${i} is not in the record`);
+    commitments[at] = repair.commitments[i]!;
+  });
+  return commitments;
+}
+
 /** Indices of the Repair transactions of a block, or the reason there are too many. */
 export function repairsInBlock(txs: readonly SignedTransaction[], params: RepairParams): { ok: true; count: number } | { ok: false; reason: string } {
   let count = 0;
@@ -72,11 +115,6 @@ export function repairsInBlock(txs: readonly SignedTransaction[], params: Repair
  * throws.
  */
 export function repairedRecord(rec: KeyRecord, repair: Repair, round: bigint, same: (a: Uint8Array, b: Uint8Array) => boolean): KeyRecord {
-  const commitments = [...rec.commitments];
-  repair.replaced.forEach((r, i) => {
-    const at = commitments.findIndex((c) => r.commitment !== undefined && same(c.signature, r.commitment.signature) && same(c.storerId, r.commitment.storerId));
-    if (at < 0) throw new Error(`repairedRecord: replaced commitment ${i} is not in the record`);
-    commitments[at] = repair.commitments[i]!;
-  });
+  const commitments = substitute(rec.commitments, repair, same, 'repairedRecord');
   return { ...rec, commitments, repairedRound: round, repairs: (rec.repairs ?? 0) + 1 };
 }

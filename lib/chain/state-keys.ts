@@ -35,6 +35,16 @@ export function rewardedRoundKey(auditedRound: number | bigint): Uint8Array {
   return sha256(REWARDED_DOMAIN, Uint8Array.of(0), u64be(BigInt(auditedRound)));
 }
 
+const CHUNK_SET_DOMAIN = utf8.encode('wolk/chunk-set/v1');
+
+/**
+ * State key of the ChunkSetRecord of the block of `round` (a repaired block chunk set, docs/repair.md
+ * §9): SHA-256("wolk/chunk-set/v1" ‖ 0x00 ‖ u64be(round)) (state.proto).
+ */
+export function chunkSetStateKey(round: number | bigint): Uint8Array {
+  return sha256(CHUNK_SET_DOMAIN, Uint8Array.of(0), u64be(BigInt(round)));
+}
+
 /** An owner name (wolk://OWNER): 1 to 63 of [a-z0-9-], not starting or ending with '-' (tx.proto SetName). */
 export const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 

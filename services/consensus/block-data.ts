@@ -131,12 +131,12 @@ export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonl
     const c = r.replaced[0]?.commitment;
     if (c) files.push({ file: { filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, commitments: r.commitments });
   }
-  return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [] };
+  return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [], repairedChunkSets: [] };
 }
 
 /** new_chunks_hash = SHA-256(deterministic encoding of NewChunks with chunk_commitments cleared). */
 export function newChunksHash(nc: NewChunks): Uint8Array {
-  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
+  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [], repairedChunkSets: [] }).finish());
 }
 
 // ---- which storers keep a chunk ----

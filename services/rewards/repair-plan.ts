@@ -86,7 +86,7 @@ export function repairBody(c: RepairCandidate, replacements: readonly StorageCom
     owner: c.record.owner,
     collection: c.record.collection,
     key: c.record.key,
-    recordRound: recordRound(c.record),
+    recordRound: recordRound(c.record), chunkSetRound: 0n,
     replaced: c.notLive.slice(0, replacements.length).map((x) => ({ commitment: x.commitment, reason: x.reason })),
     commitments: [...replacements],
   };

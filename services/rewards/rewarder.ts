@@ -115,7 +115,7 @@ export class Rewarder {
       const result = await runAudit({
         auditedRound: audited,
         challengeSeed: prevSeed,
-        newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [] },
+        newChunks: old.block!.newChunks ?? { chunkIds: [], files: [], chunkCommitments: [], repairedChunkSets: [] },
         verifier,
         params: this.o.params,
         prober: this.o.prober,

@@ -160,7 +160,7 @@ test('a transaction of every kind, built and signed by the client library, is ap
     nonce: 1n,
     fee: 0n,
     chainId: chain,
-    body: { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'f0', recordRound: f0.round, replaced: [{ commitment: f0.commitments[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] } },
+    body: { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'f0', recordRound: f0.round, chunkSetRound: 0n, replaced: [{ commitment: f0.commitments[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] } },
   };
   t.deepEqual(await finalize(ledger, sent([signTransaction(repairTx, clientKey(verifier))])), { included: 1, refused: [] });
   const repaired = KeyRecord.decode((await state().get(pathStateKey('alice', 'docs', 'f0')))!);

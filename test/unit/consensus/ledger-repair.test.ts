@@ -76,7 +76,7 @@ async function scene(params: Genesis['params']['repair'] = undefined, opts: { le
   }
   const fresh = (storer: NodeKey, totalStake: bigint, at = ledger.tip().round) => commitment(storer, file, ledger.seedAt(at)!, at, totalStake, {}, expectedSize);
   const repairTx = (from: User, r: Partial<Repair> & Pick<Repair, 'replaced' | 'commitments'>) =>
-    txOf(from, { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'a', recordRound: BigInt(written), ...r } });
+    txOf(from, { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'a', recordRound: BigInt(written), chunkSetRound: 0n, ...r } });
   return { net, ledger, repairers: [userOf(r1), userOf(r2)], alice, file, original, written, expectedSize, fresh, repairTx };
 }
 
@@ -248,7 +248,7 @@ test('at most maxPerBlock Repairs per block: assembly keeps the rest for later, 
       nonce: 0n,
       fee: 0n,
       chainId: s.net.genesis.network,
-      body: { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'b', recordRound: BigInt(writtenB), replaced: [dereg(recB.commitments[0]!)], commitments: [commitment(s4!, file2, s.ledger.seedAt(tip)!, tip, AFTER_LEAVE, {}, s.expectedSize)] } },
+      body: { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'b', recordRound: BigInt(writtenB), chunkSetRound: 0n, replaced: [dereg(recB.commitments[0]!)], commitments: [commitment(s4!, file2, s.ledger.seedAt(tip)!, tip, AFTER_LEAVE, {}, s.expectedSize)] } },
     };
     return signTx(s.repairers[1], tx);
   })();

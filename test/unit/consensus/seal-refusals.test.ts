@@ -62,7 +62,7 @@ test('leaveOut names a SetKey or a Repair that brings a refused commitment, and 
   const file = { filehash: Buffer.from(f), size: 1n, chunkSize: 4096 };
   const setKey = (cs: StorageCommitment[]) => signed({ $case: 'setKey', value: { owner: 'o', collection: 'c', key: 'k', file, contentType: '', commitments: cs, gatewayId: Buffer.alloc(32), gatewaySignature: Buffer.alloc(64) } });
   const repair = (cs: StorageCommitment[]) =>
-    signed({ $case: 'repair', value: { owner: 'o', collection: 'c', key: 'k', recordRound: 1n, replaced: [{ commitment: commitment(id(), f), reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: cs } });
+    signed({ $case: 'repair', value: { owner: 'o', collection: 'c', key: 'k', recordRound: 1n, chunkSetRound: 0n, replaced: [{ commitment: commitment(id(), f), reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: cs } });
   t.regex(r.leaveOut(setKey([commitment(good, f), commitment(bad, f)])) ?? '', new RegExp(`storer ${Buffer.from(bad).toString('hex').slice(0, 16)}'s seal proof .* was refused .*comm_r_last does not open`));
   t.is(r.leaveOut(setKey([commitment(good, f)])), null, 'honest storers only');
   t.is(r.leaveOut(setKey([commitment(bad, id())])), null, 'the refused storer on another file: that file was not refused');

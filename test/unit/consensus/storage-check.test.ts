@@ -52,7 +52,7 @@ function repairWith(commitments: StorageCommitment[], replaced: StorageCommitmen
       nonce: 0n,
       fee: 0n,
       chainId: 'x',
-      body: { $case: 'repair', value: { owner: 'o', collection: 'c', key: 'k', recordRound: 1n, replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments } },
+      body: { $case: 'repair', value: { owner: 'o', collection: 'c', key: 'k', recordRound: 1n, chunkSetRound: 0n, replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments } },
     },
     signature: Buffer.alloc(64),
   };
@@ -209,7 +209,7 @@ async function sealedStorer(t: ExecutionContext, faults = '') {
   t.teardown(() => client.close());
   /** The storer's commitment to the chunk set `chunks` (CommitChunks with every chunk's bytes). */
   const commitChunks = async (chunks: Buffer[], seed: Buffer): Promise<StorageCommitment> => {
-    const nc = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
+    const nc = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [], repairedChunkSets: [] };
     const res = await new Promise<CommitChunksResponse>((resolve, reject) =>
       client.commitChunks({ newChunks: nc, seed, seedRound: 3n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) }, new Metadata(), { deadline: Date.now() + 90_000 }, (err, r) => (err ? reject(err) : resolve(r))),
     );
@@ -231,7 +231,7 @@ test('on a sealed network the block\'s chunk set is checked too: a committer\'s 
   // a commitment proven once is proven for those ids; here the same commitment is tried with others).
   const check = createStorageCheck({ ledger: await sealedLedger(true), logger: silentLogger, timeoutMs: 20_000, provenForMs: 0 });
   const signal = new AbortController().signal;
-  const withSet = (ids: Buffer[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: [c] } });
+  const withSet = (ids: Buffer[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: [c], repairedChunkSets: [] } });
   t.is(await check(block, withSet(ids), signal), null, 'the committer proves its sealed set');
   t.regex((await check(block, withSet([...ids].reverse()), signal)) ?? '', /seal proof refused/, 'against other ids (another order) the proof fails');
   const unsealed = createStorageCheck({ ledger: await sealedLedger(false), logger: silentLogger, timeoutMs: 20_000 });
@@ -254,7 +254,7 @@ test('on a sealed network every committer is challenged: a wrong sealer beside a
   const refusals = new SealRefusals();
   const check = createStorageCheck({ ledger, logger: silentLogger, timeoutMs: 30_000, provenForMs: 0, refusals });
   const signal = new AbortController().signal;
-  const withSet = (cs: StorageCommitment[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: cs } });
+  const withSet = (cs: StorageCommitment[]) => ({ txs: [], newChunks: { chunkIds: ids, files: [], chunkCommitments: cs, repairedChunkSets: [] } });
   const wrongShort = wrong.storerKey.id.slice(0, 16);
   t.is(await check(block, withSet([ch]), signal), null, 'the honest committer alone passes');
   const verdict = await check(block, withSet([ch, cw]), signal);

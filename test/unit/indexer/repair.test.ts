@@ -37,7 +37,7 @@ test('a Repair in a certified block: the indexed record equals the chain state a
   await chain.finalize([
     txOf(repairer, {
       $case: 'repair',
-      value: { owner: 'alice', collection: 'photos', key: 'cat.jpg', recordRound: BigInt(written), replaced: [{ commitment: original[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
+      value: { owner: 'alice', collection: 'photos', key: 'cat.jpg', recordRound: BigInt(written), chunkSetRound: 0n, replaced: [{ commitment: original[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
     }),
   ]);
 

@@ -150,6 +150,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.indexer.v1.IndexerService/GetKey ->',
     'wolk.indexer.v1.IndexerService/ListKeys ->',
     'wolk.indexer.v1.IndexerService/ListNodes ->',
+    'wolk.indexer.v1.IndexerService/ListStorerChunkSets ->',
     'wolk.indexer.v1.IndexerService/ListStorerKeys ->',
     'wolk.rewards.v1.RewardsService/GetReputation ->',
     'wolk.rewards.v1.RewardsService/GetTally ->',
@@ -268,6 +269,7 @@ test('a block with a certificate round-trips', (t) => {
       chunkIds: [bytes(32, 9), bytes(32, 10)],
       files: [{ file: { filehash: bytes(32, 0xf1), size: 1n, chunkSize: 4096 }, commitments: [commitment(0x30)] }],
       chunkCommitments: [commitment(0x40)],
+      repairedChunkSets: [],
     },
   };
   t.deepEqual(Block.decode(Block.encode(block).finish()), block);

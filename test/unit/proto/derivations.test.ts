@@ -261,7 +261,7 @@ const RULES: readonly Rule[] = [
     id: 'new-chunks-hash',
     proto: ['common/v1/chain.proto', 'new_chunks_hash = SHA-256 of the deterministic encoding of this message with `chunk_commitments` cleared'],
     written: () => hex(R.newChunksHash([R.FILEHASH, R.STORER])),
-    code: () => hex(newChunksHashOf({ chunkIds: [Buffer.from(R.FILEHASH), Buffer.from(R.STORER)], files: [], chunkCommitments: [] })),
+    code: () => hex(newChunksHashOf({ chunkIds: [Buffer.from(R.FILEHASH), Buffer.from(R.STORER)], files: [], chunkCommitments: [], repairedChunkSets: [] })),
   },
   {
     id: 'smt-root',

@@ -38,7 +38,7 @@ test('the audit of a Repair\'s block challenges the new storer, and its valid an
   const s3 = net.storers[3]!;
   const at = ledger.tip().round;
   const replacement = commitment(s3, info, ledger.seedAt(at)!, at, 4000n, { replicaRoot: Buffer.from(replicaRoot(s3, f)) }, 4000);
-  const rep = await fin([txOf(repairer, { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'k', recordRound: BigInt(written), replaced: [{ commitment: original[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] } })]);
+  const rep = await fin([txOf(repairer, { $case: 'repair', value: { owner: 'alice', collection: 'docs', key: 'k', recordRound: BigInt(written), chunkSetRound: 0n, replaced: [{ commitment: original[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] } })]);
   t.is(rep.included.length, 1, rep.rejected.map((r) => r.error.message).join('; '));
   const audited = ledger.tip().round;
 

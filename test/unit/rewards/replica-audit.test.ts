@@ -83,6 +83,7 @@ test('sealed files: honest is valid; answering from another identity\'s replica 
   const nc: NewChunks = {
     chunkIds: [],
     chunkCommitments: [],
+    repairedChunkSets: [],
     files: [{ file: { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 }, commitments: [...copies.values()].map((c) => c.commitment) }],
   };
   const byId = (id: Uint8Array) => [honest, sybil, slow].find((s) => Buffer.from(s.signPublicKey).equals(Buffer.from(id)))!;
@@ -177,6 +178,7 @@ test('seal checks: a wrong sealer (plain data under its comm_r) passes the repli
   const nc: NewChunks = {
     chunkIds: [],
     chunkCommitments: [],
+    repairedChunkSets: [],
     files: [{ file: { filehash: Buffer.from(f.filehash), size: BigInt(f.size), chunkSize: 4096 }, commitments: [...copies.values()].map((c) => c.commitment) }],
   };
   const sealChecks = { params: { sectorBytes: copies.get(honest)!.sealed.nodes * 32, layers: LAYERS, sealChallenges: 32, auditChallenges: K }, passed: new Set<string>() };
@@ -265,7 +267,7 @@ test('sealed chunk sets: an honest committer\'s chunks are valid; one answering 
       return { sealed: copy.commitment.sealed, proof: sealProofToProto(proof) };
     },
   };
-  const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [...copies.values()].map((c) => c.commitment) };
+  const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [...copies.values()].map((c) => c.commitment), repairedChunkSets: [] };
   const sealChecks = { params: { sectorBytes: copies.get(honest)!.sealed.nodes * 32, layers: LAYERS, sealChallenges: 32, auditChallenges: K }, passed: new Set<string>() };
   const { outcomes } = await auditOnce({ round: 5, newChunks: nc, prober, perStorerTimeoutMs: 10_000, deadlineMs: 5000, maxRetries: 1, sealChecks });
   const of = (s: NodeKey) => outcomes.filter((o) => Buffer.from(o.storerId).equals(Buffer.from(s.signPublicKey)));

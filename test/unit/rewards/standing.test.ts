@@ -120,7 +120,7 @@ test('the Rewarder audits the ledger\'s standing selection, and its Reward of an
     round: chain.ledger.tip().round + 1,
     params,
     seedAt: (r: number) => chain.ledger.seedAt(r),
-    newChunksAt: () => ({ chunkIds: [], files: [], chunkCommitments: [] }),
+    newChunksAt: () => ({ chunkIds: [], files: [], chunkCommitments: [], repairedChunkSets: [] }),
     lookupVerifier: (id: Uint8Array) => (hex(id) === hex(verifierKey.signPublicKey) ? { vrfPublicKey: verifierKey.vrfPublicKey, stake: 10n } : undefined),
     totalVerifierStake: 10n,
     standingAt,

@@ -103,6 +103,7 @@ export function makeWorld(): World {
     chunkIds: [buf(sha256(chunk))],
     files: files.map((f) => ({ file: { filehash: buf(f.filehash), size: BigInt(f.size), chunkSize: CHUNK }, commitments: storers.map((s) => commitmentOf(s, f)) })),
     chunkCommitments: [{ ...commitmentOf(storers[0]!, files[0]!), filehash: Buffer.alloc(32, 7) }],
+    repairedChunkSets: [],
   };
   const verifier = newKey();
   const auditedRound = 6;

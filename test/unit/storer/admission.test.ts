@@ -170,7 +170,7 @@ test('chain admission: unsigned, forged and stranger writes are refused on every
   t.is(net.gatewaySource.calls() + net.peerSource.calls() + net.unregisteredSource.calls(), 0, 'no source was contacted');
 
   // CommitChunks: unsigned and by a gateway refused; by the consensus node accepted.
-  const base: CommitChunksRequest = { newChunks: { chunkIds: [Buffer.from(chunkId)], chunkCommitments: [], files: [] }, seed: seeded.bytes(32), seedRound: 1n, expectedStorers: 0, totalStake: 0n, data: [chunk], ...unsignedWrite() };
+  const base: CommitChunksRequest = { newChunks: { chunkIds: [Buffer.from(chunkId)], chunkCommitments: [], files: [], repairedChunkSets: [] }, seed: seeded.bytes(32), seedRound: 1n, expectedStorers: 0, totalStake: 0n, data: [chunk], ...unsignedWrite() };
   const signedBy = (k: NodeKey): CommitChunksRequest => {
     const req = { ...base, requesterId: Buffer.from(k.signPublicKey) };
     return { ...req, signature: Buffer.from(sign(SignDomain.ChunkCommitRequest, k.signSecretKey, commitChunksMessage(req))) };

@@ -39,7 +39,7 @@ async function start() {
 /** A block-like chunk set: small "state nodes" and one chunk of 5000 bytes (chunk_size 8192). */
 function chunkSet(n: number): { chunks: Buffer[]; nc: NewChunks } {
   const chunks = Array.from({ length: n }, (_, i) => seeded.bytes(i === 0 ? 5000 : 80 + (i % 40)));
-  return { chunks, nc: { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] } };
+  return { chunks, nc: { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [], repairedChunkSets: [] } };
 }
 
 function request(nc: NewChunks, over: Partial<CommitChunksRequest> = {}): CommitChunksRequest {

@@ -303,7 +303,7 @@ test('a sealed CommitChunks: the chunk-set commitment carries a sealed replica o
   const env = sealedStorerDir();
   // A block-like set: small state nodes and one 5000-byte chunk (slots of 8192 bytes).
   const chunks = Array.from({ length: 5 }, (_, i) => Buffer.from(seeded.bytes(i === 2 ? 5000 : 90 + i)));
-  const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [] };
+  const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [], repairedChunkSets: [] };
   const setHash = Buffer.from(newChunksHashOf(nc));
   const lengths = chunks.map((c) => c.length);
   const req: CommitChunksRequest = { newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: chunks, requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
@@ -363,7 +363,7 @@ test('a sealed storer commits to an empty chunk set (a block without new chunks)
   const node = await startInProcess('storer', createStorerNode, sealedStorerDir());
   try {
     const client = storerClient(node.endpoints['grpc']!);
-    const nc: NewChunks = { chunkIds: [], files: [], chunkCommitments: [] };
+    const nc: NewChunks = { chunkIds: [], files: [], chunkCommitments: [], repairedChunkSets: [] };
     const req: CommitChunksRequest = { newChunks: nc, seed: Buffer.from(seeded.bytes(32)), seedRound: 7n, expectedStorers: 1000, totalStake: 1000n, data: [], requesterId: Buffer.alloc(0), signature: Buffer.alloc(0) };
     const res = await unary(client.commitChunks.bind(client), req, 60_000);
     client.close();

@@ -106,7 +106,7 @@ test('files: covered ones stay, uncovered ones go after the deadline; an overwri
   await chain.finalize([
     txOf(userOf(net.rewards[0]!), {
       $case: 'repair',
-      value: { owner: 'alice', collection: 'photos', key: 'rep', recordRound: BigInt(written), replaced: [{ commitment: repairedCommitments[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
+      value: { owner: 'alice', collection: 'photos', key: 'rep', recordRound: BigInt(written), chunkSetRound: 0n, replaced: [{ commitment: repairedCommitments[0]!, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
     }),
   ]);
 

@@ -88,6 +88,24 @@ export interface NewChunks {
   files: CommittedFile[];
   /** Storers' commitments to the chunk set `chunk_ids` (filehash = new_chunks_hash). */
   chunkCommitments: StorageCommitment[];
+  /**
+   * Chunk sets of earlier blocks that this block's Repairs restored (docs/repair.md §9), in
+   * transaction order: what the rewards audit of this block challenges their new storers on.
+   */
+  repairedChunkSets: RepairedChunkSet[];
+}
+
+/**
+ * A chunk set restored by a Repair in this block: the new commitments to the chunk set of an
+ * earlier block, with that block's chunk ids (what the new storers hold and are audited on).
+ */
+export interface RepairedChunkSet {
+  /** Round of the block whose chunk set was repaired. */
+  round: bigint;
+  /** That block's NewChunks.chunk_ids, in its order. */
+  chunkIds: Buffer[];
+  /** The Repair's new commitments (filehash = that block's new_chunks_hash). */
+  commitments: StorageCommitment[];
 }
 
 /** A block: header and body. */
@@ -520,7 +538,7 @@ export const BlockHeader: MessageFns<BlockHeader> = {
 };
 
 function createBaseNewChunks(): NewChunks {
-  return { chunkIds: [], files: [], chunkCommitments: [] };
+  return { chunkIds: [], files: [], chunkCommitments: [], repairedChunkSets: [] };
 }
 
 export const NewChunks: MessageFns<NewChunks> = {
@@ -533,6 +551,9 @@ export const NewChunks: MessageFns<NewChunks> = {
     }
     for (const v of message.chunkCommitments) {
       StorageCommitment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.repairedChunkSets) {
+      RepairedChunkSet.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -574,6 +595,14 @@ export const NewChunks: MessageFns<NewChunks> = {
             message.chunkCommitments.push(StorageCommitment.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.repairedChunkSets.push(RepairedChunkSet.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -599,6 +628,11 @@ export const NewChunks: MessageFns<NewChunks> = {
         : globalThis.Array.isArray(object?.chunk_commitments)
         ? object.chunk_commitments.map((e: any) => StorageCommitment.fromJSON(e))
         : [],
+      repairedChunkSets: globalThis.Array.isArray(object?.repairedChunkSets)
+        ? object.repairedChunkSets.map((e: any) => RepairedChunkSet.fromJSON(e))
+        : globalThis.Array.isArray(object?.repaired_chunk_sets)
+        ? object.repaired_chunk_sets.map((e: any) => RepairedChunkSet.fromJSON(e))
+        : [],
     };
   },
 
@@ -613,6 +647,9 @@ export const NewChunks: MessageFns<NewChunks> = {
     if (message.chunkCommitments?.length) {
       obj.chunkCommitments = message.chunkCommitments.map((e) => StorageCommitment.toJSON(e));
     }
+    if (message.repairedChunkSets?.length) {
+      obj.repairedChunkSets = message.repairedChunkSets.map((e) => RepairedChunkSet.toJSON(e));
+    }
     return obj;
   },
 
@@ -624,6 +661,117 @@ export const NewChunks: MessageFns<NewChunks> = {
     message.chunkIds = object.chunkIds?.map((e) => e) || [];
     message.files = object.files?.map((e) => CommittedFile.fromPartial(e)) || [];
     message.chunkCommitments = object.chunkCommitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
+    message.repairedChunkSets = object.repairedChunkSets?.map((e) => RepairedChunkSet.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRepairedChunkSet(): RepairedChunkSet {
+  return { round: 0n, chunkIds: [], commitments: [] };
+}
+
+export const RepairedChunkSet: MessageFns<RepairedChunkSet> = {
+  encode(message: RepairedChunkSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    for (const v of message.chunkIds) {
+      writer.uint32(18).bytes(v!);
+    }
+    for (const v of message.commitments) {
+      StorageCommitment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RepairedChunkSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRepairedChunkSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.chunkIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commitments.push(StorageCommitment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RepairedChunkSet {
+    return {
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+      chunkIds: globalThis.Array.isArray(object?.chunkIds)
+        ? object.chunkIds.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.chunk_ids)
+        ? object.chunk_ids.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      commitments: globalThis.Array.isArray(object?.commitments)
+        ? object.commitments.map((e: any) => StorageCommitment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RepairedChunkSet): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    if (message.chunkIds?.length) {
+      obj.chunkIds = message.chunkIds.map((e) => base64FromBytes(e));
+    }
+    if (message.commitments?.length) {
+      obj.commitments = message.commitments.map((e) => StorageCommitment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RepairedChunkSet>): RepairedChunkSet {
+    return RepairedChunkSet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RepairedChunkSet>): RepairedChunkSet {
+    const message = createBaseRepairedChunkSet();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.chunkIds = object.chunkIds?.map((e) => e) || [];
+    message.commitments = object.commitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
     return message;
   },
 };

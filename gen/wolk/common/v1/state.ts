@@ -87,6 +87,26 @@ export interface KeyRecord {
   repairs?: number | undefined;
 }
 
+/**
+ * A block's chunk set after its first Repair (docs/repair.md §9): the current commitments to the
+ * chunk set of the block of `round`, i.e. that block's NewChunks.chunk_commitments with the ones
+ * replaced by Repairs substituted in place. State key: SHA-256("wolk/chunk-set/v1" ‖ 0x00 ‖
+ * u64be(round)) (lib/chain/state-keys.ts chunkSetStateKey). Absent: the set was never repaired and
+ * is the block's own chunk_commitments.
+ */
+export interface ChunkSetRecord {
+  /** Round of the block whose chunk set this is. */
+  round: bigint;
+  /** That block's new_chunks_hash: the filehash every commitment of the set signs. */
+  newChunksHash: Buffer;
+  /** The current commitments, in the block's order, replaced ones substituted in place. */
+  commitments: StorageCommitment[];
+  /** Round of the block of the last Repair applied (0 = never: a set listed from its block). */
+  repairedRound: bigint;
+  /** Number of Repairs applied. */
+  repairs: number;
+}
+
 /** An account: nonce, balance and, for registered nodes, the node record. */
 export interface AccountRecord {
   /** 32-byte Ed25519 public key. */
@@ -577,6 +597,157 @@ export const KeyRecord: MessageFns<KeyRecord> = {
       ? BigInt(object.repairedRound)
       : undefined;
     message.repairs = object.repairs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseChunkSetRecord(): ChunkSetRecord {
+  return { round: 0n, newChunksHash: Buffer.alloc(0), commitments: [], repairedRound: 0n, repairs: 0 };
+}
+
+export const ChunkSetRecord: MessageFns<ChunkSetRecord> = {
+  encode(message: ChunkSetRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    if (message.newChunksHash.length !== 0) {
+      writer.uint32(18).bytes(message.newChunksHash);
+    }
+    for (const v of message.commitments) {
+      StorageCommitment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.repairedRound !== 0n) {
+      if (BigInt.asUintN(64, message.repairedRound) !== message.repairedRound) {
+        throw new globalThis.Error("value provided for field message.repairedRound of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.repairedRound);
+    }
+    if (message.repairs !== 0) {
+      writer.uint32(40).uint32(message.repairs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkSetRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkSetRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newChunksHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commitments.push(StorageCommitment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.repairedRound = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.repairs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkSetRecord {
+    return {
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+      newChunksHash: isSet(object.newChunksHash)
+        ? Buffer.from(bytesFromBase64(object.newChunksHash))
+        : isSet(object.new_chunks_hash)
+        ? Buffer.from(bytesFromBase64(object.new_chunks_hash))
+        : Buffer.alloc(0),
+      commitments: globalThis.Array.isArray(object?.commitments)
+        ? object.commitments.map((e: any) => StorageCommitment.fromJSON(e))
+        : [],
+      repairedRound: isSet(object.repairedRound)
+        ? BigInt(object.repairedRound)
+        : isSet(object.repaired_round)
+        ? BigInt(object.repaired_round)
+        : 0n,
+      repairs: isSet(object.repairs) ? globalThis.Number(object.repairs) : 0,
+    };
+  },
+
+  toJSON(message: ChunkSetRecord): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    if (message.newChunksHash.length !== 0) {
+      obj.newChunksHash = base64FromBytes(message.newChunksHash);
+    }
+    if (message.commitments?.length) {
+      obj.commitments = message.commitments.map((e) => StorageCommitment.toJSON(e));
+    }
+    if (message.repairedRound !== 0n) {
+      obj.repairedRound = message.repairedRound.toString();
+    }
+    if (message.repairs !== 0) {
+      obj.repairs = Math.round(message.repairs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChunkSetRecord>): ChunkSetRecord {
+    return ChunkSetRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChunkSetRecord>): ChunkSetRecord {
+    const message = createBaseChunkSetRecord();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.newChunksHash = object.newChunksHash ?? Buffer.alloc(0);
+    message.commitments = object.commitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
+    message.repairedRound = (object.repairedRound !== undefined && object.repairedRound !== null)
+      ? BigInt(object.repairedRound)
+      : 0n;
+    message.repairs = object.repairs ?? 0;
     return message;
   },
 };

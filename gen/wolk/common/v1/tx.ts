@@ -390,6 +390,15 @@ export interface Repair {
    * on a seed_round at or after `record_round`.
    */
   commitments: StorageCommitment[];
+  /**
+   * Nonzero: the Repair is of the chunk set of the block of this round (docs/repair.md §9), not of a
+   * key. owner, collection and key are then empty; record_round is the set's
+   * ChunkSetRecord.repaired_round, or this round when the set was never repaired; the set may be
+   * repaired only while fewer than N (genesis params.replication) of its commitments are live, and
+   * by at most as many commitments as bring it back to N; the new commitments are chunk-set
+   * commitments (filehash = that block's new_chunks_hash) on a seed at or after record_round.
+   */
+  chunkSetRound: bigint;
 }
 
 function createBaseTransaction(): Transaction {
@@ -2252,7 +2261,7 @@ export const ReplacedCommitment: MessageFns<ReplacedCommitment> = {
 };
 
 function createBaseRepair(): Repair {
-  return { owner: "", collection: "", key: "", recordRound: 0n, replaced: [], commitments: [] };
+  return { owner: "", collection: "", key: "", recordRound: 0n, replaced: [], commitments: [], chunkSetRound: 0n };
 }
 
 export const Repair: MessageFns<Repair> = {
@@ -2277,6 +2286,12 @@ export const Repair: MessageFns<Repair> = {
     }
     for (const v of message.commitments) {
       StorageCommitment.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.chunkSetRound !== 0n) {
+      if (BigInt.asUintN(64, message.chunkSetRound) !== message.chunkSetRound) {
+        throw new globalThis.Error("value provided for field message.chunkSetRound of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.chunkSetRound);
     }
     return writer;
   },
@@ -2342,6 +2357,14 @@ export const Repair: MessageFns<Repair> = {
             message.commitments.push(StorageCommitment.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.chunkSetRound = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2370,6 +2393,11 @@ export const Repair: MessageFns<Repair> = {
       commitments: globalThis.Array.isArray(object?.commitments)
         ? object.commitments.map((e: any) => StorageCommitment.fromJSON(e))
         : [],
+      chunkSetRound: isSet(object.chunkSetRound)
+        ? BigInt(object.chunkSetRound)
+        : isSet(object.chunk_set_round)
+        ? BigInt(object.chunk_set_round)
+        : 0n,
     };
   },
 
@@ -2393,6 +2421,9 @@ export const Repair: MessageFns<Repair> = {
     if (message.commitments?.length) {
       obj.commitments = message.commitments.map((e) => StorageCommitment.toJSON(e));
     }
+    if (message.chunkSetRound !== 0n) {
+      obj.chunkSetRound = message.chunkSetRound.toString();
+    }
     return obj;
   },
 
@@ -2409,6 +2440,9 @@ export const Repair: MessageFns<Repair> = {
       : 0n;
     message.replaced = object.replaced?.map((e) => ReplacedCommitment.fromPartial(e)) || [];
     message.commitments = object.commitments?.map((e) => StorageCommitment.fromPartial(e)) || [];
+    message.chunkSetRound = (object.chunkSetRound !== undefined && object.chunkSetRound !== null)
+      ? BigInt(object.chunkSetRound)
+      : 0n;
     return message;
   },
 };

@@ -20,7 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { BlockHeader, Certificate, SmtProof } from "../../common/v1/chain.js";
 import { NodeRecord, NodeRole, nodeRoleFromJSON, nodeRoleToJSON } from "../../common/v1/node.js";
-import { KeyRecord } from "../../common/v1/state.js";
+import { ChunkSetRecord, KeyRecord } from "../../common/v1/state.js";
 import { FileInfo, StorageCommitment } from "../../common/v1/storage.js";
 
 export const protobufPackage = "wolk.indexer.v1";
@@ -148,6 +148,29 @@ export interface ListStorerKeysResponse {
   /** The records (with their current commitments, one of which is the storer's) of this page. */
   keys: KeyRecord[];
   /** Token for the next page; empty = no more keys. */
+  nextPageToken: string;
+  /** The last finalized block the indexer has applied: the listing is as of this block. */
+  round: bigint;
+}
+
+/** Request of ListStorerChunkSets. */
+export interface ListStorerChunkSetsRequest {
+  /** 32-byte storer id. */
+  storerId: Buffer;
+  /** Maximum number of chunk sets per page (1 to 1000); 0 = 100. */
+  pageSize: number;
+  /** Opaque token from a previous response's next_page_token; empty = first page. */
+  pageToken: string;
+}
+
+/** Response of ListStorerChunkSets. */
+export interface ListStorerChunkSetsResponse {
+  /**
+   * The chunk sets of this page with their current commitments (one of which is the storer's): the
+   * state's ChunkSetRecord for a repaired set, else one made from the block (repaired_round 0).
+   */
+  chunkSets: ChunkSetRecord[];
+  /** Token for the next page; empty = no more. */
   nextPageToken: string;
   /** The last finalized block the indexer has applied: the listing is as of this block. */
   round: bigint;
@@ -1328,6 +1351,231 @@ export const ListStorerKeysResponse: MessageFns<ListStorerKeysResponse> = {
   },
 };
 
+function createBaseListStorerChunkSetsRequest(): ListStorerChunkSetsRequest {
+  return { storerId: Buffer.alloc(0), pageSize: 0, pageToken: "" };
+}
+
+export const ListStorerChunkSetsRequest: MessageFns<ListStorerChunkSetsRequest> = {
+  encode(message: ListStorerChunkSetsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStorerChunkSetsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStorerChunkSetsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStorerChunkSetsRequest {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListStorerChunkSetsRequest): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStorerChunkSetsRequest>): ListStorerChunkSetsRequest {
+    return ListStorerChunkSetsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStorerChunkSetsRequest>): ListStorerChunkSetsRequest {
+    const message = createBaseListStorerChunkSetsRequest();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListStorerChunkSetsResponse(): ListStorerChunkSetsResponse {
+  return { chunkSets: [], nextPageToken: "", round: 0n };
+}
+
+export const ListStorerChunkSetsResponse: MessageFns<ListStorerChunkSetsResponse> = {
+  encode(message: ListStorerChunkSetsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunkSets) {
+      ChunkSetRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.round);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStorerChunkSetsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStorerChunkSetsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkSets.push(ChunkSetRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStorerChunkSetsResponse {
+    return {
+      chunkSets: globalThis.Array.isArray(object?.chunkSets)
+        ? object.chunkSets.map((e: any) => ChunkSetRecord.fromJSON(e))
+        : globalThis.Array.isArray(object?.chunk_sets)
+        ? object.chunk_sets.map((e: any) => ChunkSetRecord.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+    };
+  },
+
+  toJSON(message: ListStorerChunkSetsResponse): unknown {
+    const obj: any = {};
+    if (message.chunkSets?.length) {
+      obj.chunkSets = message.chunkSets.map((e) => ChunkSetRecord.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStorerChunkSetsResponse>): ListStorerChunkSetsResponse {
+    return ListStorerChunkSetsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStorerChunkSetsResponse>): ListStorerChunkSetsResponse {
+    const message = createBaseListStorerChunkSetsResponse();
+    message.chunkSets = object.chunkSets?.map((e) => ChunkSetRecord.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    return message;
+  },
+};
+
 /** Query API over finalized state. */
 export type IndexerServiceService = typeof IndexerServiceService;
 export const IndexerServiceService = {
@@ -1388,6 +1636,21 @@ export const IndexerServiceService = {
       Buffer.from(ListStorerKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListStorerKeysResponse => ListStorerKeysResponse.decode(value),
   },
+  /**
+   * Lists the block chunk sets whose current commitments include a storer, paged, oldest block
+   * first: the repairer's second question about a storer that is no longer live (docs/repair.md §9).
+   */
+  listStorerChunkSets: {
+    path: "/wolk.indexer.v1.IndexerService/ListStorerChunkSets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStorerChunkSetsRequest): Buffer =>
+      Buffer.from(ListStorerChunkSetsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStorerChunkSetsRequest => ListStorerChunkSetsRequest.decode(value),
+    responseSerialize: (value: ListStorerChunkSetsResponse): Buffer =>
+      Buffer.from(ListStorerChunkSetsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStorerChunkSetsResponse => ListStorerChunkSetsResponse.decode(value),
+  },
 } as const;
 
 export interface IndexerServiceServer extends UntypedServiceImplementation {
@@ -1404,6 +1667,11 @@ export interface IndexerServiceServer extends UntypedServiceImplementation {
    * storer that is no longer live (docs/repair.md §2).
    */
   listStorerKeys: handleUnaryCall<ListStorerKeysRequest, ListStorerKeysResponse>;
+  /**
+   * Lists the block chunk sets whose current commitments include a storer, paged, oldest block
+   * first: the repairer's second question about a storer that is no longer live (docs/repair.md §9).
+   */
+  listStorerChunkSets: handleUnaryCall<ListStorerChunkSetsRequest, ListStorerChunkSetsResponse>;
 }
 
 export interface IndexerServiceClient extends Client {
@@ -1489,6 +1757,25 @@ export interface IndexerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListStorerKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the block chunk sets whose current commitments include a storer, paged, oldest block
+   * first: the repairer's second question about a storer that is no longer live (docs/repair.md §9).
+   */
+  listStorerChunkSets(
+    request: ListStorerChunkSetsRequest,
+    callback: (error: ServiceError | null, response: ListStorerChunkSetsResponse) => void,
+  ): ClientUnaryCall;
+  listStorerChunkSets(
+    request: ListStorerChunkSetsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStorerChunkSetsResponse) => void,
+  ): ClientUnaryCall;
+  listStorerChunkSets(
+    request: ListStorerChunkSetsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStorerChunkSetsResponse) => void,
   ): ClientUnaryCall;
 }
 
