@@ -172,6 +172,12 @@ export interface ChunkCommitmentContext extends Omit<CommitmentContext, 'filehas
   /** The chunks' lengths, when the verifier holds them: size and chunk_size must then match. */
   readonly chunkLengths?: readonly number[];
   /**
+   * The set's shape when the verifier does not hold the chunks but knows it from the set's existing
+   * commitments, which its block's validation checked against the chunks (a chunk-set Repair,
+   * docs/repair.md §9): size, chunk_size and the number of chunks. chunkLengths wins when both are given.
+   */
+  readonly shape?: { readonly size: bigint; readonly chunkSize: number; readonly chunks: number };
+  /**
    * A sealed network's parameters (genesis params.porep): the commitment must then carry a sealed
    * replica of the set's slots (lib/chain/sealed.ts sealedShape; docs/porep.md "Block chunk sets").
    * Its seal proof is the storage check's (consensus) and the auditor's, not this structural rule's.
@@ -186,13 +192,13 @@ export interface ChunkCommitmentContext extends Omit<CommitmentContext, 'filehas
  */
 export function verifyChunkCommitment(c: StorageCommitment, ctx: ChunkCommitmentContext): Verdict<{ weight: number }> {
   try {
-    const shape = ctx.chunkLengths ? chunkSetShape(ctx.chunkLengths) : undefined;
+    const shape = ctx.chunkLengths ? { ...chunkSetShape(ctx.chunkLengths), chunks: ctx.chunkLengths.length } : ctx.shape;
     const v = verifyStorageCommitment(c, { ...ctx, filehash: ctx.newChunksHash, ...(shape ? { size: shape.size, chunkSize: shape.chunkSize } : {}) });
     if (!v.ok) return v;
     if (!same(c.replicaRoot, chunkSetReplicaRoot(c.storerId, ctx.newChunksHash))) return fail('replica_root is not the chunk-set root of this storer and set');
     if (ctx.porep) {
-      const chunks = ctx.chunkLengths?.length;
-      if (chunks === undefined) return fail('a sealed network\'s chunk commitment is checked with the chunks\' lengths');
+      const chunks = shape?.chunks;
+      if (chunks === undefined) return fail('a sealed network\'s chunk commitment is checked with the chunks\' lengths or the set\'s shape');
       // An empty set (a block without new chunks) holds nothing to replicate: no sealed replica.
       if (chunks === 0) return c.sealed ? fail('a sealed replica of an empty chunk set') : v;
       const sealed = sealedShape(c, ctx.porep, chunkSetDataBytes(chunks, c.chunkSize));

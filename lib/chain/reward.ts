@@ -168,7 +168,7 @@ export type AuditObject =
   | { readonly kind: 'file'; readonly id: Uint8Array; readonly commitment: StorageCommitment }
   | { readonly kind: 'chunk'; readonly id: Uint8Array; readonly commitment: StorageCommitment };
 
-/** Per storer (hex id), the objects it is responsible for in a block: files it committed to, and every chunk of the chunk set it committed to. */
+/** Per storer (hex id), the objects it is responsible for in a block: files it committed to, and every chunk of each chunk set it committed to (the block's own, and those a Repair in it restored). */
 export function auditObjects(nc: NewChunks): Map<string, { storerId: Uint8Array; objects: AuditObject[] }> {
   const out = new Map<string, { storerId: Uint8Array; objects: AuditObject[] }>();
   const add = (c: StorageCommitment, o: AuditObject) => {
@@ -182,6 +182,9 @@ export function auditObjects(nc: NewChunks): Map<string, { storerId: Uint8Array;
     for (const c of f.commitments) add(c, { kind: 'file', id: new Uint8Array(f.file.filehash), commitment: c });
   }
   for (const c of nc.chunkCommitments) for (const id of nc.chunkIds) add(c, { kind: 'chunk', id: new Uint8Array(id), commitment: c });
+  // Chunk sets of earlier blocks this block's Repairs restored (docs/repair.md §9): their new storers
+  // answer for every chunk of the set, as the block's own committers do for its set.
+  for (const rs of nc.repairedChunkSets) for (const c of rs.commitments) for (const id of rs.chunkIds) add(c, { kind: 'chunk', id: new Uint8Array(id), commitment: c });
   return out;
 }
 

@@ -75,6 +75,10 @@ export enum Bucket {
   indexCursor = 33,
   /** Indexer: storer id ‖ key's state key → the key's indexKey (ListStorerKeys, docs/repair.md). */
   indexStorerKey = 34,
+  /** Indexer: u64be(round) → the ChunkSetRecord of that block's chunk set (docs/repair.md §9). */
+  indexChunkSet = 35,
+  /** Indexer: storer id ‖ u64be(round) → the round's indexChunkSet key (ListStorerChunkSets). */
+  indexStorerChunkSet = 36,
   /** Rewards: tallies by round. */
   tally = 40,
 }

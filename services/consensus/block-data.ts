@@ -119,24 +119,37 @@ export function blockChunks(tx: readonly BlockChunk[], state: readonly BlockChun
   return out;
 }
 
-/** NewChunks of a block: its own chunk ids and its SetKey files with their commitments, in tx order. */
-export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonly Uint8Array[] = []): NewChunks {
+/**
+ * NewChunks of a block: its own chunk ids, its SetKey files with their commitments and a key Repair's
+ * new commitments, in tx order, and the chunk sets its Repairs restored. `repairedSetIds` gives the
+ * chunk ids of each block whose chunk set a Repair of `txs` restores (the caller reads them from that
+ * block, Ledger.repairedSetIds); one it lacks throws.
+ */
+export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonly Uint8Array[] = [], repairedSetIds: ReadonlyMap<bigint, readonly Uint8Array[]> = new Map()): NewChunks {
   const files = [];
   for (const t of txs) if (t.tx?.body?.$case === 'setKey') files.push({ file: t.tx.body.value.file, commitments: t.tx.body.value.commitments });
   // A Repair's new commitments (docs/repair.md §6), after the SetKey files: the audit of this block
   // challenges the new storers. The file is the one its replaced commitments are for.
+  const repairedChunkSets = [];
   for (const t of txs) {
     if (t.tx?.body?.$case !== 'repair') continue;
     const r = t.tx.body.value;
+    if (r.chunkSetRound > 0n) {
+      // A chunk set's (§9): the audit of this block challenges its new storers on every chunk of it.
+      const ids = repairedSetIds.get(r.chunkSetRound);
+      if (ids === undefined) throw new Error(`newChunksOf: the chunk ids of block ${r.chunkSetRound} (a Repair restores its chunk set) were not given`);
+      repairedChunkSets.push({ round: r.chunkSetRound, chunkIds: ids.map((id) => Buffer.from(id)), commitments: r.commitments });
+      continue;
+    }
     const c = r.replaced[0]?.commitment;
     if (c) files.push({ file: { filehash: c.filehash, size: c.size, chunkSize: c.chunkSize }, commitments: r.commitments });
   }
-  return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [], repairedChunkSets: [] };
+  return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [], repairedChunkSets };
 }
 
 /** new_chunks_hash = SHA-256(deterministic encoding of NewChunks with chunk_commitments cleared). */
 export function newChunksHash(nc: NewChunks): Uint8Array {
-  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [], repairedChunkSets: [] }).finish());
+  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
 }
 
 // ---- which storers keep a chunk ----

@@ -7,11 +7,10 @@ import { credentials } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import type { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
-import { StorerServiceClient, type CommitChunksRequest, type GetShareResponse, type SetSharesRequest } from '../../gen/wolk/storer/v1/storer.js';
-import { commitChunksMessage } from '../../lib/chain/commitment.js';
+import { StorerServiceClient, type GetShareResponse, type SetSharesRequest } from '../../gen/wolk/storer/v1/storer.js';
+import { askToCommit, commitChunksRequest } from '../../lib/chain/commit-chunks-client.js';
 import { signShareWrite, unsignedWrite, type RequestSigner } from '../../lib/chain/write-request.js';
 import { fromHex } from '../../lib/crypto/hash.js';
-import { SignDomain, sign } from '../../lib/crypto/sign.js';
 import { ClientPool, unaryCall, type UnaryMethod } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { NodeSource } from '../../lib/smt/index.js';
@@ -210,42 +209,17 @@ export class StorerChunks {
   async commitments(set: ChunkSetToCommit, chunks: readonly BlockChunk[], deadline: number): Promise<StorageCommitment[]> {
     const out: StorageCommitment[] = [];
     if (this.o.storers.length === 0 || Date.now() >= deadline) return out;
-    const base: CommitChunksRequest = {
-      newChunks: { ...set.newChunks, chunkCommitments: [] },
-      seed: Buffer.from(set.seed),
-      seedRound: BigInt(set.seedRound),
-      expectedStorers: 0,
-      totalStake: 0n,
-      data: [],
-      requesterId: Buffer.from(this.o.signer?.publicKey ?? new Uint8Array(0)),
-      signature: Buffer.alloc(0),
-    };
-    if (this.o.signer) base.signature = Buffer.from(sign(SignDomain.ChunkCommitRequest, this.o.signer.secretKey, commitChunksMessage(base)));
+    const base = commitChunksRequest(set, this.o.signer);
     const byId = new Map(chunks.map((c) => [hex(c.id), c.data]));
     let done = false;
     const ask = async (s: StorerRef): Promise<void> => {
-      let data: Buffer[] = [];
-      for (let attempt = 0; attempt < 64 && !done && !this.closed; attempt++) {
-        const left = deadline - Date.now();
-        if (left <= 0) return;
-        const req = { ...base, data };
-        const res = await this.call(s.endpoint, (cl) => cl.commitChunks.bind(cl), req, deadline);
-        const r = res.result;
-        if (r?.$case === 'selected') {
-          if (!done) out.push(r.value);
-          return;
-        }
-        if (r?.$case !== 'missing') return; // not selected (or an answer this code does not know)
-        data = [];
-        let bytes = 0;
-        for (const id of r.value.chunkIds) {
-          const chunk = byId.get(hex(id));
-          if (!chunk) return; // asks for a chunk that is not in the set: give up on this storer
-          if (data.length > 0 && (bytes + chunk.length > BATCH_BYTES || data.length >= 1024)) break;
-          data.push(Buffer.from(chunk));
-          bytes += chunk.length;
-        }
-      }
+      const c = await askToCommit(
+        (req) => this.call(s.endpoint, (cl) => cl.commitChunks.bind(cl), req, deadline),
+        base,
+        (id) => byId.get(id),
+        () => !done && !this.closed && deadline - Date.now() > 0,
+      );
+      if (c && !done) out.push(c);
     };
     const all = Promise.all(
       this.o.storers.map((s) => ask(s).catch((err: unknown) => this.log.debug('CommitChunks failed', { storer: s.endpoint, error: (err as Error).message }))),

@@ -169,12 +169,15 @@ export function createStorageCheck(o: StorageCheckOptions): BlockCheck {
     const files: { commitments: readonly StorageCommitment[]; chunkIds?: readonly Uint8Array[] }[] = payload.txs.flatMap((t) => {
       const body = t.tx?.body;
       if (body?.$case === 'setKey') return [{ commitments: body.value.commitments }];
-      if (body?.$case === 'repair') return [{ commitments: body.value.commitments }];
+      // A chunk set's Repair (docs/repair.md §9) is checked below, as the chunk set it restores.
+      if (body?.$case === 'repair') return body.value.chunkSetRound > 0n ? [] : [{ commitments: body.value.commitments }];
       return [];
     });
-    // The block's chunk set, on a sealed network (on others, and for an empty set, its commitments carry no replica to prove).
+    // The block's chunk set, and the earlier blocks' chunk sets its Repairs restore (their new storers),
+    // on a sealed network (on others, and for an empty set, its commitments carry no replica to prove).
     const nc = payload.newChunks;
     if (porep && nc && nc.chunkIds.length > 0 && nc.chunkCommitments.length > 0) files.push({ commitments: nc.chunkCommitments, chunkIds: nc.chunkIds });
+    if (porep) for (const rs of nc?.repairedChunkSets ?? []) if (rs.chunkIds.length > 0) files.push({ commitments: rs.commitments, chunkIds: rs.chunkIds });
     if (files.length === 0) return null;
     const deadline = Date.now() + o.timeoutMs;
     const checkFile = async (commitments: readonly StorageCommitment[], chunkIds?: readonly Uint8Array[]): Promise<string | null> => {

@@ -16,21 +16,28 @@
 //                 stays (another key may hold the same filehash with it); readers take the record's storers.
 //   storer → keys each key's current commitments (indexStorerKey; ListStorerKeys), kept by SetKey
 //                 (an overwritten key's old storers dropped) and Repair (replaced dropped, new added)
+//   chunk sets    each block's NewChunks.chunk_commitments as a ChunkSetRecord by round (chunkSetFromBlock),
+//                 and storer → round for each current committer (ListStorerChunkSets); a Repair with
+//                 chunk_set_round R substitutes in R's record (repairedChunkSet, docs/repair.md §9), the
+//                 replaced storers' entries dropped and the new ones added. An indexer that applied blocks
+//                 before this index existed lacks the sets of those blocks (and would refuse a later Repair
+//                 of one): as for storer → keys, it must re-index from genesis (an empty data directory).
 // Genesis (round 0) seeds the registry from the genesis file, as the ledger's genesis state does.
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
+import type { Repair } from '../../gen/wolk/common/v1/tx.js';
 import { NodeRole, NodeRecord } from '../../gen/wolk/common/v1/node.js';
-import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import { genesisBalance, type Genesis, type GenesisRole } from '../../lib/chain/genesis.js';
 import { BlockRejected, checkNextBlock } from '../../lib/chain/certified-block.js';
 import { rewardEffects } from '../../lib/chain/reward.js';
-import { repairedRecord } from '../../lib/chain/repair.js';
+import { chunkSetFromBlock, repairedChunkSet, repairedRecord } from '../../lib/chain/repair.js';
 import { txId } from '../../lib/chain/tx-bytes.js';
 import { FULL_REPUTATION_PPM } from '../../lib/chain/reputation.js';
 import { fromHex } from '../../lib/crypto/index.js';
 import type { KvOp } from '../../lib/storage/kv.js';
 import type { CertificateVerifier } from '../../lib/chain/certificate.js';
-import { CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, storerKeyIndexKey, type Cursor } from './keys.js';
+import { chunkSetKey, CURSOR_KEY, encodeCursor, fileInfoKey, fileLocationKey, keyRecordKey, nodeKey, storerChunkSetIndexKey, storerKeyIndexKey, type Cursor } from './keys.js';
 
 export interface ReadModelReader {
   get(key: Uint8Array): Promise<Uint8Array | null>;
@@ -49,7 +56,7 @@ export { BlockRejected };
 export interface Applied {
   readonly ops: KvOp[];
   readonly cursor: Cursor;
-  readonly stats: { readonly txs: number; readonly keys: number; readonly nodes: number; readonly rewards: number };
+  readonly stats: { readonly txs: number; readonly keys: number; readonly nodes: number; readonly rewards: number; readonly chunkSets: number };
 }
 
 const ROLE: Record<GenesisRole, NodeRole> = {
@@ -90,10 +97,27 @@ class Overlay {
   }
 }
 
+/**
+ * A chunk-set Repair (Repair.chunk_set_round > 0, docs/repair.md §9) in block `round`: the set's record
+ * through repairedChunkSet, the ledger's substitution, so the two agree byte for byte; storer → round
+ * moves from the replaced storers to the new ones.
+ */
+async function applyChunkSetRepair(o: Overlay, r: Repair, round: number): Promise<void> {
+  const at = chunkSetKey(r.chunkSetRound);
+  const bytes = await o.get(at);
+  // As for a key: the block is certified, so the Repair applied on chain; a set not recorded here is a
+  // read model that does not match the chain (or one indexed before this index existed).
+  if (bytes === null) throw new BlockRejected(`block ${round} repairs the chunk set of block ${r.chunkSetRound}, which is not indexed`);
+  const rec = repairedChunkSet(ChunkSetRecord.decode(bytes), r, BigInt(round), eq);
+  o.put(at, ChunkSetRecord.encode(rec).finish());
+  for (const x of r.replaced) if (x.commitment) o.del(storerChunkSetIndexKey(x.commitment.storerId, r.chunkSetRound));
+  for (const c of r.commitments) o.put(storerChunkSetIndexKey(c.storerId, r.chunkSetRound), at);
+}
+
 export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Cursor | null, cb: CertifiedBlock, ctx: IndexerCoreContext): Promise<Applied> {
   const { block, header, round, hash } = checkNextBlock(cursor, cb, ctx.genesis.seed, ctx.certificates);
   const o = new Overlay(reader);
-  const stats = { txs: block.txs.length, keys: 0, nodes: 0, rewards: 0 };
+  const stats = { txs: block.txs.length, keys: 0, nodes: 0, rewards: 0, chunkSets: 0 };
   if (cursor === null) {
     for (const n of ctx.genesis.nodes) {
       const id = Buffer.from(fromHex(n.id));
@@ -108,6 +132,16 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       });
       stats.nodes++;
     }
+  }
+
+  // The block's own chunk set (docs/repair.md §9): recorded before its transactions; a Repair names
+  // an earlier block's set (its new commitments' seeds are older than the block that carries it).
+  const nc = block.newChunks;
+  if (nc && nc.chunkCommitments.length > 0) {
+    const at = chunkSetKey(BigInt(round));
+    o.put(at, ChunkSetRecord.encode(chunkSetFromBlock(BigInt(round), header.newChunksHash, nc)).finish());
+    for (const c of nc.chunkCommitments) o.put(storerChunkSetIndexKey(c.storerId, BigInt(round)), at);
+    stats.chunkSets++;
   }
 
   for (const stx of block.txs) {
@@ -137,6 +171,11 @@ export async function applyCertifiedBlock(reader: ReadModelReader, cursor: Curso
       }
       case 'repair': {
         const r = body.value;
+        if (r.chunkSetRound > 0n) {
+          await applyChunkSetRepair(o, r, round);
+          stats.chunkSets++;
+          break;
+        }
         const at = keyRecordKey(r.owner, r.collection, r.key);
         const bytes = await o.get(at);
         // The block is certified, so its Repair applied on chain; a record missing here is a read model

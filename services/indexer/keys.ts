@@ -7,8 +7,17 @@
 //   indexCursor 0x21                                                     → Cursor (last applied block)
 //   indexStorerKey 0x22 ‖ storer id ‖ state key of the path              → the path's indexKey key
 //               one entry per current commitment of a key (SetKey, Repair): ListStorerKeys
+//   indexChunkSet 0x23 ‖ u64be(round)                                 → ChunkSetRecord of that block
+//               every block with chunk commitments, as the block made it or as its last Repair left it
+//   indexStorerChunkSet 0x24 ‖ storer id ‖ u64be(round)               → the round's indexChunkSet key
+//               one entry per current commitment of a chunk set (block, chunk-set Repair):
+//               ListStorerChunkSets, oldest block first (u64be sorts by round)
 import { pathStateKey } from '../../lib/chain/state-keys.js';
+import { u64be } from '../../lib/crypto/index.js';
 import { Bucket, bucketKey } from '../../lib/storage/kv.js';
+
+const INDEX_CHUNK_SET = Bucket.indexChunkSet;
+const INDEX_STORER_CHUNK_SET = Bucket.indexStorerChunkSet;
 
 const utf8 = new TextEncoder();
 
@@ -42,6 +51,20 @@ export function storerKeysPrefix(storerId: Uint8Array): Uint8Array {
 
 export function storerKeyIndexKey(storerId: Uint8Array, owner: string, collection: string, key: string): Uint8Array {
   return bucketKey(Bucket.indexStorerKey, storerId, pathStateKey(owner, collection, key));
+}
+
+/** The ChunkSetRecord of the block of `round`. */
+export function chunkSetKey(round: bigint): Uint8Array {
+  return bucketKey(INDEX_CHUNK_SET, u64be(round));
+}
+
+/** Prefix of a storer's entries in indexStorerChunkSet. */
+export function storerChunkSetsPrefix(storerId: Uint8Array): Uint8Array {
+  return bucketKey(INDEX_STORER_CHUNK_SET, storerId);
+}
+
+export function storerChunkSetIndexKey(storerId: Uint8Array, round: bigint): Uint8Array {
+  return bucketKey(INDEX_STORER_CHUNK_SET, storerId, u64be(round));
 }
 
 export function nodeKey(id: Uint8Array): Uint8Array {

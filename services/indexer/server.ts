@@ -88,6 +88,13 @@ export function indexerHandlers(c: IndexerServerComponents): ServiceHandlers<typ
       return { keys, nextPageToken: next, round: BigInt(cur.round) };
     },
 
+    async listStorerChunkSets(req) {
+      if (req.storerId.length !== 32) throw invalidArgument(`ListStorerChunkSets: storer_id must be 32 bytes, got ${req.storerId.length}`);
+      const cur = await ready();
+      const { chunkSets, next } = await wrap(() => c.model.storerChunkSets(req.storerId, req.pageSize, req.pageToken));
+      return { chunkSets, nextPageToken: next, round: BigInt(cur.round) };
+    },
+
     async getFileLocations(req) {
       if (req.filehash.length !== 32) throw invalidArgument(`GetFileLocations: filehash must be 32 bytes, got ${req.filehash.length}`);
       await ready();

@@ -1,12 +1,12 @@
 // The read model on a KvStore: applying blocks (one synced batch per block, cursor included) and the
 // queries behind the RPCs. Page tokens are opaque to clients: base64url of where the next page starts.
 import { NodeRecord, type NodeRole } from '../../gen/wolk/common/v1/node.js';
-import { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { FileInfo, StorageCommitment } from '../../gen/wolk/common/v1/storage.js';
 import type { CertifiedBlock } from '../../gen/wolk/common/v1/chain.js';
 import { prefixEnd, type KvStore } from '../../lib/storage/kv.js';
 import { applyCertifiedBlock, type Applied, type IndexerCoreContext } from './core.js';
-import { collectionPrefix, CURSOR_KEY, decodeCursor, fileInfoKey, NODE_PREFIX, nodeKey, storerKeysPrefix, type Cursor } from './keys.js';
+import { collectionPrefix, CURSOR_KEY, decodeCursor, fileInfoKey, NODE_PREFIX, nodeKey, storerChunkSetsPrefix, storerKeysPrefix, type Cursor } from './keys.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -106,28 +106,42 @@ export class ReadModel {
 
   /** The keys whose current commitments include `storerId`, in the order of their state keys (docs/repair.md §2). */
   async storerKeys(storerId: Uint8Array, pageSize: number, pageToken: string): Promise<{ keys: KeyRecord[]; next: string }> {
+    const { records, next } = await this.storerPage(storerKeysPrefix(storerId), 32, storerId, pageSize, pageToken, KeyRecord.decode);
+    return { keys: records, next };
+  }
+
+  /** The block chunk sets whose current commitments include `storerId`, oldest block first (docs/repair.md §9). */
+  async storerChunkSets(storerId: Uint8Array, pageSize: number, pageToken: string): Promise<{ chunkSets: ChunkSetRecord[]; next: string }> {
+    const { records, next } = await this.storerPage(storerChunkSetsPrefix(storerId), 8, storerId, pageSize, pageToken, ChunkSetRecord.decode);
+    return { chunkSets: records, next };
+  }
+
+  /**
+   * One page of a storer → record index (entries `base ‖ suffix` whose value is the record's key), in
+   * key order. The token is the last entry's suffix (`suffixLength` bytes), base64url.
+   */
+  private async storerPage<T>(base: Uint8Array, suffixLength: number, storerId: Uint8Array, pageSize: number, pageToken: string, decode: (b: Uint8Array) => T): Promise<{ records: T[]; next: string }> {
     if (storerId.length !== 32) throw new QueryError(`storer_id must be 32 bytes, got ${storerId.length}`);
     const size = pageSizeOf(pageSize);
-    const base = storerKeysPrefix(storerId);
     let gte = base;
     if (pageToken !== '') {
       const after = untoken(pageToken);
-      if (after.length !== 32) throw new QueryError('page_token is not one this indexer issued');
+      if (after.length !== suffixLength) throw new QueryError('page_token is not one this indexer issued');
       gte = new Uint8Array([...base, ...after, 0]);
     }
-    const keys: KeyRecord[] = [];
+    const records: T[] = [];
     let last: Uint8Array | null = null;
     let more = false;
     for await (const e of this.kv.range({ gte, lt: prefixEnd(base), limit: size + 1 })) {
-      if (keys.length === size) {
+      if (records.length === size) {
         more = true;
         break;
       }
       const rec = await this.kv.get(e.value);
-      if (rec !== null) keys.push(KeyRecord.decode(rec));
+      if (rec !== null) records.push(decode(rec));
       last = e.key;
     }
-    return { keys, next: more && last ? token(last.subarray(base.length)) : '' };
+    return { records, next: more && last ? token(last.subarray(base.length)) : '' };
   }
 
   async node(id: Uint8Array): Promise<NodeRecord | null> {

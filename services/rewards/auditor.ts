@@ -144,7 +144,21 @@ function memoryContainmentStore(): ContainmentStore {
   return kvContainmentStore(createMemoryKv());
 }
 
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
 type Proof = { kind: 'file'; audit: FileAudit } | { kind: 'chunk'; proof: ShareProof };
+
+/** A storer's chunk objects by the chunk set they are of (the commitment's filehash, its block's new_chunks_hash), in order. */
+function setsOf<T extends AuditObject>(chunkObjs: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const o of chunkObjs) {
+    const k = hex(o.commitment.filehash);
+    let set = out.get(k);
+    if (!set) out.set(k, (set = []));
+    set.push(o);
+  }
+  return out;
+}
 
 /**
  * The seal check of one sealed commitment (SealChecks): null when it passed now or before, when the
@@ -188,6 +202,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
   const perStorer = await Promise.all(
     [...objects.values()].map(async ({ storerId, objects: objs }) => {
       const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
+      const setSize = new Map([...setsOf(objs.filter((o) => o.kind === 'chunk'))].map(([h, set]) => [h, set.length] as const));
       const largestBatch = Math.min(SHARE_BATCH, chunkObjs.length);
       // A referenced timer (AbortSignal.timeout's is unref'd and would not keep a lone audit alive).
       const timer = new AbortController();
@@ -205,19 +220,19 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       // sampled on chain, so always fresh), under the same deadline: a storer without its sealed replica
       // must regenerate the challenged nodes, which the deadline makes too slow. Null: passed or not sealed.
       const k = a.replicaAuditChallenges ?? DEFAULT_POREP_PARAMS.auditChallenges;
-      const replicaAudit = async (cm: StorageCommitment, signal: AbortSignal): Promise<string | null> => {
+      const replicaAudit = async (cm: StorageCommitment, setChunks: number, signal: AbortSignal): Promise<string | null> => {
         if (!cm.sealed || !a.prober.proveReplica) return null;
         const sealedChallenge = c.random(32);
         const replica = await a.prober.proveReplica(storerId, cm.filehash, sealedChallenge, k, signal);
         // Only chunk-set commitments come here (a file's replica audit runs in askOne): its replica is the set's slots.
-        const r = verifyReplicaAudit(replica, cm, sealedChallenge, k, chunkSetDataBytes(a.newChunks.chunkIds.length, cm.chunkSize));
+        const r = verifyReplicaAudit(replica, cm, sealedChallenge, k, chunkSetDataBytes(setChunks, cm.chunkSize));
         return r.ok ? null : `replica audit: ${r.reason}`;
       };
-      const askShares = async (batch: readonly AuditObject[], attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
+      const askShares = async (batch: readonly AuditObject[], setChunks: number, attempt: number, signal: AbortSignal): Promise<Verdicts<Proof>> => {
         const asked = batch.map((o) => ({ chunkId: o.id, nonce: challengeFor(o, attempt) }));
-        // Every chunk of a batch is of the block's one chunk set: a sealed set's replica is audited beside
+        // Every chunk of a batch is of one chunk set (setsOf below): a sealed set's replica is audited beside
         // each batch, and a failed replica audit fails the batch's chunks (the set is not held as sealed).
-        const [answers, replicaRefused] = await Promise.all([a.prober.verifyShares!(storerId, asked, signal), batch.length > 0 ? replicaAudit(batch[0]!.commitment, signal) : null]);
+        const [answers, replicaRefused] = await Promise.all([a.prober.verifyShares!(storerId, asked, signal), batch.length > 0 ? replicaAudit(batch[0]!.commitment, setChunks, signal) : null]);
         if (replicaRefused !== null) return asked.map(() => ({ valid: false, reason: replicaRefused }));
         return asked.map(({ chunkId, nonce }, j) => {
           const ans = answers[j];
@@ -247,17 +262,21 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           }
           return [{ valid: true, proof: { kind: 'file', audit } }];
         }
-        const [proof, replicaRefused] = await Promise.all([a.prober.verifyShare(storerId, o.id, challenge, signal), replicaAudit(o.commitment, signal)]);
+        const [proof, replicaRefused] = await Promise.all([a.prober.verifyShare(storerId, o.id, challenge, signal), replicaAudit(o.commitment, setSize.get(hex(o.commitment.filehash)) ?? 0, signal)]);
         if (replicaRefused !== null) return [{ valid: false, reason: replicaRefused }];
         const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
         return [v.ok ? { valid: true, proof: { kind: 'chunk', proof } } : { valid: false, reason: v.reason }];
       };
 
-      // Every chunk of a committed chunk set, batched (a block's set is thousands of chunks), then files.
+      // Every chunk of each committed chunk set (the block's own, and sets a Repair in it restored: a
+      // storer answers for all of a set's chunks, so the set's size is its count here), batched per set
+      // (a block's set is thousands of chunks), then files.
       const calls: (AuditCall<Proof> & { objs: readonly Audited[] })[] = [];
-      for (let i = 0; i < chunkObjs.length; i += SHARE_BATCH) {
-        const batch = chunkObjs.slice(i, i + SHARE_BATCH);
-        calls.push({ objs: batch, refs: batch.map(ref), deadlineMs: c.policy.deadlineMs + c.policy.chunkAllowanceMs * batch.length, ask: (attempt, signal) => askShares(batch, attempt, signal) });
+      for (const set of setsOf(chunkObjs).values()) {
+        for (let i = 0; i < set.length; i += SHARE_BATCH) {
+          const batch = set.slice(i, i + SHARE_BATCH);
+          calls.push({ objs: batch, refs: batch.map(ref), deadlineMs: c.policy.deadlineMs + c.policy.chunkAllowanceMs * batch.length, ask: (attempt, signal) => askShares(batch, set.length, attempt, signal) });
+        }
       }
       for (const o of objs) {
         if (o.kind === 'chunk' && a.prober.verifyShares) continue;
@@ -275,10 +294,17 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const again = new Map<ObjectRef, Promise<{ v: Verdicts<Proof>[number] | undefined } | { err: unknown }>>();
       if (a.prober.verifyShares) {
         const refs = finals.filter((f) => f.outcome === 'valid' && f.retries > 0 && byRef.get(f.ref)!.kind === 'chunk').map((f) => f.ref);
-        for (let i = 0; i < refs.length; i += SHARE_BATCH) {
-          const batch = refs.slice(i, i + SHARE_BATCH);
-          const answers = askShares(batch.map((r) => byRef.get(r)!), 0, box);
-          batch.forEach((r, j) => again.set(r, answers.then((v) => ({ v: v[j] }), (err: unknown) => ({ err }))));
+        const bySet = new Map<string, ObjectRef[]>();
+        for (const r of refs) {
+          const h = hex(byRef.get(r)!.commitment.filehash);
+          bySet.set(h, [...(bySet.get(h) ?? []), r]);
+        }
+        for (const [h, setRefs] of bySet) {
+          for (let i = 0; i < setRefs.length; i += SHARE_BATCH) {
+            const batch = setRefs.slice(i, i + SHARE_BATCH);
+            const answers = askShares(batch.map((r) => byRef.get(r)!), setSize.get(h) ?? 0, 0, box);
+            batch.forEach((r, j) => again.set(r, answers.then((v) => ({ v: v[j] }), (err: unknown) => ({ err }))));
+          }
         }
       }
       let setSeal: Promise<string | null> | undefined;

@@ -1,9 +1,10 @@
-// The repairer's wiring (docs/repair.md): its ports over gRPC (indexer ListNodes/ListStorerKeys, the
-// chain's tip and registry, storers' Solicit, SubmitTx through the node's shared nonces) and a loop that
+// The repairer's wiring (docs/repair.md): its ports over gRPC (indexer ListNodes/ListStorerKeys/
+// ListStorerChunkSets, the chain's tip, blocks and registry, storers' Solicit, GetShare and CommitChunks,
+// SubmitTx through the node's shared nonces) and a loop that
 // scans every `intervalMs`, one scan at a time; stop() ends the scan in flight and returns when it has.
 import { credentials } from '@grpc/grpc-js';
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
-import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
@@ -31,10 +32,12 @@ export interface RepairLoopOptions {
   readonly nonces: ReturnType<typeof sharedNonces>;
   readonly intervalMs: number;
   readonly logger: Logger;
-  /** Most pages of ListStorerKeys read per storer per scan (1000 keys a page). */
+  /** Most pages of ListStorerKeys / ListStorerChunkSets read per storer per scan (1000 a page). */
   readonly maxPages?: number;
 }
 
+/** GetShare calls in flight to one holder while a chunk set is read. */
+const READ_CONCURRENCY = 8;
 const OPTS = { ...reconnectChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
 
 export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop(): Promise<void> } {
@@ -64,6 +67,53 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
         if (pageToken === '') break;
       }
       return out;
+    },
+    async storerChunkSets(storerId, signal) {
+      const out: ChunkSetRecord[] = [];
+      let pageToken = '';
+      for (let page = 0; page < maxPages; page++) {
+        const r = await unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
+        out.push(...r.chunkSets);
+        pageToken = r.nextPageToken;
+        if (pageToken === '') break;
+      }
+      return out;
+    },
+    // The repairer checks the answer against the record's new_chunks_hash.
+    async newChunksOf(round) {
+      const nc = (await o.chain.block(round)).block?.newChunks;
+      if (!nc) throw new Error(`block ${round} has no NewChunks`);
+      return nc;
+    },
+    // GetShare, as a node reads state objects back from storers (services/consensus/remote-state.ts get);
+    // a chunk the storer lacks (NOT_FOUND) or cannot answer is null, its bytes are hashed by the repairer.
+    async readChunks(endpoint, ids, signal) {
+      const c = storers.get(endpoint);
+      const out: (Uint8Array | null)[] = new Array<Uint8Array | null>(ids.length).fill(null);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < ids.length && !signal.aborted; i = next++) {
+          try {
+            out[i] = new Uint8Array((await unaryCall(c.getShare.bind(c), { chunkId: Buffer.from(ids[i]!) }, { endpoint, timeoutMs: 10_000, signal })).data);
+          } catch {
+            out[i] = null;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ids.length) }, worker));
+      return out;
+    },
+    // A storer that lacks chunks stores and syncs what is pushed before it answers: a generous deadline,
+    // and on a sealed network the same seal spot check as a Solicit's offer.
+    commitChunks: async (endpoint, request, signal) => {
+      const c = storers.get(endpoint);
+      const res = await unaryCall(c.commitChunks.bind(c), request, { endpoint, timeoutMs: 120_000, signal });
+      const porep = o.genesis.params.porep;
+      if (porep && res.result?.$case === 'selected') {
+        const spot = await spotCheckSeal(res.result.value, porep, (req) => unaryCall(c.proveSeal.bind(c), req, { endpoint, timeoutMs: 30_000, signal }));
+        if (!spot.ok) throw new Error(`storer at ${endpoint}: ${spot.reason}`);
+      }
+      return res;
     },
     async tip() {
       const round = await o.chain.finalizedRound();
@@ -97,6 +147,8 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
     expectedStorers: o.genesis.params.storerCommitteeSize,
     signer: signerOf(o.key),
     logger: o.logger,
+    replication: o.genesis.params.replication,
+    ...(o.genesis.params.porep ? { porep: o.genesis.params.porep } : {}),
   });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -105,7 +157,17 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
     running = repairer
       .scan(abort.signal)
       .then((r) => {
-        if (r.repaired.length + r.lost.length + r.deferred.length > 0) o.logger.info('repair scan', { round: r.round, repaired: r.repaired.length, lost: r.lost.length, deferred: r.deferred.length, reasons: r.deferred.slice(0, 3).map((d) => `${d.path}: ${d.reason}`) });
+        const sets = r.chunkSets;
+        if (r.repaired.length + r.lost.length + r.deferred.length + sets.repaired.length + sets.lost.length + sets.deferred.length > 0) {
+          o.logger.info('repair scan', {
+            round: r.round,
+            repaired: r.repaired.length,
+            lost: r.lost.length,
+            deferred: r.deferred.length,
+            reasons: r.deferred.slice(0, 3).map((d) => `${d.path}: ${d.reason}`),
+            chunkSets: { repaired: sets.repaired.length, lost: sets.lost.length, deferred: sets.deferred.length, reasons: sets.deferred.slice(0, 3).map((d) => `${d.round}: ${d.reason}`) },
+          });
+        }
       })
       .catch((err: unknown) => {
         if (!abort.signal.aborted) o.logger.warn('repair scan failed', { error: (err as Error).message });

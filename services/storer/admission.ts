@@ -2,8 +2,12 @@
 //
 // In `chain` admission (the default with a genesis) a storer keeps only what a node the chain registers
 // asks for, in its role:
-//   files   (SetFile, Solicit)                 a gateway, or the rewards node (its repairer)
-//   chunks  (SetShare, SetShares, CommitChunks) a consensus node (a proposer placing its block)
+//   files     (SetFile, Solicit)     a gateway, or the rewards node (its repairer)
+//   chunks    (SetShare, SetShares)  a consensus node (a proposer placing its block)
+//   chunkSet  (CommitChunks)         a consensus node (a proposer's block), or the rewards node (its
+//                                    repairer re-committing an older block's set, docs/repair.md §9);
+//                                    the repairer pushes missing chunks inside CommitChunks, so it
+//                                    needs no SetShare(s)
 // The request names its requester and is signed by it (lib/chain/write-request.ts has the bytes);
 // unsigned: UNAUTHENTICATED; a signature that does not verify: UNAUTHENTICATED; a key the chain does not
 // register, or registers without the role: PERMISSION_DENIED. A Solicit's source must be the
@@ -27,12 +31,25 @@ import { createTokenBuckets, type TokenBuckets } from '../../lib/rate/token-buck
 import type { Genesis, GenesisRole } from '../../lib/chain/genesis.js';
 
 export type AdmissionMode = 'chain' | 'open';
-export type WriteKind = 'file' | 'chunks';
+export type WriteKind = 'file' | 'chunks' | 'chunkSet';
 
 /** The roles whose nodes may write each kind. */
 export const WRITER_ROLES: Readonly<Record<WriteKind, readonly NodeRole[]>> = {
   file: [NodeRole.NODE_ROLE_GATEWAY, NodeRole.NODE_ROLE_REWARDS],
   chunks: [NodeRole.NODE_ROLE_CONSENSUS],
+  chunkSet: [NodeRole.NODE_ROLE_CONSENSUS, NodeRole.NODE_ROLE_REWARDS],
+};
+
+/** Who writes each kind, for messages. */
+const WRITERS: Readonly<Record<WriteKind, string>> = {
+  file: 'a gateway or the rewards node',
+  chunks: 'a consensus node',
+  chunkSet: 'a consensus node or the rewards node',
+};
+const WRITTEN_FOR: Readonly<Record<WriteKind, string>> = {
+  file: 'files are written for gateways and the rewards node',
+  chunks: 'chunks are written for consensus nodes',
+  chunkSet: 'chunk sets are committed for consensus nodes and the rewards node',
 };
 
 const ROLE_NAME: Readonly<Record<number, string>> = {
@@ -110,7 +127,7 @@ export class Admission {
     if (!signed) {
       if (this.deps.mode === 'open') return { id: UNSIGNED, node: undefined };
       throw unauthenticated(
-        `${w.rpc}: an unsigned write is refused: this storer keeps only what a node the chain registers asks for (${w.kind === 'file' ? 'a gateway or the rewards node' : 'a consensus node'}), signed with its node key (requester_id, signature)`,
+        `${w.rpc}: an unsigned write is refused: this storer keeps only what a node the chain registers asks for (${WRITERS[w.kind]}), signed with its node key (requester_id, signature)`,
       );
     }
     if (w.requesterId.length !== 32) throw unauthenticated(`${w.rpc}: requester_id: expected 32 bytes, got ${w.requesterId.length}`);
@@ -123,7 +140,7 @@ export class Admission {
     if (!node) throw permissionDenied(`${w.rpc}: requester ${id} is not a node the chain registers, so this storer keeps nothing it asks for`);
     const allowed = WRITER_ROLES[w.kind];
     if (!node.roles.some((r) => allowed.includes(r))) {
-      throw permissionDenied(`${w.rpc}: requester ${id} is registered with roles ${roleNames(node.roles)}; ${w.kind === 'file' ? 'files are written for gateways and the rewards node' : 'chunks are written for consensus nodes'} (${roleNames(allowed)})`);
+      throw permissionDenied(`${w.rpc}: requester ${id} is registered with roles ${roleNames(node.roles)}; ${WRITTEN_FOR[w.kind]} (${roleNames(allowed)})`);
     }
     return { id, node };
   }

@@ -7,6 +7,14 @@
 // signed StorageCommitment (lib/chain/commitment.ts chunkSetReplicaRoot, chunkSetShape). On a sealed
 // network (genesis params.porep) the set is first sealed into a labelled sector (porep/sealer.ts
 // sealChunkSet) and the commitment carries that sealed replica, as a file's does.
+//
+// Two requesters (admission.ts kind chunkSet): a proposer, for its block on the parent's seed, and the
+// rewards node's repairer (docs/repair.md §9), for an older block's set on a later seed (the latest
+// finalized round's). Nothing here ties the seed to the block: NewChunks carries no round, and the only
+// seed rule is selection.ts's (the registry of seed_round, read against that round's header, with the
+// request's total stake and τ when it gives them), so a repair's seed passes exactly as a proposer's.
+// Which seed rounds count for which block is the ledger's rule (block r: r − 1; a Repair: at or after
+// the set's last write), applied when the commitment is used.
 import { NewChunks } from '../../gen/wolk/common/v1/chain.js';
 import type { CommitChunksRequest, CommitChunksResponse } from '../../gen/wolk/storer/v1/storer.js';
 import { chunkSetReplicaRoot, chunkSetShape, commitChunksMessage, signStorageCommitment, storerAlpha } from '../../lib/chain/commitment.js';
@@ -26,7 +34,7 @@ import type { Sealer } from './porep/sealer.js';
 export const MAX_SET_CHUNKS = 200_000;
 
 export interface ChunkCommitterDeps {
-  /** Who may ask (admission.ts): a consensus node, within its byte budget. */
+  /** Who may ask (admission.ts kind chunkSet): a consensus node or the rewards node, within its byte budget. */
   readonly admission: Admission;
   readonly shares: ShareStore;
   readonly key: NodeKey;
@@ -74,7 +82,7 @@ export class ChunkCommitter {
     });
     if (req.seed.length !== 32) throw invalidArgument(`seed: expected 32 bytes, got ${req.seed.length}`);
     const writer = await this.deps.admission.admit({
-      kind: 'chunks',
+      kind: 'chunkSet',
       rpc: 'CommitChunks',
       requesterId: req.requesterId,
       signature: req.signature,

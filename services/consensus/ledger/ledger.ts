@@ -198,6 +198,7 @@ export class Ledger implements AgreementLedgerReader {
       newChunksAt: (round) => this.newChunksAt(round),
       // Repair (docs/repair.md): liveness threshold and per-block bound from genesis params.repair.
       repair: repairParamsOf(o.genesis.params.repair),
+      ...(o.genesis.params.porep ? { porep: o.genesis.params.porep } : {}),
       // A header is enough (its state root; state-tree nodes this node lacks come from storers), so a
       // node started from a checkpoint checks seed rounds before it too.
       stateAt: async (round) => {
@@ -231,6 +232,22 @@ export class Ledger implements AgreementLedgerReader {
     if (this.fetchedNewChunks.size >= 512) this.fetchedNewChunks.delete(this.fetchedNewChunks.keys().next().value!);
     this.fetchedNewChunks.set(round, body.newChunks);
     return body.newChunks;
+  }
+
+  /**
+   * The chunk ids of each block whose chunk set a Repair among `txs` restores (docs/repair.md §9), for
+   * newChunksOf. A Repair in a block was applied, so its block's NewChunks were readable then.
+   */
+  private async repairedSetIds(txs: readonly SignedTransaction[]): Promise<Map<bigint, readonly Uint8Array[]>> {
+    const out = new Map<bigint, readonly Uint8Array[]>();
+    for (const t of txs) {
+      if (t.tx?.body?.$case !== 'repair' || t.tx.body.value.chunkSetRound === 0n) continue;
+      const round = t.tx.body.value.chunkSetRound;
+      if (out.has(round) || round > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+      const nc = await this.newChunksAt(Number(round));
+      if (nc !== null) out.set(round, nc.chunkIds);
+    }
+    return out;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
@@ -413,7 +430,7 @@ export class Ledger implements AgreementLedgerReader {
     const closeAt = this.assembleBudgetMs !== undefined ? this.now() + this.assembleBudgetMs : undefined;
     const res = await this.execute(round, parent, candidates, true, closeAt);
     const chunks = await this.chunksOf(res.included, parent, res.root);
-    const nc = newChunksOf(res.included, chunks.map((c) => c.id));
+    const nc = newChunksOf(res.included, chunks.map((c) => c.id), await this.repairedSetIds(res.included));
     const setHash = newChunksHash(nc);
     // Before proposing: the block's own data goes to storers (DESIGN §4 step 7), within the store's
     // budget, and the storers that select themselves for the set commit to it (CommitChunks). Only the
@@ -465,7 +482,7 @@ export class Ledger implements AgreementLedgerReader {
       if (!eq(res.root, h.stateRoot)) return { valid: false, reason: 'state_root does not match the executed transactions' };
       // The block's own chunks are a function of its transactions and the two state trees: recompute.
       const ids = (await this.chunksOf(payload.txs, parent, res.root)).map((c) => c.id);
-      if (!eq(h.newChunksHash, newChunksHash(newChunksOf(payload.txs, ids)))) {
+      if (!eq(h.newChunksHash, newChunksHash(newChunksOf(payload.txs, ids, await this.repairedSetIds(payload.txs))))) {
         const claimed = payload.newChunks?.chunkIds;
         const why = claimed && !sameIds(claimed, ids) ? `chunk_ids (${claimed.length}) are not the block's own data (${ids.length} chunks)` : 'new_chunks_hash does not match the block\'s files and chunks';
         return { valid: false, reason: why };
@@ -500,7 +517,7 @@ export class Ledger implements AgreementLedgerReader {
       if (!eq(res.root, root)) throw new Error(`commit: block ${block.round} executes to another state root`);
     }
     if (!payload.newChunks && h.chunkCommitmentsHash.length > 0) throw new Error(`commit: block ${block.round} has chunk commitments, but its NewChunks are not known`);
-    const newChunks = payload.newChunks ?? newChunksOf(payload.txs, (await this.chunksOf(payload.txs, parent, root)).map((c) => c.id));
+    const newChunks = payload.newChunks ?? newChunksOf(payload.txs, (await this.chunksOf(payload.txs, parent, root)).map((c) => c.id), await this.repairedSetIds(payload.txs));
     const pb: PbBlock = { header: h, txs: payload.txs, newChunks };
     await this.chain.put(block.round, block.hash, pb, certificateToProto(certificate));
     await this.tree.commitVersion(block.round, root, { sync: true });

@@ -15,6 +15,7 @@ import { BucketRecord, KeyRecord, NameRecord, type AccountRecord } from '../../.
 import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
 import type { FileInfo, StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import type { RepairParams } from '../../../lib/chain/repair.js';
+import type { PorepNetworkParams } from '../../../lib/chain/sealed.js';
 import { applyRepair, checkRepairStateless } from './repair.js';
 import { verifyStorageCommitment } from '../../../lib/chain/commitment.js';
 import { decodeStorerSet, encodeStorerSet, storerRegistryFromState, updatedStorerSet, type StorerRegistry } from '../../../lib/chain/storer-registry.js';
@@ -91,6 +92,8 @@ export interface LedgerRules {
   readonly verified?: VerifiedTxCache;
   /** Repair (docs/repair.md): the liveness threshold and the per-block bound (genesis params.repair). */
   readonly repair: RepairParams;
+  /** A sealed network's parameters (genesis params.porep): chunk-set commitments carry sealed replicas. */
+  readonly porep?: PorepNetworkParams;
 }
 
 const ENDPOINT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -432,23 +435,33 @@ async function applySetKey(k: SetKey, state: StateOverlay, ctx: BlockContext, se
  * (lib/chain/commitment.ts verifyStorageCommitment). `idHex`/`index` key the verified-commitment cache
  * (the transaction id and the commitment's position; '' = no cache).
  */
-export async function checkCommitment(c: StorageCommitment, file: FileInfo, ctx: BlockContext, idHex: string, index: number): Promise<void> {
+/**
+ * A commitment's seed and the storer registry it is weighed against: the seed must be that of a
+ * finalized round before the block's, and the registry is stake × reputation as of the state after
+ * block seed_round. FAILED_PRECONDITION otherwise.
+ */
+export async function seedAndRegistry(c: StorageCommitment, ctx: BlockContext): Promise<{ seed: Uint8Array; registry: StorerRegistry }> {
   const who = hex(c.storerId);
   const seed = ctx.rules.seedAt(Number(c.seedRound));
   if (seed === null || Number(c.seedRound) >= ctx.round) precondition(`storer ${who}: seed_round ${c.seedRound} is not a recent finalized round`);
   if (!eq(seed!, c.seed)) precondition(`storer ${who}: seed is not the seed of round ${c.seedRound}`);
-  // The registry of the seed round: stake × reputation as of the state after block seed_round.
   const registry = await registryAt(ctx.rules, Number(c.seedRound));
   if (registry === null) precondition(`storer ${who}: the state of round ${c.seedRound} is not known here`);
+  return { seed: seed!, registry: registry! };
+}
+
+export async function checkCommitment(c: StorageCommitment, file: FileInfo, ctx: BlockContext, idHex: string, index: number): Promise<void> {
+  const who = hex(c.storerId);
+  const { seed, registry } = await seedAndRegistry(c, ctx);
   // The signature, VRF proof and weight against this round's registry may have passed on this node already.
-  const cacheKey = ctx.rules.verified && idHex !== '' ? commitmentKey(idHex, index, c.seedRound, registry!.totalWeight, ctx.rules.storers.expectedSize) : null;
+  const cacheKey = ctx.rules.verified && idHex !== '' ? commitmentKey(idHex, index, c.seedRound, registry.totalWeight, ctx.rules.storers.expectedSize) : null;
   if (cacheKey !== null && ctx.rules.verified!.has(cacheKey)) return;
   // lib/chain/commitment.ts is the one rule every service applies (storer, gateway, here, rewards).
   const verdict = verifyStorageCommitment(c, {
-    lookupStorer: (id) => registry!.lookup(id),
-    totalWeight: registry!.totalWeight,
+    lookupStorer: (id) => registry.lookup(id),
+    totalWeight: registry.totalWeight,
     expectedSize: ctx.rules.storers.expectedSize,
-    seed: seed!,
+    seed,
     filehash: file.filehash,
     seedRound: c.seedRound,
     size: file.size,

@@ -3,13 +3,13 @@
 // real ledger accepts (the plan and the ledger share lib/chain/repair.ts's liveness rule).
 import test from 'ava';
 import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
-import type { KeyRecord } from '../../../gen/wolk/common/v1/state.js';
+import type { ChunkSetRecord, KeyRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { RepairReason } from '../../../gen/wolk/common/v1/tx.js';
 import { DEFAULT_REPAIR_PARAMS } from '../../../lib/chain/repair.js';
 import { toHex } from '../../../lib/crypto/index.js';
 import { readAccount, readKey } from '../../../services/consensus/ledger/state-view.js';
-import { assessKey, chooseReplacements, planRepairs, repairBody, type NodeLookup } from '../../../services/rewards/repair-plan.js';
+import { assessChunkSet, assessKey, chooseChunkSetReplacements, chooseReplacements, chunkSetRepairBody, planChunkSetRepairs, planRepairs, repairBody, type NodeLookup } from '../../../services/rewards/repair-plan.js';
 import { commitment, fileInfo, finalizeBlock, makeNet, newUser, openLedger, setBucket, setKey, setName, txOf, type User } from '../consensus/ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
@@ -120,4 +120,50 @@ test('a Repair built from the plan is accepted by the ledger', async (t) => {
   t.deepEqual(after.commitments.map((x) => toHex(x.storerId)), [3, 1, 2].map((i) => net.storers[i]!.id));
   // Planned again on the new state: nothing left to do.
   t.is(assessKey(after, (x) => nodes.get(x), P), null);
+});
+
+// Block chunk sets (docs/repair.md §9): repaired back to N = params.replication, not to their first count.
+const set = (round: bigint, commitments: StorageCommitment[], repairedRound = 0n): ChunkSetRecord => ({ round, newChunksHash: id(), commitments, repairedRound, repairs: repairedRound > 0n ? 1 : 0 });
+
+test('a chunk set needs repair only below N live; it may replace N − live, at most its not-live commitments', (t) => {
+  const w = world();
+  const g = id(); // no node record: deregistered
+  t.is(assessChunkSet(set(5n, [c(w.a), c(w.b), c(w.f), c(w.e)]), w.nodeOf, P, 3), null, '3 live at N = 3: nothing to do, though one left');
+  const two = assessChunkSet(set(5n, [c(w.a), c(w.e), c(w.b), c(w.d)]), w.nodeOf, P, 3)!;
+  t.is(two.replaceable, 1, '2 of 4 dead at N = 3: one replacement');
+  t.is(two.label, 'chunk-set:5');
+  t.deepEqual(two.notLive.map((x) => x.reason), [RepairReason.REPAIR_REASON_DEREGISTERED, RepairReason.REPAIR_REASON_LOW_REPUTATION]);
+  t.is(assessChunkSet(set(5n, [c(w.e), c(g), c(w.d)]), w.nodeOf, P, 3)!.replaceable, 3, 'none live: all three');
+  t.is(assessChunkSet(set(5n, [c(w.a), c(w.e)]), w.nodeOf, P, 3)!.replaceable, 1, 'committed by fewer than N: only the not-live one can be replaced');
+  t.is(assessChunkSet(set(5n, [c(w.a), c(w.b)]), w.nodeOf, P, 3), null, 'fewer than N, all live: no evidence to replace');
+  t.is(assessChunkSet(set(5n, [{ ...c(w.e), size: 0n }, { ...c(w.d), size: 0n }]), w.nodeOf, P, 3), null, 'an empty set holds nothing to keep');
+});
+
+test('chunk sets are planned once per round, fewest live first, then the oldest write', (t) => {
+  const w = world();
+  const older = set(4n, [c(w.a), c(w.e), c(w.d)]);
+  const newer = set(3n, [c(w.a), c(w.e), c(w.d)], 9n); // block 3, repaired in round 9
+  const worst = set(8n, [c(w.e), c(w.d), c(id())]); // none live
+  const healthy = set(2n, [c(w.a), c(w.b), c(w.f)]);
+  const plan = planChunkSetRepairs([newer, older, worst, healthy, older, worst], w.nodeOf, P, 3, 10);
+  t.deepEqual(plan.map((x) => x.round), [8n, 4n, 3n], 'none live first; then by last write (block 3 repaired at 9 after block 4); healthy and duplicates left out');
+  t.deepEqual(planChunkSetRepairs([newer, older, worst], w.nodeOf, P, 3, 2).map((x) => x.round), [8n, 4n], 'bounded');
+});
+
+test('chunk-set offers: never from a storer in the set or not live, seed not older than the last write, valid, at most N − live', (t) => {
+  const w = world();
+  const [g, h] = [id(), id()];
+  const nodes = new Map<string, NodeRecord>([[toHex(g), storerNode(g)], [toHex(h), storerNode(h)]]);
+  const nodeOf: NodeLookup = (x) => w.nodeOf(x) ?? nodes.get(x);
+  const cand = assessChunkSet(set(5n, [c(w.a), c(w.e), c(w.b), c(w.d)], 7n), nodeOf, P, 3)!;
+  t.is(cand.replaceable, 1);
+  const bad = c(g);
+  const offered = [c(w.a, 8n), c(w.d, 8n), c(w.e, 8n), c(w.f, 6n), bad, c(w.f, 8n), c(h, 8n)];
+  const chosen = chooseChunkSetReplacements(cand, offered, nodeOf, P, (x) => x !== bad);
+  t.deepEqual(chosen.map((x) => toHex(x.storerId)), [toHex(w.f)], 'a set member (live or not), a stale seed and an invalid offer skipped; one taken, not two');
+  const body = chunkSetRepairBody(cand, chosen);
+  t.deepEqual([body.owner, body.collection, body.key, body.chunkSetRound, body.recordRound], ['', '', '', 5n, 7n]);
+  t.deepEqual(body.replaced, [{ commitment: cand.record.commitments[1], reason: RepairReason.REPAIR_REASON_DEREGISTERED }]);
+  t.deepEqual(body.commitments, chosen);
+  t.throws(() => chunkSetRepairBody(cand, [c(w.f), c(h)]), { instanceOf: RangeError }, 'more than N − live');
 });

@@ -147,6 +147,8 @@ test('chain admission: unsigned, forged and stranger writes are refused on every
     ['stranger SetFile', () => setFile(c, net.info, net.data, undefined, undefined, { signer: signerOf(net.stranger), storerId }), status.PERMISSION_DENIED, /is not a node the chain registers/],
     ['stranger Solicit', () => unary(c.solicit.bind(c), signSolicit(signerOf(net.stranger), solicitOf(net, net.gatewaySource.endpoint, seeded.bytes(32)))), status.PERMISSION_DENIED, /is not a node the chain registers/],
     ['gateway SetShares (wrong role)', () => unary(c.setShares.bind(c), { data: [chunk], ...signShareWrite(signerOf(net.gateway), storerId, [chunkId]) }), status.PERMISSION_DENIED, /roles gateway; chunks are written for consensus nodes/],
+    // The repairer pushes a chunk set's missing chunks inside CommitChunks: its key writes no SetShare(s).
+    ['rewards SetShares (wrong role)', () => unary(c.setShares.bind(c), { data: [chunk], ...signShareWrite(signerOf(net.rewards), storerId, [chunkId]) }), status.PERMISSION_DENIED, /roles rewards; chunks are written for consensus nodes \(consensus\)/],
     ['consensus SetFile (wrong role)', () => setFile(c, net.info, net.data, undefined, undefined, { signer: signerOf(net.consensus), storerId }), status.PERMISSION_DENIED, /roles consensus; files are written for gateways and the rewards node/],
     [
       'a gateway id with a stranger signature',
@@ -169,16 +171,24 @@ test('chain admission: unsigned, forged and stranger writes are refused on every
   t.deepEqual(await net.stats(), { files: 0n, chunks: 0n }, 'nothing was kept');
   t.is(net.gatewaySource.calls() + net.peerSource.calls() + net.unregisteredSource.calls(), 0, 'no source was contacted');
 
-  // CommitChunks: unsigned and by a gateway refused; by the consensus node accepted.
-  const base: CommitChunksRequest = { newChunks: { chunkIds: [Buffer.from(chunkId)], chunkCommitments: [], files: [], repairedChunkSets: [] }, seed: seeded.bytes(32), seedRound: 1n, expectedStorers: 0, totalStake: 0n, data: [chunk], ...unsignedWrite() };
-  const signedBy = (k: NodeKey): CommitChunksRequest => {
-    const req = { ...base, requesterId: Buffer.from(k.signPublicKey) };
+  // CommitChunks: unsigned and by a gateway refused; by the consensus node (a proposer) and by the
+  // rewards node (its repairer re-committing an older block's set, docs/repair.md §9) accepted.
+  const setOf = (data: Buffer): CommitChunksRequest => ({ newChunks: { chunkIds: [Buffer.from(sha256(data))], chunkCommitments: [], files: [], repairedChunkSets: [] }, seed: seeded.bytes(32), seedRound: 1n, expectedStorers: 0, totalStake: 0n, data: [data], ...unsignedWrite() });
+  const base = setOf(chunk);
+  const signedBy = (k: NodeKey, unsigned = base): CommitChunksRequest => {
+    const req = { ...unsigned, requesterId: Buffer.from(k.signPublicKey) };
     return { ...req, signature: Buffer.from(sign(SignDomain.ChunkCommitRequest, k.signSecretKey, commitChunksMessage(req))) };
   };
   t.is(await codeOf(unary(c.commitChunks.bind(c), base)), status.UNAUTHENTICATED, 'unsigned CommitChunks');
-  t.is(await codeOf(unary(c.commitChunks.bind(c), signedBy(net.gateway))), status.PERMISSION_DENIED, 'CommitChunks by a gateway');
+  const byGateway = await refusal(unary(c.commitChunks.bind(c), signedBy(net.gateway)));
+  t.is(byGateway.code, status.PERMISSION_DENIED, `CommitChunks by a gateway: ${byGateway.details}`);
+  t.regex(byGateway.details, /roles gateway; chunk sets are committed for consensus nodes and the rewards node \(consensus, rewards\)/);
+  t.deepEqual(await net.stats(), { files: 0n, chunks: 0n }, 'the refused CommitChunks kept nothing it carried');
   t.is((await unary(c.commitChunks.bind(c), signedBy(net.consensus))).result?.$case, 'selected', 'CommitChunks by a consensus node');
   t.deepEqual(await net.stats(), { files: 0n, chunks: 1n });
+  const repairSet = setOf(pattern(3000, 8));
+  t.is((await unary(c.commitChunks.bind(c), signedBy(net.rewards, repairSet))).result?.$case, 'selected', 'CommitChunks by the rewards node (a repair)');
+  t.deepEqual(await net.stats(), { files: 0n, chunks: 2n }, 'the chunk the repairer pushed inside CommitChunks is kept');
 });
 
 test('chain admission: registered nodes write in their roles, from registered sources only', async (t) => {
