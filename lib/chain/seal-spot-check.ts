@@ -51,13 +51,17 @@ export async function askSealProof(c: StorageCommitment, porep: PorepNetworkPara
 
 export type SpotCheck = { readonly ok: true } | Extract<SealCheck, { ok: false }>;
 
-/** A spot check (SEAL_SPOT_CHALLENGES challenges, at most the network's count) of a file commitment. */
+/**
+ * A spot check (SEAL_SPOT_CHALLENGES challenges, at most the network's count) of a file commitment or,
+ * with `chunkIds` (its block's), of a commitment to a block's chunk set (a chunk-set Repair's offer).
+ */
 export async function spotCheckSeal(
   c: StorageCommitment,
   porep: PorepNetworkParams,
   proveSeal: (req: ProveSealRequest) => Promise<ProveSealResponse>,
   random: (n: number) => Uint8Array = randomBytes,
+  chunkIds?: readonly Uint8Array[],
 ): Promise<SpotCheck> {
-  const r = await askSealProof(c, porep, proveSeal, { k: Math.min(porep.sealChallenges, SEAL_SPOT_CHALLENGES), random });
+  const r = await askSealProof(c, porep, proveSeal, { k: Math.min(porep.sealChallenges, SEAL_SPOT_CHALLENGES), random, ...(chunkIds ? { chunkIds } : {}) });
   return r.ok ? { ok: true } : r;
 }

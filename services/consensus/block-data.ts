@@ -147,10 +147,8 @@ export function newChunksOf(txs: readonly SignedTransaction[], chunkIds: readonl
   return { chunkIds: chunkIds.map((id) => Buffer.from(id)), files, chunkCommitments: [], repairedChunkSets };
 }
 
-/** new_chunks_hash = SHA-256(deterministic encoding of NewChunks with chunk_commitments cleared). */
-export function newChunksHash(nc: NewChunks): Uint8Array {
-  return sha256(NewChunks.encode({ ...nc, chunkCommitments: [] }).finish());
-}
+/** new_chunks_hash = SHA-256(deterministic encoding of NewChunks with chunk_commitments cleared): lib/chain/reward.ts newChunksHashOf, the one rule. */
+export { newChunksHashOf as newChunksHash } from '../../lib/chain/reward.js';
 
 // ---- which storers keep a chunk ----
 

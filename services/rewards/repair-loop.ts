@@ -109,8 +109,9 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
       const c = storers.get(endpoint);
       const res = await unaryCall(c.commitChunks.bind(c), request, { endpoint, timeoutMs: 120_000, signal });
       const porep = o.genesis.params.porep;
-      if (porep && res.result?.$case === 'selected') {
-        const spot = await spotCheckSeal(res.result.value, porep, (req) => unaryCall(c.proveSeal.bind(c), req, { endpoint, timeoutMs: 30_000, signal }));
+      if (porep && res.result?.$case === 'selected' && (request.newChunks?.chunkIds.length ?? 0) > 0) {
+        // Judged against the set's chunk ids (lib/chain/sealed.ts verifyChunkSetSealAnswer), as the cert step judges it.
+        const spot = await spotCheckSeal(res.result.value, porep, (req) => unaryCall(c.proveSeal.bind(c), req, { endpoint, timeoutMs: 30_000, signal }), undefined, request.newChunks!.chunkIds);
         if (!spot.ok) throw new Error(`storer at ${endpoint}: ${spot.reason}`);
       }
       return res;

@@ -134,7 +134,8 @@ export class Coverage {
         // An overwrite replaces the key's commitments: the old file is no longer held for this key.
         await release(stateKey);
         if (k.commitments.some(mine)) hold(stateKey, k.file.filehash);
-      } else if (body?.$case === 'repair') {
+      } else if (body?.$case === 'repair' && body.value.chunkSetRound === 0n) {
+        // (A chunk set's Repair is in the block's NewChunks.repaired_chunk_sets, below.)
         const r = body.value;
         const stateKey = pathStateKey(r.owner, r.collection, r.key);
         if (r.replaced.some((x) => x.commitment !== undefined && mine(x.commitment))) await release(stateKey);
@@ -144,6 +145,12 @@ export class Coverage {
     }
     for (const id of block.newChunks?.chunkIds ?? []) put(chunkCoveredKey(id), new Uint8Array(0));
     if (block.newChunks?.chunkCommitments.some(mine)) put(chunkSetKey(header.newChunksHash), new Uint8Array(0));
+    // An earlier block's chunk set a Repair in this block gave to this storer (docs/repair.md §9): its
+    // chunks are covered by that block's listing; its sealed set is covered from here on.
+    for (const rs of block.newChunks?.repairedChunkSets ?? []) {
+      const added = rs.commitments.find(mine);
+      if (added) put(chunkSetKey(added.filehash), new Uint8Array(0));
+    }
     const next: CoverageCursor = { round, hash, seed: Uint8Array.from(header.seed), timestampMs: Number(header.timestampMs) };
     put(CURSOR, encodeCursor(next));
     await this.kv.batch([...writes.values()], { sync: true });
