@@ -10,9 +10,10 @@
 //   those chunks are the chain's own data (transactions and state-tree nodes), which readers fetch by
 //   hash from storers in rendezvous order (docs/consensus.md "Block storage") long after the block's
 //   audit at round + auditDepth, and whichever storers the proposer placed them on hold them (the
-//   rendezvous placement is not the CommitChunks committee). Chunk sets have no repair yet
-//   (docs/repair.md), so nothing ends that responsibility. Chunks of blocks that were never certified
-//   (losing proposals) are the ones reclaimed.
+//   rendezvous placement is not the CommitChunks committee). A chunk-set Repair (docs/repair.md §9)
+//   adds committers and does not end a replaced one's responsibility (its storer is dead or failing):
+//   nothing ends it. Chunks of blocks that were never certified (losing proposals) are the ones
+//   reclaimed.
 //
 // Layout (bucket coverage):
 //   coverage ‖ 0x00                          → cursor: u64 round ‖ hash(32) ‖ seed(32) ‖ u64 timestamp_ms

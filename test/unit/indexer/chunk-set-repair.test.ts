@@ -4,37 +4,34 @@
 // replaced storer no longer lists the round, the new storer does, and the record carries repaired_round
 // and repairs. This is what a repairer checks when it asks about a storer that is no longer live.
 //
-// The blocks are assembled, validated and committed by the real ledger, whose block store answers
-// CommitChunks in-process with commitments signed as a storer signs them (services/storer/chunk-commit.ts),
-// which the ledger verifies (checkChunkCommitments). The chunk-set Repair itself cannot go through the
-// real ledger yet: its validation of chunk-set Repairs (Repair.chunk_set_round) is being written
-// separately, and today's checkRepairStateless refuses a Repair without a key. So the Repair's block is
-// built here outside the ledger, with a real certificate of the genesis committee, and applied at the
-// indexer's own level (ReadModel.apply: the same certificate, tx_root and NewChunks checks as for any
-// block). Its state_root is its parent's (the indexer does not read it) and its NewChunks carries no
-// repaired_chunk_sets. Once the ledger applies chunk-set Repairs, this test should build that block
-// through the ledger and also compare the indexed record with the state's ChunkSetRecord byte for byte.
+// Every block, the Repair's included, is assembled, validated and committed by the real ledger (with a
+// real certificate of the genesis committee), whose block store answers CommitChunks in-process with
+// commitments signed as a storer signs them (services/storer/chunk-commit.ts), which the ledger verifies
+// (checkChunkCommitments); the ledger applies the chunk-set Repair (services/consensus/ledger/repair.ts
+// applyChunkSetRepair) and the indexer follows the certified blocks as StreamBlocks sends them. The
+// indexed record of the repaired set is the ledger's state ChunkSetRecord (chunkSetStateKey), byte for byte.
 import test, { type ExecutionContext } from 'ava';
-import type { CertifiedBlock, NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { RepairReason, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
-import { chunkCommitmentsHash, chunkSetReplicaRoot, chunkSetShape, signStorageCommitment, storerAlpha } from '../../../lib/chain/commitment.js';
+import { chunkSetReplicaRoot, chunkSetShape, signStorageCommitment, storerAlpha } from '../../../lib/chain/commitment.js';
 import { chunkSetFromBlock } from '../../../lib/chain/repair.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
+import { chunkSetStateKey } from '../../../lib/chain/state-keys.js';
 import { proveSortition } from '../../../lib/crypto/sortition.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
-import { Ledger, newChunksHash, txRootOf } from '../../../services/consensus/ledger/ledger.js';
-import { blockToProto, certificateToProto, encodeLedgerPart } from '../../../services/consensus/wire.js';
+import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { BlockRejected } from '../../../services/indexer/core.js';
+import { chunkSetKey } from '../../../services/indexer/keys.js';
 import { indexerHandlers } from '../../../services/indexer/server.js';
 import { ReadModel } from '../../../services/indexer/store.js';
-import { blockOn, certify, committeeOf, finalize } from '../consensus/block-storage-fixture.js';
-import { makeNet, newUser, setName, txOf, type Net, type User } from '../consensus/ledger-fixture.js';
+import { committeeOf, finalize } from '../consensus/block-storage-fixture.js';
+import { makeNet, newUser, runNext, setName, txOf, type Net, type User } from '../consensus/ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 /** Which storers commit to which block: seeded (test/helpers/seed.ts), the same on every run with one WOLK_TEST_SEED. */
@@ -90,28 +87,19 @@ async function chainWithChunkSets() {
     const b = (await ledger.certifiedBlock(round))!;
     return { block: b.block, certificate: b.certificate, blockHash: Buffer.alloc(0) };
   };
-  /** A block of `txs` whose chunk set the storers `who` commit to. */
+  /** A block of `txs` (each must be included) whose chunk set the storers `who` commit to. */
   const block = async (who: number[], txs: SignedTransaction[]) => {
     committers.next = who;
-    await finalize(ledger, committee, txs);
+    const { included } = await finalize(ledger, committee, txs);
     committers.next = [];
+    if (included.length !== txs.length) throw new Error(`test: ${txs.length - included.length} of the block's transactions were rejected`);
     return ledger.tip().round;
   };
-  /**
-   * A certified block of `txs` on the ledger's tip built outside the ledger (see the header: the ledger
-   * does not apply chunk-set Repairs yet); the ledger's tip does not move.
-   */
-  const outsideLedger = async (txs: SignedTransaction[]): Promise<CertifiedBlock> => {
-    const parent = (await ledger.certifiedBlock(ledger.tip().round))!.block.header!;
-    const nc: NewChunks = { chunkIds: [], files: [], chunkCommitments: [], repairedChunkSets: [] };
-    const body = encodeLedgerPart({ stateRoot: parent.stateRoot, txRoot: Buffer.from(txRootOf(txs)), newChunksHash: Buffer.from(newChunksHash(nc)), timestampMs: parent.timestampMs + 1n, chunkCommitmentsHash: Buffer.from(chunkCommitmentsHash([])) });
-    const b = blockOn(ledger, committee, body);
-    return { block: blockToProto(b, { txs, newChunks: nc }), certificate: certificateToProto(certify(ledger, committee, b)), blockHash: Buffer.alloc(0) };
+  /** Applies the certified blocks after `m`'s cursor up to the ledger's tip. */
+  const catchUp = async (m: ReadModel = model) => {
+    for (let r = ((await m.cursor())?.round ?? -1) + 1; r <= ledger.tip().round; r++) await m.apply(await certified(r));
   };
-  const catchUp = async () => {
-    for (let r = ((await model.cursor())?.round ?? -1) + 1; r <= ledger.tip().round; r++) await model.apply(await certified(r));
-  };
-  return { net, ledger, model, certified, block, outsideLedger, catchUp };
+  return { net, ledger, model, certified, block, catchUp };
 }
 
 /** Every page of a storer's chunk sets at `pageSize`: the pages and the rounds in listing order. */
@@ -183,30 +171,39 @@ test('ListStorerChunkSets lists the rounds each storer committed to, oldest firs
   t.deepEqual((await list(s0, 2, first.nextPageToken)).chunkSets.map((r) => Number(r.round)), all0.slice(2, 4));
 
   // Storer 0 leaves (a real UpdateNode); the repairer replaces its commitment to the target set with
-  // storer 4's, on a seed after the set was written (the Repair's block is built outside the ledger).
+  // storer 4's, on a seed after the set was written, in a block the ledger makes.
   await c.block([], [txOf(userOf(net.storers[0]!), { $case: 'updateNode', value: { roles: { roles: [NodeRole.NODE_ROLE_GATEWAY] } } })]);
   await c.catchUp();
   const before = fromBlock.get(target)!;
   const replaced = before.commitments.find((x) => toHex(x.storerId) === net.storers[0]!.id)!;
   const at = ledger.tip().round;
   const replacement = chunkCommitment(net, net.storers[4]!, before.newChunksHash, replaced, ledger.seedAt(at)!, at);
-  const repairer = userOf(net.rewards[0]!);
-  const repairTx = (chunkSetRound: bigint) =>
-    txOf(repairer, {
-      $case: 'repair',
-      value: { owner: '', collection: '', key: '', recordRound: chunkSetRound, chunkSetRound, replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
-    });
+  const repair = txOf(userOf(net.rewards[0]!), {
+    $case: 'repair',
+    value: { owner: '', collection: '', key: '', recordRound: BigInt(target), chunkSetRound: BigInt(target), replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [replacement] },
+  });
+  t.is(await ledger.latestState().get(chunkSetStateKey(BigInt(target))), null, 'never repaired: the state has no record of the set, the indexer has the block\'s');
+  await t.notThrowsAsync(runNext(ledger, repair), 'the ledger accepts the Repair');
+  const repairRound = await c.block([], [repair]);
+  t.is(repairRound, at + 1);
+  const repairBlock = await c.certified(repairRound);
+  t.deepEqual(
+    (repairBlock.block!.newChunks?.repairedChunkSets ?? []).map((x) => [Number(x.round), ids(x.commitments)]),
+    [[target, [net.storers[4]!.id]]],
+    'the ledger\'s repair block carries the restored set',
+  );
 
-  // A Repair of a chunk set the indexer does not hold means its read model is not the chain's: refused,
-  // and nothing of that block is written.
-  const future = BigInt(at + 50);
-  await t.throwsAsync(model.apply(await c.outsideLedger([repairTx(future)])), { instanceOf: BlockRejected, message: new RegExp(`chunk set of block ${future}, which is not indexed`) });
-  t.is((await model.cursor())!.round, at);
-  repairer.nonce = 0n;
+  // A read model that lacks the repaired set (one indexed before this index existed, or not the chain's)
+  // refuses the certified Repair block, and writes nothing of it.
+  const staleKv = createMemoryKv();
+  const stale = new ReadModel(staleKv, { genesis: net.genesis, certificates: createCertificateVerifier(net.genesis), rewardPerValid: 10n });
+  for (let r = 0; r <= at; r++) await stale.apply(await c.certified(r));
+  await staleKv.del(chunkSetKey(BigInt(target)));
+  await t.throwsAsync(stale.apply(repairBlock), { instanceOf: BlockRejected, message: new RegExp(`block ${repairRound} repairs the chunk set of block ${target}, which is not indexed`) });
+  t.is((await stale.cursor())!.round, at);
+  t.false((await stale.storerChunkSets(net.storers[4]!.signPublicKey, 0, '')).chunkSets.some((r) => Number(r.round) === target));
 
-  const repairBlock = await c.outsideLedger([repairTx(BigInt(target))]);
-  await model.apply(repairBlock);
-  const repairRound = at + 1;
+  await c.catchUp();
   t.is((await model.cursor())!.round, repairRound);
 
   const roundsOf = async (i: number) => (await model.storerChunkSets(net.storers[i]!.signPublicKey, 0, '')).chunkSets.map((r) => Number(r.round));
@@ -226,6 +223,10 @@ test('ListStorerChunkSets lists the rounds each storer committed to, oldest firs
   t.deepEqual(Buffer.from(after.commitments.find((x) => toHex(x.storerId) === net.storers[4]!.id)!.signature), Buffer.from(replacement.signature));
   t.is(after.repairedRound, BigInt(repairRound));
   t.is(after.repairs, 1);
+  // The indexer's record is the ledger's: the state's ChunkSetRecord of the set, byte for byte.
+  const inState = await ledger.latestState().get(chunkSetStateKey(BigInt(target)));
+  t.truthy(inState, 'the ledger wrote the set\'s record');
+  t.deepEqual(encoded(after), Buffer.from(inState!), 'indexer record = state record at chunkSetStateKey(R)');
   // Every listing of the set shows the repaired record.
   const via1 = (await model.storerChunkSets(net.storers[1]!.signPublicKey, 0, '')).chunkSets.find((r) => Number(r.round) === target)!;
   t.deepEqual(encoded(via1), encoded(after));

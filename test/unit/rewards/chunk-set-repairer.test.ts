@@ -1,30 +1,29 @@
-// The repairer's chunk-set scan (services/rewards/repairer.ts, docs/repair.md §9) against a real chain
-// (ledger with real certificates, test/unit/indexer/chain.ts: node records, registries and seeds) and
-// the indexer's read model for ListNodes. Storers are real ChunkCommitters (services/storer/chunk-commit.ts)
-// with chain admission, the chain's registry (selection.ts) and an in-memory share store, answered at the
-// CommitChunks / GetShare boundary; the block's set and its first commitments are made through them too,
-// by a consensus node's request (lib/chain/commit-chunks-client.ts, as the proposer asks).
-//
-// ListStorerChunkSets is answered from the test's own records (the indexer's side is tested with the
-// indexer); a submitted Repair is checked here by the ledger's rules for chunk-set Repairs (docs/repair.md
-// §9: replaced byte-identical with true reasons, at most chunkSetShortfall, each new commitment live, not
-// in the set and valid under verifyChunkCommitment on a fresh seed of the chain) and then applied to the
-// record with lib/chain/repair.ts repairedChunkSet, the substitution the ledger and indexer make.
+// The repairer's chunk-set scan (services/rewards/repairer.ts, docs/repair.md §9) against a real chain:
+// every block is assembled, validated and committed by the real ledger with a real certificate of the
+// genesis committee (test/unit/consensus/block-storage-fixture.ts), and the indexer's read model follows
+// the certified blocks for ListNodes and ListStorerChunkSets. Storers are real ChunkCommitters
+// (services/storer/chunk-commit.ts) with chain admission, the chain's registry (selection.ts) and an
+// in-memory share store, answered at the CommitChunks / GetShare boundary. A block's chunk set and its
+// first commitments are made through them by the ledger's block store, which asks as the proposer asks
+// (a consensus node's signed CommitChunks, lib/chain/commit-chunks-client.ts); the ledger keeps the
+// commitments that verify. A Repair the repairer submits is signed with the rewards node's key and
+// finalized by the ledger, which must include it (services/consensus/ledger/repair.ts
+// applyChunkSetRepair: version, evidence, shortfall, new chunk-set commitments on a fresh seed).
 import test from 'ava';
-import type { NewChunks } from '../../../gen/wolk/common/v1/chain.js';
-import { NodeRole, type NodeRecord } from '../../../gen/wolk/common/v1/node.js';
-import type { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
+import type { CertifiedBlock, NewChunks } from '../../../gen/wolk/common/v1/chain.js';
+import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
+import { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
-import { RepairReason, type Repair } from '../../../gen/wolk/common/v1/tx.js';
+import { RepairReason, type Repair, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { askToCommit, commitChunksRequest } from '../../../lib/chain/commit-chunks-client.js';
-import { verifyChunkCommitment } from '../../../lib/chain/commitment.js';
-import { chunkSetFromBlock, chunkSetRecordRound, chunkSetShortfall, DEFAULT_REPAIR_PARAMS, notLiveReason, repairedChunkSet } from '../../../lib/chain/repair.js';
-import { newChunksHashOf } from '../../../lib/chain/reward.js';
+import { chunkSetFromBlock, DEFAULT_REPAIR_PARAMS } from '../../../lib/chain/repair.js';
+import { chunkSetStateKey } from '../../../lib/chain/state-keys.js';
 import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import { signerOf, type NodeKey } from '../../../lib/identity/node-key.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
+import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { readAccount } from '../../../services/consensus/ledger/state-view.js';
 import { registryAt } from '../../../services/consensus/ledger/transactions.js';
 import { ReadModel } from '../../../services/indexer/store.js';
@@ -33,8 +32,8 @@ import { Admission, genesisNodes } from '../../../services/storer/admission.js';
 import { ChunkCommitter } from '../../../services/storer/chunk-commit.js';
 import { createSelection } from '../../../services/storer/selection.js';
 import { ShareStore } from '../../../services/storer/shares.js';
-import { txOf, type User } from '../consensus/ledger-fixture.js';
-import { makeChain } from '../indexer/chain.js';
+import { committeeOf, finalize } from '../consensus/block-storage-fixture.js';
+import { makeNet, newUser, runNext, setName, txOf, type User } from '../consensus/ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 const seeded = testRandom('unit/rewards/chunk-set-repairer.test.ts');
@@ -47,43 +46,78 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Bu
 const userOf = (k: NodeKey): User => ({ publicKey: Buffer.from(k.signPublicKey), secretKey: k.signSecretKey, nonce: 0n });
 
 async function world(storers: number) {
-  const chain = await makeChain({ storers, storerCommitteeSize: COMMITTEE, rewards: 1, replication: N });
-  const { net, ledger } = chain;
-  const model = new ReadModel(createMemoryKv(), { genesis: net.genesis, certificates: createCertificateVerifier(net.genesis), rewardPerValid: 10n });
-  const sync = async () => {
-    const from = ((await model.cursor())?.round ?? -1) + 1;
-    for (let r = from; r <= ledger.tip().round; r++) await model.apply(await chain.certified(r));
-  };
+  const net = makeNet({ storers, storerCommitteeSize: COMMITTEE, rewards: 1, replication: N });
   const endpointOf = (k: NodeKey) => net.genesis.nodes.find((n) => n.id === k.id)!.endpoint;
+  /** Storers (by index) the ledger's block store asks to commit to the next block's chunk set. */
+  let committers: number[] = [];
+  // The ledger is opened below; the storers' selection and the block store read its registry.
+  let ledger: Ledger | undefined;
+  const registry = async (round: number) => (await registryAt(ledger!.rules, round))!;
   // One real ChunkCommitter per storer, admitting writes signed by the genesis' consensus and rewards nodes.
   const storerAt = new Map<string, { key: NodeKey; shares: ShareStore; committer: ChunkCommitter }>();
   for (const key of net.storers) {
     const shares = new ShareStore(createMemoryKv());
     await shares.init();
     const admission = new Admission({ mode: 'chain', lookup: genesisNodes(net.genesis), storerEndpoints: async () => [], resolve: async () => [], now: Date.now, budget: { bytesPerSecond: 0, burstBytes: 1 << 30 } });
-    const selection = createSelection(net.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: 1000n }, N, async (round) => (await registryAt(ledger.rules, round))!);
+    const selection = createSelection(net.genesis, { idHex: key.id, vrfPublicKey: key.vrfPublicKey, stake: 1000n }, N, registry);
     storerAt.set(endpointOf(key), { key, shares, committer: new ChunkCommitter({ admission, shares, key, selection, logger: silentLogger }) });
   }
   /** Storers whose data is gone: GetShare and CommitChunks fail. */
   const wiped = new Set<string>();
+  ledger = await Ledger.open({
+    kv: createMemoryKv(),
+    genesis: net.genesis,
+    crypto: { hash: (...p: Uint8Array[]) => sha256(...p) },
+    blockStore: {
+      // As the proposer asks (services/consensus/remote-state.ts commitments): a consensus node's signed
+      // CommitChunks on the parent's seed, missing chunks pushed until the storer holds the set.
+      async store(_round, chunks, set) {
+        const base = commitChunksRequest({ ...set, expectedStorers: COMMITTEE, totalStake: (await registry(set.seedRound)).totalWeight }, signerOf(net.consensus[0]!));
+        const byId = new Map(chunks.map((c) => [toHex(c.id), c.data]));
+        const chunkCommitments: StorageCommitment[] = [];
+        for (const i of committers) {
+          const c = await askToCommit((req) => storerAt.get(endpointOf(net.storers[i]!))!.committer.commit(req), base, (id) => byId.get(id));
+          if (!c) throw new Error(`storer ${i} was not selected for the test set`);
+          chunkCommitments.push(c);
+        }
+        return { chunkCommitments };
+      },
+    },
+  });
+  const chain = ledger;
+  const committee = committeeOf(net);
+  const certified = async (round: number): Promise<CertifiedBlock> => {
+    const b = (await chain.certifiedBlock(round))!;
+    return { block: b.block, certificate: b.certificate, blockHash: Buffer.alloc(0) };
+  };
+  /** A certified block of `txs`, every one of which the ledger must include. */
+  const block = async (txs: SignedTransaction[]) => {
+    const { included } = await finalize(chain, committee, txs);
+    if (included.length !== txs.length) throw new Error(`test: ${txs.length - included.length} of the block's transactions were rejected`);
+    return chain.tip().round;
+  };
+  const model = new ReadModel(createMemoryKv(), { genesis: net.genesis, certificates: createCertificateVerifier(net.genesis), rewardPerValid: 10n });
+  const sync = async () => {
+    const from = ((await model.cursor())?.round ?? -1) + 1;
+    for (let r = from; r <= chain.tip().round; r++) await model.apply(await certified(r));
+  };
   const committed: string[] = [];
   const read: string[] = [];
-  /** The chain's chunk-set records, as ListStorerChunkSets would list them; NewChunks by round. */
-  const records = new Map<bigint, ChunkSetRecord>();
-  const blocks = new Map<bigint, NewChunks>();
+  /** NewChunks the test substitutes for a block's (GetBlock answering something else). */
+  const tampered = new Map<number, NewChunks>();
   const submitted: Repair[] = [];
   let reputation = new Map<string, number>();
   const ports: RepairerPorts = {
     listNodes: async () => (await sync(), (await model.listNodes(NodeRole.NODE_ROLE_UNSPECIFIED, 1000, '')).nodes.map((n) => ({ ...n, reputationPpm: reputation.get(toHex(n.id)) ?? n.reputationPpm }))),
     storerKeys: async () => [],
-    tip: async () => ({ round: ledger.tip().round, seed: ledger.tip().seed }),
-    registry: async (round) => (await registryAt(ledger.rules, round))!,
+    tip: async () => ({ round: chain.tip().round, seed: chain.tip().seed }),
+    registry: async (round) => registry(round),
     solicit: async () => {
       throw new Error('no key needs repair here');
     },
     submit: async (repair) => (submitted.push(repair), seeded.bytes(32)),
-    storerChunkSets: async (id) => [...records.values()].filter((r) => r.commitments.some((c) => same(c.storerId, id))),
-    newChunksOf: async (round) => blocks.get(BigInt(round))!,
+    storerChunkSets: async (id) => (await sync(), (await model.storerChunkSets(id, 1000, '')).chunkSets),
+    newChunksOf: async (round) => tampered.get(round) ?? (await certified(round)).block!.newChunks!,
     async readChunks(endpoint, ids) {
       read.push(endpoint);
       const s = storerAt.get(endpoint)!;
@@ -97,89 +131,58 @@ async function world(storers: number) {
       return s.committer.commit(req);
     },
   };
+  /** The state's ChunkSetRecord of block `round`'s set (null: never repaired). */
+  const stateRecord = async (round: bigint) => {
+    const raw = await chain.latestState().get(chunkSetStateKey(round));
+    return raw === null ? null : ChunkSetRecord.decode(raw);
+  };
   return {
-    chain,
+    net,
+    ledger: chain,
     ports,
     wiped,
     committed,
     read,
-    records,
-    blocks,
+    tampered,
     submitted,
     endpointOf,
+    stateRecord,
     setReputation: (k: NodeKey, ppm: number) => void (reputation = new Map([...reputation, [k.id, ppm]])),
-    /**
-     * A block's chunk set as a proposer makes it: the next block's round, its parent's seed, the chunks
-     * pushed by a consensus node's CommitChunks to `committers` (their commitments, in that order).
-     */
-    async block(committers: number[]): Promise<ChunkSetRecord> {
-      const chunks = Array.from({ length: seeded.int(3, 6) }, (_, i) => Buffer.from(seeded.bytes(i === 0 ? 5000 : seeded.int(60, 900))));
-      const nc: NewChunks = { chunkIds: chunks.map((c) => Buffer.from(sha256(c))), files: [], chunkCommitments: [], repairedChunkSets: [] };
-      const seedRound = ledger.tip().round;
-      const total = (await registryAt(ledger.rules, seedRound))!.totalWeight;
-      const base = commitChunksRequest({ newChunks: nc, seed: ledger.seedAt(seedRound)!, seedRound, expectedStorers: COMMITTEE, totalStake: total }, signerOf(net.consensus[0]!));
-      const byId = new Map(chunks.map((c) => [toHex(sha256(c)), c]));
-      const commitments: StorageCommitment[] = [];
-      for (const i of committers) {
-        const c = await askToCommit((req) => storerAt.get(endpointOf(net.storers[i]!))!.committer.commit(req), base, (id) => byId.get(id));
-        if (!c) throw new Error(`storer ${i} was not selected for the test set`);
-        commitments.push(c);
-      }
-      await chain.finalize([]);
-      const round = BigInt(ledger.tip().round);
-      const withCommitments = { ...nc, chunkCommitments: commitments };
-      blocks.set(round, withCommitments);
-      const rec = chunkSetFromBlock(round, newChunksHashOf(withCommitments), withCommitments);
-      records.set(round, rec);
+    /** A block (a SetName: its transaction and state chunks are the set) whose chunk set `committers` commit to, as the ledger made it. */
+    async block(who: number[]): Promise<ChunkSetRecord> {
+      committers = who;
+      const round = await block([setName(newUser(), `n${seeded.hex(4)}`)]).finally(() => void (committers = []));
+      const b = (await certified(round)).block!;
+      const rec = chunkSetFromBlock(BigInt(round), b.header!.newChunksHash, b.newChunks!);
+      if (rec.commitments.length !== who.length) throw new Error(`test: the ledger kept ${rec.commitments.length} of ${who.length} chunk-set commitments`);
       return rec;
     },
     async leave(i: number) {
       const s = net.storers[i]!;
       wiped.add(s.id);
       const u = userOf(s);
-      u.nonce = (await readAccount(ledger.latestState(), s.signPublicKey)).nonce;
-      await chain.finalize([txOf(u, { $case: 'updateNode', value: { roles: { roles: [NodeRole.NODE_ROLE_GATEWAY] } } })]);
+      u.nonce = (await readAccount(chain.latestState(), s.signPublicKey)).nonce;
+      await block([txOf(u, { $case: 'updateNode', value: { roles: { roles: [NodeRole.NODE_ROLE_GATEWAY] } } })]);
     },
     repairer: (over: Partial<Parameters<typeof createRepairer>[0]> = {}) =>
       createRepairer({ ports, params: P, expectedStorers: COMMITTEE, replication: N, signer: signerOf(net.rewards[0]!), logger: silentLogger, ...over }),
-    /** The rules the ledger applies to a chunk-set Repair in the next block (docs/repair.md §9); null when it holds. */
-    async problem(repair: Repair, nodes: NodeRecord[]): Promise<string | null> {
-      const nodeOf = (id: Uint8Array) => nodes.find((n) => same(n.id, id));
-      const rec = records.get(repair.chunkSetRound);
-      if (!rec) return 'no such chunk set';
-      if (repair.owner !== '' || repair.collection !== '' || repair.key !== '') return 'names a key';
-      if (repair.recordRound !== chunkSetRecordRound(rec)) return `record_round ${repair.recordRound}, the set's is ${chunkSetRecordRound(rec)}`;
-      if (repair.replaced.length === 0 || repair.replaced.length !== repair.commitments.length) return 'replaced and commitments differ in count';
-      if (repair.replaced.length > chunkSetShortfall(rec.commitments, nodeOf, P, N)) return 'replaces more than N − live';
-      const nc = blocks.get(rec.round)!;
-      const lengths = (await storerAt.get(endpointOf(net.storers.find((k) => !wiped.has(k.id))!))!.shares.getMany(nc.chunkIds)).map((d) => d!.length);
-      for (const r of repair.replaced) {
-        if (!rec.commitments.some((c) => same(c.signature, r.commitment!.signature) && same(c.storerId, r.commitment!.storerId))) return 'forged evidence';
-        if (notLiveReason(nodeOf(r.commitment!.storerId), P) !== r.reason) return 'a reason that is not the state\'s';
-      }
-      const include = ledger.tip().round + 1;
-      for (const c of repair.commitments) {
-        if (rec.commitments.some((x) => same(x.storerId, c.storerId))) return 'a storer already in the set';
-        if (notLiveReason(nodeOf(c.storerId), P) !== null) return 'a new storer that is not live';
-        if (c.seedRound < repair.recordRound || c.seedRound >= BigInt(include)) return `seed_round ${c.seedRound} is not fresh`;
-        if (!same(c.seed, ledger.seedAt(Number(c.seedRound))!)) return 'seed is not the seed of seed_round';
-        const reg = (await registryAt(ledger.rules, Number(c.seedRound)))!;
-        const v = verifyChunkCommitment(c, { lookupStorer: (id) => reg.lookup(id), totalWeight: reg.totalWeight, expectedSize: COMMITTEE, seed: c.seed, seedRound: c.seedRound, newChunksHash: rec.newChunksHash, chunkLengths: lengths });
-        if (!v.ok) return v.reason;
-      }
-      return null;
-    },
-    /** Applies a Repair as the ledger does (in the next block). */
-    async apply(repair: Repair) {
-      await chain.finalize([]);
-      records.set(repair.chunkSetRound, repairedChunkSet(records.get(repair.chunkSetRound)!, repair, BigInt(ledger.tip().round), same));
+    /**
+     * A submitted Repair as the rewards node's signed transaction, in the next block the ledger makes:
+     * it must be included (runNext first, so a refusal fails with the ledger's reason). Its round.
+     */
+    async finalizeRepair(repair: Repair): Promise<number> {
+      const u = userOf(net.rewards[0]!);
+      u.nonce = (await readAccount(chain.latestState(), u.publicKey)).nonce;
+      const stx = txOf(u, { $case: 'repair', value: repair });
+      await runNext(chain, stx);
+      return block([stx]);
     },
   };
 }
 
-test('2 of 4 committers dead at N = 3: exactly one replacement, a Repair the ledger\'s rules accept; then nothing to do', async (t) => {
+test('2 of 4 committers dead at N = 3: exactly one replacement, a Repair the ledger includes; then nothing to do', async (t) => {
   const w = await world(7);
-  const { net } = w.chain;
+  const { net } = w;
   const set = await w.block([0, 1, 2, 3]);
   await w.leave(0);
   await w.leave(1);
@@ -198,15 +201,27 @@ test('2 of 4 committers dead at N = 3: exactly one replacement, a Repair the led
   t.deepEqual(repair.replaced[0]!.commitment, set.commitments.find((c) => same(c.storerId, repair.replaced[0]!.commitment!.storerId)), 'the evidence is the set\'s commitment, byte for byte');
   const fresh = repair.commitments[0]!;
   t.true([4, 5].map((i) => net.storers[i]!.id).includes(toHex(fresh.storerId)), 'a live storer that was not in the set');
-  t.is(Number(fresh.seedRound), w.chain.ledger.tip().round, 'on the latest finalized seed');
-  const nodes = await w.ports.listNodes(new AbortController().signal);
-  t.is(await w.problem(repair, nodes), null);
+  t.is(Number(fresh.seedRound), w.ledger.tip().round, 'on the latest finalized seed');
   // Only live storers outside the set were asked to commit; the set's chunks came from a live holder.
   const asked = new Set(w.committed);
   t.deepEqual([...asked].sort(), [4, 5].map((i) => w.endpointOf(net.storers[i]!)).sort());
   t.true(w.read.length >= 1 && [2, 3].map((i) => w.endpointOf(net.storers[i]!)).includes(w.read[0]!), 'read from a live holder first');
-  // Applied: 3 live, so the next scan submits nothing.
-  await w.apply(repair);
+  // The ledger includes it: the state's record of the set names the new storer in the replaced one's
+  // place, so 3 are live and the next scan (the indexer following the chain) submits nothing.
+  t.is(await w.stateRecord(set.round), null, 'never repaired before');
+  const repairRound = await w.finalizeRepair(repair);
+  const rec = (await w.stateRecord(set.round))!;
+  t.deepEqual(
+    rec.commitments.map((c) => toHex(c.storerId)),
+    set.commitments.map((c) => (same(c.storerId, repair.replaced[0]!.commitment!.storerId) ? toHex(fresh.storerId) : toHex(c.storerId))),
+  );
+  t.deepEqual(Buffer.from(rec.commitments.find((c) => same(c.storerId, fresh.storerId))!.signature), Buffer.from(fresh.signature), 'the offer the repairer chose, byte for byte');
+  t.is(rec.repairedRound, BigInt(repairRound));
+  // The storer not replaced still lists the set, now the state's record: the next scan looks at it and
+  // finds N live.
+  const notReplaced = [0, 1].map((i) => net.storers[i]!).find((k) => !same(k.signPublicKey, repair.replaced[0]!.commitment!.storerId))!;
+  const listed = (await w.ports.storerChunkSets!(notReplaced.signPublicKey, new AbortController().signal)).find((x) => x.round === set.round);
+  t.deepEqual(listed && Buffer.from(ChunkSetRecord.encode(listed).finish()), Buffer.from(ChunkSetRecord.encode(rec).finish()));
   const again = await w.repairer().scan(new AbortController().signal);
   t.deepEqual([again.chunkSets.repaired, again.chunkSets.lost, again.chunkSets.deferred], [[], [], []]);
   t.is(w.submitted.length, 1);
@@ -223,7 +238,7 @@ test('a set with N live commitments is not repaired (one of 4 dead at N = 3)', a
 
 test('a set none of whose holders can serve its chunks is reported lost with the evidence; nothing is submitted', async (t) => {
   const w = await world(7);
-  const { net } = w.chain;
+  const { net } = w;
   const set = await w.block([0, 1, 2]);
   for (const i of [0, 1, 2]) await w.leave(i);
   const report = await w.repairer().scan(new AbortController().signal);
@@ -232,7 +247,7 @@ test('a set none of whose holders can serve its chunks is reported lost with the
   const lost = report.chunkSets.lost[0]!;
   t.is(lost.round, String(set.round));
   t.is(lost.newChunksHash, toHex(set.newChunksHash));
-  t.deepEqual(lost.evidence.map((e) => e.storer), [0, 1, 2].map((i) => net.storers[i]!.id));
+  t.deepEqual(lost.evidence.map((e) => e.storer), [0, 1, 2].map((i) => net.storers[i]!.id).sort(), 'every commitment of the set, in the record\'s order (the block orders them by storer id)');
   t.true(lost.evidence.every((e) => e.standing === 'deregistered' && /could not serve the chunks/.test(e.source)), JSON.stringify(lost.evidence));
   t.deepEqual([w.submitted, w.committed], [[], []], 'no Repair and no CommitChunks without the chunks');
 });
@@ -241,8 +256,8 @@ test('a NewChunks that does not hash to the record\'s new_chunks_hash is not use
   const w = await world(6);
   const set = await w.block([0, 1, 2]);
   await w.leave(0);
-  const nc = w.blocks.get(set.round)!;
-  w.blocks.set(set.round, { ...nc, chunkIds: nc.chunkIds.slice(1) });
+  const nc = (await w.ledger.certifiedBlock(Number(set.round)))!.block.newChunks!;
+  w.tampered.set(Number(set.round), { ...nc, chunkIds: nc.chunkIds.slice(1) });
   const report = await w.repairer().scan(new AbortController().signal);
   t.deepEqual(report.chunkSets.repaired, []);
   t.is(report.chunkSets.deferred.length, 1);
@@ -265,7 +280,7 @@ test('a chunk set with a Repair pending is not repaired again until it applies o
   now += 6000;
   t.is((await repairer.scan(signal)).chunkSets.repaired.length, 1, 'after pendingMs without the repair applied: again');
   t.is(w.submitted.length, 2);
-  await w.apply(w.submitted[1]!);
-  t.false(w.records.get(set.round)!.commitments.some((c) => toHex(c.storerId) === w.chain.net.storers[0]!.id));
+  await w.finalizeRepair(w.submitted[1]!);
+  t.false((await w.stateRecord(set.round))!.commitments.some((c) => toHex(c.storerId) === w.net.storers[0]!.id));
   t.is((await repairer.scan(signal)).chunkSets.repaired.length, 0);
 });
