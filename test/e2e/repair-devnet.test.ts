@@ -23,11 +23,10 @@ import { join } from 'node:path';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { StandingOutcome } from '../../gen/wolk/common/v1/tx.js';
 import { RewardsServiceClient, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
-import { DEFAULT_SHAPE, DEVNET_PARAMS, portKeys } from '../../scripts/devnet-plan.js';
+import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
-import { startDevnet, type Devnet } from '../helpers/devnet.js';
+import { startRepairDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
-import { freePort } from '../helpers/ports.js';
 import { logSeedOnFailure, testRandom } from '../helpers/seed.js';
 
 const seeded = testRandom('e2e/repair-devnet.test.ts');
@@ -50,12 +49,7 @@ const cli = devnetCli(work, () => devnet.endpoints().gateway);
 
 test.before(async () => {
   if (!enabled) return;
-  // Fixed ports (the launcher keeps those of ports.json when free), so the indexer's is known up front.
-  const dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-'));
-  const ports: Record<string, number> = {};
-  for (const k of portKeys(DEFAULT_SHAPE)) ports[k] = await freePort();
-  writeFileSync(join(dir, 'ports.json'), JSON.stringify(ports));
-  devnet = await startDevnet(dir, { WOLK_INDEXER: `127.0.0.1:${ports['indexer-0']}`, WOLK_REPAIR_INTERVAL_MS: '1000', WOLK_DEVNET_FAULTS: `${LAZY}:drop-after-commit` });
+  devnet = await startRepairDevnet({ WOLK_DEVNET_FAULTS: `${LAZY}:drop-after-commit` });
 });
 
 test.after.always(async () => {

@@ -11,6 +11,7 @@ import { mkdirp } from '../../lib/fs/mkdirp.js';
 import { loadOrCreateNodeKey, NODE_KEY_FILE } from '../../lib/identity/node-key.js';
 import { DEFAULT_SHAPE, devnetGenesis, planProcesses, portKeys, type NodeIdentity } from '../../scripts/devnet-plan.js';
 import { pollUntil } from './poll.js';
+import { freePort } from './ports.js';
 import { ROOT } from './process.js';
 import { testRandom } from './seed.js';
 
@@ -76,4 +77,17 @@ export async function startDevnet(dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * A devnet with the rewards service's repairer on (docs/repair.md): fixed ports (the launcher keeps
+ * those of ports.json when free), so the indexer's is known up front and given to every process as
+ * WOLK_INDEXER; the repairer scans every second. `env` adds to (or overrides) that.
+ */
+export async function startRepairDevnet(env: Record<string, string> = {}): Promise<Devnet> {
+  const dir = mkdtempSync(join(tmpdir(), 'wolk-devnet-'));
+  const ports: Record<string, number> = {};
+  for (const k of portKeys(DEFAULT_SHAPE)) ports[k] = await freePort();
+  writeFileSync(join(dir, 'ports.json'), JSON.stringify(ports));
+  return startDevnet(dir, { WOLK_INDEXER: `127.0.0.1:${ports['indexer-0']}`, WOLK_REPAIR_INTERVAL_MS: '1000', ...env });
 }
