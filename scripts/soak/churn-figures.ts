@@ -3,6 +3,7 @@
 // (test/unit/soak/churn-figures.test.ts). `npm run durability -- --from-soak FILE` reads the JSON
 // these make (scripts/durability.ts soakInputs).
 import { percentile } from './chaos.js';
+import type { ChunkSetRecord } from '../../gen/wolk/common/v1/state.js';
 
 /** One (killed storer, key) pair: the key named the storer when it died, or while it was dead. */
 export interface AffectedKey {
@@ -128,6 +129,8 @@ export interface ChurnFigures {
   readonly restoreMs: ReturnType<typeof spread>;
   readonly repairsApplied: number;
   readonly repairsSubmitted: number;
+  /** Block chunk sets that named a killed storer (absent in files from before chunk-set repair). */
+  readonly chunkSets?: ChunkSetChurn;
   readonly bytesPerRepair: { readonly p50: number | null; readonly p99: number | null; readonly aggregate: number | null; readonly fetchedBytes: number; readonly wastedBytes: number };
   readonly filesLost: number;
   readonly lost: readonly string[];
@@ -142,9 +145,45 @@ export interface ChurnFigures {
   readonly dir: string;
 }
 
-/** What the soak must show to pass: nothing lost, every GET identical, every affected key back at N. */
+/** Block chunk sets at the end of a churn soak (docs/repair.md §9). */
+export interface ChunkSetChurn {
+  /** Non-empty sets whose current commitments still name a killed storer. */
+  readonly named: number;
+  /** Of those, repaired at least once (ChunkSetRecord.repairs > 0). */
+  readonly repaired: number;
+  /** Chunk-set Repairs the rewards service says it submitted. */
+  readonly repairsSubmitted: number;
+  /** Sets with no live commitment that the repairer reported lost. */
+  readonly lost: number;
+  /** Sets with fewer than N live commitments, not reported lost: "block R: live of count". */
+  readonly underN: readonly string[];
+}
+
+/** The chunk-set figures from the sets naming a killed storer (`dead`: their ids), N, and the rewards service's log. */
+export function chunkSetFigures(sets: readonly ChunkSetRecord[], dead: ReadonlySet<string>, n: number, rewardsLog: string): ChunkSetChurn {
+  const lines = rewardsLog.split('\n');
+  const lostRounds = new Set<string>();
+  for (const l of lines) {
+    if (!l.includes('"msg":"repair: chunk set lost"')) continue;
+    const m = /"round":"(\d+)"/.exec(l);
+    if (m) lostRounds.add(m[1]!);
+  }
+  let repaired = 0;
+  let lost = 0;
+  const underN: string[] = [];
+  for (const s of sets) {
+    if (s.repairs > 0) repaired++;
+    const live = s.commitments.filter((c) => !dead.has(Buffer.from(c.storerId).toString('hex'))).length;
+    if (live >= n) continue;
+    if (live === 0 && lostRounds.has(String(s.round))) lost++;
+    else underN.push(`block ${s.round}: ${live} live of ${s.commitments.length}`);
+  }
+  return { named: sets.length, repaired, repairsSubmitted: lines.filter((l) => l.includes('"msg":"chunk set repair submitted"')).length, lost, underN };
+}
+
+/** What the soak must show to pass: nothing lost, every GET identical, every affected key back at N, no chunk set left under N. */
 export function churnPassed(f: ChurnFigures): boolean {
-  return f.filesUploaded > 0 && f.filesLost === 0 && f.getByteIdentical.identical === f.getByteIdentical.checked && f.affectedKeys > 0 && f.restoredKeys === f.affectedKeys && f.underReplicated.length === 0;
+  return f.filesUploaded > 0 && f.filesLost === 0 && f.getByteIdentical.identical === f.getByteIdentical.checked && f.affectedKeys > 0 && f.restoredKeys === f.affectedKeys && f.underReplicated.length === 0 && (f.chunkSets?.underN.length ?? 0) === 0 && (f.chunkSets?.lost ?? 0) === 0;
 }
 
 const s = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -160,6 +199,7 @@ export function formatChurn(f: ChurnFigures): string {
     ['failure → restored N, p50 / p99 / max', `${s(f.restoreMs.p50)} / ${s(f.restoreMs.p99)} / ${s(f.restoreMs.max)} over ${f.restoreMs.n} keys`],
     ['bytes moved per repair / file size', `p50 ${x(f.bytesPerRepair.p50)}, p99 ${x(f.bytesPerRepair.p99)}, all repairs ${x(f.bytesPerRepair.aggregate)} (${f.bytesPerRepair.fetchedBytes} B fetched, ${f.bytesPerRepair.wastedBytes} B for files never repaired)`],
     ['files lost (goal 0)', String(f.filesLost)],
+    ['chunk sets naming a killed storer', f.chunkSets ? `${f.chunkSets.named} (${f.chunkSets.repaired} repaired, ${f.chunkSets.repairsSubmitted} Repairs submitted; ${f.chunkSets.underN.length} under N, ${f.chunkSets.lost} lost)` : '- (not measured)'],
     ['keys under N at the end', String(f.underReplicated.length)],
     ['GET byte-identical at the end', `${f.getByteIdentical.identical} / ${f.getByteIdentical.checked} (proofs verified ${f.getByteIdentical.proofsVerified})`],
     ['audit outcomes (all storers)', `valid ${f.audits.valid}, invalid ${f.audits.invalid}, unreachable ${f.audits.unreachable}: availability ${f.audits.availability === null ? '-' : f.audits.availability.toFixed(4)}`],
@@ -170,5 +210,6 @@ export function formatChurn(f: ChurnFigures): string {
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   for (const l of f.lost.slice(0, 20)) lines.push(`LOST ${l}`);
   for (const u of f.underReplicated.slice(0, 20)) lines.push(`UNDER N ${u}`);
+  for (const u of f.chunkSets?.underN.slice(0, 20) ?? []) lines.push(`CHUNK SET UNDER N ${u}`);
   return lines.join('\n');
 }

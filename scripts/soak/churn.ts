@@ -16,7 +16,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
 import { RewardsServiceClient } from '../../gen/wolk/rewards/v1/rewards.js';
-import type { KeyRecord } from '../../gen/wolk/common/v1/state.js';
+import type { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import { loadGenesis } from '../../lib/chain/genesis.js';
 import { WolkClient } from '../../lib/client/client.js';
 import { keyFromSeed } from '../../lib/client/keys.js';
@@ -27,7 +27,7 @@ import { pollUntil } from '../../test/helpers/poll.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { Prng, testRandom } from '../../test/helpers/seed.js';
 import { DEVNET_PARAMS, environmentFor, serviceArgs, type PlannedProcess } from '../devnet-plan.js';
-import { createRestoreTracker, fetchesInLog, repairBytes, spread, type ChurnFigures } from './churn-figures.js';
+import { chunkSetFigures, createRestoreTracker, fetchesInLog, repairBytes, spread, type ChurnFigures } from './churn-figures.js';
 import { ROOT, tailOf } from './cluster.js';
 import { newLoadStats, readSha256, runUser, setUpUsers } from './load.js';
 
@@ -143,6 +143,20 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnFigures> {
     return out;
   };
 
+  /** The non-empty block chunk sets whose current commitments name any of `storerIds`, by round (indexer ListStorerChunkSets). */
+  const chunkSetsNaming = async (storerIds: readonly string[]): Promise<ChunkSetRecord[]> => {
+    const out = new Map<bigint, ChunkSetRecord>();
+    for (const id of storerIds) {
+      let pageToken = '';
+      do {
+        const page = await unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(id, 'hex'), pageSize: 1000, pageToken }, { timeoutMs: 10_000 });
+        for (const s of page.chunkSets) if (s.commitments.some((c) => c.size > 0n)) out.set(s.round, s);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+    }
+    return [...out.values()];
+  };
+
   const tracker = createRestoreTracker();
   const kills: { storer: string; id: string; atMs: number; keys: number }[] = [];
   const joins: { storer: string; registeredAfterS: number }[] = [];
@@ -255,6 +269,19 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnFigures> {
     await pollUntil(async () => { await watchOnce(); return tracker.pending().length; }, { what: 'every affected key restored', deadlineMs: Math.max(1000, waitUntil - Date.now()), intervalMs: 2000, until: (n) => n === 0 }).catch((err: unknown) => say(`not every key restored: ${(err as Error).message}`));
     watchStop.abort();
     await watcher;
+    // And every block chunk set a dead storer left below N back at N (docs/repair.md §9), in the same wait.
+    const deadIds = new Set(kills.map((k) => k.id));
+    const rewardsLogNow = () => readFileSync(join(dir, 'logs', 'rewards-0.log'), 'utf8');
+    const chunkSets = await pollUntil(async () => chunkSetFigures(await chunkSetsNaming(kills.map((k) => k.id)), deadIds, DEVNET_PARAMS.replication, rewardsLogNow()), {
+      what: 'every chunk set a dead storer left below N restored',
+      deadlineMs: Math.max(1000, waitUntil - Date.now()),
+      intervalMs: 2000,
+      until: (f) => f.underN.length === 0,
+      describe: (f) => `${f.underN.length} under N: ${f.underN.slice(0, 5).join('; ')}`,
+    }).catch(async (err: unknown) => {
+      say(`not every chunk set restored: ${(err as Error).message.split('\n')[0]}`);
+      return chunkSetFigures(await chunkSetsNaming(kills.map((k) => k.id)), deadIds, DEVNET_PARAMS.replication, rewardsLogNow());
+    });
 
     // Final checks: GET byte-identical and proof, N live commitments, repairs on chain.
     say(`${el()}: checking ${stats.ok.length} files: GET, proof, commitments`);
@@ -339,6 +366,7 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnFigures> {
       restoreMs: spread(restore),
       repairsApplied: bytes.repairs,
       repairsSubmitted: submitted,
+      chunkSets,
       bytesPerRepair: { p50: perFile.p50, p99: perFile.p99, aggregate: bytes.aggregate, fetchedBytes: bytes.fetchedBytes, wastedBytes: bytes.wastedBytes },
       filesLost: lost.length,
       lost,

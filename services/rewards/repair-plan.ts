@@ -104,7 +104,8 @@ export function repairBody(c: RepairCandidate, replacements: readonly StorageCom
     owner: c.record.owner,
     collection: c.record.collection,
     key: c.record.key,
-    recordRound: recordRound(c.record), chunkSetRound: 0n,
+    recordRound: recordRound(c.record),
+    chunkSetRound: 0n,
     replaced: evidence(c.notLive, replacements.length),
     commitments: [...replacements],
   };

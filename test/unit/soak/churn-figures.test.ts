@@ -1,7 +1,9 @@
 // scripts/soak/churn-figures.ts: the churn soak's arithmetic (restore times per dead storer and key,
 // repair bytes from the storers' log lines), apart from the devnet the soak runs.
 import test from 'ava';
-import { createRestoreTracker, fetchesInLog, repairBytes, spread } from '../../../scripts/soak/churn-figures.js';
+import { chunkSetFigures, churnPassed, createRestoreTracker, fetchesInLog, repairBytes, spread, type ChurnFigures } from '../../../scripts/soak/churn-figures.js';
+import type { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
+import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 
 test('restore tracker: a key is restored when the dead storer no longer names it, timed from the kill', (t) => {
   const tr = createRestoreTracker();
@@ -75,4 +77,36 @@ test('spread: p50 / p99 / max, nulls when empty', (t) => {
   t.deepEqual(spread([]), { n: 0, p50: null, p99: null, max: null });
   const xs = Array.from({ length: 100 }, (_, i) => i + 1);
   t.deepEqual(spread(xs), { n: 100, p50: 50, p99: 99, max: 100 });
+});
+
+test('chunkSetFigures: sets under N are listed unless the repairer reported them lost with no live committer; repairs counted', (t) => {
+  const id = (n: number) => Buffer.alloc(32, n);
+  const c = (n: number) => ({ storerId: id(n), size: 4096n }) as StorageCommitment;
+  const set = (round: number, storers: number[], repairs = 0): ChunkSetRecord => ({ round: BigInt(round), newChunksHash: Buffer.alloc(32), commitments: storers.map(c), repairedRound: repairs > 0 ? BigInt(round + 10) : 0n, repairs });
+  const dead = new Set([1, 2, 3].map((n) => id(n).toString('hex')));
+  const log = [
+    '{"msg":"chunk set repair submitted","round":"5"}',
+    '{"msg":"chunk set repair submitted","round":"6"}',
+    '{"msg":"repair: chunk set lost","round":"8","evidence":[]}',
+    '{"msg":"repair: chunk set lost","round":"9","evidence":[]}',
+  ].join('\n');
+  const f = chunkSetFigures(
+    [
+      set(5, [1, 4, 5, 6], 1), // 3 live: at N
+      set(6, [1, 2, 4, 7], 1), // 2 live: under N though repaired once
+      set(7, [1, 2, 3, 4]), // 1 live
+      set(8, [1, 2, 3]), // none live, reported lost
+      set(9, [1, 4, 5]), // reported lost, but 2 live: under N, not lost
+    ],
+    dead,
+    3,
+    log,
+  );
+  t.deepEqual(f, { named: 5, repaired: 2, repairsSubmitted: 2, lost: 1, underN: ['block 6: 2 live of 4', 'block 7: 1 live of 4', 'block 9: 2 live of 3'] });
+  // The soak fails on a set under N or lost; figures from before chunk-set repair (no field) pass on the rest.
+  const base = { filesUploaded: 3, filesLost: 0, getByteIdentical: { checked: 3, identical: 3, proofsVerified: 3 }, affectedKeys: 2, restoredKeys: 2, underReplicated: [] } as unknown as ChurnFigures;
+  t.true(churnPassed(base));
+  t.false(churnPassed({ ...base, chunkSets: f }));
+  t.false(churnPassed({ ...base, chunkSets: { ...f, underN: [] } }), 'a lost set fails the soak');
+  t.true(churnPassed({ ...base, chunkSets: { ...f, underN: [], lost: 0 } }));
 });
