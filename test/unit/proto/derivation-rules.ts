@@ -65,6 +65,7 @@ export const pathKey = (path: string): Buffer => sha256(ascii(path));
 export const accountKey = (p: Uint8Array): Buffer => sha256(ascii('wolk/account/v1'), Buffer.of(0), p);
 export const storerSetKey = (): Buffer => sha256(ascii('wolk/storer-set/v1'));
 export const rewardedKey = (a: number): Buffer => sha256(ascii('wolk/reward/v1'), Buffer.of(0), u64be(a));
+export const chunkSetKey = (r: number): Buffer => sha256(ascii('wolk/chunk-set/v1'), Buffer.of(0), u64be(r));
 
 // ---- protobuf, deterministic encoding (crypto.proto): fields in number order, defaults omitted ----
 function varint(n: number | bigint): Buffer {

@@ -13,7 +13,7 @@ import { blockHashOfHeader } from '../../../lib/chain/block-hash.js';
 import { selectorAlpha } from '../../../lib/chain/certificate.js';
 import { auditIndices, chunkSetReplicaRoot, commitChunksMessage, shareDigest, signFileAudit, signShareProof, signStorageCommitment, storerAlpha } from '../../../lib/chain/commitment.js';
 import { newChunksHashOf, objectChallenge, rewardsAlpha } from '../../../lib/chain/reward.js';
-import { accountStateKey, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
+import { accountStateKey, chunkSetStateKey, pathStateKey, rewardedRoundKey, STORER_SET_KEY } from '../../../lib/chain/state-keys.js';
 import { cosignBytes, txId, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
 import { sign, SignDomain, verifySignature } from '../../../lib/crypto/index.js';
 import { cosignSetKey, signTransaction } from '../../../lib/client/tx.js';
@@ -154,6 +154,12 @@ const RULES: readonly Rule[] = [
     proto: ['common/v1/state.proto', 'key = SHA-256("wolk/reward/v1" ‖ 0x00 ‖ u64be(A))'],
     written: () => hex(R.rewardedKey(5)),
     code: () => hex(rewardedRoundKey(5)),
+  },
+  {
+    id: 'key-chunk-set',
+    proto: ['common/v1/state.proto', 'key = SHA-256("wolk/chunk-set/v1" ‖ 0x00 ‖ u64be(R))'],
+    written: () => hex(R.chunkSetKey(7)),
+    code: () => hex(chunkSetStateKey(7)),
   },
   {
     id: 'tx-id',

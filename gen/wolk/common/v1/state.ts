@@ -25,6 +25,8 @@ export const protobufFileName = "wolk/common/v1/state.proto";
  *   * storer set  the registered storers       key = SHA-256("wolk/storer-set/v1")    -> StorerSet
  *   * rewarded    audited round A              key = SHA-256("wolk/reward/v1" ‖ 0x00 ‖ u64be(A))
  *                 (present once a Reward for A is final) -> u64be(round of the block that rewarded A)
+ *   * chunk set   a block's round R            key = SHA-256("wolk/chunk-set/v1" ‖ 0x00 ‖ u64be(R))
+ *                 (present once the set of block R has been repaired)            -> ChunkSetRecord
  * Paths are UTF-8 without normalization; OWNER, COLLECTION and KEY follow SetName, SetBucket and
  * SetKey (tx.proto). Test vectors: docs/contracts.md "Derivation rules and test vectors".
  */
@@ -90,9 +92,9 @@ export interface KeyRecord {
 /**
  * A block's chunk set after its first Repair (docs/repair.md §9): the current commitments to the
  * chunk set of the block of `round`, i.e. that block's NewChunks.chunk_commitments with the ones
- * replaced by Repairs substituted in place. State key: SHA-256("wolk/chunk-set/v1" ‖ 0x00 ‖
- * u64be(round)) (lib/chain/state-keys.ts chunkSetStateKey). Absent: the set was never repaired and
- * is the block's own chunk_commitments.
+ * replaced by Repairs substituted in place. State key: see the top of this file
+ * (lib/chain/state-keys.ts chunkSetStateKey). Absent: the set was never repaired and is the block's
+ * own chunk_commitments.
  */
 export interface ChunkSetRecord {
   /** Round of the block whose chunk set this is. */
