@@ -62,7 +62,7 @@ export interface BlockView {
   header: { previousHash: string; seed: string; proposer: string; originalPeriod: string; stateRoot: string; txRoot: string; newChunksHash: string; chunkCommitmentsHash: string; timestampMs: number };
   certificate: { round: string; period: string; blockHash: string; weight: number; threshold: number | null; votes: { voter: string; step: number; weight: number }[]; equivocations: number };
   txs: { id: string; kind: string; sender: string; nonce: string; what: string }[];
-  chunks: { chunkIds: number; files: { filehash: string; size: string; storers: { storer: string; replicaRoot: string; weight: number }[] }[]; chunkCommitments: { storer: string; replicaRoot: string; weight: number }[] };
+  chunks: { chunkIds: number; files: { filehash: string; size: string; storers: { storer: string; replicaRoot: string; weight: number }[] }[]; chunkCommitments: { storer: string; replicaRoot: string; weight: number }[]; repairedChunkSets: { round: string; chunkIds: number; storers: { storer: string; replicaRoot: string; weight: number }[] }[] };
 }
 
 export interface Tally {

@@ -90,6 +90,7 @@ export const TX_KINDS: Readonly<Record<string, string>> = {
   registerNode: 'RegisterNode',
   updateNode: 'UpdateNode',
   reward: 'Reward',
+  repair: 'Repair',
 };
 
 export function createChainWatch(deps: ChainWatchDeps): ChainWatch {

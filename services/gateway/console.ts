@@ -191,13 +191,17 @@ export function createConsole(ctx: ConsoleDeps): ConsoleRoutes {
                   ? `audit of round ${body.value.auditedRound}: ${body.value.tallies.length} storers, ${body.value.standing.length} standing`
                   : body?.$case === 'registerNode' || body?.$case === 'updateNode'
                     ? `node ${hex(stx.tx?.sender)}${body.value.endpoint ? ` at ${body.value.endpoint}` : ''}`
-                    : '';
+                    : body?.$case === 'repair'
+                      ? `${body.value.chunkSetRound > 0n ? `chunk set of block ${body.value.chunkSetRound}` : `wolk://${body.value.owner}/${body.value.collection}/${body.value.key}`}: ${body.value.commitments.length} storer(s) replaced`
+                      : '';
         return { id: hex(txId(stx)), kind, sender: hex(stx.tx?.sender), nonce: (stx.tx?.nonce ?? 0n).toString(), what };
       }),
       chunks: {
         chunkIds: nc?.chunkIds.length ?? 0,
         files: (nc?.files ?? []).map((f) => ({ filehash: hex(f.file?.filehash), size: (f.file?.size ?? 0n).toString(), storers: f.commitments.map((c) => ({ storer: hex(c.storerId), replicaRoot: hex(c.replicaRoot), weight: c.weight })) })),
         chunkCommitments: (nc?.chunkCommitments ?? []).map((c) => ({ storer: hex(c.storerId), replicaRoot: hex(c.replicaRoot), weight: c.weight })),
+        // Earlier blocks' chunk sets this block's Repairs restored (docs/repair.md §9).
+        repairedChunkSets: (nc?.repairedChunkSets ?? []).map((r) => ({ round: r.round.toString(), chunkIds: r.chunkIds.length, storers: r.commitments.map((c) => ({ storer: hex(c.storerId), replicaRoot: hex(c.replicaRoot), weight: c.weight })) })),
       },
     };
   }

@@ -153,6 +153,10 @@ function blockView(b: BlockView, highlight: string | undefined): HTMLElement[] {
       { empty: 'No new files in this block.' },
     ),
     ch.chunkCommitments.length ? table('Block chunk commitments', ['Storer', 'Replica root', 'Weight'], ch.chunkCommitments.map((s) => [hexId(s.storer, { label: 'storer id' }), hexId(s.replicaRoot, { label: 'replica root' }), s.weight])) : null,
+    // Chunk sets of earlier blocks that this block's Repairs restored (docs/repair.md §9).
+    ch.repairedChunkSets.length
+      ? table('Restored chunk sets', ['Block', 'Chunks', 'New storers (replica roots)'], ch.repairedChunkSets.map((r) => [num(r.round), num(r.chunkIds), h('ul', { class: 'plain' }, r.storers.map((s) => h('li', {}, hexId(s.storer, { label: 'storer id' }), ' → ', hexId(s.replicaRoot, { label: 'replica root' }))))]))
+      : null,
   );
   return [navRow, header, cert, txs, chunks];
 }
