@@ -4,7 +4,6 @@
 // scans every `intervalMs`, one scan at a time; stop() ends the scan in flight and returns when it has.
 import { credentials } from '@grpc/grpc-js';
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
-import type { ChunkSetRecord, KeyRecord } from '../../gen/wolk/common/v1/state.js';
 import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
 import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
 import { StorerServiceClient } from '../../gen/wolk/storer/v1/storer.js';
@@ -40,11 +39,25 @@ export interface RepairLoopOptions {
 const READ_CONCURRENCY = 8;
 const OPTS = { ...reconnectChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
 
+/** Up to `maxPages` pages of one of the indexer's per-storer listings (ListStorerKeys, ListStorerChunkSets). */
+async function pagesOf<R extends { nextPageToken: string }, T>(maxPages: number, page: (pageToken: string) => Promise<R>, items: (r: R) => readonly T[]): Promise<T[]> {
+  const out: T[] = [];
+  let pageToken = '';
+  for (let n = 0; n < maxPages; n++) {
+    const r = await page(pageToken);
+    out.push(...items(r));
+    pageToken = r.nextPageToken;
+    if (pageToken === '') break;
+  }
+  return out;
+}
+
 export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop(): Promise<void> } {
   const indexer = new IndexerServiceClient(o.indexer, credentials.createInsecure(), OPTS);
   const storers = new ClientPool((e) => new StorerServiceClient(e, credentials.createInsecure(), OPTS));
   const registry = chainRegistry(o.consensus);
   const maxPages = o.maxPages ?? 10;
+  const storerPages = <R extends { nextPageToken: string }, T>(page: (pageToken: string) => Promise<R>, items: (r: R) => readonly T[]) => pagesOf(maxPages, page, items);
   const abort = new AbortController();
   const ports: RepairerPorts = {
     async listNodes(signal) {
@@ -57,28 +70,8 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
       } while (pageToken !== '');
       return out;
     },
-    async storerKeys(storerId, signal) {
-      const out: KeyRecord[] = [];
-      let pageToken = '';
-      for (let page = 0; page < maxPages; page++) {
-        const r = await unaryCall(indexer.listStorerKeys.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
-        out.push(...r.keys);
-        pageToken = r.nextPageToken;
-        if (pageToken === '') break;
-      }
-      return out;
-    },
-    async storerChunkSets(storerId, signal) {
-      const out: ChunkSetRecord[] = [];
-      let pageToken = '';
-      for (let page = 0; page < maxPages; page++) {
-        const r = await unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
-        out.push(...r.chunkSets);
-        pageToken = r.nextPageToken;
-        if (pageToken === '') break;
-      }
-      return out;
-    },
+    storerKeys: (storerId, signal) => storerPages((pageToken) => unaryCall(indexer.listStorerKeys.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal }), (r) => r.keys),
+    storerChunkSets: (storerId, signal) => storerPages((pageToken) => unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal }), (r) => r.chunkSets),
     // The repairer checks the answer against the record's new_chunks_hash.
     async newChunksOf(round) {
       const nc = (await o.chain.block(round)).block?.newChunks;
