@@ -17,6 +17,7 @@ import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { EndpointsLike } from '../../lib/net/endpoints.js';
 import { createRepairer, type RepairerPorts } from './repairer.js';
+import { rotatingPager } from './rotating-pages.js';
 import type { ChainAccess } from './rewarder.js';
 import type { sharedNonces } from './tx-nonces.js';
 import { signerOf } from '../../lib/identity/node-key.js';
@@ -31,7 +32,7 @@ export interface RepairLoopOptions {
   readonly nonces: ReturnType<typeof sharedNonces>;
   readonly intervalMs: number;
   readonly logger: Logger;
-  /** Most pages of ListStorerKeys / ListStorerChunkSets read per storer per scan (1000 a page). */
+  /** Most pages of ListStorerKeys / ListStorerChunkSets read per storer per scan (1000 a page); the next scan goes on from there (rotating-pages.ts). */
   readonly maxPages?: number;
 }
 
@@ -39,25 +40,21 @@ export interface RepairLoopOptions {
 const READ_CONCURRENCY = 8;
 const OPTS = { ...reconnectChannelOptions, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
 
-/** Up to `maxPages` pages of one of the indexer's per-storer listings (ListStorerKeys, ListStorerChunkSets). */
-async function pagesOf<R extends { nextPageToken: string }, T>(maxPages: number, page: (pageToken: string) => Promise<R>, items: (r: R) => readonly T[]): Promise<T[]> {
-  const out: T[] = [];
-  let pageToken = '';
-  for (let n = 0; n < maxPages; n++) {
-    const r = await page(pageToken);
-    out.push(...items(r));
-    pageToken = r.nextPageToken;
-    if (pageToken === '') break;
-  }
-  return out;
-}
-
 export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop(): Promise<void> } {
   const indexer = new IndexerServiceClient(o.indexer, credentials.createInsecure(), OPTS);
   const storers = new ClientPool((e) => new StorerServiceClient(e, credentials.createInsecure(), OPTS));
   const registry = chainRegistry(o.consensus);
   const maxPages = o.maxPages ?? 10;
-  const storerPages = <R extends { nextPageToken: string }, T>(page: (pageToken: string) => Promise<R>, items: (r: R) => readonly T[]) => pagesOf(maxPages, page, items);
+  // Per-storer listings read maxPages pages per scan, each scan going on where the last one stopped
+  // (rotating-pages.ts): a dead storer's chunk sets are every block of its life.
+  const keysOf = rotatingPager(maxPages, async (storerHex, pageToken, signal) => {
+    const r = await unaryCall(indexer.listStorerKeys.bind(indexer), { storerId: Buffer.from(storerHex, 'hex'), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
+    return { items: r.keys, next: r.nextPageToken };
+  });
+  const chunkSetsOf = rotatingPager(maxPages, async (storerHex, pageToken, signal) => {
+    const r = await unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(storerHex, 'hex'), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal });
+    return { items: r.chunkSets, next: r.nextPageToken };
+  });
   const abort = new AbortController();
   const ports: RepairerPorts = {
     async listNodes(signal) {
@@ -70,8 +67,8 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
       } while (pageToken !== '');
       return out;
     },
-    storerKeys: (storerId, signal) => storerPages((pageToken) => unaryCall(indexer.listStorerKeys.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal }), (r) => r.keys),
-    storerChunkSets: (storerId, signal) => storerPages((pageToken) => unaryCall(indexer.listStorerChunkSets.bind(indexer), { storerId: Buffer.from(storerId), pageSize: 1000, pageToken }, { endpoint: o.indexer, timeoutMs: 10_000, signal }), (r) => r.chunkSets),
+    storerKeys: (storerId, signal) => keysOf(Buffer.from(storerId).toString('hex'), signal),
+    storerChunkSets: (storerId, signal) => chunkSetsOf(Buffer.from(storerId).toString('hex'), signal),
     // The repairer checks the answer against the record's new_chunks_hash.
     async newChunksOf(round) {
       const nc = (await o.chain.block(round)).block?.newChunks;
