@@ -33,8 +33,6 @@ import { signSolicit } from '../../lib/chain/write-request.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { chooseChunkSetReplacements, chooseReplacements, chunkSetRepairBody, planChunkSetRepairs, planRepairs, repairBody, type ChunkSetCandidate, type RepairCandidate } from './repair-plan.js';
 
-/** Pending entries of chunk sets start with this (repair-plan.ts ChunkSetCandidate.label); keys' are wolk:// paths. */
-const SET_PREFIX = 'chunk-set:';
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export interface RepairerPorts {
@@ -139,6 +137,11 @@ export function createRepairer(o: RepairerOptions) {
   const now = o.now ?? Date.now;
   /** Keys (by path) and chunk sets (by `chunk-set:<round>`) with a Repair submitted and not yet seen applied: the record round it repaired, when. */
   const pending = new Map<string, { readonly round: bigint; readonly at: number }>();
+  /** A Repair of this record version was submitted within pendingMs (not yet seen applied). */
+  const isPending = (label: string, round: bigint) => {
+    const p = pending.get(label);
+    return p !== undefined && p.round === round && now() - p.at < pendingMs;
+  };
 
   /** Solicits every live storer of the registry that does not hold the key, with `source` to fetch from. */
   async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, nodeOf: (id: string) => NodeRecord | undefined, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
@@ -181,9 +184,13 @@ export function createRepairer(o: RepairerOptions) {
       if (notLiveReason(n, o.params) === null) continue;
       records.push(...(await o.ports.storerKeys(n.id, signal)));
     }
-    const { queue } = planRepairs(records, nodeOf, o.params, maxPerScan);
-    const inNeed = new Set(queue.map((c) => c.path));
-    for (const path of pending.keys()) if (!path.startsWith(SET_PREFIX) && !inNeed.has(path)) pending.delete(path);
+    // Pending Repairs are left out before the scan's bound is applied, so they do not take the places of
+    // keys that can be repaired now; an entry goes when its time is up (or its record changed: then it
+    // no longer matches).
+    for (const [label, p] of pending) if (now() - p.at >= pendingMs) pending.delete(label);
+    const queue = planRepairs(records, nodeOf, o.params, Number.MAX_SAFE_INTEGER)
+      .queue.filter((c) => !isPending(c.path, recordRound(c.record)))
+      .slice(0, maxPerScan);
     const tip = await o.ports.tip(signal);
     const repaired: ScanReport['repaired'][number][] = [];
     const lost: LostFile[] = [];
@@ -207,9 +214,6 @@ export function createRepairer(o: RepairerOptions) {
     const nodeOf = (id: string) => nodes.get(id);
     for (const c of queue) {
       if (signal.aborted) break;
-      const p = pending.get(c.path);
-      if (p !== undefined && p.round === recordRound(c.record) && now() - p.at < pendingMs) continue;
-      pending.delete(c.path);
       const file = c.record.file!;
       // Sources: live holders first; with none left, the not-live ones (a storer with low reputation may still hold it).
       const sourceIds = [...c.live, ...c.notLive.map((x) => x.commitment)].map((x) => hex(x.storerId));
@@ -269,14 +273,11 @@ export function createRepairer(o: RepairerOptions) {
       report.deferred.push({ round: '*', reason: `listing chunk sets: ${(err as Error).message}` });
       return report;
     }
-    const queue = planChunkSetRepairs(records, nodeOf, o.params, o.replication, maxChunkSetsPerScan);
-    const inNeed = new Set(queue.map((c) => c.label));
-    for (const label of pending.keys()) if (label.startsWith(SET_PREFIX) && !inNeed.has(label)) pending.delete(label);
+    const queue = planChunkSetRepairs(records, nodeOf, o.params, o.replication, Number.MAX_SAFE_INTEGER)
+      .filter((c) => !isPending(c.label, chunkSetRecordRound(c.record)))
+      .slice(0, maxChunkSetsPerScan);
     for (const c of queue) {
       if (signal.aborted) break;
-      const p = pending.get(c.label);
-      if (p !== undefined && p.round === chunkSetRecordRound(c.record) && now() - p.at < pendingMs) continue;
-      pending.delete(c.label);
       const round = String(c.round);
       try {
         await repairChunkSet(c, ports, nodes, nodeOf, tip, registryOf, report, signal);

@@ -181,3 +181,22 @@ test('a key with a Repair pending is not repaired again until the Repair applies
   t.false((await storersOf(w, 'a')).includes(net.storers[0]!.id));
   t.is((await repairer.scan(signal)).repaired.length, 0);
 });
+
+test('pending Repairs do not take the places of a scan: with one key per scan, the next scan repairs the next key', async (t) => {
+  const w = await world(6);
+  const { net } = w.chain;
+  await w.put('a', [0, 1, 2]);
+  await w.put('b', [0, 3, 4]);
+  await w.leave(0);
+  const held: Parameters<RepairerPorts['submit']>[0][] = [];
+  w.ports.submit = async (repair) => (held.push(repair), new Uint8Array(32));
+  const repairer = createRepairer({ ports: w.ports, params: DEFAULT_REPAIR_PARAMS, expectedStorers: COMMITTEE, signer: { publicKey: net.rewards[0]!.signPublicKey, secretKey: net.rewards[0]!.signSecretKey }, logger: silentLogger, maxPerScan: 1 });
+  const signal = new AbortController().signal;
+  const first = (await repairer.scan(signal)).repaired.map((r) => r.path);
+  const second = (await repairer.scan(signal)).repaired.map((r) => r.path);
+  t.is(first.length, 1);
+  t.is(second.length, 1, 'the pending key is left out before the bound, so the other one is repaired');
+  t.deepEqual([...first, ...second].sort(), ['wolk://alice/docs/a', 'wolk://alice/docs/b']);
+  t.deepEqual((await repairer.scan(signal)).repaired, [], 'both pending now: nothing submitted twice');
+  t.is(held.length, 2);
+});
