@@ -81,6 +81,8 @@ export enum Bucket {
   indexStorerChunkSet = 36,
   /** Rewards: tallies by round. */
   tally = 40,
+  /** Rewards: files and chunk sets the repairer found lost, by label (services/rewards/lost-store.ts). */
+  lost = 41,
 }
 
 /** `bucket byte ‖ parts…`: keys of one bucket sort together and never collide with another's. */

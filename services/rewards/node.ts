@@ -23,6 +23,7 @@ import { containmentLog, containmentWorstCaseMs, DEFAULT_CONTAINMENT_POLICY, kvC
 import type { RewardsOptions } from './options.js';
 import { Rewarder, type ChainAccess } from './rewarder.js';
 import { rewardsHandlers } from './server.js';
+import { kvLostStore, type LostStore } from './lost-store.js';
 import { createRepairLoop } from './repair-loop.js';
 import { sharedNonces } from './tx-nonces.js';
 
@@ -48,6 +49,8 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
   });
   let rewarder: Rewarder | null = null;
   let repairLoop: ReturnType<typeof createRepairLoop> | null = null;
+  // Lost files and chunk sets (docs/repair.md §7), kept only where a repairer finds them.
+  let lostStore: LostStore | null = null;
   // Ends the consensus calls in flight when the node stops (storer calls end with the audit's signal).
   const closing = new AbortController();
   // Every consensus and storer call in flight listens on it (tens at once in an audit): not a leak.
@@ -152,7 +155,8 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       const holdMs = Math.max(10_000, 4 * (rewardParamsOf(genesis).maxDelay + 2) * genesis.params.lambdaMs);
       const nonces = sharedNonces({ self: key.signPublicKey, chain, holdMs, now: Date.now });
       rewarderChain = nonces.forRewarder(chain);
-      repairLoop = createRepairLoop({ genesis, key, indexer: options.indexer, consensus: endpoints, chain, nonces, intervalMs: options.repairIntervalMs, logger: logger.child({ module: 'repairer' }) });
+      lostStore = kvLostStore(db);
+      repairLoop = createRepairLoop({ genesis, key, indexer: options.indexer, consensus: endpoints, chain, nonces, intervalMs: options.repairIntervalMs, lost: lostStore, logger: logger.child({ module: 'repairer' }) });
     } else {
       logger.info('no repairs: set WOLK_INDEXER (and WOLK_REPAIR_INTERVAL_MS > 0) to run the repairer', { indexer: options.indexer ?? null, intervalMs: options.repairIntervalMs });
     }
@@ -206,7 +210,7 @@ export const createRewardsNode: NodeFactory<RewardsOptions> = async (ctx) => {
       registration({
         fullName: 'wolk.rewards.v1.RewardsService',
         definition: RewardsServiceService,
-        handlers: rewardsHandlers(r, 'the rewards service has no network: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV'),
+        handlers: rewardsHandlers(r, 'the rewards service has no network: set WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV', lostStore),
       }),
     ],
     resources: closers,

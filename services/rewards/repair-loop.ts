@@ -2,6 +2,8 @@
 // ListStorerChunkSets, the chain's tip, blocks and registry, storers' Solicit, GetShare and CommitChunks,
 // SubmitTx through the node's shared nonces) and a loop that
 // scans every `intervalMs`, one scan at a time; stop() ends the scan in flight and returns when it has.
+// After each scan what it found lost is recorded in the lost store and what it repaired is cleared
+// from it (lost-store.ts, docs/repair.md §7).
 import { credentials } from '@grpc/grpc-js';
 import type { NodeRecord } from '../../gen/wolk/common/v1/node.js';
 import type { Transaction } from '../../gen/wolk/common/v1/tx.js';
@@ -16,7 +18,8 @@ import { ClientPool, reconnectChannelOptions, unaryCall } from '../../lib/grpc/c
 import type { NodeKey } from '../../lib/identity/node-key.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { EndpointsLike } from '../../lib/net/endpoints.js';
-import { createRepairer, type RepairerPorts } from './repairer.js';
+import { lostChanges, type LostStore } from './lost-store.js';
+import { createRepairer, type RepairerPorts, type ScanReport } from './repairer.js';
 import { rotatingPager } from './rotating-pages.js';
 import type { ChainAccess } from './rewarder.js';
 import type { sharedNonces } from './tx-nonces.js';
@@ -34,6 +37,10 @@ export interface RepairLoopOptions {
   readonly logger: Logger;
   /** Most pages of ListStorerKeys / ListStorerChunkSets read per storer per scan (1000 a page); the next scan goes on from there (rotating-pages.ts). */
   readonly maxPages?: number;
+  /** Where lost files and chunk sets are kept for ListLost (the node's RocksDB); none: only logged. */
+  readonly lost?: LostStore;
+  /** The clock of the lost store's first_seen_ms / last_seen_ms. Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** GetShare calls in flight to one holder while a chunk set is read. */
@@ -141,13 +148,26 @@ export function createRepairLoop(o: RepairLoopOptions): { start(): void; stop():
     replication: o.genesis.params.replication,
     ...(o.genesis.params.porep ? { porep: o.genesis.params.porep } : {}),
   });
+  const now = o.now ?? Date.now;
+  // A failed write is logged and the scan's findings wait for the next scan, which finds them again.
+  const keepLost = async (r: ScanReport) => {
+    if (!o.lost) return;
+    const { record, clear } = lostChanges(r);
+    try {
+      await o.lost.record(record, now());
+      await o.lost.clear(clear);
+    } catch (err) {
+      o.logger.warn('repair: could not update the lost list', { error: (err as Error).message, lost: record.length, repaired: clear.length });
+    }
+  };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   const tick = () => {
     timer = null;
     running = repairer
       .scan(abort.signal)
-      .then((r) => {
+      .then(async (r) => {
+        await keepLost(r);
         const sets = r.chunkSets;
         if (r.repaired.length + r.lost.length + r.deferred.length + sets.repaired.length + sets.lost.length + sets.deferred.length > 0) {
           o.logger.info('repair scan', {

@@ -1,7 +1,9 @@
-// RewardsService handlers: thin; RewardsError becomes the matching gRPC status.
+// RewardsService handlers: thin; RewardsError becomes the matching gRPC status, a bad ListLost page
+// (LostQueryError) INVALID_ARGUMENT.
 import type { RewardsServiceService } from '../../gen/wolk/rewards/v1/rewards.js';
 import type { ServiceHandlers } from '../../lib/grpc/handlers.js';
-import { invalidArgument, notFound, WolkError } from '../../lib/grpc/errors.js';
+import { failedPrecondition, invalidArgument, notFound, WolkError } from '../../lib/grpc/errors.js';
+import { LostQueryError, type LostStore } from './lost-store.js';
 import { RewardsError, type Rewarder } from './rewarder.js';
 
 /** No round beyond this is ever reached; a uint64 above it is compared and printed as the bigint. */
@@ -16,7 +18,11 @@ async function mapped<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-export function rewardsHandlers(r: Rewarder | null, missing: string): ServiceHandlers<typeof RewardsServiceService> {
+/** Why ListLost has nothing to answer from on a node without a lost store. */
+export const REPAIRER_OFF = 'the repairer is off on this rewards node, so it keeps no lost list: set WOLK_INDEXER and WOLK_REPAIR_INTERVAL_MS > 0 (and WOLK_GENESIS and WOLK_CONSENSUS or WOLK_CONSENSUS_SRV)';
+
+/** `lost`: the repairer's lost list (lost-store.ts); null when the repairer is off. */
+export function rewardsHandlers(r: Rewarder | null, missing: string, lost: LostStore | null = null): ServiceHandlers<typeof RewardsServiceService> {
   const need = (): Rewarder => {
     if (r === null) throw new WolkError('FAILED_PRECONDITION', missing);
     return r;
@@ -35,6 +41,16 @@ export function rewardsHandlers(r: Rewarder | null, missing: string): ServiceHan
     async getReputation(req) {
       if (req.storerId.length !== 32) throw invalidArgument(`storer_id must be 32 bytes, got ${req.storerId.length}`);
       return need().reputation(req.storerId);
+    },
+    async listLost(req) {
+      if (lost === null) throw failedPrecondition(REPAIRER_OFF);
+      try {
+        const { objects, next } = await lost.list(req.pageSize, req.pageToken);
+        return { objects, nextPageToken: next };
+      } catch (err) {
+        if (err instanceof LostQueryError) throw invalidArgument(err.message);
+        throw err;
+      }
     },
   };
 }

@@ -154,6 +154,7 @@ test('the descriptor set describes every service and RPC with its streaming kind
     'wolk.indexer.v1.IndexerService/ListStorerKeys ->',
     'wolk.rewards.v1.RewardsService/GetReputation ->',
     'wolk.rewards.v1.RewardsService/GetTally ->',
+    'wolk.rewards.v1.RewardsService/ListLost ->',
     'wolk.rewards.v1.RewardsService/Tally ->',
     'wolk.storer.v1.StorerService/CommitChunks ->',
     'wolk.storer.v1.StorerService/GetFile -> stream',

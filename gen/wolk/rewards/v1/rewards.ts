@@ -29,7 +29,8 @@ export const protobufFileName = "wolk/rewards/v1/rewards.proto";
  * transaction; storer reputation follows the tallies (DESIGN §6).
  *
  * Errors: NOT_FOUND (no tally for that round, unknown storer), FAILED_PRECONDITION (this node is
- * not selected as verifier for the round), UNAVAILABLE (consensus unreachable).
+ * not selected as verifier for the round; ListLost on a node whose repairer is off), UNAVAILABLE
+ * (consensus unreachable), INVALID_ARGUMENT (a bad page size or token).
  */
 
 /** Request of Tally. */
@@ -88,6 +89,51 @@ export interface GetReputationResponse {
     | undefined;
   /** Last audited round that included the storer; 0 = never audited. */
   lastAuditedRound: bigint;
+}
+
+/** A file or a block chunk set the repairer could not repair (docs/repair.md §7). */
+export interface LostObject {
+  /** wolk://OWNER/COLLECTION/KEY of a lost file; empty for a chunk set. */
+  path: string;
+  /** The block whose chunk set is lost; 0 for a file. */
+  chunkSetRound: bigint;
+  /** The file's 32-byte filehash, or the set's new_chunks_hash. */
+  hash: Buffer;
+  /** Per commitment of the file or set, as the last scan that found it lost saw it. */
+  evidence: LostEvidence[];
+  /** When a scan first found it lost, ms since the Unix epoch (this node's clock). */
+  firstSeenMs: bigint;
+  /** When a scan last found it lost, ms since the Unix epoch (this node's clock). */
+  lastSeenMs: bigint;
+}
+
+/** One commitment of a lost file or chunk set, and why it gave no copy. */
+export interface LostEvidence {
+  /** 32-byte Ed25519 id of the committed storer. */
+  storerId: Buffer;
+  /** Its standing when the scan ran: live, deregistered, low reputation. */
+  standing: string;
+  /** What asking it as a source gave (an error, how many chunks it served, or why it was not asked). */
+  source: string;
+}
+
+/** Request of ListLost. */
+export interface ListLostRequest {
+  /** Objects per page, 1 to 1000; 0 = 100. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  pageToken: string;
+}
+
+/** Response of ListLost. */
+export interface ListLostResponse {
+  /**
+   * Chunk sets first, oldest block first, then files by path (the order of their labels
+   * `chunk-set:<round, 20 digits>` and the path, byte by byte).
+   */
+  objects: LostObject[];
+  /** Token of the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseTallyRequest(): TallyRequest {
@@ -663,6 +709,471 @@ export const GetReputationResponse: MessageFns<GetReputationResponse> = {
   },
 };
 
+function createBaseLostObject(): LostObject {
+  return { path: "", chunkSetRound: 0n, hash: Buffer.alloc(0), evidence: [], firstSeenMs: 0n, lastSeenMs: 0n };
+}
+
+export const LostObject: MessageFns<LostObject> = {
+  encode(message: LostObject, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.chunkSetRound !== 0n) {
+      if (BigInt.asUintN(64, message.chunkSetRound) !== message.chunkSetRound) {
+        throw new globalThis.Error("value provided for field message.chunkSetRound of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.chunkSetRound);
+    }
+    if (message.hash.length !== 0) {
+      writer.uint32(26).bytes(message.hash);
+    }
+    for (const v of message.evidence) {
+      LostEvidence.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.firstSeenMs !== 0n) {
+      if (BigInt.asUintN(64, message.firstSeenMs) !== message.firstSeenMs) {
+        throw new globalThis.Error("value provided for field message.firstSeenMs of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.firstSeenMs);
+    }
+    if (message.lastSeenMs !== 0n) {
+      if (BigInt.asUintN(64, message.lastSeenMs) !== message.lastSeenMs) {
+        throw new globalThis.Error("value provided for field message.lastSeenMs of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.lastSeenMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LostObject {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLostObject();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.chunkSetRound = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.evidence.push(LostEvidence.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.firstSeenMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastSeenMs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LostObject {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      chunkSetRound: isSet(object.chunkSetRound)
+        ? BigInt(object.chunkSetRound)
+        : isSet(object.chunk_set_round)
+        ? BigInt(object.chunk_set_round)
+        : 0n,
+      hash: isSet(object.hash) ? Buffer.from(bytesFromBase64(object.hash)) : Buffer.alloc(0),
+      evidence: globalThis.Array.isArray(object?.evidence)
+        ? object.evidence.map((e: any) => LostEvidence.fromJSON(e))
+        : [],
+      firstSeenMs: isSet(object.firstSeenMs)
+        ? BigInt(object.firstSeenMs)
+        : isSet(object.first_seen_ms)
+        ? BigInt(object.first_seen_ms)
+        : 0n,
+      lastSeenMs: isSet(object.lastSeenMs)
+        ? BigInt(object.lastSeenMs)
+        : isSet(object.last_seen_ms)
+        ? BigInt(object.last_seen_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: LostObject): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.chunkSetRound !== 0n) {
+      obj.chunkSetRound = message.chunkSetRound.toString();
+    }
+    if (message.hash.length !== 0) {
+      obj.hash = base64FromBytes(message.hash);
+    }
+    if (message.evidence?.length) {
+      obj.evidence = message.evidence.map((e) => LostEvidence.toJSON(e));
+    }
+    if (message.firstSeenMs !== 0n) {
+      obj.firstSeenMs = message.firstSeenMs.toString();
+    }
+    if (message.lastSeenMs !== 0n) {
+      obj.lastSeenMs = message.lastSeenMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LostObject>): LostObject {
+    return LostObject.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LostObject>): LostObject {
+    const message = createBaseLostObject();
+    message.path = object.path ?? "";
+    message.chunkSetRound = (object.chunkSetRound !== undefined && object.chunkSetRound !== null)
+      ? BigInt(object.chunkSetRound)
+      : 0n;
+    message.hash = object.hash ?? Buffer.alloc(0);
+    message.evidence = object.evidence?.map((e) => LostEvidence.fromPartial(e)) || [];
+    message.firstSeenMs = (object.firstSeenMs !== undefined && object.firstSeenMs !== null)
+      ? BigInt(object.firstSeenMs)
+      : 0n;
+    message.lastSeenMs = (object.lastSeenMs !== undefined && object.lastSeenMs !== null)
+      ? BigInt(object.lastSeenMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseLostEvidence(): LostEvidence {
+  return { storerId: Buffer.alloc(0), standing: "", source: "" };
+}
+
+export const LostEvidence: MessageFns<LostEvidence> = {
+  encode(message: LostEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storerId.length !== 0) {
+      writer.uint32(10).bytes(message.storerId);
+    }
+    if (message.standing !== "") {
+      writer.uint32(18).string(message.standing);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LostEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLostEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.standing = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LostEvidence {
+    return {
+      storerId: isSet(object.storerId)
+        ? Buffer.from(bytesFromBase64(object.storerId))
+        : isSet(object.storer_id)
+        ? Buffer.from(bytesFromBase64(object.storer_id))
+        : Buffer.alloc(0),
+      standing: isSet(object.standing) ? globalThis.String(object.standing) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: LostEvidence): unknown {
+    const obj: any = {};
+    if (message.storerId.length !== 0) {
+      obj.storerId = base64FromBytes(message.storerId);
+    }
+    if (message.standing !== "") {
+      obj.standing = message.standing;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LostEvidence>): LostEvidence {
+    return LostEvidence.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LostEvidence>): LostEvidence {
+    const message = createBaseLostEvidence();
+    message.storerId = object.storerId ?? Buffer.alloc(0);
+    message.standing = object.standing ?? "";
+    message.source = object.source ?? "";
+    return message;
+  },
+};
+
+function createBaseListLostRequest(): ListLostRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListLostRequest: MessageFns<ListLostRequest> = {
+  encode(message: ListLostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListLostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListLostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListLostRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListLostRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListLostRequest>): ListLostRequest {
+    return ListLostRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListLostRequest>): ListLostRequest {
+    const message = createBaseListLostRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListLostResponse(): ListLostResponse {
+  return { objects: [], nextPageToken: "" };
+}
+
+export const ListLostResponse: MessageFns<ListLostResponse> = {
+  encode(message: ListLostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.objects) {
+      LostObject.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListLostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListLostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.objects.push(LostObject.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListLostResponse {
+    return {
+      objects: globalThis.Array.isArray(object?.objects) ? object.objects.map((e: any) => LostObject.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListLostResponse): unknown {
+    const obj: any = {};
+    if (message.objects?.length) {
+      obj.objects = message.objects.map((e) => LostObject.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListLostResponse>): ListLostResponse {
+    return ListLostResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListLostResponse>): ListLostResponse {
+    const message = createBaseListLostResponse();
+    message.objects = object.objects?.map((e) => LostObject.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /** Rewards verifier API. */
 export type RewardsServiceService = typeof RewardsServiceService;
 export const RewardsServiceService = {
@@ -702,6 +1213,21 @@ export const RewardsServiceService = {
       Buffer.from(GetReputationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetReputationResponse => GetReputationResponse.decode(value),
   },
+  /**
+   * Lists the files and block chunk sets this node's repairer found lost (docs/repair.md §7): no live
+   * commitment and no holder served a verifying copy. Kept in the node's RocksDB until a later scan
+   * submits a Repair for them. Chunk sets by round, then files by path. Answers FAILED_PRECONDITION
+   * when the repairer is off.
+   */
+  listLost: {
+    path: "/wolk.rewards.v1.RewardsService/ListLost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListLostRequest): Buffer => Buffer.from(ListLostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListLostRequest => ListLostRequest.decode(value),
+    responseSerialize: (value: ListLostResponse): Buffer => Buffer.from(ListLostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListLostResponse => ListLostResponse.decode(value),
+  },
 } as const;
 
 export interface RewardsServiceServer extends UntypedServiceImplementation {
@@ -716,6 +1242,13 @@ export interface RewardsServiceServer extends UntypedServiceImplementation {
   getTally: handleUnaryCall<GetTallyRequest, GetTallyResponse>;
   /** Returns a storer's reputation and audit history as seen by this node. */
   getReputation: handleUnaryCall<GetReputationRequest, GetReputationResponse>;
+  /**
+   * Lists the files and block chunk sets this node's repairer found lost (docs/repair.md §7): no live
+   * commitment and no holder served a verifying copy. Kept in the node's RocksDB until a later scan
+   * submits a Repair for them. Chunk sets by round, then files by path. Answers FAILED_PRECONDITION
+   * when the repairer is off.
+   */
+  listLost: handleUnaryCall<ListLostRequest, ListLostResponse>;
 }
 
 export interface RewardsServiceClient extends Client {
@@ -771,6 +1304,27 @@ export interface RewardsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetReputationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the files and block chunk sets this node's repairer found lost (docs/repair.md §7): no live
+   * commitment and no holder served a verifying copy. Kept in the node's RocksDB until a later scan
+   * submits a Repair for them. Chunk sets by round, then files by path. Answers FAILED_PRECONDITION
+   * when the repairer is off.
+   */
+  listLost(
+    request: ListLostRequest,
+    callback: (error: ServiceError | null, response: ListLostResponse) => void,
+  ): ClientUnaryCall;
+  listLost(
+    request: ListLostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListLostResponse) => void,
+  ): ClientUnaryCall;
+  listLost(
+    request: ListLostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListLostResponse) => void,
   ): ClientUnaryCall;
 }
 
