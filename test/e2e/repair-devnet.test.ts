@@ -12,9 +12,10 @@
 // Reward is a transaction, so every block has a chunk set.) Its reputation falls below the threshold and
 // every key it held is repaired to N on other storers, every GET byte-identical.
 //
-// Opt-in (WOLK_E2E_REPAIR=1), not in CI yet: green in 4 of 5 runs (20-33 s each at load 4-9, seeds 1, 7,
-// 1234); in the fifth (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all,
-// so storer-1's reputation never fell and nothing needed repair), cause not found yet.
+// Opt-in (WOLK_E2E_REPAIR=1), not in CI (its time): green in 4 of 5 runs of 2026-12-06 (20-33 s each at
+// load 4-9, seeds 1, 7, 1234), and in 7 of 7 of 2026-12-08 (seeds 1, 7, 11-14, 5); in the failed one
+// (seed 1) the rewards service audited nothing for 3 minutes (no audit line at all, so storer-1's
+// reputation never fell and nothing needed repair), cause not found and not seen since.
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
