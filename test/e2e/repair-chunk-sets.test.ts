@@ -19,10 +19,10 @@ import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js
 import type { ChunkSetRecord } from '../../gen/wolk/common/v1/state.js';
 import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
 import { RewardsServiceClient } from '../../gen/wolk/rewards/v1/rewards.js';
-import { auditObjects } from '../../lib/chain/reward.js';
 import { unaryCall } from '../../lib/grpc/client.js';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
+import { auditOfBlock } from '../helpers/block-audit.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startRepairDevnet, type Devnet } from '../helpers/devnet.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -184,29 +184,9 @@ maybe('chunk sets whose storers die are restored to N live commitments by Repair
   // The last Repair of the set (a set two storers short may have been restored by two): one of its new storers.
   const newcomer = restored!.commitments.map((c) => hex(c.storerId)).find((id) => added.includes(id));
   t.truthy(newcomer, `block ${repairRound}'s restored set names a storer new to the set`);
-  const objects = auditObjects(block.newChunks!).get(newcomer!)!.objects.length;
-  // The chain's audit of the repair block: the finalized Reward of audited round `repairRound`. The
-  // devnet's one verifier is selected in ~63 % of rounds; when it was not for that Reward's round (the
-  // round passed its inclusion window with none), the same audit is run on demand (Tally, not
-  // submitted) against the same storers.
-  const auditRound = repairRound + DEVNET_PARAMS.auditDepth;
-  const tip = async () => Number((await unaryCall(consensus.getStatus.bind(consensus), {}, { timeoutMs: 15_000 })).finalizedRound);
-  const finalized = await pollUntil(
-    async () => {
-      const r = await unaryCall(rewards.getTally.bind(rewards), { auditedRound: BigInt(repairRound) }, { timeoutMs: 15_000 }).catch(() => null);
-      if (r?.finalized) return { tally: r.reward!.tallies.find((x) => hex(x.storerId) === newcomer!) ?? null };
-      return (await tip()) > auditRound + DEVNET_PARAMS.rewardMaxDelay ? { tally: null } : null;
-    },
-    { what: `the finalized Reward of block ${repairRound}, or its inclusion window over`, deadlineMs: 240_000, intervalMs: 2000, until: (x) => x !== null, describe: () => 'not yet' },
-  );
-  let tally = finalized!.tally;
-  if (tally === null) {
-    const dry = await unaryCall(rewards.tally.bind(rewards), { round: BigInt(auditRound), submit: false }, { timeoutMs: 120_000 });
-    tally = dry.reward!.tallies.find((x) => hex(x.storerId) === newcomer!) ?? null;
-    t.log(`no finalized Reward of block ${repairRound} (the verifier was not selected for round ${auditRound}): its audit run on demand`);
-  } else {
-    t.log(`the finalized Reward of block ${repairRound} tallies ${nameOf.get(newcomer!)}`);
-  }
+  const audit = await auditOfBlock(consensus, rewards, repairRound, newcomer!);
+  const { tally, objects } = audit;
+  t.log(audit.finalized ? `the finalized Reward of block ${repairRound} tallies ${nameOf.get(newcomer!)}` : `no finalized Reward of block ${repairRound} (the verifier was not selected): its audit run on demand`);
   t.truthy(tally, `${nameOf.get(newcomer!)} is tallied in the audit of block ${repairRound}`);
   t.is(tally!.valid + tally!.invalid + tally!.unreachable, objects, `${nameOf.get(newcomer!)} was audited on its ${objects} objects of block ${repairRound}, ${restored!.chunkIds.length} of them the restored set's chunks`);
   t.is(tally!.valid, objects, 'and proved every one');

@@ -10,7 +10,9 @@
 // devnet), and a finalized Reward carries one of them finding it down. (On this 6-storer devnet it also
 // committed to the chunk sets of the blocks just before its death, whose audits find it down too; each
 // Reward is a transaction, so every block has a chunk set.) Its reputation falls below the threshold and
-// every key it held is repaired to N on other storers, every GET byte-identical.
+// every key it held is repaired to N on other storers, every GET byte-identical throughout (every file is
+// read on every poll while the repair is under way), and each new storer proves its replica in the next
+// audit: the audit of its Repair's block tallies it valid on every object it has there.
 //
 // Opt-in (WOLK_E2E_REPAIR=1), not in CI (its time): green in 4 of 5 runs of 2026-12-06 (20-33 s each at
 // load 4-9, seeds 1, 7, 1234), and in 7 of 7 of 2026-12-08 (seeds 1, 7, 11-14, 5); in the failed one
@@ -24,6 +26,10 @@ import { join } from 'node:path';
 import { loadOrCreateNodeKey } from '../../lib/identity/node-key.js';
 import { StandingOutcome } from '../../gen/wolk/common/v1/tx.js';
 import { RewardsServiceClient, type GetTallyResponse } from '../../gen/wolk/rewards/v1/rewards.js';
+import { ConsensusServiceClient } from '../../gen/wolk/consensus/v1/consensus.js';
+import { IndexerServiceClient } from '../../gen/wolk/indexer/v1/indexer.js';
+import { unaryCall } from '../../lib/grpc/client.js';
+import { auditOfBlock } from '../helpers/block-audit.js';
 import { DEVNET_PARAMS } from '../../scripts/devnet-plan.js';
 import { devnetCli, putFinal } from '../helpers/cli.js';
 import { startRepairDevnet, type Devnet } from '../helpers/devnet.js';
@@ -125,7 +131,13 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
   const quiet = lastRound + DEVNET_PARAMS.auditDepth + DEVNET_PARAMS.rewardMaxDelay + 1;
   await pollUntil(tip, { what: `the chain past round ${quiet}`, deadlineMs: 120_000, intervalMs: 500, until: (r) => r >= quiet, describe: (r) => `tip ${r}` });
   const heldNow: string[] = [];
-  for (const key of uploaded.keys()) if ((await storersOf(key)).includes(dead)) heldNow.push(key);
+  /** Each key's storers before the kill. */
+  const before = new Map<string, string[]>();
+  for (const key of uploaded.keys()) {
+    const ids = await storersOf(key);
+    before.set(key, ids);
+    if (ids.includes(dead)) heldNow.push(key);
+  }
   t.true(heldNow.length >= 1, `${DEAD} holds a key when it dies`);
   const proc = devnet.processes().find((p) => p.name === DEAD)!;
   process.kill(proc.pid, 'SIGKILL');
@@ -136,7 +148,18 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
   t.log(`${DEAD} killed and wiped at round ${await tip()}, holding ${heldNow.length} key(s): ${heldNow.join(', ')}`);
 
   const rewardsLog = () => readFileSync(join(devnet.dir, 'logs', 'rewards-0.log'), 'utf8');
-  const still = await pollUntil(async () => (await Promise.all(heldNow.map(storersOf))).filter((s) => s.includes(dead)).length, {
+  // Every file's GET stays byte-identical while the repair is under way: read on every poll.
+  const badReads: string[] = [];
+  const readAll = async () => {
+    for (const [key, bytes] of uploaded) {
+      const res = await fetch(`${http}/wolk/alice/rep/${key}`).catch((err: unknown) => err as Error);
+      if (res instanceof Error) badReads.push(`${key}: ${res.message}`);
+      else if (res.status !== 200) badReads.push(`${key}: HTTP ${res.status}`);
+      else if (!Buffer.from(await res.arrayBuffer()).equals(bytes)) badReads.push(`${key}: bytes differ`);
+    }
+  };
+  let reads = 0;
+  const still = await pollUntil(async () => (await readAll(), reads++, (await Promise.all(heldNow.map(storersOf))).filter((s) => s.includes(dead)).length), {
     what: `every key ${DEAD} held (${heldNow.join(', ')}) repaired on chain`,
     deadlineMs: 420_000,
     intervalMs: 2000,
@@ -144,7 +167,35 @@ maybe('a storer killed and wiped for good, after its blocks were audited, is fou
     describe: (n) => `${n} still name ${DEAD}; rewards log:\n${rewardsLog().split('\n').filter((l) => /repair|standing|reward submitted/.test(l)).slice(-12).join('\n')}`,
   });
   t.is(still, 0);
-  t.log(`${heldNow.length} key(s) held by ${DEAD} repaired ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  t.log(`${heldNow.length} key(s) held by ${DEAD} repaired ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill; every file read ${reads} times meanwhile`);
+  t.deepEqual(badReads, [], 'every GET during the repair was byte-identical');
+  // Each new storer proves its replica in the next audit: the audit of its Repair's block (the key's
+  // repaired_round, from the indexer) tallies it valid on every object it has in that block.
+  const indexer = new IndexerServiceClient(devnet.endpoints().indexer[0]!, credentials.createInsecure());
+  const consensus = new ConsensusServiceClient(devnet.endpoints().consensus[0]!, credentials.createInsecure());
+  const auditors = new RewardsServiceClient(devnet.endpoints().rewards[0]!, credentials.createInsecure());
+  t.teardown(() => [indexer, consensus, auditors].forEach((c) => c.close()));
+  // Keys that also name the lazy storer of the first test may have had a second Repair since; their
+  // last Repair's block need not be the one that replaced the dead storer, so they are left out here.
+  const lazy = loadOrCreateNodeKey(join(devnet.dir, LAZY)).key.id;
+  const checked = heldNow.filter((key) => !before.get(key)!.includes(lazy));
+  t.true(checked.length >= 1, `a key ${DEAD} held without ${LAZY}`);
+  const audits = await Promise.all(
+    checked.map(async (key) => {
+      const rec = (await unaryCall(indexer.getKey.bind(indexer), { owner: 'alice', collection: 'rep', key }, { timeoutMs: 15_000 })).record!;
+      // A Repair substitutes in place: the new storer is at the dead one's position.
+      const newcomer = Buffer.from(rec.commitments[before.get(key)!.indexOf(dead)]!.storerId).toString('hex');
+      const round = Number(rec.repairedRound ?? 0n);
+      return { key, newcomer, round, audit: await auditOfBlock(consensus, auditors, round, newcomer) };
+    }),
+  );
+  for (const { key, newcomer, round, audit } of audits) {
+    t.true(round > killRound, `${key}: repaired in round ${round}, after the kill`);
+    t.truthy(audit.tally, `${key}: its new storer ${newcomer.slice(0, 16)} is tallied in the audit of block ${round}`);
+    t.true(audit.objects >= 1);
+    t.is(audit.tally?.valid, audit.objects, `${key}: the new storer proved all ${audit.objects} of its objects of block ${round} (${audit.finalized ? 'the finalized Reward' : 'the audit run on demand: the verifier was not selected'})`);
+  }
+  t.log(`the audits of the repair blocks (${[...new Set(audits.map((a) => a.round))].join(', ')}) tallied every new storer valid on all its objects (${audits.filter((a) => a.audit.finalized).length} of ${audits.length} from finalized Rewards)`);
   // A finalized Reward after the kill carries a standing audit that found it down (GetTally scanned from the kill on).
   const rewards = new RewardsServiceClient(devnet.endpoints().rewards[0]!, credentials.createInsecure());
   t.teardown(() => rewards.close());
