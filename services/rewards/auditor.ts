@@ -148,14 +148,14 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 type Proof = { kind: 'file'; audit: FileAudit } | { kind: 'chunk'; proof: ShareProof };
 
-/** A storer's chunk objects by the chunk set they are of (the commitment's filehash, its block's new_chunks_hash), in order. */
-function setsOf<T extends AuditObject>(chunkObjs: readonly T[]): Map<string, T[]> {
+/** Items by the chunk set they are of (`filehashOf`: their commitment's filehash, its block's new_chunks_hash), each set in order. */
+function setsOf<T>(items: readonly T[], filehashOf: (x: T) => Uint8Array): Map<string, T[]> {
   const out = new Map<string, T[]>();
-  for (const o of chunkObjs) {
-    const k = hex(o.commitment.filehash);
+  for (const x of items) {
+    const k = hex(filehashOf(x));
     let set = out.get(k);
     if (!set) out.set(k, (set = []));
-    set.push(o);
+    set.push(x);
   }
   return out;
 }
@@ -201,8 +201,10 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
   const standingOut = new Map<StandingTarget, StandingResult>();
   const perStorer = await Promise.all(
     [...objects.values()].map(async ({ storerId, objects: objs }) => {
-      const chunkObjs = a.prober.verifyShares ? objs.filter((o) => o.kind === 'chunk') : [];
-      const setSize = new Map([...setsOf(objs.filter((o) => o.kind === 'chunk'))].map(([h, set]) => [h, set.length] as const));
+      // The storer's chunk objects by chunk set (each set's size is its chunk count: a committer answers for all of it).
+      const sets = setsOf(objs.filter((o) => o.kind === 'chunk'), (o) => o.commitment.filehash);
+      const setSize = (filehash: Uint8Array) => sets.get(hex(filehash))?.length ?? 0;
+      const chunkObjs = a.prober.verifyShares ? [...sets.values()].flat() : [];
       const largestBatch = Math.min(SHARE_BATCH, chunkObjs.length);
       // A referenced timer (AbortSignal.timeout's is unref'd and would not keep a lone audit alive).
       const timer = new AbortController();
@@ -262,7 +264,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
           }
           return [{ valid: true, proof: { kind: 'file', audit } }];
         }
-        const [proof, replicaRefused] = await Promise.all([a.prober.verifyShare(storerId, o.id, challenge, signal), replicaAudit(o.commitment, setSize.get(hex(o.commitment.filehash)) ?? 0, signal)]);
+        const [proof, replicaRefused] = await Promise.all([a.prober.verifyShare(storerId, o.id, challenge, signal), replicaAudit(o.commitment, setSize(o.commitment.filehash), signal)]);
         if (replicaRefused !== null) return [{ valid: false, reason: replicaRefused }];
         const v = verifyShareProof(proof, { chunkId: o.id, nonce: challenge, storerId });
         return [v.ok ? { valid: true, proof: { kind: 'chunk', proof } } : { valid: false, reason: v.reason }];
@@ -272,7 +274,7 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       // storer answers for all of a set's chunks, so the set's size is its count here), batched per set
       // (a block's set is thousands of chunks), then files.
       const calls: (AuditCall<Proof> & { objs: readonly Audited[] })[] = [];
-      for (const set of setsOf(chunkObjs).values()) {
+      for (const set of a.prober.verifyShares ? sets.values() : []) {
         for (let i = 0; i < set.length; i += SHARE_BATCH) {
           const batch = set.slice(i, i + SHARE_BATCH);
           calls.push({ objs: batch, refs: batch.map(ref), deadlineMs: c.policy.deadlineMs + c.policy.chunkAllowanceMs * batch.length, ask: (attempt, signal) => askShares(batch, set.length, attempt, signal) });
@@ -294,15 +296,11 @@ export async function runAudit(a: AuditInput): Promise<AuditResult> {
       const again = new Map<ObjectRef, Promise<{ v: Verdicts<Proof>[number] | undefined } | { err: unknown }>>();
       if (a.prober.verifyShares) {
         const refs = finals.filter((f) => f.outcome === 'valid' && f.retries > 0 && byRef.get(f.ref)!.kind === 'chunk').map((f) => f.ref);
-        const bySet = new Map<string, ObjectRef[]>();
-        for (const r of refs) {
-          const h = hex(byRef.get(r)!.commitment.filehash);
-          bySet.set(h, [...(bySet.get(h) ?? []), r]);
-        }
-        for (const [h, setRefs] of bySet) {
+        for (const setRefs of setsOf(refs, (r) => byRef.get(r)!.commitment.filehash).values()) {
           for (let i = 0; i < setRefs.length; i += SHARE_BATCH) {
             const batch = setRefs.slice(i, i + SHARE_BATCH);
-            const answers = askShares(batch.map((r) => byRef.get(r)!), setSize.get(h) ?? 0, 0, box);
+            const asked = batch.map((r) => byRef.get(r)!);
+            const answers = askShares(asked, setSize(asked[0]!.commitment.filehash), 0, box);
             batch.forEach((r, j) => again.set(r, answers.then((v) => ({ v: v[j] }), (err: unknown) => ({ err }))));
           }
         }
