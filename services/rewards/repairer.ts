@@ -143,6 +143,27 @@ export function createRepairer(o: RepairerOptions) {
     return p !== undefined && p.round === round && now() - p.at < pendingMs;
   };
 
+  /**
+   * Where to read a key's file or a set's chunks from: its holders with an endpoint, live ones first, then
+   * the not-live ones (a storer with low reputation may still hold the data), at most sourcesPerKey.
+   */
+  function sourcesOf(c: { readonly live: readonly StorageCommitment[]; readonly notLive: readonly { readonly commitment: StorageCommitment }[] }, nodes: ReadonlyMap<string, NodeRecord>): { id: string; endpoint: string }[] {
+    return [...c.live, ...c.notLive.map((x) => x.commitment)]
+      .map((x) => hex(x.storerId))
+      .map((id) => ({ id, endpoint: nodes.get(id)?.endpoint ?? '' }))
+      .filter((s) => s.endpoint !== '')
+      .slice(0, sourcesPerKey);
+  }
+
+  /** The evidence of a lost key or set (docs/repair.md §7): per commitment, its storer, its standing, and what asking it as a source gave. */
+  function lostEvidence(commitments: readonly StorageCommitment[], nodes: ReadonlyMap<string, NodeRecord>, tried: ReadonlyMap<string, string>): LostFile['evidence'] {
+    return commitments.map((x) => {
+      const id = hex(x.storerId);
+      const why = notLiveReason(nodes.get(id), o.params);
+      return { storer: id, standing: why === null ? 'live' : REASON_NAME[why], source: tried.get(id) ?? (nodes.get(id)?.endpoint ? 'not asked (sourcesPerKey)' : 'not asked (no endpoint)') };
+    });
+  }
+
   /** Solicits every live storer of the registry that does not hold the key, with `source` to fetch from. */
   async function offers(c: RepairCandidate, registry: StorerRegistry, seed: Uint8Array, source: string, nodeOf: (id: string) => NodeRecord | undefined, signal: AbortSignal): Promise<{ offered: StorageCommitment[]; sourceFailures: number; errors: string[] }> {
     const file = c.record.file!;
@@ -216,8 +237,7 @@ export function createRepairer(o: RepairerOptions) {
       if (signal.aborted) break;
       const file = c.record.file!;
       // Sources: live holders first; with none left, the not-live ones (a storer with low reputation may still hold it).
-      const sourceIds = [...c.live, ...c.notLive.map((x) => x.commitment)].map((x) => hex(x.storerId));
-      const sources = sourceIds.map((id) => ({ id, endpoint: nodes.get(id)?.endpoint ?? '' })).filter((s) => s.endpoint !== '').slice(0, sourcesPerKey);
+      const sources = sourcesOf(c, nodes);
       const tried = new Map<string, string>();
       let done = false;
       for (const s of sources) {
@@ -244,11 +264,7 @@ export function createRepairer(o: RepairerOptions) {
       if (done) continue;
       const everySourceFailed = sources.length > 0 && sources.every((s) => tried.get(s.id)?.startsWith('could not serve'));
       if (c.live.length === 0 && (sources.length === 0 || everySourceFailed)) {
-        const evidence = c.record.commitments.map((x) => {
-          const id = hex(x.storerId);
-          const why = notLiveReason(nodes.get(id), o.params);
-          return { storer: id, standing: why === null ? 'live' : REASON_NAME[why], source: tried.get(id) ?? 'not asked (no endpoint)' };
-        });
+        const evidence = lostEvidence(c.record.commitments, nodes, tried);
         lost.push({ path: c.path, filehash: hex(file.filehash), evidence });
         o.logger.error('repair: file lost', { key: c.path, filehash: hex(file.filehash), evidence });
       } else {
@@ -314,8 +330,7 @@ export function createRepairer(o: RepairerOptions) {
     // may still hold them); each chunk checked against its id, each holder asked only for what is missing.
     const chunks = new Map<string, Uint8Array>();
     const ids = nc.chunkIds.map((id) => hex(id));
-    const sourceIds = [...c.live, ...c.notLive.map((x) => x.commitment)].map((x) => hex(x.storerId));
-    const sources = sourceIds.map((id) => ({ id, endpoint: nodes.get(id)?.endpoint ?? '' })).filter((s) => s.endpoint !== '').slice(0, sourcesPerKey);
+    const sources = sourcesOf(c, nodes);
     const tried = new Map<string, string>();
     for (const s of sources) {
       const want = nc.chunkIds.filter((_, i) => !chunks.has(ids[i]!));
@@ -339,11 +354,7 @@ export function createRepairer(o: RepairerOptions) {
     if (chunks.size < new Set(ids).size) {
       const missing = new Set(ids).size - chunks.size;
       if (c.live.length === 0) {
-        const evidence = c.record.commitments.map((x) => {
-          const id = hex(x.storerId);
-          const why = notLiveReason(nodes.get(id), o.params);
-          return { storer: id, standing: why === null ? 'live' : REASON_NAME[why], source: tried.get(id) ?? (nodes.get(id)?.endpoint ? 'not asked (sourcesPerKey)' : 'not asked (no endpoint)') };
-        });
+        const evidence = lostEvidence(c.record.commitments, nodes, tried);
         report.lost.push({ round, newChunksHash: hex(c.record.newChunksHash), evidence });
         o.logger.error('repair: chunk set lost', { round, newChunksHash: hex(c.record.newChunksHash), missing, evidence });
       } else {
