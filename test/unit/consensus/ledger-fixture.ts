@@ -17,6 +17,7 @@ import type { BlockHeader } from '../../../gen/wolk/common/v1/chain.js';
 import { smtProofToProto } from '../../../lib/chain/smt-proof.js';
 import type { StateProofAnswer } from '../../../lib/chain/storer-registry.js';
 import { cosignBytes, userSignedBytes } from '../../../lib/chain/tx-bytes.js';
+import { chunkSetReplicaRoot } from '../../../lib/chain/commitment.js';
 import { testRandom } from '../../helpers/seed.js';
 
 export const CHAIN = 'wolk-test';
@@ -116,6 +117,16 @@ export function commitment(storer: NodeKey, file: FileInfo, seed: Uint8Array, se
     ...over,
   };
   return { ...c, signature: Buffer.from(sign(SignDomain.Commitment, storer.signSecretKey, StorageCommitment.encode({ ...c, signature: Buffer.alloc(0) }).finish())) };
+}
+
+/**
+ * A storer's commitment to a block's chunk set `setHash` of `shape` (as services/storer/chunk-commit.ts
+ * makes it: filehash = new_chunks_hash, the chunk-set replica root), weighed against `totalStake` with
+ * the committee size capped at it, as the verifiers cap it.
+ */
+export function chunkSetCommitment(storer: NodeKey, setHash: Uint8Array, shape: { size: bigint; chunkSize: number }, seed: Uint8Array, seedRound: number, totalStake: bigint, expectedSize: number, over: Partial<StorageCommitment> = {}): StorageCommitment {
+  const file = { filehash: Buffer.from(setHash), size: shape.size, chunkSize: shape.chunkSize };
+  return commitment(storer, file, seed, seedRound, totalStake, { replicaRoot: Buffer.from(chunkSetReplicaRoot(storer.signPublicKey, setHash)), ...over }, Math.min(expectedSize, Number(totalStake)));
 }
 
 /** A user-signed SetKey co-signed by `gateway` with `commitments`. */

@@ -11,7 +11,7 @@ import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { RepairReason, type Repair, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
-import { chunkSetReplicaRoot, chunkSetShape } from '../../../lib/chain/commitment.js';
+import { chunkSetShape } from '../../../lib/chain/commitment.js';
 import { auditObjects } from '../../../lib/chain/reward.js';
 import { chunkSetStateKey } from '../../../lib/chain/state-keys.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
@@ -19,7 +19,7 @@ import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
 import { Ledger } from '../../../services/consensus/ledger/ledger.js';
 import { TxError } from '../../../services/consensus/ledger/transactions.js';
-import { commitment, finalizeBlock, makeNet, newUser, runNext, setName, txOf, type User } from './ledger-fixture.js';
+import { chunkSetCommitment, finalizeBlock, makeNet, newUser, runNext, setName, txOf, type User } from './ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 const seeded = testRandom('unit/consensus/ledger-repair-chunk-set.test.ts');
@@ -44,8 +44,7 @@ async function scene(opts: { leaving?: number[] } = {}) {
     blockStore: {
       store: async (_round, chunks, set) => {
         const shape = chunkSetShape(chunks.map((c) => c.data.length));
-        const file = { filehash: Buffer.from(set.newChunksHash), size: shape.size, chunkSize: shape.chunkSize };
-        return { chunkCommitments: committers.map((s) => commitment(s, file, set.seed, set.seedRound, storerTotal, { replicaRoot: Buffer.from(chunkSetReplicaRoot(s.signPublicKey, set.newChunksHash)) }, Math.min(expectedSize, Number(storerTotal)))) };
+        return { chunkCommitments: committers.map((s) => chunkSetCommitment(s, set.newChunksHash, shape, set.seed, set.seedRound, storerTotal, expectedSize)) };
       },
     },
   });
@@ -67,7 +66,7 @@ async function scene(opts: { leaving?: number[] } = {}) {
   const first = original[0]!;
   /** A chunk-set commitment of `storer` to R's set on the seed of `at` (the tip by default). */
   const fresh = (storer: NodeKey, at = ledger.tip().round, over: Partial<StorageCommitment> = {}) =>
-    commitment(storer, { filehash: Buffer.from(setHash), size: first.size, chunkSize: first.chunkSize }, ledger.seedAt(at)!, at, storerTotal, { replicaRoot: Buffer.from(chunkSetReplicaRoot(storer.signPublicKey, setHash)), ...over }, Math.min(expectedSize, Number(storerTotal)));
+    chunkSetCommitment(storer, setHash, first, ledger.seedAt(at)!, at, storerTotal, expectedSize, over);
   const repairers = net.rewards.map(userOf);
   // Signed by a copy of `from`: every refused try is at the account's next nonce.
   const repairTx = (from: User, r: Partial<Repair> & Pick<Repair, 'replaced' | 'commitments'>) =>
@@ -146,7 +145,7 @@ test('a replacement must be a live storer new to the set, with a chunk-set commi
   await go(s.fresh(s4!, s.ledger.tip().round, { replicaRoot: Buffer.from(seeded.bytes(32)) }), /replica_root is not the chunk-set root/);
   const otherSet = new Uint8Array(seeded.bytes(32));
   await go(
-    commitment(s4!, { filehash: Buffer.from(otherSet), size: s.original[0]!.size, chunkSize: s.original[0]!.chunkSize }, s.ledger.seedAt(s.ledger.tip().round)!, s.ledger.tip().round, STAKE * 4n, { replicaRoot: Buffer.from(chunkSetReplicaRoot(s4!.signPublicKey, otherSet)) }, Number(STAKE * 4n)),
+    chunkSetCommitment(s4!, otherSet, s.original[0]!, s.ledger.seedAt(s.ledger.tip().round)!, s.ledger.tip().round, STAKE * 4n, Number(STAKE * 4n)),
     /commits to another file/,
   );
   await go(s.fresh(s4!, s.ledger.tip().round, { size: s.original[0]!.size + 1n }), /size/);

@@ -17,11 +17,10 @@ import { ChunkSetRecord } from '../../../gen/wolk/common/v1/state.js';
 import type { StorageCommitment } from '../../../gen/wolk/common/v1/storage.js';
 import { RepairReason, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
-import { chunkSetReplicaRoot, chunkSetShape, signStorageCommitment, storerAlpha } from '../../../lib/chain/commitment.js';
+import { chunkSetShape } from '../../../lib/chain/commitment.js';
 import { chunkSetFromBlock } from '../../../lib/chain/repair.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
 import { chunkSetStateKey } from '../../../lib/chain/state-keys.js';
-import { proveSortition } from '../../../lib/crypto/sortition.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
 import { createMemoryKv } from '../../../lib/storage/memory.js';
@@ -31,7 +30,7 @@ import { chunkSetKey } from '../../../services/indexer/keys.js';
 import { indexerHandlers } from '../../../services/indexer/server.js';
 import { ReadModel } from '../../../services/indexer/store.js';
 import { committeeOf, finalize } from '../consensus/block-storage-fixture.js';
-import { makeNet, newUser, runNext, setName, txOf, type Net, type User } from '../consensus/ledger-fixture.js';
+import { chunkSetCommitment, makeNet, newUser, runNext, setName, txOf, type Net, type User } from '../consensus/ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 /** Which storers commit to which block: seeded (test/helpers/seed.ts), the same on every run with one WOLK_TEST_SEED. */
@@ -43,26 +42,9 @@ const userOf = (k: NodeKey): User => ({ publicKey: Buffer.from(k.signPublicKey),
 const ids = (cs: readonly { storerId: Uint8Array }[]) => cs.map((c) => toHex(c.storerId));
 const encoded = (r: ChunkSetRecord) => Buffer.from(ChunkSetRecord.encode(r).finish());
 
-/** A storer's commitment to a chunk set, made as services/storer/chunk-commit.ts makes it. */
-function chunkCommitment(net: Net, k: NodeKey, setHash: Uint8Array, shape: { size: bigint; chunkSize: number }, seed: Uint8Array, seedRound: number): StorageCommitment {
-  const draw = proveSortition(k.vrfSecretKey, storerAlpha(seed, setHash), 1000n, nodesWithRole(net.genesis, 'storer').totalStake, net.genesis.params.storerCommitteeSize);
-  if (draw.j === 0) throw new Error('test: sortition did not select the storer (the committee size is the total storer stake)');
-  return signStorageCommitment(
-    {
-      storerId: Buffer.from(k.signPublicKey),
-      vrfPublicKey: Buffer.from(k.vrfPublicKey),
-      vrf: { proof: Buffer.from(draw.proof), output: Buffer.from(draw.beta) },
-      weight: draw.j,
-      replicaRoot: Buffer.from(chunkSetReplicaRoot(k.signPublicKey, setHash)),
-      filehash: Buffer.from(setHash),
-      size: shape.size,
-      chunkSize: shape.chunkSize,
-      seed: Buffer.from(seed),
-      seedRound: BigInt(seedRound),
-    },
-    k.signSecretKey,
-  );
-}
+/** A storer's commitment to a chunk set (ledger-fixture.ts chunkSetCommitment), weighed against every storer's stake. */
+const chunkCommitment = (net: Net, k: NodeKey, setHash: Uint8Array, shape: { size: bigint; chunkSize: number }, seed: Uint8Array, seedRound: number): StorageCommitment =>
+  chunkSetCommitment(k, setHash, shape, seed, seedRound, nodesWithRole(net.genesis, 'storer').totalStake, net.genesis.params.storerCommitteeSize);
 
 /**
  * A real ledger of 5 storers (sortition selects every one), 1 rewards node, whose block store has the

@@ -10,7 +10,7 @@ import type { CertifiedBlock } from '../../../gen/wolk/common/v1/chain.js';
 import { NodeRole } from '../../../gen/wolk/common/v1/node.js';
 import { RepairReason, type SignedTransaction } from '../../../gen/wolk/common/v1/tx.js';
 import { createCertificateVerifier } from '../../../lib/chain/certificate.js';
-import { chunkSetReplicaRoot, chunkSetShape } from '../../../lib/chain/commitment.js';
+import { chunkSetShape } from '../../../lib/chain/commitment.js';
 import { nodesWithRole } from '../../../lib/chain/genesis.js';
 import { sha256, toHex } from '../../../lib/crypto/index.js';
 import type { NodeKey } from '../../../lib/identity/node-key.js';
@@ -25,7 +25,7 @@ import { FileStore } from '../../../services/storer/files.js';
 import { Reclaimer } from '../../../services/storer/reclaimer.js';
 import { ShareStore } from '../../../services/storer/shares.js';
 import { committeeOf, finalize } from '../consensus/block-storage-fixture.js';
-import { commitment, makeNet, newUser, runNext, setName, txOf, type User } from '../consensus/ledger-fixture.js';
+import { chunkSetCommitment, makeNet, newUser, runNext, setName, txOf, type User } from '../consensus/ledger-fixture.js';
 import { logSeedOnFailure, testRandom } from '../../helpers/seed.js';
 
 const seeded = testRandom('unit/storer/coverage-chunk-set.test.ts');
@@ -51,9 +51,8 @@ async function chain() {
       store: async (round, chunks, set) => {
         chunksOf.set(round, chunks);
         const shape = chunkSetShape(chunks.map((c) => c.data.length));
-        const file = { filehash: Buffer.from(set.newChunksHash), size: shape.size, chunkSize: shape.chunkSize };
         const total = nodesWithRole(net.genesis, 'storer').totalStake;
-        return { chunkCommitments: committers.map((i) => commitment(net.storers[i]!, file, set.seed, set.seedRound, total, { replicaRoot: Buffer.from(chunkSetReplicaRoot(net.storers[i]!.signPublicKey, set.newChunksHash)) }, expectedSize)) };
+        return { chunkCommitments: committers.map((i) => chunkSetCommitment(net.storers[i]!, set.newChunksHash, shape, set.seed, set.seedRound, total, expectedSize)) };
       },
     },
   });
@@ -102,7 +101,7 @@ test('a chunk-set Repair covers the set for the storer it adds, from its block o
   const blockR = (await c.certified(R)).block!;
   const replaced = blockR.newChunks!.chunkCommitments.find((x) => toHex(x.storerId) === net.storers[0]!.id)!;
   const total = nodesWithRole(net.genesis, 'storer').totalStake - 1000n;
-  const fresh = commitment(net.storers[3]!, { filehash: Buffer.from(setR), size: replaced.size, chunkSize: replaced.chunkSize }, ledger.seedAt(at)!, at, total, { replicaRoot: Buffer.from(chunkSetReplicaRoot(net.storers[3]!.signPublicKey, setR)) }, Math.min(net.genesis.params.storerCommitteeSize, Number(total)));
+  const fresh = chunkSetCommitment(net.storers[3]!, setR, replaced, ledger.seedAt(at)!, at, total, net.genesis.params.storerCommitteeSize);
   const repair = txOf(userOf(net.rewards[0]!), {
     $case: 'repair',
     value: { owner: '', collection: '', key: '', recordRound: BigInt(R), chunkSetRound: BigInt(R), replaced: [{ commitment: replaced, reason: RepairReason.REPAIR_REASON_DEREGISTERED }], commitments: [fresh] },
@@ -134,7 +133,7 @@ test('the sealed chunk set a Repair gave this storer is not released, however fa
   const at = ledger.tip().round;
   const replaced = blockR.newChunks!.chunkCommitments.find((x) => toHex(x.storerId) === net.storers[0]!.id)!;
   const total = nodesWithRole(net.genesis, 'storer').totalStake - 1000n;
-  const fresh = commitment(net.storers[3]!, { filehash: Buffer.from(setR), size: replaced.size, chunkSize: replaced.chunkSize }, ledger.seedAt(at)!, at, total, { replicaRoot: Buffer.from(chunkSetReplicaRoot(net.storers[3]!.signPublicKey, setR)) }, Math.min(net.genesis.params.storerCommitteeSize, Number(total)));
+  const fresh = chunkSetCommitment(net.storers[3]!, setR, replaced, ledger.seedAt(at)!, at, total, net.genesis.params.storerCommitteeSize);
   const repairRound = await c.block([
     txOf(userOf(net.rewards[0]!), {
       $case: 'repair',
